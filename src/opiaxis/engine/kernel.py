@@ -1,0 +1,256 @@
+# Numba kernel: an adaptive, L-stable, stiffly accurate Rosenbrock method of order 4(3) with six
+# stages (RODAS4), run patient by patient in parallel, with dosing events applied exactly at
+# their times.
+#
+# Hairer E, Wanner G. Solving Ordinary Differential Equations II: Stiff and Differential-
+# Algebraic Problems, 2nd ed. Springer 1996, Section IV.7 (coefficient set "RODAS4", written in
+# the form  (I/(h*gamma) - J) K_i = f(y + sum_j A_ij K_j) + sum_j C_ij/h K_j,
+# y_new = y + sum_i M_i K_i, error estimate K_6).
+# Output between steps uses the cubic Hermite interpolant through (y, f(y)) at both ends.
+#
+# This file is NOT imported as a module. Its text is appended to the code generated for a
+# model (see codegen.py), which defines before it:
+#     N_STATES            number of states
+#     rhs(x, p, r, out)   out = f(x; p) + r        (r: zero-order input rates, per state)
+#     jac(x, p, out)      out = df/dx (n x n, fully written)
+# so that Numba can compile and cache the solver together with the model.
+
+_GAMMA = 0.25
+_A = np.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0],
+    [1.544, 0.0, 0.0, 0.0, 0.0],
+    [0.9466785280815826, 0.2557011698983284, 0.0, 0.0, 0.0],
+    [3.314825187068521, 2.896124015972201, 0.9986419139977817, 0.0, 0.0],
+    [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895, 0.0],
+    [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895, 1.0],
+])
+_C = np.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0],
+    [-5.6688, 0.0, 0.0, 0.0, 0.0],
+    [-2.430093356833875, -0.2063599157091915, 0.0, 0.0, 0.0],
+    [-0.1073529058151375, -9.594562251023355, -20.47028614809616, 0.0, 0.0],
+    [7.496443313967647, -10.24680431464352, -33.99990352819905, 11.7089089320616, 0.0],
+    [8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054],
+])
+_M = np.array([1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895, 1.0, 1.0])
+
+EV_BOLUS = 0   # x[cmt] += value
+EV_RATE = 1    # r[cmt] += value (infusion start: +rate, stop: -rate)
+EV_RESET = 2   # x = x0, r = 0
+
+
+@nb.njit(cache=True, error_model='numpy')
+def _lu_factor(a, piv):
+    n = a.shape[0]
+    for k in range(n):
+        m = k
+        big = abs(a[k, k])
+        for i in range(k + 1, n):
+            v = abs(a[i, k])
+            if v > big:
+                big = v
+                m = i
+        piv[k] = m
+        if big == 0.0:
+            return False
+        if m != k:
+            for j in range(n):
+                tmp = a[k, j]
+                a[k, j] = a[m, j]
+                a[m, j] = tmp
+        inv = 1.0 / a[k, k]
+        for i in range(k + 1, n):
+            a[i, k] *= inv
+            f = a[i, k]
+            if f != 0.0:
+                for j in range(k + 1, n):
+                    a[i, j] -= f * a[k, j]
+    return True
+
+
+@nb.njit(cache=True, error_model='numpy')
+def _lu_solve(a, piv, b):
+    n = a.shape[0]
+    for k in range(n):
+        m = piv[k]
+        if m != k:
+            tmp = b[k]
+            b[k] = b[m]
+            b[m] = tmp
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s -= a[i, j] * b[j]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= a[i, j] * b[j]
+        b[i] = s / a[i, i]
+
+
+@nb.njit(cache=True, error_model='numpy')
+def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, h_max,
+                   max_steps, y, stats):
+    n = x0.shape[0]
+    n_out = t_out.shape[0]
+    n_ev = ev_time.shape[0]
+    x = x0.copy()
+    r = np.zeros(n)
+    xn = np.empty(n)
+    f0 = np.empty(n)
+    f1 = np.empty(n)
+    f2 = np.empty(n)
+    k1 = np.empty(n)
+    K = np.empty((6, n))
+    tmp = np.empty(n)
+    J = np.empty((n, n))
+    W = np.empty((n, n))
+    piv = np.empty(n, dtype=np.int64)
+    t = t0
+    k_ev = 0
+    j_out = 0
+    h = 0.0
+    steps = 0
+    rejects = 0
+    status = 0
+    while True:
+        # 1. events due now, in their given order
+        while k_ev < n_ev and ev_time[k_ev] <= t:
+            kind = ev_kind[k_ev]
+            c = ev_cmt[k_ev]
+            if kind == EV_BOLUS:
+                x[c] += ev_val[k_ev]
+            elif kind == EV_RATE:
+                r[c] += ev_val[k_ev]
+                if abs(r[c]) < 1e-12 * abs(ev_val[k_ev]):
+                    r[c] = 0.0  # an infusion stop cancels its start exactly
+            else:
+                for i in range(n):
+                    x[i] = x0[i]
+                    r[i] = 0.0
+            k_ev += 1
+            h = 0.0
+        # 2. outputs due now (after the events at this time)
+        while j_out < n_out and t_out[j_out] <= t:
+            for i in range(n):
+                y[j_out, i] = x[i]
+            j_out += 1
+        if j_out >= n_out:
+            break
+        t_end = t_out[n_out - 1]
+        if k_ev < n_ev and ev_time[k_ev] < t_end:
+            t_end = ev_time[k_ev]
+        # 3. integrate to the next event (or the last output)
+        rhs(x, p, r, f0)
+        if h == 0.0:
+            d0 = 0.0
+            d1 = 0.0
+            for i in range(n):
+                sc = atol + rtol * abs(x[i])
+                d0 += (x[i] / sc) ** 2
+                d1 += (f0[i] / sc) ** 2
+            d0 = math.sqrt(d0 / n)
+            d1 = math.sqrt(d1 / n)
+            h = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
+            h = min(h, 0.1 * (t_end - t))
+            h = max(h, 1e-10)
+        while t < t_end:
+            if steps >= max_steps:
+                status = 1
+                break
+            h = min(h, h_max)
+            last = False
+            if t + h >= t_end or t_end - (t + h) < 1e-9 * max(1.0, abs(t_end)):
+                h = t_end - t
+                last = True
+            jac(x, p, J)
+            ihg = 1.0 / (h * _GAMMA)
+            for i in range(n):
+                for j in range(n):
+                    W[i, j] = -J[i, j]
+                W[i, i] += ihg
+            if not _lu_factor(W, piv):
+                h *= 0.5
+                rejects += 1
+                steps += 1
+                continue
+            for st in range(6):
+                if st == 0:
+                    for i in range(n):
+                        K[0, i] = f0[i]
+                else:
+                    for i in range(n):
+                        acc = x[i]
+                        for j in range(st):
+                            acc += _A[st, j] * K[j, i]
+                        tmp[i] = acc
+                    rhs(tmp, p, r, f1)
+                    for i in range(n):
+                        acc = f1[i]
+                        for j in range(st):
+                            acc += _C[st, j] / h * K[j, i]
+                        K[st, i] = acc
+                for i in range(n):
+                    k1[i] = K[st, i]
+                _lu_solve(W, piv, k1)
+                for i in range(n):
+                    K[st, i] = k1[i]
+            err = 0.0
+            for i in range(n):
+                acc = x[i]
+                for j in range(6):
+                    acc += _M[j] * K[j, i]
+                xn[i] = acc
+            for i in range(n):
+                sc = atol + rtol * max(abs(x[i]), abs(xn[i]))
+                e = K[5, i] / sc
+                err += e * e
+            err = math.sqrt(err / n)
+            steps += 1
+            if not (err <= 1.0):  # also catches NaN
+                rejects += 1
+                fac = 0.9 * err ** (-0.25) if err == err else 0.1
+                h *= max(0.1, min(0.9, fac))
+                if h < 1e-14 * max(1.0, abs(t)):
+                    status = 2
+                    break
+                continue
+            rhs(xn, p, r, f2)
+            # accepted: Hermite output on [t, t+h) (an output exactly at t_end waits for step 1)
+            t_new = t_end if last else t + h
+            while j_out < n_out and t_out[j_out] < t_new:
+                s = (t_out[j_out] - t) / h
+                h00 = (1.0 + 2.0 * s) * (1.0 - s) * (1.0 - s)
+                h10 = s * (1.0 - s) * (1.0 - s)
+                h01 = s * s * (3.0 - 2.0 * s)
+                h11 = s * s * (s - 1.0)
+                for i in range(n):
+                    y[j_out, i] = h00 * x[i] + h10 * h * f0[i] + h01 * xn[i] + h11 * h * f2[i]
+                j_out += 1
+            for i in range(n):
+                x[i] = xn[i]
+                f0[i] = f2[i]
+            t = t_new
+            fac = 0.9 * err ** (-0.25) if err > 0.0 else 6.0
+            h *= max(0.2, min(6.0, fac))
+        if status != 0:
+            break
+    if status != 0:
+        for j in range(j_out, n_out):
+            for i in range(n):
+                y[j, i] = np.nan
+    stats[0] = steps
+    stats[1] = rejects
+    stats[2] = status
+
+
+@nb.njit(cache=True, parallel=True, error_model='numpy')
+def simulate_batch(P, X0, ev_ptr, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol,
+                   h_max, max_steps, Y, stats):
+    n_pat = P.shape[0]
+    for k in nb.prange(n_pat):
+        a = ev_ptr[k]
+        b = ev_ptr[k + 1]
+        _solve_patient(P[k], X0[k], ev_time[a:b], ev_kind[a:b], ev_cmt[a:b], ev_val[a:b],
+                       t_out, t0, rtol, atol, h_max, max_steps, Y[k], stats[k])

@@ -1,0 +1,199 @@
+"""The drug library: PK and receptor pharmacology of every drug, as data.
+
+``data/drugs.yaml`` holds one entry per drug; every number carries its unit and source (see the
+header of that file for the schema). This module loads it, converts every quantity to the
+model's units (hours, litres, mg, ng/mL) with pint and validates it, so the PK and receptor
+modules are generated from data rather than written drug by drug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..errors import OpiaxisInputError
+from ..model.units import ureg
+
+ROUTES = ("iv", "im", "sc", "oral", "oral_er", "sl", "intranasal", "smoked", "transdermal", "xr_im")
+SITES = ("mu", "kappa", "delta", "nop")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str
+    source: str
+    cv: float | None = None
+
+
+@dataclass
+class Route:
+    name: str
+    bioavailability: Quantity | None = None
+    ka: Quantity | None = None
+    lag: Quantity | None = None
+    dose_exponent: Quantity | None = None
+    reference_dose: Quantity | None = None
+
+    @property
+    def absorbed(self) -> bool:
+        return self.ka is not None
+
+
+@dataclass
+class Binding:
+    site: str
+    kind: str  # equilibrium | kinetic
+    hill: Quantity
+    efficacy: Quantity
+    affinity: Quantity | None = None  # ng/mL
+    kon: Quantity | None = None       # 1/h/(ng/mL)^hill
+    koff: Quantity | None = None      # 1/h
+
+    def dissociation_constant(self) -> float:
+        """Concentration (ng/mL) at 50% occupancy alone at equilibrium."""
+        if self.kind == "equilibrium":
+            return self.affinity.value
+        return (self.koff.value / self.kon.value) ** (1.0 / self.hill.value)
+
+
+@dataclass
+class Drug:
+    name: str
+    description: str
+    mw: Quantity
+    brain_entry: bool
+    central_volume: Quantity
+    clearance: Quantity
+    peripherals: list[tuple[Quantity, Quantity]] = field(default_factory=list)  # (volume, flow)
+    ke0: Quantity | None = None
+    metabolites: list[tuple[str, Quantity]] = field(default_factory=list)
+    routes: dict[str, Route] = field(default_factory=dict)
+    receptors: dict[str, Binding] = field(default_factory=dict)
+    iu_per_mg: Quantity | None = None
+
+
+# canonical units of each field
+_CANON = {"mw": "g/mol", "central_volume": "L", "clearance": "L/h", "volume": "L", "flow": "L/h",
+          "ke0": "1/h", "fraction": "dimensionless", "bioavailability": "dimensionless", "ka": "1/h",
+          "lag": "h", "dose_exponent": "dimensionless", "reference_dose": "mg", "affinity": "ng/mL",
+          "hill": "dimensionless", "efficacy": "dimensionless", "koff": "1/h", "iu_per_mg": "IU/mg"}
+
+
+def _q(node, path: str, canon: str | None, file: str) -> Quantity:
+    if not isinstance(node, dict) or not {"value", "unit", "source"} <= set(node):
+        raise OpiaxisInputError("expected a mapping with value, unit and source", file=file, field=path)
+    try:
+        value = float(node["value"])
+    except (TypeError, ValueError):
+        raise OpiaxisInputError(f"value {node['value']!r} is not a number", file=file, field=path) from None
+    src = str(node["source"]).strip()
+    if not src:
+        raise OpiaxisInputError("empty source: give a citation or 'assumed: why'", file=file, field=path)
+    cv = node.get("cv")
+    if cv is not None and (not isinstance(cv, (int, float)) or cv < 0):
+        raise OpiaxisInputError(f"cv must be a number >= 0, got {cv!r}", file=file, field=path)
+    unit = str(node["unit"])
+    if canon is not None:
+        try:
+            value = float(ureg.Quantity(value, ureg.parse_units(unit) if unit not in ("dimensionless", "1") else ureg.dimensionless).to(canon).magnitude)
+        except Exception as exc:
+            raise OpiaxisInputError(f"unit {unit!r} cannot be converted to {canon}: {exc}", file=file, field=path) from None
+        unit = canon
+    return Quantity(value, unit, src, None if cv is None else float(cv))
+
+
+def _kon_unit(hill: float) -> str:
+    return f"1/h/(ng/mL)**{hill:g}" if hill != 1 else "1/h/(ng/mL)"
+
+
+def _parse_drug(name: str, d: dict, file: str) -> Drug:
+    def q(key, node=None, path=None, canon="auto"):
+        node = d.get(key) if node is None else node
+        path = path or f"{name}.{key}"
+        c = _CANON.get(key.split(".")[-1]) if canon == "auto" else canon
+        return _q(node, path, c, file)
+
+    for req in ("mw", "central_volume", "clearance"):
+        if req not in d:
+            raise OpiaxisInputError(f"missing required field {req!r}", file=file, field=f"{name}.{req}")
+    drug = Drug(name=name, description=str(d.get("description", "")), mw=q("mw"),
+                brain_entry=bool(d.get("brain_entry", True)), central_volume=q("central_volume"),
+                clearance=q("clearance"))
+    for k, per in enumerate(d.get("peripherals") or []):
+        drug.peripherals.append((q("volume", per.get("volume"), f"{name}.peripherals[{k}].volume"),
+                                 q("flow", per.get("flow"), f"{name}.peripherals[{k}].flow")))
+    if len(drug.peripherals) > 2:
+        raise OpiaxisInputError("at most two peripheral compartments", file=file, field=f"{name}.peripherals")
+    if d.get("ke0") is not None:
+        drug.ke0 = q("ke0")
+    for k, met in enumerate(d.get("metabolites") or []):
+        drug.metabolites.append((str(met["drug"]), q("fraction", met.get("fraction"), f"{name}.metabolites[{k}].fraction")))
+    for rname, r in (d.get("routes") or {}).items():
+        if rname not in ROUTES:
+            raise OpiaxisInputError(f"unknown route {rname!r}; expected one of {', '.join(ROUTES)}", file=file, field=f"{name}.routes")
+        r = r or {}
+        route = Route(rname)
+        for key in ("bioavailability", "ka", "lag", "dose_exponent", "reference_dose"):
+            if r.get(key) is not None:
+                setattr(route, key, q(key, r[key], f"{name}.routes.{rname}.{key}"))
+        if rname != "iv" and route.ka is None:
+            raise OpiaxisInputError("an extravascular route needs an absorption rate ka", file=file, field=f"{name}.routes.{rname}")
+        if (route.dose_exponent is None) != (route.reference_dose is None):
+            raise OpiaxisInputError("dose_exponent and reference_dose go together", file=file, field=f"{name}.routes.{rname}")
+        drug.routes[rname] = route
+    for site, b in (d.get("receptors") or {}).items():
+        if site not in SITES:
+            raise OpiaxisInputError(f"unknown receptor site {site!r}; expected one of {', '.join(SITES)}", file=file, field=f"{name}.receptors")
+        path = f"{name}.receptors.{site}"
+        kind = b.get("binding", "equilibrium")
+        hill = q("hill", b.get("hill", {"value": 1, "unit": "dimensionless", "source": "assumed: simple mass action"}), f"{path}.hill")
+        eff = q("efficacy", b.get("efficacy"), f"{path}.efficacy")
+        if not 0.0 <= eff.value <= 1.0:
+            raise OpiaxisInputError(f"efficacy {eff.value} outside [0, 1]", file=file, field=f"{path}.efficacy")
+        if kind == "equilibrium":
+            bind = Binding(site, kind, hill, eff, affinity=q("affinity", b.get("affinity"), f"{path}.affinity"))
+        elif kind == "kinetic":
+            kon = _q(b.get("kon"), f"{path}.kon", _kon_unit(hill.value), file)
+            bind = Binding(site, kind, hill, eff, kon=kon, koff=q("koff", b.get("koff"), f"{path}.koff"))
+        else:
+            raise OpiaxisInputError(f"binding must be 'equilibrium' or 'kinetic', got {kind!r}", file=file, field=f"{path}.binding")
+        drug.receptors[site] = bind
+    if d.get("iu_per_mg") is not None:
+        drug.iu_per_mg = q("iu_per_mg")
+    return drug
+
+
+def load_drugs(path: str | Path | None = None) -> dict[str, Drug]:
+    """Load and validate a drug library (default: the one shipped with opiaxis)."""
+    if path is None:
+        return dict(_default_library())
+    return _load(Path(path))
+
+
+def _load(path: Path) -> dict[str, Drug]:
+    file = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise OpiaxisInputError(f"not valid YAML: {exc}", file=file) from None
+    if not isinstance(raw, dict):
+        raise OpiaxisInputError("expected a mapping of drug names to entries", file=file)
+    drugs = {name: _parse_drug(name, d or {}, file) for name, d in raw.items()}
+    for dname, drug in drugs.items():
+        for met, _ in drug.metabolites:
+            if met not in drugs:
+                raise OpiaxisInputError(f"metabolite {met!r} is not a drug in the library", file=file, field=f"{dname}.metabolites")
+        if sum(f.value for _, f in drug.metabolites) > 1.0 + 1e-9:
+            raise OpiaxisInputError("metabolite fractions add up to more than 1", file=file, field=f"{dname}.metabolites")
+    return drugs
+
+
+@lru_cache(maxsize=1)
+def _default_library() -> dict[str, Drug]:
+    with resources.as_file(resources.files("opiaxis") / "data" / "drugs.yaml") as p:
+        return _load(Path(p))

@@ -1,0 +1,120 @@
+"""receptors — competitive binding of every ligand at central and enteric opioid receptors.
+
+Sites: central μ (``mor_central``), enteric μ (``mor_enteric``), and central κ, δ and NOP.
+All ligands compete for the same receptor pool (fractional occupancies add to at most 1).
+
+* **Kinetic** ligands (slow or clinically decisive binding: buprenorphine, fentanyl, naloxone —
+  the FDA binding set, Mann et al. Clin Pharmacol Ther 2022;112:1020) have a bound-fraction
+  state:  dRL_k/dt = kon_k·C_k^n_k·R_free − koff_k·RL_k, written as koff·(C/K)^n·R_free − koff·RL
+  with K = (koff/kon)^(1/n), so the parameters are the dissociation constant and koff.
+* **Equilibrium** ligands bind at quasi-steady state: x_i = (C_i/K_i)^n_i and RL_i = x_i·R_free,
+  with R_free = (1 − Σ_k RL_k)/(1 + Σ_i x_i), which is the exact competitive solution when the
+  equilibrium ligands are fast relative to the kinetic ones.
+
+Central sites see the effect-site (biophase) concentration, so peripherally restricted drugs
+(PAMORAs) never reach them; the enteric μ site sees plasma concentration and binds every μ
+ligand at equilibrium with its dissociation constant.
+
+Agonism (signal) and occupancy are distinct outputs: agonism = Σ efficacy_i·RL_i, with intrinsic
+efficacy 1 for full agonists, 0 for antagonists, in between for partial agonists.
+
+Hill exponents other than 1 are evaluated as C/K·(C/K + ε)^(n−1) with ε = 1e-6 — identical to
+(C/K)^n to better than 1e-6 relative for C > 1e-3·K, but Lipschitz at C = 0 so that a stiff
+solver is not forced into tiny steps when a drug first appears (assumed: numerical
+regularisation, no physiological content).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.core import Module
+from .drugs import Drug, load_drugs
+
+EPS = sp.Float(1e-6)
+
+SITE_INTERFACE = {
+    "mor_central": ("mu", True, "mor"),
+    "mor_enteric": ("mu", False, "mor_enteric"),
+    "kor_central": ("kappa", True, "kor"),
+    "dor_central": ("delta", True, "dor"),
+    "nop_central": ("nop", True, "nop"),
+}
+
+
+def _hill(c, k, n):
+    u = c / k
+    return u if n == 1 else u * (u + EPS) ** (n - 1)
+
+
+def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) -> Module:
+    drugs = drugs or load_drugs()
+    names = names or list(drugs)
+    m = Module("receptors", __doc__)
+    m.parameter("pet_displaceable_fraction", 0.914, "dimensionless",
+                "Nasser et al., Clin Pharmacokinet 2014;53:813 (Emax 91.4% of whole-brain [11C]carfentanil "
+                "binding displaceable by buprenorphine; read via stanpumpR, UNCONFIRMED against the paper)",
+                description="fraction of whole-brain PET μ binding that occupancy can displace")
+    conc_inputs: dict[str, sp.Symbol] = {}
+
+    def conc(drug: str, central: bool) -> sp.Symbol:
+        key = f"{drug}_effect" if central else f"{drug}_plasma"
+        if key not in conc_inputs:
+            conc_inputs[key] = m.input(key, "ng/mL", 0.0, "pk module (0 when the drug is absent)",
+                                       f"{drug} {'effect-site' if central else 'plasma'} concentration")
+        return conc_inputs[key]
+
+    for site_name, (site, central, prefix) in SITE_INTERFACE.items():
+        kinetic, equilibrium = [], []
+        for name in names:
+            d = drugs[name]
+            b = d.receptors.get(site)
+            if b is None:
+                continue
+            if central and not (d.brain_entry and d.ke0 is not None):
+                continue
+            hill = float(b.hill.value)
+            c = conc(name, central)
+            eff = m.parameter(f"{name}_{site_name}_efficacy", b.efficacy.value, "dimensionless", b.efficacy.source,
+                              description=f"intrinsic efficacy of {name} at {site_name}", lower=0.0, upper=1.0)
+            if b.kind == "kinetic" and central:
+                kd = m.parameter(f"{name}_{site_name}_K", b.dissociation_constant(), "ng/mL",
+                                 f"(koff/kon)^(1/n) from kon = {b.kon.value:.4g} {b.kon.unit}: {b.kon.source}",
+                                 description=f"{name} apparent dissociation constant at {site_name}")
+                koff = m.parameter(f"{name}_{site_name}_koff", b.koff.value, b.koff.unit, b.koff.source,
+                                   description=f"{name} dissociation rate at {site_name}")
+                rl = m.state(f"{name}_{site_name}_bound", "dimensionless", 0.0,
+                             f"fraction of {site_name} receptors bound by {name}")
+                kinetic.append((name, rl, kd, koff, c, hill, eff))
+            else:
+                src = b.affinity.source if b.kind == "equilibrium" else \
+                    f"(koff/kon)^(1/n) from the kinetic set: {b.kon.source}"
+                k = m.parameter(f"{name}_{site_name}_K", b.dissociation_constant(), "ng/mL", src,
+                                description=f"{name} apparent dissociation constant at {site_name}")
+                equilibrium.append((name, _hill(c, k, hill), eff))
+        if not kinetic and not equilibrium:
+            continue
+        sum_x = sp.Add(*[x for _, x, _ in equilibrium]) if equilibrium else sp.Integer(0)
+        sum_k = sp.Add(*[rl for _, rl, *_ in kinetic]) if kinetic else sp.Integer(0)
+        free = m.assign(f"{prefix}_free", (1 - sum_k) / (1 + sum_x), "dimensionless",
+                        f"fraction of {site_name} receptors free")
+        occ_terms, ago_terms = [], []
+        for name, rl, kd, koff, c, hill, eff in kinetic:
+            # kon·C^n = koff·(C/K)^n with K = (koff/kon)^(1/n): parameterised by K and koff
+            m.ode(rl, koff * _hill(c, kd, hill) * free - koff * rl)
+            occ = m.assign(f"{prefix}_occupancy_{name}", rl, "dimensionless", f"{site_name} occupancy by {name}")
+            occ_terms.append(occ)
+            ago_terms.append(eff * occ)
+        for name, x, eff in equilibrium:
+            occ = m.assign(f"{prefix}_occupancy_{name}", x * free, "dimensionless", f"{site_name} occupancy by {name}")
+            occ_terms.append(occ)
+            ago_terms.append(eff * occ)
+        m.assign(f"{prefix}_occupancy" if prefix != "mor" else "mor_occupancy_central", sp.Add(*occ_terms),
+                 "dimensionless", f"total {site_name} occupancy", interface=True)
+        m.assign(f"{prefix}_agonism" if prefix != "mor" else "mor_agonism_central", sp.Add(*ago_terms),
+                 "dimensionless", f"{site_name} agonist signal (efficacy-weighted occupancy)", interface=True)
+    pdf = sp.Symbol("pet_displaceable_fraction", real=True)
+    m.assign("mor_availability_pet", 1 - pdf * sp.Symbol("mor_occupancy_central", real=True), "dimensionless",
+             "whole-brain μ-receptor availability relative to drug-free baseline, as a [11C]carfentanil PET scan measures it",
+             interface=True)
+    return m

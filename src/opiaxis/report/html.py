@@ -1,0 +1,107 @@
+"""A self-contained HTML report of a study run (figures embedded as PNG)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import datetime, timezone
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from jinja2 import Environment  # noqa: E402
+
+from .. import __version__  # noqa: E402
+
+_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>opiaxis — {{ study.name }}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;padding:0 1em}
+h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}
+.fig{display:inline-block;margin:.5em;vertical-align:top}.fig img{max-width:520px}
+.ok{color:#0a7d2c;font-weight:600}.miss{color:#b3261e;font-weight:600}
+code{background:#f5f5f5;padding:0 .2em}
+</style></head><body>
+<h1>{{ study.name }}</h1>
+<p class="sub">opiaxis {{ version }} · {{ now }} · seed {{ study.seed }} · {{ n_patients }} virtual patients ·
+{{ "%.0f"|format(study.duration) }} h simulated, read-outs every {{ "%g"|format(study.every) }} h</p>
+{% if study.description %}<p>{{ study.description }}</p>{% endif %}
+<h2>Arms</h2>
+<table><tr><th class="l">arm</th><th>patients</th><th class="l">regimens</th></tr>
+{% for a in arms %}<tr><td class="l">{{ a.name }}</td><td>{{ a.n }}</td><td class="l">{{ a.regimens|join('<br>') }}</td></tr>{% endfor %}
+</table>
+<p>Solver: {{ run.chunks }} chunk(s){% if run.reused_chunks %} ({{ run.reused_chunks }} resumed from disk){% endif %},
+{{ "%.1f"|format(run.solver_seconds) }} s in the solver, {{ run.failed }} patient(s) with solver failure.</p>
+<h2>Time courses</h2>
+<p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients.</p>
+{% for f in figures %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
+<h2>Summary at the end of the study</h2>
+<table><tr><th class="l">variable</th><th class="l">unit</th><th class="l">arm</th><th>median</th><th>5%</th><th>95%</th></tr>
+{% for r in summary %}<tr><td class="l">{{ r.variable }}</td><td class="l">{{ r.unit }}</td><td class="l">{{ r.arm }}</td>
+<td>{{ "%.4g"|format(r.median) }}</td><td>{{ "%.4g"|format(r.p05) }}</td><td>{{ "%.4g"|format(r.p95) }}</td></tr>{% endfor %}
+</table>
+{% if validation %}<h2>Validation scorecard</h2>
+<table><tr><th class="l">target</th><th class="l">simulated</th><th class="l">band</th><th>result</th></tr>
+{% for v in validation %}<tr><td class="l">{{ v.id }}</td><td class="l">{{ v.value }}</td><td class="l">{{ v.band }}</td>
+<td class="{{ 'ok' if v.passed else 'miss' }}">{{ 'reproduced' if v.passed else 'missed' }}</td></tr>{% endfor %}</table>{% endif %}
+<p class="sub">Files: <code>results.parquet</code> (tidy: patient, arm, time, variable, value, unit),
+<code>patients.parquet</code> (arm and parameters of every patient).</p>
+</body></html>"""
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def time_course_figures(results: pd.DataFrame) -> list[dict]:
+    figs = []
+    for var, d in results.groupby("variable", observed=True):
+        fig, ax = plt.subplots(figsize=(6.2, 3.4))
+        for arm, da in d.groupby("arm", observed=True):
+            q = da.groupby("time")["value"].quantile([0.05, 0.5, 0.95]).unstack()
+            t = q.index.to_numpy() / 24.0
+            line, = ax.plot(t, q[0.5], label=str(arm), lw=1.4)
+            ax.fill_between(t, q[0.05], q[0.95], color=line.get_color(), alpha=0.18, lw=0)
+        unit = str(d["unit"].iloc[0])
+        ax.set_title(str(var), fontsize=10)
+        ax.set_xlabel("day")
+        ax.set_ylabel(unit)
+        ax.legend(fontsize=8, frameon=False)
+        ax.grid(alpha=0.3)
+        figs.append({"title": str(var), "png": _png(fig)})
+    return figs
+
+
+def end_summary(results: pd.DataFrame) -> list[dict]:
+    t_end = results["time"].max()
+    last = results[results["time"] == t_end]
+    rows = []
+    for (var, arm), d in last.groupby(["variable", "arm"], observed=True):
+        v = d["value"].to_numpy()
+        rows.append({"variable": var, "arm": arm, "unit": str(d["unit"].iloc[0]), "median": float(np.nanmedian(v)),
+                     "p05": float(np.nanpercentile(v, 5)), "p95": float(np.nanpercentile(v, 95))})
+    return rows
+
+
+def write_report(path, study, run: dict, validation=None) -> None:
+    results = run["results"]
+    patients = run["patients"]
+    arms = [{"name": a.name, "n": int((patients["arm"] == a.name).sum()),
+             "regimens": [t for t, _ in a.regimens] + (["(event table)"] if a.events is not None else [])}
+            for a in study.arms]
+    html = Environment(autoescape=True).from_string(_TEMPLATE).render(
+        study=study, version=__version__, now=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        n_patients=len(patients), arms=arms, run=run, figures=time_course_figures(results),
+        summary=end_summary(results), validation=validation)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as fh:
+        fh.write(html)
+    import os
+    os.replace(tmp, path)

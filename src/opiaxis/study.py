@@ -1,0 +1,335 @@
+"""Studies: a YAML file declares the virtual cohort, its arms and regimens, the schedule of
+read-outs and the outputs; :func:`run_study` simulates it in chunks and writes tidy results.
+
+Schema (every key is checked; errors name the file, line and field)::
+
+    name: buprenorphine-induction          # required
+    description: free text
+    seed: 20261122                         # integer; same seed, same results
+    population:
+      size: 300                            # patients (ids 1..size unless id_start is given)
+      id_start: 1
+      variability: true                    # between-patient variability on/off
+      parameters: {morphine_CL: 80}        # typical-value overrides, by parameter name
+    arms:                                  # at least one
+      - name: bup16
+        weight: 1                          # randomisation weight (default 1)
+        regimens:                          # regimen shorthand, see opiaxis.dosing.parse_regimen
+          - heroin 25 mg IV q6h for 7 d
+          - buprenorphine 16 mg SL q24h for 28 d from day 9
+        events: doses.csv                  # optional NONMEM-style event table (path relative to the study)
+        parameters: {}                     # arm-specific typical-value overrides
+    schedule:
+      duration: 36 d                       # simulated time
+      every: 1 h                           # read-out interval
+    outputs: [buprenorphine_plasma, mor_availability_pet]   # states or assignments
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import time as _time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import dosing
+from .engine import simulate
+from .errors import OpiaxisInputError
+from .model.core import Model
+from .model.units import ureg
+from .population import patient_normals, sample_parameters
+from .yamlio import LDict, LList, line_of, load_yaml, load_yaml_file
+
+TOP_KEYS = {"name", "description", "seed", "population", "arms", "schedule", "outputs"}
+POP_KEYS = {"size", "id_start", "variability", "parameters"}
+ARM_KEYS = {"name", "weight", "regimens", "events", "parameters"}
+SCHED_KEYS = {"duration", "every"}
+
+
+@dataclass
+class Arm:
+    name: str
+    weight: float = 1.0
+    regimens: list[tuple[str, str]] = field(default_factory=list)  # (text, where)
+    events: pd.DataFrame | None = None
+    parameters: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Study:
+    name: str
+    file: str
+    seed: int
+    size: int
+    id_start: int
+    variability: bool
+    parameters: dict[str, float]
+    arms: list[Arm]
+    duration: float
+    every: float
+    outputs: list[str]
+    description: str = ""
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.arange(self.id_start, self.id_start + self.size)
+
+    @property
+    def times(self) -> np.ndarray:
+        n = int(math.floor(self.duration / self.every + 1e-9))
+        return np.arange(n + 1) * self.every
+
+
+def _err(msg, file, node, key, field):
+    return OpiaxisInputError(msg, file=file, line=line_of(node, key), field=field)
+
+
+def _duration(value, file, node, key, field) -> float:
+    """A duration such as '36 d', '12 weeks', '1 h' or a number of hours, in hours."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        h = float(value)
+    else:
+        text = str(value).strip().replace("days", "day").replace("weeks", "week")
+        try:
+            q = ureg.Quantity(text)
+            h = float(q.to("h").magnitude)
+        except Exception:
+            raise _err(f"{value!r} is not a duration; expected e.g. '36 d', '12 weeks' or '6 h'",
+                       file, node, key, field) from None
+    if not math.isfinite(h) or h <= 0:
+        raise _err(f"duration {value!r} must be positive", file, node, key, field)
+    return h
+
+
+def _check_keys(node, allowed, file, where):
+    if not isinstance(node, dict):
+        raise OpiaxisInputError(f"expected a mapping with keys {sorted(allowed)}", file=file,
+                                line=getattr(node, "line", None), field=where)
+    for k in node:
+        if k not in allowed:
+            hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+            raise _err(f"unknown key {k!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                       + f"; expected one of {sorted(allowed)}", file, node, k, f"{where}.{k}" if where else str(k))
+
+
+def _overrides(node, model: Model, file, where) -> dict[str, float]:
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise OpiaxisInputError("expected a mapping of parameter names to values", file=file, field=where)
+    out = {}
+    for k, v in node.items():
+        if k not in model.param_index:
+            hint = difflib.get_close_matches(str(k), model.parameter_names, n=1)
+            raise _err(f"unknown parameter {k!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                       file, node, k, f"{where}.{k}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise _err(f"value {v!r} is not a finite number", file, node, k, f"{where}.{k}")
+        out[k] = float(v)
+    return out
+
+
+def drug_routes(model: Model) -> dict[str, set[str]]:
+    routes: dict[str, set[str]] = {}
+    for name in model.dose_targets:
+        d, r = name.split(".", 1)
+        routes.setdefault(d, set()).add(r)
+    return routes
+
+
+def iu_factors(model: Model) -> dict[str, float]:
+    """mg per IU for drugs dosed in international units (from their ``<drug>_iu_per_mg``)."""
+    out = {}
+    for p in model.parameters:
+        if p.name.endswith("_iu_per_mg"):
+            out[p.name[: -len("_iu_per_mg")]] = 1.0 / p.value
+    return out
+
+
+def parse_study(raw, model: Model, file: str, base_dir: Path | None = None) -> Study:
+    _check_keys(raw, TOP_KEYS, file, "")
+    for req in ("name", "arms", "schedule"):
+        if req not in raw:
+            raise OpiaxisInputError(f"missing required key {req!r}", file=file, line=getattr(raw, "line", None), field=req)
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise _err(f"seed {seed!r} must be a non-negative integer", file, raw, "seed", "seed")
+    pop = raw.get("population") or LDict()
+    _check_keys(pop, POP_KEYS, file, "population")
+    size = pop.get("size", 100)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise _err(f"size {size!r} must be a positive integer", file, pop, "size", "population.size")
+    id_start = pop.get("id_start", 1)
+    if isinstance(id_start, bool) or not isinstance(id_start, int) or id_start < 0:
+        raise _err(f"id_start {id_start!r} must be a non-negative integer", file, pop, "id_start", "population.id_start")
+    variability = pop.get("variability", True)
+    if not isinstance(variability, bool):
+        raise _err("variability must be true or false", file, pop, "variability", "population.variability")
+    params = _overrides(pop.get("parameters"), model, file, "population.parameters")
+
+    arms_node = raw["arms"]
+    if not isinstance(arms_node, list) or not arms_node:
+        raise _err("arms must be a non-empty list", file, raw, "arms", "arms")
+    routes = drug_routes(model)
+    iu = iu_factors(model)
+    arms: list[Arm] = []
+    for i, a in enumerate(arms_node):
+        where = f"arms[{i}]"
+        _check_keys(a, ARM_KEYS, file, where)
+        if "name" not in a:
+            raise OpiaxisInputError("an arm needs a name", file=file, line=getattr(a, "line", None), field=where)
+        name = str(a["name"])
+        if name in {x.name for x in arms}:
+            raise _err(f"two arms are named {name!r}", file, a, "name", f"{where}.name")
+        w = a.get("weight", 1)
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not (w > 0 and math.isfinite(w)):
+            raise _err(f"weight {w!r} must be a positive number", file, a, "weight", f"{where}.weight")
+        regs = a.get("regimens") or []
+        if not isinstance(regs, list):
+            raise _err("regimens must be a list of regimen texts", file, a, "regimens", f"{where}.regimens")
+        arm = Arm(name, float(w), parameters=_overrides(a.get("parameters"), model, file, f"{where}.parameters"))
+        for j, text in enumerate(regs):
+            loc = f"{file}:{line_of(regs, j)} {where}.regimens[{j}]"
+            dosing.parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)  # validate now
+            arm.regimens.append((text, loc))
+        if a.get("events") is not None:
+            p = Path(str(a["events"]))
+            if not p.is_absolute() and base_dir is not None:
+                p = base_dir / p
+            if not p.exists():
+                raise _err(f"event table {str(p)!r} not found", file, a, "events", f"{where}.events")
+            arm.events = dosing.read_event_table(p, cmt_names=sorted(model.dose_targets))
+        if not arm.regimens and arm.events is None:
+            raise _err(f"arm {name!r} has neither regimens nor an event table; expected at least "
+                       "one regimen such as 'buprenorphine 16 mg SL q24h for 28 d'",
+                       file, a, "name", f"{where}.regimens")
+        arms.append(arm)
+
+    sched = raw["schedule"]
+    _check_keys(sched, SCHED_KEYS, file, "schedule")
+    if "duration" not in sched:
+        raise OpiaxisInputError("missing required key 'duration'", file=file, line=getattr(sched, "line", None), field="schedule.duration")
+    duration = _duration(sched["duration"], file, sched, "duration", "schedule.duration")
+    every = _duration(sched.get("every", "1 h"), file, sched, "every", "schedule.every")
+    if every > duration:
+        raise _err("read-out interval is longer than the study", file, sched, "every", "schedule.every")
+
+    outputs = raw.get("outputs") or ["mor_occupancy_central"]
+    if not isinstance(outputs, list):
+        raise _err("outputs must be a list of variable names", file, raw, "outputs", "outputs")
+    known = set(model.state_names) | set(model.assignment_index)
+    for j, o in enumerate(outputs):
+        if o not in known:
+            hint = difflib.get_close_matches(str(o), sorted(known), n=1)
+            raise OpiaxisInputError(f"unknown output {o!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                                    file=file, line=line_of(outputs, j), field=f"outputs[{j}]")
+    return Study(str(raw["name"]), file, int(seed), size, id_start, variability, params, arms,
+                 duration, every, [str(o) for o in outputs], str(raw.get("description", "")))
+
+
+def load_study(path: str | Path | None, model: Model) -> Study:
+    """Load a study file, or the embedded default study when ``path`` is None."""
+    if path is None:
+        text = (resources.files("opiaxis") / "data" / "default_study.yaml").read_text()
+        return parse_study(load_yaml(text, "<default study>"), model, "<default study>")
+    p = Path(path)
+    return parse_study(load_yaml_file(p), model, str(p), p.parent)
+
+
+# ----------------------------------------------------------------------------------------------
+def assign_arms(study: Study, ids: np.ndarray) -> np.ndarray:
+    """Randomise each patient to an arm from its own stream (independent of chunking)."""
+    w = np.array([a.weight for a in study.arms])
+    cum = np.cumsum(w / w.sum())
+    u = patient_normals(study.seed + 7919, ids, 1)[:, 0]
+    from scipy.special import ndtr
+    return np.minimum(np.searchsorted(cum, ndtr(u), side="right"), len(cum) - 1)
+
+
+def arm_doses(study: Study, arm: Arm, model: Model, ids: np.ndarray) -> pd.DataFrame:
+    """Expanded dose rows of an arm for the given patients (regimens tiled across patients)."""
+    routes, iu = drug_routes(model), iu_factors(model)
+    parts = [dosing.parse_regimen(t, drugs=routes, where=w, unit_factors=iu) for t, w in arm.regimens]
+    frames = []
+    if parts:
+        one = pd.concat(parts, ignore_index=True).assign(ID=0)
+        one = dosing.expand_doses(one[list(dosing.EVENT_COLUMNS)])
+        k = len(one)
+        tiled = {c: np.tile(one[c].to_numpy(), len(ids)) for c in one.columns if c != "ID"}
+        tiled["ID"] = np.repeat(ids, k)
+        frames.append(pd.DataFrame(tiled))
+    if arm.events is not None:
+        ev = dosing.expand_doses(arm.events)
+        ev = ev[ev["ID"].isin(ids)]
+        if len(ev):
+            frames.append(ev.assign(ORDER=ev["ORDER"] + 1_000_000))
+    if not frames:
+        return pd.DataFrame(columns=["ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def run_study(study: Study, model: Model, out_dir: str | Path, *, chunk_size: int = 500,
+              progress=None) -> dict:
+    """Simulate the study in chunks of patients and write ``results.parquet`` (tidy),
+    ``patients.parquet`` (arm and parameters) and per-chunk files under ``chunks/``.
+
+    A chunk file is written atomically once complete, so an interrupted run resumes from its
+    last completed chunk; the merged results are written last, atomically.
+    """
+    out = Path(out_dir)
+    chunks_dir = out / "chunks"
+    chunks_dir.mkdir(parents=True, exist_ok=True)
+    ids = study.ids
+    arm_of = assign_arms(study, ids)
+    times = study.times
+    plan = []
+    for a_idx, arm in enumerate(study.arms):
+        arm_ids = ids[arm_of == a_idx]
+        for k in range(0, len(arm_ids), chunk_size):
+            plan.append((a_idx, k // chunk_size, arm_ids[k:k + chunk_size]))
+    started = _time.perf_counter()
+    sim_seconds = 0.0
+    reused = 0
+    for n, (a_idx, k, cids) in enumerate(plan):
+        arm = study.arms[a_idx]
+        path = chunks_dir / f"{arm.name}-{k:05d}.parquet"
+        ppath = chunks_dir / f"{arm.name}-{k:05d}.patients.parquet"
+        if path.exists() and ppath.exists():
+            reused += 1
+        else:
+            P = sample_parameters(model, cids, study.seed, overrides={**study.parameters, **arm.parameters},
+                                  variability=study.variability)
+            doses = arm_doses(study, arm, model, cids)
+            res = simulate(model, P, times, doses, ids=cids)
+            sim_seconds += res.wall_seconds
+            df = res.to_frame(study.outputs)
+            df.insert(1, "arm", arm.name)
+            pat = pd.DataFrame(P, columns=model.parameter_names)
+            pat.insert(0, "patient", cids)
+            pat.insert(1, "arm", arm.name)
+            pat.insert(2, "solver_status", res.stats[:, 2])
+            _atomic_parquet(pat, ppath)
+            _atomic_parquet(df, path)
+        if progress:
+            progress(n + 1, len(plan), arm.name)
+    frames = [pd.read_parquet(chunks_dir / f"{study.arms[a].name}-{k:05d}.parquet") for a, k, _ in plan]
+    pats = [pd.read_parquet(chunks_dir / f"{study.arms[a].name}-{k:05d}.patients.parquet") for a, k, _ in plan]
+    results = pd.concat(frames, ignore_index=True).sort_values(["patient", "variable", "time"], kind="mergesort")
+    patients = pd.concat(pats, ignore_index=True).sort_values("patient")
+    _atomic_parquet(results.reset_index(drop=True), out / "results.parquet")
+    _atomic_parquet(patients.reset_index(drop=True), out / "patients.parquet")
+    return {"results": results, "patients": patients, "chunks": len(plan), "reused_chunks": reused,
+            "wall_seconds": _time.perf_counter() - started, "solver_seconds": sim_seconds,
+            "failed": int((patients["solver_status"] != 0).sum())}

@@ -1,0 +1,102 @@
+"""The registry of published targets and the scorecard.
+
+Each target is named by its id in ``shared/science/targets.md`` and is a simulation that mirrors
+the study behind it (population, doses, timing, read-out). A target is scored against the
+published band; a miss is reported as a miss — bands are never widened here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class TargetResult:
+    id: str
+    finding: str
+    source: str
+    value: object          # a number or a mapping of named numbers
+    band: str              # the published band, as scored
+    passed: bool
+    detail: str = ""
+    seconds: float = 0.0
+
+    def as_json(self) -> dict:
+        def clean(v):
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [clean(x) for x in v]
+            if isinstance(v, (np.floating, float)):
+                return None if not math.isfinite(float(v)) else round(float(v), 6)
+            if isinstance(v, (np.integer,)):
+                return int(v)
+            if isinstance(v, np.bool_):
+                return bool(v)
+            return v
+        return clean(asdict(self))
+
+
+@dataclass
+class Target:
+    id: str
+    finding: str
+    band: str
+    source: str
+    run: Callable[[], tuple[object, bool, str]]
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+REGISTRY: dict[str, Target] = {}
+
+
+def target(id: str, *, finding: str, band: str, source: str, tags: tuple[str, ...] = ()):
+    """Register a target. The function returns (value, passed, detail)."""
+    def deco(fn):
+        if id in REGISTRY:
+            raise ValueError(f"target {id!r} registered twice")
+        REGISTRY[id] = Target(id, finding, band, source, fn, tags)
+        return fn
+    return deco
+
+
+def _load_all() -> None:
+    from . import targets_pk  # noqa: F401  (registers on import)
+
+
+def run_targets(ids: list[str] | None = None, progress=None) -> list[TargetResult]:
+    _load_all()
+    if ids:
+        unknown = [i for i in ids if i not in REGISTRY]
+        if unknown:
+            from ..errors import OpiaxisInputError
+            raise OpiaxisInputError(f"unknown target(s) {unknown}; known: {sorted(REGISTRY)}", field="target")
+    chosen = [REGISTRY[i] for i in (ids or list(REGISTRY))]
+    results = []
+    for k, t in enumerate(chosen):
+        start = time.perf_counter()
+        value, passed, detail = t.run()
+        results.append(TargetResult(t.id, t.finding, t.source, value, t.band, bool(passed), detail,
+                                    time.perf_counter() - start))
+        if progress:
+            progress(k + 1, len(chosen), t.id)
+    return results
+
+
+def write_json(results: list[TargetResult], path) -> None:
+    with open(path, "w") as fh:
+        json.dump([r.as_json() for r in results], fh, indent=2)
+
+
+def format_value(v) -> str:
+    if isinstance(v, dict):
+        return "; ".join(f"{k} {format_value(x)}" for k, x in v.items())
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.3g}"
+    return str(v)

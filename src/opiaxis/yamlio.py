@@ -1,0 +1,80 @@
+"""YAML with line numbers, so that errors in a study file can name the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .errors import OpiaxisInputError
+
+
+class LDict(dict):
+    """A dict that remembers the line (1-based) of each key and of itself."""
+
+    line: int | None = None
+    key_lines: dict
+
+
+class LList(list):
+    line: int | None = None
+    item_lines: list
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _map(loader, node):
+    loader.flatten_mapping(node)
+    d = LDict()
+    d.line = node.start_mark.line + 1
+    d.key_lines = {}
+    for k_node, v_node in node.value:
+        k = loader.construct_object(k_node, deep=True)
+        if k in d:
+            raise OpiaxisInputError(f"key {k!r} appears twice", line=k_node.start_mark.line + 1, field=str(k))
+        d[k] = loader.construct_object(v_node, deep=True)
+        d.key_lines[k] = v_node.start_mark.line + 1
+    return d
+
+
+def _seq(loader, node):
+    lst = LList(loader.construct_object(n, deep=True) for n in node.value)
+    lst.line = node.start_mark.line + 1
+    lst.item_lines = [n.start_mark.line + 1 for n in node.value]
+    return lst
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _seq)
+
+
+def load_yaml(text: str, file: str):
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except OpiaxisInputError as exc:
+        exc.file = file
+        raise OpiaxisInputError(exc.message, file=file, line=exc.line, field=exc.field) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise OpiaxisInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
+                                line=None if mark is None else mark.line + 1) from None
+
+
+def load_yaml_file(path: str | Path):
+    p = Path(path)
+    if not p.exists():
+        raise OpiaxisInputError("file not found", file=str(p))
+    return load_yaml(p.read_text(), str(p))
+
+
+def line_of(container, key) -> int | None:
+    if isinstance(container, LDict):
+        return container.key_lines.get(key, container.line)
+    if isinstance(container, LList):
+        try:
+            return container.item_lines[key]
+        except (IndexError, TypeError):
+            return container.line
+    return None
