@@ -304,8 +304,8 @@ def run_study(study: Study, model: Model, out_dir: str | Path, *, chunk_size: in
     reused = 0
     for n, (a_idx, k, cids) in enumerate(plan):
         arm = study.arms[a_idx]
-        path = chunks_dir / f"{arm.name}-{k:05d}.parquet"
-        ppath = chunks_dir / f"{arm.name}-{k:05d}.patients.parquet"
+        path = chunks_dir / f"arm{a_idx:02d}-{k:05d}.parquet"
+        ppath = chunks_dir / f"arm{a_idx:02d}-{k:05d}.patients.parquet"
         if path.exists() and ppath.exists():
             reused += 1
         else:
@@ -324,8 +324,8 @@ def run_study(study: Study, model: Model, out_dir: str | Path, *, chunk_size: in
             _atomic_parquet(df, path)
         if progress:
             progress(n + 1, len(plan), arm.name)
-    frames = [pd.read_parquet(chunks_dir / f"{study.arms[a].name}-{k:05d}.parquet") for a, k, _ in plan]
-    pats = [pd.read_parquet(chunks_dir / f"{study.arms[a].name}-{k:05d}.patients.parquet") for a, k, _ in plan]
+    frames = [pd.read_parquet(chunks_dir / f"arm{a:02d}-{k:05d}.parquet") for a, k, _ in plan]
+    pats = [pd.read_parquet(chunks_dir / f"arm{a:02d}-{k:05d}.patients.parquet") for a, k, _ in plan]
     results = pd.concat(frames, ignore_index=True).sort_values(["patient", "variable", "time"], kind="mergesort")
     patients = pd.concat(pats, ignore_index=True).sort_values("patient")
     _atomic_parquet(results.reset_index(drop=True), out / "results.parquet")

@@ -120,14 +120,17 @@ def generate_source(model: Model) -> str:
     pre, red = body(f)
     lines += pre
     lines += [f"    out[{i}] = {e} + r[{i}]" for i, e in enumerate(red)]
+    from .sparse import emit_constants, plan_lu
+    lines += ["", emit_constants(plan_lu(n, [(i, j) for i, j, _ in jac_entries]))]
     lines += ["", "@nb.njit(cache=True, error_model='numpy')", "def jac(x, p, out):"]
     jused = set().union(*[d.free_symbols for _, _, d in jac_entries]) if jac_entries else set()
     lines += [ln for ln in unpack(xs, "x") if sp.Symbol(ln.split("=")[0].strip(), real=True) in jused]
     lines += [ln for ln in unpack(ps, "p") if sp.Symbol(ln.split("=")[0].strip(), real=True) in jused]
-    lines += ["    for i in range(N_STATES):", "        for j in range(N_STATES):", "            out[i, j] = 0.0"]
     pre, red = body([d for _, _, d in jac_entries])
     lines += pre
-    lines += [f"    out[{i}, {j}] = {e}" for (i, j, _), e in zip(jac_entries, red)]
+    lines += [f"    out[{k}] = {e}  # d f{i} / d x{j}" for k, ((i, j, _), e) in enumerate(zip(jac_entries, red))]
+    if not jac_entries:
+        lines += ["    pass"]
     lines += ["", ""]
     return "\n".join(lines) + _KERNEL.read_text()
 

@@ -12,7 +12,8 @@
 # model (see codegen.py), which defines before it:
 #     N_STATES            number of states
 #     rhs(x, p, r, out)   out = f(x; p) + r        (r: zero-order input rates, per state)
-#     jac(x, p, out)      out = df/dx (n x n, fully written)
+#     jac(x, p, out)      out = the N_JAC nonzeros of df/dx
+#     LU_*                the sparse LU plan of I/(h*gamma) - J (see sparse.py)
 # so that Numba can compile and cache the solver together with the model.
 
 _GAMMA = 0.25
@@ -40,53 +41,44 @@ EV_RESET = 2   # x = x0, r = 0
 
 
 @nb.njit(cache=True, error_model='numpy')
-def _lu_factor(a, piv):
-    n = a.shape[0]
-    for k in range(n):
-        m = k
-        big = abs(a[k, k])
-        for i in range(k + 1, n):
-            v = abs(a[i, k])
-            if v > big:
-                big = v
-                m = i
-        piv[k] = m
-        if big == 0.0:
+def _decompose(jv, ihg, a):
+    """a <- LU factors of I*ihg - J (planned sparsity, no pivot search)."""
+    for k in range(LU_NNZ):
+        a[k] = 0.0
+    for k in range(N_STATES):
+        a[LU_DIAG[k]] = ihg
+    for e in range(N_JAC):
+        a[LU_JPOS[e]] -= jv[e]
+    for q in range(LU_OP_KIND.shape[0]):
+        if LU_OP_KIND[q] == 0:
+            d = a[LU_OP_U[q]]
+            if d == 0.0 or d != d:
+                return False
+            a[LU_OP_T[q]] /= d
+        else:
+            a[LU_OP_T[q]] -= a[LU_OP_U[q]] * a[LU_OP_V[q]]
+    for k in range(N_STATES):
+        d = a[LU_DIAG[k]]
+        if d == 0.0 or d != d:
             return False
-        if m != k:
-            for j in range(n):
-                tmp = a[k, j]
-                a[k, j] = a[m, j]
-                a[m, j] = tmp
-        inv = 1.0 / a[k, k]
-        for i in range(k + 1, n):
-            a[i, k] *= inv
-            f = a[i, k]
-            if f != 0.0:
-                for j in range(k + 1, n):
-                    a[i, j] -= f * a[k, j]
     return True
 
 
 @nb.njit(cache=True, error_model='numpy')
-def _lu_solve(a, piv, b):
-    n = a.shape[0]
-    for k in range(n):
-        m = piv[k]
-        if m != k:
-            tmp = b[k]
-            b[k] = b[m]
-            b[m] = tmp
-    for i in range(n):
-        s = b[i]
-        for j in range(i):
-            s -= a[i, j] * b[j]
-        b[i] = s
-    for i in range(n - 1, -1, -1):
-        s = b[i]
-        for j in range(i + 1, n):
-            s -= a[i, j] * b[j]
-        b[i] = s / a[i, i]
+def _lu_solve(a, b, y):
+    """b <- solution of (LU) x = b, in the original state order; y is scratch."""
+    for i in range(N_STATES):
+        acc = b[LU_PERM[i]]
+        for q in range(LU_FW_PTR[i], LU_FW_PTR[i + 1]):
+            acc -= a[LU_FW_POS[q]] * y[LU_FW_COL[q]]
+        y[i] = acc
+    for i in range(N_STATES - 1, -1, -1):
+        acc = y[i]
+        for q in range(LU_BW_PTR[i], LU_BW_PTR[i + 1]):
+            acc -= a[LU_BW_POS[q]] * y[LU_BW_COL[q]]
+        y[i] = acc / a[LU_DIAG[i]]
+    for i in range(N_STATES):
+        b[LU_PERM[i]] = y[i]
 
 
 @nb.njit(cache=True, error_model='numpy')
@@ -104,9 +96,9 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
     k1 = np.empty(n)
     K = np.empty((6, n))
     tmp = np.empty(n)
-    J = np.empty((n, n))
-    W = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
+    J = np.empty(max(N_JAC, 1))
+    W = np.empty(LU_NNZ)
+    scratch = np.empty(n)
     t = t0
     k_ev = 0
     j_out = 0
@@ -166,11 +158,7 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
                 last = True
             jac(x, p, J)
             ihg = 1.0 / (h * _GAMMA)
-            for i in range(n):
-                for j in range(n):
-                    W[i, j] = -J[i, j]
-                W[i, i] += ihg
-            if not _lu_factor(W, piv):
+            if not _decompose(J, ihg, W):
                 h *= 0.5
                 rejects += 1
                 steps += 1
@@ -193,7 +181,7 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
                         K[st, i] = acc
                 for i in range(n):
                     k1[i] = K[st, i]
-                _lu_solve(W, piv, k1)
+                _lu_solve(W, k1, scratch)
                 for i in range(n):
                     K[st, i] = k1[i]
             err = 0.0

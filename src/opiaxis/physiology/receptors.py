@@ -51,10 +51,11 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
     drugs = drugs or load_drugs()
     names = names or list(drugs)
     m = Module("receptors", __doc__)
-    m.parameter("pet_displaceable_fraction", 0.914, "dimensionless",
+    m.parameter("buprenorphine_pet_max_displacement", 0.914, "dimensionless",
                 "Nasser et al., Clin Pharmacokinet 2014;53:813 (Emax 91.4% of whole-brain [11C]carfentanil "
-                "binding displaceable by buprenorphine; read via stanpumpR, UNCONFIRMED against the paper)",
-                description="fraction of whole-brain PET μ binding that occupancy can displace")
+                "binding displaceable by buprenorphine; read via stanpumpR, UNCONFIRMED against the paper). "
+                "Naltrexone 50 mg reaches 92-98% (Rabiner 2011), so the ceiling is not applied to other ligands",
+                description="largest fraction of whole-brain PET μ binding that buprenorphine displaces")
     conc_inputs: dict[str, sp.Symbol] = {}
 
     def conc(drug: str, central: bool) -> sp.Symbol:
@@ -113,8 +114,10 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
                  "dimensionless", f"total {site_name} occupancy", interface=True)
         m.assign(f"{prefix}_agonism" if prefix != "mor" else "mor_agonism_central", sp.Add(*ago_terms),
                  "dimensionless", f"{site_name} agonist signal (efficacy-weighted occupancy)", interface=True)
-    pdf = sp.Symbol("pet_displaceable_fraction", real=True)
-    m.assign("mor_availability_pet", 1 - pdf * sp.Symbol("mor_occupancy_central", real=True), "dimensionless",
+    ceiling = sp.Symbol("buprenorphine_pet_max_displacement", real=True)
+    occ_bup = sp.Symbol("mor_occupancy_buprenorphine", real=True) if "buprenorphine" in names else sp.Integer(0)
+    m.assign("mor_availability_pet",
+             1 - sp.Symbol("mor_occupancy_central", real=True) + (1 - ceiling) * occ_bup, "dimensionless",
              "whole-brain μ-receptor availability relative to drug-free baseline, as a [11C]carfentanil PET scan measures it",
              interface=True)
     return m

@@ -25,6 +25,7 @@ class TargetResult:
     band: str              # the published band, as scored
     passed: bool
     detail: str = ""
+    calibration: str = ""  # what of this target the model was calibrated to ("" = independent)
     seconds: float = 0.0
 
     def as_json(self) -> dict:
@@ -50,18 +51,21 @@ class Target:
     band: str
     source: str
     run: Callable[[], tuple[object, bool, str]]
+    calibration: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
 REGISTRY: dict[str, Target] = {}
 
 
-def target(id: str, *, finding: str, band: str, source: str, tags: tuple[str, ...] = ()):
-    """Register a target. The function returns (value, passed, detail)."""
+def target(id: str, *, finding: str, band: str, source: str, calibration: str = "",
+           tags: tuple[str, ...] = ()):
+    """Register a target. The function returns (value, passed, detail). ``calibration`` says
+    which part of the target's data the model's parameters were calibrated to, if any."""
     def deco(fn):
         if id in REGISTRY:
             raise ValueError(f"target {id!r} registered twice")
-        REGISTRY[id] = Target(id, finding, band, source, fn, tags)
+        REGISTRY[id] = Target(id, finding, band, source, fn, calibration, tags)
         return fn
     return deco
 
@@ -83,7 +87,7 @@ def run_targets(ids: list[str] | None = None, progress=None) -> list[TargetResul
         start = time.perf_counter()
         value, passed, detail = t.run()
         results.append(TargetResult(t.id, t.finding, t.source, value, t.band, bool(passed), detail,
-                                    time.perf_counter() - start))
+                                    t.calibration, time.perf_counter() - start))
         if progress:
             progress(k + 1, len(chosen), t.id)
     return results

@@ -1,0 +1,164 @@
+"""Command-line interface: ``opiaxis run | model | validate | drugs | check-events``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import ModelDefinitionError, OpiaxisError, OpiaxisInputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="opiaxis: virtual patients of the opioid–neuroimmune–endocrine–gut system.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    kind = "input error" if isinstance(exc, OpiaxisInputError) else \
+        "model definition error" if isinstance(exc, ModelDefinitionError) else "error"
+    err_console.print(f"[bold red]{kind}:[/] {exc}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _progress():
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+@app.command()
+def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embedded default study if omitted"),
+        out: Path = typer.Option(Path("opiaxis-results"), "--out", "-o", help="output directory"),
+        chunk_size: int = typer.Option(500, help="patients per chunk (memory bound; chunks resume)"),
+        report: bool = typer.Option(True, help="write report.html"),
+        fresh: bool = typer.Option(False, help="discard finished chunks instead of resuming")):
+    """Run a study (default: the embedded buprenorphine-induction study) and write results and a report."""
+    try:
+        from .models import default_model
+        from .study import load_study, run_study
+        model = default_model()
+        s = load_study(study, model)
+        if chunk_size < 1:
+            raise OpiaxisInputError("chunk size must be >= 1", field="--chunk-size")
+        if fresh and (out / "chunks").exists():
+            import shutil
+            shutil.rmtree(out / "chunks")
+        console.print(f"study [bold]{s.name}[/]: {s.size} patients, {len(s.arms)} arm(s), "
+                      f"{s.duration / 24:g} days; model {len(model.states)} states, {len(model.parameters)} parameters")
+        with _progress() as prog:
+            task = prog.add_task("simulating (first run compiles the model)", total=None)
+            def cb(k, n, arm):
+                prog.update(task, total=n, completed=k, description=f"simulating {arm}")
+            res = run_study(s, model, out, chunk_size=chunk_size, progress=cb)
+        console.print(f"{len(res['patients'])} patients in {res['wall_seconds']:.1f} s "
+                      f"(solver {res['solver_seconds']:.1f} s; {res['reused_chunks']} chunk(s) resumed; "
+                      f"{res['failed']} solver failure(s))")
+        if report:
+            from .report.html import write_report
+            write_report(out / "report.html", s, res)
+        console.print(f"wrote {out / 'results.parquet'}, {out / 'patients.parquet'}"
+                      + (f", {out / 'report.html'}" if report else ""))
+    except OpiaxisError as exc:
+        _fail(exc)
+
+
+@app.command()
+def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the description as Markdown"),
+          drug_library: Optional[Path] = typer.Option(None, help="a drug library YAML instead of the shipped one")):
+    """Describe the composed model: modules, states, parameters (unit, source, variability), couplings."""
+    try:
+        from .describe import describe_markdown
+        from .models import build_model, default_model
+        m = build_model(str(drug_library)) if drug_library else default_model()
+        text = describe_markdown(m)
+        if markdown:
+            markdown.write_text(text)
+            console.print(f"wrote {markdown}")
+        else:
+            t = Table(title=f"model {m.name}: {len(m.states)} states, {len(m.parameters)} parameters, "
+                            f"{len(m.assignments)} assignments, {len(m.couplings)} couplings")
+            for col in ("module", "states", "parameters", "interface variables"):
+                t.add_column(col)
+            for mod in m.modules:
+                t.add_row(mod.name, str(len(mod.states)), str(len(mod.parameters)),
+                          ", ".join(a for a, x in mod.assignments.items() if x.interface)[:120] + " …")
+            console.print(t)
+            console.print("couplings: " + ", ".join(f"{c.provider}→{c.consumer}:{c.variable}" for c in m.couplings[:12])
+                          + (" …" if len(m.couplings) > 12 else ""))
+            console.print("use --markdown FILE for every state and parameter with unit, source and variability")
+    except OpiaxisError as exc:
+        _fail(exc)
+
+
+@app.command()
+def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write the scorecard as JSON"),
+             target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these target ids"),
+             strict: bool = typer.Option(False, help="exit with status 1 if any target is missed")):
+    """Run the published targets and print the scorecard."""
+    try:
+        from .validate.registry import format_value, run_targets, write_json
+        with _progress() as prog:
+            task = prog.add_task("validating", total=None)
+            results = run_targets(target, progress=lambda k, n, i: prog.update(task, total=n, completed=k, description=i))
+        t = Table(title="validation scorecard")
+        for col in ("id", "simulated", "band", "result"):
+            t.add_column(col, overflow="fold")
+        for r in results:
+            res = "[green]reproduced[/]" if r.passed else "[red]missed[/]"
+            if r.calibration:
+                res += " (calibrated)"
+            t.add_row(r.id, format_value(r.value), r.band, res)
+        console.print(t)
+        n_ok = sum(r.passed for r in results)
+        console.print(f"{n_ok} of {len(results)} targets reproduced")
+        for r in results:
+            if not r.passed:
+                console.print(f"[red]missed[/] {r.id}: {r.detail}")
+        if json_out:
+            write_json(results, json_out)
+            console.print(f"wrote {json_out}")
+        if strict and n_ok < len(results):
+            raise typer.Exit(1)
+    except OpiaxisError as exc:
+        _fail(exc)
+
+
+@app.command()
+def drugs():
+    """List the drugs, their routes and receptor sites."""
+    from .physiology.drugs import load_drugs
+    t = Table(title="drug library")
+    for col in ("drug", "routes", "receptors (efficacy)", "brain entry"):
+        t.add_column(col)
+    for name, d in load_drugs().items():
+        t.add_row(name, ", ".join(d.routes) or "(metabolite)",
+                  ", ".join(f"{s} ({b.efficacy.value:g})" for s, b in d.receptors.items()), "yes" if d.brain_entry else "no")
+    console.print(t)
+
+
+@app.command("check-events")
+def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table (CSV or Parquet)")):
+    """Validate an event table against the model's dosing compartments."""
+    try:
+        from . import dosing
+        from .models import default_model
+        m = default_model()
+        df = dosing.read_event_table(path, cmt_names=sorted(m.dose_targets))
+        doses = dosing.expand_doses(df)
+        console.print(f"{path}: {len(df)} rows, {df['ID'].nunique()} subject(s), {len(doses)} dose event(s) after "
+                      "ADDL expansion; OK")
+    except OpiaxisError as exc:
+        _fail(exc)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Studies and the command line: bad input gets a clear error naming file, line and field;
+results do not depend on chunking; interrupted runs resume."""
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from opiaxis.cli import app
+from opiaxis.errors import OpiaxisInputError
+from opiaxis.study import load_study, run_study
+
+GOOD = """\
+name: tiny
+seed: 11
+population:
+  size: 12
+schedule:
+  duration: 3 d
+  every: 2 h
+arms:
+  - name: bup
+    regimens:
+      - heroin 20 mg IV q6h for 1 d
+      - buprenorphine 8 mg SL q24h for 2 d from day 2
+  - name: mmt
+    weight: 2
+    regimens:
+      - methadone 40 mg oral daily for 3 d
+outputs: [buprenorphine_plasma, methadone_plasma, mor_occupancy_central]
+"""
+
+
+def write(tmp_path, text, name="study.yaml"):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def test_default_study_loads(model):
+    s = load_study(None, model)
+    assert s.size >= 100 and len(s.arms) >= 2
+
+
+@pytest.mark.parametrize("bad, replacement, line, needle", [
+    ("- heroin 20 mg IV", "- heroine 20 mg IV", 11, "unknown drug 'heroine'"),
+    ("- buprenorphine 8 mg SL", "- buprenorphine -8 mg SL", 12, "expected a positive number"),
+    ("- methadone 40 mg oral", "- methadone 40 oral", 16, "unit"),
+    ("- methadone 40 mg oral", "- methadone 40 mg rectal", 16, "route"),
+])
+def test_regimen_errors_name_file_line_and_expectation(tmp_path, model, bad, replacement, line, needle):
+    p = write(tmp_path, GOOD.replace(bad, replacement))
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(p, model)
+    msg = str(e.value)
+    assert f"study.yaml:{line}" in msg, msg
+    assert needle in msg, msg
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (("outputs: [buprenorphine_plasma", "outputs: [buprenorphin_plasma"), "unknown output 'buprenorphin_plasma'"),
+    (("  size: 12", "  size: -3"), "population.size"),
+    (("  duration: 3 d", "  duration: three days"), "schedule.duration"),
+    (("seed: 11", "seed: 11\ncolour: red"), "unknown key 'colour'"),
+    (("    weight: 2", "    weight: -2"), "arms[1].weight"),
+    (("  every: 2 h", "  every: 2 h\n  step: 1"), "unknown key 'step'"),
+])
+def test_schema_errors(tmp_path, model, edit, needle):
+    p = write(tmp_path, GOOD.replace(*edit))
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(p, model)
+    assert needle in str(e.value) and "study.yaml" in str(e.value)
+
+
+def test_arm_without_regimens_is_an_error(tmp_path, model):
+    text = GOOD.replace("    regimens:\n      - methadone 40 mg oral daily for 3 d\n", "")
+    with pytest.raises(OpiaxisInputError, match="neither regimens nor an event table"):
+        load_study(write(tmp_path, text), model)
+
+
+def test_event_table_with_missing_columns(tmp_path, model):
+    (tmp_path / "doses.csv").write_text("ID,TIME,AMT\n1,0,10\n")
+    text = GOOD.replace("    weight: 2\n", "    weight: 2\n    events: doses.csv\n")
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(write(tmp_path, text), model)
+    assert "doses.csv" in str(e.value) and "EVID" in str(e.value)
+
+
+def test_malformed_yaml_names_the_line(tmp_path, model):
+    p = write(tmp_path, GOOD.replace("  every: 2 h", "  every: [2 h"))
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(p, model)
+    assert "study.yaml" in str(e.value) and "YAML" in str(e.value)
+
+
+def test_results_independent_of_chunking_and_resume(tmp_path, model):
+    s = load_study(write(tmp_path, GOOD), model)
+    a = run_study(s, model, tmp_path / "a", chunk_size=100)
+    b = run_study(s, model, tmp_path / "b", chunk_size=3)
+    ra = pd.read_parquet(tmp_path / "a" / "results.parquet")
+    rb = pd.read_parquet(tmp_path / "b" / "results.parquet")
+    pd.testing.assert_frame_equal(ra, rb)
+    assert set(ra["arm"]) == {"bup", "mmt"} and ra["patient"].nunique() == 12
+    # an interrupted run: drop the merged files and one chunk; the rest is reused, results equal
+    (tmp_path / "b" / "results.parquet").unlink()
+    victim = sorted((tmp_path / "b" / "chunks").glob("arm*-00000.parquet"))[0]
+    victim.unlink()
+    c = run_study(s, model, tmp_path / "b", chunk_size=3)
+    assert c["reused_chunks"] == b["chunks"] - 1
+    pd.testing.assert_frame_equal(ra, pd.read_parquet(tmp_path / "b" / "results.parquet"))
+    bup = ra[(ra.arm == "bup") & (ra.variable == "buprenorphine_plasma")]
+    assert bup[bup.time < 24].value.max() == 0 and bup[bup.time > 30].value.max() > 0.5
+
+
+runner = CliRunner()
+
+
+def test_cli_bad_study_exits_2_without_traceback(tmp_path):
+    p = write(tmp_path, GOOD.replace("heroin 20 mg", "heroin -20 mg"))
+    res = runner.invoke(app, ["run", str(p), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "study.yaml:11" in res.output and "Traceback" not in res.output
+
+
+def test_cli_run_writes_results_and_report(tmp_path):
+    p = write(tmp_path, GOOD)
+    res = runner.invoke(app, ["run", str(p), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert "data:image/png;base64" in html and "tiny" in html
+    assert (tmp_path / "o" / "patients.parquet").exists()
+
+
+def test_cli_validate_json_and_model_markdown(tmp_path):
+    res = runner.invoke(app, ["validate", "--target", "pk.fentanyl", "--json", str(tmp_path / "v.json")])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "v.json").read_text())
+    assert data[0]["id"] == "pk.fentanyl" and data[0]["passed"] is True
+    res = runner.invoke(app, ["model", "--markdown", str(tmp_path / "m.md")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "m.md").read_text()
+    assert "`buprenorphine_sl_F`" in md and "calibrated" in md and "mor_occupancy_central" in md
+
+
+def test_cli_unknown_target(tmp_path):
+    res = runner.invoke(app, ["validate", "--target", "no.such.target"])
+    assert res.exit_code == 2 and "unknown target" in res.output
+
+
+def test_cli_check_events(tmp_path):
+    (tmp_path / "ev.csv").write_text("ID,TIME,EVID,AMT,CMT,II,ADDL\n1,0,1,16,buprenorphine.sl,24,6\n2,0,1,-5,methadone.oral,0,0\n")
+    res = runner.invoke(app, ["check-events", str(tmp_path / "ev.csv")])
+    assert res.exit_code == 2 and "ev.csv:3" in res.output

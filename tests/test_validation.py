@@ -1,0 +1,43 @@
+"""The validation scorecard: targets of the foundation issue."""
+import json
+
+import pytest
+
+from opiaxis.validate.registry import REGISTRY, run_targets, write_json
+
+FOUNDATION = ["occ.bup.greenwald2003", "occ.bup.thresholds", "occ.ntx.oral", "pk.morphine", "pk.heroin", "pk.fentanyl"]
+
+
+@pytest.fixture(scope="module")
+def scorecard():
+    return {r.id: r for r in run_targets(FOUNDATION)}
+
+
+def test_all_foundation_targets_registered(scorecard):
+    assert set(FOUNDATION) <= set(REGISTRY)
+
+
+@pytest.mark.parametrize("tid", ["pk.morphine", "pk.heroin", "pk.fentanyl", "occ.bup.greenwald2003"])
+def test_target_reproduced(scorecard, tid):
+    r = scorecard[tid]
+    assert r.passed, f"{tid} missed: {r.detail}"
+
+
+def test_fentanyl_is_the_published_model(scorecard):
+    assert scorecard["pk.fentanyl"].value["max relative deviation"] < 1e-4
+
+
+def test_calibrated_targets_say_so(scorecard):
+    assert scorecard["occ.ntx.oral"].calibration
+    assert "predictions" in scorecard["occ.bup.greenwald2003"].calibration
+    assert scorecard["pk.morphine"].calibration == ""
+
+
+def test_json_scorecard(tmp_path, scorecard):
+    path = tmp_path / "card.json"
+    write_json(list(scorecard.values()), path)
+    data = json.loads(path.read_text())
+    assert {d["id"] for d in data} == set(FOUNDATION)
+    for d in data:
+        assert {"id", "value", "band", "passed"} <= set(d)
+        assert isinstance(d["passed"], bool)
