@@ -7,26 +7,36 @@ Which modules, which couplings, which read-outs — in that order:
 2. ``receptors``: competitive binding of all ligands at central μ, κ, δ, NOP and enteric μ,
    consuming those concentrations. Exposes ``mor_occupancy_central``, ``mor_agonism_central``,
    ``mor_enteric_occupancy``, ``mor_enteric_agonism``, ``kor_agonism``, ``mor_availability_pet`` …
-
-Later modules (adaptation, HPA, immune, gut, mood, …) join by consuming these interface
-variables; nothing here needs to change when they do.
+3. then the physiology that consumes them, each in its own file under ``physiology/`` with a
+   ``build(drugs)`` function, in the order of :data:`MODULES`: counter-adaptation (tolerance,
+   withdrawal), HPA axis, peripheral immunity, glia, pain, white matter, gut. A module joins the
+   model by existing; modules couple only through named interface variables, so none of the
+   others changes when one is added.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from functools import lru_cache
 
 from .model.core import Model, compose
-from .physiology import pk, receptors
 from .physiology.drugs import load_drugs
 
+MODULES = ("pk", "receptors", "adaptation", "hpa", "immune", "glia", "pain", "white_matter", "gut",
+           "endogenous", "mood", "reward", "oxytocin")
 
-def build_model(drug_library: str | None = None) -> Model:
+
+def available_modules() -> list[str]:
+    return [m for m in MODULES if importlib.util.find_spec(f"opiaxis.physiology.{m}") is not None]
+
+
+def build_model(drug_library: str | None = None, modules: list[str] | None = None) -> Model:
+    """Compose the model from the drug library and the physiology modules (default: all present)."""
     drugs = load_drugs(drug_library)
-    return compose([
-        pk.build(drugs),
-        receptors.build(drugs),
-    ], name="opiaxis")
+    names = modules or available_modules()
+    built = [importlib.import_module(f"opiaxis.physiology.{m}").build(drugs) for m in names]
+    return compose(built, name="opiaxis")
 
 
 @lru_cache(maxsize=2)

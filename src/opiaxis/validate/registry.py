@@ -71,7 +71,13 @@ def target(id: str, *, finding: str, band: str, source: str, calibration: str = 
 
 
 def _load_all() -> None:
-    from . import targets_pk  # noqa: F401  (registers on import)
+    """Import every ``targets_*.py`` in this package; each registers its targets on import."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
+        if info.name.startswith("targets_"):
+            importlib.import_module(f"{__package__}.{info.name}")
 
 
 def run_targets(ids: list[str] | None = None, progress=None) -> list[TargetResult]:
