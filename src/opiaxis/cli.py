@@ -156,6 +156,17 @@ def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table
         _fail(exc)
 
 
+def _register_extensions() -> None:
+    """Commands defined in other files (interoperability: SBML, PEtab, NONMEM)."""
+    import importlib.util
+    if importlib.util.find_spec("opiaxis.cli_interop") is not None:
+        from .cli_interop import register
+        register(app)
+
+
+_register_extensions()
+
+
 def main() -> None:  # pragma: no cover
     app()
 
