@@ -38,6 +38,7 @@ class Route:
     lag: Quantity | None = None
     dose_exponent: Quantity | None = None
     reference_dose: Quantity | None = None
+    first_pass: list[tuple[str, Quantity]] = field(default_factory=list)  # (metabolite, fraction of the non-bioavailable dose)
 
     @property
     def absorbed(self) -> bool:
@@ -141,6 +142,14 @@ def _parse_drug(name: str, d: dict, file: str) -> Drug:
         for key in ("bioavailability", "ka", "lag", "dose_exponent", "reference_dose"):
             if r.get(key) is not None:
                 setattr(route, key, q(key, r[key], f"{name}.routes.{rname}.{key}"))
+        for k, fp in enumerate(r.get("first_pass") or []):
+            if not isinstance(fp, dict) or "drug" not in fp:
+                raise OpiaxisInputError("expected {drug: <metabolite>, fraction: {...}}", file=file,
+                                        field=f"{name}.routes.{rname}.first_pass[{k}]")
+            route.first_pass.append((str(fp["drug"]), q("fraction", fp.get("fraction"), f"{name}.routes.{rname}.first_pass[{k}].fraction")))
+        if route.first_pass and (route.bioavailability is None or route.dose_exponent is not None):
+            raise OpiaxisInputError("first-pass metabolism needs a bioavailability and no dose exponent",
+                                    file=file, field=f"{name}.routes.{rname}.first_pass")
         if rname != "iv" and route.ka is None:
             raise OpiaxisInputError("an extravascular route needs an absorption rate ka", file=file, field=f"{name}.routes.{rname}")
         if (route.dose_exponent is None) != (route.reference_dose is None):
@@ -185,9 +194,13 @@ def _load(path: Path) -> dict[str, Drug]:
         raise OpiaxisInputError("expected a mapping of drug names to entries", file=file)
     drugs = {name: _parse_drug(name, d or {}, file) for name, d in raw.items()}
     for dname, drug in drugs.items():
-        for met, _ in drug.metabolites:
+        for met, _ in drug.metabolites + [fp for r in drug.routes.values() for fp in r.first_pass]:
             if met not in drugs:
                 raise OpiaxisInputError(f"metabolite {met!r} is not a drug in the library", file=file, field=f"{dname}.metabolites")
+        for r in drug.routes.values():
+            if sum(f.value for _, f in r.first_pass) > 1.0 + 1e-9:
+                raise OpiaxisInputError("first-pass fractions add up to more than 1", file=file,
+                                        field=f"{dname}.routes.{r.name}.first_pass")
         if sum(f.value for _, f in drug.metabolites) > 1.0 + 1e-9:
             raise OpiaxisInputError("metabolite fractions add up to more than 1", file=file, field=f"{dname}.metabolites")
     return drugs

@@ -4,7 +4,10 @@ For each drug (``data/drugs.yaml``): a central compartment and up to two periphe
 (linear mammillary model, amounts in mg), one depot per extravascular route (first-order
 absorption with bioavailability F and optional lag; zero-order input such as a transdermal
 patch is a RATE on the depot), metabolite formation as a fraction of the parent's clearance
-(amounts scaled by the molecular-weight ratio), and — for drugs that enter the brain — an
+(amounts scaled by the molecular-weight ratio), presystemic (first-pass) metabolite formation
+for oral routes that declare it — the depot then holds the whole dose, a fraction F reaches the
+circulation as parent and a fraction f_m of the rest as each metabolite — and — for drugs that
+enter the brain — an
 effect-site concentration with first-order equilibration ke0 (Sheiner et al., Clin Pharmacol
 Ther 1979;25:358). Parameter values and their sources are in the drug library.
 
@@ -35,6 +38,7 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
     conv = m.parameter("conc_per_amount_per_volume", 1000.0, "ng/mL/(mg/L)",
                        "unit identity: 1 mg/L = 1000 ng/mL", description="unit conversion")
     central: dict[str, tuple[sp.Symbol, sp.Symbol, sp.Symbol]] = {}
+    first_pass_flux: list[tuple[str, sp.Expr, str]] = []  # (metabolite, flux of parent mg/h, parent)
     for name in names:
         d = drugs[name]
         a1 = m.state(f"{name}_central", "mg", 0.0, f"{name} amount in the central compartment")
@@ -60,11 +64,21 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             dep = m.state(f"{name}_depot_{rname}", "mg", 0.0, f"{name} {rname} absorption depot")
             ka = _par(m, f"{name}_{rname}_ka", r.ka, f"{name} {rname} absorption rate")
             m.ode(dep, -ka * dep)
-            flux += ka * dep
             kw = {}
-            if r.bioavailability is not None:
+            if r.first_pass:
+                F = _par(m, f"{name}_{rname}_F", r.bioavailability, f"{name} {rname} bioavailability (parent)",
+                         lower=0.0, upper=1.0)
+                flux += F * ka * dep
+                for met, frac in r.first_pass:
+                    if met in names:
+                        fm = _par(m, f"{name}_{rname}_first_pass_to_{met}", frac,
+                                  f"fraction of the non-bioavailable {name} {rname} dose reaching the circulation as {met}", vary=False)
+                        first_pass_flux.append((met, fm * (1 - F) * ka * dep, name))
+            else:
+                flux += ka * dep
+            if r.bioavailability is not None and not r.first_pass:
                 _par(m, f"{name}_{rname}_F", r.bioavailability, f"{name} {rname} bioavailability",
-                     vary=False, lower=0.0, upper=1.0)
+                     lower=0.0, upper=1.0)
                 kw["bioavailability"] = f"{name}_{rname}_F"
             if r.lag is not None:
                 _par(m, f"{name}_{rname}_lag", r.lag, f"{name} {rname} absorption lag")
@@ -95,4 +109,7 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             ma1 = sp.Symbol(f"{met}_central", real=True)
             mw_ratio = sp.Symbol(f"{met}_mw", real=True) / sp.Symbol(f"{name}_mw", real=True)
             m.odes[f"{met}_central"] = m.odes[f"{met}_central"] + f * pcl / pv1 * pa1 * mw_ratio
+    for met, flux_parent, parent in first_pass_flux:
+        mw_ratio = sp.Symbol(f"{met}_mw", real=True) / sp.Symbol(f"{parent}_mw", real=True)
+        m.odes[f"{met}_central"] = m.odes[f"{met}_central"] + flux_parent * mw_ratio
     return m
