@@ -36,7 +36,9 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
         out: Path = typer.Option(Path("opiaxis-results"), "--out", "-o", help="output directory"),
         chunk_size: int = typer.Option(500, help="patients per chunk (memory bound; chunks resume)"),
         report: bool = typer.Option(True, help="write report.html"),
-        fresh: bool = typer.Option(False, help="discard finished chunks instead of resuming")):
+        fresh: bool = typer.Option(False, help="discard finished chunks instead of resuming"),
+        scheduler: Optional[str] = typer.Option(None, help="run chunks on Dask: a scheduler address, or 'local' for a local cluster"),
+        workers: Optional[int] = typer.Option(None, help="workers of a local Dask cluster (default: all cores)")):
     """Run a study (default: the embedded buprenorphine-induction study) and write results and a report."""
     try:
         from .models import default_model
@@ -50,11 +52,21 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
             shutil.rmtree(out / "chunks")
         console.print(f"study [bold]{s.name}[/]: {s.size} patients, {len(s.arms)} arm(s), "
                       f"{s.duration / 24:g} days; model {len(model.states)} states, {len(model.parameters)} parameters")
-        with _progress() as prog:
-            task = prog.add_task("simulating (first run compiles the model)", total=None)
-            def cb(k, n, arm):
-                prog.update(task, total=n, completed=k, description=f"simulating {arm}")
-            res = run_study(s, model, out, chunk_size=chunk_size, progress=cb)
+        client = None
+        if scheduler is not None:
+            from .study import connect_scheduler
+            client = connect_scheduler(scheduler, workers)
+            console.print(f"Dask: {client.scheduler.address if hasattr(client, 'scheduler') else scheduler}, "
+                          f"{len(client.scheduler_info()['workers'])} worker(s)")
+        try:
+            with _progress() as prog:
+                task = prog.add_task("simulating (first run compiles the model)", total=None)
+                def cb(k, n, arm):
+                    prog.update(task, total=n, completed=k, description=f"simulating {arm}")
+                res = run_study(s, model, out, chunk_size=chunk_size, progress=cb, client=client)
+        finally:
+            if client is not None:
+                client.close()
         console.print(f"{len(res['patients'])} patients in {res['wall_seconds']:.1f} s "
                       f"(solver {res['solver_seconds']:.1f} s; {res['reused_chunks']} chunk(s) resumed; "
                       f"{res['failed']} solver failure(s))")

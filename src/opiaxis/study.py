@@ -280,20 +280,66 @@ def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def simulate_chunk(study: Study, model: Model | None, a_idx: int, cids: np.ndarray):
+    """Simulate one chunk of one arm; returns (tidy results, patients table, solver seconds).
+
+    Runs in the calling process or on a Dask worker (``model=None`` builds the default model
+    there, once per worker process). Each patient's parameters come from its own random stream,
+    so the result does not depend on which chunk or worker simulates it.
+    """
+    if model is None:
+        from .models import default_model
+        model = default_model()
+    arm = study.arms[a_idx]
+    P = sample_parameters(model, cids, study.seed, overrides={**study.parameters, **arm.parameters},
+                          variability=study.variability)
+    doses = arm_doses(study, arm, model, cids)
+    res = simulate(model, P, study.times, doses, ids=cids)
+    df = res.to_frame(study.outputs)
+    df.insert(1, "arm", arm.name)
+    pat = pd.DataFrame(P, columns=model.parameter_names)
+    pat.insert(0, "patient", cids)
+    pat.insert(1, "arm", arm.name)
+    pat.insert(2, "solver_status", res.stats[:, 2])
+    return df, pat, res.wall_seconds
+
+
+def connect_scheduler(address: str | None, workers: int | None = None):
+    """A Dask client: ``"local"`` starts a local cluster of worker processes; anything else is a
+    scheduler address (``tcp://host:8786``). A scheduler that does not answer is an input error."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise OpiaxisInputError("Dask is not installed; install opiaxis[dask] to use --scheduler",
+                                field="--scheduler") from None
+    if address in (None, "", "local"):
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        return Client(cluster)
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise OpiaxisInputError(f"no Dask scheduler answers at {address!r} ({exc}); expected the address "
+                                "of a running scheduler such as tcp://127.0.0.1:8786, or 'local'",
+                                field="--scheduler") from None
+
+
 def run_study(study: Study, model: Model, out_dir: str | Path, *, chunk_size: int = 500,
-              progress=None) -> dict:
+              progress=None, client=None) -> dict:
     """Simulate the study in chunks of patients and write ``results.parquet`` (tidy),
     ``patients.parquet`` (arm and parameters) and per-chunk files under ``chunks/``.
 
     A chunk file is written atomically once complete, so an interrupted run resumes from its
-    last completed chunk; the merged results are written last, atomically.
+    last completed chunk; the merged results are written last, atomically. With a Dask
+    ``client`` the chunks are simulated on its workers (results are sent back and written
+    here, so no shared file system is needed); the results are identical, value for value, to a
+    single-process run with the same seed.
     """
     out = Path(out_dir)
     chunks_dir = out / "chunks"
     chunks_dir.mkdir(parents=True, exist_ok=True)
     ids = study.ids
     arm_of = assign_arms(study, ids)
-    times = study.times
     plan = []
     for a_idx, arm in enumerate(study.arms):
         arm_ids = ids[arm_of == a_idx]
@@ -301,31 +347,34 @@ def run_study(study: Study, model: Model, out_dir: str | Path, *, chunk_size: in
             plan.append((a_idx, k // chunk_size, arm_ids[k:k + chunk_size]))
     started = _time.perf_counter()
     sim_seconds = 0.0
-    reused = 0
-    for n, (a_idx, k, cids) in enumerate(plan):
-        arm = study.arms[a_idx]
-        path = chunks_dir / f"arm{a_idx:02d}-{k:05d}.parquet"
-        ppath = chunks_dir / f"arm{a_idx:02d}-{k:05d}.patients.parquet"
-        if path.exists() and ppath.exists():
-            reused += 1
-        else:
-            P = sample_parameters(model, cids, study.seed, overrides={**study.parameters, **arm.parameters},
-                                  variability=study.variability)
-            doses = arm_doses(study, arm, model, cids)
-            res = simulate(model, P, times, doses, ids=cids)
-            sim_seconds += res.wall_seconds
-            df = res.to_frame(study.outputs)
-            df.insert(1, "arm", arm.name)
-            pat = pd.DataFrame(P, columns=model.parameter_names)
-            pat.insert(0, "patient", cids)
-            pat.insert(1, "arm", arm.name)
-            pat.insert(2, "solver_status", res.stats[:, 2])
-            _atomic_parquet(pat, ppath)
-            _atomic_parquet(df, path)
+    paths = [(chunks_dir / f"arm{a:02d}-{k:05d}.parquet", chunks_dir / f"arm{a:02d}-{k:05d}.patients.parquet")
+             for a, k, _ in plan]
+    todo = [n for n, (p, pp) in enumerate(paths) if not (p.exists() and pp.exists())]
+    reused = len(plan) - len(todo)
+    done = reused
+    if progress:
+        progress(done, len(plan), "resumed" if reused else "starting")
+
+    def store(n, result):
+        nonlocal sim_seconds, done
+        df, pat, secs = result
+        sim_seconds += secs
+        _atomic_parquet(pat, paths[n][1])
+        _atomic_parquet(df, paths[n][0])
+        done += 1
         if progress:
-            progress(n + 1, len(plan), arm.name)
-    frames = [pd.read_parquet(chunks_dir / f"arm{a:02d}-{k:05d}.parquet") for a, k, _ in plan]
-    pats = [pd.read_parquet(chunks_dir / f"arm{a:02d}-{k:05d}.patients.parquet") for a, k, _ in plan]
+            progress(done, len(plan), study.arms[plan[n][0]].name)
+
+    if client is None:
+        for n in todo:
+            store(n, simulate_chunk(study, model, plan[n][0], plan[n][2]))
+    else:
+        from distributed import as_completed
+        futures = {client.submit(simulate_chunk, study, None, plan[n][0], plan[n][2], pure=False): n for n in todo}
+        for fut in as_completed(futures):
+            store(futures[fut], fut.result())
+    frames = [pd.read_parquet(p) for p, _ in paths]
+    pats = [pd.read_parquet(pp) for _, pp in paths]
     results = pd.concat(frames, ignore_index=True).sort_values(["patient", "variable", "time"], kind="mergesort")
     patients = pd.concat(pats, ignore_index=True).sort_values("patient")
     _atomic_parquet(results.reset_index(drop=True), out / "results.parquet")
