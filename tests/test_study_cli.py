@@ -153,3 +153,15 @@ def test_cli_check_events(tmp_path):
     (tmp_path / "ev.csv").write_text("ID,TIME,EVID,AMT,CMT,II,ADDL\n1,0,1,16,buprenorphine.sl,24,6\n2,0,1,-5,methadone.oral,0,0\n")
     res = runner.invoke(app, ["check-events", str(tmp_path / "ev.csv")])
     assert res.exit_code == 2 and "ev.csv:3" in res.output
+
+
+def test_study_covariates_block(tmp_path, model):
+    text = GOOD.replace("  size: 12\n", "  size: 12\n  covariates:\n    fentanyl_supply: {p: 1.0}\n    age: {mean: 50, sd: 1}\n")
+    s = load_study(write(tmp_path, text), model)
+    res = run_study(s, model, tmp_path / "o", chunk_size=50)
+    pats = res["patients"]
+    assert (pats["cov_fentanyl_supply"] == 1).all() and pats["cov_age"].between(45, 55).all()
+    bad = GOOD.replace("  size: 12\n", "  size: 12\n  covariates:\n    shoe_size: {mean: 42}\n")
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(write(tmp_path, bad, "bad.yaml"), model)
+    assert "bad.yaml:6" in str(e.value) and "unknown covariate 'shoe_size'" in str(e.value)

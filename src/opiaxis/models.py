@@ -28,6 +28,17 @@ MODULES = ("pk", "receptors", "adaptation", "hpa", "immune", "glia", "pain", "wh
 
 
 def available_modules() -> list[str]:
+    """The modules to compose: those of :data:`MODULES` that exist, or the comma-separated list in
+    the environment variable ``OPIAXIS_MODULES`` (e.g. ``pk,receptors``) when it is set."""
+    import os
+    chosen = os.environ.get("OPIAXIS_MODULES")
+    if chosen:
+        names = [m.strip() for m in chosen.split(",") if m.strip()]
+        unknown = [m for m in names if m not in MODULES]
+        if unknown:
+            from .errors import OpiaxisInputError
+            raise OpiaxisInputError(f"unknown module(s) {unknown}; known: {', '.join(MODULES)}", field="OPIAXIS_MODULES")
+        return names
     return [m for m in MODULES if importlib.util.find_spec(f"opiaxis.physiology.{m}") is not None]
 
 

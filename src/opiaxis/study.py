@@ -8,6 +8,9 @@ Schema (every key is checked; errors name the file, line and field)::
     seed: 20261122                         # integer; same seed, same results
     population:
       size: 300                            # patients (ids 1..size unless id_start is given)
+      covariates:                          # override default margins (see population/covariates.py)
+        fentanyl_supply: {p: 0.8}
+        age: {mean: 40, sd: 10}
       id_start: 1
       variability: true                    # between-patient variability on/off
       parameters: {morphine_CL: 80}        # typical-value overrides, by parameter name
@@ -47,7 +50,7 @@ from .population import patient_normals, sample_parameters
 from .yamlio import LDict, LList, line_of, load_yaml, load_yaml_file
 
 TOP_KEYS = {"name", "description", "seed", "population", "arms", "schedule", "outputs"}
-POP_KEYS = {"size", "id_start", "variability", "parameters"}
+POP_KEYS = {"size", "id_start", "variability", "parameters", "covariates"}
 ARM_KEYS = {"name", "weight", "regimens", "events", "parameters"}
 SCHED_KEYS = {"duration", "every"}
 
@@ -75,6 +78,7 @@ class Study:
     every: float
     outputs: list[str]
     description: str = ""
+    covariates: dict = field(default_factory=dict)   # validated Covariate specs
 
     @property
     def ids(self) -> np.ndarray:
@@ -172,6 +176,9 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None) -> S
     if not isinstance(variability, bool):
         raise _err("variability must be true or false", file, pop, "variability", "population.variability")
     params = _overrides(pop.get("parameters"), model, file, "population.parameters")
+    from .population.covariates import covariate_specs
+    cov_node = pop.get("covariates") or LDict()
+    covs = covariate_specs(cov_node, file=file, line_of=lambda k: line_of(cov_node, k))
 
     arms_node = raw["arms"]
     if not isinstance(arms_node, list) or not arms_node:
@@ -230,7 +237,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None) -> S
             raise OpiaxisInputError(f"unknown output {o!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
                                     file=file, line=line_of(outputs, j), field=f"outputs[{j}]")
     return Study(str(raw["name"]), file, int(seed), size, id_start, variability, params, arms,
-                 duration, every, [str(o) for o in outputs], str(raw.get("description", "")))
+                 duration, every, [str(o) for o in outputs], str(raw.get("description", "")), covs)
 
 
 def load_study(path: str | Path | None, model: Model) -> Study:
@@ -290,9 +297,12 @@ def simulate_chunk(study: Study, model: Model | None, a_idx: int, cids: np.ndarr
     if model is None:
         from .models import default_model
         model = default_model()
+    from .population.covariates import apply_covariates, sample_covariates
     arm = study.arms[a_idx]
     P = sample_parameters(model, cids, study.seed, overrides={**study.parameters, **arm.parameters},
                           variability=study.variability)
+    cov = sample_covariates(cids, study.seed, study.covariates or None)
+    P = apply_covariates(model, P, cov)
     doses = arm_doses(study, arm, model, cids)
     res = simulate(model, P, study.times, doses, ids=cids)
     df = res.to_frame(study.outputs)
@@ -301,6 +311,8 @@ def simulate_chunk(study: Study, model: Model | None, a_idx: int, cids: np.ndarr
     pat.insert(0, "patient", cids)
     pat.insert(1, "arm", arm.name)
     pat.insert(2, "solver_status", res.stats[:, 2])
+    for k, c in enumerate(col for col in cov.columns if col != "patient"):
+        pat.insert(3 + k, f"cov_{c}", cov[c].to_numpy())
     return df, pat, res.wall_seconds
 
 

@@ -36,6 +36,10 @@ code{background:#f5f5f5;padding:0 .2em}
 </table>
 <p>Solver: {{ run.chunks }} chunk(s){% if run.reused_chunks %} ({{ run.reused_chunks }} resumed from disk){% endif %},
 {{ "%.1f"|format(run.solver_seconds) }} s in the solver, {{ run.failed }} patient(s) with solver failure.</p>
+{% if covariates %}<h2>Population</h2>
+<table><tr><th class="l">covariate</th>{% for a in arms %}<th>{{ a.name }}</th>{% endfor %}</tr>
+{% for c in covariates %}<tr><td class="l">{{ c.name }}</td>{% for v in c.cells %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
+</table>{% endif %}
 <h2>Time courses</h2>
 <p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients.</p>
 {% for f in figures %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
@@ -96,7 +100,16 @@ def write_report(path, study, run: dict, validation=None) -> None:
     arms = [{"name": a.name, "n": int((patients["arm"] == a.name).sum()),
              "regimens": [t for t, _ in a.regimens] + (["(event table)"] if a.events is not None else [])}
             for a in study.arms]
+    covariates = []
+    for col in [c for c in patients.columns if c.startswith("cov_")]:
+        vals = []
+        for a in study.arms:
+            v = patients.loc[patients["arm"] == a.name, col]
+            binary = set(np.unique(v)) <= {0.0, 1.0}
+            vals.append(f"{100 * v.mean():.0f}%" if binary else f"{v.mean():.1f} ± {v.std():.1f}")
+        covariates.append({"name": col[4:], "cells": vals})
     html = Environment(autoescape=True).from_string(_TEMPLATE).render(
+        covariates=covariates,
         study=study, version=__version__, now=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         n_patients=len(patients), arms=arms, run=run, figures=time_course_figures(results),
         summary=end_summary(results), validation=validation)
