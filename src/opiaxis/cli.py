@@ -110,7 +110,8 @@ def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="writ
 @app.command()
 def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write the scorecard as JSON"),
              target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these target ids"),
-             strict: bool = typer.Option(False, help="exit with status 1 if any target is missed")):
+             strict: bool = typer.Option(False, help="exit with status 1 if any target is missed"),
+             markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the scorecard as Markdown")):
     """Run the published targets and print the scorecard."""
     try:
         from .validate.registry import format_value, run_targets, write_json
@@ -134,6 +135,10 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
         if json_out:
             write_json(results, json_out)
             console.print(f"wrote {json_out}")
+        if markdown:
+            from .validate.registry import write_markdown
+            write_markdown(results, markdown)
+            console.print(f"wrote {markdown}")
         if strict and n_ok < len(results):
             raise typer.Exit(1)
     except OpiaxisError as exc:

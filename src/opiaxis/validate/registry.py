@@ -110,3 +110,22 @@ def format_value(v) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{v:.3g}"
     return str(v)
+
+
+def write_markdown(results: list[TargetResult], path) -> None:
+    """The scorecard as a Markdown page (docs/validation.md is written with this)."""
+    from datetime import date
+    n_ok = sum(r.passed for r in results)
+    lines = [f"# Validation scorecard", "",
+             f"`opiaxis validate --markdown`, {date.today().isoformat()}: **{n_ok} of {len(results)} targets reproduced**. "
+             "Bands are the published ones (targets.md); a miss is reported, never widened. "
+             "*Calibrated* means the model's parameters were fitted to (part of) that target's data.", "",
+             "| target | result | simulated | band | source |", "|---|---|---|---|---|"]
+    for r in results:
+        res = ("reproduced" if r.passed else "**missed**") + (" (calibrated)" if r.calibration else "")
+        lines.append(f"| {r.id} | {res} | {format_value(r.value)} | {r.band} | {r.source} |")
+    lines += ["", "## Notes per target", ""]
+    for r in results:
+        lines.append(f"- **{r.id}** — {r.finding}. {r.detail}." + (f" Calibration: {r.calibration}." if r.calibration else ""))
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
