@@ -165,3 +165,35 @@ def test_study_covariates_block(tmp_path, model):
     with pytest.raises(OpiaxisInputError) as e:
         load_study(write(tmp_path, bad, "bad.yaml"), model)
     assert "bad.yaml:6" in str(e.value) and "unknown covariate 'shoe_size'" in str(e.value)
+
+
+ENDPOINTS = """\
+endpoints:
+  - {name: occ day 3, kind: mean, variable: mor_occupancy_central, at: 3 d, reference: mmt}
+  - {name: occupied, kind: responder, variable: mor_occupancy_central, at: 3 d, above: 0.5, reference: mmt}
+  - {name: time to 50%, kind: time_to_event, variable: mor_occupancy_central, above: 0.5, reference: mmt}
+"""
+
+
+def test_endpoints_are_analysed(tmp_path, model):
+    s = load_study(write(tmp_path, GOOD + ENDPOINTS), model)
+    res = run_study(s, model, tmp_path / "o", chunk_size=50)
+    ep = pd.read_csv(tmp_path / "o" / "endpoints.csv")
+    assert set(ep["endpoint"]) == {"occ day 3", "occupied", "time to 50%"}
+    mean = ep[(ep.endpoint == "occ day 3") & (ep.arm == "bup")].iloc[0]
+    r = res["results"]
+    last = r[(r.variable == "mor_occupancy_central") & (r.time == r.time.max())]
+    expected = last[last.arm == "bup"].value.mean() - last[last.arm == "mmt"].value.mean()
+    assert mean["difference"] == pytest.approx(expected, rel=1e-9)
+    assert mean["diff_low"] < mean["difference"] < mean["diff_high"]
+    resp = ep[(ep.endpoint == "occupied") & (ep.arm == "bup")].iloc[0]
+    assert 0 <= resp["low"] <= resp["estimate"] <= resp["high"] <= 1
+    tte = ep[ep.endpoint == "time to 50%"]
+    assert "hazard_ratio" in tte.columns
+
+
+def test_endpoint_naming_unknown_readout(tmp_path, model):
+    bad = GOOD + ENDPOINTS.replace("variable: mor_occupancy_central, at: 3 d, reference", "variable: cows_scor, at: 3 d, reference")
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(write(tmp_path, bad), model)
+    assert "endpoints[0].variable" in str(e.value) and "cows_scor" in str(e.value) and "study.yaml:19" in str(e.value)

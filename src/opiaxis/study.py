@@ -26,6 +26,10 @@ Schema (every key is checked; errors name the file, line and field)::
       duration: 36 d                       # simulated time
       every: 1 h                           # read-out interval
     outputs: [buprenorphine_plasma, mor_availability_pet]   # states or assignments
+    endpoints:                             # analysed per arm against a reference arm (opiaxis.analysis)
+      - {name: availability day 28, kind: mean, variable: mor_availability_pet, at: 28 d, reference: bup16}
+      - {name: blockade, kind: responder, variable: mor_availability_pet, at: 28 d, below: 0.5}
+      - {name: time to 50% occupancy, kind: time_to_event, variable: mor_availability_pet, below: 0.5}
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from .model.units import ureg
 from .population import patient_normals, sample_parameters
 from .yamlio import LDict, LList, line_of, load_yaml, load_yaml_file
 
-TOP_KEYS = {"name", "description", "seed", "population", "arms", "schedule", "outputs"}
+TOP_KEYS = {"name", "description", "seed", "population", "arms", "schedule", "outputs", "endpoints"}
 POP_KEYS = {"size", "id_start", "variability", "parameters", "covariates"}
 ARM_KEYS = {"name", "weight", "regimens", "events", "parameters"}
 SCHED_KEYS = {"duration", "every"}
@@ -79,6 +83,7 @@ class Study:
     outputs: list[str]
     description: str = ""
     covariates: dict = field(default_factory=dict)   # validated Covariate specs
+    endpoints: list = field(default_factory=list)    # analysis.Endpoint
 
     @property
     def ids(self) -> np.ndarray:
@@ -236,8 +241,13 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None) -> S
             hint = difflib.get_close_matches(str(o), sorted(known), n=1)
             raise OpiaxisInputError(f"unknown output {o!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
                                     file=file, line=line_of(outputs, j), field=f"outputs[{j}]")
+    from .analysis import parse_endpoints
+    ep_node = raw.get("endpoints")
+    endpoints = parse_endpoints(ep_node, outputs=[str(o) for o in outputs], arms=[a.name for a in arms], file=file,
+                                line_of=lambda k: line_of(ep_node, k) if k is not None else line_of(raw, "endpoints"),
+                                to_hours=lambda v, f: _duration(v, file, raw, "endpoints", f))
     return Study(str(raw["name"]), file, int(seed), size, id_start, variability, params, arms,
-                 duration, every, [str(o) for o in outputs], str(raw.get("description", "")), covs)
+                 duration, every, [str(o) for o in outputs], str(raw.get("description", "")), covs, endpoints)
 
 
 def load_study(path: str | Path | None, model: Model) -> Study:
@@ -391,6 +401,13 @@ def run_study(study: Study, model: Model, out_dir: str | Path, *, chunk_size: in
     patients = pd.concat(pats, ignore_index=True).sort_values("patient")
     _atomic_parquet(results.reset_index(drop=True), out / "results.parquet")
     _atomic_parquet(patients.reset_index(drop=True), out / "patients.parquet")
-    return {"results": results, "patients": patients, "chunks": len(plan), "reused_chunks": reused,
+    endpoints, km = None, {}
+    if study.endpoints:
+        from .analysis import analyse
+        endpoints, km = analyse(results, study.endpoints)
+        tmp = out / "endpoints.csv.tmp"
+        endpoints.to_csv(tmp, index=False)
+        os.replace(tmp, out / "endpoints.csv")
+    return {"results": results, "patients": patients, "endpoints": endpoints, "km": km, "chunks": len(plan), "reused_chunks": reused,
             "wall_seconds": _time.perf_counter() - started, "solver_seconds": sim_seconds,
             "failed": int((patients["solver_status"] != 0).sum())}

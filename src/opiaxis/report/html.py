@@ -43,6 +43,12 @@ code{background:#f5f5f5;padding:0 .2em}
 <h2>Time courses</h2>
 <p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients.</p>
 {% for f in figures %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
+{% if endpoints %}<h2>Endpoints</h2>
+<table><tr><th class="l">endpoint</th><th class="l">arm</th><th>n</th><th>estimate</th><th>95% CI</th><th class="l">vs reference</th></tr>
+{% for r in endpoints %}<tr><td class="l">{{ r.endpoint }}</td><td class="l">{{ r.arm }}</td><td>{{ r.n }}</td>
+<td>{{ r.estimate }}</td><td>{{ r.ci }}</td><td class="l">{{ r.versus }}</td></tr>{% endfor %}</table>
+{% for f in km_figures %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
+{% endif %}
 <h2>Summary at the end of the study</h2>
 <table><tr><th class="l">variable</th><th class="l">unit</th><th class="l">arm</th><th>median</th><th>5%</th><th>95%</th></tr>
 {% for r in summary %}<tr><td class="l">{{ r.variable }}</td><td class="l">{{ r.unit }}</td><td class="l">{{ r.arm }}</td>
@@ -94,6 +100,45 @@ def end_summary(results: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _fmt(v, pct=False):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "—"
+    return f"{100 * v:.1f}%" if pct else f"{v:.3g}"
+
+
+def endpoint_rows(df: pd.DataFrame) -> list[dict]:
+    rows = []
+    for r in df.to_dict("records"):
+        pct = r["kind"] == "responder"
+        ci = f"{_fmt(r.get('low'), pct)} – {_fmt(r.get('high'), pct)}" if pct else (f"SD {_fmt(r.get('sd'))}" if r["kind"] == "mean" else f"{r.get('events', 0)} events")
+        vs = ""
+        if r["kind"] == "time_to_event" and pd.notna(r.get("hazard_ratio", np.nan)):
+            vs = f"HR {_fmt(r['hazard_ratio'])} ({_fmt(r['hr_low'])}–{_fmt(r['hr_high'])})"
+        elif pd.notna(r.get("difference", np.nan)):
+            vs = f"Δ {_fmt(r['difference'], pct)} ({_fmt(r['diff_low'], pct)} to {_fmt(r['diff_high'], pct)})"
+            if pd.notna(r.get("hedges_g", np.nan)):
+                vs += f", g {_fmt(r['hedges_g'])}"
+        est = _fmt(r["estimate"], pct) + (" h (median)" if r["kind"] == "time_to_event" else "")
+        rows.append({"endpoint": r["endpoint"], "arm": r["arm"], "n": r["n"], "estimate": est, "ci": ci, "versus": vs})
+    return rows
+
+
+def km_figures(km: dict) -> list[dict]:
+    figs = []
+    for name, curves in km.items():
+        fig, ax = plt.subplots(figsize=(6.2, 3.4))
+        for arm, arr in curves.items():
+            ax.step(arr[:, 0] / 24.0, arr[:, 1], where="post", label=arm)
+        ax.set_title(f"Kaplan–Meier: {name}", fontsize=10)
+        ax.set_xlabel("day")
+        ax.set_ylabel("event-free fraction")
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=8, frameon=False)
+        ax.grid(alpha=0.3)
+        figs.append({"title": name, "png": _png(fig)})
+    return figs
+
+
 def write_report(path, study, run: dict, validation=None) -> None:
     results = run["results"]
     patients = run["patients"]
@@ -110,6 +155,8 @@ def write_report(path, study, run: dict, validation=None) -> None:
         covariates.append({"name": col[4:], "cells": vals})
     html = Environment(autoescape=True).from_string(_TEMPLATE).render(
         covariates=covariates,
+        endpoints=endpoint_rows(run["endpoints"]) if run.get("endpoints") is not None else [],
+        km_figures=km_figures(run.get("km") or {}),
         study=study, version=__version__, now=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         n_patients=len(patients), arms=arms, run=run, figures=time_course_figures(results),
         summary=end_summary(results), validation=validation)
