@@ -1,0 +1,193 @@
+"""adaptation — tolerance, dependence and withdrawal as counter-adaptation to μ-opioid agonism.
+
+Equations (time in hours; every quantity dimensionless unless stated)
+--------------------------------------------------------------------
+1. **μ stimulus.** The receptors module gives the efficacy-weighted central μ occupancy
+   ``A = mor_agonism_central`` (0…1). Occupancy saturates close to 1 in chronic users, while the
+   concentration keeps rising; the stimulus is therefore taken on a compressed load scale
+
+       x = A / (1 − A + ε),    S = x^h,
+
+   where x is the agonist load in units of the dissociation constant (for full agonists
+   x = Σ (C/K)^n exactly, the receptor-occupancy odds, Mann et al. Clin Pharmacol Ther
+   2022;112:1020) and ε bounds x at (1+ε)/ε. With h = 1/2 the stimulus is a power law of
+   concentration (exponent n·h), a compression close to the log-linear range of a sigmoid
+   concentration–effect curve (a logarithm would serve equally; the engine's code generator does
+   not print ``log``/``exp`` today). A partial agonist (buprenorphine, efficacy 0.5) can never
+   give more than S = 1: its ceiling emerges from the receptor module's efficacy.
+
+2. **Counter-adaptation (nonlinear feedback / "moderator" tolerance model).** Gabrielsson &
+   Peletier's feedback family (AAPS J 2008;10:70, PMID 18446507; model-anchors §2.1), with the
+   response R read as the μ-inhibitable signalling tone (adenylyl-cyclase/cAMP tone, whose
+   superactivation on agonist removal is the cellular correlate of withdrawal: Sharma, Klee &
+   Nirenberg, PNAS 1975;72:3092) and M the moderator (counter-adaptation):
+
+       dR/dt = k_r · ( M^(−p) − (1 + S) · R )          (baseline R = M = 1)
+       dM/dt = k_tol · ( R − M )
+
+   At constant S the steady state is R = M = (1+S)^(−1/(p+1)): part of the effect persists
+   (tolerance is incomplete) and production is raised by M^(−p) (dependence). When agonism
+   falls faster than M can follow, R overshoots baseline (rebound): spontaneously on stopping,
+   abruptly when an antagonist (naloxone, naltrexone) or a high-affinity partial agonist
+   (buprenorphine) displaces the full agonist. Separate effect and tolerance compartments with a
+   tolerance equilibration half-life of about a day: Ekblom, Hammarlund-Udenaes & Paalzow, JPET
+   1993;266:244 (rat morphine, tolerance t½ 26 ± 6 h); Ouellet & Pollack, J Pharmacokinet
+   Biopharm 1995;23:531.
+
+3. **Read-outs.**
+   * ``tolerance_level`` = 1 − M^(p+1): the fraction of the acute potency lost
+     (potency fold shift Φ = 1/(1 − tolerance_level) = M^(−(p+1)) = 1 + S̄ at steady state);
+     0 in a naïve person, negative (supersensitivity) after an overshoot in abstinence.
+   * ``withdrawal_signal`` = smooth positive part of (R − 1), divided by the rebound
+     ``wd_rebound_severe`` that is read as severe withdrawal (≈1 severe, 0 none); exactly 0 at
+     baseline, so no withdrawal appears without prior exposure.
+     Expressed withdrawal is amplified by glial activation, W_e = W·(1 + g_glia·glial_activation)
+     (seed 000: glial activation in OUD; Hutchinson et al., Sci World J 2007;7:98 and
+     Cooper et al., Neuropsychopharmacology 2016;41:2419 — glial modulators such as ibudilast
+     reduce withdrawal), and clonidine/lofexidine-type α2 agonists lower the expressed score by
+     the fraction ``alpha2_agonist_effect`` (Gowing et al., Cochrane 2016 CD002024).
+   * ``cows_score`` (Clinical Opiate Withdrawal Scale, 0–48; Wesson & Ling, J Psychoactive Drugs
+     2003;35:253) = 48 · W_e/(W_e + w_half) · (1 − alpha2_agonist_effect). The mapping is a
+     saturating hyperbola chosen so that withdrawal_signal 1 ("severe") reads COWS 30 (inside the
+     "moderately severe" band 25–36 of Wesson & Ling), 0.07 reads 5 (the mild threshold used
+     for onset) and the score can never leave 0–48.
+   * ``ventilation_rel`` — minute ventilation as a fraction of the drug-free baseline, an
+     inhibitory sigmoid in the μ stimulus with a tolerance-shifted potency (Algera et al., Clin
+     Pharmacol Ther 2021, doi:10.1002/cpt.2027: biophase + inhibitory Emax model; potency of
+     fentanyl 4.3-fold lower in chronic users). Naïve: V = 1/(1 + (S/S50_v)^γ) with S50_v the
+     stimulus of fentanyl at its naïve effect-site C50 of 0.42 ng/mL through the receptors
+     module's fentanyl binding constants; tolerant: S50_v is multiplied by
+     Φ_v = (1/(1 − tolerance_level))^κ_v with κ_v = 1 (see the parameter: calibrating κ_v to
+     the chronic C50 of 1.82 ng/mL would make maintained patients nearly apnoeic). This replaces the FDA model's occupancy^P transduction (Mann 2022; its
+     chronic phenotype steepens the exponents), which cannot represent users whose μ receptors
+     are ~96% occupied at steady state without their breathing stopping.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.core import Module, lognormal
+
+# Naïve fentanyl effect-site C50 for 50 % ventilatory depression (Algera 2021)
+FENTANYL_C50_NAIVE = 0.42  # ng/mL
+
+
+def _fentanyl_s50(drugs, eps: float, h: float) -> float:
+    """Stimulus S at the naïve fentanyl C50, through the library's fentanyl μ binding."""
+    K, n = 0.118, 0.844  # Mann 2022 fentanyl (ng/mL, Hill) as in data/drugs.yaml
+    try:
+        b = drugs["fentanyl"].receptors["mu"]
+        K, n = float(b.dissociation_constant()), float(b.hill.value)
+    except Exception:  # library without fentanyl: keep the Mann 2022 values
+        pass
+    occ = (FENTANYL_C50_NAIVE / K) ** n / (1 + (FENTANYL_C50_NAIVE / K) ** n)
+    return (occ / (1 - occ + eps)) ** h
+
+
+def build(drugs=None) -> Module:
+    m = Module("adaptation", __doc__)
+    A = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module",
+                "efficacy-weighted central μ occupancy")
+    G = m.input("glial_activation", "dimensionless", 0.0,
+                "glia module (0 at rest when absent)", "microglia/astrocyte activation, 0 rest … 1 maximal")
+
+    eps_v = 0.01
+    eps = m.parameter("adapt_load_eps", eps_v, "dimensionless",
+                      "assumed: numerical bound on the agonist load x = A/(1−A+ε) (x ≤ 101 at full "
+                      "occupancy); no physiological content",
+                      description="regularisation of the occupancy odds")
+    h_v = 0.75
+    h = m.parameter("adapt_load_exponent", h_v, "dimensionless",
+                    "calibrated to wd.short.timecourse and wd.methadone.timecourse (onset times): compression "
+                    "of the agonist load into the μ stimulus, S = x^h (x ∝ C^n); 0.75 keeps the stimulus "
+                    "of a heroin user within ~4-fold between injection peak and trough",
+                    description="exponent h of the stimulus S = x^h")
+    k_r = m.parameter("adapt_signal_rate", 2.0, "1/h",
+                      "assumed: turnover of the μ-inhibitable signalling tone (cAMP pathway) is fast "
+                      "(minutes) relative to PK; 2/h (t½ 21 min) lets naloxone-precipitated withdrawal "
+                      "peak within ~30 min (Compton et al., Pharmacol Biochem Behav 2004;77:263: "
+                      "precipitated withdrawal within minutes of IV naloxone)",
+                      variability=lognormal(0.3), description="turnover rate k_r of the signalling tone R")
+    k_tol = m.parameter("adapt_tolerance_rate", 0.003, "1/h",
+                        "calibrated to wd.short.timecourse (peak 24–48 h, resolution by day 3–7 after "
+                        "heroin) and wd.methadone.timecourse; t½ ln2/k = 231 h. Ekblom et al., JPET "
+                        "1993;266:244 found a 26 ± 6 h tolerance equilibration half-life in rats; the "
+                        "effective recovery here is faster than ln2/k because the rate is proportional "
+                        "to the mismatch R − M (nonlinear feedback), and Ouellet & Pollack 1995 report "
+                        "~18.5 d for full recovery from tolerance",
+                        variability=lognormal(0.35), description="rate k_tol of the moderator M")
+    p = m.parameter("adapt_feedback_exponent", 6.0, "dimensionless",
+                    "calibrated to wd.short.timecourse (onset 6–12 h): moderator feedback exponent p of "
+                    "the nonlinear feedback tolerance model (Gabrielsson & Peletier, AAPS J 2008;10:70); "
+                    "at steady state R = (1+S)^(−1/(p+1)), so p = 6 gives near-complete tolerance and "
+                    "strong dependence",
+                    variability=lognormal(0.2), description="feedback exponent p")
+    r_sev = m.parameter("wd_rebound_severe", 2.0, "dimensionless",
+                        "calibrated to wd.short.timecourse: rebound of the signalling tone (R − 1) read "
+                        "as severe withdrawal (withdrawal_signal = 1), so that abrupt cessation of "
+                        "heroin 4×/day peaks in the moderate-to-moderately-severe COWS range",
+                        variability=lognormal(0.3), description="rebound R−1 that counts as severe withdrawal")
+    delta = m.parameter("wd_smoothing", 0.02, "dimensionless",
+                        "assumed: width of the smooth positive part of R−1 (numerical smoothing)")
+    g_glia = m.parameter("wd_glial_gain", 1.0, "dimensionless",
+                         "assumed: expressed withdrawal doubles at maximal glial activation (seed 000; "
+                         "glial modulators attenuate withdrawal: Hutchinson et al. 2007; Cooper et al. "
+                         "2016) — no human dose–response to calibrate against",
+                         variability=lognormal(0.5), description="amplification of withdrawal by glial activation")
+    w_half = m.parameter("cows_half_signal", 0.6, "dimensionless",
+                         "assumed mapping: withdrawal_signal at half the COWS maximum (24); gives COWS 30 "
+                         "at withdrawal_signal 1 (moderately severe, Wesson & Ling 2003)",
+                         description="half-saturation of the COWS mapping")
+    cows_max = m.parameter("cows_max", 48.0, "dimensionless",
+                           "Wesson & Ling, J Psychoactive Drugs 2003;35:253: COWS sums 11 items to 0–48",
+                           description="COWS scale maximum")
+    a2 = m.parameter("alpha2_agonist_effect", 0.0, "dimensionless",
+                     "intervention parameter (0 = none). Clonidine/lofexidine-type symptomatic detox "
+                     "lowers expressed withdrawal signs; Gowing et al., Cochrane 2016 CD002024: α2 "
+                     "agonists more effective than placebo; a value ~0.3–0.4 represents lofexidine "
+                     "2.16–2.88 mg/d (assumed from the SOWS-Gossop differences of Gorodetzky et al., "
+                     "Drug Alcohol Depend 2017;176:79; UNCONFIRMED)",
+                     description="fraction of the COWS score suppressed by an α2 agonist", lower=0.0, upper=1.0)
+    s50_v = m.parameter("vent_s50_naive", round(_fentanyl_s50(drugs, eps_v, h_v), 4), "dimensionless",
+                        "Algera et al., Clin Pharmacol Ther 2021 (doi:10.1002/cpt.2027): naïve fentanyl "
+                        "effect-site C50 0.42 ng/mL for 50% ventilatory depression, converted to the "
+                        "μ stimulus S through the receptors module's fentanyl μ binding (Mann 2022: "
+                        "K 0.118 ng/mL, n 0.844)",
+                        variability=lognormal(0.17), description="μ stimulus halving ventilation in a naïve person")
+    gam_v = m.parameter("vent_hill", 2.0, "dimensionless",
+                        "assumed: steepness of the inhibitory sigmoid (Algera 2021 use an inhibitory "
+                        "Emax model; value of γ not read)", description="ventilation Hill exponent")
+    kap_v = m.parameter("vent_tolerance_exponent", 1.0, "dimensionless",
+                        "assumed: breathing shares the potency shift of the counter-adaptation (κ_v = 1, "
+                        "Φ_v = 1/(1 − tolerance_level)). Fitting κ_v to tol.fentanyl.c50 gives 0.22, which "
+                        "leaves heroin and methadone users at 2–21% of baseline ventilation at steady "
+                        "state; it was therefore not adopted and tol.fentanyl.c50 is missed (too much "
+                        "tolerance in chronic users)",
+                        variability=lognormal(0.25), description="share of the analgesic tolerance that applies to breathing")
+
+    R = m.state("mor_signal_tone", "dimensionless", 1.0,
+                "μ-inhibitable signalling tone (cAMP-like), 1 at drug-free baseline")
+    M = m.state("mor_counteradaptation", "dimensionless", 1.0,
+                "moderator of the feedback tolerance model, 1 at baseline, < 1 when counter-adapted")
+
+    x = A / (1 - A + eps)
+    S = m.assign("mor_stimulus", x ** h, "dimensionless",
+                 "μ stimulus: compressed agonist load (occupancy odds)^h", interface=True)
+    m.ode(R, k_r * (M ** (-p) - (1 + S) * R))
+    m.ode(M, k_tol * (R - M))
+
+    tol = m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
+                   "fraction of acute μ potency lost to counter-adaptation (0 naïve)", interface=True)
+    d = R - 1
+    pos = (d + sp.sqrt(d ** 2 + delta ** 2)) / 2 * d ** 2 / (d ** 2 + delta ** 2)
+    W = m.assign("withdrawal_signal", pos / r_sev, "dimensionless",
+                 "withdrawal: rebound of the signalling tone above baseline, ~1 severe", interface=True)
+    We = m.assign("withdrawal_expressed", W * (1 + g_glia * G), "dimensionless",
+                  "withdrawal signal amplified by glial activation")
+    m.assign("cows_score", cows_max * We / (We + w_half) * (1 - a2), "dimensionless",
+             "Clinical Opiate Withdrawal Scale, 0–48", interface=True)
+    phi_v = (1 / (1 - tol)) ** kap_v
+    m.assign("ventilation_rel", 1 / (1 + (S / (s50_v * phi_v)) ** gam_v), "dimensionless",
+             "minute ventilation as a fraction of the drug-free baseline", interface=True)
+    return m

@@ -1,0 +1,120 @@
+"""pain — nociceptive drive, sensitisation, opioid analgesia and opioid-induced hyperalgesia.
+
+Equations (time in hours)
+-------------------------
+1. **μ stimulus and analgesia.** From ``mor_agonism_central`` A the module forms the same
+   compressed agonist load as the adaptation module, S = (A/(1 − A + ε))^h (occupancy odds,
+   Mann et al. Clin Pharmacol Ther 2022;112:1020). Tolerance shifts potency: the effective
+   stimulus is S_a = S·(1 − tolerance_level), tolerance_level being the fraction of acute potency
+   lost (adaptation module; Ekblom et al., JPET 1993;266:244 model tolerance as a potency shift
+   of the effect compartment). Relief is an Emax function, relief = Emax·S_a/(S_a + S50).
+2. **Opioid-induced hyperalgesia (OIH).** A slow pronociceptive state H accumulates while the
+   counter-adaptation persists and reverses slowly once it is gone:
+   dH/dt = k_oih·T⁺·(1 − H) − k_off·H, T⁺ the positive part of tolerance_level. OIH and
+   tolerance share their mechanisms (NMDA-dependent pronociceptive adaptation: Célèrier et al.,
+   Anesthesiology 2000;92:465; Simonnet & Rivat, NeuroReport 2003;14:1; Mao, Price & Mayer,
+   Pain 1995;62:259); H grows for months and decays for months (hyperalgesia still increasing
+   between 4–8 and 12–18 weeks of maintenance, Compton et al., J Pain 2012;13:401; abnormal
+   nociception months after detoxification, Eisenberg et al., Drug Alcohol Depend 2008). k_oih is
+   slower than the adaptation rate, so a person can be fully tolerant before OIH has peaked, and
+   k_off ≪ k_oih, so hyperalgesia keeps growing on any maintained agonist (full or partial).
+3. **Sensitisation gain.** G_s = (1 + s_periph)·(1 + a_oih·H + a_wd·withdrawal_signal
+   + a_spinal·spinal_sensitization + a_glia·glial_activation): peripheral sensitisation
+   multiplies, central terms add (central sensitisation: Woolf, Pain 2011;152:S2; neuro-immune
+   interfaces of microglia, astrocytes, T cells and DRG satellite glia/macrophages, seed 004:
+   Su et al., J Pain Res 2022; withdrawal hyperalgesia: Compton et al., Drug Alcohol Depend
+   2003;70:S27 — recalled, UNCONFIRMED).
+4. **Read-outs.** Clinical pain: q = D·G_s·(1 − relief), pain NRS = 10·q/(1 + q), with D the
+   ``nociceptive_drive`` of the pain condition (0 none). Cold-pressor tolerance: the raw latency
+   T_raw = T_ctrl/(G_s·(1 − relief)) is capped smoothly at the test ceiling T_cap = 180 s,
+   CPT = T_cap·(1 + (T_cap/T_raw)^k)^(−1/k) (k = 4: within 0.1% of T_raw below 40 s). The
+   180 s ceiling is the common cold-pressor cut-off (180–300 s are used; Compton's studies use
+   300 s — recalled); 180 s is chosen here and stated in the read-out.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.core import Module, lognormal
+
+
+def build(drugs=None) -> Module:
+    m = Module("pain", __doc__)
+    A = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module")
+    T = m.input("tolerance_level", "dimensionless", 0.0,
+                "adaptation module (0: no tolerance when absent)")
+    W = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    G = m.input("glial_activation", "dimensionless", 0.0, "glia module (0 at rest when absent)")
+    Z = m.input("spinal_sensitization", "dimensionless", 0.0, "glia module (0 when absent)")
+
+    eps = m.parameter("pain_load_eps", 0.01, "dimensionless",
+                      "assumed: same numerical bound on the occupancy odds as the adaptation module")
+    h = m.parameter("pain_load_exponent", 0.75, "dimensionless",
+                    "same compression of the agonist load as adapt_load_exponent (calibrated there to "
+                    "the withdrawal time courses)")
+    D = m.parameter("nociceptive_drive", 0.0, "dimensionless",
+                    "pain condition (0 = none). Documented values: chronic non-cancer pain 1.5 (untreated "
+                    "NRS 6), cancer pain 2.3 (untreated NRS 7) — assumed from the usual baseline NRS 6–7 of "
+                    "opioid trials in these populations",
+                    variability=lognormal(0.4), description="nociceptive input of the pain condition")
+    s_per = m.parameter("peripheral_sensitization", 0.0, "dimensionless",
+                        "condition parameter (0 = none): relative gain of peripheral nociceptors "
+                        "(inflammatory or neuropathic sensitisation; seed 004)",
+                        description="peripheral sensitisation gain")
+    emax = m.parameter("analgesia_emax", 0.8, "dimensionless",
+                       "assumed: opioids relieve at most ~80% of pain intensity (cold-pressor and clinical "
+                       "pain are rarely abolished at tolerable doses)", lower=0.0, upper=1.0)
+    s50 = m.parameter("analgesia_s50", 1.0, "dimensionless",
+                      "assumed: half-maximal relief at half-maximal μ activation (stimulus 1 = load 1); "
+                      "between-patient variability reflects OPRM1 and other differences",
+                      variability=lognormal(0.4), description="μ stimulus for half-maximal analgesia")
+    k_oih = m.parameter("oih_rate", 6.9e-4, "1/h",
+                        "calibrated to pain.oih (hyperalgesia still growing between 4–8 and 12–18 weeks "
+                        "of maintenance, Compton et al., J Pain 2012;13:401): t½ 1000 h (~6 weeks)",
+                        variability=lognormal(0.4), description="rate of opioid-induced hyperalgesia")
+    k_off = m.parameter("oih_recovery_rate", 7.9e-5, "1/h",
+                        "assumed: t½ 1 year — abnormal nociception persists months after detoxification "
+                        "(Eisenberg et al., Drug Alcohol Depend 2008)",
+                        variability=lognormal(0.5), description="reversal rate of opioid-induced hyperalgesia")
+    a_oih = m.parameter("oih_gain", 1.0, "dimensionless",
+                        "assumed: full OIH doubles pain sensitivity — maintained patients tolerate the "
+                        "cold pressor for roughly half as long as controls (Compton et al. 2000, 2001; "
+                        "Doverty et al., Pain 2001;90:91)",
+                        variability=lognormal(0.5), description="gain of OIH on pain sensitivity")
+    a_wd = m.parameter("withdrawal_hyperalgesia_gain", 1.0, "dimensionless",
+                       "assumed: severe withdrawal doubles pain sensitivity (hyperalgesia is part of "
+                       "withdrawal; Compton 2003, recalled)", description="gain of withdrawal on pain sensitivity")
+    a_sp = m.parameter("spinal_sensitization_gain", 1.0, "dimensionless",
+                       "assumed: unit gain of the glia module's spinal sensitisation on pain sensitivity")
+    a_gl = m.parameter("glial_pain_gain", 0.5, "dimensionless",
+                       "assumed: maximal supraspinal glial activation raises pain sensitivity by half "
+                       "(seed 004, Su et al. 2022)")
+    t_ctrl = m.parameter("cold_pressor_control", 40.0, "s",
+                         "assumed ~ healthy-control means of 30–60 s in the cold-pressor studies of "
+                         "Compton et al. 2000/2001/2012 and Doverty et al. 2001 (UNCONFIRMED exact value)",
+                         variability=lognormal(0.6), description="drug-free cold-pressor tolerance")
+    t_cap = m.parameter("cold_pressor_ceiling", 180.0, "s",
+                        "test ceiling: 180 s chosen among the usual 180–300 s cut-offs")
+    k_cap = m.parameter("cold_pressor_cap_sharpness", 4.0, "dimensionless",
+                        "assumed: smoothness of the ceiling (numerical)")
+
+    H = m.state("oih_level", "dimensionless", 0.0, "opioid-induced hyperalgesia (0 none … 1 full)")
+    x = A / (1 - A + eps)
+    S = x ** h
+    Sa = S * (1 - T)
+    relief = m.assign("analgesia_fraction", emax * Sa / (Sa + s50), "dimensionless",
+                      "fraction of pain intensity relieved by μ agonism")
+    d = 0.01
+    t_pos = (T + sp.sqrt(T ** 2 + d ** 2)) / 2 * T ** 2 / (T ** 2 + d ** 2)
+    m.ode(H, k_oih * t_pos * (1 - H) - k_off * H)
+    gs = m.assign("pain_sensitivity", (1 + s_per) * (1 + a_oih * H + a_wd * W + a_sp * Z + a_gl * G),
+                  "dimensionless", "pain sensitisation gain (1 = healthy, drug-free)")
+    q = D * gs * (1 - relief)
+    m.assign("pain_nrs", 10 * q / (1 + q), "dimensionless", "pain intensity, numeric rating scale 0–10",
+             interface=True)
+    t_raw = m.assign("cold_pressor_raw", t_ctrl / (gs * (1 - relief)), "s",
+                     "cold-pressor tolerance before the test ceiling")
+    m.assign("cold_pressor_tolerance", t_cap * (1 + (t_cap / t_raw) ** k_cap) ** (-1 / k_cap), "s",
+             "cold-pressor tolerance (s), capped at the 180 s test ceiling", interface=True)
+    return m
