@@ -1,0 +1,481 @@
+"""gut — opioid-induced bowel dysfunction, microbial guilds, butyrate, barrier and LPS translocation.
+
+Time in hours. Everything downstream of the receptors module is driven by **enteric** μ agonism
+(``mor_enteric_agonism``) only, so a PAMORA (methylnaltrexone, naloxegol, naldemedine: no brain
+entry) restores transit without touching central agonism.
+
+Equations
+---------
+Colonic motility (relative propulsive rate, 1 = drug-free), model-anchors §5.3 form::
+
+    transit_target = (1 − Imax·A_ent)·(1 + s_stim·stim)·(1 + s_osm,tr·osm)
+    d transit_rel/dt = (transit_target − transit_rel)/τ_m
+    colonic_transit_time = CTT0 / transit_rel
+
+Stool water fraction W relaxes to a residence-time dependent level (the colon absorbs water the
+longer stool stays; an osmotic laxative retains water)::
+
+    W_target = W_min + (W0 − W_min)·transit_rel^δ + s_osm,w·osm ;  dW/dt = (W_target − W)/τ_W
+
+Spontaneous bowel movements (expected rate, per week) and read-outs::
+
+    sbm_rate = SBM0 · transit_rel^γ · exp(β_W·(W − W0))
+    bowel_function_index = 100 / (1 + (sbm_rate/S50)^h)            (0–100; ≥30 = constipated)
+    rescue_laxative_rate = (7/3 per week)·exp(−sbm_rate·3 d)        (bisacodyl after 72 h without a BM,
+                                                                     the COMPOSE/KODIAC rescue rule, Poisson gaps)
+    d sbm_expected_count/dt = sbm_rate                              (cumulative expected count → weekly counts)
+
+Observed weekly SBM counts are drawn outside the ODE (:func:`weekly_sbm_counts`): negative
+binomial around the weekly expected count, from per-patient random streams.
+
+Microbiota: generalised Lotka–Volterra (Stein et al. 2013) on seven guilds re-labelled from
+Stein's genera (butyrate producers ← unclassified Lachnospiraceae; Bacteroides ← Barnesiella;
+Bifidobacterium/Lactobacillus ← Blautia; Enterobacteriaceae ← undefined Enterobacteriaceae;
+Enterococcus ← Enterococcus; Akkermansia ← Akkermansia; other ← "Other")::
+
+    dx_i/dt = x_i·(μ_i + Σ_j M_ij x_j + ε_op,i·A_ent + ε_tr,i·(1 − transit_rel) + ε_abx,i·u_abx) + δ_i,bif·r_pro·probiotic
+
+x in units of 10^11 16S copies/cm^3 (Stein's scale, dimensionless here). Stein's M_ij (murine,
+per day) are used with off-diagonal terms scaled by κ = 0.3 (the 7-guild sub-community of the
+11-genus matrix has no stable positive equilibrium at κ = 1; κ = 0.3 gives one, slowest mode
+~1/300 d). Growth rates μ_i are then derived as μ = −M·x0 so that the drug-free equilibrium is a
+typical adult human composition x0 (assumed). Susceptibilities ε_abx are Stein's clindamycin
+values; ε_op (opioid) and ε_tr (slow transit) are new, signed after the opioid dysbiosis
+signature (loss of butyrate producers/Roseburia and Bacteroides, expansion of Enterococcus and
+Enterobacteriaceae: Banerjee 2016; Wang 2018; Gicquelais 2020; Acharya 2017) — a calibration
+step (model-anchors §5.1: no opioid-specific ε were found).
+
+α-diversity (Shannon) by the grouping property of Shannon's index: between-guild entropy plus
+the abundance-weighted within-guild Shannon index of each guild (assumed typical values), so that
+loss of species-rich guilds and blooms of near-monospecific ones both lower it::
+
+    alpha_diversity = −Σ p_i ln p_i + Σ p_i·H_i ,   H_i = H_i0·2r_i/(1 + r_i), r_i = x_i/x0_i
+
+Butyrate (colonic lumen, mM): production by butyrate producers with bifidobacterial cross-feeding,
+first-order absorption by colonocytes::
+
+    d but/dt = k_but·(but0·(x_but/x_but0)·(x_bif + K_cf)/(x_bif0 + K_cf) − but)
+
+Enteric glia (reactive level G): dG/dt = k_G·(A_ent − G) (morphine → enteric glia → barrier:
+Bhave et al. 2017). Barrier permeability P (relative, 1 = healthy): tight junctions damaged by
+TNF-α/IL-6 and reactive glia, repaired by butyrate::
+
+    P_target = (1 + g_G·G)·(TNF/TNF0)^a_TNF·(IL6/IL60)^a_IL6·(1 + c_b)/(butyrate_rel + c_b)
+    dP/dt = k_rep·(P_target − P)
+
+LPS translocation (ng/kg/h, consumed by the immune module as endotoxin entering the blood) —
+permeability × Gram-negative endotoxic load (Bacteroides and Akkermansia LPS weighted low;
+d'Hennezel 2017); an explicit, tunable assumption (Hollander & Kaunitz 2020 caveat)::
+
+    lps_translocation_rate = LPS0 · P · Σ w_i x_i / Σ w_i x0_i
+
+Papers
+------
+* Stein RR et al. PLoS Comput Biol 2013;9:e1003388 (gLV parameters, clindamycin susceptibility).
+* Coluzzi F et al. Int J Mol Sci 2024;25:7999 (seed 003: opioids, OIC, dysbiosis, leaky gut).
+* Metcalf AM et al. Gastroenterology 1987;92:40 (colonic transit ~35 h).
+* Heaton KW et al. Gut 1992;33:818; Mitsuhashi S et al. 2018 (normal bowel habit, ~1 BM/day).
+* Rentz AM et al. J Med Econ 2009;12:371; Ducrotté P & Caussé C, Curr Med Res Opin 2012;28:457
+  (Bowel Function Index, constipation threshold ≥28.8/30).
+* Lewis SJ & Heaton KW, Scand J Gastroenterol 1997;32:920 (Bristol stool form vs transit);
+  Wyman JB et al. Gut 1978;19:146 (stool water).
+* Cummings JH et al. Gut 1987;28:1221 (colonic SCFA, butyrate ~15–20 mM).
+* Peng L et al. J Nutr 2009;139:1619 (butyrate enhances tight-junction barrier).
+* Ma TY et al. Am J Physiol 2004;286:G367; Al-Sadi R et al. 2014 (TNF-α, IL-6 raise TJ permeability).
+* Meng J et al. PLoS ONE 2013;8:e54040; Banerjee S et al. Mucosal Immunol 2016;9:1418
+  (morphine → barrier disruption, translocation, Enterococcus expansion).
+* Wang F et al. Neuropsychopharmacology 2018;43:2606 (morphine dysbiosis, Enterococcus).
+* Bhave S et al. Neuropsychopharmacology 2017;42:2485 (enteric glia, morphine, barrier).
+* Gicquelais RE et al. Sci Rep 2020;10:19471 (opioid users: lower α-diversity, less Roseburia).
+* Acharya C et al. Aliment Pharmacol Ther 2017;45:319 (opioids and microbiota in cirrhosis).
+* d'Hennezel E et al. mSystems 2017;2:e00046 (Bacteroides LPS immunosilent).
+* Rivière A et al. Front Microbiol 2016;7:979 (bifidobacteria–butyrate producer cross-feeding).
+* Hale M et al. Lancet Gastroenterol Hepatol 2017;2:555 (COMPOSE-1/2); Chey WD et al. NEJM
+  2014;370:2387 (KODIAC-04/05): responder definitions and rescue-bisacodyl rule.
+* Dobreva A et al. J Physiol 2021 (endotoxin scale in ng/kg the immune module uses).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from ..errors import OpiaxisInputError
+from ..model.core import Module, Variability, lognormal
+
+# ----------------------------------------------------------------------------------------------
+# Guilds and the Stein et al. 2013 parameters they are re-labelled from
+# ----------------------------------------------------------------------------------------------
+GUILDS = ("butyrate_producers", "bacteroides", "bifidobacteria", "enterobacteriaceae",
+          "enterococcus", "akkermansia", "other")
+STEIN_GENUS = {
+    "butyrate_producers": "unclassified Lachnospiraceae",
+    "bacteroides": "Barnesiella",
+    "bifidobacteria": "Blautia",
+    "enterobacteriaceae": "undefined genus of Enterobacteriaceae",
+    "enterococcus": "Enterococcus",
+    "akkermansia": "Akkermansia",
+    "other": "Other",
+}
+GUILD_LABEL = {
+    "butyrate_producers": "butyrate producers (Lachnospiraceae/Roseburia)",
+    "bacteroides": "Bacteroides",
+    "bifidobacteria": "Bifidobacterium/Lactobacillus",
+    "enterobacteriaceae": "Enterobacteriaceae",
+    "enterococcus": "Enterococcus",
+    "akkermansia": "Akkermansia",
+    "other": "other taxa",
+}
+# Stein 2013 interaction matrix (per day, per 10^11 copies/cm^3), rows/cols in GUILDS order,
+# taken from the 11x11 matrix (S1 / erijones/ssr_module stein_parameters.csv, model-anchors §5.1)
+_STEIN_M = np.array([
+    # but        bact       bif        entb       entc       akk        other
+    [-0.10162, 0.14373, -0.16537, -0.20645, -0.005959, -0.50414, -0.13971],   # uncl. Lachnospiraceae
+    [0.16739, -0.20516, -0.14341, -0.26894, 0.0088853, -0.51535, -0.16461],    # Barnesiella
+    [-5.03e-05, -0.18016, -0.70858, 0.10635, 0.22438, -0.50756, -0.054212],    # Blautia
+    [0.24887, -0.3742, 0.08399, -0.3841, -0.038764, -0.23242, -0.16829],       # Enterobacteriaceae
+    [0.02398, -0.04225, -0.32893, 0.023816, -0.19213, 0.054767, -0.11784],     # Enterococcus
+    [-0.12222, -0.12669, 0.4003, -0.096352, 0.19189, -1.2124, 0.3809],         # Akkermansia
+    [0.00045883, 0.22403, -0.2238, -0.40032, -0.038986, -0.20529, -0.83125],   # Other
+])
+_STEIN_EPS_CLINDA = np.array([-2.0909, -3.2926, -1.3491, 3.7009, 1.0671, -0.92446, -1.9395])
+KAPPA = 0.3  # off-diagonal scaling (see module docstring)
+# drug-free human composition (10^11 copies/cm^3; relative: 30/25/5/1/0.3/3/35.7 %)
+X0 = np.array([1.5, 1.25, 0.25, 0.05, 0.015, 0.15, 1.785])
+X0_SOURCE = ("assumed: typical adult faecal composition (Human Microbiome Project Consortium, Nature "
+             "2012;486:207; Arumugam 2011): Lachnospiraceae/Ruminococcaceae butyrate producers ~30%, "
+             "Bacteroides ~25%, Bifidobacterium/Lactobacillus ~5%, Enterobacteriaceae ~1%, Enterococcus "
+             "~0.3%, Akkermansia ~3% (Derrien 2017), rest other; total 5e11 16S copies/cm^3 (Stein scale)")
+# within-guild Shannon index (nats), assumed from typical species richness/evenness of each guild
+H_WITHIN = {"butyrate_producers": 2.5, "bacteroides": 1.2, "bifidobacteria": 0.8, "enterobacteriaceae": 0.3,
+            "enterococcus": 0.2, "akkermansia": 0.0, "other": 2.8}
+# opioid (enteric μ agonism) and slow-transit susceptibilities, per day per unit signal (calibration)
+EPS_OPIOID = {"butyrate_producers": -0.06, "bacteroides": -0.02, "bifidobacteria": -0.02,
+              "enterobacteriaceae": 0.06, "enterococcus": 0.05, "akkermansia": 0.03, "other": -0.05}
+EPS_TRANSIT = {"butyrate_producers": 0.0, "bacteroides": -0.01, "bifidobacteria": 0.0,
+               "enterobacteriaceae": 0.01, "enterococcus": 0.0, "akkermansia": 0.02, "other": 0.01}
+# endotoxic LPS weight per unit abundance, relative to Enterobacteriaceae
+LPS_WEIGHT = {"butyrate_producers": 0.0, "bacteroides": 0.05, "bifidobacteria": 0.0, "enterobacteriaceae": 1.0,
+              "enterococcus": 0.0, "akkermansia": 0.05, "other": 0.02}
+
+
+def interaction_matrix() -> np.ndarray:
+    """Stein interactions (per day) with off-diagonals scaled by :data:`KAPPA`."""
+    d = np.diag(np.diag(_STEIN_M))
+    return d + KAPPA * (_STEIN_M - d)
+
+
+def growth_rates() -> np.ndarray:
+    """μ (per day) that make :data:`X0` the drug-free equilibrium: μ = −M·x0."""
+    return -interaction_matrix() @ X0
+
+
+def build(drugs=None) -> Module:
+    m = Module("gut", __doc__)
+    P = m.parameter
+    A = m.input("mor_enteric_agonism", "dimensionless", 0.0, "receptors module (0 when no μ ligand)",
+                "enteric μ agonist signal")
+    il6 = m.input("il6_plasma", "pg/mL", 1.05, "immune module; default = Dobreva et al. 2021 baseline IL-6")
+    tnf = m.input("tnf_plasma", "pg/mL", 1.118, "immune module; default = Dobreva et al. 2021 baseline TNF-α")
+
+    # ---- interventions (study overrides) -----------------------------------------------------
+    osm = P("osmotic_laxative_dose_effect", 0.0, "dimensionless",
+            "assumed: intervention switch; 1 = a standard osmotic laxative dose (PEG 3350 17 g/day)",
+            lower=0.0, description="osmotic laxative exposure (0 none, 1 standard daily dose)")
+    stim = P("stimulant_laxative_effect", 0.0, "dimensionless",
+             "assumed: intervention switch; 1 = a standard stimulant dose (bisacodyl 10 mg or senna 15–30 mg daily)",
+             lower=0.0, description="stimulant laxative exposure (0 none, 1 standard daily dose)")
+    pro = P("probiotic_input", 0.0, "dimensionless",
+            "assumed: intervention switch; 1 = a standard daily multi-strain probiotic (~1e10 CFU/day)",
+            lower=0.0, description="probiotic intake (0 none, 1 standard daily dose)")
+    abx_const = P("antibiotic_exposure", 0.0, "dimensionless",
+                  "Stein et al. 2013: u(t) = 1 is the clindamycin exposure of their gLV perturbation; "
+                  "0 by default (use the antibiotic.oral dose target for courses)", lower=0.0,
+                  description="sustained antibiotic exposure signal u (Stein's scale)")
+
+    # ---- motility and transit --------------------------------------------------------------
+    imax = P("gut_mor_imax", 0.45, "dimensionless",
+             "calibrated: maximal fractional slowing of colonic propulsion by full enteric μ agonism "
+             "(k_tr = k_tr0·(1 − Imax·A), model-anchors §5.3) — fitted to the OIC prevalence targets "
+             "(gut.oic.cncp, gut.oic.cancer); opioids slow colonic transit 2–3 fold (Kurz & Sessler, Drugs 2003;63:649)",
+             variability=Variability("logitnormal", 0.8), lower=0.0, upper=0.999,
+             description="sensitivity of colonic motility to enteric μ agonism")
+    tau_m = P("gut_motility_time_constant", 8.0, "h",
+              "assumed: colonic motor response integrates over a few hours (smooths intradose agonism swings)")
+    s_stim = P("stimulant_laxative_motility_gain", 0.6, "dimensionless",
+               "assumed: a standard stimulant dose raises propulsive rate by 60% (bisacodyl/senna in OIC "
+               "add ~1.5–2.5 SBM/week; Müller-Lissner 2017 Pain Med review)")
+    s_osm_tr = P("osmotic_laxative_motility_gain", 0.25, "dimensionless",
+                 "assumed: PEG accelerates transit modestly through stool volume (Corazziari 2000 Gut 46:522)")
+    ctt0 = P("colonic_transit_time_drug_free", 35.0, "h",
+             "Metcalf et al., Gastroenterology 1987;92:40 (mean colonic transit ~35 h)", variability=lognormal(0.3))
+    tr = m.state("transit_rel", "dimensionless", 1.0, "colonic propulsive rate relative to drug-free")
+    tr_target = (1 - imax * A) * (1 + s_stim * stim) * (1 + s_osm_tr * osm)
+    m.ode(tr, (tr_target - tr) / tau_m)
+    m.assign("colonic_transit_time", ctt0 / tr, "h", "colonic transit time")
+
+    # ---- stool water ----------------------------------------------------------------------
+    w0 = P("stool_water_drug_free", 0.75, "dimensionless",
+           "Wyman et al., Gut 1978;19:146 (normal faecal water ~75%)")
+    wmin = P("stool_water_min", 0.62, "dimensionless",
+             "assumed: hard, lumpy stool (Bristol 1–2) ~60–65% water (Wyman 1978; Lewis & Heaton 1997)")
+    delta = P("stool_water_transit_exponent", 0.5, "dimensionless",
+              "assumed: water absorption saturates with residence time")
+    s_osm_w = P("osmotic_laxative_water_gain", 0.05, "dimensionless",
+                "assumed: PEG 17 g/day retains ~150–250 mL water/day, raising stool water ~5 points")
+    tau_w = P("stool_water_time_constant", 12.0, "h", "assumed: about half a colonic residence")
+    W = m.state("stool_water", "dimensionless", w0, "stool water fraction")
+    m.ode(W, (wmin + (w0 - wmin) * tr ** delta + s_osm_w * osm - W) / tau_w)
+    m.assign("bristol_stool_form", 1 + 6 / (1 + sp.exp(-(W - 0.74) / 0.035)), "dimensionless",
+             "Bristol stool form scale (1 hard – 7 watery), logistic in stool water (Lewis & Heaton 1997)")
+
+    # ---- bowel movements ------------------------------------------------------------------
+    sbm0 = P("sbm_rate_drug_free", 7.0, "1/week",
+             "Heaton et al., Gut 1992;33:818 and Mitsuhashi 2018 (median ~1 bowel movement/day; normal 3/week–3/day)",
+             variability=lognormal(0.45), description="spontaneous bowel movements per week without opioids")
+    gam = P("sbm_transit_exponent", 1.0, "dimensionless",
+            "assumed: bowel-movement frequency proportional to colonic propulsive rate")
+    beta_w = P("sbm_stool_water_gain", 10.0, "dimensionless",
+               "assumed: softer stool eases defecation; +5 points stool water ×1.65 SBM rate")
+    how = P("hours_per_week", 168.0, "h/week", "definition")
+    sbm = m.assign("sbm_rate", sbm0 * tr ** gam * sp.exp(beta_w * (W - w0)), "1/week",
+                   "expected spontaneous bowel movements per week", interface=True)
+    s50 = P("bfi_sbm50", 2.3, "1/week",
+            "assumed: BFI 40 at 3 SBM/week and 15 at 7/week (Rentz 2009; constipation ≥28.8, Ducrotté 2012)")
+    hb = P("bfi_hill", 1.57, "dimensionless", "assumed: see bfi_sbm50")
+    m.assign("bowel_function_index", 100 / (1 + (sbm / s50) ** hb), "dimensionless",
+             "Bowel Function Index 0–100 (≥30: constipated)", interface=True)
+    gap = P("rescue_gap", 3.0 / 7.0, "week",
+            "COMPOSE/KODIAC rescue rule: bisacodyl after 72 h without a bowel movement")
+    m.assign("rescue_laxative_rate", (1 / gap) * sp.exp(-sbm * gap), "1/week",
+             "expected rescue-laxative doses per week (Poisson gaps of 72 h)", interface=True)
+    cnt = m.state("sbm_expected_count", "dimensionless", 0.0, "cumulative expected SBM count")
+    m.ode(cnt, sbm / how)
+    thr = P("oic_sbm_threshold", 3.0, "1/week", "Rome IV / trial definition of OIC: <3 SBM per week")
+    m.assign("constipated", 1 / (1 + (sbm / thr) ** 12),
+             "dimensionless", "smooth indicator of fewer than 3 SBM/week")
+
+    # ---- microbiota (gLV) -------------------------------------------------------------------
+    Mx = interaction_matrix() / 24.0      # per hour
+    mu = growth_rates() / 24.0
+    eps_abx = _STEIN_EPS_CLINDA / 24.0
+    abx_k = P("antibiotic_lumen_elimination", 0.1, "1/h",
+              "assumed: luminal antibiotic cleared with t½ ~7 h (absorption, transit)")
+    abx_50 = P("antibiotic_lumen_half_effect", 300.0, "mg",
+               "assumed: one standard 300–500 mg dose gives about half of Stein's u = 1 exposure")
+    abx_L = m.state("antibiotic_lumen", "mg", 0.0, "antibiotic amount in the gut lumen")
+    m.ode(abx_L, -abx_k * abx_L)
+    m.dose_target("antibiotic.oral", abx_L, amount_unit="mg",
+                  description="oral broad-spectrum antibiotic course (clindamycin-like susceptibility)")
+    u_abx = m.assign("antibiotic_signal", abx_const + abx_L / (abx_L + abx_50), "dimensionless",
+                     "antibiotic perturbation u(t) (Stein's scale)")
+    r_pro = P("probiotic_colonisation_rate", 0.002, "1/h",
+              "assumed: a standard probiotic adds ~20% of the resident Bifidobacterium/Lactobacillus guild per day "
+              "(transient colonisation, lost on stopping)")
+    x = {}
+    for i, g in enumerate(GUILDS):
+        x[g] = m.state(f"guild_{g}", "dimensionless", float(X0[i]),
+                       f"{GUILD_LABEL[g]} abundance (10^11 16S copies/cm^3; Stein scale)")
+    mus, Ms, eop, etr, eab = {}, {}, {}, {}, {}
+    for i, g in enumerate(GUILDS):
+        mus[g] = P(f"gut_mu_{g}", float(mu[i]), "1/h",
+                   f"derived: μ = −M·x0 (drug-free equilibrium at the assumed human composition) with M from "
+                   f"Stein et al. 2013 ({STEIN_GENUS[g]}; Stein's own μ {float(growth_rates()[i]):.3g}/d is replaced)")
+        eop[g] = P(f"gut_eps_opioid_{g}", EPS_OPIOID[g] / 24.0, "1/h",
+                   "calibrated: sign from the opioid dysbiosis signature (Banerjee 2016; Wang 2018; Gicquelais 2020), "
+                   "size so butyrate producers fall ~40% over 12 weeks of typical opioid exposure (gut.diversity)")
+        etr[g] = P(f"gut_eps_transit_{g}", EPS_TRANSIT[g] / 24.0, "1/h",
+                   "assumed: slow transit favours Akkermansia and proteolytic taxa, disfavours Bacteroides "
+                   "(Roager et al., Nat Microbiol 2016;1:16093)")
+        eab[g] = P(f"gut_eps_antibiotic_{g}", float(eps_abx[i]), "1/h",
+                   f"Stein et al. 2013 clindamycin susceptibility of {STEIN_GENUS[g]} (per day /24)")
+    for i, gi in enumerate(GUILDS):
+        for j, gj in enumerate(GUILDS):
+            Ms[(gi, gj)] = P(f"gut_M_{gi}__{gj}", float(Mx[i, j]), "1/h",
+                             f"Stein et al. 2013 interaction {STEIN_GENUS[gj]} → {STEIN_GENUS[gi]} "
+                             + ("(self-interaction)" if i == j else f"×{KAPPA} (off-diagonal scaling, see module doc)")
+                             + ", per day /24")
+    sens = P("microbiome_opioid_sensitivity", 1.0, "dimensionless",
+             "assumed: people differ in how strongly their microbiota responds to opioids",
+             variability=lognormal(0.5))
+    for g in GUILDS:
+        growth = mus[g] + sp.Add(*[Ms[(g, h)] * x[h] for h in GUILDS]) + sens * eop[g] * A \
+            + etr[g] * (1 - tr) + eab[g] * u_abx
+        rhs = x[g] * growth
+        if g == "bifidobacteria":
+            rhs = rhs + r_pro * pro
+        m.ode(x[g], rhs)
+    total = m.assign("microbiota_total", sp.Add(*x.values()), "dimensionless", "total 16S load (Stein scale)")
+    rel = {}
+    for g in GUILDS:
+        rel[g] = m.assign(f"rel_{g}", x[g] / total, "dimensionless", f"relative abundance of {GUILD_LABEL[g]}",
+                          interface=True)
+    hw = {g: P(f"shannon_within_{g}", H_WITHIN[g], "dimensionless",
+               "assumed: typical within-guild species diversity (nats) of this guild (HMP 2012)") for g in GUILDS}
+    zr = P("shannon_within_abundance_exponent", 1.0, "dimensionless",
+           "assumed: a guild's species diversity falls as its population shrinks (rare species lost below "
+           "persistence; species–abundance relation), H_i = H_i0·2r^z/(1 + r^z), r = x_i/x_i0")
+    hwi = {}
+    for i, g in enumerate(GUILDS):
+        r = (x[g] / float(X0[i])) ** zr
+        hwi[g] = hw[g] * 2 * r / (1 + r)
+    m.assign("alpha_diversity",
+             sp.Add(*[-rel[g] * sp.log(rel[g] + 1e-12) + rel[g] * hwi[g] for g in GUILDS]), "dimensionless",
+             "Shannon α-diversity (nats), grouping property: between-guild + within-guild", interface=True)
+
+    # ---- butyrate ----------------------------------------------------------------------------
+    but0 = P("butyrate_drug_free", 15.0, "mM", "Cummings et al., Gut 1987;28:1221 (colonic butyrate ~15–20 mM)",
+             variability=lognormal(0.3))
+    kbut = P("butyrate_turnover_rate", 0.5, "1/h", "assumed: SCFA absorbed by colonocytes within hours")
+    kcf = P("butyrate_crossfeeding_K", 0.25, "dimensionless",
+            "assumed: bifidobacterial acetate/lactate cross-feeding (Rivière 2016) as a saturating factor")
+    x_but0 = P("guild_butyrate_producers_ref", float(X0[0]), "dimensionless", X0_SOURCE)
+    x_bif0 = P("guild_bifidobacteria_ref", float(X0[2]), "dimensionless", X0_SOURCE)
+    but = m.state("butyrate_colon", "mM", but0, "colonic luminal butyrate")
+    m.ode(but, kbut * (but0 * (x["butyrate_producers"] / x_but0) * (x["bifidobacteria"] + kcf) / (x_bif0 + kcf) - but))
+    but_rel = m.assign("butyrate_rel", but / but0, "dimensionless", "colonic butyrate relative to drug-free",
+                       interface=True)
+
+    # ---- enteric glia and barrier -----------------------------------------------------------------
+    kg = P("enteric_glia_rate", 1.0 / 24.0, "1/h", "assumed: glial reactivity develops over about a day")
+    G = m.state("enteric_glia_activation", "dimensionless", 0.0,
+                "reactive enteric glia driven by enteric μ agonism (Bhave et al. 2017)")
+    m.ode(G, kg * (A - G))
+    gG = P("barrier_glia_gain", 0.5, "dimensionless",
+           "assumed: morphine-reactive enteric glia raise permeability ~1.5-fold (Bhave 2017; Meng 2013, mouse)")
+    il60 = P("barrier_il6_ref", 1.05, "pg/mL", "Dobreva et al. 2021 baseline IL-6")
+    tnf0 = P("barrier_tnf_ref", 1.118, "pg/mL", "Dobreva et al. 2021 baseline TNF-α")
+    a6 = P("barrier_il6_exponent", 0.2, "dimensionless",
+           "assumed: IL-6 raises TJ permeability (Al-Sadi 2014, Caco-2), weaker than TNF-α")
+    at = P("barrier_tnf_exponent", 0.4, "dimensionless",
+           "assumed: TNF-α raises TJ permeability dose-dependently (Ma et al. 2004, Caco-2)")
+    cb = P("barrier_butyrate_K", 1.0, "dimensionless",
+           "assumed: loss of all butyrate doubles permeability (Peng et al. 2009 J Nutr, Caco-2)")
+    krep = P("barrier_repair_rate", 1.0 / 48.0, "1/h",
+             "assumed: tight-junction remodelling / epithelial renewal over 3–5 days (model-anchors §5.2)")
+    Pm = m.state("barrier_permeability_rel", "dimensionless", 1.0, "intestinal permeability relative to healthy")
+    p_target = (1 + gG * G) * (tnf / tnf0) ** at * (il6 / il60) ** a6 * (1 + cb) / (but_rel + cb)
+    m.ode(Pm, krep * (p_target - Pm))
+    m.assign("barrier_permeability", Pm, "dimensionless", "barrier permeability (relative)", interface=True)
+
+    # ---- LPS translocation ----------------------------------------------------------------
+    w = {g: P(f"lps_weight_{g}", LPS_WEIGHT[g], "dimensionless",
+              "assumed: endotoxic LPS per unit abundance relative to Enterobacteriaceae (Gram-positive 0; "
+              "Bacteroides/Akkermansia LPS weakly agonistic, d'Hennezel 2017)") for g in GUILDS}
+    load0 = float(sum(LPS_WEIGHT[g] * X0[i] for i, g in enumerate(GUILDS)))
+    ref = P("lps_load_ref", load0, "dimensionless", "derived: endotoxic load at the drug-free composition")
+    lps0 = P("lps_translocation_baseline", 0.01, "ng/kg/h",
+             "assumed: healthy translocation small against the Dobreva 2021 endotoxin scale (steady-state "
+             "endotoxin ~0.01 ng/kg with kpe 1.08/h, 0.3% of its half-activation 3.3 ng/kg), so baseline "
+             "cytokines are unchanged; dysbiosis and a leaky barrier raise it several-fold",
+             variability=lognormal(0.5))
+    load = sp.Add(*[w[g] * x[g] for g in GUILDS])
+    m.assign("gram_negative_load_rel", load / ref, "dimensionless", "endotoxic Gram-negative load relative to healthy")
+    m.assign("lps_translocation_rate", lps0 * Pm * load / ref, "ng/kg/h",
+             "endotoxin entering the blood from the gut", interface=True)
+    return m
+
+
+# ----------------------------------------------------------------------------------------------
+# Observation models (outside the ODE): weekly SBM counts, trial responders, 16S counts
+# ----------------------------------------------------------------------------------------------
+SBM_DISPERSION = 12.0
+SBM_PERIOD_DISPERSION = 1.5
+SBM_DISPERSION_SOURCE = ("calibrated (trial placebo arms): weekly SBM counts are Poisson around the expected count "
+                         "times two gamma frailties of mean 1 — a week-to-week one (shape SBM_DISPERSION) and a "
+                         "slower period-level one (shape SBM_PERIOD_DISPERSION: diet, activity, pain flares over "
+                         "weeks), drawn anew for the screening and the treatment period")
+PLACEBO_SBM_EFFECT = 0.30
+PLACEBO_SOURCE = ("calibrated (gut.naldemedine.compose12 / gut.naloxegol.kodiac placebo arms): trial "
+                  "participation (diary, attention, fluid/diet advice, expectation) multiplies the expected SBM "
+                  "rate by 1 + effect from randomisation on; the rest of the placebo response is regression to "
+                  "the mean from selecting patients on low screening counts")
+
+
+def weekly_expected(results, week_starts_h) -> np.ndarray:
+    """Expected SBM count in each week [t_k, t_k+1) from the cumulative ``sbm_expected_count``.
+    ``results`` must have output times including every boundary; returns (patients, weeks)."""
+    t = results.times
+    idx = [int(np.argmin(abs(t - b))) for b in week_starts_h]
+    if any(abs(t[i] - b) > 1e-6 for i, b in zip(idx, week_starts_h)):
+        raise OpiaxisInputError("weekly_expected needs output times at every week boundary", field="times")
+    c = results.get("sbm_expected_count")[:, idx]
+    return np.diff(c, axis=1)
+
+
+def weekly_sbm_counts(expected: np.ndarray, ids, seed: int, *, dispersion: float = SBM_DISPERSION,
+                      multiplier: np.ndarray | float = 1.0, periods=None,
+                      period_dispersion: float = SBM_PERIOD_DISPERSION, stream: int = 0x5B3) -> np.ndarray:
+    """Observed weekly SBM counts (patients × weeks): Poisson around ``expected·multiplier`` times a
+    weekly gamma frailty (shape ``dispersion``) and, when ``periods`` labels each week with a period
+    (e.g. 0 = screening, 1 = treatment), a gamma frailty per patient and period (shape
+    ``period_dispersion``). One random stream per patient id, so a patient's diary is the same
+    whatever the cohort it is simulated in."""
+    from ..trials import patient_rng
+    mean = np.asarray(expected, float) * np.asarray(multiplier, float)
+    if mean.ndim != 2 or np.any(~np.isfinite(mean)) or np.any(mean < 0):
+        raise OpiaxisInputError("expected SBM counts must be a patients × weeks array of finite values ≥ 0",
+                                field="expected")
+    per = np.zeros(mean.shape[1], int) if periods is None else np.asarray(periods, int)
+    out = np.empty(mean.shape, dtype=np.int64)
+    for row, pid in enumerate(ids):
+        rng = patient_rng(seed, pid, stream)
+        fp = rng.gamma(period_dispersion, 1.0 / period_dispersion, size=per.max() + 1) if periods is not None \
+            else np.ones(1)
+        lam = rng.gamma(dispersion, 1.0 / dispersion, size=mean.shape[1]) * fp[per] * mean[row]
+        out[row] = rng.poisson(lam)
+    return out
+
+
+def sbm_responders(weekly: np.ndarray, baseline: np.ndarray, *, min_weeks: int = 9, last: int = 4,
+                   min_last: int = 3) -> np.ndarray:
+    """COMPOSE/KODIAC responder: ≥3 SBM/week with an increase ≥1 from baseline in ≥9 of the 12
+    treatment weeks and in ≥3 of the last 4 (``weekly``: patients × 12 treatment weeks)."""
+    weekly = np.asarray(weekly)
+    good = (weekly >= 3) & (weekly - np.asarray(baseline)[:, None] >= 1)
+    return (good.sum(axis=1) >= min_weeks) & (good[:, -last:].sum(axis=1) >= min_last)
+
+
+def sample_16s_counts(abundance: np.ndarray, depth: int, ids, seed: int, *, precision: float = 200.0) -> pd.DataFrame:
+    """16S-like read counts per guild (Dirichlet-multinomial around the relative abundances, at a
+    sequencing depth with log-normal spread), one stream per patient. ``abundance``: patients × guilds."""
+    from ..trials import patient_rng
+    a = np.asarray(abundance, float)
+    if a.ndim != 2 or a.shape[1] != len(GUILDS):
+        raise OpiaxisInputError(f"abundance must be patients × {len(GUILDS)} guilds ({', '.join(GUILDS)})")
+    if np.any(a < 0) or np.any(~np.isfinite(a)):
+        raise OpiaxisInputError("abundances must be finite and ≥ 0")
+    rows = []
+    for k, pid in enumerate(ids):
+        rng = patient_rng(seed, pid, 0x165)
+        p = a[k] / a[k].sum()
+        n = max(1, int(depth * np.exp(0.3 * rng.standard_normal())))
+        q = rng.dirichlet(precision * p + 1e-9)
+        rows.append(rng.multinomial(n, q))
+    return pd.DataFrame(rows, columns=list(GUILDS), index=pd.Index(list(ids), name="patient"))
+
+
+def check_microbiome_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Validate a microbiome count table (rows samples, columns guild names): known taxa, counts
+    finite, whole and non-negative. Returns relative abundances."""
+    unknown = [c for c in table.columns if c not in GUILDS]
+    if unknown:
+        raise OpiaxisInputError(f"unknown taxa {unknown}; known guilds: {', '.join(GUILDS)}", field="columns")
+    v = table.to_numpy(dtype=float)
+    if np.any(~np.isfinite(v)) or np.any(v < 0):
+        raise OpiaxisInputError("microbiome counts must be finite and ≥ 0 (found negative or missing counts)")
+    if np.any(v != np.round(v)):
+        raise OpiaxisInputError("microbiome counts must be whole numbers")
+    s = v.sum(axis=1, keepdims=True)
+    if np.any(s == 0):
+        raise OpiaxisInputError("a sample has zero reads")
+    return pd.DataFrame(v / s, columns=table.columns, index=table.index)
+
+
+def shannon(rel: np.ndarray) -> np.ndarray:
+    """Shannon index of relative abundances (last axis), with the within-guild terms of the model."""
+    rel = np.asarray(rel, float)
+    hw = np.array([H_WITHIN[g] for g in GUILDS])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -(np.where(rel > 0, rel * np.log(rel), 0.0)).sum(-1) + (rel * hw).sum(-1)

@@ -1,0 +1,118 @@
+"""Gut module: OIC, PAMORAs, laxatives, microbiota invariants, trial helpers, targets."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opiaxis import dosing, trials
+from opiaxis.engine import simulate
+from opiaxis.errors import OpiaxisInputError
+from opiaxis.physiology import gut
+from opiaxis.study import drug_routes, iu_factors
+from opiaxis.validate import targets_gut as T
+from opiaxis.validate.registry import REGISTRY
+
+
+@pytest.fixture(scope="module")
+def gm():
+    return T.gut_model()
+
+
+def run(model, regimens, times, overrides=None):
+    P = model.default_parameters()
+    for k, v in (overrides or {}).items():
+        P[model.param_index[k]] = v
+    doses = None
+    if regimens:
+        rows = pd.concat([dosing.parse_regimen(t, drugs=drug_routes(model), unit_factors=iu_factors(model))
+                          for t in regimens], ignore_index=True).assign(ID=1)
+        doses = dosing.expand_doses(rows[list(dosing.EVENT_COLUMNS)])
+    return simulate(model, P[None, :], np.asarray(times, float), doses, ids=[1])
+
+
+def test_drug_free_is_steady(gm):
+    r = run(gm, [], [0, 24 * 28])
+    for v in ("sbm_rate", "alpha_diversity", "butyrate_rel", "barrier_permeability_rel", "lps_translocation_rate"):
+        x = r.get(v)[0]
+        assert abs(x[-1] - x[0]) < 1e-6 * max(1, abs(x[0])), v
+    assert r.get("sbm_rate")[0, 0] == pytest.approx(7.0)
+
+
+def test_opioid_constipates_and_pamora_restores_only_enteric(gm):
+    t = np.arange(0, 24 * 14 + 1, 6.0)
+    opi = run(gm, ["oxycodone 20 mg oral bid for 14 d"], t)
+    nlx = run(gm, ["oxycodone 20 mg oral bid for 14 d", "naloxegol 25 mg oral daily for 14 d"], t)
+    last = t >= 24 * 10
+    assert opi.get("sbm_rate")[0, last].mean() < 0.6 * 7.0
+    assert nlx.get("sbm_rate")[0, last].mean() > 1.1 * opi.get("sbm_rate")[0, last].mean()
+    assert nlx.get("mor_enteric_agonism")[0, last].mean() < opi.get("mor_enteric_agonism")[0, last].mean() - 0.05
+    # PAMORA: central agonism unchanged
+    np.testing.assert_allclose(nlx.get("mor_agonism_central")[0], opi.get("mor_agonism_central")[0], atol=1e-5)
+    assert opi.get("bowel_function_index")[0, -1] > 30 > run(gm, [], [0, 1]).get("bowel_function_index")[0, -1]
+
+
+@pytest.mark.parametrize("lax", ["osmotic_laxative_dose_effect", "stimulant_laxative_effect"])
+def test_laxative_raises_sbm(gm, lax):
+    t = [0, 24 * 7]
+    base = run(gm, ["morphine 30 mg oral_er bid for 7 d"], t).get("sbm_rate")[0, -1]
+    on = run(gm, ["morphine 30 mg oral_er bid for 7 d"], t, {lax: 1.0}).get("sbm_rate")[0, -1]
+    assert on > 1.2 * base
+
+
+def test_invariants_antibiotic_probiotic(gm):
+    t = np.arange(0, 24 * 42 + 1, 12.0)
+    r = run(gm, ["morphine 60 mg oral_er bid for 42 d", "antibiotic 500 mg oral qid for 7 d"], t,
+            {"probiotic_input": 1.0})
+    for g in gut.GUILDS:
+        assert np.all(r.get(f"guild_{g}")[0] >= 0)
+    bfi = r.get("bowel_function_index")[0]
+    assert np.all((bfi >= 0) & (bfi <= 100))
+    ab = r.get("guild_enterobacteriaceae")[0]
+    assert ab[t == 24 * 3][0] > 2 * ab[0]          # clindamycin-like bloom (Stein 2013)
+    assert r.get("alpha_diversity")[0, t == 24 * 3][0] < r.get("alpha_diversity")[0, 0]
+    assert np.all(r.get("lps_translocation_rate")[0] > 0)
+
+
+def test_trial_helpers_reproducible():
+    ids = np.arange(1, 201)
+    a = trials.randomise(ids, 7)
+    assert np.array_equal(a[:50], trials.randomise(ids[:50], 7))
+    exp = np.full((200, 12), 3.0)
+    c1 = gut.weekly_sbm_counts(exp, ids, 3, periods=[0] * 2 + [1] * 10)
+    c2 = gut.weekly_sbm_counts(exp[100:], ids[100:], 3, periods=[0] * 2 + [1] * 10)
+    assert np.array_equal(c1[100:], c2) and abs(c1.mean() - 3) < 0.3
+    p = trials.proportion([True] * 40 + [False] * 60)
+    assert p.low < 0.4 < p.high and trials.proportion([True] * 4 + [False] * 6, method="beta").low < p.low
+    d = trials.difference(trials.proportion([True] * 50 + [False] * 50), p)
+    assert d.low < 0.10 < d.high
+    wk = np.array([[3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4], [3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 4, 4]])
+    assert list(gut.sbm_responders(wk, np.array([1.0, 1.0]))) == [True, False]
+
+
+def test_bad_inputs(gm):
+    with pytest.raises(OpiaxisInputError):
+        gut.check_microbiome_table(pd.DataFrame({"bacteroides": [10, -1]}))
+    with pytest.raises(OpiaxisInputError):
+        gut.check_microbiome_table(pd.DataFrame({"firmicutes_x": [10, 1]}))
+    with pytest.raises(OpiaxisInputError):
+        dosing.parse_regimen("alvimopan 12 mg oral bid for 7 d", drugs=drug_routes(gm))
+    with pytest.raises(OpiaxisInputError):
+        dosing.parse_regimen("antibiotic 500 mg oral qid", drugs=drug_routes(gm))  # no duration
+    counts = gut.sample_16s_counts(np.tile(gut.X0, (3, 1)), 10000, [1, 2, 3], 1)
+    rel = gut.check_microbiome_table(counts)
+    assert np.allclose(rel.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("tid", ["gut.oic.cncp", "gut.naloxegol.kodiac", "gut.diversity"])
+def test_targets_reproduced(tid):
+    value, ok, detail = REGISTRY[tid].run()
+    assert ok, (tid, value, detail)
+
+
+def test_examples_load(gm):
+    from pathlib import Path
+    from opiaxis.study import load_study
+    root = Path(__file__).resolve().parents[1] / "examples"
+    for name in ("cancer_pain_morphine_pamora.yaml", "cncp_oxycodone_laxatives.yaml"):
+        s = load_study(root / name, gm)
+        assert len(s.arms) >= 2
