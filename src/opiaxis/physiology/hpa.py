@@ -1,0 +1,141 @@
+"""hpa — CRH, ACTH and cortisol with gland masses (weeks-scale HPA dynamics).
+
+Equations: the gland-mass model of Karin O, Raz M, Tendler A, Bar A, Korem Kohanim Y, Milo T,
+Alon U. *A new model for the HPA axis explains dysregulation of stress hormones on the timescale
+of weeks.* Mol Syst Biol 2020;16:e9510 (also used by Milo T et al., Mol Syst Biol 2025;21:254),
+written in hours and normalised so that the healthy, unstressed steady state is 1 for every
+variable (production constants equal removal constants, b_i = a_i):
+
+    dx1/dt = a1·( u·MR(x3)·GR(x3) − x1 )                      CRH (hypothalamus)
+    dx2/dt = a2·( P·x1·GR(x3) − x2 )                          ACTH (pituitary)
+    dx3/dt = a3·( A·x2 − x3 )                                 cortisol (adrenal)
+    dP/dt  = aP·P·(x1 − 1)                                    corticotroph functional mass
+    dA/dt  = aA·A·(x2 − 1)                                    adrenal-cortex functional mass
+    MR(x3) = (1+ε)/(x3+ε)  (Karin: 1/x3; ε regularises x3→0)
+    GR(x3) = (1 + K_GR^−3)/(1 + (x3/K_GR)^3)                  normalised to 1 at x3 = 1
+
+Because the glands grow when their input hormone is above its set point and shrink below it,
+the axis shows dynamical compensation: under a sustained drive u, CRH and ACTH return to their
+set points over weeks while cortisol settles at ≈ u; after the drive ends, the enlarged (or
+atrophied) glands take weeks to recover. That is what makes HPA recovery in abstinence take
+weeks, and what lets methadone-stabilised patients have low cortisol with normal ACTH.
+
+Drive (the opioid- and inflammation-specific part; assumptions, see parameter sources)::
+
+    u = (1 + g_wd·withdrawal_signal + g_cyt·max(cytokine excess, 0)) · (1 − Imax·ago·(1 − f_tol·T))
+    dT/dt = k_T·(ago − T)                       slow tolerance of the opioid suppression
+
+* μ agonism suppresses CRH release (opioid inhibition of the PVN: Kreek's studies of heroin
+  addicts; Vuong C et al., Endocr Rev 2010;31:98 review). The suppression fades with months of
+  stable agonism (tolerance T), so methadone- or buprenorphine-maintained patients normalise
+  (Kreek MJ, 1973; Nava F et al. 2006).
+* withdrawal (the ``withdrawal_signal`` of the adaptation module) activates the axis
+  (Am J Drug Alcohol Abuse 2008, doi:10.1080/00952990802385781).
+* circulating IL-6 and TNF-α activate CRH release (Bangsgaard et al. 2017 ITIS model;
+  Windoloski et al. 2022 LPS–HPA model: cytokine → CRH stimulation).
+
+Read-outs: ``crh_rel``, ``acth_rel``, ``cortisol_rel`` (dimensionless, healthy baseline 1) and
+absolute ``cortisol_plasma`` (nmol/L) and ``acth_plasma`` (pg/mL) for morning samples.
+Left out: the circadian rhythm and ultradian pulses (values are daily means / morning
+samples), the brain-cortisol compartment of Milo 2025.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.core import Module, lognormal
+from .immune import resting_levels
+
+KARIN = "Karin et al., Mol Syst Biol 2020;16:e9510"
+
+
+def build(drugs=None) -> Module:
+    m = Module("hpa", __doc__)
+    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module")
+    wd = m.input("withdrawal_signal", "dimensionless", 0.0,
+                 "adaptation module (0 = no withdrawal when that module is absent)")
+    tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
+    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
+
+    a1 = m.parameter("hpa_crh_removal_rate", 0.17 * 60, "1/h",
+                     f"{KARIN} (a1 = 0.17 /min: CRH half-life ≈ 4 min), converted to hours")
+    a2 = m.parameter("hpa_acth_removal_rate", 0.035 * 60, "1/h",
+                     f"{KARIN} (a2 = 0.035 /min: ACTH half-life ≈ 20 min), converted to hours")
+    a3 = m.parameter("hpa_cortisol_removal_rate", 0.0086 * 60, "1/h",
+                     f"{KARIN} (a3 = 0.0086 /min: cortisol half-life ≈ 80 min), converted to hours")
+    aP = m.parameter("hpa_corticotroph_turnover", 0.6931 / (20 * 24), "1/h",
+                     f"{KARIN}; Milo et al., Mol Syst Biol 2025;21:254 (corticotroph turnover ≈ 20 d, "
+                     "aP = bP = ln2/20 per day)", variability=lognormal(0.3),
+                     description="pituitary corticotroph mass turnover rate")
+    aA = m.parameter("hpa_adrenal_turnover", 0.6931 / (30 * 24), "1/h",
+                     f"{KARIN}; Milo et al. 2025 (adrenal cortex turnover ≈ 30 d, aA = bA = ln2/30 per day)",
+                     variability=lognormal(0.3), description="adrenal cortex functional-mass turnover rate")
+    kgr = m.parameter("hpa_gr_k", 4.0, "dimensionless",
+                      f"{KARIN} (glucocorticoid-receptor feedback half-point K_GR = 4 × baseline cortisol, Hill 3)")
+    eps = m.parameter("hpa_mr_regularisation", 0.05, "dimensionless",
+                      "assumed: numerical regularisation of Karin's MR(x3) = 1/x3 at x3 → 0; changes "
+                      "MR by < 5% in the physiological range")
+    imax = m.parameter("hpa_opioid_suppression_max", 0.6, "dimensionless",
+                       "calibrated: maximal fractional suppression of hypothalamic drive by full μ agonism, "
+                       "set so methadone stabilisation lowers cortisol with ACTH normal (hpa.withdrawal, "
+                       "Am J Drug Alcohol Abuse 2008) and chronic heroin use leaves the adrenal atrophied "
+                       "(hpa.abstinence30)", variability=lognormal(0.3), upper=0.95,
+                       description="opioid inhibition of CRH release at full μ agonism")
+    ktol = m.parameter("hpa_opioid_tolerance_rate", 0.6931 / (120 * 24), "1/h",
+                       "calibrated: tolerance of the HPA suppression with t½ ≈ 120 d, so that 12 months of "
+                       "methadone or buprenorphine normalise cortisol (Nava et al. 2006; hpa.mat12m) while "
+                       "early stabilisation still lowers it (hpa.withdrawal)", variability=lognormal(0.4),
+                       description="rate at which the HPA axis becomes tolerant to μ suppression")
+    ftol = m.parameter("hpa_opioid_tolerance_max", 0.7, "dimensionless",
+                       "assumed: tolerance to opioid HPA suppression is partial (70%), so chronic use keeps the "
+                       "adrenal partly atrophied while stabilised methadone patients approach normal (Kreek)", upper=1.0)
+    gwd = m.parameter("hpa_withdrawal_gain", 2.5, "dimensionless",
+                      "calibrated: CRH drive per unit withdrawal_signal, set so acute withdrawal raises cortisol "
+                      "above controls (hpa.withdrawal)", variability=lognormal(0.4),
+                      description="gain of withdrawal on the hypothalamic drive")
+    gcyt = m.parameter("hpa_cytokine_gain", 0.1, "dimensionless",
+                       "calibrated (by hand, hpa.abstinence30): CRH drive per unit relative excess of IL-6/TNF-α; "
+                       "kept small because chronic low-grade inflammation would otherwise hold u above 1 all "
+                       "through abstinence. Direction from Windoloski et al. 2022 (LPS + HPA model)", variability=lognormal(0.5))
+    rest = resting_levels()
+    tnf_ref = m.parameter("hpa_tnf_reference", rest["tnf"], "pg/mL",
+                          "computed: resting plasma TNF-α of the immune module (Dobreva et al., J Physiol 2021 baseline "
+                          "1.118 pg/mL plus the basal-LPS contribution), so a healthy person's axis does not drift")
+    il6_ref = m.parameter("hpa_il6_reference", rest["il6"], "pg/mL",
+                          "computed: resting plasma IL-6 of the immune module (Dobreva 2021 baseline 1.0475 pg/mL "
+                          "plus basal LPS)")
+    cort0 = m.parameter("cortisol_baseline", 350.0, "nmol/L",
+                        "assumed: healthy morning plasma cortisol ≈ 350 nmol/L (12.7 µg/dL; reference range "
+                        "≈ 140–690 nmol/L)", variability=lognormal(0.3),
+                        description="healthy morning plasma cortisol of this person")
+    acth0 = m.parameter("acth_baseline", 20.0, "pg/mL",
+                        "assumed: healthy morning plasma ACTH ≈ 20 pg/mL (reference range ≈ 7–63 pg/mL)",
+                        variability=lognormal(0.35), description="healthy morning plasma ACTH of this person")
+
+    x1 = m.state("crh", "dimensionless", 1.0, "hypothalamic CRH relative to the healthy set point")
+    x2 = m.state("acth", "dimensionless", 1.0, "plasma ACTH relative to the healthy set point")
+    x3 = m.state("cortisol", "dimensionless", 1.0, "plasma cortisol relative to the healthy set point")
+    P = m.state("corticotroph_mass", "dimensionless", 1.0, "pituitary corticotroph functional mass (healthy = 1)")
+    A = m.state("adrenal_mass", "dimensionless", 1.0, "adrenal cortex functional mass (healthy = 1)")
+    T = m.state("hpa_opioid_tolerance", "dimensionless", 0.0, "tolerance of the HPA axis to μ suppression")
+
+    excess = m.assign("hpa_cytokine_excess", sp.Max((tnf / tnf_ref + il6 / il6_ref) / 2 - 1, 0), "dimensionless",
+                      "mean relative excess of plasma TNF-α and IL-6 over their healthy levels")
+    u = m.assign("hpa_drive", (1 + gwd * wd + gcyt * excess) * (1 - imax * ago * (1 - ftol * T)), "dimensionless",
+                 "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
+    gr = (1 + kgr ** -3) / (1 + (x3 / kgr) ** 3)
+    mr = (1 + eps) / (x3 + eps)
+    m.ode(x1, a1 * (u * mr * gr - x1))
+    m.ode(x2, a2 * (P * x1 * gr - x2))
+    m.ode(x3, a3 * (A * x2 - x3))
+    m.ode(P, aP * P * (x1 - 1))
+    m.ode(A, aA * A * (x2 - 1))
+    m.ode(T, ktol * (ago - T))
+
+    m.assign("crh_rel", x1, "dimensionless", "CRH relative to healthy baseline", interface=True)
+    m.assign("acth_rel", x2, "dimensionless", "ACTH relative to healthy baseline", interface=True)
+    m.assign("cortisol_rel", x3, "dimensionless", "cortisol relative to healthy baseline", interface=True)
+    m.assign("cortisol_plasma", cort0 * x3, "nmol/L", "morning plasma cortisol", interface=True)
+    m.assign("acth_plasma", acth0 * x2, "pg/mL", "morning plasma ACTH", interface=True)
+    return m

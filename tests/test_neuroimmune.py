@@ -1,0 +1,131 @@
+"""HPA axis, immune, glia and white-matter modules (issue 3, part B) and their targets."""
+import importlib
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from opiaxis.engine import simulate
+from opiaxis.model.core import Module, compose
+from opiaxis.models import available_modules, build_model
+from opiaxis.physiology.drugs import load_drugs
+from opiaxis.validate import targets_neuroimmune as T
+from opiaxis.validate.registry import REGISTRY, _load_all
+
+OURS = ["hpa", "immune", "glia", "white_matter"]
+
+
+def withdrawal_standin() -> Module:
+    """Stand-in for the adaptation module: withdrawal = adapted agonism − current agonism."""
+    m = Module("withdrawal_standin", "test stand-in: withdrawal as the mismatch to an adapted μ-agonism level")
+    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module")
+    k = m.parameter("standin_adaptation_rate", 1 / 26, "1/h", "Ekblom et al., JPET 1993;266:244 (t½ 26 h); test stand-in")
+    a = m.state("standin_adapted_agonism", "dimensionless", 0.0, "adapted agonism level")
+    m.ode(a, k * (ago - a))
+    m.assign("withdrawal_signal", sp.Max(a - ago, 0), "dimensionless", "stand-in withdrawal", interface=True)
+    return m
+
+
+@pytest.fixture(scope="module")
+def nmodel():
+    """pk + receptors + (real adaptation if present, else the stand-in) + our modules."""
+    drugs = load_drugs()
+    mods = [importlib.import_module(f"opiaxis.physiology.{n}").build(drugs) for n in ("pk", "receptors")]
+    if "adaptation" in available_modules():
+        mods.append(importlib.import_module("opiaxis.physiology.adaptation").build(drugs))
+    else:
+        mods.append(withdrawal_standin())
+    mods += [importlib.import_module(f"opiaxis.physiology.{n}").build(drugs) for n in OURS]
+    return compose(mods)
+
+
+@pytest.fixture(scope="module")
+def immune_only():
+    return build_model(modules=["immune"])
+
+
+def test_each_module_runs_alone():
+    for name in OURS:
+        m = build_model(modules=[name])
+        assert m.states
+
+
+def test_targets_registered():
+    _load_all()
+    for tid in ("hpa.withdrawal", "hpa.abstinence30", "hpa.mat12m", "cyt.withdrawal", "cyt.abstinence12w",
+                "cyt.mmt", "dti.recovery"):
+        assert tid in REGISTRY
+        assert REGISTRY[tid].calibration
+
+
+def test_rest_is_steady_and_healthy(nmodel):
+    P = nmodel.default_parameters()[None, :]
+    times = np.array([0.0, 24.0, 24 * 60.0])
+    r = simulate(nmodel, P, times)
+    for v in ("cortisol_rel", "acth_rel", "crh_rel", "tnf_plasma", "il6_plasma", "il10_plasma", "il1b_plasma",
+              "crp_plasma", "glial_activation", "fa_frontal", "spinal_sensitization", "bdnf_rel"):
+        x = r.get(v)[0]
+        assert np.allclose(x, x[0], rtol=1e-4, atol=1e-6), (v, x)
+    assert np.allclose(r.get("cortisol_rel")[0], 1.0) and np.allclose(r.get("glial_activation")[0], 0.0)
+    assert np.isclose(r.get("cortisol_plasma")[0, 0], 350.0) and np.isclose(r.get("crp_plasma")[0, 0], 1.0)
+
+
+def test_lps_challenge_tnf_peak(immune_only):
+    """2 ng/kg endotoxin bolus: TNF-α peaks at 1–2 h (Dobreva 2021), IL-6 later; CRP peaks ~1–2 days."""
+    m = immune_only
+    P = m.default_parameters()[None, :]
+    x0 = m.initial_state(P)
+    x0[0, m.state_index["lps"]] += 2.0
+    times = np.arange(0, 72.01, 0.05)
+    r = simulate(m, P, times, x0=x0)
+    tnf, il6, crp = r.get("tnf_plasma")[0], r.get("il6_plasma")[0], r.get("crp_plasma")[0]
+    assert 1.0 <= times[tnf.argmax()] <= 2.0
+    assert 50 < tnf.max() < 2000
+    assert times[il6.argmax()] > times[tnf.argmax()]
+    assert 12 <= times[crp.argmax()] <= 60 and crp.max() > 3
+    for v in ("tnf_plasma", "il6_plasma", "il10_plasma", "il1b_plasma", "crp_plasma"):
+        assert r.get(v).min() >= 0
+
+
+def test_heroin_course_invariants(nmodel):
+    stop, (d, c) = T.heroin_abstinence(nmodel, 8)
+    assert not d.failed.any()
+    for v in ("tnf_plasma", "il6_plasma", "il10_plasma", "il1b_plasma", "crp_plasma"):
+        assert d.get(v).min() >= 0
+    fa = d.get("fa_frontal")
+    assert ((fa > 0) & (fa < 1)).all()
+    g = d.get("glial_activation")
+    assert ((g >= -1e-9) & (g <= 1)).all()
+    # controls (same people, no drug) show no withdrawal-driven change: cortisol stays near their own rest
+    assert np.allclose(c.get("withdrawal_signal"), 0)
+
+
+def test_glial_modulator_dampens(nmodel):
+    _, (d, _) = T.heroin_abstinence(nmodel, 4)
+    stop = T.HEROIN_DAYS * 24.0
+    times = d.times
+    from opiaxis.population import sample_parameters
+    ids = np.arange(1, 5)
+    P = sample_parameters(nmodel, ids, 2024, overrides={"glial_modulator_inhibition": 0.7})
+    r = simulate(nmodel, P, times, T._doses(nmodel, [f"heroin 25 mg IV q6h for {T.HEROIN_DAYS} d"], ids), ids=ids)
+    k = int(np.argmin(abs(times - stop)))
+    assert (r.get("glial_activation")[:, k] < 0.7 * d.get("glial_activation")[:, k]).all()
+    assert (r.get("fa_frontal")[:, k] > d.get("fa_frontal")[:, k]).all()
+
+
+@pytest.mark.parametrize("fn", ["hpa_withdrawal", "cyt_withdrawal", "cyt_abstinence12w", "dti_recovery"])
+def test_target_reproduced(nmodel, fn):
+    value, ok, detail = getattr(T, fn)(nmodel, n=24)
+    assert ok, f"{fn}: {value} {detail}"
+
+
+def test_cyt_mmt(nmodel):
+    value, ok, detail = T.cyt_mmt(nmodel, n=12)
+    assert ok, detail
+
+
+def test_hpa_abstinence30_acth_falls(nmodel):
+    """The ACTH half of hpa.abstinence30 is reproduced; the cortisol rise is a known miss (see report)."""
+    value, ok, detail = T.hpa_abstinence30(nmodel, n=24)
+    assert value["ACTH day30/day3"] < 1
+    assert "NOT ASSESSABLE" in detail or "craving" in detail
