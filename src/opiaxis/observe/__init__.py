@@ -1,0 +1,399 @@
+"""Observation layer: what a study would measure, from the latent model variables.
+
+``data/readouts.yaml`` declares every read-out (latent variable(s), unit, assay noise with its
+source, limits of quantification, scale bounds, screening cutoffs, sequencing depth);
+:func:`observe` applies them to a tidy results table (``patient, [arm,] time, variable, value,
+unit`` as written by :func:`opiaxis.study.run_study` or :meth:`Results.to_frame`) and returns
+tidy measurements::
+
+    patient, [arm,] time, measurement, value, unit, censored, limit, variable
+
+``censored`` is ``'<LLOQ'``, ``'>ULOQ'`` or ``''``; a censored row has ``value`` NaN — as a lab
+reports "<0.2 pg/mL" — and the limit crossed in ``limit`` (for M3-style likelihoods).
+
+Reproducibility: the noise of one read-out for one patient comes from its own stream, seeded by
+``(seed, patient id, read-out name)`` through :class:`numpy.random.SeedSequence`; draws are
+taken in time order. The same seed and the same visit times give the same measurements
+whatever the chunking, the order of patients or the other read-outs requested. Subsample to
+visits (:func:`visit_schedule`) *before* observing.
+
+A read-out whose latent variable the model (or the results table) lacks is skipped with a note
+in ``df.attrs["notes"]``, not an error — modules join the model over time. A malformed
+read-out entry is an :class:`~opiaxis.errors.OpiaxisInputError` naming file, entry and field.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OpiaxisInputError
+from ..model.units import ureg
+from .assays import (Readout, diversity, load_readouts, observe_binary,
+                     observe_continuous, observe_counts, observe_poisson, observe_scale,
+                     parse_readouts, template_drug_readout, term_factor)
+
+__all__ = ["load_readouts", "parse_readouts", "observe", "visit_schedule", "to_petab_measurements",
+           "write_measurements", "Readout", "MEASUREMENT_COLUMNS", "PETAB_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+MEASUREMENT_COLUMNS = ["patient", "time", "measurement", "value", "unit", "censored", "limit", "variable"]
+PETAB_COLUMNS = ["observableId", "preequilibrationConditionId", "simulationConditionId", "measurement",
+                 "time", "observableParameters", "noiseParameters"]
+_TAG = 0x0B5E
+
+
+def _stream(seed: int, patient, readout: str) -> np.random.Generator:
+    try:
+        pid = int(patient)
+    except (TypeError, ValueError):
+        pid = zlib.crc32(str(patient).encode())
+    return np.random.default_rng(np.random.SeedSequence(
+        [int(seed) & 0xFFFFFFFFFFFFFFFF, pid & 0xFFFFFFFFFFFFFFFF, zlib.crc32(readout.encode()), _TAG]))
+
+
+def _check_table(df: pd.DataFrame) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise OpiaxisInputError("expected a results table (pandas DataFrame)", field="results_table")
+    missing = [c for c in ("patient", "time", "variable", "value") if c not in df.columns]
+    if missing:
+        raise OpiaxisInputError(f"results table lacks columns {missing}; expected patient, time, variable, "
+                                "value, unit", field="results_table")
+
+
+class _Resolver:
+    """Which latent variables exist, with which units, in the table and the model."""
+
+    def __init__(self, table: pd.DataFrame, model):
+        self.in_table = set(map(str, table["variable"].unique()))
+        self.model = model
+        self.in_model = None
+        if model is not None:
+            self.in_model = set(model.state_names) | set(model.assignment_index)
+        self.units = {}
+        if "unit" in table.columns:
+            u = table[["variable", "unit"]].drop_duplicates("variable")
+            self.units = dict(zip(u["variable"].astype(str), u["unit"].astype(str)))
+
+    def unit(self, v: str) -> str:
+        if v in self.units and self.units[v] not in ("", "nan", "None"):
+            return self.units[v]
+        if self.model is not None:
+            try:
+                return self.model.unit_of(v)
+            except KeyError:
+                pass
+        return "dimensionless"
+
+    def status(self, v: str) -> str:
+        """'ok', 'not_output' (model has it, table does not) or 'absent'."""
+        if v in self.in_table:
+            return "ok"
+        if self.in_model is not None and v in self.in_model:
+            return "not_output"
+        return "absent"
+
+
+def _resolve(r: Readout, res: _Resolver, notes: list[str]):
+    """[(variable, factor)] for the read-out, or None (skipped, with a note)."""
+    picked, missing = [], []
+    for term in r.terms:
+        cand = next((c for c in term.options if res.status(c.name) == "ok"), None)
+        if cand is None:
+            not_out = [c for c in term.candidates if res.status(c) == "not_output"]
+            missing.append((term, not_out))
+            continue
+        found = cand.name
+        try:
+            f = term_factor(r, cand, res.unit(found))
+        except ValueError as exc:
+            raise OpiaxisInputError(f"model variable {found!r} (unit {res.unit(found)!r}) cannot be "
+                                    f"reported in {r.unit!r}: {exc}", file=r.file,
+                                    field=f"readouts.{r.name}.unit") from None
+        picked.append((found, f))
+    for term, not_out in missing:
+        what = " or ".join(repr(c) for c in term.candidates)
+        if not_out:
+            notes.append(f"{r.name}: {not_out[0]!r} is in the model but not in the results table "
+                         "(add it to the study outputs)")
+        elif r.combine == "sum" and picked:
+            notes.append(f"{r.name}: component {what} is absent from the model; measured without it")
+        else:
+            notes.append(f"{r.name}: skipped, the model has no {what}")
+    if not picked or (r.combine == "first" and missing):
+        return None
+    return picked
+
+
+def _taxa(r: Readout, res: _Resolver, notes):
+    rx = re.compile(r.taxa)
+    found = sorted((m.group(1), v) for v in res.in_table if (m := rx.fullmatch(v)))
+    if not found:
+        in_model = res.in_model and any(rx.fullmatch(v) for v in res.in_model)
+        notes.append(f"{r.name}: " + ("taxa are in the model but not in the results table (add them to the outputs)"
+                                      if in_model else f"skipped, no latent taxa match {r.taxa!r}"))
+        return None
+    return found
+
+
+def _wide(table: pd.DataFrame, variables) -> pd.DataFrame:
+    sub = table[table["variable"].astype(str).isin(set(variables))]
+    w = sub.pivot_table(index=["patient", "time"], columns="variable", values="value", aggfunc="first",
+                        observed=True, dropna=False)
+    w.columns = [str(c) for c in w.columns]
+    return w.sort_index()
+
+
+def _per_patient(index: pd.MultiIndex):
+    """(patient, row slice) over a (patient, time)-sorted index."""
+    pats = index.get_level_values(0).to_numpy()
+    if len(pats) == 0:
+        return
+    cut = np.flatnonzero(pats[1:] != pats[:-1]) + 1
+    starts = np.r_[0, cut]
+    ends = np.r_[cut, len(pats)]
+    for s, e in zip(starts, ends):
+        yield pats[s], slice(s, e)
+
+
+def _frame(index, measurement, values, unit, censored, limit, variable):
+    n = len(values)
+    return pd.DataFrame({
+        "patient": index.get_level_values(0).to_numpy(),
+        "time": index.get_level_values(1).to_numpy(float),
+        "measurement": measurement,
+        "value": np.asarray(values, float),
+        "unit": unit,
+        "censored": censored if censored is not None else np.full(n, "", dtype=object),
+        "limit": limit if limit is not None else np.full(n, np.nan),
+        "variable": variable,
+    })
+
+
+def _observe_counts(r: Readout, table, taxa, seed):
+    names = [t for t, _ in taxa]
+    w = _wide(table, [v for _, v in taxa])[[v for _, v in taxa]].dropna(how="all")
+    X = w.to_numpy(float)
+    C = np.zeros_like(X)
+    for pid, sl in _per_patient(w.index):
+        C[sl] = observe_counts(X[sl], r, _stream(seed, pid, r.name))
+    return w.index, names, [v for _, v in taxa], C
+
+
+def _copy_set(defs):
+    from .assays import ReadoutSet
+    out = ReadoutSet(defs)
+    out.drug_template = getattr(defs, "drug_template", None)
+    out.drug_name = getattr(defs, "drug_name", "{drug}_conc")
+    return out
+
+
+def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, seed: int, model=None,
+            definitions: dict[str, Readout] | str | Path | None = None) -> pd.DataFrame:
+    """Measurements of ``readouts`` (default: every read-out whose latent variables are in the
+    table) with assay noise, units, censoring, rounding, as a tidy table.
+
+    ``model`` (optional) is used for units missing from the table, to tell "absent from the
+    model" from "not in the study outputs", and to add a drug-level read-out for every
+    ``<drug>_plasma`` of the model. ``definitions``: read-outs from :func:`load_readouts`, or a
+    path to a read-out file (default: the shipped one).
+    """
+    _check_table(results_table)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise OpiaxisInputError(f"seed {seed!r} must be an integer", field="seed")
+    defs = definitions if isinstance(definitions, dict) else load_readouts(definitions)
+    defs = _copy_set(defs)
+    res = _Resolver(results_table, model)
+    if model is not None:
+        covered = {c for r in defs.values() for c in r.variables}
+        for v in sorted(res.in_model):
+            if v.endswith("_plasma") and v not in covered and any(
+                    k.startswith(v[: -len("_plasma")] + ".") for k in model.dose_targets):
+                t = template_drug_readout(v[: -len("_plasma")], defs)
+                if t is not None and t.name not in defs:
+                    defs[t.name] = t
+    explicit = readouts is not None
+    if readouts is None:
+        names = list(defs)
+    else:
+        if isinstance(readouts, str):
+            readouts = [readouts]
+        names = []
+        for j, n in enumerate(readouts):
+            if n not in defs:
+                import difflib
+                hint = difflib.get_close_matches(str(n), sorted(defs), n=1)
+                raise OpiaxisInputError(f"unknown read-out {n!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                                        field=f"readouts[{j}]")
+            names.append(n)
+
+    notes: list[str] = []
+    frames = []
+    counts_cache = {}
+    for name in names:
+        r = defs[name]
+        if r.kind in ("counts", "diversity"):
+            src = r if r.kind == "counts" else defs[r.source_readout]
+            if src.name not in counts_cache:
+                taxa = _taxa(src, res, notes)
+                counts_cache[src.name] = None if taxa is None else _observe_counts(src, results_table, taxa, seed)
+            got = counts_cache[src.name]
+            if got is None:
+                if r.kind == "diversity":
+                    notes.append(f"{r.name}: skipped, its counts read-out {src.name!r} has no taxa")
+                continue
+            idx, taxa_names, taxa_vars, C = got
+            if r.kind == "counts":
+                for j, (t, v) in enumerate(zip(taxa_names, taxa_vars)):
+                    frames.append(_frame(idx, f"{r.name}_{t}", C[:, j], r.label, None, None, v))
+            else:
+                frames.append(_frame(idx, r.name, diversity(C, r.metric), r.label, None, None,
+                                     "+".join(taxa_vars) if len(taxa_vars) <= 3 else f"{src.name} taxa"))
+            continue
+        try:
+            picked = _resolve(r, res, notes)
+        except OpiaxisInputError as exc:
+            if explicit:
+                raise
+            notes.append(f"{r.name}: skipped, unit mismatch: {exc.message}")
+            continue
+        if picked is None:
+            continue
+        vars_ = [v for v, _ in picked]
+        w = _wide(results_table, vars_)
+        w = w[vars_].dropna()
+        x = np.zeros(len(w))
+        for v, f in picked:
+            x = x + f * w[v].to_numpy(float)
+        y = np.empty(len(w))
+        cens = np.full(len(w), "", dtype=object)
+        lim = np.full(len(w), np.nan)
+        for pid, sl in _per_patient(w.index):
+            rng = _stream(seed, pid, r.name)
+            if r.kind == "continuous":
+                y[sl], cens[sl], lim[sl] = observe_continuous(x[sl], r, rng)
+            elif r.kind == "scale":
+                y[sl] = observe_scale(x[sl], r, rng)
+            elif r.kind == "binary":
+                y[sl] = observe_binary(x[sl], r, rng)
+            elif r.kind == "poisson":
+                y[sl] = observe_poisson(x[sl], r, rng)
+        frames.append(_frame(w.index, r.name, y, r.label, cens, lim, "+".join(vars_)))
+
+    for n in notes:
+        log.info("observe: %s", n)
+    if explicit and not frames and notes:
+        log.warning("observe: none of the requested read-outs could be measured: %s", "; ".join(notes))
+    if frames:
+        out = pd.concat(frames, ignore_index=True)
+    else:
+        out = pd.DataFrame({c: pd.Series(dtype=float if c in ("value", "time", "limit") else object)
+                            for c in MEASUREMENT_COLUMNS})
+    if "arm" in results_table.columns:
+        arms = results_table[["patient", "arm"]].drop_duplicates("patient").set_index("patient")["arm"]
+        out.insert(1, "arm", out["patient"].map(arms).astype(object))
+    out = out.sort_values(["patient", "measurement", "time"], kind="mergesort").reset_index(drop=True)
+    out.attrs["notes"] = notes
+    out.attrs["seed"] = int(seed)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+
+def _hours(t) -> float:
+    if isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, bool):
+        return float(t)
+    text = str(t).strip().replace("days", "day").replace("weeks", "week")
+    m = re.fullmatch(r"(day|week)\s*([0-9.]+)", text)
+    if m:  # "day 7", "week 4"
+        text = f"{m.group(2)} {m.group(1)}"
+    try:
+        return float(ureg.Quantity(text).to("h").magnitude)
+    except Exception:
+        raise OpiaxisInputError(f"{t!r} is not a visit time; expected hours or e.g. '7 d', 'day 7', "
+                                "'4 weeks'", field="times") from None
+
+
+def visit_schedule(results_table: pd.DataFrame, times, *, tolerance: float = 1e-6) -> pd.DataFrame:
+    """Rows of ``results_table`` at the study visits ``times`` (hours, or '7 d', 'day 7',
+    'week 4'). Each visit takes the nearest simulated time; a visit further than ``tolerance``
+    hours from every simulated time is an error (simulate on a grid that contains the visits)."""
+    _check_table(results_table)
+    visits = np.array([_hours(t) for t in (times if np.ndim(times) else [times])], float)
+    grid = np.unique(results_table["time"].to_numpy(float))
+    if len(grid) == 0:
+        raise OpiaxisInputError("results table is empty", field="results_table")
+    pos = np.clip(np.searchsorted(grid, visits), 1, len(grid) - 1) if len(grid) > 1 else np.zeros(len(visits), int)
+    left, right = grid[pos - 1] if len(grid) > 1 else grid[pos], grid[pos]
+    nearest = np.where(np.abs(visits - left) <= np.abs(visits - right), left, right)
+    off = np.abs(nearest - visits) > tolerance
+    if off.any():
+        j = int(np.flatnonzero(off)[0])
+        raise OpiaxisInputError(f"visit at {visits[j]:g} h is not a simulated time (nearest {nearest[j]:g} h); "
+                                "simulate on a grid that contains every visit", field=f"times[{j}]")
+    to_visit = dict(zip(nearest, visits))
+    out = results_table[results_table["time"].isin(list(to_visit))].copy()
+    out["time"] = out["time"].map(to_visit).astype(float)
+    return out.reset_index(drop=True)
+
+
+def to_petab_measurements(df: pd.DataFrame, observable_prefix: str = "", *, condition: str = "patient",
+                          censored: str = "drop") -> pd.DataFrame:
+    """A PEtab v1 measurement table from :func:`observe` output.
+
+    ``observableId`` = prefix + measurement; ``simulationConditionId`` = ``patient_<id>``
+    (``condition='patient'``; each virtual patient is its own condition, as in PEtab practice
+    for individual fits) or the arm (``condition='arm'``). PEtab v1 has no censoring: censored
+    rows are dropped (``censored='drop'``) or kept at their limit (``'limit'``).
+    """
+    if condition not in ("patient", "arm"):
+        raise OpiaxisInputError("condition must be 'patient' or 'arm'", field="condition")
+    if censored not in ("drop", "limit"):
+        raise OpiaxisInputError("censored must be 'drop' or 'limit'", field="censored")
+    if not re.fullmatch(r"[A-Za-z0-9_]*", observable_prefix) or re.match(r"[0-9]", observable_prefix or "_"):
+        raise OpiaxisInputError(f"observable_prefix {observable_prefix!r} must be letters, digits and "
+                                "underscores, not starting with a digit", field="observable_prefix")
+    d = df
+    cens = d["censored"].astype(str).ne("") if "censored" in d else pd.Series(False, index=d.index)
+    value = d["value"].astype(float)
+    if censored == "drop":
+        d, value = d[~cens], value[~cens]
+    else:
+        value = value.where(~cens, d.get("limit", value))
+    if condition == "arm":
+        if "arm" not in d:
+            raise OpiaxisInputError("the measurements have no arm column", field="condition")
+        cond = d["arm"].astype(str).map(lambda a: re.sub(r"\W", "_", a))
+    else:
+        cond = "patient_" + d["patient"].astype(str)
+    obs = (observable_prefix + d["measurement"].astype(str)).map(lambda s: re.sub(r"\W", "_", s))
+    return pd.DataFrame({
+        "observableId": obs.to_numpy(),
+        "preequilibrationConditionId": "",
+        "simulationConditionId": np.asarray(cond),
+        "measurement": value.to_numpy(float),
+        "time": d["time"].to_numpy(float),
+        "observableParameters": "",
+        "noiseParameters": "",
+    }, columns=PETAB_COLUMNS)
+
+
+def write_measurements(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write measurements as Parquet (``.parquet``) or PEtab-style TSV (``.tsv``) / CSV."""
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    if p.suffix == ".parquet":
+        df.to_parquet(tmp, index=False)
+    elif p.suffix == ".tsv":
+        df.to_csv(tmp, sep="\t", index=False)
+    else:
+        df.to_csv(tmp, index=False)
+    import os
+    os.replace(tmp, p)
+    return p
