@@ -173,12 +173,17 @@ def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table
         _fail(exc)
 
 
+EXTENSIONS = ("cli_interop", "cli_precision", "cli_behaviour")
+
+
 def _register_extensions() -> None:
-    """Commands defined in other files (interoperability: SBML, PEtab, NONMEM)."""
+    """Commands defined in other files: interoperability (SBML, PEtab, NONMEM), precision
+    medicine (fit, recommend, stratify), behaviour and treatment outcomes."""
+    import importlib
     import importlib.util
-    if importlib.util.find_spec("opiaxis.cli_interop") is not None:
-        from .cli_interop import register
-        register(app)
+    for name in EXTENSIONS:
+        if importlib.util.find_spec(f"opiaxis.{name}") is not None:
+            importlib.import_module(f"opiaxis.{name}").register(app)
 
 
 _register_extensions()
