@@ -129,6 +129,9 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
         console.print(t)
         n_ok = sum(r.passed for r in results)
         console.print(f"{n_ok} of {len(results)} targets reproduced")
+        from .validate.registry import SKIPPED
+        for tid, why in SKIPPED:
+            console.print(f"[yellow]not run[/] {tid}: {why}")
         for r in results:
             if not r.passed:
                 console.print(f"[red]missed[/] {r.id}: {r.detail}")

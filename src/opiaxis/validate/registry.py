@@ -57,6 +57,17 @@ class Target:
 
 REGISTRY: dict[str, Target] = {}
 
+# modules each targets file needs; a target whose modules are not in the composed model is not run
+TOPIC_REQUIRES = {
+    "targets_pk": ("pk", "receptors"),
+    "targets_adaptation": ("adaptation", "pain"),
+    "targets_neuroimmune": ("hpa", "immune", "glia", "white_matter"),
+    "targets_gut": ("gut",),
+    "targets_mood": ("endogenous", "mood"),
+    "targets_behaviour": ("reward", "oxytocin"),
+}
+SKIPPED: list[tuple[str, str]] = []
+
 
 def target(id: str, *, finding: str, band: str, source: str, calibration: str = "",
            tags: tuple[str, ...] = ()):
@@ -80,14 +91,30 @@ def _load_all() -> None:
             importlib.import_module(f"{__package__}.{info.name}")
 
 
+def _requires(t: Target) -> tuple[str, ...]:
+    topic = t.run.__module__.rsplit(".", 1)[-1]
+    return TOPIC_REQUIRES.get(topic, ())
+
+
 def run_targets(ids: list[str] | None = None, progress=None) -> list[TargetResult]:
+    """Run targets (all by default). Targets whose modules are absent from the composed model
+    are not run; they are listed in :data:`SKIPPED` with the reason."""
+    from ..models import available_modules
     _load_all()
+    present = set(available_modules())
+    SKIPPED.clear()
     if ids:
         unknown = [i for i in ids if i not in REGISTRY]
         if unknown:
             from ..errors import OpiaxisInputError
             raise OpiaxisInputError(f"unknown target(s) {unknown}; known: {sorted(REGISTRY)}", field="target")
-    chosen = [REGISTRY[i] for i in (ids or list(REGISTRY))]
+    chosen = []
+    for i in (ids or list(REGISTRY)):
+        missing = [m for m in _requires(REGISTRY[i]) if m not in present]
+        if missing:
+            SKIPPED.append((i, f"module(s) {', '.join(missing)} not in the composed model"))
+        else:
+            chosen.append(REGISTRY[i])
     results = []
     for k, t in enumerate(chosen):
         start = time.perf_counter()
