@@ -1,0 +1,203 @@
+"""mood — a latent depressive state driven by μ/κ balance, inflammation, cortisol and social stress.
+
+Latent mood (Demic & Cheng, PLoS ONE 2014;9:e110358): one variable M (0 = euthymic, ~1 = a
+major depressive episode) with two stable states separated by an unstable threshold θ, moved by a
+net depressogenic drive D:
+
+    dM/dt = k_M · ( −c·M·(M − θ)·(M − 1) + D )
+
+With c = 2 and θ = 0.5 the euthymic state disappears when D > 0.096 (an episode starts) and the
+depressed state disappears when D < −0.096 (remission): hysteresis, so an episode outlasts the
+stressor that started it (Demic & Cheng's bistability). Antidepressants and placebo enter, as in
+Demic & Cheng, as parameter changes on the dynamics — here as a drive reduction that builds up
+over weeks through a first-order state (onset of antidepressant effects over 2–4 weeks).
+
+Drive (each term 0 for a healthy adult at rest, so the resting state is M = 0 with no drift):
+
+    D = u_trait + w_hist·depression_history + w_ela·early_life_adversity + w_ss·(0.5 − social_support)
+        + w_il6·ln(IL-6/IL-6_ref) + w_cort·(cortisol_rel − 1)
+        − w_μ·(μ_endo − μ_endo,rest + μ_drug·(1 − tolerance))
+        + w_κ·(κ_endo − κ_endo,rest + f_κ·κ_drug) − w_δ·(δ_endo − δ_rest) + w_nop·(nop_endo − nop_rest)
+        + w_wd·withdrawal + w_A·A − R
+
+* μ/κ balance: μ agonism (endogenous, and drug agonism net of tolerance) is antidepressant
+  (low-dose buprenorphine in treatment-resistant depression, Karp et al., J Clin Psychiatry
+  2014;75:e785; Yovell et al., Am J Psychiatry 2016;173:491); dynorphin/κ signalling is
+  depressogenic and κ antagonism antidepressant (Knoll & Carlezon, Brain Res 2010;1314:56;
+  aticaprant/JNJ-67953964 FAST-MAS, Krystal et al., Nat Med 2020;26:760); buprenorphine/samidorphan
+  keeps κ antagonism while samidorphan blocks μ agonism (Fava et al., Am J Psychiatry 2016;173:499;
+  Fava et al. 2020, PMC7303008); δ agonism antidepressant-like and NOP agonism depressogenic in
+  animals (Peciña et al., Mol Psychiatry 2019;24:576 — seed 001 — for all of these).
+* inflammation: IL-6 is raised in MDD (Dowlati et al., Biol Psychiatry 2010;67:446) and cytokine
+  challenges induce depressed mood (seed 000; model-anchors §6.2);
+* cortisol: hypercortisolism in MDD (Stetler & Miller, Psychosom Med 2011;73:114);
+* social stress: low social support and the acute negative affect A of rejection (seed 001).
+
+Acute negative affect A (Hsu et al., Mol Psychiatry 2015;20:193: MDD patients recover more slowly
+after rejection; μ-opioid release is thought to dampen social pain):
+
+    dA/dt = g_A·rejection/(1 + b_A·release) − k_A·A·(1 + b_A·release)/(1 + r_M·max(M,0))
+
+so less socially evoked μ release (``social_mu_release`` from the endogenous module) and a
+depressed state both slow the recovery.
+
+Read-outs (published ranges; mappings documented at each parameter):
+MADRS (0–60) = MADRS_floor + (60 − floor)·(1 − exp(−s·max(M,0))) — M = 1 ↔ MADRS ≈ 31, the
+baseline of adjunctive trials; HAM-D-17 (0–52) = 0.8·MADRS − 0.5 (linear equating; baseline
+MADRS ~30 ↔ HAM-D ~23–24); BDI-II (0–63) = 1.85·HAM-D − 5 (through the equipercentile links
+HAM-D 10/20/30 ↔ BDI-II 13/32/50, Furukawa et al., Epidemiol Psychiatr Sci 2019;29:e24);
+PHQ-9 (0–27) = 0.7·HAM-D − 2 (through the moderate and moderately-severe anchors PHQ-9 10/15,
+Kroenke et al., J Gen Intern Med 2001;16:606, ↔ HAM-D 17/24, Zimmerman et al., J Affect Disord
+2013;150:384). Linear equating between scales is a population-level approximation (Furukawa 2019
+and Hawley et al., Int J Methods Psychiatr Res 2013 — individual translation is imprecise).
+
+Interventions: drugs through the receptors module (buprenorphine, buprenorphine-samidorphan,
+aticaprant, opioids); a conventional (monoaminergic) antidepressant as the parameter
+``antidepressant_effect`` (drive reduction at full effect; assumed 0.12 for an SSRI gives a
+drug–placebo difference of ~2–3 MADRS points, Cipriani et al., Lancet 2018;391:1357 SMD ~0.3);
+trial participation (placebo/expectancy) as ``placebo_response``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.core import Module, Variability, lognormal
+
+
+def build(drugs=None) -> Module:
+    m = Module("mood", __doc__)
+    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    kago = m.input("kor_agonism", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    tol = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    il6 = m.input("il6_plasma", "pg/mL", 1.05, "immune module (healthy resting IL-6 when absent)")
+    cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
+    wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    mu_e = m.input("mor_endogenous_agonism", "dimensionless", 0.1 / 1.1,
+                   "endogenous module (resting value x0/(1+x0) when absent)")
+    k_e = m.input("kor_endogenous_agonism", "dimensionless", 0.25 / 1.25,
+                  "endogenous module (resting value when absent)")
+    d_e = m.input("dor_endogenous_agonism", "dimensionless", 0.15 / 1.15,
+                  "endogenous module (resting value when absent)")
+    n_e = m.input("nop_endogenous_agonism", "dimensionless", 0.15 / 1.15,
+                  "endogenous module (resting value when absent)")
+    rel = m.input("social_mu_release", "dimensionless", 0.0, "endogenous module (0 when absent)")
+    rej = m.input("social_rejection", "dimensionless", 0.0, "endogenous module social event state (0 when absent)")
+
+    dep = m.input("depression_history", "dimensionless", 0.0,
+                  "covariate (population/covariates.py); 0 for a healthy adult without depression history")
+    ela = m.input("early_life_adversity", "dimensionless", 0.0,
+                  "covariate (population/covariates.py); 0 for a healthy adult without ACE >= 4")
+    ss = m.input("social_support", "dimensionless", 0.5,
+                 "covariate (population/covariates.py); 0.5 = average support (score 0-1)")
+
+    # --- dynamics ---------------------------------------------------------------------------
+    k_m = m.parameter("mood_rate", 1 / 168, "1/h",
+                      "assumed: depressive states build and resolve over weeks (Demic & Cheng 2014 time "
+                      "scale; antidepressant and placebo responses unfold over 2–6 weeks in trials)")
+    c = m.parameter("mood_cubic_gain", 2.0, "dimensionless",
+                    "assumed: Demic & Cheng 2014 bistable form; sets the hysteresis width (±0.048·c)")
+    th = m.parameter("mood_threshold", 0.5, "dimensionless",
+                     "assumed: separatrix midway between euthymic (0) and depressed (1) states")
+    u = m.parameter("mood_trait_offset", 0.0, "dimensionless",
+                    "calibrated: between-person SD of the resting drive fitted to a general-population "
+                    "12-month MDD prevalence of 6.6% (Kessler et al., JAMA 2003;289:3095, NCS-R) — see "
+                    "validate/targets_mood.py", variability=Variability("normal", 0.02),
+                    description="between-person vulnerability not explained by the covariates")
+    w_hist = m.parameter("mood_weight_history", 0.05, "dimensionless",
+                         "assumed: a past episode is the strongest predictor of the next (recurrence risk "
+                         "~50% after one episode, Burcusa & Iacono, Clin Psychol Rev 2007;27:959)")
+    w_ela = m.parameter("mood_weight_adversity", 0.04, "dimensionless",
+                        "assumed: ACE ≥ 4 roughly quadruples depression risk (Felitti et al., Am J Prev Med "
+                        "1998;14:245); smaller than history")
+    w_ss = m.parameter("mood_weight_social_support", 0.04, "dimensionless",
+                       "assumed: low social support raises depression risk (seed 001; Hsu 2015 introduction)")
+    w_il6 = m.parameter("mood_weight_il6", 0.015, "dimensionless",
+                        "assumed: a 7-fold IL-6 rise adds a third of the episode threshold (Dowlati 2010 "
+                        "effect sizes; endotoxin mood effects modest, model-anchors §6.2)")
+    il6_ref = m.parameter("mood_il6_reference", 1.05, "pg/mL",
+                          "healthy resting plasma IL-6 (immune module default; Dowlati 2010 controls ~1–2 pg/mL)")
+    w_cort = m.parameter("mood_weight_cortisol", 0.05, "dimensionless",
+                         "assumed: sustained hypercortisolism depressogenic (Stetler & Miller 2011), modest weight")
+    w_mu = m.parameter("mood_weight_mu", 0.6, "dimensionless",
+                       "calibrated: μ-agonism weight (antidepressant); jointly with the κ weight to the "
+                       "adjunctive BUP/SAM 2/2 mg trial effect (Fava 2016; Fava 2020) — see targets_mood.py")
+    w_k = m.parameter("mood_weight_kappa", 0.7, "dimensionless",
+                      "calibrated: κ-signalling weight (depressogenic); jointly with the μ weight to the "
+                      "BUP/SAM trial effect (Fava 2016; 2020)")
+    f_k = m.parameter("mood_kappa_drug_expression", 0.2, "dimensionless",
+                      "assumed: fraction of a drug's in-vitro κ partial agonism expressed in mood; the only "
+                      "drug in the library with κ efficacy > 0 is samidorphan (0.3, assumed in drugs.yaml), "
+                      "and no κ-agonist dysphoria is reported in samidorphan trials (Fava 2016; Lybalvi label)")
+    w_d = m.parameter("mood_weight_delta", 0.2, "dimensionless",
+                      "assumed: δ agonism antidepressant-like in animals (seed 001), weaker than μ")
+    w_n = m.parameter("mood_weight_nop", 0.3, "dimensionless",
+                      "assumed: NOP agonism depressogenic, NOP antagonists antidepressant-like (seed 001)")
+    w_wd = m.parameter("mood_weight_withdrawal", 0.3, "dimensionless",
+                       "assumed: withdrawal dysphoria (Koob 2008); full withdrawal (signal 1) tips an episode")
+    w_a = m.parameter("mood_weight_affect", 0.05, "dimensionless",
+                      "assumed: a single rejection episode moves the latent state little")
+    mu_rest = m.parameter("mood_mu_rest", 0.1 / 1.1, "dimensionless",
+                          "resting endogenous μ agonism x0/(1+x0) (endogenous module)")
+    k_rest = m.parameter("mood_kappa_rest", 0.25 / 1.25, "dimensionless", "resting dynorphin κ agonism (endogenous module)")
+    d_rest = m.parameter("mood_delta_rest", 0.15 / 1.15, "dimensionless", "resting enkephalin δ agonism (endogenous module)")
+    n_rest = m.parameter("mood_nop_rest", 0.15 / 1.15, "dimensionless", "resting N/OFQ NOP agonism (endogenous module)")
+
+    ad = m.parameter("antidepressant_effect", 0.0, "dimensionless",
+                     "intervention parameter: drive reduction of a conventional antidepressant at full effect "
+                     "(0 = none; 0.12 suggested for an SSRI/SNRI, assumed to give a drug–placebo difference of "
+                     "~2–3 MADRS points, Cipriani et al., Lancet 2018;391:1357)")
+    pla = m.parameter("placebo_response", 0.0, "dimensionless",
+                      "intervention parameter: drive reduction from trial participation/expectancy (0 outside "
+                      "trials); targets_mood.py draws it per patient")
+    k_ad = m.parameter("antidepressant_onset_rate", 0.693 / 240, "1/h",
+                       "assumed: antidepressant and placebo effects build with t½ ~10 d (response over 2–4 weeks)")
+    R = m.state("antidepressant_response", "dimensionless", 0.0, "built-up antidepressant/placebo drive reduction")
+    m.ode(R, k_ad * (ad + pla - R))
+
+    # --- acute negative affect ----------------------------------------------------------------
+    g_a = m.parameter("affect_rejection_gain", 2.0, "1/h",
+                      "assumed: negative affect rises to ~0.5 during a 30-min rejection challenge")
+    k_a = m.parameter("affect_recovery_rate", 2.0, "1/h",
+                      "assumed: healthy emotional recovery after social feedback t½ ~20 min")
+    b_a = m.parameter("affect_opioid_buffer", 2.0, "dimensionless",
+                      "assumed: μ-opioid release dampens social pain and speeds recovery (Hsu 2013; 2015)")
+    r_m = m.parameter("affect_rumination", 1.0, "dimensionless",
+                      "assumed: the depressed state halves the recovery rate (Hsu 2015: slower recovery in MDD)")
+    M = m.state("mood_state", "dimensionless", sp.Symbol("mood_initial", real=True),
+                "latent depressive state (0 euthymic, ~1 major depressive episode)", nonnegative=False)
+    m.parameter("mood_initial", 0.0, "dimensionless",
+                "study setting: initial latent state (0 euthymic; ~1.1 for a patient in a current episode)")
+    A = m.state("negative_affect", "dimensionless", 0.0, "acute negative affect (social pain)")
+    Mp = sp.log(1 + sp.exp(20 * M)) / 20  # smooth max(M, 0)
+    m.ode(A, g_a * rej / (1 + b_a * rel) - k_a * A * (1 + b_a * rel) / (1 + r_m * Mp))
+
+    mu_drug = ago * (1 - tol)
+    drive = m.assign(
+        "mood_drive",
+        u + w_hist * dep + w_ela * ela + w_ss * (0.5 - ss) + w_il6 * sp.log(il6 / il6_ref)
+        + w_cort * (cort - 1) - w_mu * (mu_e - mu_rest + mu_drug) + w_k * (k_e - k_rest + f_k * kago)
+        - w_d * (d_e - d_rest) + w_n * (n_e - n_rest) + w_wd * wd + w_a * A - R,
+        "dimensionless", "net depressogenic drive D")
+    m.ode(M, k_m * (-c * M * (M - th) * (M - 1) + drive))
+    m.assign("mu_kappa_balance", mu_e + mu_drug - (k_e + f_k * kago), "dimensionless",
+             "μ minus κ signalling as it enters mood", interface=True)
+
+    # --- read-outs ----------------------------------------------------------------------------
+    floor = m.parameter("madrs_floor", 2.0, "dimensionless",
+                        "assumed: euthymic adults score ~0–4 on the MADRS (remission ≤ 10)")
+    s_m = m.parameter("madrs_slope", 0.7, "dimensionless",
+                      "assumed: maps M = 1 to MADRS ≈ 31, the baseline of adjunctive MDD trials (Fava 2016)")
+    Mr = sp.Max(M, 0)
+    madrs = m.assign("madrs", floor + (60 - floor) * (1 - sp.exp(-s_m * Mr)), "dimensionless",
+                     "Montgomery–Åsberg Depression Rating Scale (0–60)", interface=True)
+    hamd = m.assign("hamd", sp.Min(sp.Max(0.8 * madrs - 0.5, 0), 52), "dimensionless",
+                    "HAM-D-17 (0–52), linear equating from MADRS (baseline MADRS ~30 ↔ HAM-D ~23–24)",
+                    interface=True)
+    m.assign("bdi", sp.Min(sp.Max(1.85 * hamd - 5, 0), 63), "dimensionless",
+             "BDI-II (0–63) via Furukawa et al. 2019 equipercentile anchors", interface=True)
+    m.assign("phq9", sp.Min(sp.Max(0.7 * hamd - 2, 0), 27), "dimensionless",
+             "PHQ-9 (0–27) via Kroenke 2001 / Zimmerman 2013 severity anchors", interface=True)
+    m.assign("mood_depressed", sp.Piecewise((1.0, M > th), (0.0, True)), "dimensionless",
+             "1 when the latent state is past the separatrix (current episode)")
+    return m
