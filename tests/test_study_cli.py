@@ -197,3 +197,40 @@ def test_endpoint_naming_unknown_readout(tmp_path, model):
     with pytest.raises(OpiaxisInputError) as e:
         load_study(write(tmp_path, bad), model)
     assert "endpoints[0].variable" in str(e.value) and "cows_scor" in str(e.value) and "study.yaml:19" in str(e.value)
+
+
+MEAS = """\
+measurements:
+  visits: [0 d, 1 d, 3 d]
+  readouts: [buprenorphine_conc, methadone_conc]
+"""
+
+
+def test_measurements_at_visits_with_petab(tmp_path, model):
+    s = load_study(write(tmp_path, GOOD + MEAS), model)
+    res = run_study(s, model, tmp_path / "o", chunk_size=50)
+    m = pd.read_parquet(tmp_path / "o" / "measurements.parquet")
+    assert set(m["time"]) == {0.0, 24.0, 72.0}
+    assert set(m["measurement"]) == {"buprenorphine_conc", "methadone_conc"}
+    assert (m.loc[m.time == 0, "censored"] == "<LLOQ").all()  # drug-free at baseline: below quantification
+    petab = pd.read_csv(tmp_path / "o" / "measurements_petab.tsv", sep="\t")
+    assert {"observableId", "simulationConditionId", "measurement", "time"} <= set(petab.columns)
+    again = run_study(s, model, tmp_path / "o", chunk_size=50)  # resumed: same measurements
+    pd.testing.assert_frame_equal(res["measurements"].reset_index(drop=True), again["measurements"].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("old, new, needle", [
+    ("visits: [0 d, 1 d, 3 d]", "visits: [0 d, 1 d, 31 h]", "measurements.visits[2]"),
+    ("readouts: [buprenorphine_conc, methadone_conc]", "readouts: [buprenorphine_conc, il6_serm]", "unknown read-out 'il6_serm'"),
+])
+def test_measurement_errors(tmp_path, model, old, new, needle):
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(write(tmp_path, GOOD + MEAS.replace(old, new)), model)
+    assert "study.yaml" in str(e.value) and needle in str(e.value)
+
+
+def test_solver_tolerances_are_checked(tmp_path, model):
+    with pytest.raises(OpiaxisInputError, match="solver.rtol"):
+        load_study(write(tmp_path, GOOD + "solver: {rtol: 2}\n"), model)
+    s = load_study(write(tmp_path, GOOD + "solver: {rtol: 1.0e-5}\n"), model)
+    assert s.rtol == 1e-5

@@ -26,6 +26,10 @@ Schema (every key is checked; errors name the file, line and field)::
       duration: 36 d                       # simulated time
       every: 1 h                           # read-out interval
     outputs: [buprenorphine_plasma, mor_availability_pet]   # states or assignments
+    solver: {rtol: 1e-6, atol: 1e-9}       # the defaults; cohort studies may use rtol 1e-5
+    measurements:                          # what a study would measure (opiaxis.observe): assay noise, LLOQ
+      visits: [0 d, 7 d, 28 d]             # must be read-out times of the schedule
+      readouts: [il6_serum, cortisol_serum, cows]   # default: every read-out the outputs allow
     endpoints:                             # analysed per arm against a reference arm (opiaxis.analysis)
       - {name: availability day 28, kind: mean, variable: mor_availability_pet, at: 28 d, reference: bup16}
       - {name: blockade, kind: responder, variable: mor_availability_pet, at: 28 d, below: 0.5}
@@ -53,7 +57,9 @@ from .model.units import ureg
 from .population import patient_normals, sample_parameters
 from .yamlio import LDict, LList, line_of, load_yaml, load_yaml_file
 
-TOP_KEYS = {"name", "description", "seed", "population", "arms", "schedule", "outputs", "endpoints"}
+TOP_KEYS = {"name", "description", "seed", "population", "arms", "schedule", "outputs", "endpoints", "measurements", "solver"}
+MEAS_KEYS = {"visits", "readouts"}
+SOLVER_KEYS = {"rtol", "atol"}
 POP_KEYS = {"size", "id_start", "variability", "parameters", "covariates"}
 ARM_KEYS = {"name", "weight", "regimens", "events", "parameters"}
 SCHED_KEYS = {"duration", "every"}
@@ -84,6 +90,10 @@ class Study:
     description: str = ""
     covariates: dict = field(default_factory=dict)   # validated Covariate specs
     endpoints: list = field(default_factory=list)    # analysis.Endpoint
+    visits: list = field(default_factory=list)       # hours at which read-outs are measured
+    readouts: list | None = None                     # read-out names (None: all that the outputs allow)
+    rtol: float = 1e-6
+    atol: float = 1e-9
 
     @property
     def ids(self) -> np.ndarray:
@@ -99,7 +109,7 @@ def _err(msg, file, node, key, field):
     return OpiaxisInputError(msg, file=file, line=line_of(node, key), field=field)
 
 
-def _duration(value, file, node, key, field) -> float:
+def _duration(value, file, node, key, field, *, allow_zero: bool = False) -> float:
     """A duration such as '36 d', '12 weeks', '1 h' or a number of hours, in hours."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         h = float(value)
@@ -111,7 +121,7 @@ def _duration(value, file, node, key, field) -> float:
         except Exception:
             raise _err(f"{value!r} is not a duration; expected e.g. '36 d', '12 weeks' or '6 h'",
                        file, node, key, field) from None
-    if not math.isfinite(h) or h <= 0:
+    if not math.isfinite(h) or h < 0 or (h == 0 and not allow_zero):
         raise _err(f"duration {value!r} must be positive", file, node, key, field)
     return h
 
@@ -246,8 +256,43 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None) -> S
     endpoints = parse_endpoints(ep_node, outputs=[str(o) for o in outputs], arms=[a.name for a in arms], file=file,
                                 line_of=lambda k: line_of(ep_node, k) if k is not None else line_of(raw, "endpoints"),
                                 to_hours=lambda v, f: _duration(v, file, raw, "endpoints", f))
+    visits, readouts = [], None
+    meas = raw.get("measurements")
+    if meas is not None:
+        _check_keys(meas, MEAS_KEYS, file, "measurements")
+        vnode = meas.get("visits") or []
+        if not isinstance(vnode, list) or not vnode:
+            raise _err("visits must be a non-empty list of times, e.g. [0 d, 7 d, 28 d]", file, meas, "visits", "measurements.visits")
+        grid = np.arange(int(math.floor(duration / every + 1e-9)) + 1) * every
+        for j, v in enumerate(vnode):
+            h = _duration(v, file, vnode, j, f"measurements.visits[{j}]", allow_zero=True)
+            if h > duration + 1e-9 or np.min(np.abs(grid - h)) > 1e-6:
+                raise OpiaxisInputError(f"visit {v!r} ({h:g} h) is not a read-out time of the schedule "
+                                        f"(every {every:g} h up to {duration:g} h)", file=file,
+                                        line=line_of(vnode, j), field=f"measurements.visits[{j}]")
+            visits.append(h)
+        if meas.get("readouts") is not None:
+            from .observe import load_readouts
+            known = load_readouts()
+            readouts = []
+            for j, r in enumerate(meas["readouts"]):
+                if r not in known:
+                    hint = difflib.get_close_matches(str(r), sorted(known), n=1)
+                    raise OpiaxisInputError(f"unknown read-out {r!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                                            file=file, line=line_of(meas["readouts"], j), field=f"measurements.readouts[{j}]")
+                readouts.append(str(r))
+    tol = {"rtol": 1e-6, "atol": 1e-9}
+    sol = raw.get("solver")
+    if sol is not None:
+        _check_keys(sol, SOLVER_KEYS, file, "solver")
+        for k in SOLVER_KEYS & set(sol):
+            v = sol[k]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < 1):
+                raise _err(f"{k} must be a number between 0 and 1, got {v!r}", file, sol, k, f"solver.{k}")
+            tol[k] = float(v)
     return Study(str(raw["name"]), file, int(seed), size, id_start, variability, params, arms,
-                 duration, every, [str(o) for o in outputs], str(raw.get("description", "")), covs, endpoints)
+                 duration, every, [str(o) for o in outputs], str(raw.get("description", "")), covs, endpoints,
+                 visits, readouts, tol["rtol"], tol["atol"])
 
 
 def load_study(path: str | Path | None, model: Model) -> Study:
@@ -314,7 +359,8 @@ def simulate_chunk(study: Study, model: Model | None, a_idx: int, cids: np.ndarr
     cov = sample_covariates(cids, study.seed, study.covariates or None)
     P = apply_covariates(model, P, cov)
     doses = arm_doses(study, arm, model, cids)
-    res = simulate(model, P, study.times, doses, ids=cids)
+    from .engine import SolverOptions
+    res = simulate(model, P, study.times, doses, ids=cids, options=SolverOptions(rtol=study.rtol, atol=study.atol))
     df = res.to_frame(study.outputs)
     df.insert(1, "arm", arm.name)
     pat = pd.DataFrame(P, columns=model.parameter_names)
@@ -408,6 +454,13 @@ def run_study(study: Study, model: Model, out_dir: str | Path, *, chunk_size: in
         tmp = out / "endpoints.csv.tmp"
         endpoints.to_csv(tmp, index=False)
         os.replace(tmp, out / "endpoints.csv")
-    return {"results": results, "patients": patients, "endpoints": endpoints, "km": km, "chunks": len(plan), "reused_chunks": reused,
+    measurements = None
+    if study.visits:
+        from .observe import observe, to_petab_measurements, visit_schedule, write_measurements
+        measurements = observe(visit_schedule(results, study.visits), study.readouts, seed=study.seed, model=model)
+        write_measurements(measurements, out / "measurements.parquet")
+        write_measurements(to_petab_measurements(measurements), out / "measurements_petab.tsv")
+    return {"results": results, "patients": patients, "endpoints": endpoints, "km": km, "measurements": measurements,
+            "chunks": len(plan), "reused_chunks": reused,
             "wall_seconds": _time.perf_counter() - started, "solver_seconds": sim_seconds,
             "failed": int((patients["solver_status"] != 0).sum())}
