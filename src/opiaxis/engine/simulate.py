@@ -60,9 +60,7 @@ class Results:
         if name in self._cache:
             return self._cache[name]
         if name in m.assignment_index:
-            expr = m.assignment_exprs()[name]
-            syms = [s.symbol for s in m.states] + [p.symbol for p in m.parameters]
-            f = sp.lambdify(syms, expr, "numpy")
+            f = _assignment_function(m, name)
             args = [self.states[:, :, i] for i in range(len(m.states))] + \
                    [self.params[:, k][:, None] for k in range(len(m.parameters))]
             with np.errstate(all="ignore"):
@@ -97,6 +95,16 @@ class Results:
 
     def to_parquet(self, path, variables: list[str] | None = None) -> None:
         self.to_frame(variables).to_parquet(path, index=False)
+
+
+def _assignment_function(m: Model, name: str):
+    """A NumPy function of (states..., parameters...) for an assignment, cached on the model."""
+    cache = m.__dict__.setdefault("_lambdified", {})
+    if name not in cache:
+        exprs = m.__dict__.get("_assignment_exprs") or m.__dict__.setdefault("_assignment_exprs", m.assignment_exprs())
+        syms = [s.symbol for s in m.states] + [p.symbol for p in m.parameters]
+        cache[name] = sp.lambdify(syms, exprs[name], "numpy")
+    return cache[name]
 
 
 def _event_arrays(model: Model, P: np.ndarray, ids: np.ndarray, doses: pd.DataFrame | None):

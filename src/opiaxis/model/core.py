@@ -316,7 +316,10 @@ class Model:
         return {str(k): v for k, v in subs.items()}
 
     def fingerprint(self) -> str:
-        """A hash of the model's structure (equations, names), for code caches."""
+        """A hash of the model's structure (equations, names), for code caches (computed once)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is not None:
+            return cached
         import hashlib
         h = hashlib.sha256()
         for s in self.states:
@@ -325,7 +328,8 @@ class Model:
             h.update(f"P{p.name}".encode())
         for a in self.assignments:
             h.update(f"A{a.name}:{a.expr}".encode())
-        return h.hexdigest()[:16]
+        self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
 
 
 def compose(modules: list[Module], name: str = "opiaxis") -> Model:
