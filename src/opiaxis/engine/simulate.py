@@ -101,7 +101,7 @@ def _assignment_function(m: Model, name: str):
     """A NumPy function of (states..., parameters...) for an assignment, cached on the model."""
     cache = m.__dict__.setdefault("_lambdified", {})
     if name not in cache:
-        exprs = m.__dict__.get("_assignment_exprs") or m.__dict__.setdefault("_assignment_exprs", m.assignment_exprs())
+        exprs = m.__dict__.get("_assignment_exprs_by_name") or m.__dict__.setdefault("_assignment_exprs_by_name", m.assignment_exprs())
         syms = [s.symbol for s in m.states] + [p.symbol for p in m.parameters]
         cache[name] = sp.lambdify(syms, exprs[name], "numpy")
     return cache[name]

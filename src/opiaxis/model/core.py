@@ -305,7 +305,6 @@ class Model:
         subs: dict[sp.Symbol, sp.Expr] = {}
         for a in self.assignments:
             subs[a.symbol] = a.expr.xreplace(subs)
-        self._assignment_exprs = subs
         return {name: rhs.xreplace(subs) for name, rhs in self.odes.items()}
 
     def assignment_exprs(self) -> dict[str, sp.Expr]:
