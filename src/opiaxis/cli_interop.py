@@ -1,0 +1,125 @@
+"""Interoperability commands: ``export-sbml``, ``export-petab``, ``import-nonmem``,
+``simulate-nonmem`` (registered on the main app by :mod:`opiaxis.cli`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import OpiaxisError, OpiaxisInputError
+
+
+def _model(modules: Optional[str]):
+    from .models import available_modules, build_model, default_model
+    if not modules:
+        return default_model()
+    names = [x.strip() for x in modules.split(",") if x.strip()]
+    known = available_modules()
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise OpiaxisInputError(f"unknown module(s) {', '.join(bad)}; expected some of {', '.join(known)}",
+                                field="--modules")
+    return build_model(modules=names)
+
+
+def register(app: typer.Typer) -> None:
+    from .cli import _fail, console
+
+    @app.command("export-sbml")
+    def export_sbml(out: Path = typer.Option(Path("opiaxis.xml"), "--out", "-o", help="SBML file to write"),
+                    modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)"),
+                    regimen: Optional[list[str]] = typer.Option(None, "--regimen", "-r",
+                                                                help="doses as events (regimen shorthand; repeatable)"),
+                    events: Optional[Path] = typer.Option(None, help="NONMEM-style event table of doses"),
+                    patient: Optional[str] = typer.Option(None, help="which ID of --events to write"),
+                    per_dose: bool = typer.Option(False, help="one SBML event per dose instead of repeating events")):
+        """Write the composed model (or chosen modules) as SBML L3V2, optionally with doses as events."""
+        try:
+            import pandas as pd
+
+            from . import dosing
+            from .interop.sbml import write_sbml
+            from .study import drug_routes, iu_factors
+            m = _model(modules)
+            doses = None
+            frames = []
+            if regimen:
+                rows = pd.concat([dosing.parse_regimen(t, drugs=drug_routes(m), unit_factors=iu_factors(m),
+                                                       where=f"--regimen[{k}]") for k, t in enumerate(regimen)],
+                                 ignore_index=True)
+                frames.append(dosing.expand_doses(rows.assign(ID=1)[list(dosing.EVENT_COLUMNS)]))
+            if events:
+                ev = dosing.expand_doses(dosing.read_event_table(events, cmt_names=sorted(m.dose_targets)))
+                if patient is not None:
+                    ids = {str(i): i for i in pd.unique(ev["ID"])}
+                    if patient not in ids:
+                        raise OpiaxisInputError(f"no ID {patient!r} in {events}", field="--patient")
+                    ev = ev[ev["ID"] == ids[patient]]
+                frames.append(ev.assign(ID=1, ORDER=ev["ORDER"] + 1_000_000))
+            if frames:
+                doses = pd.concat(frames, ignore_index=True)
+            write_sbml(out, m, doses=doses, compact=not per_dose)
+            console.print(f"wrote {out}: {len(m.states)} states, {len(m.parameters)} parameters, "
+                          f"{len(m.assignments)} assignment rules" + (f", {len(doses)} dose event(s)" if doses is not None else "")
+                          + "; libSBML consistency check passed")
+        except OpiaxisError as exc:
+            _fail(exc)
+
+    @app.command("export-petab")
+    def export_petab_cmd(study: Optional[Path] = typer.Argument(None, help="study YAML (default: the embedded study)"),
+                         out: Path = typer.Option(Path("petab"), "--out", "-o", help="output directory"),
+                         measurements: Optional[Path] = typer.Option(None, help="tidy CSV (patient,time,variable,value) "
+                                                                     "or NONMEM dataset; default: simulated"),
+                         dv: Optional[str] = typer.Option(None, help="observed variable for NONMEM rows without one"),
+                         patients: int = typer.Option(5, help="patients to simulate when no measurements are given"),
+                         every: float = typer.Option(24.0, help="hours between simulated measurements"),
+                         modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)")):
+        """Write a PEtab v1 problem (SBML, conditions, observables, measurements, parameters, YAML)."""
+        try:
+            from .interop.petab import check_petab, export_petab, read_measurements, study_measurements
+            from .study import load_study
+            m = _model(modules)
+            s = load_study(study, m)
+            meas = read_measurements(measurements, m, dv) if measurements else \
+                study_measurements(s, m, n_patients=patients, every=every)
+            y = export_petab(s, m, meas, out)
+            problems = check_petab(y)
+            if problems:
+                raise OpiaxisInputError("; ".join(problems), file=str(y))
+            console.print(f"wrote {y} ({len(meas)} measurements); schema checks passed")
+        except OpiaxisError as exc:
+            _fail(exc)
+
+    @app.command("import-nonmem")
+    def import_nonmem(path: Path = typer.Argument(..., help="NONMEM-style dataset (CSV or Parquet)"),
+                      dv: Optional[str] = typer.Option(None, help="observed variable for rows whose CMT names none"),
+                      modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)")):
+        """Check a NONMEM dataset and summarise its doses, observations and covariates."""
+        try:
+            from .interop.nonmem import read_nonmem
+            m = _model(modules)
+            d = read_nonmem(path, m, dv=dv)
+            obs = d.observations
+            console.print(f"{path}: {len(d.events)} rows, {len(d.ids)} ID(s), {len(d.doses())} dose event(s), "
+                          f"{int((obs['MDV'] == 0).sum())} observation(s) of "
+                          f"{', '.join(sorted(set(obs['VARIABLE']))) or 'nothing'}; covariates: "
+                          f"{', '.join(c for c in d.covariates.columns if c != 'ID') or 'none'}; OK")
+        except OpiaxisError as exc:
+            _fail(exc)
+
+    @app.command("simulate-nonmem")
+    def simulate_nonmem(path: Path = typer.Argument(..., help="NONMEM-style dataset (CSV or Parquet)"),
+                        out: Path = typer.Option(Path("simulated.csv"), "--out", "-o"),
+                        dv: Optional[str] = typer.Option(None, help="observed variable for rows whose CMT names none"),
+                        modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)")):
+        """Simulate every ID of a dataset and write it back with DV simulated at the observation rows."""
+        try:
+            from .interop.nonmem import read_nonmem, simulate_dataset, write_nonmem
+            m = _model(modules)
+            d = read_nonmem(path, m, dv=dv)
+            write_nonmem(simulate_dataset(m, d), out)
+            console.print(f"wrote {out}")
+        except OpiaxisError as exc:
+            _fail(exc)

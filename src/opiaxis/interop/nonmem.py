@@ -1,0 +1,274 @@
+"""NONMEM-style datasets: read them as an event table plus observations, simulate them, and
+write simulated datasets in the same format.
+
+A dataset has one row per record with the columns ID, TIME (h), EVID (0 observation, 1 dose,
+2 other, 3 reset, 4 reset and dose), AMT (mg), CMT, DV, MDV and optionally RATE, II, ADDL and
+covariate columns (see :mod:`opiaxis.dosing` for the dose items).
+
+* **Dose rows** (EVID 1/4): CMT is a dosing compartment ``<drug>.<route>`` or its 1-based index
+  in the sorted list of the model's dosing compartments.
+* **Observation rows** (EVID 0): CMT names the model variable observed (a state or an
+  assignment such as ``buprenorphine_plasma``); when CMT is empty, or a number as NONMEM
+  datasets often carry, the variable given as ``dv=`` is used. ``MDV = 0`` means DV is an
+  observation; ``MDV = 1`` a row that only asks for a prediction.
+* **DV and MDV**: a dataset with a DV column must have an MDV column; on every row with a DV
+  value MDV must be 0 or 1; MDV = 0 only on EVID 0 rows, and then DV must be a number.
+* **Covariates**: a column whose name is a model parameter sets that parameter for the ID
+  (constant within an ID); other columns are carried through unchanged.
+
+Simulated datasets put the model's value in DV at every observation row (MDV = 0 there, 1
+elsewhere), missing values written as ``.``. An observation at the time of a dose reports the
+state after the dose (the engine's convention, whatever the row order).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import dosing
+from ..errors import OpiaxisInputError
+from ..model.core import Model
+
+_NONMEM_ITEMS = set(dosing.EVENT_COLUMNS) | {"DV", "MDV", "SS", "CMT"}
+
+
+@dataclass
+class NonmemData:
+    """A read dataset: ``events`` (validated event table, every row), ``observations`` (one row
+    per EVID 0 record: ROW, ID, TIME, VARIABLE, DV, MDV), ``covariates`` (ID × parameter
+    columns), the file name and the original column order."""
+
+    events: pd.DataFrame
+    observations: pd.DataFrame
+    covariates: pd.DataFrame
+    file: str
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return pd.unique(self.events["ID"])
+
+    def doses(self) -> pd.DataFrame:
+        """Expanded dose rows (ADDL/II as explicit doses) for :func:`opiaxis.engine.simulate`."""
+        return dosing.expand_doses(self.events)
+
+
+def _raw(source, name):
+    """(string frame, line numbers or None, label)."""
+    if isinstance(source, pd.DataFrame):
+        return source.reset_index(drop=True).copy(), None, name or "<DataFrame>"
+    path = Path(source)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(path), None, str(path)
+        except (OSError, ValueError, ImportError) as exc:
+            raise OpiaxisInputError(f"cannot read parquet dataset: {exc}", file=str(path)) from None
+    frame, lines = dosing._read_csv_strings(path)  # noqa: SLF001 (same package: line numbers)
+    return frame, lines, str(path)
+
+
+def _missing(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and v.strip().lower() in ("", ".", "nan", "na", "none", "null")
+
+
+def _number(v):
+    if _missing(v):
+        return None
+    try:
+        x = float(str(v).strip()) if isinstance(v, str) else float(v)
+    except (TypeError, ValueError):
+        return "bad"
+    return x if math.isfinite(x) else "bad"
+
+
+def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None = None) -> NonmemData:
+    """Read and check a NONMEM-style dataset (CSV, Parquet or a DataFrame).
+
+    ``dv``: the model variable observed on rows whose CMT does not name one.
+
+    Raises :class:`OpiaxisInputError` naming file, line (or row), column and what was expected,
+    for: a DV column without MDV, DV on a row without MDV, MDV not 0/1, MDV = 0 on a non-EVID-0
+    row or without a numeric DV, TIME decreasing within an ID, an unknown CMT (dose rows: not a
+    dosing compartment; observation rows: not a model variable and no ``dv``), a covariate that
+    changes within an ID — and everything :func:`opiaxis.dosing.read_event_table` rejects.
+    """
+    raw, lines, label = _raw(source, name)
+    loc = dosing._Locator(label, lines, list(raw.index))  # noqa: SLF001
+    upper = {str(c).strip().upper(): c for c in raw.columns}
+    known_vars = set(model.state_names) | set(model.assignment_index)
+    if dv is not None and dv not in known_vars:
+        raise OpiaxisInputError(f"dv {dv!r} is not a model variable; expected a state or an "
+                                "assignment such as 'buprenorphine_plasma'", field="dv")
+    if "DV" in upper and "MDV" not in upper:
+        raise OpiaxisInputError("the dataset has a DV column but no MDV column; expected MDV "
+                                "(0 = DV is an observation, 1 = no observation on this row)",
+                                file=label, line=1 if lines is not None else None, field="MDV")
+
+    # the event part: every dose item, TIME order, dose CMT (errors with lines)
+    cmt_names = sorted(model.dose_targets)
+    events = dosing.read_event_table(raw if lines is None else Path(label), cmt_names=cmt_names,
+                                     name=label)
+    n = len(raw)
+    if len(events) != n:  # pragma: no cover - read_event_table keeps every non-blank row
+        raise OpiaxisInputError("internal: row count changed while reading", file=label)
+    evid = events["EVID"].to_numpy(int)
+
+    dv_raw = raw[upper["DV"]].tolist() if "DV" in upper else [None] * n
+    mdv_raw = raw[upper["MDV"]].tolist() if "MDV" in upper else [None] * n
+    cmt_raw = raw[upper["CMT"]].tolist()
+    rows = []
+    for i in range(n):
+        dval, mval = _number(dv_raw[i]), _number(mdv_raw[i])
+        if dval == "bad":
+            raise loc.error(f"DV is {dv_raw[i]!r}; expected a number or '.' (missing)", i, "DV")
+        if mval == "bad" or (mval is not None and mval not in (0.0, 1.0)):
+            raise loc.error(f"MDV is {mdv_raw[i]!r}; expected 0 (DV is an observation) or 1", i, "MDV")
+        if dval is not None and mval is None:
+            raise loc.error(f"DV is {dv_raw[i]!r} but MDV is missing; expected MDV 0 (DV is an "
+                            "observation) or 1 (DV not used)", i, "MDV")
+        if mval == 0.0 and evid[i] != 0:
+            raise loc.error(f"MDV is 0 on an EVID {evid[i]} row; expected MDV 1 on dose, other and "
+                            "reset rows (only EVID 0 rows carry observations)", i, "MDV")
+        if mval == 0.0 and dval is None:
+            raise loc.error("MDV is 0 but DV is missing; expected a numeric DV on an observation "
+                            "row (or MDV 1)", i, "DV")
+        if evid[i] != 0:
+            continue
+        c = cmt_raw[i]
+        text = None if _missing(c) else str(c).strip()
+        if text is not None and text in known_vars:
+            var = text
+        elif dv is not None and (text is None or _number(text) not in (None, "bad")
+                                 or text.lower() in {x.lower() for x in cmt_names}):
+            var = dv
+        else:
+            hint = dosing._suggest(text, sorted(known_vars)) if text else ""  # noqa: SLF001
+            what = f"CMT {text!r} is not a model variable" if text else "CMT is missing"
+            raise loc.error(f"{what} on an observation row (EVID 0); expected a state or "
+                            f"assignment such as 'buprenorphine_plasma'{hint}, or give the observed "
+                            "variable as dv=", i, "CMT")
+        rows.append({"ROW": i, "ID": events["ID"].iat[i], "TIME": float(events["TIME"].iat[i]),
+                     "VARIABLE": var, "DV": np.nan if dval is None else dval,
+                     "MDV": 1 if mval is None else int(mval)})
+    obs = pd.DataFrame(rows, columns=["ROW", "ID", "TIME", "VARIABLE", "DV", "MDV"])
+
+    # covariates: columns named after model parameters, constant within an ID
+    cov_cols = [c for c in events.columns if c not in _NONMEM_ITEMS and str(c) in model.param_index]
+    cov = pd.DataFrame({"ID": pd.unique(events["ID"])})
+    for c in cov_cols:
+        vals = pd.to_numeric(events[c], errors="coerce")
+        bad = vals.isna() | ~np.isfinite(vals.to_numpy(float, na_value=np.nan))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise loc.error(f"covariate {c} is {events[c].iat[i]!r}; expected a finite number "
+                            f"(the value of parameter {c} in {model.unit_of(c)})", i, c)
+        first = vals.groupby(events["ID"], sort=False).transform("first")
+        changed = (vals != first).to_numpy()
+        if changed.any():
+            i = int(np.flatnonzero(changed)[0])
+            raise loc.error(f"covariate {c} changes within ID {events['ID'].iat[i]} "
+                            f"({first.iat[i]:g} -> {vals.iat[i]:g}); expected one value per ID "
+                            "(time-varying covariates are not supported)", i, c)
+        cov[c] = vals.groupby(events["ID"], sort=False).first().to_numpy()
+    return NonmemData(events, obs, cov, label, [str(c) for c in raw.columns])
+
+
+def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=None) -> pd.DataFrame:
+    """Simulate every ID of a dataset with its doses and return the dataset with DV simulated at
+    the observation rows (MDV 0 there, 1 elsewhere).
+
+    ``params``: None (typical values), an array (IDs in order of appearance × parameters) or a
+    DataFrame with an ``ID`` column and parameter columns; covariate columns of the dataset that
+    name parameters override both.
+    """
+    from ..engine import simulate
+
+    ids = data.ids
+    P = np.tile(model.default_parameters(), (len(ids), 1))
+    if isinstance(params, pd.DataFrame):
+        if "ID" not in params.columns:
+            raise OpiaxisInputError("params table has no ID column", field="ID")
+        idx = {i: k for k, i in enumerate(ids)}
+        for c in params.columns:
+            if c == "ID":
+                continue
+            if c not in model.param_index:
+                raise OpiaxisInputError(f"unknown parameter column {c!r}", field=str(c))
+            for i, v in zip(params["ID"], params[c]):
+                if i in idx:
+                    P[idx[i], model.param_index[c]] = float(v)
+    elif params is not None:
+        A = np.atleast_2d(np.asarray(params, float))
+        if A.shape != P.shape:
+            raise OpiaxisInputError(f"params has shape {A.shape}; expected {P.shape} (IDs × parameters)",
+                                    field="params")
+        P = A.copy()
+    for c in data.covariates.columns:
+        if c != "ID":
+            P[:, model.param_index[c]] = data.covariates[c].to_numpy(float)
+    obs = data.observations
+    if not len(obs):
+        raise OpiaxisInputError("the dataset has no observation rows (EVID 0); expected at least one "
+                                "row at which to simulate DV", file=data.file, field="EVID")
+    times = np.unique(obs["TIME"].to_numpy(float))
+    res = simulate(model, P, times, data.doses(), ids=ids, options=options)
+    pos = {i: k for k, i in enumerate(ids)}
+    ti = np.searchsorted(times, obs["TIME"].to_numpy(float))
+    pi = obs["ID"].map(pos).to_numpy(int)
+    values = np.empty(len(obs))
+    for var, sel in obs.groupby("VARIABLE").indices.items():
+        values[sel] = res.get(var)[pi[sel], ti[sel]]
+    out = data.events.copy()
+    out["DV"] = np.nan
+    out["MDV"] = 1
+    out.loc[obs["ROW"].to_numpy(), "DV"] = values
+    out.loc[obs["ROW"].to_numpy(), "MDV"] = 0
+    cmt = out["CMT"].astype(object).to_numpy()
+    cmt[obs["ROW"].to_numpy()] = obs["VARIABLE"].to_numpy()
+    out["CMT"] = cmt
+    return out
+
+
+def dataset_from_results(results, doses: pd.DataFrame | None, variable: str,
+                         covariates: list[str] | None = None) -> pd.DataFrame:
+    """A NONMEM-style dataset from :class:`opiaxis.engine.Results`: the dose rows (EVID 1, MDV 1)
+    and one observation row per patient and output time with DV = ``variable``; parameter
+    columns named in ``covariates`` are added per ID."""
+    vals = results.get(variable)
+    n_p, n_t = vals.shape
+    obs = pd.DataFrame({"ID": np.repeat(results.ids, n_t), "TIME": np.tile(results.times, n_p),
+                        "EVID": 0, "AMT": 0.0, "CMT": variable, "RATE": 0.0, "DV": vals.reshape(-1),
+                        "MDV": 0, "_O": 1})
+    frames = [obs]
+    if doses is not None and len(doses):
+        d = doses[["ID", "TIME", "EVID", "AMT", "CMT"]].copy()
+        d["RATE"] = doses["RATE"] if "RATE" in doses else 0.0
+        d["DV"] = np.nan
+        d["MDV"] = 1
+        d["_O"] = 0
+        frames.insert(0, d)
+    out = pd.concat(frames, ignore_index=True).sort_values(["ID", "TIME", "_O"], kind="mergesort")
+    out = out.drop(columns="_O").reset_index(drop=True)
+    for c in covariates or []:
+        k = results.model.param_index[c]
+        out[c] = out["ID"].map(dict(zip(results.ids, results.params[:, k])))
+    return out
+
+
+def write_nonmem(df: pd.DataFrame, path) -> Path:
+    """Write a dataset as CSV with NONMEM's ``.`` for missing values; columns ID, TIME, EVID,
+    AMT, CMT, RATE, II, ADDL, DV, MDV first (those present), then the rest."""
+    first = [c for c in ("ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL", "DV", "MDV") if c in df.columns]
+    out = df[first + [c for c in df.columns if c not in first]]
+    p = Path(path)
+    out.to_csv(p, index=False, na_rep=".", float_format="%.10g")
+    return p
