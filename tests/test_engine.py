@@ -133,3 +133,15 @@ def test_variability_follows_declared_distribution(model):
     col = P[:, model.param_index[p.name]]
     assert np.median(col) == pytest.approx(p.value, rel=0.03)
     assert np.std(np.log(col)) == pytest.approx(p.variability.omega, rel=0.05)
+
+
+def test_reset_stops_running_infusions(toy):
+    """An infusion running at a reset ends there (NONMEM); its scheduled stop must not leave a
+    negative input afterwards."""
+    doses = pd.DataFrame({"ID": 1, "TIME": [0.0, 2.0, 3.0], "EVID": [1, 3, 1], "AMT": [40.0, 0, 10.0],
+                          "CMT": ["toy.iv", "toy.iv", "toy.iv"], "RATE": [10.0, 0.0, 0.0]})
+    r = simulate(toy, toy.default_parameters()[None], np.arange(0, 12.01, 0.5), doses)
+    c = r.get("central")[0]
+    assert c.min() >= -1e-9
+    assert c[np.argmin(abs(r.times - 2.5))] == 0.0          # reset: infusion off, amounts back to initial
+    assert c[-1] > 0                                         # the later bolus is still there

@@ -172,6 +172,25 @@ def _event_arrays(model: Model, P: np.ndarray, ids: np.ndarray, doses: pd.DataFr
     pat, t, cls, ordr, kind, st, val = cols
     idx = np.lexsort((ordr, cls, t, pat))
     pat, t, kind, st, val = pat[idx], t[idx], kind[idx], st[idx], val[idx]
+    if is_reset.any() and infusion.any():
+        # a reset stops every running infusion (NONMEM): drop the scheduled stops of infusions
+        # that a reset has already ended, so they do not subtract a rate that is no longer there
+        keep = np.ones(len(t), bool)
+        for p in np.unique(pat[kind == EV_RESET]):
+            rows = np.flatnonzero(pat == p)
+            running: dict[tuple[int, float], int] = {}
+            for r in rows:
+                if kind[r] == EV_RESET:
+                    running.clear()
+                elif kind[r] == EV_RATE and val[r] > 0:
+                    running[(st[r], val[r])] = running.get((st[r], val[r]), 0) + 1
+                elif kind[r] == EV_RATE and val[r] < 0:
+                    key = (st[r], -val[r])
+                    if running.get(key, 0) > 0:
+                        running[key] -= 1
+                    else:
+                        keep[r] = False
+        pat, t, kind, st, val = pat[keep], t[keep], kind[keep], st[keep], val[keep]
     ptr = np.zeros(n_pat + 1, np.int64)
     np.add.at(ptr, pat + 1, 1)
     ptr = np.cumsum(ptr)
