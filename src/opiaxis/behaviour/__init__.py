@@ -1,0 +1,7 @@
+"""behaviour — the patient's own opioid use as a stochastic process over the ODE model, treatment
+(detox, methadone, buprenorphine-naloxone, XR-naltrexone, prescribed opioids), overdose, naloxone
+rescue and death; and the simulated trials behind the behaviour targets (see ``engine`` and
+``trials``)."""
+
+from .engine import CohortSim, Evaluator, behaviour_model, make_cohort, run_in, runs  # noqa: F401
+from .params import PARAMS  # noqa: F401

@@ -1,0 +1,468 @@
+"""The stochastic behaviour layer over the ODE model: a patient's own opioid use, treatment,
+overdose, rescue and death, simulated in decision intervals.
+
+Loop (one decision interval of ``dt`` hours, all living patients in one batch):
+
+1. read the patient's state at the interval start (craving, withdrawal, pain, μ occupancy by
+   antagonists/partial agonists) from the ODE states;
+2. draw a fixed number of uniforms from the patient's own stream (seed, patient id) — so a
+   patient's path never depends on the batch, its size or order;
+3. decide use: hazard λ = λ0·access·(craving/c_ref)^γ·exp(β_w·W + β_p·pain/10 + β_cue·cue)·
+   (1 − b_max·occ_block), P(use in a slot) = 1 − exp(−λ·dt/n_slots); the dose (heroin or
+   fentanyl, with use-to-use purity/potency spread) lands at the slot time; treatment doses
+   (methadone, buprenorphine-naloxone, XR-naltrexone, prescribed oxycodone, naloxone challenge)
+   are added by the patient's treatment policy;
+4. simulate the interval from the last states (``x0``, ``t0``) with the generated doses;
+5. overdose: P = 1/(1 + (V_nadir/V50)^k) from the nadir of ``ventilation_rel`` after each use
+   (the FDA model's occupancy → ventilation link, Mann et al. Clin Pharmacol Ther 2022, here
+   through the adaptation module's tolerance-shifted ventilation); rescue by bystander naloxone
+   (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
+   probability. The expected number of deaths given the path (Rao–Blackwell) is accumulated too;
+6. daily: treatment dropout (hazard in craving and recent use), re-entry, other-cause death.
+
+Rare events: with ``immortal=True`` deaths are not drawn; each patient carries its survival
+probability S and its expected deaths Σ S·p_k (the conditional expectation of the death count
+given the use path), which estimates mortality rates with far lower variance than counting
+deaths in a small cohort; confidence intervals come from a bootstrap over patients.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+from scipy.special import ndtri
+
+from ..engine.simulate import SolverOptions, simulate
+from ..model.core import Model, compose
+from .params import PARAMS
+
+DRUGS = ("heroin", "mam6", "morphine", "m6g", "fentanyl", "methadone", "buprenorphine", "naloxone", "naltrexone",
+         "naltrexol6b", "oxycodone", "oxytocin")
+MODULES = ("pk", "receptors", "adaptation", "hpa", "pain", "reward", "oxytocin")
+OPTIONS = SolverOptions(rtol=1e-3, atol=1e-6)   # checked against 1e-6/1e-9: ventilation, tolerance agree to 1e-4
+N_DRAWS = 12
+TAG = 0xBE4A
+
+
+@lru_cache(maxsize=1)
+def behaviour_model() -> Model:
+    """The composition the behaviour layer simulates: pk (drugs of OUD and its treatment only),
+    receptors, adaptation, hpa, pain, reward, oxytocin. Immune, glia, gut, mood are left out for
+    speed (their interface variables take their resting defaults)."""
+    from ..physiology.drugs import load_drugs
+    drugs = load_drugs()
+    sub = {k: drugs[k] for k in DRUGS if k in drugs}
+    model = compose([importlib.import_module(f"opiaxis.physiology.{n}").build(sub) for n in MODULES],
+                    name="opiaxis-behaviour")
+    fp = model.fingerprint()
+    model.fingerprint = lambda: fp  # the structure is fixed: avoid re-hashing on every interval's simulate call
+    return model
+
+
+class Evaluator:
+    """Numpy functions of assignments (compiled once per model) on state arrays."""
+
+    _cache: dict = {}
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.exprs = model.assignment_exprs()
+        self.syms = [s.symbol for s in model.states] + [p.symbol for p in model.parameters]
+
+    def fn(self, name):
+        key = (self.model.fingerprint(), name)
+        if key not in Evaluator._cache:
+            Evaluator._cache[key] = sp.lambdify(self.syms, self.exprs[name], "numpy")
+        return Evaluator._cache[key]
+
+    def __call__(self, name, X, P):
+        """X: (n, ns) or (n, T, ns); P: (n, np). Returns (n,) or (n, T)."""
+        m = self.model
+        if name in m.state_index:
+            return X[..., m.state_index[name]]
+        f = self.fn(name)
+        if X.ndim == 2:
+            args = [X[:, i] for i in range(X.shape[1])] + [P[:, k] for k in range(P.shape[1])]
+        else:
+            args = [X[:, :, i] for i in range(X.shape[2])] + [P[:, k][:, None] for k in range(P.shape[1])]
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(f(*args), float), X.shape[:-1]).copy()
+
+
+# ------------------------------------------------------------------------------------------------
+TX_NONE, TX_NOREPL, TX_METHADONE, TX_BUPNX, TX_XRNTX, TX_DETOX, TX_CNCP = range(7)
+TX_CODES = {"none": TX_NONE, "no_replacement": TX_NOREPL, "methadone": TX_METHADONE, "bupnx": TX_BUPNX,
+            "xrntx": TX_XRNTX, "detox": TX_DETOX, "cncp": TX_CNCP}
+
+
+@dataclass
+class Cohort:
+    model: Model
+    ids: np.ndarray
+    seed: int
+    P: np.ndarray
+    X: np.ndarray
+    cov: pd.DataFrame
+    B: dict            # behaviour parameters per patient (arrays)
+    t: float = 0.0
+    rngs: list = field(default_factory=list)
+
+    @property
+    def n(self):
+        return len(self.ids)
+
+
+def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: dict | None = None,
+                behaviour: dict | None = None, model: Model | None = None) -> Cohort:
+    """Virtual patients: covariates, ODE parameters (with covariate effects), behaviour parameters,
+    initial states and one random stream each — all fixed by (seed, patient id)."""
+    from ..population import patient_normals, sample_parameters
+    from ..population.covariates import apply_covariates, covariate_specs, sample_covariates
+    model = model or behaviour_model()
+    ids = np.asarray(ids, dtype=np.int64)
+    cov = sample_covariates(ids, seed, covariate_specs(covariates))
+    P = apply_covariates(model, sample_parameters(model, ids, seed, overrides=overrides), cov)
+    if "nociceptive_drive" in model.param_index and "chronic_pain" in cov:
+        # chronic pain: nociceptive drive giving NRS ~5–6 untreated (assumed; pain module's scale)
+        P[:, model.param_index["nociceptive_drive"]] = np.where(cov["chronic_pain"] > 0.5, 1.2, 0.0)
+    names = list(PARAMS)
+    Z = patient_normals(int(seed) + 7919, ids, len(names))
+    B = {}
+    for k, nm in enumerate(names):
+        p = PARAMS[nm]
+        v = (behaviour or {}).get(nm, p.value)
+        B[nm] = v * np.exp(np.sqrt(np.log1p(p.cv ** 2)) * Z[:, k]) if p.cv > 0 else np.full(len(ids), float(v))
+    X = model.initial_state(P)
+    rngs = [np.random.default_rng(np.random.SeedSequence([int(seed), int(pid), TAG])) for pid in ids]
+    return Cohort(model, ids, int(seed), P, X, cov, B, 0.0, rngs)
+
+
+def _doses(rows):
+    if not rows:
+        return None
+    d = pd.DataFrame(rows, columns=["ID", "TIME", "AMT", "CMT"])
+    d["EVID"] = 1
+    d["RATE"] = 0.0
+    return d.sort_values(["ID", "TIME"], kind="mergesort").reset_index(drop=True)
+
+
+def run_in(c: Cohort, days: int = 28) -> None:
+    """Establish dependence: the patient's habitual dose 4×/day (heroin, or fentanyl for a fentanyl
+    supply) for ``days`` before time 0. One simulation; the cohort's states are replaced."""
+    fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
+    times = -days * 24.0 + np.arange(days * 4) * 6.0 + 1.0
+    rows = []
+    for i, pid in enumerate(c.ids):
+        cmt, amt = ("fentanyl.iv", c.B["fentanyl_dose"][i]) if fent[i] else ("heroin.iv", c.B["heroin_dose"][i])
+        rows += [(pid, t, amt, cmt) for t in times]
+    r = simulate(c.model, c.P, [0.0], _doses(rows), ids=c.ids, t0=-days * 24.0, options=OPTIONS)
+    c.X = r.states[:, -1, :].copy()
+    c.t = 0.0
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class Record:
+    uses: np.ndarray          # (n, days) number of illicit uses
+    extra: np.ndarray         # (n, days) extra (non-prescribed) doses of the prescribed opioid
+    in_tx: np.ndarray         # (n, days) in treatment at day end
+    on_med: np.ndarray        # (n, days) received maintenance medication that day
+    craving: np.ndarray       # (n, days) craving at the start of the day
+    od: np.ndarray            # (n, days) overdoses
+    dead_day: np.ndarray      # (n,) day of death (-1 alive)
+    exp_od_death: np.ndarray  # (n, days) expected overdose deaths (Rao–Blackwell)
+    exp_other_death: np.ndarray
+    surv: np.ndarray          # (n, days) survival probability at day end
+    inducted: np.ndarray      # (n,) day of induction (-1 never)
+    induction_failed: np.ndarray  # (n,) bool
+    discharge_day: np.ndarray  # (n,) day of leaving inpatient care (-1 never inpatient)
+    dropout_day: np.ndarray   # (n,) first dropout from treatment (-1 none)
+
+
+class CohortSim:
+    """Simulate a cohort under per-patient treatment policies for ``days`` days."""
+
+    def __init__(self, c: Cohort, arms, days: int, *, dt: float = 6.0, immortal: bool = False,
+                 inpatient_days=None, reentry: bool = False, stop_when=None):
+        self.c = c
+        self.days = int(days)
+        self.dt = float(dt)
+        self.nint = int(round(24 / self.dt))
+        self.slots = np.array([1.0, 2.5, 4.0]) if self.dt <= 6 else np.array([2.0, 8.0, 14.0])
+        offs = np.array([0.05, 0.1, 0.17, 0.25, 0.35, 0.5, 0.75, 1.0])
+        self.grid = np.unique(np.concatenate([(self.slots[:, None] + offs[None, :]).ravel(), [3.0, 3.5, self.dt]]))
+        self.immortal = immortal
+        self.reentry = reentry
+        self.stop_when = stop_when
+        n = c.n
+        self.tx = np.array([TX_CODES[a] for a in arms], dtype=np.int64)
+        self.arm0 = self.tx.copy()
+        self.ev = Evaluator(c.model)
+        self.idx = c.model.param_index
+        self.inpatient = np.zeros(n, bool)
+        self.inp_until = np.full(n, -1.0)
+        if inpatient_days is not None:
+            ip = np.broadcast_to(np.asarray(inpatient_days, float), (n,))
+            self.inpatient = ip > 0
+            self.inp_until = np.where(ip > 0, ip * 24.0, -1.0)
+        self.in_tx = self.tx != TX_NONE
+        self.last_use = np.full(n, c.t - 6.0)
+        self.tx_day0 = np.zeros(n)
+        self.inducted = np.full(n, -1, np.int64)
+        self.ind_failed = np.zeros(n, bool)
+        self.challenge_due = np.full(n, np.inf)
+        self.challenge_pos = np.zeros(n, bool)
+        self.ntx_next = np.full(n, np.inf)
+        self.alive = np.ones(n, bool)
+        self.active = np.ones(n, bool)
+        self.S = np.ones(n)
+        d = self.days
+        self.rec = Record(np.zeros((n, d), np.int16), np.zeros((n, d), np.int16), np.zeros((n, d), bool),
+                          np.zeros((n, d), bool), np.zeros((n, d)), np.zeros((n, d), np.int16),
+                          np.full(n, -1, np.int64), np.zeros((n, d)), np.zeros((n, d)), np.ones((n, d)),
+                          np.full(n, -1, np.int64), np.zeros(n, bool), np.full(n, -1, np.int64),
+                          np.full(n, -1, np.int64))
+        fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
+        self.use_cmt = np.where(self.tx == TX_CNCP, "oxycodone.oral", np.where(fent, "fentanyl.iv", "heroin.iv"))
+        self.cue_col = self.idx.get("cue_exposure")
+        # detox (inpatient methadone taper) and X:BOT pre-induction detox (buprenorphine taper)
+        self.taper = {TX_DETOX: ("methadone.oral", [30, 30, 25, 25, 20, 15, 15, 10, 5, 5]),
+                      TX_XRNTX: ("buprenorphine.sl", [8, 4, 2])}
+        self.x_days = np.round(c.B["xrntx_abstinence_days"])
+        for i in np.nonzero(self.tx == TX_XRNTX)[0]:
+            self.challenge_due[i] = (len(self.taper[TX_XRNTX][1]) + self.x_days[i]) * 24.0 + 9.0
+
+    # -- one decision interval ----------------------------------------------------------------
+    def _interval(self, k_day: int, j: int):
+        c, B, dt = self.c, self.c.B, self.dt
+        t0 = c.t
+        act = np.nonzero(self.active & self.alive)[0]
+        if len(act) == 0:
+            c.t += dt
+            return
+        U = np.array([c.rngs[i].random(N_DRAWS) for i in act])
+        X, P = c.X[act], c.P[act].copy()
+        ev = self.ev
+        crav = ev("craving", X, P)
+        wd = ev("withdrawal_signal", X, P)
+        pain = ev("pain_nrs", X, P)
+        tol = ev("tolerance_level", X, P)
+        occ_b = sum(ev(f"mor_occupancy_{d}", X, P) for d in ("naltrexone", "naltrexol6b", "naloxone", "buprenorphine"))
+        if j == 0:
+            self.rec.craving[act, k_day] = crav
+        cue = (U[:, 0] < B["cue_event_probability"][act]).astype(float)
+        if self.cue_col is not None:
+            P[:, self.cue_col] = cue
+        tx = self.tx[act]
+        inp = self.inpatient[act]
+        access = np.where(inp, B["access_inpatient"][act], 1.0)
+        lam = (B["use_rate_max"][act] * access * (np.clip(crav, 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
+               * np.exp(B["use_withdrawal_beta"][act] * wd + B["use_pain_beta"][act] * pain / 10
+                        + B["use_cue_beta"][act] * cue)
+               * np.clip(1 - B["blockade_max"][act] * np.clip(occ_b, 0, 1), 0.0, 1.0))
+        p_slot = 1 - np.exp(-lam * dt / len(self.slots))
+        rows, use_t = [], np.full((len(act), len(self.slots)), np.nan)
+        for s in range(len(self.slots)):
+            u = U[:, 1 + s]
+            use = u < p_slot
+            for a in np.nonzero(use)[0]:
+                i = act[a]
+                tt = t0 + self.slots[s]
+                cmt = self.use_cmt[i]
+                # users titrate to their remaining tolerance (test doses after abstinence)
+                titr = B["dose_floor"][i] + (1 - B["dose_floor"][i]) * min(max(tol[a], 0.0), 1.0)
+                if cmt == "heroin.iv":
+                    amt = titr * B["heroin_dose"][i] * np.exp(B["heroin_purity_sd"][i] * ndtri(min(max(U[a, 4 + s], 1e-9), 1 - 1e-9)))
+                elif cmt == "fentanyl.iv":
+                    amt = titr * B["fentanyl_dose"][i] * np.exp(B["fentanyl_potency_sd"][i] * ndtri(min(max(U[a, 4 + s], 1e-9), 1 - 1e-9)))
+                else:
+                    amt = 20.0
+                rows.append((c.ids[i], tt, float(amt), cmt))
+                use_t[a, s] = tt
+        nuse = np.isfinite(use_t).sum(axis=1)
+        # treatment doses
+        med_today = np.zeros(len(act), bool)
+        tday = t0 - k_day * 24.0  # hour of day at interval start
+        dosing_now = (tday <= 9.0 < tday + dt)
+        for a, i in enumerate(act):
+            T = tx[a]
+            pid = c.ids[i]
+            if T in self.taper and self.inpatient[i] and dosing_now:
+                cmt, sched = self.taper[T]
+                if k_day < len(sched):
+                    rows.append((pid, t0 + (9.0 - tday), float(sched[k_day]), cmt))
+                    med_today[a] = True
+            if not self.in_tx[i]:
+                continue
+            if T == TX_METHADONE and dosing_now and U[a, 7] < 0.95:
+                dd = k_day - self.tx_day0[i]
+                rows.append((pid, t0 + (9.0 - tday), float(min(30 + 10 * (dd // 3), 80)), "methadone.oral"))
+                med_today[a] = True
+            elif T == TX_BUPNX and dosing_now:
+                if self.inducted[i] < 0:
+                    if self.inpatient[i] and t0 + 9.0 - tday - self.last_use[i] >= B["bup_induction_wait"][i]:
+                        self.inducted[i] = k_day
+                if self.inducted[i] >= 0 and (self.inpatient[i] or U[a, 7] < B["bup_adherence"][i] * (1 - 0.5 * crav[a])):
+                    rows += [(pid, t0 + (9.0 - tday), 16.0, "buprenorphine.sl"), (pid, t0 + (9.0 - tday), 4.0, "naloxone.sl")]
+                    med_today[a] = True
+            elif T == TX_CNCP and dosing_now:
+                rows += [(pid, t0 + (9.0 - tday) - 1.0, 20.0, "oxycodone.oral"),
+                         (pid, t0 + (9.0 - tday) + 11.0 if dt >= 24 else t0 + (9.0 - tday) + 0.5, 20.0, "oxycodone.oral")]
+                med_today[a] = True
+            elif T == TX_XRNTX:
+                if self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
+                    rows.append((pid, self.challenge_due[i], 0.8, "naloxone.iv"))
+                elif self.inducted[i] >= 0 and t0 <= self.ntx_next[i] < t0 + dt:
+                    if U[a, 7] < B["xrntx_attendance"][i] * (1 - 0.5 * crav[a]):
+                        rows.append((pid, self.ntx_next[i], 380.0, "naltrexone.xr_im"))
+                        med_today[a] = True
+                        self.ntx_next[i] += 28 * 24.0
+                    else:
+                        self.in_tx[i] = False
+                        self.rec.dropout_day[i] = k_day if self.rec.dropout_day[i] < 0 else self.rec.dropout_day[i]
+        self.rec.on_med[act, k_day] |= med_today
+        doses = _doses(rows)
+        grid = t0 + self.grid
+        r = simulate(c.model, P, grid, doses, ids=c.ids[act], x0=X, t0=t0, options=OPTIONS)
+        Y = r.states
+        # naloxone challenge read-out (XR-NTX induction)
+        for a, i in enumerate(act):
+            if tx[a] == TX_XRNTX and self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
+                k0 = np.searchsorted(grid, self.challenge_due[i] - 1e-9)
+                k1 = np.searchsorted(grid, self.challenge_due[i] + 0.5 - 1e-9)
+                cw = ev("cows_score", Y[a:a + 1, [max(k0 - 1, 0), min(k1, len(grid) - 1)], :], P[a:a + 1])[0]
+                if cw[1] - cw[0] >= B["challenge_cows_rise"][i] or t0 + 3.0 - self.last_use[i] < 72.0:
+                    self.ind_failed[i] = True
+                    self.in_tx[i] = False
+                else:
+                    self.inducted[i] = k_day
+                    self.ntx_next[i] = self.challenge_due[i] + 4.0
+                    self.inp_until[i] = min(self.inp_until[i], self.ntx_next[i] + 24.0)
+        # overdose
+        if nuse.any():
+            vent = ev("ventilation_rel", Y, P)
+            for a in np.nonzero(nuse)[0]:
+                i = act[a]
+                for s in range(len(self.slots)):
+                    if not np.isfinite(use_t[a, s]):
+                        continue
+                    self.last_use[i] = use_t[a, s]
+                    w = (grid > use_t[a, s]) & (grid <= use_t[a, s] + 1.0)
+                    vmin = float(np.min(vent[a, w]))
+                    pod = 1.0 / (1.0 + (max(vmin, 1e-6) / B["od_ventilation_50"][i]) ** B["od_steepness"][i])
+                    wit = B["od_witnessed"][i]
+                    prescue = wit * (B["naloxone_access"][i] + (1 - B["naloxone_access"][i]) * B["ems_rescue"][i])
+                    pdeath = pod * (1 - prescue) * B["od_fatal_unrescued"][i]
+                    self.rec.exp_od_death[i, k_day] += self.S[i] * pdeath
+                    self.S[i] *= 1 - pdeath
+                    u = c.rngs[i].random(3)
+                    if u[0] < pod:
+                        self.rec.od[i, k_day] += 1
+                        if u[1] < prescue:
+                            self._rescue(i, a, use_t[a, s], t0, grid, P, X, doses)
+                        elif u[2] < B["od_fatal_unrescued"][i] and not self.immortal:
+                            self.alive[i] = False
+                            self.rec.dead_day[i] = k_day
+                            break
+        self.rec.uses[act, k_day] += nuse.astype(np.int16)
+        if (self.tx[act] == TX_CNCP).any():
+            self.rec.extra[act, k_day] += np.where(self.tx[act] == TX_CNCP, nuse, 0).astype(np.int16)
+        keep = self.alive[act]
+        if not getattr(self, "_rescued", None):
+            c.X[act[keep]] = Y[keep, -1, :]
+        else:
+            for a, i in enumerate(act):
+                if i in self._rescued:
+                    c.X[i] = self._rescued[i]
+                elif keep[a]:
+                    c.X[i] = Y[a, -1, :]
+            self._rescued = {}
+        # leaving inpatient care
+        for a, i in enumerate(act):
+            if self.inpatient[i]:
+                h = B["leave_inpatient_rate"][i] * (crav[a] / 0.5) ** 2 * np.exp(0.5 * wd[a])
+                if c.t + dt >= self.inp_until[i] or U[a, 10] < 1 - np.exp(-h * dt):
+                    self.inpatient[i] = False
+                    self.rec.discharge_day[i] = k_day
+                    if self.tx[i] in (TX_BUPNX, TX_XRNTX) and self.inducted[i] < 0:
+                        self.ind_failed[i] = True
+                        self.in_tx[i] = False
+                    if self.tx[i] == TX_DETOX:
+                        self.in_tx[i] = False
+        c.t += dt
+
+    def _rescue(self, i, a, t_use, t0, grid, P, X, doses):
+        """Bystander naloxone 4 mg intranasal 5 min after the use: re-simulate the interval."""
+        c = self.c
+        rows = [] if doses is None else [tuple(r) for r in doses.loc[doses.ID == c.ids[i], ["ID", "TIME", "AMT", "CMT"]].itertuples(index=False)]
+        rows.append((c.ids[i], t_use + 5 / 60, 4.0, "naloxone.intranasal"))
+        r = simulate(c.model, P[a:a + 1], grid, _doses(rows), ids=c.ids[i:i + 1], x0=X[a:a + 1], t0=t0, options=OPTIONS)
+        if not hasattr(self, "_rescued") or self._rescued is None:
+            self._rescued = {}
+        self._rescued[i] = r.states[0, -1, :].copy()
+
+    def _daily(self, k):
+        c, B = self.c, self.c.B
+        U = {}
+        alive = np.nonzero(self.alive & self.active)[0]
+        for i in alive:
+            U[i] = c.rngs[i].random(3)
+        last7 = self.rec.uses[:, max(0, k - 6):k + 1].sum(axis=1) > 0
+        for i in alive:
+            u = U[i]
+            # other-cause death (expected and drawn)
+            h = B["other_death_rate"][i] + B["other_death_use_rate"][i] * (self.rec.uses[i, k] > 0)
+            p = 1 - np.exp(-h * 24.0)
+            self.rec.exp_other_death[i, k] += self.S[i] * p
+            self.S[i] *= 1 - p
+            if not self.immortal and u[0] < p:
+                self.alive[i] = False
+                self.rec.dead_day[i] = k
+                continue
+            T = self.tx[i]
+            if self.in_tx[i] and not self.inpatient[i] and T in (TX_METHADONE, TX_NOREPL, TX_BUPNX):
+                if T == TX_BUPNX and self.inducted[i] < 0:
+                    pass
+                else:
+                    crav = self.rec.craving[i, k]
+                    f = B["dropout_medication_factor"][i] if T != TX_NOREPL else 1.0
+                    h = B["dropout_rate"][i] * f * np.exp(B["dropout_craving_beta"][i] * (crav - 0.5)
+                                                          + B["dropout_use_beta"][i] * last7[i])
+                    if u[1] < 1 - np.exp(-h * 24.0):
+                        self.in_tx[i] = False
+                        if self.rec.dropout_day[i] < 0:
+                            self.rec.dropout_day[i] = k
+            elif self.reentry and not self.in_tx[i] and self.arm0[i] == TX_METHADONE:
+                if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):
+                    self.in_tx[i] = True
+                    self.tx_day0[i] = k + 1
+            self.rec.in_tx[i, k] = self.in_tx[i]
+        self.rec.surv[:, k] = self.S
+        if self.stop_when is not None:
+            self.active &= ~self.stop_when(self, k)
+
+    def run(self) -> Record:
+        for k in range(self.days):
+            for j in range(self.nint):
+                self._interval(k, j)
+            self._daily(k)
+        return self.rec
+
+
+# ------------------------------------------------------------------------------------------------
+def runs(flags: np.ndarray, length: int) -> np.ndarray:
+    """First day starting a run of ``length`` consecutive True days in each row (-1 none)."""
+    n, d = flags.shape
+    out = np.full(n, -1, np.int64)
+    if d < length:
+        return out
+    cs = np.cumsum(np.pad(flags.astype(int), ((0, 0), (1, 0))), axis=1)
+    win = cs[:, length:] - cs[:, :-length] == length
+    has = win.any(axis=1)
+    out[has] = np.argmax(win[has], axis=1)
+    return out

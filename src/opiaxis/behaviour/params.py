@@ -1,0 +1,122 @@
+"""Parameters of the stochastic behaviour layer: value, unit (pint), source, between-patient
+variability — the same rules as the ODE modules. Time in hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model.units import parse_unit
+
+
+@dataclass(frozen=True)
+class BParam:
+    name: str
+    value: float
+    unit: str
+    source: str
+    cv: float = 0.0          # log-normal between-patient CV (0 = none)
+    description: str = ""
+
+    def __post_init__(self):
+        parse_unit(self.unit)  # raises on an invalid unit
+        if not self.source.strip():
+            raise ValueError(f"behaviour parameter {self.name!r} has no source")
+
+
+_P = [
+    # --- use hazard -----------------------------------------------------------------------------
+    BParam("use_rate_max", 0.8, "1/h",
+           "calibrated to relapse.detox and xbot.relapse24w: hazard of use at craving 0.5 in the community "
+           "without blockade (a dependent user in withdrawal uses within hours)", 0.6,
+           "λ0: use hazard at reference craving"),
+    BParam("use_craving_ref", 0.5, "dimensionless", "assumed: reference craving (VAS 50)"),
+    BParam("use_craving_exponent", 3.0, "dimensionless",
+           "calibrated to relapse.detox (long tail of late relapse): steepness of the hazard in craving"),
+    BParam("use_withdrawal_beta", 1.0, "dimensionless",
+           "assumed: withdrawal (signal 1 = severe) multiplies the hazard by e (relief seeking) beyond its effect "
+           "through craving"),
+    BParam("use_pain_beta", 0.5, "dimensionless",
+           "assumed: pain NRS 10 multiplies the hazard by e^0.5 (self-medication of pain; Vowles 2015 review)"),
+    BParam("use_cue_beta", 0.7, "dimensionless",
+           "assumed: a high-risk cue situation doubles the hazard (lapse context: ease of access and drug-using "
+           "peers, Ducray et al., Ir J Psychol Med 2014)"),
+    BParam("cue_event_probability", 0.08, "dimensionless",
+           "assumed: a high-risk cue situation in ~1 of 12 six-hour intervals (2 per week)"),
+    BParam("access_inpatient", 0.03, "dimensionless",
+           "assumed: relative access to opioids on an inpatient unit"),
+    BParam("blockade_max", 0.95, "dimensionless",
+           "assumed: expected reward (hence use) falls with the μ occupancy of antagonists and partial agonists; "
+           "full occupancy by naltrexone removes 95% of the hazard (XR-NTX blocks heroin reward, Comer et al., "
+           "Arch Gen Psychiatry 2006;63:210)"),
+    # --- doses ---------------------------------------------------------------------------------
+    BParam("heroin_dose", 25.0, "mg",
+           "assumed: street heroin ~25 mg diacetylmorphine per injection (typical patient of the adaptation "
+           "targets: heroin 25 mg IV q6h)", 0.4),
+    BParam("heroin_purity_sd", 0.4, "dimensionless",
+           "assumed: log-scale SD of street purity from use to use (street heroin purity varies 2–3-fold)"),
+    BParam("dose_floor", 0.2, "dimensionless",
+           "assumed: after abstinence users take a fraction of their habitual dose that grows with their "
+           "remaining tolerance (dose = habit·(f + (1 − f)·tolerance_level)); f = 0.2 for a fully detoxified user"),
+    BParam("fentanyl_dose", 0.3, "mg",
+           "assumed: illicit fentanyl per use roughly equianalgesic to the heroin dose", 0.4),
+    BParam("fentanyl_potency_sd", 0.8, "dimensionless",
+           "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
+    # --- overdose, rescue, death ----------------------------------------------------------------
+    BParam("od_ventilation_50", 0.08, "dimensionless",
+           "assumed: ventilation nadir (fraction of baseline) with 50% probability of a clinical overdose "
+           "(FDA translational model, Mann et al. Clin Pharmacol Ther 2022: severe hypoventilation precedes "
+           "hypoxaemic cardiac arrest; here through ventilation_rel of the adaptation module)", 0.2),
+    BParam("od_steepness", 6.0, "dimensionless",
+           "assumed: steepness of the overdose probability in the ventilation nadir (co-ingestants, position, "
+           "hypoxic reserve not modelled)"),
+    BParam("od_fatal_unrescued", 0.35, "dimensionless",
+           "assumed: fraction of unrescued overdoses that are fatal (most overdoses are non-fatal; "
+           "case fatality of witnessed overdoses ~2–10%, of unwitnessed far higher)"),
+    BParam("od_witnessed", 0.5, "dimensionless",
+           "assumed: half of overdoses happen with someone present"),
+    BParam("naloxone_access", 0.3, "dimensionless",
+           "intervention: probability that a bystander carries naloxone (take-home naloxone distribution raises "
+           "it; McDonald & Strang, Addiction 2016;111:1177)"),
+    BParam("ems_rescue", 0.3, "dimensionless",
+           "assumed: witnessed overdose rescued by emergency services when no naloxone is at hand"),
+    BParam("other_death_rate", 2.3e-7, "1/h",
+           "calibrated to mortality.ost (Sordo et al., BMJ 2017: non-overdose mortality on methadone 8.7/1000 "
+           "person-years): background non-overdose death hazard (2/1000 PY)"),
+    BParam("other_death_use_rate", 3.0e-6, "1/h",
+           "calibrated to mortality.ost (Sordo 2017 non-overdose deaths off treatment 23.4/1000 PY): extra "
+           "non-overdose hazard on a day with illicit use (injection-related infection, violence)"),
+    # --- treatment -----------------------------------------------------------------------------
+    BParam("dropout_rate", 1.0e-3, "1/h",
+           "calibrated to mmt.retention: treatment dropout hazard at craving 0.5 (daily 2.4%)", 0.5),
+    BParam("dropout_craving_beta", 3.0, "dimensionless",
+           "assumed: dropout rises with craving (e^3 from craving 0 to 1)"),
+    BParam("dropout_use_beta", 1.5, "dimensionless",
+           "assumed: illicit use in the past week raises dropout (placebo arm: positive urine → dropout HR 6.25, "
+           "Nunes et al. PMC6980175)"),
+    BParam("dropout_medication_factor", 0.25, "dimensionless",
+           "calibrated to mmt.retention (Mattick et al., Cochrane 2009: retention RR 4.44): dropout hazard on "
+           "maintenance medication relative to no medication (engagement, daily clinic contact)"),
+    BParam("reentry_rate", 1.0 / (120 * 24), "1/h",
+           "assumed: re-entry into treatment about every 4 months out of treatment (cycles in and out of OST, "
+           "Sordo 2017 cohorts)"),
+    BParam("bup_adherence", 0.9, "dimensionless",
+           "assumed: probability of taking the daily take-home buprenorphine-naloxone dose at craving 0"),
+    BParam("xrntx_attendance", 0.85, "dimensionless",
+           "assumed: probability of attending each monthly XR-NTX injection at craving 0"),
+    BParam("leave_inpatient_rate", 0.0008, "1/h",
+           "calibrated to xbot.induction: hazard of leaving the inpatient unit against advice at craving 0.5"),
+    BParam("xrntx_abstinence_days", 7.0, "d",
+           "Lee et al., Lancet 2018 (X:BOT): XR-NTX induction after detoxification and opioid abstinence (typically "
+           "≥ 3–7 days) with a negative naloxone challenge", 0.3),
+    BParam("bup_induction_wait", 16.0, "h",
+           "assumed: buprenorphine induction once in mild–moderate withdrawal, 12–24 h after the last "
+           "short-acting opioid (label guidance)"),
+    BParam("challenge_cows_rise", 5.0, "dimensionless",
+           "assumed: a naloxone challenge is positive when COWS rises by ≥5 within 30 min"),
+]
+
+PARAMS: dict[str, BParam] = {p.name: p for p in _P}
+
+
+def value(name: str) -> float:
+    return PARAMS[name].value

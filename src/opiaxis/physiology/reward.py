@@ -1,0 +1,183 @@
+"""reward — hedonic opponent process, allostatic reward set point, dopamine tone and craving.
+
+Equations (time in hours; all quantities dimensionless unless stated)
+--------------------------------------------------------------------
+1. **Hedonic a-process.** From the efficacy-weighted central μ occupancy A
+   (``mor_agonism_central``) the module forms the agonist load x = A/(1 − A + ε) (occupancy
+   odds, Mann et al., Clin Pharmacol Ther 2022;112:1020) and the compressed stimulus S = x^h, the
+   same transform as the adaptation module. Tolerance removes hedonic potency:
+   S_h = S·(1 − tolerance_level) (tolerance to euphoria; ``tolerance_level`` is the fraction of
+   acute potency lost). The a-process — phasic dopamine release from μ-mediated disinhibition of
+   VTA neurons (Johnson & North, J Neurosci 1992;12:483) — is a = a_max·S_h/(S_h + S50_a).
+2. **Opponent b-process.** dB/dt = k_b·(a − B): slower than a, so every dose is followed by a
+   dysphoric crash when a falls below B (Solomon & Corbit, Psychol Rev 1974;81:119; the biphasic
+   hedonic response of Chou & D'Orsogna, Chaos 2022;32:021102).
+3. **Allostatic reward set point** R (1 healthy; Koob & Le Moal, Neuropsychopharmacology
+   2001;24:97; Ahmed & Koob, Psychopharmacology 2005;180:473): chronic counter-adaptation and
+   repeated withdrawal drive it down, and it recovers slowly in abstinence,
+   dR/dt = −k_down·(T⁺ + g_w·W)·(R − R_min) + k_up·(1 − R).
+4. **Dopamine tone** D = R·(1 + a)/(1 + B + g_wd·W) (relative; 1 at rest). Withdrawal lowers
+   mesolimbic dopamine (Rossetti, Hmaidan & Gessa, Eur J Pharmacol 1992;221:227).
+5. **Cue conditioning and incubation.** The associative strength of drug cues V (0…1) is learnt
+   from experienced drug reward and forgotten slowly: dV/dt = k_acq·a·(1 − V) − k_forget·V
+   (Rescorla–Wagner-type acquisition; blocked reward under an antagonist teaches nothing).
+   Incubation I (0…1) grows during abstinence and resets quickly on drug exposure:
+   dI/dt = k_inc·Ab·(1 − I) − k_reset·(1 − Ab)·I with Ab = 1/(1 + (A/A_ab)²) the abstinence
+   indicator. Cue reactivity V·(1 + g_inc·I) therefore rises over the first weeks to months of
+   abstinence and then declines as V fades — the inverted U of incubation of craving (Grimm,
+   Hope, Wise & Shaham, Nature 2001;412:141; Pickens et al., Trends Neurosci 2011;34:411; in
+   humans: Bedi et al., Biol Psychiatry 2011;69:708; Wang et al., PLoS One 2013 (PMC3722210):
+   cue-induced craving rises up to 3 months of abstinence and falls by 6–12 months).
+6. **Craving** (0…1; the observation layer maps it to a 0–100 VAS). Drives, each dimensionless:
+   withdrawal w_w·W; reward deficit w_d·(1 − D)⁺ (negative reinforcement, Koob); cues
+   w_c·V·(1 + g_inc·I)·(c_bg + cue_exposure)·OT^(−e_cue); stress w_s·(cortisol_rel − 1)⁺·OT^(−e_s);
+   pain w_p·pain_nrs/10; inflammation w_i·(IL-6/IL-6_ref − 1)⁺. Their sum is scaled by trait
+   vulnerability (1 + v_ela·early_life_adversity + v_dep·depression_history) and by μ satiety
+   1/(1 + (A/A_sat)^2) (an occupied receptor satiates — the "narcotic blockade" of adequate
+   methadone doses, Dole, Nyswander & Kreek, Arch Intern Med 1966;118:304), and mapped to 0…1 by
+   craving = q/(q + c50). ``oxytocin_tone`` (oxytocin module; 1 when absent) dampens cue and
+   stress reactivity (seed 002: Houghton, Heroin Addict Relat Clin Probl 2022;24(5):27).
+   ``cue_exposure`` is set by the behaviour layer (or a cue-reactivity session) per interval.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..model.core import Module, lognormal
+
+
+def _pos(x, d):
+    """Smooth positive part (width d)."""
+    return (x + sp.sqrt(x ** 2 + d ** 2)) / 2
+
+
+def build(drugs=None) -> Module:
+    m = Module("reward", __doc__)
+    A = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    T = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    W = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
+    pain = m.input("pain_nrs", "dimensionless", 0.0, "pain module (0 when absent)")
+    il6 = m.input("il6_plasma", "pg/mL", 1.05, "immune module (healthy resting IL-6 when absent)")
+    ot = m.input("oxytocin_tone", "dimensionless", 1.0, "oxytocin module (healthy tone 1 when absent)")
+    ela = m.input("early_life_adversity", "dimensionless", 0.0,
+                  "covariate (population/covariates.py); 0 for a healthy adult without ACE >= 4")
+    dep = m.input("depression_history", "dimensionless", 0.0,
+                  "covariate (population/covariates.py); 0 for a healthy adult without depression history")
+
+    eps = m.parameter("reward_load_eps", 0.01, "dimensionless",
+                      "assumed: same numerical bound on the occupancy odds as the adaptation module")
+    h = m.parameter("reward_load_exponent", 0.75, "dimensionless",
+                    "assumed: same compression of the μ load as the adaptation module (adapt_load_exponent)")
+    amax = m.parameter("reward_a_max", 1.0, "dimensionless",
+                       "assumed: maximal phasic dopamine response doubles tone (μ agonists raise accumbal dopamine "
+                       "~1.5–2.5-fold in microdialysis; Di Chiara & Imperato, PNAS 1988;85:5274)")
+    s50a = m.parameter("reward_a_s50", 1.0, "dimensionless",
+                       "assumed: half-maximal hedonic response at a μ stimulus of 1 (occupancy odds ~1, half the "
+                       "receptors occupied by a full agonist in a naïve person)", variability=lognormal(0.4))
+    kb = m.parameter("reward_b_rate", 0.35, "1/h",
+                     "assumed: opponent (b) process lags the a-process by ~2 h (t½ 2 h), giving the post-dose "
+                     "dysphoric crash within hours (Chou & D'Orsogna 2022 use a slower b than a; values not read)")
+    k_down = m.parameter("reward_setpoint_down_rate", 1 / (14 * 24), "1/h",
+                         "assumed: allostatic decrease of the reward set point over ~2 weeks of dependence (Ahmed & "
+                         "Koob 2005: escalation over weeks of extended access; parameters not read)")
+    k_up = m.parameter("reward_setpoint_recovery_rate", 1 / (60 * 24), "1/h",
+                       "assumed: protracted abstinence — anhedonia and reward deficits recover over months "
+                       "(Koob & Le Moal 2001; Martinotti et al., J Psychopharmacol 2012 (anhedonia in abstinence))",
+                       variability=lognormal(0.4))
+    rmin = m.parameter("reward_setpoint_min", 0.4, "dimensionless",
+                       "assumed: floor of the allostatic set point (ventral striatal responses to natural rewards "
+                       "roughly halved in opioid dependence; no quantitative anchor)")
+    g_w = m.parameter("reward_setpoint_withdrawal_gain", 1.0, "dimensionless",
+                      "assumed: each unit of withdrawal signal drives the set point as much as full tolerance")
+    g_wd = m.parameter("reward_withdrawal_dopamine_gain", 1.0, "dimensionless",
+                       "assumed: severe withdrawal (signal 1) halves dopamine tone (Rossetti et al. 1992: accumbal "
+                       "dopamine falls to ~40–60% of baseline in morphine withdrawal, rat)")
+    k_acq = m.parameter("cue_acquisition_rate", 0.05, "1/h",
+                        "assumed: cue–drug association approaches its maximum over a few weeks of daily use "
+                        "(Rescorla–Wagner learning driven by the a-process)")
+    k_fg = m.parameter("cue_forgetting_rate", 0.693 / (120 * 24), "1/h",
+                       "assumed: cue associations fade with a half-life of ~4 months without reinforcement, so that "
+                       "cue-induced craving falls by 6–12 months of abstinence (Wang et al. 2013, PMC3722210; "
+                       "cue reactivity persists >1 year in long-abstinent heroin users, Zhao et al. PMC3288796)",
+                       variability=lognormal(0.5))
+    k_inc = m.parameter("incubation_rate", 0.693 / (20 * 24), "1/h",
+                        "assumed: incubation half-time ~3 weeks so that cue reactivity peaks at 1–3 months of "
+                        "abstinence (Grimm et al. 2001; Pickens et al. 2011; Bedi et al. 2011: day 35 > day 7)")
+    k_res = m.parameter("incubation_reset_rate", 0.693 / 24, "1/h",
+                        "assumed: renewed drug exposure resets incubation within about a day")
+    a_ab = m.parameter("incubation_agonism_threshold", 0.05, "dimensionless",
+                       "assumed: μ agonism below ~5% counts as abstinence (maintenance doses keep agonism >0.3)")
+    g_inc = m.parameter("incubation_gain", 1.5, "dimensionless",
+                        "assumed: incubated cue reactivity up to 2.5× the early-abstinence value (rat "
+                        "cue-induced responding rises several-fold from day 1 to day 30–90, Grimm et al. 2001)")
+    w_w = m.parameter("craving_weight_withdrawal", 2.0, "dimensionless",
+                      "calibrated to relapse.detox (early relapse): weight of withdrawal in craving")
+    w_d = m.parameter("craving_weight_deficit", 1.5, "dimensionless",
+                      "assumed: reward deficit (dopamine tone below 1) drives craving (negative reinforcement, Koob)")
+    w_c = m.parameter("craving_weight_cue", 0.6, "dimensionless",
+                      "calibrated to relapse.detox and xbot.relapse24w: weight of cue reactivity in craving")
+    c_bg = m.parameter("cue_background", 0.3, "dimensionless",
+                       "assumed: everyday background exposure to drug cues relative to an explicit cue session (1)")
+    cue = m.parameter("cue_exposure", 0.0, "dimensionless",
+                      "intervention/behaviour input: explicit cue exposure (0 none, 1 a cue-reactivity session or "
+                      "a high-risk situation); set per decision interval by the behaviour layer", lower=0.0)
+    w_s = m.parameter("craving_weight_stress", 0.5, "dimensionless",
+                      "assumed: stress (cortisol above baseline) raises craving; cortisol correlates with craving in "
+                      "early abstinence (targets.md hpa.abstinence30)")
+    w_p = m.parameter("craving_weight_pain", 0.4, "dimensionless",
+                      "assumed: pain NRS 10 adds 0.4 to the craving drive (pain predicts craving and misuse in OUD "
+                      "and CNCP; Tsui et al., Drug Alcohol Depend 2016)")
+    w_i = m.parameter("craving_weight_inflammation", 0.1, "dimensionless",
+                      "assumed: a doubling of IL-6 adds 0.1 to the craving drive (seed 000: inflammation in early "
+                      "abstinence; weak, no quantitative anchor)")
+    il6_ref = m.parameter("craving_il6_reference", 1.05, "pg/mL",
+                          "immune module resting IL-6 (Dobreva et al. 2021 baseline)")
+    e_cue = m.parameter("oxytocin_cue_exponent", 0.8, "dimensionless",
+                        "assumed: cue reactivity ∝ oxytocin_tone^(−0.8) (seed 002: dysregulated oxytocin drives "
+                        "automated cue responses; oxytocin reduces heroin self-administration in rats, Kovács et "
+                        "al. 1998 (review PMC6016632))")
+    e_s = m.parameter("oxytocin_stress_exponent", 0.8, "dimensionless",
+                      "assumed: oxytocin dampens stress reactivity (Heinrichs et al., Biol Psychiatry 2003;54:1389)")
+    v_ela = m.parameter("craving_vulnerability_ela", 0.3, "dimensionless",
+                        "assumed: ACE ≥ 4 raises craving reactivity by 30% (early adversity and cue reactivity; seed "
+                        "002)")
+    v_dep = m.parameter("craving_vulnerability_depression", 0.3, "dimensionless",
+                        "assumed: depression history raises craving reactivity by 30% (low mood the most reported "
+                        "contributor to lapse, Ducray et al., Ir J Psychol Med 2014)")
+    a_sat = m.parameter("craving_satiety_agonism", 0.35, "dimensionless",
+                        "calibrated to mmt.retention (heroin use on methadone): μ agonism that halves craving; "
+                        "methadone 60–80 mg and buprenorphine 16 mg reach agonism ~0.4–0.9", variability=lognormal(0.3))
+    c50 = m.parameter("craving_half_drive", 1.0, "dimensionless",
+                      "assumed: drive giving craving 0.5 (VAS 50)", variability=lognormal(0.3))
+    dlt = m.parameter("reward_smoothing", 0.02, "dimensionless", "assumed: numerical smoothing of positive parts")
+
+    B = m.state("hedonic_b_process", "dimensionless", 0.0, "opponent (b) process")
+    R = m.state("reward_setpoint_state", "dimensionless", 1.0, "allostatic reward set point (1 healthy)")
+    V = m.state("cue_association", "dimensionless", 0.0, "associative strength of drug cues (0…1)")
+    I = m.state("craving_incubation", "dimensionless", 0.0, "incubation of cue reactivity in abstinence (0…1)")
+
+    x = A / (1 - A + eps)
+    Sh = x ** h * (1 - T)
+    a = m.assign("hedonic_a_process", amax * Sh / (Sh + s50a), "dimensionless", "a-process (phasic dopamine)")
+    m.ode(B, kb * (a - B))
+    Tp = _pos(T, dlt)
+    m.ode(R, -k_down * (Tp + g_w * W) * (R - rmin) + k_up * (1 - R))
+    m.ode(V, k_acq * a * (1 - V) - k_fg * V)
+    ab = 1 / (1 + (A / a_ab) ** 2)
+    m.ode(I, k_inc * ab * (1 - I) - k_res * (1 - ab) * I)
+
+    D = m.assign("dopamine_tone", R * (1 + a) / (1 + B + g_wd * W), "dimensionless",
+                 "mesolimbic dopamine tone relative to healthy rest", interface=True)
+    m.assign("reward_setpoint", R, "dimensionless", "allostatic reward set point (1 healthy)", interface=True)
+    m.assign("hedonic_state", a - B, "dimensionless", "net hedonic perception a − b")
+    otp = _pos(ot, dlt)
+    cue_r = m.assign("cue_reactivity", V * (1 + g_inc * I) * otp ** (-e_cue), "dimensionless",
+                     "craving response to an explicit drug cue (incubated, oxytocin-dampened)", interface=True)
+    drive = (w_w * W + w_d * _pos(1 - D, dlt) + w_c * cue_r * (c_bg + cue)
+             + w_s * _pos(cort - 1, dlt) * otp ** (-e_s) + w_p * pain / 10 + w_i * _pos(il6 / il6_ref - 1, dlt))
+    q = m.assign("craving_drive", drive * (1 + v_ela * ela + v_dep * dep) / (1 + (A / a_sat) ** 2), "dimensionless",
+                 "craving drive before saturation")
+    m.assign("craving", q / (q + c50), "dimensionless", "craving 0…1 (VAS/100)", interface=True)
+    return m
