@@ -1,0 +1,160 @@
+"""Precision medicine: patient files, the empirical-Bayes fit, recommend, stratify and the CLI."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opiaxis.calibrate import fit_patient, read_patients, synthetic_table
+from opiaxis.errors import OpiaxisInputError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "patient_example.csv"
+TRUE_Z = {"buprenorphine_CL": 1.0, "buprenorphine_sl_F": -0.8, "cortisol_baseline": 1.2, "il6_source": -1.0}
+VISITS = [1, 4, 24, 49, 72, 119, 143, 167]
+
+
+def _truth(model):
+    P = model.default_parameters().copy()
+    for n, z in TRUE_Z.items():
+        p = model.parameter(n)
+        P[model.param_index[n]] = p.variability.apply(p.value, np.array(z))
+    return P
+
+
+@pytest.fixture(scope="module")
+def synthetic(model, tmp_path_factory):
+    """Buprenorphine 16 mg/day for a week; drug levels, cortisol, IL-6 at visits."""
+    df = synthetic_table(model, _truth(model), [(0.0, "buprenorphine 16 mg SL q24h for 7 d")],
+                         {"buprenorphine_conc": VISITS, "cortisol_serum": [1, 49, 119, 167],
+                          "il6_serum": [1, 49, 119, 167]}, patient="S1", seed=5)
+    path = tmp_path_factory.mktemp("prec") / "s1.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(model, synthetic):
+    return fit_patient(read_patients(synthetic, model)["S1"], model)
+
+
+def test_synthetic_patient_recovered_within_interval(model, fitted):
+    t = fitted.table.set_index("parameter")
+    for n, z in TRUE_Z.items():
+        assert n in fitted.names, f"{n} not selected by the screen: {fitted.names}"
+        truth = _truth(model)[model.param_index[n]]
+        row = t.loc[n]
+        assert row["lower90"] <= truth <= row["upper90"], (n, truth, row.to_dict())
+        # the data moved the estimate towards the truth
+        assert abs(np.log(row["estimate"] / truth)) < abs(np.log(row["prior_median"] / truth)), n
+        assert row["shrinkage"] < 0.5 and row["identifiable"]
+    assert fitted.fit_table["residual"].abs().max() < 4
+    assert set(fitted.fit_table.columns) >= {"time", "measurement", "observed", "predicted", "residual"}
+
+
+def test_priors_dominate_when_data_uninformative(model, tmp_path):
+    p = tmp_path / "thin.csv"
+    p.write_text("patient,kind,time,name,value,unit\n"
+                 "A,regimen,0,buprenorphine 16 mg SL q24h for 3 d,,\n"
+                 "A,measurement,30,pain_nrs,0,points\n")
+    res = fit_patient(read_patients(p, model)["A"], model)
+    assert not res.identifiable
+    assert any("not identifiable" in m for m in res.messages)
+    t = res.table
+    assert (t["estimate"] == t["prior_median"]).all() or (t["sd_ratio"] > 0.9).all()
+
+
+def _write(tmp_path, rows):
+    p = tmp_path / "bad.csv"
+    p.write_text("patient,kind,time,name,value,unit\n"
+                 "A,regimen,0,buprenorphine 16 mg SL q24h for 3 d,,\n" + "".join(r + "\n" for r in rows))
+    return p
+
+
+@pytest.mark.parametrize("row, words", [
+    ("A,measurement,24,il6_serum,2.0,mg", ["bad.csv:3", "unit", "cannot convert"]),
+    ("A,measurement,24,il6_serum,2.0,pg/mLL", ["bad.csv:3", "unknown unit"]),
+    ("A,measurement,24,il6_serun,2.0,pg/mL", ["bad.csv:3", "unknown measurement", "il6_serum"]),
+    ("A,measurement,-5,il6_serum,2.0,pg/mL", ["bad.csv:3", "before the first dose"]),
+    ("A,measurement,24,cows,4,pg/mL", ["bad.csv:3", "points"]),
+    ("A,measurement,24,il6_serum,high,pg/mL", ["bad.csv:3", "value"]),
+    ("A,covariate,,weigth,70,kg", ["bad.csv:3", "unknown covariate", "weight"]),
+    ("A,dose,10,buprenorphine.xx,8,mg", ["bad.csv:3", "dosing compartment"]),
+])
+def test_bad_input_names_file_line_field(model, tmp_path, row, words):
+    with pytest.raises(OpiaxisInputError) as exc:
+        read_patients(_write(tmp_path, [row]), model)
+    msg = str(exc.value)
+    assert "bad.csv" in msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_compatible_units_are_converted(model, tmp_path):
+    p = _write(tmp_path, ["A,measurement,24,il6_serum,2.0,ng/L",
+                          "A,measurement,24,cortisol_serum,10.0,ug/dL",
+                          "A,measurement,30,buprenorphine_conc,<LLOQ,ng/mL",
+                          "A,measurement,31,buprenorphine_conc,<50,pg/mL"])
+    m = read_patients(p, model)["A"].measurements.set_index(["time", "measurement"])
+    assert m.loc[(24.0, "il6_serum"), "value"] == pytest.approx(2.0)
+    assert m.loc[(24.0, "cortisol_serum"), "value"] == pytest.approx(275.9, rel=1e-3)  # 10 ug/dL = 275.9 nmol/L
+    assert m.loc[(30.0, "buprenorphine_conc"), "censored"] == "<"
+    assert m.loc[(31.0, "buprenorphine_conc"), "limit"] == pytest.approx(0.05)
+
+
+def test_petab_table_is_read(model, tmp_path):
+    p = tmp_path / "meas.tsv"
+    pd.DataFrame({"observableId": ["buprenorphine_conc"], "simulationConditionId": ["patient_9"],
+                  "measurement": [1.2], "time": [23.0]}).to_csv(p, sep="\t", index=False)
+    pats = read_patients(p, model, regimens=["buprenorphine 16 mg SL q24h for 2 d"])
+    assert list(pats) == ["9"] and pats["9"].first_dose == 0.0
+
+
+def test_recommend_ranks_with_intervals(fitted):
+    from opiaxis.calibrate.recommend import recommend
+    rec = recommend(fitted, horizon_days=5, draws=4)
+    t = rec.table
+    assert list(t["rank"]) == list(range(1, len(t) + 1))
+    assert t["composite"].is_monotonic_increasing
+    assert (t["composite_lo90"] <= t["composite"] + 1e-9).all() and (t["composite"] <= t["composite_hi90"] + 1e-9).all()
+    names = " ".join(t["candidate"])
+    for c in ("methadone", "buprenorphine 8", "buprenorphine 16", "buprenorphine 24", "naltrexone", "taper"):
+        assert c in names
+    assert (t["kind"] == "adjunct").any()
+    assert {"cows_hours", "ventilation_min"} <= set(t.columns)
+    s = rec.strata.set_index("stratum")
+    assert s.loc["inflammatory", "status"] in ("yes", "no") and "il6_serum" in s.loc["inflammatory", "evidence"]
+    assert s.loc["dysbiotic", "status"] == "not assessed"
+
+
+def test_cli_fit_recommend_stratify(tmp_path):
+    from typer.testing import CliRunner
+
+    from opiaxis.cli import app
+    r = CliRunner()
+    res = r.invoke(app, ["fit", str(EXAMPLE), "--out", str(tmp_path / "f"), "--hessian", "gn"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "f" / "parameters.csv").exists() and (tmp_path / "f" / "fit.png").exists()
+    res = r.invoke(app, ["recommend", str(EXAMPLE), "--out", str(tmp_path / "r"), "--hessian", "gn",
+                         "--draws", "3", "--horizon", "5"])
+    assert res.exit_code == 0, res.output
+    rk = pd.read_csv(tmp_path / "r" / "ranking.csv")
+    assert rk["rank"].iloc[0] == 1 and len(rk) >= 7
+    res = r.invoke(app, ["stratify", str(EXAMPLE), "--out", str(tmp_path / "s"), "--draws", "2", "--horizon", "5"])
+    assert res.exit_code == 0, res.output
+    assert "inflammatory" in pd.read_csv(tmp_path / "s" / "strata.csv")["stratum"].tolist()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(EXAMPLE.read_text().replace("il6_serum", "il6_serun", 1))
+    for cmd in ("fit", "recommend", "stratify"):
+        res = r.invoke(app, [cmd, str(bad), "--out", str(tmp_path / cmd)])
+        assert res.exit_code == 2, (cmd, res.output)
+        assert "il6_serun" in res.output
+
+
+def test_nonmem_dataset_is_read(model, tmp_path):
+    p = tmp_path / "nm.csv"
+    p.write_text("ID,TIME,EVID,AMT,CMT,DV,MDV,BLQ\n1,0,1,16,buprenorphine.sl,.,1,0\n"
+                 "1,2,0,0,buprenorphine_plasma,4.1,0,0\n1,47,0,0,buprenorphine_plasma,0.05,0,1\n")
+    d = read_patients(p, model)["1"]
+    assert list(d.measurements["measurement"]) == ["buprenorphine_conc"] * 2
+    assert list(d.measurements["censored"]) == ["", "<"] and d.first_dose == 0.0
