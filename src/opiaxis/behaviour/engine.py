@@ -13,7 +13,7 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    (methadone, buprenorphine-naloxone, XR-naltrexone, prescribed oxycodone, naloxone challenge)
    are added by the patient's treatment policy;
 4. simulate the interval from the last states (``x0``, ``t0``) with the generated doses;
-5. overdose: P = 1/(1 + (V_nadir/V50)^k) from the nadir of ``ventilation_rel`` after each use
+5. overdose: odds(P) = odds(p_ref)·(V_nadir/0.5)^(−k) from the nadir of ``ventilation_rel`` after each use
    (the FDA model's occupancy → ventilation link, Mann et al. Clin Pharmacol Ther 2022, here
    through the adaptation module's tolerance-shifted ventilation); rescue by bystander naloxone
    (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
@@ -142,6 +142,13 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
     return Cohort(model, ids, int(seed), P, X, cov, B, 0.0, rngs)
 
 
+def od_probability(vmin, p_ref, k):
+    """P(clinical overdose | use) from the ventilation nadir after the use: logistic in log V with
+    odds p_ref/(1 − p_ref) at V = 0.5 and odds ∝ V^(−k) (``od_prob_ref``, ``od_ventilation_exponent``)."""
+    odds = p_ref / (1 - p_ref) * (np.maximum(vmin, 1e-6) / 0.5) ** (-k)
+    return odds / (1 + odds)
+
+
 def _doses(rows):
     if not rows:
         return None
@@ -221,6 +228,7 @@ class CohortSim:
         self.alive = np.ones(n, bool)
         self.active = np.ones(n, bool)
         self.S = np.ones(n)
+        self.use_log = []   # (patient index, day, ventilation nadir, tolerance, P(overdose), in treatment)
         d = self.days
         self.rec = Record(np.zeros((n, d), np.int16), np.zeros((n, d), np.int16), np.zeros((n, d), bool),
                           np.zeros((n, d), bool), np.zeros((n, d)), np.zeros((n, d), np.int16),
@@ -261,7 +269,8 @@ class CohortSim:
         tx = self.tx[act]
         inp = self.inpatient[act]
         access = np.where(inp, B["access_inpatient"][act], 1.0)
-        lam = (B["use_rate_max"][act] * access * (np.clip(crav, 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
+        rate0 = np.where(tx == TX_CNCP, B["cncp_extra_dose_rate"][act], B["use_rate_max"][act])
+        lam = (rate0 * access * (np.clip(crav, 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
                * np.exp(B["use_withdrawal_beta"][act] * wd + B["use_pain_beta"][act] * pain / 10
                         + B["use_cue_beta"][act] * cue)
                * np.clip(1 - B["blockade_max"][act] * np.clip(occ_b, 0, 1), 0.0, 1.0))
@@ -354,7 +363,8 @@ class CohortSim:
                     self.last_use[i] = use_t[a, s]
                     w = (grid > use_t[a, s]) & (grid <= use_t[a, s] + 1.0)
                     vmin = float(np.min(vent[a, w]))
-                    pod = 1.0 / (1.0 + (max(vmin, 1e-6) / B["od_ventilation_50"][i]) ** B["od_steepness"][i])
+                    pod = od_probability(vmin, B["od_prob_ref"][i], B["od_ventilation_exponent"][i])
+                    self.use_log.append((i, k_day, vmin, float(tol[a]), pod, bool(self.in_tx[i])))
                     wit = B["od_witnessed"][i]
                     prescue = wit * (B["naloxone_access"][i] + (1 - B["naloxone_access"][i]) * B["ems_rescue"][i])
                     pdeath = pod * (1 - prescue) * B["od_fatal_unrescued"][i]

@@ -29,6 +29,11 @@ _P = [
            "calibrated to relapse.detox and xbot.relapse24w: hazard of use at craving 0.5 in the community "
            "without blockade (a dependent user in withdrawal uses within hours)", 0.6,
            "λ0: use hazard at reference craving"),
+    BParam("cncp_extra_dose_rate", 0.05, "1/h",
+           "calibrated to pain.cncp.oud (Vowles et al., Pain 2015: misuse 21–29%): hazard of taking an extra, "
+           "non-prescribed oxycodone dose at craving 0.5 for a chronic-pain patient on prescribed opioids "
+           "(replaces use_rate_max: prescribed supply, no illicit market, no injection; the same craving, "
+           "withdrawal, pain and cue terms apply)", 0.6),
     BParam("use_craving_ref", 0.5, "dimensionless", "assumed: reference craving (VAS 50)"),
     BParam("use_craving_exponent", 3.0, "dimensionless",
            "calibrated to relapse.detox (long tail of late relapse): steepness of the hazard in craving"),
@@ -62,16 +67,23 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_ventilation_50", 0.08, "dimensionless",
-           "assumed: ventilation nadir (fraction of baseline) with 50% probability of a clinical overdose "
-           "(FDA translational model, Mann et al. Clin Pharmacol Ther 2022: severe hypoventilation precedes "
-           "hypoxaemic cardiac arrest; here through ventilation_rel of the adaptation module)", 0.2),
-    BParam("od_steepness", 6.0, "dimensionless",
-           "assumed: steepness of the overdose probability in the ventilation nadir (co-ingestants, position, "
-           "hypoxic reserve not modelled)"),
-    BParam("od_fatal_unrescued", 0.35, "dimensionless",
-           "assumed: fraction of unrescued overdoses that are fatal (most overdoses are non-fatal; "
-           "case fatality of witnessed overdoses ~2–10%, of unwitnessed far higher)"),
+    BParam("od_prob_ref", 2.5e-4, "dimensionless",
+           "calibrated to mortality.ost (Sordo et al., BMJ 2017: overdose mortality 12.7/1000 PY off OST) together "
+           "with od_fatal_unrescued: probability of a clinical overdose per use at a ventilation nadir of 0.5 of "
+           "baseline (a typical use of a tolerant daily user). Between-patient spread: co-ingested "
+           "benzodiazepines/alcohol, using alone (assumed CV 0.5)", 0.5),
+    BParam("od_ventilation_exponent", 0.5, "dimensionless",
+           "calibrated to mortality.ost (overdose rate on methadone 2.6/1000 PY, i.e. the overdose RR): odds of an "
+           "overdose ∝ (ventilation nadir)^(−k). The adaptation module's ventilation_rel has no hypoxic/hypercapnic "
+           "drive and reaches nadirs of 1–5% after ordinary doses (naïve heroin 25 mg IV: 0.008), so the nadir is "
+           "used as a graded risk index, not a threshold; k = 0.5 makes a return to use after detox (nadir ~0.03 "
+           "vs ~0.5 when tolerant) ~4× riskier per use, consistent with the 3–8-fold elevated overdose death risk "
+           "in the first weeks after release/detox (Strang et al., BMJ 2003;326:959; Merrall et al., Addiction "
+           "2010;105:1545)"),
+    BParam("od_fatal_unrescued", 0.05, "dimensionless",
+           "calibrated: fraction of unrescued overdoses that are fatal, set so that with the rescue parameters "
+           "below (25.5% of overdoses rescued) 3.7% of overdoses are fatal — a non-fatal:fatal ratio of ~26:1 "
+           "(20–30:1, Darke, Mattick & Degenhardt, Addiction 2003;98:1169)"),
     BParam("od_witnessed", 0.5, "dimensionless",
            "assumed: half of overdoses happen with someone present"),
     BParam("naloxone_access", 0.3, "dimensionless",

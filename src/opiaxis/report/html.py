@@ -89,6 +89,24 @@ def time_course_figures(results: pd.DataFrame) -> list[dict]:
     return figs
 
 
+def composition_figures(results: pd.DataFrame) -> list[dict]:
+    """Stacked median relative abundance of the microbial guilds over time, one panel per arm,
+    when the study outputs guild abundances (``rel_<guild>`` variables of the gut module)."""
+    rel = results[results["variable"].astype(str).str.startswith("rel_")]
+    if rel["variable"].nunique() < 2:
+        return []
+    arms = list(pd.unique(rel["arm"]))
+    fig, axes = plt.subplots(1, len(arms), figsize=(3.4 * len(arms), 3.2), sharey=True, squeeze=False)
+    for ax, arm in zip(axes[0], arms):
+        med = rel[rel["arm"] == arm].groupby(["time", "variable"], observed=True)["value"].median().unstack()
+        ax.stackplot(med.index.to_numpy() / 24.0, med.to_numpy().T, labels=[c[4:] for c in med.columns], alpha=0.85)
+        ax.set_title(str(arm), fontsize=9)
+        ax.set_xlabel("day")
+    axes[0][0].set_ylabel("median relative abundance")
+    axes[0][-1].legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    return [{"title": "guild composition", "png": _png(fig)}]
+
+
 def end_summary(results: pd.DataFrame) -> list[dict]:
     t_end = results["time"].max()
     last = results[results["time"] == t_end]
@@ -158,7 +176,7 @@ def write_report(path, study, run: dict, validation=None) -> None:
         endpoints=endpoint_rows(run["endpoints"]) if run.get("endpoints") is not None else [],
         km_figures=km_figures(run.get("km") or {}),
         study=study, version=__version__, now=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        n_patients=len(patients), arms=arms, run=run, figures=time_course_figures(results),
+        n_patients=len(patients), arms=arms, run=run, figures=time_course_figures(results) + composition_figures(results),
         summary=end_summary(results), validation=validation)
     tmp = f"{path}.tmp"
     with open(tmp, "w") as fh:
