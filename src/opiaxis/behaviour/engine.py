@@ -8,7 +8,7 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
 2. draw a fixed number of uniforms from the patient's own stream (seed, patient id) — so a
    patient's path never depends on the batch, its size or order;
 3. decide use: hazard λ = λ0·access·(craving/c_ref)^γ·exp(β_w·W + β_p·pain/10 + β_cue·cue)·
-   (1 − b_max·occ_block), P(use in a slot) = 1 − exp(−λ·dt/n_slots); the dose (heroin or
+   (1 − occ_block)^n_block, P(use in a slot) = 1 − exp(−λ·dt/n_slots); the dose (heroin or
    fentanyl, with use-to-use purity/potency spread) lands at the slot time; treatment doses
    (methadone, buprenorphine-naloxone, XR-naltrexone, prescribed oxycodone, naloxone challenge)
    are added by the patient's treatment policy;
@@ -273,7 +273,7 @@ class CohortSim:
         lam = (rate0 * access * (np.clip(crav, 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
                * np.exp(B["use_withdrawal_beta"][act] * wd + B["use_pain_beta"][act] * pain / 10
                         + B["use_cue_beta"][act] * cue)
-               * np.clip(1 - B["blockade_max"][act] * np.clip(occ_b, 0, 1), 0.0, 1.0))
+               * (1 - np.clip(occ_b, 0, 1)) ** B["blockade_exponent"][act])
         p_slot = 1 - np.exp(-lam * dt / len(self.slots))
         rows, use_t = [], np.full((len(act), len(self.slots)), np.nan)
         for s in range(len(self.slots)):
@@ -327,7 +327,8 @@ class CohortSim:
                 if self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
                     rows.append((pid, self.challenge_due[i], 0.8, "naloxone.iv"))
                 elif self.inducted[i] >= 0 and t0 <= self.ntx_next[i] < t0 + dt:
-                    if U[a, 7] < B["xrntx_attendance"][i] * (1 - 0.5 * crav[a]):
+                    # the first injection is given on the unit right after a negative challenge
+                    if self.inpatient[i] or U[a, 7] < B["xrntx_attendance"][i] * (1 - 0.5 * crav[a]):
                         rows.append((pid, self.ntx_next[i], 380.0, "naltrexone.xr_im"))
                         med_today[a] = True
                         self.ntx_next[i] += 28 * 24.0

@@ -25,15 +25,17 @@ class BParam:
 
 _P = [
     # --- use hazard -----------------------------------------------------------------------------
-    BParam("use_rate_max", 0.8, "1/h",
-           "calibrated to relapse.detox and xbot.relapse24w: hazard of use at craving 0.5 in the community "
-           "without blockade (a dependent user in withdrawal uses within hours)", 0.6,
+    BParam("use_rate_max", 0.045, "1/h",
+           "calibrated to relapse.detox (91% / 59% in week 1, Smyth 2010) and xbot.relapse24w: hazard of use at "
+           "craving 0.5 in the community without blockade (~1/day); a dependent user in withdrawal (craving ~0.8, "
+           "withdrawal 1) reaches ~0.5/h and uses within hours", 0.6,
            "λ0: use hazard at reference craving"),
-    BParam("cncp_extra_dose_rate", 0.05, "1/h",
+    BParam("cncp_extra_dose_rate", 0.012, "1/h",
            "calibrated to pain.cncp.oud (Vowles et al., Pain 2015: misuse 21–29%): hazard of taking an extra, "
            "non-prescribed oxycodone dose at craving 0.5 for a chronic-pain patient on prescribed opioids "
            "(replaces use_rate_max: prescribed supply, no illicit market, no injection; the same craving, "
-           "withdrawal, pain and cue terms apply)", 0.6),
+           "withdrawal, pain and cue terms apply). Between-patient CV 1.5 (assumed: risk of aberrant use is "
+           "concentrated in a minority — prior substance use disorder, psychiatric comorbidity, Vowles 2015)", 1.5),
     BParam("use_craving_ref", 0.5, "dimensionless", "assumed: reference craving (VAS 50)"),
     BParam("use_craving_exponent", 3.0, "dimensionless",
            "calibrated to relapse.detox (long tail of late relapse): steepness of the hazard in craving"),
@@ -47,12 +49,16 @@ _P = [
            "peers, Ducray et al., Ir J Psychol Med 2014)"),
     BParam("cue_event_probability", 0.08, "dimensionless",
            "assumed: a high-risk cue situation in ~1 of 12 six-hour intervals (2 per week)"),
-    BParam("access_inpatient", 0.03, "dimensionless",
-           "assumed: relative access to opioids on an inpatient unit"),
-    BParam("blockade_max", 0.95, "dimensionless",
-           "assumed: expected reward (hence use) falls with the μ occupancy of antagonists and partial agonists; "
-           "full occupancy by naltrexone removes 95% of the hazard (XR-NTX blocks heroin reward, Comer et al., "
-           "Arch Gen Psychiatry 2006;63:210)"),
+    BParam("access_inpatient", 0.001, "dimensionless",
+           "calibrated to xbot.induction (X:BOT induction failures are mostly early departures and use during "
+           "detox): relative access to opioids on a locked/supervised inpatient unit (0.03 gave ~0.7 uses per "
+           "inpatient day in withdrawal — implausible on a detox ward)"),
+    BParam("blockade_exponent", 2.0, "dimensionless",
+           "calibrated to xbot.relapse24w: the use hazard is multiplied by (1 − occ)^n, occ the μ occupancy by "
+           "antagonists and partial agonists (naltrexone, 6β-naltrexol, naloxone, buprenorphine): the expected "
+           "reward of a heroin dose, hence the motive to use, falls with the fraction of free receptors. n = 2 "
+           "gives ~2% of the hazard at the ~0.85 occupancy of XR-NTX 380 mg in its first weeks (XR-NTX blocks "
+           "the subjective effects of heroin 25 mg for ~5 weeks, Comer et al., Arch Gen Psychiatry 2006;63:210)"),
     # --- doses ---------------------------------------------------------------------------------
     BParam("heroin_dose", 25.0, "mg",
            "assumed: street heroin ~25 mg diacetylmorphine per injection (typical patient of the adaptation "
@@ -73,7 +79,9 @@ _P = [
            "baseline (a typical use of a tolerant daily user). Between-patient spread: co-ingested "
            "benzodiazepines/alcohol, using alone (assumed CV 0.5)", 0.5),
     BParam("od_ventilation_exponent", 0.5, "dimensionless",
-           "calibrated to mortality.ost (overdose rate on methadone 2.6/1000 PY, i.e. the overdose RR): odds of an "
+           "calibrated to mortality.ost (overdose rate on methadone 2.6/1000 PY; k = 0.5 gave 3.1 on / 15.0 off in "
+           "an intermediate build, but after the dropout/use re-fit on-methadone heroin use fell and the final "
+           "build gives 0.47 on / 15.1 off, overdose RR ~32 — a miss, see targets_behaviour): odds of an "
            "overdose ∝ (ventilation nadir)^(−k). The adaptation module's ventilation_rel has no hypoxic/hypercapnic "
            "drive and reaches nadirs of 1–5% after ordinary doses (naïve heroin 25 mg IV: 0.008), so the nadir is "
            "used as a graded risk index, not a threshold; k = 0.5 makes a return to use after detox (nadir ~0.03 "
@@ -91,21 +99,24 @@ _P = [
            "it; McDonald & Strang, Addiction 2016;111:1177)"),
     BParam("ems_rescue", 0.3, "dimensionless",
            "assumed: witnessed overdose rescued by emergency services when no naloxone is at hand"),
-    BParam("other_death_rate", 2.3e-7, "1/h",
+    BParam("other_death_rate", 9.9e-7, "1/h",
            "calibrated to mortality.ost (Sordo et al., BMJ 2017: non-overdose mortality on methadone 8.7/1000 "
-           "person-years): background non-overdose death hazard (2/1000 PY)"),
+           "person-years): background non-overdose death hazard of people with OUD (8.7/1000 PY)"),
     BParam("other_death_use_rate", 3.0e-6, "1/h",
            "calibrated to mortality.ost (Sordo 2017 non-overdose deaths off treatment 23.4/1000 PY): extra "
            "non-overdose hazard on a day with illicit use (injection-related infection, violence)"),
     # --- treatment -----------------------------------------------------------------------------
-    BParam("dropout_rate", 1.0e-3, "1/h",
-           "calibrated to mmt.retention: treatment dropout hazard at craving 0.5 (daily 2.4%)", 0.5),
-    BParam("dropout_craving_beta", 3.0, "dimensionless",
-           "assumed: dropout rises with craving (e^3 from craving 0 to 1)"),
+    BParam("dropout_rate", 1.5e-4, "1/h",
+           "calibrated to mmt.retention (Mattick et al., Cochrane 2009: retention RR 4.44; no-replacement arms "
+           "retain ~10–20% at 16 weeks): dropout hazard without medication at craving 0.5 and no recent use "
+           "(daily 0.36%; ~1.7%/day with ongoing use)", 0.5),
+    BParam("dropout_craving_beta", 1.0, "dimensionless",
+           "assumed: dropout rises with craving (e^1 from craving 0 to 1); weaker than the use term, which "
+           "carries most of the craving effect (recent use → dropout)"),
     BParam("dropout_use_beta", 1.5, "dimensionless",
            "assumed: illicit use in the past week raises dropout (placebo arm: positive urine → dropout HR 6.25, "
            "Nunes et al. PMC6980175)"),
-    BParam("dropout_medication_factor", 0.25, "dimensionless",
+    BParam("dropout_medication_factor", 0.3, "dimensionless",
            "calibrated to mmt.retention (Mattick et al., Cochrane 2009: retention RR 4.44): dropout hazard on "
            "maintenance medication relative to no medication (engagement, daily clinic contact)"),
     BParam("reentry_rate", 1.0 / (120 * 24), "1/h",
@@ -116,7 +127,8 @@ _P = [
     BParam("xrntx_attendance", 0.85, "dimensionless",
            "assumed: probability of attending each monthly XR-NTX injection at craving 0"),
     BParam("leave_inpatient_rate", 0.0008, "1/h",
-           "calibrated to xbot.induction: hazard of leaving the inpatient unit against advice at craving 0.5"),
+           "assumed (first build; its 'calibrated to xbot.induction' claim withdrawn — induction is now set by "
+           "access_inpatient): hazard of leaving the inpatient unit against advice at craving 0.5"),
     BParam("xrntx_abstinence_days", 7.0, "d",
            "Lee et al., Lancet 2018 (X:BOT): XR-NTX induction after detoxification and opioid abstinence (typically "
            "≥ 3–7 days) with a negative naloxone challenge", 0.3),

@@ -20,7 +20,7 @@ Equations (time in hours)
    ``oxytocin_plasma``. No human intranasal population model with nose-to-brain transfer exists
    (model-anchors §6.1). Assumed: a direct nose-to-brain route proportional to the nasal depot
    raises central oxytocin, dE/dt = g_nb·k_nb·depot − k_E·E, so that 40 IU raises central tone
-   by ~+0.5 at ~40 min and fades over ~3 h (CSF oxytocin rises within 75 min after 24 IU,
+   by ~+0.12 at ~40 min and fades over ~3 h (CSF oxytocin rises within 75 min after 24 IU,
    Striepens et al., Sci Rep 2013;3:3440; salivary/CSF elevations last ~2–4 h). IV oxytocin
    (which hardly crosses the blood–brain barrier) gives no central effect here.
 3. **Read-outs.** ``oxytocin_tone`` = O + E (central, relative; consumed by reward to dampen
@@ -66,10 +66,14 @@ def build(drugs=None) -> Module:
                         "score lowers tone by 26% (seed 002: social exclusion)")
     s_ref = m.parameter("oxytocin_social_reference", 0.5, "dimensionless",
                         "assumed: average social support (score 0.5) leaves the set point unchanged")
-    g_nb = m.parameter("oxytocin_nose_to_brain_gain", 980.0, "1/mg",
-                       "assumed (documented): central tone gained per mg of nasal depot so that 40 IU (F 1% "
-                       "systemic) raises tone by ~0.5 at its peak (Striepens et al. 2013); no human nose-to-brain "
-                       "model exists (model-anchors §6.1)", variability=lognormal(0.5))
+    g_nb = m.parameter("oxytocin_nose_to_brain_gain", 250.0, "1/mg",
+                       "calibrated to ot.intranasal.single (null single-dose effect on cue-induced craving, Woolley "
+                       "et al.): central tone gained per mg of nasal depot so that 40 IU (F 1% systemic) raises tone "
+                       "by ~0.12 at its peak. Striepens et al. 2013 show only a modest CSF rise after 24 IU and the "
+                       "fraction reaching the brain is tiny (Leng & Ludwig, Biol Psychiatry 2016;79:243: ~0.005% "
+                       "of an intranasal dose in CSF); the earlier assumption (+0.5, gain 980) gave a significant "
+                       "craving reduction (p 0.03). No human nose-to-brain model exists (model-anchors §6.1)",
+                       variability=lognormal(0.5))
     k_nb = m.parameter("oxytocin_nose_to_brain_rate", 4.0, "1/h",
                        "assumed: equal to the nasal absorption rate of the pk route (ka 4/h)")
     k_e = m.parameter("oxytocin_central_exogenous_elimination", 0.693 / 1.5, "1/h",

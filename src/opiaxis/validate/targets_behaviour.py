@@ -24,7 +24,8 @@ def _ot_craving(model=None):
 
 @target("ot.intranasal.single", finding="a single 40 IU intranasal oxytocin dose does not reduce cue-induced craving "
         "in methadone patients", band="effect not significant at n≈64", source="Woolley et al., Psychopharmacology (pilot)",
-        calibration="none")
+        calibration="oxytocin_nose_to_brain_gain calibrated by hand to this (null) result: 980 → 250 1/mg "
+                    "(40 IU raises central tone by ~0.12 instead of ~0.5)")
 def _ot_in(model=None):
     from ..behaviour.trials import ot_intranasal
     r = ot_intranasal()
@@ -34,8 +35,8 @@ def _ot_in(model=None):
 
 @target("relapse.detox", finding="after inpatient detox without maintenance: 91% relapse; 59% within the first week",
         band="80–97% and 45–70%", source="Smyth et al. 2010 (PMID 20669601)",
-        calibration="use_rate_max, use_craving_exponent, craving weights: calibrated by hand to this target and "
-                    "xbot.relapse24w (coarse; see params.py)")
+        calibration="use_rate_max (0.8 → 0.045 1/h) calibrated by hand to this target (relapse and week-1 "
+                    "relapse) and xbot.relapse24w; craving weights unchanged from the first build")
 def _detox(model=None):
     from ..behaviour.trials import relapse_after_detox
     r = relapse_after_detox()
@@ -47,7 +48,8 @@ def _detox(model=None):
 
 @target("xbot.induction", finding="induction success: XR-naltrexone 72% vs buprenorphine-naloxone 94%",
         band="65–80% and 88–98%", source="Lee et al., Lancet 2018;391:309",
-        calibration="leave_inpatient_rate calibrated by hand to this target")
+        calibration="access_inpatient (0.03 → 0.001) calibrated by hand to this target (use on the ward "
+                    "blocked induction); the first XR-NTX injection is given on the unit after a negative challenge")
 def _xbot_ind(model=None):
     from ..behaviour.trials import xbot
     r = _xbot_cached()
@@ -68,7 +70,8 @@ def _xbot_cached():
 
 @target("xbot.relapse24w", finding="24-week relapse (ITT): XR-naltrexone 65% vs buprenorphine-naloxone 57% (HR 1.36, 1.10–1.68)",
         band="arms within ±8 points; HR 1.0–1.8", source="Lee et al. 2018 (secondary for HR)",
-        calibration="use and craving parameters calibrated by hand jointly with relapse.detox")
+        calibration="blockade_exponent (use hazard × (1 − antagonist/partial-agonist occupancy)^n) calibrated "
+                    "by hand to this target; use_rate_max jointly with relapse.detox")
 def _xbot_rel(model=None):
     r = _xbot_cached()
     a, b = r["relapse_xrntx"], r["relapse_bupnx"]
@@ -80,7 +83,8 @@ def _xbot_rel(model=None):
 
 @target("mmt.retention", finding="methadone vs no opioid replacement: retention RR 4.44 (3.26–6.04); heroin use RR 0.66 (0.56–0.78)",
         band="inside the CIs", source="Mattick et al., Cochrane 2009 (secondary)",
-        calibration="dropout_rate and dropout_medication_factor calibrated by hand to the retention RR")
+        calibration="dropout_rate, dropout_craving_beta and dropout_medication_factor calibrated by hand to the "
+                    "retention RR; the heroin-use RR is not calibrated")
 def _mmt(model=None):
     from ..behaviour.trials import mmt_vs_no_replacement
     r = mmt_vs_no_replacement()
@@ -95,8 +99,11 @@ def _mmt(model=None):
 
 @target("mortality.ost", finding="all-cause mortality on methadone 11.3 vs 36.1 per 1000 PY off (RR 3.20); overdose 2.6 vs 12.7",
         band="RR inside 2.4–4.2; overdose RR 3–8", source="Sordo et al., BMJ 2017;357:j1550",
-        calibration="other_death_rate and other_death_use_rate (non-overdose deaths) calibrated to Sordo's "
-                    "non-overdose rates; the overdose RR is not calibrated")
+        calibration="other_death_rate/other_death_use_rate calibrated to Sordo's non-overdose rates (8.7 on, "
+                    "23.4 off per 1000 PY); od_prob_ref calibrated to the overdose rate off OST (12.7/1000 PY) and "
+                    "od_ventilation_exponent to the on-methadone rate (2.6) in an intermediate build (the final build "
+                    "misses it: too little heroin use on methadone); "
+                    "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003)")
 def _mort(model=None):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost()
@@ -111,7 +118,8 @@ def _mort(model=None):
 
 @target("pain.cncp.oud", finding="chronic non-cancer pain patients on long-term opioids: misuse 21–29%, addiction 8–12%",
         band="simulated 1-year rates inside 13–38% and 3–17%", source="Vowles et al., Pain 2015;156:569",
-        calibration="none")
+        calibration="cncp_extra_dose_rate and its between-patient CV calibrated by hand to the misuse rate; "
+                    "addiction follows from the operational definition")
 def _cncp(model=None):
     from ..behaviour.trials import cncp_misuse
     r = cncp_misuse()
