@@ -234,3 +234,19 @@ def test_solver_tolerances_are_checked(tmp_path, model):
         load_study(write(tmp_path, GOOD + "solver: {rtol: 2}\n"), model)
     s = load_study(write(tmp_path, GOOD + "solver: {rtol: 1.0e-5}\n"), model)
     assert s.rtol == 1e-5
+
+
+def test_large_cohort_path_keeps_results_on_disk(tmp_path, model, monkeypatch):
+    """Above the in-memory threshold, results stay on disk; endpoints, measurements and the
+    report read back only what they need, and give the same numbers."""
+    import opiaxis.study as study_mod
+    from opiaxis.report.html import write_report
+    s = load_study(write(tmp_path, GOOD + ENDPOINTS + MEAS), model)
+    mem = run_study(s, model, tmp_path / "mem", chunk_size=5)
+    monkeypatch.setattr(study_mod, "IN_MEMORY_ROWS", 10)
+    disk = run_study(s, model, tmp_path / "disk", chunk_size=5)
+    assert disk["results"] is None and mem["results"] is not None
+    pd.testing.assert_frame_equal(mem["endpoints"], disk["endpoints"])
+    pd.testing.assert_frame_equal(mem["measurements"].reset_index(drop=True), disk["measurements"].reset_index(drop=True))
+    write_report(tmp_path / "disk" / "report.html", s, disk, results_path=tmp_path / "disk" / "results.parquet")
+    assert "first 2,000 patients" in (tmp_path / "disk" / "report.html").read_text()

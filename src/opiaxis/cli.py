@@ -72,7 +72,7 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
                       f"{res['failed']} solver failure(s))")
         if report:
             from .report.html import write_report
-            write_report(out / "report.html", s, res)
+            write_report(out / "report.html", s, res, results_path=out / "results.parquet")
         console.print(f"wrote {out / 'results.parquet'}, {out / 'patients.parquet'}"
                       + (f", {out / 'report.html'}" if report else ""))
     except OpiaxisError as exc:

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from . import dosing
 from .engine import simulate
@@ -336,6 +337,25 @@ def arm_doses(study: Study, arm: Arm, model: Model, ids: np.ndarray) -> pd.DataF
     return pd.concat(frames, ignore_index=True)
 
 
+IN_MEMORY_ROWS = 5_000_000   # above this, results stay on disk and are read back in parts
+
+
+def _stream_merge(paths: list[Path], dest: Path) -> None:
+    """Concatenate Parquet files into one, one file in memory at a time, atomically."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    writer = None
+    try:
+        for p in paths:
+            t = pq.read_table(p)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, t.schema)
+            writer.write_table(t.replace_schema_metadata(writer.schema.metadata).cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, dest)
+
+
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     df.to_parquet(tmp, index=False)
@@ -361,7 +381,10 @@ def simulate_chunk(study: Study, model: Model | None, a_idx: int, cids: np.ndarr
     doses = arm_doses(study, arm, model, cids)
     from .engine import SolverOptions
     res = simulate(model, P, study.times, doses, ids=cids, options=SolverOptions(rtol=study.rtol, atol=study.atol))
-    df = res.to_frame(study.outputs)
+    df = res.to_frame(study.outputs).sort_values(["patient", "variable", "time"], kind="mergesort",
+                                                 ignore_index=True)
+    df["variable"] = df["variable"].astype(str)
+    df["unit"] = df["unit"].astype(str)
     df.insert(1, "arm", arm.name)
     pat = pd.DataFrame(P, columns=model.parameter_names)
     pat.insert(0, "patient", cids)
@@ -441,23 +464,27 @@ def run_study(study: Study, model: Model, out_dir: str | Path, *, chunk_size: in
         futures = {client.submit(simulate_chunk, study, None, plan[n][0], plan[n][2], pure=False): n for n in todo}
         for fut in as_completed(futures):
             store(futures[fut], fut.result())
-    frames = [pd.read_parquet(p) for p, _ in paths]
-    pats = [pd.read_parquet(pp) for _, pp in paths]
-    results = pd.concat(frames, ignore_index=True).sort_values(["patient", "variable", "time"], kind="mergesort")
-    patients = pd.concat(pats, ignore_index=True).sort_values("patient")
-    _atomic_parquet(results.reset_index(drop=True), out / "results.parquet")
-    _atomic_parquet(patients.reset_index(drop=True), out / "patients.parquet")
+    # merge chunk by chunk (memory bounded by one chunk): rows ordered by arm, patient, variable, time
+    _stream_merge([p for p, _ in paths], out / "results.parquet")
+    _stream_merge([pp for _, pp in paths], out / "patients.parquet")
+    patients = pd.read_parquet(out / "patients.parquet")
+    n_rows = sum(pq.ParquetFile(p).metadata.num_rows for p, _ in paths)
+    results = pd.read_parquet(out / "results.parquet") if n_rows <= IN_MEMORY_ROWS else None
     endpoints, km = None, {}
     if study.endpoints:
         from .analysis import analyse
-        endpoints, km = analyse(results, study.endpoints)
+        table = results if results is not None else pd.read_parquet(
+            out / "results.parquet", filters=[("variable", "in", sorted({e.variable for e in study.endpoints}))])
+        endpoints, km = analyse(table, study.endpoints)
         tmp = out / "endpoints.csv.tmp"
         endpoints.to_csv(tmp, index=False)
         os.replace(tmp, out / "endpoints.csv")
     measurements = None
     if study.visits:
         from .observe import observe, to_petab_measurements, visit_schedule, write_measurements
-        measurements = observe(visit_schedule(results, study.visits), study.readouts, seed=study.seed, model=model)
+        table = results if results is not None else pd.read_parquet(
+            out / "results.parquet", filters=[("time", "in", [float(v) for v in study.visits])])
+        measurements = observe(visit_schedule(table, study.visits), study.readouts, seed=study.seed, model=model)
         write_measurements(measurements, out / "measurements.parquet")
         write_measurements(to_petab_measurements(measurements), out / "measurements_petab.tsv")
     return {"results": results, "patients": patients, "endpoints": endpoints, "km": km, "measurements": measurements,

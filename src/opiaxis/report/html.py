@@ -41,7 +41,7 @@ code{background:#f5f5f5;padding:0 .2em}
 {% for c in covariates %}<tr><td class="l">{{ c.name }}</td>{% for v in c.cells %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
 </table>{% endif %}
 <h2>Time courses</h2>
-<p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients.</p>
+<p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients{% if run.subsampled %} (the first 2,000 patients of each arm){% endif %}.</p>
 {% for f in figures %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
 {% if endpoints %}<h2>Endpoints</h2>
 <table><tr><th class="l">endpoint</th><th class="l">arm</th><th>n</th><th>estimate</th><th>95% CI</th><th class="l">vs reference</th></tr>
@@ -157,8 +157,17 @@ def km_figures(km: dict) -> list[dict]:
     return figs
 
 
-def write_report(path, study, run: dict, validation=None) -> None:
+REPORT_PATIENTS_PER_ARM = 2000
+
+
+def write_report(path, study, run: dict, validation=None, results_path=None) -> None:
+    """``run`` is what ``run_study`` returned. Figures use every patient, or — for cohorts kept
+    on disk — the first REPORT_PATIENTS_PER_ARM patients of each arm (said in the report)."""
     results = run["results"]
+    if results is None:
+        pats = run["patients"].groupby("arm", observed=True)["patient"].apply(lambda s: s.head(REPORT_PATIENTS_PER_ARM))
+        results = pd.read_parquet(results_path, filters=[("patient", "in", [int(p) for p in pats.to_numpy()])])
+        run = {**run, "subsampled": True}
     patients = run["patients"]
     arms = [{"name": a.name, "n": int((patients["arm"] == a.name).sum()),
              "regimens": [t for t, _ in a.regimens] + (["(event table)"] if a.events is not None else [])}
