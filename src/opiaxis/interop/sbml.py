@@ -622,7 +622,7 @@ def write_sbml(path, model: Model, params=None, doses=None, **kw) -> str:
 # libRoadRunner helpers (tests and benchmark)
 # ----------------------------------------------------------------------------------------------
 def roadrunner_simulate(sbml: str, times, variables, *, rtol: float = 1e-10, atol: float = 1e-14,
-                        rr=None, max_steps: int = 1_000_000) -> np.ndarray:
+                        rr=None, max_steps: int = 1_000_000, states=None) -> np.ndarray:
     """Simulate an exported document with libRoadRunner (CVODE) at ``times`` (h, starting at 0);
     returns an array (times, variables). Needs the ``libroadrunner`` package."""
     try:
@@ -635,6 +635,10 @@ def roadrunner_simulate(sbml: str, times, variables, *, rtol: float = 1e-10, ato
     integ.setValue("relative_tolerance", rtol)
     integ.setValue("absolute_tolerance", atol)
     integ.setValue("maximum_num_steps", max_steps)
+    # libRoadRunner scales a scalar absolute tolerance by each state's initial value, so a state
+    # that starts at 0 gets a zero tolerance; give every state (rate-rule parameter) its own
+    for sid in (states or []):
+        integ.setIndividualTolerance(sid, atol)
     r.timeCourseSelections = ["time"] + list(variables)
     t = np.asarray(times, float)
     out = r.simulate(times=list(t))
