@@ -58,6 +58,9 @@ def _run(args):
     rr.setValues(_NAMES, list(params))
     for c in counters:
         rr.setValue(c, 0.0)
+    # libRoadRunner does not re-evaluate event triggers after setValue (sys-bio/roadrunner #983):
+    # without this reset the parameter-driven repeating dose events fire once and never again
+    rr.reset()
     rr.timeCourseSelections = ["time"] + select
     try:
         out = np.asarray(rr.simulate(times=[0.0] + list(times)))[1:, 1:]
