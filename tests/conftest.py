@@ -1,10 +1,7 @@
-import numpy as np
-import pandas as pd
 import pytest
 
-from opiaxis import dosing
 from opiaxis.models import default_model
-from opiaxis.study import drug_routes, iu_factors
+from opiaxis.study import regimen_doses
 
 
 @pytest.fixture(scope="session")
@@ -13,10 +10,7 @@ def model():
 
 
 def doses_for(model, regimens, ids=(1,)):
-    rows = pd.concat([dosing.parse_regimen(t, drugs=drug_routes(model), unit_factors=iu_factors(model))
-                      for t in regimens], ignore_index=True)
-    frames = [rows.assign(ID=i) for i in ids]
-    return dosing.expand_doses(pd.concat(frames, ignore_index=True)[list(dosing.EVENT_COLUMNS)])
+    return regimen_doses(model, ids, regimens)
 
 
 @pytest.fixture(scope="session")

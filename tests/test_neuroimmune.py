@@ -107,7 +107,7 @@ def test_glial_modulator_dampens(nmodel):
     from opiaxis.population import sample_parameters
     ids = np.arange(1, 5)
     P = sample_parameters(nmodel, ids, 2024, overrides={"glial_modulator_inhibition": 0.7})
-    r = simulate(nmodel, P, times, T._doses(nmodel, [f"heroin 25 mg IV q6h for {T.HEROIN_DAYS} d"], ids), ids=ids)
+    r = simulate(nmodel, P, times, T.regimen_doses(nmodel, ids, [f"heroin 25 mg IV q6h for {T.HEROIN_DAYS} d"]), ids=ids)
     k = int(np.argmin(abs(times - stop)))
     assert (r.get("glial_activation")[:, k] < 0.7 * d.get("glial_activation")[:, k]).all()
     assert (r.get("fa_frontal")[:, k] > d.get("fa_frontal")[:, k]).all()

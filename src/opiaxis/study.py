@@ -56,7 +56,7 @@ from .errors import OpiaxisInputError
 from .model.core import Model
 from .model.units import ureg
 from .population import patient_normals, sample_parameters
-from .yamlio import LDict, LList, line_of, load_yaml, load_yaml_file
+from .yamlio import LDict, line_of, load_yaml, load_yaml_file
 
 TOP_KEYS = {"name", "description", "seed", "population", "arms", "schedule", "outputs", "endpoints", "measurements", "solver"}
 MEAS_KEYS = {"visits", "readouts"}
@@ -170,6 +170,17 @@ def iu_factors(model: Model) -> dict[str, float]:
         if p.name.endswith("_iu_per_mg"):
             out[p.name[: -len("_iu_per_mg")]] = 1.0 / p.value
     return out
+
+
+def regimen_doses(model: Model, ids, regimens: list[str], start: float = 0.0) -> pd.DataFrame | None:
+    """Expanded dose rows giving every patient in ``ids`` all the regimen texts (None if none)."""
+    if not regimens:
+        return None
+    routes, iu = drug_routes(model), iu_factors(model)
+    rows = pd.concat([dosing.parse_regimen(t, drugs=routes, unit_factors=iu, start=start) for t in regimens],
+                     ignore_index=True)
+    frames = [rows.assign(ID=int(i)) for i in ids]
+    return dosing.expand_doses(pd.concat(frames, ignore_index=True)[list(dosing.EVENT_COLUMNS)])
 
 
 def parse_study(raw, model: Model, file: str, base_dir: Path | None = None) -> Study:

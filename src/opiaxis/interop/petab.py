@@ -26,7 +26,6 @@ installed, can lint the result too: ``petablint -y problem.yaml``).
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 

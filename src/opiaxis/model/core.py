@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ModelDefinitionError
-from .units import TIME_UNIT, check_unit, fmt, parse_unit, ureg
+from .units import TIME_UNIT, check_unit, fmt, parse_unit, same_unit
 
 
 # ----------------------------------------------------------------------------------------------
@@ -369,7 +369,6 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
                         f"module {m.name!r} consumes {inp.name!r}, but module {prov_mod!r} declares it "
                         "as a parameter, not an interface variable")
                 pu, cu = parse_unit(unit_by_name[inp.name]), parse_unit(inp.unit)
-                from .units import same_unit
                 if not same_unit(pu, cu):
                     raise ModelDefinitionError(
                         f"interface variable {inp.name!r}: module {prov_mod!r} provides {fmt(pu)}, "
@@ -411,7 +410,6 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
         for dt in m.dose_targets.values():
             if dt.state not in m.states:
                 raise ModelDefinitionError(f"module {m.name!r}: dose target {dt.name!r} lands in unknown state {dt.state!r}")
-            from .units import same_unit
             if not same_unit(parse_unit(m.states[dt.state].unit), parse_unit(dt.amount_unit)):
                 raise ModelDefinitionError(
                     f"module {m.name!r}: dose target {dt.name!r} gives {dt.amount_unit} into state "

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-from ..model.core import Module, Variability, lognormal
+from ..model.core import Module, lognormal
 
 REGIONS = {
     # name: (resting BPND, weight of rejection-induced release, weight of acceptance-induced release)

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
 import sympy as sp
 
 from ..model.core import Module, lognormal

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..model.core import Module, Variability, lognormal
+from ..model.core import Module, Variability
 
 
 def build(drugs=None) -> Module:

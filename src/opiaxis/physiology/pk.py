@@ -106,7 +106,6 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
                 continue
             f = _par(m, f"{name}_to_{met}_fraction", frac, f"fraction of {name} clearance forming {met}", vary=False)
             pa1, pv1, pcl, _ = central[name]
-            ma1 = sp.Symbol(f"{met}_central", real=True)
             mw_ratio = sp.Symbol(f"{met}_mw", real=True) / sp.Symbol(f"{name}_mw", real=True)
             m.odes[f"{met}_central"] = m.odes[f"{met}_central"] + f * pcl / pv1 * pa1 * mw_ratio
     for met, flux_parent, parent in first_pass_flux:

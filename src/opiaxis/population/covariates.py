@@ -21,7 +21,7 @@ Effects on model parameters (:func:`apply_covariates`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

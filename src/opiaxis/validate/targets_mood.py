@@ -16,7 +16,7 @@ from ..engine import simulate
 from ..models import default_model
 from ..population import sample_parameters
 from ..population.covariates import apply_covariates, covariate_specs, sample_covariates
-from ..study import drug_routes, iu_factors
+from ..study import regimen_doses
 from .registry import target
 
 SEED = 20240505
@@ -34,16 +34,6 @@ def cohort(model, ids, seed: int, covariates: dict | None = None, parameters: di
     for name, values in (per_patient or {}).items():
         P[:, model.param_index[name]] = values
     return P, cov
-
-
-def regimen_doses(model, ids, regimens: list[str], start: float = 0.0) -> pd.DataFrame | None:
-    if not regimens:
-        return None
-    routes, iu = drug_routes(model), iu_factors(model)
-    rows = pd.concat([dosing.parse_regimen(t, drugs=routes, unit_factors=iu, start=start) for t in regimens],
-                     ignore_index=True)
-    frames = [rows.assign(ID=int(i)) for i in ids]
-    return dosing.expand_doses(pd.concat(frames, ignore_index=True)[list(dosing.EVENT_COLUMNS)])
 
 
 def patient_normal(seed: int, ids, stream: int) -> np.ndarray:

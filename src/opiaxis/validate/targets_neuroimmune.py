@@ -20,27 +20,18 @@ default model and no adaptation module, withdrawal is 0 and the withdrawal-drive
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
-from .. import dosing
 from ..engine import simulate
 from ..models import default_model
 from ..population import sample_parameters
-from ..study import drug_routes, iu_factors
+from ..study import regimen_doses
 from .registry import target
 
 H = 24.0
 HEROIN_DAYS = 84
 FOLLOW_DAYS = 90
 _CACHE: dict = {}
-
-
-def _doses(model, regimens, ids):
-    routes, iu = drug_routes(model), iu_factors(model)
-    rows = pd.concat([dosing.parse_regimen(t, drugs=routes, unit_factors=iu) for t in regimens], ignore_index=True)
-    frames = [rows.assign(ID=int(i)) for i in ids]
-    return dosing.expand_doses(pd.concat(frames, ignore_index=True)[list(dosing.EVENT_COLUMNS)])
 
 
 def cohort(model, regimens, n, seed, times, overrides=None):
@@ -51,7 +42,7 @@ def cohort(model, regimens, n, seed, times, overrides=None):
         return _CACHE[key]
     ids = np.arange(1, n + 1)
     P = sample_parameters(model, ids, seed, overrides=overrides)
-    drug = simulate(model, P, times, _doses(model, regimens, ids) if regimens else None, ids=ids)
+    drug = simulate(model, P, times, regimen_doses(model, ids, regimens), ids=ids)
     ctrl = simulate(model, P, times, None, ids=ids)
     _CACHE[key] = (drug, ctrl)
     return drug, ctrl

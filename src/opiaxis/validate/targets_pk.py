@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.linalg import expm
 
-from .. import dosing
 from ..engine import Results, simulate
 from ..models import default_model
-from ..study import drug_routes, iu_factors
+from ..study import regimen_doses
 from .registry import target
 
 
 def typical_patient(regimens: list[str], times, overrides: dict | None = None, model=None) -> Results:
     """One typical patient (no between-patient variability) on the given regimens."""
     model = model or default_model()
-    routes, iu = drug_routes(model), iu_factors(model)
-    rows = pd.concat([dosing.parse_regimen(t, drugs=routes, unit_factors=iu) for t in regimens], ignore_index=True)
-    doses = dosing.expand_doses(rows.assign(ID=1)[list(dosing.EVENT_COLUMNS)])
+    doses = regimen_doses(model, [1], regimens)
     P = model.default_parameters()
     for k, v in (overrides or {}).items():
         P[model.param_index[k]] = v
