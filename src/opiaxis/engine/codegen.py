@@ -142,7 +142,8 @@ _loaded: dict[str, object] = {}
 def compile_model(model: Model):
     """Return the compiled module for ``model`` (functions ``rhs``, ``jac``, ``simulate_batch``)."""
     fp = model.fingerprint()
-    kernel_hash = hashlib.sha256(_KERNEL.read_bytes()).hexdigest()[:8]
+    # the generated file depends on this generator and on the kernel text: both key the cache
+    kernel_hash = hashlib.sha256(_KERNEL.read_bytes() + Path(__file__).read_bytes()).hexdigest()[:8]
     key = f"m_{fp}_{kernel_hash}"
     if key in _loaded:
         return _loaded[key]

@@ -91,7 +91,6 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
     r = np.zeros(n)
     xn = np.empty(n)
     f0 = np.empty(n)
-    f1 = np.empty(n)
     f2 = np.empty(n)
     k1 = np.empty(n)
     K = np.empty((6, n))
@@ -163,33 +162,35 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
                 rejects += 1
                 steps += 1
                 continue
+            ih = 1.0 / h
             for st in range(6):
+                # stage st: k1 <- f(x + sum_j A[st,j] K_j) + sum_j C[st,j]/h K_j, then solve;
+                # loops run over states innermost (contiguous rows of K)
                 if st == 0:
                     for i in range(n):
-                        K[0, i] = f0[i]
+                        k1[i] = f0[i]
                 else:
                     for i in range(n):
-                        acc = x[i]
-                        for j in range(st):
-                            acc += _A[st, j] * K[j, i]
-                        tmp[i] = acc
-                    rhs(tmp, p, r, f1)
-                    for i in range(n):
-                        acc = f1[i]
-                        for j in range(st):
-                            acc += _C[st, j] / h * K[j, i]
-                        K[st, i] = acc
-                for i in range(n):
-                    k1[i] = K[st, i]
+                        tmp[i] = x[i]
+                    for j in range(st):
+                        a_sj = _A[st, j]
+                        for i in range(n):
+                            tmp[i] += a_sj * K[j, i]
+                    rhs(tmp, p, r, k1)
+                    for j in range(st):
+                        c_sj = _C[st, j] * ih
+                        for i in range(n):
+                            k1[i] += c_sj * K[j, i]
                 _lu_solve(W, k1, scratch)
                 for i in range(n):
                     K[st, i] = k1[i]
             err = 0.0
             for i in range(n):
-                acc = x[i]
-                for j in range(6):
-                    acc += _M[j] * K[j, i]
-                xn[i] = acc
+                xn[i] = x[i]
+            for j in range(6):
+                m_j = _M[j]
+                for i in range(n):
+                    xn[i] += m_j * K[j, i]
             for i in range(n):
                 sc = atol + rtol * max(abs(x[i]), abs(xn[i]))
                 e = K[5, i] / sc
