@@ -145,3 +145,9 @@ def test_reset_stops_running_infusions(toy):
     assert c.min() >= -1e-9
     assert c[np.argmin(abs(r.times - 2.5))] == 0.0          # reset: infusion off, amounts back to initial
     assert c[-1] > 0                                         # the later bolus is still there
+
+
+def test_unknown_backend_is_refused(toy):
+    from opiaxis.errors import OpiaxisInputError
+    with pytest.raises(OpiaxisInputError, match="unknown backend 'cuda'; expected 'numba' or 'jax'"):
+        simulate(toy, sample_parameters(toy, [1], 0), [1.0], backend="cuda")

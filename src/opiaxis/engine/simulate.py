@@ -199,7 +199,7 @@ def _event_arrays(model: Model, P: np.ndarray, ids: np.ndarray, doses: pd.DataFr
 
 def simulate(model: Model, params: np.ndarray, times, doses: pd.DataFrame | None = None, *,
              ids=None, t0: float = 0.0, x0: np.ndarray | None = None,
-             options: SolverOptions | None = None) -> Results:
+             options: SolverOptions | None = None, backend: str = "numba") -> Results:
     """Simulate ``len(params)`` patients.
 
     Parameters
@@ -208,7 +208,14 @@ def simulate(model: Model, params: np.ndarray, times, doses: pd.DataFrame | None
     times: output times in hours (shared by all patients), sorted, >= t0.
     doses: expanded dose rows (``opiaxis.dosing.expand_doses``): ID, TIME, EVID, AMT, CMT, RATE.
     ids: patient ids matching ``doses.ID`` (default 1..n).
+    backend: ``"numba"`` (default, CPU cores) or ``"jax"`` (GPU when one is visible to JAX; the
+        optional extra ``opiaxis[jax]``, see docs/gpu-backend.md).
     """
+    if backend == "jax":  # optional extra, imported only when asked for
+        from .jax_backend import simulate_jax
+        return simulate_jax(model, params, times, doses, ids=ids, t0=t0, x0=x0, options=options)
+    if backend != "numba":
+        raise OpiaxisInputError(f"unknown backend {backend!r}; expected 'numba' or 'jax'", field="backend")
     options = options or SolverOptions()
     P = np.ascontiguousarray(np.atleast_2d(np.asarray(params, dtype=float)))
     if P.shape[1] != len(model.parameters):

@@ -1,0 +1,449 @@
+"""A JAX backend of the engine, for running large cohorts on a GPU (issue 8).
+
+:func:`simulate_jax` takes the arguments of :func:`opiaxis.engine.simulate.simulate` and returns
+the same :class:`~opiaxis.engine.simulate.Results`; the event arrays (doses with lag and F,
+infusion start/stop, resets, their order) are built by ``simulate.py``'s own helper, so both
+backends read a dose table identically.
+
+The method is the Numba kernel's, transcribed to array code: the six-stage, L-stable, stiffly
+accurate Rosenbrock method of order 4(3) "RODAS4" of
+
+    Hairer E, Wanner G. Solving Ordinary Differential Equations II: Stiff and Differential-
+    Algebraic Problems, 2nd ed. Springer 1996, Section IV.7 (coefficient set "RODAS4", written,
+    as in kernel.py, in the form  (I/(h*gamma) - J) K_i = f(y + sum_j A_ij K_j) + sum_j C_ij/h K_j,
+    y_new = y + sum_i M_i K_i, error estimate K_6),
+
+with the same step-size control, the same event handling (a dose lands exactly at its time: the
+step ends there and the integration restarts from the new state) and the same cubic Hermite
+output between steps. The coefficients are the ones in ``kernel.py`` (a test checks that the two
+tables agree).
+
+How it maps to a GPU: every patient runs the same loop, so the loop is written once over the
+whole batch — arrays of shape (patients, ...), one ``lax.while_loop`` whose iteration makes one
+step attempt for every patient still running, each with its own step size, event pointer and
+output pointer; patients that are finished or waiting are masked. (``vmap`` of a per-patient
+while loop would do the same but select over the whole output buffer at every iteration.) The
+right-hand side and the analytic sparse Jacobian are generated from the model's SymPy equations,
+``vmap``-ed over patients; the iteration matrix is factorised densely with partial pivoting
+(``jax.scipy.linalg.lu_factor``), which for ~120 states is cheap on a GPU.
+
+Arithmetic is float64 (``jax.enable_x64`` around tracing and running only, so the rest of a
+user's JAX session keeps its own setting). Non-integer powers keep the engine's guarded
+semantics: ``b**e`` is 0 for ``b <= 0`` (see ``codegen.SPow``).
+
+JAX is an optional dependency (``pip install "opiaxis[jax]"``); nothing imports this module
+unless asked to.
+"""
+
+from __future__ import annotations
+
+import time as _time
+
+import numpy as np
+import sympy as sp
+
+try:
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from jax.scipy.linalg import lu_factor, lu_solve
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError('the JAX backend needs JAX: pip install "opiaxis[jax]" '
+                      '(for an NVIDIA GPU: pip install "jax[cuda12]")') from exc
+from sympy.printing.numpy import JaxPrinter
+
+from ..errors import OpiaxisInputError
+from ..model.core import Model
+from .codegen import _guard_powers
+from .simulate import EV_BOLUS, EV_RATE, EV_RESET, Results, SolverOptions, _event_arrays
+
+__all__ = ["simulate_jax", "last_timing"]
+
+
+# RODAS4 (Hairer & Wanner 1996, Section IV.7), in the W-transformed form above: the numbers of
+# the Numba kernel, which tests/test_jax_backend.py checks against the compiled kernel's own.
+GAMMA = 0.25
+A = np.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0],
+    [1.544, 0.0, 0.0, 0.0, 0.0],
+    [0.9466785280815826, 0.2557011698983284, 0.0, 0.0, 0.0],
+    [3.314825187068521, 2.896124015972201, 0.9986419139977817, 0.0, 0.0],
+    [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895, 0.0],
+    [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895, 1.0],
+])
+C = np.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0],
+    [-5.6688, 0.0, 0.0, 0.0, 0.0],
+    [-2.430093356833875, -0.2063599157091915, 0.0, 0.0, 0.0],
+    [-0.1073529058151375, -9.594562251023355, -20.47028614809616, 0.0, 0.0],
+    [7.496443313967647, -10.24680431464352, -33.99990352819905, 11.7089089320616, 0.0],
+    [8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054],
+])
+M = np.array([1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895, 1.0, 1.0])
+
+
+# --------------------------------------------------------------------------- code generation
+
+class _Printer(JaxPrinter):
+    """jax.numpy printer with the engine's guarded non-integer powers."""
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        if exp.is_Integer:
+            e = int(exp)
+            b = self.parenthesize(base, 100)
+            if e == 1:
+                return b
+            if e == -1:
+                return f"(1.0/{b})"
+            if 0 < e <= 4:
+                return "(" + "*".join([b] * e) + ")"
+            if -4 <= e < 0:
+                return "(1.0/(" + "*".join([b] * (-e)) + "))"
+            return f"{b}**{e}"
+        return f"_spow({self._print(base)}, {self._print(exp)})"
+
+    def _print_SPow(self, expr):
+        return f"_spow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Heaviside(self, expr):
+        # H(0) = 1/2, as SymPy and the Numba printer define it
+        z = self._print(expr.args[0])
+        return f"jnp.where({z} < 0, 0.0, jnp.where({z} == 0, 0.5, 1.0))"
+
+    def _print_Max(self, expr):
+        args = [self._print(a) for a in expr.args]
+        out = args[0]
+        for a in args[1:]:
+            out = f"jnp.maximum({out}, {a})"
+        return out
+
+    def _print_Min(self, expr):
+        args = [self._print(a) for a in expr.args]
+        out = args[0]
+        for a in args[1:]:
+            out = f"jnp.minimum({out}, {a})"
+        return out
+
+
+def _spow(b, e):
+    """``b**e`` for b > 0, else 0 — with a safe base in the untaken branch so that neither the
+    value nor a forward-mode derivative picks up a NaN."""
+    pos = b > 0
+    return jnp.where(pos, jnp.where(pos, b, 1.0) ** e, 0.0)
+
+
+def generate_jax_source(model: Model) -> str:
+    """Python source of ``rhs(x, p, r)`` and ``jac(x, p)`` (dense (n, n) from the analytic sparse
+    entries), one patient each, in jax.numpy."""
+    xs = [s.symbol for s in model.states]
+    ps = [p.symbol for p in model.parameters]
+    # generated local names: x_<i>, p_<k> (model names could shadow jnp, jax, ...)
+    ren = {s: sp.Symbol(f"x_{i}", real=True) for i, s in enumerate(xs)}
+    ren.update({s: sp.Symbol(f"p_{k}", real=True) for k, s in enumerate(ps)})
+    odes = model.substituted_odes()
+    f = [_guard_powers(odes[s.name]).xreplace(ren) for s in model.states]
+    xr = [ren[s] for s in xs]
+    entries = []
+    for i, fi in enumerate(f):
+        syms = fi.free_symbols
+        for j, xj in enumerate(xr):
+            if xj in syms:
+                d = sp.diff(fi, xj)
+                if d != 0:
+                    entries.append((i, j, d))
+    pr = _Printer({"fully_qualified_modules": True, "standard": "python3"})
+    n = len(xs)
+
+    def function(name, args, exprs, tail):
+        used = set().union(*[e.free_symbols for e in exprs]) if exprs else set()
+        lines = [f"def {name}({args}):"]
+        lines += [f"    x_{i} = x[{i}]" for i in range(n) if sp.Symbol(f"x_{i}", real=True) in used]
+        lines += [f"    p_{k} = p[{k}]" for k in range(len(ps)) if sp.Symbol(f"p_{k}", real=True) in used]
+        repl, red = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), optimizations="basic")
+        lines += [f"    {s} = {pr.doprint(e)}" for s, e in repl]
+        # constants are broadcast to the dtype of x so that stack sees arrays only
+        lines += ["    _z = jnp.zeros_like(x[0])"]
+        lines += ["    _v = jnp.stack([" + ", ".join(f"_z + ({pr.doprint(e)})" for e in red) + "])"]
+        lines += tail
+        return lines
+
+    rows = ", ".join(str(i) for i, _, _ in entries)
+    cols = ", ".join(str(j) for _, j, _ in entries)
+    src = [f"# Generated by opiaxis.engine.jax_backend for model {model.name!r}. Do not edit.", ""]
+    src += function("rhs", "x, p, r", f, ["    return _v + r"])
+    src += [""]
+    if entries:
+        src += function("jac", "x, p", [d for _, _, d in entries],
+                        [f"    return jnp.zeros(({n}, {n}), _v.dtype).at[jnp.array([{rows}]), jnp.array([{cols}])].set(_v)"])
+    else:
+        src += ["def jac(x, p):", f"    return jnp.zeros(({n}, {n}), x.dtype)"]
+    return "\n".join(src) + "\n"
+
+
+_functions: dict[str, tuple] = {}
+
+
+def model_functions(model: Model):
+    """(rhs, jac) of ``model`` as per-patient JAX functions (generated once per model structure)."""
+    key = model.fingerprint()
+    if key not in _functions:
+        src = generate_jax_source(model)
+        import functools
+        ns = {"jax": jax, "jnp": jnp, "functools": functools, "_spow": _spow}
+        exec(compile(src, f"<opiaxis-jax {model.name} {key}>", "exec"), ns)  # noqa: S102 - generated from the model
+        _functions[key] = (ns["rhs"], ns["jac"])
+    return _functions[key]
+
+
+# --------------------------------------------------------------------------- the batched solver
+
+def _build_solver(rhs, jac, jacobian: str):
+    """A jitted solver for a batch of patients; one ``lax.while_loop``, one step attempt per
+    iteration for every patient still running."""
+    gamma = GAMMA
+    jac_one = jac if jacobian == "sympy" else jax.jacfwd(lambda x, p: rhs(x, p, jnp.zeros_like(x)))
+    rhs_b = jax.vmap(rhs)
+    jac_b = jax.vmap(jac_one)
+    lu_factor_b = jax.vmap(lu_factor)
+    lu_solve_b = jax.vmap(lambda lu, piv, b: lu_solve((lu, piv), b))
+
+    def solve(P, X0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, h_max, max_steps):
+        B, n = X0.shape
+        n_out = t_out.shape[0] - 1           # t_out carries a +inf sentinel
+        pid = jnp.arange(B)
+        eye = jnp.eye(n, dtype=X0.dtype)
+        A_j = jnp.asarray(np.pad(A, ((0, 0), (0, 1))), X0.dtype)   # (6, 6), zero above the diagonal
+        C_j = jnp.asarray(np.pad(C, ((0, 0), (0, 1))), X0.dtype)
+        M_j = jnp.asarray(M, X0.dtype)
+        t_last = t_out[n_out - 1]
+
+        def running(c):
+            return (c["status"] == 0) & (c["j_out"] < n_out)
+
+        # -- events due at t, one per patient per pass, in their given order
+        def event_due(c):
+            return running(c) & (ev_time[pid, c["k_ev"]] <= c["t"])
+
+        def apply_event(c):
+            due = event_due(c)
+            k = c["k_ev"]
+            kind, cmt, val = ev_kind[pid, k], ev_cmt[pid, k], ev_val[pid, k]
+            x = c["x"].at[pid, cmt].add(jnp.where(due & (kind == EV_BOLUS), val, 0.0))
+            is_rate = due & (kind == EV_RATE)
+            rc = c["r"][pid, cmt] + jnp.where(is_rate, val, 0.0)
+            # an infusion stop cancels its start exactly
+            rc = jnp.where(is_rate & (jnp.abs(rc) < 1e-12 * jnp.abs(val)), 0.0, rc)
+            r = c["r"].at[pid, cmt].set(rc)
+            reset = (due & (kind == EV_RESET))[:, None]
+            x = jnp.where(reset, X0, x)
+            r = jnp.where(reset, 0.0, r)
+            return {**c, "x": x, "r": r, "k_ev": k + due, "h": jnp.where(due, 0.0, c["h"])}
+
+        # -- outputs due exactly at t (after the events there)
+        def output_due(c):
+            return running(c) & (t_out[c["j_out"]] <= c["t"])
+
+        def write_output(c):
+            due = output_due(c)
+            row = jnp.where(due, c["j_out"], n_out)      # row n_out is a scratch row
+            return {**c, "Y": c["Y"].at[pid, row].set(c["x"]), "j_out": c["j_out"] + due}
+
+        def step(c):
+            c = lax.while_loop(lambda c: jnp.any(event_due(c)), apply_event, c)
+            c = lax.while_loop(lambda c: jnp.any(output_due(c)), write_output, c)
+            active = running(c)
+            t, x, r, h = c["t"], c["x"], c["r"], c["h"]
+            t_end = jnp.minimum(t_last, ev_time[pid, c["k_ev"]])
+
+            # a new segment (start, or after an event): f(x) and the initial step size
+            fresh = active & (h == 0.0)
+
+            def start(f0, h):
+                f_new = rhs_b(x, P, r)
+                sc = atol + rtol * jnp.abs(x)
+                d0 = jnp.sqrt(jnp.mean((x / sc) ** 2, axis=1))
+                d1 = jnp.sqrt(jnp.mean((f_new / sc) ** 2, axis=1))
+                h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.where(d1 > 0, d1, 1.0))
+                h0 = jnp.maximum(jnp.minimum(h0, 0.1 * (t_end - t)), 1e-10)
+                return jnp.where(fresh[:, None], f_new, f0), jnp.where(fresh, h0, h)
+
+            f0, h = lax.cond(jnp.any(fresh), start, lambda f0, h: (f0, h), c["f0"], h)
+
+            out_of_steps = active & (c["steps"] >= max_steps)
+            stepping = active & ~out_of_steps
+            h = jnp.minimum(h, h_max)
+            last = (t + h >= t_end) | (t_end - (t + h) < 1e-9 * jnp.maximum(1.0, jnp.abs(t_end)))
+            h = jnp.where(last, t_end - t, h)
+            hs = jnp.where(stepping, h, 1.0)           # idle patients compute with a harmless h
+
+            # RODAS4 stages
+            W = eye / (hs * gamma)[:, None, None] - jac_b(x, P)
+            lu, piv = lu_factor_b(W)
+            diag = jnp.diagonal(lu, axis1=1, axis2=2)
+            lu_ok = jnp.all((diag != 0.0) & jnp.isfinite(diag), axis=1)
+            ih = (1.0 / hs)[:, None]
+            # stages 2..6 in a loop so that the right-hand side appears once in the compiled
+            # program (compile time grows with the size of the traced expression graph)
+            K0 = lu_solve_b(lu, piv, f0)
+            Ks = jnp.zeros((6,) + x.shape, x.dtype).at[0].set(K0)
+
+            def stage(s, Ks):
+                xs = x + jnp.tensordot(A_j[s], Ks, axes=1)
+                rhs_s = rhs_b(xs, P, r) + jnp.tensordot(C_j[s], Ks, axes=1) * ih
+                return Ks.at[s].set(lu_solve_b(lu, piv, rhs_s))
+
+            Ks = lax.fori_loop(1, 6, stage, Ks)
+            xn = x + jnp.tensordot(M_j, Ks, axes=1)
+            K5 = Ks[5]
+            sc = atol + rtol * jnp.maximum(jnp.abs(x), jnp.abs(xn))
+            err = jnp.sqrt(jnp.mean((K5 / sc) ** 2, axis=1))
+            ok = stepping & lu_ok & (err <= 1.0)         # `err <= 1` is False for NaN
+            lu_fail = stepping & ~lu_ok
+            err_fail = stepping & lu_ok & ~(err <= 1.0)
+
+            # accepted: Hermite output on [t, t_new) (an output exactly at t_end waits for the
+            # next pass, after the events there)
+            f2 = rhs_b(xn, P, r)
+            t_new = jnp.where(last, t_end, t + hs)
+
+            def hermite_due(c):
+                return ok & (t_out[c["j_out"]] < t_new)
+
+            def hermite(c):
+                due = hermite_due(c)
+                s_ = ((t_out[c["j_out"]] - t) / hs)[:, None]
+                h00 = (1.0 + 2.0 * s_) * (1.0 - s_) ** 2
+                h10 = s_ * (1.0 - s_) ** 2
+                h01 = s_ * s_ * (3.0 - 2.0 * s_)
+                h11 = s_ * s_ * (s_ - 1.0)
+                y = h00 * x + h10 * hs[:, None] * f0 + h01 * xn + h11 * hs[:, None] * f2
+                row = jnp.where(due, c["j_out"], n_out)
+                return {**c, "Y": c["Y"].at[pid, row].set(y), "j_out": c["j_out"] + due}
+
+            c = lax.while_loop(lambda c: jnp.any(hermite_due(c)), hermite, c)
+
+            fac_ok = jnp.where(err > 0.0, 0.9 * jnp.where(err > 0.0, err, 1.0) ** -0.25, 6.0)
+            fac_bad = jnp.where(jnp.isfinite(err), 0.9 * jnp.where(err > 0.0, err, 1.0) ** -0.25, 0.1)
+            h_new = jnp.where(ok, h * jnp.clip(fac_ok, 0.2, 6.0),
+                              jnp.where(lu_fail, h * 0.5,
+                                        jnp.where(err_fail, h * jnp.clip(fac_bad, 0.1, 0.9), h)))
+            too_small = err_fail & (h_new < 1e-14 * jnp.maximum(1.0, jnp.abs(t)))
+            status = jnp.where(out_of_steps, 1, jnp.where(too_small, 2, c["status"]))
+            return {**c,
+                    "t": jnp.where(ok, t_new, t),
+                    "x": jnp.where(ok[:, None], xn, x),
+                    "f0": jnp.where(ok[:, None], f2, f0),
+                    "h": h_new,
+                    "steps": c["steps"] + stepping,
+                    "rejects": c["rejects"] + (lu_fail | err_fail),
+                    "status": status}
+
+        init = {"t": jnp.full(B, t0), "x": X0, "r": jnp.zeros_like(X0), "f0": jnp.zeros_like(X0),
+                "h": jnp.zeros(B, X0.dtype), "k_ev": jnp.zeros(B, jnp.int32),
+                "j_out": jnp.zeros(B, jnp.int32), "steps": jnp.zeros(B, jnp.int64),
+                "rejects": jnp.zeros(B, jnp.int64), "status": jnp.zeros(B, jnp.int64),
+                "Y": jnp.zeros((B, n_out + 1, n), X0.dtype)}
+        c = lax.while_loop(lambda c: jnp.any(running(c)), step, init)
+        return c["Y"][:, :n_out], jnp.stack([c["steps"], c["rejects"], c["status"]], axis=1), c["j_out"]
+
+    return jax.jit(solve)
+
+
+_solvers: dict[tuple, object] = {}
+
+
+def _compiled_solver(model: Model, jacobian: str, args, device):
+    """The solver compiled for this model and these argument shapes (kept for reuse)."""
+    shapes = tuple(np.shape(a) for a in args[:7])
+    key = (model.fingerprint(), jacobian, shapes, str(device))
+    if key not in _solvers:
+        rhs, jac = model_functions(model)
+        _solvers[key] = _build_solver(rhs, jac, jacobian).lower(*args).compile()
+    return _solvers[key]
+
+
+def _pad_events(ptr, ev_time, ev_kind, ev_cmt, ev_val, n_pat):
+    """CSR event arrays -> (patients, E + 1) arrays, padded with never-due events (time +inf);
+    E is rounded up to a power of two so that similar dose tables share one compiled solver."""
+    counts = np.diff(ptr)
+    E = int(counts.max()) if n_pat else 0
+    E = 1 << max(E - 1, 0).bit_length() if E > 0 else 0
+    T = np.full((n_pat, E + 1), np.inf)
+    K = np.zeros((n_pat, E + 1), np.int32)
+    S = np.zeros((n_pat, E + 1), np.int32)
+    V = np.zeros((n_pat, E + 1))
+    col = np.arange(len(ev_time)) - np.repeat(ptr[:-1], counts)
+    row = np.repeat(np.arange(n_pat), counts)
+    T[row, col], K[row, col], S[row, col], V[row, col] = ev_time, ev_kind, ev_cmt, ev_val
+    return T, K, S, V
+
+
+def simulate_jax(model: Model, params: np.ndarray, times, doses=None, *, ids=None, t0: float = 0.0,
+                 x0: np.ndarray | None = None, options: SolverOptions | None = None,
+                 jacobian: str = "sympy", device=None) -> Results:
+    """Simulate ``len(params)`` patients with JAX; same arguments, semantics and
+    :class:`Results` as :func:`opiaxis.engine.simulate.simulate`.
+
+    Extra arguments
+    ---------------
+    jacobian: ``"sympy"`` (analytic sparse entries, the default) or ``"jacfwd"`` (forward-mode
+        automatic differentiation of the generated right-hand side).
+    device: a ``jax.Device`` to run on (default: JAX's default device, a GPU when one is
+        visible to the installed jaxlib).
+
+    ``Results.wall_seconds`` is the solve alone. The first call for a model and a batch shape
+    also traces and compiles (seconds to minutes for the full model); :func:`last_timing` gives
+    both.
+    """
+    if jacobian not in ("sympy", "jacfwd"):
+        raise ValueError(f"jacobian must be 'sympy' or 'jacfwd', not {jacobian!r}")
+    options = options or SolverOptions()
+    # the same checks, in the same words, as simulate()
+    P = np.ascontiguousarray(np.atleast_2d(np.asarray(params, dtype=float)))
+    if P.shape[1] != len(model.parameters):
+        raise ValueError(f"params has {P.shape[1]} columns; the model has {len(model.parameters)} parameters")
+    ids = np.arange(1, P.shape[0] + 1) if ids is None else np.asarray(ids)
+    t_out = np.ascontiguousarray(np.asarray(times, dtype=float))
+    if t_out.ndim != 1 or len(t_out) == 0 or np.any(np.diff(t_out) < 0) or t_out[0] < t0:
+        raise OpiaxisInputError("output times must be a non-empty, sorted list of times >= the start time")
+    X0 = model.initial_state(P) if x0 is None else np.ascontiguousarray(
+        np.broadcast_to(x0, (P.shape[0], len(model.states))), dtype=float)
+    ptr, *ev = _event_arrays(model, P, ids, doses)
+    T, K, S, V = _pad_events(ptr, *ev, P.shape[0])
+    args = (P, X0, T, K, S, V, np.append(t_out, np.inf), float(t0), float(options.rtol),
+            float(options.atol), float(options.h_max), int(min(options.max_steps, 2**62)))
+    with jax.enable_x64(True):
+        if device is not None:
+            args = jax.device_put(args, device)
+        start, cpu = _time.perf_counter(), _time.process_time()
+        compiled = _compiled_solver(model, jacobian, args, device)
+        compile_s, compile_cpu = _time.perf_counter() - start, _time.process_time() - cpu
+        start, cpu = _time.perf_counter(), _time.process_time()
+        Y, stats, j_out = jax.block_until_ready(compiled(*args))
+        wall, solve_cpu = _time.perf_counter() - start, _time.process_time() - cpu
+        Y, stats, j_out = np.array(Y), np.asarray(stats, np.int64), np.asarray(j_out)
+    failed = stats[:, 2] != 0
+    if failed.any():  # outputs after a failure are NaN, as in the Numba kernel
+        Y[failed[:, None] & (np.arange(len(t_out))[None, :] >= j_out[:, None])] = np.nan
+    _last_timing.update(compile_seconds=compile_s, solve_seconds=wall, compile_cpu_seconds=compile_cpu,
+                        solve_cpu_seconds=solve_cpu, device=str(compiled_device(args)))
+    return Results(model, ids, t_out, Y, P, stats, wall)
+
+
+_last_timing: dict[str, float] = {}
+
+
+def compiled_device(args) -> object:
+    """The device the solver runs on: the arguments' (when placed) or JAX's default."""
+    for a in args:
+        if isinstance(a, jax.Array):
+            return next(iter(a.devices()))
+    return jax.devices()[0]
+
+
+def last_timing() -> dict:
+    """Of the latest :func:`simulate_jax` call: wall seconds spent compiling (``compile_seconds``;
+    near 0 when the program was already compiled) and solving (``solve_seconds``), the process
+    CPU seconds of each (``*_cpu_seconds``, all threads) and the ``device``."""
+    return dict(_last_timing)

@@ -1,0 +1,156 @@
+"""The JAX backend against the Numba engine: same method, same events, same answers.
+
+Skipped where JAX is not installed (it is an optional extra: ``pip install "opiaxis[jax]"``).
+Compiled JAX programs are kept in the opiaxis cache directory, so only the first run of this
+file pays for XLA compilation (minutes for the full model on two cores).
+"""
+import numpy as np
+import pandas as pd
+import pytest
+
+jax = pytest.importorskip("jax")
+
+from opiaxis.engine.codegen import cache_dir, compile_model  # noqa: E402
+from opiaxis.engine.jax_backend import simulate_jax  # noqa: E402
+from opiaxis.engine.simulate import SolverOptions, simulate  # noqa: E402
+from opiaxis.errors import OpiaxisInputError  # noqa: E402
+from opiaxis.models import build_model  # noqa: E402
+from opiaxis.population import sample_parameters  # noqa: E402
+from opiaxis.study import regimen_doses  # noqa: E402
+
+jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+TIGHT = SolverOptions(rtol=1e-8, atol=1e-12)
+
+
+def max_relative_difference(a, b, atol):
+    """max |a - b| / max(|a|, 1e-6 of the state's peak over the cohort), over the states that
+    ``a`` (Numba) moves at all; a state that ``a`` keeps exactly 0 (a drug nobody takes) must
+    stay within atol of 0 in ``b`` — the dense pivoted LU leaves ~1e-17 of round-off there,
+    where the sparse LU keeps an untouched compartment exactly 0."""
+    assert not np.isnan(a).any() and not np.isnan(b).any()
+    peak = np.abs(a).max(axis=(0, 1))
+    moved = peak > 0
+    assert np.abs(b[:, :, ~moved]).max(initial=0.0) <= atol
+    a, b, peak = a[:, :, moved], b[:, :, moved], peak[moved]
+    return float((np.abs(a - b) / np.maximum(np.abs(a), 1e-6 * peak)).max())
+
+
+@pytest.fixture(scope="module")
+def pk_receptors():
+    return build_model(modules=["pk", "receptors"])
+
+
+@pytest.fixture(scope="module")
+def cohort(pk_receptors):
+    """Four patients, each with a different kind of event."""
+    ids = np.arange(1, 5)
+    P = sample_parameters(pk_receptors, ids, seed=3)
+    doses = pd.DataFrame({
+        "ID":   [1, 1, 2, 2, 3, 4, 4, 4],
+        "TIME": [0.0, 6.0, 1.3, 13.3, 2.0, 0.0, 5.0, 9.7],
+        "EVID": [1, 1, 1, 1, 1, 1, 3, 1],
+        "AMT":  [10.0, 10.0, 20.0, 20.0, 5.0, 10.0, 0.0, 4.0],
+        "CMT":  ["heroin.iv", "heroin.iv",              # IV boluses
+                 "oxycodone.oral", "oxycodone.oral",    # oral: lag time and F
+                 "fentanyl.iv",                         # an infusion (2.5 h)
+                 "morphine.iv", "morphine.iv", "morphine.iv"],  # bolus, reset, bolus
+        "RATE": [0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0],
+    })
+    return P, ids, doses, np.linspace(0.0, 24.0, 97)
+
+
+def test_rodas4_coefficients_are_the_kernels(pk_receptors):
+    from opiaxis.engine import jax_backend as jb
+    mod = compile_model(pk_receptors)
+    assert jb.GAMMA == mod._GAMMA
+    np.testing.assert_array_equal(jb.A, mod._A)
+    np.testing.assert_array_equal(jb.C, mod._C)
+    np.testing.assert_array_equal(jb.M, mod._M)
+
+
+def test_agrees_with_numba_on_bolus_oral_infusion_and_reset(pk_receptors, cohort):
+    P, ids, doses, times = cohort
+    ref = simulate(pk_receptors, P, times, doses, ids=ids, options=TIGHT)
+    res = simulate_jax(pk_receptors, P, times, doses, ids=ids, options=TIGHT)
+    assert (res.stats[:, 2] == 0).all()
+    assert res.states.shape == ref.states.shape and (res.ids == ref.ids).all()
+    assert max_relative_difference(ref.states, res.states, TIGHT.atol) <= 1e-5
+    # the events are where they should be: the oxycodone dose arrives after its lag, the reset
+    # empties morphine's central compartment until the next dose
+    oxy = res.get("oxycodone_depot_oral")[1]
+    lag = P[1, pk_receptors.param_index["oxycodone_oral_lag"]]
+    assert (oxy[times < 1.3 + lag] == 0).all() and oxy[times >= 1.3 + lag][0] > 0
+    mor = res.get("morphine_central")[3]
+    assert (np.abs(mor[(times >= 5.0) & (times < 9.7)]) <= TIGHT.atol).all()
+    # same method, same error control: step counts agree closely
+    np.testing.assert_allclose(res.stats[:, 0], ref.stats[:, 0], rtol=0.05, atol=5)
+
+
+def test_failure_status_and_nan_outputs_match_numba(pk_receptors, cohort):
+    P, ids, doses, times = cohort
+    few = SolverOptions(rtol=TIGHT.rtol, atol=TIGHT.atol, max_steps=500)
+    ref = simulate(pk_receptors, P, times, doses, ids=ids, options=few)
+    res = simulate_jax(pk_receptors, P, times, doses, ids=ids, options=few)
+    assert ref.failed.any()
+    np.testing.assert_array_equal(res.stats[:, 2], ref.stats[:, 2])
+    np.testing.assert_array_equal(np.isnan(res.states), np.isnan(ref.states))
+
+
+def test_agrees_with_numba_on_the_full_model(model):
+    ids = np.array([1, 2])
+    P = sample_parameters(model, ids, seed=11)
+    doses = pd.concat([regimen_doses(model, [1], ["heroin 25 mg IV q6h for 3 d"]),
+                       regimen_doses(model, [2], ["buprenorphine 16 mg SL q24h for 3 d"])], ignore_index=True)
+    times = np.linspace(0.0, 72.0, 73)
+    ref = simulate(model, P, times, doses, ids=ids, options=TIGHT)
+    res = simulate_jax(model, P, times, doses, ids=ids, options=TIGHT)
+    assert (res.stats[:, 2] == 0).all()
+    assert max_relative_difference(ref.states, res.states, TIGHT.atol) <= 1e-5
+    np.testing.assert_allclose(res.get("mor_occupancy_central"), ref.get("mor_occupancy_central"), rtol=1e-5, atol=1e-9)
+
+
+def _same_error(call_a, call_b, kind):
+    with pytest.raises(kind) as ea:
+        call_a()
+    with pytest.raises(kind) as eb:
+        call_b()
+    assert str(ea.value) == str(eb.value)
+    return str(eb.value)
+
+
+@pytest.mark.parametrize("case", ["unknown cmt", "unknown patient", "unsorted times", "times before t0",
+                                  "parameter columns"])
+def test_bad_input_gives_the_same_error_as_simulate(pk_receptors, cohort, case):
+    P, ids, doses, times = cohort
+    kind = OpiaxisInputError
+    if case == "unknown cmt":
+        doses = doses.assign(CMT=doses.CMT.replace("heroin.iv", "heroin.intravenous"))
+    elif case == "unknown patient":
+        doses = doses.assign(ID=doses.ID.replace(4, 99))
+    elif case == "unsorted times":
+        times = times[::-1]
+    elif case == "times before t0":
+        times = times - 1.0
+    else:
+        P, kind = P[:, :-1], ValueError
+    msg = _same_error(lambda: simulate(pk_receptors, P, times, doses, ids=ids),
+                      lambda: simulate_jax(pk_receptors, P, times, doses, ids=ids), kind)
+    expected = {"unknown cmt": "unknown dosing compartment 'heroin.intravenous'",
+                "unknown patient": "not in the cohort", "unsorted times": "sorted",
+                "times before t0": ">= the start time", "parameter columns": "columns"}[case]
+    assert expected in msg
+
+
+def test_unknown_jacobian_option_is_refused(pk_receptors, cohort):
+    P, ids, doses, times = cohort
+    with pytest.raises(ValueError, match="jacobian"):
+        simulate_jax(pk_receptors, P, times, doses, ids=ids, jacobian="finite differences")
+
+
+def test_simulate_dispatches_to_jax(pk_receptors, cohort):
+    P, ids, doses, times = cohort
+    a = simulate(pk_receptors, P[:1], times[:9], doses[doses.ID == 1], ids=ids[:1], options=TIGHT, backend="jax")
+    b = simulate_jax(pk_receptors, P[:1], times[:9], doses[doses.ID == 1], ids=ids[:1], options=TIGHT)
+    np.testing.assert_array_equal(a.states, b.states)
