@@ -8,7 +8,13 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
 2. draw a fixed number of uniforms from the patient's own stream (seed, patient id) — so a
    patient's path never depends on the batch, its size or order;
 3. decide use: hazard λ = λ0·access·(craving/c_ref)^γ·exp(β_w·W + β_p·pain/10 + β_cue·cue)·
-   (1 − occ_block)^n_block, P(use in a slot) = 1 − exp(−λ·dt/n_slots); the dose (heroin or
+   (1 − occ_block)^n_block·E, P(use in a slot) = 1 − exp(−λ·dt/n_slots). E (0…1) is the patient's
+   learned outcome expectancy of a use: after each use E ← E + α·(r − E) with r = 1 − occ_block
+   the reinforcement the dose can deliver (Rescorla–Wagner), and between uses E relaxes back to
+   1 (spontaneous recovery). Use under an antagonist is not reinforced and extinguishes itself —
+   the rationale of naltrexone treatment (Martin, Jasinski & Mansky, Arch Gen Psychiatry
+   1973;28:784; Wikler 1973) seen on a research ward (Mello et al., JPET 1981;216:45); without
+   blockade r = 1 and E stays at 1. The dose (heroin or
    fentanyl, with use-to-use purity/potency spread) lands at the slot time; treatment doses
    (methadone, buprenorphine-naloxone, XR-naltrexone, prescribed oxycodone, naloxone challenge)
    are added by the patient's treatment policy;
@@ -189,6 +195,7 @@ class Record:
     induction_failed: np.ndarray  # (n,) bool
     discharge_day: np.ndarray  # (n,) day of leaving inpatient care (-1 never inpatient)
     dropout_day: np.ndarray   # (n,) first dropout from treatment (-1 none)
+    expectancy: np.ndarray | None = None  # (n, days) learned outcome expectancy of a use, day start
 
 
 class CohortSim:
@@ -234,7 +241,9 @@ class CohortSim:
                           np.zeros((n, d), bool), np.zeros((n, d)), np.zeros((n, d), np.int16),
                           np.full(n, -1, np.int64), np.zeros((n, d)), np.zeros((n, d)), np.ones((n, d)),
                           np.full(n, -1, np.int64), np.zeros(n, bool), np.full(n, -1, np.int64),
-                          np.full(n, -1, np.int64))
+                          np.full(n, -1, np.int64), np.ones((n, d)))
+        # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
+        self.expectancy = np.ones(n)
         fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
         self.use_cmt = np.where(self.tx == TX_CNCP, "oxycodone.oral", np.where(fent, "fentanyl.iv", "heroin.iv"))
         self.cue_col = self.idx.get("cue_exposure")
@@ -261,8 +270,12 @@ class CohortSim:
         pain = ev("pain_nrs", X, P)
         tol = ev("tolerance_level", X, P)
         occ_b = sum(ev(f"mor_occupancy_{d}", X, P) for d in ("naltrexone", "naltrexol6b", "naloxone", "buprenorphine"))
+        # spontaneous recovery of extinguished drug taking (the expectancy relaxes back to 1)
+        self.expectancy[act] = 1 - (1 - self.expectancy[act]) * np.exp(-B["use_expectancy_recovery_rate"][act] * dt)
+        expect = self.expectancy[act]
         if j == 0:
             self.rec.craving[act, k_day] = crav
+            self.rec.expectancy[act, k_day] = expect
         cue = (U[:, 0] < B["cue_event_probability"][act]).astype(float)
         if self.cue_col is not None:
             P[:, self.cue_col] = cue
@@ -273,7 +286,7 @@ class CohortSim:
         lam = (rate0 * access * (np.clip(crav, 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
                * np.exp(B["use_withdrawal_beta"][act] * wd + B["use_pain_beta"][act] * pain / 10
                         + B["use_cue_beta"][act] * cue)
-               * (1 - np.clip(occ_b, 0, 1)) ** B["blockade_exponent"][act])
+               * (1 - np.clip(occ_b, 0, 1)) ** B["blockade_exponent"][act] * expect)
         p_slot = 1 - np.exp(-lam * dt / len(self.slots))
         rows, use_t = [], np.full((len(act), len(self.slots)), np.nan)
         for s in range(len(self.slots)):
@@ -362,6 +375,10 @@ class CohortSim:
                     if not np.isfinite(use_t[a, s]):
                         continue
                     self.last_use[i] = use_t[a, s]
+                    # extinction (Rescorla–Wagner): the use's reinforcement is the fraction of μ receptors
+                    # free of antagonist/partial agonist; unreinforced use lowers the expectancy
+                    reinf = 1.0 - min(max(float(occ_b[a]), 0.0), 1.0)
+                    self.expectancy[i] += B["use_extinction_rate"][i] * (reinf - self.expectancy[i])
                     w = (grid > use_t[a, s]) & (grid <= use_t[a, s] + 1.0)
                     vmin = float(np.min(vent[a, w]))
                     pod = od_probability(vmin, B["od_prob_ref"][i], B["od_ventilation_exponent"][i])

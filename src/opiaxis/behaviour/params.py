@@ -30,8 +30,10 @@ _P = [
            "craving 0.5 in the community without blockade (~1/day); a dependent user in withdrawal (craving ~0.8, "
            "withdrawal 1) reaches ~0.5/h and uses within hours", 0.6,
            "λ0: use hazard at reference craving"),
-    BParam("cncp_extra_dose_rate", 0.012, "1/h",
-           "calibrated to pain.cncp.oud (Vowles et al., Pain 2015: misuse 21–29%): hazard of taking an extra, "
+    BParam("cncp_extra_dose_rate", 0.0025, "1/h",
+           "calibrated (scripts/calibrate_behaviour.py, after craving_satiety_agonism 0.35 → 0.5) to pain.cncp.oud's "
+           "misuse rate (Vowles et al., Pain 2015: 21–29%; fitted 24.7%; 0.006 gave 50%; was 0.012 by hand at the "
+           "old satiety): hazard of taking an extra, "
            "non-prescribed oxycodone dose at craving 0.5 for a chronic-pain patient on prescribed opioids "
            "(replaces use_rate_max: prescribed supply, no illicit market, no injection; the same craving, "
            "withdrawal, pain and cue terms apply). Between-patient CV 1.5 (assumed: risk of aberrant use is "
@@ -117,8 +119,11 @@ _P = [
            "assumed: illicit use in the past week raises dropout (placebo arm: positive urine → dropout HR 6.25, "
            "Nunes et al. PMC6980175)"),
     BParam("dropout_medication_factor", 0.3, "dimensionless",
-           "calibrated to mmt.retention (Mattick et al., Cochrane 2009: retention RR 4.44): dropout hazard on "
-           "maintenance medication relative to no medication (engagement, daily clinic contact)"),
+           "calibrated to mmt.retention's retention RR (Mattick et al., Cochrane 2009: RR 4.44, 3.26–6.04) "
+           "jointly with craving_satiety_agonism by scripts/calibrate_behaviour.py: dropout hazard on "
+           "maintenance medication relative to no medication (engagement, daily clinic contact). Kept at 0.3: "
+           "with craving_satiety_agonism 0.5 it gives RR 4.40 (0.2 and 0.13 gave 5.05 and 5.15 at the old "
+           "satiety 0.35)"),
     BParam("reentry_rate", 1.0 / (120 * 24), "1/h",
            "assumed: re-entry into treatment about every 4 months out of treatment (cycles in and out of OST, "
            "Sordo 2017 cohorts)"),
@@ -137,6 +142,23 @@ _P = [
            "short-acting opioid (label guidance)"),
     BParam("challenge_cows_rise", 5.0, "dimensionless",
            "assumed: a naloxone challenge is positive when COWS rises by ≥5 within 30 min"),
+    # --- learning (appended last: each patient's draws of the parameters above stay unchanged) ---
+    BParam("use_extinction_rate", 0.8, "dimensionless",
+           "calibrated (scripts/calibrate_behaviour.py) to xbot.relapse24w's XR-NTX arm (65% relapse, Lee et al., "
+           "Lancet 2018): Rescorla–Wagner learning rate of the use expectancy per use, E ← E + α·(r − E), r = the "
+           "fraction of μ receptors free of antagonist/partial agonist at the use. Mechanism: the extinction "
+           "rationale of antagonist treatment — unreinforced use under blockade extinguishes drug taking (Martin, "
+           "Jasinski & Mansky, Arch Gen Psychiatry 1973;28:784; Wikler 1973); on a research ward naltrexone-"
+           "maintained addicts stopped self-administering heroin after the 1st or 2nd injection while placebo "
+           "subjects took 57–100% of the heroin offered (Mello et al., JPET 1981;216:45), hence α near 1 (grid "
+           "0/0.25/0.8: XR-NTX relapse 80.9/83.8/76.5%, differences within the trial's sampling noise). The fit does "
+           "not reach the target: extinction is not what limits XR-NTX relapse in this model — the depot's waning "
+           "occupancy and missed injections are (see scripts/calibrate_behaviour.py)"),
+    BParam("use_expectancy_recovery_rate", 0.693 / (30 * 24), "1/h",
+           "assumed, because extinguished responding is not erased but recovers with time and context "
+           "(spontaneous recovery and renewal, Bouton, Biol Psychiatry 2002;52:976; Rescorla, Learn Mem "
+           "2004;11:501) and no human rate is published: the use expectancy relaxes back to 1 with t½ 30 days, "
+           "about one XR-naltrexone dosing interval"),
 ]
 
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}

@@ -69,8 +69,10 @@ def relapse_after_detox(n: int = 100, follow_days: int = 150, seed: int = SEED) 
 
 def xbot(n: int = 160, seed: int = SEED) -> dict:
     """X:BOT (Lee et al., Lancet 2018): inpatients randomised 1:1 to XR-NTX or BUP-NX; 24 weeks.
-    Relapse = 4 consecutive weeks with any use or 7 consecutive days of use; failure to induct counts
-    as relapse at day 21 (ITT; assumed date). Cox PH (lifelines) for XR-NTX vs BUP-NX."""
+    Relapse = 4 consecutive weeks with any use or 7 consecutive days of use, assessed over weeks 3–24
+    (days 21–167: the trial's relapse window, which leaves the first three weeks to detoxification
+    and induction — "opioid relapse, weeks 3–24", Lee et al. 2018); failure to induct counts as
+    relapse at day 21 (ITT). Cox PH (lifelines) for XR-NTX vs BUP-NX."""
     from lifelines import CoxPHFitter
 
     from ..trials import proportion, randomise
@@ -80,14 +82,17 @@ def xbot(n: int = 160, seed: int = SEED) -> dict:
     inp = np.where(arm == 0, 21.0, 4.0)
     days = 168
 
+    window = 21   # first day of the relapse window (week 3)
+
     def relapse_day(rec):
-        use = rec.uses > 0
+        """Day the first relapse run starts inside the window (-1 none)."""
+        use = rec.uses[:, window:] > 0
         d7 = runs(use, 7)
         wk = use[:, : (use.shape[1] // 7) * 7].reshape(len(use), -1, 7).any(axis=2)
         w4 = runs(wk, 4) * 7
         out = np.where(d7 >= 0, d7, 10 ** 6)
         out = np.minimum(out, np.where(w4 >= 0, w4, 10 ** 6))
-        return np.where(out < 10 ** 6, out, -1)
+        return np.where(out < 10 ** 6, out + window, -1)
 
     def stop(sim, k):
         return (relapse_day(sim.rec) >= 0) | sim.ind_failed

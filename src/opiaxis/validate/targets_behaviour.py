@@ -14,7 +14,7 @@ def _in(x, lo, hi):
 
 @target("ot.craving", finding="plasma oxytocin negatively associated with craving in methadone patients",
         band="negative correlation across a simulated MMT cohort", source="Lin et al., Eur Addict Res 2018;24:71",
-        calibration="none (oxytocin suppression and cue-dampening exponents assumed)")
+        calibration="")  # independent: oxytocin suppression and cue-dampening exponents are assumed, not fitted
 def _ot_craving(model=None):
     from ..behaviour.trials import ot_craving
     r = ot_craving()
@@ -70,21 +70,24 @@ def _xbot_cached():
 
 @target("xbot.relapse24w", finding="24-week relapse (ITT): XR-naltrexone 65% vs buprenorphine-naloxone 57% (HR 1.36, 1.10–1.68)",
         band="arms within ±8 points; HR 1.0–1.8", source="Lee et al. 2018 (secondary for HR)",
-        calibration="blockade_exponent (use hazard × (1 − antagonist/partial-agonist occupancy)^n) calibrated "
-                    "by hand to this target; use_rate_max jointly with relapse.detox")
+        calibration="XR-NTX arm relapse (65%) used: use_extinction_rate (extinction of unreinforced use under "
+                    "blockade) fitted by scripts/calibrate_behaviour.py; blockade_exponent calibrated by hand to "
+                    "this target earlier; use_rate_max jointly with relapse.detox. The BUP-NX arm and the HR are "
+                    "not fitted by the script")
 def _xbot_rel(model=None):
     r = _xbot_cached()
     a, b = r["relapse_xrntx"], r["relapse_bupnx"]
     ok = _in(100 * a.rate, 57, 73) and _in(100 * b.rate, 49, 65) and _in(r["hr"], 1.0, 1.8)
     return ({"XR-NTX %": 100 * a.rate, "BUP-NX %": 100 * b.rate, "HR": r["hr"]}, ok,
             f"XR-NTX {a}; BUP-NX {b}; Cox HR {r['hr']:.2f} (95% CI {r['hr_ci'][0]:.2f}–{r['hr_ci'][1]:.2f}); "
-            "relapse = 4 weeks any use or 7 days daily use; induction failure = relapse at day 21")
+            "relapse (weeks 3–24) = 4 weeks any use or 7 days daily use; induction failure = relapse at day 21")
 
 
 @target("mmt.retention", finding="methadone vs no opioid replacement: retention RR 4.44 (3.26–6.04); heroin use RR 0.66 (0.56–0.78)",
         band="inside the CIs", source="Mattick et al., Cochrane 2009 (secondary)",
-        calibration="dropout_rate, dropout_craving_beta and dropout_medication_factor calibrated by hand to the "
-                    "retention RR; the heroin-use RR is not calibrated")
+        calibration="both RRs used: craving_satiety_agonism (reward) fitted to the heroin-use RR and "
+                    "dropout_medication_factor to the retention RR jointly by scripts/calibrate_behaviour.py; "
+                    "dropout_rate and dropout_craving_beta set by hand to the retention RR earlier")
 def _mmt(model=None):
     from ..behaviour.trials import mmt_vs_no_replacement
     r = mmt_vs_no_replacement()
@@ -118,8 +121,8 @@ def _mort(model=None):
 
 @target("pain.cncp.oud", finding="chronic non-cancer pain patients on long-term opioids: misuse 21–29%, addiction 8–12%",
         band="simulated 1-year rates inside 13–38% and 3–17%", source="Vowles et al., Pain 2015;156:569",
-        calibration="cncp_extra_dose_rate and its between-patient CV calibrated by hand to the misuse rate; "
-                    "addiction follows from the operational definition")
+        calibration="misuse rate used: cncp_extra_dose_rate fitted to misuse 25% by scripts/calibrate_behaviour.py "
+                    "(its between-patient CV set by hand earlier); the addiction rate is not fitted")
 def _cncp(model=None):
     from ..behaviour.trials import cncp_misuse
     r = cncp_misuse()
