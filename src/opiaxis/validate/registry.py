@@ -143,7 +143,7 @@ def write_markdown(results: list[TargetResult], path) -> None:
     """The scorecard as a Markdown page (docs/validation.md is written with this)."""
     from datetime import date
     n_ok = sum(r.passed for r in results)
-    lines = [f"# Validation scorecard", "",
+    lines = ["# Validation scorecard", "",
              f"`opiaxis validate --markdown`, {date.today().isoformat()}: **{n_ok} of {len(results)} targets reproduced**. "
              "Bands are the published ones (targets.md); a miss is reported, never widened. "
              "*Calibrated* means the model's parameters were fitted to (part of) that target's data.", "",

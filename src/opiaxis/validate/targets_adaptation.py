@@ -100,7 +100,7 @@ def fentanyl_c50(history: list[str], t_test: float, dose_ug: float, model=None, 
     ratio = v / v0
     ce = with_f.get("fentanyl_effect")[0]
     sel = t >= t_test
-    tr, rr, cr = t[sel], ratio[sel], ce[sel]
+    rr, cr = ratio[sel], ce[sel]
     k = np.nonzero(rr <= 0.5)[0]
     if not len(k):
         return float("nan")

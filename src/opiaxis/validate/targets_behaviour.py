@@ -51,7 +51,6 @@ def _detox(model=None):
         calibration="access_inpatient (0.03 → 0.001) calibrated by hand to this target (use on the ward "
                     "blocked induction); the first XR-NTX injection is given on the unit after a negative challenge")
 def _xbot_ind(model=None):
-    from ..behaviour.trials import xbot
     r = _xbot_cached()
     a, b = r["induction_xrntx"], r["induction_bupnx"]
     ok = _in(100 * a.rate, 65, 80) and _in(100 * b.rate, 88, 98)
