@@ -341,7 +341,7 @@ class CohortSim:
                     rows.append((pid, self.challenge_due[i], 0.8, "naloxone.iv"))
                 elif self.inducted[i] >= 0 and t0 <= self.ntx_next[i] < t0 + dt:
                     # the first injection is given on the unit right after a negative challenge
-                    if self.inpatient[i] or U[a, 7] < B["xrntx_attendance"][i] * (1 - 0.5 * crav[a]):
+                    if self.inpatient[i] or U[a, 7] < B["xrntx_attendance"][i] * (1 - B["xrntx_attendance_craving_weight"][i] * crav[a]):
                         rows.append((pid, self.ntx_next[i], 380.0, "naltrexone.xr_im"))
                         med_today[a] = True
                         self.ntx_next[i] += 28 * 24.0

@@ -69,10 +69,9 @@ def _xbot_cached():
 
 @target("xbot.relapse24w", finding="24-week relapse (ITT): XR-naltrexone 65% vs buprenorphine-naloxone 57% (HR 1.36, 1.10–1.68)",
         band="arms within ±8 points; HR 1.0–1.8", source="Lee et al. 2018 (secondary for HR)",
-        calibration="XR-NTX arm relapse (65%) used: use_extinction_rate (extinction of unreinforced use under "
-                    "blockade) fitted by scripts/calibrate_behaviour.py; blockade_exponent calibrated by hand to "
-                    "this target earlier; use_rate_max jointly with relapse.detox. The BUP-NX arm and the HR are "
-                    "not fitted by the script")
+        calibration="XR-NTX arm relapse (65%) used: xrntx_attendance (monthly injection attendance) fitted "
+                    "by scripts/calibrate_behaviour.py; blockade_exponent calibrated by hand to this target "
+                    "earlier; use_rate_max jointly with relapse.detox. The BUP-NX arm and the HR are not fitted")
 def _xbot_rel(model=None):
     r = _xbot_cached()
     a, b = r["relapse_xrntx"], r["relapse_bupnx"]
