@@ -93,7 +93,6 @@ import dataclasses
 import math
 import time
 
-import numpy as np
 
 import opiaxis.population as population
 from opiaxis.behaviour import params as bparams
