@@ -1,48 +1,40 @@
 """CLI: ``opiaxis trial <file.yaml>`` — behaviour trials (detox, methadone, buprenorphine-naloxone,
-XR-naltrexone, intranasal oxytocin, naloxone distribution) from a study file of kind
-``behaviour-trial`` (see examples/oud_treatment_24w.yaml)."""
+XR-naltrexone, intranasal oxytocin adjunct, naloxone distribution) from a study file of kind
+``behaviour-trial`` (see examples/oud_treatment_24w.yaml and opiaxis.behaviour.trialfile)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def run_trial_file(path: str) -> dict:
-    import numpy as np
-    import yaml
 
-    from .behaviour.engine import CohortSim
-    from .behaviour.trials import oud_cohort
-    from .trials import proportion, randomise
-    spec = yaml.safe_load(open(path))
-    n = int(spec.get("population", {}).get("size", 100))
-    seed = int(spec.get("seed", 0))
-    fent = float(spec.get("population", {}).get("fentanyl_supply", 0.0))
-    days = int(spec.get("days", 168))
-    arms = spec["arms"]
-    c = oud_cohort(n, seed, fent)
-    arm = randomise(c.ids, seed, [1] * len(arms))
-    for nm, v in (spec.get("behaviour") or {}).items():
-        c.B[nm] = np.full(n, float(v))
-    inp = np.array([float(arms[a].get("inpatient_days", 0)) for a in arm])
-    for a_i, a in enumerate(arms):
-        for nm, v in (a.get("behaviour") or {}).items():
-            c.B[nm] = np.where(arm == a_i, float(v), c.B[nm])
-    sim = CohortSim(c, [arms[a]["treatment"] for a in arm], days, inpatient_days=inp)
-    rec = sim.run()
-    out = {}
-    for a_i, a in enumerate(arms):
-        s = arm == a_i
-        out[a["name"]] = {"n": int(s.sum()), "any use last 4 weeks": str(proportion(rec.uses[s, -28:].sum(1) > 0)),
-                          "in treatment at end": str(proportion(rec.in_tx[s, -1])),
-                          "overdoses": int(rec.od[s].sum()), "deaths": int((rec.dead_day[s] >= 0).sum()),
-                          "mean craving (VAS)": float(100 * rec.craving[s].mean())}
-    return out
+def run_trial_file(path: str, progress=None) -> dict:
+    """Per-arm outcomes of the behaviour trial in ``path`` (its summary)."""
+    from .behaviour.trialfile import load_trial, run_trial
+    return run_trial(load_trial(path), progress=progress)["summary"]
 
 
 def register(app) -> None:
     import typer
 
     @app.command("trial")
-    def trial(path: str = typer.Argument(..., help="behaviour-trial YAML file")):
-        """Simulate a behaviour trial (use, treatment, overdose) and print per-arm outcomes."""
+    def trial(path: str = typer.Argument(..., help="behaviour-trial YAML file"),
+              out: Path = typer.Option(Path("opiaxis-trial"), "--out", "-o", help="output directory")):
+        """Simulate a behaviour trial (use, treatment, overdose); print per-arm outcomes and write
+        summary.json, patients.csv, daily.parquet and report.html (relapse/retention curves)."""
         import json
-        print(json.dumps(run_trial_file(path), indent=2))
+
+        from .behaviour.trialfile import load_trial, run_trial, write_trial_outputs
+        from .cli import _fail, _progress, console
+        from .errors import OpiaxisError
+        try:
+            spec = load_trial(path)
+            console.print(f"behaviour trial [bold]{spec.name}[/]: {spec.size} patients, {len(spec.arms)} arms, "
+                          f"{spec.days} days, seed {spec.seed}")
+            with _progress() as prog:
+                task = prog.add_task("simulating days", total=spec.days)
+                res = run_trial(spec, progress=lambda k: prog.update(task, completed=k))
+            paths = write_trial_outputs(spec, res, out)
+        except OpiaxisError as exc:
+            _fail(exc)
+        print(json.dumps(res["summary"], indent=2))
+        console.print("wrote " + ", ".join(str(p) for p in paths))

@@ -196,13 +196,15 @@ class Record:
     discharge_day: np.ndarray  # (n,) day of leaving inpatient care (-1 never inpatient)
     dropout_day: np.ndarray   # (n,) first dropout from treatment (-1 none)
     expectancy: np.ndarray | None = None  # (n, days) learned outcome expectancy of a use, day start
+    oxytocin: np.ndarray | None = None    # (n, days) central oxytocin tone (relative), day start
+    adjunct_given: np.ndarray | None = None  # (n,) adjunct doses given
 
 
 class CohortSim:
     """Simulate a cohort under per-patient treatment policies for ``days`` days."""
 
     def __init__(self, c: Cohort, arms, days: int, *, dt: float = 6.0, immortal: bool = False,
-                 inpatient_days=None, reentry: bool = False, stop_when=None):
+                 inpatient_days=None, reentry: bool = False, stop_when=None, adjunct_doses=None):
         self.c = c
         self.days = int(days)
         self.dt = float(dt)
@@ -241,12 +243,24 @@ class CohortSim:
                           np.zeros((n, d), bool), np.zeros((n, d)), np.zeros((n, d), np.int16),
                           np.full(n, -1, np.int64), np.zeros((n, d)), np.zeros((n, d)), np.ones((n, d)),
                           np.full(n, -1, np.int64), np.zeros(n, bool), np.full(n, -1, np.int64),
-                          np.full(n, -1, np.int64), np.ones((n, d)))
+                          np.full(n, -1, np.int64), np.ones((n, d)), np.ones((n, d)), np.zeros(n, np.int64))
         # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
         self.expectancy = np.ones(n)
         fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
         self.use_cmt = np.where(self.tx == TX_CNCP, "oxycodone.oral", np.where(fent, "fentanyl.iv", "heroin.iv"))
         self.cue_col = self.idx.get("cue_exposure")
+        # adjunct medication (e.g. intranasal oxytocin): dose rows with TIME in hours from the start of
+        # the simulation, given while the patient is in treatment (always for treatment 'none')
+        self.t_start = float(c.t)
+        self.adjunct = {}
+        if adjunct_doses is not None and len(adjunct_doses):
+            pos = {pid: k for k, pid in enumerate(c.ids)}
+            for pid, g in adjunct_doses.groupby("ID", sort=False):
+                if pid not in pos:
+                    raise ValueError(f"adjunct doses for unknown patient id {pid!r}")
+                g = g.sort_values("TIME", kind="mergesort")
+                self.adjunct[pos[pid]] = (g["TIME"].to_numpy(float), g["AMT"].to_numpy(float), g["CMT"].to_numpy())
+        self._has_ot = "oxytocin_tone" in self.ev.exprs
         # detox (inpatient methadone taper) and X:BOT pre-induction detox (buprenorphine taper)
         self.taper = {TX_DETOX: ("methadone.oral", [30, 30, 25, 25, 20, 15, 15, 10, 5, 5]),
                       TX_XRNTX: ("buprenorphine.sl", [8, 4, 2])}
@@ -276,6 +290,8 @@ class CohortSim:
         if j == 0:
             self.rec.craving[act, k_day] = crav
             self.rec.expectancy[act, k_day] = expect
+            if self._has_ot:
+                self.rec.oxytocin[act, k_day] = ev("oxytocin_tone", X, P)
         cue = (U[:, 0] < B["cue_event_probability"][act]).astype(float)
         if self.cue_col is not None:
             P[:, self.cue_col] = cue
@@ -348,6 +364,14 @@ class CohortSim:
                     else:
                         self.in_tx[i] = False
                         self.rec.dropout_day[i] = k_day if self.rec.dropout_day[i] < 0 else self.rec.dropout_day[i]
+        if self.adjunct:
+            lo, hi = t0 - self.t_start, t0 - self.t_start + dt
+            for a, i in enumerate(act):
+                if i in self.adjunct and (self.in_tx[i] or self.tx[i] == TX_NONE):
+                    tt, amt, cmt = self.adjunct[i]
+                    for k in range(np.searchsorted(tt, lo), np.searchsorted(tt, hi)):
+                        rows.append((c.ids[i], self.t_start + tt[k], float(amt[k]), str(cmt[k])))
+                        self.rec.adjunct_given[i] += 1
         self.rec.on_med[act, k_day] |= med_today
         doses = _doses(rows)
         grid = t0 + self.grid
@@ -474,11 +498,14 @@ class CohortSim:
         if self.stop_when is not None:
             self.active &= ~self.stop_when(self, k)
 
-    def run(self) -> Record:
+    def run(self, progress=None) -> Record:
+        """Simulate every day; ``progress(day)`` is called after each day when given."""
         for k in range(self.days):
             for j in range(self.nint):
                 self._interval(k, j)
             self._daily(k)
+            if progress is not None:
+                progress(k + 1)
         return self.rec
 
 

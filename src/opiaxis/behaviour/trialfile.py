@@ -1,0 +1,320 @@
+"""Behaviour-trial study files (``kind: behaviour-trial``): load with errors that name the file,
+line and field; run (randomised arms of an OUD cohort through the behaviour layer); write
+per-patient and per-day results, a summary and an HTML report with Kaplan–Meier curves of
+relapse and retention and craving / oxytocin trajectories.
+
+File layout (see examples/oud_treatment_24w.yaml)::
+
+    kind: behaviour-trial
+    name: ...
+    seed: 2024                 # integer; with the patient id it fixes every random stream
+    days: 168                  # follow-up
+    population: {size: 120, fentanyl_supply: 0.0}
+    behaviour: {naloxone_access: 0.5}          # optional overrides of behaviour parameters
+    arms:
+      - name: methadone+oxytocin
+        treatment: methadone                   # none | no_replacement | methadone | bupnx | xrntx | detox | cncp
+        inpatient_days: 0                      # optional
+        behaviour: {...}                       # optional, this arm only
+        adjunct: ["oxytocin 24 IU intranasal q24h for 12 weeks"]   # optional regimen texts
+
+Adjunct doses are given while the patient is in treatment (always in a 'none' arm).
+Outcome definitions used in the outputs: relapse = first run of 7 consecutive days with use
+(X:BOT's daily-use criterion, Lee et al. 2018), counted from the day after any inpatient stay;
+retention = days until the patient leaves treatment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..dosing import _suggest, expand_doses, parse_regimen, EVENT_COLUMNS
+from ..errors import OpiaxisInputError
+from ..yamlio import line_of, load_yaml_file
+from .engine import TX_CODES, TX_NONE, CohortSim, runs
+from .params import PARAMS
+
+TOP_KEYS = ("kind", "name", "description", "seed", "days", "population", "behaviour", "arms")
+ARM_KEYS = ("name", "treatment", "inpatient_days", "behaviour", "adjunct")
+POP_KEYS = ("size", "fentanyl_supply")
+RELAPSE_RUN_DAYS = 7
+
+
+@dataclass
+class TrialArm:
+    name: str
+    treatment: str
+    inpatient_days: float = 0.0
+    behaviour: dict = field(default_factory=dict)
+    adjunct: list = field(default_factory=list)   # regimen texts
+
+
+@dataclass
+class TrialSpec:
+    name: str
+    seed: int
+    days: int
+    size: int
+    arms: list
+    fentanyl_supply: float = 0.0
+    behaviour: dict = field(default_factory=dict)
+    description: str = ""
+    file: str | None = None
+
+
+def _err(msg, file, container, key, fld):
+    return OpiaxisInputError(msg, file=file, line=line_of(container, key), field=fld)
+
+
+def _check_keys(d, allowed, file, where):
+    for k in d:
+        if k not in allowed:
+            raise _err(f"unknown key {k!r}; expected one of {', '.join(allowed)}{_suggest(str(k), allowed)}",
+                       file, d, k, f"{where}{k}")
+
+
+def _number(d, key, file, fld, *, lo=None, hi=None, integer=False, default=None):
+    if key not in d or d[key] is None:
+        if default is None:
+            raise _err(f"missing {key!r}", file, d, key, fld)
+        return default
+    v = d[key]
+    kind = "an integer" if integer else "a number"
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (integer and v != int(v)):
+        raise _err(f"{v!r} is not {kind}", file, d, key, fld)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = f"≥ {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise _err(f"{v!r} out of range; expected {kind} {rng}", file, d, key, fld)
+    return int(v) if integer else float(v)
+
+
+def _behaviour(d, file, fld):
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise OpiaxisInputError("expected a mapping of behaviour parameter names to numbers", file=file,
+                                line=getattr(d, "line", None), field=fld)
+    out = {}
+    for k in d:
+        if k not in PARAMS:
+            raise _err(f"unknown behaviour parameter {k!r}{_suggest(str(k), PARAMS)}", file, d, k, f"{fld}.{k}")
+        out[k] = _number(d, k, file, f"{fld}.{k}", lo=0.0)
+    return out
+
+
+def load_trial(path: str | Path, *, model=None) -> TrialSpec:
+    """Read and check a behaviour-trial file; every error names the file, line and field."""
+    from ..study import drug_routes, iu_factors
+    from .engine import behaviour_model
+    file = str(path)
+    d = load_yaml_file(path)
+    if not isinstance(d, dict):
+        raise OpiaxisInputError("expected a mapping at the top level (kind, name, seed, days, population, arms)",
+                                file=file, line=1)
+    _check_keys(d, TOP_KEYS, file, "")
+    if d.get("kind") != "behaviour-trial":
+        raise _err(f"kind is {d.get('kind')!r}; this command runs files of kind 'behaviour-trial' "
+                   "(study files run with `opiaxis run`)", file, d, "kind", "kind")
+    name = str(d.get("name") or Path(file).stem)
+    seed = _number(d, "seed", file, "seed", lo=0, integer=True, default=0)
+    days = _number(d, "days", file, "days", lo=1, hi=3650, integer=True, default=168)
+    pop = d.get("population") or {}
+    if not isinstance(pop, dict):
+        raise _err("expected a mapping with size and fentanyl_supply", file, d, "population", "population")
+    _check_keys(pop, POP_KEYS, file, "population.")
+    size = _number(pop, "size", file, "population.size", lo=1, hi=100000, integer=True, default=100)
+    fent = _number(pop, "fentanyl_supply", file, "population.fentanyl_supply", lo=0.0, hi=1.0, default=0.0)
+    beh = _behaviour(d.get("behaviour"), file, "behaviour")
+    arms_raw = d.get("arms")
+    if not isinstance(arms_raw, list) or not arms_raw:
+        raise _err("expected a non-empty list of arms", file, d, "arms", "arms")
+    model = model if model is not None else behaviour_model()
+    routes, iu = drug_routes(model), iu_factors(model)
+    arms, seen = [], set()
+    for j, a in enumerate(arms_raw):
+        where = f"arms[{j}]"
+        if not isinstance(a, dict):
+            raise _err("expected a mapping with name and treatment", file, arms_raw, j, where)
+        _check_keys(a, ARM_KEYS, file, f"{where}.")
+        if not a.get("name"):
+            raise _err("missing arm name", file, a, "name", f"{where}.name")
+        an = str(a["name"])
+        if an in seen:
+            raise _err(f"arm name {an!r} used twice", file, a, "name", f"{where}.name")
+        seen.add(an)
+        tx = a.get("treatment")
+        if tx not in TX_CODES:
+            raise _err(f"unknown treatment {tx!r}; expected one of {', '.join(TX_CODES)}{_suggest(str(tx), TX_CODES)}",
+                       file, a, "treatment", f"{where}.treatment")
+        ip = _number(a, "inpatient_days", file, f"{where}.inpatient_days", lo=0.0, hi=days, default=0.0)
+        adj = a.get("adjunct") or []
+        if isinstance(adj, str):
+            adj = [adj]
+        if not isinstance(adj, list):
+            raise _err("expected a list of regimen texts", file, a, "adjunct", f"{where}.adjunct")
+        for k, text in enumerate(adj):
+            loc = f"{file}:{line_of(a['adjunct'], k) if isinstance(a['adjunct'], list) else line_of(a, 'adjunct')} " \
+                  f"{where}.adjunct[{k}]"
+            if not isinstance(text, str):
+                raise _err(f"{text!r} is not a regimen text", file, a, "adjunct", f"{where}.adjunct[{k}]")
+            parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)   # validate now
+        arms.append(TrialArm(an, tx, ip, _behaviour(a.get("behaviour"), file, f"{where}.behaviour"), list(adj)))
+    return TrialSpec(name, seed, days, size, arms, fent, beh, str(d.get("description") or "").strip(), file)
+
+
+def _adjunct_doses(spec: TrialSpec, c, arm_of: np.ndarray) -> pd.DataFrame | None:
+    from ..study import drug_routes, iu_factors
+    routes, iu = drug_routes(c.model), iu_factors(c.model)
+    frames = []
+    for a_i, a in enumerate(spec.arms):
+        ids = c.ids[arm_of == a_i]
+        if not a.adjunct or not len(ids):
+            continue
+        rows = pd.concat([parse_regimen(t, drugs=routes, unit_factors=iu) for t in a.adjunct], ignore_index=True)
+        frames += [rows.assign(ID=int(pid)) for pid in ids]
+    if not frames:
+        return None
+    return expand_doses(pd.concat(frames, ignore_index=True)[list(EVENT_COLUMNS)])
+
+
+def km_curve(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Kaplan–Meier estimate as (k, 2) steps (time, event-free fraction), starting at (0, 1)."""
+    time, event = np.asarray(time, float), np.asarray(event, bool)
+    out, s = [(0.0, 1.0)], 1.0
+    for t in np.unique(time[event]):
+        at_risk = (time >= t).sum()
+        d = ((time == t) & event).sum()
+        s *= 1 - d / at_risk
+        out.append((float(t), s))
+    return np.array(out)
+
+
+def run_trial(spec: TrialSpec, progress=None) -> dict:
+    """Simulate the trial; returns summary (per arm), patients and daily frames, KM curves."""
+    from ..trials import proportion, randomise
+    from .trials import oud_cohort
+    c = oud_cohort(spec.size, spec.seed, spec.fentanyl_supply)
+    arm = randomise(c.ids, spec.seed, [1] * len(spec.arms))
+    n = len(c.ids)
+    for nm, v in spec.behaviour.items():
+        c.B[nm] = np.full(n, v)
+    for a_i, a in enumerate(spec.arms):
+        for nm, v in a.behaviour.items():
+            c.B[nm] = np.where(arm == a_i, v, c.B[nm])
+    inp = np.array([spec.arms[a].inpatient_days for a in arm])
+    sim = CohortSim(c, [spec.arms[a].treatment for a in arm], spec.days, inpatient_days=inp,
+                    adjunct_doses=_adjunct_doses(spec, c, arm))
+    rec = sim.run(progress=progress)
+    use = rec.uses > 0
+    start = np.ceil(inp).astype(int)                        # relapse counted after the inpatient stay
+    rel = np.array([runs(use[i:i + 1, start[i]:], RELAPSE_RUN_DAYS)[0] for i in range(n)])
+    relapsed = rel >= 0
+    rel_day = np.where(relapsed, rel + start + RELAPSE_RUN_DAYS, spec.days).astype(float)
+    treated = sim.arm0 != TX_NONE
+    left = treated & ~rec.in_tx.all(axis=1)
+    ret_day = np.where(left, np.argmin(rec.in_tx, axis=1), spec.days).astype(float)
+    dead = rec.dead_day >= 0
+    names = np.array([a.name for a in spec.arms])[arm]
+    patients = pd.DataFrame({
+        "patient": c.ids, "arm": names, "treatment": [spec.arms[a].treatment for a in arm],
+        "relapsed": relapsed, "relapse_day": np.where(relapsed, rel_day, np.nan),
+        "left_treatment": left, "left_treatment_day": np.where(left, ret_day, np.nan),
+        "days_with_use": use.sum(axis=1), "uses": rec.uses.sum(axis=1), "overdoses": rec.od.sum(axis=1),
+        "died": dead, "death_day": np.where(dead, rec.dead_day, np.nan),
+        "inducted_day": np.where(rec.inducted >= 0, rec.inducted, np.nan), "induction_failed": rec.induction_failed,
+        "adjunct_doses": rec.adjunct_given,
+        "mean_craving_vas": 100 * rec.craving.mean(axis=1)})
+    d = spec.days
+    daily = pd.DataFrame({
+        "patient": np.repeat(c.ids, d), "arm": np.repeat(names, d), "day": np.tile(np.arange(d), n),
+        "uses": rec.uses.ravel(), "in_treatment": rec.in_tx.ravel(), "craving_vas": 100 * rec.craving.ravel(),
+        "oxytocin_tone": rec.oxytocin.ravel(), "use_expectancy": rec.expectancy.ravel(),
+        "alive": np.repeat(~dead, d) | (np.tile(np.arange(d), n) < np.repeat(np.where(dead, rec.dead_day, d), d))})
+    summary, km = {}, {"relapse (7 consecutive days of use)": {}, "retention in treatment": {}}
+    for a_i, a in enumerate(spec.arms):
+        s = arm == a_i
+        if not s.any():
+            continue
+        summary[a.name] = {
+            "n": int(s.sum()), "treatment": a.treatment,
+            "relapsed": str(proportion(relapsed[s])),
+            "any use last 4 weeks": str(proportion(use[s, -28:].any(axis=1))),
+            "in treatment at end": str(proportion(rec.in_tx[s, -1])) if treated[s].any() else "n/a",
+            "overdoses": int(rec.od[s].sum()), "deaths": int(dead[s].sum()),
+            "mean craving (VAS)": round(float(100 * rec.craving[s].mean()), 1),
+            "mean oxytocin tone": round(float(rec.oxytocin[s].mean()), 3)}
+        km["relapse (7 consecutive days of use)"][a.name] = km_curve(rel_day[s], relapsed[s])
+        if treated[s].any():
+            km["retention in treatment"][a.name] = km_curve(ret_day[s], left[s])
+    return {"summary": summary, "patients": patients, "daily": daily, "km": km, "record": rec}
+
+
+def _trajectory_figures(daily: pd.DataFrame, arms: list[str]) -> list[dict]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..report.html import _png
+    figs = []
+    for var, label in (("craving_vas", "craving (VAS 0–100)"), ("oxytocin_tone", "central oxytocin tone (1 = healthy)")):
+        fig, ax = plt.subplots(figsize=(6.2, 3.4))
+        live = daily[daily["alive"]]
+        for arm in arms:
+            g = live[live["arm"] == arm]
+            if g.empty:
+                continue
+            q = g.groupby("day")[var].quantile([0.25, 0.5, 0.75]).unstack()
+            (line,) = ax.plot(q.index, q[0.5], label=arm)
+            ax.fill_between(q.index, q[0.25], q[0.75], alpha=0.15, color=line.get_color())
+        ax.set_title(f"{label}: median and interquartile range", fontsize=10)
+        ax.set_xlabel("day")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, frameon=False)
+        figs.append({"title": label, "png": _png(fig)})
+    return figs
+
+
+_TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>{{ spec.name }} — opiaxis behaviour trial</title>
+<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.fig{display:inline-block;margin:4px}.sub{color:#555;font-size:13px}</style>
+</head><body><h1>{{ spec.name }}</h1><p>{{ spec.description }}</p>
+<p class="sub">{{ spec.size }} patients randomised with equal allocation to {{ spec.arms|length }} arms; {{ spec.days }} days;
+seed {{ spec.seed }}; fentanyl supply {{ spec.fentanyl_supply }}. Relapse = first run of 7 consecutive days of use after
+any inpatient stay; retention = days until leaving treatment. File: {{ spec.file }}.</p>
+<h2>Arms</h2><table><tr><th>arm</th><th>treatment</th><th>inpatient days</th><th>adjunct</th><th>behaviour overrides</th></tr>
+{% for a in spec.arms %}<tr><td>{{ a.name }}</td><td>{{ a.treatment }}</td><td>{{ a.inpatient_days }}</td>
+<td>{{ a.adjunct|join('; ') }}</td><td>{{ a.behaviour }}</td></tr>{% endfor %}</table>
+<h2>Outcomes</h2><table><tr><th>arm</th>{% for k in cols %}<th>{{ k }}</th>{% endfor %}</tr>
+{% for arm, row in summary.items() %}<tr><td>{{ arm }}</td>{% for k in cols %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</table>
+<p class="sub">Proportions with Wilson 95% confidence intervals.</p>
+<h2>Relapse and retention</h2>{% for f in km %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
+<h2>Craving and oxytocin</h2>{% for f in traj %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
+<p class="sub">Files: <code>summary.json</code>, <code>patients.csv</code> (one row per patient),
+<code>daily.parquet</code> (patient × day: uses, in treatment, craving, oxytocin tone, use expectancy, alive).</p>
+</body></html>"""
+
+
+def write_trial_outputs(spec: TrialSpec, result: dict, out: str | Path) -> list[Path]:
+    import jinja2
+
+    from ..report.html import km_figures
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "summary.json", out / "patients.csv", out / "daily.parquet", out / "report.html"]
+    paths[0].write_text(json.dumps({"trial": spec.name, "seed": spec.seed, "days": spec.days,
+                                    "arms": result["summary"]}, indent=2))
+    result["patients"].to_csv(paths[1], index=False)
+    result["daily"].to_parquet(paths[2], index=False)
+    km = {k: {a: np.column_stack([v[:, 0] * 24.0, v[:, 1]]) for a, v in curves.items()}
+          for k, curves in result["km"].items() if curves}
+    cols = list(next(iter(result["summary"].values())).keys()) if result["summary"] else []
+    html = jinja2.Template(_TEMPLATE).render(spec=spec, summary=result["summary"], cols=cols,
+                                             km=km_figures(km), traj=_trajectory_figures(result["daily"], [a.name for a in spec.arms]))
+    paths[3].write_text(html)
+    return paths
