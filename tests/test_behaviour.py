@@ -128,3 +128,12 @@ def test_expectancy_recovers_without_use():
     sim.run()
     k = PARAMS["use_expectancy_recovery_rate"].value
     assert np.isclose(sim.expectancy[0], 1 - 0.8 * np.exp(-k * 24.0))
+
+
+def test_behaviour_parameters_in_model_description():
+    """`opiaxis model --markdown` lists every behaviour parameter with its unit and source."""
+    from opiaxis.describe import behaviour_markdown
+    text = "\n".join(behaviour_markdown())
+    for p in PARAMS.values():
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{p.name}` |"))
+        assert f"| {p.unit} |" in row and p.source[:40].replace("|", "\\|") in row
