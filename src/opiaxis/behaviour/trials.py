@@ -67,8 +67,9 @@ def relapse_after_detox(n: int = 100, follow_days: int = 150, seed: int = SEED) 
             "completed_programme": float((dis >= ip - 1).mean()), "rel_day": rel_day, "record": rec}
 
 
-def xbot(n: int = 160, seed: int = SEED) -> dict:
-    """X:BOT (Lee et al., Lancet 2018): inpatients randomised 1:1 to XR-NTX or BUP-NX; 24 weeks.
+def xbot(n: int = 570, seed: int = SEED) -> dict:
+    """X:BOT (Lee et al., Lancet 2018): 570 inpatients randomised 1:1 to XR-NTX (283) or BUP-NX (287);
+    24 weeks (simple randomisation here, so the arms are ~285 each).
     Relapse = 4 consecutive weeks with any use or 7 consecutive days of use, assessed over weeks 3–24
     (days 21–167: the trial's relapse window, which leaves the first three weeks to detoxification
     and induction — "opioid relapse, weeks 3–24", Lee et al. 2018); failure to induct counts as
