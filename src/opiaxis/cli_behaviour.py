@@ -7,12 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def run_trial_file(path: str, progress=None) -> dict:
-    """Per-arm outcomes of the behaviour trial in ``path`` (its summary)."""
-    from .behaviour.trialfile import load_trial, run_trial
-    return run_trial(load_trial(path), progress=progress)["summary"]
-
-
 def register(app) -> None:
     import typer
 

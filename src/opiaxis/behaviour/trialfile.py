@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..dosing import _suggest, expand_doses, parse_regimen, EVENT_COLUMNS
+from ..dosing import _suggest, parse_regimen
 from ..errors import OpiaxisInputError
+from ..study import _check_keys, _err, drug_routes, iu_factors, regimen_doses
 from ..yamlio import line_of, load_yaml_file
 from .engine import TX_CODES, TX_NONE, CohortSim, runs
 from .params import PARAMS
@@ -66,17 +67,6 @@ class TrialSpec:
     behaviour: dict = field(default_factory=dict)
     description: str = ""
     file: str | None = None
-
-
-def _err(msg, file, container, key, fld):
-    return OpiaxisInputError(msg, file=file, line=line_of(container, key), field=fld)
-
-
-def _check_keys(d, allowed, file, where):
-    for k in d:
-        if k not in allowed:
-            raise _err(f"unknown key {k!r}; expected one of {', '.join(allowed)}{_suggest(str(k), allowed)}",
-                       file, d, k, f"{where}{k}")
 
 
 def _number(d, key, file, fld, *, lo=None, hi=None, integer=False, default=None):
@@ -110,7 +100,6 @@ def _behaviour(d, file, fld):
 
 def load_trial(path: str | Path, *, model=None) -> TrialSpec:
     """Read and check a behaviour-trial file; every error names the file, line and field."""
-    from ..study import drug_routes, iu_factors
     from .engine import behaviour_model
     file = str(path)
     d = load_yaml_file(path)
@@ -127,7 +116,7 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
     pop = d.get("population") or {}
     if not isinstance(pop, dict):
         raise _err("expected a mapping with size and fentanyl_supply", file, d, "population", "population")
-    _check_keys(pop, POP_KEYS, file, "population.")
+    _check_keys(pop, POP_KEYS, file, "population")
     size = _number(pop, "size", file, "population.size", lo=1, hi=100000, integer=True, default=100)
     fent = _number(pop, "fentanyl_supply", file, "population.fentanyl_supply", lo=0.0, hi=1.0, default=0.0)
     beh = _behaviour(d.get("behaviour"), file, "behaviour")
@@ -141,7 +130,7 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
         where = f"arms[{j}]"
         if not isinstance(a, dict):
             raise _err("expected a mapping with name and treatment", file, arms_raw, j, where)
-        _check_keys(a, ARM_KEYS, file, f"{where}.")
+        _check_keys(a, ARM_KEYS, file, where)
         if not a.get("name"):
             raise _err("missing arm name", file, a, "name", f"{where}.name")
         an = str(a["name"])
@@ -154,13 +143,10 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
                        file, a, "treatment", f"{where}.treatment")
         ip = _number(a, "inpatient_days", file, f"{where}.inpatient_days", lo=0.0, hi=days, default=0.0)
         adj = a.get("adjunct") or []
-        if isinstance(adj, str):
-            adj = [adj]
         if not isinstance(adj, list):
             raise _err("expected a list of regimen texts", file, a, "adjunct", f"{where}.adjunct")
         for k, text in enumerate(adj):
-            loc = f"{file}:{line_of(a['adjunct'], k) if isinstance(a['adjunct'], list) else line_of(a, 'adjunct')} " \
-                  f"{where}.adjunct[{k}]"
+            loc = f"{file}:{line_of(adj, k)} {where}.adjunct[{k}]"
             if not isinstance(text, str):
                 raise _err(f"{text!r} is not a regimen text", file, a, "adjunct", f"{where}.adjunct[{k}]")
             parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)   # validate now
@@ -169,30 +155,19 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
 
 
 def _adjunct_doses(spec: TrialSpec, c, arm_of: np.ndarray) -> pd.DataFrame | None:
-    from ..study import drug_routes, iu_factors
-    routes, iu = drug_routes(c.model), iu_factors(c.model)
-    frames = []
-    for a_i, a in enumerate(spec.arms):
-        ids = c.ids[arm_of == a_i]
-        if not a.adjunct or not len(ids):
-            continue
-        rows = pd.concat([parse_regimen(t, drugs=routes, unit_factors=iu) for t in a.adjunct], ignore_index=True)
-        frames += [rows.assign(ID=int(pid)) for pid in ids]
-    if not frames:
-        return None
-    return expand_doses(pd.concat(frames, ignore_index=True)[list(EVENT_COLUMNS)])
+    frames = [regimen_doses(c.model, c.ids[arm_of == a_i], a.adjunct)
+              for a_i, a in enumerate(spec.arms) if a.adjunct and (arm_of == a_i).any()]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def km_curve(time: np.ndarray, event: np.ndarray) -> np.ndarray:
-    """Kaplan–Meier estimate as (k, 2) steps (time, event-free fraction), starting at (0, 1)."""
-    time, event = np.asarray(time, float), np.asarray(event, bool)
-    out, s = [(0.0, 1.0)], 1.0
-    for t in np.unique(time[event]):
-        at_risk = (time >= t).sum()
-        d = ((time == t) & event).sum()
-        s *= 1 - d / at_risk
-        out.append((float(t), s))
-    return np.array(out)
+    """Kaplan–Meier estimate (lifelines) as (k, 2) steps (time, event-free fraction) at 0 and at
+    each event time — the only times the curve changes."""
+    from lifelines import KaplanMeierFitter
+    sf = KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, bool)).survival_function_
+    t = sf.index.to_numpy(float)
+    keep = (t == 0) | np.isin(t, np.asarray(time, float)[np.asarray(event, bool)])
+    return np.column_stack([t[keep], sf.to_numpy()[keep, 0]])
 
 
 def run_trial(spec: TrialSpec, progress=None) -> dict:
