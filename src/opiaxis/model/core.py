@@ -419,7 +419,10 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
                     raise ModelDefinitionError(f"module {m.name!r}: dose target {dt.name!r} names unknown parameter {pname!r}")
 
     # order assignments
-    graph = {n: {str(s) for s in a.expr.free_symbols if str(s) in assignments} for n, a in assignments.items()}
+    # predecessors sorted by name, so the order (and the code generated from it) does not depend on
+    # Python's hash seed: set iteration order does
+    graph = {n: sorted({str(s) for s in a.expr.free_symbols if str(s) in assignments})
+             for n, a in assignments.items()}
     try:
         order = list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
