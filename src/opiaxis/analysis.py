@@ -3,7 +3,7 @@
 Endpoint kinds (declared in a study's ``endpoints:`` list):
 
 ``mean``
-    A variable at a time (``at``), per arm: mean, SD; against the reference arm the mean
+    A variable at a time (``at``), per arm: mean, SD and the t 95% CI of the mean; against the reference arm the mean
     difference with a Welch 95% CI (statsmodels ``CompareMeans``) and Hedges' g.
 ``responder``
     The proportion of patients whose variable at ``at`` is ``above``/``below`` a threshold,
@@ -95,6 +95,16 @@ def hedges_g(a: np.ndarray, b: np.ndarray) -> float:
     return float((a.mean() - b.mean()) / sp * (1 - 3 / (4 * (na + nb) - 9)))
 
 
+def km_table(kmf) -> pd.DataFrame:
+    """A fitted lifelines KaplanMeierFitter as a table: time (h), survival, its 95% confidence
+    band (lifelines' exponential Greenwood interval) and the number at risk just before each time."""
+    sf = kmf.survival_function_.iloc[:, 0]
+    ci = kmf.confidence_interval_survival_function_
+    return pd.DataFrame({"time": sf.index.to_numpy(float), "survival": sf.to_numpy(float),
+                         "low": ci.iloc[:, 0].to_numpy(float), "high": ci.iloc[:, 1].to_numpy(float),
+                         "at_risk": kmf.event_table["at_risk"].reindex(sf.index).to_numpy()})
+
+
 def analyse(results: pd.DataFrame, endpoints: list[Endpoint]) -> tuple[pd.DataFrame, dict]:
     """One row per endpoint × arm; the second value holds Kaplan–Meier tables for figures."""
     from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
@@ -108,7 +118,8 @@ def analyse(results: pd.DataFrame, endpoints: list[Endpoint]) -> tuple[pd.DataFr
                 v = g["value"].to_numpy()
                 row = {"endpoint": ep.name, "kind": ep.kind, "arm": arm, "n": len(v), "reference": ep.reference}
                 if ep.kind == "mean":
-                    row.update(estimate=v.mean(), sd=v.std(ddof=1) if len(v) > 1 else np.nan)
+                    lo, hi = DescrStatsW(v).tconfint_mean() if len(v) > 1 else (np.nan, np.nan)
+                    row.update(estimate=v.mean(), sd=v.std(ddof=1) if len(v) > 1 else np.nan, low=lo, high=hi)
                     if arm != ep.reference and len(v) > 1 and len(ref) > 1:
                         cm = CompareMeans(DescrStatsW(v), DescrStatsW(ref))
                         lo, hi = cm.tconfint_diff(usevar="unequal")
@@ -134,7 +145,7 @@ def analyse(results: pd.DataFrame, endpoints: list[Endpoint]) -> tuple[pd.DataFr
             curves = {}
             for arm, g in surv.groupby("arm", observed=True):
                 kmf = KaplanMeierFitter().fit(g["T"], g["E"])
-                curves[str(arm)] = kmf.survival_function_.reset_index().to_numpy()
+                curves[str(arm)] = km_table(kmf)
                 row = {"endpoint": ep.name, "kind": ep.kind, "arm": arm, "n": len(g), "reference": ep.reference,
                        "events": int(g["E"].sum()), "estimate": float(kmf.median_survival_time_)}
                 if arm != ep.reference:

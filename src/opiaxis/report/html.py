@@ -1,4 +1,5 @@
-"""A self-contained HTML report of a study run (figures embedded as PNG)."""
+"""A self-contained HTML report of a study run: a one-screen summary, then interactive figures
+(Plotly, with plotly.js inline so the file works offline) and tables."""
 
 from __future__ import annotations
 
@@ -25,14 +26,24 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}
 .fig{display:inline-block;margin:.5em;vertical-align:top}.fig img{max-width:520px}
 .ok{color:#0a7d2c;font-weight:600}.miss{color:#b3261e;font-weight:600}
 code{background:#f5f5f5;padding:0 .2em}
-</style></head><body>
+.summary{border:1px solid #ccd;background:#f7f8fc;border-radius:6px;padding:.6em 1.2em;margin:1em 0}
+.summary ul{margin:.3em 0;padding-left:1.2em}.warn{color:#b3261e;font-weight:600}
+.plot{margin:.6em 0}
+</style>{{ plotly_js|safe }}</head><body>
 <h1>{{ study.name }}</h1>
 <p class="sub">opiaxis {{ version }} · {{ now }} · seed {{ study.seed }} · {{ n_patients }} virtual patients ·
 {{ "%.0f"|format(study.duration) }} h simulated, read-outs every {{ "%g"|format(study.every) }} h</p>
 {% if study.description %}<p>{{ study.description }}</p>{% endif %}
+<div class="summary" id="summary"><h2 style="margin:.2em 0">Summary</h2><ul>
+<li>{{ n_patients }} virtual patients in {{ arms|length }} arm(s) ({% for a in arms %}{{ a.name }}: {{ a.n }}{{ ", " if not loop.last }}{% endfor %}),
+{{ "%g"|format(study.duration / 24) }} days simulated, seed {{ study.seed }}, opiaxis {{ version }}.</li>
+{% for r in endpoints[:6] %}<li>{{ r.endpoint }} — {{ r.arm }}: {{ r.estimate }}{% if r.ci %} (95% CI {{ r.ci }}){% endif %}{% if r.versus %}; {{ r.versus }}{% endif %}</li>{% endfor %}
+{% if endpoints|length > 6 %}<li>… {{ endpoints|length - 6 }} more endpoint rows below.</li>{% endif %}
+<li class="{{ 'warn' if run.failed else '' }}">{{ run.failed }} patient(s) with a solver failure{% if run.failed %} — their values are missing from the figures and endpoints{% endif %}.</li>
+</ul></div>
 <h2>Arms</h2>
 <table><tr><th class="l">arm</th><th>patients</th><th class="l">regimens</th></tr>
-{% for a in arms %}<tr><td class="l">{{ a.name }}</td><td>{{ a.n }}</td><td class="l">{{ a.regimens|join('<br>') }}</td></tr>{% endfor %}
+{% for a in arms %}<tr><td class="l">{{ a.name }}</td><td>{{ a.n }}</td><td class="l">{% for r in a.regimens %}{{ r }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td></tr>{% endfor %}
 </table>
 <p>Solver: {{ run.chunks }} chunk(s){% if run.reused_chunks %} ({{ run.reused_chunks }} resumed from disk){% endif %},
 {{ "%.1f"|format(run.solver_seconds) }} s in the solver, {{ run.failed }} patient(s) with solver failure.</p>
@@ -41,13 +52,15 @@ code{background:#f5f5f5;padding:0 .2em}
 {% for c in covariates %}<tr><td class="l">{{ c.name }}</td>{% for v in c.cells %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
 </table>{% endif %}
 <h2>Time courses</h2>
-<p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients{% if run.subsampled %} (the first 2,000 patients of each arm){% endif %}.</p>
+<p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients{% if run.subsampled %} (the first 2,000 patients of each arm){% endif %}. Hover for values; the camera icon saves a PNG.</p>
+{% for f in plots %}<div class="plot">{{ f|safe }}</div>{% endfor %}
 {% for f in figures %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
 {% if endpoints %}<h2>Endpoints</h2>
 <table><tr><th class="l">endpoint</th><th class="l">arm</th><th>n</th><th>estimate</th><th>95% CI</th><th class="l">vs reference</th></tr>
 {% for r in endpoints %}<tr><td class="l">{{ r.endpoint }}</td><td class="l">{{ r.arm }}</td><td>{{ r.n }}</td>
 <td>{{ r.estimate }}</td><td>{{ r.ci }}</td><td class="l">{{ r.versus }}</td></tr>{% endfor %}</table>
-{% for f in km_figures %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
+<p>Kaplan–Meier curves with 95% confidence bands (exponential Greenwood); the numbers at risk are under each plot.</p>
+{% for f in km_plots %}<div class="plot">{{ f|safe }}</div>{% endfor %}
 {% endif %}
 <h2>Summary at the end of the study</h2>
 <table><tr><th class="l">variable</th><th class="l">unit</th><th class="l">arm</th><th>median</th><th>5%</th><th>95%</th></tr>
@@ -70,23 +83,10 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def time_course_figures(results: pd.DataFrame) -> list[dict]:
-    figs = []
-    for var, d in results.groupby("variable", observed=True):
-        fig, ax = plt.subplots(figsize=(6.2, 3.4))
-        for arm, da in d.groupby("arm", observed=True):
-            q = da.groupby("time")["value"].quantile([0.05, 0.5, 0.95]).unstack()
-            t = q.index.to_numpy() / 24.0
-            line, = ax.plot(t, q[0.5], label=str(arm), lw=1.4)
-            ax.fill_between(t, q[0.05], q[0.95], color=line.get_color(), alpha=0.18, lw=0)
-        unit = str(d["unit"].iloc[0])
-        ax.set_title(str(var), fontsize=10)
-        ax.set_xlabel("day")
-        ax.set_ylabel(unit)
-        ax.legend(fontsize=8, frameon=False)
-        ax.grid(alpha=0.3)
-        figs.append({"title": str(var), "png": _png(fig)})
-    return figs
+def time_course_plots(results: pd.DataFrame) -> list[str]:
+    from .figures import time_course
+    variables = list(pd.unique(results["variable"].astype(str)))
+    return [time_course(results, v, f"tc-{k}") for k, v in enumerate(variables)]
 
 
 def composition_figures(results: pd.DataFrame) -> list[dict]:
@@ -128,7 +128,10 @@ def endpoint_rows(df: pd.DataFrame) -> list[dict]:
     rows = []
     for r in df.to_dict("records"):
         pct = r["kind"] == "responder"
-        ci = f"{_fmt(r.get('low'), pct)} – {_fmt(r.get('high'), pct)}" if pct else (f"SD {_fmt(r.get('sd'))}" if r["kind"] == "mean" else f"{r.get('events', 0)} events")
+        if r["kind"] == "time_to_event":
+            ci = ""
+        else:
+            ci = f"{_fmt(r.get('low'), pct)} – {_fmt(r.get('high'), pct)}"
         vs = ""
         if r["kind"] == "time_to_event" and pd.notna(r.get("hazard_ratio", np.nan)):
             vs = f"HR {_fmt(r['hazard_ratio'])} ({_fmt(r['hr_low'])}–{_fmt(r['hr_high'])})"
@@ -136,25 +139,18 @@ def endpoint_rows(df: pd.DataFrame) -> list[dict]:
             vs = f"Δ {_fmt(r['difference'], pct)} ({_fmt(r['diff_low'], pct)} to {_fmt(r['diff_high'], pct)})"
             if pd.notna(r.get("hedges_g", np.nan)):
                 vs += f", g {_fmt(r['hedges_g'])}"
-        est = _fmt(r["estimate"], pct) + (" h (median)" if r["kind"] == "time_to_event" else "")
+        est = _fmt(r["estimate"], pct)
+        if r["kind"] == "time_to_event":
+            est += f" h (median; {r.get('events', 0)} events)"
+        elif r["kind"] == "mean" and pd.notna(r.get("sd", np.nan)):
+            est += f" (SD {_fmt(r['sd'])})"
         rows.append({"endpoint": r["endpoint"], "arm": r["arm"], "n": r["n"], "estimate": est, "ci": ci, "versus": vs})
     return rows
 
 
-def km_figures(km: dict) -> list[dict]:
-    figs = []
-    for name, curves in km.items():
-        fig, ax = plt.subplots(figsize=(6.2, 3.4))
-        for arm, arr in curves.items():
-            ax.step(arr[:, 0] / 24.0, arr[:, 1], where="post", label=arm)
-        ax.set_title(f"Kaplan–Meier: {name}", fontsize=10)
-        ax.set_xlabel("day")
-        ax.set_ylabel("event-free fraction")
-        ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=8, frameon=False)
-        ax.grid(alpha=0.3)
-        figs.append({"title": name, "png": _png(fig)})
-    return figs
+def km_plots(km: dict) -> list[str]:
+    from .figures import kaplan_meier
+    return [kaplan_meier(curves, name, f"km-{k}") for k, (name, curves) in enumerate(km.items()) if curves]
 
 
 REPORT_PATIENTS_PER_ARM = 2000
@@ -180,12 +176,13 @@ def write_report(path, study, run: dict, validation=None, results_path=None) -> 
             binary = set(np.unique(v)) <= {0.0, 1.0}
             vals.append(f"{100 * v.mean():.0f}%" if binary else f"{v.mean():.1f} ± {v.std():.1f}")
         covariates.append({"name": col[4:], "cells": vals})
+    from .figures import plotly_script
     html = Environment(autoescape=True).from_string(_TEMPLATE).render(
         covariates=covariates,
         endpoints=endpoint_rows(run["endpoints"]) if run.get("endpoints") is not None else [],
-        km_figures=km_figures(run.get("km") or {}),
+        km_plots=km_plots(run.get("km") or {}), plotly_js=plotly_script(),
         study=study, version=__version__, now=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        n_patients=len(patients), arms=arms, run=run, figures=time_course_figures(results) + composition_figures(results),
+        n_patients=len(patients), arms=arms, run=run, plots=time_course_plots(results), figures=composition_figures(results),
         summary=end_summary(results), validation=validation)
     tmp = f"{path}.tmp"
     with open(tmp, "w") as fh:
