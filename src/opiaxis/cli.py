@@ -176,7 +176,7 @@ def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table
         _fail(exc)
 
 
-EXTENSIONS = ("cli_interop", "cli_precision", "cli_behaviour", "cli_sensitivity")
+EXTENSIONS = ("cli_interop", "cli_precision", "cli_behaviour", "cli_sensitivity", "cli_explore")
 
 
 def _register_extensions() -> None:
