@@ -284,29 +284,52 @@ def _study(model):
     from opiaxis.yamlio import load_yaml
     return parse_study(load_yaml(STUDY, "study.yaml"), model, "study.yaml")
 
-def test_export_petab(tmp_path, pkrec):
+def test_export_petab_one_condition_per_arm(tmp_path, pkrec):
     from opiaxis.interop.petab import check_petab, export_petab, study_measurements
     study = _study(pkrec)
     meas = study_measurements(study, pkrec, n_patients=6, variables=["buprenorphine_plasma",
                                                                      "mor_availability_pet"], every=24.0)
-    y = export_petab(study, pkrec, meas, tmp_path / "petab")
-    assert check_petab(y) == []
+    y = export_petab(study, pkrec, meas, tmp_path / "petab", per_patient=False)
+    assert check_petab(y) == []  # the petab library's linter
     cond = pd.read_csv(tmp_path / "petab" / "conditions.tsv", sep="\t")
     me = pd.read_csv(tmp_path / "petab" / "measurements.tsv", sep="\t")
     par = pd.read_csv(tmp_path / "petab" / "parameters.tsv", sep="\t")
     assert len(me) == len(meas) and set(me["simulationConditionId"]) <= set(cond["conditionId"])
-    assert {"sd_buprenorphine_plasma", "buprenorphine_V1"} <= set(par["parameterId"])
+    assert {"sd_mor_availability_pet", "buprenorphine_V1"} <= set(par["parameterId"])
     # an arm's parameter override is a condition column, so it is not estimated
     assert "buprenorphine_CL" in cond.columns and "buprenorphine_CL" not in set(par["parameterId"])
     assert sorted(cond["buprenorphine_CL"]) == sorted([70.0, pkrec.parameter("buprenorphine_CL").value])
     assert sbml_errors((tmp_path / "petab" / "model.xml").read_text()) == []
-    # the condition switches its regimens on: simulating the SBML with the condition's dose counts
-    # reproduces the measurements of patient-independent quantities only in distribution; here we
-    # check that doses are there: heroin q6h for 7 d = 28 doses
+    # the condition switches its regimens on: heroin q6h for 7 d = 28 doses
     assert 28 in cond.iloc[0].to_numpy().tolist()
-    petab = pytest.importorskip("petab")
-    from petab import v1
-    assert not v1.lint_problem(v1.Problem.from_yaml(str(y)))
+
+
+def test_export_petab_one_condition_per_patient_with_assay_noise_and_priors(tmp_path, pkrec):
+    from opiaxis.interop.petab import check_petab, export_petab, study_measurements
+    study = _study(pkrec)
+    meas = study_measurements(study, pkrec, n_patients=6, variables=["buprenorphine_plasma",
+                                                                     "mor_availability_pet"], every=24.0)
+    meas = meas[meas["value"] > 0]
+    y = export_petab(study, pkrec, meas, tmp_path / "petab")
+    assert check_petab(y) == []
+    cond = pd.read_csv(tmp_path / "petab" / "conditions.tsv", sep="\t")
+    obs = pd.read_csv(tmp_path / "petab" / "observables.tsv", sep="\t").set_index("observableId")
+    par = pd.read_csv(tmp_path / "petab" / "parameters.tsv", sep="\t").set_index("parameterId")
+    me = pd.read_csv(tmp_path / "petab" / "measurements.tsv", sep="\t")
+    assert len(cond) == meas["patient"].nunique()
+    assert set(me["simulationConditionId"]) == {f"patient_{p}" for p in meas["patient"].unique()}
+    # each patient estimates its own copy of a variable parameter, with the population prior
+    row = cond.set_index("conditionId").loc["patient_1"]
+    assert row["buprenorphine_V1"] == "buprenorphine_V1__patient_1"
+    p = pkrec.parameter("buprenorphine_V1")
+    prior = par.loc["buprenorphine_V1__patient_1"]
+    assert prior["objectivePriorType"] == "parameterScaleNormal"
+    mu, sd = map(float, prior["objectivePriorParameters"].split(";"))
+    assert mu == pytest.approx(np.log10(p.value)) and sd == pytest.approx(p.variability.omega / np.log(10))
+    # buprenorphine is measured by an LC-MS/MS assay with log-normal CV 10%: PEtab's log scale, SD s
+    assert obs.loc["obs_buprenorphine_plasma", "observableTransformation"] == "log"
+    assert float(obs.loc["obs_buprenorphine_plasma", "noiseFormula"]) == pytest.approx(np.sqrt(np.log1p(0.1 ** 2)))
+    assert "sd_buprenorphine_plasma" not in par.index and "sd_mor_availability_pet" in par.index
 
 
 def test_petab_rejects_unknown_variable(tmp_path, pkrec):

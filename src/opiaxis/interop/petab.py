@@ -4,24 +4,27 @@
 
     model.xml          SBML L3V2 (opiaxis.interop.sbml) with every dose regimen of the study as a
                        repeating event whose number of doses is a parameter (0 by default)
-    conditions.tsv     one condition per distinct dosing (normally one per arm): it switches its
-                       regimens on (``opiaxis_dose<k>_n``) and sets the arm's parameter overrides
-    observables.tsv    one observable per measured variable (``obs_<variable>``), additive normal
-                       noise with a standard deviation ``sd_<variable>`` to be estimated
+    conditions.tsv     one condition per patient (default; or one per distinct dosing): it switches
+                       its regimens on (``opiaxis_dose<k>_n``), sets the arm's parameter overrides
+                       and maps each estimated parameter to the patient's own copy
+    observables.tsv    one observable per measured variable (``obs_<variable>``): the assay's noise
+                       model where a read-out of data/readouts.yaml measures it (log-normal CV ->
+                       ``log`` transformation with a constant SD), else additive normal noise with
+                       an SD ``sd_<variable>`` to be estimated
     measurements.tsv   one row per measurement: observable, condition, time (h), value; the
                        patient is the ``replicateId``
     parameters.tsv     the parameters to estimate: by default every parameter with between-patient
                        variability (log10 scale, bounds typical/10..typical·10 within the declared
-                       bounds) and the noise SDs
+                       bounds), one copy per patient with the population distribution as its prior
+                       (``parameterScaleNormal``), and the noise SDs
     problem.yaml       the PEtab problem (format_version 1)
 
 Measurements are a tidy table (``patient, time, variable, value``; ``arm`` optional), a NONMEM
 dataset (DV at MDV 0 rows; see :mod:`opiaxis.interop.nonmem`), or simulated from the study
-(:func:`study_measurements`). PEtab v1 has no individual parameters: the problem describes the
-typical patient of each arm; patients are replicates.
+(:func:`study_measurements`). PEtab v1 has no hierarchy: individual parameters are condition-
+specific copies with the population prior, which makes a fit empirical Bayes (typical values fixed).
 
-:func:`check_petab` checks the tables' schema and cross-references (the ``petab`` package, when
-installed, can lint the result too: ``petablint -y problem.yaml``).
+:func:`check_petab` lints the problem with the ``petab`` library (extra ``opiaxis[petab]``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ OBSERVABLE_COLS = ["observableId", "observableName", "observableFormula", "obser
 MEASUREMENT_COLS = ["observableId", "simulationConditionId", "measurement", "time", "replicateId"]
 PARAMETER_COLS = ["parameterId", "parameterName", "parameterScale", "lowerBound", "upperBound",
                   "nominalValue", "estimate"]
+PRIOR_COLS = ["objectivePriorType", "objectivePriorParameters"]
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -97,11 +101,58 @@ def read_measurements(path, model: Model, dv: str | None = None) -> pd.DataFrame
                             + ", ".join(map(str, head.columns)), file=str(p), line=1)
 
 
+def assay_noise(model: Model, variables: list[str]) -> dict[str, dict]:
+    """For each model variable that a continuous assay read-out measures (``data/readouts.yaml``)
+    with a proportional noise model and no additive part: the observable's transformation and
+    noise formula. A log-normal assay (y = x·exp(s·z − s²/2), s² = ln(1+CV²)) is PEtab's
+    ``log`` transformation with a constant SD s; a normal one with CV only is ``lin`` with SD
+    CV·x. Assays with an additive SD or a unit conversion keep an estimated SD."""
+    from ..observe.assays import load_readouts
+    out = {}
+    for r in load_readouts().values():
+        if r.kind != "continuous" or r.combine != "first" or len(r.terms) != 1 or r.noise.sd > 0:
+            continue
+        for cand in r.terms[0].options:
+            v = cand.name
+            if v not in variables or v in out or cand.factor != 1.0 or cand.reference or cand.factor_unit:
+                continue
+            try:
+                from ..observe.assays import conversion_factor
+                if abs(conversion_factor(model.unit_of(v), r.unit, r.mw) - 1.0) > 1e-12:
+                    continue
+            except Exception:  # noqa: BLE001 - units that do not convert are not this assay's
+                continue
+            if r.noise.model == "lognormal" and r.noise.cv > 0:
+                s = float(np.sqrt(np.log1p(r.noise.cv ** 2)))
+                out[v] = {"name": f"{r.name} ({r.label}; log-normal assay CV {r.noise.cv:g})",
+                          "transformation": "log", "noise": repr(s)}
+            elif r.noise.model == "normal" and r.noise.cv > 0:
+                out[v] = {"name": f"{r.name} ({r.label}; assay CV {r.noise.cv:g})",
+                          "transformation": "lin", "noise": f"{r.noise.cv!r} * obs_{v}"}
+    return out
+
+
+def _prior(p, nominal: float, scale: str) -> dict:
+    """The population distribution of a parameter as a PEtab prior on its estimation scale."""
+    v = p.variability
+    if v is not None and v.kind == "lognormal" and scale == "log10" and nominal > 0:
+        return {"objectivePriorType": "parameterScaleNormal",
+                "objectivePriorParameters": f"{float(np.log10(nominal))!r};{float(v.omega / np.log(10))!r}"}
+    if v is not None and v.kind == "normal" and scale == "lin":
+        return {"objectivePriorType": "normal", "objectivePriorParameters": f"{float(nominal)!r};{float(v.spread)!r}"}
+    return {"objectivePriorType": "uniform", "objectivePriorParameters": ""}
+
+
 def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
-                 estimate: list[str] | None = None) -> Path:
+                 estimate: list[str] | None = None, per_patient: bool = True) -> Path:
     """Write the PEtab problem of ``study`` and ``measurements`` into ``out_dir``; returns the
     path of ``problem.yaml``. ``estimate``: parameter names to estimate (default: those with
-    between-patient variability)."""
+    between-patient variability).
+
+    ``per_patient`` (default): one condition per patient, whose estimated parameters are the
+    patient's own (``<name>__<patient condition>`` in the parameter table, with the population
+    distribution as their prior, so an individual fit is empirical Bayes). Otherwise one
+    condition per distinct dosing (normally one per arm) and typical values are estimated."""
     import yaml
 
     from ..study import arm_doses, assign_arms
@@ -132,7 +183,7 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
                                 f"(ids {ids_all[0]}..{ids_all[-1]})", field="patient")
     arm_of = dict(zip(ids_all.tolist(), assign_arms(study, ids_all)))
 
-    # distinct dosings -> conditions
+    # conditions: one per patient (or per distinct dosing of an arm)
     group_index: dict[tuple, int] = {}
     groups: list[DoseGroup] = []
     cond_of_key: dict[tuple, str] = {}
@@ -147,12 +198,15 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
                                     "export does not support; expected dose events only",
                                     field=f"arms[{a}].events")
         key_groups = tuple((g.cmt, g.amt, g.rate, g.t0, g.ii, g.n) for g in gs)
-        key = (a, key_groups)
+        key = (pid,) if per_patient else (a, key_groups)
         if key not in cond_of_key:
-            same_arm = sum(1 for k in cond_of_key if k[0] == a)
-            cid = _sid(f"arm_{arm.name}" + (f"_{same_arm + 1}" if same_arm else ""))
+            if per_patient:
+                cid, cname = _sid(f"patient_{pid}"), f"patient {pid} (arm {arm.name})"
+            else:
+                same_arm = sum(1 for k in cond_of_key if k[0] == a)
+                cid, cname = _sid(f"arm_{arm.name}" + (f"_{same_arm + 1}" if same_arm else "")), f"arm {arm.name}"
             cond_of_key[key] = cid
-            row = {"conditionId": cid, "conditionName": f"arm {arm.name}"}
+            row = {"conditionId": cid, "conditionName": cname}
             for k in key_groups:
                 if k not in group_index:
                     group_index[k] = len(groups) + 1
@@ -171,23 +225,45 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
         default = float(study.parameters.get(c, model.parameter(c).value))
         cond[c] = cond[c].astype(float).fillna(default) if c in cond else default
     cond[dose_cols] = cond[dose_cols].fillna(0).astype(int)
-    cond = cond[CONDITION_COLS + dose_cols + override_cols]
+    if estimate is None:
+        estimate = [p.name for p in model.parameters if p.variability is not None]
+    for name in estimate:
+        if name not in model.param_index:
+            raise OpiaxisInputError(f"cannot estimate {name!r}: not a model parameter", field="estimate")
+    individual = [n for n in estimate if n not in override_cols] if per_patient else []
+    for name in individual:  # each patient's own copy of the parameter, estimated
+        cond[name] = [f"{name}__{cid}" for cid in cond["conditionId"]]
+    cond = cond[CONDITION_COLS + dose_cols + override_cols + individual]
 
     # model
     sbml = to_sbml(model, params=dict(study.parameters), dose_groups=groups,
                    model_id=_sid(f"opiaxis_{study.name}"))
     (out / "model.xml").write_text(sbml, encoding="utf-8")
 
-    # observables and measurements
+    # observables (with the assay's noise model where a read-out measures the variable) and measurements
     variables = sorted(set(meas["variable"].astype(str)))
-    obs = pd.DataFrame({
-        "observableId": [f"obs_{v}" for v in variables],
-        "observableName": [f"{v} ({model.unit_of(v)})" for v in variables],
-        "observableFormula": variables,
-        "observableTransformation": "lin",
-        "noiseFormula": [f"sd_{v}" for v in variables],
-        "noiseDistribution": "normal",
-    })[OBSERVABLE_COLS]
+    assay = assay_noise(model, variables)
+    obs_rows = []
+    for var in list(variables):
+        a = assay.get(var)
+        n_nonpos = int((v[meas["variable"].astype(str) == var] <= 0).sum())
+        if a is not None and a["transformation"] == "log" and n_nonpos:
+            # a log-normal assay cannot give 0 (those rows are below its LLOQ): keep additive noise
+            a = assay.pop(var)
+            obs_rows.append({"observableId": f"obs_{var}",
+                             "observableName": f"{var} ({model.unit_of(var)}); {a['name']} not used: "
+                                               f"{n_nonpos} measurement(s) <= 0",
+                             "observableFormula": var, "observableTransformation": "lin",
+                             "noiseFormula": f"sd_{var}", "noiseDistribution": "normal"})
+        elif a is None:
+            obs_rows.append({"observableId": f"obs_{var}", "observableName": f"{var} ({model.unit_of(var)})",
+                             "observableFormula": var, "observableTransformation": "lin",
+                             "noiseFormula": f"sd_{var}", "noiseDistribution": "normal"})
+        else:
+            obs_rows.append({"observableId": f"obs_{var}", "observableName": a["name"],
+                             "observableFormula": var, "observableTransformation": a["transformation"],
+                             "noiseFormula": a["noise"], "noiseDistribution": "normal"})
+    obs = pd.DataFrame(obs_rows, columns=OBSERVABLE_COLS)
     m = pd.DataFrame({
         "observableId": "obs_" + meas["variable"].astype(str),
         "simulationConditionId": meas["patient"].map(cond_of_patient),
@@ -198,14 +274,8 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
 
     # parameters
     fixed = set(cond.columns)
-    if estimate is None:
-        estimate = [p.name for p in model.parameters if p.variability is not None]
     rows = []
     for name in estimate:
-        if name not in model.param_index:
-            raise OpiaxisInputError(f"cannot estimate {name!r}: not a model parameter", field="estimate")
-        if name in fixed:
-            continue
         p = model.parameter(name)
         nominal = float(study.parameters.get(name, p.value))
         lo, hi = (nominal / 10, nominal * 10) if nominal > 0 else (nominal - 1.0, nominal + 1.0)
@@ -214,16 +284,23 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
         if p.upper is not None:
             hi = min(hi, p.upper)
         scale = "log10" if lo > 0 else "lin"
-        rows.append({"parameterId": name, "parameterName": (p.description or name)[:80],
-                     "parameterScale": scale, "lowerBound": lo, "upperBound": hi,
-                     "nominalValue": nominal, "estimate": 1})
+        row = {"parameterName": (p.description or name)[:80], "parameterScale": scale, "lowerBound": lo,
+               "upperBound": hi, "nominalValue": nominal, "estimate": 1}
+        if name in individual:
+            prior = _prior(p, nominal, scale)
+            for cid in cond["conditionId"]:
+                rows.append({"parameterId": f"{name}__{cid}", **row, **prior})
+        elif name not in fixed:
+            rows.append({"parameterId": name, **row})
     for var in variables:
+        if var in assay:
+            continue
         vals = m.loc[m["observableId"] == f"obs_{var}", "measurement"].abs()
         nominal = float(0.1 * vals.mean()) if len(vals) and vals.mean() > 0 else 1.0
         rows.append({"parameterId": f"sd_{var}", "parameterName": f"noise SD of {var}",
                      "parameterScale": "log10", "lowerBound": nominal * 1e-3,
                      "upperBound": nominal * 1e3, "nominalValue": nominal, "estimate": 1})
-    par = pd.DataFrame(rows, columns=PARAMETER_COLS)
+    par = pd.DataFrame(rows, columns=PARAMETER_COLS + (PRIOR_COLS if individual else []))
 
     cond.to_csv(out / "conditions.tsv", sep="\t", index=False)
     obs.to_csv(out / "observables.tsv", sep="\t", index=False)
@@ -239,76 +316,29 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
 
 
 def check_petab(problem_yaml) -> list[str]:
-    """Schema and cross-reference checks of a PEtab v1 problem (no ``petab`` package needed);
-    returns the problems found (empty when the problem is valid)."""
-    import libsbml
-    import yaml
+    """Lint a PEtab v1 problem with the ``petab`` library (extra ``opiaxis[petab]``); returns the
+    problems found (empty when the problem is valid)."""
+    import logging
+    try:
+        from petab import v1
+    except ImportError:
+        raise OpiaxisInputError("the petab package is not installed; pip install 'opiaxis[petab]' "
+                                "to lint PEtab problems") from None
 
-    y = Path(problem_yaml)
-    base = y.parent
-    doc = yaml.safe_load(y.read_text())
-    errs: list[str] = []
-    if str(doc.get("format_version")) != "1":
-        errs.append("format_version must be 1")
-    pb = doc["problems"][0]
-    tables = {
-        "parameters": (base / doc["parameter_file"], PARAMETER_COLS),
-        "conditions": (base / pb["condition_files"][0], CONDITION_COLS[:1]),
-        "observables": (base / pb["observable_files"][0], ["observableId", "observableFormula", "noiseFormula"]),
-        "measurements": (base / pb["measurement_files"][0], ["observableId", "simulationConditionId",
-                                                              "measurement", "time"]),
-    }
-    df = {}
-    for k, (path, req) in tables.items():
-        df[k] = pd.read_csv(path, sep="\t")
-        for c in req:
-            if c not in df[k].columns:
-                errs.append(f"{path.name}: missing required column {c}")
-    sbml = libsbml.readSBMLFromFile(str(base / pb["sbml_files"][0]))
-    if sbml.getNumErrors(libsbml.LIBSBML_SEV_ERROR):
-        errs.append("model: SBML read errors")
-    model = sbml.getModel()
-    rule_targets = {model.getRule(i).getVariable() for i in range(model.getNumRules())}
-    sbml_params = {model.getParameter(i).getId() for i in range(model.getNumParameters())}
-    for k, col in (("conditions", "conditionId"), ("observables", "observableId"),
-                   ("parameters", "parameterId")):
-        ids = df[k][col].astype(str)
-        if ids.duplicated().any():
-            errs.append(f"{k}: duplicate {col} {ids[ids.duplicated()].iloc[0]}")
-        for i in ids:
-            if not _ID.match(i):
-                errs.append(f"{k}: {col} {i!r} is not a valid identifier")
-    for c in df["conditions"].columns[2:]:
-        if c not in sbml_params or c in rule_targets:
-            errs.append(f"conditions: column {c} is not a constant model parameter")
-        if c in set(df["parameters"]["parameterId"]):
-            errs.append(f"conditions: column {c} is also in the parameter table")
-    for pid in df["parameters"]["parameterId"]:
-        if pid in rule_targets:
-            errs.append(f"parameters: {pid} is the target of a rule")
-    for pid, row in df["parameters"].set_index("parameterId").iterrows():
-        if row["parameterScale"] not in ("lin", "log", "log10"):
-            errs.append(f"parameters: {pid} has scale {row['parameterScale']}")
-        if row["estimate"] not in (0, 1):
-            errs.append(f"parameters: {pid} estimate must be 0 or 1")
-        if not (row["lowerBound"] <= row["nominalValue"] <= row["upperBound"]):
-            errs.append(f"parameters: {pid} nominal value outside its bounds")
-        if row["parameterScale"] != "lin" and row["lowerBound"] <= 0:
-            errs.append(f"parameters: {pid} log scale with a bound <= 0")
-    known_obs = set(df["observables"]["observableId"])
-    known_cond = set(df["conditions"]["conditionId"])
-    known_syms = sbml_params | set(df["parameters"]["parameterId"])
-    for f in list(df["observables"]["observableFormula"]) + list(df["observables"]["noiseFormula"]):
-        for sym in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", str(f)):
-            if sym not in known_syms and not sym.startswith(("noiseParameter", "observableParameter")):
-                errs.append(f"observables: unknown symbol {sym} in {f}")
-    me = df["measurements"]
-    if not set(me["observableId"]) <= known_obs:
-        errs.append("measurements: unknown observableId")
-    if not set(me["simulationConditionId"]) <= known_cond:
-        errs.append("measurements: unknown simulationConditionId")
-    if not np.isfinite(me["time"].to_numpy(float)).all() or (me["time"] < 0).any():
-        errs.append("measurements: time must be finite and >= 0")
-    if not np.isfinite(me["measurement"].to_numpy(float)).all():
-        errs.append("measurements: measurement must be finite")
-    return errs
+    class _Collect(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.WARNING)
+            self.messages: list[str] = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    handler = _Collect()
+    log = logging.getLogger("petab")
+    log.addHandler(handler)
+    try:
+        failed = v1.lint_problem(v1.Problem.from_yaml(str(problem_yaml)))
+    finally:
+        log.removeHandler(handler)
+    errors = [m for m in handler.messages if m]
+    return (errors or ["petab lint failed"]) if failed else []
