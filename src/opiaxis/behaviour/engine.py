@@ -304,10 +304,14 @@ class CohortSim:
     def event_table(self) -> pd.DataFrame:
         """The per-patient event history, one row per event in time order within each patient.
 
-        Columns: patient (id), day (0-based), time_h (hours from the start of follow-up), event,
+        Columns: patient (id), day (0-based), time_h (hours from the start of follow-up; events
+        decided at the end of a decision interval or day — discharge, dropout, other-cause death,
+        re-entry — carry that end, so day·24 ≤ time_h ≤ (day + 1)·24), event,
         detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use),
         tolerance (tolerance_level at the use's interval start), p_overdose (P(clinical overdose)
-        of the use), in_treatment (at the event). Events: ``treatment_start``; ``use`` (detail:
+        of the use), in_treatment (at the event). Events: ``treatment_start`` (detail: the
+        treatment); ``dose`` (a medication dose: detail the compartment, e.g. methadone.oral, and
+        amount_mg; detoxification tapers included; adjunct doses are not listed); ``use`` (detail:
         the dose's compartment, e.g. heroin.iv; amount, nadir, tolerance, P(overdose));
         ``overdose``; ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
         after the use); ``death`` (detail: overdose or other cause); ``induction`` and
@@ -316,6 +320,13 @@ class CohortSim:
         df = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
         df["patient"] = self.c.ids[df["patient"].to_numpy(int)] if len(df) else df["patient"]
         return df.sort_values(["patient", "time_h"], kind="mergesort").reset_index(drop=True)
+
+    def _give(self, rows, i, t, k_day, med, mg):
+        """One administration of ``med`` at ``mg`` (first component) at time ``t``: dose rows, and a
+        ``dose`` event per component."""
+        for cmt, amt in med.rows(mg):
+            rows.append((self.c.ids[i], t, amt, cmt))
+            self._event(i, t, k_day, "dose", cmt, amt)
 
     def _dose_times(self, med, tday, dt):
         """Clock times (h of day) of ``med``'s doses falling inside [tday, tday + dt)."""
@@ -389,7 +400,7 @@ class CohortSim:
                 for h in self._dose_times(det, tday, dt):
                     mg = det.dose_on(k_day)
                     if mg is not None:
-                        rows += [(pid, t0 + (h - tday), amt, cmt) for cmt, amt in det.rows(mg)]
+                        self._give(rows, i, t0 + (h - tday), k_day, det, mg)
                         med_today[a] = True
             if not self.in_tx[i] or med is None:
                 continue
@@ -402,7 +413,8 @@ class CohortSim:
                 if self.inducted[i] < 0:
                     self.inducted[i] = k_day
                     self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
-                rows += [(pid, t0 + (h - tday), amt, cmt) for h in due for cmt, amt in med.rows(med.dose_on(dd))]
+                for h in due:
+                    self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
                 med_today[a] = True
             elif T == TX_BUPNX and due:
                 if self.inducted[i] < 0:
@@ -410,10 +422,12 @@ class CohortSim:
                         self.inducted[i] = k_day
                         self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
                 if self.inducted[i] >= 0 and (self.inpatient[i] or U[a, 7] < B["bup_adherence"][i] * (1 - 0.5 * crav[a])):
-                    rows += [(pid, t0 + (h - tday), amt, cmt) for h in due for cmt, amt in med.rows(med.dose_on(dd))]
+                    for h in due:
+                        self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
                     med_today[a] = True
             elif T == TX_CNCP and due:
-                rows += [(pid, t0 + (h - tday), amt, cmt) for h in due for cmt, amt in med.rows(med.dose_on(dd))]
+                for h in due:
+                    self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
                 med_today[a] = True
             elif T == TX_XRNTX:
                 if self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
@@ -424,7 +438,7 @@ class CohortSim:
                         self._taper_completed(i, k_day, self.ntx_next[i])
                     # the first injection is given on the unit right after a negative challenge
                     elif self.inpatient[i] or U[a, 7] < B["xrntx_attendance"][i] * (1 - B["xrntx_attendance_craving_weight"][i] * crav[a]):
-                        rows += [(pid, self.ntx_next[i], amt, cmt) for cmt, amt in med.rows(mg)]
+                        self._give(rows, i, self.ntx_next[i], k_day, med, mg)
                         med_today[a] = True
                         self.ntx_next[i] += med.every_h
                     else:

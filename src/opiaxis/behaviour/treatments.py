@@ -102,14 +102,18 @@ class Medication:
         return self.every_h <= 24 or (day % (self.every_h / 24.0)) == 0
 
     def describe(self) -> str:
-        parts = [self.text, f"every {_fmt(self.every_h)} h" if self.every_h != 24 else "daily"]
+        every = "daily" if self.every_h == 24 else (f"every {_fmt(self.every_h / 24)} d" if self.every_h > 24
+                                                     else f"every {_fmt(self.every_h)} h")
+        parts = [self.text, every]
         if self.titration:
             t = self.titration
             parts.append(f"titrated from {_fmt(t.start)} mg by {_fmt(t.step)} mg every {_fmt(t.every_days)} d")
         if self.taper:
             tp = self.taper
             parts.append(f"taper from day {tp.from_day}: " + (" ".join(_fmt(d) for d in tp.doses) + " mg"
-                                                              if tp.doses else f"over {_fmt(tp.over_days)} d"))
+                                                              if tp.doses else
+                                                              f"to zero over {_fmt(tp.over_days)} d in steps every "
+                                                              f"{_fmt(tp.every_days)} d"))
         return ", ".join(parts)
 
 
@@ -239,6 +243,8 @@ def parse_medication(node, *, file, where, routes, iu, base: Medication | None =
         med = replace(med, titration=_titration(node["titration"], file, f"{where}.titration"))
     if "taper" in node:
         med = replace(med, taper=_taper(node["taper"], file, f"{where}.taper"))
+    if "titration" not in node and med.titration is not None and med.titration.start >= med.dose:
+        med = replace(med, titration=None)   # a dose at or below the default schedule's start is given from day 0
     if med.titration is not None and med.titration.start > med.dose:
         raise _err(f"the titration starts at {med.titration.start:g} mg, above the target dose {med.dose:g} mg",
                    file, node, "titration" if "titration" in node else "dose", f"{where}.titration")
