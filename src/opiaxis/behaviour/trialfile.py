@@ -15,8 +15,17 @@ File layout (see examples/oud_treatment_24w.yaml)::
       - name: methadone+oxytocin
         treatment: methadone                   # none | no_replacement | methadone | bupnx | xrntx | detox | cncp
         inpatient_days: 0                      # optional
-        behaviour: {...}                       # optional, this arm only
+        medication:                            # optional: the treatment's medication as data
+          dose: methadone 50 mg oral           #   (defaults: data/treatments.yaml)
+          titration: {start: 30 mg, step: 10 mg, every: 3 d}   # or none (fixed dose)
+          taper: {from_day: 85, over: 4 weeks, every: 1 week}  # or {from_day: 1, doses: [30, 25, ...]}
+        detox: {...}                           # optional: inpatient detoxification taper, same keys
+        behaviour:                             # optional, this arm only: typical values (the
+          dropout_rate: 0.0002                 #   between-patient spread is kept), or
+          naloxone_access: {value: 0.8, fixed: true}   # every patient exactly this value
         adjunct: ["oxytocin 24 IU intranasal q24h for 12 weeks"]   # optional regimen texts
+
+The full format, every output file and every column: docs/trials.md.
 
 Adjunct doses are given while the patient is in treatment (always in a 'none' arm).
 Outcome definitions used in the outputs: relapse = first run of 7 consecutive days with use
