@@ -236,3 +236,24 @@ def test_treatment_and_override_errors_are_located(tmp_path, arm, line, field, w
 def test_treatment_examples_load(name):
     spec = load_trial(Path(__file__).resolve().parents[1] / "examples" / name)
     assert len({a.regimen for a in spec.arms}) == len(spec.arms)     # the arms differ in their treatment data
+
+
+def test_summary_json_and_report_match_patients(trial):
+    import json
+    spec, res, paths = trial
+    pats = pd.read_csv(paths["patients.csv"])
+    summary = json.loads(paths["summary.json"].read_text())
+    assert summary["seed"] == spec.seed and summary["days"] == spec.days
+    daily = pd.read_parquet(paths["daily.parquet"])
+    for a in spec.arms:
+        s, p = summary["arms"][a.name], pats[pats["arm"] == a.name]
+        assert s["n"] == len(p) and s["treatment"] == a.treatment
+        assert s["overdoses"] == p["overdoses"].sum() and s["deaths"] == p["died"].sum()
+        assert f"({p['relapsed'].sum()}/{len(p)};" in s["relapsed"]
+        last = daily[(daily["arm"] == a.name) & (daily["day"] == spec.days - 1)]
+        if a.treatment != "none":
+            assert f"({last['in_treatment'].sum()}/{len(p)};" in s["in treatment at end"]
+        assert s["mean craving (VAS)"] == pytest.approx(p["mean_craving_vas"].mean(), abs=0.051)
+    html = paths["report.html"].read_text()
+    assert all(a.regimen.describe() in html for a in spec.arms)
+    assert "dropout_rate = 0.01 (fixed)" in html and "dropout_rate = 0.01<" in html
