@@ -150,10 +150,10 @@ def test_xbot_follows_patients_after_relapse_without_changing_the_end_point():
     assert (a["E"] == b["E"]).all() and (a["T"] <= b["T"]).all()
     relapsed_early = (b["E"] == 1) & (b["T"] < 120)
     assert relapsed_early.any()
-    # followed patients have a record after their relapse; stopped ones do not
-    later = [int(t) + 14 for t in b.loc[relapsed_early, "T"]]
+    # followed patients are recorded to the last day; the old helper stopped at relapse detection
     rows = np.nonzero(relapsed_early.to_numpy())[0]
-    assert any(followed["record"].craving[i, d] > 0 for i, d in zip(rows, later))
-    assert all(stopped["record"].craving[i, d] == 0 for i, d in zip(rows, later))
+    alive = followed["record"].dead_day[rows] < 0
+    assert np.all(followed["record"].craving[rows[alive], -1] > 0)
+    assert np.all(stopped["record"].craving[rows, -1] == 0)
     ev = followed["events"]
     assert {"use", "induction", "dose"} <= set(ev["event"])
