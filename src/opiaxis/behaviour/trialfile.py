@@ -55,6 +55,11 @@ TOP_KEYS = ("kind", "name", "description", "seed", "days", "population", "behavi
 ARM_KEYS = ("name", "treatment", "inpatient_days", "behaviour", "adjunct", "medication", "detox")
 POP_KEYS = ("size", "fentanyl_supply")
 RELAPSE_RUN_DAYS = 7
+# treatments whose start the behaviour layer models only on an inpatient unit (without a stay the
+# arm would silently get no medication)
+INPATIENT_ONLY = {"bupnx": "buprenorphine-naloxone induction happens on the unit once the patient is in withdrawal "
+                           "(outpatient induction is not modelled), e.g. inpatient_days: 4 as in X:BOT",
+                  "detox": "the detoxification taper is given on the unit"}
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,9 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
             raise _err(f"unknown treatment {tx!r}; expected one of {', '.join(TX_CODES)}{_suggest(str(tx), TX_CODES)}",
                        file, a, "treatment", f"{where}.treatment")
         ip = _number(a, "inpatient_days", file, f"{where}.inpatient_days", lo=0.0, hi=days, default=0.0)
+        if tx in INPATIENT_ONLY and ip <= 0:
+            raise _err(f"treatment {tx!r} needs inpatient_days > 0: {INPATIENT_ONLY[tx]}", file, a,
+                       "inpatient_days" if "inpatient_days" in a else "treatment", f"{where}.inpatient_days")
         adj = a.get("adjunct") or []
         if not isinstance(adj, list):
             raise _err("expected a list of regimen texts", file, a, "adjunct", f"{where}.adjunct")
