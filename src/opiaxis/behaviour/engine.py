@@ -392,59 +392,7 @@ class CohortSim:
         # treatment doses
         med_today = np.zeros(len(act), bool)
         tday = t0 - k_day * 24.0  # hour of day at interval start
-        for a, i in enumerate(act):
-            T = tx[a]
-            pid = c.ids[i]
-            det, med = self.treat[i].detox, self.treat[i].medication
-            if det is not None and self.inpatient[i]:
-                for h in self._dose_times(det, tday, dt):
-                    mg = det.dose_on(k_day)
-                    if mg is not None:
-                        self._give(rows, i, t0 + (h - tday), k_day, det, mg)
-                        med_today[a] = True
-            if not self.in_tx[i] or med is None:
-                continue
-            dd = k_day - self.tx_day0[i]
-            due = self._dose_times(med, tday, dt) if T != TX_XRNTX and med.given_on(dd) else []
-            if due and med.dose_on(dd) is None:
-                self._taper_completed(i, k_day, t0 + (due[0] - tday))
-                continue
-            if T == TX_METHADONE and due and U[a, 7] < B["methadone_attendance"][i]:
-                if self.inducted[i] < 0:
-                    self.inducted[i] = k_day
-                    self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
-                for h in due:
-                    self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
-                med_today[a] = True
-            elif T == TX_BUPNX and due:
-                if self.inducted[i] < 0:
-                    if self.inpatient[i] and t0 + due[0] - tday - self.last_use[i] >= B["bup_induction_wait"][i]:
-                        self.inducted[i] = k_day
-                        self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
-                if self.inducted[i] >= 0 and (self.inpatient[i] or U[a, 7] < B["bup_adherence"][i] * (1 - 0.5 * crav[a])):
-                    for h in due:
-                        self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
-                    med_today[a] = True
-            elif T == TX_CNCP and due:
-                for h in due:
-                    self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
-                med_today[a] = True
-            elif T == TX_XRNTX:
-                if self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
-                    rows.append((pid, self.challenge_due[i], 0.8, "naloxone.iv"))
-                elif self.inducted[i] >= 0 and t0 <= self.ntx_next[i] < t0 + dt:
-                    mg = med.dose_on(dd)
-                    if mg is None:
-                        self._taper_completed(i, k_day, self.ntx_next[i])
-                    # the first injection is given on the unit right after a negative challenge
-                    elif self.inpatient[i] or U[a, 7] < B["xrntx_attendance"][i] * (1 - B["xrntx_attendance_craving_weight"][i] * crav[a]):
-                        self._give(rows, i, self.ntx_next[i], k_day, med, mg)
-                        med_today[a] = True
-                        self.ntx_next[i] += med.every_h
-                    else:
-                        self.in_tx[i] = False
-                        self.rec.dropout_day[i] = k_day if self.rec.dropout_day[i] < 0 else self.rec.dropout_day[i]
-                        self._event(i, self.ntx_next[i], k_day, "dropout", "missed injection")
+        self._treatment_doses(act, tx, U, crav, k_day, t0, tday, rows, med_today)
         if self.adjunct:
             lo, hi = t0 - self.t_start, t0 - self.t_start + dt
             for a, i in enumerate(act):
@@ -540,6 +488,65 @@ class CohortSim:
                     if self.tx[i] == TX_DETOX:
                         self.in_tx[i] = False
         c.t += dt
+
+    def _treatment_doses(self, act, tx, U, crav, k_day, t0, tday, rows, med_today):
+        """The interval's medication doses (detox taper while inpatient, maintenance by treatment kind),
+        inductions, naloxone challenges, missed injections and completed tapers; appends dose rows to
+        ``rows`` and marks ``med_today``."""
+        c, B, dt = self.c, self.c.B, self.dt
+        for a, i in enumerate(act):
+            T = tx[a]
+            pid = c.ids[i]
+            det, med = self.treat[i].detox, self.treat[i].medication
+            if det is not None and self.inpatient[i]:
+                for h in self._dose_times(det, tday, dt):
+                    mg = det.dose_on(k_day)
+                    if mg is not None:
+                        self._give(rows, i, t0 + (h - tday), k_day, det, mg)
+                        med_today[a] = True
+            if not self.in_tx[i] or med is None:
+                continue
+            dd = k_day - self.tx_day0[i]
+            due = self._dose_times(med, tday, dt) if T != TX_XRNTX and med.given_on(dd) else []
+            if due and med.dose_on(dd) is None:
+                self._taper_completed(i, k_day, t0 + (due[0] - tday))
+                continue
+            if T == TX_METHADONE and due and U[a, 7] < B["methadone_attendance"][i]:
+                if self.inducted[i] < 0:
+                    self.inducted[i] = k_day
+                    self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
+                for h in due:
+                    self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
+                med_today[a] = True
+            elif T == TX_BUPNX and due:
+                if self.inducted[i] < 0:
+                    if self.inpatient[i] and t0 + due[0] - tday - self.last_use[i] >= B["bup_induction_wait"][i]:
+                        self.inducted[i] = k_day
+                        self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
+                if self.inducted[i] >= 0 and (self.inpatient[i] or U[a, 7] < B["bup_adherence"][i] * (1 - 0.5 * crav[a])):
+                    for h in due:
+                        self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
+                    med_today[a] = True
+            elif T == TX_CNCP and due:
+                for h in due:
+                    self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
+                med_today[a] = True
+            elif T == TX_XRNTX:
+                if self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
+                    rows.append((pid, self.challenge_due[i], 0.8, "naloxone.iv"))
+                elif self.inducted[i] >= 0 and t0 <= self.ntx_next[i] < t0 + dt:
+                    mg = med.dose_on(dd)
+                    if mg is None:
+                        self._taper_completed(i, k_day, self.ntx_next[i])
+                    # the first injection is given on the unit right after a negative challenge
+                    elif self.inpatient[i] or U[a, 7] < B["xrntx_attendance"][i] * (1 - B["xrntx_attendance_craving_weight"][i] * crav[a]):
+                        self._give(rows, i, self.ntx_next[i], k_day, med, mg)
+                        med_today[a] = True
+                        self.ntx_next[i] += med.every_h
+                    else:
+                        self.in_tx[i] = False
+                        self.rec.dropout_day[i] = k_day if self.rec.dropout_day[i] < 0 else self.rec.dropout_day[i]
+                        self._event(i, self.ntx_next[i], k_day, "dropout", "missed injection")
 
     def _rescue(self, i, a, t_use, t0, grid, P, X, doses):
         """Bystander naloxone 4 mg intranasal 5 min after the use: re-simulate the interval."""
