@@ -137,3 +137,23 @@ def test_behaviour_parameters_in_model_description():
     for p in PARAMS.values():
         row = next(line for line in text.splitlines() if line.startswith(f"| `{p.name}` |"))
         assert f"| {p.unit} |" in row and p.source[:40].replace("|", "\\|") in row
+
+
+def test_xbot_follows_patients_after_relapse_without_changing_the_end_point():
+    """X:BOT's helper keeps simulating after relapse, so later outcomes can be read; the end point
+    (relapse in weeks 3–24, failed induction = relapse at day 21) is the same event for every
+    patient. A relapse time can only move earlier: a 4-week run that began before the 7-day run
+    which stopped the old simulation is now seen to its end."""
+    from opiaxis.behaviour.trials import xbot
+    followed, stopped = xbot(40, seed=3), xbot(40, seed=3, follow_after_relapse=False)
+    a, b = followed["frame"], stopped["frame"]
+    assert (a["E"] == b["E"]).all() and (a["T"] <= b["T"]).all()
+    relapsed_early = (b["E"] == 1) & (b["T"] < 120)
+    assert relapsed_early.any()
+    # followed patients are recorded to the last day; the old helper stopped at relapse detection
+    rows = np.nonzero(relapsed_early.to_numpy())[0]
+    alive = followed["record"].dead_day[rows] < 0
+    assert np.all(followed["record"].craving[rows[alive], -1] > 0)
+    assert np.all(stopped["record"].craving[rows, -1] == 0)
+    ev = followed["events"]
+    assert {"use", "induction", "dose"} <= set(ev["event"])

@@ -14,7 +14,8 @@ def register(app) -> None:
     def trial(path: str = typer.Argument(..., help="behaviour-trial YAML file"),
               out: Path = typer.Option(Path("opiaxis-trial"), "--out", "-o", help="output directory")):
         """Simulate a behaviour trial (use, treatment, overdose); print per-arm outcomes and write
-        summary.json, patients.csv, daily.parquet and report.html (relapse/retention curves)."""
+        summary.json, patients.csv, daily.parquet, events.csv (event history) and report.html
+        (relapse/retention curves); columns in docs/trials.md."""
         import json
 
         from .behaviour.trialfile import load_trial, run_trial, write_trial_outputs

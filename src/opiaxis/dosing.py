@@ -592,6 +592,7 @@ _MASS_UNITS: dict[str, float] = {
 }
 _UNIT_LIST = "g, mg, ug (µg, mcg), ng, IU, or a rate such as ug/h"
 _TIME_UNITS: dict[str, float] = {
+    "s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600, "seconds": 1 / 3600,
     "min": 1 / 60, "mins": 1 / 60, "minute": 1 / 60, "minutes": 1 / 60,
     "h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0,
     "d": 24.0, "day": 24.0, "days": 24.0,
@@ -614,8 +615,9 @@ _FREQ_RE = re.compile(rf"^q(?P<num>{_NUM})?(?P<unit>[a-z]+)$")
 _FREQ_HELP = ("qNh (q4h, q6h, q8h, q12h, q24h, q72h), qNd, qNw, daily/qd/once daily, bid, tid, "
               "qid, weekly, monthly (= q28d) or once")
 _MODIFIER_HELP = ("a frequency (" + _FREQ_HELP + "), 'for <N> h|d|weeks|months', "
-                  "'x <N> doses', 'over <N> h', 'from day <d>', 'starting day <d>' or "
+                  "'x <N> doses', 'over <N> s|min|h|d', 'from day <d>', 'starting day <d>' or "
                   "'at <t> h'")
+_INFUSION_EXAMPLE = "'<drug> infusion at <R> mg/h [<route>] for <N> h', e.g. 'morphine infusion at 2 mg/h IV for 24 h'"
 
 
 class _RegimenParser:
@@ -822,8 +824,90 @@ class _RegimenParser:
         self.i += length
         return interval
 
+    def parse_start(self, tok: str, index: int) -> float:
+        """``from day <d>`` / ``starting [on] day <d>`` / ``at <t> h`` after the cursor's keyword:
+        the offset in h from the regimen's start."""
+        self.i += 1
+        if self.peek() in ("on", "at") and tok != "at":
+            self.i += 1
+        if self.peek() == "day":
+            self.i += 1
+            day_tok = self.peek()
+            if day_tok is None or not re.fullmatch(r"\d+", day_tok) or int(day_tok) < 1:
+                raise self.error(
+                    "malformed start: expected 'day <d>' with d a whole number >= 1 "
+                    "(day 1 is the start of the study)", index)
+            self.i += 1
+            return (int(day_tok) - 1) * 24.0
+        offset, _ = self.quantity("start", _TIME_UNITS,
+                                  "'from day <d>', 'starting day <d>' or 'at <t> h'")
+        return offset
+
+    def _infusion_ahead(self) -> bool:
+        if self.peek() == "infusion":
+            return True
+        found = self._route_at(self.i)
+        return found is not None and self.peek(found[1]) == "infusion"
+
+    def parse_infusion(self, names: list[str]) -> pd.DataFrame:
+        """``<drug> [<route>] infusion at <rate> [<route>] for <duration> [<start>]``: one
+        zero-order input at the rate for the duration (the route defaults to iv)."""
+        route = None
+        if self.peek() != "infusion":
+            route, route_index = self.parse_route()
+        inf_index = self.i
+        self.i += 1
+        if self.peek() != "at":
+            raise self.error(f"expected 'at <rate>' after 'infusion'; expected {_INFUSION_EXAMPLE}",
+                             self.i)
+        self.i += 1
+        amounts, unit, unit_index = self.parse_amount(len(names))
+        factors = [self.unit_factor(unit, d, unit_index) for d in names]
+        if not factors[0][1]:
+            raise self.error(f"an infusion needs a rate unit such as mg/h, ug/h or mg/min, not "
+                             f"{unit!r}; expected {_INFUSION_EXAMPLE}", unit_index)
+        if route is None:
+            if self._route_at(self.i) is not None:
+                route, route_index = self.parse_route()
+            else:
+                route, route_index = "iv", inf_index
+        duration: float | None = None
+        offset = 0.0
+        seen: dict[str, int] = {}
+        while self.i < len(self.tokens):
+            index = self.i
+            tok = self.tokens[index]
+            kind = "duration" if tok == "for" else "start" if tok in ("from", "starting", "start", "at") else None
+            if kind is None:
+                raise self.error(f"unexpected text; an infusion takes 'for <N> s|min|h|d' and "
+                                 f"optionally a start ('from day <d>' or 'at <t> h'); expected "
+                                 f"{_INFUSION_EXAMPLE}", index)
+            if kind in seen:
+                raise self.error(f"{kind} given twice (first at token {seen[kind] + 1}); "
+                                 "expected at most one", index)
+            seen[kind] = index
+            if kind == "duration":
+                self.i += 1
+                duration, _ = self.quantity("infusion duration", _TIME_UNITS,
+                                            "'for <N> s|min|h|d'")
+            else:
+                offset = self.parse_start(tok, index)
+        if duration is None:
+            raise self.error(f"an infusion needs its duration; expected {_INFUSION_EXAMPLE}",
+                             len(self.tokens))
+        rows = []
+        for drug, amount, (factor, _rate) in zip(names, amounts, factors):
+            cmt_route = self.route_for(drug, route, route_index, combination=len(names) > 1)
+            rate = amount * factor
+            rows.append({"TIME": float(self.start) + offset, "EVID": 1,
+                         "AMT": _clean(rate * duration), "CMT": f"{drug}.{cmt_route}",
+                         "RATE": _clean(rate), "II": 0.0, "ADDL": 0})
+        return pd.DataFrame(rows, columns=["TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL"])
+
     def parse(self) -> pd.DataFrame:
         names = self.parse_drugs()
+        if self._infusion_ahead():
+            return self.parse_infusion(names)
         amounts, unit, unit_index = self.parse_amount(len(names))
         factors = [self.unit_factor(unit, d, unit_index) for d in names]
         is_rate = factors[0][1]
@@ -871,25 +955,10 @@ class _RegimenParser:
                 once("over", index)
                 self.i += 1
                 over, _ = self.quantity("infusion duration", _TIME_UNITS,
-                                        "'over <N> h' or 'over <N> min'")
+                                        "'over <N> s|min|h|d', e.g. 'over 90 s'")
             elif tok in ("from", "starting", "start", "at"):
                 once("start", index)
-                self.i += 1
-                if self.peek() in ("on", "at") and tok != "at":
-                    self.i += 1
-                if self.peek() == "day":
-                    self.i += 1
-                    day_tok = self.peek()
-                    if day_tok is None or not re.fullmatch(r"\d+", day_tok) or int(day_tok) < 1:
-                        raise self.error(
-                            "malformed start: expected 'day <d>' with d a whole number >= 1 "
-                            "(day 1 is the start of the study)", index)
-                    self.i += 1
-                    offset = (int(day_tok) - 1) * 24.0
-                else:
-                    offset, _ = self.quantity("start", _TIME_UNITS,
-                                              "'from day <d>', 'starting day <d>' or "
-                                              "'at <t> h'")
+                offset = self.parse_start(tok, index)
             else:
                 raise self.error(f"unexpected text; expected {_MODIFIER_HELP}", index)
 
@@ -970,6 +1039,8 @@ def parse_regimen(text: str, *, drugs: Mapping[str, Iterable[str]], start: float
 
         <drug> <amount> <unit> <route> [<frequency>] [for <duration> | x <N> [doses]]
                [over <duration>] [from day <d> | starting day <d> | at <t> h]
+        <drug> [<route>] infusion at <rate> [<route>] for <duration>
+               [from day <d> | starting day <d> | at <t> h]
 
     * ``<drug>``: a key of ``drugs``, or a combination ``a-b`` / ``a/b`` of known drugs with
       amounts ``x/y`` (``buprenorphine-naloxone 16/4 mg SL``) giving one row per component. In
@@ -986,11 +1057,16 @@ def parse_regimen(text: str, *, drugs: Mapping[str, Iterable[str]], start: float
     * ``<frequency>``: qNh, qNd, qNw/qNwk, qd/daily/once daily (24 h), bid (12 h), tid (8 h),
       qid (6 h), qod (48 h), weekly (168 h), monthly (= q28d, 672 h), once (a single dose; the
       default).
-    * ``for <N> <unit>`` with unit h, d/day(s), w/wk/week(s), month(s) (a month is 28 d): the
+    * ``for <N> <unit>`` with unit s, min, h, d/day(s), w/wk/week(s), month(s) (a month is 28 d): the
       number of doses is ceil(duration / interval), i.e. doses strictly before start +
       duration. ``x <N> [doses]`` gives N doses. Both need a repeat frequency, and a repeat
       frequency needs one of them.
-    * ``over <N> h|min``: zero-order infusion, RATE = AMT / duration.
+    * ``over <N> s|min|h|d`` (s/sec/seconds, min/minutes, h/hours, d/days): zero-order input,
+      RATE = AMT / duration (``naloxone 0.4 mg IV once over 90 s``).
+    * ``infusion at <R> <mass>/<time> for <N> <unit>``: one continuous infusion at rate R for the
+      duration, AMT = R·duration (``morphine infusion at 2 mg/h IV for 24 h``); the route may
+      stand before ``infusion`` or after the rate and defaults to iv.
+    * Time units everywhere: s, min, h, d, w (weeks), months (28 d).
     * ``from day <d>`` / ``starting day <d>``: first dose at start + (d - 1) * 24 h (day 1 is
       the start); ``at <t> h``: first dose at start + t.
 

@@ -5,3 +5,4 @@ rescue and death; and the simulated trials behind the behaviour targets (see ``e
 
 from .engine import CohortSim, Evaluator, behaviour_model, make_cohort, run_in, runs  # noqa: F401
 from .params import PARAMS  # noqa: F401
+from .treatments import Medication, Taper, Titration, Treatment, default_treatments  # noqa: F401

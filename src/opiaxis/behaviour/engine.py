@@ -46,6 +46,7 @@ from scipy.special import ndtri
 from ..engine.simulate import SolverOptions, simulate
 from ..model.core import Model, compose
 from .params import PARAMS
+from .treatments import Treatment, default_treatments
 
 DRUGS = ("heroin", "mam6", "morphine", "m6g", "fentanyl", "methadone", "buprenorphine", "naloxone", "naltrexone",
          "naltrexol6b", "oxycodone", "oxytocin")
@@ -117,10 +118,19 @@ class Cohort:
     B: dict            # behaviour parameters per patient (arrays)
     t: float = 0.0
     rngs: list = field(default_factory=list)
+    eta: dict = field(default_factory=dict)   # each patient's multiplicative deviation from the typical value
 
     @property
     def n(self):
         return len(self.ids)
+
+    def set_behaviour(self, name: str, value: float, where=None, *, fixed: bool = False) -> None:
+        """Set a behaviour parameter's typical value for the patients in ``where`` (all when None):
+        each keeps their own between-patient deviation (log-normal, the parameter's CV), as an
+        override of a population parameter does in NONMEM; ``fixed=True`` gives every one of them
+        exactly ``value`` instead."""
+        new = np.full(self.n, float(value)) if fixed else float(value) * self.eta[name]
+        self.B[name] = new if where is None else np.where(where, new, self.B[name])
 
 
 def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: dict | None = None,
@@ -138,14 +148,15 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
         P[:, model.param_index["nociceptive_drive"]] = np.where(cov["chronic_pain"] > 0.5, 1.2, 0.0)
     names = list(PARAMS)
     Z = patient_normals(int(seed) + 7919, ids, len(names))
-    B = {}
+    B, eta = {}, {}
     for k, nm in enumerate(names):
         p = PARAMS[nm]
         v = (behaviour or {}).get(nm, p.value)
-        B[nm] = v * np.exp(np.sqrt(np.log1p(p.cv ** 2)) * Z[:, k]) if p.cv > 0 else np.full(len(ids), float(v))
+        eta[nm] = np.exp(np.sqrt(np.log1p(p.cv ** 2)) * Z[:, k]) if p.cv > 0 else np.ones(len(ids))
+        B[nm] = v * eta[nm] if p.cv > 0 else np.full(len(ids), float(v))
     X = model.initial_state(P)
     rngs = [np.random.default_rng(np.random.SeedSequence([int(seed), int(pid), TAG])) for pid in ids]
-    return Cohort(model, ids, int(seed), P, X, cov, B, 0.0, rngs)
+    return Cohort(model, ids, int(seed), P, X, cov, B, 0.0, rngs, eta)
 
 
 def od_probability(vmin, p_ref, k):
@@ -198,10 +209,19 @@ class Record:
     expectancy: np.ndarray | None = None  # (n, days) learned outcome expectancy of a use, day start
     oxytocin: np.ndarray | None = None    # (n, days) central oxytocin tone (relative), day start
     adjunct_given: np.ndarray | None = None  # (n,) adjunct doses given
+    completed_day: np.ndarray | None = None  # (n,) day the medication's taper ended (-1 never)
+
+
+EVENT_COLUMNS = ("patient", "day", "time_h", "event", "detail", "amount_mg", "ventilation_nadir", "tolerance",
+                 "p_overdose", "in_treatment")
 
 
 class CohortSim:
-    """Simulate a cohort under per-patient treatment policies for ``days`` days."""
+    """Simulate a cohort under per-patient treatment policies for ``days`` days.
+
+    ``arms`` gives each patient's treatment: a kind ('methadone', ...: its default medication from
+    ``data/treatments.yaml``) or a :class:`~opiaxis.behaviour.treatments.Treatment` (a trial file's
+    arm). ``events`` collects the event history (see :meth:`event_table`)."""
 
     def __init__(self, c: Cohort, arms, days: int, *, dt: float = 6.0, immortal: bool = False,
                  inpatient_days=None, reentry: bool = False, stop_when=None, adjunct_doses=None):
@@ -216,7 +236,9 @@ class CohortSim:
         self.reentry = reentry
         self.stop_when = stop_when
         n = c.n
-        self.tx = np.array([TX_CODES[a] for a in arms], dtype=np.int64)
+        defaults = default_treatments()
+        self.treat = [a if isinstance(a, Treatment) else defaults[a] for a in arms]
+        self.tx = np.array([TX_CODES[t.kind] for t in self.treat], dtype=np.int64)
         self.arm0 = self.tx.copy()
         self.ev = Evaluator(c.model)
         self.idx = c.model.param_index
@@ -229,7 +251,7 @@ class CohortSim:
         self.in_tx = self.tx != TX_NONE
         self.last_use = np.full(n, c.t - 6.0)
         self.tx_day0 = np.zeros(n)
-        self.inducted = np.full(n, -1, np.int64)
+        self.inducted = np.full(n, -1, np.int64)   # day of induction (-1 not (yet) inducted)
         self.ind_failed = np.zeros(n, bool)
         self.challenge_due = np.full(n, np.inf)
         self.challenge_pos = np.zeros(n, bool)
@@ -238,16 +260,22 @@ class CohortSim:
         self.active = np.ones(n, bool)
         self.S = np.ones(n)
         self.use_log = []   # (patient index, day, ventilation nadir, tolerance, P(overdose), in treatment)
+        self.events = []    # rows of EVENT_COLUMNS, patient as an index (see event_table)
         d = self.days
         self.rec = Record(np.zeros((n, d), np.int16), np.zeros((n, d), np.int16), np.zeros((n, d), bool),
                           np.zeros((n, d), bool), np.zeros((n, d)), np.zeros((n, d), np.int16),
                           np.full(n, -1, np.int64), np.zeros((n, d)), np.zeros((n, d)), np.ones((n, d)),
-                          np.full(n, -1, np.int64), np.zeros(n, bool), np.full(n, -1, np.int64),
-                          np.full(n, -1, np.int64), np.ones((n, d)), np.ones((n, d)), np.zeros(n, np.int64))
+                          self.inducted, self.ind_failed, np.full(n, -1, np.int64),
+                          np.full(n, -1, np.int64), np.ones((n, d)), np.ones((n, d)), np.zeros(n, np.int64),
+                          np.full(n, -1, np.int64))
         # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
         self.expectancy = np.ones(n)
         fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
-        self.use_cmt = np.where(self.tx == TX_CNCP, "oxycodone.oral", np.where(fent, "fentanyl.iv", "heroin.iv"))
+        # extra (non-prescribed) doses of a prescribed opioid: one more tablet of the prescribed strength
+        rx = [t.medication if t.kind == "cncp" else None for t in self.treat]
+        self.use_cmt = np.array([m.components[0][0] if m else ("fentanyl.iv" if f else "heroin.iv")
+                                 for m, f in zip(rx, fent)], dtype=object)
+        self.extra_dose = np.array([m.dose if m else np.nan for m in rx])
         self.cue_col = self.idx.get("cue_exposure")
         # adjunct medication (e.g. intranasal oxytocin): dose rows with TIME in hours from the start of
         # the simulation, given while the patient is in treatment (always for treatment 'none')
@@ -261,12 +289,48 @@ class CohortSim:
                 g = g.sort_values("TIME", kind="mergesort")
                 self.adjunct[pos[pid]] = (g["TIME"].to_numpy(float), g["AMT"].to_numpy(float), g["CMT"].to_numpy())
         self._has_ot = "oxytocin_tone" in self.ev.exprs
-        # detox (inpatient methadone taper) and X:BOT pre-induction detox (buprenorphine taper)
-        self.taper = {TX_DETOX: ("methadone.oral", [30, 30, 25, 25, 20, 15, 15, 10, 5, 5]),
-                      TX_XRNTX: ("buprenorphine.sl", [8, 4, 2])}
+        # XR-NTX: naloxone challenge at 9:00 after the detoxification taper and the abstinence window
         self.x_days = np.round(c.B["xrntx_abstinence_days"])
         for i in np.nonzero(self.tx == TX_XRNTX)[0]:
-            self.challenge_due[i] = (len(self.taper[TX_XRNTX][1]) + self.x_days[i]) * 24.0 + 9.0
+            det = self.treat[i].detox
+            self.challenge_due[i] = ((det.taper.length_days if det else 0.0) + self.x_days[i]) * 24.0 + 9.0
+        for i in np.nonzero(self.in_tx)[0]:
+            self._event(i, c.t, 0, "treatment_start", self.treat[i].describe())
+
+    def _event(self, i, t, day, event, detail="", amount=np.nan, vmin=np.nan, tol=np.nan, pod=np.nan):
+        self.events.append((i, int(day), float(t - self.t_start), event, detail, float(amount), float(vmin),
+                            float(tol), float(pod), bool(self.in_tx[i])))
+
+    def event_table(self) -> pd.DataFrame:
+        """The per-patient event history, one row per event in time order within each patient.
+
+        Columns: patient (id), day (0-based), time_h (hours from the start of follow-up; events
+        decided at the end of a decision interval or day — discharge, dropout, other-cause death,
+        re-entry — carry that end, so day·24 ≤ time_h ≤ (day + 1)·24), event,
+        detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use),
+        tolerance (tolerance_level at the use's interval start), p_overdose (P(clinical overdose)
+        of the use), in_treatment (at the event). Events: ``treatment_start`` (detail: the
+        treatment); ``dose`` (a medication dose: detail the compartment, e.g. methadone.oral, and
+        amount_mg; detoxification tapers included; adjunct doses are not listed); ``use`` (detail:
+        the dose's compartment, e.g. heroin.iv; amount, nadir, tolerance, P(overdose));
+        ``overdose``; ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
+        after the use); ``death`` (detail: overdose or other cause); ``induction`` and
+        ``induction_failed`` (detail: why); ``discharge`` (leaving inpatient care);
+        ``dropout`` (leaving treatment; detail: why); ``taper_completed``; ``reentry``."""
+        df = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
+        df["patient"] = self.c.ids[df["patient"].to_numpy(int)] if len(df) else df["patient"]
+        return df.sort_values(["patient", "time_h"], kind="mergesort").reset_index(drop=True)
+
+    def _give(self, rows, i, t, k_day, med, mg):
+        """One administration of ``med`` at ``mg`` (first component) at time ``t``: dose rows, and a
+        ``dose`` event per component."""
+        for cmt, amt in med.rows(mg):
+            rows.append((self.c.ids[i], t, amt, cmt))
+            self._event(i, t, k_day, "dose", cmt, amt)
+
+    def _dose_times(self, med, tday, dt):
+        """Clock times (h of day) of ``med``'s doses falling inside [tday, tday + dt)."""
+        return [h for h in med.clock_times if tday <= h < tday + dt]
 
     # -- one decision interval ----------------------------------------------------------------
     def _interval(self, k_day: int, j: int):
@@ -305,6 +369,7 @@ class CohortSim:
                * (1 - np.clip(occ_b, 0, 1)) ** B["blockade_exponent"][act] * expect)
         p_slot = 1 - np.exp(-lam * dt / len(self.slots))
         rows, use_t = [], np.full((len(act), len(self.slots)), np.nan)
+        use_amt = np.full_like(use_t, np.nan)
         for s in range(len(self.slots)):
             u = U[:, 1 + s]
             use = u < p_slot
@@ -319,51 +384,15 @@ class CohortSim:
                 elif cmt == "fentanyl.iv":
                     amt = titr * B["fentanyl_dose"][i] * np.exp(B["fentanyl_potency_sd"][i] * ndtri(min(max(U[a, 4 + s], 1e-9), 1 - 1e-9)))
                 else:
-                    amt = 20.0
+                    amt = self.extra_dose[i]
                 rows.append((c.ids[i], tt, float(amt), cmt))
                 use_t[a, s] = tt
+                use_amt[a, s] = amt
         nuse = np.isfinite(use_t).sum(axis=1)
         # treatment doses
         med_today = np.zeros(len(act), bool)
         tday = t0 - k_day * 24.0  # hour of day at interval start
-        dosing_now = (tday <= 9.0 < tday + dt)
-        for a, i in enumerate(act):
-            T = tx[a]
-            pid = c.ids[i]
-            if T in self.taper and self.inpatient[i] and dosing_now:
-                cmt, sched = self.taper[T]
-                if k_day < len(sched):
-                    rows.append((pid, t0 + (9.0 - tday), float(sched[k_day]), cmt))
-                    med_today[a] = True
-            if not self.in_tx[i]:
-                continue
-            if T == TX_METHADONE and dosing_now and U[a, 7] < 0.95:
-                dd = k_day - self.tx_day0[i]
-                rows.append((pid, t0 + (9.0 - tday), float(min(30 + 10 * (dd // 3), 80)), "methadone.oral"))
-                med_today[a] = True
-            elif T == TX_BUPNX and dosing_now:
-                if self.inducted[i] < 0:
-                    if self.inpatient[i] and t0 + 9.0 - tday - self.last_use[i] >= B["bup_induction_wait"][i]:
-                        self.inducted[i] = k_day
-                if self.inducted[i] >= 0 and (self.inpatient[i] or U[a, 7] < B["bup_adherence"][i] * (1 - 0.5 * crav[a])):
-                    rows += [(pid, t0 + (9.0 - tday), 16.0, "buprenorphine.sl"), (pid, t0 + (9.0 - tday), 4.0, "naloxone.sl")]
-                    med_today[a] = True
-            elif T == TX_CNCP and dosing_now:
-                rows += [(pid, t0 + (9.0 - tday) - 1.0, 20.0, "oxycodone.oral"),
-                         (pid, t0 + (9.0 - tday) + 11.0 if dt >= 24 else t0 + (9.0 - tday) + 0.5, 20.0, "oxycodone.oral")]
-                med_today[a] = True
-            elif T == TX_XRNTX:
-                if self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
-                    rows.append((pid, self.challenge_due[i], 0.8, "naloxone.iv"))
-                elif self.inducted[i] >= 0 and t0 <= self.ntx_next[i] < t0 + dt:
-                    # the first injection is given on the unit right after a negative challenge
-                    if self.inpatient[i] or U[a, 7] < B["xrntx_attendance"][i] * (1 - B["xrntx_attendance_craving_weight"][i] * crav[a]):
-                        rows.append((pid, self.ntx_next[i], 380.0, "naltrexone.xr_im"))
-                        med_today[a] = True
-                        self.ntx_next[i] += 28 * 24.0
-                    else:
-                        self.in_tx[i] = False
-                        self.rec.dropout_day[i] = k_day if self.rec.dropout_day[i] < 0 else self.rec.dropout_day[i]
+        self._treatment_doses(act, tx, U, crav, k_day, t0, tday, rows, med_today)
         if self.adjunct:
             lo, hi = t0 - self.t_start, t0 - self.t_start + dt
             for a, i in enumerate(act):
@@ -386,8 +415,12 @@ class CohortSim:
                 if cw[1] - cw[0] >= B["challenge_cows_rise"][i] or t0 + 3.0 - self.last_use[i] < 72.0:
                     self.ind_failed[i] = True
                     self.in_tx[i] = False
+                    self._event(i, self.challenge_due[i], k_day, "induction_failed",
+                                "positive naloxone challenge" if cw[1] - cw[0] >= B["challenge_cows_rise"][i]
+                                else "opioid use within 72 h of the challenge")
                 else:
                     self.inducted[i] = k_day
+                    self._event(i, self.challenge_due[i], k_day, "induction", "negative naloxone challenge")
                     self.ntx_next[i] = self.challenge_due[i] + 4.0
                     self.inp_until[i] = min(self.inp_until[i], self.ntx_next[i] + 24.0)
         # overdose
@@ -407,6 +440,7 @@ class CohortSim:
                     vmin = float(np.min(vent[a, w]))
                     pod = od_probability(vmin, B["od_prob_ref"][i], B["od_ventilation_exponent"][i])
                     self.use_log.append((i, k_day, vmin, float(tol[a]), pod, bool(self.in_tx[i])))
+                    self._event(i, use_t[a, s], k_day, "use", self.use_cmt[i], use_amt[a, s], vmin, float(tol[a]), pod)
                     wit = B["od_witnessed"][i]
                     prescue = wit * (B["naloxone_access"][i] + (1 - B["naloxone_access"][i]) * B["ems_rescue"][i])
                     pdeath = pod * (1 - prescue) * B["od_fatal_unrescued"][i]
@@ -415,11 +449,13 @@ class CohortSim:
                     u = c.rngs[i].random(3)
                     if u[0] < pod:
                         self.rec.od[i, k_day] += 1
+                        self._event(i, use_t[a, s], k_day, "overdose", "", np.nan, vmin, float(tol[a]), pod)
                         if u[1] < prescue:
                             self._rescue(i, a, use_t[a, s], t0, grid, P, X, doses)
                         elif u[2] < B["od_fatal_unrescued"][i] and not self.immortal:
                             self.alive[i] = False
                             self.rec.dead_day[i] = k_day
+                            self._event(i, use_t[a, s] + 1.0, k_day, "death", "overdose")
                             break
         self.rec.uses[act, k_day] += nuse.astype(np.int16)
         if (self.tx[act] == TX_CNCP).any():
@@ -441,22 +477,94 @@ class CohortSim:
                 if c.t + dt >= self.inp_until[i] or U[a, 10] < 1 - np.exp(-h * dt):
                     self.inpatient[i] = False
                     self.rec.discharge_day[i] = k_day
-                    if self.tx[i] in (TX_BUPNX, TX_XRNTX) and self.inducted[i] < 0:
+                    planned = c.t + dt >= self.inp_until[i]
+                    self._event(i, c.t + dt, k_day, "discharge", "planned" if planned else "left against advice")
+                    if self.tx[i] in (TX_BUPNX, TX_XRNTX) and self.inducted[i] < 0 and not self.ind_failed[i]:
                         self.ind_failed[i] = True
+                        self.in_tx[i] = False
+                        self._event(i, c.t + dt, k_day, "induction_failed", "left inpatient care before induction")
+                    elif self.tx[i] in (TX_BUPNX, TX_XRNTX) and self.inducted[i] < 0:
                         self.in_tx[i] = False
                     if self.tx[i] == TX_DETOX:
                         self.in_tx[i] = False
         c.t += dt
 
+    def _treatment_doses(self, act, tx, U, crav, k_day, t0, tday, rows, med_today):
+        """The interval's medication doses (detox taper while inpatient, maintenance by treatment kind),
+        inductions, naloxone challenges, missed injections and completed tapers; appends dose rows to
+        ``rows`` and marks ``med_today``."""
+        c, B, dt = self.c, self.c.B, self.dt
+        for a, i in enumerate(act):
+            T = tx[a]
+            pid = c.ids[i]
+            det, med = self.treat[i].detox, self.treat[i].medication
+            if det is not None and self.inpatient[i]:
+                for h in self._dose_times(det, tday, dt):
+                    mg = det.dose_on(k_day)
+                    if mg is not None:
+                        self._give(rows, i, t0 + (h - tday), k_day, det, mg)
+                        med_today[a] = True
+            if not self.in_tx[i] or med is None:
+                continue
+            dd = k_day - self.tx_day0[i]
+            due = self._dose_times(med, tday, dt) if T != TX_XRNTX and med.given_on(dd) else []
+            if due and med.dose_on(dd) is None:
+                self._taper_completed(i, k_day, t0 + (due[0] - tday))
+                continue
+            if T == TX_METHADONE and due and U[a, 7] < B["methadone_attendance"][i]:
+                if self.inducted[i] < 0:
+                    self.inducted[i] = k_day
+                    self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
+                for h in due:
+                    self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
+                med_today[a] = True
+            elif T == TX_BUPNX and due:
+                if self.inducted[i] < 0:
+                    if self.inpatient[i] and t0 + due[0] - tday - self.last_use[i] >= B["bup_induction_wait"][i]:
+                        self.inducted[i] = k_day
+                        self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
+                if self.inducted[i] >= 0 and (self.inpatient[i] or U[a, 7] < B["bup_adherence"][i] * (1 - 0.5 * crav[a])):
+                    for h in due:
+                        self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
+                    med_today[a] = True
+            elif T == TX_CNCP and due:
+                for h in due:
+                    self._give(rows, i, t0 + (h - tday), k_day, med, med.dose_on(dd))
+                med_today[a] = True
+            elif T == TX_XRNTX:
+                if self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
+                    rows.append((pid, self.challenge_due[i], 0.8, "naloxone.iv"))
+                elif self.inducted[i] >= 0 and t0 <= self.ntx_next[i] < t0 + dt:
+                    mg = med.dose_on(dd)
+                    if mg is None:
+                        self._taper_completed(i, k_day, self.ntx_next[i])
+                    # the first injection is given on the unit right after a negative challenge
+                    elif self.inpatient[i] or U[a, 7] < B["xrntx_attendance"][i] * (1 - B["xrntx_attendance_craving_weight"][i] * crav[a]):
+                        self._give(rows, i, self.ntx_next[i], k_day, med, mg)
+                        med_today[a] = True
+                        self.ntx_next[i] += med.every_h
+                    else:
+                        self.in_tx[i] = False
+                        self.rec.dropout_day[i] = k_day if self.rec.dropout_day[i] < 0 else self.rec.dropout_day[i]
+                        self._event(i, self.ntx_next[i], k_day, "dropout", "missed injection")
+
     def _rescue(self, i, a, t_use, t0, grid, P, X, doses):
         """Bystander naloxone 4 mg intranasal 5 min after the use: re-simulate the interval."""
         c = self.c
+        self._event(i, t_use + 5 / 60, int((t_use - self.t_start) // 24), "rescue",
+                    "bystander naloxone 4 mg intranasal or emergency services")
         rows = [] if doses is None else [tuple(r) for r in doses.loc[doses.ID == c.ids[i], ["ID", "TIME", "AMT", "CMT"]].itertuples(index=False)]
         rows.append((c.ids[i], t_use + 5 / 60, 4.0, "naloxone.intranasal"))
         r = simulate(c.model, P[a:a + 1], grid, _doses(rows), ids=c.ids[i:i + 1], x0=X[a:a + 1], t0=t0, options=OPTIONS)
         if not hasattr(self, "_rescued") or self._rescued is None:
             self._rescued = {}
         self._rescued[i] = r.states[0, -1, :].copy()
+
+    def _taper_completed(self, i, k_day, t):
+        self.in_tx[i] = False
+        if self.rec.completed_day[i] < 0:
+            self.rec.completed_day[i] = k_day
+        self._event(i, t, k_day, "taper_completed", self.treat[i].medication.text)
 
     def _daily(self, k):
         c, B = self.c, self.c.B
@@ -475,6 +583,7 @@ class CohortSim:
             if not self.immortal and u[0] < p:
                 self.alive[i] = False
                 self.rec.dead_day[i] = k
+                self._event(i, self.t_start + (k + 1) * 24.0, k, "death", "other cause")
                 continue
             T = self.tx[i]
             if self.in_tx[i] and not self.inpatient[i] and T in (TX_METHADONE, TX_NOREPL, TX_BUPNX):
@@ -489,10 +598,12 @@ class CohortSim:
                         self.in_tx[i] = False
                         if self.rec.dropout_day[i] < 0:
                             self.rec.dropout_day[i] = k
+                        self._event(i, self.t_start + (k + 1) * 24.0, k, "dropout", "left treatment")
             elif self.reentry and not self.in_tx[i] and self.arm0[i] == TX_METHADONE:
                 if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):
                     self.in_tx[i] = True
                     self.tx_day0[i] = k + 1
+                    self._event(i, self.t_start + (k + 1) * 24.0, k, "reentry", self.treat[i].describe())
             self.rec.in_tx[i, k] = self.in_tx[i]
         self.rec.surv[:, k] = self.S
         if self.stop_when is not None:

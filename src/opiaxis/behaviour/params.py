@@ -172,6 +172,11 @@ _P = [
            "6.25 on placebo; Nunes et al., Addiction 2020;115:239, PMC6980175). The first build assumed w = 0.5"),
 ]
 
+_P.append(BParam(
+    "methadone_attendance", 0.95, "dimensionless",
+    "assumed (was a literal in the engine): probability of attending the methadone clinic for the day's "
+    "supervised dose while in treatment; missed days are common but a minority (take-home doses not modelled)"))
+
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}
 
 

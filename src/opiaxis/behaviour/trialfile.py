@@ -15,8 +15,17 @@ File layout (see examples/oud_treatment_24w.yaml)::
       - name: methadone+oxytocin
         treatment: methadone                   # none | no_replacement | methadone | bupnx | xrntx | detox | cncp
         inpatient_days: 0                      # optional
-        behaviour: {...}                       # optional, this arm only
+        medication:                            # optional: the treatment's medication as data
+          dose: methadone 50 mg oral           #   (defaults: data/treatments.yaml)
+          titration: {start: 30 mg, step: 10 mg, every: 3 d}   # or none (fixed dose)
+          taper: {from_day: 85, over: 4 weeks, every: 1 week}  # or {from_day: 1, doses: [30, 25, ...]}
+        detox: {...}                           # optional: inpatient detoxification taper, same keys
+        behaviour:                             # optional, this arm only: typical values (the
+          dropout_rate: 0.0002                 #   between-patient spread is kept), or
+          naloxone_access: {value: 0.8, fixed: true}   # every patient exactly this value
         adjunct: ["oxytocin 24 IU intranasal q24h for 12 weeks"]   # optional regimen texts
+
+The full format, every output file and every column: docs/trials.md.
 
 Adjunct doses are given while the patient is in treatment (always in a 'none' arm).
 Outcome definitions used in the outputs: relapse = first run of 7 consecutive days with use
@@ -40,11 +49,28 @@ from ..study import _check_keys, _err, drug_routes, iu_factors, regimen_doses
 from ..yamlio import line_of, load_yaml_file
 from .engine import TX_CODES, TX_NONE, CohortSim, runs
 from .params import PARAMS
+from .treatments import Treatment, default_treatments, parse_treatment
 
 TOP_KEYS = ("kind", "name", "description", "seed", "days", "population", "behaviour", "arms")
-ARM_KEYS = ("name", "treatment", "inpatient_days", "behaviour", "adjunct")
+ARM_KEYS = ("name", "treatment", "inpatient_days", "behaviour", "adjunct", "medication", "detox")
 POP_KEYS = ("size", "fentanyl_supply")
 RELAPSE_RUN_DAYS = 7
+# treatments whose start the behaviour layer models only on an inpatient unit (without a stay the
+# arm would silently get no medication)
+INPATIENT_ONLY = {"bupnx": "buprenorphine-naloxone induction happens on the unit once the patient is in withdrawal "
+                           "(outpatient induction is not modelled), e.g. inpatient_days: 4 as in X:BOT",
+                  "detox": "the detoxification taper is given on the unit"}
+
+
+@dataclass(frozen=True)
+class BehaviourSetting:
+    """A behaviour parameter set by a trial file: the typical value (each patient keeps their
+    between-patient deviation), or with ``fixed`` the value every patient gets."""
+    value: float
+    fixed: bool = False
+
+    def __str__(self):
+        return f"{self.value:g}" + (" (fixed)" if self.fixed else "")
 
 
 @dataclass
@@ -52,8 +78,13 @@ class TrialArm:
     name: str
     treatment: str
     inpatient_days: float = 0.0
-    behaviour: dict = field(default_factory=dict)
-    adjunct: list = field(default_factory=list)   # regimen texts
+    behaviour: dict = field(default_factory=dict)   # name -> BehaviourSetting
+    adjunct: list = field(default_factory=list)     # regimen texts
+    regimen: Treatment | None = None                # the medication as data (defaults of the treatment)
+
+    def __post_init__(self):
+        if self.regimen is None:
+            self.regimen = default_treatments()[self.treatment]
 
 
 @dataclass
@@ -85,6 +116,8 @@ def _number(d, key, file, fld, *, lo=None, hi=None, integer=False, default=None)
 
 
 def _behaviour(d, file, fld):
+    """``name: value`` sets the typical value (between-patient variability kept);
+    ``name: {value: v, fixed: true}`` gives every patient exactly v."""
     if d is None:
         return {}
     if not isinstance(d, dict):
@@ -94,7 +127,15 @@ def _behaviour(d, file, fld):
     for k in d:
         if k not in PARAMS:
             raise _err(f"unknown behaviour parameter {k!r}{_suggest(str(k), PARAMS)}", file, d, k, f"{fld}.{k}")
-        out[k] = _number(d, k, file, f"{fld}.{k}", lo=0.0)
+        v = d[k]
+        if isinstance(v, dict):
+            _check_keys(v, ("value", "fixed"), file, f"{fld}.{k}")
+            fixed = v.get("fixed", False)
+            if not isinstance(fixed, bool):
+                raise _err(f"fixed is {fixed!r}; expected true or false", file, v, "fixed", f"{fld}.{k}.fixed")
+            out[k] = BehaviourSetting(_number(v, "value", file, f"{fld}.{k}.value", lo=0.0), fixed)
+        else:
+            out[k] = BehaviourSetting(_number(d, k, file, f"{fld}.{k}", lo=0.0))
     return out
 
 
@@ -142,6 +183,9 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
             raise _err(f"unknown treatment {tx!r}; expected one of {', '.join(TX_CODES)}{_suggest(str(tx), TX_CODES)}",
                        file, a, "treatment", f"{where}.treatment")
         ip = _number(a, "inpatient_days", file, f"{where}.inpatient_days", lo=0.0, hi=days, default=0.0)
+        if tx in INPATIENT_ONLY and ip <= 0:
+            raise _err(f"treatment {tx!r} needs inpatient_days > 0: {INPATIENT_ONLY[tx]}", file, a,
+                       "inpatient_days" if "inpatient_days" in a else "treatment", f"{where}.inpatient_days")
         adj = a.get("adjunct") or []
         if not isinstance(adj, list):
             raise _err("expected a list of regimen texts", file, a, "adjunct", f"{where}.adjunct")
@@ -150,7 +194,9 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
             if not isinstance(text, str):
                 raise _err(f"{text!r} is not a regimen text", file, a, "adjunct", f"{where}.adjunct[{k}]")
             parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)   # validate now
-        arms.append(TrialArm(an, tx, ip, _behaviour(a.get("behaviour"), file, f"{where}.behaviour"), list(adj)))
+        regimen = parse_treatment(tx, a, file=file, where=where, routes=routes, iu=iu)
+        arms.append(TrialArm(an, tx, ip, _behaviour(a.get("behaviour"), file, f"{where}.behaviour"), list(adj),
+                             regimen))
     return TrialSpec(name, seed, days, size, arms, fent, beh, str(d.get("description") or "").strip(), file)
 
 
@@ -171,19 +217,24 @@ def km_curve(time: np.ndarray, event: np.ndarray) -> np.ndarray:
 
 
 def run_trial(spec: TrialSpec, progress=None) -> dict:
-    """Simulate the trial; returns summary (per arm), patients and daily frames, KM curves."""
+    """Simulate the trial. Returns a dict: ``summary`` (per arm), ``patients`` (one row per
+    patient, columns in docs/trials.md), ``daily`` (patient × day), ``events`` (the event history,
+    :meth:`CohortSim.event_table`), ``km`` (Kaplan–Meier curves), ``record`` (the per-day
+    :class:`~opiaxis.behaviour.engine.Record`), ``sim`` (the :class:`CohortSim` after the run: its
+    cohort's states, parameters and behaviour parameters, inductions, treatments) and ``arm`` (each
+    patient's arm index)."""
     from ..trials import proportion, randomise
     from .trials import oud_cohort
     c = oud_cohort(spec.size, spec.seed, spec.fentanyl_supply)
     arm = randomise(c.ids, spec.seed, [1] * len(spec.arms))
     n = len(c.ids)
     for nm, v in spec.behaviour.items():
-        c.B[nm] = np.full(n, v)
+        c.set_behaviour(nm, v.value, fixed=v.fixed)
     for a_i, a in enumerate(spec.arms):
         for nm, v in a.behaviour.items():
-            c.B[nm] = np.where(arm == a_i, v, c.B[nm])
+            c.set_behaviour(nm, v.value, arm == a_i, fixed=v.fixed)
     inp = np.array([spec.arms[a].inpatient_days for a in arm])
-    sim = CohortSim(c, [spec.arms[a].treatment for a in arm], spec.days, inpatient_days=inp,
+    sim = CohortSim(c, [spec.arms[a].regimen for a in arm], spec.days, inpatient_days=inp,
                     adjunct_doses=_adjunct_doses(spec, c, arm))
     rec = sim.run(progress=progress)
     use = rec.uses > 0
@@ -196,19 +247,26 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
     ret_day = np.where(left, np.argmin(rec.in_tx, axis=1), spec.days).astype(float)
     dead = rec.dead_day >= 0
     names = np.array([a.name for a in spec.arms])[arm]
+    def day_or_nan(d):
+        return np.where(d >= 0, d, np.nan)
+
     patients = pd.DataFrame({
         "patient": c.ids, "arm": names, "treatment": [spec.arms[a].treatment for a in arm],
         "relapsed": relapsed, "relapse_day": np.where(relapsed, rel_day, np.nan),
         "left_treatment": left, "left_treatment_day": np.where(left, ret_day, np.nan),
+        "dropout_day": day_or_nan(rec.dropout_day), "completed_treatment_day": day_or_nan(rec.completed_day),
+        "discharge_day": day_or_nan(rec.discharge_day),
         "days_with_use": use.sum(axis=1), "uses": rec.uses.sum(axis=1), "overdoses": rec.od.sum(axis=1),
         "died": dead, "death_day": np.where(dead, rec.dead_day, np.nan),
-        "inducted_day": np.where(rec.inducted >= 0, rec.inducted, np.nan), "induction_failed": rec.induction_failed,
+        "inducted_day": day_or_nan(rec.inducted), "induction_failed": rec.induction_failed,
+        "days_on_medication": rec.on_med.sum(axis=1),
         "adjunct_doses": rec.adjunct_given,
         "mean_craving_vas": 100 * rec.craving.mean(axis=1)})
     d = spec.days
     daily = pd.DataFrame({
         "patient": np.repeat(c.ids, d), "arm": np.repeat(names, d), "day": np.tile(np.arange(d), n),
-        "uses": rec.uses.ravel(), "in_treatment": rec.in_tx.ravel(), "craving_vas": 100 * rec.craving.ravel(),
+        "uses": rec.uses.ravel(), "overdoses": rec.od.ravel(), "in_treatment": rec.in_tx.ravel(),
+        "on_medication": rec.on_med.ravel(), "craving_vas": 100 * rec.craving.ravel(),
         "oxytocin_tone": rec.oxytocin.ravel(), "use_expectancy": rec.expectancy.ravel(),
         "alive": np.repeat(~dead, d) | (np.tile(np.arange(d), n) < np.repeat(np.where(dead, rec.dead_day, d), d))})
     summary, km = {}, {"relapse (7 consecutive days of use)": {}, "retention in treatment": {}}
@@ -227,7 +285,8 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
         km["relapse (7 consecutive days of use)"][a.name] = km_curve(rel_day[s], relapsed[s])
         if treated[s].any():
             km["retention in treatment"][a.name] = km_curve(ret_day[s], left[s])
-    return {"summary": summary, "patients": patients, "daily": daily, "km": km, "record": rec}
+    return {"summary": summary, "patients": patients, "daily": daily, "events": sim.event_table(), "km": km,
+            "record": rec, "sim": sim, "arm": arm}
 
 
 def _trajectory_figures(daily: pd.DataFrame, arms: list[str]) -> list[dict]:
@@ -263,15 +322,17 @@ td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.fig{display:inline-b
 seed {{ spec.seed }}; fentanyl supply {{ spec.fentanyl_supply }}. Relapse = first run of 7 consecutive days of use after
 any inpatient stay; retention = days until leaving treatment. File: {{ spec.file }}.</p>
 <h2>Arms</h2><table><tr><th>arm</th><th>treatment</th><th>inpatient days</th><th>adjunct</th><th>behaviour overrides</th></tr>
-{% for a in spec.arms %}<tr><td>{{ a.name }}</td><td>{{ a.treatment }}</td><td>{{ a.inpatient_days }}</td>
-<td>{{ a.adjunct|join('; ') }}</td><td>{{ a.behaviour }}</td></tr>{% endfor %}</table>
+{% for a in spec.arms %}<tr><td>{{ a.name }}</td><td>{{ a.regimen.describe() }}</td><td>{{ a.inpatient_days }}</td>
+<td>{{ a.adjunct|join('; ') }}</td><td>{% for k, v in a.behaviour.items() %}{{ k }} = {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}</td></tr>{% endfor %}</table>
 <h2>Outcomes</h2><table><tr><th>arm</th>{% for k in cols %}<th>{{ k }}</th>{% endfor %}</tr>
 {% for arm, row in summary.items() %}<tr><td>{{ arm }}</td>{% for k in cols %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</table>
 <p class="sub">Proportions with Wilson 95% confidence intervals.</p>
 <h2>Relapse and retention</h2>{% for f in km %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
 <h2>Craving and oxytocin</h2>{% for f in traj %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
-<p class="sub">Files: <code>summary.json</code>, <code>patients.csv</code> (one row per patient),
-<code>daily.parquet</code> (patient × day: uses, in treatment, craving, oxytocin tone, use expectancy, alive).</p>
+<p class="sub">Files (columns in docs/trials.md): <code>summary.json</code>, <code>patients.csv</code> (one row per patient),
+<code>daily.parquet</code> (patient × day: uses, overdoses, in treatment, on medication, craving, oxytocin tone, use expectancy, alive),
+<code>events.csv</code> (event history: uses with dose, ventilation nadir and P(overdose), overdoses, rescues, deaths,
+inductions, discharges, dropouts, tapers completed).</p>
 </body></html>"""
 
 
@@ -281,7 +342,8 @@ def write_trial_outputs(spec: TrialSpec, result: dict, out: str | Path) -> list[
     from ..report.html import km_figures
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "summary.json", out / "patients.csv", out / "daily.parquet", out / "report.html"]
+    paths = [out / "summary.json", out / "patients.csv", out / "daily.parquet", out / "report.html",
+             out / "events.csv"]
     paths[0].write_text(json.dumps({"trial": spec.name, "seed": spec.seed, "days": spec.days,
                                     "arms": result["summary"]}, indent=2))
     result["patients"].to_csv(paths[1], index=False)
@@ -292,4 +354,5 @@ def write_trial_outputs(spec: TrialSpec, result: dict, out: str | Path) -> list[
     html = jinja2.Template(_TEMPLATE).render(spec=spec, summary=result["summary"], cols=cols,
                                              km=km_figures(km), traj=_trajectory_figures(result["daily"], [a.name for a in spec.arms]))
     paths[3].write_text(html)
+    result["events"].to_csv(paths[4], index=False)
     return paths

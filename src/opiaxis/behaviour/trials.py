@@ -67,13 +67,19 @@ def relapse_after_detox(n: int = 100, follow_days: int = 150, seed: int = SEED) 
             "completed_programme": float((dis >= ip - 1).mean()), "rel_day": rel_day, "record": rec}
 
 
-def xbot(n: int = 570, seed: int = SEED) -> dict:
+def xbot(n: int = 570, seed: int = SEED, *, follow_after_relapse: bool = True) -> dict:
     """X:BOT (Lee et al., Lancet 2018): 570 inpatients randomised 1:1 to XR-NTX (283) or BUP-NX (287);
     24 weeks (simple randomisation here, so the arms are ~285 each).
     Relapse = 4 consecutive weeks with any use or 7 consecutive days of use, assessed over weeks 3–24
     (days 21–167: the trial's relapse window, which leaves the first three weeks to detoxification
     and induction — "opioid relapse, weeks 3–24", Lee et al. 2018); failure to induct counts as
-    relapse at day 21 (ITT). Cox PH (lifelines) for XR-NTX vs BUP-NX."""
+    relapse at day 21 (ITT). Cox PH (lifelines) for XR-NTX vs BUP-NX.
+
+    Every patient is followed for the full 24 weeks (``follow_after_relapse``), so outcomes after
+    relapse (overdoses, deaths, re-induction) can be read from ``record``, ``events`` and
+    ``sim``; the relapse end point reads only the first relapse run in weeks 3–24, which following
+    up cannot change (each patient's path has its own random stream). ``follow_after_relapse=False``
+    stops simulating a patient at relapse or failed induction (faster, same end point)."""
     from lifelines import CoxPHFitter
 
     from ..trials import proportion, randomise
@@ -98,7 +104,7 @@ def xbot(n: int = 570, seed: int = SEED) -> dict:
     def stop(sim, k):
         return (relapse_day(sim.rec) >= 0) | sim.ind_failed
 
-    sim = CohortSim(c, list(arms), days, inpatient_days=inp, stop_when=stop)
+    sim = CohortSim(c, list(arms), days, inpatient_days=inp, stop_when=None if follow_after_relapse else stop)
     rec = sim.run()
     fail = sim.ind_failed | (sim.inducted < 0)
     rd = relapse_day(rec)
@@ -111,7 +117,8 @@ def xbot(n: int = 570, seed: int = SEED) -> dict:
     x, b = arm == 0, arm == 1
     return {"induction_xrntx": proportion(~fail[x]), "induction_bupnx": proportion(~fail[b]),
             "relapse_xrntx": proportion(event[x]), "relapse_bupnx": proportion(event[b]),
-            "hr": hr, "hr_ci": (float(lo), float(hi)), "frame": df, "record": rec}
+            "hr": hr, "hr_ci": (float(lo), float(hi)), "frame": df, "record": rec, "sim": sim,
+            "events": sim.event_table()}
 
 
 def mmt_vs_no_replacement(n: int = 120, days: int = 112, seed: int = SEED) -> dict:

@@ -40,7 +40,8 @@ class Results:
     """Labelled results of a batch simulation.
 
     ``states`` has shape (patients, times, states). Assignments (interface variables, read-outs)
-    are computed from states and parameters on request with :meth:`get`.
+    are computed from states and parameters on request with :meth:`get` or ``results[name]``;
+    :attr:`names` lists them all.
     """
 
     model: Model
@@ -70,6 +71,19 @@ class Results:
         if name in m.param_index:
             return np.repeat(self.params[:, m.param_index[name]][:, None], len(self.times), axis=1)
         raise KeyError(f"{name!r} is neither a state, an assignment nor a parameter of the model")
+
+    @property
+    def names(self) -> list[str]:
+        """The outputs :meth:`get` (and ``results[name]``) can return: the model's states, then its
+        assignments (interface variables and read-outs), in the model's order."""
+        return list(self.model.state_names) + list(self.model.assignment_index)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """``results["craving"]`` is ``results.get("craving")``: shape (patients, times)."""
+        return self.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.model.state_index or name in self.model.assignment_index
 
     @property
     def failed(self) -> np.ndarray:

@@ -1,0 +1,30 @@
+"""Results list their outputs (.names) and give labelled access (results["name"])."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from opiaxis.engine import simulate
+from opiaxis.model import Module, compose
+from opiaxis.population import sample_parameters
+
+
+def test_names_and_labelled_access():
+    m = Module("toy")
+    k = m.parameter("k", 0.5, "1/h", "assumed: test")
+    v = m.parameter("v", 10.0, "L", "assumed: test")
+    a = m.state("amount", "mg")
+    m.ode(a, -k * a)
+    m.assign("concentration", a / v, "mg/L")
+    m.dose_target("toy.iv", a)
+    model = compose([m])
+    P = sample_parameters(model, [1, 2], 0)
+    doses = pd.DataFrame({"ID": [1, 2], "TIME": [0.0, 0.0], "AMT": [10.0, 20.0], "CMT": ["toy.iv"] * 2,
+                          "EVID": [1, 1], "RATE": [0.0, 0.0]})
+    r = simulate(model, P, [1.0, 2.0], doses, ids=[1, 2])
+    assert r.names == ["amount", "concentration"]
+    assert "concentration" in r and "k" not in r
+    np.testing.assert_array_equal(r["amount"], r.states[:, :, 0])
+    np.testing.assert_allclose(r["concentration"], r.states[:, :, 0] / 10.0)
+    np.testing.assert_allclose(r["amount"][:, 0], [10 * np.exp(-0.5), 20 * np.exp(-0.5)], rtol=1e-5)
+    with pytest.raises(KeyError, match="neither a state"):
+        r["nothing"]
