@@ -12,16 +12,10 @@ from .errors import OpiaxisError, OpiaxisInputError
 
 
 def _model(modules: Optional[str]):
-    from .models import available_modules, build_model, default_model
-    if not modules:
+    from .models import build_model, check_modules, default_model
+    if modules is None:
         return default_model()
-    names = [x.strip() for x in modules.split(",") if x.strip()]
-    known = available_modules()
-    bad = [n for n in names if n not in known]
-    if bad:
-        raise OpiaxisInputError(f"unknown module(s) {', '.join(bad)}; expected some of {', '.join(known)}",
-                                field="--modules")
-    return build_model(modules=names)
+    return build_model(modules=check_modules([x.strip() for x in modules.split(",") if x.strip()], "--modules"))
 
 
 def register(app: typer.Typer) -> None:

@@ -243,9 +243,11 @@ def _parse_ids(series: pd.Series, loc: _Locator) -> pd.Series:
     numbers = pd.to_numeric(cleaned, errors="coerce")
     if not numbers.isna().any():
         arr = numbers.to_numpy(dtype=float)
-        if np.all(arr == np.round(arr)):
-            return pd.Series(arr.astype(np.int64), index=series.index)
-        return pd.Series(arr, index=series.index)
+        pos = _first(~np.isfinite(arr) | (arr != np.round(arr)))
+        if pos is not None:
+            raise loc.error(f"ID is {series.iloc[pos]!r}; expected a whole-number subject identifier "
+                            "(NONMEM IDs are integers)", pos, "ID")
+        return pd.Series(arr.astype(np.int64), index=series.index)
     return cleaned.map(str)
 
 
@@ -332,6 +334,9 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     raw = raw.reset_index(drop=True)
     frame = _normalise_columns(raw, loc)
     n = len(frame)
+    if n == 0:
+        raise loc.error("event table has a header but no rows; expected at least one event row "
+                        "(ID, TIME, EVID, AMT, CMT)", None, None)
 
     ids = _parse_ids(frame["ID"], loc) if n else pd.Series([], dtype=np.int64)
 
@@ -695,6 +700,9 @@ class _RegimenParser:
             self.i = 1
             return [self.drug_lookup[p] for p in parts]
         known = sorted(self.drugs)
+        if not known:
+            raise self.error("this model has no drugs to dose: its modules do not include pk (the drug "
+                             "library); expected a model composed with pk (e.g. --modules pk,receptors)", 0)
         unknown = [p for p in parts if p not in self.drug_lookup] if len(parts) > 1 else [tok]
         raise self.error(
             f"unknown drug {unknown[0]!r}; known drugs: {', '.join(known)} (combinations as "

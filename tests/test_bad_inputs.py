@@ -1,0 +1,366 @@
+"""A catalogue of bad and unusual inputs (issue 16): each row is one input and the clear error
+(or the correct behaviour) it must get. No silent wrong answer, no hang, no traceback.
+
+To add a case, add a row to the table of its kind: a study-file edit, an event table, an API
+call, or a command line.
+"""
+import json
+import os
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from opiaxis import checks
+from opiaxis.cli import app
+from opiaxis.engine import simulate
+from opiaxis.errors import OpiaxisInputError
+from opiaxis.models import build_model, default_model
+from opiaxis.study import load_study, run_study
+
+STUDY = """\
+name: tiny
+seed: 11
+population:
+  size: 6
+schedule:
+  duration: 2 d
+  every: 6 h
+arms:
+  - name: bup
+    regimens:
+      - buprenorphine 8 mg SL q24h for 2 d
+  - name: mor
+    regimens:
+      - morphine 10 mg IV q6h for 1 d
+outputs: [buprenorphine_plasma, morphine_plasma]
+"""
+
+
+@pytest.fixture(scope="module")
+def small():
+    """pk and receptors only: compiles in seconds, enough for studies with drug outputs."""
+    return build_model(modules=["pk", "receptors"])
+
+
+@pytest.fixture
+def small_default(monkeypatch):
+    """The command line on the small model (OPIAXIS_MODULES), restored afterwards."""
+    monkeypatch.setenv("OPIAXIS_MODULES", "pk,receptors")
+    default_model.cache_clear()
+    yield
+    default_model.cache_clear()
+
+
+def write(folder, text, name="study.yaml"):
+    p = folder / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+# ----------------------------------------------------------------------------------------------
+# study files: edit -> error text (every piece must appear)
+EVENTS_OK = "ID,TIME,EVID,AMT,CMT\n1,0,1,8,buprenorphine.sl\n"
+STUDY_CASES = [
+    # id, (old, new) edit of STUDY, extra files {name: text}, expected pieces
+    ("negative clearance", ("  size: 6\n", "  size: 6\n  parameters: {morphine_CL: -80}\n"), {},
+     ["study.yaml:5", "population.parameters.morphine_CL", "-80", ">= 0"]),
+    ("NaN parameter", ("  size: 6\n", "  parameters: {morphine_CL: .nan}\n  size: 6\n"), {},
+     ["population.parameters.morphine_CL", "not a finite number"]),
+    ("parameter as text", ("  size: 6\n", "  parameters: {morphine_CL: fast}\n  size: 6\n"), {},
+     ["population.parameters.morphine_CL", "not a number"]),
+    ("arm parameter above its bound", ("      - morphine 10 mg IV q6h for 1 d\n",
+                                       "      - morphine 10 mg IV q6h for 1 d\n    parameters: {morphine_oral_F: 2}\n"), {},
+     ["arms[1].parameters.morphine_oral_F", "between 0 and 1"]),
+    ("1e9 mg of morphine IV", ("morphine 10 mg IV", "morphine 1e9 mg IV"), {},
+     ["study.yaml", "arms[1].regimens", "morphine.iv dose of 1e+09 mg", "plausible single dose", "--allow-implausible-doses"]),
+    ("morphine daily amount too high", ("morphine 10 mg IV q6h", "morphine 150 mg IV q1h"), {},
+     ["arms[1].regimens", "within 24 h", "plausible daily amount of 3000 mg"]),
+    ("AMT 1e300 in an event table", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
+     {"ev.csv": "ID,TIME,EVID,AMT,CMT\n1,0,1,1e300,morphine.iv\n"}, ["ev.csv", "arms[1].events", "1e+300 mg"]),
+    ("string IDs match no patient", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
+     {"ev.csv": "ID,TIME,EVID,AMT,CMT\nP1,0,1,10,morphine.iv\nP2,0,1,10,morphine.iv\n"},
+     ["ev.csv", "'P1', 'P2'", "match no patient", "1..6"]),
+    ("IDs outside the cohort", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
+     {"ev.csv": "ID,TIME,EVID,AMT,CMT\n1,0,1,10,morphine.iv\n99,0,1,10,morphine.iv\n"},
+     ["ev.csv", "ID(s) 99 match no patient", "1..6"]),
+    ("fractional IDs", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
+     {"ev.csv": "ID,TIME,EVID,AMT,CMT\n1.5,0,1,10,morphine.iv\n"}, ["ev.csv:2", "ID is '1.5'", "whole-number"]),
+    ("header-only event table", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
+     {"ev.csv": "ID,TIME,EVID,AMT,CMT\n"}, ["ev.csv", "header but no rows"]),
+    ("trial file given to run", ("name: tiny\n", "kind: behaviour-trial\nname: tiny\n"), {},
+     ["study.yaml:1", "behaviour-trial", "opiaxis trial"]),
+]
+
+
+@pytest.mark.parametrize("edit, files, pieces", [c[1:] for c in STUDY_CASES], ids=[c[0] for c in STUDY_CASES])
+def test_study_file_catalogue(tmp_path, small, edit, files, pieces):
+    assert edit[0] in STUDY, "the edit must change the study"
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(write(tmp_path, STUDY.replace(*edit)), small)
+    for piece in pieces:
+        assert piece in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("make, pieces", [
+    (lambda p: p.mkdir(), ["is a directory", "study file"]),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), ["not a text file"]),
+    (lambda p: None, ["file not found"]),
+], ids=["directory", "binary", "missing"])
+def test_study_path_catalogue(tmp_path, small, make, pieces):
+    p = tmp_path / "study.yaml"
+    make(p)
+    with pytest.raises(OpiaxisInputError) as e:
+        load_study(p, small)
+    assert all(x in str(e.value) for x in pieces) and str(p) in str(e.value), str(e.value)
+
+
+def test_implausible_dose_allowed_explicitly_is_recorded(tmp_path, small):
+    s = load_study(write(tmp_path, STUDY.replace("morphine 10 mg IV", "morphine 1e4 mg IV")), small,
+                   allow_implausible_doses=True)
+    assert s.dose_overrides and "morphine.iv" in s.dose_overrides[0]
+    res = run_study(s, small, tmp_path / "o")
+    record = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert record["dose_overrides"] == s.dose_overrides
+    assert any("implausible dose allowed" in n for n in res["notes"])
+
+
+def test_event_ids_of_other_arms_are_fine(tmp_path, small):
+    """A table covering the whole cohort (as the examples do) is valid for each arm."""
+    (tmp_path / "ev.csv").write_text("ID,TIME,EVID,AMT,CMT\n" + "".join(f"{i},0,1,10,morphine.iv\n" for i in range(1, 7)))
+    s = load_study(write(tmp_path, STUDY.replace("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n")), small)
+    res = run_study(s, small, tmp_path / "o")
+    mor = res["results"].query("arm == 'mor' and variable == 'morphine_plasma' and time == 6")
+    assert len(mor) and (mor["value"] > 0).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# runs: resume keyed by content, damaged chunks, locks, empty arms
+def _run(tmp_path, small, text=STUDY, out="o", **kw):
+    return run_study(load_study(write(tmp_path, text), small), small, tmp_path / out, chunk_size=2, **kw)
+
+
+@pytest.mark.parametrize("edit, pieces", [
+    (("seed: 11", "seed: 12"), ["seed (11 -> 12)", "--fresh"]),
+    (("morphine 10 mg IV", "morphine 20 mg IV"), ["study spec (arms)"]),
+    (("  size: 6", "  size: 8"), ["study spec (population.size)"]),
+    (("every: 6 h", "every: 3 h"), ["study spec (schedule.every)"]),
+], ids=["seed", "dose", "size", "schedule"])
+def test_resume_refuses_another_studys_results(tmp_path, small, edit, pieces):
+    first = _run(tmp_path, small)
+    before = (tmp_path / "o" / "results.parquet").read_bytes()
+    with pytest.raises(OpiaxisInputError) as e:
+        _run(tmp_path, small, STUDY.replace(*edit))
+    msg = str(e.value)
+    assert all(p in msg for p in pieces) and "different run" in msg and str(tmp_path / "o") in msg, msg
+    assert (tmp_path / "o" / "results.parquet").read_bytes() == before   # nothing written earlier is lost
+    again = _run(tmp_path, small, STUDY.replace(*edit), fresh=True)
+    assert again["reused_chunks"] == 0 and first["chunks"] >= 1
+
+
+def test_resume_refuses_other_chunking_and_model(tmp_path, small):
+    _run(tmp_path, small)
+    s = load_study(write(tmp_path, STUDY), small)
+    with pytest.raises(OpiaxisInputError, match=r"chunking \(chunk size 2 -> 3\)"):
+        run_study(s, small, tmp_path / "o", chunk_size=3)
+    record = json.loads((tmp_path / "o" / "run.json").read_text())
+    record["key"]["model"] = "0123456789abcdef"
+    (tmp_path / "o" / "run.json").write_text(json.dumps(record))
+    with pytest.raises(OpiaxisInputError, match="model fingerprint"):
+        run_study(s, small, tmp_path / "o", chunk_size=2)
+
+
+@pytest.mark.parametrize("damage, note", [
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "truncated or damaged"),
+    (lambda p: p.write_bytes(b""), "truncated or damaged"),
+    (lambda p: p.write_bytes(bytes(reversed(p.read_bytes()))), "checksum differs"),
+], ids=["truncated", "empty", "same size, other bytes"])
+def test_damaged_chunk_is_recomputed_with_a_note(tmp_path, small, damage, note):
+    first = _run(tmp_path, small)
+    victim = sorted((tmp_path / "o" / "chunks").glob("arm*.parquet"))[0]
+    damage(victim)
+    said = []
+    again = _run(tmp_path, small, notes=said.append)
+    assert again["reused_chunks"] == first["chunks"] - 1
+    assert any(victim.name in s and note in s and "recomputing" in s for s in said), said
+    pd.testing.assert_frame_equal(first["results"], again["results"])
+
+
+def test_chunks_without_run_record_are_not_trusted(tmp_path, small):
+    _run(tmp_path, small)
+    (tmp_path / "o" / "run.json").unlink()
+    with pytest.raises(OpiaxisInputError, match="without a run record"):
+        _run(tmp_path, small)
+
+
+def test_second_concurrent_run_is_told_who_holds_the_folder(tmp_path, small):
+    import fcntl
+    out = tmp_path / "o"
+    out.mkdir()
+    with open(out / ".opiaxis.lock", "w") as holder:   # another process's lock (flock is per open file)
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
+        holder.write("pid 4242 on elsewhere since 2026-01-01 00:00:00")
+        holder.flush()
+        with pytest.raises(OpiaxisInputError) as e:
+            _run(tmp_path, small)
+    assert "another run" in str(e.value) and "pid 4242" in str(e.value) and str(out) in str(e.value)
+    _run(tmp_path, small)   # released: runs
+
+
+@pytest.mark.parametrize("out, pieces", [
+    ("a_file", ["is a file", "--out"]),
+    ("/proc/opiaxis-results", ["cannot write", "--out"]),
+], ids=["file", "unwritable"])
+def test_out_folder_catalogue(tmp_path, small, out, pieces):
+    (tmp_path / "a_file").write_text("x")
+    target = out if out.startswith("/") else tmp_path / out
+    s = load_study(write(tmp_path, STUDY), small)
+    with pytest.raises(OpiaxisInputError) as e:
+        run_study(s, small, target)
+    assert all(p in str(e.value) for p in pieces), str(e.value)
+
+
+def test_arm_with_zero_patients_is_an_error(tmp_path, small):
+    text = STUDY.replace("  size: 6", "  size: 2").replace("arms:\n", "arms:\n  - name: a3\n    regimens: [morphine 5 mg IV once]\n"
+                                   "  - name: a4\n    regimens: [morphine 5 mg oral once]\n")
+    with pytest.raises(OpiaxisInputError) as e:
+        _run(tmp_path, small, text)
+    assert "get no patients" in str(e.value) and "population.size" in str(e.value)
+
+
+def test_population_too_large_for_memory_is_caught_up_front(tmp_path, small):
+    from opiaxis.study import check_resources
+    s = load_study(write(tmp_path, STUDY.replace("  size: 6", "  size: 1000000")), small)
+    with pytest.raises(OpiaxisInputError) as e:
+        check_resources(s, small, tmp_path, 500, memory=1e9)
+    assert "GiB of memory" in str(e.value) and "patients fit" in str(e.value) and "population.size" in str(e.value)
+    fine = load_study(write(tmp_path, STUDY.replace("every: 6 h", "every: 1 min").replace("  size: 6", "  size: 1000")), small)
+    with pytest.raises(OpiaxisInputError, match="--chunk-size"):
+        check_resources(fine, small, tmp_path, 500, memory=0.2e9)
+    check_resources(fine, small, tmp_path, 1, memory=0.2e9)   # one patient per chunk fits
+
+
+# ----------------------------------------------------------------------------------------------
+# the Python API: arrays
+def _api(small):
+    P = small.default_parameters()[None, :]
+    return P
+
+
+@pytest.mark.parametrize("call, pieces", [
+    (lambda m, P: simulate(m, P, [0.0, np.nan, 2.0]), ["times[1] is nan"]),
+    (lambda m, P: simulate(m, P, [0.0, np.inf]), ["times[1] is inf"]),
+    (lambda m, P: simulate(m, P, [3.0, 1.0]), ["not sorted"]),
+    (lambda m, P: simulate(m, P, []), ["non-empty"]),
+    (lambda m, P: simulate(m, P, [[0, 1], [2, 3]]), ["1-D"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], t0=5.0), ["before the start time"]),
+    (lambda m, P: simulate(m, P[:, :-1], [0.0, 1.0]), ["params has shape", "parameter_names"]),
+    (lambda m, P: simulate(m, np.where(np.arange(P.shape[1]) == 0, np.nan, P), [0.0, 1.0]), ["expected a finite number"]),
+    (lambda m, P: simulate(m, np.vstack([P, P]), [0.0, 1.0], ids=[1, 1]), ["duplicates"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], ids=[1, 2]), ["one id per patient"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], x0=np.zeros(2)), ["x0 has shape"]),
+], ids=["nan time", "inf time", "unsorted", "empty", "2-D times", "before t0", "params shape", "nan param",
+        "duplicate ids", "ids length", "x0 shape"])
+def test_simulate_argument_catalogue(small, call, pieces):
+    with pytest.raises(OpiaxisInputError) as e:
+        call(small, _api(small))
+    assert all(p in str(e.value) for p in pieces), str(e.value)
+
+
+@pytest.mark.parametrize("name, value, ok", [
+    ("morphine_CL", -80.0, False), ("morphine_CL", float("nan"), False), ("morphine_CL", 80.0, True),
+    ("morphine_oral_F", 1.5, False), ("morphine_oral_F", 0.5, True),
+])
+def test_parameter_bounds_on_the_api_override_path(small, name, value, ok):
+    from opiaxis.population import sample_parameters
+    if ok:
+        assert sample_parameters(small, [1], 0, overrides={name: value}, variability=False)[0, small.param_index[name]] == value
+    else:
+        with pytest.raises(OpiaxisInputError, match=name):
+            sample_parameters(small, [1], 0, overrides={name: value})
+
+
+def test_signed_parameters_may_be_negative():
+    """The default bound (non-negative) must not reject the full model's own negative typical values."""
+    from opiaxis.models import MODULES
+    m = build_model(modules=list(MODULES))
+    neg = [p for p in m.parameters if p.value < 0]
+    assert neg and all(checks.bounds(p)[0] <= p.value for p in m.parameters)
+    assert checks.bounds(m.parameters[m.param_index["morphine_CL"]]) == (0.0, float("inf"))
+
+
+def test_dose_limits_cover_every_drug_route(small):
+    limits = checks.dose_limits()
+    drugs = {t for t in small.dose_targets}
+    assert drugs <= set(limits), sorted(drugs - set(limits))
+    assert all(v["single"] <= v["daily"] and v["source"] for v in limits.values())
+
+
+# ----------------------------------------------------------------------------------------------
+# the command line: arguments -> exit code and message, never a traceback
+runner = CliRunner()
+
+CLI_CASES = [
+    ("unknown module", ["export-sbml", "--modules", "pk,recepters"], 2, ["--modules", "recepters", "did you mean receptors"]),
+    ("missing dependency", ["export-sbml", "--modules", "receptors"], 2, ["receptors needs pk"]),
+    ("missing drug library", ["model", "--drug-library", "nope.yaml"], 2, ["nope.yaml", "drug library not found"]),
+    ("check-events fractional IDs", ["check-events", "{tmp}/frac.csv"], 2, ["frac.csv:2", "ID is '1.5'"]),
+    ("check-events header only", ["check-events", "{tmp}/empty.csv"], 2, ["empty.csv", "header but no rows"]),
+    ("check-events implausible", ["check-events", "{tmp}/huge.csv"], 2, ["huge.csv", "1e+09 mg"]),
+    ("run --out is a file", ["run", "{tmp}/study.yaml", "--out", "{tmp}/a_file"], 2, ["a_file", "is a file"]),
+    ("run a directory", ["run", "{tmp}"], 2, ["is a directory"]),
+    ("run a trial file", ["run", "{tmp}/trial.yaml"], 2, ["opiaxis trial"]),
+    ("trial a study file", ["trial", "{tmp}/study.yaml"], 2, ["opiaxis run"]),
+]
+
+
+@pytest.mark.parametrize("args, code, pieces", [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
+def test_cli_catalogue(tmp_path, small_default, args, code, pieces):
+    write(tmp_path, STUDY)
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "frac.csv").write_text("ID,TIME,EVID,AMT,CMT\n1.5,0,1,10,morphine.iv\n")
+    (tmp_path / "empty.csv").write_text("ID,TIME,EVID,AMT,CMT\n")
+    (tmp_path / "huge.csv").write_text("ID,TIME,EVID,AMT,CMT\n1,0,1,1e9,morphine.iv\n")
+    (tmp_path / "trial.yaml").write_text("kind: behaviour-trial\nname: t\n")
+    res = runner.invoke(app, [a.format(tmp=tmp_path) for a in args])
+    out = res.output
+    assert res.exit_code == code, out
+    assert "Traceback" not in out and not isinstance(res.exception, (KeyError, TypeError, AttributeError)), out
+    flat = " ".join(out.split())
+    assert all(p in flat for p in pieces), out
+
+
+def test_cli_scheduler_without_dask_prints_install_command_intact(monkeypatch, tmp_path, small_default):
+    import builtins
+    real = builtins.__import__
+
+    def no_dask(name, *a, **k):
+        if name == "distributed" or name.startswith("distributed."):
+            raise ImportError(name)
+        return real(name, *a, **k)
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    res = runner.invoke(app, ["run", str(write(tmp_path, STUDY)), "--out", str(tmp_path / "o"), "--scheduler", "local"])
+    assert res.exit_code == 2, res.output
+    assert "pip install 'opiaxis[dask]'" in " ".join(res.output.split()), res.output
+
+
+def test_cli_solver_failures_above_threshold_exit_3(tmp_path, small_default, monkeypatch):
+    import opiaxis.study as study_mod
+    real = study_mod.simulate_chunk
+
+    def failing(*a, **k):
+        df, pat, secs = real(*a, **k)
+        pat["solver_status"] = 1
+        return df, pat, secs
+    monkeypatch.setattr(study_mod, "simulate_chunk", failing)
+    res = runner.invoke(app, ["run", str(write(tmp_path, STUDY)), "--out", str(tmp_path / "o"), "--no-report"])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 3, res.output
+    assert "solver failures: 6 of 6 patients" in flat and "solver_status" in flat and "--max-failure-rate" in flat
+    ok = runner.invoke(app, ["run", str(tmp_path / "study.yaml"), "--out", str(tmp_path / "o2"), "--no-report",
+                             "--max-failure-rate", "1"])
+    assert ok.exit_code == 0 and "solver failures" in " ".join(ok.output.split())
