@@ -364,3 +364,51 @@ def test_cli_solver_failures_above_threshold_exit_3(tmp_path, small_default, mon
     ok = runner.invoke(app, ["run", str(tmp_path / "study.yaml"), "--out", str(tmp_path / "o2"), "--no-report",
                              "--max-failure-rate", "1"])
     assert ok.exit_code == 0 and "solver failures" in " ".join(ok.output.split())
+
+
+# ----------------------------------------------------------------------------------------------
+# NONMEM datasets: text -> error pieces (None: reads, and the check in the last column holds)
+NM_HEAD = "ID,TIME,EVID,AMT,CMT,DV,MDV\n"
+NM_CASES = [
+    ("numeric CMT without a mapping", NM_HEAD + "1,0,1,8,1,.,1\n1,2,0,.,.,2.5,0\n", {},
+     ["data.csv:2", "CMT 1 is a number", "explicit mapping", "buprenorphine.sl", "morphine.iv"]),
+    ("numeric CMT outside the mapping", NM_HEAD + "1,0,1,8,3,.,1\n", {"cmt_map": "1=buprenorphine.sl"},
+     ["data.csv:2", "not in the compartment mapping", "1=buprenorphine.sl"]),
+    ("mapping names no compartment", NM_HEAD + "1,0,1,8,1,.,1\n", {"cmt_map": "1=buprenorfine.sl"},
+     ["--cmt-map", "'buprenorfine.sl' is not a dosing compartment", "did you mean 'buprenorphine.sl'"]),
+    ("fractional ID", NM_HEAD + "1.5,0,1,8,buprenorphine.sl,.,1\n", {}, ["data.csv:2", "ID is '1.5'"]),
+    ("negative clearance covariate", "ID,TIME,EVID,AMT,CMT,DV,MDV,buprenorphine_CL\n1,0,1,8,buprenorphine.sl,.,1,-5\n",
+     {}, ["data.csv:2", "buprenorphine_CL", ">= 0"]),
+    ("header-less .dta", "1 0 1 8 1\n1 2 0 0 0\n", {"name": "data.dta"}, ["data.dta", "is data, not a header", "$INPUT"]),
+]
+
+
+@pytest.mark.parametrize("text, kw, pieces", [c[1:] for c in NM_CASES], ids=[c[0] for c in NM_CASES])
+def test_nonmem_catalogue(tmp_path, small, text, kw, pieces):
+    from opiaxis.interop.nonmem import read_nonmem
+    kw = dict(kw)
+    p = tmp_path / kw.pop("name", "data.csv")
+    p.write_text(text)
+    with pytest.raises(OpiaxisInputError) as e:
+        read_nonmem(p, small, dv="buprenorphine_plasma", **kw)
+    assert all(x in str(e.value) for x in pieces), str(e.value)
+
+
+def test_nonmem_whitespace_dta_with_mapping_and_no_mdv(tmp_path, small):
+    """A whitespace-separated .dta, numeric CMT mapped explicitly, MDV inferred from EVID and DV."""
+    from opiaxis.interop.nonmem import read_nonmem, simulate_dataset
+    (tmp_path / "pk.dta").write_text("#ID TIME EVID AMT CMT DV\n1 0 1 8 1 .\n1 2 0 . 2 2.5\n1 4 0 . 2 .\n")
+    d = read_nonmem(tmp_path / "pk.dta", small, cmt_map="1=buprenorphine.sl,2=buprenorphine_plasma")
+    assert d.events["CMT"].iloc[0] == "buprenorphine.sl" and d.observations["MDV"].tolist() == [0, 1]
+    assert d.observations["VARIABLE"].tolist() == ["buprenorphine_plasma"] * 2
+    sim = simulate_dataset(small, d)
+    assert sim["DV"].iloc[1] > 0
+
+
+def test_nonmem_mapping_from_a_file(tmp_path, small):
+    from opiaxis.dosing import parse_cmt_map
+    f = tmp_path / "map.txt"
+    f.write_text("# numbers\n1=morphine.iv\n2: buprenorphine.sl\n")
+    assert parse_cmt_map(str(f), sorted(small.dose_targets)) == {1: "morphine.iv", 2: "buprenorphine.sl"}
+    with pytest.raises(OpiaxisInputError, match="is not 'number=compartment'"):
+        parse_cmt_map("1 morphine.iv", sorted(small.dose_targets))

@@ -126,6 +126,16 @@ def parameter_value(model, name: str, value, *, file=None, line=None, field=None
     return v
 
 
+def parameter_values(model, name: str, values, *, file=None, line=None, field=None) -> np.ndarray:
+    """Many values of one parameter (a column of a table): each finite and within its bounds."""
+    arr = np.asarray(values, dtype=float)
+    lo, hi = bounds(model.parameters[model.param_index[name]])
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr < lo) | (arr > hi))
+    if bad.size:
+        parameter_value(model, name, float(arr[bad[0]]), file=file, line=line, field=field)
+    return arr
+
+
 # ----------------------------------------------------------------------------------------------
 # dose limits
 @lru_cache(maxsize=1)

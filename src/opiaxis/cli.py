@@ -185,13 +185,16 @@ def drugs():
 @app.command("check-events")
 def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table (CSV or Parquet)"),
                  allow_implausible_doses: bool = typer.Option(
-                     False, "--allow-implausible-doses", help="report doses above data/dose_limits.yaml as notes")):
+                     False, "--allow-implausible-doses", help="report doses above data/dose_limits.yaml as notes"),
+                 cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)")):
     """Validate an event table against the model's dosing compartments and plausible dose ranges."""
     try:
         from . import checks, dosing
         from .models import default_model
         m = default_model()
-        df = dosing.read_event_table(path, cmt_names=sorted(m.dose_targets))
+        names = sorted(m.dose_targets)
+        df = dosing.read_event_table(path, cmt_names=names, cmt_map=dosing.parse_cmt_map(cmt_map, names),
+                                     allow_index=False)
         doses = dosing.expand_doses(df)
         for msg in checks.check_doses(doses, allow=allow_implausible_doses, file=str(path), field="AMT"):
             err_console.print(f"[yellow]note:[/] implausible dose allowed: {escape(msg)}", highlight=False)

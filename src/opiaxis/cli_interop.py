@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
                                                                 help="doses as events (regimen shorthand; repeatable)"),
                     events: Optional[Path] = typer.Option(None, help="NONMEM-style event table of doses"),
                     patient: Optional[str] = typer.Option(None, help="which ID of --events to write"),
-                    per_dose: bool = typer.Option(False, help="one SBML event per dose instead of repeating events")):
+                    per_dose: bool = typer.Option(False, help="one SBML event per dose instead of repeating events"),
+                    cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)")):
         """Write the composed model (or chosen modules) as SBML L3V2, optionally with doses as events."""
         try:
             import pandas as pd
@@ -45,7 +46,9 @@ def register(app: typer.Typer) -> None:
                                  ignore_index=True)
                 frames.append(dosing.expand_doses(rows.assign(ID=1)[list(dosing.EVENT_COLUMNS)]))
             if events:
-                ev = dosing.expand_doses(dosing.read_event_table(events, cmt_names=sorted(m.dose_targets)))
+                names = sorted(m.dose_targets)
+                ev = dosing.expand_doses(dosing.read_event_table(
+                    events, cmt_names=names, cmt_map=dosing.parse_cmt_map(cmt_map, names), allow_index=False))
                 if patient is not None:
                     ids = {str(i): i for i in pd.unique(ev["ID"])}
                     if patient not in ids:
@@ -89,12 +92,13 @@ def register(app: typer.Typer) -> None:
     @app.command("import-nonmem")
     def import_nonmem(path: Path = typer.Argument(..., help="NONMEM-style dataset (CSV or Parquet)"),
                       dv: Optional[str] = typer.Option(None, help="observed variable for rows whose CMT names none"),
-                      modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)")):
+                      modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)"),
+                      cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)")):
         """Check a NONMEM dataset and summarise its doses, observations and covariates."""
         try:
             from .interop.nonmem import read_nonmem
             m = _model(modules)
-            d = read_nonmem(path, m, dv=dv)
+            d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map)
             obs = d.observations
             console.print(f"{path}: {len(d.events)} rows, {len(d.ids)} ID(s), {len(d.doses())} dose event(s), "
                           f"{int((obs['MDV'] == 0).sum())} observation(s) of "
@@ -107,12 +111,18 @@ def register(app: typer.Typer) -> None:
     def simulate_nonmem(path: Path = typer.Argument(..., help="NONMEM-style dataset (CSV or Parquet)"),
                         out: Path = typer.Option(Path("simulated.csv"), "--out", "-o"),
                         dv: Optional[str] = typer.Option(None, help="observed variable for rows whose CMT names none"),
-                        modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)")):
+                        modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)"),
+                        cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)"),
+                        allow_implausible_doses: bool = typer.Option(
+                            False, "--allow-implausible-doses", help="simulate doses above data/dose_limits.yaml")):
         """Simulate every ID of a dataset and write it back with DV simulated at the observation rows."""
         try:
+            from .checks import check_doses
             from .interop.nonmem import read_nonmem, simulate_dataset, write_nonmem
             m = _model(modules)
-            d = read_nonmem(path, m, dv=dv)
+            d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map)
+            for msg in check_doses(d.doses(), allow=allow_implausible_doses, file=str(path), field="AMT"):
+                console.print(f"note: implausible dose allowed: {msg}", markup=False)
             write_nonmem(simulate_dataset(m, d), out)
             console.print(f"wrote {out}")
         except OpiaxisError as exc:

@@ -25,9 +25,12 @@ An event table has one row per event with the columns of :data:`EVENT_COLUMNS`:
 ``AMT``
     Dose amount in mg (> 0 on dose rows). Missing (empty or ``.``) on a non-dose row means 0.
 ``CMT``
-    Dosing compartment, named ``"<drug>.<route>"`` (e.g. ``"buprenorphine.sl"``), or given as a
-    1-based integer index into the model's ordered list of dosing compartments. After reading,
-    CMT is always the name. On non-dose rows any value (e.g. an observed output) is kept.
+    Dosing compartment, named ``"<drug>.<route>"`` (e.g. ``"buprenorphine.sl"``), or a number
+    mapped explicitly to a name (``cmt_map``; ``--cmt-map 1=morphine.iv`` on the command line),
+    or a 1-based index into a list of compartments whose order the caller gave. A number is
+    never matched to the model's own (alphabetical) list: without a mapping it is an error that
+    lists the compartments. After reading, CMT is always the name. On non-dose rows any value
+    (e.g. an observed output) is kept.
 ``RATE``
     0 for a bolus; > 0 for a zero-order infusion of AMT at RATE mg/h, lasting AMT/RATE h.
     NONMEM's modelled rate (RATE = -1) and modelled duration (RATE = -2) are not supported.
@@ -127,16 +130,42 @@ class _Locator:
         return OpiaxisInputError(message, file=self.name, field=field)
 
 
+class _WhitespaceReader:
+    """csv.reader's interface for whitespace-separated files (NONMEM .dta/.dat tables)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.line_num = 0
+
+    def __iter__(self):
+        for line in self.handle:
+            self.line_num += 1
+            yield line.split()
+
+
 def _read_csv_strings(path: Path) -> tuple[pd.DataFrame, list[int]]:
-    """Read a CSV as strings, remembering the 1-based line where each data row starts."""
+    """Read a CSV (or a whitespace-separated NONMEM table) as strings, remembering the 1-based
+    line where each data row starts. A leading ``#`` on the header line is ignored."""
     name = str(path)
+    if path.is_dir():
+        raise OpiaxisInputError("is a directory; expected an event table file (.csv, .dta or .parquet)",
+                                file=name)
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
+        first = handle.readline()
+        handle.seek(0)
     except OSError as exc:
         raise OpiaxisInputError(f"cannot open event table: {exc.strerror or exc}",
                                 file=name) from None
+    except UnicodeDecodeError as exc:
+        raise OpiaxisInputError(f"event table is not UTF-8 text: {exc.reason}", file=name) from None
     with handle:
-        reader = csv.reader(handle)
+        if "," in first:
+            reader = csv.reader(handle)
+        elif "\t" in first:
+            reader = csv.reader(handle, delimiter="\t")
+        else:
+            reader = _WhitespaceReader(handle)
         header: list[str] | None = None
         rows: list[list[str]] = []
         lines: list[int] = []
@@ -151,6 +180,10 @@ def _read_csv_strings(path: Path) -> tuple[pd.DataFrame, list[int]]:
                             "the first line must be the header naming the columns; expected "
                             f"at least {', '.join(REQUIRED_COLUMNS)}", file=name, line=start)
                     header = [cell.strip() for cell in record]
+                    if header and header[0].startswith("#"):
+                        header[0] = header[0][1:].strip()
+                        if not header[0]:
+                            header = header[1:]
                     continue
                 if not any(cell.strip() for cell in record):
                     continue  # blank line
@@ -175,6 +208,14 @@ def _read_csv_strings(path: Path) -> tuple[pd.DataFrame, list[int]]:
     return frame, lines
 
 
+def _is_number(text) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 def _normalise_columns(frame: pd.DataFrame, loc: _Locator) -> pd.DataFrame:
     """Upper-case the event columns, check for missing and duplicated ones."""
     rename: dict[Any, str] = {}
@@ -189,6 +230,11 @@ def _normalise_columns(frame: pd.DataFrame, loc: _Locator) -> pd.DataFrame:
             seen[key] = col
             rename[col] = key
     missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    if missing and len(frame.columns) and all(_is_number(c) for c in frame.columns):
+        raise loc.error(
+            f"the first line ({', '.join(map(str, frame.columns))}) is data, not a header; NONMEM takes "
+            "column names from $INPUT, here they must be the first line: add a header such as "
+            f"{' '.join(REQUIRED_COLUMNS)} ...", None, None)
     if missing:
         raise loc.error(
             f"missing required column(s) {', '.join(missing)}; expected columns "
@@ -251,8 +297,9 @@ def _parse_ids(series: pd.Series, loc: _Locator) -> pd.Series:
     return cleaned.map(str)
 
 
-def _resolve_cmt(raw: Any, cmt_names: Sequence[str],
-                 lookup: Mapping[str, str]) -> tuple[str | None, str]:
+def _resolve_cmt(raw: Any, cmt_names: Sequence[str], lookup: Mapping[str, str],
+                 cmt_map: Mapping[int, str] | None = None,
+                 allow_index: bool = True) -> tuple[str | None, str]:
     """Return (name or None, problem description)."""
     if isinstance(raw, str):
         text = raw.strip()
@@ -268,13 +315,70 @@ def _resolve_cmt(raw: Any, cmt_names: Sequence[str],
         number = float(text)
     except ValueError:
         return None, f"CMT {text!r} is not a known dosing compartment"
+    if cmt_map is not None:
+        if number == int(number) and int(number) in cmt_map:
+            target = cmt_map[int(number)]
+            if target.lower() in lookup:
+                return lookup[target.lower()], ""
+            return None, f"CMT {text} maps to {target!r}, which is not a dosing compartment"
+        return None, (f"CMT {text} is not in the compartment mapping "
+                      f"({', '.join(f'{k}={v}' for k, v in sorted(cmt_map.items()))})")
+    if not allow_index:
+        return None, (f"CMT {text} is a number, and numbers need an explicit mapping to dosing "
+                      "compartments (cmt_map, or --cmt-map '1=morphine.iv,2=buprenorphine.sl')")
     if number == int(number) and 1 <= int(number) <= len(cmt_names):
         return cmt_names[int(number) - 1], ""
     return None, f"CMT index {text} is out of range 1..{len(cmt_names)}"
 
 
+def parse_cmt_map(text: str | Path | Mapping | None, cmt_names: Sequence[str],
+                  where: str = "--cmt-map", variables: Iterable[str] = ()) -> dict[int, str] | None:
+    """A numeric-CMT mapping from ``"1=morphine.iv,2=buprenorphine.sl"``, a mapping, or a file
+    with one ``number=compartment`` (or ``number: compartment``) per line. ``variables``: other
+    names a number may stand for (observed model variables, for observation rows)."""
+    if text is None:
+        return None
+    if isinstance(text, Mapping):
+        items = [(str(k), str(v)) for k, v in text.items()]
+    else:
+        raw = str(text)
+        path = Path(raw)
+        if "=" not in raw and path.is_file():
+            raw = path.read_text()
+            where = str(path)
+        items = []
+        for part in re.split(r"[,\n;]", raw):
+            part = part.strip()
+            if not part or part.startswith("#"):
+                continue
+            bits = re.split(r"\s*[=:]\s*", part, maxsplit=1)
+            if len(bits) != 2:
+                raise OpiaxisInputError(f"{part!r} is not 'number=compartment'; expected e.g. "
+                                        "'1=morphine.iv,2=buprenorphine.sl'", field=where)
+            items.append((bits[0], bits[1]))
+    lookup = {c.lower(): c for c in cmt_names}
+    lookup.update({str(c).lower(): str(c) for c in variables})
+    out: dict[int, str] = {}
+    for k, v in items:
+        try:
+            num = float(k)
+        except ValueError:
+            num = math.nan
+        if not math.isfinite(num) or num != int(num):
+            raise OpiaxisInputError(f"{k!r} is not a whole compartment number; expected e.g. '1=morphine.iv'",
+                                    field=where)
+        if v.strip().lower() not in lookup:
+            raise OpiaxisInputError(f"{v!r} is not a dosing compartment{_suggest(v.strip(), cmt_names)}; "
+                                    f"expected one of {', '.join(cmt_names)}", field=where)
+        out[int(num)] = lookup[v.strip().lower()]
+    if not out:
+        raise OpiaxisInputError("empty compartment mapping; expected e.g. '1=morphine.iv'", field=where)
+    return out
+
+
 def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[str],
-                     name: str | None = None) -> pd.DataFrame:
+                     name: str | None = None, cmt_map: Mapping[int, str] | None = None,
+                     allow_index: bool = True) -> pd.DataFrame:
     """Read and validate a NONMEM-style event table.
 
     Parameters
@@ -283,7 +387,14 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
         Path to a ``.csv`` (or ``.parquet``) file, or a DataFrame.
     cmt_names:
         Ordered dosing compartments ``"<drug>.<route>"``; CMT may name one (case-insensitive)
-        or give its 1-based index.
+        or give its 1-based index in this order (unless ``allow_index`` is False).
+    cmt_map:
+        Explicit mapping of numeric CMT values to compartment names (``parse_cmt_map``); when
+        given, a number must be one of its keys.
+    allow_index:
+        False where ``cmt_names`` is not an order the user chose (e.g. the model's sorted
+        compartments): a numeric CMT without ``cmt_map`` is then an error listing the
+        compartments, never a guess.
     name:
         Name of a DataFrame source in error messages (default ``"<DataFrame>"``).
 
@@ -324,12 +435,12 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
                 raise OpiaxisInputError(f"cannot read parquet event table: {exc}",
                                         file=label) from None
             lines = None
-        elif path.suffix.lower() in (".csv", ".txt", ""):
+        elif path.suffix.lower() in (".csv", ".txt", ".dta", ".dat", ".tsv", ""):
             raw, lines = _read_csv_strings(path)
         else:
             raise OpiaxisInputError(
-                f"unsupported event table format {path.suffix!r}; expected .csv or .parquet",
-                file=label)
+                f"unsupported event table format {path.suffix!r}; expected .csv, a whitespace-"
+                "separated .dta/.dat/.txt table, or .parquet", file=label)
     loc = _Locator(label, lines, list(raw.index))
     raw = raw.reset_index(drop=True)
     frame = _normalise_columns(raw, loc)
@@ -426,12 +537,13 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     # CMT
     cmt_out: list[Any] = []
     for pos, raw_cmt in enumerate(frame["CMT"].tolist()):
-        resolved, problem = _resolve_cmt(raw_cmt, cmt_names, lookup)
+        resolved, problem = _resolve_cmt(raw_cmt, cmt_names, lookup, cmt_map, allow_index)
         if resolved is None and is_dose[pos]:
             hint = _suggest(str(raw_cmt).strip(), cmt_names) if isinstance(raw_cmt, str) else ""
+            index = f" or an index 1..{len(cmt_names)}" if allow_index and cmt_map is None else ""
             raise loc.error(
                 f"{problem} on a dose row (EVID {evid[pos]}); expected one of "
-                f"{', '.join(cmt_names)} or an index 1..{len(cmt_names)}{hint}", pos, "CMT")
+                f"{', '.join(cmt_names)}{index}{hint}", pos, "CMT")
         if resolved is None:
             # non-dose row: keep what is there (e.g. an observed output), None if missing
             resolved = None if problem == "CMT is missing" else (

@@ -250,7 +250,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
                 p = base_dir / p
             if not p.exists():
                 raise _err(f"event table {str(p)!r} not found", file, a, "events", f"{where}.events")
-            arm.events = dosing.read_event_table(p, cmt_names=sorted(model.dose_targets))
+            arm.events = dosing.read_event_table(p, cmt_names=sorted(model.dose_targets), allow_index=False)
             _check_event_ids(arm.events, range(id_start, id_start + size), str(p), f"{where}.events")
             overrides += checks.check_doses(dosing.expand_doses(arm.events), allow=allow_implausible_doses,
                                             file=str(p), field=f"{where}.events (used by {file})")

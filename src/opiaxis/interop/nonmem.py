@@ -5,14 +5,16 @@ A dataset has one row per record with the columns ID, TIME (h), EVID (0 observat
 2 other, 3 reset, 4 reset and dose), AMT (mg), CMT, DV, MDV and optionally RATE, II, ADDL and
 covariate columns (see :mod:`opiaxis.dosing` for the dose items).
 
-* **Dose rows** (EVID 1/4): CMT is a dosing compartment ``<drug>.<route>`` or its 1-based index
-  in the sorted list of the model's dosing compartments.
+* **Dose rows** (EVID 1/4): CMT is a dosing compartment ``<drug>.<route>``, or a number that an
+  explicit mapping (``cmt_map``, ``--cmt-map 1=morphine.iv``) names; a number without a mapping
+  is an error listing the compartments (never a guess).
 * **Observation rows** (EVID 0): CMT names the model variable observed (a state or an
   assignment such as ``buprenorphine_plasma``); when CMT is empty, or a number as NONMEM
   datasets often carry, the variable given as ``dv=`` is used. ``MDV = 0`` means DV is an
   observation; ``MDV = 1`` a row that only asks for a prediction.
-* **DV and MDV**: a dataset with a DV column must have an MDV column; on every row with a DV
-  value MDV must be 0 or 1; MDV = 0 only on EVID 0 rows, and then DV must be a number.
+* **DV and MDV**: on every row with a DV value MDV must be 0 or 1; MDV = 0 only on EVID 0 rows,
+  and then DV must be a number. Without an MDV column it is inferred as NONMEM does: 0 on
+  EVID 0 rows with a numeric DV, 1 elsewhere.
 * **Covariates**: a column whose name is a model parameter sets that parameter for the ID
   (constant within an ID); other columns are carried through unchanged.
 
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import dosing
+from .. import checks, dosing
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 
@@ -90,13 +92,17 @@ def _number(v):
     return x if math.isfinite(x) else "bad"
 
 
-def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None = None) -> NonmemData:
+def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None = None,
+                cmt_map=None) -> NonmemData:
     """Read and check a NONMEM-style dataset (CSV, Parquet or a DataFrame).
 
     ``dv``: the model variable observed on rows whose CMT does not name one.
+    ``cmt_map``: numeric CMT values of dose rows -> dosing compartments (``{1: "morphine.iv"}``
+    or text for :func:`opiaxis.dosing.parse_cmt_map`); without it a numeric CMT on a dose row is
+    an error that lists the compartments.
 
     Raises :class:`OpiaxisInputError` naming file, line (or row), column and what was expected,
-    for: a DV column without MDV, DV on a row without MDV, MDV not 0/1, MDV = 0 on a non-EVID-0
+    for: DV on a row without MDV (when there is an MDV column), MDV not 0/1, MDV = 0 on a non-EVID-0
     row or without a numeric DV, TIME decreasing within an ID, an unknown CMT (dose rows: not a
     dosing compartment; observation rows: not a model variable and no ``dv``), a covariate that
     changes within an ID — and everything :func:`opiaxis.dosing.read_event_table` rejects.
@@ -108,22 +114,23 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
     if dv is not None and dv not in known_vars:
         raise OpiaxisInputError(f"dv {dv!r} is not a model variable; expected a state or an "
                                 "assignment such as 'buprenorphine_plasma'", field="dv")
-    if "DV" in upper and "MDV" not in upper:
-        raise OpiaxisInputError("the dataset has a DV column but no MDV column; expected MDV "
-                                "(0 = DV is an observation, 1 = no observation on this row)",
-                                file=label, line=1 if lines is not None else None, field="MDV")
 
     # the event part: every dose item, TIME order, dose CMT (errors with lines)
     cmt_names = sorted(model.dose_targets)
+    if cmt_map is not None:
+        cmt_map = dosing.parse_cmt_map(cmt_map, cmt_names, variables=known_vars)
     events = dosing.read_event_table(raw if lines is None else Path(label), cmt_names=cmt_names,
-                                     name=label)
+                                     name=label, cmt_map=cmt_map, allow_index=False)
     n = len(raw)
     if len(events) != n:  # pragma: no cover - read_event_table keeps every non-blank row
         raise OpiaxisInputError("internal: row count changed while reading", file=label)
     evid = events["EVID"].to_numpy(int)
 
     dv_raw = raw[upper["DV"]].tolist() if "DV" in upper else [None] * n
-    mdv_raw = raw[upper["MDV"]].tolist() if "MDV" in upper else [None] * n
+    if "MDV" in upper:
+        mdv_raw = raw[upper["MDV"]].tolist()
+    else:  # inferred as NONMEM does: an EVID 0 row with a DV value is an observation
+        mdv_raw = [0 if evid[i] == 0 and _number(dv_raw[i]) not in (None, "bad") else 1 for i in range(n)]
     cmt_raw = raw[upper["CMT"]].tolist()
     rows = []
     for i in range(n):
@@ -145,6 +152,9 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
             continue
         c = cmt_raw[i]
         text = None if _missing(c) else str(c).strip()
+        if text is not None and cmt_map is not None and _number(text) not in (None, "bad") \
+                and float(text) == int(float(text)) and int(float(text)) in cmt_map:
+            text = cmt_map[int(float(text))]
         if text is not None and text in known_vars:
             var = text
         elif dv is not None and (text is None or _number(text) not in (None, "bad")
@@ -171,6 +181,14 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise loc.error(f"covariate {c} is {events[c].iat[i]!r}; expected a finite number "
                             f"(the value of parameter {c} in {model.unit_of(c)})", i, c)
+        lo, hi = checks.bounds(model.parameters[model.param_index[c]])
+        out_of = ((vals < lo) | (vals > hi)).to_numpy()
+        if out_of.any():
+            i = int(np.flatnonzero(out_of)[0])
+            try:
+                checks.parameter_value(model, c, float(vals.iat[i]))
+            except OpiaxisInputError as exc:
+                raise loc.error(f"covariate {exc.message}", i, c) from None
         first = vals.groupby(events["ID"], sort=False).transform("first")
         changed = (vals != first).to_numpy()
         if changed.any():
@@ -203,9 +221,10 @@ def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=Non
                 continue
             if c not in model.param_index:
                 raise OpiaxisInputError(f"unknown parameter column {c!r}", field=str(c))
-            for i, v in zip(params["ID"], params[c]):
+            vals = checks.parameter_values(model, c, pd.to_numeric(params[c], errors="coerce"), field=f"params.{c}")
+            for i, v in zip(params["ID"], vals):
                 if i in idx:
-                    P[idx[i], model.param_index[c]] = float(v)
+                    P[idx[i], model.param_index[c]] = v
     elif params is not None:
         A = np.atleast_2d(np.asarray(params, float))
         if A.shape != P.shape:
@@ -214,7 +233,8 @@ def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=Non
         P = A.copy()
     for c in data.covariates.columns:
         if c != "ID":
-            P[:, model.param_index[c]] = data.covariates[c].to_numpy(float)
+            P[:, model.param_index[c]] = checks.parameter_values(model, c, data.covariates[c], file=data.file,
+                                                                 field=f"covariate column {c}")
     obs = data.observations
     if not len(obs):
         raise OpiaxisInputError("the dataset has no observation rows (EVID 0); expected at least one "
@@ -264,11 +284,33 @@ def dataset_from_results(results, doses: pd.DataFrame | None, variable: str,
     return out
 
 
-def write_nonmem(df: pd.DataFrame, path) -> Path:
-    """Write a dataset as CSV with NONMEM's ``.`` for missing values; columns ID, TIME, EVID,
-    AMT, CMT, RATE, II, ADDL, DV, MDV first (those present), then the rest."""
-    first = [c for c in ("ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL", "DV", "MDV") if c in df.columns]
-    out = df[first + [c for c in df.columns if c not in first]]
+def cmt_map_path(path) -> Path:
+    """Where :func:`write_nonmem` writes the CMT mapping of a dataset: ``<name>.cmt.txt``."""
     p = Path(path)
+    return p.with_name(p.stem + ".cmt.txt")
+
+
+def write_nonmem(df: pd.DataFrame, path, *, numeric_cmt: bool = True) -> Path:
+    """Write a dataset as CSV with NONMEM's ``.`` for missing values; columns ID, TIME, EVID,
+    AMT, CMT, RATE, II, ADDL, DV, MDV first (those present), then the rest.
+
+    NONMEM reads numbers only: with ``numeric_cmt`` (the default) CMT names are written as
+    numbers (dosing compartments first, in order of appearance, then observed variables) and
+    the mapping is written next to the file (:func:`cmt_map_path`, lines ``1=buprenorphine.sl``),
+    ready for ``read_nonmem(..., cmt_map=that file)`` or ``--cmt-map``."""
+    first = [c for c in ("ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL", "DV", "MDV") if c in df.columns]
+    out = df[first + [c for c in df.columns if c not in first]].reset_index(drop=True)
+    p = Path(path)
+    if numeric_cmt and "CMT" in out.columns:
+        cmt = out["CMT"]
+        names = cmt[cmt.map(lambda v: isinstance(v, str) and not _missing(v) and _number(v) == "bad")]
+        if len(names):
+            evid = pd.to_numeric(out["EVID"], errors="coerce") if "EVID" in out.columns else pd.Series(0, out.index)
+            order = list(pd.unique(names[evid.loc[names.index].isin((1, 4)).to_numpy()]))
+            order += [n for n in pd.unique(names) if n not in order]
+            number = {n: k + 1 for k, n in enumerate(order)}
+            out["CMT"] = cmt.map(lambda v: number.get(v, v))
+            cmt_map_path(p).write_text("# CMT numbers of " + p.name + " (opiaxis): number=compartment or variable\n"
+                                       + "".join(f"{k}={n}\n" for n, k in number.items()))
     out.to_csv(p, index=False, na_rep=".", float_format="%.10g")
     return p
