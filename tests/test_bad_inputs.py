@@ -412,3 +412,46 @@ def test_nonmem_mapping_from_a_file(tmp_path, small):
     assert parse_cmt_map(str(f), sorted(small.dose_targets)) == {1: "morphine.iv", 2: "buprenorphine.sl"}
     with pytest.raises(OpiaxisInputError, match="is not 'number=compartment'"):
         parse_cmt_map("1 morphine.iv", sorted(small.dose_targets))
+
+
+# ----------------------------------------------------------------------------------------------
+# steady state (SS = 1, SS = 2 with II)
+SS_HEAD = "ID,TIME,EVID,AMT,CMT,II,SS,DV,MDV\n"
+
+
+@pytest.mark.parametrize("rows, pieces", [
+    ("1,0,1,40,methadone.oral,0,1,.,1\n", ["data.csv:2", "SS is 1 but II is 0", "II > 0"]),
+    ("1,0,1,40,methadone.oral,24,3,.,1\n", ["data.csv:2", "SS is 3", "1 or 2"]),
+    ("1,0,0,.,methadone_plasma,.,1,.,1\n", ["data.csv:2", "steady state is for dose rows"]),
+    ("1,0,1,40,methadone.oral,24,0,.,1\n1,24,1,40,methadone.oral,24,1,.,1\n",
+     ["data.csv:3", "must be an ID's first record"]),
+], ids=["no II", "SS 3", "observation row", "after other records"])
+def test_steady_state_catalogue(tmp_path, small, rows, pieces):
+    from opiaxis.interop.nonmem import read_nonmem
+    (tmp_path / "data.csv").write_text(SS_HEAD + rows)
+    with pytest.raises(OpiaxisInputError) as e:
+        read_nonmem(tmp_path / "data.csv", small)
+    assert all(p in str(e.value) for p in pieces), str(e.value)
+
+
+@pytest.mark.parametrize("ss", [1, 2])
+def test_steady_state_dose_matches_a_long_explicit_history(tmp_path, small, ss):
+    """SS at TIME 0 (q24h methadone) gives what 60 days of explicit daily doses give on day 60."""
+    from opiaxis.interop.nonmem import read_nonmem, simulate_dataset
+    (tmp_path / "ss.csv").write_text(SS_HEAD + f"1,0,1,40,methadone.oral,24,{ss},.,1\n"
+                                     "1,2,0,.,methadone_plasma,.,0,0,0\n1,12,0,.,methadone_plasma,.,0,0,0\n")
+    sim = simulate_dataset(small, read_nonmem(tmp_path / "ss.csv", small))
+    (tmp_path / "long.csv").write_text("ID,TIME,EVID,AMT,CMT,II,ADDL,DV,MDV\n1,0,1,40,methadone.oral,24,60,.,1\n"
+                                       "1,1442,0,.,methadone_plasma,.,.,0,0\n1,1452,0,.,methadone_plasma,.,.,0,0\n")
+    long = simulate_dataset(small, read_nonmem(tmp_path / "long.csv", small))
+    (tmp_path / "one.csv").write_text(SS_HEAD + "1,0,1,40,methadone.oral,24,0,.,1\n1,2,0,.,methadone_plasma,.,0,0,0\n")
+    single = simulate_dataset(small, read_nonmem(tmp_path / "one.csv", small))
+    got, want = sim["DV"].iloc[1:].to_numpy(float), long["DV"].iloc[1:].to_numpy(float)
+    assert np.allclose(got, want, rtol=0.01), (got, want)
+    assert got[0] > 1.5 * single["DV"].iloc[1]   # accumulation: not a single dose
+
+
+def test_steady_state_in_a_study_only_at_time_0(tmp_path, small):
+    (tmp_path / "ev.csv").write_text("ID,TIME,EVID,AMT,CMT,II,SS\n1,24,1,40,methadone.oral,24,1\n")
+    with pytest.raises(OpiaxisInputError, match="steady-state dose .* after TIME 0"):
+        load_study(write(tmp_path, STUDY.replace("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n")), small)

@@ -57,6 +57,10 @@ def register(app: typer.Typer) -> None:
                 frames.append(ev.assign(ID=1, ORDER=ev["ORDER"] + 1_000_000))
             if frames:
                 doses = pd.concat(frames, ignore_index=True)
+                if (doses["TIME"] < 0).any():
+                    raise OpiaxisInputError("steady-state (SS) doses cannot be written as SBML events (their "
+                                            "run-in starts before time 0); give the doses explicitly",
+                                            file=str(events), field="SS")
             write_sbml(out, m, doses=doses, compact=not per_dose)
             console.print(f"wrote {out}: {len(m.states)} states, {len(m.parameters)} parameters, "
                           f"{len(m.assignments)} assignment rules" + (f", {len(doses)} dose event(s)" if doses is not None else "")

@@ -41,7 +41,16 @@ An event table has one row per event with the columns of :data:`EVENT_COLUMNS`:
     (k = 1..ADDL). Additional doses of an EVID 4 row are plain doses (EVID 1), as in NONMEM
     and mrgsolve.
 
-Steady-state dosing (an ``SS`` column with non-zero values) is not supported and is rejected.
+``SS``
+    Steady state (optional): 0 none; 1 or 2 on a dose row with II > 0: the dose is the last of
+    an infinite series of identical doses every II h, the system at steady state. A steady-state
+    dose must come before any other record of its ID (for an ID's first dose, SS = 1 and SS = 2
+    mean the same); :func:`expand_doses` realises it as a run-in of identical doses every II
+    over the preceding :data:`SS_RUN_IN_HOURS` (at least :data:`SS_RUN_IN_DOSES` doses), at
+    negative times when the dose is at TIME 0, which reaches steady state for half-lives up to
+    about 4 days (simulate from the first run-in dose: ``t0 = min(0, TIME)``). SS = 3 and
+    steady-state infusions without II (SS with II = 0) are rejected.
+
 Other columns (DV, MDV, covariates) are kept unchanged.
 
 Order of simultaneous events
@@ -93,6 +102,8 @@ _DOSE_EVID = (1, 4)
 _RESET_EVID = (3, 4)
 _MISSING_TOKENS = frozenset({"", ".", "nan", "na", "none", "null"})
 _EXPANDED_COLUMNS = ("ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER")
+SS_RUN_IN_HOURS = 21 * 24.0   # steady state: run-in of identical doses over the preceding 21 days
+SS_RUN_IN_DOSES = 10          # and at least 10 doses
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
@@ -526,13 +537,24 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
                 f"{col} is {_fmt(float(arr[pos]))} on an EVID {evid[pos]} row; dose items "
                 "(AMT, RATE, II, ADDL) must be 0 or empty unless EVID is 1 or 4", pos, col)
 
+    ss = np.zeros(n, dtype=np.int64)
     if "SS" in frame.columns:
-        ss, ss_missing = _numeric(frame["SS"], "SS", loc)
-        pos = _first(~ss_missing & (ss != 0))
+        ss_f, ss_missing = _numeric(frame["SS"], "SS", loc)
+        ss_f = np.where(ss_missing, 0.0, ss_f)
+        pos = _first(~np.isin(ss_f, (0.0, 1.0, 2.0)))
         if pos is not None:
-            raise loc.error(f"SS is {_fmt(ss[pos])}; steady-state doses are not supported, "
-                            "expected SS = 0 (give the doses explicitly or with ADDL/II)",
-                            pos, "SS")
+            raise loc.error(f"SS is {_fmt(ss_f[pos])}; expected 0 (no steady state), 1 or 2 (SS = 3 is "
+                            "not supported)", pos, "SS")
+        ss = ss_f.astype(np.int64)
+        pos = _first((ss != 0) & ~is_dose)
+        if pos is not None:
+            raise loc.error(f"SS is {ss[pos]} on an EVID {evid[pos]} row; steady state is for dose rows "
+                            "(EVID 1 or 4)", pos, "SS")
+        pos = _first((ss != 0) & (ii <= 0))
+        if pos is not None:
+            raise loc.error(f"SS is {ss[pos]} but II is {_fmt(ii[pos])}; a steady-state dose needs its "
+                            "interdose interval II > 0 h (steady-state infusions without II are not "
+                            "supported)", pos, "II")
 
     # CMT
     cmt_out: list[Any] = []
@@ -564,6 +586,13 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
                 f"{_fmt(time[before])} but {loc.describe(pos)} has TIME {_fmt(time[pos])}; "
                 "expected TIME non-decreasing within an ID (sort rows by ID, TIME)",
                 pos, "TIME")
+        first_time = grouped["TIME"].transform("min").to_numpy(dtype=float)
+        pos = _first((ss != 0) & (time > first_time))
+        if pos is not None:
+            raise loc.error(
+                f"SS is {ss[pos]} at TIME {_fmt(time[pos])}, after earlier records of ID {ids.iloc[pos]} "
+                f"(from TIME {_fmt(first_time[pos])}); a steady-state dose must be an ID's first record "
+                "(its run-in of identical doses would overlap the earlier ones)", pos, "SS")
 
     out = pd.DataFrame({
         "ID": ids.to_numpy(),
@@ -584,6 +613,8 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
             if not (converted.isna() & column.notna()).any():
                 column = converted
         out[col] = column.to_numpy()
+    if "SS" in frame.columns:
+        out["SS"] = ss
     return out
 
 
@@ -628,6 +659,13 @@ def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
     ev = evid[keep].astype(np.int64)
     time = pd.to_numeric(sub["TIME"], errors="coerce").to_numpy(dtype=float)
     amt, rate, ii, addl_f = get("AMT"), get("RATE"), get("II"), get("ADDL")
+    ss = get("SS") if "SS" in sub.columns else np.zeros(len(sub))
+    steady = (ss != 0) & np.isin(ev, _DOSE_EVID) & (ii > 0)
+    # steady state: a run-in of identical doses before the dose (k < 0); it is an ID's first
+    # record, so the reset of an EVID 4 steady-state dose is moot (and would erase the run-in)
+    pre = np.where(steady, np.maximum(SS_RUN_IN_DOSES, np.ceil(SS_RUN_IN_HOURS / np.where(ii > 0, ii, 1.0))), 0)
+    pre = pre.astype(np.int64)
+    ev = np.where(steady, 1, ev)
     if np.isnan(time).any():
         raise OpiaxisInputError("TIME is missing or not numeric on a dose or reset row; "
                                 "expected a number (read the table with read_event_table)",
@@ -639,13 +677,13 @@ def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
     amt = np.where(ev == 3, 0.0, amt)
     rate = np.where(ev == 3, 0.0, rate)
 
-    counts = addl + 1
+    counts = addl + 1 + pre
     parent = np.repeat(np.arange(len(sub)), counts)
-    k = np.arange(len(parent)) - np.repeat(np.cumsum(counts) - counts, counts)
+    k = np.arange(len(parent)) - np.repeat(np.cumsum(counts) - counts, counts) - pre[parent]
     base = pd.DataFrame({
         "ID": sub["ID"].to_numpy()[parent],
         "TIME": time[parent] + k * ii[parent],
-        "EVID": np.where(k > 0, 1, ev[parent]),
+        "EVID": np.where(k != 0, 1, ev[parent]),
         "AMT": amt[parent],
         "CMT": sub["CMT"].to_numpy()[parent],
         "RATE": rate[parent],

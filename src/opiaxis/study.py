@@ -252,6 +252,10 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
                 raise _err(f"event table {str(p)!r} not found", file, a, "events", f"{where}.events")
             arm.events = dosing.read_event_table(p, cmt_names=sorted(model.dose_targets), allow_index=False)
             _check_event_ids(arm.events, range(id_start, id_start + size), str(p), f"{where}.events")
+            if "SS" in arm.events and ((arm.events["SS"] != 0) & (arm.events["TIME"] > 0)).any():
+                raise _err(f"event table {str(p)!r} has a steady-state dose (SS) after TIME 0; read-outs start "
+                           "at 0 and would see its run-in: put steady-state doses at TIME 0", file, a, "events",
+                           f"{where}.events")
             overrides += checks.check_doses(dosing.expand_doses(arm.events), allow=allow_implausible_doses,
                                             file=str(p), field=f"{where}.events (used by {file})")
         if arm.regimens:
@@ -416,7 +420,9 @@ def simulate_chunk(study: Study, model: Model | None, a_idx: int, cids: np.ndarr
     P = apply_covariates(model, P, cov)
     doses = arm_doses(study, arm, model, cids)
     from .engine import SolverOptions
-    res = simulate(model, P, study.times, doses, ids=cids, options=SolverOptions(rtol=study.rtol, atol=study.atol))
+    t0 = min(0.0, float(doses["TIME"].min())) if len(doses) else 0.0   # steady-state run-ins start before 0
+    res = simulate(model, P, study.times, doses, ids=cids, t0=t0,
+                   options=SolverOptions(rtol=study.rtol, atol=study.atol))
     df = res.to_frame(study.outputs).sort_values(["patient", "variable", "time"], kind="mergesort",
                                                  ignore_index=True)
     df["variable"] = df["variable"].astype(str)

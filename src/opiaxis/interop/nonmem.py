@@ -240,7 +240,9 @@ def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=Non
         raise OpiaxisInputError("the dataset has no observation rows (EVID 0); expected at least one "
                                 "row at which to simulate DV", file=data.file, field="EVID")
     times = np.unique(obs["TIME"].to_numpy(float))
-    res = simulate(model, P, times, data.doses(), ids=ids, options=options)
+    doses = data.doses()
+    t0 = min(0.0, float(doses["TIME"].min())) if len(doses) else 0.0   # steady-state run-ins start before 0
+    res = simulate(model, P, times, doses, ids=ids, t0=t0, options=options)
     pos = {i: k for k, i in enumerate(ids)}
     ti = np.searchsorted(times, obs["TIME"].to_numpy(float))
     pi = obs["ID"].map(pos).to_numpy(int)
