@@ -423,9 +423,9 @@ SS_HEAD = "ID,TIME,EVID,AMT,CMT,II,SS,DV,MDV\n"
     ("1,0,1,40,methadone.oral,0,1,.,1\n", ["data.csv:2", "SS is 1 but II is 0", "II > 0"]),
     ("1,0,1,40,methadone.oral,24,3,.,1\n", ["data.csv:2", "SS is 3", "1 or 2"]),
     ("1,0,0,.,methadone_plasma,.,1,.,1\n", ["data.csv:2", "steady state is for dose rows"]),
-    ("1,0,1,40,methadone.oral,24,0,.,1\n1,24,1,40,methadone.oral,24,1,.,1\n",
-     ["data.csv:3", "must be an ID's first record"]),
-], ids=["no II", "SS 3", "observation row", "after other records"])
+    ("1,0,1,40,methadone.oral,24,0,.,1\n1,24,1,40,methadone.oral,24,2,.,1\n",
+     ["data.csv:3", "SS is 2", "only as an ID's first record", "use SS = 1"]),
+], ids=["no II", "SS 3", "observation row", "SS 2 after other records"])
 def test_steady_state_catalogue(tmp_path, small, rows, pieces):
     from opiaxis.interop.nonmem import read_nonmem
     (tmp_path / "data.csv").write_text(SS_HEAD + rows)
@@ -455,3 +455,55 @@ def test_steady_state_in_a_study_only_at_time_0(tmp_path, small):
     (tmp_path / "ev.csv").write_text("ID,TIME,EVID,AMT,CMT,II,SS\n1,24,1,40,methadone.oral,24,1\n")
     with pytest.raises(OpiaxisInputError, match="steady-state dose .* after TIME 0"):
         load_study(write(tmp_path, STUDY.replace("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n")), small)
+
+
+def test_steady_state_reset_after_earlier_records(tmp_path, small):
+    """SS = 1 with EVID 4 after a first visit (as in pharmpy's moxo.csv): the patient is reset to the
+    steady state of 200 mg q12h; compare with 30 days of explicit doses from a clean start."""
+    from opiaxis.dosing import expand_doses
+    from opiaxis.interop.nonmem import read_nonmem, simulate_dataset
+    (tmp_path / "late.csv").write_text(SS_HEAD + "1,0,1,100,methadone.oral,0,0,.,1\n1,1,0,.,methadone_plasma,.,0,0,0\n"
+                                       "1,40,4,20,methadone.oral,12,1,.,1\n1,40.5,0,.,methadone_plasma,.,0,0,0\n"
+                                       "1,46,0,.,methadone_plasma,.,0,0,0\n")
+    late = read_nonmem(tmp_path / "late.csv", small)
+    with pytest.raises(OpiaxisInputError, match="simulate_dataset"):
+        expand_doses(late.events)   # one timeline cannot express it: never a silent plain dose
+    sim = simulate_dataset(small, late)
+    (tmp_path / "long.csv").write_text("ID,TIME,EVID,AMT,CMT,II,ADDL,DV,MDV\n1,0,1,20,methadone.oral,12,60,.,1\n"
+                                       "1,720.5,0,.,methadone_plasma,.,.,0,0\n1,726,0,.,methadone_plasma,.,.,0,0\n")
+    long = simulate_dataset(small, read_nonmem(tmp_path / "long.csv", small))
+    got, want = sim["DV"].iloc[[3, 4]].to_numpy(float), long["DV"].iloc[[1, 2]].to_numpy(float)
+    assert np.allclose(got, want, rtol=0.01), (got, want)
+    first = simulate_dataset(small, read_nonmem(tmp_path / "late.csv", small))["DV"].iloc[1]
+    assert first > 0   # the first visit is simulated from the patient's own history
+
+
+def _pharmpy_examples():
+    import importlib.util
+    spec = importlib.util.find_spec("pharmpy")
+    roots = [os.environ.get("OPIAXIS_PHARMPY_EXAMPLES", "")]
+    if spec and spec.submodule_search_locations:
+        roots.append(os.path.join(list(spec.submodule_search_locations)[0], "internals", "example_models"))
+    for r in roots:
+        if r and os.path.exists(os.path.join(r, "pheno.dta")):
+            return r
+    pytest.skip("pharmpy's example datasets are not installed (pip install pharmpy-core, or set OPIAXIS_PHARMPY_EXAMPLES)")
+
+
+@pytest.mark.parametrize("name, kw, counts", [
+    # pheno.dta: whitespace-separated, no EVID, no CMT, no MDV (NONMEM's defaults apply)
+    ("pheno.dta", {"cmt_map": "1=morphine.iv", "dv": "morphine_plasma"}, (744, 59, 155)),
+    # moxo.csv: numeric CMT (1 dose, 2 observation), SS = 1 with EVID 4 after a first visit
+    ("moxo.csv", {"cmt_map": "1=morphine.oral", "dv": "morphine_plasma"}, None),
+])
+def test_real_public_datasets_from_pharmpy(small, name, kw, counts):
+    from opiaxis.interop.nonmem import read_nonmem, simulate_dataset
+    path = os.path.join(_pharmpy_examples(), name)
+    with pytest.raises(OpiaxisInputError, match="numbers need an explicit mapping"):
+        read_nonmem(path, small, dv=kw["dv"])   # the moxonidine dose is never guessed into a compartment
+    d = read_nonmem(path, small, **kw)
+    obs = d.observations
+    if counts:
+        assert (len(d.events), len(d.ids), int((obs["MDV"] == 0).sum())) == counts
+    sim = simulate_dataset(small, d)
+    assert np.isfinite(sim.loc[obs["ROW"], "DV"]).all()

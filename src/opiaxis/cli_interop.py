@@ -104,7 +104,9 @@ def register(app: typer.Typer) -> None:
             m = _model(modules)
             d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map)
             obs = d.observations
-            console.print(f"{path}: {len(d.events)} rows, {len(d.ids)} ID(s), {len(d.doses())} dose event(s), "
+            from .dosing import expand_doses
+            n_doses = len(expand_doses(d.events, late_steady_state="reset"))
+            console.print(f"{path}: {len(d.events)} rows, {len(d.ids)} ID(s), {n_doses} dose event(s), "
                           f"{int((obs['MDV'] == 0).sum())} observation(s) of "
                           f"{', '.join(sorted(set(obs['VARIABLE']))) or 'nothing'}; covariates: "
                           f"{', '.join(c for c in d.covariates.columns if c != 'ID') or 'none'}; OK")
@@ -125,7 +127,9 @@ def register(app: typer.Typer) -> None:
             from .interop.nonmem import read_nonmem, simulate_dataset, write_nonmem
             m = _model(modules)
             d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map)
-            for msg in check_doses(d.doses(), allow=allow_implausible_doses, file=str(path), field="AMT"):
+            from .dosing import expand_doses
+            for msg in check_doses(expand_doses(d.events, late_steady_state="reset"), allow=allow_implausible_doses,
+                                   file=str(path), field="AMT"):
                 console.print(f"note: implausible dose allowed: {msg}", markup=False)
             write_nonmem(simulate_dataset(m, d), out)
             console.print(f"wrote {out}")

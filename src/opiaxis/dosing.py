@@ -44,12 +44,14 @@ An event table has one row per event with the columns of :data:`EVENT_COLUMNS`:
 ``SS``
     Steady state (optional): 0 none; 1 or 2 on a dose row with II > 0: the dose is the last of
     an infinite series of identical doses every II h, the system at steady state. A steady-state
-    dose must come before any other record of its ID (for an ID's first dose, SS = 1 and SS = 2
-    mean the same); :func:`expand_doses` realises it as a run-in of identical doses every II
-    over the preceding :data:`SS_RUN_IN_HOURS` (at least :data:`SS_RUN_IN_DOSES` doses), at
-    negative times when the dose is at TIME 0, which reaches steady state for half-lives up to
-    about 4 days (simulate from the first run-in dose: ``t0 = min(0, TIME)``). SS = 3 and
-    steady-state infusions without II (SS with II = 0) are rejected.
+    dose that is its ID's first record (SS = 1 and SS = 2 then mean the same) is realised by
+    :func:`expand_doses` as a run-in of identical doses every II over the preceding
+    :data:`SS_RUN_IN_HOURS` (at least :data:`SS_RUN_IN_DOSES` doses), at negative times when
+    the dose is at TIME 0, which reaches steady state for half-lives up to about 4 days
+    (simulate from the first run-in dose: ``t0 = min(0, TIME)``). A later SS = 1 dose resets
+    the patient to that steady state: :func:`opiaxis.interop.nonmem.simulate_dataset` simulates
+    the run-in separately and continues from its state. A later SS = 2 (superposition), SS = 3
+    and steady-state infusions without II (SS with II = 0) are rejected.
 
 Other columns (DV, MDV, covariates) are kept unchanged.
 
@@ -389,7 +391,7 @@ def parse_cmt_map(text: str | Path | Mapping | None, cmt_names: Sequence[str],
 
 def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[str],
                      name: str | None = None, cmt_map: Mapping[int, str] | None = None,
-                     allow_index: bool = True) -> pd.DataFrame:
+                     allow_index: bool = True, lines: Sequence[int] | None = None) -> pd.DataFrame:
     """Read and validate a NONMEM-style event table.
 
     Parameters
@@ -406,6 +408,8 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
         False where ``cmt_names`` is not an order the user chose (e.g. the model's sorted
         compartments): a numeric CMT without ``cmt_map`` is then an error listing the
         compartments, never a guess.
+    lines:
+        For a DataFrame read from a file: the file line of each row (errors then name it).
     name:
         Name of a DataFrame source in error messages (default ``"<DataFrame>"``).
 
@@ -431,7 +435,7 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     if isinstance(source, pd.DataFrame):
         label = name or "<DataFrame>"
         raw = source.copy()
-        lines = None
+        lines = None if lines is None else list(lines)
     else:
         path = Path(source)
         label = str(path)
@@ -587,12 +591,13 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
                 "expected TIME non-decreasing within an ID (sort rows by ID, TIME)",
                 pos, "TIME")
         first_time = grouped["TIME"].transform("min").to_numpy(dtype=float)
-        pos = _first((ss != 0) & (time > first_time))
+        pos = _first((ss == 2) & (time > first_time))
         if pos is not None:
             raise loc.error(
-                f"SS is {ss[pos]} at TIME {_fmt(time[pos])}, after earlier records of ID {ids.iloc[pos]} "
-                f"(from TIME {_fmt(first_time[pos])}); a steady-state dose must be an ID's first record "
-                "(its run-in of identical doses would overlap the earlier ones)", pos, "SS")
+                f"SS is 2 at TIME {_fmt(time[pos])}, after earlier records of ID {ids.iloc[pos]} "
+                f"(from TIME {_fmt(first_time[pos])}); SS = 2 adds a steady state to the current one "
+                "(superposition, which a nonlinear model has not), supported only as an ID's first "
+                "record; use SS = 1 (reset to steady state)", pos, "SS")
 
     out = pd.DataFrame({
         "ID": ids.to_numpy(),
@@ -618,8 +623,15 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     return out
 
 
-def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
+def expand_doses(df: pd.DataFrame, *, late_steady_state: str = "error") -> pd.DataFrame:
     """Expand ADDL/II into explicit dose rows and put simultaneous events in a defined order.
+
+    Steady-state doses (SS = 1 or 2) that are their ID's first record get a run-in of identical
+    doses before them (see the module docstring). An SS = 1 dose after earlier records resets
+    the system to a steady state, which one timeline of doses cannot express:
+    ``late_steady_state="error"`` (the default) refuses it; ``"reset"`` writes it as a reset and
+    dose (EVID 4), for callers that set the steady state themselves at that time
+    (:func:`opiaxis.interop.nonmem.simulate_dataset`).
 
     Keeps dose rows (EVID 1 and 4) and reset rows (EVID 3); each additional dose of a row with
     ADDL > 0 becomes an explicit EVID 1 row at TIME + k*II, k = 1..ADDL.
@@ -649,6 +661,11 @@ def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
     keep = np.isin(evid, (1, 3, 4))
     sub = df.loc[keep]
     src = np.flatnonzero(keep)
+    if "SS" in df.columns and len(df):
+        all_time = pd.to_numeric(df["TIME"], errors="coerce")
+        first_of_id = (all_time <= all_time.groupby(df["ID"].to_numpy()).transform("min").to_numpy()).to_numpy()[keep]
+    else:
+        first_of_id = np.ones(len(sub), dtype=bool)
 
     def get(col: str) -> np.ndarray:
         """Numeric column of the kept rows; absent or missing values are 0 (as when read)."""
@@ -660,7 +677,19 @@ def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
     time = pd.to_numeric(sub["TIME"], errors="coerce").to_numpy(dtype=float)
     amt, rate, ii, addl_f = get("AMT"), get("RATE"), get("II"), get("ADDL")
     ss = get("SS") if "SS" in sub.columns else np.zeros(len(sub))
-    steady = (ss != 0) & np.isin(ev, _DOSE_EVID) & (ii > 0)
+    late = (ss != 0) & ~first_of_id
+    if late.any():
+        t_late = time[late][0]
+        if late_steady_state != "reset" or (ss[late] == 2).any():
+            raise OpiaxisInputError(
+                f"a steady-state dose (SS {int(ss[late][0])}) at TIME {_fmt(t_late)} follows earlier records of "
+                f"ID {sub['ID'].to_numpy()[late][0]}; "
+                + ("SS = 2 (added to the current state) is supported only as an ID's first record"
+                   if (ss[late] == 2).any() else
+                   "its reset to steady state is simulated by opiaxis.interop.nonmem.simulate_dataset "
+                   "(opiaxis simulate-nonmem), not in one timeline of doses"), file=name, field="SS")
+        ev = np.where(late, 4, ev)
+    steady = (ss != 0) & np.isin(ev, _DOSE_EVID) & (ii > 0) & first_of_id
     # steady state: a run-in of identical doses before the dose (k < 0); it is an ID's first
     # record, so the reset of an EVID 4 steady-state dose is moot (and would erase the run-in)
     pre = np.where(steady, np.maximum(SS_RUN_IN_DOSES, np.ceil(SS_RUN_IN_HOURS / np.where(ii > 0, ii, 1.0))), 0)

@@ -115,12 +115,22 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
         raise OpiaxisInputError(f"dv {dv!r} is not a model variable; expected a state or an "
                                 "assignment such as 'buprenorphine_plasma'", field="dv")
 
+    # NONMEM's defaults for absent items: EVID from AMT (a record with AMT > 0 is a dose), CMT 1
+    # for doses (the default dose compartment; it needs cmt_map like any number)
+    if "EVID" not in upper and "AMT" in upper:
+        amt = pd.to_numeric(raw[upper["AMT"]].map(lambda v: None if _missing(v) else v), errors="coerce")
+        raw["EVID"] = np.where(amt.fillna(0).to_numpy(float) > 0, 1, 0)
+    if "CMT" not in upper and "ID" in upper:
+        evid_now = pd.to_numeric(raw["EVID"] if "EVID" in raw else raw[upper["EVID"]], errors="coerce")
+        raw["CMT"] = np.where(evid_now.isin((1, 4)), "1", ".")
+    upper = {str(c).strip().upper(): c for c in raw.columns}
+
     # the event part: every dose item, TIME order, dose CMT (errors with lines)
     cmt_names = sorted(model.dose_targets)
     if cmt_map is not None:
         cmt_map = dosing.parse_cmt_map(cmt_map, cmt_names, variables=known_vars)
-    events = dosing.read_event_table(raw if lines is None else Path(label), cmt_names=cmt_names,
-                                     name=label, cmt_map=cmt_map, allow_index=False)
+    events = dosing.read_event_table(raw, cmt_names=cmt_names, name=label, cmt_map=cmt_map,
+                                     allow_index=False, lines=lines)
     n = len(raw)
     if len(events) != n:  # pragma: no cover - read_event_table keeps every non-blank row
         raise OpiaxisInputError("internal: row count changed while reading", file=label)
@@ -206,10 +216,9 @@ def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=Non
 
     ``params``: None (typical values), an array (IDs in order of appearance × parameters) or a
     DataFrame with an ``ID`` column and parameter columns; covariate columns of the dataset that
-    name parameters override both.
+    name parameters override both. An SS = 1 dose after an ID's first record resets that ID to
+    the steady state of its dose (a separate run-in), and the simulation continues from there.
     """
-    from ..engine import simulate
-
     ids = data.ids
     P = np.tile(model.default_parameters(), (len(ids), 1))
     if isinstance(params, pd.DataFrame):
@@ -239,16 +248,30 @@ def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=Non
     if not len(obs):
         raise OpiaxisInputError("the dataset has no observation rows (EVID 0); expected at least one "
                                 "row at which to simulate DV", file=data.file, field="EVID")
-    times = np.unique(obs["TIME"].to_numpy(float))
-    doses = data.doses()
-    t0 = min(0.0, float(doses["TIME"].min())) if len(doses) else 0.0   # steady-state run-ins start before 0
-    res = simulate(model, P, times, doses, ids=ids, t0=t0, options=options)
+    doses = dosing.expand_doses(data.events, late_steady_state="reset")
+    resets = _steady_state_resets(data.events)
     pos = {i: k for k, i in enumerate(ids)}
-    ti = np.searchsorted(times, obs["TIME"].to_numpy(float))
-    pi = obs["ID"].map(pos).to_numpy(int)
-    values = np.empty(len(obs))
-    for var, sel in obs.groupby("VARIABLE").indices.items():
-        values[sel] = res.get(var)[pi[sel], ti[sel]]
+    values = np.full(len(obs), np.nan)
+    plain = [i for i in ids if i not in resets]
+    if plain:   # one batch: IDs without a steady-state reset after their first record
+        sel_obs = obs["ID"].isin(plain).to_numpy()
+        if sel_obs.any():
+            d = doses[doses["ID"].isin(plain)]
+            rows = [pos[i] for i in plain]
+            _fill(values, sel_obs, obs, model, P[rows], plain, d, options)
+    for i in resets:   # per ID, in segments: each SS = 1 record restarts from its steady state
+        bounds = [float(data.events.loc[data.events["ID"] == i, "TIME"].min())] + [t for t, _ in resets[i]] + [np.inf]
+        d_id = doses[doses["ID"] == i]
+        for s in range(len(bounds) - 1):
+            lo, hi = bounds[s], bounds[s + 1]
+            sel_obs = ((obs["ID"] == i) & (obs["TIME"] >= lo) & (obs["TIME"] < hi)).to_numpy()
+            if not sel_obs.any():
+                continue
+            x0 = None if s == 0 else _steady_state(model, P[pos[i]], resets[i][s - 1], i, options)
+            seg = d_id[(d_id["TIME"] >= lo) & (d_id["TIME"] < hi)]
+            if s > 0:   # the system starts at its steady state: the reset part of the SS record is done
+                seg = seg[seg["EVID"] != 3].assign(EVID=lambda f: np.where(f["EVID"] == 4, 1, f["EVID"]))
+            _fill(values, sel_obs, obs, model, P[[pos[i]]], [i], seg, options, t0=lo, x0=x0)
     out = data.events.copy()
     out["DV"] = np.nan
     out["MDV"] = 1
@@ -258,6 +281,48 @@ def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=Non
     cmt[obs["ROW"].to_numpy()] = obs["VARIABLE"].to_numpy()
     out["CMT"] = cmt
     return out
+
+
+def _steady_state_resets(events: pd.DataFrame) -> dict:
+    """{ID: [(time, SS row), ...]} for SS = 1 doses after an ID's first record."""
+    if "SS" not in events.columns:
+        return {}
+    first = events.groupby("ID", sort=False)["TIME"].transform("min")
+    late = events[(events["SS"] == 1) & (events["TIME"] > first) & events["EVID"].isin((1, 4))]
+    out: dict = {}
+    for _, row in late.iterrows():
+        out.setdefault(row["ID"], []).append((float(row["TIME"]), row))
+    return out
+
+
+def _steady_state(model: Model, params: np.ndarray, reset, pid, options) -> np.ndarray:
+    """The state just before an SS = 1 dose: a run-in of identical doses every II from the
+    initial state, alone (the history before the reset does not count)."""
+    from ..engine import simulate
+    t, row = reset
+    ii = float(row["II"])
+    k = int(max(dosing.SS_RUN_IN_DOSES, np.ceil(dosing.SS_RUN_IN_HOURS / ii)))
+    times = t - ii * np.arange(k, 0, -1)
+    run_in = pd.DataFrame({"ID": pid, "TIME": times, "EVID": 1, "AMT": float(row["AMT"]), "CMT": row["CMT"],
+                           "RATE": float(row["RATE"]), "ORDER": np.arange(k)})
+    res = simulate(model, params[None, :], [t], run_in, ids=[pid], t0=float(times[0]), options=options)
+    return res.states[0, 0, :].copy()
+
+
+def _fill(values, sel, obs, model, P, ids, doses, options, t0=None, x0=None):
+    """Simulate ``ids`` with ``doses`` and put the values of the observation rows ``sel``."""
+    from ..engine import simulate
+    part = obs[sel]
+    times = np.unique(part["TIME"].to_numpy(float))
+    if t0 is None:   # a steady-state run-in starts before 0
+        t0 = min(0.0, float(doses["TIME"].min())) if len(doses) else 0.0
+    res = simulate(model, P, times, doses, ids=ids, t0=t0, x0=x0, options=options)
+    pos = {i: k for k, i in enumerate(ids)}
+    ti = np.searchsorted(times, part["TIME"].to_numpy(float))
+    pi = part["ID"].map(pos).to_numpy(int)
+    idx = np.flatnonzero(sel)
+    for var, rows in part.groupby("VARIABLE").indices.items():
+        values[idx[rows]] = res.get(var)[pi[rows], ti[rows]]
 
 
 def dataset_from_results(results, doses: pd.DataFrame | None, variable: str,
