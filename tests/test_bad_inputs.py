@@ -92,6 +92,19 @@ STUDY_CASES = [
      {"ev.csv": "ID,TIME,EVID,AMT,CMT\n"}, ["ev.csv", "header but no rows"]),
     ("trial file given to run", ("name: tiny\n", "kind: behaviour-trial\nname: tiny\n"), {},
      ["study.yaml:1", "behaviour-trial", "opiaxis trial"]),
+    ("empty outputs", ("outputs: [buprenorphine_plasma, morphine_plasma]", "outputs: []"), {},
+     ["study.yaml:15", "non-empty list"]),
+    ("output listed twice", ("outputs: [buprenorphine_plasma, morphine_plasma]",
+                             "outputs: [morphine_plasma, morphine_plasma]"), {}, ["morphine_plasma listed twice"]),
+    ("name is a list", ("name: tiny", "name: [a, b]"), {}, ["study.yaml:1", "name must be text"]),
+    ("covariates as a list", ("  size: 6\n", "  size: 6\n  covariates: [1]\n"), {},
+     ["population.covariates", "must be a mapping"]),
+    ("ADDL of 1e8 doses", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
+     {"ev.csv": "ID,TIME,EVID,AMT,CMT,II,ADDL\n1,0,1,5,morphine.iv,1,100000000\n"}, ["ev.csv:2", "at most 100000"]),
+    ("ID beyond 2^53", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
+     {"ev.csv": "ID,TIME,EVID,AMT,CMT\n1e30,0,1,5,morphine.iv\n"}, ["ev.csv:2", "at most 2^53"]),
+    ("numeric CMT in a study's event table", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
+     {"ev.csv": "ID,TIME,EVID,AMT,CMT\n1,0,1,5,1\n"}, ["ev.csv:2", "explicit mapping", "morphine.iv"]),
 ]
 
 
@@ -315,6 +328,19 @@ CLI_CASES = [
     ("run a directory", ["run", "{tmp}"], 2, ["is a directory"]),
     ("run a trial file", ["run", "{tmp}/trial.yaml"], 2, ["opiaxis trial"]),
     ("trial a study file", ["trial", "{tmp}/study.yaml"], 2, ["opiaxis run"]),
+    ("run --workers 0", ["run", "{tmp}/study.yaml", "--scheduler", "local", "--workers", "0"], 2, ["--workers"]),
+    ("run --max-failure-rate 2", ["run", "{tmp}/study.yaml", "--max-failure-rate", "2"], 2, ["not a fraction"]),
+    ("population too large", ["run", "{tmp}/huge.yaml", "--out", "{tmp}/o"], 2, ["GiB of memory", "population.size"]),
+    ("export-sbml --out is a folder", ["export-sbml", "-o", "{tmp}"], 2, ["is a folder", "--out"]),
+    ("export-sbml --out unwritable", ["export-sbml", "-o", "/proc/nope/x.xml"], 2, ["does not exist", "--out"]),
+    ("model --markdown is a folder", ["model", "--markdown", "{tmp}"], 2, ["is a folder", "--markdown"]),
+    ("export-petab --every 0", ["export-petab", "{tmp}/study.yaml", "--every", "0", "-o", "{tmp}/pe"], 2, ["--every"]),
+    ("export-petab --out is a file", ["export-petab", "{tmp}/study.yaml", "-o", "{tmp}/a_file"], 2, ["is a file"]),
+    ("simulate-nonmem --out is a folder", ["simulate-nonmem", "{tmp}/huge.csv", "-o", "{tmp}"], 2, ["is a folder"]),
+    ("import-nonmem numeric CMT", ["import-nonmem", "{tmp}/num.csv", "--dv", "morphine_plasma"], 2,
+     ["num.csv:2", "explicit mapping", "morphine.iv"]),
+    ("import-nonmem with --cmt-map", ["import-nonmem", "{tmp}/num.csv", "--dv", "morphine_plasma", "--cmt-map", "1=morphine.iv"],
+     0, ["1 dose event(s)", "OK"]),
 ]
 
 
@@ -326,6 +352,8 @@ def test_cli_catalogue(tmp_path, small_default, args, code, pieces):
     (tmp_path / "empty.csv").write_text("ID,TIME,EVID,AMT,CMT\n")
     (tmp_path / "huge.csv").write_text("ID,TIME,EVID,AMT,CMT\n1,0,1,1e9,morphine.iv\n")
     (tmp_path / "trial.yaml").write_text("kind: behaviour-trial\nname: t\n")
+    write(tmp_path, STUDY.replace("  size: 6", "  size: 100000000000"), "huge.yaml")
+    (tmp_path / "num.csv").write_text("ID,TIME,EVID,AMT,CMT,DV,MDV\n1,0,1,10,1,.,1\n1,1,0,.,.,3,0\n")
     res = runner.invoke(app, [a.format(tmp=tmp_path) for a in args])
     out = res.output
     assert res.exit_code == code, out

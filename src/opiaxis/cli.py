@@ -21,10 +21,27 @@ err_console = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> None:
+    if isinstance(exc, OSError):   # a file that cannot be read or written: name it, no traceback
+        exc = OpiaxisInputError(f"cannot read or write here: {exc.strerror or exc}",
+                                file=exc.filename if exc.filename is not None else None)
     kind = "input error" if isinstance(exc, OpiaxisInputError) else \
         "model definition error" if isinstance(exc, ModelDefinitionError) else "error"
     err_console.print(f"[bold red]{kind}:[/] {escape(str(exc))}", highlight=False)
     raise typer.Exit(2)
+
+
+def output_file(path: Path, option: str) -> Path:
+    """An output file path: not a folder, and its folder exists (checked before any slow work)."""
+    if path.is_dir():
+        raise OpiaxisInputError("is a folder; expected a file name to write", file=str(path), field=option)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OpiaxisInputError(f"folder {str(parent)!r} does not exist; expected a file in an existing folder",
+                                file=str(path), field=option)
+    import os
+    if not os.access(parent, os.W_OK):
+        raise OpiaxisInputError(f"folder {str(parent)!r} is not writable", file=str(path), field=option)
+    return path
 
 
 def _progress():
@@ -49,6 +66,8 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
     try:
         if chunk_size < 1:
             raise OpiaxisInputError(f"chunk size {chunk_size} must be >= 1", field="--chunk-size")
+        if workers is not None and workers < 1:
+            raise OpiaxisInputError(f"{workers} workers; expected at least 1", field="--workers")
         if not 0.0 <= max_failure_rate <= 1.0:
             raise OpiaxisInputError(f"{max_failure_rate:g} is not a fraction; expected 0..1", field="--max-failure-rate")
         if out.exists() and not out.is_dir():
@@ -93,7 +112,7 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
             err_console.print(f"[bold red]error:[/] the solver failure rate {res['failed'] / n_pat:.1%} is above "
                               f"--max-failure-rate {max_failure_rate:.1%}; the results are incomplete", highlight=False)
             raise typer.Exit(3)
-    except OpiaxisError as exc:
+    except (OpiaxisError, OSError) as exc:
         _fail(exc)
 
 
@@ -104,6 +123,8 @@ def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="writ
     try:
         from .describe import describe_markdown
         from .models import build_model, default_model
+        if markdown is not None:
+            output_file(markdown, "--markdown")
         if drug_library is not None and not drug_library.is_file():
             raise OpiaxisInputError("drug library not found" if not drug_library.exists() else
                                     "is not a file", file=str(drug_library), field="--drug-library")
@@ -124,7 +145,7 @@ def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="writ
             console.print("couplings: " + ", ".join(f"{c.provider}→{c.consumer}:{c.variable}" for c in m.couplings[:12])
                           + (" …" if len(m.couplings) > 12 else ""))
             console.print("use --markdown FILE for every state and parameter with unit, source and variability")
-    except OpiaxisError as exc:
+    except (OpiaxisError, OSError) as exc:
         _fail(exc)
 
 
@@ -165,7 +186,7 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
             console.print(f"wrote {markdown}")
         if strict and n_ok < len(results):
             raise typer.Exit(1)
-    except OpiaxisError as exc:
+    except (OpiaxisError, OSError) as exc:
         _fail(exc)
 
 
@@ -200,7 +221,7 @@ def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table
             err_console.print(f"[yellow]note:[/] implausible dose allowed: {escape(msg)}", highlight=False)
         console.print(f"{path}: {len(df)} rows, {df['ID'].nunique()} subject(s), {len(doses)} dose event(s) after "
                       "ADDL expansion; OK")
-    except OpiaxisError as exc:
+    except (OpiaxisError, OSError) as exc:
         _fail(exc)
 
 

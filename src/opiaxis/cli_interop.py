@@ -19,7 +19,7 @@ def _model(modules: Optional[str]):
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import _fail, console
+    from .cli import _fail, console, output_file
 
     @app.command("export-sbml")
     def export_sbml(out: Path = typer.Option(Path("opiaxis.xml"), "--out", "-o", help="SBML file to write"),
@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
             from . import dosing
             from .interop.sbml import write_sbml
             from .study import drug_routes, iu_factors
+            output_file(out, "--out")
             m = _model(modules)
             doses = None
             frames = []
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"wrote {out}: {len(m.states)} states, {len(m.parameters)} parameters, "
                           f"{len(m.assignments)} assignment rules" + (f", {len(doses)} dose event(s)" if doses is not None else "")
                           + "; libSBML consistency check passed")
-        except OpiaxisError as exc:
+        except (OpiaxisError, OSError) as exc:
             _fail(exc)
 
     @app.command("export-petab")
@@ -79,8 +80,16 @@ def register(app: typer.Typer) -> None:
                          modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)")):
         """Write a PEtab v1 problem (SBML, conditions, observables, measurements, parameters, YAML)."""
         try:
+            import math
+
             from .interop.petab import check_petab, export_petab, read_measurements, study_measurements
             from .study import load_study
+            if out.exists() and not out.is_dir():
+                raise OpiaxisInputError("is a file; expected a folder for the PEtab problem", file=str(out), field="--out")
+            if not (math.isfinite(every) and every > 0):
+                raise OpiaxisInputError(f"{every:g} h; expected a positive number of hours", field="--every")
+            if patients < 1:
+                raise OpiaxisInputError(f"{patients} patients; expected at least 1", field="--patients")
             m = _model(modules)
             s = load_study(study, m)
             meas = read_measurements(measurements, m, dv) if measurements else \
@@ -90,7 +99,7 @@ def register(app: typer.Typer) -> None:
             if problems:
                 raise OpiaxisInputError("; ".join(problems), file=str(y))
             console.print(f"wrote {y} ({len(meas)} measurements); schema checks passed")
-        except OpiaxisError as exc:
+        except (OpiaxisError, OSError) as exc:
             _fail(exc)
 
     @app.command("import-nonmem")
@@ -110,7 +119,7 @@ def register(app: typer.Typer) -> None:
                           f"{int((obs['MDV'] == 0).sum())} observation(s) of "
                           f"{', '.join(sorted(set(obs['VARIABLE']))) or 'nothing'}; covariates: "
                           f"{', '.join(c for c in d.covariates.columns if c != 'ID') or 'none'}; OK")
-        except OpiaxisError as exc:
+        except (OpiaxisError, OSError) as exc:
             _fail(exc)
 
     @app.command("simulate-nonmem")
@@ -125,6 +134,7 @@ def register(app: typer.Typer) -> None:
         try:
             from .checks import check_doses
             from .interop.nonmem import read_nonmem, simulate_dataset, write_nonmem
+            output_file(out, "--out")
             m = _model(modules)
             d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map)
             from .dosing import expand_doses
@@ -133,5 +143,5 @@ def register(app: typer.Typer) -> None:
                 console.print(f"note: implausible dose allowed: {msg}", markup=False)
             write_nonmem(simulate_dataset(m, d), out)
             console.print(f"wrote {out}")
-        except OpiaxisError as exc:
+        except (OpiaxisError, OSError) as exc:
             _fail(exc)

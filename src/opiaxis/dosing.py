@@ -104,6 +104,8 @@ _DOSE_EVID = (1, 4)
 _RESET_EVID = (3, 4)
 _MISSING_TOKENS = frozenset({"", ".", "nan", "na", "none", "null"})
 _EXPANDED_COLUMNS = ("ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER")
+MAX_ADDL = 100_000            # additional doses per row (about 11 years hourly)
+MAX_EXPANDED_EVENTS = 20_000_000   # dose rows after expansion, all subjects together
 SS_RUN_IN_HOURS = 21 * 24.0   # steady state: run-in of identical doses over the preceding 21 days
 SS_RUN_IN_DOSES = 10          # and at least 10 doses
 
@@ -302,10 +304,10 @@ def _parse_ids(series: pd.Series, loc: _Locator) -> pd.Series:
     numbers = pd.to_numeric(cleaned, errors="coerce")
     if not numbers.isna().any():
         arr = numbers.to_numpy(dtype=float)
-        pos = _first(~np.isfinite(arr) | (arr != np.round(arr)))
+        pos = _first(~np.isfinite(arr) | (arr != np.round(arr)) | (np.abs(arr) > 2.0 ** 53))
         if pos is not None:
             raise loc.error(f"ID is {series.iloc[pos]!r}; expected a whole-number subject identifier "
-                            "(NONMEM IDs are integers)", pos, "ID")
+                            "(NONMEM IDs are integers, here at most 2^53)", pos, "ID")
         return pd.Series(arr.astype(np.int64), index=series.index)
     return cleaned.map(str)
 
@@ -529,6 +531,10 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     if pos is not None:
         raise loc.error(f"ADDL is {_fmt(addl_f[pos])}; expected a non-negative whole number of "
                         "additional doses", pos, "ADDL")
+    pos = _first(addl_f > MAX_ADDL)
+    if pos is not None:
+        raise loc.error(f"ADDL is {_fmt(addl_f[pos])}; expected at most {MAX_ADDL} additional doses per row "
+                        "(split the regimen over several rows)", pos, "ADDL")
     addl = addl_f.astype(np.int64)
     pos = _first((addl > 0) & (ii <= 0))
     if pos is not None:
@@ -707,6 +713,10 @@ def expand_doses(df: pd.DataFrame, *, late_steady_state: str = "error") -> pd.Da
     rate = np.where(ev == 3, 0.0, rate)
 
     counts = addl + 1 + pre
+    if counts.sum() > MAX_EXPANDED_EVENTS:
+        raise OpiaxisInputError(f"the doses expand to {int(counts.sum()):,} events (ADDL and regimens); expected at "
+                                f"most {MAX_EXPANDED_EVENTS:,}: check II, ADDL and the regimen durations",
+                                file=name, field="ADDL")
     parent = np.repeat(np.arange(len(sub)), counts)
     k = np.arange(len(parent)) - np.repeat(np.cumsum(counts) - counts, counts) - pre[parent]
     base = pd.DataFrame({

@@ -199,6 +199,8 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     for req in ("name", "arms", "schedule"):
         if req not in raw:
             raise OpiaxisInputError(f"missing required key {req!r}", file=file, line=getattr(raw, "line", None), field=req)
+    if not isinstance(raw["name"], (str, int, float)) or isinstance(raw["name"], bool):
+        raise _err(f"name must be text, got {raw['name']!r}", file, raw, "name", "name")
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise _err(f"seed {seed!r} must be a non-negative integer", file, raw, "seed", "seed")
@@ -216,6 +218,9 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     params = _overrides(pop.get("parameters"), model, file, "population.parameters")
     from .population.covariates import covariate_specs
     cov_node = pop.get("covariates") or LDict()
+    if not isinstance(cov_node, dict):
+        raise _err("covariates must be a mapping of covariate names to settings, e.g. {age: {mean: 40, sd: 10}}",
+                   file, pop, "covariates", "population.covariates")
     covs = covariate_specs(cov_node, file=file, line_of=lambda k: line_of(cov_node, k))
 
     arms_node = raw["arms"]
@@ -277,9 +282,12 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     if every > duration:
         raise _err("read-out interval is longer than the study", file, sched, "every", "schedule.every")
 
-    outputs = raw.get("outputs") or ["mor_occupancy_central"]
-    if not isinstance(outputs, list):
-        raise _err("outputs must be a list of variable names", file, raw, "outputs", "outputs")
+    outputs = raw.get("outputs", ["mor_occupancy_central"])
+    if not isinstance(outputs, list) or not outputs:
+        raise _err("outputs must be a non-empty list of variable names", file, raw, "outputs", "outputs")
+    twice = sorted({str(o) for o in outputs if outputs.count(o) > 1})
+    if twice:
+        raise _err(f"output(s) {', '.join(twice)} listed twice; expected each once", file, raw, "outputs", "outputs")
     known = set(model.state_names) | set(model.assignment_index)
     for j, o in enumerate(outputs):
         if o not in known:
@@ -687,10 +695,10 @@ def _run_locked(study, model, out: Path, chunk_size: int, progress, client, fres
         if notes:
             notes(msg)
 
+    check_resources(study, model, out, chunk_size)
     ids = study.ids
     arm_of = assign_arms(study, ids)
     check_arms(study, arm_of)
-    check_resources(study, model, out, chunk_size)
     plan = []
     for a_idx, arm in enumerate(study.arms):
         arm_ids = ids[arm_of == a_idx]
