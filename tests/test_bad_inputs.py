@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from opiaxis import checks
 from opiaxis.cli import app
-from opiaxis.engine import simulate
+from opiaxis.engine import SolverOptions, simulate
 from opiaxis.errors import OpiaxisInputError
 from opiaxis.models import build_model, default_model
 from opiaxis.study import load_study, run_study
@@ -276,8 +276,12 @@ def _api(small):
     (lambda m, P: simulate(m, np.vstack([P, P]), [0.0, 1.0], ids=[1, 1]), ["duplicates"]),
     (lambda m, P: simulate(m, P, [0.0, 1.0], ids=[1, 2]), ["one id per patient"]),
     (lambda m, P: simulate(m, P, [0.0, 1.0], x0=np.zeros(2)), ["x0 has shape"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], options=SolverOptions(rtol=-1)), ["rtol is -1"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], options=SolverOptions(atol=float("nan"))), ["atol is nan"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], options=SolverOptions(h_max=0)), ["h_max is 0"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], options=SolverOptions(max_steps=0)), ["max_steps is 0"]),
 ], ids=["nan time", "inf time", "unsorted", "empty", "2-D times", "before t0", "params shape", "nan param",
-        "duplicate ids", "ids length", "x0 shape"])
+        "duplicate ids", "ids length", "x0 shape", "negative rtol", "nan atol", "zero h_max", "zero max_steps"])
 def test_simulate_argument_catalogue(small, call, pieces):
     with pytest.raises(OpiaxisInputError) as e:
         call(small, _api(small))

@@ -60,8 +60,11 @@ def times_array(times, *, t0: float = 0.0, name: str = "times") -> np.ndarray:
     return t
 
 
-def simulate_arguments(model, params, times, *, ids=None, t0: float = 0.0, x0=None) -> None:
-    """Check the arguments of :func:`opiaxis.engine.simulate` (shapes, finite values, sorted times)."""
+def simulate_arguments(model, params, times, *, ids=None, t0: float = 0.0, x0=None, options=None) -> None:
+    """Check the arguments of :func:`opiaxis.engine.simulate` (shapes, finite values, sorted times,
+    solver options)."""
+    if options is not None:
+        solver_options(options)
     n_par = len(model.parameters)
     try:
         P = np.atleast_2d(np.asarray(params, dtype=float))
@@ -89,6 +92,22 @@ def simulate_arguments(model, params, times, *, ids=None, t0: float = 0.0, x0=No
             raise OpiaxisInputError(f"x0 has shape {X.shape}; expected ({n_st},) or ({P.shape[0]}, {n_st})", field="x0")
         if not np.isfinite(X).all():
             raise OpiaxisInputError("x0 has a value that is not finite; expected finite initial states", field="x0")
+
+
+def solver_options(options) -> None:
+    """rtol and atol positive and finite, h_max positive, max_steps a whole number >= 1."""
+    for name in ("rtol", "atol"):
+        v = getattr(options, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not (0 < v < math.inf):
+            raise OpiaxisInputError(f"{name} is {v!r}; expected a positive finite tolerance such as 1e-6",
+                                    field=f"options.{name}")
+    h = options.h_max
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.integer, np.floating)) or not h > 0:
+        raise OpiaxisInputError(f"h_max is {h!r}; expected a positive step bound in hours (inf for none)",
+                                field="options.h_max")
+    n = options.max_steps
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise OpiaxisInputError(f"max_steps is {n!r}; expected a whole number >= 1", field="options.max_steps")
 
 
 # ----------------------------------------------------------------------------------------------
