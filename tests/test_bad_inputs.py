@@ -103,6 +103,9 @@ STUDY_CASES = [
      {"ev.csv": "ID,TIME,EVID,AMT,CMT,II,ADDL\n1,0,1,5,morphine.iv,1,100000000\n"}, ["ev.csv:2", "at most 100000"]),
     ("ID beyond 2^53", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
      {"ev.csv": "ID,TIME,EVID,AMT,CMT\n1e30,0,1,5,morphine.iv\n"}, ["ev.csv:2", "at most 2^53"]),
+    ("parameters as a list", ("  size: 6\n", "  size: 6\n  parameters: [1, 2]\n"), {},
+     ["study.yaml:5", "population.parameters", "mapping of parameter names"]),
+    ("solver as text", ("outputs:", "solver: fast\noutputs:"), {}, ["study.yaml:15", "solver", "atol"]),
     ("numeric CMT in a study's event table", ("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n"),
      {"ev.csv": "ID,TIME,EVID,AMT,CMT\n1,0,1,5,1\n"}, ["ev.csv:2", "explicit mapping", "morphine.iv"]),
 ]

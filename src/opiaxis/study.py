@@ -128,10 +128,10 @@ def _duration(value, file, node, key, field, *, allow_zero: bool = False) -> flo
     return h
 
 
-def _check_keys(node, allowed, file, where):
+def _check_keys(node, allowed, file, where, line=None):
     if not isinstance(node, dict):
         raise OpiaxisInputError(f"expected a mapping with keys {sorted(allowed)}", file=file,
-                                line=getattr(node, "line", None), field=where)
+                                line=getattr(node, "line", line), field=where)
     for k in node:
         if k not in allowed:
             hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
@@ -139,11 +139,12 @@ def _check_keys(node, allowed, file, where):
                        + f"; expected one of {sorted(allowed)}", file, node, k, f"{where}.{k}" if where else str(k))
 
 
-def _overrides(node, model: Model, file, where) -> dict[str, float]:
+def _overrides(node, model: Model, file, where, line=None) -> dict[str, float]:
     if node is None:
         return {}
     if not isinstance(node, dict):
-        raise OpiaxisInputError("expected a mapping of parameter names to values", file=file, field=where)
+        raise OpiaxisInputError("expected a mapping of parameter names to values, e.g. {morphine_CL: 80}",
+                                file=file, line=getattr(node, "line", line), field=where)
     out = {}
     for k, v in node.items():
         if k not in model.param_index:
@@ -195,7 +196,7 @@ def _check_event_ids(events: pd.DataFrame, cohort: range, file: str, field: str)
 
 def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
                 allow_implausible_doses: bool = False) -> Study:
-    _check_keys(raw, TOP_KEYS, file, "")
+    _check_keys(raw, TOP_KEYS, file, "", 1)
     for req in ("name", "arms", "schedule"):
         if req not in raw:
             raise OpiaxisInputError(f"missing required key {req!r}", file=file, line=getattr(raw, "line", None), field=req)
@@ -205,7 +206,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise _err(f"seed {seed!r} must be a non-negative integer", file, raw, "seed", "seed")
     pop = raw.get("population") or LDict()
-    _check_keys(pop, POP_KEYS, file, "population")
+    _check_keys(pop, POP_KEYS, file, "population", line_of(raw, "population"))
     size = pop.get("size", 100)
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise _err(f"size {size!r} must be a positive integer", file, pop, "size", "population.size")
@@ -215,7 +216,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     variability = pop.get("variability", True)
     if not isinstance(variability, bool):
         raise _err("variability must be true or false", file, pop, "variability", "population.variability")
-    params = _overrides(pop.get("parameters"), model, file, "population.parameters")
+    params = _overrides(pop.get("parameters"), model, file, "population.parameters", line_of(pop, "parameters"))
     from .population.covariates import covariate_specs
     cov_node = pop.get("covariates") or LDict()
     if not isinstance(cov_node, dict):
@@ -232,7 +233,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     overrides: list[str] = []
     for i, a in enumerate(arms_node):
         where = f"arms[{i}]"
-        _check_keys(a, ARM_KEYS, file, where)
+        _check_keys(a, ARM_KEYS, file, where, line_of(arms_node, i))
         if "name" not in a:
             raise OpiaxisInputError("an arm needs a name", file=file, line=getattr(a, "line", None), field=where)
         name = str(a["name"])
@@ -244,7 +245,8 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
         regs = a.get("regimens") or []
         if not isinstance(regs, list):
             raise _err("regimens must be a list of regimen texts", file, a, "regimens", f"{where}.regimens")
-        arm = Arm(name, float(w), parameters=_overrides(a.get("parameters"), model, file, f"{where}.parameters"))
+        arm = Arm(name, float(w), parameters=_overrides(a.get("parameters"), model, file, f"{where}.parameters",
+                                                            line_of(a, "parameters")))
         for j, text in enumerate(regs):
             loc = f"{file}:{line_of(regs, j)} {where}.regimens[{j}]"
             dosing.parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)  # validate now
@@ -274,7 +276,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
         arms.append(arm)
 
     sched = raw["schedule"]
-    _check_keys(sched, SCHED_KEYS, file, "schedule")
+    _check_keys(sched, SCHED_KEYS, file, "schedule", line_of(raw, "schedule"))
     if "duration" not in sched:
         raise OpiaxisInputError("missing required key 'duration'", file=file, line=getattr(sched, "line", None), field="schedule.duration")
     duration = _duration(sched["duration"], file, sched, "duration", "schedule.duration")
@@ -302,7 +304,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     visits, readouts = [], None
     meas = raw.get("measurements")
     if meas is not None:
-        _check_keys(meas, MEAS_KEYS, file, "measurements")
+        _check_keys(meas, MEAS_KEYS, file, "measurements", line_of(raw, "measurements"))
         vnode = meas.get("visits") or []
         if not isinstance(vnode, list) or not vnode:
             raise _err("visits must be a non-empty list of times, e.g. [0 d, 7 d, 28 d]", file, meas, "visits", "measurements.visits")
@@ -327,7 +329,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     tol = {"rtol": 1e-6, "atol": 1e-9}
     sol = raw.get("solver")
     if sol is not None:
-        _check_keys(sol, SOLVER_KEYS, file, "solver")
+        _check_keys(sol, SOLVER_KEYS, file, "solver", line_of(raw, "solver"))
         for k in SOLVER_KEYS & set(sol):
             v = sol[k]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < 1):
