@@ -542,3 +542,28 @@ def test_real_public_datasets_from_pharmpy(small, name, kw, counts):
         assert (len(d.events), len(d.ids), int((obs["MDV"] == 0).sum())) == counts
     sim = simulate_dataset(small, d)
     assert np.isfinite(sim.loc[obs["ROW"], "DV"]).all()
+
+
+@pytest.mark.parametrize("header, kw, factor", [
+    ("DV", {}, 1.0), ("DV[mg/L]", {}, 1000.0), ("DV (ug/L)", {}, 1.0), ("DV", {"dv_unit": "mg/L"}, 1000.0),
+])
+def test_nonmem_dv_units_from_header_or_option(tmp_path, small, header, kw, factor):
+    """DV in mg/L is 1000 x the model's ng/mL; simulated DV is written back in the file's unit."""
+    from opiaxis.interop.nonmem import read_nonmem, simulate_dataset
+    (tmp_path / "u.csv").write_text(f"ID,TIME,EVID,AMT,CMT,{header},MDV\n1,0,1,8,buprenorphine.sl,.,1\n"
+                                    "1,2,2,.,.,.,1\n1,4,0,.,buprenorphine_plasma,0.002,0\n")
+    d = read_nonmem(tmp_path / "u.csv", small, **kw)
+    assert d.observations["DV"].iloc[0] == pytest.approx(0.002 * factor)
+    sim = simulate_dataset(small, d)
+    (tmp_path / "plain.csv").write_text((tmp_path / "u.csv").read_text().replace(header, "DV"))
+    plain = simulate_dataset(small, read_nonmem(tmp_path / "plain.csv", small))
+    assert sim["DV"].iloc[2] == pytest.approx(plain["DV"].iloc[2] / factor)
+    assert sim["MDV"].iloc[1] == 1 and np.isnan(sim["DV"].iloc[1])   # the EVID 2 row is kept, not simulated
+
+
+def test_nonmem_dv_unit_that_does_not_convert(tmp_path, small):
+    from opiaxis.interop.nonmem import read_nonmem
+    (tmp_path / "u.csv").write_text("ID,TIME,EVID,AMT,CMT,DV[kg],MDV\n1,0,1,8,buprenorphine.sl,.,1\n"
+                                    "1,4,0,.,buprenorphine_plasma,2,0\n")
+    with pytest.raises(OpiaxisInputError, match="'kg' cannot be converted to 'ng/mL'"):
+        read_nonmem(tmp_path / "u.csv", small)

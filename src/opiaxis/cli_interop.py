@@ -106,12 +106,13 @@ def register(app: typer.Typer) -> None:
     def import_nonmem(path: Path = typer.Argument(..., help="NONMEM-style dataset (CSV or Parquet)"),
                       dv: Optional[str] = typer.Option(None, help="observed variable for rows whose CMT names none"),
                       modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)"),
-                      cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)")):
+                      cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)"),
+                      dv_unit: Optional[str] = typer.Option(None, help="unit of DV, e.g. ug/L (or a DV[ug/L] header)")):
         """Check a NONMEM dataset and summarise its doses, observations and covariates."""
         try:
             from .interop.nonmem import read_nonmem
             m = _model(modules)
-            d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map)
+            d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map, dv_unit=dv_unit)
             obs = d.observations
             from .dosing import expand_doses
             n_doses = len(expand_doses(d.events, late_steady_state="reset"))
@@ -129,14 +130,15 @@ def register(app: typer.Typer) -> None:
                         modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)"),
                         cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)"),
                         allow_implausible_doses: bool = typer.Option(
-                            False, "--allow-implausible-doses", help="simulate doses above data/dose_limits.yaml")):
+                            False, "--allow-implausible-doses", help="simulate doses above data/dose_limits.yaml"),
+                        dv_unit: Optional[str] = typer.Option(None, help="unit of DV, e.g. ug/L (or a DV[ug/L] header)")):
         """Simulate every ID of a dataset and write it back with DV simulated at the observation rows."""
         try:
             from .checks import check_doses
             from .interop.nonmem import read_nonmem, simulate_dataset, write_nonmem
             output_file(out, "--out")
             m = _model(modules)
-            d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map)
+            d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map, dv_unit=dv_unit)
             from .dosing import expand_doses
             for msg in check_doses(expand_doses(d.events, late_steady_state="reset"), allow=allow_implausible_doses,
                                    file=str(path), field="AMT"):

@@ -50,6 +50,7 @@ class NonmemData:
     covariates: pd.DataFrame
     file: str
     columns: list[str] = field(default_factory=list)
+    dv_unit: str | None = None   # the unit of DV in the file (None: the model's unit of each variable)
 
     @property
     def ids(self) -> np.ndarray:
@@ -92,14 +93,27 @@ def _number(v):
     return x if math.isfinite(x) else "bad"
 
 
+def _dv_factor(model: Model, var: str, unit: str, where) -> float:
+    """Model units of ``var`` per ``unit`` (DV given in another unit)."""
+    from ..model.units import ureg
+    try:
+        return float(ureg.Quantity(1.0, unit).to(ureg(model.unit_of(var))).magnitude)
+    except Exception as exc:  # pint: undefined unit, dimensionality
+        raise OpiaxisInputError(f"DV unit {unit!r} cannot be converted to {model.unit_of(var)!r}, the unit of "
+                                f"{var} ({type(exc).__name__}); expected a unit such as ng/mL", **where) from None
+
+
 def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None = None,
-                cmt_map=None) -> NonmemData:
+                cmt_map=None, dv_unit: str | None = None) -> NonmemData:
     """Read and check a NONMEM-style dataset (CSV, Parquet or a DataFrame).
 
     ``dv``: the model variable observed on rows whose CMT does not name one.
     ``cmt_map``: numeric CMT values of dose rows -> dosing compartments (``{1: "morphine.iv"}``
     or text for :func:`opiaxis.dosing.parse_cmt_map`); without it a numeric CMT on a dose row is
     an error that lists the compartments.
+    ``dv_unit``: the unit of DV (e.g. ``"ug/L"``), also read from a header such as ``DV[ug/L]``
+    or ``DV (ug/L)``; DV is converted to the model's unit of each observed variable, and
+    :func:`simulate_dataset` writes it back in this unit. EVID 2 rows are kept and not simulated.
 
     Raises :class:`OpiaxisInputError` naming file, line (or row), column and what was expected,
     for: DV on a row without MDV (when there is an MDV column), MDV not 0/1, MDV = 0 on a non-EVID-0
@@ -108,6 +122,15 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
     changes within an ID — and everything :func:`opiaxis.dosing.read_event_table` rejects.
     """
     raw, lines, label = _raw(source, name)
+    import re
+    for col in list(raw.columns):
+        m = re.fullmatch(r"\s*DV\s*[\[(]\s*(.+?)\s*[\])]\s*", str(col), flags=re.IGNORECASE)
+        if m:
+            if dv_unit is not None and dv_unit != m.group(1):
+                raise OpiaxisInputError(f"the header gives DV in {m.group(1)!r} but dv_unit is {dv_unit!r}",
+                                        file=label, line=1 if lines is not None else None, field="DV")
+            dv_unit = m.group(1)
+            raw = raw.rename(columns={col: "DV"})
     loc = dosing._Locator(label, lines, list(raw.index))  # noqa: SLF001
     upper = {str(c).strip().upper(): c for c in raw.columns}
     known_vars = set(model.state_names) | set(model.assignment_index)
@@ -180,6 +203,10 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
                      "VARIABLE": var, "DV": np.nan if dval is None else dval,
                      "MDV": 1 if mval is None else int(mval)})
     obs = pd.DataFrame(rows, columns=["ROW", "ID", "TIME", "VARIABLE", "DV", "MDV"])
+    if dv_unit is not None:
+        for var, sel in obs.groupby("VARIABLE").indices.items():
+            f = _dv_factor(model, var, dv_unit, {"file": label, "field": "DV"})
+            obs.loc[obs.index[sel], "DV"] = obs["DV"].to_numpy(float)[sel] * f
 
     # covariates: columns named after model parameters, constant within an ID
     cov_cols = [c for c in events.columns if c not in _NONMEM_ITEMS and str(c) in model.param_index]
@@ -207,7 +234,7 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
                             f"({first.iat[i]:g} -> {vals.iat[i]:g}); expected one value per ID "
                             "(time-varying covariates are not supported)", i, c)
         cov[c] = vals.groupby(events["ID"], sort=False).first().to_numpy()
-    return NonmemData(events, obs, cov, label, [str(c) for c in raw.columns])
+    return NonmemData(events, obs, cov, label, [str(c) for c in raw.columns], dv_unit)
 
 
 def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=None) -> pd.DataFrame:
@@ -275,6 +302,9 @@ def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=Non
     out = data.events.copy()
     out["DV"] = np.nan
     out["MDV"] = 1
+    if data.dv_unit is not None:   # back in the file's unit
+        for var, sel in obs.groupby("VARIABLE").indices.items():
+            values[sel] = values[sel] / _dv_factor(model, var, data.dv_unit, {"file": data.file, "field": "DV"})
     out.loc[obs["ROW"].to_numpy(), "DV"] = values
     out.loc[obs["ROW"].to_numpy(), "MDV"] = 0
     cmt = out["CMT"].astype(object).to_numpy()
