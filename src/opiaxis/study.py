@@ -626,8 +626,16 @@ def check_arms(study: Study, arm_of: np.ndarray) -> None:
 
 
 def _available_memory() -> float | None:
+    """Bytes available to a new allocation (Linux MemAvailable: free memory plus reclaimable cache)."""
     try:
-        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return None
 
