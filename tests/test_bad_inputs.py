@@ -262,6 +262,11 @@ def test_population_too_large_for_memory_is_caught_up_front(tmp_path, small):
 
 # ----------------------------------------------------------------------------------------------
 # the Python API: arrays
+def _dose(m):
+    from opiaxis.study import regimen_doses
+    return regimen_doses(m, [1], ["morphine 10 mg IV once"])
+
+
 def _api(small):
     P = small.default_parameters()[None, :]
     return P
@@ -283,8 +288,16 @@ def _api(small):
     (lambda m, P: simulate(m, P, [0.0, 1.0], options=SolverOptions(atol=float("nan"))), ["atol is nan"]),
     (lambda m, P: simulate(m, P, [0.0, 1.0], options=SolverOptions(h_max=0)), ["h_max is 0"]),
     (lambda m, P: simulate(m, P, [0.0, 1.0], options=SolverOptions(max_steps=0)), ["max_steps is 0"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], _dose(m).assign(AMT=np.nan)), ["AMT is nan"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], _dose(m).assign(AMT=-10.0)), ["AMT is -10", ">= 0"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], _dose(m).assign(TIME=np.nan)), ["TIME is nan"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], _dose(m).assign(RATE=-1.0)), ["RATE is -1"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], _dose(m).assign(TIME=-5.0)), ["before the start time"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], _dose(m).assign(EVID=7)), ["EVID is 7"]),
+    (lambda m, P: simulate(m, P, [0.0, 1.0], _dose(m).drop(columns="CMT")), ["no column(s) CMT"]),
 ], ids=["nan time", "inf time", "unsorted", "empty", "2-D times", "before t0", "params shape", "nan param",
-        "duplicate ids", "ids length", "x0 shape", "negative rtol", "nan atol", "zero h_max", "zero max_steps"])
+        "duplicate ids", "ids length", "x0 shape", "negative rtol", "nan atol", "zero h_max", "zero max_steps",
+        "nan dose", "negative dose", "nan dose time", "negative rate", "dose before t0", "EVID 7", "no CMT"])
 def test_simulate_argument_catalogue(small, call, pieces):
     with pytest.raises(OpiaxisInputError) as e:
         call(small, _api(small))

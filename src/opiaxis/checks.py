@@ -60,11 +60,14 @@ def times_array(times, *, t0: float = 0.0, name: str = "times") -> np.ndarray:
     return t
 
 
-def simulate_arguments(model, params, times, *, ids=None, t0: float = 0.0, x0=None, options=None) -> None:
+def simulate_arguments(model, params, times, *, ids=None, t0: float = 0.0, x0=None, options=None,
+                       doses=None) -> None:
     """Check the arguments of :func:`opiaxis.engine.simulate` (shapes, finite values, sorted times,
-    solver options)."""
+    solver options, dose rows)."""
     if options is not None:
         solver_options(options)
+    if doses is not None:
+        dose_rows(doses, t0=float(t0))
     n_par = len(model.parameters)
     try:
         P = np.atleast_2d(np.asarray(params, dtype=float))
@@ -92,6 +95,38 @@ def simulate_arguments(model, params, times, *, ids=None, t0: float = 0.0, x0=No
             raise OpiaxisInputError(f"x0 has shape {X.shape}; expected ({n_st},) or ({P.shape[0]}, {n_st})", field="x0")
         if not np.isfinite(X).all():
             raise OpiaxisInputError("x0 has a value that is not finite; expected finite initial states", field="x0")
+
+
+def dose_rows(doses, *, t0: float = 0.0) -> None:
+    """Expanded dose rows handed to simulate(): the columns, finite numbers, amounts and rates
+    >= 0, EVID 0-4, and no dose before the start time (it would be lost or misplaced)."""
+    if not isinstance(doses, pd.DataFrame):
+        raise OpiaxisInputError(f"doses must be a DataFrame of dose rows (opiaxis.dosing.expand_doses), got "
+                                f"{type(doses).__name__}", field="doses")
+    if not len(doses):
+        return
+    missing = [c for c in ("ID", "TIME", "EVID", "AMT", "CMT") if c not in doses.columns]
+    if missing:
+        raise OpiaxisInputError(f"doses have no column(s) {', '.join(missing)}; expected ID, TIME, EVID, AMT, CMT "
+                                "(and RATE) as from opiaxis.dosing.expand_doses", field="doses")
+    for col in ("TIME", "EVID", "AMT") + (("RATE",) if "RATE" in doses.columns else ()):
+        v = pd.to_numeric(doses[col], errors="coerce").to_numpy(float)
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            x = doses[col].iloc[bad[0]]
+            shown = f"{float(x):g}" if isinstance(x, (int, float, np.number)) else repr(x)
+            raise OpiaxisInputError(f"doses row {bad[0]}: {col} is {shown}; expected a finite number", field=f"doses.{col}")
+        if col in ("AMT", "RATE") and (v < 0).any():
+            k = int(np.flatnonzero(v < 0)[0])
+            raise OpiaxisInputError(f"doses row {k}: {col} is {v[k]:g}; expected >= 0", field=f"doses.{col}")
+        if col == "EVID" and not np.isin(v, (0, 1, 2, 3, 4)).all():
+            k = int(np.flatnonzero(~np.isin(v, (0, 1, 2, 3, 4)))[0])
+            raise OpiaxisInputError(f"doses row {k}: EVID is {v[k]:g}; expected 1 (dose), 3 (reset) or 4 (reset and "
+                                    "dose)", field="doses.EVID")
+        if col == "TIME" and (v < t0).any():
+            k = int(np.flatnonzero(v < t0)[0])
+            raise OpiaxisInputError(f"doses row {k}: TIME {v[k]:g} h is before the start time t0 = {t0:g} h; "
+                                    "simulate from an earlier t0", field="doses.TIME")
 
 
 def solver_options(options) -> None:
