@@ -580,3 +580,22 @@ def test_nonmem_dv_unit_that_does_not_convert(tmp_path, small):
                                     "1,4,0,.,buprenorphine_plasma,2,0\n")
     with pytest.raises(OpiaxisInputError, match="'kg' cannot be converted to 'ng/mL'"):
         read_nonmem(tmp_path / "u.csv", small)
+
+
+def test_failed_patients_are_left_out_of_endpoints_with_a_note(tmp_path, small, monkeypatch):
+    import opiaxis.study as study_mod
+    real = study_mod.simulate_chunk
+
+    def one_fails(*a, **k):   # patient 1's solve "fails": its values are garbage
+        df, pat, secs = real(*a, **k)
+        bad = pat["patient"] == 1
+        pat.loc[bad, "solver_status"] = 1
+        df.loc[df["patient"] == 1, "value"] = 1e9
+        return df, pat, secs
+    monkeypatch.setattr(study_mod, "simulate_chunk", one_fails)
+    text = STUDY + "endpoints:\n  - {name: m, kind: mean, variable: morphine_plasma, at: 6 h, reference: bup}\n"
+    res = _run(tmp_path, small, text)
+    assert res["failed"] == 1 and list(res["failed_patients"]) == [1]
+    assert any("left out of the endpoints" in n for n in res["notes"])
+    assert res["endpoints"].select_dtypes("number").abs().max().max() < 1e8   # the garbage did not reach them
+    assert json.loads((tmp_path / "o" / "run.json").read_text())["solver_failures"]["patients"] == [1]

@@ -805,11 +805,16 @@ def _run_locked(study, model, out: Path, chunk_size: int, progress, client, fres
     patients = pd.read_parquet(out / "patients.parquet")
     n_rows = sum(pq.ParquetFile(p).metadata.num_rows for p, _ in paths)
     results = pd.read_parquet(out / "results.parquet") if n_rows <= IN_MEMORY_ROWS else None
+    failed = patients.loc[patients["solver_status"] != 0, "patient"].to_numpy()
     endpoints, km = None, {}
     if study.endpoints:
         from .analysis import analyse
         table = results if results is not None else pd.read_parquet(
             out / "results.parquet", filters=[("variable", "in", sorted({e.variable for e in study.endpoints}))])
+        if len(failed):   # a failed solve has no trustworthy values: leave those patients out, and say so
+            table = table[~table["patient"].isin(failed)]
+            note(f"{len(failed)} patient(s) whose solver failed are left out of the endpoints "
+                 "(solver_status in patients.parquet)")
         endpoints, km = analyse(table, study.endpoints)
         tmp = out / "endpoints.csv.tmp"
         endpoints.to_csv(tmp, index=False)
@@ -822,7 +827,6 @@ def _run_locked(study, model, out: Path, chunk_size: int, progress, client, fres
         measurements = observe(visit_schedule(table, study.visits), study.readouts, seed=study.seed, model=model)
         write_measurements(measurements, out / "measurements.parquet")
         write_measurements(to_petab_measurements(measurements), out / "measurements_petab.tsv")
-    failed = patients.loc[patients["solver_status"] != 0, "patient"].to_numpy()
     record["solver_failures"] = {"count": int(len(failed)), "of": int(len(patients)),
                                  "patients": [int(i) for i in failed[:100]]}
     _write_json(manifest_path, record)
