@@ -351,8 +351,20 @@ def test_read_event_table_time_decreasing(tmp_path: Path) -> None:
 def test_read_event_table_field_count_and_ss(tmp_path: Path) -> None:
     e = csv_error(tmp_path, HEADER + OK_ROW + "1,0,1\n")
     assert e.line == 3 and "3 fields" in e.message
-    e = csv_error(tmp_path, "ID,TIME,EVID,AMT,CMT,SS,II\n1,0,1,16,1,1,24\n")
-    assert e.line == 2 and "steady-state" in e.message
+    e = csv_error(tmp_path, "ID,TIME,EVID,AMT,CMT,SS,II\n1,0,1,16,1,3,24\n")
+    assert e.line == 2 and "SS is 3" in e.message
+    e = csv_error(tmp_path, "ID,TIME,EVID,AMT,CMT,SS,II\n1,0,1,16,1,1,0\n")
+    assert e.line == 2 and "steady-state dose needs" in e.message
+
+
+def test_steady_state_dose_expands_to_a_run_in() -> None:
+    from opiaxis.dosing import SS_RUN_IN_DOSES, SS_RUN_IN_HOURS
+    table = pd.DataFrame({"ID": [1], "TIME": [0.0], "EVID": [4], "AMT": [16.0], "CMT": ["buprenorphine.sl"],
+                          "II": [24.0], "ADDL": [2], "SS": [1]})
+    out = expand_doses(read_event_table(table, cmt_names=CMTS))
+    n_pre = max(SS_RUN_IN_DOSES, int(np.ceil(SS_RUN_IN_HOURS / 24)))
+    assert out["TIME"].tolist() == [24.0 * k for k in range(-n_pre, 3)]
+    assert set(out["EVID"]) == {1} and out["ORDER"].tolist() == list(range(n_pre + 3))
 
 
 def test_read_event_table_dataframe_source() -> None:

@@ -225,8 +225,16 @@ def test_read_and_simulate_nonmem(tmp_path, pkrec):
     r = simulate(pkrec, P[None], [2.0], data.doses().query("ID == 2"), ids=[2])
     assert sim["DV"].iloc[6] == pytest.approx(r.get("buprenorphine_plasma")[0, 0], rel=1e-5)
     out = write_nonmem(sim, tmp_path / "sim.csv")
-    back = read_nonmem(out, pkrec)
+    from opiaxis.interop.nonmem import cmt_map_path
+    written = pd.read_csv(out)
+    assert pd.api.types.is_integer_dtype(written["CMT"])   # NONMEM reads numbers only
+    assert cmt_map_path(out).read_text().splitlines()[1:] == ["1=buprenorphine.sl", "2=buprenorphine_plasma",
+                                                              "3=mor_occupancy_central"]
+    with pytest.raises(OpiaxisInputError, match="numbers need an explicit mapping"):
+        read_nonmem(out, pkrec)
+    back = read_nonmem(out, pkrec, cmt_map=cmt_map_path(out))
     assert np.allclose(back.observations["DV"], sim["DV"].iloc[[1, 2, 4, 6]])
+    assert back.observations["VARIABLE"].tolist() == data.observations["VARIABLE"].tolist()
 
 
 @pytest.mark.parametrize("text,line,field,what", [
@@ -247,11 +255,13 @@ def test_bad_nonmem_datasets(tmp_path, pkrec, text, line, field, what):
     assert e.line == line and field in (e.field or "") and what in str(e), str(e)
 
 
-def test_dv_without_mdv_column(tmp_path, pkrec):
+def test_dv_without_mdv_column_infers_mdv(tmp_path, pkrec):
+    """As NONMEM does: MDV 0 on EVID 0 rows with a numeric DV, 1 elsewhere (same as GOOD's own MDV)."""
     from opiaxis.interop.nonmem import read_nonmem
     text = "\n".join(",".join(r.split(",")[:7]) for r in GOOD.strip().splitlines())
-    with pytest.raises(OpiaxisInputError, match="DV column but no MDV"):
-        read_nonmem(_write(tmp_path, text), pkrec)
+    inferred = read_nonmem(_write(tmp_path, text), pkrec, dv="buprenorphine_plasma").observations
+    given = read_nonmem(_write(tmp_path, GOOD, "given.csv"), pkrec, dv="buprenorphine_plasma").observations
+    assert inferred["MDV"].tolist() == given["MDV"].tolist() == [0, 1, 0, 0]
 
 
 def test_observation_without_variable_needs_dv(tmp_path, pkrec):

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,10 +21,27 @@ err_console = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> None:
+    if isinstance(exc, OSError):   # a file that cannot be read or written: name it, no traceback
+        exc = OpiaxisInputError(f"cannot read or write here: {exc.strerror or exc}",
+                                file=exc.filename if exc.filename is not None else None)
     kind = "input error" if isinstance(exc, OpiaxisInputError) else \
         "model definition error" if isinstance(exc, ModelDefinitionError) else "error"
-    err_console.print(f"[bold red]{kind}:[/] {exc}", highlight=False)
+    err_console.print(f"[bold red]{kind}:[/] {escape(str(exc))}", highlight=False)
     raise typer.Exit(2)
+
+
+def output_file(path: Path, option: str) -> Path:
+    """An output file path: not a folder, and its folder exists (checked before any slow work)."""
+    if path.is_dir():
+        raise OpiaxisInputError("is a folder; expected a file name to write", file=str(path), field=option)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OpiaxisInputError(f"folder {str(parent)!r} does not exist; expected a file in an existing folder",
+                                file=str(path), field=option)
+    import os
+    if not os.access(parent, os.W_OK):
+        raise OpiaxisInputError(f"folder {str(parent)!r} is not writable", file=str(path), field=option)
+    return path
 
 
 def _progress():
@@ -36,20 +54,29 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
         out: Path = typer.Option(Path("opiaxis-results"), "--out", "-o", help="output directory"),
         chunk_size: int = typer.Option(500, help="patients per chunk (memory bound; chunks resume)"),
         report: bool = typer.Option(True, help="write report.html"),
-        fresh: bool = typer.Option(False, help="discard finished chunks instead of resuming"),
+        fresh: bool = typer.Option(False, help="discard finished chunks (and the run record) instead of resuming"),
         scheduler: Optional[str] = typer.Option(None, help="run chunks on Dask: a scheduler address, or 'local' for a local cluster"),
-        workers: Optional[int] = typer.Option(None, help="workers of a local Dask cluster (default: all cores)")):
+        workers: Optional[int] = typer.Option(None, help="workers of a local Dask cluster (default: all cores)"),
+        allow_implausible_doses: bool = typer.Option(
+            False, "--allow-implausible-doses",
+            help="simulate doses above the plausible range of data/dose_limits.yaml (recorded in run.json)"),
+        max_failure_rate: float = typer.Option(
+            0.05, help="exit with status 3 when more than this fraction of patients fail to solve")):
     """Run a study (default: the embedded buprenorphine-induction study) and write results and a report."""
     try:
+        if chunk_size < 1:
+            raise OpiaxisInputError(f"chunk size {chunk_size} must be >= 1", field="--chunk-size")
+        if workers is not None and workers < 1:
+            raise OpiaxisInputError(f"{workers} workers; expected at least 1", field="--workers")
+        if not 0.0 <= max_failure_rate <= 1.0:
+            raise OpiaxisInputError(f"{max_failure_rate:g} is not a fraction; expected 0..1", field="--max-failure-rate")
+        if out.exists() and not out.is_dir():
+            raise OpiaxisInputError("is a file; expected a folder for the results (give another --out)",
+                                    file=str(out), field="--out")
         from .models import default_model
         from .study import load_study, run_study
         model = default_model()
-        s = load_study(study, model)
-        if chunk_size < 1:
-            raise OpiaxisInputError("chunk size must be >= 1", field="--chunk-size")
-        if fresh and (out / "chunks").exists():
-            import shutil
-            shutil.rmtree(out / "chunks")
+        s = load_study(study, model, allow_implausible_doses=allow_implausible_doses)
         console.print(f"study [bold]{s.name}[/]: {s.size} patients, {len(s.arms)} arm(s), "
                       f"{s.duration / 24:g} days; model {len(model.states)} states, {len(model.parameters)} parameters")
         client = None
@@ -63,7 +90,8 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
                 task = prog.add_task("simulating (first run compiles the model)", total=None)
                 def cb(k, n, arm):
                     prog.update(task, total=n, completed=k, description=f"simulating {arm}")
-                res = run_study(s, model, out, chunk_size=chunk_size, progress=cb, client=client)
+                res = run_study(s, model, out, chunk_size=chunk_size, progress=cb, client=client, fresh=fresh,
+                                notes=lambda msg: prog.console.print(f"[yellow]note:[/] {escape(msg)}", highlight=False))
         finally:
             if client is not None:
                 client.close()
@@ -75,7 +103,16 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
             write_report(out / "report.html", s, res, results_path=out / "results.parquet")
         console.print(f"wrote {out / 'results.parquet'}, {out / 'patients.parquet'}"
                       + (f", {out / 'report.html'}" if report else ""))
-    except OpiaxisError as exc:
+        n_pat = max(len(res["patients"]), 1)
+        if res["failed"]:
+            ids = ", ".join(str(i) for i in res["failed_patients"][:10]) + (" …" if res["failed"] > 10 else "")
+            err_console.print(f"[yellow]solver failures:[/] {res['failed']} of {n_pat} patients ({res['failed'] / n_pat:.1%}; "
+                              f"patients {ids}); see the solver_status column of patients.parquet", highlight=False)
+        if res["failed"] / n_pat > max_failure_rate:
+            err_console.print(f"[bold red]error:[/] the solver failure rate {res['failed'] / n_pat:.1%} is above "
+                              f"--max-failure-rate {max_failure_rate:.1%}; the results are incomplete", highlight=False)
+            raise typer.Exit(3)
+    except (OpiaxisError, OSError) as exc:
         _fail(exc)
 
 
@@ -86,6 +123,11 @@ def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="writ
     try:
         from .describe import describe_markdown
         from .models import build_model, default_model
+        if markdown is not None:
+            output_file(markdown, "--markdown")
+        if drug_library is not None and not drug_library.is_file():
+            raise OpiaxisInputError("drug library not found" if not drug_library.exists() else
+                                    "is not a file", file=str(drug_library), field="--drug-library")
         m = build_model(str(drug_library)) if drug_library else default_model()
         text = describe_markdown(m)
         if markdown:
@@ -103,7 +145,7 @@ def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="writ
             console.print("couplings: " + ", ".join(f"{c.provider}→{c.consumer}:{c.variable}" for c in m.couplings[:12])
                           + (" …" if len(m.couplings) > 12 else ""))
             console.print("use --markdown FILE for every state and parameter with unit, source and variability")
-    except OpiaxisError as exc:
+    except (OpiaxisError, OSError) as exc:
         _fail(exc)
 
 
@@ -144,7 +186,7 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
             console.print(f"wrote {markdown}")
         if strict and n_ok < len(results):
             raise typer.Exit(1)
-    except OpiaxisError as exc:
+    except (OpiaxisError, OSError) as exc:
         _fail(exc)
 
 
@@ -162,17 +204,24 @@ def drugs():
 
 
 @app.command("check-events")
-def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table (CSV or Parquet)")):
-    """Validate an event table against the model's dosing compartments."""
+def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table (CSV or Parquet)"),
+                 allow_implausible_doses: bool = typer.Option(
+                     False, "--allow-implausible-doses", help="report doses above data/dose_limits.yaml as notes"),
+                 cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)")):
+    """Validate an event table against the model's dosing compartments and plausible dose ranges."""
     try:
-        from . import dosing
+        from . import checks, dosing
         from .models import default_model
         m = default_model()
-        df = dosing.read_event_table(path, cmt_names=sorted(m.dose_targets))
+        names = sorted(m.dose_targets)
+        df = dosing.read_event_table(path, cmt_names=names, cmt_map=dosing.parse_cmt_map(cmt_map, names),
+                                     allow_index=False)
         doses = dosing.expand_doses(df)
+        for msg in checks.check_doses(doses, allow=allow_implausible_doses, file=str(path), field="AMT"):
+            err_console.print(f"[yellow]note:[/] implausible dose allowed: {escape(msg)}", highlight=False)
         console.print(f"{path}: {len(df)} rows, {df['ID'].nunique()} subject(s), {len(doses)} dose event(s) after "
                       "ADDL expansion; OK")
-    except OpiaxisError as exc:
+    except (OpiaxisError, OSError) as exc:
         _fail(exc)
 
 

@@ -25,9 +25,12 @@ An event table has one row per event with the columns of :data:`EVENT_COLUMNS`:
 ``AMT``
     Dose amount in mg (> 0 on dose rows). Missing (empty or ``.``) on a non-dose row means 0.
 ``CMT``
-    Dosing compartment, named ``"<drug>.<route>"`` (e.g. ``"buprenorphine.sl"``), or given as a
-    1-based integer index into the model's ordered list of dosing compartments. After reading,
-    CMT is always the name. On non-dose rows any value (e.g. an observed output) is kept.
+    Dosing compartment, named ``"<drug>.<route>"`` (e.g. ``"buprenorphine.sl"``), or a number
+    mapped explicitly to a name (``cmt_map``; ``--cmt-map 1=morphine.iv`` on the command line),
+    or a 1-based index into a list of compartments whose order the caller gave. A number is
+    never matched to the model's own (alphabetical) list: without a mapping it is an error that
+    lists the compartments. After reading, CMT is always the name. On non-dose rows any value
+    (e.g. an observed output) is kept.
 ``RATE``
     0 for a bolus; > 0 for a zero-order infusion of AMT at RATE mg/h, lasting AMT/RATE h.
     NONMEM's modelled rate (RATE = -1) and modelled duration (RATE = -2) are not supported.
@@ -38,7 +41,18 @@ An event table has one row per event with the columns of :data:`EVENT_COLUMNS`:
     (k = 1..ADDL). Additional doses of an EVID 4 row are plain doses (EVID 1), as in NONMEM
     and mrgsolve.
 
-Steady-state dosing (an ``SS`` column with non-zero values) is not supported and is rejected.
+``SS``
+    Steady state (optional): 0 none; 1 or 2 on a dose row with II > 0: the dose is the last of
+    an infinite series of identical doses every II h, the system at steady state. A steady-state
+    dose that is its ID's first record (SS = 1 and SS = 2 then mean the same) is realised by
+    :func:`expand_doses` as a run-in of identical doses every II over the preceding
+    :data:`SS_RUN_IN_HOURS` (at least :data:`SS_RUN_IN_DOSES` doses), at negative times when
+    the dose is at TIME 0, which reaches steady state for half-lives up to about 4 days
+    (simulate from the first run-in dose: ``t0 = min(0, TIME)``). A later SS = 1 dose resets
+    the patient to that steady state: :func:`opiaxis.interop.nonmem.simulate_dataset` simulates
+    the run-in separately and continues from its state. A later SS = 2 (superposition), SS = 3
+    and steady-state infusions without II (SS with II = 0) are rejected.
+
 Other columns (DV, MDV, covariates) are kept unchanged.
 
 Order of simultaneous events
@@ -90,6 +104,10 @@ _DOSE_EVID = (1, 4)
 _RESET_EVID = (3, 4)
 _MISSING_TOKENS = frozenset({"", ".", "nan", "na", "none", "null"})
 _EXPANDED_COLUMNS = ("ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER")
+MAX_ADDL = 100_000            # additional doses per row (about 11 years hourly)
+MAX_EXPANDED_EVENTS = 20_000_000   # dose rows after expansion, all subjects together
+SS_RUN_IN_HOURS = 21 * 24.0   # steady state: run-in of identical doses over the preceding 21 days
+SS_RUN_IN_DOSES = 10          # and at least 10 doses
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
@@ -127,16 +145,42 @@ class _Locator:
         return OpiaxisInputError(message, file=self.name, field=field)
 
 
+class _WhitespaceReader:
+    """csv.reader's interface for whitespace-separated files (NONMEM .dta/.dat tables)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.line_num = 0
+
+    def __iter__(self):
+        for line in self.handle:
+            self.line_num += 1
+            yield line.split()
+
+
 def _read_csv_strings(path: Path) -> tuple[pd.DataFrame, list[int]]:
-    """Read a CSV as strings, remembering the 1-based line where each data row starts."""
+    """Read a CSV (or a whitespace-separated NONMEM table) as strings, remembering the 1-based
+    line where each data row starts. A leading ``#`` on the header line is ignored."""
     name = str(path)
+    if path.is_dir():
+        raise OpiaxisInputError("is a directory; expected an event table file (.csv, .dta or .parquet)",
+                                file=name)
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
+        first = handle.readline()
+        handle.seek(0)
     except OSError as exc:
         raise OpiaxisInputError(f"cannot open event table: {exc.strerror or exc}",
                                 file=name) from None
+    except UnicodeDecodeError as exc:
+        raise OpiaxisInputError(f"event table is not UTF-8 text: {exc.reason}", file=name) from None
     with handle:
-        reader = csv.reader(handle)
+        if "," in first:
+            reader = csv.reader(handle)
+        elif "\t" in first:
+            reader = csv.reader(handle, delimiter="\t")
+        else:
+            reader = _WhitespaceReader(handle)
         header: list[str] | None = None
         rows: list[list[str]] = []
         lines: list[int] = []
@@ -151,6 +195,10 @@ def _read_csv_strings(path: Path) -> tuple[pd.DataFrame, list[int]]:
                             "the first line must be the header naming the columns; expected "
                             f"at least {', '.join(REQUIRED_COLUMNS)}", file=name, line=start)
                     header = [cell.strip() for cell in record]
+                    if header and header[0].startswith("#"):
+                        header[0] = header[0][1:].strip()
+                        if not header[0]:
+                            header = header[1:]
                     continue
                 if not any(cell.strip() for cell in record):
                     continue  # blank line
@@ -175,6 +223,14 @@ def _read_csv_strings(path: Path) -> tuple[pd.DataFrame, list[int]]:
     return frame, lines
 
 
+def _is_number(text) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 def _normalise_columns(frame: pd.DataFrame, loc: _Locator) -> pd.DataFrame:
     """Upper-case the event columns, check for missing and duplicated ones."""
     rename: dict[Any, str] = {}
@@ -189,6 +245,11 @@ def _normalise_columns(frame: pd.DataFrame, loc: _Locator) -> pd.DataFrame:
             seen[key] = col
             rename[col] = key
     missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    if missing and len(frame.columns) and all(_is_number(c) for c in frame.columns):
+        raise loc.error(
+            f"the first line ({', '.join(map(str, frame.columns))}) is data, not a header; NONMEM takes "
+            "column names from $INPUT, here they must be the first line: add a header such as "
+            f"{' '.join(REQUIRED_COLUMNS)} ...", None, None)
     if missing:
         raise loc.error(
             f"missing required column(s) {', '.join(missing)}; expected columns "
@@ -243,14 +304,17 @@ def _parse_ids(series: pd.Series, loc: _Locator) -> pd.Series:
     numbers = pd.to_numeric(cleaned, errors="coerce")
     if not numbers.isna().any():
         arr = numbers.to_numpy(dtype=float)
-        if np.all(arr == np.round(arr)):
-            return pd.Series(arr.astype(np.int64), index=series.index)
-        return pd.Series(arr, index=series.index)
+        pos = _first(~np.isfinite(arr) | (arr != np.round(arr)) | (np.abs(arr) > 2.0 ** 53))
+        if pos is not None:
+            raise loc.error(f"ID is {series.iloc[pos]!r}; expected a whole-number subject identifier "
+                            "(NONMEM IDs are integers, here at most 2^53)", pos, "ID")
+        return pd.Series(arr.astype(np.int64), index=series.index)
     return cleaned.map(str)
 
 
-def _resolve_cmt(raw: Any, cmt_names: Sequence[str],
-                 lookup: Mapping[str, str]) -> tuple[str | None, str]:
+def _resolve_cmt(raw: Any, cmt_names: Sequence[str], lookup: Mapping[str, str],
+                 cmt_map: Mapping[int, str] | None = None,
+                 allow_index: bool = True) -> tuple[str | None, str]:
     """Return (name or None, problem description)."""
     if isinstance(raw, str):
         text = raw.strip()
@@ -266,13 +330,70 @@ def _resolve_cmt(raw: Any, cmt_names: Sequence[str],
         number = float(text)
     except ValueError:
         return None, f"CMT {text!r} is not a known dosing compartment"
+    if cmt_map is not None:
+        if number == int(number) and int(number) in cmt_map:
+            target = cmt_map[int(number)]
+            if target.lower() in lookup:
+                return lookup[target.lower()], ""
+            return None, f"CMT {text} maps to {target!r}, which is not a dosing compartment"
+        return None, (f"CMT {text} is not in the compartment mapping "
+                      f"({', '.join(f'{k}={v}' for k, v in sorted(cmt_map.items()))})")
+    if not allow_index:
+        return None, (f"CMT {text} is a number, and numbers need an explicit mapping to dosing "
+                      "compartments (cmt_map, or --cmt-map '1=morphine.iv,2=buprenorphine.sl')")
     if number == int(number) and 1 <= int(number) <= len(cmt_names):
         return cmt_names[int(number) - 1], ""
     return None, f"CMT index {text} is out of range 1..{len(cmt_names)}"
 
 
+def parse_cmt_map(text: str | Path | Mapping | None, cmt_names: Sequence[str],
+                  where: str = "--cmt-map", variables: Iterable[str] = ()) -> dict[int, str] | None:
+    """A numeric-CMT mapping from ``"1=morphine.iv,2=buprenorphine.sl"``, a mapping, or a file
+    with one ``number=compartment`` (or ``number: compartment``) per line. ``variables``: other
+    names a number may stand for (observed model variables, for observation rows)."""
+    if text is None:
+        return None
+    if isinstance(text, Mapping):
+        items = [(str(k), str(v)) for k, v in text.items()]
+    else:
+        raw = str(text)
+        path = Path(raw)
+        if "=" not in raw and path.is_file():
+            raw = path.read_text()
+            where = str(path)
+        items = []
+        for part in re.split(r"[,\n;]", raw):
+            part = part.strip()
+            if not part or part.startswith("#"):
+                continue
+            bits = re.split(r"\s*[=:]\s*", part, maxsplit=1)
+            if len(bits) != 2:
+                raise OpiaxisInputError(f"{part!r} is not 'number=compartment'; expected e.g. "
+                                        "'1=morphine.iv,2=buprenorphine.sl'", field=where)
+            items.append((bits[0], bits[1]))
+    lookup = {c.lower(): c for c in cmt_names}
+    lookup.update({str(c).lower(): str(c) for c in variables})
+    out: dict[int, str] = {}
+    for k, v in items:
+        try:
+            num = float(k)
+        except ValueError:
+            num = math.nan
+        if not math.isfinite(num) or num != int(num):
+            raise OpiaxisInputError(f"{k!r} is not a whole compartment number; expected e.g. '1=morphine.iv'",
+                                    field=where)
+        if v.strip().lower() not in lookup:
+            raise OpiaxisInputError(f"{v!r} is not a dosing compartment{_suggest(v.strip(), cmt_names)}; "
+                                    f"expected one of {', '.join(cmt_names)}", field=where)
+        out[int(num)] = lookup[v.strip().lower()]
+    if not out:
+        raise OpiaxisInputError("empty compartment mapping; expected e.g. '1=morphine.iv'", field=where)
+    return out
+
+
 def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[str],
-                     name: str | None = None) -> pd.DataFrame:
+                     name: str | None = None, cmt_map: Mapping[int, str] | None = None,
+                     allow_index: bool = True, lines: Sequence[int] | None = None) -> pd.DataFrame:
     """Read and validate a NONMEM-style event table.
 
     Parameters
@@ -281,7 +402,16 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
         Path to a ``.csv`` (or ``.parquet``) file, or a DataFrame.
     cmt_names:
         Ordered dosing compartments ``"<drug>.<route>"``; CMT may name one (case-insensitive)
-        or give its 1-based index.
+        or give its 1-based index in this order (unless ``allow_index`` is False).
+    cmt_map:
+        Explicit mapping of numeric CMT values to compartment names (``parse_cmt_map``); when
+        given, a number must be one of its keys.
+    allow_index:
+        False where ``cmt_names`` is not an order the user chose (e.g. the model's sorted
+        compartments): a numeric CMT without ``cmt_map`` is then an error listing the
+        compartments, never a guess.
+    lines:
+        For a DataFrame read from a file: the file line of each row (errors then name it).
     name:
         Name of a DataFrame source in error messages (default ``"<DataFrame>"``).
 
@@ -307,7 +437,7 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     if isinstance(source, pd.DataFrame):
         label = name or "<DataFrame>"
         raw = source.copy()
-        lines = None
+        lines = None if lines is None else list(lines)
     else:
         path = Path(source)
         label = str(path)
@@ -322,16 +452,19 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
                 raise OpiaxisInputError(f"cannot read parquet event table: {exc}",
                                         file=label) from None
             lines = None
-        elif path.suffix.lower() in (".csv", ".txt", ""):
+        elif path.suffix.lower() in (".csv", ".txt", ".dta", ".dat", ".tsv", ""):
             raw, lines = _read_csv_strings(path)
         else:
             raise OpiaxisInputError(
-                f"unsupported event table format {path.suffix!r}; expected .csv or .parquet",
-                file=label)
+                f"unsupported event table format {path.suffix!r}; expected .csv, a whitespace-"
+                "separated .dta/.dat/.txt table, or .parquet", file=label)
     loc = _Locator(label, lines, list(raw.index))
     raw = raw.reset_index(drop=True)
     frame = _normalise_columns(raw, loc)
     n = len(frame)
+    if n == 0:
+        raise loc.error("event table has a header but no rows; expected at least one event row "
+                        "(ID, TIME, EVID, AMT, CMT)", None, None)
 
     ids = _parse_ids(frame["ID"], loc) if n else pd.Series([], dtype=np.int64)
 
@@ -398,6 +531,10 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     if pos is not None:
         raise loc.error(f"ADDL is {_fmt(addl_f[pos])}; expected a non-negative whole number of "
                         "additional doses", pos, "ADDL")
+    pos = _first(addl_f > MAX_ADDL)
+    if pos is not None:
+        raise loc.error(f"ADDL is {_fmt(addl_f[pos])}; expected at most {MAX_ADDL} additional doses per row "
+                        "(split the regimen over several rows)", pos, "ADDL")
     addl = addl_f.astype(np.int64)
     pos = _first((addl > 0) & (ii <= 0))
     if pos is not None:
@@ -410,23 +547,35 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
                 f"{col} is {_fmt(float(arr[pos]))} on an EVID {evid[pos]} row; dose items "
                 "(AMT, RATE, II, ADDL) must be 0 or empty unless EVID is 1 or 4", pos, col)
 
+    ss = np.zeros(n, dtype=np.int64)
     if "SS" in frame.columns:
-        ss, ss_missing = _numeric(frame["SS"], "SS", loc)
-        pos = _first(~ss_missing & (ss != 0))
+        ss_f, ss_missing = _numeric(frame["SS"], "SS", loc)
+        ss_f = np.where(ss_missing, 0.0, ss_f)
+        pos = _first(~np.isin(ss_f, (0.0, 1.0, 2.0)))
         if pos is not None:
-            raise loc.error(f"SS is {_fmt(ss[pos])}; steady-state doses are not supported, "
-                            "expected SS = 0 (give the doses explicitly or with ADDL/II)",
-                            pos, "SS")
+            raise loc.error(f"SS is {_fmt(ss_f[pos])}; expected 0 (no steady state), 1 or 2 (SS = 3 is "
+                            "not supported)", pos, "SS")
+        ss = ss_f.astype(np.int64)
+        pos = _first((ss != 0) & ~is_dose)
+        if pos is not None:
+            raise loc.error(f"SS is {ss[pos]} on an EVID {evid[pos]} row; steady state is for dose rows "
+                            "(EVID 1 or 4)", pos, "SS")
+        pos = _first((ss != 0) & (ii <= 0))
+        if pos is not None:
+            raise loc.error(f"SS is {ss[pos]} but II is {_fmt(ii[pos])}; a steady-state dose needs its "
+                            "interdose interval II > 0 h (steady-state infusions without II are not "
+                            "supported)", pos, "II")
 
     # CMT
     cmt_out: list[Any] = []
     for pos, raw_cmt in enumerate(frame["CMT"].tolist()):
-        resolved, problem = _resolve_cmt(raw_cmt, cmt_names, lookup)
+        resolved, problem = _resolve_cmt(raw_cmt, cmt_names, lookup, cmt_map, allow_index)
         if resolved is None and is_dose[pos]:
             hint = _suggest(str(raw_cmt).strip(), cmt_names) if isinstance(raw_cmt, str) else ""
+            index = f" or an index 1..{len(cmt_names)}" if allow_index and cmt_map is None else ""
             raise loc.error(
                 f"{problem} on a dose row (EVID {evid[pos]}); expected one of "
-                f"{', '.join(cmt_names)} or an index 1..{len(cmt_names)}{hint}", pos, "CMT")
+                f"{', '.join(cmt_names)}{index}{hint}", pos, "CMT")
         if resolved is None:
             # non-dose row: keep what is there (e.g. an observed output), None if missing
             resolved = None if problem == "CMT is missing" else (
@@ -447,6 +596,14 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
                 f"{_fmt(time[before])} but {loc.describe(pos)} has TIME {_fmt(time[pos])}; "
                 "expected TIME non-decreasing within an ID (sort rows by ID, TIME)",
                 pos, "TIME")
+        first_time = grouped["TIME"].transform("min").to_numpy(dtype=float)
+        pos = _first((ss == 2) & (time > first_time))
+        if pos is not None:
+            raise loc.error(
+                f"SS is 2 at TIME {_fmt(time[pos])}, after earlier records of ID {ids.iloc[pos]} "
+                f"(from TIME {_fmt(first_time[pos])}); SS = 2 adds a steady state to the current one "
+                "(superposition, which a nonlinear model has not), supported only as an ID's first "
+                "record; use SS = 1 (reset to steady state)", pos, "SS")
 
     out = pd.DataFrame({
         "ID": ids.to_numpy(),
@@ -467,11 +624,20 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
             if not (converted.isna() & column.notna()).any():
                 column = converted
         out[col] = column.to_numpy()
+    if "SS" in frame.columns:
+        out["SS"] = ss
     return out
 
 
-def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
+def expand_doses(df: pd.DataFrame, *, late_steady_state: str = "error") -> pd.DataFrame:
     """Expand ADDL/II into explicit dose rows and put simultaneous events in a defined order.
+
+    Steady-state doses (SS = 1 or 2) that are their ID's first record get a run-in of identical
+    doses before them (see the module docstring). An SS = 1 dose after earlier records resets
+    the system to a steady state, which one timeline of doses cannot express:
+    ``late_steady_state="error"`` (the default) refuses it; ``"reset"`` writes it as a reset and
+    dose (EVID 4), for callers that set the steady state themselves at that time
+    (:func:`opiaxis.interop.nonmem.simulate_dataset`).
 
     Keeps dose rows (EVID 1 and 4) and reset rows (EVID 3); each additional dose of a row with
     ADDL > 0 becomes an explicit EVID 1 row at TIME + k*II, k = 1..ADDL.
@@ -501,6 +667,11 @@ def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
     keep = np.isin(evid, (1, 3, 4))
     sub = df.loc[keep]
     src = np.flatnonzero(keep)
+    if "SS" in df.columns and len(df):
+        all_time = pd.to_numeric(df["TIME"], errors="coerce")
+        first_of_id = (all_time <= all_time.groupby(df["ID"].to_numpy()).transform("min").to_numpy()).to_numpy()[keep]
+    else:
+        first_of_id = np.ones(len(sub), dtype=bool)
 
     def get(col: str) -> np.ndarray:
         """Numeric column of the kept rows; absent or missing values are 0 (as when read)."""
@@ -511,6 +682,25 @@ def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
     ev = evid[keep].astype(np.int64)
     time = pd.to_numeric(sub["TIME"], errors="coerce").to_numpy(dtype=float)
     amt, rate, ii, addl_f = get("AMT"), get("RATE"), get("II"), get("ADDL")
+    ss = get("SS") if "SS" in sub.columns else np.zeros(len(sub))
+    late = (ss != 0) & ~first_of_id
+    if late.any():
+        t_late = time[late][0]
+        if late_steady_state != "reset" or (ss[late] == 2).any():
+            raise OpiaxisInputError(
+                f"a steady-state dose (SS {int(ss[late][0])}) at TIME {_fmt(t_late)} follows earlier records of "
+                f"ID {sub['ID'].to_numpy()[late][0]}; "
+                + ("SS = 2 (added to the current state) is supported only as an ID's first record"
+                   if (ss[late] == 2).any() else
+                   "its reset to steady state is simulated by opiaxis.interop.nonmem.simulate_dataset "
+                   "(opiaxis simulate-nonmem), not in one timeline of doses"), file=name, field="SS")
+        ev = np.where(late, 4, ev)
+    steady = (ss != 0) & np.isin(ev, _DOSE_EVID) & (ii > 0) & first_of_id
+    # steady state: a run-in of identical doses before the dose (k < 0); it is an ID's first
+    # record, so the reset of an EVID 4 steady-state dose is moot (and would erase the run-in)
+    pre = np.where(steady, np.maximum(SS_RUN_IN_DOSES, np.ceil(SS_RUN_IN_HOURS / np.where(ii > 0, ii, 1.0))), 0)
+    pre = pre.astype(np.int64)
+    ev = np.where(steady, 1, ev)
     if np.isnan(time).any():
         raise OpiaxisInputError("TIME is missing or not numeric on a dose or reset row; "
                                 "expected a number (read the table with read_event_table)",
@@ -522,13 +712,17 @@ def expand_doses(df: pd.DataFrame) -> pd.DataFrame:
     amt = np.where(ev == 3, 0.0, amt)
     rate = np.where(ev == 3, 0.0, rate)
 
-    counts = addl + 1
+    counts = addl + 1 + pre
+    if counts.sum() > MAX_EXPANDED_EVENTS:
+        raise OpiaxisInputError(f"the doses expand to {int(counts.sum()):,} events (ADDL and regimens); expected at "
+                                f"most {MAX_EXPANDED_EVENTS:,}: check II, ADDL and the regimen durations",
+                                file=name, field="ADDL")
     parent = np.repeat(np.arange(len(sub)), counts)
-    k = np.arange(len(parent)) - np.repeat(np.cumsum(counts) - counts, counts)
+    k = np.arange(len(parent)) - np.repeat(np.cumsum(counts) - counts, counts) - pre[parent]
     base = pd.DataFrame({
         "ID": sub["ID"].to_numpy()[parent],
         "TIME": time[parent] + k * ii[parent],
-        "EVID": np.where(k > 0, 1, ev[parent]),
+        "EVID": np.where(k != 0, 1, ev[parent]),
         "AMT": amt[parent],
         "CMT": sub["CMT"].to_numpy()[parent],
         "RATE": rate[parent],
@@ -697,6 +891,9 @@ class _RegimenParser:
             self.i = 1
             return [self.drug_lookup[p] for p in parts]
         known = sorted(self.drugs)
+        if not known:
+            raise self.error("this model has no drugs to dose: its modules do not include pk (the drug "
+                             "library); expected a model composed with pk (e.g. --modules pk,receptors)", 0)
         unknown = [p for p in parts if p not in self.drug_lookup] if len(parts) > 1 else [tok]
         raise self.error(
             f"unknown drug {unknown[0]!r}; known drugs: {', '.join(known)} (combinations as "

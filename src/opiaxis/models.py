@@ -27,18 +27,42 @@ MODULES = ("pk", "receptors", "adaptation", "hpa", "immune", "glia", "pain", "wh
            "endogenous", "mood", "reward", "oxytocin")
 
 
+#: modules that need others to be meaningful: without them the drug path would be missing and
+#: the module would run on constant input defaults (no drug effect at all), a silent wrong answer
+REQUIRES = {
+    "receptors": ("pk",), "immune": ("pk",), "glia": ("pk",), "oxytocin": ("pk",),
+    **{m: ("pk", "receptors") for m in ("adaptation", "hpa", "pain", "gut", "endogenous", "mood", "reward")},
+}
+
+
+def check_modules(names: list[str], field: str) -> list[str]:
+    """A user's module list (``--modules``, ``OPIAXIS_MODULES``): known names, with what each needs."""
+    from .errors import OpiaxisInputError
+    if not names:
+        raise OpiaxisInputError(f"no modules given; expected a comma-separated list such as pk,receptors "
+                                f"(known: {', '.join(MODULES)})", field=field)
+    unknown = [m for m in names if m not in MODULES]
+    if unknown:
+        import difflib
+        hints = [h for u in unknown for h in difflib.get_close_matches(u, MODULES, n=1)]
+        raise OpiaxisInputError(f"unknown module(s) {', '.join(unknown)}"
+                                + (f" (did you mean {', '.join(hints)}?)" if hints else "")
+                                + f"; known: {', '.join(MODULES)}", field=field)
+    missing = [f"{m} needs {', '.join(r for r in REQUIRES.get(m, ()) if r not in names)}"
+               for m in names if any(r not in names for r in REQUIRES.get(m, ()))]
+    if missing:
+        raise OpiaxisInputError("; ".join(missing) + " (the drug path: pk gives drug concentrations, receptors "
+                                "their occupancy); add them to the list", field=field)
+    return list(dict.fromkeys(names))
+
+
 def available_modules() -> list[str]:
     """The modules to compose: those of :data:`MODULES` that exist, or the comma-separated list in
     the environment variable ``OPIAXIS_MODULES`` (e.g. ``pk,receptors``) when it is set."""
     import os
     chosen = os.environ.get("OPIAXIS_MODULES")
     if chosen:
-        names = [m.strip() for m in chosen.split(",") if m.strip()]
-        unknown = [m for m in names if m not in MODULES]
-        if unknown:
-            from .errors import OpiaxisInputError
-            raise OpiaxisInputError(f"unknown module(s) {unknown}; known: {', '.join(MODULES)}", field="OPIAXIS_MODULES")
-        return names
+        return check_modules([m.strip() for m in chosen.split(",") if m.strip()], "OPIAXIS_MODULES")
     return [m for m in MODULES if importlib.util.find_spec(f"opiaxis.physiology.{m}") is not None]
 
 

@@ -62,11 +62,37 @@ def load_yaml(text: str, file: str):
                                 line=None if mark is None else mark.line + 1) from None
 
 
-def load_yaml_file(path: str | Path):
+_WHAT = {"study": "a study file (YAML)", "trial": "a behaviour-trial file (YAML)", None: "a YAML file"}
+
+
+def load_yaml_file(path: str | Path, expect: str | None = None):
+    """Load a YAML file; ``expect`` ("study" or "trial") also points a file of the other kind
+    to the command that runs it."""
     p = Path(path)
+    what = _WHAT.get(expect, _WHAT[None])
     if not p.exists():
-        raise OpiaxisInputError("file not found", file=str(p))
-    return load_yaml(p.read_text(), str(p))
+        raise OpiaxisInputError(f"file not found; expected {what}", file=str(p))
+    if p.is_dir():
+        raise OpiaxisInputError(f"is a directory; expected {what}", file=str(p))
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise OpiaxisInputError(f"cannot read: {exc.strerror or exc}; expected {what}", file=str(p)) from None
+    try:
+        if b"\0" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\0"), data.index(b"\0") + 1, "NUL byte")
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise OpiaxisInputError(f"is not a text file (binary content); expected {what}", file=str(p)) from None
+    doc = load_yaml(text, str(p))
+    if isinstance(doc, dict):
+        if expect == "study" and doc.get("kind") == "behaviour-trial":
+            raise OpiaxisInputError(f"this is a behaviour-trial file (kind: behaviour-trial); run it with "
+                                    f"`opiaxis trial {p}`", file=str(p), line=line_of(doc, "kind"), field="kind")
+        if expect == "trial" and "kind" not in doc and ("schedule" in doc or "outputs" in doc):
+            raise OpiaxisInputError(f"this is a study file (it has schedule/outputs and no kind: behaviour-trial); "
+                                    f"run it with `opiaxis run {p}`", file=str(p), line=1)
+    return doc
 
 
 def line_of(container, key) -> int | None:

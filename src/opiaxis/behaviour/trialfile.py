@@ -143,7 +143,7 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
     """Read and check a behaviour-trial file; every error names the file, line and field."""
     from .engine import behaviour_model
     file = str(path)
-    d = load_yaml_file(path)
+    d = load_yaml_file(path, expect="trial")
     if not isinstance(d, dict):
         raise OpiaxisInputError("expected a mapping at the top level (kind, name, seed, days, population, arms)",
                                 file=file, line=1)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
+from .. import checks
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from .codegen import compile_model
@@ -225,6 +226,7 @@ def simulate(model: Model, params: np.ndarray, times, doses: pd.DataFrame | None
     backend: ``"numba"`` (default, CPU cores) or ``"jax"`` (GPU when one is visible to JAX; the
         optional extra ``opiaxis[jax]``, see docs/gpu-backend.md).
     """
+    checks.simulate_arguments(model, params, times, ids=ids, t0=t0, x0=x0, options=options, doses=doses)  # no hangs
     if backend == "jax":  # optional extra, imported only when asked for
         from .jax_backend import simulate_jax
         return simulate_jax(model, params, times, doses, ids=ids, t0=t0, x0=x0, options=options)

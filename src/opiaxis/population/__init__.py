@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import parameter_value
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 
@@ -35,7 +36,7 @@ def sample_parameters(model: Model, ids, seed: int, *, overrides: dict[str, floa
     for name, value in (overrides or {}).items():
         if name not in model.param_index:
             raise OpiaxisInputError(f"unknown parameter {name!r}", field="parameters")
-        P[:, model.param_index[name]] = float(value)
+        P[:, model.param_index[name]] = parameter_value(model, name, value, field=f"overrides.{name}")
     if not variability:
         return P
     var = [(model.param_index[p.name], p) for p in model.parameters if p.variability is not None]
