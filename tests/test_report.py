@@ -85,3 +85,25 @@ def test_report_renders_in_headless_chromium_without_console_errors(report):
     assert sorted(legend) == ["bup", "mmt"]
     assert "12 virtual patients in 2 arm(s)" in summary and "time to 50%" in summary
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_trial_report_renders_in_headless_chromium(tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from opiaxis.behaviour.trialfile import load_trial, run_trial, write_trial_outputs
+    from test_trialfile import SMALL, _write
+    spec = load_trial(_write(tmp_path, SMALL, "t.yaml"))
+    paths = write_trial_outputs(spec, run_trial(spec), tmp_path / "out")
+    errors = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(paths[3].as_uri())
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30000)
+        n_plots = page.locator(".js-plotly-plot").count()
+        km_title = page.locator(".js-plotly-plot").first.locator(".gtitle").text_content()
+        browser.close()
+    assert errors == []
+    assert n_plots == 4 and km_title.startswith("Kaplan–Meier: relapse")

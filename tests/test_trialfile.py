@@ -80,7 +80,7 @@ def test_small_trial_adjunct_outputs_and_reproducibility(tmp_path):
     assert len(pd.read_csv(paths[1])) == spec.size
     daily = pd.read_parquet(paths[2])
     assert len(daily) == spec.size * spec.days
-    assert paths[3].read_text().count("data:image/png;base64,") == 4
+    assert paths[3].read_text().count('class="plotly-graph-div"') == 4  # two Kaplan-Meier, two trajectories
     b = run_trial(load_trial(_write(tmp_path, SMALL, "u.yaml")))
     pd.testing.assert_frame_equal(a["patients"], b["patients"])
 

@@ -31,5 +31,5 @@ def register(app) -> None:
             paths = write_trial_outputs(spec, res, out)
         except OpiaxisError as exc:
             _fail(exc)
-        print(json.dumps(res["summary"], indent=2))
+        print(json.dumps(res["summary"], indent=2, ensure_ascii=False))
         console.print("wrote " + ", ".join(str(p) for p in paths))

@@ -216,6 +216,14 @@ def km_curve(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     return np.column_stack([t[keep], sf.to_numpy()[keep, 0]])
 
 
+def _km_table(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
+    """The Kaplan–Meier table with its 95% band and numbers at risk (time in days), for the report."""
+    from lifelines import KaplanMeierFitter
+
+    from ..analysis import km_table
+    return km_table(KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, bool)))
+
+
 def run_trial(spec: TrialSpec, progress=None) -> dict:
     """Simulate the trial. Returns a dict: ``summary`` (per arm), ``patients`` (one row per
     patient, columns in docs/trials.md), ``daily`` (patient × day), ``events`` (the event history,
@@ -270,6 +278,7 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
         "oxytocin_tone": rec.oxytocin.ravel(), "use_expectancy": rec.expectancy.ravel(),
         "alive": np.repeat(~dead, d) | (np.tile(np.arange(d), n) < np.repeat(np.where(dead, rec.dead_day, d), d))})
     summary, km = {}, {"relapse (7 consecutive days of use)": {}, "retention in treatment": {}}
+    km_tables = {k: {} for k in km}
     for a_i, a in enumerate(spec.arms):
         s = arm == a_i
         if not s.any():
@@ -283,41 +292,27 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
             "mean craving (VAS)": round(float(100 * rec.craving[s].mean()), 1),
             "mean oxytocin tone": round(float(rec.oxytocin[s].mean()), 3)}
         km["relapse (7 consecutive days of use)"][a.name] = km_curve(rel_day[s], relapsed[s])
+        km_tables["relapse (7 consecutive days of use)"][a.name] = _km_table(rel_day[s], relapsed[s])
         if treated[s].any():
             km["retention in treatment"][a.name] = km_curve(ret_day[s], left[s])
+            km_tables["retention in treatment"][a.name] = _km_table(ret_day[s], left[s])
     return {"summary": summary, "patients": patients, "daily": daily, "events": sim.event_table(), "km": km,
-            "record": rec, "sim": sim, "arm": arm}
+            "km_tables": km_tables, "record": rec, "sim": sim, "arm": arm}
 
 
-def _trajectory_figures(daily: pd.DataFrame, arms: list[str]) -> list[dict]:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..report.html import _png
-    figs = []
-    for var, label in (("craving_vas", "craving (VAS 0–100)"), ("oxytocin_tone", "central oxytocin tone (1 = healthy)")):
-        fig, ax = plt.subplots(figsize=(6.2, 3.4))
-        live = daily[daily["alive"]]
-        for arm in arms:
-            g = live[live["arm"] == arm]
-            if g.empty:
-                continue
-            q = g.groupby("day")[var].quantile([0.25, 0.5, 0.75]).unstack()
-            (line,) = ax.plot(q.index, q[0.5], label=arm)
-            ax.fill_between(q.index, q[0.25], q[0.75], alpha=0.15, color=line.get_color())
-        ax.set_title(f"{label}: median and interquartile range", fontsize=10)
-        ax.set_xlabel("day")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, frameon=False)
-        figs.append({"title": label, "png": _png(fig)})
-    return figs
+def _trajectory_plots(daily: pd.DataFrame, arms: list[str]) -> list[str]:
+    from ..report.figures import bands
+    live = daily[daily["alive"] & daily["arm"].isin(arms)]
+    return [bands(live, x="day", y=var, group="arm", title=f"{label}: median and interquartile range",
+                  div_id=f"traj-{k}", ylabel=label)
+            for k, (var, label) in enumerate((("craving_vas", "craving (VAS 0–100)"),
+                                              ("oxytocin_tone", "central oxytocin tone (1 = healthy)")))]
 
 
 _TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>{{ spec.name }} — opiaxis behaviour trial</title>
 <style>body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.fig{display:inline-block;margin:4px}.sub{color:#555;font-size:13px}</style>
-</head><body><h1>{{ spec.name }}</h1><p>{{ spec.description }}</p>
+{{ plotly_js }}</head><body><h1>{{ spec.name }}</h1><p>{{ spec.description }}</p>
 <p class="sub">{{ spec.size }} patients randomised with equal allocation to {{ spec.arms|length }} arms; {{ spec.days }} days;
 seed {{ spec.seed }}; fentanyl supply {{ spec.fentanyl_supply }}. Relapse = first run of 7 consecutive days of use after
 any inpatient stay; retention = days until leaving treatment. File: {{ spec.file }}.</p>
@@ -327,8 +322,9 @@ any inpatient stay; retention = days until leaving treatment. File: {{ spec.file
 <h2>Outcomes</h2><table><tr><th>arm</th>{% for k in cols %}<th>{{ k }}</th>{% endfor %}</tr>
 {% for arm, row in summary.items() %}<tr><td>{{ arm }}</td>{% for k in cols %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</table>
 <p class="sub">Proportions with Wilson 95% confidence intervals.</p>
-<h2>Relapse and retention</h2>{% for f in km %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
-<h2>Craving and oxytocin</h2>{% for f in traj %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
+<h2>Relapse and retention</h2><p class="sub">Kaplan–Meier curves with 95% confidence bands (exponential Greenwood) and the numbers at risk.</p>
+{% for f in km %}<div class="plot">{{ f }}</div>{% endfor %}
+<h2>Craving and oxytocin</h2>{% for f in traj %}<div class="plot">{{ f }}</div>{% endfor %}
 <p class="sub">Files (columns in docs/trials.md): <code>summary.json</code>, <code>patients.csv</code> (one row per patient),
 <code>daily.parquet</code> (patient × day: uses, overdoses, in treatment, on medication, craving, oxytocin tone, use expectancy, alive),
 <code>events.csv</code> (event history: uses with dose, ventilation nadir and P(overdose), overdoses, rescues, deaths,
@@ -339,7 +335,7 @@ inductions, discharges, dropouts, tapers completed).</p>
 def write_trial_outputs(spec: TrialSpec, result: dict, out: str | Path) -> list[Path]:
     import jinja2
 
-    from ..report.html import km_figures
+    from ..report.figures import kaplan_meier, plotly_script
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "summary.json", out / "patients.csv", out / "daily.parquet", out / "report.html",
@@ -348,11 +344,12 @@ def write_trial_outputs(spec: TrialSpec, result: dict, out: str | Path) -> list[
                                     "arms": result["summary"]}, indent=2))
     result["patients"].to_csv(paths[1], index=False)
     result["daily"].to_parquet(paths[2], index=False)
-    km = {k: {a: np.column_stack([v[:, 0] * 24.0, v[:, 1]]) for a, v in curves.items()}
-          for k, curves in result["km"].items() if curves}
+    km = [kaplan_meier(curves, name, f"km-{k}", time_unit="day")
+          for k, (name, curves) in enumerate(result["km_tables"].items()) if curves]
     cols = list(next(iter(result["summary"].values())).keys()) if result["summary"] else []
-    html = jinja2.Template(_TEMPLATE).render(spec=spec, summary=result["summary"], cols=cols,
-                                             km=km_figures(km), traj=_trajectory_figures(result["daily"], [a.name for a in spec.arms]))
+    html = jinja2.Template(_TEMPLATE).render(spec=spec, summary=result["summary"], cols=cols, km=km,
+                                             traj=_trajectory_plots(result["daily"], [a.name for a in spec.arms]),
+                                             plotly_js=plotly_script())
     paths[3].write_text(html)
     result["events"].to_csv(paths[4], index=False)
     return paths

@@ -50,14 +50,38 @@ def time_course(results: pd.DataFrame, variable: str, div_id: str) -> str:
     return _html(fig, div_id)
 
 
+def bands(frame: pd.DataFrame, *, x: str, y: str, group: str, title: str, div_id: str, xlabel: str = "day",
+          ylabel: str = "", quantiles: tuple[float, float, float] = (0.25, 0.5, 0.75)) -> str:
+    """Median (line) and a quantile band per group of ``frame[y]`` against ``frame[x]``."""
+    import plotly.graph_objects as go
+    lo, mid, hi = quantiles
+    fig = go.Figure()
+    for k, (name, g) in enumerate(frame.groupby(group, observed=True, sort=False)):
+        color = _PALETTE[k % len(_PALETTE)]
+        q = g.groupby(x)[y].quantile(list(quantiles)).unstack()
+        xs = q.index.to_numpy(float)
+        fig.add_trace(go.Scatter(x=np.r_[xs, xs[::-1]], y=np.r_[q[hi], q[lo][::-1]], fill="toself",
+                                 fillcolor=_rgba(color, 0.18), line={"width": 0}, hoverinfo="skip",
+                                 legendgroup=str(name), showlegend=False))
+        fig.add_trace(go.Scatter(x=xs, y=q[mid], name=str(name), legendgroup=str(name), line={"color": color, "width": 2},
+                                 hovertemplate=xlabel + " %{x:.3g}: %{y:.4g}<extra>" + str(name) + "</extra>"))
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, xaxis_title=xlabel, yaxis_title=ylabel, height=340,
+                      margin={"l": 60, "r": 10, "t": 40, "b": 40}, template="plotly_white",
+                      legend={"orientation": "h", "y": -0.25})
+    return _html(fig, div_id)
+
+
 def kaplan_meier(curves: dict[str, pd.DataFrame], title: str, div_id: str, *,
-                 ylabel: str = "event-free fraction", ticks: int = 6) -> str:
+                 ylabel: str = "event-free fraction", ticks: int = 6, time_unit: str = "h") -> str:
     """Kaplan–Meier step curves with their 95% confidence bands, and the numbers at risk per arm
     under the plot. ``curves``: arm -> table with time (h), survival, low, high, at_risk (see
-    :func:`opiaxis.analysis.km_table`). The axis is in days, or in hours for follow-up under 2 days."""
+    :func:`opiaxis.analysis.km_table`), time in ``time_unit`` ("h" or "day"). The axis is in days,
+    or in hours for follow-up under 2 days."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     arms = list(curves)
+    to_h = 24.0 if time_unit == "day" else 1.0
+    curves = {a: c.assign(time=c["time"] * to_h) for a, c in curves.items()}
     t_max_h = max(float(c["time"].max()) for c in curves.values()) if curves else 1.0
     scale, unit = (24.0, "day") if t_max_h > 48.0 else (1.0, "hour")
     fig = make_subplots(rows=2, cols=1, row_heights=[0.8, 0.2], shared_xaxes=True, vertical_spacing=0.08)
