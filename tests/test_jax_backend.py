@@ -139,7 +139,7 @@ def test_bad_input_gives_the_same_error_as_simulate(pk_receptors, cohort, case):
                       lambda: simulate_jax(pk_receptors, P, times, doses, ids=ids), kind)
     expected = {"unknown cmt": "unknown dosing compartment 'heroin.intravenous'",
                 "unknown patient": "not in the cohort", "unsorted times": "sorted",
-                "times before t0": ">= the start time", "parameter columns": "columns"}[case]
+                "times before t0": "before the start time", "parameter columns": "expected (patients,"}[case]
     assert expected in msg
 
 

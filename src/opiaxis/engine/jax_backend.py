@@ -398,6 +398,8 @@ def simulate_jax(model: Model, params: np.ndarray, times, doses=None, *, ids=Non
     """
     if jacobian not in ("sympy", "jacfwd"):
         raise ValueError(f"jacobian must be 'sympy' or 'jacfwd', not {jacobian!r}")
+    from .. import checks
+    checks.simulate_arguments(model, params, times, ids=ids, t0=t0, x0=x0, options=options, doses=doses)
     options = options or SolverOptions()
     # the same checks, in the same words, as simulate()
     P = np.ascontiguousarray(np.atleast_2d(np.asarray(params, dtype=float)))
