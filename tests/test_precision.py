@@ -110,9 +110,14 @@ def test_petab_table_is_read(model, tmp_path):
     assert list(pats) == ["9"] and pats["9"].first_dose == 0.0
 
 
-def test_recommend_ranks_with_intervals(fitted):
+@pytest.fixture(scope="module")
+def recommended(fitted):
     from opiaxis.calibrate.recommend import recommend
-    rec = recommend(fitted, horizon_days=5, draws=4)
+    return recommend(fitted, horizon_days=5, draws=6)
+
+
+def test_recommend_ranks_with_intervals(recommended):
+    rec = recommended
     t = rec.table
     assert list(t["rank"]) == list(range(1, len(t) + 1))
     assert t["composite"].is_monotonic_increasing
@@ -121,10 +126,54 @@ def test_recommend_ranks_with_intervals(fitted):
     for c in ("methadone", "buprenorphine 8", "buprenorphine 16", "buprenorphine 24", "naltrexone", "taper"):
         assert c in names
     assert (t["kind"] == "adjunct").any()
-    assert {"cows_hours", "ventilation_min"} <= set(t.columns)
+    assert {"cows_hours", "ventilation_min", "p_best", "p_beats_next", "tie", "driver"} <= set(t.columns)
     s = rec.strata.set_index("stratum")
     assert s.loc["inflammatory", "status"] in ("yes", "no") and "il6_serum" in s.loc["inflammatory", "evidence"]
     assert s.loc["dysbiotic", "status"] == "not assessed"
+
+
+def test_one_decision_rule_orders_the_table_and_gives_p_best(recommended):
+    """Rank 1 has the highest posterior expected utility; p_best, p_beats_next and the tie flags
+    are recomputed here from the same per-draw losses the table was ordered by."""
+    t, L = recommended.table, recommended.draws_loss
+    assert list(L) == list(t["candidate"])
+    M = np.array([L[c] for c in t["candidate"]])
+    assert np.allclose(M.mean(axis=1), t["composite"]) and np.allclose(-M.mean(axis=1), t["expected_utility"])
+    assert np.argmax(-M.mean(axis=1)) == 0
+    best = M == M.min(axis=0)
+    assert np.allclose((best / best.sum(axis=0)).mean(axis=1), t["p_best"])
+    assert np.allclose([np.mean(M[i] < M[i + 1]) for i in range(len(M) - 1)], t["p_beats_next"].iloc[:-1])
+    tie = [bool(i > 0 and np.mean(M[i] - M[0] < 0.1) > 0.05) for i in range(len(M))]
+    assert tie == list(t["tie"])
+    assert "expected utility" in recommended.rule and "p_best" in recommended.rule
+
+
+def test_utility_weights_and_candidates_are_data(model, fitted, tmp_path):
+    from opiaxis.calibrate.recommend import check_options, load_options, parse_weights, recommend
+    f = tmp_path / "cands.yaml"
+    f.write_text("candidates:\n  buprenorphine 12 mg/day:\n    regimens: ['buprenorphine 12 mg SL daily for {H} d']\n"
+                 "utility:\n  weights: {constipation: 0}\n")
+    opts = load_options(f, parse_weights(["pain=2"]))
+    assert opts.weights["constipation"] == 0 and opts.weights["pain"] == 2
+    assert "buprenorphine 12 mg/day" in opts.candidates and "methadone 30→60 mg/day" in opts.candidates
+    rec = recommend(fitted, horizon_days=3, draws=3, options=opts)
+    assert "buprenorphine 12 mg/day" in set(rec.table["candidate"])
+    assert (rec.table["loss_constipation"] == 0).all()
+    for bad, word in ((["pian=1"], "pain"), (["pain=-1"], ">= 0"), (["pain"], "TERM=VALUE")):
+        with pytest.raises(OpiaxisInputError, match=word):
+            parse_weights(bad)
+    f.write_text("candidates:\n  bad one:\n    regimens: ['buprenorphine 12 mg SL sometimes']\n")
+    with pytest.raises(OpiaxisInputError, match="bad one"):
+        check_options(model, load_options(f), horizon_days=3, draws=3)
+    with pytest.raises(OpiaxisInputError, match="horizon"):
+        check_options(model, load_options(), horizon_days=0, draws=3)
+
+
+def test_chronic_pain_reaches_the_simulation(model):
+    from opiaxis.calibrate.fit import CHRONIC_PAIN_DRIVE, typical_parameters
+    i = model.param_index["nociceptive_drive"]
+    assert typical_parameters(model, {"chronic_pain": 1.0})[i] == CHRONIC_PAIN_DRIVE
+    assert typical_parameters(model, {"chronic_pain": 0.0})[i] == 0.0
 
 
 def test_cli_fit_recommend_stratify(tmp_path):
@@ -143,6 +192,7 @@ def test_cli_fit_recommend_stratify(tmp_path):
     res = r.invoke(app, ["stratify", str(EXAMPLE), "--out", str(tmp_path / "s"), "--draws", "2", "--horizon", "5"])
     assert res.exit_code == 0, res.output
     assert "inflammatory" in pd.read_csv(tmp_path / "s" / "strata.csv")["stratum"].tolist()
+    assert (tmp_path / "r" / "utility.txt").read_text().startswith("utility = ")
     bad = tmp_path / "bad.csv"
     bad.write_text(EXAMPLE.read_text().replace("il6_serum", "il6_serun", 1))
     for cmd in ("fit", "recommend", "stratify"):
@@ -158,3 +208,20 @@ def test_nonmem_dataset_is_read(model, tmp_path):
     d = read_patients(p, model)["1"]
     assert list(d.measurements["measurement"]) == ["buprenorphine_conc"] * 2
     assert list(d.measurements["censored"]) == ["", "<"] and d.first_dose == 0.0
+
+
+def test_recommend_checks_its_options_before_fitting(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import opiaxis.calibrate.fit as fitmod
+    from opiaxis.cli import app
+
+    def no_fit(*a, **k):
+        raise AssertionError("fit_patient called before the options were checked")
+    monkeypatch.setattr(fitmod, "fit_patient", no_fit)
+    r = CliRunner()
+    for args, word in ((["--weight", "pian=1"], "pain"), (["--horizon", "-1"], "horizon"), (["--draws", "0"], "draws"),
+                       (["--decision-time", "-100"], "decision time"), (["--hessian", "xx"], "hessian")):
+        res = r.invoke(app, ["recommend", str(EXAMPLE), "--out", str(tmp_path / "r")] + args)
+        assert res.exit_code == 2, (args, res.output)
+        assert word in res.output, (args, res.output)

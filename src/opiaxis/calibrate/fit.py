@@ -729,21 +729,38 @@ def candidate_parameters(model: Model, doses: pd.DataFrame, modules=None) -> lis
     return out
 
 
+# chronic non-cancer pain: the pain module's documented nociceptive drive (untreated NRS ~6). The
+# behaviour engine's cohorts use 1.2 (NRS ~5-6, its own assumption); both are assumptions.
+CHRONIC_PAIN_DRIVE = 1.5
+
+
+def typical_parameters(model: Model, covariates: dict | None = None) -> np.ndarray:
+    """The typical parameter row of a patient with these covariates: the population medians with
+    the covariate effects of :func:`opiaxis.population.covariates.apply_covariates`, and
+    ``chronic_pain`` = 1 setting the pain module's ``nociceptive_drive`` (which ``apply_covariates``
+    does not map: without it every patient is pain-free and pain never enters the utility)."""
+    from ..population.covariates import apply_covariates
+    base = model.default_parameters()[None].copy()
+    cov = dict(covariates or {})
+    if cov:
+        base = apply_covariates(model, base, pd.DataFrame({k: [float(v)] for k, v in cov.items()}))
+    if cov.get("chronic_pain", 0) > 0.5 and "nociceptive_drive" in model.param_index:
+        base[0, model.param_index["nociceptive_drive"]] = CHRONIC_PAIN_DRIVE
+    return base[0]
+
+
 class Problem:
     """Negative log posterior of one patient in the z-space of ``names``."""
 
     def __init__(self, model: Model, data: PatientData, names: list[str], *, readouts=None,
                  rtol: float = 1e-4, extra_times=()):
-        from ..population.covariates import apply_covariates
         self.model, self.data, self.names = model, data, list(names)
         self.sim = Simulator.of(model)
         self.defs = readout_set(model, readouts)
-        base = model.default_parameters()[None]
-        if data.covariates:
-            base = apply_covariates(model, base, data.covariate_frame())
+        base = typical_parameters(model, data.covariates)
         for k, v in data.parameters.items():
-            base[0, model.param_index[k]] = v
-        self.base = base[0]
+            base[model.param_index[k]] = v
+        self.base = base
         self.var_idx = [(model.param_index[p.name], p) for p in model.parameters
                         if p.variability is not None and p.variability.spread > 0]
         self.idx = np.array([model.param_index[n] for n in self.names], int)
