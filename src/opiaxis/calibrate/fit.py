@@ -886,6 +886,7 @@ class FitResult:
     samples: np.ndarray | None = None        # z draws (importance-resampled), fitted names
     ess: float | None = None
     hessian: str = "fd"
+    dof: float = np.inf                      # residual degrees of freedom (Student-t intervals and draws)
 
     @property
     def identifiable(self) -> bool:
@@ -907,7 +908,10 @@ class FitResult:
         if self.samples is not None and len(self.samples):
             return self.samples[rng.integers(0, len(self.samples), n)]
         L = np.linalg.cholesky(self.cov + 1e-12 * np.eye(K))
-        return self.z + rng.standard_normal((n, K)) @ L.T
+        E = rng.standard_normal((n, K)) @ L.T
+        if np.isfinite(self.dof):  # multivariate Student-t, as the intervals
+            E /= np.sqrt(rng.chisquare(self.dof, (n, 1)) / self.dof)
+        return self.z + E
 
     def draw_parameters(self, n: int, seed: int = 0, *, prior_for_unfitted: bool = True) -> np.ndarray:
         """(n, n_params): fitted parameters from the posterior; the other parameters with
@@ -990,7 +994,7 @@ def _fd_hessian(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6
 def fit_patient(data: PatientData, model: Model | None = None, *, parameters: list[str] | None = None,
                 max_params: int = 8, min_info: float = 0.3, hessian: str = "fd", sample: int = 0,
                 seed: int = 0, readouts=None, modules: list[str] | None = None,
-                sd_ratio_limit: float = 0.9, marginalise: bool = True) -> FitResult:
+                sd_ratio_limit: float = 0.7, marginalise: bool = True) -> FitResult:
     """Empirical-Bayes MAP of one patient's parameters with a Laplace approximation.
 
     ``parameters``: fit these (names of parameters with variability) instead of the screen's
@@ -1033,6 +1037,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     not_ident: list[str] = []
     if K == 0:
         z, cov, obj, J = np.zeros(0), np.zeros((0, 0)), float(prob.phi(np.zeros((1, 0)))[0]), None
+        dof = float(max(prob.n_obs, 1))
         messages.append("not identifiable: no parameter is informed by these data (largest Fisher information "
                         f"{scr['information'].max() if len(scr) else 0:.3g} < {min_info}); the population priors "
                         "are returned unchanged")
@@ -1070,24 +1075,28 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         Hd = H - np.eye(K)  # the data part
         w, V = np.linalg.eigh(Hd)
         w = np.clip(w, 0.0, None)
-        H = np.eye(K) + (V * w) @ V.T
-        cov = np.linalg.inv(H)
+        Hd = (V * w) @ V.T
+        # residual dispersion: when the data scatter more than the noise models say (biological
+        # variability, a wrong residual model), the data part of the information is divided by
+        # s² = Σ r²/(n − edf) ≥ 1, edf = Σ w/(1 + w) the effective number of fitted parameters
+        edf = float(np.sum(w / (1.0 + w)))
+        dof = max(prob.n_obs - edf, 1.0)
+        r_data = sol.fun[K:]
+        s2 = max(1.0, float(np.sum(r_data ** 2)) / dof)
+        cov = np.linalg.inv(np.eye(K) + Hd / s2)
+        # the unfitted parameters: the fit holds them at their medians, which makes the fitted ones
+        # look better determined than they are when both move the same observations (e.g. CL and
+        # V1 with F). Add the difference between the linearised marginal and conditional posteriors.
+        D = _marginal_correction(scr, names, prob)
+        if D is not None:
+            cov = cov + D
         cov = 0.5 * (cov + cov.T)
-        weak = [k for k in range(K) if w[k] < 0.1]
-        for k in weak:
-            load = np.argsort(-np.abs(V[:, k]))[:3]
-            combo = " + ".join(f"{V[i, k]:+.2f}·{names[i]}" for i in load if abs(V[i, k]) > 0.2)
-            messages.append(f"not identifiable: the direction {combo} is not informed by the data "
-                            f"(data-Hessian eigenvalue {w[k]:.2g} vs prior 1)")
+        if s2 > 1.5:
+            messages.append(f"the residuals scatter {math.sqrt(s2):.2g}× more than the assay noise models say "
+                            "(biological variability or misspecification); intervals are widened accordingly")
+        messages += _identifiability(names, cov, Hd / s2, w / s2, V, prob, sd_ratio_limit, not_ident)
         if sol.status <= 0:
             messages.append(f"optimiser stopped: {sol.message}")
-    sd = np.sqrt(np.diag(cov)) if K else np.zeros(0)
-    for k, n in enumerate(names):
-        if sd[k] > sd_ratio_limit:
-            not_ident.append(n)
-    if not_ident:
-        messages.append("not identifiable from these data (posterior SD > "
-                        f"{sd_ratio_limit:.0%} of prior SD; estimate ≈ prior): {', '.join(not_ident)}")
     if K and len(not_ident) == K:
         messages.append("not identifiable: none of the fitted parameters is informed beyond its prior")
 
@@ -1097,10 +1106,80 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         if ess < 0.1 * sample:
             messages.append(f"importance sampling: effective sample size {ess:.0f} of {sample}; the Laplace "
                             "approximation is poor here, intervals from the samples are rough")
-    table = _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr)
+    from scipy.stats import t as student_t
+    q90 = float(student_t.ppf(0.95, dof))
+    table = _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90)
     fit_table = _fit_table(prob, z)
     return FitResult(data.patient, prob, names, z, cov, table, fit_table, scr, messages, not_ident + uninformed,
-                     _time.perf_counter() - t_start, obj, samples, ess, hessian)
+                     _time.perf_counter() - t_start, obj, samples, ess, hessian, dof)
+
+
+def _marginal_correction(scr, names, prob) -> np.ndarray | None:
+    """Linearised (at the prior median, from the screen's sensitivities) difference between the
+    posterior covariance of the fitted z when every screened parameter is uncertain and when the
+    unfitted ones are held fixed (with the fit's first-order noise inflation); PSD-projected."""
+    S = scr.attrs.get("S")
+    order = list(scr["parameter"])
+    if S is None or S.shape[1] != prob.n_obs or any(n not in order for n in names) or len(order) == len(names):
+        return None
+    cens = np.concatenate([g[5] for g in prob.groups]) if prob.groups else np.zeros(0, str)
+    Sw = np.nan_to_num(S) * np.sqrt(np.where(cens == "", 1.0, 0.5))[None, :]
+    f = [order.index(n) for n in names]
+    Sf = Sw[f] / prob.inflation[None, :]
+    K = len(names)
+    cond = np.linalg.inv(np.eye(K) + Sf @ Sf.T)
+    full = np.linalg.inv(np.eye(len(order)) + Sw @ Sw.T)[np.ix_(f, f)]
+    w, V = np.linalg.eigh(0.5 * ((full - cond) + (full - cond).T))
+    return (V * np.clip(w, 0.0, None)) @ V.T
+
+
+def _combination(v, names, prob) -> str:
+    """A direction in z as a product of powers of the parameters (log-normal ones) or a sum."""
+    parts = []
+    for k in np.argsort(-np.abs(v)):
+        if abs(v[k]) < 0.25 * np.abs(v).max():
+            continue
+        p = prob.model.parameter(names[k])
+        om = p.variability.spread if p.variability is not None else 1.0
+        parts.append((names[k], v[k] / om if p.variability.kind == "lognormal" else v[k],
+                      p.variability.kind == "lognormal"))
+    if all(lg for *_, lg in parts):
+        a = max(abs(c) for _, c, _ in parts)
+        return " · ".join(f"{n}^{c / a:+.2g}" for n, c, _ in parts)
+    return " + ".join(f"{c:+.2f}·z({n})" for n, c, _ in parts)
+
+
+def _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident) -> list[str]:
+    """Which fitted parameters the data identify on their own, and which combinations they
+    identify when the parameters themselves are not (e.g. only F/CL from troughs).
+
+    A parameter is identifiable when its posterior SD is at most ``sd_ratio_limit`` of its prior
+    SD (the posterior covariance includes the unfitted parameters' confounding). For the others,
+    the eigen-directions of the data information ``Hd`` with eigenvalue ≥ 1 (at least as
+    informative as the prior) that load on them are reported as identified combinations; the
+    directions with eigenvalue < 0.1 as not informed at all."""
+    msgs = []
+    K = len(names)
+    sd = np.sqrt(np.diag(cov))
+    not_ident.extend(n for k, n in enumerate(names) if sd[k] > sd_ratio_limit)
+    if not_ident:
+        msgs.append(f"not identifiable from these data (posterior SD > {sd_ratio_limit:.0%} of prior SD): "
+                    + ", ".join(not_ident))
+    bad = [names.index(n) for n in not_ident]
+    for j in range(K):
+        v = V[:, j]
+        if w[j] >= 1.0 and bad and np.max(np.abs(v[bad])) > 0.3 and np.sum(np.abs(v) > 0.25 * np.abs(v).max()) >= 2:
+            msgs.append(f"identified combination (data information {w[j]:.3g} vs prior 1): "
+                        f"{_combination(v, names, prob)} — the parameters in it are not identified separately")
+        elif w[j] < 0.1:
+            msgs.append(f"not identifiable: the direction {_combination(v, names, prob)} is not informed by the "
+                        f"data (data-Hessian eigenvalue {w[j]:.2g} vs prior 1)")
+    C = cov / np.outer(sd, sd)
+    for a in range(K):
+        for b in range(a + 1, K):
+            if abs(C[a, b]) > 0.7:
+                msgs.append(f"posterior correlation {C[a, b]:+.2f} between {names[a]} and {names[b]}")
+    return msgs
 
 
 def _importance(prob, z, cov, obj, n, seed):
@@ -1128,7 +1207,7 @@ def _to_param(p, typical, z):
     return v
 
 
-def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr):
+def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90=1.6448536269514722):
     rows = []
     info = dict(zip(scr["parameter"], scr["information"]))
     q = 1.6448536269514722
@@ -1139,7 +1218,7 @@ def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr):
         if samples is not None:
             lo_z, hi_z = np.percentile(samples[:, k], [5, 95])
         else:
-            lo_z, hi_z = z[k] - q * sd, z[k] + q * sd
+            lo_z, hi_z = z[k] - q90 * sd, z[k] + q90 * sd
         lo, hi = sorted((float(_to_param(p, typ, lo_z)), float(_to_param(p, typ, hi_z))))
         rows.append({"parameter": n, "module": p.module, "unit": p.unit, "estimate": float(_to_param(p, typ, z[k])),
                      "lower90": lo, "upper90": hi, "prior_median": float(typ),

@@ -20,15 +20,17 @@ withdrawal                    ``cows_score``                          mean COWS
 overdose                      ``ventilation_rel``                     max(0, 0.9 − min ventilation)
 pain                          ``pain_nrs``                            mean NRS
 depression                    ``madrs``                               mean MADRS
-constipation                  ``sbm_rate`` (SBM/week)                 max(0, 3 − mean SBM/week)
+constipation                  ``bowel_function_index`` (BFI, 0–100)   mean BFI / 12
 craving (relapse proxy)       ``craving`` (reward module)             mean craving
 inflammation                  ``il6_plasma``                          max(0, log2(mean IL-6 / 3 pg/mL))
 ============================  ======================================  ===========================
 
 Default weights are in ``data/candidates.yaml`` with their sources (COWS 5 = mild withdrawal,
 Wesson & Ling 2003; 2 NRS points clinically important, Farrar et al., Pain 2001;94:149; 10 MADRS
-points ≈ one severity band; < 3 SBM/week = constipation, Rome IV; craving and inflammation weights
-assumed). Terms whose variable the model lacks are left out and listed in the notes.
+points ≈ one severity band; a BFI change of 12 points is clinically meaningful, Abramowitz et al.,
+Curr Med Res Opin 2013;29:1083 — recalled, as is the BFI ≥ 30 constipation cut-off; craving and
+inflammation weights assumed). Without ``bowel_function_index`` the constipation term is
+max(0, 3 − SBM/week) (Rome IV: < 3 SBM/week). Terms whose variable the model lacks are left out and listed in the notes.
 
 For each candidate c and posterior draw d the loss L[c, d] is computed once; then
 
@@ -62,7 +64,7 @@ TERMS = {  # weight key: (model variable, outcome column, description of the ter
     "overdose": ("ventilation_rel", "ventilation_min", "max(0, 0.9 - min ventilation_rel)"),
     "pain": ("pain_nrs", "pain_nrs_mean", "mean pain NRS"),
     "depression": ("madrs", "madrs_mean", "mean MADRS"),
-    "constipation": ("sbm_rate", "sbm_per_week", "max(0, 3 - mean SBM/week)"),
+    "constipation": ("bowel_function_index", "bfi_mean", "mean BFI / 12"),
     "craving": ("craving", "craving_mean", "mean craving"),
     "inflammation": ("il6_plasma", "il6_mean", "max(0, log2(mean IL-6 / 3 pg/mL))"),
 }
@@ -238,6 +240,7 @@ def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray) ->
     if sim.has("ventilation_rel"):
         out["ventilation_min"] = sim.value("ventilation_rel", X, P).min(axis=1)
     for var, col in (("pain_nrs", "pain_nrs_mean"), ("madrs", "madrs_mean"), ("sbm_rate", "sbm_per_week"),
+                     ("bowel_function_index", "bfi_mean"),
                      ("craving", "craving_mean"), ("il6_plasma", "il6_mean")):
         if sim.has(var):
             out[col] = mean(sim.value(var, X, P))
@@ -251,11 +254,12 @@ def loss_terms(o: dict[str, np.ndarray], weights: dict) -> dict[str, np.ndarray]
         "overdose": lambda: np.maximum(0.0, 0.9 - o["ventilation_min"]),
         "pain": lambda: o["pain_nrs_mean"],
         "depression": lambda: o["madrs_mean"],
-        "constipation": lambda: np.maximum(0.0, 3.0 - o["sbm_per_week"]),
+        "constipation": lambda: (o["bfi_mean"] / 12.0 if "bfi_mean" in o else np.maximum(0.0, 3.0 - o["sbm_per_week"])),
         "craving": lambda: o["craving_mean"],
         "inflammation": lambda: np.maximum(0.0, np.log2(np.maximum(o["il6_mean"], 1e-12) / IL6_REFERENCE)),
     }
-    return {k: weights.get(k, 0.0) * f() for k, f in tr.items() if TERMS[k][1] in o}
+    have = set(o) | ({"bfi_mean"} if "sbm_per_week" in o else set())
+    return {k: weights.get(k, 0.0) * f() for k, f in tr.items() if TERMS[k][1] in have}
 
 
 def composite(o: dict[str, np.ndarray], weights: dict | None = None) -> np.ndarray:
