@@ -753,7 +753,7 @@ class Problem:
     """Negative log posterior of one patient in the z-space of ``names``."""
 
     def __init__(self, model: Model, data: PatientData, names: list[str], *, readouts=None,
-                 rtol: float = 1e-4, extra_times=()):
+                 rtol: float = 1e-4, extra_times=(), residual_dof: float | None = None):
         self.model, self.data, self.names = model, data, list(names)
         self.sim = Simulator.of(model)
         self.defs = readout_set(model, readouts)
@@ -780,6 +780,7 @@ class Problem:
                                 sub["limit"].to_numpy(float)))
         self.n_obs = int(sum(len(g[2]) for g in self.groups))
         self.inflation = np.ones(self.n_obs)
+        self.residual_dof = residual_dof
 
     def set_unfitted_variance(self, v: np.ndarray) -> None:
         """First-order marginalisation of the parameters that are not fitted: observation i's
@@ -831,6 +832,13 @@ class Problem:
             parts.append(np.nan_to_num(r, nan=50.0, posinf=50.0, neginf=-50.0))
         R = np.concatenate(parts, axis=1)
         R[:, Z.shape[1]:] /= self.inflation[None, :]
+        if self.residual_dof:
+            # Student-t errors with the noise model's scale: ½r_t² = (ν+1)/2·log(1 + r²/ν), so a
+            # visit that scatters far more than the assay noise (biological variability, a
+            # transient illness) pulls the fit less than under normal errors
+            nu = self.residual_dof
+            d = R[:, Z.shape[1]:]
+            R[:, Z.shape[1]:] = np.sign(d) * np.sqrt((nu + 1.0) * np.log1p(d * d / nu))
         return R
 
     def phi(self, Z, rtol=None) -> np.ndarray:
@@ -973,8 +981,9 @@ class FitResult:
         return path
 
 
-def _fd_hessian(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6) -> np.ndarray:
-    """Forward finite-difference Hessian of Φ at z (one batch: 1 + K + K(K+1)/2 simulations)."""
+def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6):
+    """Residuals at the points of a forward finite-difference Hessian (one batch of
+    1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow."""
     K = len(z)
     pts = [z.copy()]
     for i in range(K):
@@ -983,7 +992,16 @@ def _fd_hessian(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6
     for i in range(K):
         for j in range(i, K):
             e = z.copy(); e[i] += h; e[j] += h; pts.append(e); pairs.append((i, j))
-    f = prob.phi(np.array(pts), rtol=rtol)
+    return prob.residuals(np.array(pts), rtol=rtol), pairs, h
+
+
+def _fd_hessian(fd, K: int, obs_weight: np.ndarray | None = None) -> np.ndarray:
+    """Forward finite-difference Hessian of Φ (data rows weighted by ``obs_weight``)."""
+    R, pairs, h = fd
+    wv = np.ones(R.shape[1])
+    if obs_weight is not None:
+        wv[K:] = obs_weight
+    f = 0.5 * (R ** 2 * wv).sum(axis=1)
     f0, fi = f[0], f[1:K + 1]
     H = np.zeros((K, K))
     for k, (i, j) in enumerate(pairs):
@@ -991,10 +1009,27 @@ def _fd_hessian(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6
     return H
 
 
+def _dispersion(prob: Problem, r_data: np.ndarray, edf: float, prior_dof: float = 4.0) -> np.ndarray:
+    """Per-observation variance factors s²_g ≥ 1, one per read-out: Σ r²/(n_g − edf_g) of the
+    read-out's residuals, shrunk towards the pooled value with ``prior_dof`` pseudo-observations
+    (empirical Bayes; four visits alone give a noisy variance)."""
+    n = len(r_data)
+    pooled = float(np.sum(r_data ** 2)) / max(n - edf, 1.0)
+    out = np.ones(n)
+    i = 0
+    for g in prob.groups:
+        m = len(g[2])
+        dof_g = max(m - edf * m / max(n, 1), 0.5)
+        s2 = (prior_dof * pooled + float(np.sum(r_data[i:i + m] ** 2))) / (prior_dof + dof_g)
+        out[i:i + m] = max(1.0, s2)
+        i += m
+    return out
+
+
 def fit_patient(data: PatientData, model: Model | None = None, *, parameters: list[str] | None = None,
                 max_params: int = 8, min_info: float = 0.3, hessian: str = "fd", sample: int = 0,
                 seed: int = 0, readouts=None, modules: list[str] | None = None,
-                sd_ratio_limit: float = 0.7, marginalise: bool = True) -> FitResult:
+                sd_ratio_limit: float = 0.7, marginalise: bool = True, residual_dof: float | None = 4.0) -> FitResult:
     """Empirical-Bayes MAP of one patient's parameters with a Laplace approximation.
 
     ``parameters``: fit these (names of parameters with variability) instead of the screen's
@@ -1002,7 +1037,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     (Gauss–Newton from the final Jacobian). ``sample``: importance-sampling draws (0 = none).
     ``marginalise``: inflate each observation's noise by the variance the unfitted parameters
     would add to it (first-order, from the screen's sensitivities), so that fixing them at their
-    median does not make the fitted ones over-confident.
+    median does not make the fitted ones over-confident. ``residual_dof``: Student-t errors with
+    this many degrees of freedom on the noise-standardised residuals (None: normal errors).
     """
     from ..models import default_model
     t_start = _time.perf_counter()
@@ -1029,7 +1065,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
             messages.append(f"{len(sel)} parameters are informed; the {max_params} most informed are fitted "
                             f"(next: {', '.join(sel['parameter'].iloc[max_params:max_params + 3])})")
     uninformed = [p for p in scr["parameter"] if p not in names]
-    prob = Problem(model, data, names, readouts=readouts)
+    prob = Problem(model, data, names, readouts=readouts, residual_dof=residual_dof)
     if marginalise and len(scr) and scr.attrs.get("S") is not None and scr.attrs["S"].shape[1] == prob.n_obs:
         unf = np.array([p not in names for p in scr["parameter"]])
         prob.set_unfitted_variance((scr.attrs["S"][unf] ** 2).sum(axis=0))
@@ -1064,26 +1100,32 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
         J = sol.jac
-        H_gn = J.T @ J
-        H = H_gn
+        fd = None
         if hessian == "fd":
-            H = _fd_hessian(prob, z)
-            if not np.all(np.isfinite(H)):
+            fd = _fd_residuals(prob, z)
+            if not np.all(np.isfinite(fd[0])):
                 messages.append("finite-difference Hessian not finite; Gauss–Newton used")
-                H = H_gn
-        H = 0.5 * (H + H.T)
-        Hd = H - np.eye(K)  # the data part
-        w, V = np.linalg.eigh(Hd)
-        w = np.clip(w, 0.0, None)
-        Hd = (V * w) @ V.T
-        # residual dispersion: when the data scatter more than the noise models say (biological
-        # variability, a wrong residual model), the data part of the information is divided by
-        # s² = Σ r²/(n − edf) ≥ 1, edf = Σ w/(1 + w) the effective number of fitted parameters
+                fd = None
+
+        def data_information(obs_weight=None):
+            wv = np.ones(J.shape[0]) if obs_weight is None else np.r_[np.ones(K), obs_weight]
+            H = _fd_hessian(fd, K, obs_weight) if fd is not None else J.T @ (J * wv[:, None])
+            H = 0.5 * (H + H.T) - np.eye(K)  # the data part
+            w, V = np.linalg.eigh(H)
+            w = np.clip(w, 0.0, None)
+            return (V * w) @ V.T, w, V
+
+        Hd, w, V = data_information()
+        # residual dispersion: where a read-out's data scatter more than its noise model says
+        # (biological variability, a wrong residual model, a misfit), its information is divided by
+        # s²_g = Σ r²/(n_g − edf_g) ≥ 1 (shrunk to the pooled value); edf = Σ w/(1 + w) is the
+        # effective number of fitted parameters
         edf = float(np.sum(w / (1.0 + w)))
         dof = max(prob.n_obs - edf, 1.0)
-        r_data = sol.fun[K:]
-        s2 = max(1.0, float(np.sum(r_data ** 2)) / dof)
-        cov = np.linalg.inv(np.eye(K) + Hd / s2)
+        s2 = _dispersion(prob, sol.fun[K:], edf)
+        if np.any(s2 > 1.0):
+            Hd, w, V = data_information(1.0 / s2)
+        cov = np.linalg.inv(np.eye(K) + Hd)
         # the unfitted parameters: the fit holds them at their medians, which makes the fitted ones
         # look better determined than they are when both move the same observations (e.g. CL and
         # V1 with F). Add the difference between the linearised marginal and conditional posteriors.
@@ -1091,10 +1133,13 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         if D is not None:
             cov = cov + D
         cov = 0.5 * (cov + cov.T)
-        if s2 > 1.5:
-            messages.append(f"the residuals scatter {math.sqrt(s2):.2g}× more than the assay noise models say "
-                            "(biological variability or misspecification); intervals are widened accordingly")
-        messages += _identifiability(names, cov, Hd / s2, w / s2, V, prob, sd_ratio_limit, not_ident)
+        wide = sorted({g[0] for g, i in zip(prob.groups, np.cumsum([0] + [len(g[2]) for g in prob.groups]))
+                       if s2[i] > 1.5})
+        if wide:
+            messages.append(f"the residuals of {', '.join(wide)} scatter more than their noise models say (up to "
+                            f"{math.sqrt(s2.max()):.2g}×: biological variability or misspecification); their "
+                            "information is down-weighted, intervals widened accordingly")
+        messages += _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident)
         if sol.status <= 0:
             messages.append(f"optimiser stopped: {sol.message}")
     if K and len(not_ident) == K:
@@ -1259,10 +1304,16 @@ def _fit_table(prob: Problem, z) -> pd.DataFrame:
 # synthetic patients (recovery studies, tests, the example)
 # ----------------------------------------------------------------------------------------------
 def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str]], visits: dict[str, list[float]],
-                    *, patient="1", seed: int = 0, covariates: dict | None = None, readouts=None) -> pd.DataFrame:
+                    *, patient="1", seed: int = 0, covariates: dict | None = None, readouts=None,
+                    within_cv: float = 0.0) -> pd.DataFrame:
     """A tidy patient table simulated with parameters ``P`` (one row): ``regimens`` as (start h,
     text), ``visits`` = {read-out: [times h]}, assay noise and censoring from the read-out
-    definitions (streams seeded by (seed, patient, read-out))."""
+    definitions (streams seeded by (seed, patient, read-out)).
+
+    ``within_cv`` > 0 adds within-patient biological variability that the fit does not model: each
+    visit's latent value is multiplied by exp(cv·ε) (continuous, counts, diversity) or shifted by
+    cv·(scale range)/4·ε (clinical scales), ε Student-t with 4 degrees of freedom (heavier tails
+    than the assumed noise)."""
     from ..observe import _stream
     from ..observe.assays import observe_binary, observe_continuous, observe_poisson, observe_scale
     defs = readout_set(model, readouts)
@@ -1288,6 +1339,12 @@ def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str
         tidx = np.searchsorted(times, np.asarray(ts, float))
         x = term.predict(sim, X[:, tidx, :], np.atleast_2d(P))[0]
         rng = _stream(seed, pid, name)
+        if within_cv > 0:
+            eps = rng.standard_t(4, len(x)) / math.sqrt(2.0)  # unit variance
+            if r.kind == "scale":
+                x = np.clip(x + within_cv * (r.bounds[1] - r.bounds[0]) / 4 * eps, *r.bounds)
+            else:
+                x = x * np.exp(within_cv * eps)
         if r.kind == "continuous":
             y, flag, lim = observe_continuous(x, r, rng)
             vals = [f"<{l:.6g}" if f == "<LLOQ" else (f">{l:.6g}" if f == ">ULOQ" else f"{v:.5g}")

@@ -287,9 +287,11 @@ class Recommendation:
 def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
-                       P: np.ndarray | None = None):
+                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
-    ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters)."""
+    ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
+    ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
+    expected utility)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -329,10 +331,10 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
             run(name, [spec], "intervention")
     if with_adjuncts:
         base = {k: composite(v, opts.weights).mean() for k, v in results.items()}
-        best = min(base, key=base.get)
-        for aname, aspec in opts.adjuncts.items():
-            if not _available(model, aspec):
-                run(f"{best} + {aname}", [opts.candidates[best], aspec], "adjunct")
+        for b in adjunct_bases or [min(base, key=base.get)]:
+            for aname, aspec in opts.adjuncts.items():
+                if not _available(model, aspec) and f"{b} + {aname}" not in results:
+                    run(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct")
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
