@@ -178,7 +178,19 @@ class Simulator:
 DIVERSITY_SD = 0.1  # nats; assumed: 16S depth ~30,000 reads and DM overdispersion 0.02 give SD << 0.1
 
 
+_READOUTS: dict[int, tuple] = {}
+
+
 def readout_set(model: Model | None = None, definitions=None):
+    """The read-out definitions (shipped or ``definitions``) with a concentration read-out for every
+    dosed drug of ``model``; the shipped set is parsed once per model and process."""
+    if definitions is None and model is not None:
+        hit = _READOUTS.get(id(model))
+        if hit is not None and hit[0] is model:
+            return hit[1]
+        defs = readout_set(model, load_readouts())
+        _READOUTS[id(model)] = (model, defs)
+        return defs
     defs = definitions if isinstance(definitions, dict) else load_readouts(definitions)
     if model is not None:
         for v in model.assignment_index:
@@ -981,7 +993,7 @@ class FitResult:
         return path
 
 
-def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6):
+def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-4):
     """Residuals at the points of a forward finite-difference Hessian (one batch of
     1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow."""
     K = len(z)
@@ -1096,7 +1108,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
             return ((Rp - r0[None, :]) / step).T
 
         sol = optimize.least_squares(fun, np.zeros(K), jac=jac, method="trf", bounds=(-5.0, 5.0),
-                                     x_scale=1.0, ftol=1e-6, xtol=1e-4, gtol=1e-6, max_nfev=60)
+                                     x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
         J = sol.jac

@@ -287,7 +287,7 @@ class Recommendation:
 def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
-                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None):
+                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
@@ -307,7 +307,7 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     hist = prob.data.doses
     hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
     if t_dec > prob.t0:
-        Xh, _ = sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=1e-5, atol=1e-9)
+        Xh, _ = sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=rtol, atol=1e-9)
         x0 = Xh[:, -1, :]
     else:
         x0 = sim.initial_state(P)
@@ -320,7 +320,7 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         for s in specs:
             for k, v in s.get("parameters", {}).items():
                 Pc[:, model.param_index[k]] = v
-        X, stats = sim.run(Pc, times, _doses(model, texts, t_dec, H), t0=t_dec, x0=x0, rtol=1e-5, atol=1e-9)
+        X, stats = sim.run(Pc, times, _doses(model, texts, t_dec, H), t0=t_dec, x0=x0, rtol=rtol, atol=1e-9)
         if (stats[:, 2] != 0).any():
             notes.append(f"{name}: solver failed for {(stats[:, 2] != 0).sum()} draw(s)")
         results[name] = outcomes(sim, X, Pc, times)
