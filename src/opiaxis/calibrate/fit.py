@@ -1197,7 +1197,7 @@ def _combination(v, names, prob) -> str:
         if abs(v[k]) < 0.25 * np.abs(v).max():
             continue
         p = prob.model.parameter(names[k])
-        om = p.variability.spread if p.variability is not None else 1.0
+        om = p.variability.omega if p.variability is not None else 1.0
         parts.append((names[k], v[k] / om if p.variability.kind == "lognormal" else v[k],
                       p.variability.kind == "lognormal"))
     if all(lg for *_, lg in parts):
@@ -1211,17 +1211,21 @@ def _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident) -> l
     identify when the parameters themselves are not (e.g. only F/CL from troughs).
 
     A parameter is identifiable when its posterior SD is at most ``sd_ratio_limit`` of its prior
-    SD (the posterior covariance includes the unfitted parameters' confounding). For the others,
+    SD (the posterior covariance includes the unfitted parameters' confounding) and at most a
+    quarter of it lies in directions the data inform less than the prior does (data-information
+    eigenvalue < 1): otherwise its posterior is narrow only because a partner in a combination
+    has a tight prior (CL looks identified when only F/CL is, and F's prior is narrower). For the others,
     the eigen-directions of the data information ``Hd`` with eigenvalue ≥ 1 (at least as
     informative as the prior) that load on them are reported as identified combinations; the
     directions with eigenvalue < 0.1 as not informed at all."""
     msgs = []
     K = len(names)
     sd = np.sqrt(np.diag(cov))
-    not_ident.extend(n for k, n in enumerate(names) if sd[k] > sd_ratio_limit)
+    weak_load = (V[:, w < 1.0] ** 2).sum(axis=1)
+    not_ident.extend(n for k, n in enumerate(names) if sd[k] > sd_ratio_limit or weak_load[k] > 0.25)
     if not_ident:
-        msgs.append(f"not identifiable from these data (posterior SD > {sd_ratio_limit:.0%} of prior SD): "
-                    + ", ".join(not_ident))
+        msgs.append(f"not identifiable from these data (posterior SD > {sd_ratio_limit:.0%} of prior SD, or "
+                    "mostly in directions the data inform less than the prior): " + ", ".join(not_ident))
     bad = [names.index(n) for n in not_ident]
     for j in range(K):
         v = V[:, j]
