@@ -131,8 +131,9 @@ def _md(df: pd.DataFrame, fmt=".3g") -> str:
 
 def write_doc(path: Path, per, overall, strata, n, seed, wall):
     text = path.read_text() if path.exists() else ""
-    marker = "<!-- recovery results -->"
+    marker, end = "<!-- recovery results -->", "<!-- /recovery results -->"
     head = text.split(marker)[0] if marker in text else text
+    tail = text.split(end, 1)[1] if end in text else ""
     res = [marker, "",
            f"Run: `python scripts/recovery_study.py --n {n} --seed {seed}` — {n} synthetic patients, "
            f"{wall / 60:.1f} min wall time on the 2-core development machine (shared with other jobs); "
@@ -144,8 +145,8 @@ def write_doc(path: Path, per, overall, strata, n, seed, wall):
            "z = standard-normal deviate for normal / logit-normal ones):", "",
            _md(per.reset_index()), "",
            "Strata (truth: the rules applied to the true noise-free read-outs at the visits; fitted: "
-           "`phenotype` of the fit):", "", _md(strata), ""]
-    path.write_text(head.rstrip() + "\n\n" + "\n".join(res))
+           "`phenotype` of the fit):", "", _md(strata), "", end]
+    path.write_text(head.rstrip() + "\n\n" + "\n".join(res) + tail)
 
 
 def main(argv=None):

@@ -1,7 +1,10 @@
 """Rank interventions for one fitted patient by posterior expected utility.
 
 Candidates and adjuncts are data (``data/candidates.yaml``; a user file adds or replaces them,
-:func:`load_options`). Candidates start at the decision time (default: the patient's last
+:func:`load_options`). Every adjunct is added to the base candidate with the best expected
+utility; the best of these adjuncts is also added to every base candidate tied with it (see
+``tie`` below), so that the winning combination is compared across the bases the posterior
+cannot separate. Candidates start at the decision time (default: the patient's last
 measurement); the history's doses after it are dropped. Every candidate is simulated over the
 horizon for the same posterior draws (fitted parameters from the posterior; every other
 parameter with variability from its population distribution), from each draw's own state at
@@ -330,11 +333,22 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         if not _available(model, spec):
             run(name, [spec], "intervention")
     if with_adjuncts:
-        base = {k: composite(v, opts.weights).mean() for k, v in results.items()}
-        for b in adjunct_bases or [min(base, key=base.get)]:
+        L = {k: composite(v, opts.weights) for k, v in results.items()}
+        best = min(L, key=lambda k: L[k].mean())
+        for b in adjunct_bases or [best]:
             for aname, aspec in opts.adjuncts.items():
                 if not _available(model, aspec) and f"{b} + {aname}" not in results:
                     run(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct")
+        if adjunct_bases is None:
+            # the best adjunct also on the bases the posterior cannot separate from the best one,
+            # so that the winning combination is compared across them
+            combos = {a: composite(results[f"{best} + {a}"], opts.weights).mean()
+                      for a in opts.adjuncts if f"{best} + {a}" in results}
+            if combos and min(combos.values()) < L[best].mean():
+                a_star = min(combos, key=combos.get)
+                for b in L:
+                    if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05:
+                        run(f"{b} + {a_star}", [opts.candidates[b], opts.adjuncts[a_star]], "adjunct")
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
