@@ -108,6 +108,7 @@ def one_patient(model, name, pid, noise, seed, draws, horizon):
             missed.append(f"{row['parameter']} {v:.3g} ∉ [{row['lower90']:.3g}, {row['upper90']:.3g}]")
     ordered = bool(np.all(np.diff(tab["composite"].to_numpy()) >= -1e-12))
     return {"noise": noise, "patient": name, "true_best": best_true, "recommended": top,
+            "top3": list(tab["candidate"].iloc[:3]),
             "hit": top == best_true, "true_best_in_ties": best_true in tie_set,
             "regret": float(truth.get(top, np.nan) - truth.min()),
             "p_best_of_true_best": float(tab.set_index("candidate")["p_best"].get(best_true, np.nan)),
