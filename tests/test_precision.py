@@ -254,4 +254,7 @@ def test_recommend_checks_its_options_before_fitting(tmp_path, monkeypatch):
                        (["--decision-time", "-100"], "decision time"), (["--hessian", "xx"], "hessian")):
         res = r.invoke(app, ["recommend", str(EXAMPLE), "--out", str(tmp_path / "r")] + args)
         assert res.exit_code == 2, (args, res.output)
-        assert word in res.output, (args, res.output)
+        assert word in " ".join(res.output.split()), (args, res.output)
+    # the example's buprenorphine runs to 480 h: a decision at day 10 would cut it silently
+    res = r.invoke(app, ["recommend", str(EXAMPLE), "--out", str(tmp_path / "r"), "--decision-time", "240"])
+    assert res.exit_code == 2 and "after the decision time" in " ".join(res.output.split()), res.output

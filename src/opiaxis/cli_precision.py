@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
         """Rank candidate interventions for one patient by posterior expected utility; phenotype / risk strata."""
         try:
             from .calibrate.fit import fit_patient, read_patients
-            from .calibrate.recommend import check_options, load_options, parse_weights
+            from .calibrate.recommend import check_decision_time, check_options, load_options, parse_weights
             from .calibrate.recommend import recommend as _rec
             from .errors import OpiaxisInputError
             opts = load_options(candidates, parse_weights(weight))  # options are checked before the slow fit
@@ -116,9 +116,7 @@ def register(app: typer.Typer) -> None:
             check_options(model, opts, horizon_days=horizon, draws=draws)
             pats = read_patients(path, model, regimens=regimen)
             pid, data = _pick(pats, patient, path)
-            if decision_time is not None and decision_time < data.start:
-                raise OpiaxisInputError(f"decision time {decision_time:g} h is before the start of the record "
-                                        f"({data.start:g} h)", field="--decision-time")
+            check_decision_time(data, decision_time)
             res = fit_patient(data, model, hessian=hessian, sample=sample, seed=seed)
             rec = _rec(res, horizon_days=horizon, draws=draws, seed=seed, decision_time=decision_time, options=opts)
             out.mkdir(parents=True, exist_ok=True)

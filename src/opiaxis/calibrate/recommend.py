@@ -196,6 +196,26 @@ def check_options(model, opts: Options, *, horizon_days: float, draws: int) -> l
     return notes
 
 
+def check_decision_time(data, decision_time: float | None) -> list[str]:
+    """The decision time against the patient's record (before any fitting): an explicit one must
+    not precede the record nor have history doses after it (those would be silently replaced by
+    the candidates); the default (last measurement) drops later history doses with a note."""
+    t_dec = data.end if decision_time is None else float(decision_time)
+    if decision_time is not None and t_dec < data.start:
+        raise OpiaxisInputError(f"decision time {t_dec:g} h is before the start of the record ({data.start:g} h)",
+                                field="decision_time", file=data.file or None)
+    later = data.doses[data.doses["TIME"] >= t_dec] if len(data.doses) else data.doses
+    if not len(later):
+        return []
+    what = f"{len(later)} history dose(s) at or after the decision time {t_dec:g} h (first {later['TIME'].min():g} h: " \
+           f"{later['CMT'].iloc[0]})"
+    if decision_time is not None:
+        raise OpiaxisInputError(f"{what}; the candidates replace the treatment from the decision time on — end the "
+                                "history's regimens before it or choose a later decision time",
+                                field="decision_time", file=data.file or None)
+    return [f"{what} are dropped: the candidates replace the treatment from the decision time on"]
+
+
 def model_has(model, name) -> bool:
     return name in model.state_index or name in model.assignment_index or name in model.param_index
 
@@ -300,9 +320,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     opts = options or load_options()
     notes = check_options(model, opts, horizon_days=horizon_days, draws=draws)
     t_dec = prob.data.end if decision_time is None else float(decision_time)
-    if t_dec < prob.t0:
-        raise OpiaxisInputError(f"decision time {t_dec:g} h is before the start of the record ({prob.t0:g} h)",
-                                field="decision_time")
+    if P is None:  # (a given P is a what-if for the record as it is)
+        notes += check_decision_time(prob.data, decision_time)
     H = horizon_days * 24.0
     if P is None:
         P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted)
