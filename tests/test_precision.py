@@ -258,3 +258,43 @@ def test_recommend_checks_its_options_before_fitting(tmp_path, monkeypatch):
     # the example's buprenorphine runs to 480 h: a decision at day 10 would cut it silently
     res = r.invoke(app, ["recommend", str(EXAMPLE), "--out", str(tmp_path / "r"), "--decision-time", "240"])
     assert res.exit_code == 2 and "after the decision time" in " ".join(res.output.split()), res.output
+
+
+def _sdtm(tmp_path, lb_rows=("P1,IL6,2.5,pg/mL,2026-01-02T07:00",)):
+    d = tmp_path / "sdtm"
+    d.mkdir(exist_ok=True)
+    (d / "ex.csv").write_text("STUDYID,USUBJID,EXTRT,EXDOSE,EXDOSU,EXROUTE,EXSTDTC\n"
+                              "S1,P1,BUPRENORPHINE,16,mg,SUBLINGUAL,2026-01-01T08:00\n"
+                              "S1,P1,BUPRENORPHINE,16,mg,SUBLINGUAL,2026-01-02T08:00\n")
+    (d / "pc.csv").write_text("USUBJID,PCTESTCD,PCSTRESN,PCSTRESC,PCSTRESU,PCDTC\n"
+                              "P1,BUPREN,3.1,3.1,ng/mL,2026-01-01T10:00\nP1,BUPREN,,BLQ,ng/mL,2026-01-02T07:30\n")
+    (d / "lb.csv").write_text("USUBJID,LBTESTCD,LBSTRESN,LBSTRESU,LBDTC\n" + "".join(r + "\n" for r in lb_rows))
+    (d / "qs.csv").write_text("USUBJID,QSTESTCD,QSSTRESN,QSDTC\nP1,COWSTOT,4,2026-01-02T07:00\n")
+    (d / "dm.csv").write_text("USUBJID,AGE,SEX\nP1,34,F\n")
+    return d
+
+
+def test_sdtm_domains_are_read(model, tmp_path):
+    d = read_patients(_sdtm(tmp_path, ["P1,IL6,2.5,pg/mL,2026-01-02T07:00", "P1,CORT,12,ug/dL,2026-01-02T07:00"]),
+                      model)["P1"]
+    m = d.measurements.set_index(["time", "measurement"])
+    assert m.loc[(2.0, "buprenorphine_conc"), "value"] == pytest.approx(3.1)       # hours since the first dose
+    assert m.loc[(23.5, "buprenorphine_conc"), "censored"] == "<"                   # BLQ
+    assert m.loc[(23.0, "cortisol_serum"), "value"] == pytest.approx(331.1, rel=1e-3)  # ug/dL -> nmol/L
+    assert m.loc[(23.0, "cows"), "value"] == 4
+    assert list(d.doses["TIME"]) == [0.0, 24.0] and set(d.doses["CMT"]) == {"buprenorphine.sl"}
+    assert d.covariates == {"age": 34.0, "sex_male": 0.0}
+
+
+@pytest.mark.parametrize("row, words", [
+    ("P1,IL7,2.5,pg/mL,2026-01-02T07:00", ["lb.csv:2", "il7", "unknown measurement"]),
+    ("P1,IL6,2.5,mg,2026-01-02T07:00", ["lb.csv:2", "LBTESTCD", "cannot convert"]),
+    ("P1,IL6,-2.5,pg/mL,2026-01-02T07:00", ["lb.csv:2", "negative concentration"]),
+    ("P1,IL6,2.5,pg/mL,2nd of January", ["lb.csv:2", "LBDTC", "ISO 8601"]),
+])
+def test_sdtm_errors_name_domain_line_and_column(model, tmp_path, row, words):
+    with pytest.raises(OpiaxisInputError) as exc:
+        read_patients(_sdtm(tmp_path, [row]), model)
+    msg = str(exc.value)
+    for w in words:
+        assert w in msg, msg

@@ -428,8 +428,9 @@ def detect_format(df: pd.DataFrame) -> str:
 
 def read_patients(source, model: Model | None = None, *, fmt: str = "auto", regimens=None,
                   readouts=None) -> dict[str, PatientData]:
-    """Read patients from a tidy patient table, a PEtab measurement table or a NONMEM dataset
-    (CSV/TSV/Parquet path or DataFrame). Returns ``{patient: PatientData}`` in file order.
+    """Read patients from a tidy patient table, a PEtab measurement table, a NONMEM dataset
+    (CSV/TSV/Parquet path or DataFrame) or CDISC SDTM-like domains (a directory of ex/pc/lb/qs/dm
+    CSV files, :mod:`.sdtm`). Returns ``{patient: PatientData}`` in file order.
 
     Raises :class:`OpiaxisInputError` naming file, line and column for unknown measurements,
     units that are unknown or incompatible with the read-out, non-numeric values, unknown
@@ -439,6 +440,10 @@ def read_patients(source, model: Model | None = None, *, fmt: str = "auto", regi
     from ..models import default_model
     model = model or default_model()
     defs = readout_set(model, readouts)
+    if fmt == "sdtm" or (fmt == "auto" and (isinstance(source, dict) or
+                                            (not isinstance(source, pd.DataFrame) and Path(source).is_dir()))):
+        from .sdtm import read_sdtm
+        return read_sdtm(source, model, defs, regimens)
     if fmt == "auto":
         if not isinstance(source, pd.DataFrame) and Path(source).exists() and \
                 Path(source).suffix.lower() not in (".parquet", ".pq", ".csv", ".tsv", ".txt"):
@@ -453,7 +458,7 @@ def read_patients(source, model: Model | None = None, *, fmt: str = "auto", regi
     if fmt == "petab":
         return _read_petab(df, loc, model, defs, regimens)
     if fmt != "tidy":
-        raise OpiaxisInputError(f"unknown format {fmt!r}; expected auto, tidy, petab or nonmem", field="format")
+        raise OpiaxisInputError(f"unknown format {fmt!r}; expected auto, tidy, petab, nonmem or sdtm", field="format")
     return _read_tidy(df, loc, model, defs, regimens)
 
 
