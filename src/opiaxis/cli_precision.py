@@ -43,7 +43,8 @@ def register(app: typer.Typer) -> None:
     from .errors import OpiaxisError
 
     @app.command()
-    def fit(path: Path = typer.Argument(..., help="patient table (tidy CSV/Parquet), PEtab measurement table or NONMEM dataset"),
+    def fit(path: Path = typer.Argument(..., help="patient table (tidy CSV/Parquet), PEtab measurement table, NONMEM dataset, or a directory of "
+                                                    "SDTM-like domains (ex/pc/lb/qs/dm .csv)"),
             patient: Optional[str] = typer.Option(None, "--patient", help="patient id (when the file holds several)"),
             out: Path = typer.Option(Path("opiaxis-fit"), "--out", "-o", help="output directory"),
             sample: int = typer.Option(0, "--sample", help="importance-sampling draws from the Laplace posterior (0 = none)"),
