@@ -56,15 +56,20 @@ censored normals (rounding to the resolution, clipping at the bounds), Poisson c
 screens as a probit on the log concentration. Every term is written as a residual
 (``√(2·nll)`` for one-sided terms, signed deviance residuals otherwise) so that
 ``scipy.optimize.least_squares`` (trust-region reflective, forward-difference Jacobian batched
-through the engine) minimises Φ. Uncertainty: Laplace approximation with a forward
+through the engine) minimises Φ; by default the data residuals are Student-t (ν = 4), so a visit
+far outside the assay noise pulls less. Uncertainty: Laplace approximation with a forward
 finite-difference Hessian of Φ (``hessian='fd'``, default) or the Gauss–Newton ``JᵀJ + I``
-(``hessian='gn'``, no extra simulation); ``sample=N`` adds importance sampling from the Laplace
-Gaussian (covariance inflated ×1.5) with its effective sample size.
+(``hessian='gn'``, no extra simulation), with (i) each read-out's information divided by its
+residual dispersion s²_g ≥ 1 (shrunk to the pooled value), (ii) the linearised confounding of the
+unfitted parameters added to the covariance, (iii) Student-t quantiles with n − edf degrees of
+freedom; ``sample=N`` adds importance sampling from the Laplace Gaussian (covariance inflated
+×1.5) with its effective sample size.
 
-Identifiability: a fitted parameter whose posterior SD is more than 90% of its prior SD
-(``sd_ratio > 0.9``) is reported as not identifiable from these data, as is every screened
-parameter the data do not inform, and every direction of the data Hessian with eigenvalue
-< 0.1 (relative to the prior's 1). Shrinkage is ``Var_post/ω²`` (Xu, Savic & Karlsson, AAPS J
+Identifiability (:func:`_identifiability`): a fitted parameter is identifiable when its posterior
+SD is at most 70% of its prior SD and at most a quarter of it lies along directions the data
+inform less than the prior; identified combinations (products of powers, e.g. F/CL), uninformed
+directions and strong posterior correlations are reported; every screened parameter the data do
+not inform is not identifiable. Shrinkage is ``Var_post/ω²`` (Xu, Savic & Karlsson, AAPS J
 2012;14:927): 0 = data decide, 1 = the prior decides.
 """
 
