@@ -223,6 +223,7 @@ def test_cli_fit_recommend_stratify(tmp_path):
     assert res.exit_code == 0, res.output
     assert "inflammatory" in pd.read_csv(tmp_path / "s" / "strata.csv")["stratum"].tolist()
     assert (tmp_path / "r" / "utility.txt").read_text().startswith("utility = ")
+    assert (tmp_path / "r" / "trajectories.png").stat().st_size > 10_000
     bad = tmp_path / "bad.csv"
     bad.write_text(EXAMPLE.read_text().replace("il6_serum", "il6_serun", 1))
     for cmd in ("fit", "recommend", "stratify"):

@@ -125,6 +125,7 @@ def register(app: typer.Typer) -> None:
             rec.strata.to_csv(out / "strata.csv", index=False)
             res.table.to_csv(out / "parameters.csv", index=False)
             (out / "utility.txt").write_text(rec.rule + "\n")
+            rec.figure(out / "trajectories.png")
             shown = rec.table.head(8).assign(tie=lambda d: d["tie"].map({True: "tie", False: ""}))
             _fmt_table(shown, ["rank", "candidate", "composite", "p_best", "p_beats_next", "tie", "driver"],
                        f"patient {pid}: expected loss over {horizon:g} d from {rec.decision_time:g} h ({draws} draws; "
@@ -134,7 +135,7 @@ def register(app: typer.Typer) -> None:
             for msg in res.messages + rec.notes:
                 err_console.print(f"[yellow]note:[/] {msg}", highlight=False)
             console.print(f"wrote {out / 'ranking.csv'}, {out / 'strata.csv'}, {out / 'parameters.csv'}, "
-                          f"{out / 'utility.txt'} (fit {res.seconds:.1f} s, recommend {rec.seconds:.1f} s)")
+                          f"{out / 'utility.txt'}, {out / 'trajectories.png'} (fit {res.seconds:.1f} s, recommend {rec.seconds:.1f} s)")
         except OpiaxisError as exc:
             _fail(exc)
 

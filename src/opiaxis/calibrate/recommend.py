@@ -305,16 +305,54 @@ class Recommendation:
     seconds: float = 0.0
     rule: str = ""
     draws_loss: dict = field(default_factory=dict)   # {candidate: (draws,) loss}
+    trajectories: dict = field(default_factory=dict)  # {candidate: {variable: (draws, T)}}, "_times"
+
+    def figure(self, path, top: int = 3) -> Path:
+        """PNG: the utility's variables over the horizon under the top candidates (median and 90%
+        band over the posterior draws)."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        names = [c for c in self.table["candidate"].iloc[:top] if c in self.trajectories]
+        if not names:
+            raise OpiaxisInputError("no trajectories to plot (recommend was run without them)")
+        vars_ = list(self.trajectories[names[0]])
+        cols = min(3, len(vars_))
+        rows = math.ceil(len(vars_) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.0 * rows), squeeze=False)
+        td = self.trajectories["_times"] / 24.0
+        for k, v in enumerate(vars_):
+            ax = axes[k // cols][k % cols]
+            for j, n in enumerate(names):
+                y = self.trajectories[n][v]
+                lo, med, hi = np.nanpercentile(y, [5, 50, 95], axis=0)
+                ax.fill_between(td, lo, hi, color=f"C{j}", alpha=0.15, lw=0)
+                ax.plot(td, med, color=f"C{j}", lw=1.3, label=f"{j + 1}. {n}")
+            ax.set_title(v, fontsize=9)
+            ax.set_xlabel("days from the decision")
+            ax.tick_params(labelsize=7)
+        for k in range(len(vars_), rows * cols):
+            axes[k // cols][k % cols].axis("off")
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", fontsize=7, ncol=1)
+        fig.suptitle(f"patient {self.patient}: top {len(names)} candidates (median, 90% band over "
+                     f"{self.draws} posterior draws)", fontsize=10)
+        fig.tight_layout(rect=(0, 0.02 + 0.03 * len(names), 1, 1))
+        path = Path(path)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
 
 
 def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
-                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4):
+                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4,
+                       trajectories: dict | None = None):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
-    expected utility)."""
+    expected utility). ``trajectories``: a dict filled with ``{candidate: {variable: (draws, times)}}``
+    of the utility's variables and ``"_times"`` (hours since the decision time)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -346,6 +384,9 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         if (stats[:, 2] != 0).any():
             notes.append(f"{name}: solver failed for {(stats[:, 2] != 0).sum()} draw(s)")
         results[name] = outcomes(sim, X, Pc, times)
+        if trajectories is not None:
+            trajectories["_times"] = times - t_dec
+            trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X, Pc) for k in TERMS if sim.has(TERMS[k][0])}
         kinds[name] = kind
 
     for name, spec in opts.candidates.items():
@@ -429,10 +470,12 @@ def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, se
     import time as _time
     t = _time.perf_counter()
     opts = options or load_options(weights=weights)
+    traj: dict = {}
     results, kinds, notes, t_dec = predicted_outcomes(fit, horizon_days=horizon_days, draws=draws, seed=seed,
-                                                      decision_time=decision_time, options=opts, step_h=step_h)
+                                                      decision_time=decision_time, options=opts, step_h=step_h,
+                                                      trajectories=traj)
     table = rank(results, kinds, opts.weights, opts.mid)
     from .stratify import phenotype
     strata = phenotype(fit)
     return Recommendation(fit.patient, table, strata, notes, draws, horizon_days * 24, t_dec,
-                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"])
+                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"], traj)
