@@ -58,6 +58,7 @@ PHENOTYPES = {
                       {"hpa_opioid_suppression_max": 1.5, "acth_baseline": -1.5, "cortisol_baseline": -1.5}),
 }
 NOISE = {"assumed": 0.0, "misspec": 0.25}
+CRAVING_VISITS = {"craving_vas": LABS}  # --craving: the clinic also records craving (VAS, 0-100 mm)
 
 
 def true_parameters(model, covariates: dict, shifts: dict, seed: int, pid: int) -> np.ndarray:
@@ -76,12 +77,13 @@ def true_parameters(model, covariates: dict, shifts: dict, seed: int, pid: int) 
     return P
 
 
-def one_patient(model, name, pid, noise, seed, draws, horizon):
+def one_patient(model, name, pid, noise, seed, draws, horizon, craving: bool = False):
     from opiaxis.calibrate.fit import fit_patient, read_patients, synthetic_table
     from opiaxis.calibrate.recommend import load_options, predicted_outcomes, rank, recommend
     cov, shifts = PHENOTYPES[name]
     P = true_parameters(model, cov, shifts, seed, pid)
-    df = synthetic_table(model, P, REGIMENS, VISITS, patient=str(pid), seed=seed, covariates=cov,
+    df = synthetic_table(model, P, REGIMENS, {**VISITS, **(CRAVING_VISITS if craving else {})}, patient=str(pid),
+                         seed=seed, covariates=cov,
                          within_cv=NOISE[noise])
     data = read_patients(df, model)[str(pid)]
     t = time.perf_counter()
@@ -169,6 +171,7 @@ def main(argv=None):
     ap.add_argument("--horizon", type=float, default=28.0)
     ap.add_argument("--doc", default=str(ROOT / "docs" / "precision-recovery.md"))
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--craving", action="store_true", help="the visits also record craving (VAS)")
     a = ap.parse_args(argv)
     from opiaxis.models import default_model
     model = default_model()
@@ -176,7 +179,7 @@ def main(argv=None):
     rows = []
     for noise in a.noise.split(","):
         for k, name in enumerate(a.patients.split(",")):
-            rows.append(one_patient(model, name, k + 1, noise, a.seed, a.draws, a.horizon))
+            rows.append(one_patient(model, name, k + 1, noise, a.seed, a.draws, a.horizon, a.craving))
             r = rows[-1]
             print(f"{noise:8s} {name:15s} true {r['true_best']!r} | rec {r['recommended']!r} | regret {r['regret']:.3f} "
                   f"| cover {r['covered']}/{r['n_params']} | {r['fit_s']:.1f}+{r['recommend_s']:.1f} s | missed: {r['missed']}",
