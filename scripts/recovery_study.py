@@ -48,7 +48,7 @@ def _z_of(p, typical, value):
 
 
 def run(n: int, seed: int, hessian: str = "fd"):
-    from opiaxis.calibrate.fit import Problem, fit_patient, read_patients, synthetic_table
+    from opiaxis.calibrate.fit import CHRONIC_PAIN_DRIVE, Problem, fit_patient, read_patients, synthetic_table
     from opiaxis.calibrate.stratify import _ref_shannon, classify, phenotype
     from opiaxis.models import default_model
     from opiaxis.population import sample_parameters
@@ -57,6 +57,11 @@ def run(n: int, seed: int, hessian: str = "fd"):
     ids = np.arange(1, n + 1)
     cov = sample_covariates(ids, seed)
     P = apply_covariates(model, sample_parameters(model, ids, seed), cov)
+    if "nociceptive_drive" in model.param_index:  # chronic pain, as the fit's typical_parameters maps it
+        j = model.param_index["nociceptive_drive"]
+        om = model.parameter("nociceptive_drive").variability.spread
+        z = np.random.default_rng([seed, 0xA1]).standard_normal(n)
+        P[:, j] = np.where(cov["chronic_pain"].to_numpy() > 0.5, CHRONIC_PAIN_DRIVE * np.exp(om * z), 0.0)
     cov_cols = ["age", "weight", "sex_male", "oprm1_g_carrier", "early_life_adversity", "chronic_pain",
                 "depression_history", "social_support"]
     rows, strata_rows, times = [], [], []
@@ -126,8 +131,9 @@ def _md(df: pd.DataFrame, fmt=".3g") -> str:
 
 def write_doc(path: Path, per, overall, strata, n, seed, wall):
     text = path.read_text() if path.exists() else ""
-    marker = "<!-- recovery results -->"
+    marker, end = "<!-- recovery results -->", "<!-- /recovery results -->"
     head = text.split(marker)[0] if marker in text else text
+    tail = text.split(end, 1)[1] if end in text else ""
     res = [marker, "",
            f"Run: `python scripts/recovery_study.py --n {n} --seed {seed}` — {n} synthetic patients, "
            f"{wall / 60:.1f} min wall time on the 2-core development machine (shared with other jobs); "
@@ -139,8 +145,8 @@ def write_doc(path: Path, per, overall, strata, n, seed, wall):
            "z = standard-normal deviate for normal / logit-normal ones):", "",
            _md(per.reset_index()), "",
            "Strata (truth: the rules applied to the true noise-free read-outs at the visits; fitted: "
-           "`phenotype` of the fit):", "", _md(strata), ""]
-    path.write_text(head.rstrip() + "\n\n" + "\n".join(res))
+           "`phenotype` of the fit):", "", _md(strata), "", end]
+    path.write_text(head.rstrip() + "\n\n" + "\n".join(res) + tail)
 
 
 def main(argv=None):

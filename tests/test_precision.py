@@ -1,5 +1,6 @@
 """Precision medicine: patient files, the empirical-Bayes fit, recommend, stratify and the CLI."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,13 @@ def test_synthetic_patient_recovered_within_interval(model, fitted):
         assert row["lower90"] <= truth <= row["upper90"], (n, truth, row.to_dict())
         # the data moved the estimate towards the truth
         assert abs(np.log(row["estimate"] / truth)) < abs(np.log(row["prior_median"] / truth)), n
-        assert row["shrinkage"] < 0.5 and row["identifiable"]
+        assert row["shrinkage"] < 0.5
+    t = fitted.table.set_index("parameter")
+    assert t.loc["cortisol_baseline", "identifiable"] and t.loc["il6_source", "identifiable"]
+    # drug levels inform buprenorphine's F/CL, not F and CL separately: said so, not over-claimed
+    assert not (t.loc["buprenorphine_CL", "identifiable"] and t.loc["buprenorphine_sl_F", "identifiable"])
+    assert any(m.startswith("identified combination") and "buprenorphine_CL" in m and "buprenorphine_sl_F" in m
+               for m in fitted.messages), fitted.messages
     assert fitted.fit_table["residual"].abs().max() < 4
     assert set(fitted.fit_table.columns) >= {"time", "measurement", "observed", "predicted", "residual"}
 
@@ -62,6 +69,29 @@ def test_priors_dominate_when_data_uninformative(model, tmp_path):
     assert any("not identifiable" in m for m in res.messages)
     t = res.table
     assert (t["estimate"] == t["prior_median"]).all() or (t["sd_ratio"] > 0.9).all()
+
+
+def test_only_the_ratio_f_over_cl_is_identified_from_troughs(model):
+    """Steady-state troughs inform F/CL only: neither parameter is called identifiable, the
+    combination is reported as a product of powers with opposite signs, and the intervals of
+    both parameters cover the truth (the prior decides along F·CL)."""
+    truth = {"buprenorphine_CL": 1.0, "buprenorphine_sl_F": 1.0}
+    P = model.default_parameters().copy()
+    for n, z in truth.items():
+        p = model.parameter(n)
+        P[model.param_index[n]] = p.variability.apply(p.value, np.array(z))
+    df = synthetic_table(model, P, [(0.0, "buprenorphine 16 mg SL q24h for 10 d")],
+                         {"buprenorphine_conc": [119, 143, 167, 191, 215, 239]}, patient="T", seed=2)
+    res = fit_patient(read_patients(df, model)["T"], model, parameters=list(truth))
+    t = res.table.set_index("parameter")
+    assert not t["identifiable"].any()
+    combo = next(m for m in res.messages if m.startswith("identified combination"))
+    m = re.search(r"buprenorphine_CL\^([-+][\d.]+).*buprenorphine_sl_F\^([-+][\d.]+)|"
+                  r"buprenorphine_sl_F\^([-+][\d.]+).*buprenorphine_CL\^([-+][\d.]+)", combo)
+    a, b = [float(x) for x in m.groups() if x is not None]
+    assert a * b < 0, combo
+    for n in truth:
+        assert t.loc[n, "lower90"] <= P[model.param_index[n]] <= t.loc[n, "upper90"]
 
 
 def _write(tmp_path, rows):
@@ -110,9 +140,14 @@ def test_petab_table_is_read(model, tmp_path):
     assert list(pats) == ["9"] and pats["9"].first_dose == 0.0
 
 
-def test_recommend_ranks_with_intervals(fitted):
+@pytest.fixture(scope="module")
+def recommended(fitted):
     from opiaxis.calibrate.recommend import recommend
-    rec = recommend(fitted, horizon_days=5, draws=4)
+    return recommend(fitted, horizon_days=5, draws=6)
+
+
+def test_recommend_ranks_with_intervals(recommended):
+    rec = recommended
     t = rec.table
     assert list(t["rank"]) == list(range(1, len(t) + 1))
     assert t["composite"].is_monotonic_increasing
@@ -121,10 +156,54 @@ def test_recommend_ranks_with_intervals(fitted):
     for c in ("methadone", "buprenorphine 8", "buprenorphine 16", "buprenorphine 24", "naltrexone", "taper"):
         assert c in names
     assert (t["kind"] == "adjunct").any()
-    assert {"cows_hours", "ventilation_min"} <= set(t.columns)
+    assert {"cows_hours", "ventilation_min", "p_best", "p_beats_next", "tie", "driver"} <= set(t.columns)
     s = rec.strata.set_index("stratum")
     assert s.loc["inflammatory", "status"] in ("yes", "no") and "il6_serum" in s.loc["inflammatory", "evidence"]
     assert s.loc["dysbiotic", "status"] == "not assessed"
+
+
+def test_one_decision_rule_orders_the_table_and_gives_p_best(recommended):
+    """Rank 1 has the highest posterior expected utility; p_best, p_beats_next and the tie flags
+    are recomputed here from the same per-draw losses the table was ordered by."""
+    t, L = recommended.table, recommended.draws_loss
+    assert list(L) == list(t["candidate"])
+    M = np.array([L[c] for c in t["candidate"]])
+    assert np.allclose(M.mean(axis=1), t["composite"]) and np.allclose(-M.mean(axis=1), t["expected_utility"])
+    assert np.argmax(-M.mean(axis=1)) == 0
+    best = M == M.min(axis=0)
+    assert np.allclose((best / best.sum(axis=0)).mean(axis=1), t["p_best"])
+    assert np.allclose([np.mean(M[i] < M[i + 1]) for i in range(len(M) - 1)], t["p_beats_next"].iloc[:-1])
+    tie = [bool(i > 0 and np.mean(M[i] - M[0] < 0.1) > 0.05) for i in range(len(M))]
+    assert tie == list(t["tie"])
+    assert "expected utility" in recommended.rule and "p_best" in recommended.rule
+
+
+def test_utility_weights_and_candidates_are_data(model, fitted, tmp_path):
+    from opiaxis.calibrate.recommend import check_options, load_options, parse_weights, recommend
+    f = tmp_path / "cands.yaml"
+    f.write_text("candidates:\n  buprenorphine 12 mg/day:\n    regimens: ['buprenorphine 12 mg SL daily for {H} d']\n"
+                 "utility:\n  weights: {constipation: 0}\n")
+    opts = load_options(f, parse_weights(["pain=2"]))
+    assert opts.weights["constipation"] == 0 and opts.weights["pain"] == 2
+    assert "buprenorphine 12 mg/day" in opts.candidates and "methadone 30→60 mg/day" in opts.candidates
+    rec = recommend(fitted, horizon_days=3, draws=3, options=opts)
+    assert "buprenorphine 12 mg/day" in set(rec.table["candidate"])
+    assert (rec.table["loss_constipation"] == 0).all()
+    for bad, word in ((["pian=1"], "pain"), (["pain=-1"], ">= 0"), (["pain"], "TERM=VALUE")):
+        with pytest.raises(OpiaxisInputError, match=word):
+            parse_weights(bad)
+    f.write_text("candidates:\n  bad one:\n    regimens: ['buprenorphine 12 mg SL sometimes']\n")
+    with pytest.raises(OpiaxisInputError, match="bad one"):
+        check_options(model, load_options(f), horizon_days=3, draws=3)
+    with pytest.raises(OpiaxisInputError, match="horizon"):
+        check_options(model, load_options(), horizon_days=0, draws=3)
+
+
+def test_chronic_pain_reaches_the_simulation(model):
+    from opiaxis.calibrate.fit import CHRONIC_PAIN_DRIVE, typical_parameters
+    i = model.param_index["nociceptive_drive"]
+    assert typical_parameters(model, {"chronic_pain": 1.0})[i] == CHRONIC_PAIN_DRIVE
+    assert typical_parameters(model, {"chronic_pain": 0.0})[i] == 0.0
 
 
 def test_cli_fit_recommend_stratify(tmp_path):
@@ -143,6 +222,8 @@ def test_cli_fit_recommend_stratify(tmp_path):
     res = r.invoke(app, ["stratify", str(EXAMPLE), "--out", str(tmp_path / "s"), "--draws", "2", "--horizon", "5"])
     assert res.exit_code == 0, res.output
     assert "inflammatory" in pd.read_csv(tmp_path / "s" / "strata.csv")["stratum"].tolist()
+    assert (tmp_path / "r" / "utility.txt").read_text().startswith("utility = ")
+    assert (tmp_path / "r" / "trajectories.png").stat().st_size > 10_000
     bad = tmp_path / "bad.csv"
     bad.write_text(EXAMPLE.read_text().replace("il6_serum", "il6_serun", 1))
     for cmd in ("fit", "recommend", "stratify"):
@@ -158,3 +239,63 @@ def test_nonmem_dataset_is_read(model, tmp_path):
     d = read_patients(p, model)["1"]
     assert list(d.measurements["measurement"]) == ["buprenorphine_conc"] * 2
     assert list(d.measurements["censored"]) == ["", "<"] and d.first_dose == 0.0
+
+
+def test_recommend_checks_its_options_before_fitting(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import opiaxis.calibrate.fit as fitmod
+    from opiaxis.cli import app
+
+    def no_fit(*a, **k):
+        raise AssertionError("fit_patient called before the options were checked")
+    monkeypatch.setattr(fitmod, "fit_patient", no_fit)
+    r = CliRunner()
+    for args, word in ((["--weight", "pian=1"], "pain"), (["--horizon", "-1"], "horizon"), (["--draws", "0"], "draws"),
+                       (["--decision-time", "-100"], "decision time"), (["--hessian", "xx"], "hessian")):
+        res = r.invoke(app, ["recommend", str(EXAMPLE), "--out", str(tmp_path / "r")] + args)
+        assert res.exit_code == 2, (args, res.output)
+        assert word in " ".join(res.output.split()), (args, res.output)
+    # the example's buprenorphine runs to 480 h: a decision at day 10 would cut it silently
+    res = r.invoke(app, ["recommend", str(EXAMPLE), "--out", str(tmp_path / "r"), "--decision-time", "240"])
+    assert res.exit_code == 2 and "after the decision time" in " ".join(res.output.split()), res.output
+
+
+def _sdtm(tmp_path, lb_rows=("P1,IL6,2.5,pg/mL,2026-01-02T07:00",)):
+    d = tmp_path / "sdtm"
+    d.mkdir(exist_ok=True)
+    (d / "ex.csv").write_text("STUDYID,USUBJID,EXTRT,EXDOSE,EXDOSU,EXROUTE,EXSTDTC\n"
+                              "S1,P1,BUPRENORPHINE,16,mg,SUBLINGUAL,2026-01-01T08:00\n"
+                              "S1,P1,BUPRENORPHINE,16,mg,SUBLINGUAL,2026-01-02T08:00\n")
+    (d / "pc.csv").write_text("USUBJID,PCTESTCD,PCSTRESN,PCSTRESC,PCSTRESU,PCDTC\n"
+                              "P1,BUPREN,3.1,3.1,ng/mL,2026-01-01T10:00\nP1,BUPREN,,BLQ,ng/mL,2026-01-02T07:30\n")
+    (d / "lb.csv").write_text("USUBJID,LBTESTCD,LBSTRESN,LBSTRESU,LBDTC\n" + "".join(r + "\n" for r in lb_rows))
+    (d / "qs.csv").write_text("USUBJID,QSTESTCD,QSSTRESN,QSDTC\nP1,COWSTOT,4,2026-01-02T07:00\n")
+    (d / "dm.csv").write_text("USUBJID,AGE,SEX\nP1,34,F\n")
+    return d
+
+
+def test_sdtm_domains_are_read(model, tmp_path):
+    d = read_patients(_sdtm(tmp_path, ["P1,IL6,2.5,pg/mL,2026-01-02T07:00", "P1,CORT,12,ug/dL,2026-01-02T07:00"]),
+                      model)["P1"]
+    m = d.measurements.set_index(["time", "measurement"])
+    assert m.loc[(2.0, "buprenorphine_conc"), "value"] == pytest.approx(3.1)       # hours since the first dose
+    assert m.loc[(23.5, "buprenorphine_conc"), "censored"] == "<"                   # BLQ
+    assert m.loc[(23.0, "cortisol_serum"), "value"] == pytest.approx(331.1, rel=1e-3)  # ug/dL -> nmol/L
+    assert m.loc[(23.0, "cows"), "value"] == 4
+    assert list(d.doses["TIME"]) == [0.0, 24.0] and set(d.doses["CMT"]) == {"buprenorphine.sl"}
+    assert d.covariates == {"age": 34.0, "sex_male": 0.0}
+
+
+@pytest.mark.parametrize("row, words", [
+    ("P1,IL7,2.5,pg/mL,2026-01-02T07:00", ["lb.csv:2", "il7", "unknown measurement"]),
+    ("P1,IL6,2.5,mg,2026-01-02T07:00", ["lb.csv:2", "LBTESTCD", "cannot convert"]),
+    ("P1,IL6,-2.5,pg/mL,2026-01-02T07:00", ["lb.csv:2", "negative concentration"]),
+    ("P1,IL6,2.5,pg/mL,2nd of January", ["lb.csv:2", "LBDTC", "ISO 8601"]),
+])
+def test_sdtm_errors_name_domain_line_and_column(model, tmp_path, row, words):
+    with pytest.raises(OpiaxisInputError) as exc:
+        read_patients(_sdtm(tmp_path, [row]), model)
+    msg = str(exc.value)
+    for w in words:
+        assert w in msg, msg

@@ -43,7 +43,8 @@ def register(app: typer.Typer) -> None:
     from .errors import OpiaxisError
 
     @app.command()
-    def fit(path: Path = typer.Argument(..., help="patient table (tidy CSV/Parquet), PEtab measurement table or NONMEM dataset"),
+    def fit(path: Path = typer.Argument(..., help="patient table (tidy CSV/Parquet), PEtab measurement table, NONMEM dataset, or a directory of "
+                                                    "SDTM-like domains (ex/pc/lb/qs/dm .csv)"),
             patient: Optional[str] = typer.Option(None, "--patient", help="patient id (when the file holds several)"),
             out: Path = typer.Option(Path("opiaxis-fit"), "--out", "-o", help="output directory"),
             sample: int = typer.Option(0, "--sample", help="importance-sampling draws from the Laplace posterior (0 = none)"),
@@ -92,34 +93,49 @@ def register(app: typer.Typer) -> None:
                   horizon: float = typer.Option(28.0, help="horizon in days from the decision time"),
                   draws: int = typer.Option(30, help="posterior draws propagated"),
                   decision_time: Optional[float] = typer.Option(None, help="decision time (h); default the last measurement"),
+                  candidates: Optional[Path] = typer.Option(None, "--candidates",
+                                                            help="YAML adding/replacing candidates, adjuncts, utility weights "
+                                                                 "(format of opiaxis/data/candidates.yaml)"),
+                  weight: Optional[list[str]] = typer.Option(None, "--weight",
+                                                             help="utility weight TERM=VALUE (withdrawal, overdose, pain, "
+                                                                  "depression, constipation, craving, inflammation)"),
                   hessian: str = typer.Option("fd"),
                   sample: int = typer.Option(0, "--sample"),
                   regimen: Optional[list[str]] = typer.Option(None, "--regimen"),
                   modules: Optional[str] = typer.Option(None),
                   seed: int = typer.Option(0)):
-        """Rank candidate interventions for one patient and place them in phenotype / risk strata."""
+        """Rank candidate interventions for one patient by posterior expected utility; phenotype / risk strata."""
         try:
             from .calibrate.fit import fit_patient, read_patients
+            from .calibrate.recommend import check_decision_time, check_options, load_options, parse_weights
             from .calibrate.recommend import recommend as _rec
+            from .errors import OpiaxisInputError
+            opts = load_options(candidates, parse_weights(weight))  # options are checked before the slow fit
+            if hessian not in ("fd", "gn"):
+                raise OpiaxisInputError(f"hessian must be 'fd' or 'gn', got {hessian!r}", field="--hessian")
             model = _model(modules)
+            check_options(model, opts, horizon_days=horizon, draws=draws)
             pats = read_patients(path, model, regimens=regimen)
             pid, data = _pick(pats, patient, path)
+            check_decision_time(data, decision_time)
             res = fit_patient(data, model, hessian=hessian, sample=sample, seed=seed)
-            rec = _rec(res, horizon_days=horizon, draws=draws, seed=seed, decision_time=decision_time)
+            rec = _rec(res, horizon_days=horizon, draws=draws, seed=seed, decision_time=decision_time, options=opts)
             out.mkdir(parents=True, exist_ok=True)
             rec.table.to_csv(out / "ranking.csv", index=False)
             rec.strata.to_csv(out / "strata.csv", index=False)
             res.table.to_csv(out / "parameters.csv", index=False)
-            cols = ["rank", "candidate", "composite", "composite_lo90", "composite_hi90", "p_best"] + \
-                [c for c in ("cows_hours", "ventilation_min", "pain_nrs_mean", "madrs_mean", "sbm_per_week", "craving_mean")
-                 if c in rec.table.columns]
-            _fmt_table(rec.table, cols, f"patient {pid}: predicted outcomes over {horizon:g} d from {rec.decision_time:g} h "
-                       f"({draws} posterior draws; composite: lower is better, 90% intervals)", console)
+            (out / "utility.txt").write_text(rec.rule + "\n")
+            rec.figure(out / "trajectories.png")
+            shown = rec.table.head(8).assign(tie=lambda d: d["tie"].map({True: "tie", False: ""}))
+            _fmt_table(shown, ["rank", "candidate", "composite", "p_best", "p_beats_next", "tie", "driver"],
+                       f"patient {pid}: expected loss over {horizon:g} d from {rec.decision_time:g} h ({draws} draws; "
+                       "lower is better; top 8, all in ranking.csv)", console)
+            console.print(rec.rule, highlight=False)
             _fmt_table(rec.strata, ["stratum", "status", "evidence"], f"patient {pid}: phenotype / risk strata", console)
             for msg in res.messages + rec.notes:
                 err_console.print(f"[yellow]note:[/] {msg}", highlight=False)
-            console.print(f"wrote {out / 'ranking.csv'}, {out / 'strata.csv'}, {out / 'parameters.csv'} "
-                          f"(fit {res.seconds:.1f} s, recommend {rec.seconds:.1f} s)")
+            console.print(f"wrote {out / 'ranking.csv'}, {out / 'strata.csv'}, {out / 'parameters.csv'}, "
+                          f"{out / 'utility.txt'}, {out / 'trajectories.png'} (fit {res.seconds:.1f} s, recommend {rec.seconds:.1f} s)")
         except OpiaxisError as exc:
             _fail(exc)
 

@@ -56,15 +56,20 @@ censored normals (rounding to the resolution, clipping at the bounds), Poisson c
 screens as a probit on the log concentration. Every term is written as a residual
 (``√(2·nll)`` for one-sided terms, signed deviance residuals otherwise) so that
 ``scipy.optimize.least_squares`` (trust-region reflective, forward-difference Jacobian batched
-through the engine) minimises Φ. Uncertainty: Laplace approximation with a forward
+through the engine) minimises Φ; by default the data residuals are Student-t (ν = 4), so a visit
+far outside the assay noise pulls less. Uncertainty: Laplace approximation with a forward
 finite-difference Hessian of Φ (``hessian='fd'``, default) or the Gauss–Newton ``JᵀJ + I``
-(``hessian='gn'``, no extra simulation); ``sample=N`` adds importance sampling from the Laplace
-Gaussian (covariance inflated ×1.5) with its effective sample size.
+(``hessian='gn'``, no extra simulation), with (i) each read-out's information divided by its
+residual dispersion s²_g ≥ 1 (shrunk to the pooled value), (ii) the linearised confounding of the
+unfitted parameters added to the covariance, (iii) Student-t quantiles with n − edf degrees of
+freedom; ``sample=N`` adds importance sampling from the Laplace Gaussian (covariance inflated
+×1.5) with its effective sample size.
 
-Identifiability: a fitted parameter whose posterior SD is more than 90% of its prior SD
-(``sd_ratio > 0.9``) is reported as not identifiable from these data, as is every screened
-parameter the data do not inform, and every direction of the data Hessian with eigenvalue
-< 0.1 (relative to the prior's 1). Shrinkage is ``Var_post/ω²`` (Xu, Savic & Karlsson, AAPS J
+Identifiability (:func:`_identifiability`): a fitted parameter is identifiable when its posterior
+SD is at most 70% of its prior SD and at most a quarter of it lies along directions the data
+inform less than the prior; identified combinations (products of powers, e.g. F/CL), uninformed
+directions and strong posterior correlations are reported; every screened parameter the data do
+not inform is not identifiable. Shrinkage is ``Var_post/ω²`` (Xu, Savic & Karlsson, AAPS J
 2012;14:927): 0 = data decide, 1 = the prior decides.
 """
 
@@ -178,7 +183,19 @@ class Simulator:
 DIVERSITY_SD = 0.1  # nats; assumed: 16S depth ~30,000 reads and DM overdispersion 0.02 give SD << 0.1
 
 
+_READOUTS: dict[int, tuple] = {}
+
+
 def readout_set(model: Model | None = None, definitions=None):
+    """The read-out definitions (shipped or ``definitions``) with a concentration read-out for every
+    dosed drug of ``model``; the shipped set is parsed once per model and process."""
+    if definitions is None and model is not None:
+        hit = _READOUTS.get(id(model))
+        if hit is not None and hit[0] is model:
+            return hit[1]
+        defs = readout_set(model, load_readouts())
+        _READOUTS[id(model)] = (model, defs)
+        return defs
     defs = definitions if isinstance(definitions, dict) else load_readouts(definitions)
     if model is not None:
         for v in model.assignment_index:
@@ -416,8 +433,9 @@ def detect_format(df: pd.DataFrame) -> str:
 
 def read_patients(source, model: Model | None = None, *, fmt: str = "auto", regimens=None,
                   readouts=None) -> dict[str, PatientData]:
-    """Read patients from a tidy patient table, a PEtab measurement table or a NONMEM dataset
-    (CSV/TSV/Parquet path or DataFrame). Returns ``{patient: PatientData}`` in file order.
+    """Read patients from a tidy patient table, a PEtab measurement table, a NONMEM dataset
+    (CSV/TSV/Parquet path or DataFrame) or CDISC SDTM-like domains (a directory of ex/pc/lb/qs/dm
+    CSV files, :mod:`.sdtm`). Returns ``{patient: PatientData}`` in file order.
 
     Raises :class:`OpiaxisInputError` naming file, line and column for unknown measurements,
     units that are unknown or incompatible with the read-out, non-numeric values, unknown
@@ -427,6 +445,10 @@ def read_patients(source, model: Model | None = None, *, fmt: str = "auto", regi
     from ..models import default_model
     model = model or default_model()
     defs = readout_set(model, readouts)
+    if fmt == "sdtm" or (fmt == "auto" and (isinstance(source, dict) or
+                                            (not isinstance(source, pd.DataFrame) and Path(source).is_dir()))):
+        from .sdtm import read_sdtm
+        return read_sdtm(source, model, defs, regimens)
     if fmt == "auto":
         if not isinstance(source, pd.DataFrame) and Path(source).exists() and \
                 Path(source).suffix.lower() not in (".parquet", ".pq", ".csv", ".tsv", ".txt"):
@@ -441,7 +463,7 @@ def read_patients(source, model: Model | None = None, *, fmt: str = "auto", regi
     if fmt == "petab":
         return _read_petab(df, loc, model, defs, regimens)
     if fmt != "tidy":
-        raise OpiaxisInputError(f"unknown format {fmt!r}; expected auto, tidy, petab or nonmem", field="format")
+        raise OpiaxisInputError(f"unknown format {fmt!r}; expected auto, tidy, petab, nonmem or sdtm", field="format")
     return _read_tidy(df, loc, model, defs, regimens)
 
 
@@ -729,21 +751,38 @@ def candidate_parameters(model: Model, doses: pd.DataFrame, modules=None) -> lis
     return out
 
 
+# chronic non-cancer pain: the pain module's documented nociceptive drive (untreated NRS ~6). The
+# behaviour engine's cohorts use 1.2 (NRS ~5-6, its own assumption); both are assumptions.
+CHRONIC_PAIN_DRIVE = 1.5
+
+
+def typical_parameters(model: Model, covariates: dict | None = None) -> np.ndarray:
+    """The typical parameter row of a patient with these covariates: the population medians with
+    the covariate effects of :func:`opiaxis.population.covariates.apply_covariates`, and
+    ``chronic_pain`` = 1 setting the pain module's ``nociceptive_drive`` (which ``apply_covariates``
+    does not map: without it every patient is pain-free and pain never enters the utility)."""
+    from ..population.covariates import apply_covariates
+    base = model.default_parameters()[None].copy()
+    cov = dict(covariates or {})
+    if cov:
+        base = apply_covariates(model, base, pd.DataFrame({k: [float(v)] for k, v in cov.items()}))
+    if cov.get("chronic_pain", 0) > 0.5 and "nociceptive_drive" in model.param_index:
+        base[0, model.param_index["nociceptive_drive"]] = CHRONIC_PAIN_DRIVE
+    return base[0]
+
+
 class Problem:
     """Negative log posterior of one patient in the z-space of ``names``."""
 
     def __init__(self, model: Model, data: PatientData, names: list[str], *, readouts=None,
-                 rtol: float = 1e-4, extra_times=()):
-        from ..population.covariates import apply_covariates
+                 rtol: float = 1e-4, extra_times=(), residual_dof: float | None = None):
         self.model, self.data, self.names = model, data, list(names)
         self.sim = Simulator.of(model)
         self.defs = readout_set(model, readouts)
-        base = model.default_parameters()[None]
-        if data.covariates:
-            base = apply_covariates(model, base, data.covariate_frame())
+        base = typical_parameters(model, data.covariates)
         for k, v in data.parameters.items():
-            base[0, model.param_index[k]] = v
-        self.base = base[0]
+            base[model.param_index[k]] = v
+        self.base = base
         self.var_idx = [(model.param_index[p.name], p) for p in model.parameters
                         if p.variability is not None and p.variability.spread > 0]
         self.idx = np.array([model.param_index[n] for n in self.names], int)
@@ -763,6 +802,7 @@ class Problem:
                                 sub["limit"].to_numpy(float)))
         self.n_obs = int(sum(len(g[2]) for g in self.groups))
         self.inflation = np.ones(self.n_obs)
+        self.residual_dof = residual_dof
 
     def set_unfitted_variance(self, v: np.ndarray) -> None:
         """First-order marginalisation of the parameters that are not fitted: observation i's
@@ -814,6 +854,13 @@ class Problem:
             parts.append(np.nan_to_num(r, nan=50.0, posinf=50.0, neginf=-50.0))
         R = np.concatenate(parts, axis=1)
         R[:, Z.shape[1]:] /= self.inflation[None, :]
+        if self.residual_dof:
+            # Student-t errors with the noise model's scale: ½r_t² = (ν+1)/2·log(1 + r²/ν), so a
+            # visit that scatters far more than the assay noise (biological variability, a
+            # transient illness) pulls the fit less than under normal errors
+            nu = self.residual_dof
+            d = R[:, Z.shape[1]:]
+            R[:, Z.shape[1]:] = np.sign(d) * np.sqrt((nu + 1.0) * np.log1p(d * d / nu))
         return R
 
     def phi(self, Z, rtol=None) -> np.ndarray:
@@ -869,6 +916,7 @@ class FitResult:
     samples: np.ndarray | None = None        # z draws (importance-resampled), fitted names
     ess: float | None = None
     hessian: str = "fd"
+    dof: float = np.inf                      # residual degrees of freedom (Student-t intervals and draws)
 
     @property
     def identifiable(self) -> bool:
@@ -890,7 +938,10 @@ class FitResult:
         if self.samples is not None and len(self.samples):
             return self.samples[rng.integers(0, len(self.samples), n)]
         L = np.linalg.cholesky(self.cov + 1e-12 * np.eye(K))
-        return self.z + rng.standard_normal((n, K)) @ L.T
+        E = rng.standard_normal((n, K)) @ L.T
+        if np.isfinite(self.dof):  # multivariate Student-t, as the intervals
+            E /= np.sqrt(rng.chisquare(self.dof, (n, 1)) / self.dof)
+        return self.z + E
 
     def draw_parameters(self, n: int, seed: int = 0, *, prior_for_unfitted: bool = True) -> np.ndarray:
         """(n, n_params): fitted parameters from the posterior; the other parameters with
@@ -952,8 +1003,9 @@ class FitResult:
         return path
 
 
-def _fd_hessian(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6) -> np.ndarray:
-    """Forward finite-difference Hessian of Φ at z (one batch: 1 + K + K(K+1)/2 simulations)."""
+def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-4):
+    """Residuals at the points of a forward finite-difference Hessian (one batch of
+    1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow."""
     K = len(z)
     pts = [z.copy()]
     for i in range(K):
@@ -962,7 +1014,16 @@ def _fd_hessian(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6
     for i in range(K):
         for j in range(i, K):
             e = z.copy(); e[i] += h; e[j] += h; pts.append(e); pairs.append((i, j))
-    f = prob.phi(np.array(pts), rtol=rtol)
+    return prob.residuals(np.array(pts), rtol=rtol), pairs, h
+
+
+def _fd_hessian(fd, K: int, obs_weight: np.ndarray | None = None) -> np.ndarray:
+    """Forward finite-difference Hessian of Φ (data rows weighted by ``obs_weight``)."""
+    R, pairs, h = fd
+    wv = np.ones(R.shape[1])
+    if obs_weight is not None:
+        wv[K:] = obs_weight
+    f = 0.5 * (R ** 2 * wv).sum(axis=1)
     f0, fi = f[0], f[1:K + 1]
     H = np.zeros((K, K))
     for k, (i, j) in enumerate(pairs):
@@ -970,10 +1031,27 @@ def _fd_hessian(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-6
     return H
 
 
+def _dispersion(prob: Problem, r_data: np.ndarray, edf: float, prior_dof: float = 4.0) -> np.ndarray:
+    """Per-observation variance factors s²_g ≥ 1, one per read-out: Σ r²/(n_g − edf_g) of the
+    read-out's residuals, shrunk towards the pooled value with ``prior_dof`` pseudo-observations
+    (empirical Bayes; four visits alone give a noisy variance)."""
+    n = len(r_data)
+    pooled = float(np.sum(r_data ** 2)) / max(n - edf, 1.0)
+    out = np.ones(n)
+    i = 0
+    for g in prob.groups:
+        m = len(g[2])
+        dof_g = max(m - edf * m / max(n, 1), 0.5)
+        s2 = (prior_dof * pooled + float(np.sum(r_data[i:i + m] ** 2))) / (prior_dof + dof_g)
+        out[i:i + m] = max(1.0, s2)
+        i += m
+    return out
+
+
 def fit_patient(data: PatientData, model: Model | None = None, *, parameters: list[str] | None = None,
                 max_params: int = 8, min_info: float = 0.3, hessian: str = "fd", sample: int = 0,
                 seed: int = 0, readouts=None, modules: list[str] | None = None,
-                sd_ratio_limit: float = 0.9, marginalise: bool = True) -> FitResult:
+                sd_ratio_limit: float = 0.7, marginalise: bool = True, residual_dof: float | None = 4.0) -> FitResult:
     """Empirical-Bayes MAP of one patient's parameters with a Laplace approximation.
 
     ``parameters``: fit these (names of parameters with variability) instead of the screen's
@@ -981,7 +1059,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     (Gauss–Newton from the final Jacobian). ``sample``: importance-sampling draws (0 = none).
     ``marginalise``: inflate each observation's noise by the variance the unfitted parameters
     would add to it (first-order, from the screen's sensitivities), so that fixing them at their
-    median does not make the fitted ones over-confident.
+    median does not make the fitted ones over-confident. ``residual_dof``: Student-t errors with
+    this many degrees of freedom on the noise-standardised residuals (None: normal errors).
     """
     from ..models import default_model
     t_start = _time.perf_counter()
@@ -1008,7 +1087,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
             messages.append(f"{len(sel)} parameters are informed; the {max_params} most informed are fitted "
                             f"(next: {', '.join(sel['parameter'].iloc[max_params:max_params + 3])})")
     uninformed = [p for p in scr["parameter"] if p not in names]
-    prob = Problem(model, data, names, readouts=readouts)
+    prob = Problem(model, data, names, readouts=readouts, residual_dof=residual_dof)
     if marginalise and len(scr) and scr.attrs.get("S") is not None and scr.attrs["S"].shape[1] == prob.n_obs:
         unf = np.array([p not in names for p in scr["parameter"]])
         prob.set_unfitted_variance((scr.attrs["S"][unf] ** 2).sum(axis=0))
@@ -1016,6 +1095,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     not_ident: list[str] = []
     if K == 0:
         z, cov, obj, J = np.zeros(0), np.zeros((0, 0)), float(prob.phi(np.zeros((1, 0)))[0]), None
+        dof = float(max(prob.n_obs, 1))
         messages.append("not identifiable: no parameter is informed by these data (largest Fisher information "
                         f"{scr['information'].max() if len(scr) else 0:.3g} < {min_info}); the population priors "
                         "are returned unchanged")
@@ -1038,39 +1118,52 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
             return ((Rp - r0[None, :]) / step).T
 
         sol = optimize.least_squares(fun, np.zeros(K), jac=jac, method="trf", bounds=(-5.0, 5.0),
-                                     x_scale=1.0, ftol=1e-6, xtol=1e-4, gtol=1e-6, max_nfev=60)
+                                     x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
         J = sol.jac
-        H_gn = J.T @ J
-        H = H_gn
+        fd = None
         if hessian == "fd":
-            H = _fd_hessian(prob, z)
-            if not np.all(np.isfinite(H)):
+            fd = _fd_residuals(prob, z)
+            if not np.all(np.isfinite(fd[0])):
                 messages.append("finite-difference Hessian not finite; Gauss–Newton used")
-                H = H_gn
-        H = 0.5 * (H + H.T)
-        Hd = H - np.eye(K)  # the data part
-        w, V = np.linalg.eigh(Hd)
-        w = np.clip(w, 0.0, None)
-        H = np.eye(K) + (V * w) @ V.T
-        cov = np.linalg.inv(H)
+                fd = None
+
+        def data_information(obs_weight=None):
+            wv = np.ones(J.shape[0]) if obs_weight is None else np.r_[np.ones(K), obs_weight]
+            H = _fd_hessian(fd, K, obs_weight) if fd is not None else J.T @ (J * wv[:, None])
+            H = 0.5 * (H + H.T) - np.eye(K)  # the data part
+            w, V = np.linalg.eigh(H)
+            w = np.clip(w, 0.0, None)
+            return (V * w) @ V.T, w, V
+
+        Hd, w, V = data_information()
+        # residual dispersion: where a read-out's data scatter more than its noise model says
+        # (biological variability, a wrong residual model, a misfit), its information is divided by
+        # s²_g = Σ r²/(n_g − edf_g) ≥ 1 (shrunk to the pooled value); edf = Σ w/(1 + w) is the
+        # effective number of fitted parameters
+        edf = float(np.sum(w / (1.0 + w)))
+        dof = max(prob.n_obs - edf, 1.0)
+        s2 = _dispersion(prob, sol.fun[K:], edf)
+        if np.any(s2 > 1.0):
+            Hd, w, V = data_information(1.0 / s2)
+        cov = np.linalg.inv(np.eye(K) + Hd)
+        # the unfitted parameters: the fit holds them at their medians, which makes the fitted ones
+        # look better determined than they are when both move the same observations (e.g. CL and
+        # V1 with F). Add the difference between the linearised marginal and conditional posteriors.
+        D = _marginal_correction(scr, names, prob)
+        if D is not None:
+            cov = cov + D
         cov = 0.5 * (cov + cov.T)
-        weak = [k for k in range(K) if w[k] < 0.1]
-        for k in weak:
-            load = np.argsort(-np.abs(V[:, k]))[:3]
-            combo = " + ".join(f"{V[i, k]:+.2f}·{names[i]}" for i in load if abs(V[i, k]) > 0.2)
-            messages.append(f"not identifiable: the direction {combo} is not informed by the data "
-                            f"(data-Hessian eigenvalue {w[k]:.2g} vs prior 1)")
+        wide = sorted({g[0] for g, i in zip(prob.groups, np.cumsum([0] + [len(g[2]) for g in prob.groups]))
+                       if s2[i] > 1.5})
+        if wide:
+            messages.append(f"the residuals of {', '.join(wide)} scatter more than their noise models say (up to "
+                            f"{math.sqrt(s2.max()):.2g}×: biological variability or misspecification); their "
+                            "information is down-weighted, intervals widened accordingly")
+        messages += _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident)
         if sol.status <= 0:
             messages.append(f"optimiser stopped: {sol.message}")
-    sd = np.sqrt(np.diag(cov)) if K else np.zeros(0)
-    for k, n in enumerate(names):
-        if sd[k] > sd_ratio_limit:
-            not_ident.append(n)
-    if not_ident:
-        messages.append("not identifiable from these data (posterior SD > "
-                        f"{sd_ratio_limit:.0%} of prior SD; estimate ≈ prior): {', '.join(not_ident)}")
     if K and len(not_ident) == K:
         messages.append("not identifiable: none of the fitted parameters is informed beyond its prior")
 
@@ -1080,10 +1173,84 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         if ess < 0.1 * sample:
             messages.append(f"importance sampling: effective sample size {ess:.0f} of {sample}; the Laplace "
                             "approximation is poor here, intervals from the samples are rough")
-    table = _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr)
+    from scipy.stats import t as student_t
+    q90 = float(student_t.ppf(0.95, dof))
+    table = _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90)
     fit_table = _fit_table(prob, z)
     return FitResult(data.patient, prob, names, z, cov, table, fit_table, scr, messages, not_ident + uninformed,
-                     _time.perf_counter() - t_start, obj, samples, ess, hessian)
+                     _time.perf_counter() - t_start, obj, samples, ess, hessian, dof)
+
+
+def _marginal_correction(scr, names, prob) -> np.ndarray | None:
+    """Linearised (at the prior median, from the screen's sensitivities) difference between the
+    posterior covariance of the fitted z when every screened parameter is uncertain and when the
+    unfitted ones are held fixed (with the fit's first-order noise inflation); PSD-projected."""
+    S = scr.attrs.get("S")
+    order = list(scr["parameter"])
+    if S is None or S.shape[1] != prob.n_obs or any(n not in order for n in names) or len(order) == len(names):
+        return None
+    cens = np.concatenate([g[5] for g in prob.groups]) if prob.groups else np.zeros(0, str)
+    Sw = np.nan_to_num(S) * np.sqrt(np.where(cens == "", 1.0, 0.5))[None, :]
+    f = [order.index(n) for n in names]
+    Sf = Sw[f] / prob.inflation[None, :]
+    K = len(names)
+    cond = np.linalg.inv(np.eye(K) + Sf @ Sf.T)
+    full = np.linalg.inv(np.eye(len(order)) + Sw @ Sw.T)[np.ix_(f, f)]
+    w, V = np.linalg.eigh(0.5 * ((full - cond) + (full - cond).T))
+    return (V * np.clip(w, 0.0, None)) @ V.T
+
+
+def _combination(v, names, prob) -> str:
+    """A direction in z as a product of powers of the parameters (log-normal ones) or a sum."""
+    parts = []
+    for k in np.argsort(-np.abs(v)):
+        if abs(v[k]) < 0.25 * np.abs(v).max():
+            continue
+        p = prob.model.parameter(names[k])
+        om = p.variability.omega if p.variability is not None else 1.0
+        parts.append((names[k], v[k] / om if p.variability.kind == "lognormal" else v[k],
+                      p.variability.kind == "lognormal"))
+    if all(lg for *_, lg in parts):
+        a = max(abs(c) for _, c, _ in parts)
+        return " · ".join(f"{n}^{c / a:+.2g}" for n, c, _ in parts)
+    return " + ".join(f"{c:+.2f}·z({n})" for n, c, _ in parts)
+
+
+def _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident) -> list[str]:
+    """Which fitted parameters the data identify on their own, and which combinations they
+    identify when the parameters themselves are not (e.g. only F/CL from troughs).
+
+    A parameter is identifiable when its posterior SD is at most ``sd_ratio_limit`` of its prior
+    SD (the posterior covariance includes the unfitted parameters' confounding) and at most a
+    quarter of it lies in directions the data inform less than the prior does (data-information
+    eigenvalue < 1): otherwise its posterior is narrow only because a partner in a combination
+    has a tight prior (CL looks identified when only F/CL is, and F's prior is narrower). For the others,
+    the eigen-directions of the data information ``Hd`` with eigenvalue ≥ 1 (at least as
+    informative as the prior) that load on them are reported as identified combinations; the
+    directions with eigenvalue < 0.1 as not informed at all."""
+    msgs = []
+    K = len(names)
+    sd = np.sqrt(np.diag(cov))
+    weak_load = (V[:, w < 1.0] ** 2).sum(axis=1)
+    not_ident.extend(n for k, n in enumerate(names) if sd[k] > sd_ratio_limit or weak_load[k] > 0.25)
+    if not_ident:
+        msgs.append(f"not identifiable from these data (posterior SD > {sd_ratio_limit:.0%} of prior SD, or "
+                    "mostly in directions the data inform less than the prior): " + ", ".join(not_ident))
+    bad = [names.index(n) for n in not_ident]
+    for j in range(K):
+        v = V[:, j]
+        if w[j] >= 1.0 and bad and np.max(np.abs(v[bad])) > 0.3 and np.sum(np.abs(v) > 0.25 * np.abs(v).max()) >= 2:
+            msgs.append(f"identified combination (data information {w[j]:.3g} vs prior 1): "
+                        f"{_combination(v, names, prob)} — the parameters in it are not identified separately")
+        elif w[j] < 0.1:
+            msgs.append(f"not identifiable: the direction {_combination(v, names, prob)} is not informed by the "
+                        f"data (data-Hessian eigenvalue {w[j]:.2g} vs prior 1)")
+    C = cov / np.outer(sd, sd)
+    for a in range(K):
+        for b in range(a + 1, K):
+            if abs(C[a, b]) > 0.7:
+                msgs.append(f"posterior correlation {C[a, b]:+.2f} between {names[a]} and {names[b]}")
+    return msgs
 
 
 def _importance(prob, z, cov, obj, n, seed):
@@ -1111,7 +1278,7 @@ def _to_param(p, typical, z):
     return v
 
 
-def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr):
+def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90=1.6448536269514722):
     rows = []
     info = dict(zip(scr["parameter"], scr["information"]))
     q = 1.6448536269514722
@@ -1122,7 +1289,7 @@ def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr):
         if samples is not None:
             lo_z, hi_z = np.percentile(samples[:, k], [5, 95])
         else:
-            lo_z, hi_z = z[k] - q * sd, z[k] + q * sd
+            lo_z, hi_z = z[k] - q90 * sd, z[k] + q90 * sd
         lo, hi = sorted((float(_to_param(p, typ, lo_z)), float(_to_param(p, typ, hi_z))))
         rows.append({"parameter": n, "module": p.module, "unit": p.unit, "estimate": float(_to_param(p, typ, z[k])),
                      "lower90": lo, "upper90": hi, "prior_median": float(typ),
@@ -1163,10 +1330,16 @@ def _fit_table(prob: Problem, z) -> pd.DataFrame:
 # synthetic patients (recovery studies, tests, the example)
 # ----------------------------------------------------------------------------------------------
 def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str]], visits: dict[str, list[float]],
-                    *, patient="1", seed: int = 0, covariates: dict | None = None, readouts=None) -> pd.DataFrame:
+                    *, patient="1", seed: int = 0, covariates: dict | None = None, readouts=None,
+                    within_cv: float = 0.0) -> pd.DataFrame:
     """A tidy patient table simulated with parameters ``P`` (one row): ``regimens`` as (start h,
     text), ``visits`` = {read-out: [times h]}, assay noise and censoring from the read-out
-    definitions (streams seeded by (seed, patient, read-out))."""
+    definitions (streams seeded by (seed, patient, read-out)).
+
+    ``within_cv`` > 0 adds within-patient biological variability that the fit does not model: each
+    visit's latent value is multiplied by exp(cv·ε) (continuous, counts, diversity) or shifted by
+    cv·(scale range)/4·ε (clinical scales), ε Student-t with 4 degrees of freedom (heavier tails
+    than the assumed noise)."""
     from ..observe import _stream
     from ..observe.assays import observe_binary, observe_continuous, observe_poisson, observe_scale
     defs = readout_set(model, readouts)
@@ -1192,6 +1365,12 @@ def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str
         tidx = np.searchsorted(times, np.asarray(ts, float))
         x = term.predict(sim, X[:, tidx, :], np.atleast_2d(P))[0]
         rng = _stream(seed, pid, name)
+        if within_cv > 0:
+            eps = rng.standard_t(4, len(x)) / math.sqrt(2.0)  # unit variance
+            if r.kind == "scale":
+                x = np.clip(x + within_cv * (r.bounds[1] - r.bounds[0]) / 4 * eps, *r.bounds)
+            else:
+                x = x * np.exp(within_cv * eps)
         if r.kind == "continuous":
             y, flag, lim = observe_continuous(x, r, rng)
             vals = [f"<{l:.6g}" if f == "<LLOQ" else (f">{l:.6g}" if f == ">ULOQ" else f"{v:.5g}")

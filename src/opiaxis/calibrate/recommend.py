@@ -1,70 +1,230 @@
-"""Rank interventions for one fitted patient, and place the patient in phenotype / risk strata.
+"""Rank interventions for one fitted patient by posterior expected utility.
 
-Candidates (:data:`CANDIDATES`) start at the decision time (default: the patient's last
+Candidates and adjuncts are data (``data/candidates.yaml``; a user file adds or replaces them,
+:func:`load_options`). Every adjunct is added to the base candidate with the best expected
+utility; the best of these adjuncts is also added to every base candidate tied with it (see
+``tie`` below), so that the winning combination is compared across the bases the posterior
+cannot separate. Candidates start at the decision time (default: the patient's last
 measurement); the history's doses after it are dropped. Every candidate is simulated over the
-horizon for the same posterior draws (fitted parameters from the Laplace posterior or the
-importance samples; every other parameter with variability from its population distribution),
-from each draw's own state at the decision time, so differences between candidates are paired.
+horizon for the same posterior draws (fitted parameters from the posterior; every other
+parameter with variability from its population distribution), from each draw's own state at
+the decision time, so differences between candidates are paired.
 
-Outcomes per draw (those whose variables the model has; the others are skipped and listed in
-``notes``):
+The decision rule
+-----------------
+One utility orders the table and is the one ``p_best`` uses: utility = −loss, with
 
-============================  ======================================  ========================
-outcome                       from                                    composite term (units)
-============================  ======================================  ========================
-withdrawal burden             ∫ ``cows_score`` dt (COWS-hours)         mean COWS / 5
-overdose proxy                min ``ventilation_rel``                  max(0, 0.9 − min)/0.1
-pain                          mean ``pain_nrs``                        mean NRS / 2
-depression                    mean ``madrs``                           mean MADRS / 10
-constipation                  mean ``sbm_rate`` (SBM/week)             max(0, 3 − SBM/week)
-craving (relapse proxy)       mean ``craving`` (reward module)         5 × mean craving
-inflammation (reported only)  mean ``il6_plasma``                      —
-============================  ======================================  ========================
+    loss = Σ_k w_k · term_k            (one unit ≈ one clinically meaningful burden)
 
-Weights (assumed, documented in ``docs/precision-recovery.md``): one unit ≈ one clinically
-meaningful burden — COWS 5 is the threshold of mild withdrawal (Wesson & Ling 2003); ventilation
-below 90% of baseline, one unit per further 10 points; 2 NRS points is the clinically important
-pain change (Farrar et al., Pain 2001;94:149); 10 MADRS points ≈ one severity band; fewer than 3
-SBM/week defines constipation (Rome IV). Candidates are ranked by the posterior mean of the
-composite (lower is better); ``p_best`` is the share of draws in which the candidate is best.
-Adjuncts are added to the best base candidate.
+============================  ======================================  ===========================
+term k (weight key)           from                                    term
+============================  ======================================  ===========================
+withdrawal                    ``cows_score``                          mean COWS
+overdose                      ``ventilation_rel``                     max(0, 0.9 − min ventilation)
+pain                          ``pain_nrs``                            mean NRS
+depression                    ``madrs``                               mean MADRS
+constipation                  ``bowel_function_index`` (BFI, 0–100)   mean BFI / 12
+craving (relapse proxy)       ``craving`` (reward module)             mean craving
+inflammation                  ``il6_plasma``                          max(0, log2(mean IL-6 / 3 pg/mL))
+============================  ======================================  ===========================
+
+Default weights are in ``data/candidates.yaml`` with their sources (COWS 5 = mild withdrawal,
+Wesson & Ling 2003; 2 NRS points clinically important, Farrar et al., Pain 2001;94:149; 10 MADRS
+points ≈ one severity band; a BFI change of 12 points is clinically meaningful, Abramowitz et al.,
+Curr Med Res Opin 2013;29:1083 — recalled, as is the BFI ≥ 30 constipation cut-off; craving and
+inflammation weights assumed). Without ``bowel_function_index`` the constipation term is
+max(0, 3 − SBM/week) (Rome IV: < 3 SBM/week). Terms whose variable the model lacks are left out and listed in the notes.
+
+For each candidate c and posterior draw d the loss L[c, d] is computed once; then
+
+* the table is ordered by the posterior expected loss E_d L[c, d] (= maximum expected utility);
+* ``p_best`` = share of draws in which c has the smallest loss (the same L);
+* ``p_beats_next`` = P(L[c] < L[next candidate in the table]);
+* ``delta_vs_best`` = E(L[c] − L[rank 1]) with its 90% interval (paired draws);
+* ``tie``: the posterior cannot separate c from rank 1 — P(L[c] − L[rank 1] < MID) > 5%, MID the
+  minimal important difference (default 0.1 loss units);
+* ``driver``: the terms that move c's expected loss most relative to rank 1 (rank 1: relative to
+  rank 2).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import dosing
 from ..errors import OpiaxisInputError
-from .fit import FitResult, Simulator, _iu, _routes, readout_set, resolve_readout
+from ..yamlio import line_of, load_yaml, load_yaml_file
+from .fit import FitResult, Simulator, _iu, _routes
 
-CANDIDATES: dict[str, dict] = {
-    "no medication (abstinence)": {"regimens": []},
-    "methadone 30→60 mg/day": {"regimens": ["methadone 30 mg oral daily x 3", "methadone 60 mg oral daily for {H} d from day 4"]},
-    "buprenorphine 8 mg/day": {"regimens": ["buprenorphine 8 mg SL daily for {H} d"]},
-    "buprenorphine 16 mg/day": {"regimens": ["buprenorphine 16 mg SL daily for {H} d"]},
-    "buprenorphine 24 mg/day": {"regimens": ["buprenorphine 24 mg SL daily for {H} d"]},
-    "XR-naltrexone 380 mg after 7-day washout": {"regimens": ["naltrexone 380 mg XR-IM q28d for {H7} d from day 8"]},
-    "buprenorphine taper over 9 days (detox)": {"regimens": ["buprenorphine 8 mg SL daily x 3", "buprenorphine 4 mg SL daily x 3 from day 4",
-                                                             "buprenorphine 2 mg SL daily x 3 from day 7"]},
+TERMS = {  # weight key: (model variable, outcome column, description of the term)
+    "withdrawal": ("cows_score", "cows_mean", "mean COWS"),
+    "overdose": ("ventilation_rel", "ventilation_min", "max(0, 0.9 - min ventilation_rel)"),
+    "pain": ("pain_nrs", "pain_nrs_mean", "mean pain NRS"),
+    "depression": ("madrs", "madrs_mean", "mean MADRS"),
+    "constipation": ("bowel_function_index", "bfi_mean", "mean BFI / 12"),
+    "craving": ("craving", "craving_mean", "mean craving"),
+    "inflammation": ("il6_plasma", "il6_mean", "max(0, log2(mean IL-6 / 3 pg/mL))"),
 }
-ADJUNCTS: dict[str, dict] = {
-    "glial modulator (50% attenuation)": {"parameters": {"glial_modulator_inhibition": 0.5}},
-    "PAMORA naloxegol 25 mg/day": {"regimens": ["naloxegol 25 mg oral daily for {H} d"]},
-    "osmotic laxative (PEG 17 g/day)": {"parameters": {"osmotic_laxative_dose_effect": 1.0}},
-}
-WEIGHTS = {"cows": 1 / 5, "overdose": 1 / 0.1, "pain": 1 / 2, "depression": 1 / 10, "constipation": 1.0, "craving": 5.0}
+IL6_REFERENCE = 3.0  # pg/mL, upper reference limit used for the inflammatory stratum too
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """What ``recommend`` ranks and how: candidates, adjuncts, weights, MID."""
+
+    candidates: dict
+    adjuncts: dict
+    weights: dict
+    mid: float = 0.1
+
+    def describe(self) -> str:
+        terms = " + ".join(f"{self.weights[k]:g}·[{TERMS[k][2]}]" for k in TERMS if self.weights.get(k, 0))
+        return (f"utility = −loss, loss = {terms}; ranked by posterior expected utility; p_best on the same "
+                f"loss over the same draws; tie = P(loss − loss of rank 1 < {self.mid:g}) > 5%")
+
+
+def _check_spec(name, spec, file, where, line):
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict) or set(spec) - {"regimens", "parameters"}:
+        raise OpiaxisInputError(f"{name!r}: expected a mapping with 'regimens' (list) and/or 'parameters' "
+                                "(mapping)", file=file, line=line, field=where)
+    regs = spec.get("regimens") or []
+    pars = spec.get("parameters") or {}
+    if not isinstance(regs, list) or not all(isinstance(t, str) for t in regs):
+        raise OpiaxisInputError(f"{name!r}: regimens must be a list of regimen texts", file=file, line=line,
+                                field=f"{where}.regimens")
+    if not isinstance(pars, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             for v in pars.values()):
+        raise OpiaxisInputError(f"{name!r}: parameters must map parameter names to numbers", file=file, line=line,
+                                field=f"{where}.parameters")
+    return {"regimens": list(regs), "parameters": {k: float(v) for k, v in pars.items()}}
+
+
+def _merge(base: Options | None, doc, file) -> Options:
+    if not isinstance(doc, dict) or set(doc) - {"utility", "candidates", "adjuncts"}:
+        raise OpiaxisInputError("expected keys utility, candidates, adjuncts", file=file, line=getattr(doc, "line", None))
+    cands = dict(base.candidates) if base else {}
+    adj = dict(base.adjuncts) if base else {}
+    weights = dict(base.weights) if base else {}
+    mid = base.mid if base else 0.1
+    for key, target in (("candidates", cands), ("adjuncts", adj)):
+        sect = doc.get(key) or {}
+        if not isinstance(sect, dict):
+            raise OpiaxisInputError(f"{key} must be a mapping of name: spec", file=file, line=line_of(doc, key), field=key)
+        for name, spec in sect.items():
+            target[str(name)] = _check_spec(name, spec, file, f"{key}.{name}", line_of(sect, name))
+    u = doc.get("utility") or {}
+    if not isinstance(u, dict) or set(u) - {"weights", "minimal_important_difference"}:
+        raise OpiaxisInputError("utility takes weights and minimal_important_difference", file=file,
+                                line=line_of(doc, "utility"), field="utility")
+    for k, v in (u.get("weights") or {}).items():
+        weights[k] = _weight(k, v, file, line_of(u.get("weights"), k))
+    if "minimal_important_difference" in u:
+        mid = _weight("minimal_important_difference", u["minimal_important_difference"], file,
+                      line_of(u, "minimal_important_difference"))
+    return Options(candidates=cands, adjuncts=adj, weights=weights, mid=mid)
+
+
+def _weight(k, v, file=None, line=None) -> float:
+    if k not in TERMS and k != "minimal_important_difference":
+        import difflib
+        m = difflib.get_close_matches(str(k), list(TERMS), n=1)
+        raise OpiaxisInputError(f"unknown utility term {k!r}" + (f" (did you mean {m[0]!r}?)" if m else "")
+                                + f"; terms: {', '.join(TERMS)}", file=file, line=line, field=f"weights.{k}")
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise OpiaxisInputError(f"{k}: {v!r} is not a number", file=file, line=line, field=f"weights.{k}") from None
+    if not math.isfinite(x) or x < 0:
+        raise OpiaxisInputError(f"{k}: weight must be a finite number >= 0, got {v!r}", file=file, line=line,
+                                field=f"weights.{k}")
+    return x
+
+
+def load_options(path: str | Path | None = None, weights: dict | None = None) -> Options:
+    """The shipped candidates and utility, updated by a user file and by ``weights`` (term: value)."""
+    text = (resources.files("opiaxis") / "data" / "candidates.yaml").read_text()
+    opts = _merge(None, load_yaml(text, "<candidates.yaml>"), "<candidates.yaml>")
+    if path is not None:
+        opts = _merge(opts, load_yaml_file(path), str(path))
+    if weights:
+        w = dict(opts.weights)
+        for k, v in weights.items():
+            w[k] = _weight(k, v)
+        opts = Options(candidates=opts.candidates, adjuncts=opts.adjuncts, weights=w, mid=opts.mid)
+    return opts
+
+
+def parse_weights(items: list[str] | None) -> dict:
+    """``["pain=1", "craving=2"]`` (the CLI's --weight) → {term: value}."""
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise OpiaxisInputError(f"--weight {it!r}: expected TERM=VALUE, terms: {', '.join(TERMS)}", field="--weight")
+        k, v = it.split("=", 1)
+        out[k.strip()] = _weight(k.strip(), v.strip())
+    return out
+
+
+def check_options(model, opts: Options, *, horizon_days: float, draws: int) -> list[str]:
+    """Validate everything ``recommend`` needs before any fitting (raises
+    :class:`OpiaxisInputError`); returns notes on candidates the model cannot simulate."""
+    if not (isinstance(horizon_days, (int, float)) and math.isfinite(horizon_days) and horizon_days > 0):
+        raise OpiaxisInputError(f"horizon must be a positive number of days, got {horizon_days!r}", field="horizon")
+    if int(draws) != draws or draws < 1:
+        raise OpiaxisInputError(f"draws must be a positive integer, got {draws!r}", field="draws")
+    notes = []
+    for kind, specs in (("candidate", opts.candidates), ("adjunct", opts.adjuncts)):
+        for name, spec in specs.items():
+            why = _available(model, spec)
+            if why:
+                notes.append(f"{kind} {name!r} skipped: {why}")
+                continue
+            _doses(model, spec["regimens"], 0.0, horizon_days * 24, where=f"{kind} {name!r}")
+    if all(_available(model, s) for s in opts.candidates.values()):
+        raise OpiaxisInputError("no candidate intervention can be simulated with this model: " + "; ".join(notes),
+                                field="candidates")
+    if not any(opts.weights.get(k, 0) > 0 and model_has(model, TERMS[k][0]) for k in TERMS):
+        raise OpiaxisInputError("every utility term this model can compute has weight 0", field="weights")
+    return notes
+
+
+def check_decision_time(data, decision_time: float | None) -> list[str]:
+    """The decision time against the patient's record (before any fitting): an explicit one must
+    not precede the record nor have history doses after it (those would be silently replaced by
+    the candidates); the default (last measurement) drops later history doses with a note."""
+    t_dec = data.end if decision_time is None else float(decision_time)
+    if decision_time is not None and t_dec < data.start:
+        raise OpiaxisInputError(f"decision time {t_dec:g} h is before the start of the record ({data.start:g} h)",
+                                field="decision_time", file=data.file or None)
+    later = data.doses[data.doses["TIME"] >= t_dec] if len(data.doses) else data.doses
+    if not len(later):
+        return []
+    what = f"{len(later)} history dose(s) at or after the decision time {t_dec:g} h (first {later['TIME'].min():g} h: " \
+           f"{later['CMT'].iloc[0]})"
+    if decision_time is not None:
+        raise OpiaxisInputError(f"{what}; the candidates replace the treatment from the decision time on — end the "
+                                "history's regimens before it or choose a later decision time",
+                                field="decision_time", file=data.file or None)
+    return [f"{what} are dropped: the candidates replace the treatment from the decision time on"]
+
+
+def model_has(model, name) -> bool:
+    return name in model.state_index or name in model.assignment_index or name in model.param_index
 
 
 def _available(model, spec) -> str | None:
     """Why a candidate cannot be simulated with this model (None if it can)."""
     routes = _routes(model)
     for text in spec.get("regimens", []):
-        drug = text.split()[0]
+        drug = text.split()[0].split("-")[0].split("/")[0]
         if drug not in routes:
             return f"the model has no {drug}"
     for p in spec.get("parameters", {}):
@@ -73,13 +233,13 @@ def _available(model, spec) -> str | None:
     return None
 
 
-def _doses(model, texts, start, H):
+def _doses(model, texts, start, H, where=None):
     routes, iu = _routes(model), _iu(model)
     frames = []
     days = max(int(math.ceil(H / 24)), 1)
     for t in texts:
         t = t.replace("{H7}", str(max(days - 7, 1))).replace("{H}", str(days))
-        frames.append(dosing.parse_regimen(t, drugs=routes, start=start, unit_factors=iu))
+        frames.append(dosing.parse_regimen(t, drugs=routes, start=start, unit_factors=iu, where=where))
     if not frames:
         return None
     ev = pd.concat(frames, ignore_index=True).assign(ID=1)[list(dosing.EVENT_COLUMNS)]
@@ -88,7 +248,7 @@ def _doses(model, texts, start, H):
 
 
 def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-draw outcomes over the simulated window (see the module docstring)."""
+    """Per-draw outcomes over the simulated window (columns of the ranking table)."""
     out = {}
     T = times - times[0]
     span = max(T[-1], 1e-9)
@@ -102,153 +262,220 @@ def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray) ->
         out["cows_mean"] = out["cows_hours"] / span
     if sim.has("ventilation_rel"):
         out["ventilation_min"] = sim.value("ventilation_rel", X, P).min(axis=1)
-    if sim.has("pain_nrs"):
-        out["pain_nrs_mean"] = mean(sim.value("pain_nrs", X, P))
-    if sim.has("madrs"):
-        out["madrs_mean"] = mean(sim.value("madrs", X, P))
-    if sim.has("sbm_rate"):
-        out["sbm_per_week"] = mean(sim.value("sbm_rate", X, P))
-    if sim.has("craving"):
-        out["craving_mean"] = mean(sim.value("craving", X, P))
-    if sim.has("il6_plasma"):
-        out["il6_mean"] = mean(sim.value("il6_plasma", X, P))
+    for var, col in (("pain_nrs", "pain_nrs_mean"), ("madrs", "madrs_mean"), ("sbm_rate", "sbm_per_week"),
+                     ("bowel_function_index", "bfi_mean"),
+                     ("craving", "craving_mean"), ("il6_plasma", "il6_mean")):
+        if sim.has(var):
+            out[col] = mean(sim.value(var, X, P))
     return out
 
 
-def composite(o: dict[str, np.ndarray], weights=None) -> np.ndarray:
-    w = {**WEIGHTS, **(weights or {})}
+def loss_terms(o: dict[str, np.ndarray], weights: dict) -> dict[str, np.ndarray]:
+    """Weighted loss terms per draw ({term: (draws,)}) for the outcomes present."""
+    tr = {
+        "withdrawal": lambda: o["cows_mean"],
+        "overdose": lambda: np.maximum(0.0, 0.9 - o["ventilation_min"]),
+        "pain": lambda: o["pain_nrs_mean"],
+        "depression": lambda: o["madrs_mean"],
+        "constipation": lambda: (o["bfi_mean"] / 12.0 if "bfi_mean" in o else np.maximum(0.0, 3.0 - o["sbm_per_week"])),
+        "craving": lambda: o["craving_mean"],
+        "inflammation": lambda: np.maximum(0.0, np.log2(np.maximum(o["il6_mean"], 1e-12) / IL6_REFERENCE)),
+    }
+    have = set(o) | ({"bfi_mean"} if "sbm_per_week" in o else set())
+    return {k: weights.get(k, 0.0) * f() for k, f in tr.items() if TERMS[k][1] in have}
+
+
+def composite(o: dict[str, np.ndarray], weights: dict | None = None) -> np.ndarray:
+    """The loss per draw (lower is better): the sum of :func:`loss_terms`."""
+    w = weights if weights is not None else load_options().weights
+    terms = loss_terms(o, w)
     n = len(next(iter(o.values())))
-    s = np.zeros(n)
-    if "cows_mean" in o:
-        s += w["cows"] * o["cows_mean"]
-    if "ventilation_min" in o:
-        s += w["overdose"] * np.maximum(0.0, 0.9 - o["ventilation_min"])
-    if "pain_nrs_mean" in o:
-        s += w["pain"] * o["pain_nrs_mean"]
-    if "madrs_mean" in o:
-        s += w["depression"] * o["madrs_mean"]
-    if "sbm_per_week" in o:
-        s += w["constipation"] * np.maximum(0.0, 3.0 - o["sbm_per_week"])
-    if "craving_mean" in o:
-        s += w["craving"] * o["craving_mean"]
-    return s
+    return np.sum(list(terms.values()), axis=0) if terms else np.zeros(n)
 
 
 @dataclass
 class Recommendation:
     patient: str
-    table: pd.DataFrame          # ranked: candidate, kind, composite (mean, 5%, 95%), p_best, outcomes …
+    table: pd.DataFrame          # ranked: candidate, kind, composite (mean, 5%, 95%), p_best, … outcomes
     strata: pd.DataFrame
     notes: list = field(default_factory=list)
     draws: int = 0
     horizon_h: float = 0.0
     decision_time: float = 0.0
     seconds: float = 0.0
+    rule: str = ""
+    draws_loss: dict = field(default_factory=dict)   # {candidate: (draws,) loss}
+    trajectories: dict = field(default_factory=dict)  # {candidate: {variable: (draws, T)}}, "_times"
+
+    def figure(self, path, top: int = 3) -> Path:
+        """PNG: the utility's variables over the horizon under the top candidates (median and 90%
+        band over the posterior draws)."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        names = [c for c in self.table["candidate"].iloc[:top] if c in self.trajectories]
+        if not names:
+            raise OpiaxisInputError("no trajectories to plot (recommend was run without them)")
+        vars_ = list(self.trajectories[names[0]])
+        cols = min(3, len(vars_))
+        rows = math.ceil(len(vars_) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.0 * rows), squeeze=False)
+        td = self.trajectories["_times"] / 24.0
+        for k, v in enumerate(vars_):
+            ax = axes[k // cols][k % cols]
+            for j, n in enumerate(names):
+                y = self.trajectories[n][v]
+                lo, med, hi = np.nanpercentile(y, [5, 50, 95], axis=0)
+                ax.fill_between(td, lo, hi, color=f"C{j}", alpha=0.15, lw=0)
+                ax.plot(td, med, color=f"C{j}", lw=1.3, label=f"{j + 1}. {n}")
+            ax.set_title(v, fontsize=9)
+            ax.set_xlabel("days from the decision")
+            ax.tick_params(labelsize=7)
+        for k in range(len(vars_), rows * cols):
+            axes[k // cols][k % cols].axis("off")
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", fontsize=7, ncol=1)
+        fig.suptitle(f"patient {self.patient}: top {len(names)} candidates (median, 90% band over "
+                     f"{self.draws} posterior draws)", fontsize=10)
+        fig.tight_layout(rect=(0, 0.02 + 0.03 * len(names), 1, 1))
+        path = Path(path)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
 
 
 def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
-                       decision_time: float | None = None, candidates: dict | None = None,
-                       adjuncts: dict | None = None, weights=None, step_h: float = 2.0,
-                       prior_for_unfitted: bool = True):
-    """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``."""
+                       decision_time: float | None = None, options: Options | None = None,
+                       step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
+                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4,
+                       trajectories: dict | None = None):
+    """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
+    ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
+    ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
+    expected utility). ``trajectories``: a dict filled with ``{candidate: {variable: (draws, times)}}``
+    of the utility's variables and ``"_times"`` (hours since the decision time)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
-    if horizon_days <= 0:
-        raise OpiaxisInputError("horizon must be positive (days)", field="horizon")
-    if draws < 1:
-        raise OpiaxisInputError("draws must be >= 1", field="draws")
+    opts = options or load_options()
+    notes = check_options(model, opts, horizon_days=horizon_days, draws=draws)
     t_dec = prob.data.end if decision_time is None else float(decision_time)
-    if t_dec < prob.t0:
-        raise OpiaxisInputError(f"decision time {t_dec:g} h is before the start of the record ({prob.t0:g} h)",
-                                field="decision_time")
+    if P is None:  # (a given P is a what-if for the record as it is)
+        notes += check_decision_time(prob.data, decision_time)
     H = horizon_days * 24.0
-    P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted)
-    P[0] = fit.parameter_row() if draws == 1 else P[0]
+    if P is None:
+        P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted)
+        P[0] = fit.parameter_row() if draws == 1 else P[0]
     hist = prob.data.doses
     hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
     if t_dec > prob.t0:
-        Xh, _ = sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=1e-5, atol=1e-9)
+        Xh, _ = sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=rtol, atol=1e-9)
         x0 = Xh[:, -1, :]
     else:
         x0 = sim.initial_state(P)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
-    notes = []
-    cands = CANDIDATES if candidates is None else candidates
-    adj = ADJUNCTS if adjuncts is None else adjuncts
     results, kinds = {}, {}
 
     def run(name, specs, kind):
         texts = [t for s in specs for t in s.get("regimens", [])]
-        params = {k: v for s in specs for k, v in s.get("parameters", {}).items()}
         Pc = P.copy()
-        for k, v in params.items():
-            Pc[:, model.param_index[k]] = v
-        d = _doses(model, texts, t_dec, H)
-        X, stats = sim.run(Pc, times, d, t0=t_dec, x0=x0, rtol=1e-5, atol=1e-9)
+        for s in specs:
+            for k, v in s.get("parameters", {}).items():
+                Pc[:, model.param_index[k]] = v
+        X, stats = sim.run(Pc, times, _doses(model, texts, t_dec, H), t0=t_dec, x0=x0, rtol=rtol, atol=1e-9)
         if (stats[:, 2] != 0).any():
             notes.append(f"{name}: solver failed for {(stats[:, 2] != 0).sum()} draw(s)")
         results[name] = outcomes(sim, X, Pc, times)
+        if trajectories is not None:
+            trajectories["_times"] = times - t_dec
+            trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X, Pc) for k in TERMS if sim.has(TERMS[k][0])}
         kinds[name] = kind
 
-    for name, spec in cands.items():
-        why = _available(model, spec)
-        if why:
-            notes.append(f"candidate {name!r} skipped: {why}")
-            continue
-        run(name, [spec], "intervention")
-    if not results:
-        raise OpiaxisInputError("no candidate intervention can be simulated with this model", field="candidates")
-    score = {k: composite(v, weights).mean() for k, v in results.items()}
-    best = min(score, key=score.get)
-    for aname, aspec in adj.items():
-        why = _available(model, aspec)
-        if why:
-            notes.append(f"adjunct {aname!r} skipped: {why}")
-            continue
-        run(f"{best} + {aname}", [cands[best], aspec], "adjunct")
-    missing = [o for o, v in (("withdrawal (cows_score)", "cows_score"), ("overdose (ventilation_rel)", "ventilation_rel"),
-                              ("pain (pain_nrs)", "pain_nrs"), ("depression (madrs)", "madrs"),
-                              ("constipation (sbm_rate)", "sbm_rate"), ("relapse/craving (craving)", "craving"))
-               if not sim.has(v)]
+    for name, spec in opts.candidates.items():
+        if not _available(model, spec):
+            run(name, [spec], "intervention")
+    if with_adjuncts:
+        L = {k: composite(v, opts.weights) for k, v in results.items()}
+        best = min(L, key=lambda k: L[k].mean())
+        for b in adjunct_bases or [best]:
+            for aname, aspec in opts.adjuncts.items():
+                if not _available(model, aspec) and f"{b} + {aname}" not in results:
+                    run(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct")
+        if adjunct_bases is None:
+            # the best adjunct also on the bases the posterior cannot separate from the best one,
+            # so that the winning combination is compared across them
+            combos = {a: composite(results[f"{best} + {a}"], opts.weights).mean()
+                      for a in opts.adjuncts if f"{best} + {a}" in results}
+            if combos and min(combos.values()) < L[best].mean():
+                a_star = min(combos, key=combos.get)
+                for b in L:
+                    if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05:
+                        run(f"{b} + {a_star}", [opts.candidates[b], opts.adjuncts[a_star]], "adjunct")
+    missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
-        notes.append("outcomes not in the model (left out of the composite): " + ", ".join(missing))
+        notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
     if not sim.has("craving"):
         notes.append("return to use is not modelled (no reward/behaviour module in this model): the ranking "
                      "does not credit medications for relapse prevention or retention")
     return results, kinds, notes, t_dec
 
 
-def rank(results: dict, kinds: dict, weights=None) -> pd.DataFrame:
+def _driver(T_c: dict, T_ref: dict, k: int = 2) -> str:
+    d = {t: float(np.mean(T_c[t] - T_ref[t])) for t in T_c}
+    top = sorted(d, key=lambda t: -abs(d[t]))[:k]
+    return ", ".join(f"{t} {d[t]:+.2f}" for t in top if abs(d[t]) >= 0.005) or "none"
+
+
+def rank(results: dict, kinds: dict, weights: dict | None = None, mid: float = 0.1) -> pd.DataFrame:
+    """The ranking table (see the module docstring for the decision rule)."""
+    w = weights if weights is not None else load_options().weights
     names = list(results)
-    S = np.array([composite(results[n], weights) for n in names])  # (candidates, draws)
-    best = np.argmin(S, axis=0)
+    terms = {n: loss_terms(results[n], w) for n in names}
+    n_draws = len(next(iter(results[names[0]].values())))
+    L = np.array([np.sum(list(terms[n].values()), axis=0) if terms[n] else np.zeros(n_draws) for n in names])
+    order = np.argsort(L.mean(axis=1), kind="mergesort")
+    # p_best: share of draws in which the candidate is (jointly) best, ties between candidates split
+    is_min = np.isclose(L, L.min(axis=0, keepdims=True), rtol=0, atol=1e-12)
+    p_best = (is_min / is_min.sum(axis=0, keepdims=True)).mean(axis=1)
+    b = order[0]
     rows = []
-    for i, n in enumerate(names):
-        o = results[n]
-        row = {"candidate": n, "kind": kinds[n], "composite": S[i].mean(),
-               "composite_lo90": np.percentile(S[i], 5), "composite_hi90": np.percentile(S[i], 95),
-               "p_best": float(np.mean(best == i))}
-        for k, v in o.items():
+    for pos, i in enumerate(order):
+        n = names[i]
+        nxt = order[pos + 1] if pos + 1 < len(order) else None
+        d = L[i] - L[b]
+        ref = order[1] if (pos == 0 and len(order) > 1) else b
+        row = {"rank": pos + 1, "candidate": n, "kind": kinds[n], "composite": L[i].mean(),
+               "composite_lo90": np.percentile(L[i], 5), "composite_hi90": np.percentile(L[i], 95),
+               "expected_utility": -L[i].mean(), "p_best": float(p_best[i]),
+               "p_beats_next": float(np.mean(L[i] < L[nxt])) if nxt is not None else np.nan,
+               "delta_vs_best": float(d.mean()), "delta_lo90": float(np.percentile(d, 5)),
+               "delta_hi90": float(np.percentile(d, 95)),
+               "tie": bool(pos > 0 and np.mean(d < mid) > 0.05),
+               "driver": ("vs rank 2: " if pos == 0 else "") + _driver(terms[n], terms[names[ref]]) if len(order) > 1 else ""}
+        for t, v in terms[n].items():
+            row[f"loss_{t}"] = float(v.mean())
+        for k, v in results[n].items():
             row[k] = float(np.median(v))
             row[k + "_lo90"] = float(np.percentile(v, 5))
             row[k + "_hi90"] = float(np.percentile(v, 95))
         rows.append(row)
-    t = pd.DataFrame(rows).sort_values("composite", kind="mergesort").reset_index(drop=True)
-    t.insert(0, "rank", np.arange(1, len(t) + 1))
+    t = pd.DataFrame(rows)
+    t.attrs["loss"] = {names[i]: L[i] for i in order}
     return t
 
 
 def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
-              decision_time: float | None = None, candidates: dict | None = None, adjuncts: dict | None = None,
-              weights=None) -> Recommendation:
-    """Ranked candidate interventions (with 90% intervals over posterior draws) and the
-    patient's phenotype / risk strata with their evidence."""
+              decision_time: float | None = None, options: Options | None = None, weights: dict | None = None,
+              step_h: float = 2.0) -> Recommendation:
+    """Ranked candidate interventions (posterior expected utility, p_best, ties, 90% intervals over
+    posterior draws) and the patient's phenotype / risk strata with their evidence."""
     import time as _time
     t = _time.perf_counter()
+    opts = options or load_options(weights=weights)
+    traj: dict = {}
     results, kinds, notes, t_dec = predicted_outcomes(fit, horizon_days=horizon_days, draws=draws, seed=seed,
-                                                      decision_time=decision_time, candidates=candidates,
-                                                      adjuncts=adjuncts, weights=weights)
-    table = rank(results, kinds, weights)
+                                                      decision_time=decision_time, options=opts, step_h=step_h,
+                                                      trajectories=traj)
+    table = rank(results, kinds, opts.weights, opts.mid)
     from .stratify import phenotype
     strata = phenotype(fit)
-    return Recommendation(fit.patient, table, strata, notes, draws, horizon_days * 24, t_dec, _time.perf_counter() - t)
+    return Recommendation(fit.patient, table, strata, notes, draws, horizon_days * 24, t_dec,
+                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"], traj)

@@ -187,7 +187,7 @@ def stratify_cohort(source, model=None, *, recommend_draws: int = 8, horizon_day
             row[s["stratum"]] = s["status"]
         if with_recommend:
             results, kinds, notes, _ = predicted_outcomes(fit, horizon_days=horizon_days, draws=recommend_draws,
-                                                          adjuncts={})
+                                                          with_adjuncts=False)
             t = rank(results, kinds)
             row["best"] = t["candidate"].iloc[0]
             for _, r in t.iterrows():
