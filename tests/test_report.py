@@ -2,6 +2,7 @@
 headless Chromium (Debian's package, driven by Playwright through ``executable_path``)."""
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +61,11 @@ def test_report_summary_tables_and_offline_figures(report):
     assert html.count('class="plotly-graph-div"') == 3 + 1  # three outputs, one Kaplan–Meier endpoint
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
-def test_report_renders_in_headless_chromium_without_console_errors(report):
+@contextmanager
+def opened(path: Path, errors: list):
+    """A page of Debian's headless Chromium (Playwright, executable_path) showing ``path`` once its
+    first Plotly figure is drawn; console errors and page errors are collected in ``errors``."""
     playwright = pytest.importorskip("playwright.sync_api")
-    path, study, res = report
-    errors = []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1200, "height": 900})
@@ -72,6 +73,15 @@ def test_report_renders_in_headless_chromium_without_console_errors(report):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(path.as_uri())
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30000)
+        yield page
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_report_renders_in_headless_chromium_without_console_errors(report):
+    path, study, res = report
+    errors = []
+    with opened(path, errors) as page:
         n_plots = page.locator(".js-plotly-plot").count()
         # every median curve is drawn: one trace path per arm in each time-course figure
         first = page.locator(".js-plotly-plot").first
@@ -79,7 +89,6 @@ def test_report_renders_in_headless_chromium_without_console_errors(report):
         summary = page.locator("#summary").inner_text()
         shot = Path(os.environ.get("OPIAXIS_SCREENSHOTS", path.parent)) / "report.png"
         page.screenshot(path=str(shot), full_page=False)
-        browser.close()
     assert errors == []
     assert n_plots == 4
     assert sorted(legend) == ["bup", "mmt"]
@@ -89,21 +98,13 @@ def test_report_renders_in_headless_chromium_without_console_errors(report):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_trial_report_renders_in_headless_chromium(tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
     from opiaxis.behaviour.trialfile import load_trial, run_trial, write_trial_outputs
     from test_trialfile import SMALL, _write
     spec = load_trial(_write(tmp_path, SMALL, "t.yaml"))
     paths = write_trial_outputs(spec, run_trial(spec), tmp_path / "out")
     errors = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(paths[3].as_uri())
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30000)
+    with opened(paths[3], errors) as page:
         n_plots = page.locator(".js-plotly-plot").count()
         km_title = page.locator(".js-plotly-plot").first.locator(".gtitle").text_content()
-        browser.close()
     assert errors == []
     assert n_plots == 4 and km_title.startswith("Kaplan–Meier: relapse")
