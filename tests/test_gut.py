@@ -128,3 +128,21 @@ def test_naldemedine_disposition_is_two_compartment(gm):
     sel = (times >= 24) & (times <= 72)
     th = np.log(2) / -np.polyfit(times[sel], np.log(c[sel]), 1)[0]
     assert 9.5 <= th <= 12.5
+
+
+def test_naldemedine_block_is_insurmountable_naloxegol_is_not(gm):
+    """Kanemasa et al. (JPET 2020): naldemedine's block of enteric μ agonism is not overcome by a
+    higher opioid dose (noncompetitive), naloxegol's is (competitive)."""
+    t = [24 * 4 + 2.0]
+
+    def ago(regimens):
+        return float(run(gm, regimens, [0.0] + t).get("mor_enteric_agonism")[0, -1])
+
+    rel = {}
+    for pamora in ("naldemedine 0.2 mg oral daily for 5 d", "naloxegol 25 mg oral daily for 5 d"):
+        rel[pamora.split()[0]] = [ago([f"oxycodone {d} mg oral q6h for 5 d", pamora]) /
+                                  ago([f"oxycodone {d} mg oral q6h for 5 d"]) for d in (10, 80)]
+    lo, hi = rel["naldemedine"]
+    assert hi == pytest.approx(lo, rel=0.05) and hi < 0.9        # same fractional block at both doses
+    lo, hi = rel["naloxegol"]
+    assert hi > lo + 0.02                                         # a higher dose surmounts naloxegol
