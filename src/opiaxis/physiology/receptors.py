@@ -97,12 +97,13 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             else:
                 src = b.affinity.source if b.kind == "equilibrium" else \
                     f"(koff/kon)^(1/n) from the kinetic set: {b.kon.source}"
+                nc = b.antagonism == "noncompetitive"
+                if nc:
+                    src = f"{src}. Noncompetitive (insurmountable) binding: {b.antagonism_source}"
                 k = m.parameter(f"{name}_{site_name}_K", b.dissociation_constant(), "ng/mL", src,
-                                description=f"{name} apparent dissociation constant at {site_name}")
-                if b.antagonism == "noncompetitive":
-                    m.parameter(f"{name}_{site_name}_noncompetitive", 1.0, "dimensionless", b.antagonism_source,
-                                description=f"{name} is an insurmountable (noncompetitive) antagonist at {site_name} "
-                                            "(flag; structural)")
+                                description=f"{name} apparent dissociation constant at {site_name}"
+                                            + (" (noncompetitive antagonist)" if nc else ""))
+                if nc:
                     noncomp.append((name, _hill(c, k, hill)))
                 else:
                     equilibrium.append((name, _hill(c, k, hill), eff))
