@@ -130,3 +130,15 @@ def test_target_prevalence_general_vs_oud():
     o = T.prevalence(n=90, weeks=3)
     assert o["prevalence %"] > 2 * g["prevalence %"]
     assert 25 <= o["prevalence %"] <= 47          # full target (n=300, 4 weeks) scored in validation
+
+
+def test_receptor_density_sets_bpnd_and_endogenous_tone(small):
+    """mood.mor.bdi mechanism: fewer μ receptors → lower BPND and a weaker antidepressant endogenous
+    signal (higher depressogenic drive), at the same peptide levels (Nummenmaa et al. 2020)."""
+    t = [0.0, 24.0 * 7]
+    low = run(small, [], t, {"mor_density": 0.7})
+    high = run(small, [], t, {"mor_density": 1.3})
+    assert low.get("mor_bpnd_nacc")[0, -1] == pytest.approx(0.7 / 1.3 * high.get("mor_bpnd_nacc")[0, -1])
+    assert low.get("mor_endogenous_agonism")[0, -1] == pytest.approx(high.get("mor_endogenous_agonism")[0, -1])
+    assert low.get("mood_drive")[0, -1] > high.get("mood_drive")[0, -1] + 0.01
+    assert low.get("bdi")[0, -1] >= high.get("bdi")[0, -1]

@@ -129,3 +129,46 @@ def test_hpa_abstinence30_acth_falls(nmodel):
     value, ok, detail = T.hpa_abstinence30(nmodel, n=24)
     assert value["ACTH day30/day3"] < 1
     assert "NOT ASSESSABLE" in detail or "craving" in detail
+
+
+@pytest.fixture(scope="module")
+def endo_hpa():
+    """pk + receptors + endogenous + hpa: the chain of hpa.ntx.challenge."""
+    return build_model(modules=["pk", "receptors", "endogenous", "hpa"])
+
+
+def test_antagonist_disinhibits_hpa_only_through_endogenous_tone(endo_hpa):
+    """Naltrexone in an opioid-free person raises cortisol (endogenous μ tone restrains the axis;
+    Lovallo 2018); without that restraint (counterfactual) it does not; an agonist that displaces the
+    endogenous peptides but signals itself does not disinhibit."""
+    m = endo_hpa
+    times = np.arange(0, 3.01, 0.25)
+
+    def cort(regimens, **over):
+        P = m.default_parameters()
+        for k, v in over.items():
+            P[m.param_index[k]] = v
+        doses = T.regimen_doses(m, [1], regimens) if regimens else None
+        r = simulate(m, P[None, :], times, doses, ids=[1])
+        return r.get("cortisol_rel")[0], r.get("hpa_mu_signal_deficit")[0]
+
+    base, _ = cort([])
+    ntx, deficit = cort(["naltrexone 50 mg oral once"])
+    assert np.allclose(base, 1.0, atol=1e-6)
+    assert deficit.max() > 0.8
+    assert ntx[-1] > 1.1
+    ntx0, _ = cort(["naltrexone 50 mg oral once"], hpa_endogenous_restraint=0.0)
+    assert np.allclose(ntx0, 1.0, atol=1e-6)
+    mor, d_mor = cort(["morphine 10 mg IV once"])
+    assert d_mor.max() == pytest.approx(0.0, abs=1e-9)
+    assert mor[-1] < 1.0
+
+
+def test_hpa_disinhibition_adapts_under_sustained_antagonism(endo_hpa):
+    """Daily naltrexone: the disinhibition fades over days (μ up-regulation), partially (80%)."""
+    m = endo_hpa
+    times = np.array([0.0, 2 * 24 + 3, 28 * 24 + 3])
+    doses = T.regimen_doses(m, [1], ["naltrexone 50 mg oral daily for 29 d"])
+    r = simulate(m, m.default_parameters()[None, :], times, doses, ids=[1])
+    c = r.get("cortisol_rel")[0]
+    assert c[1] > 1.05 and 1.0 < c[2] < c[1]

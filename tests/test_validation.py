@@ -41,3 +41,13 @@ def test_json_scorecard(tmp_path, scorecard):
     for d in data:
         assert {"id", "value", "band", "passed"} <= set(d)
         assert isinstance(d["passed"], bool)
+
+
+def test_mechanism_targets_registered_and_not_calibrated():
+    """The 2026-11-29 targets that test mechanisms (targets.md): registered, none calibrated to."""
+    from opiaxis.validate.registry import _load_all
+    _load_all()
+    for tid in ("occ.ntx.duration", "occ.nlx.clearance", "gut.naldemedine.compose4", "hpa.ntx.challenge",
+                "mood.mor.bdi"):
+        assert tid in REGISTRY, tid
+        assert REGISTRY[tid].calibration == "", tid

@@ -54,6 +54,8 @@ class Binding:
     affinity: Quantity | None = None  # ng/mL
     kon: Quantity | None = None       # 1/h/(ng/mL)^hill
     koff: Quantity | None = None      # 1/h
+    antagonism: str = "competitive"   # or "noncompetitive" (insurmountable: not displaced by agonists)
+    antagonism_source: str = ""
 
     def dissociation_constant(self) -> float:
         """Concentration (ng/mL) at 50% occupancy alone at equilibrium."""
@@ -164,8 +166,17 @@ def _parse_drug(name: str, d: dict, file: str) -> Drug:
         eff = q("efficacy", b.get("efficacy"), f"{path}.efficacy")
         if not 0.0 <= eff.value <= 1.0:
             raise OpiaxisInputError(f"efficacy {eff.value} outside [0, 1]", file=file, field=f"{path}.efficacy")
+        antagonism = str(b.get("antagonism", "competitive"))
+        if antagonism not in ("competitive", "noncompetitive"):
+            raise OpiaxisInputError(f"antagonism must be 'competitive' or 'noncompetitive', got {antagonism!r}",
+                                    file=file, field=f"{path}.antagonism")
+        if antagonism == "noncompetitive" and (kind != "equilibrium" or eff.value != 0.0
+                                               or not str(b.get("antagonism_source", "")).strip()):
+            raise OpiaxisInputError("noncompetitive antagonism needs equilibrium binding, efficacy 0 and an "
+                                    "antagonism_source", file=file, field=f"{path}.antagonism")
         if kind == "equilibrium":
-            bind = Binding(site, kind, hill, eff, affinity=q("affinity", b.get("affinity"), f"{path}.affinity"))
+            bind = Binding(site, kind, hill, eff, affinity=q("affinity", b.get("affinity"), f"{path}.affinity"),
+                           antagonism=antagonism, antagonism_source=str(b.get("antagonism_source", "")).strip())
         elif kind == "kinetic":
             kon = _q(b.get("kon"), f"{path}.kon", _kon_unit(hill.value), file)
             bind = Binding(site, kind, hill, eff, kon=kon, koff=q("koff", b.get("koff"), f"{path}.koff"))

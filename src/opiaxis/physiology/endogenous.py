@@ -33,8 +33,16 @@ x·(1−ΣRL_k)/(1+Σx_i+x) to first order in x (x ≤ ~0.2 here), so drugs disp
 ligands (naltrexone/samidorphan block endogenous μ tone; aticaprant/buprenorphine block
 dynorphin–κ signalling) while the (small) reverse effect on drug occupancy is neglected.
 
+Receptor density: people differ in how many μ receptors they express (a person-level relative
+B_max, ``mor_density``, 1 = typical). Density scales every regional BPND (BPND ∝ B_max/K_D) and
+the endogenous μ *signal* that reaches downstream circuits (``mor_endogenous_signal`` = density ×
+endogenous occupancy: fewer receptors, less tonic signalling at the same peptide level), which the
+mood module reads. Lower μ availability therefore goes with a weaker antidepressant endogenous
+tone — the mechanism behind the negative correlation of [11C]carfentanil BPND with depressive
+symptoms across people (Nummenmaa et al., Neuropsychopharmacology 2020;45:1953; seed 001).
+
 PET read-out ([11C]carfentanil binding potential, BPND, reference region occipital cortex):
-BPND_r = BPND0_r · A_drug · (1 + x0)/(1 + x_r), where A_drug = ``mor_availability_pet`` from the
+BPND_r = BPND0_r · density · A_drug · (1 + x0)/(1 + x_r), where A_drug = ``mor_availability_pet`` from the
 receptors module (drug displacement, with buprenorphine's PET ceiling) and x_r the regional
 endogenous μ-ligand level; (1+x0)/(1+x_r) is the fraction of receptors freed/occupied by
 endogenous release relative to the resting scan, so BPND0_r is the measured resting value
@@ -184,6 +192,15 @@ def build(drugs=None) -> Module:
                       "μ receptors occupied by endogenous ligands (of those drugs leave free)", interface=True)
     m.assign("mor_endogenous_agonism", occ_mu, "dimensionless", "endogenous μ signal (full agonists)",
              interface=True)
+    density = m.parameter("mor_density", 1.0, "dimensionless",
+                          "assumed: person-level relative μ-receptor density (B_max), 1 = typical; between-person "
+                          "CV 0.2 assumed, the order of the between-subject spread of whole-brain [11C]carfentanil "
+                          "BPND in healthy adults (Kantonen et al., NeuroImage 2020;217:116922, n = 204; spread not "
+                          "read from a table)", variability=lognormal(0.2),
+                          description="relative μ-opioid receptor density of this person")
+    m.assign("mor_endogenous_signal", density * occ_mu, "dimensionless",
+             "endogenous μ signalling reaching downstream circuits: receptor density × endogenous occupancy",
+             interface=True)
     xk = x_k0 * Dy
     m.assign("kor_endogenous_agonism", xk / (1 + xk) * (1 - kor_occ), "dimensionless",
              "dynorphin κ signal (full agonists) on receptors drugs leave free", interface=True)
@@ -205,7 +222,7 @@ def build(drugs=None) -> Module:
                          "assumed from Hsu et al. 2013 (acceptance: activation in amygdala and anterior insula, "
                          "deactivation in midline thalamus and sgACC)")
         xr = x_mu0 * (mu_tone + eff_cap * (a_rej * wr * rej + a_acc * wa * acc))
-        m.assign(f"mor_bpnd_{r}", bp * pet * (1 + x_mu0) / (1 + xr), "dimensionless",
+        m.assign(f"mor_bpnd_{r}", bp * density * pet * (1 + x_mu0) / (1 + xr), "dimensionless",
                  f"[11C]carfentanil BPND, {REGION_NAMES[r]}: drug occupancy and endogenous release",
                  interface=True)
     return m

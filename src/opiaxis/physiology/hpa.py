@@ -23,7 +23,24 @@ weeks, and what lets methadone-stabilised patients have low cortisol with normal
 Drive (the opioid- and inflammation-specific part; assumptions, see parameter sources)::
 
     u = (1 + g_wd·withdrawal_signal + g_cyt·max(cytokine excess, 0)) · (1 − Imax·ago·(1 − f_tol·T))
+        · (1 + g_endo·(δ − f_ad·D_ad)),   δ = max(1 − (μ_endo + ago)/μ_endo,rest, 0)
     dT/dt = k_T·(ago − T)                       slow tolerance of the opioid suppression
+    dD_ad/dt = k_ad·(δ − D_ad)                  adaptation to a sustained μ-signal deficit
+
+* endogenous opioid tone restrains the axis: β-endorphin/enkephalin μ signalling tonically
+  inhibits CRH release, so removing it (an antagonist in an opioid-free person) disinhibits the
+  PVN and ACTH and cortisol rise (naloxone/naltrexone challenges in healthy volunteers; e.g.
+  Lovallo et al., PLoS One 2018;13:e0205723, oral naltrexone 50 mg; Kreek-laboratory IV
+  naltrexone/nalmefene 10 mg, Hum Psychopharmacol, PMC11372649). The term acts only on a
+  *deficit* of total μ signalling (endogenous + drug agonism) below the person's resting
+  endogenous level, so an agonist that displaces endogenous peptides but signals itself does not
+  disinhibit (its excess signalling is the suppression term above). Under sustained antagonism the
+  disinhibition adapts (D_ad, days), as μ receptors up-regulate and become supersensitive during
+  chronic antagonist treatment (Tempel, Gardner & Zukin, J Pharmacol Exp Ther 1985;232:439 —
+  rat, recalled); without it the gland-mass dynamics would turn a month of naltrexone or
+  samidorphan into a lasting hypercortisolism, which is not reported. The adaptation leaves an
+  acute (hours) challenge unchanged and gives a transient supersensitivity when the antagonist
+  stops.
 
 * μ agonism suppresses CRH release (opioid inhibition of the PVN: Kreek's studies of heroin
   addicts; Vuong C et al., Endocr Rev 2010;31:98 review). The suppression fades with months of
@@ -55,6 +72,8 @@ def build(drugs=None) -> Module:
     ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module")
     wd = m.input("withdrawal_signal", "dimensionless", 0.0,
                  "adaptation module (0 = no withdrawal when that module is absent)")
+    endo = m.input("mor_endogenous_agonism", "dimensionless", 0.1 / 1.1,
+                   "endogenous module (its resting value x0/(1+x0) when absent)")
     tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
 
@@ -98,6 +117,21 @@ def build(drugs=None) -> Module:
                        "calibrated (by hand, hpa.abstinence30): CRH drive per unit relative excess of IL-6/TNF-α; "
                        "kept small because chronic low-grade inflammation would otherwise hold u above 1 all "
                        "through abstinence. Direction from Windoloski et al. 2022 (LPS + HPA model)", variability=lognormal(0.5))
+    g_endo = m.parameter("hpa_endogenous_restraint", 0.5, "dimensionless",
+                         "assumed: complete loss of resting endogenous μ signalling raises the hypothalamic drive by "
+                         "half (order of the ACTH/cortisol rises after opioid-antagonist challenges in healthy "
+                         "volunteers: IV naltrexone 10 mg and nalmefene 10 mg raise ACTH and cortisol over 180 min, "
+                         "Hum Psychopharmacol, PMC11372649; magnitudes not read). Not fitted to hpa.ntx.challenge, "
+                         "which scores the direction only", variability=lognormal(0.4),
+                         description="disinhibition of CRH release when μ signalling falls below its resting level")
+    endo_rest = m.parameter("hpa_mu_signal_rest", 0.1 / 1.1, "dimensionless",
+                            "resting endogenous μ agonism x0/(1+x0) of the endogenous module (endogenous_mu_ratio 0.1)")
+    k_ad = m.parameter("hpa_antagonist_adaptation_rate", 0.6931 / (4 * 24), "1/h",
+                       "assumed: t½ 4 d, the time scale of μ-receptor up-regulation under chronic antagonist "
+                       "treatment in rodents (Tempel et al., J Pharmacol Exp Ther 1985;232:439; recalled)",
+                       variability=lognormal(0.4), description="rate of adaptation to a sustained μ-signal deficit")
+    f_ad = m.parameter("hpa_antagonist_adaptation_max", 0.8, "dimensionless",
+                       "assumed: adaptation to sustained μ blockade is substantial but partial (80%)", upper=1.0)
     rest = resting_levels()
     tnf_ref = m.parameter("hpa_tnf_reference", rest["tnf"], "pg/mL",
                           "computed: resting plasma TNF-α of the immune module (Dobreva et al., J Physiol 2021 baseline "
@@ -119,11 +153,16 @@ def build(drugs=None) -> Module:
     P = m.state("corticotroph_mass", "dimensionless", 1.0, "pituitary corticotroph functional mass (healthy = 1)")
     A = m.state("adrenal_mass", "dimensionless", 1.0, "adrenal cortex functional mass (healthy = 1)")
     T = m.state("hpa_opioid_tolerance", "dimensionless", 0.0, "tolerance of the HPA axis to μ suppression")
+    Dad = m.state("hpa_mu_deficit_adaptation", "dimensionless", 0.0,
+                  "adaptation of the HPA axis to a sustained deficit of μ signalling (antagonist treatment)")
 
     excess = m.assign("hpa_cytokine_excess", sp.Max((tnf / tnf_ref + il6 / il6_ref) / 2 - 1, 0), "dimensionless",
                       "mean relative excess of plasma TNF-α and IL-6 over their healthy levels")
-    u = m.assign("hpa_drive", (1 + gwd * wd + gcyt * excess) * (1 - imax * ago * (1 - ftol * T)), "dimensionless",
-                 "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
+    deficit = m.assign("hpa_mu_signal_deficit", sp.Max(1 - (endo + ago) / endo_rest, 0), "dimensionless",
+                       "fraction of the resting endogenous μ signal that is missing (antagonist blockade)")
+    u = m.assign("hpa_drive", (1 + gwd * wd + gcyt * excess) * (1 - imax * ago * (1 - ftol * T))
+                 * (1 + g_endo * (deficit - f_ad * Dad)),
+                 "dimensionless", "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
     gr = (1 + kgr ** -3) / (1 + (x3 / kgr) ** 3)
     mr = (1 + eps) / (x3 + eps)
     m.ode(x1, a1 * (u * mr * gr - x1))
@@ -132,6 +171,7 @@ def build(drugs=None) -> Module:
     m.ode(P, aP * P * (x1 - 1))
     m.ode(A, aA * A * (x2 - 1))
     m.ode(T, ktol * (ago - T))
+    m.ode(Dad, k_ad * (deficit - Dad))
 
     m.assign("crh_rel", x1, "dimensionless", "CRH relative to healthy baseline", interface=True)
     m.assign("acth_rel", x2, "dimensionless", "ACTH relative to healthy baseline", interface=True)

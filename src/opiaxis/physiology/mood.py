@@ -20,7 +20,9 @@ Drive (each term 0 for a healthy adult at rest, so the resting state is M = 0 wi
         + w_κ·(κ_endo − κ_endo,rest + f_κ·κ_drug) − w_δ·(δ_endo − δ_rest) + w_nop·(nop_endo − nop_rest)
         + w_wd·withdrawal + w_A·A − R
 
-* μ/κ balance: μ agonism (endogenous, and drug agonism net of tolerance) is antidepressant
+* μ/κ balance: μ agonism (endogenous — scaled by the person's μ-receptor density, so lower μ
+  availability goes with more depressive symptoms, Nummenmaa et al., Neuropsychopharmacology
+  2020;45:1953 — and drug agonism net of tolerance) is antidepressant
   (low-dose buprenorphine in treatment-resistant depression, Karp et al., J Clin Psychiatry
   2014;75:e785; Yovell et al., Am J Psychiatry 2016;173:491); dynorphin/κ signalling is
   depressogenic and κ antagonism antidepressant (Knoll & Carlezon, Brain Res 2010;1314:56;
@@ -73,8 +75,9 @@ def build(drugs=None) -> Module:
     il6 = m.input("il6_plasma", "pg/mL", 1.05, "immune module (healthy resting IL-6 when absent)")
     cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
     wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
-    mu_e = m.input("mor_endogenous_agonism", "dimensionless", 0.1 / 1.1,
-                   "endogenous module (resting value x0/(1+x0) when absent)")
+    mu_e = m.input("mor_endogenous_signal", "dimensionless", 0.1 / 1.1,
+                   "endogenous module: receptor density × endogenous μ occupancy (resting value x0/(1+x0) for a "
+                   "person of typical density when absent)")
     k_e = m.input("kor_endogenous_agonism", "dimensionless", 0.25 / 1.25,
                   "endogenous module (resting value when absent)")
     d_e = m.input("dor_endogenous_agonism", "dimensionless", 0.15 / 1.15,

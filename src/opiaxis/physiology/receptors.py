@@ -11,6 +11,13 @@ All ligands compete for the same receptor pool (fractional occupancies add to at
   with R_free = (1 − Σ_k RL_k)/(1 + Σ_i x_i), which is the exact competitive solution when the
   equilibrium ligands are fast relative to the kinetic ones.
 
+* **Noncompetitive** (insurmountable) antagonists — naldemedine (Schild analysis and binding
+  kinetics: Kanemasa et al., J Pharmacol Exp Ther 2020) — take receptors out of the pool whatever
+  the agonist concentration: f_j = x_j/(1 + x_j), and every competitive and kinetic ligand binds
+  within the remaining fraction Π(1 − f_j). Their block is therefore not overcome by a higher
+  opioid dose (Kanemasa 2020: naldemedine's dose–response on intestinal transit did not shift
+  between morphine 1 and 3 mg/kg, naloxegol's did).
+
 Central sites see the effect-site (biophase) concentration, so peripherally restricted drugs
 (PAMORAs) never reach them; the enteric μ site sees plasma concentration and binds every μ
 ligand at equilibrium with its dissociation constant.
@@ -66,7 +73,7 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
         return conc_inputs[key]
 
     for site_name, (site, central, prefix) in SITE_INTERFACE.items():
-        kinetic, equilibrium = [], []
+        kinetic, equilibrium, noncomp = [], [], []
         for name in names:
             d = drugs[name]
             b = d.receptors.get(site)
@@ -90,14 +97,22 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             else:
                 src = b.affinity.source if b.kind == "equilibrium" else \
                     f"(koff/kon)^(1/n) from the kinetic set: {b.kon.source}"
+                nc = b.antagonism == "noncompetitive"
+                if nc:
+                    src = f"{src}. Noncompetitive (insurmountable) binding: {b.antagonism_source}"
                 k = m.parameter(f"{name}_{site_name}_K", b.dissociation_constant(), "ng/mL", src,
-                                description=f"{name} apparent dissociation constant at {site_name}")
-                equilibrium.append((name, _hill(c, k, hill), eff))
-        if not kinetic and not equilibrium:
+                                description=f"{name} apparent dissociation constant at {site_name}"
+                                            + (" (noncompetitive antagonist)" if nc else ""))
+                if nc:
+                    noncomp.append((name, _hill(c, k, hill)))
+                else:
+                    equilibrium.append((name, _hill(c, k, hill), eff))
+        if not kinetic and not equilibrium and not noncomp:
             continue
         sum_x = sp.Add(*[x for _, x, _ in equilibrium]) if equilibrium else sp.Integer(0)
         sum_k = sp.Add(*[rl for _, rl, *_ in kinetic]) if kinetic else sp.Integer(0)
-        free = m.assign(f"{prefix}_free", (1 - sum_k) / (1 + sum_x), "dimensionless",
+        active = sp.Mul(*[1 / (1 + x) for _, x in noncomp]) if noncomp else sp.Integer(1)
+        free = m.assign(f"{prefix}_free", (1 - sum_k) / (1 + sum_x) * active, "dimensionless",
                         f"fraction of {site_name} receptors free")
         occ_terms, ago_terms = [], []
         for name, rl, kd, koff, c, hill, eff in kinetic:
@@ -110,6 +125,11 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             occ = m.assign(f"{prefix}_occupancy_{name}", x * free, "dimensionless", f"{site_name} occupancy by {name}")
             occ_terms.append(occ)
             ago_terms.append(eff * occ)
+        for name, x in noncomp:
+            # receptors held by the insurmountable antagonist, of those no other noncompetitive one holds
+            occ = m.assign(f"{prefix}_occupancy_{name}", x * active, "dimensionless",
+                           f"{site_name} receptors held by {name} (noncompetitive)")
+            occ_terms.append(occ)
         m.assign(f"{prefix}_occupancy" if prefix != "mor" else "mor_occupancy_central", sp.Add(*occ_terms),
                  "dimensionless", f"total {site_name} occupancy", interface=True)
         m.assign(f"{prefix}_agonism" if prefix != "mor" else "mor_agonism_central", sp.Add(*ago_terms),

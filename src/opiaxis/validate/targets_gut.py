@@ -96,22 +96,29 @@ def oic_prevalence(regimens, *, n=400, seed=4101, extra=None, overrides=None, we
 
 # ----------------------------------------------------------------------------------------------
 def pamora_trial(pamora: str, *, n_candidates=1000, seed=2017, max_screen_total=4, placebo=None,
-                 dispersion=None, period_dispersion=None, overrides=None):
-    """Simulated 12-week PAMORA vs placebo trial in CNCP patients with OIC (see module doc)."""
+                 dispersion=None, period_dispersion=None, overrides=None, regimens=None, extra=None,
+                 weeks: int = 12):
+    """Simulated PAMORA vs placebo trial in patients with OIC (see module doc): CNCP patients on
+    :data:`CNCP_REGIMENS` for 12 weeks by default; ``regimens``/``extra`` give another population
+    (e.g. cancer pain) and ``weeks`` another treatment length. With 12 weeks the responder is
+    COMPOSE/KODIAC's; with fewer weeks it is COMPOSE-4's: mean ≥3 SBM/week over the treatment
+    period with an increase ≥1 SBM/week from baseline."""
+    regimens = CNCP_REGIMENS if regimens is None else regimens
     placebo = gut.PLACEBO_SBM_EFFECT if placebo is None else placebo
     dispersion = gut.SBM_DISPERSION if dispersion is None else dispersion
     period_dispersion = gut.SBM_PERIOD_DISPERSION if period_dispersion is None else period_dispersion
     ids = np.arange(1, n_candidates + 1)
     arm_of = trials.randomise(ids, seed, (1, 1))
-    reg = dict(zip(ids, trials.choose(ids, seed, list(CNCP_REGIMENS), list(CNCP_REGIMENS.values()))))
+    reg = dict(zip(ids, trials.choose(ids, seed, list(regimens), list(regimens.values()))))
     # The SBM chain (motility, stool water) has time constants <= 12 h and does not depend on the
     # slow microbiota states, so with stable dosing the expected weekly count is the same every
     # week once 2 days have passed. Simulate: 2-day run-in, one screening week on the opioid,
     # the first treatment week (PAMORA from day 10) and one steady treatment week; the diary
     # repeats the screening week twice and the steady week for treatment weeks 2-12.
     times = np.array([48.0, 48 + WEEK, 48 + 2 * WEEK, 48 + 3 * WEEK])
-    arms = {"drug": {"ids": ids[arm_of == 0], "regimens": [f"{pamora} for 3 weeks from day 10"]},
-            "placebo": {"ids": ids[arm_of == 1], "regimens": []}}
+    background = [_with_duration(x, 4) for x in (extra or [])]
+    arms = {"drug": {"ids": ids[arm_of == 0], "regimens": [f"{pamora} for 3 weeks from day 10"] + background},
+            "placebo": {"ids": ids[arm_of == 1], "regimens": background}}
     out = trials.simulate_arms(gut_model(), ids, seed, arms, times, overrides=overrides, options=FAST,
                                regimen_of=lambda pid: [_with_duration(reg[pid], 4)])
     result = {}
@@ -120,16 +127,20 @@ def pamora_trial(pamora: str, *, n_candidates=1000, seed=2017, max_screen_total=
         exp_parts = [(g, gut.weekly_expected(r, times)) for g, r in out[name]]
         pos = {pid: (k, j) for k, (g, _) in enumerate(exp_parts) for j, pid in enumerate(g)}
         e3 = np.array([exp_parts[pos[p][0]][1][pos[p][1]] for p in a_ids])
-        expected = np.column_stack([e3[:, 0], e3[:, 0], e3[:, 1]] + [e3[:, 2]] * 11)
+        expected = np.column_stack([e3[:, 0], e3[:, 0], e3[:, 1]] + [e3[:, 2]] * (weeks - 1))
         mult = np.ones(expected.shape[1])
         mult[2:] = 1.0 + placebo
-        periods = np.r_[0, 0, np.ones(12, int)]
+        periods = np.r_[0, 0, np.ones(weeks, int)]
         counts = gut.weekly_sbm_counts(expected, a_ids, seed, dispersion=dispersion, multiplier=mult,
                                        periods=periods, period_dispersion=period_dispersion)
         screen = counts[:, :2]
         eligible = screen.sum(axis=1) <= max_screen_total
         baseline = screen.mean(axis=1)
-        resp = gut.sbm_responders(counts[eligible, 2:], baseline[eligible])
+        if weeks == 12:
+            resp = gut.sbm_responders(counts[eligible, 2:], baseline[eligible])
+        else:
+            on = counts[eligible, 2:].mean(axis=1)
+            resp = (on >= 3) & (on - baseline[eligible] >= 1)
         result[name] = {"proportion": trials.proportion(resp), "eligible": int(eligible.sum()),
                         "screened": len(a_ids), "baseline_mean": float(baseline[eligible].mean()),
                         "treatment_mean": float(counts[eligible, 2:].mean())}
@@ -231,3 +242,19 @@ def _diversity():
              "p (Shannon lower)": float(p_a), "p (butyrate producers lower)": float(p_b)}
     ok = alpha_u.mean() < alpha_c.mean() and but_u.mean() < but_c.mean() and p_a < 0.05 and p_b < 0.05
     return value, ok, f"{n} CNCP opioid users after {weeks} weeks vs {n} non-users (one-sided Mann–Whitney)"
+
+
+@target("gut.naldemedine.compose4",
+        finding="naldemedine 0.2 mg in cancer patients with OIC: 2-week responders 71.1% vs placebo 34.4%",
+        band="drug 60–80%, placebo 25–45%",
+        source="Katakami et al., J Clin Oncol 2017 (COMPOSE-4)")
+def _compose4():
+    res, diff = pamora_trial("naldemedine 0.2 mg oral daily", max_screen_total=5, seed=2004,
+                             regimens=CANCER_REGIMENS, extra=[CANCER_BREAKTHROUGH], weeks=2)
+    v = _trial_value(res, diff)
+    ok = 60 <= v["drug responders %"] <= 80 and 25 <= v["placebo responders %"] <= 45
+    return v, ok, (f"cancer-pain cohort (gut.oic.cancer's regimens, 60–180 mg MED/day + daily IR morphine), "
+                   f"eligibility ≤5 SBM in 14 screening days, 2 weeks of treatment; responder = mean ≥3 SBM/week "
+                   f"and ≥1 above baseline; drug {res['drug']['proportion']}, placebo {res['placebo']['proportion']}; "
+                   f"not calibrated to this trial (the OIC and placebo-response parameters were calibrated to the CNCP "
+                   f"trials and OIC prevalences, see gut.naldemedine.compose12)")

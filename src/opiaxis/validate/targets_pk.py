@@ -182,3 +182,67 @@ def _fentanyl():
     dev = float(np.max(np.abs(sim / ref - 1)))
     return {"max relative deviation": dev, "C(5 min) ng/mL": float(sim[3]), "C(1 h) ng/mL": float(sim[np.argmin(abs(times - 1))])}, \
         dev <= 0.20, "100 µg IV bolus; simulated vs the published 3-compartment model from 2 min to 12 h"
+
+
+# ----------------------------------------------------------------------------------------------
+LEE_TIMES = (1.0, 48.0, 72.0, 120.0, 168.0)
+
+
+@target("occ.ntx.duration",
+        finding="one oral dose of naltrexone 50 mg: brain μOR blockade falls with a half-time of 72–108 h; blockade is "
+                "still substantial at 72 h (naltrexone and 6β-naltrexol together)",
+        band="half-time of blockade 60–120 h",
+        source="Lee et al., J Nucl Med 1988;29:1207")
+def _ntx_duration():
+    times = np.arange(0, 168.01, 0.5)
+    r = typical_patient(["naltrexone 50 mg oral once"], times)
+    block = 1 - r.get("mor_availability_pet")[0]
+    at = {h: float(block[np.argmin(abs(times - h))]) for h in LEE_TIMES}
+    th = terminal_half_life(np.array(list(at)), np.array(list(at.values())), 0.0, 168.0)
+    value = {"half-time of blockade h": th, **{f"blockade % at {h:g} h": 100 * b for h, b in at.items()}}
+    i72 = int(np.argmin(abs(times - 72)))
+    value["72 h: by naltrexone %"] = 100 * float(r.get("mor_occupancy_naltrexone")[0, i72])
+    value["72 h: by 6β-naltrexol %"] = 100 * float(r.get("mor_occupancy_naltrexol6b")[0, i72])
+    return value, bool(60 <= th <= 120), ("typical patient, [11C]carfentanil blockade at Lee's scan times "
+                                          "(1, 48, 72, 120, 168 h), log-linear half-time. Blockade in the model "
+                                          "follows plasma: naltrexone (t½ ~10 h) and 6β-naltrexol (t½ 13 h) at "
+                                          "equilibrium binding; it lacks what Lee 1988 points to, the ~96-h terminal "
+                                          "phase of plasma naltrexone, and any slow dissociation or brain retention "
+                                          "(no human naltrexone/6β-naltrexol kon/koff found)")
+
+
+TROSTHEIM_NLX_ED50 = 0.00229  # mg/kg, IV naloxone blockade at ~55 min (Trøstheim 2022, pooled PET/dual-detector data)
+
+
+@target("occ.nlx.clearance",
+        finding="naloxone 2 mg IV: μOR occupancy clears with a half-time of 2.0±1.6 h",
+        band="half-time 0.5–3.6 h; the same drug constants must still give IV naloxone's dose–occupancy curve 45–65 min "
+             "after dosing (scored: within ±15 points of the pooled hyperbola, ED50 0.00229 mg/kg, at 0.001–0.03 mg/kg)",
+        source="Kim et al., J Nucl Med 1997;38:1726; curve: Trøstheim et al., Neuropsychopharmacology 2022, "
+               "doi:10.1038/s41386-022-01416-z")
+def _nlx_clearance():
+    times = np.arange(0, 8.001, 1 / 60)
+    r = typical_patient(["naloxone 2 mg IV once"], times)
+    occ = 1 - r.get("mor_availability_pet")[0]
+    tmax = float(times[np.argmax(occ)])
+    win = (times >= max(tmax, 25 / 60)) & (times <= 4.0)
+    th = terminal_half_life(times[win], occ[win], 0.0, 4.0)
+    value = {"occupancy half-time h (25 min–4 h)": th, "occupancy % at 1 h": 100 * float(occ[60]),
+             "occupancy % at 4 h": 100 * float(occ[240])}
+    ok = 0.5 <= th <= 3.6
+    bad = []
+    w45 = (times >= 0.75) & (times <= 65 / 60)
+    for dose_kg in (0.001, 0.002, 0.005, 0.01, 0.03):
+        mg = dose_kg * 70
+        rr = typical_patient([f"naloxone {mg:g} mg IV once"], times[times <= 1.2])
+        o = 100 * float((1 - rr.get("mor_availability_pet")[0])[w45[times <= 1.2]].mean())
+        ref = 100 * dose_kg / (dose_kg + TROSTHEIM_NLX_ED50)
+        value[f"{dose_kg:g} mg/kg at 45–65 min %"] = o
+        if abs(o - ref) > 15:
+            ok = False
+            bad.append(f"{dose_kg:g} mg/kg {o:.0f}% vs curve {ref:.0f}%")
+    return value, ok, ("typical 70-kg patient; half-time fitted log-linearly to occupancy from its peak (≥25 min) to 4 h; "
+                       + ("; ".join(bad) if bad else "dose–occupancy curve inside ±15 points")
+                       + ". Naloxone binds kinetically (Mann 2022: koff 143/h, so binding is never rate-limiting); the "
+                         "occupancy half-time is set by the effect-site concentration (t½ ~1.2 h, Papathanasiou 2019 "
+                         "disposition) falling through a saturated binding curve (Hill 0.86)")
