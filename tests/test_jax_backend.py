@@ -26,12 +26,13 @@ TIGHT = SolverOptions(rtol=1e-8, atol=1e-12)
 
 def max_relative_difference(a, b, atol):
     """max |a - b| / max(|a|, 1e-6 of the state's peak over the cohort), over the states that
-    ``a`` (Numba) moves at all; a state that ``a`` keeps exactly 0 (a drug nobody takes) must
-    stay within atol of 0 in ``b`` — the dense pivoted LU leaves ~1e-17 of round-off there,
-    where the sparse LU keeps an untouched compartment exactly 0."""
+    ``a`` (Numba) moves beyond the absolute tolerance; a state that ``a`` keeps within atol of 0
+    (a drug nobody takes; round-off such as -3e-20 in a state at rest) must stay within atol of 0
+    in ``b`` too — the dense pivoted LU leaves ~1e-17 of round-off where the sparse LU may keep
+    exactly 0, and the reverse."""
     assert not np.isnan(a).any() and not np.isnan(b).any()
     peak = np.abs(a).max(axis=(0, 1))
-    moved = peak > 0
+    moved = peak > atol
     assert np.abs(b[:, :, ~moved]).max(initial=0.0) <= atol
     a, b, peak = a[:, :, moved], b[:, :, moved], peak[moved]
     return float((np.abs(a - b) / np.maximum(np.abs(a), 1e-6 * peak)).max())
