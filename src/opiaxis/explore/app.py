@@ -42,15 +42,16 @@ def _plotly_js() -> Path:
 
 
 def _trial_examples() -> list[str]:
-    """Behaviour-trial files shipped in the repository's examples/ (when run from a checkout)."""
-    here = Path(__file__).resolve().parents[3] / "examples"
+    """Behaviour-trial files in examples/ of the checkout the package runs from, or of the
+    current directory (an installed package ships none)."""
     out = []
-    for p in sorted(here.glob("*.yaml")) if here.is_dir() else []:
-        try:
-            if "behaviour-trial" in p.read_text():
-                out.append(str(p))
-        except OSError:
-            continue
+    for folder in (Path(__file__).resolve().parents[3] / "examples", Path.cwd() / "examples"):
+        for p in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            try:
+                if "behaviour-trial" in p.read_text() and str(p) not in out:
+                    out.append(str(p))
+            except OSError:
+                continue
     return out
 
 
