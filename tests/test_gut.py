@@ -8,7 +8,7 @@ from opiaxis import dosing, trials
 from opiaxis.engine import simulate
 from opiaxis.errors import OpiaxisInputError
 from opiaxis.physiology import gut
-from opiaxis.study import drug_routes, iu_factors
+from opiaxis.dosing import drug_routes, iu_factors
 from opiaxis.validate import targets_gut as T
 from opiaxis.validate.registry import REGISTRY
 

@@ -36,28 +36,24 @@ def register(app: typer.Typer) -> None:
 
             from . import dosing
             from .interop.sbml import write_sbml
-            from .study import drug_routes, iu_factors
             output_file(out, "--out")
             m = _model(modules)
             doses = None
-            frames = []
-            if regimen:
-                rows = pd.concat([dosing.parse_regimen(t, drugs=drug_routes(m), unit_factors=iu_factors(m),
-                                                       where=f"--regimen[{k}]") for k, t in enumerate(regimen)],
-                                 ignore_index=True)
-                frames.append(dosing.expand_doses(rows.assign(ID=1)[list(dosing.EVENT_COLUMNS)]))
+            table = dosing.EventTable.from_regimens(m, regimen or [],
+                                                    where=[f"--regimen[{k}]" for k in range(len(regimen or []))])
+            table = table.for_ids([1])
             if events:
                 names = sorted(m.dose_targets)
-                ev = dosing.expand_doses(dosing.read_event_table(
-                    events, cmt_names=names, cmt_map=dosing.parse_cmt_map(cmt_map, names), allow_index=False))
+                ev = dosing.read_event_table(events, cmt_names=names, cmt_map=dosing.parse_cmt_map(cmt_map, names),
+                                             allow_index=False)
                 if patient is not None:
-                    ids = {str(i): i for i in pd.unique(ev["ID"])}
+                    ids = {str(i): i for i in pd.unique(ev.loc[ev["EVID"].isin([1, 3, 4]), "ID"])}
                     if patient not in ids:
                         raise OpiaxisInputError(f"no ID {patient!r} in {events}", field="--patient")
                     ev = ev[ev["ID"] == ids[patient]]
-                frames.append(ev.assign(ID=1, ORDER=ev["ORDER"] + 1_000_000))
-            if frames:
-                doses = pd.concat(frames, ignore_index=True)
+                table = table + dosing.EventTable.from_rows(ev)   # every ID of the table is written as one patient
+            if len(table):
+                doses = table.expanded().assign(ID=1)
                 if (doses["TIME"] < 0).any():
                     raise OpiaxisInputError("steady-state (SS) doses cannot be written as SBML events (their "
                                             "run-in starts before time 0); give the doses explicitly",

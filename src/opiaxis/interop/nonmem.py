@@ -71,7 +71,7 @@ def _raw(source, name):
             return pd.read_parquet(path), None, str(path)
         except (OSError, ValueError, ImportError) as exc:
             raise OpiaxisInputError(f"cannot read parquet dataset: {exc}", file=str(path)) from None
-    frame, lines = dosing._read_csv_strings(path)  # noqa: SLF001 (same package: line numbers)
+    frame, lines = dosing.read_csv_with_lines(path)
     return frame, lines, str(path)
 
 
@@ -131,7 +131,7 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
                                         file=label, line=1 if lines is not None else None, field="DV")
             dv_unit = m.group(1)
             raw = raw.rename(columns={col: "DV"})
-    loc = dosing._Locator(label, lines, list(raw.index))  # noqa: SLF001
+    loc = dosing.RowLocator(label, lines, list(raw.index))
     upper = {str(c).strip().upper(): c for c in raw.columns}
     known_vars = set(model.state_names) | set(model.assignment_index)
     if dv is not None and dv not in known_vars:
@@ -194,7 +194,7 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
                                  or text.lower() in {x.lower() for x in cmt_names}):
             var = dv
         else:
-            hint = dosing._suggest(text, sorted(known_vars)) if text else ""  # noqa: SLF001
+            hint = dosing.suggest(text, sorted(known_vars)) if text else ""
             what = f"CMT {text!r} is not a model variable" if text else "CMT is missing"
             raise loc.error(f"{what} on an observation row (EVID 0); expected a state or "
                             f"assignment such as 'buprenorphine_plasma'{hint}, or give the observed "
