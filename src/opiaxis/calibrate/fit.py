@@ -136,7 +136,7 @@ class Simulator:
             rtol: float = 1e-4, atol: float = 1e-8):
         """States (n, len(times), n_states) and solver stats for the rows of ``P``; ``doses`` are
         expanded dose rows for ONE patient (any ID), given to every row."""
-        from ..engine.simulate import _event_arrays
+        from ..engine.simulate import event_arrays
         P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
         n = P.shape[0]
         ids = np.arange(1, n + 1)
@@ -149,7 +149,7 @@ class Simulator:
             dd = None
         X0 = self.initial_state(P) if x0 is None else np.ascontiguousarray(
             np.broadcast_to(x0, (n, len(self.model.states))), dtype=float)
-        ev = _event_arrays(self.model, P, ids, dd)
+        ev = event_arrays(self.model, P, ids, dd)
         t_out = np.ascontiguousarray(np.asarray(times, float))
         Y = np.empty((n, len(t_out), len(self.model.states)))
         stats = np.zeros((n, 3), np.int64)
@@ -1327,7 +1327,7 @@ def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str
     visit's latent value is multiplied by exp(cv·ε) (continuous, counts, diversity) or shifted by
     cv·(scale range)/4·ε (clinical scales), ε Student-t with 4 degrees of freedom (heavier tails
     than the assumed noise)."""
-    from ..observe import _stream
+    from ..observe import readout_stream
     from ..observe.assays import observe_binary, observe_continuous, observe_poisson, observe_scale
     defs = readout_set(model, readouts)
     doses = EventTable.from_regimens(model, [t for _, t in regimens], start=[s for s, _ in regimens]) \
@@ -1349,7 +1349,7 @@ def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str
             continue
         tidx = np.searchsorted(times, np.asarray(ts, float))
         x = term.predict(sim, X[:, tidx, :], np.atleast_2d(P))[0]
-        rng = _stream(seed, pid, name)
+        rng = readout_stream(seed, pid, name)
         if within_cv > 0:
             eps = rng.standard_t(4, len(x)) / math.sqrt(2.0)  # unit variance
             if r.kind == "scale":

@@ -69,6 +69,15 @@ Regimen shorthand
 -----------------
 :func:`parse_regimen` turns text such as ``"buprenorphine 16 mg SL q24h for 28 d"`` into dose
 rows using II/ADDL; see its docstring for the grammar.
+
+Event tables as values
+----------------------
+:class:`EventTable` is the one place where regimen text becomes event rows (mrgsolve's ``ev()``):
+``EventTable.from_regimens(model, texts).for_ids(ids).expanded()`` gives the engine its dose
+rows, in the model's dosing vocabulary (:func:`drug_routes`, :func:`iu_factors`).
+
+Layout: ``events.py`` (reading tables), ``expand.py`` (ADDL/SS expansion), ``grammar.py`` (the
+shorthand), ``vocabulary.py`` (what a model doses), ``table.py`` (:class:`EventTable`).
 """
 
 from ._common import (

@@ -355,32 +355,6 @@ def _fill(values, sel, obs, model, P, ids, doses, options, t0=None, x0=None):
         values[idx[rows]] = res.get(var)[pi[rows], ti[rows]]
 
 
-def dataset_from_results(results, doses: pd.DataFrame | None, variable: str,
-                         covariates: list[str] | None = None) -> pd.DataFrame:
-    """A NONMEM-style dataset from :class:`opiaxis.engine.Results`: the dose rows (EVID 1, MDV 1)
-    and one observation row per patient and output time with DV = ``variable``; parameter
-    columns named in ``covariates`` are added per ID."""
-    vals = results.get(variable)
-    n_p, n_t = vals.shape
-    obs = pd.DataFrame({"ID": np.repeat(results.ids, n_t), "TIME": np.tile(results.times, n_p),
-                        "EVID": 0, "AMT": 0.0, "CMT": variable, "RATE": 0.0, "DV": vals.reshape(-1),
-                        "MDV": 0, "_O": 1})
-    frames = [obs]
-    if doses is not None and len(doses):
-        d = doses[["ID", "TIME", "EVID", "AMT", "CMT"]].copy()
-        d["RATE"] = doses["RATE"] if "RATE" in doses else 0.0
-        d["DV"] = np.nan
-        d["MDV"] = 1
-        d["_O"] = 0
-        frames.insert(0, d)
-    out = pd.concat(frames, ignore_index=True).sort_values(["ID", "TIME", "_O"], kind="mergesort")
-    out = out.drop(columns="_O").reset_index(drop=True)
-    for c in covariates or []:
-        k = results.model.param_index[c]
-        out[c] = out["ID"].map(dict(zip(results.ids, results.params[:, k])))
-    return out
-
-
 def cmt_map_path(path) -> Path:
     """Where :func:`write_nonmem` writes the CMT mapping of a dataset: ``<name>.cmt.txt``."""
     p = Path(path)
