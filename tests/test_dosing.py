@@ -454,3 +454,60 @@ def test_error_start_day_zero_and_repeated_clause() -> None:
     assert "day 1 is the start" in e.message
     e = err("heroin 20 mg IV q6h bid for 7 d")
     assert "frequency given twice" in e.message and "token 6 'bid'" in e.message
+
+
+# ---------------------------------------------------------------------------------------------
+# EventTable: the one place regimen text becomes event rows
+# ---------------------------------------------------------------------------------------------
+def _table(texts, **kw):
+    from opiaxis.dosing import EventTable
+    return EventTable.from_texts(texts, drugs=DRUGS, **kw)
+
+
+def test_event_table_for_ids_matches_expanding_every_subject() -> None:
+    """Expanding a regimen once and repeating it per subject gives what expanding each subject's
+    rows gives (ORDER included), so the engine sees the same events."""
+    texts = ["heroin 20 mg IV q6h for 2 d", "naloxone 0.4 mg IV once at 5 h"]
+    got = _table(texts, start=3.0).for_ids([2, 1]).expanded()
+    ref = expand_doses(regimen_to_events(texts, drugs=DRUGS, ids=[2, 1], start=3.0))
+    key = ["ID", "TIME", "ORDER"]
+    cols = ["ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER"]
+    pd.testing.assert_frame_equal(got.sort_values(key, ignore_index=True)[cols],
+                                  ref.sort_values(key, ignore_index=True)[cols])
+    assert list(got.columns) == cols and len(got) == 2 * (8 + 1)
+
+
+def test_event_table_sum_keeps_parts_apart() -> None:
+    """Regimens not yet given combine into one regimen; parts given to subjects stay apart, a
+    later part after an earlier one at equal times, and a reset in one part does not cancel
+    another part's additional doses."""
+    from opiaxis.dosing import PART_ORDER_OFFSET, EventTable
+    both = _table("heroin 20 mg IV q6h for 1 d") + _table("naloxone 0.4 mg IV once")
+    assert len(both.parts) == 1 and len(both.frame) == 2 and "ID" not in both.frame
+    reset = EventTable.from_rows(pd.DataFrame({"ID": [1], "TIME": [6.0], "EVID": [3], "AMT": [0.0],
+                                               "CMT": ["heroin.iv"], "RATE": [0.0], "II": [0.0], "ADDL": [0]}))
+    ev = (_table("heroin 20 mg IV q6h for 1 d").for_ids([1, 2]) + reset).expanded()
+    assert (ev["ID"] == 1).sum() == 4 + 1          # the heroin doses at 6, 12, 18 h are kept
+    assert ev.loc[ev["EVID"] == 3, "ORDER"].item() == PART_ORDER_OFFSET
+    assert set(reset.for_ids([2]).frame["ID"]) == set()    # subject rows of other IDs are left out
+
+
+def test_event_table_errors_and_views() -> None:
+    with pytest.raises(OpiaxisInputError, match="for_ids"):
+        _table("heroin 20 mg IV once").expanded()
+    with pytest.raises(OpiaxisInputError, match="2 locations for 1 regimens"):
+        _table(["heroin 20 mg IV once"], where=["a", "b"])
+    with pytest.raises(OpiaxisInputError, match="arm.yaml"):
+        _table(["heroin 20 mg IV once", "nope 1 mg IV"], where=[None, "arm.yaml:3 arms[0].regimens[1]"])
+    t = _table(["heroin 20 mg IV once", "heroin 10 mg IV once"], start=[0.0, 12.0])
+    assert t.frame["TIME"].tolist() == [0.0, 12.0]
+    assert t.for_ids([7, 8]).frame["ID"].tolist() == [7, 7, 8, 8]
+    empty = _table([])
+    assert len(empty) == 0 and len(empty.for_ids([1]).expanded()) == 0
+
+
+def test_event_table_vocabulary_comes_from_the_model(model) -> None:
+    from opiaxis.dosing import EventTable, drug_routes
+    assert "sl" in drug_routes(model)["buprenorphine"]
+    ev = EventTable.from_regimens(model, "oxytocin 24 IU intranasal once").for_ids([1]).expanded()
+    assert ev["CMT"].item() == "oxytocin.intranasal" and 0 < ev["AMT"].item() < 1   # IU -> mg

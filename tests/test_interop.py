@@ -12,7 +12,7 @@ from opiaxis.engine.simulate import SolverOptions, simulate
 from opiaxis.errors import OpiaxisInputError
 from opiaxis.interop.sbml import SBMLExportError, formula, sbml_errors, to_sbml
 from opiaxis.models import build_model
-from opiaxis.study import drug_routes, iu_factors
+from opiaxis.dosing import drug_routes, iu_factors
 
 RTOL_RR, ATOL_RR = 1e-10, 1e-14
 OPTS = SolverOptions(rtol=1e-10, atol=1e-12)

@@ -6,6 +6,7 @@ import pytest
 
 from opiaxis import dosing
 from opiaxis.engine import simulate
+from opiaxis.study import regimen_doses
 from opiaxis.models import build_model
 from opiaxis.physiology.endogenous import REGIONS, social_events
 from opiaxis.validate import targets_mood as T
@@ -18,7 +19,7 @@ def small():
 
 
 def run(model, regimens, times, params=None, events=None):
-    doses = T.regimen_doses(model, [1], regimens) if regimens else None
+    doses = regimen_doses(model, [1], regimens) if regimens else None
     if events is not None:
         ev = dosing.expand_doses(events)
         doses = ev if doses is None else pd.concat([doses, ev], ignore_index=True)

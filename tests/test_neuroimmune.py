@@ -6,6 +6,7 @@ import pytest
 import sympy as sp
 
 from opiaxis.engine import simulate
+from opiaxis.study import regimen_doses
 from opiaxis.model.core import Module, compose
 from opiaxis.models import available_modules, build_model
 from opiaxis.physiology.drugs import load_drugs
@@ -107,7 +108,7 @@ def test_glial_modulator_dampens(nmodel):
     from opiaxis.population import sample_parameters
     ids = np.arange(1, 5)
     P = sample_parameters(nmodel, ids, 2024, overrides={"glial_modulator_inhibition": 0.7})
-    r = simulate(nmodel, P, times, T.regimen_doses(nmodel, ids, [f"heroin 25 mg IV q6h for {T.HEROIN_DAYS} d"]), ids=ids)
+    r = simulate(nmodel, P, times, regimen_doses(nmodel, ids, [f"heroin 25 mg IV q6h for {T.HEROIN_DAYS} d"]), ids=ids)
     k = int(np.argmin(abs(times - stop)))
     assert (r.get("glial_activation")[:, k] < 0.7 * d.get("glial_activation")[:, k]).all()
     assert (r.get("fa_frontal")[:, k] > d.get("fa_frontal")[:, k]).all()
@@ -148,7 +149,7 @@ def test_antagonist_disinhibits_hpa_only_through_endogenous_tone(endo_hpa):
         P = m.default_parameters()
         for k, v in over.items():
             P[m.param_index[k]] = v
-        doses = T.regimen_doses(m, [1], regimens) if regimens else None
+        doses = regimen_doses(m, [1], regimens) if regimens else None
         r = simulate(m, P[None, :], times, doses, ids=[1])
         return r.get("cortisol_rel")[0], r.get("hpa_mu_signal_deficit")[0]
 
@@ -168,7 +169,7 @@ def test_hpa_disinhibition_adapts_under_sustained_antagonism(endo_hpa):
     """Daily naltrexone: the disinhibition fades over days (μ up-regulation), partially (80%)."""
     m = endo_hpa
     times = np.array([0.0, 2 * 24 + 3, 28 * 24 + 3])
-    doses = T.regimen_doses(m, [1], ["naltrexone 50 mg oral daily for 29 d"])
+    doses = regimen_doses(m, [1], ["naltrexone 50 mg oral daily for 29 d"])
     r = simulate(m, m.default_parameters()[None, :], times, doses, ids=[1])
     c = r.get("cortisol_rel")[0]
     assert c[1] > 1.05 and 1.0 < c[2] < c[1]

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy.integrate import trapezoid
 from scipy.special import ndtri
 
+from .dosing import EventTable
 from .errors import OpiaxisInputError
 from .model.core import Model
 
@@ -150,30 +151,32 @@ def unit_to_parameters(model: Model, names: list[str], U: np.ndarray) -> np.ndar
     return P
 
 
-def _simulate_outcome(model: Model, P: np.ndarray, times: np.ndarray, regimens: list[str], outcome: Outcome,
+def _simulate_outcome(model: Model, P: np.ndarray, times: np.ndarray, doses: EventTable, outcome: Outcome,
                       rtol: float) -> tuple[np.ndarray, np.ndarray]:
     from .engine import SolverOptions, simulate
-    from .study import regimen_doses
     ids = np.arange(1, P.shape[0] + 1)
-    res = simulate(model, P, times, regimen_doses(model, ids, regimens), ids=ids, options=SolverOptions(rtol=rtol))
+    dose_rows = doses.for_ids(ids).expanded() if len(doses) else None
+    res = simulate(model, P, times, dose_rows, ids=ids, options=SolverOptions(rtol=rtol))
     return outcome.evaluate(times, res.get(outcome.variable)), res.stats[:, 2]
 
 
-def evaluate(model: Model, P: np.ndarray, times: np.ndarray, regimens: list[str], outcome: Outcome, *,
+def evaluate(model: Model, P: np.ndarray, times: np.ndarray, regimens: list[str] | EventTable, outcome: Outcome, *,
              rtol: float = 1e-5, chunk_size: int = 256, client=None, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """The outcome for every row of ``P`` (and the solver status), in chunks; with a Dask
-    ``client`` the chunks run on its workers (the model is sent with them)."""
+    ``client`` the chunks run on its workers (the model is sent with them). ``regimens``: texts
+    or an :class:`~opiaxis.dosing.EventTable` (parsed once, given to every row)."""
+    doses = regimens if isinstance(regimens, EventTable) else EventTable.from_regimens(model, regimens)
     spans = [(a, min(a + chunk_size, len(P))) for a in range(0, len(P), chunk_size)]
     y = np.empty(len(P))
     status = np.empty(len(P), np.int64)
     if client is None:
         for k, (a, b) in enumerate(spans):
-            y[a:b], status[a:b] = _simulate_outcome(model, P[a:b], times, regimens, outcome, rtol)
+            y[a:b], status[a:b] = _simulate_outcome(model, P[a:b], times, doses, outcome, rtol)
             if progress:
                 progress(k + 1, len(spans))
     else:
         from distributed import as_completed
-        futures = {client.submit(_simulate_outcome, model, P[a:b], times, regimens, outcome, rtol, pure=False): (a, b)
+        futures = {client.submit(_simulate_outcome, model, P[a:b], times, doses, outcome, rtol, pure=False): (a, b)
                    for a, b in spans}
         for k, fut in enumerate(as_completed(futures)):
             a, b = futures[fut]
@@ -217,9 +220,7 @@ def analyse(model: Model, *, outcome: str, regimens: list[str], horizon: str | f
     step_h = every if isinstance(every, (int, float)) else parse_hours(every, "--every")
     times = np.arange(0.0, horizon_h + 0.5 * step_h, step_h)
     out = parse_outcome(outcome, model, horizon_h)
-    if regimens:
-        from .study import regimen_doses
-        regimen_doses(model, [1], regimens)  # located regimen errors before any simulation
+    doses = EventTable.from_regimens(model, regimens)  # located regimen errors before any simulation
     names = factors(model, parameters, modules)
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     if method == "morris":
@@ -234,7 +235,7 @@ def analyse(model: Model, *, outcome: str, regimens: list[str], horizon: str | f
         U = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
     else:
         raise OpiaxisInputError(f"unknown method {method!r}; expected 'morris' or 'sobol'", field="--method")
-    y, status = evaluate(model, unit_to_parameters(model, names, U), times, regimens, out, rtol=rtol,
+    y, status = evaluate(model, unit_to_parameters(model, names, U), times, doses, out, rtol=rtol,
                          client=client, progress=progress)
     bad = (status != 0) | ~np.isfinite(y)
     if bad.any():

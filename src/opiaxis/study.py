@@ -51,6 +51,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from . import checks, dosing
+from .dosing import EventTable, drug_routes, iu_factors  # noqa: F401 (behaviour/ imports the vocabulary from here)
 from .engine import simulate
 from .errors import OpiaxisInputError
 from .model.core import Model
@@ -73,6 +74,7 @@ class Arm:
     regimens: list[tuple[str, str]] = field(default_factory=list)  # (text, where)
     events: pd.DataFrame | None = None
     parameters: dict[str, float] = field(default_factory=dict)
+    doses: EventTable = field(default_factory=EventTable)  # the regimens, then the event table (parsed once)
 
 
 @dataclass
@@ -155,32 +157,17 @@ def _overrides(node, model: Model, file, where, line=None) -> dict[str, float]:
     return out
 
 
-def drug_routes(model: Model) -> dict[str, set[str]]:
-    routes: dict[str, set[str]] = {}
-    for name in model.dose_targets:
-        d, r = name.split(".", 1)
-        routes.setdefault(d, set()).add(r)
-    return routes
-
-
-def iu_factors(model: Model) -> dict[str, float]:
-    """mg per IU for drugs dosed in international units (from their ``<drug>_iu_per_mg``)."""
-    out = {}
-    for p in model.parameters:
-        if p.name.endswith("_iu_per_mg"):
-            out[p.name[: -len("_iu_per_mg")]] = 1.0 / p.value
-    return out
-
-
 def regimen_doses(model: Model, ids, regimens: list[str], start: float = 0.0) -> pd.DataFrame | None:
-    """Expanded dose rows giving every patient in ``ids`` all the regimen texts (None if none)."""
+    """Expanded dose rows giving every patient in ``ids`` all the regimen texts (None if none).
+
+    A thin wrapper over :class:`opiaxis.dosing.EventTable` (rows sorted by ID, as before)."""
     if not regimens:
         return None
-    routes, iu = drug_routes(model), iu_factors(model)
-    rows = pd.concat([dosing.parse_regimen(t, drugs=routes, unit_factors=iu, start=start) for t in regimens],
-                     ignore_index=True)
-    frames = [rows.assign(ID=int(i)) for i in ids]
-    return dosing.expand_doses(pd.concat(frames, ignore_index=True)[list(dosing.EVENT_COLUMNS)])
+    ids = np.array([int(i) for i in ids], dtype=np.int64)
+    out = EventTable.from_regimens(model, regimens, start=start).for_ids(ids).expanded()
+    if len(ids) > 1 and not (np.diff(ids) > 0).all():
+        out = out.sort_values("ID", kind="mergesort", ignore_index=True)
+    return out[["ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER"]]
 
 
 def _check_event_ids(events: pd.DataFrame, cohort: range, file: str, field: str) -> None:
@@ -227,8 +214,6 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
     arms_node = raw["arms"]
     if not isinstance(arms_node, list) or not arms_node:
         raise _err("arms must be a non-empty list", file, raw, "arms", "arms")
-    routes = drug_routes(model)
-    iu = iu_factors(model)
     arms: list[Arm] = []
     overrides: list[str] = []
     for i, a in enumerate(arms_node):
@@ -247,10 +232,8 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
             raise _err("regimens must be a list of regimen texts", file, a, "regimens", f"{where}.regimens")
         arm = Arm(name, float(w), parameters=_overrides(a.get("parameters"), model, file, f"{where}.parameters",
                                                             line_of(a, "parameters")))
-        for j, text in enumerate(regs):
-            loc = f"{file}:{line_of(regs, j)} {where}.regimens[{j}]"
-            dosing.parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)  # validate now
-            arm.regimens.append((text, loc))
+        arm.regimens = [(text, f"{file}:{line_of(regs, j)} {where}.regimens[{j}]") for j, text in enumerate(regs)]
+        arm.doses = EventTable.from_regimens(model, [t for t, _ in arm.regimens], where=[w for _, w in arm.regimens])
         if a.get("events") is not None:
             p = Path(str(a["events"]))
             if not p.is_absolute() and base_dir is not None:
@@ -259,6 +242,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
                 raise _err(f"event table {str(p)!r} not found", file, a, "events", f"{where}.events")
             arm.events = dosing.read_event_table(p, cmt_names=sorted(model.dose_targets), allow_index=False)
             _check_event_ids(arm.events, range(id_start, id_start + size), str(p), f"{where}.events")
+            arm.doses = arm.doses + EventTable.from_rows(arm.events)
             if "SS" in arm.events and ((arm.events["SS"] != 0) & (arm.events["TIME"] > 0)).any():
                 raise _err(f"event table {str(p)!r} has a steady-state dose (SS) after TIME 0; read-outs start "
                            "at 0 and would see its run-in: put steady-state doses at TIME 0", file, a, "events",
@@ -266,7 +250,7 @@ def parse_study(raw, model: Model, file: str, base_dir: Path | None = None, *,
             overrides += checks.check_doses(dosing.expand_doses(arm.events), allow=allow_implausible_doses,
                                             file=str(p), field=f"{where}.events (used by {file})")
         if arm.regimens:
-            overrides += checks.check_doses(regimen_doses(model, [0], [t for t, _ in arm.regimens]),
+            overrides += checks.check_doses(arm.doses.for_ids([0]).expanded(),
                                             allow=allow_implausible_doses, file=file,
                                             line=line_of(a, "regimens"), field=f"{where}.regimens")
         if not arm.regimens and arm.events is None:
@@ -366,25 +350,8 @@ def assign_arms(study: Study, ids: np.ndarray) -> np.ndarray:
 
 
 def arm_doses(study: Study, arm: Arm, model: Model, ids: np.ndarray) -> pd.DataFrame:
-    """Expanded dose rows of an arm for the given patients (regimens tiled across patients)."""
-    routes, iu = drug_routes(model), iu_factors(model)
-    parts = [dosing.parse_regimen(t, drugs=routes, where=w, unit_factors=iu) for t, w in arm.regimens]
-    frames = []
-    if parts:
-        one = pd.concat(parts, ignore_index=True).assign(ID=0)
-        one = dosing.expand_doses(one[list(dosing.EVENT_COLUMNS)])
-        k = len(one)
-        tiled = {c: np.tile(one[c].to_numpy(), len(ids)) for c in one.columns if c != "ID"}
-        tiled["ID"] = np.repeat(ids, k)
-        frames.append(pd.DataFrame(tiled))
-    if arm.events is not None:
-        ev = dosing.expand_doses(arm.events)
-        ev = ev[ev["ID"].isin(ids)]
-        if len(ev):
-            frames.append(ev.assign(ORDER=ev["ORDER"] + 1_000_000))
-    if not frames:
-        return pd.DataFrame(columns=["ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER"])
-    return pd.concat(frames, ignore_index=True)
+    """Expanded dose rows of an arm for the given patients (its regimens, then its event table)."""
+    return arm.doses.for_ids(ids).expanded()
 
 
 IN_MEMORY_ROWS = 5_000_000   # above this, results stay on disk and are read back in parts

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .errors import OpiaxisInputError
 
@@ -106,11 +105,9 @@ def simulate_arms(model, ids, seed: int, arms: dict[str, dict], times, *, overri
     ``{name: [(ids, Results), ...]}``. Parameters come from :func:`opiaxis.population.sample_parameters`
     with the trial seed, so a patient has the same physiology whichever arm it is in.
     """
-    from . import dosing
+    from .dosing import EventTable
     from .engine import simulate
     from .population import sample_parameters
-    from .study import drug_routes, iu_factors
-    routes, iu = drug_routes(model), iu_factors(model)
     out = {}
     for name, spec in arms.items():
         a_ids = np.asarray(spec["ids"])
@@ -124,15 +121,7 @@ def simulate_arms(model, ids, seed: int, arms: dict[str, dict], times, *, overri
             texts = list(extra) + list(spec.get("regimens", []))
             P = sample_parameters(model, g_ids, seed, overrides={**(overrides or {}), **spec.get("parameters", {})},
                                   variability=variability)
-            doses = None
-            if texts:
-                rows = pd.concat([dosing.parse_regimen(t, drugs=routes, unit_factors=iu) for t in texts],
-                                 ignore_index=True).assign(ID=0)
-                one = dosing.expand_doses(rows[list(dosing.EVENT_COLUMNS)])
-                k = len(one)
-                tiled = {c: np.tile(one[c].to_numpy(), len(g_ids)) for c in one.columns if c != "ID"}
-                tiled["ID"] = np.repeat(g_ids, k)
-                doses = pd.DataFrame(tiled)
+            doses = EventTable.from_regimens(model, texts).for_ids(g_ids).expanded() if texts else None
             res.append((g_ids, simulate(model, P, times, doses, ids=g_ids, options=options)))
         out[name] = res
     return out

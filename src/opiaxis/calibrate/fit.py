@@ -88,6 +88,7 @@ from scipy import optimize
 from scipy.special import log_ndtr, ndtr
 
 from .. import dosing
+from ..dosing import EventTable
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from ..observe.assays import Readout, conversion_factor, load_readouts, template_drug_readout, term_factor
@@ -135,7 +136,7 @@ class Simulator:
             rtol: float = 1e-4, atol: float = 1e-8):
         """States (n, len(times), n_states) and solver stats for the rows of ``P``; ``doses`` are
         expanded dose rows for ONE patient (any ID), given to every row."""
-        from ..engine.simulate import _event_arrays
+        from ..engine.simulate import event_arrays
         P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
         n = P.shape[0]
         ids = np.arange(1, n + 1)
@@ -148,7 +149,7 @@ class Simulator:
             dd = None
         X0 = self.initial_state(P) if x0 is None else np.ascontiguousarray(
             np.broadcast_to(x0, (n, len(self.model.states))), dtype=float)
-        ev = _event_arrays(self.model, P, ids, dd)
+        ev = event_arrays(self.model, P, ids, dd)
         t_out = np.ascontiguousarray(np.asarray(times, float))
         Y = np.empty((n, len(t_out), len(self.model.states)))
         stats = np.zeros((n, 3), np.int64)
@@ -360,16 +361,6 @@ class PatientData:
         return pd.DataFrame({k: [float(v)] for k, v in self.covariates.items()})
 
 
-def _routes(model):
-    from ..study import drug_routes
-    return drug_routes(model)
-
-
-def _iu(model):
-    from ..study import iu_factors
-    return iu_factors(model)
-
-
 def _suggest(word, options):
     import difflib
     m = difflib.get_close_matches(str(word), sorted(options), n=1)
@@ -561,11 +552,12 @@ def _covariate(name, value, unit, loc, i):
     return v
 
 
-def _finish(pid, meas_rows, dose_frames, covs, regs, file, model, params=None) -> PatientData:
-    ev = pd.concat(dose_frames, ignore_index=True) if dose_frames else pd.DataFrame(columns=list(dosing.EVENT_COLUMNS))
-    if len(ev):
-        ev = ev.assign(ID=1)[list(dosing.EVENT_COLUMNS)].sort_values("TIME", kind="mergesort").reset_index(drop=True)
-        doses = dosing.expand_doses(ev)
+def _finish(pid, meas_rows, dose_tables, covs, regs, file, model, params=None) -> PatientData:
+    """``dose_tables``: the patient's history as regimens (:class:`EventTable` without IDs)."""
+    history = sum(dose_tables, EventTable())
+    if len(history):   # one regimen, its rows in time order, given to the patient (ID 1)
+        rows = history.frame[list(dosing.EVENT_COLUMNS[1:])].sort_values("TIME", kind="mergesort")
+        doses = EventTable.from_rows(rows.reset_index(drop=True)).for_ids([1]).expanded()
     else:
         doses = pd.DataFrame(columns=["ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER"])
     meas = pd.DataFrame(meas_rows, columns=["time", "measurement", "value", "unit", "censored", "limit", "line"])
@@ -592,7 +584,6 @@ def _read_tidy(df, loc, model, defs, extra_regimens):
     kind_col, val_col, unit_col = low.get("kind"), low.get("value"), low.get("unit")
     if val_col is None:
         raise OpiaxisInputError("missing column 'value'", file=loc.file, field="header")
-    routes, iu = _routes(model), _iu(model)
     terms: dict[str, bool] = {}
 
     def model_has(name):
@@ -622,7 +613,7 @@ def _read_tidy(df, loc, model, defs, extra_regimens):
             _measurement_row(name, value, unit, t, defs, loc, i, rec["meas"], model_has)
         elif kind == "regimen":
             where = f"{loc.file}:{loc.line(i)} name" if loc.lines is not None else f"{loc.file} row {i}"
-            rec["doses"].append(dosing.parse_regimen(name, drugs=routes, start=t, where=where, unit_factors=iu))
+            rec["doses"].append(EventTable.from_regimens(model, name, start=t, where=where))
             rec["regs"].append((t, name))
         else:  # dose
             if name not in model.dose_targets:
@@ -636,14 +627,12 @@ def _read_tidy(df, loc, model, defs, extra_regimens):
                 raise loc.err(f"dose unit {u!r} is not a mass ({MASS_UNITS})", i, "unit") from None
             if amt <= 0:
                 raise loc.err("a dose amount must be positive", i, "value")
-            rec["doses"].append(pd.DataFrame({"TIME": [t], "EVID": [1], "AMT": [amt], "CMT": [name], "RATE": [0.0],
-                                              "II": [0.0], "ADDL": [0]}))
+            rec["doses"].append(EventTable.from_rows(pd.DataFrame({"TIME": [t], "EVID": [1], "AMT": [amt], "CMT": [name],
+                                                                   "RATE": [0.0], "II": [0.0], "ADDL": [0]})))
     out = {}
+    extra = EventTable.from_regimens(model, extra_regimens or [], where="--regimen")
     for pid, rec in by.items():
-        doses = list(rec["doses"])
-        for text in extra_regimens or []:
-            doses.append(dosing.parse_regimen(text, drugs=routes, unit_factors=iu, where="--regimen"))
-        out[pid] = _finish(pid, rec["meas"], doses, rec["covs"], rec["regs"], loc.file, model)
+        out[pid] = _finish(pid, rec["meas"], rec["doses"] + [extra], rec["covs"], rec["regs"], loc.file, model)
     if not out:
         raise OpiaxisInputError("the table has no rows", file=loc.file)
     return out
@@ -651,7 +640,6 @@ def _read_tidy(df, loc, model, defs, extra_regimens):
 
 def _read_petab(df, loc, model, defs, regimens):
     low = _cols(df, loc, ["observableid", "simulationconditionid", "measurement", "time"])
-    routes, iu = _routes(model), _iu(model)
     terms = {}
 
     def model_has(name):
@@ -666,8 +654,8 @@ def _read_petab(df, loc, model, defs, regimens):
         t = _num(df[low["time"]].iloc[i], loc, i, "time")
         unit = defs[name].label if name in defs else ""
         _measurement_row(name, df[low["measurement"]].iloc[i], unit, t, defs, loc, i, by.setdefault(pid, []), model_has)
-    doses = [dosing.parse_regimen(t, drugs=routes, unit_factors=iu, where="--regimen") for t in (regimens or [])]
-    return {pid: _finish(pid, rows, list(doses), {}, [(0.0, r) for r in regimens or []], loc.file, model)
+    doses = EventTable.from_regimens(model, regimens or [], where="--regimen")
+    return {pid: _finish(pid, rows, [doses], {}, [(0.0, r) for r in regimens or []], loc.file, model)
             for pid, rows in by.items()}
 
 
@@ -684,7 +672,7 @@ def _read_nonmem(source, model, defs, regimens):
             for c in r.terms[0].options:
                 by_var.setdefault(c.name, name)
     out = {}
-    routes, iu = _routes(model), _iu(model)
+    extra = EventTable.from_regimens(model, regimens or [], where="--regimen")
     for pid in data.ids:
         obs = data.observations[(data.observations["ID"] == pid) & (data.observations["MDV"] == 0)]
         rows = []
@@ -700,8 +688,7 @@ def _read_nonmem(source, model, defs, regimens):
                          "unit": r.label, "censored": "<" if cens else "", "limit": float(o["DV"]) if cens else np.nan,
                          "line": int(o["ROW"]) + 2})
         ev = data.events[(data.events["ID"] == pid) & data.events["EVID"].isin([1, 4])]
-        frames = [ev.drop(columns=["ID"]).assign(ID=1)] if len(ev) else []
-        frames += [dosing.parse_regimen(t, drugs=routes, unit_factors=iu, where="--regimen") for t in (regimens or [])]
+        frames = [EventTable.from_rows(ev.drop(columns=["ID"])), extra]
         params = {}
         if len(data.covariates):
             crow = data.covariates[data.covariates["ID"] == pid] if "ID" in data.covariates else data.covariates.loc[[pid]]
@@ -1340,13 +1327,11 @@ def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str
     visit's latent value is multiplied by exp(cv·ε) (continuous, counts, diversity) or shifted by
     cv·(scale range)/4·ε (clinical scales), ε Student-t with 4 degrees of freedom (heavier tails
     than the assumed noise)."""
-    from ..observe import _stream
+    from ..observe import readout_stream
     from ..observe.assays import observe_binary, observe_continuous, observe_poisson, observe_scale
     defs = readout_set(model, readouts)
-    routes, iu = _routes(model), _iu(model)
-    frames = [dosing.parse_regimen(t, drugs=routes, start=s, unit_factors=iu) for s, t in regimens]
-    doses = dosing.expand_doses(pd.concat(frames, ignore_index=True).assign(ID=1)[list(dosing.EVENT_COLUMNS)]) \
-        if frames else None
+    doses = EventTable.from_regimens(model, [t for _, t in regimens], start=[s for s, _ in regimens]) \
+        .for_ids([1]).expanded() if regimens else None
     t0 = min(s for s, _ in regimens) if regimens else 0.0
     times = np.unique(np.concatenate([np.asarray(v, float) for v in visits.values()]))
     sim = Simulator.of(model)
@@ -1364,7 +1349,7 @@ def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str
             continue
         tidx = np.searchsorted(times, np.asarray(ts, float))
         x = term.predict(sim, X[:, tidx, :], np.atleast_2d(P))[0]
-        rng = _stream(seed, pid, name)
+        rng = readout_stream(seed, pid, name)
         if within_cv > 0:
             eps = rng.standard_t(4, len(x)) / math.sqrt(2.0)  # unit variance
             if r.kind == "scale":

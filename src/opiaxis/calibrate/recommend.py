@@ -57,10 +57,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import dosing
+from ..dosing import EventTable, drug_routes
 from ..errors import OpiaxisInputError
 from ..yamlio import line_of, load_yaml, load_yaml_file
-from .fit import FitResult, Simulator, _iu, _routes
+from .fit import FitResult, Simulator
 
 TERMS = {  # weight key: (model variable, outcome column, description of the term)
     "withdrawal": ("cows_score", "cows_mean", "mean COWS"),
@@ -222,7 +222,7 @@ def model_has(model, name) -> bool:
 
 def _available(model, spec) -> str | None:
     """Why a candidate cannot be simulated with this model (None if it can)."""
-    routes = _routes(model)
+    routes = drug_routes(model)
     for text in spec.get("regimens", []):
         drug = text.split()[0].split("-")[0].split("/")[0]
         if drug not in routes:
@@ -234,16 +234,11 @@ def _available(model, spec) -> str | None:
 
 
 def _doses(model, texts, start, H, where=None):
-    routes, iu = _routes(model), _iu(model)
-    frames = []
     days = max(int(math.ceil(H / 24)), 1)
-    for t in texts:
-        t = t.replace("{H7}", str(max(days - 7, 1))).replace("{H}", str(days))
-        frames.append(dosing.parse_regimen(t, drugs=routes, start=start, unit_factors=iu, where=where))
-    if not frames:
+    texts = [t.replace("{H7}", str(max(days - 7, 1))).replace("{H}", str(days)) for t in texts]
+    if not texts:
         return None
-    ev = pd.concat(frames, ignore_index=True).assign(ID=1)[list(dosing.EVENT_COLUMNS)]
-    d = dosing.expand_doses(ev)
+    d = EventTable.from_regimens(model, texts, start=start, where=where).for_ids([1]).expanded()
     return d[d["TIME"] < start + H]
 
 

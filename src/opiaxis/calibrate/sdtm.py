@@ -108,7 +108,7 @@ def _value(row, dom):
 
 def to_tidy(source, model) -> tuple[pd.DataFrame, list, str]:
     """The tidy patient table, the source of each row, and a label of the source."""
-    from ..study import drug_routes
+    from ..dosing import drug_routes
     doms = _load(source)
     routes = drug_routes(model)
     src = _Src()

@@ -55,7 +55,7 @@ from sympy.printing.numpy import JaxPrinter
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from .codegen import _guard_powers
-from .simulate import EV_BOLUS, EV_RATE, EV_RESET, Results, SolverOptions, _event_arrays
+from .simulate import EV_BOLUS, EV_RATE, EV_RESET, Results, SolverOptions, event_arrays
 
 __all__ = ["simulate_jax", "last_timing"]
 
@@ -411,7 +411,7 @@ def simulate_jax(model: Model, params: np.ndarray, times, doses=None, *, ids=Non
         raise OpiaxisInputError("output times must be a non-empty, sorted list of times >= the start time")
     X0 = model.initial_state(P) if x0 is None else np.ascontiguousarray(
         np.broadcast_to(x0, (P.shape[0], len(model.states))), dtype=float)
-    ptr, *ev = _event_arrays(model, P, ids, doses)
+    ptr, *ev = event_arrays(model, P, ids, doses)
     T, K, S, V = _pad_events(ptr, *ev, P.shape[0])
     args = (P, X0, T, K, S, V, np.append(t_out, np.inf), float(t0), float(options.rtol),
             float(options.atol), float(options.h_max), int(min(options.max_steps, 2**62)))

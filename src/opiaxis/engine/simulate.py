@@ -108,9 +108,6 @@ class Results:
         df["unit"] = df["unit"].astype("category")
         return df
 
-    def to_parquet(self, path, variables: list[str] | None = None) -> None:
-        self.to_frame(variables).to_parquet(path, index=False)
-
 
 def _assignment_function(m: Model, name: str):
     """A NumPy function of (states..., parameters...) for an assignment, cached on the model."""
@@ -122,7 +119,7 @@ def _assignment_function(m: Model, name: str):
     return cache[name]
 
 
-def _event_arrays(model: Model, P: np.ndarray, ids: np.ndarray, doses: pd.DataFrame | None):
+def event_arrays(model: Model, P: np.ndarray, ids: np.ndarray, doses: pd.DataFrame | None):
     """Translate expanded dose rows into the kernel's per-patient (CSR) event arrays."""
     n_pat = len(ids)
     if doses is None or len(doses) == 0:
@@ -241,7 +238,7 @@ def simulate(model: Model, params: np.ndarray, times, doses: pd.DataFrame | None
     if t_out.ndim != 1 or len(t_out) == 0 or np.any(np.diff(t_out) < 0) or t_out[0] < t0:
         raise OpiaxisInputError("output times must be a non-empty, sorted list of times >= the start time")
     X0 = model.initial_state(P) if x0 is None else np.ascontiguousarray(np.broadcast_to(x0, (P.shape[0], len(model.states))), dtype=float)
-    ev = _event_arrays(model, P, ids, doses)
+    ev = event_arrays(model, P, ids, doses)
     mod = compile_model(model)
     Y = np.empty((P.shape[0], len(t_out), len(model.states)))
     stats = np.zeros((P.shape[0], 3), np.int64)

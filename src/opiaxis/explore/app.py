@@ -80,7 +80,7 @@ def read_fitted_patient(path: str | Path, model) -> dict[str, float]:
 
 class _Context:
     def __init__(self, model, patient_file: str | None, workers: int):
-        from ..study import drug_routes
+        from ..dosing import drug_routes
         from .jobs import JobManager
         self.model = model
         self.routes = drug_routes(model)
@@ -90,10 +90,9 @@ class _Context:
 
 
 def check_regimen(model, routes, text: str) -> dict:
-    from ..dosing import parse_regimen
-    from ..study import iu_factors
+    from ..dosing import EventTable, iu_factors
     try:
-        rows = parse_regimen(text, drugs=routes, unit_factors=iu_factors(model))
+        rows = EventTable.from_texts(text, drugs=routes, unit_factors=iu_factors(model)).frame
     except OpiaxisInputError as exc:
         return {"ok": False, "message": str(exc)}
     drugs = sorted({str(c).split(".")[0] for c in rows["CMT"]})

@@ -45,7 +45,7 @@ def simulate_arm_chunk(spec: dict, arm: int, ids: list[int]) -> pd.DataFrame:
     from ..engine import SolverOptions, simulate
     from ..population import sample_parameters
     from ..population.covariates import apply_covariates, covariate_specs, sample_covariates
-    from ..study import regimen_doses
+    from ..dosing import EventTable
     model = _worker_model()
     ids = np.asarray(ids)
     a = spec["arms"][arm]
@@ -59,7 +59,9 @@ def simulate_arm_chunk(spec: dict, arm: int, ids: list[int]) -> pd.DataFrame:
         cov = sample_covariates(ids, spec["seed"], covariate_specs(spec["population"].get("covariates") or {}))
         P = apply_covariates(model, P, cov)
     times = np.arange(0.0, spec["horizon_h"] + 1e-9, spec["every_h"])
-    res = simulate(model, P, times, regimen_doses(model, ids, a["regimens"]), ids=ids, options=SolverOptions(rtol=1e-5))
+    regimen = EventTable.from_regimens(model, a["regimens"])
+    doses = regimen.for_ids(ids).expanded() if len(regimen) else None
+    res = simulate(model, P, times, doses, ids=ids, options=SolverOptions(rtol=1e-5))
     df = res.to_frame(spec["outputs"])
     df.insert(1, "arm", a["name"])
     df["variable"] = df["variable"].astype(str)

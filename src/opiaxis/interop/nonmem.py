@@ -71,7 +71,7 @@ def _raw(source, name):
             return pd.read_parquet(path), None, str(path)
         except (OSError, ValueError, ImportError) as exc:
             raise OpiaxisInputError(f"cannot read parquet dataset: {exc}", file=str(path)) from None
-    frame, lines = dosing._read_csv_strings(path)  # noqa: SLF001 (same package: line numbers)
+    frame, lines = dosing.read_csv_with_lines(path)
     return frame, lines, str(path)
 
 
@@ -131,7 +131,7 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
                                         file=label, line=1 if lines is not None else None, field="DV")
             dv_unit = m.group(1)
             raw = raw.rename(columns={col: "DV"})
-    loc = dosing._Locator(label, lines, list(raw.index))  # noqa: SLF001
+    loc = dosing.RowLocator(label, lines, list(raw.index))
     upper = {str(c).strip().upper(): c for c in raw.columns}
     known_vars = set(model.state_names) | set(model.assignment_index)
     if dv is not None and dv not in known_vars:
@@ -194,7 +194,7 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
                                  or text.lower() in {x.lower() for x in cmt_names}):
             var = dv
         else:
-            hint = dosing._suggest(text, sorted(known_vars)) if text else ""  # noqa: SLF001
+            hint = dosing.suggest(text, sorted(known_vars)) if text else ""
             what = f"CMT {text!r} is not a model variable" if text else "CMT is missing"
             raise loc.error(f"{what} on an observation row (EVID 0); expected a state or "
                             f"assignment such as 'buprenorphine_plasma'{hint}, or give the observed "
@@ -353,32 +353,6 @@ def _fill(values, sel, obs, model, P, ids, doses, options, t0=None, x0=None):
     idx = np.flatnonzero(sel)
     for var, rows in part.groupby("VARIABLE").indices.items():
         values[idx[rows]] = res.get(var)[pi[rows], ti[rows]]
-
-
-def dataset_from_results(results, doses: pd.DataFrame | None, variable: str,
-                         covariates: list[str] | None = None) -> pd.DataFrame:
-    """A NONMEM-style dataset from :class:`opiaxis.engine.Results`: the dose rows (EVID 1, MDV 1)
-    and one observation row per patient and output time with DV = ``variable``; parameter
-    columns named in ``covariates`` are added per ID."""
-    vals = results.get(variable)
-    n_p, n_t = vals.shape
-    obs = pd.DataFrame({"ID": np.repeat(results.ids, n_t), "TIME": np.tile(results.times, n_p),
-                        "EVID": 0, "AMT": 0.0, "CMT": variable, "RATE": 0.0, "DV": vals.reshape(-1),
-                        "MDV": 0, "_O": 1})
-    frames = [obs]
-    if doses is not None and len(doses):
-        d = doses[["ID", "TIME", "EVID", "AMT", "CMT"]].copy()
-        d["RATE"] = doses["RATE"] if "RATE" in doses else 0.0
-        d["DV"] = np.nan
-        d["MDV"] = 1
-        d["_O"] = 0
-        frames.insert(0, d)
-    out = pd.concat(frames, ignore_index=True).sort_values(["ID", "TIME", "_O"], kind="mergesort")
-    out = out.drop(columns="_O").reset_index(drop=True)
-    for c in covariates or []:
-        k = results.model.param_index[c]
-        out[c] = out["ID"].map(dict(zip(results.ids, results.params[:, k])))
-    return out
 
 
 def cmt_map_path(path) -> Path:

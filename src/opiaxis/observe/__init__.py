@@ -49,7 +49,7 @@ PETAB_COLUMNS = ["observableId", "preequilibrationConditionId", "simulationCondi
 _TAG = 0x0B5E
 
 
-def _stream(seed: int, patient, readout: str) -> np.random.Generator:
+def readout_stream(seed: int, patient, readout: str) -> np.random.Generator:
     try:
         pid = int(patient)
     except (TypeError, ValueError):
@@ -182,7 +182,7 @@ def _observe_counts(r: Readout, table, taxa, seed):
     X = w.to_numpy(float)
     C = np.zeros_like(X)
     for pid, sl in _per_patient(w.index):
-        C[sl] = observe_counts(X[sl], r, _stream(seed, pid, r.name))
+        C[sl] = observe_counts(X[sl], r, readout_stream(seed, pid, r.name))
     return w.index, names, [v for _, v in taxa], C
 
 
@@ -275,7 +275,7 @@ def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, s
         cens = np.full(len(w), "", dtype=object)
         lim = np.full(len(w), np.nan)
         for pid, sl in _per_patient(w.index):
-            rng = _stream(seed, pid, r.name)
+            rng = readout_stream(seed, pid, r.name)
             if r.kind == "continuous":
                 y[sl], cens[sl], lim[sl] = observe_continuous(x[sl], r, rng)
             elif r.kind == "scale":

@@ -437,25 +437,6 @@ def sbm_responders(weekly: np.ndarray, baseline: np.ndarray, *, min_weeks: int =
     return (good.sum(axis=1) >= min_weeks) & (good[:, -last:].sum(axis=1) >= min_last)
 
 
-def sample_16s_counts(abundance: np.ndarray, depth: int, ids, seed: int, *, precision: float = 200.0) -> pd.DataFrame:
-    """16S-like read counts per guild (Dirichlet-multinomial around the relative abundances, at a
-    sequencing depth with log-normal spread), one stream per patient. ``abundance``: patients × guilds."""
-    from ..trials import patient_rng
-    a = np.asarray(abundance, float)
-    if a.ndim != 2 or a.shape[1] != len(GUILDS):
-        raise OpiaxisInputError(f"abundance must be patients × {len(GUILDS)} guilds ({', '.join(GUILDS)})")
-    if np.any(a < 0) or np.any(~np.isfinite(a)):
-        raise OpiaxisInputError("abundances must be finite and ≥ 0")
-    rows = []
-    for k, pid in enumerate(ids):
-        rng = patient_rng(seed, pid, 0x165)
-        p = a[k] / a[k].sum()
-        n = max(1, int(depth * np.exp(0.3 * rng.standard_normal())))
-        q = rng.dirichlet(precision * p + 1e-9)
-        rows.append(rng.multinomial(n, q))
-    return pd.DataFrame(rows, columns=list(GUILDS), index=pd.Index(list(ids), name="patient"))
-
-
 def check_microbiome_table(table: pd.DataFrame) -> pd.DataFrame:
     """Validate a microbiome count table (rows samples, columns guild names): known taxa, counts
     finite, whole and non-negative. Returns relative abundances."""

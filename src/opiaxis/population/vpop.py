@@ -26,6 +26,11 @@ Targets per observable (``dict``): ``{"dist": "normal", "mean": m, "sd": s}``,
 shorthand for an empirical sample). A :class:`pandas.DataFrame` of data (patients × observables)
 is a joint empirical target (joint KDE). ``correlation`` (parametric targets only) makes the
 target a multivariate normal in the (log-)transformed space — a Gaussian copula.
+
+No command calls :func:`select_vpop` yet, and it stays on purpose: it is the library entry point
+(tested in ``tests/test_vpop.py``) for matching a plausible cohort (e.g. ``patients.parquet`` of
+``opiaxis run``) to clinical distributions, and the planned ``opiaxis calibrate`` (issue 17's
+predictive-validity follow-up) is to call it rather than re-implement it.
 """
 
 from __future__ import annotations

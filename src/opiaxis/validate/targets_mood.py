@@ -16,7 +16,7 @@ from ..engine import simulate
 from ..models import default_model
 from ..population import sample_parameters
 from ..population.covariates import apply_covariates, covariate_specs, sample_covariates
-from ..study import regimen_doses
+from ..dosing import EventTable
 from .registry import target
 
 SEED = 20240505
@@ -68,13 +68,10 @@ def prevalence(model=None, n: int = 300, weeks: int = 4, population: str = "oud"
     t_end = weeks * 168.0
     times = np.concatenate([[0.0], t_end - 24 + np.arange(0, 24, 0.5)])  # last day of exposure
     if population == "oud":
-        doses_by = choose(ids, seed, [15, 25, 40])
-        frames = []
-        for d in (15, 25, 40):
-            sel = np.array([x == d for x in doses_by])
-            if sel.any():
-                frames.append(regimen_doses(model, ids[sel], [f"heroin {d} mg IV q6h for {weeks * 7 + 1} d"]))
-        doses = pd.concat(frames, ignore_index=True).sort_values(["ID", "TIME"], kind="mergesort")
+        doses_by = np.array(choose(ids, seed, [15, 25, 40]))
+        heroin = sum((EventTable.from_regimens(model, f"heroin {d} mg IV q6h for {weeks * 7 + 1} d")
+                      .for_ids(ids[doses_by == d]) for d in (15, 25, 40)), EventTable())
+        doses = heroin.expanded()
     else:
         doses = None
     r = simulate(model, P, times, doses, ids=ids)
@@ -217,7 +214,8 @@ def bupsam_trial(model=None, n: int = 300, seed: int = SEED, weeks_leadin: int =
     change = {}
     for a, name in ((1, "active"), (0, "placebo")):
         sel = arm == a
-        doses = regimen_doses(model, e_ids[sel], [f"{active} for {weeks * 7} d"], start=t_lead) if a == 1 else None
+        doses = EventTable.from_regimens(model, f"{active} for {weeks * 7} d", start=t_lead).for_ids(e_ids[sel]) \
+            .expanded() if a == 1 else None
         r = simulate(model, P2[sel], times, doses, ids=e_ids[sel], t0=t_lead, x0=x0[sel])
         end = r.get("madrs")[:, -1] + rater_sd * patient_normal(seed, e_ids[sel], 13)
         good = ~r.failed

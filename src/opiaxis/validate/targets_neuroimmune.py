@@ -25,7 +25,7 @@ from scipy import stats
 from ..engine import simulate
 from ..models import default_model
 from ..population import sample_parameters
-from ..study import regimen_doses
+from ..dosing import EventTable
 from .registry import target
 
 H = 24.0
@@ -42,7 +42,8 @@ def cohort(model, regimens, n, seed, times, overrides=None):
         return _CACHE[key]
     ids = np.arange(1, n + 1)
     P = sample_parameters(model, ids, seed, overrides=overrides)
-    drug = simulate(model, P, times, regimen_doses(model, ids, regimens), ids=ids)
+    regimen = EventTable.from_regimens(model, regimens)
+    drug = simulate(model, P, times, regimen.for_ids(ids).expanded() if len(regimen) else None, ids=ids)
     ctrl = simulate(model, P, times, None, ids=ids)
     _CACHE[key] = (drug, ctrl)
     return drug, ctrl

@@ -7,14 +7,15 @@ from scipy.linalg import expm
 
 from ..engine import Results, simulate
 from ..models import default_model
-from ..study import regimen_doses
+from ..dosing import EventTable
 from .registry import target
 
 
 def typical_patient(regimens: list[str], times, overrides: dict | None = None, model=None) -> Results:
     """One typical patient (no between-patient variability) on the given regimens."""
     model = model or default_model()
-    doses = regimen_doses(model, [1], regimens)
+    regimen = EventTable.from_regimens(model, regimens)
+    doses = regimen.for_ids([1]).expanded() if len(regimen) else None
     P = model.default_parameters()
     for k, v in (overrides or {}).items():
         P[model.param_index[k]] = v

@@ -1,55 +1,18 @@
-"""Command-line interface: ``opiaxis run | model | validate | drugs | check-events``."""
+"""CLI: ``opiaxis run | model | validate | drugs | check-events`` — studies, the model, the scorecard."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import ModelDefinitionError, OpiaxisError, OpiaxisInputError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="opiaxis: virtual patients of the opioid–neuroimmune–endocrine–gut system.")
-console = Console()
-err_console = Console(stderr=True)
+from ..errors import OpiaxisError, OpiaxisInputError
+from .common import console, err_console, fail, output_file, progress_bar
 
 
-def _fail(exc: Exception) -> None:
-    if isinstance(exc, OSError):   # a file that cannot be read or written: name it, no traceback
-        exc = OpiaxisInputError(f"cannot read or write here: {exc.strerror or exc}",
-                                file=exc.filename if exc.filename is not None else None)
-    kind = "input error" if isinstance(exc, OpiaxisInputError) else \
-        "model definition error" if isinstance(exc, ModelDefinitionError) else "error"
-    err_console.print(f"[bold red]{kind}:[/] {escape(str(exc))}", highlight=False)
-    raise typer.Exit(2)
-
-
-def output_file(path: Path, option: str) -> Path:
-    """An output file path: not a folder, and its folder exists (checked before any slow work)."""
-    if path.is_dir():
-        raise OpiaxisInputError("is a folder; expected a file name to write", file=str(path), field=option)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OpiaxisInputError(f"folder {str(parent)!r} does not exist; expected a file in an existing folder",
-                                file=str(path), field=option)
-    import os
-    if not os.access(parent, os.W_OK):
-        raise OpiaxisInputError(f"folder {str(parent)!r} is not writable", file=str(path), field=option)
-    return path
-
-
-def _progress():
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), console=console, transient=False)
-
-
-@app.command()
 def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embedded default study if omitted"),
         out: Path = typer.Option(Path("opiaxis-results"), "--out", "-o", help="output directory"),
         chunk_size: int = typer.Option(500, help="patients per chunk (memory bound; chunks resume)"),
@@ -73,20 +36,20 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
         if out.exists() and not out.is_dir():
             raise OpiaxisInputError("is a file; expected a folder for the results (give another --out)",
                                     file=str(out), field="--out")
-        from .models import default_model
-        from .study import load_study, run_study
+        from ..models import default_model
+        from ..study import load_study, run_study
         model = default_model()
         s = load_study(study, model, allow_implausible_doses=allow_implausible_doses)
         console.print(f"study [bold]{s.name}[/]: {s.size} patients, {len(s.arms)} arm(s), "
                       f"{s.duration / 24:g} days; model {len(model.states)} states, {len(model.parameters)} parameters")
         client = None
         if scheduler is not None:
-            from .study import connect_scheduler
+            from ..study import connect_scheduler
             client = connect_scheduler(scheduler, workers)
             console.print(f"Dask: {client.scheduler.address if hasattr(client, 'scheduler') else scheduler}, "
                           f"{len(client.scheduler_info()['workers'])} worker(s)")
         try:
-            with _progress() as prog:
+            with progress_bar() as prog:
                 task = prog.add_task("simulating (first run compiles the model)", total=None)
                 def cb(k, n, arm):
                     prog.update(task, total=n, completed=k, description=f"simulating {arm}")
@@ -99,7 +62,7 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
                       f"(solver {res['solver_seconds']:.1f} s; {res['reused_chunks']} chunk(s) resumed; "
                       f"{res['failed']} solver failure(s))")
         if report:
-            from .report.html import write_report
+            from ..report.html import write_report
             write_report(out / "report.html", s, res, results_path=out / "results.parquet")
         console.print(f"wrote {out / 'results.parquet'}, {out / 'patients.parquet'}"
                       + (f", {out / 'report.html'}" if report else ""))
@@ -113,16 +76,15 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
                               f"--max-failure-rate {max_failure_rate:.1%}; the results are incomplete", highlight=False)
             raise typer.Exit(3)
     except (OpiaxisError, OSError) as exc:
-        _fail(exc)
+        fail(exc)
 
 
-@app.command()
 def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the description as Markdown"),
           drug_library: Optional[Path] = typer.Option(None, help="a drug library YAML instead of the shipped one")):
     """Describe the composed model: modules, states, parameters (unit, source, variability), couplings."""
     try:
-        from .describe import describe_markdown
-        from .models import build_model, default_model
+        from ..describe import describe_markdown
+        from ..models import build_model, default_model
         if markdown is not None:
             output_file(markdown, "--markdown")
         if drug_library is not None and not drug_library.is_file():
@@ -146,18 +108,17 @@ def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="writ
                           + (" …" if len(m.couplings) > 12 else ""))
             console.print("use --markdown FILE for every state and parameter with unit, source and variability")
     except (OpiaxisError, OSError) as exc:
-        _fail(exc)
+        fail(exc)
 
 
-@app.command()
 def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write the scorecard as JSON"),
              target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these target ids"),
              strict: bool = typer.Option(False, help="exit with status 1 if any target is missed"),
              markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the scorecard as Markdown")):
     """Run the published targets and print the scorecard."""
     try:
-        from .validate.registry import format_value, run_targets, write_json
-        with _progress() as prog:
+        from ..validate.registry import format_value, run_targets, write_json
+        with progress_bar() as prog:
             task = prog.add_task("validating", total=None)
             results = run_targets(target, progress=lambda k, n, i: prog.update(task, total=n, completed=k, description=i))
         t = Table(title="validation scorecard")
@@ -171,7 +132,7 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
         console.print(t)
         n_ok = sum(r.passed for r in results)
         console.print(f"{n_ok} of {len(results)} targets reproduced")
-        from .validate.registry import SKIPPED
+        from ..validate.registry import SKIPPED
         for tid, why in SKIPPED:
             console.print(f"[yellow]not run[/] {tid}: {why}")
         for r in results:
@@ -181,19 +142,18 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
             write_json(results, json_out)
             console.print(f"wrote {json_out}")
         if markdown:
-            from .validate.registry import write_markdown
+            from ..validate.registry import write_markdown
             write_markdown(results, markdown)
             console.print(f"wrote {markdown}")
         if strict and n_ok < len(results):
             raise typer.Exit(1)
     except (OpiaxisError, OSError) as exc:
-        _fail(exc)
+        fail(exc)
 
 
-@app.command()
 def drugs():
     """List the drugs, their routes and receptor sites."""
-    from .physiology.drugs import load_drugs
+    from ..physiology.drugs import load_drugs
     t = Table(title="drug library")
     for col in ("drug", "routes", "receptors (efficacy)", "brain entry"):
         t.add_column(col)
@@ -203,15 +163,14 @@ def drugs():
     console.print(t)
 
 
-@app.command("check-events")
 def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table (CSV or Parquet)"),
                  allow_implausible_doses: bool = typer.Option(
                      False, "--allow-implausible-doses", help="report doses above data/dose_limits.yaml as notes"),
                  cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)")):
     """Validate an event table against the model's dosing compartments and plausible dose ranges."""
     try:
-        from . import checks, dosing
-        from .models import default_model
+        from .. import checks, dosing
+        from ..models import default_model
         m = default_model()
         names = sorted(m.dose_targets)
         df = dosing.read_event_table(path, cmt_names=names, cmt_map=dosing.parse_cmt_map(cmt_map, names),
@@ -222,28 +181,12 @@ def check_events(path: Path = typer.Argument(..., help="NONMEM-style event table
         console.print(f"{path}: {len(df)} rows, {df['ID'].nunique()} subject(s), {len(doses)} dose event(s) after "
                       "ADDL expansion; OK")
     except (OpiaxisError, OSError) as exc:
-        _fail(exc)
+        fail(exc)
 
 
-EXTENSIONS = ("cli_interop", "cli_precision", "cli_behaviour", "cli_sensitivity", "cli_explore")
-
-
-def _register_extensions() -> None:
-    """Commands defined in other files: interoperability (SBML, PEtab, NONMEM), precision
-    medicine (fit, recommend, stratify), behaviour and treatment outcomes."""
-    import importlib
-    import importlib.util
-    for name in EXTENSIONS:
-        if importlib.util.find_spec(f"opiaxis.{name}") is not None:
-            importlib.import_module(f"opiaxis.{name}").register(app)
-
-
-_register_extensions()
-
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(model)
+    app.command()(validate)
+    app.command()(drugs)
+    app.command("check-events")(check_events)

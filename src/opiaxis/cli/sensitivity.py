@@ -8,11 +8,11 @@ from typing import Optional
 
 import typer
 
-from .errors import OpiaxisError
+from ..errors import OpiaxisError
+from .common import console, fail, progress_bar
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import _fail, _progress, console
 
     @app.command("sensitivity")
     def sensitivity(outcome: str = typer.Option("ventilation_rel:min", "--outcome", "-y",
@@ -36,19 +36,19 @@ def register(app: typer.Typer) -> None:
             import numpy as np
             import pandas as pd
 
-            from .models import default_model
-            from .sensitivity import analyse, plot
-            from .errors import OpiaxisInputError
+            from ..models import default_model
+            from ..sensitivity import analyse, plot
+            from ..errors import OpiaxisInputError
             model = default_model()
             regimens = list(regimen) if regimen is not None else ["fentanyl 100 ug IV once at 24 h"]
             if out.exists() and not out.is_dir():
                 raise OpiaxisInputError(f"{out} is a file; expected a directory for the results", field="--out")
             client = None
             if scheduler is not None:
-                from .study import connect_scheduler
+                from ..study import connect_scheduler
                 client = connect_scheduler(scheduler, None)
             try:
-                with _progress() as prog:
+                with progress_bar() as prog:
                     task = prog.add_task("simulating (first run compiles the model)", total=None)
                     res = analyse(model, outcome=outcome, regimens=regimens, horizon=horizon, method=method, n=n,
                                   parameters=list(parameter) if parameter else None,
@@ -66,4 +66,4 @@ def register(app: typer.Typer) -> None:
             console.print(res.indices.head(12).to_string(index=False, float_format=lambda v: f"{v:.4g}"), highlight=False)
             console.print(f"wrote {out / 'indices.csv'}, {out / 'runs.parquet'}, {out / 'indices.png'}")
         except OpiaxisError as exc:
-            _fail(exc)
+            fail(exc)

@@ -7,11 +7,11 @@ from typing import Optional
 
 import typer
 
-from .errors import OpiaxisError
+from ..errors import OpiaxisError
+from .common import console, fail
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import _fail, console
 
     @app.command("explore")
     def explore(port: int = typer.Option(8765, help="port on 127.0.0.1"),
@@ -21,12 +21,12 @@ def register(app: typer.Typer) -> None:
         """A local web app: virtual patients on regimens, side by side, with population bands;
         behaviour trials with Kaplan–Meier curves; downloads. Listens on 127.0.0.1 only."""
         try:
-            from .explore import serve
+            from ..explore import serve
             if not 1 <= port <= 65535:
-                from .errors import OpiaxisInputError
+                from ..errors import OpiaxisInputError
                 raise OpiaxisInputError(f"port {port} is not a TCP port (1-65535)", field="--port")
             console.print(f"opiaxis explorer on http://127.0.0.1:{port}/ (Ctrl+C stops it)")
             serve("127.0.0.1", port, patient_file=str(patient) if patient else None, workers=workers,
                   open_browser=open_browser)
         except OpiaxisError as exc:
-            _fail(exc)
+            fail(exc)

@@ -7,9 +7,11 @@ from typing import Optional
 
 import typer
 
+from .common import console, err_console, fail, progress_bar
+
 
 def _pick(pats: dict, patient: Optional[str], path) -> tuple[str, object]:
-    from .errors import OpiaxisInputError
+    from ..errors import OpiaxisInputError
     if patient is None:
         if len(pats) > 1:
             raise OpiaxisInputError(f"the file holds {len(pats)} patients ({', '.join(list(pats)[:5])} …); "
@@ -22,7 +24,7 @@ def _pick(pats: dict, patient: Optional[str], path) -> tuple[str, object]:
 
 
 def _model(modules: Optional[str]):
-    from .models import build_model, default_model
+    from ..models import build_model, default_model
     if modules:
         return build_model(modules=[m.strip() for m in modules.split(",") if m.strip()])
     return default_model()
@@ -39,8 +41,7 @@ def _fmt_table(df, cols, title, console):
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import _fail, console, err_console
-    from .errors import OpiaxisError
+    from ..errors import OpiaxisError
 
     @app.command()
     def fit(path: Path = typer.Argument(..., help="patient table (tidy CSV/Parquet), PEtab measurement table, NONMEM dataset, or a directory of "
@@ -57,8 +58,8 @@ def register(app: typer.Typer) -> None:
             strict: bool = typer.Option(True, help="exit 2 when no parameter is identifiable from the data")):
         """Fit one patient's individual parameters (empirical-Bayes MAP, Laplace uncertainty)."""
         try:
-            from .calibrate.fit import fit_patient, read_patients
-            from .errors import OpiaxisInputError
+            from ..calibrate.fit import fit_patient, read_patients
+            from ..errors import OpiaxisInputError
             model = _model(modules)
             pats = read_patients(path, model, regimens=regimen)
             pid, data = _pick(pats, patient, path)
@@ -84,7 +85,7 @@ def register(app: typer.Typer) -> None:
                     f"too few data to identify any parameter of patient {pid}: "
                     + "; ".join(m for m in res.messages if "not identifiable" in m), file=str(path))
         except OpiaxisError as exc:
-            _fail(exc)
+            fail(exc)
 
     @app.command()
     def recommend(path: Path = typer.Argument(..., help="patient table (as for 'opiaxis fit')"),
@@ -106,10 +107,10 @@ def register(app: typer.Typer) -> None:
                   seed: int = typer.Option(0)):
         """Rank candidate interventions for one patient by posterior expected utility; phenotype / risk strata."""
         try:
-            from .calibrate.fit import fit_patient, read_patients
-            from .calibrate.recommend import check_decision_time, check_options, load_options, parse_weights
-            from .calibrate.recommend import recommend as _rec
-            from .errors import OpiaxisInputError
+            from ..calibrate.fit import fit_patient, read_patients
+            from ..calibrate.recommend import check_decision_time, check_options, load_options, parse_weights
+            from ..calibrate.recommend import recommend as _rec
+            from ..errors import OpiaxisInputError
             opts = load_options(candidates, parse_weights(weight))  # options are checked before the slow fit
             if hessian not in ("fd", "gn"):
                 raise OpiaxisInputError(f"hessian must be 'fd' or 'gn', got {hessian!r}", field="--hessian")
@@ -137,7 +138,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"wrote {out / 'ranking.csv'}, {out / 'strata.csv'}, {out / 'parameters.csv'}, "
                           f"{out / 'utility.txt'}, {out / 'trajectories.png'} (fit {res.seconds:.1f} s, recommend {rec.seconds:.1f} s)")
         except OpiaxisError as exc:
-            _fail(exc)
+            fail(exc)
 
     @app.command()
     def stratify(path: Path = typer.Argument(..., help="cohort: patient table with many patients (CSV or Parquet)"),
@@ -150,10 +151,9 @@ def register(app: typer.Typer) -> None:
                  modules: Optional[str] = typer.Option(None)):
         """Phenotype every patient of a cohort: strata sizes and predicted treatment responses per stratum."""
         try:
-            from .calibrate.stratify import stratify_cohort
-            from .cli import _progress
+            from ..calibrate.stratify import stratify_cohort
             model = _model(modules)
-            with _progress() as prog:
+            with progress_bar() as prog:
                 task = prog.add_task("fitting patients", total=None)
                 res = stratify_cohort(path, model, recommend_draws=draws, horizon_days=horizon, hessian=hessian,
                                       regimens=regimen, with_recommend=responses,
@@ -170,4 +170,4 @@ def register(app: typer.Typer) -> None:
                            "predicted responses in each stratum (top 3 by mean composite)", console)
             console.print(f"wrote {out / 'patients.csv'}, {out / 'strata.csv'}, {out / 'responses.csv'}")
         except OpiaxisError as exc:
-            _fail(exc)
+            fail(exc)

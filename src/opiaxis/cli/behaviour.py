@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .common import console, fail, progress_bar
+
 
 def register(app) -> None:
     import typer
@@ -18,18 +20,17 @@ def register(app) -> None:
         (relapse/retention curves); columns in docs/trials.md."""
         import json
 
-        from .behaviour.trialfile import load_trial, run_trial, write_trial_outputs
-        from .cli import _fail, _progress, console
-        from .errors import OpiaxisError
+        from ..behaviour.trialfile import load_trial, run_trial, write_trial_outputs
+        from ..errors import OpiaxisError
         try:
             spec = load_trial(path)
             console.print(f"behaviour trial [bold]{spec.name}[/]: {spec.size} patients, {len(spec.arms)} arms, "
                           f"{spec.days} days, seed {spec.seed}")
-            with _progress() as prog:
+            with progress_bar() as prog:
                 task = prog.add_task("simulating days", total=spec.days)
                 res = run_trial(spec, progress=lambda k: prog.update(task, completed=k))
             paths = write_trial_outputs(spec, res, out)
         except OpiaxisError as exc:
-            _fail(exc)
+            fail(exc)
         print(json.dumps(res["summary"], indent=2, ensure_ascii=False))
         console.print("wrote " + ", ".join(str(p) for p in paths))

@@ -8,18 +8,18 @@ from typing import Optional
 
 import typer
 
-from .errors import OpiaxisError, OpiaxisInputError
+from ..errors import OpiaxisError, OpiaxisInputError
+from .common import console, fail, output_file
 
 
 def _model(modules: Optional[str]):
-    from .models import build_model, check_modules, default_model
+    from ..models import build_model, check_modules, default_model
     if modules is None:
         return default_model()
     return build_model(modules=check_modules([x.strip() for x in modules.split(",") if x.strip()], "--modules"))
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import _fail, console, output_file
 
     @app.command("export-sbml")
     def export_sbml(out: Path = typer.Option(Path("opiaxis.xml"), "--out", "-o", help="SBML file to write"),
@@ -34,30 +34,26 @@ def register(app: typer.Typer) -> None:
         try:
             import pandas as pd
 
-            from . import dosing
-            from .interop.sbml import write_sbml
-            from .study import drug_routes, iu_factors
+            from .. import dosing
+            from ..interop.sbml import write_sbml
             output_file(out, "--out")
             m = _model(modules)
             doses = None
-            frames = []
-            if regimen:
-                rows = pd.concat([dosing.parse_regimen(t, drugs=drug_routes(m), unit_factors=iu_factors(m),
-                                                       where=f"--regimen[{k}]") for k, t in enumerate(regimen)],
-                                 ignore_index=True)
-                frames.append(dosing.expand_doses(rows.assign(ID=1)[list(dosing.EVENT_COLUMNS)]))
+            table = dosing.EventTable.from_regimens(m, regimen or [],
+                                                    where=[f"--regimen[{k}]" for k in range(len(regimen or []))])
+            table = table.for_ids([1])
             if events:
                 names = sorted(m.dose_targets)
-                ev = dosing.expand_doses(dosing.read_event_table(
-                    events, cmt_names=names, cmt_map=dosing.parse_cmt_map(cmt_map, names), allow_index=False))
+                ev = dosing.read_event_table(events, cmt_names=names, cmt_map=dosing.parse_cmt_map(cmt_map, names),
+                                             allow_index=False)
                 if patient is not None:
-                    ids = {str(i): i for i in pd.unique(ev["ID"])}
+                    ids = {str(i): i for i in pd.unique(ev.loc[ev["EVID"].isin([1, 3, 4]), "ID"])}
                     if patient not in ids:
                         raise OpiaxisInputError(f"no ID {patient!r} in {events}", field="--patient")
                     ev = ev[ev["ID"] == ids[patient]]
-                frames.append(ev.assign(ID=1, ORDER=ev["ORDER"] + 1_000_000))
-            if frames:
-                doses = pd.concat(frames, ignore_index=True)
+                table = table + dosing.EventTable.from_rows(ev)   # every ID of the table is written as one patient
+            if len(table):
+                doses = table.expanded().assign(ID=1)
                 if (doses["TIME"] < 0).any():
                     raise OpiaxisInputError("steady-state (SS) doses cannot be written as SBML events (their "
                                             "run-in starts before time 0); give the doses explicitly",
@@ -67,7 +63,7 @@ def register(app: typer.Typer) -> None:
                           f"{len(m.assignments)} assignment rules" + (f", {len(doses)} dose event(s)" if doses is not None else "")
                           + "; libSBML consistency check passed")
         except (OpiaxisError, OSError) as exc:
-            _fail(exc)
+            fail(exc)
 
     @app.command("export-petab")
     def export_petab_cmd(study: Optional[Path] = typer.Argument(None, help="study YAML (default: the embedded study)"),
@@ -82,8 +78,8 @@ def register(app: typer.Typer) -> None:
         try:
             import math
 
-            from .interop.petab import check_petab, export_petab, read_measurements, study_measurements
-            from .study import load_study
+            from ..interop.petab import check_petab, export_petab, read_measurements, study_measurements
+            from ..study import load_study
             if out.exists() and not out.is_dir():
                 raise OpiaxisInputError("is a file; expected a folder for the PEtab problem", file=str(out), field="--out")
             if not (math.isfinite(every) and every > 0):
@@ -104,7 +100,7 @@ def register(app: typer.Typer) -> None:
                 raise OpiaxisInputError("; ".join(problems), file=str(y))
             console.print(f"wrote {y} ({len(meas)} measurements); petab lint passed")
         except (OpiaxisError, OSError) as exc:
-            _fail(exc)
+            fail(exc)
 
     @app.command("import-nonmem")
     def import_nonmem(path: Path = typer.Argument(..., help="NONMEM-style dataset (CSV or Parquet)"),
@@ -114,18 +110,18 @@ def register(app: typer.Typer) -> None:
                       dv_unit: Optional[str] = typer.Option(None, help="unit of DV, e.g. ug/L (or a DV[ug/L] header)")):
         """Check a NONMEM dataset and summarise its doses, observations and covariates."""
         try:
-            from .interop.nonmem import read_nonmem
+            from ..interop.nonmem import read_nonmem
             m = _model(modules)
             d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map, dv_unit=dv_unit)
             obs = d.observations
-            from .dosing import expand_doses
+            from ..dosing import expand_doses
             n_doses = len(expand_doses(d.events, late_steady_state="reset"))
             console.print(f"{path}: {len(d.events)} rows, {len(d.ids)} ID(s), {n_doses} dose event(s), "
                           f"{int((obs['MDV'] == 0).sum())} observation(s) of "
                           f"{', '.join(sorted(set(obs['VARIABLE']))) or 'nothing'}; covariates: "
                           f"{', '.join(c for c in d.covariates.columns if c != 'ID') or 'none'}; OK")
         except (OpiaxisError, OSError) as exc:
-            _fail(exc)
+            fail(exc)
 
     @app.command("simulate-nonmem")
     def simulate_nonmem(path: Path = typer.Argument(..., help="NONMEM-style dataset (CSV or Parquet)"),
@@ -138,16 +134,16 @@ def register(app: typer.Typer) -> None:
                         dv_unit: Optional[str] = typer.Option(None, help="unit of DV, e.g. ug/L (or a DV[ug/L] header)")):
         """Simulate every ID of a dataset and write it back with DV simulated at the observation rows."""
         try:
-            from .checks import check_doses
-            from .interop.nonmem import read_nonmem, simulate_dataset, write_nonmem
+            from ..checks import check_doses
+            from ..interop.nonmem import read_nonmem, simulate_dataset, write_nonmem
             output_file(out, "--out")
             m = _model(modules)
             d = read_nonmem(path, m, dv=dv, cmt_map=cmt_map, dv_unit=dv_unit)
-            from .dosing import expand_doses
+            from ..dosing import expand_doses
             for msg in check_doses(expand_doses(d.events, late_steady_state="reset"), allow=allow_implausible_doses,
                                    file=str(path), field="AMT"):
                 console.print(f"note: implausible dose allowed: {msg}", markup=False)
             write_nonmem(simulate_dataset(m, d), out)
             console.print(f"wrote {out}")
         except (OpiaxisError, OSError) as exc:
-            _fail(exc)
+            fail(exc)
