@@ -264,8 +264,8 @@ def post_release(n: int = 200, abstinent_days: int = 60, follow_days: int = 84, 
             "record": rec, "events": ev}
 
 
-def taper_duration(n: int = 200, seed: int = SEED, stabilise_days: int = 28, follow_days: int = 30) -> dict:
-    """Ling et al., Addiction 2009;104:256 (NIDA CTN-0003): buprenorphine-naloxone stabilisation for
+def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, follow_days: int = 30) -> dict:
+    """Ling et al., Addiction 2009;104:256 (NIDA CTN-0003; n = 516 randomised, the default): buprenorphine-naloxone stabilisation for
     1 month (16/4 mg here), then a 7-day or 28-day taper to zero; outcome = opioid-free urine at the
     end of the taper (no use in the 3 preceding days; missing — out of treatment before the taper
     ended — counts as positive) and at the 1-month follow-up (no use in the 3 preceding days, same
