@@ -89,3 +89,21 @@ def test_new_targets_registered_independent():
     _load_all()
     for tid in ("od.post.release", "taper.bup.duration"):
         assert tid in REGISTRY and REGISTRY[tid].calibration == ""
+
+
+def test_outpatient_buprenorphine_induction_and_early_attrition():
+    """Buprenorphine-naloxone without an inpatient stay: induction at home at the first daily dose
+    time once bup_induction_wait h have passed since the last use; before it the patient has no
+    medication and the craving/use dropout hazard applies (early attrition, induction_failed)."""
+    n = 30
+    c = oud_cohort(n, 20240606 + 5)
+    sim = CohortSim(c, ["bupnx"] * n, 21)
+    rec = sim.run()
+    e = sim.event_table()
+    ind = e[e.event == "induction"]
+    assert len(ind) >= n // 2
+    for pid, t in zip(ind.patient, ind.time_h):      # no use within the wait before the first dose
+        uses = e[(e.patient == pid) & (e.event == "use") & (e.time_h < t)]
+        assert uses.empty or t - uses.time_h.max() >= 16.0 - 1e-9   # bup_induction_wait (no spread)
+    assert np.all(sim.inducted[sim.ind_failed] < 0)   # failures are dropouts before the first dose
+    assert rec.on_med[sim.inducted >= 0].any(axis=1).all()

@@ -258,6 +258,8 @@ class CohortSim:
             self.inpatient = ip > 0
             self.inp_until = np.where(ip > 0, ip * 24.0, -1.0)
         self.in_tx = self.tx != TX_NONE
+        # buprenorphine-naloxone without an inpatient stay: outpatient (home) induction
+        self.outpatient_induction = (self.tx == TX_BUPNX) & ~self.inpatient
         # forced abstinence (prison, hospital without opioids): no access to drugs and no treatment
         # for the first N days, then release; treatment (if any) starts at release
         self.abst_until = np.full(n, -np.inf)
@@ -435,6 +437,7 @@ class CohortSim:
         # treatment doses
         med_today = np.zeros(len(act), bool)
         tday = t0 - k_day * 24.0  # hour of day at interval start
+        self._use_t_now = use_t   # this interval's use times (induction waits for the last use before the dose)
         self._treatment_doses(act, tx, U, crav, k_day, t0, tday, rows, med_today)
         if self.adjunct:
             lo, hi = t0 - self.t_start, t0 - self.t_start + dt
@@ -578,7 +581,12 @@ class CohortSim:
                 med_today[a] = True
             elif T == TX_BUPNX and due:
                 if self.inducted[i] < 0:
-                    if self.inpatient[i] and t0 + due[0] - tday - self.last_use[i] >= B["bup_induction_wait"][i]:
+                    # on the unit, or at home (outpatient induction: no inpatient stay planned); the
+                    # first dose once bup_induction_wait h have passed since the last use
+                    t_dose = t0 + due[0] - tday
+                    before = self._use_t_now[a][self._use_t_now[a] < t_dose]
+                    last = max(self.last_use[i], before.max()) if before.size else self.last_use[i]
+                    if (self.inpatient[i] or self.outpatient_induction[i]) and t_dose - last >= B["bup_induction_wait"][i]:
                         self.inducted[i] = k_day
                         self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
                 if self.inducted[i] >= 0 and (self.inpatient[i] or U[a, 7] < B["bup_adherence"][i] * (1 - 0.5 * crav[a])):
@@ -649,18 +657,24 @@ class CohortSim:
                 continue
             T = self.tx[i]
             if self.in_tx[i] and not self.inpatient[i] and T in (TX_METHADONE, TX_NOREPL, TX_BUPNX):
-                if T == TX_BUPNX and self.inducted[i] < 0:
+                if T == TX_BUPNX and self.inducted[i] < 0 and not self.outpatient_induction[i]:
                     pass
                 else:
+                    # outpatient induction: before the first dose the patient has no medication, and the
+                    # same craving- and use-driven dropout hazard applies (early attrition)
+                    pre = T == TX_BUPNX and self.inducted[i] < 0
                     crav = self.rec.craving[i, k]
-                    f = B["dropout_medication_factor"][i] if T != TX_NOREPL else 1.0
+                    f = B["dropout_medication_factor"][i] if T != TX_NOREPL and not pre else 1.0
                     h = B["dropout_rate"][i] * f * np.exp(B["dropout_craving_beta"][i] * (crav - 0.5)
                                                           + B["dropout_use_beta"][i] * last7[i])
                     if u[1] < 1 - np.exp(-h * 24.0):
                         self.in_tx[i] = False
                         if self.rec.dropout_day[i] < 0:
                             self.rec.dropout_day[i] = k
-                        self._event(i, self.t_start + (k + 1) * 24.0, k, "dropout", "left treatment")
+                        self._event(i, self.t_start + (k + 1) * 24.0, k, "dropout",
+                                    "left before outpatient induction" if pre else "left treatment")
+                        if pre:
+                            self.ind_failed[i] = True
             elif (self.reentry and not self.in_tx[i] and self.arm0[i] == TX_METHADONE
                   and self.t_start + (k + 1) * 24.0 > self.abst_until[i]):
                 if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):

@@ -60,9 +60,7 @@ POP_KEYS = ("size", "fentanyl_supply")
 RELAPSE_RUN_DAYS = 7
 # treatments whose start the behaviour layer models only on an inpatient unit (without a stay the
 # arm would silently get no medication)
-INPATIENT_ONLY = {"bupnx": "buprenorphine-naloxone induction happens on the unit once the patient is in withdrawal "
-                           "(outpatient induction is not modelled), e.g. inpatient_days: 4 as in X:BOT",
-                  "detox": "the detoxification taper is given on the unit"}
+INPATIENT_ONLY = {"detox": "the detoxification taper is given on the unit"}
 
 
 @dataclass(frozen=True)

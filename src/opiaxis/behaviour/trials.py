@@ -269,8 +269,8 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
     1 month (16/4 mg here), then a 7-day or 28-day taper to zero; outcome = opioid-free urine at the
     end of the taper (no use in the 3 preceding days; missing — out of treatment before the taper
     ended — counts as positive) and at the 1-month follow-up (no use in the 3 preceding days, same
-    missing rule). Outpatient programmes: induction is modelled on a 2-day inpatient stay (outpatient
-    induction is not modelled). The 28-day taper steps down weekly (16, 12, 8, 4 mg), the 7-day
+    missing rule). Outpatient programmes: outpatient (home) induction, its early attrition included
+    (induction failures count as positive). The 28-day taper steps down weekly (16, 12, 8, 4 mg), the 7-day
     taper daily."""
     from dataclasses import replace
 
@@ -283,7 +283,7 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
     t28 = replace(base, medication=replace(base.medication, taper=Taper(stabilise_days + 1, (), 28.0, 7.0)))
     treat = [t7 if a == 0 else t28 for a in arm]
     days = stabilise_days + 28 + follow_days + 1
-    sim = CohortSim(c, treat, days, inpatient_days=2.0)
+    sim = CohortSim(c, treat, days)   # outpatient: home induction, no inpatient stay
     rec = sim.run()
     end = np.where(arm == 0, stabilise_days + 7, stabilise_days + 28)   # day of the end-of-taper visit
     out_early = (rec.dropout_day >= 0) & (rec.dropout_day < end)

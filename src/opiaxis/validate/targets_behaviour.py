@@ -156,5 +156,5 @@ def _taper(model=None):
     a, b, f = r["free_end_7"], r["free_end_28"], r["free_fu"]
     ok = _in(100 * a.rate, 35, 52) and _in(100 * b.rate, 22, 38) and _in(100 * f.rate, 10, 26)
     return ({"7-day end %": 100 * a.rate, "28-day end %": 100 * b.rate, "1-month follow-up %": 100 * f.rate}, ok,
-            f"n={r['n']}; 7-day {a}; 28-day {b}; follow-up {f}; stabilisation 28 d on 16/4 mg after a 2-day "
-            "inpatient induction; opioid-free = no use in the 3 days before the visit, out of treatment = positive")
+            f"n={r['n']}; 7-day {a}; 28-day {b}; follow-up {f}; stabilisation 28 d on 16/4 mg after "
+            "outpatient induction; opioid-free = no use in the 3 days before the visit, out of treatment = positive")
