@@ -106,4 +106,5 @@ def test_outpatient_buprenorphine_induction_and_early_attrition():
         uses = e[(e.patient == pid) & (e.event == "use") & (e.time_h < t)]
         assert uses.empty or t - uses.time_h.max() >= 16.0 - 1e-9   # bup_induction_wait (no spread)
     assert np.all(sim.inducted[sim.ind_failed] < 0)   # failures are dropouts before the first dose
+    assert set(e.loc[e.event == "induction_failed", "patient"]) == set(c.ids[sim.ind_failed])
     assert rec.on_med[sim.inducted >= 0].any(axis=1).all()

@@ -675,6 +675,8 @@ class CohortSim:
                                     "left before outpatient induction" if pre else "left treatment")
                         if pre:
                             self.ind_failed[i] = True
+                            self._event(i, self.t_start + (k + 1) * 24.0, k, "induction_failed",
+                                        "left before outpatient induction")
             elif (self.reentry and not self.in_tx[i] and self.arm0[i] == TX_METHADONE
                   and self.t_start + (k + 1) * 24.0 > self.abst_until[i]):
                 if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):
