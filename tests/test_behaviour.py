@@ -66,7 +66,10 @@ def test_overdose_mapping_graded_and_ratio():
 # Left out since the joint re-fit of craving_satiety_agonism (scripts/calibrate_behaviour.py), both reported
 # as missed on the scorecard: pain.cncp.oud (misuse fitted, addiction 2.0% below 3–17%) and relapse.detox
 # (relapse 99% above 80–97%; a lower use_rate_max restores it but breaks mmt.retention's retention RR).
-REPRODUCED = ["ot.intranasal.single", "xbot.induction", "xbot.relapse24w", "mmt.retention"]
+# mmt.retention left out since issue 14b (dosing from remembered tolerance changes every path): retention RR
+# 3.49 -> 3.20 at trial size (n=120; band 3.26-6.04), and in expectation (n=600) it missed before too
+# (retention RR 3.29 -> 3.16, heroin-use RR 0.545 in both, band 0.56-0.78): reported as missed.
+REPRODUCED = ["ot.intranasal.single", "xbot.induction", "xbot.relapse24w"]
 
 
 @pytest.mark.parametrize("tid", REPRODUCED)

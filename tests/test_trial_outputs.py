@@ -34,7 +34,7 @@ arms:
 PATIENT_COLUMNS = {"patient", "arm", "treatment", "relapsed", "relapse_day", "left_treatment", "left_treatment_day",
                    "dropout_day", "completed_treatment_day", "discharge_day", "days_with_use", "uses", "overdoses",
                    "died", "death_day", "inducted_day", "induction_failed", "days_on_medication", "adjunct_doses",
-                   "mean_craving_vas"}
+                   "mean_craving_vas", "release_day", "solver_failed"}
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +219,10 @@ def test_default_treatments_are_the_previous_engine_literals():
      "arms[0].behaviour.dropout_rate.fixed", "true or false"),
     ("{name: a, treatment: methadone, behaviour: {dropout_rate: {valu: 0.01}}}", 6,
      "arms[0].behaviour.dropout_rate.valu", "did you mean 'value'"),
-    ("{name: a, treatment: bupnx}", 6, "arms[0].inpatient_days", "outpatient induction is not modelled"),
+    # a bupnx arm without inpatient_days is an outpatient induction since issue 14 (no error);
+    # forced abstinence is released only to none / no_replacement / methadone
+    ("{name: a, treatment: bupnx, forced_abstinence_days: 3}", 6, "arms[0].forced_abstinence_days",
+     "forced abstinence is followed by release"),
     ("{name: a, treatment: detox, inpatient_days: 0}", 6, "arms[0].inpatient_days", "needs inpatient_days > 0"),
     ("{name: a, treatment: methadone, behaviour: {dropout_rate: {value: -1}}}", 6,
      "arms[0].behaviour.dropout_rate.value", "out of range"),

@@ -53,6 +53,7 @@ DRUGS = ("heroin", "mam6", "morphine", "m6g", "fentanyl", "methadone", "buprenor
 MODULES = ("pk", "receptors", "adaptation", "hpa", "pain", "reward", "oxytocin")
 OPTIONS = SolverOptions(rtol=1e-3, atol=1e-6)   # checked against 1e-6/1e-9: ventilation, tolerance agree to 1e-4
 N_DRAWS = 12
+FLUSH = 1e-20   # drug amounts below this are zero (far below any unit's meaningful amount)
 TAG = 0xBE4A
 
 
@@ -210,6 +211,8 @@ class Record:
     oxytocin: np.ndarray | None = None    # (n, days) central oxytocin tone (relative), day start
     adjunct_given: np.ndarray | None = None  # (n,) adjunct doses given
     completed_day: np.ndarray | None = None  # (n,) day the medication's taper ended (-1 never)
+    release_day: np.ndarray | None = None    # (n,) day of release from forced abstinence (-1 none)
+    solver_failed: np.ndarray | None = None  # (n,) the patient's ODE step failed; simulation stopped
 
 
 EVENT_COLUMNS = ("patient", "day", "time_h", "event", "detail", "amount_mg", "ventilation_nadir", "tolerance",
@@ -224,7 +227,8 @@ class CohortSim:
     arm). ``events`` collects the event history (see :meth:`event_table`)."""
 
     def __init__(self, c: Cohort, arms, days: int, *, dt: float = 6.0, immortal: bool = False,
-                 inpatient_days=None, reentry: bool = False, stop_when=None, adjunct_doses=None):
+                 inpatient_days=None, reentry: bool = False, stop_when=None, adjunct_doses=None,
+                 abstinent_days=None):
         self.c = c
         self.days = int(days)
         self.dt = float(dt)
@@ -241,6 +245,11 @@ class CohortSim:
         self.tx = np.array([TX_CODES[t.kind] for t in self.treat], dtype=np.int64)
         self.arm0 = self.tx.copy()
         self.ev = Evaluator(c.model)
+        # drug amounts below FLUSH are set to 0 before each interval: the kernel's step-size control
+        # fails on re-dosing when metabolite states hold ~1e-90 remnants after weeks of abstinence
+        # (found with forced abstinence, issue 14)
+        self._flush = np.array([any(st.name.startswith(d + "_") for d in DRUGS) and "tone" not in st.name
+                                for st in c.model.states])
         self.idx = c.model.param_index
         self.inpatient = np.zeros(n, bool)
         self.inp_until = np.full(n, -1.0)
@@ -249,6 +258,20 @@ class CohortSim:
             self.inpatient = ip > 0
             self.inp_until = np.where(ip > 0, ip * 24.0, -1.0)
         self.in_tx = self.tx != TX_NONE
+        # buprenorphine-naloxone without an inpatient stay: outpatient (home) induction
+        self.outpatient_induction = (self.tx == TX_BUPNX) & ~self.inpatient
+        # forced abstinence (prison, hospital without opioids): no access to drugs and no treatment
+        # for the first N days, then release; treatment (if any) starts at release
+        self.abst_until = np.full(n, -np.inf)
+        self.release_day = np.full(n, -1, np.int64)
+        if abstinent_days is not None:
+            ab = np.broadcast_to(np.asarray(abstinent_days, float), (n,))
+            bad = (ab > 0) & ~np.isin(self.tx, (TX_NONE, TX_NOREPL, TX_METHADONE))
+            if bad.any():
+                raise ValueError("forced abstinence is followed by no treatment, no_replacement or methadone "
+                                 "(started at release); other treatments start on an inpatient unit")
+            self.abst_until = np.where(ab > 0, c.t + ab * 24.0, -np.inf)
+            self.in_tx &= ~(ab > 0)
         self.last_use = np.full(n, c.t - 6.0)
         self.tx_day0 = np.zeros(n)
         self.inducted = np.full(n, -1, np.int64)   # day of induction (-1 not (yet) inducted)
@@ -268,8 +291,12 @@ class CohortSim:
                           self.inducted, self.ind_failed, np.full(n, -1, np.int64),
                           np.full(n, -1, np.int64), np.ones((n, d)), np.ones((n, d)), np.zeros(n, np.int64),
                           np.full(n, -1, np.int64))
+        self.rec.release_day = self.release_day
+        self.rec.solver_failed = np.zeros(n, bool)
         # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
         self.expectancy = np.ones(n)
+        # the tolerance the patient remembers: the tolerance_level at their last use (dosing from habit)
+        self.tol_mem = np.clip(self.ev("tolerance_level", c.X, c.P), 0.0, 1.0)
         fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
         # extra (non-prescribed) doses of a prescribed opioid: one more tablet of the prescribed strength
         rx = [t.medication if t.kind == "cncp" else None for t in self.treat]
@@ -296,6 +323,8 @@ class CohortSim:
             self.challenge_due[i] = ((det.taper.length_days if det else 0.0) + self.x_days[i]) * 24.0 + 9.0
         for i in np.nonzero(self.in_tx)[0]:
             self._event(i, c.t, 0, "treatment_start", self.treat[i].describe())
+        for i in np.nonzero(np.isfinite(self.abst_until))[0]:
+            self._event(i, c.t, 0, "forced_abstinence", f"{(self.abst_until[i] - c.t) / 24:g} d without access")
 
     def _event(self, i, t, day, event, detail="", amount=np.nan, vmin=np.nan, tol=np.nan, pod=np.nan):
         self.events.append((i, int(day), float(t - self.t_start), event, detail, float(amount), float(vmin),
@@ -316,7 +345,9 @@ class CohortSim:
         ``overdose``; ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
         after the use); ``death`` (detail: overdose or other cause); ``induction`` and
         ``induction_failed`` (detail: why); ``discharge`` (leaving inpatient care);
-        ``dropout`` (leaving treatment; detail: why); ``taper_completed``; ``reentry``."""
+        ``dropout`` (leaving treatment; detail: why); ``taper_completed``; ``reentry``;
+        ``forced_abstinence`` and ``release`` (prison/hospital without access); ``solver_failure``
+        (the patient's ODE step failed: reported, and the patient leaves the simulation)."""
         df = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
         df["patient"] = self.c.ids[df["patient"].to_numpy(int)] if len(df) else df["patient"]
         return df.sort_values(["patient", "time_h"], kind="mergesort").reset_index(drop=True)
@@ -362,6 +393,16 @@ class CohortSim:
         tx = self.tx[act]
         inp = self.inpatient[act]
         access = np.where(inp, B["access_inpatient"][act], 1.0)
+        # release from forced abstinence at the interval start
+        for a, i in enumerate(act):
+            if np.isfinite(self.abst_until[i]) and self.release_day[i] < 0 and t0 >= self.abst_until[i] - 1e-9:
+                self.release_day[i] = k_day
+                self._event(i, t0, k_day, "release", "end of forced abstinence")
+                if self.tx[i] != TX_NONE:
+                    self.in_tx[i] = True
+                    self.tx_day0[i] = k_day
+                    self._event(i, t0, k_day, "treatment_start", self.treat[i].describe())
+        access = np.where(t0 < self.abst_until[act] - 1e-9, 0.0, access)
         rate0 = np.where(tx == TX_CNCP, B["cncp_extra_dose_rate"][act], B["use_rate_max"][act])
         lam = (rate0 * access * (np.clip(crav, 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
                * np.exp(B["use_withdrawal_beta"][act] * wd + B["use_pain_beta"][act] * pain / 10
@@ -377,8 +418,12 @@ class CohortSim:
                 i = act[a]
                 tt = t0 + self.slots[s]
                 cmt = self.use_cmt[i]
-                # users titrate to their remaining tolerance (test doses after abstinence)
-                titr = B["dose_floor"][i] + (1 - B["dose_floor"][i]) * min(max(tol[a], 0.0), 1.0)
+                # users dose to the tolerance they believe they have: partly the true remaining
+                # tolerance, partly the tolerance of their last use (memory, habit), with judgement noise
+                w = min(max(B["tolerance_insight"][i], 0.0), 1.0)
+                perceived = w * min(max(tol[a], 0.0), 1.0) + (1 - w) * self.tol_mem[i]
+                titr = (B["dose_floor"][i] + (1 - B["dose_floor"][i]) * perceived) * np.exp(
+                    B["dose_judgement_sd"][i] * ndtri(min(max(U[a, (8, 9, 11)[s]], 1e-9), 1 - 1e-9)))
                 if cmt == "heroin.iv":
                     amt = titr * B["heroin_dose"][i] * np.exp(B["heroin_purity_sd"][i] * ndtri(min(max(U[a, 4 + s], 1e-9), 1 - 1e-9)))
                 elif cmt == "fentanyl.iv":
@@ -392,6 +437,7 @@ class CohortSim:
         # treatment doses
         med_today = np.zeros(len(act), bool)
         tday = t0 - k_day * 24.0  # hour of day at interval start
+        self._use_t_now = use_t   # this interval's use times (induction waits for the last use before the dose)
         self._treatment_doses(act, tx, U, crav, k_day, t0, tday, rows, med_today)
         if self.adjunct:
             lo, hi = t0 - self.t_start, t0 - self.t_start + dt
@@ -404,8 +450,22 @@ class CohortSim:
         self.rec.on_med[act, k_day] |= med_today
         doses = _doses(rows)
         grid = t0 + self.grid
+        X = X.copy()
+        X[:, self._flush] = np.where(np.abs(X[:, self._flush]) < FLUSH, 0.0, X[:, self._flush])
         r = simulate(c.model, P, grid, doses, ids=c.ids[act], x0=X, t0=t0, options=OPTIONS)
         Y = r.states
+        # a patient whose solver step fails is reported (event solver_failure, Record.solver_failed)
+        # and leaves the simulation: never re-simulated, never left with non-finite states
+        failed = np.asarray(r.failed) | ~np.isfinite(Y).all(axis=(1, 2))
+        for a in np.nonzero(failed)[0]:
+            i = act[a]
+            self.active[i] = False
+            self.rec.solver_failed[i] = True
+            self._event(i, t0, k_day, "solver_failure", f"ODE step failed in [{t0 - self.t_start:g}, "
+                        f"{t0 - self.t_start + dt:g}) h; patient left the simulation")
+            Y[a] = X[a][None, :]
+            nuse[a] = 0
+            use_t[a] = np.nan
         # naloxone challenge read-out (XR-NTX induction)
         for a, i in enumerate(act):
             if tx[a] == TX_XRNTX and self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
@@ -432,6 +492,7 @@ class CohortSim:
                     if not np.isfinite(use_t[a, s]):
                         continue
                     self.last_use[i] = use_t[a, s]
+                    self.tol_mem[i] = min(max(float(tol[a]), 0.0), 1.0)
                     # extinction (Rescorla–Wagner): the use's reinforcement is the fraction of μ receptors
                     # free of antagonist/partial agonist; unreinforced use lowers the expectancy
                     reinf = 1.0 - min(max(float(occ_b[a]), 0.0), 1.0)
@@ -520,7 +581,12 @@ class CohortSim:
                 med_today[a] = True
             elif T == TX_BUPNX and due:
                 if self.inducted[i] < 0:
-                    if self.inpatient[i] and t0 + due[0] - tday - self.last_use[i] >= B["bup_induction_wait"][i]:
+                    # on the unit, or at home (outpatient induction: no inpatient stay planned); the
+                    # first dose once bup_induction_wait h have passed since the last use
+                    t_dose = t0 + due[0] - tday
+                    before = self._use_t_now[a][self._use_t_now[a] < t_dose]
+                    last = max(self.last_use[i], before.max()) if before.size else self.last_use[i]
+                    if (self.inpatient[i] or self.outpatient_induction[i]) and t_dose - last >= B["bup_induction_wait"][i]:
                         self.inducted[i] = k_day
                         self._event(i, t0 + (due[0] - tday), k_day, "induction", med.text)
                 if self.inducted[i] >= 0 and (self.inpatient[i] or U[a, 7] < B["bup_adherence"][i] * (1 - 0.5 * crav[a])):
@@ -558,7 +624,11 @@ class CohortSim:
         r = simulate(c.model, P[a:a + 1], grid, _doses(rows), ids=c.ids[i:i + 1], x0=X[a:a + 1], t0=t0, options=OPTIONS)
         if not hasattr(self, "_rescued") or self._rescued is None:
             self._rescued = {}
-        self._rescued[i] = r.states[0, -1, :].copy()
+        if np.isfinite(r.states[0, -1, :]).all() and not r.failed[0]:
+            self._rescued[i] = r.states[0, -1, :].copy()
+        else:   # the rescue's re-simulation failed: keep the interval's states, report it
+            self._event(i, t_use, int((t_use - self.t_start) // 24), "solver_failure",
+                        "re-simulation with naloxone failed; the interval's states are kept")
 
     def _taper_completed(self, i, k_day, t):
         self.in_tx[i] = False
@@ -587,19 +657,28 @@ class CohortSim:
                 continue
             T = self.tx[i]
             if self.in_tx[i] and not self.inpatient[i] and T in (TX_METHADONE, TX_NOREPL, TX_BUPNX):
-                if T == TX_BUPNX and self.inducted[i] < 0:
+                if T == TX_BUPNX and self.inducted[i] < 0 and not self.outpatient_induction[i]:
                     pass
                 else:
+                    # outpatient induction: before the first dose the patient has no medication, and the
+                    # same craving- and use-driven dropout hazard applies (early attrition)
+                    pre = T == TX_BUPNX and self.inducted[i] < 0
                     crav = self.rec.craving[i, k]
-                    f = B["dropout_medication_factor"][i] if T != TX_NOREPL else 1.0
+                    f = B["dropout_medication_factor"][i] if T != TX_NOREPL and not pre else 1.0
                     h = B["dropout_rate"][i] * f * np.exp(B["dropout_craving_beta"][i] * (crav - 0.5)
                                                           + B["dropout_use_beta"][i] * last7[i])
                     if u[1] < 1 - np.exp(-h * 24.0):
                         self.in_tx[i] = False
                         if self.rec.dropout_day[i] < 0:
                             self.rec.dropout_day[i] = k
-                        self._event(i, self.t_start + (k + 1) * 24.0, k, "dropout", "left treatment")
-            elif self.reentry and not self.in_tx[i] and self.arm0[i] == TX_METHADONE:
+                        self._event(i, self.t_start + (k + 1) * 24.0, k, "dropout",
+                                    "left before outpatient induction" if pre else "left treatment")
+                        if pre:
+                            self.ind_failed[i] = True
+                            self._event(i, self.t_start + (k + 1) * 24.0, k, "induction_failed",
+                                        "left before outpatient induction")
+            elif (self.reentry and not self.in_tx[i] and self.arm0[i] == TX_METHADONE
+                  and self.t_start + (k + 1) * 24.0 > self.abst_until[i]):
                 if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):
                     self.in_tx[i] = True
                     self.tx_day0[i] = k + 1

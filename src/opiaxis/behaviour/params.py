@@ -69,7 +69,8 @@ _P = [
            "assumed: log-scale SD of street purity from use to use (street heroin purity varies 2–3-fold)"),
     BParam("dose_floor", 0.2, "dimensionless",
            "assumed: after abstinence users take a fraction of their habitual dose that grows with their "
-           "remaining tolerance (dose = habit·(f + (1 − f)·tolerance_level)); f = 0.2 for a fully detoxified user"),
+           "perceived remaining tolerance (dose = habit·(f + (1 − f)·perceived tolerance), perceived tolerance: see "
+           "tolerance_insight); f = 0.2 for a user who believes their tolerance is gone"),
     BParam("fentanyl_dose", 0.3, "mg",
            "assumed: illicit fentanyl per use roughly equianalgesic to the heroin dose", 0.4),
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
@@ -176,6 +177,25 @@ _P.append(BParam(
     "methadone_attendance", 0.95, "dimensionless",
     "assumed (was a literal in the engine): probability of attending the methadone clinic for the day's "
     "supervised dose while in treatment; missed days are common but a minority (take-home doses not modelled)"))
+
+# --- tolerance after abstinence (issue 14; appended last so every earlier draw is unchanged) ------
+_P.append(BParam(
+    "tolerance_insight", 0.5, "dimensionless",
+    "assumed (no published estimate of how well users judge their remaining tolerance; 0.5 = they "
+    "know half of what they lost): users do not know the tolerance the ODE adaptation module has left "
+    "(tolerance_level, lost in abstinence with the moderator's time scale, adapt_tolerance_rate: t½ "
+    "~10 d, full recovery ~18.5 d, Ouellet & Pollack 1995). They dose from memory: the perceived "
+    "tolerance is w·(true tolerance) + (1 − w)·(tolerance at their last use), and the dose is "
+    "habit·(dose_floor + (1 − dose_floor)·perceived). After forced abstinence (prison, hospital) the "
+    "remembered tolerance is the pre-abstinence one, so the first uses are too large for the "
+    "tolerance left — the mechanism proposed for the post-release overdose peak (Binswanger et al., "
+    "NEJM 2007;356:157: 'if they return to their usual doses after release, they will have lost "
+    "tolerance'; Strang et al., BMJ 2003;326:959). w = 1 is the previous build (users titrate to their "
+    "true tolerance)"))
+_P.append(BParam(
+    "dose_judgement_sd", 0.3, "dimensionless",
+    "assumed: log-scale SD of the user's own error in judging a dose (in addition to street purity), "
+    "from use to use; users cannot measure what they take"))
 
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}
 

@@ -52,14 +52,15 @@ from .params import PARAMS
 from .treatments import Treatment, default_treatments, parse_treatment
 
 TOP_KEYS = ("kind", "name", "description", "seed", "days", "population", "behaviour", "arms")
-ARM_KEYS = ("name", "treatment", "inpatient_days", "behaviour", "adjunct", "medication", "detox")
+ARM_KEYS = ("name", "treatment", "inpatient_days", "forced_abstinence_days", "behaviour", "adjunct", "medication",
+            "detox")
+# treatments that can follow forced abstinence (they start at release)
+AFTER_RELEASE = ("none", "no_replacement", "methadone")
 POP_KEYS = ("size", "fentanyl_supply")
 RELAPSE_RUN_DAYS = 7
 # treatments whose start the behaviour layer models only on an inpatient unit (without a stay the
 # arm would silently get no medication)
-INPATIENT_ONLY = {"bupnx": "buprenorphine-naloxone induction happens on the unit once the patient is in withdrawal "
-                           "(outpatient induction is not modelled), e.g. inpatient_days: 4 as in X:BOT",
-                  "detox": "the detoxification taper is given on the unit"}
+INPATIENT_ONLY = {"detox": "the detoxification taper is given on the unit"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class TrialArm:
     behaviour: dict = field(default_factory=dict)   # name -> BehaviourSetting
     adjunct: list = field(default_factory=list)     # regimen texts
     regimen: Treatment | None = None                # the medication as data (defaults of the treatment)
+    forced_abstinence_days: float = 0.0             # prison/hospital: no access to drugs, then release
 
     def __post_init__(self):
         if self.regimen is None:
@@ -186,6 +188,12 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
         if tx in INPATIENT_ONLY and ip <= 0:
             raise _err(f"treatment {tx!r} needs inpatient_days > 0: {INPATIENT_ONLY[tx]}", file, a,
                        "inpatient_days" if "inpatient_days" in a else "treatment", f"{where}.inpatient_days")
+        fa = _number(a, "forced_abstinence_days", file, f"{where}.forced_abstinence_days", lo=0.0, hi=days,
+                     default=0.0)
+        if fa > 0 and (ip > 0 or tx not in AFTER_RELEASE):
+            raise _err(f"forced abstinence is followed by release to {', '.join(AFTER_RELEASE)} (started at release) "
+                       "and has no inpatient stay", file, a, "forced_abstinence_days",
+                       f"{where}.forced_abstinence_days")
         adj = a.get("adjunct") or []
         if not isinstance(adj, list):
             raise _err("expected a list of regimen texts", file, a, "adjunct", f"{where}.adjunct")
@@ -196,7 +204,7 @@ def load_trial(path: str | Path, *, model=None) -> TrialSpec:
             parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)   # validate now
         regimen = parse_treatment(tx, a, file=file, where=where, routes=routes, iu=iu)
         arms.append(TrialArm(an, tx, ip, _behaviour(a.get("behaviour"), file, f"{where}.behaviour"), list(adj),
-                             regimen))
+                             regimen, fa))
     return TrialSpec(name, seed, days, size, arms, fent, beh, str(d.get("description") or "").strip(), file)
 
 
@@ -242,17 +250,20 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
         for nm, v in a.behaviour.items():
             c.set_behaviour(nm, v.value, arm == a_i, fixed=v.fixed)
     inp = np.array([spec.arms[a].inpatient_days for a in arm])
+    fab = np.array([spec.arms[a].forced_abstinence_days for a in arm])
     sim = CohortSim(c, [spec.arms[a].regimen for a in arm], spec.days, inpatient_days=inp,
-                    adjunct_doses=_adjunct_doses(spec, c, arm))
+                    adjunct_doses=_adjunct_doses(spec, c, arm), abstinent_days=fab)
     rec = sim.run(progress=progress)
     use = rec.uses > 0
-    start = np.ceil(inp).astype(int)                        # relapse counted after the inpatient stay
+    start = np.ceil(np.maximum(inp, fab)).astype(int)       # relapse counted after the inpatient stay / release
     rel = np.array([runs(use[i:i + 1, start[i]:], RELAPSE_RUN_DAYS)[0] for i in range(n)])
     relapsed = rel >= 0
     rel_day = np.where(relapsed, rel + start + RELAPSE_RUN_DAYS, spec.days).astype(float)
     treated = sim.arm0 != TX_NONE
-    left = treated & ~rec.in_tx.all(axis=1)
-    ret_day = np.where(left, np.argmin(rec.in_tx, axis=1), spec.days).astype(float)
+    fstart = np.ceil(fab).astype(int)                       # treatment after forced abstinence starts at release
+    in_tx = rec.in_tx | (np.arange(spec.days)[None, :] < fstart[:, None])
+    left = treated & ~in_tx.all(axis=1)
+    ret_day = np.where(left, np.argmin(in_tx, axis=1), spec.days).astype(float)
     dead = rec.dead_day >= 0
     names = np.array([a.name for a in spec.arms])[arm]
     def day_or_nan(d):
@@ -263,13 +274,13 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
         "relapsed": relapsed, "relapse_day": np.where(relapsed, rel_day, np.nan),
         "left_treatment": left, "left_treatment_day": np.where(left, ret_day, np.nan),
         "dropout_day": day_or_nan(rec.dropout_day), "completed_treatment_day": day_or_nan(rec.completed_day),
-        "discharge_day": day_or_nan(rec.discharge_day),
+        "discharge_day": day_or_nan(rec.discharge_day), "release_day": day_or_nan(rec.release_day),
         "days_with_use": use.sum(axis=1), "uses": rec.uses.sum(axis=1), "overdoses": rec.od.sum(axis=1),
         "died": dead, "death_day": np.where(dead, rec.dead_day, np.nan),
         "inducted_day": day_or_nan(rec.inducted), "induction_failed": rec.induction_failed,
         "days_on_medication": rec.on_med.sum(axis=1),
         "adjunct_doses": rec.adjunct_given,
-        "mean_craving_vas": 100 * rec.craving.mean(axis=1)})
+        "mean_craving_vas": 100 * rec.craving.mean(axis=1), "solver_failed": rec.solver_failed})
     d = spec.days
     daily = pd.DataFrame({
         "patient": np.repeat(c.ids, d), "arm": np.repeat(names, d), "day": np.tile(np.arange(d), n),

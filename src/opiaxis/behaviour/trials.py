@@ -230,3 +230,68 @@ def cncp_misuse(n: int = 150, days: int = 365, seed: int = SEED) -> dict:
     addiction = w28 >= 14
     from ..trials import proportion
     return {"misuse": proportion(misuse), "addiction": proportion(addiction), "record": rec}
+
+
+def post_release(n: int = 200, abstinent_days: int = 60, follow_days: int = 84, seed: int = SEED,
+                 behaviour: dict | None = None, dt: float = 6.0) -> dict:
+    """Binswanger et al., NEJM 2007 (and Merrall et al., Addiction 2010): overdose death after release
+    from prison. Dependent heroin users (28-day run-in) spend ``abstinent_days`` without access to
+    opioids (forced abstinence), are released without treatment and followed for ``follow_days``.
+    Deaths are not drawn (immortal cohort): the expected overdose deaths given each path
+    (Rao–Blackwell) per person-day at risk give the rate in weeks 1–2 and weeks 5–12 after release.
+    ``behaviour`` overrides behaviour parameters' typical values (counterfactuals)."""
+    c = oud_cohort(n, seed + 3)
+    for k, v in (behaviour or {}).items():
+        c.set_behaviour(k, v)
+    sim = CohortSim(c, ["none"] * n, abstinent_days + follow_days, dt=dt, immortal=True,
+                    abstinent_days=abstinent_days)
+    rec = sim.run()
+    d0 = abstinent_days
+    surv_prev = np.concatenate([np.ones((n, 1)), rec.surv[:, :-1]], axis=1)   # at risk at day start
+
+    def rate(a, b):   # expected overdose deaths per person-day, days [d0 + a, d0 + b)
+        den = surv_prev[:, d0 + a:d0 + b].sum()
+        return rec.exp_od_death[:, d0 + a:d0 + b].sum() / den if den > 0 else np.nan
+
+    r12, r512 = rate(0, 14), rate(28, 84)
+    ev = sim.event_table()
+    uses = ev[ev.event == "use"]
+    wk = (uses["day"] - d0) // 7
+    return {"n": n, "rate_w1_2": r12, "rate_w5_12": r512, "ratio": r12 / r512 if r512 > 0 else np.inf,
+            "p_od_w1_2": float(uses.loc[wk < 2, "p_overdose"].mean()),
+            "p_od_w5_12": float(uses.loc[(wk >= 4) & (wk < 12), "p_overdose"].mean()),
+            "uses_w1_2": float((wk < 2).sum() / n), "uses_w5_12": float(((wk >= 4) & (wk < 12)).sum() / n),
+            "record": rec, "events": ev}
+
+
+def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, follow_days: int = 30) -> dict:
+    """Ling et al., Addiction 2009;104:256 (NIDA CTN-0003; n = 516 randomised, the default): buprenorphine-naloxone stabilisation for
+    1 month (16/4 mg here), then a 7-day or 28-day taper to zero; outcome = opioid-free urine at the
+    end of the taper (no use in the 3 preceding days; missing — out of treatment before the taper
+    ended — counts as positive) and at the 1-month follow-up (no use in the 3 preceding days, same
+    missing rule). Outpatient programmes: outpatient (home) induction, its early attrition included
+    (induction failures count as positive). The 28-day taper steps down weekly (16, 12, 8, 4 mg), the 7-day
+    taper daily."""
+    from dataclasses import replace
+
+    from ..trials import proportion, randomise
+    from .treatments import Taper, default_treatments
+    c = oud_cohort(n, seed + 4)
+    arm = randomise(c.ids, seed + 4, (1, 1))
+    base = default_treatments()["bupnx"]
+    t7 = replace(base, medication=replace(base.medication, taper=Taper(stabilise_days + 1, (), 7.0, 1.0)))
+    t28 = replace(base, medication=replace(base.medication, taper=Taper(stabilise_days + 1, (), 28.0, 7.0)))
+    treat = [t7 if a == 0 else t28 for a in arm]
+    days = stabilise_days + 28 + follow_days + 1
+    sim = CohortSim(c, treat, days)   # outpatient: home induction, no inpatient stay
+    rec = sim.run()
+    end = np.where(arm == 0, stabilise_days + 7, stabilise_days + 28)   # day of the end-of-taper visit
+    out_early = (rec.dropout_day >= 0) & (rec.dropout_day < end)
+    out_early |= sim.ind_failed | (sim.inducted < 0)
+    free_end = np.array([rec.uses[i, end[i] - 3:end[i]].sum() == 0 for i in range(n)]) & ~out_early
+    fu = end + follow_days
+    free_fu = np.array([rec.uses[i, fu[i] - 3:fu[i]].sum() == 0 for i in range(n)]) & ~out_early
+    a7, a28 = arm == 0, arm == 1
+    return {"n": n, "free_end_7": proportion(free_end[a7]), "free_end_28": proportion(free_end[a28]),
+            "free_fu": proportion(free_fu), "free_fu_7": proportion(free_fu[a7]),
+            "free_fu_28": proportion(free_fu[a28]), "record": rec, "sim": sim}

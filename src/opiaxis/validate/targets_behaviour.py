@@ -129,3 +129,32 @@ def _cncp(model=None):
     return ({"misuse %": 100 * a.rate, "addiction %": 100 * b.rate}, ok,
             f"misuse {a}; addiction {b}; oxycodone 20 mg bid 1 year; misuse = extra doses on ≥3 days in 30; "
             "addiction = extra doses on ≥14 days in 28")
+
+
+@target("od.post.release", finding="overdose death risk in the first 2 weeks after forced abstinence (release from "
+        "prison) far above the risk later on", band="risk in weeks 1–2 ≥10× the risk in weeks 5–12",
+        source="Binswanger et al., NEJM 2007;356:157; Merrall et al., Addiction 2010;105:1545",
+        calibration="")  # independent: tolerance_insight and dose_judgement_sd are assumed, not fitted
+def _post_release(model=None):
+    from ..behaviour.trials import post_release
+    r = post_release()
+    return ({"rate ratio weeks 1–2 / 5–12": r["ratio"]}, r["ratio"] >= 10,
+            f"n={r['n']} dependent heroin users, 60 days of forced abstinence, released without treatment; "
+            f"expected overdose deaths per 1000 person-days {1000 * r['rate_w1_2']:.3f} (weeks 1–2) vs "
+            f"{1000 * r['rate_w5_12']:.3f} (weeks 5–12); uses per person {r['uses_w1_2']:.1f} vs "
+            f"{r['uses_w5_12']:.1f}; mean P(overdose) per use {r['p_od_w1_2']:.2e} vs {r['p_od_w5_12']:.2e}")
+
+
+@target("taper.bup.duration", finding="buprenorphine 7-day vs 28-day taper after stabilisation: opioid-free urine "
+        "at the end of the taper 44% vs 30%; about 18% opioid-free at the 1-month follow-up",
+        band="end of taper 35–52% (7 d) and 22–38% (28 d); 1-month follow-up 10–26%",
+        source="Ling et al., Addiction 2009;104:256",
+        calibration="")  # independent: no parameter fitted to it
+def _taper(model=None):
+    from ..behaviour.trials import taper_duration
+    r = taper_duration()
+    a, b, f = r["free_end_7"], r["free_end_28"], r["free_fu"]
+    ok = _in(100 * a.rate, 35, 52) and _in(100 * b.rate, 22, 38) and _in(100 * f.rate, 10, 26)
+    return ({"7-day end %": 100 * a.rate, "28-day end %": 100 * b.rate, "1-month follow-up %": 100 * f.rate}, ok,
+            f"n={r['n']}; 7-day {a}; 28-day {b}; follow-up {f}; stabilisation 28 d on 16/4 mg after "
+            "outpatient induction; opioid-free = no use in the 3 days before the visit, out of treatment = positive")
