@@ -56,7 +56,7 @@ from .engine import simulate
 from .errors import OpiaxisInputError
 from .model.core import Model
 from .model.units import ureg
-from .population import patient_normals, sample_parameters
+from .population import patient_normals, virtual_cohort
 from .yamlio import LDict, line_of, load_yaml, load_yaml_file
 
 TOP_KEYS = {"name", "description", "seed", "population", "arms", "schedule", "outputs", "endpoints", "measurements", "solver"}
@@ -389,12 +389,9 @@ def simulate_chunk(study: Study, model: Model | None, a_idx: int, cids: np.ndarr
     if model is None:
         from .models import default_model
         model = default_model()
-    from .population.covariates import apply_covariates, sample_covariates
     arm = study.arms[a_idx]
-    P = sample_parameters(model, cids, study.seed, overrides={**study.parameters, **arm.parameters},
-                          variability=study.variability)
-    cov = sample_covariates(cids, study.seed, study.covariates or None)
-    P = apply_covariates(model, P, cov)
+    P, cov = virtual_cohort(model, cids, study.seed, overrides={**study.parameters, **arm.parameters},
+                            variability=study.variability, covariates=study.covariates)
     doses = arm_doses(study, arm, model, cids)
     from .engine import SolverOptions
     t0 = min(0.0, float(doses["TIME"].min())) if len(doses) else 0.0   # steady-state run-ins start before 0

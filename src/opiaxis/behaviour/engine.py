@@ -138,12 +138,11 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
                 behaviour: dict | None = None, model: Model | None = None) -> Cohort:
     """Virtual patients: covariates, ODE parameters (with covariate effects), behaviour parameters,
     initial states and one random stream each — all fixed by (seed, patient id)."""
-    from ..population import patient_normals, sample_parameters
-    from ..population.covariates import apply_covariates, covariate_specs, sample_covariates
+    from ..population import patient_normals, virtual_cohort
+    from ..population.covariates import covariate_specs
     model = model or behaviour_model()
     ids = np.asarray(ids, dtype=np.int64)
-    cov = sample_covariates(ids, seed, covariate_specs(covariates))
-    P = apply_covariates(model, sample_parameters(model, ids, seed, overrides=overrides), cov)
+    P, cov = virtual_cohort(model, ids, seed, overrides=overrides, covariates=covariate_specs(covariates))
     if "nociceptive_drive" in model.param_index and "chronic_pain" in cov:
         # chronic pain: nociceptive drive giving NRS ~5–6 untreated (assumed; pain module's scale)
         P[:, model.param_index["nociceptive_drive"]] = np.where(cov["chronic_pain"] > 0.5, 1.2, 0.0)

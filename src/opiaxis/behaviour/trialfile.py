@@ -214,22 +214,25 @@ def _adjunct_doses(spec: TrialSpec, c, arm_of: np.ndarray) -> pd.DataFrame | Non
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def km_curve(time: np.ndarray, event: np.ndarray) -> np.ndarray:
-    """Kaplan–Meier estimate (lifelines) as (k, 2) steps (time, event-free fraction) at 0 and at
-    each event time — the only times the curve changes."""
-    from lifelines import KaplanMeierFitter
-    sf = KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, bool)).survival_function_
-    t = sf.index.to_numpy(float)
-    keep = (t == 0) | np.isin(t, np.asarray(time, float)[np.asarray(event, bool)])
-    return np.column_stack([t[keep], sf.to_numpy()[keep, 0]])
-
-
 def _km_table(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """The Kaplan–Meier table with its 95% band and numbers at risk (time in days), for the report."""
+    """The Kaplan–Meier table (lifelines, fitted once) with its 95% band and numbers at risk."""
     from lifelines import KaplanMeierFitter
 
     from ..analysis import km_table
     return km_table(KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, bool)))
+
+
+def _steps(table: pd.DataFrame, time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """(k, 2) steps (time, event-free fraction) of a KM table at 0 and at each event time — the
+    only times the curve changes."""
+    t = table["time"].to_numpy(float)
+    keep = (t == 0) | np.isin(t, np.asarray(time, float)[np.asarray(event, bool)])
+    return np.column_stack([t[keep], table["survival"].to_numpy(float)[keep]])
+
+
+def km_curve(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Kaplan–Meier estimate as (k, 2) steps (time, event-free fraction) at 0 and at each event time."""
+    return _steps(_km_table(time, event), time, event)
 
 
 def run_trial(spec: TrialSpec, progress=None) -> dict:
@@ -302,11 +305,11 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
             "overdoses": int(rec.od[s].sum()), "deaths": int(dead[s].sum()),
             "mean craving (VAS)": round(float(100 * rec.craving[s].mean()), 1),
             "mean oxytocin tone": round(float(rec.oxytocin[s].mean()), 3)}
-        km["relapse (7 consecutive days of use)"][a.name] = km_curve(rel_day[s], relapsed[s])
-        km_tables["relapse (7 consecutive days of use)"][a.name] = _km_table(rel_day[s], relapsed[s])
+        tab = km_tables["relapse (7 consecutive days of use)"][a.name] = _km_table(rel_day[s], relapsed[s])
+        km["relapse (7 consecutive days of use)"][a.name] = _steps(tab, rel_day[s], relapsed[s])
         if treated[s].any():
-            km["retention in treatment"][a.name] = km_curve(ret_day[s], left[s])
-            km_tables["retention in treatment"][a.name] = _km_table(ret_day[s], left[s])
+            tab = km_tables["retention in treatment"][a.name] = _km_table(ret_day[s], left[s])
+            km["retention in treatment"][a.name] = _steps(tab, ret_day[s], left[s])
     return {"summary": summary, "patients": patients, "daily": daily, "events": sim.event_table(), "km": km,
             "km_tables": km_tables, "record": rec, "sim": sim, "arm": arm}
 

@@ -43,8 +43,8 @@ def warm_up() -> int:
 def simulate_arm_chunk(spec: dict, arm: int, ids: list[int]) -> pd.DataFrame:
     """One chunk of one arm as a tidy frame (patient, arm, time, variable, value, unit)."""
     from ..engine import SolverOptions, simulate
-    from ..population import sample_parameters
-    from ..population.covariates import apply_covariates, covariate_specs, sample_covariates
+    from ..population import virtual_cohort
+    from ..population.covariates import covariate_specs
     from ..dosing import EventTable
     model = _worker_model()
     ids = np.asarray(ids)
@@ -55,9 +55,8 @@ def simulate_arm_chunk(spec: dict, arm: int, ids: list[int]) -> pd.DataFrame:
         for name, value in spec["population"]["parameters"].items():
             P[:, model.param_index[name]] = value
     else:
-        P = sample_parameters(model, ids, spec["seed"])
-        cov = sample_covariates(ids, spec["seed"], covariate_specs(spec["population"].get("covariates") or {}))
-        P = apply_covariates(model, P, cov)
+        P, _ = virtual_cohort(model, ids, spec["seed"],
+                              covariates=covariate_specs(spec["population"].get("covariates") or {}))
     times = np.arange(0.0, spec["horizon_h"] + 1e-9, spec["every_h"])
     regimen = EventTable.from_regimens(model, a["regimens"])
     doses = regimen.for_ids(ids).expanded() if len(regimen) else None

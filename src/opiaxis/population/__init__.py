@@ -49,3 +49,16 @@ def sample_parameters(model: Model, ids, seed: int, *, overrides: dict[str, floa
             v = np.clip(v, p.lower if p.lower is not None else -np.inf, p.upper if p.upper is not None else np.inf)
         P[:, j] = v
     return P
+
+
+def virtual_cohort(model: Model, ids, seed: int, *, overrides: dict[str, float] | None = None,
+                   variability: bool = True, covariates: dict | None = None):
+    """Parameter matrix and covariate table of a virtual cohort: typical values (with
+    ``overrides``), between-patient variability, sampled covariates (validated specs from
+    :func:`opiaxis.population.covariates.covariate_specs`; default margins if None) and their
+    effects. Parameters and covariates come from separate per-patient streams."""
+    from .covariates import apply_covariates, sample_covariates
+    ids = np.asarray(ids)
+    P = sample_parameters(model, ids, seed, overrides=overrides, variability=variability)
+    cov = sample_covariates(ids, seed, covariates or None)
+    return apply_covariates(model, P, cov), cov

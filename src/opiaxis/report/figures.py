@@ -31,23 +31,9 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 def time_course(results: pd.DataFrame, variable: str, div_id: str) -> str:
     """Median and 5th–95th percentile band per arm of one variable over days."""
-    import plotly.graph_objects as go
     d = results[results["variable"] == variable]
-    fig = go.Figure()
-    for k, (arm, da) in enumerate(d.groupby("arm", observed=True)):
-        color = _PALETTE[k % len(_PALETTE)]
-        q = da.groupby("time")["value"].quantile([0.05, 0.5, 0.95]).unstack()
-        days = q.index.to_numpy() / 24.0
-        fig.add_trace(go.Scatter(x=np.r_[days, days[::-1]], y=np.r_[q[0.95], q[0.05][::-1]], fill="toself",
-                                 fillcolor=_rgba(color, 0.18), line={"width": 0}, hoverinfo="skip",
-                                 legendgroup=str(arm), showlegend=False, name=f"{arm} 5–95%"))
-        fig.add_trace(go.Scatter(x=days, y=q[0.5], name=str(arm), legendgroup=str(arm), line={"color": color, "width": 2},
-                                 hovertemplate="day %{x:.2f}: %{y:.4g}<extra>" + str(arm) + " median</extra>"))
-    unit = str(d["unit"].iloc[0]) if len(d) else ""
-    fig.update_layout(title={"text": str(variable), "font": {"size": 14}}, xaxis_title="day", yaxis_title=unit,
-                      height=340, margin={"l": 60, "r": 10, "t": 40, "b": 40}, template="plotly_white",
-                      legend={"orientation": "h", "y": -0.25})
-    return _html(fig, div_id)
+    return bands(d.assign(day=d["time"] / 24.0), x="day", y="value", group="arm", title=str(variable),
+                 div_id=div_id, ylabel=str(d["unit"].iloc[0]) if len(d) else "", quantiles=(0.05, 0.5, 0.95))
 
 
 def bands(frame: pd.DataFrame, *, x: str, y: str, group: str, title: str, div_id: str, xlabel: str = "day",
@@ -56,7 +42,7 @@ def bands(frame: pd.DataFrame, *, x: str, y: str, group: str, title: str, div_id
     import plotly.graph_objects as go
     lo, mid, hi = quantiles
     fig = go.Figure()
-    for k, (name, g) in enumerate(frame.groupby(group, observed=True, sort=False)):
+    for k, (name, g) in enumerate(frame.groupby(group, observed=True)):
         color = _PALETTE[k % len(_PALETTE)]
         q = g.groupby(x)[y].quantile(list(quantiles)).unstack()
         xs = q.index.to_numpy(float)

@@ -14,8 +14,8 @@ import pandas as pd
 from .. import dosing
 from ..engine import simulate
 from ..models import default_model
-from ..population import sample_parameters
-from ..population.covariates import apply_covariates, covariate_specs, sample_covariates
+from ..population import virtual_cohort
+from ..population.covariates import covariate_specs
 from ..dosing import EventTable
 from .registry import target
 
@@ -27,10 +27,7 @@ MADRS_CASE = 20.0  # moderate depression (Müller et al., J Affect Disord 2003;7
 def cohort(model, ids, seed: int, covariates: dict | None = None, parameters: dict | None = None,
            per_patient: dict | None = None) -> tuple[np.ndarray, pd.DataFrame]:
     """Parameter matrix and covariate table of a virtual cohort (own streams per patient)."""
-    ids = np.asarray(ids)
-    P = sample_parameters(model, ids, seed, overrides=parameters or {})
-    cov = sample_covariates(ids, seed, covariate_specs(covariates or {}))
-    P = apply_covariates(model, P, cov)
+    P, cov = virtual_cohort(model, ids, seed, overrides=parameters or {}, covariates=covariate_specs(covariates or {}))
     for name, values in (per_patient or {}).items():
         P[:, model.param_index[name]] = values
     return P, cov
