@@ -67,10 +67,12 @@ def test_outcome_statistics():
     ({"outcome": "y:max", "method": "sobol", "n": 100}, "power of 2"),
     ({"outcome": "y:max", "method": "fast"}, "unknown method 'fast'"),
     ({"outcome": "y:max", "modules": ["gut"]}, "unknown module(s) gut"),
+    ({"outcome": "y:max", "every": 3.0}, "longer than the horizon"),
+    ({"outcome": "y:max", "horizon": -2.0}, "must be positive"),
 ])
 def test_bad_requests_get_clear_errors(additive, kwargs, message):
     with pytest.raises(OpiaxisInputError, match=None) as exc:
-        analyse(additive, regimens=[], horizon=2.0, every=1.0, **kwargs)
+        analyse(additive, regimens=[], **{"horizon": 2.0, "every": 1.0, **kwargs})
     assert message in str(exc.value)
 
 

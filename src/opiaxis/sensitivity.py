@@ -216,8 +216,11 @@ def analyse(model: Model, *, outcome: str, regimens: list[str], horizon: str | f
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    horizon_h = horizon if isinstance(horizon, (int, float)) else parse_hours(horizon, "--horizon")
-    step_h = every if isinstance(every, (int, float)) else parse_hours(every, "--every")
+    horizon_h = parse_hours(horizon, "--horizon")
+    step_h = parse_hours(every, "--every")
+    if step_h > horizon_h:
+        raise OpiaxisInputError(f"read-out interval {every!r} is longer than the horizon {horizon!r}; expected at "
+                                "least two read-outs", field="--every")
     times = np.arange(0.0, horizon_h + 0.5 * step_h, step_h)
     out = parse_outcome(outcome, model, horizon_h)
     doses = EventTable.from_regimens(model, regimens)  # located regimen errors before any simulation
