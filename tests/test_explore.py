@@ -111,6 +111,9 @@ def test_fitted_patient_file_is_checked(tmp_path, model):
     p.write_text("parameter,estimate\nbuprenorphine_CL,abc\n")
     with pytest.raises(Exception, match=r"parameters.csv:2: estimate"):
         read_fitted_patient(p, model)
+    p.write_text("parameter,estimate\nbuprenorphine_V1,100\nbuprenorphine_CL,-55\n")
+    with pytest.raises(Exception, match=r"parameters.csv:3: estimate: buprenorphine_CL = -55 is outside its bounds"):
+        read_fitted_patient(p, model)
     p.write_text("parameter,estimate\nbuprenorphine_CL,55\n")
     assert read_fitted_patient(p, model) == {"buprenorphine_CL": 55.0}
 

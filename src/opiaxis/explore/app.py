@@ -75,7 +75,9 @@ def read_fitted_patient(path: str | Path, model) -> dict[str, float]:
     if values.isna().any() or not np.isfinite(values).all():
         row = int(np.flatnonzero(values.isna() | ~np.isfinite(values))[0]) + 2
         raise OpiaxisInputError("estimate must be a finite number", file=str(p), line=row, field="estimate")
-    return dict(zip(t["parameter"].astype(str), values.astype(float)))
+    from ..checks import parameter_value
+    return {str(n): parameter_value(model, str(n), float(v), file=str(p), line=k + 2, field="estimate")
+            for k, (n, v) in enumerate(zip(t["parameter"], values))}
 
 
 class _Context:
