@@ -78,13 +78,26 @@ class Drug:
     routes: dict[str, Route] = field(default_factory=dict)
     receptors: dict[str, Binding] = field(default_factory=dict)
     iu_per_mg: Quantity | None = None
+    brain_penetration: Quantity = field(default_factory=lambda: DEFAULT_KP_UU)
+
+    def central_dissociation_constant(self, site: str) -> float:
+        """Dissociation constant against the effect-site (plasma-equivalent) concentration: the site's
+        own constant divided by the unbound brain-to-plasma ratio Kp,uu (a drug kept out of the brain
+        needs a higher plasma-equivalent concentration to occupy the same fraction of receptors)."""
+        return self.receptors[site].dissociation_constant() / self.brain_penetration.value
+
+
+DEFAULT_KP_UU = Quantity(1.0, "dimensionless",
+                         "assumed: passive blood-brain barrier equilibrium (unbound brain = unbound plasma) where "
+                         "no efflux or active influx is reported")
 
 
 # canonical units of each field
 _CANON = {"mw": "g/mol", "central_volume": "L", "clearance": "L/h", "volume": "L", "flow": "L/h",
           "ke0": "1/h", "fraction": "dimensionless", "bioavailability": "dimensionless", "ka": "1/h",
           "lag": "h", "dose_exponent": "dimensionless", "reference_dose": "mg", "affinity": "ng/mL",
-          "hill": "dimensionless", "efficacy": "dimensionless", "koff": "1/h", "iu_per_mg": "IU/mg"}
+          "hill": "dimensionless", "efficacy": "dimensionless", "koff": "1/h", "iu_per_mg": "IU/mg",
+          "brain_penetration": "dimensionless"}
 
 
 def _q(node, path: str, canon: str | None, file: str) -> Quantity:
@@ -185,6 +198,11 @@ def _parse_drug(name: str, d: dict, file: str) -> Drug:
         drug.receptors[site] = bind
     if d.get("iu_per_mg") is not None:
         drug.iu_per_mg = q("iu_per_mg")
+    if d.get("brain_penetration") is not None:
+        drug.brain_penetration = q("brain_penetration")
+        if not drug.brain_penetration.value > 0:
+            raise OpiaxisInputError(f"brain_penetration (Kp,uu) must be > 0, got {drug.brain_penetration.value}",
+                                    file=file, field=f"{name}.brain_penetration")
     return drug
 
 

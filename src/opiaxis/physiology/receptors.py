@@ -20,7 +20,14 @@ All ligands compete for the same receptor pool (fractional occupancies add to at
 
 Central sites see the effect-site (biophase) concentration, so peripherally restricted drugs
 (PAMORAs) never reach them; the enteric μ site sees plasma concentration and binds every μ
-ligand at equilibrium with its dissociation constant.
+ligand at equilibrium. Each site has its own dissociation constant: the library gives the
+receptor's constant (in vitro Ki over the plasma unbound fraction, or a kinetic kon/koff set),
+which the enteric site uses as it is, and the drug's unbound brain-to-plasma ratio Kp,uu
+(``brain_penetration``: below 1 for P-gp substrates such as morphine and 6β-naltrexol, above 1
+for actively taken-up oxycodone), which divides it for the central sites, whose effect-site
+concentration is plasma-equivalent (Hammarlund-Udenaes et al., Pharm Res 2008;25:1737: the
+unbound brain concentration, not plasma, drives central occupancy). A drug that barely enters the
+brain is therefore a weak central but a full-strength enteric ligand.
 
 Agonism (signal) and occupancy are distinct outputs: agonism = Σ efficacy_i·RL_i, with intrinsic
 efficacy 1 for full agonists, 0 for antagonists, in between for partial agonists.
@@ -54,6 +61,13 @@ def _hill(c, k, n):
     return u if n == 1 else u * (u + EPS) ** (n - 1)
 
 
+def _kp_note(d: Drug) -> str:
+    kp = d.brain_penetration
+    if kp.value == 1.0:
+        return f". Central = site constant (Kp,uu,brain 1: {kp.source})"
+    return f". Central = site constant / Kp,uu,brain {kp.value:g} ({kp.source})"
+
+
 def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) -> Module:
     drugs = drugs or load_drugs()
     names = names or list(drugs)
@@ -85,9 +99,11 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             c = conc(name, central)
             eff = m.parameter(f"{name}_{site_name}_efficacy", b.efficacy.value, "dimensionless", b.efficacy.source,
                               description=f"intrinsic efficacy of {name} at {site_name}", lower=0.0, upper=1.0)
+            kp_note = _kp_note(d) if central else ""
+            k_site = d.central_dissociation_constant(site) if central else b.dissociation_constant()
             if b.kind == "kinetic" and central:
-                kd = m.parameter(f"{name}_{site_name}_K", b.dissociation_constant(), "ng/mL",
-                                 f"(koff/kon)^(1/n) from kon = {b.kon.value:.4g} {b.kon.unit}: {b.kon.source}",
+                kd = m.parameter(f"{name}_{site_name}_K", k_site, "ng/mL",
+                                 f"(koff/kon)^(1/n) from kon = {b.kon.value:.4g} {b.kon.unit}: {b.kon.source}{kp_note}",
                                  description=f"{name} apparent dissociation constant at {site_name}")
                 koff = m.parameter(f"{name}_{site_name}_koff", b.koff.value, b.koff.unit, b.koff.source,
                                    description=f"{name} dissociation rate at {site_name}")
@@ -100,7 +116,7 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
                 nc = b.antagonism == "noncompetitive"
                 if nc:
                     src = f"{src}. Noncompetitive (insurmountable) binding: {b.antagonism_source}"
-                k = m.parameter(f"{name}_{site_name}_K", b.dissociation_constant(), "ng/mL", src,
+                k = m.parameter(f"{name}_{site_name}_K", k_site, "ng/mL", src + kp_note,
                                 description=f"{name} apparent dissociation constant at {site_name}"
                                             + (" (noncompetitive antagonist)" if nc else ""))
                 if nc:
