@@ -1,0 +1,90 @@
+"""Receptor kinetics and brain exposure: how long occupancy lasts follows from koff and the
+effect-site concentration, and the enteric site binds with the drug's own affinity."""
+import numpy as np
+import pytest
+
+from opiaxis.errors import OpiaxisInputError
+from opiaxis.physiology.drugs import load_drugs
+from opiaxis.validate.targets_pk import terminal_half_life, typical_patient
+
+DRUG = """
+probe:
+  mw: {value: 300, unit: g/mol, source: test}
+  central_volume: {value: 10, unit: L, source: test}
+  clearance: {value: 10, unit: L/h, source: test}
+  ke0: {value: 1, unit: 1/h, source: test}
+  brain_penetration: {value: %s, unit: dimensionless, source: test}
+  routes: {iv: {}}
+  receptors:
+    mu:
+      affinity: {value: 1.0, unit: ng/mL, source: test}
+      efficacy: {value: 1.0, unit: dimensionless, source: test}
+"""
+
+
+def params(model):
+    return dict(zip(model.parameter_names, model.default_parameters()))
+
+
+@pytest.mark.parametrize("drug", ["morphine", "oxycodone", "m6g", "naltrexol6b"])
+def test_enteric_site_uses_the_drugs_own_affinity_and_central_sites_divide_it_by_kp(model, drug):
+    d = load_drugs()[drug]
+    kp = d.brain_penetration.value
+    assert kp != 1.0  # these drugs have a reported efflux (or influx) at the blood-brain barrier
+    p = params(model)
+    assert p[f"{drug}_mor_enteric_K"] == pytest.approx(d.receptors["mu"].affinity.value)
+    assert p[f"{drug}_mor_central_K"] == pytest.approx(d.receptors["mu"].affinity.value / kp)
+
+
+def test_a_poorly_brain_penetrant_metabolite_blocks_gut_more_than_brain(model):
+    """6β-naltrexol (Kp,uu 0.1): per unit of plasma-equivalent concentration it binds the enteric
+    receptor ten times as strongly as the central one (occupancy/free receptors = (C/K)^n)."""
+    t = np.arange(0, 48.01, 0.5)
+    r = typical_patient(["naltrexone 50 mg oral once"], t, model=model)
+    late = t >= 24  # effect site and plasma close to equilibrium
+    g = lambda name: r.get(name)[0][late]  # noqa: E731
+    enteric = g("mor_enteric_occupancy_naltrexol6b") / g("mor_enteric_free") / g("naltrexol6b_plasma")
+    central = g("mor_occupancy_naltrexol6b") / g("mor_free") / g("naltrexol6b_effect")
+    np.testing.assert_allclose(enteric / central, 1 / load_drugs()["naltrexol6b"].brain_penetration.value, rtol=1e-3)
+    assert (g("mor_enteric_occupancy_naltrexol6b") > g("mor_occupancy_naltrexol6b")).all()
+
+
+def test_occupancy_outlasts_plasma_by_koff_when_dissociation_is_rate_limiting(model):
+    """Counterfactual: fentanyl with a 20-h dissociation half-time (same K) keeps receptors bound
+    after the drug has left the biophase; with Mann 2022's fast koff, occupancy follows the
+    effect-site concentration (binding at equilibrium)."""
+    t = np.arange(0, 96.01, 0.25)
+    koff_slow = np.log(2) / 20.0
+    fast = typical_patient(["fentanyl 100 ug IV once"], t, model=model)
+    slow = typical_patient(["fentanyl 100 ug IV once"], t, model=model,
+                           overrides={"fentanyl_mor_central_koff": koff_slow})
+    p = params(model)
+    ce = fast.get("fentanyl_effect")[0]
+    hill = load_drugs()["fentanyl"].receptors["mu"].hill.value
+    x = (ce / p["fentanyl_mor_central_K"]) ** hill
+    i24 = int(np.argmin(abs(t - 24)))
+    occ_fast = fast.get("mor_occupancy_fentanyl")[0]
+    assert occ_fast[i24] == pytest.approx(x[i24] / (1 + x[i24]), rel=0.05)  # equilibrium with the biophase
+    th_fast = terminal_half_life(t, occ_fast, 24, 72)
+    th_ce = terminal_half_life(t, ce, 24, 72)
+    assert th_fast == pytest.approx(th_ce / hill, rel=0.1)  # low occupancy falls as C^n
+    occ_slow = slow.get("mor_occupancy_fentanyl")[0]
+    th_slow = terminal_half_life(t, occ_slow, 24, 72)
+    assert np.log(2) / koff_slow <= th_slow <= 1.3 * np.log(2) / koff_slow  # rebinding only prolongs it
+    assert occ_slow[int(np.argmin(abs(t - 48)))] > 5 * occ_fast[int(np.argmin(abs(t - 48)))]
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_non_positive_brain_penetration_is_an_error_naming_the_field(tmp_path, value):
+    f = tmp_path / "drugs.yaml"
+    f.write_text(DRUG % value)
+    with pytest.raises(OpiaxisInputError, match="probe.brain_penetration"):
+        load_drugs(f)
+
+
+def test_brain_penetration_defaults_to_passive_equilibrium(tmp_path):
+    f = tmp_path / "drugs.yaml"
+    f.write_text(DRUG.replace("  brain_penetration: {value: %s, unit: dimensionless, source: test}\n", ""))
+    d = load_drugs(f)["probe"]
+    assert d.brain_penetration.value == 1.0 and "assumed" in d.brain_penetration.source
+    assert d.central_dissociation_constant("mu") == d.receptors["mu"].dissociation_constant()
