@@ -205,11 +205,16 @@ def _ntx_duration():
     value["72 h: by naltrexone %"] = 100 * float(r.get("mor_occupancy_naltrexone")[0, i72])
     value["72 h: by 6β-naltrexol %"] = 100 * float(r.get("mor_occupancy_naltrexol6b")[0, i72])
     return value, bool(60 <= th <= 120), ("typical patient, [11C]carfentanil blockade at Lee's scan times "
-                                          "(1, 48, 72, 120, 168 h), log-linear half-time. Blockade in the model "
-                                          "follows plasma: naltrexone (t½ ~10 h) and 6β-naltrexol (t½ 13 h) at "
-                                          "equilibrium binding; it lacks what Lee 1988 points to, the ~96-h terminal "
-                                          "phase of plasma naltrexone, and any slow dissociation or brain retention "
-                                          "(no human naltrexone/6β-naltrexol kon/koff found)")
+                                          "(1, 48, 72, 120, 168 h), log-linear half-time. Blockade follows the "
+                                          "effect-site antagonist: naltrexone (t½ ~10 h) and 6β-naltrexol (t½ 13 h, "
+                                          "Kp,uu 0.1), both binding at equilibrium. Lee points to the 96-h terminal "
+                                          "phase of plasma naltrexone, but at the Rabiner-calibrated K (0.54 ng/mL) "
+                                          "that phase would need more naltrexone than the ~4 mg of a 50-mg dose that "
+                                          "reaches the circulation (CL 211 L/h): a deep compartment of even 10,000 L "
+                                          "exchanging with a 96-h half-life gives a 35-h blockade half-time. Missing: "
+                                          "slow dissociation or brain retention in vivo (cf. Kim 1997: nalmefene's "
+                                          "brain clearance 21x slower than plasma); no human naltrexone or "
+                                          "6β-naltrexol kon/koff was found")
 
 
 KIM_TIMES = (5 / 60, 2.0, 4.0, 8.0)  # h: Kim 1997 dual-detector scans after naloxone (24 h scan: no blockade left)
