@@ -4,8 +4,11 @@
    peak plasma concentrations of Greenwald et al. 2003 (0.5-1, 5-6, 13-14 ng/mL at 2, 16,
    32 mg/day; midpoints, log scale). The Bjornsson 2023 exponent (-0.371) cannot reproduce the
    roughly dose-proportional rise in those data.
-2. Naltrexone's apparent μ dissociation constant, to oral naltrexone PET blockade within 8 h
-   (Rabiner 2011 as tabulated by Troestheim 2022: 27%, 43-58%, 61%, 92-98% at 2, 5, 15, 50 mg).
+2. Naltrexone's μ dissociation constant (the site constant in drugs.yaml; the central sites use it
+   divided by naltrexone's Kp,uu, 1), to oral naltrexone PET blockade within 8 h (Rabiner 2011 as
+   tabulated by Troestheim 2022: 27%, 43-58%, 61%, 92-98% at 2, 5, 15, 50 mg). Nothing else here
+   is fitted: kinetic constants (kon/koff), Kp,uu and the morphine re-anchoring to Dahan 2004's C50
+   are read or derived, as their sources in drugs.yaml say.
 
 This makes occ.bup.greenwald2003 (peak part) and occ.ntx.oral calibration targets, not
 independent validations; the scorecard says so. Run:  python scripts/calibrate_occupancy.py
@@ -22,6 +25,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from opiaxis.models import build_model
+from opiaxis.physiology.drugs import load_drugs
 from opiaxis.validate.targets_pk import typical_patient
 
 model = build_model()
@@ -40,10 +44,12 @@ def bup_peaks(theta):
 
 
 def ntx_blockade(log_k):
+    # the fitted constant is the receptor's own (the enteric site's); central sites divide it by Kp,uu
+    kp = load_drugs()["naltrexone"].brain_penetration.value
     out = []
     for dose in (2, 5, 15, 50):
         r = typical_patient([f"naltrexone {dose} mg oral once"], np.arange(0, 8.01, 0.1), model=model,
-                            overrides={"naltrexone_mor_central_K": float(np.exp(log_k[0])),
+                            overrides={"naltrexone_mor_central_K": float(np.exp(log_k[0])) / kp,
                                        "naltrexone_mor_enteric_K": float(np.exp(log_k[0]))})
         out.append(100 * (1 - r.get("mor_availability_pet")[0]).max())
     return np.array(out)

@@ -66,6 +66,11 @@ def _greenwald():
     return value, ok, "; ".join(notes) or "all six inside their bands"
 
 
+# whole-brain μOR availability (%) 4, 28, 52, 76 h after omitting the 16 mg/d dose (Greenwald et al., Biol Psychiatry
+# 2007;61:101, abstract)
+GREENWALD_2007 = {4: 30, 28: 54, 52: 67, 76: 82}
+
+
 @target("occ.bup.thresholds",
         finding="withdrawal suppression needs ≤50% μOR availability (trough BUP ≥1 ng/mL, ~4 mg/d); blockade of "
                 "other opioids needs <20% availability (trough ≥3 ng/mL, >16 mg/d)",
@@ -91,8 +96,17 @@ def _thresholds():
              "doses with availability <20%": below20,
              **{f"{d} mg trough ng/mL": trough[d] for d in (4, 16, 32)},
              **{f"{d} mg trough availability %": 100 * avail[d] for d in (4, 16, 32)}}
+    # not scored: the primary data behind the review's relations (16 mg/d, scans after the omitted dose)
+    t0 = (day - 1) * 24.0
+    hours = sorted(GREENWALD_2007)
+    r = typical_patient([f"buprenorphine 16 mg SL q24h for {day} d"], [t0 + h for h in hours])
+    for h, a in zip(hours, r.get("mor_availability_pet")[0]):
+        value[f"16 mg, {h} h after the last dose: availability % (Greenwald 2007: {GREENWALD_2007[h]})"] = 100 * float(a)
     detail = (f"relation 1 (≤50% ⇔ trough ≥1 ng/mL; first at 2–8 mg): {'holds' if rel1 else 'fails'}; "
-              f"relation 2 (<20% only >16 mg/d with trough ≥3 ng/mL, and reached): {'holds' if rel2 else 'fails'}")
+              f"relation 2 (<20% only >16 mg/d with trough ≥3 ng/mL, and reached): {'holds' if rel2 else 'fails'}. "
+              "Greenwald 2007's own scans (availability 30/54/67/82% at 4/28/52/76 h after 16 mg/d) place the first "
+              "dose with ≤50% availability at trough near 16 mg/d, not 2–8 mg/d, and show 30% availability even 4 h "
+              "after 16 mg; the model's availability there is lower still (more occupied) and falls more slowly")
     return value, rel1 and rel2, detail
 
 
