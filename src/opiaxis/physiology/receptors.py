@@ -23,8 +23,9 @@ Central sites see the effect-site (biophase) concentration, so peripherally rest
 ligand at equilibrium. Each site has its own dissociation constant: the library gives the
 receptor's constant (in vitro Ki over the plasma unbound fraction, or a kinetic kon/koff set),
 which the enteric site uses as it is, and the drug's unbound brain-to-plasma ratio Kp,uu
-(``brain_penetration``: below 1 for P-gp substrates such as morphine and 6β-naltrexol, above 1
-for actively taken-up oxycodone), which divides it for the central sites, whose effect-site
+(``brain_penetration``: below 1 for P-gp substrates such as morphine and 6β-naltrexol; 1 where
+passive, or where the library still lacks a drug's peripherally active metabolites, as for
+oxycodone), which divides it for the central sites, whose effect-site
 concentration is plasma-equivalent (Hammarlund-Udenaes et al., Pharm Res 2008;25:1737: the
 unbound brain concentration, not plasma, drives central occupancy). A drug that barely enters the
 brain is therefore a weak central but a full-strength enteric ligand.
