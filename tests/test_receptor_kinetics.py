@@ -88,3 +88,15 @@ def test_brain_penetration_defaults_to_passive_equilibrium(tmp_path):
     d = load_drugs(f)["probe"]
     assert d.brain_penetration.value == 1.0 and "assumed" in d.brain_penetration.source
     assert d.central_dissociation_constant("mu") == d.receptors["mu"].dissociation_constant()
+
+
+def test_morphine_potency_is_anchored_to_its_clinical_ventilatory_c50(model):
+    """At Dahan 2004's morphine C50 (32 nM effect-site) the model's central μ occupancy equals
+    fentanyl's at Algera 2021's naive C50 (0.42 ng/mL), the stimulus that halves ventilation."""
+    p = params(model)
+    hill = load_drugs()["fentanyl"].receptors["mu"].hill.value
+    x_fentanyl = (0.42 / p["fentanyl_mor_central_K"]) ** hill
+    x_morphine = 32e-9 * 285.34e6 / p["morphine_mor_central_K"]  # 32 nmol/L x g/mol -> ng/mL
+    assert x_morphine == pytest.approx(x_fentanyl, rel=0.01)
+    # the enteric site keeps morphine's own constant: 1/Kp,uu times as potent per ng/mL
+    assert p["morphine_mor_enteric_K"] < 0.25 * p["morphine_mor_central_K"]
