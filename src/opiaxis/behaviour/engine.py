@@ -50,7 +50,7 @@ from .treatments import Treatment, default_treatments
 
 DRUGS = ("heroin", "mam6", "morphine", "m6g", "fentanyl", "methadone", "buprenorphine", "naloxone", "naltrexone",
          "naltrexol6b", "oxycodone", "oxytocin")
-MODULES = ("pk", "receptors", "adaptation", "hpa", "pain", "reward", "oxytocin")
+MODULES = ("pk", "receptors", "adaptation", "respiration", "hpa", "pain", "reward", "oxytocin")
 OPTIONS = SolverOptions(rtol=1e-3, atol=1e-6)   # checked against 1e-6/1e-9: ventilation, tolerance agree to 1e-4
 N_DRAWS = 12
 FLUSH = 1e-20   # drug amounts below this are zero (far below any unit's meaningful amount)
