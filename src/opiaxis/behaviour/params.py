@@ -80,8 +80,8 @@ _P = [
            "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) together "
            "with od_fatal_unrescued, re-done for issue 14 (respiration module, probit in the nadir): 5e-6 / 2e-5 "
            "gave 5.4 / 13.3 per 1000 PY off OST (n = 100, one year). Probability of a clinical overdose "
-           "per use at a modelled ventilation nadir of 0.5 (the chemoreflex keeps tolerant users' nadirs at "
-           "~0.25, naïve ones at ~0.1 after heroin 25 mg IV). Between-patient spread: co-ingested "
+           "per use at a modelled ventilation nadir of 0.5 (heroin 25 mg IV: nadir ~0.6 in a 4×/day user, "
+           "~0.3 in a once-daily user, ~0.02 after 30 days of abstinence). Between-patient spread: co-ingested "
            "benzodiazepines/alcohol, using alone (assumed CV 0.5)", 0.5),
     BParam("od_nadir_sd", 1.0, "dimensionless",
            "assumed (issue 14; replaces od_ventilation_exponent in the same position, so no patient's draws "
@@ -190,7 +190,9 @@ _P.append(BParam(
     "tolerance left — the mechanism proposed for the post-release overdose peak (Binswanger et al., "
     "NEJM 2007;356:157: 'if they return to their usual doses after release, they will have lost "
     "tolerance'; Strang et al., BMJ 2003;326:959). w = 1 is the previous build (users titrate to their "
-    "true tolerance)"))
+    "true tolerance). Users judge doses by their subjective effect (this tolerance); the overdose risk "
+    "follows the breathing tolerance of the respiration module, a separate, partial state lost in "
+    "abstinence with its own time scale (t½ ~3 d)"))
 _P.append(BParam(
     "dose_judgement_sd", 0.3, "dimensionless",
     "assumed: log-scale SD of the user's own error in judging a dose (in addition to street purity), "
