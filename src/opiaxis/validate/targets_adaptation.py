@@ -127,9 +127,13 @@ def _fentanyl_c50(model=None):
     naive = fentanyl_c50([], 24.0, 150.0, model=model)
     chronic = fentanyl_c50([CHRONIC_USER], CHRONIC_LAST + CHRONIC_DELAY, CHRONIC_RAMP_UG, model=model)
     naive_spont = fentanyl_c50([], 24.0, 150.0, model=model, clamped=False)
+    t_test = CHRONIC_LAST + CHRONIC_DELAY
+    bg = typical_patient([CHRONIC_USER], np.array([0.0, t_test]), {"co2_clamp": 1.0}, model=model)
     ok = inside(naive, 0.28, 0.56) and inside(chronic, 1.04, 2.60)
     return ({"naïve C50 ng/mL": naive, "chronic C50 ng/mL": chronic, "fold": chronic / naive,
-             "naïve C50, spontaneous breathing ng/mL": naive_spont}, ok,
+             "naïve C50, spontaneous breathing ng/mL": naive_spont,
+             "chronic: central μ occupancy before fentanyl": float(bg.get("mor_occupancy_central")[0, 1]),
+             "chronic: breathing tolerance fold": float(bg.get("resp_tolerance_fold")[0, 1])}, ok,
             f"isohypercapnic (PaCO2 clamped) 60-min IV fentanyl infusion (naïve 150 µg, inside Algera's 75–350 µg; "
             f"chronic {CHRONIC_RAMP_UG:g} µg); chronic users assumed on oral morphine 200 mg/day for 8 weeks, "
             "infusion 12 h after the last dose (Algera's users' regimens were not read); the same naïve ramp in "
