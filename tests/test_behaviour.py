@@ -49,13 +49,15 @@ def test_runs_helper():
 
 
 def test_overdose_mapping_graded_and_ratio():
-    """Overdose odds rise smoothly as the ventilation nadir falls (a risk index, not a threshold),
-    and the fatal share of overdoses gives a non-fatal:fatal ratio of 20–30:1 (Darke 2003)."""
+    """Overdose probability rises smoothly as the modelled ventilation nadir falls (a probit in log V:
+    the actual nadir scatters around the modelled one), equals od_prob_ref at V = 0.5, and the fatal
+    share of overdoses gives a non-fatal:fatal ratio of 20–30:1 (Darke 2003)."""
     from opiaxis.behaviour.engine import od_probability
-    p_ref, k = PARAMS["od_prob_ref"].value, PARAMS["od_ventilation_exponent"].value
-    p = od_probability(np.array([0.5, 0.03, 0.008]), p_ref, k)
-    assert np.isclose(p[0], p_ref) and p[0] < p[1] < p[2] < 0.01
-    assert 2.5 < p[1] / p[0] < 8          # return after detox: several-fold per use, not 100-fold
+    p_ref, sd = PARAMS["od_prob_ref"].value, PARAMS["od_nadir_sd"].value
+    p = od_probability(np.array([0.9, 0.5, 0.25, 0.1, 0.01]), p_ref, sd)
+    assert np.isclose(p[1], p_ref) and np.all(np.diff(p) > 0) and p[-1] < 1
+    # a wider scatter makes the risk less steep in the nadir
+    assert od_probability(0.1, p_ref, 2 * sd) / p_ref < p[3] / p_ref
     v = {n: PARAMS[n].value for n in ("od_witnessed", "naloxone_access", "ems_rescue", "od_fatal_unrescued")}
     rescue = v["od_witnessed"] * (v["naloxone_access"] + (1 - v["naloxone_access"]) * v["ems_rescue"])
     fatal = (1 - rescue) * v["od_fatal_unrescued"]

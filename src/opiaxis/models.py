@@ -9,7 +9,7 @@ Which modules, which couplings, which read-outs — in that order:
    ``mor_enteric_occupancy``, ``mor_enteric_agonism``, ``kor_agonism``, ``mor_availability_pet`` …
 3. then the physiology that consumes them, each in its own file under ``physiology/`` with a
    ``build(drugs)`` function, in the order of :data:`MODULES`: counter-adaptation (tolerance,
-   withdrawal), HPA axis, peripheral immunity, glia, pain, white matter, gut. A module joins the
+   withdrawal), respiration (CO2 chemoreflex, breathing tolerance), HPA axis, peripheral immunity, glia, pain, white matter, gut. A module joins the
    model by existing; modules couple only through named interface variables, so none of the
    others changes when one is added.
 """
@@ -23,7 +23,7 @@ from functools import lru_cache
 from .model.core import Model, compose
 from .physiology.drugs import load_drugs
 
-MODULES = ("pk", "receptors", "adaptation", "hpa", "immune", "glia", "pain", "white_matter", "gut",
+MODULES = ("pk", "receptors", "adaptation", "respiration", "hpa", "immune", "glia", "pain", "white_matter", "gut",
            "endogenous", "mood", "reward", "oxytocin")
 
 
@@ -32,6 +32,7 @@ MODULES = ("pk", "receptors", "adaptation", "hpa", "immune", "glia", "pain", "wh
 REQUIRES = {
     "receptors": ("pk",), "immune": ("pk",), "glia": ("pk",), "oxytocin": ("pk",),
     **{m: ("pk", "receptors") for m in ("adaptation", "hpa", "pain", "gut", "endogenous", "mood", "reward")},
+    "respiration": ("pk", "receptors", "adaptation"),
 }
 
 

@@ -19,9 +19,9 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    (methadone, buprenorphine-naloxone, XR-naltrexone, prescribed oxycodone, naloxone challenge)
    are added by the patient's treatment policy;
 4. simulate the interval from the last states (``x0``, ``t0``) with the generated doses;
-5. overdose: odds(P) = odds(p_ref)·(V_nadir/0.5)^(−k) from the nadir of ``ventilation_rel`` after each use
-   (the FDA model's occupancy → ventilation link, Mann et al. Clin Pharmacol Ther 2022, here
-   through the adaptation module's tolerance-shifted ventilation); rescue by bystander naloxone
+5. overdose: P = Φ(Φ⁻¹(p_ref) + ln(0.5/V_nadir)/σ) from the nadir of ``ventilation_rel`` after each
+   use (the respiration module: μ depression of the central drive with CO2 chemoreflex and a
+   breathing tolerance of its own, lost in abstinence; see :func:`od_probability`); rescue by bystander naloxone
    (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
    probability. The expected number of deaths given the path (Rao–Blackwell) is accumulated too;
 6. daily: treatment dropout (hazard in craving and recent use), re-entry, other-cause death.
@@ -41,7 +41,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import sympy as sp
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from ..engine.simulate import SolverOptions, simulate
 from ..model.core import Model, compose
@@ -50,7 +50,7 @@ from .treatments import Treatment, default_treatments
 
 DRUGS = ("heroin", "mam6", "morphine", "m6g", "fentanyl", "methadone", "buprenorphine", "naloxone", "naltrexone",
          "naltrexol6b", "oxycodone", "oxytocin")
-MODULES = ("pk", "receptors", "adaptation", "hpa", "pain", "reward", "oxytocin")
+MODULES = ("pk", "receptors", "adaptation", "respiration", "hpa", "pain", "reward", "oxytocin")
 OPTIONS = SolverOptions(rtol=1e-3, atol=1e-6)   # checked against 1e-6/1e-9: ventilation, tolerance agree to 1e-4
 N_DRAWS = 12
 FLUSH = 1e-20   # drug amounts below this are zero (far below any unit's meaningful amount)
@@ -159,11 +159,15 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
     return Cohort(model, ids, int(seed), P, X, cov, B, 0.0, rngs, eta)
 
 
-def od_probability(vmin, p_ref, k):
-    """P(clinical overdose | use) from the ventilation nadir after the use: logistic in log V with
-    odds p_ref/(1 − p_ref) at V = 0.5 and odds ∝ V^(−k) (``od_prob_ref``, ``od_ventilation_exponent``)."""
-    odds = p_ref / (1 - p_ref) * (np.maximum(vmin, 1e-6) / 0.5) ** (-k)
-    return odds / (1 + odds)
+def od_probability(vmin, p_ref, sd):
+    """P(clinical overdose | use) from the modelled ventilation nadir V after the use (respiration
+    module: central drive depression with CO2 chemoreflex and breathing tolerance). A use becomes
+    an overdose when the actual nadir falls below a critical ventilation; the actual nadir is the
+    modelled one times a log-normal factor (SD ``sd`` on the log scale) for what the model does not
+    carry (co-ingested sedatives, airway obstruction, posture, hypoxic drive). Hence a probit in
+    log V: P = Φ(Φ⁻¹(p_ref) + ln(0.5/V)/sd), p_ref at V = 0.5 (``od_prob_ref``, ``od_nadir_sd``)."""
+    z = ndtri(p_ref) + np.log(0.5 / np.maximum(vmin, 1e-6)) / sd
+    return ndtr(z)
 
 
 def _doses(rows):
@@ -498,7 +502,7 @@ class CohortSim:
                     self.expectancy[i] += B["use_extinction_rate"][i] * (reinf - self.expectancy[i])
                     w = (grid > use_t[a, s]) & (grid <= use_t[a, s] + 1.0)
                     vmin = float(np.min(vent[a, w]))
-                    pod = od_probability(vmin, B["od_prob_ref"][i], B["od_ventilation_exponent"][i])
+                    pod = od_probability(vmin, B["od_prob_ref"][i], B["od_nadir_sd"][i])
                     self.use_log.append((i, k_day, vmin, float(tol[a]), pod, bool(self.in_tx[i])))
                     self._event(i, use_t[a, s], k_day, "use", self.use_cmt[i], use_amt[a, s], vmin, float(tol[a]), pod)
                     wit = B["od_witnessed"][i]

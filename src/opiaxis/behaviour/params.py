@@ -76,21 +76,20 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_prob_ref", 2.5e-4, "dimensionless",
-           "calibrated to mortality.ost (Sordo et al., BMJ 2017: overdose mortality 12.7/1000 PY off OST) together "
-           "with od_fatal_unrescued: probability of a clinical overdose per use at a ventilation nadir of 0.5 of "
-           "baseline (a typical use of a tolerant daily user). Between-patient spread: co-ingested "
+    BParam("od_prob_ref", 2e-5, "dimensionless",
+           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) together "
+           "with od_fatal_unrescued, re-done for issue 14 (respiration module, probit in the nadir): 5e-6 / 2e-5 "
+           "gave 5.4 / 13.3 per 1000 PY off OST (n = 100, one year). Probability of a clinical overdose "
+           "per use at a modelled ventilation nadir of 0.5 (heroin 25 mg IV: nadir ~0.6 in a 4×/day user, "
+           "~0.3 in a once-daily user, ~0.02 after 30 days of abstinence). Between-patient spread: co-ingested "
            "benzodiazepines/alcohol, using alone (assumed CV 0.5)", 0.5),
-    BParam("od_ventilation_exponent", 0.5, "dimensionless",
-           "calibrated to mortality.ost (overdose rate on methadone 2.6/1000 PY; k = 0.5 gave 3.1 on / 15.0 off in "
-           "an intermediate build, but after the dropout/use re-fit on-methadone heroin use fell and the final "
-           "build gives 0.47 on / 15.1 off, overdose RR ~32 — a miss, see targets_behaviour): odds of an "
-           "overdose ∝ (ventilation nadir)^(−k). The adaptation module's ventilation_rel has no hypoxic/hypercapnic "
-           "drive and reaches nadirs of 1–5% after ordinary doses (naïve heroin 25 mg IV: 0.008), so the nadir is "
-           "used as a graded risk index, not a threshold; k = 0.5 makes a return to use after detox (nadir ~0.03 "
-           "vs ~0.5 when tolerant) ~4× riskier per use, consistent with the 3–8-fold elevated overdose death risk "
-           "in the first weeks after release/detox (Strang et al., BMJ 2003;326:959; Merrall et al., Addiction "
-           "2010;105:1545)"),
+    BParam("od_nadir_sd", 1.0, "dimensionless",
+           "assumed (issue 14; replaces od_ventilation_exponent in the same position, so no patient's draws "
+           "change): log-scale SD of the actual ventilation nadir around the modelled one — what the model does "
+           "not carry: co-ingested benzodiazepines or alcohol (ethanol deepens oxycodone respiratory depression "
+           "and apnoea, van der Schrier et al., Anesthesiology 2017;126:534), airway obstruction, posture, "
+           "hypoxic drive. 1 = an e-fold spread. It sets the steepness of P(overdose) in the nadir: at "
+           "p_ref ~1e-3 a halving of the nadir raises P(overdose) about 5-fold. Not fitted"),
     BParam("od_fatal_unrescued", 0.05, "dimensionless",
            "calibrated: fraction of unrescued overdoses that are fatal, set so that with the rescue parameters "
            "below (25.5% of overdoses rescued) 3.7% of overdoses are fatal — a non-fatal:fatal ratio of ~26:1 "
@@ -191,7 +190,9 @@ _P.append(BParam(
     "tolerance left — the mechanism proposed for the post-release overdose peak (Binswanger et al., "
     "NEJM 2007;356:157: 'if they return to their usual doses after release, they will have lost "
     "tolerance'; Strang et al., BMJ 2003;326:959). w = 1 is the previous build (users titrate to their "
-    "true tolerance)"))
+    "true tolerance). Users judge doses by their subjective effect (this tolerance); the overdose risk "
+    "follows the breathing tolerance of the respiration module, a separate, partial state lost in "
+    "abstinence with its own time scale (t½ ~3 d)"))
 _P.append(BParam(
     "dose_judgement_sd", 0.3, "dimensionless",
     "assumed: log-scale SD of the user's own error in judging a dose (in addition to street purity), "

@@ -51,16 +51,9 @@ Equations (time in hours; every quantity dimensionless unless stated)
      saturating hyperbola chosen so that withdrawal_signal 1 ("severe") reads COWS 30 (inside the
      "moderately severe" band 25–36 of Wesson & Ling), 0.07 reads 5 (the mild threshold used
      for onset) and the score can never leave 0–48.
-   * ``ventilation_rel`` — minute ventilation as a fraction of the drug-free baseline, an
-     inhibitory sigmoid in the μ stimulus with a tolerance-shifted potency (Algera et al., Clin
-     Pharmacol Ther 2021, doi:10.1002/cpt.2027: biophase + inhibitory Emax model; potency of
-     fentanyl 4.3-fold lower in chronic users). Naïve: V = 1/(1 + (S/S50_v)^γ) with S50_v the
-     stimulus of fentanyl at its naïve effect-site C50 of 0.42 ng/mL through the receptors
-     module's fentanyl binding constants; tolerant: S50_v is multiplied by
-     Φ_v = (1/(1 − tolerance_level))^κ_v with κ_v = 1 (see the parameter: calibrating κ_v to
-     the chronic C50 of 1.82 ng/mL would make maintained patients nearly apnoeic). This replaces the FDA model's occupancy^P transduction (Mann 2022; its
-     chronic phenotype steepens the exponents), which cannot represent users whose μ receptors
-     are ~96% occupied at steady state without their breathing stopping.
+   * ``mor_stimulus`` is an interface variable: the respiration module (``respiration.py``) turns it
+     into depression of the central respiratory drive, with its own, partial breathing tolerance
+     (ventilation used to be an algebraic read-out here, sharing this module's tolerance; issue 14).
 """
 
 from __future__ import annotations
@@ -69,20 +62,23 @@ import sympy as sp
 
 from ..model.core import Module, lognormal
 
-# Naïve fentanyl effect-site C50 for 50 % ventilatory depression (Algera 2021)
-FENTANYL_C50_NAIVE = 0.42  # ng/mL
+#: numerical bound ε of the agonist load x = A/(1−A+ε) and the load exponent h (S = x^h); the
+#: respiration module converts concentrations to the same stimulus scale with them
+LOAD_EPS = 0.01
+LOAD_EXPONENT = 0.75
 
 
-def _fentanyl_s50(drugs, eps: float, h: float) -> float:
-    """Stimulus S at the naïve fentanyl C50, through the library's fentanyl μ binding."""
-    K, n = 0.118, 0.844  # Mann 2022 fentanyl (ng/mL, Hill) as in data/drugs.yaml
+def fentanyl_stimulus(conc_ng_ml: float, drugs=None) -> float:
+    """μ stimulus S of fentanyl alone at an effect-site concentration, through the library's
+    fentanyl μ binding (Mann 2022: K 0.118 ng/mL, n 0.844 when the library has no fentanyl)."""
+    K, n = 0.118, 0.844
     try:
         b = drugs["fentanyl"].receptors["mu"]
         K, n = float(b.dissociation_constant()), float(b.hill.value)
-    except Exception:  # library without fentanyl: keep the Mann 2022 values
+    except (KeyError, TypeError, AttributeError):  # library without fentanyl: keep the Mann 2022 values
         pass
-    occ = (FENTANYL_C50_NAIVE / K) ** n / (1 + (FENTANYL_C50_NAIVE / K) ** n)
-    return (occ / (1 - occ + eps)) ** h
+    occ = (conc_ng_ml / K) ** n / (1 + (conc_ng_ml / K) ** n)
+    return (occ / (1 - occ + LOAD_EPS)) ** LOAD_EXPONENT
 
 
 def build(drugs=None) -> Module:
@@ -92,13 +88,11 @@ def build(drugs=None) -> Module:
     G = m.input("glial_activation", "dimensionless", 0.0,
                 "glia module (0 at rest when absent)", "microglia/astrocyte activation, 0 rest … 1 maximal")
 
-    eps_v = 0.01
-    eps = m.parameter("adapt_load_eps", eps_v, "dimensionless",
+    eps = m.parameter("adapt_load_eps", LOAD_EPS, "dimensionless",
                       "assumed: numerical bound on the agonist load x = A/(1−A+ε) (x ≤ 101 at full "
                       "occupancy); no physiological content",
                       description="regularisation of the occupancy odds")
-    h_v = 0.75
-    h = m.parameter("adapt_load_exponent", h_v, "dimensionless",
+    h = m.parameter("adapt_load_exponent", LOAD_EXPONENT, "dimensionless",
                     "calibrated to wd.short.timecourse and wd.methadone.timecourse (onset times): compression "
                     "of the agonist load into the μ stimulus, S = x^h (x ∝ C^n); 0.75 keeps the stimulus "
                     "of a heroin user within ~4-fold between injection peak and trough",
@@ -149,23 +143,6 @@ def build(drugs=None) -> Module:
                      "2.16–2.88 mg/d (assumed from the SOWS-Gossop differences of Gorodetzky et al., "
                      "Drug Alcohol Depend 2017;176:79; UNCONFIRMED)",
                      description="fraction of the COWS score suppressed by an α2 agonist", lower=0.0, upper=1.0)
-    s50_v = m.parameter("vent_s50_naive", round(_fentanyl_s50(drugs, eps_v, h_v), 4), "dimensionless",
-                        "Algera et al., Clin Pharmacol Ther 2021 (doi:10.1002/cpt.2027): naïve fentanyl "
-                        "effect-site C50 0.42 ng/mL for 50% ventilatory depression, converted to the "
-                        "μ stimulus S through the receptors module's fentanyl μ binding (Mann 2022: "
-                        "K 0.118 ng/mL, n 0.844)",
-                        variability=lognormal(0.17), description="μ stimulus halving ventilation in a naïve person")
-    gam_v = m.parameter("vent_hill", 2.0, "dimensionless",
-                        "assumed: steepness of the inhibitory sigmoid (Algera 2021 use an inhibitory "
-                        "Emax model; value of γ not read)", description="ventilation Hill exponent")
-    kap_v = m.parameter("vent_tolerance_exponent", 1.0, "dimensionless",
-                        "assumed: breathing shares the potency shift of the counter-adaptation (κ_v = 1, "
-                        "Φ_v = 1/(1 − tolerance_level)). Fitting κ_v to tol.fentanyl.c50 gives 0.22, which "
-                        "leaves heroin and methadone users at 2–21% of baseline ventilation at steady "
-                        "state; it was therefore not adopted and tol.fentanyl.c50 is missed (too much "
-                        "tolerance in chronic users)",
-                        variability=lognormal(0.25), description="share of the analgesic tolerance that applies to breathing")
-
     R = m.state("mor_signal_tone", "dimensionless", 1.0,
                 "μ-inhibitable signalling tone (cAMP-like), 1 at drug-free baseline")
     M = m.state("mor_counteradaptation", "dimensionless", 1.0,
@@ -177,7 +154,7 @@ def build(drugs=None) -> Module:
     m.ode(R, k_r * (M ** (-p) - (1 + S) * R))
     m.ode(M, k_tol * (R - M))
 
-    tol = m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
+    m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
                    "fraction of acute μ potency lost to counter-adaptation (0 naïve)", interface=True)
     d = R - 1
     pos = (d + sp.sqrt(d ** 2 + delta ** 2)) / 2 * d ** 2 / (d ** 2 + delta ** 2)
@@ -187,7 +164,4 @@ def build(drugs=None) -> Module:
                   "withdrawal signal amplified by glial activation")
     m.assign("cows_score", cows_max * We / (We + w_half) * (1 - a2), "dimensionless",
              "Clinical Opiate Withdrawal Scale, 0–48", interface=True)
-    phi_v = (1 / (1 - tol)) ** kap_v
-    m.assign("ventilation_rel", 1 / (1 + (S / (s50_v * phi_v)) ** gam_v), "dimensionless",
-             "minute ventilation as a fraction of the drug-free baseline", interface=True)
     return m

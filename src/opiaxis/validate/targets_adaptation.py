@@ -71,6 +71,7 @@ def _wd_methadone(model=None):
 CHRONIC_USER = "morphine 50 mg oral q6h for 56 d"  # assumed 'chronic high-dose user': 200 mg/day oral MME, 8 weeks
 CHRONIC_DELAY = 12.0  # fentanyl session the morning after the evening dose (usual morning dose withheld)
 CHRONIC_LAST = 55 * 24 + 18.0
+CHRONIC_RAMP_UG = 3000.0  # µg over 60 min: enough to reach the model's 50% point (Algera: 250–700 µg steps)
 
 
 def _drug_free(times, model=None, overrides=None):
@@ -84,20 +85,22 @@ def _drug_free(times, model=None, overrides=None):
     return simulate(model, P[None, :], np.asarray(times, float), None, ids=[1])
 
 
-def fentanyl_c50(history: list[str], t_test: float, dose_ug: float, model=None, overrides=None) -> float:
+def fentanyl_c50(history: list[str], t_test: float, dose_ug: float, model=None, overrides=None, *,
+                 clamped: bool = True) -> float:
     """Effect-site fentanyl concentration at which ventilation falls to 50% of what it would be
     without fentanyl, during a slow IV fentanyl ramp (60-min infusion) starting at ``t_test``.
 
-    Mirrors Algera 2021: escalating IV fentanyl, ventilation relative to the pre-fentanyl
-    baseline of the same person, C50 on the effect-site concentration. The reference
-    (no-fentanyl) simulation removes the drift of any background opioid."""
+    Mirrors Algera 2021: escalating IV fentanyl, isohypercapnic ventilation (PaCO2 clamped:
+    ``clamped=True`` sets the respiration module's ``co2_clamp``) relative to the pre-fentanyl
+    ventilation of the same person at the same clamp, C50 on the effect-site concentration. The
+    reference (no-fentanyl) simulation removes the drift of any background opioid.
+    ``clamped=False`` gives the same experiment in spontaneous breathing (PaCO2 free to rise)."""
+    over = dict(overrides or {}, **({"co2_clamp": 1.0} if clamped else {}))
     t = np.concatenate([np.arange(0.0, t_test, 1.0), t_test + np.arange(0.0, 1.5 + 1e-9, 1 / 120)])
     ramp = f"fentanyl {dose_ug:g} ug IV once over 60 min at {t_test:g} h"
-    with_f = typical_patient(history + [ramp], t, overrides, model=model)
-    base = typical_patient(history, t, overrides, model=model) if history else None
-    v = with_f.get("ventilation_rel")[0]
-    v0 = base.get("ventilation_rel")[0] if base is not None else np.ones_like(v)
-    ratio = v / v0
+    with_f = typical_patient(history + [ramp], t, over, model=model)
+    base = typical_patient(history, t, over, model=model) if history else _drug_free(t, model, over)
+    ratio = with_f.get("ventilation_rel")[0] / base.get("ventilation_rel")[0]
     ce = with_f.get("fentanyl_effect")[0]
     sel = t >= t_test
     rr, cr = ratio[sel], ce[sel]
@@ -117,16 +120,25 @@ def fentanyl_c50(history: list[str], t_test: float, dose_ug: float, model=None, 
         band="both within ±2 SD (naïve 0.28–0.56, chronic 1.04–2.60 ng/mL)",
         source="Algera et al., Clin Pharmacol Ther 2021, doi:10.1002/cpt.2027",
         calibration="vent_s50_naive is the naïve C50 converted through the fentanyl binding constants (so the "
-                    "naïve half is not independent); the chronic C50 is a prediction (vent_tolerance_exponent "
-                    "was NOT fitted to it: the fit, 0.22, makes maintained patients nearly apnoeic)")
+                    "naïve half is not independent); the chronic C50 is a prediction: the breathing tolerance's "
+                    "magnitude (resp_tolerance_gain) was calibrated to the hypercapnic ventilatory response of "
+                    "methadone-maintained patients (Teichtahl et al., Chest 2005), not to this target")
 def _fentanyl_c50(model=None):
     naive = fentanyl_c50([], 24.0, 150.0, model=model)
-    chronic = fentanyl_c50([CHRONIC_USER], CHRONIC_LAST + CHRONIC_DELAY, 6000.0, model=model)
+    chronic = fentanyl_c50([CHRONIC_USER], CHRONIC_LAST + CHRONIC_DELAY, CHRONIC_RAMP_UG, model=model)
+    naive_spont = fentanyl_c50([], 24.0, 150.0, model=model, clamped=False)
+    t_test = CHRONIC_LAST + CHRONIC_DELAY
+    bg = typical_patient([CHRONIC_USER], np.array([0.0, t_test]), {"co2_clamp": 1.0}, model=model)
     ok = inside(naive, 0.28, 0.56) and inside(chronic, 1.04, 2.60)
-    return ({"naïve C50 ng/mL": naive, "chronic C50 ng/mL": chronic, "fold": chronic / naive}, ok,
-            "60-min IV fentanyl infusion (naïve 150 µg, inside Algera's 75–350 µg; chronic 6000 µg, far above "
-            "Algera's 250–700 µg steps, to reach the model's 50% point); chronic users assumed on oral morphine "
-            "200 mg/day for 8 weeks, infusion 12 h after the last dose (Algera's users' regimens were not read)")
+    return ({"naïve C50 ng/mL": naive, "chronic C50 ng/mL": chronic, "fold": chronic / naive,
+             "naïve C50, spontaneous breathing ng/mL": naive_spont,
+             "chronic: central μ occupancy before fentanyl": float(bg.get("mor_occupancy_central")[0, 1]),
+             "chronic: breathing tolerance fold": float(bg.get("resp_tolerance_fold")[0, 1])}, ok,
+            f"isohypercapnic (PaCO2 clamped) 60-min IV fentanyl infusion (naïve 150 µg, inside Algera's 75–350 µg; "
+            f"chronic {CHRONIC_RAMP_UG:g} µg); chronic users assumed on oral morphine 200 mg/day for 8 weeks, "
+            "infusion 12 h after the last dose (Algera's users' regimens were not read); the same naïve ramp in "
+            "spontaneous breathing (PaCO2 free to rise): "
+            + (f"C50 {naive_spont:.2f} ng/mL" if np.isfinite(naive_spont) else "ventilation never halved"))
 
 
 # ----------------------------------------------------------------------------------------------

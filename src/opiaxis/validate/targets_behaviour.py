@@ -101,9 +101,10 @@ def _mmt(model=None):
 @target("mortality.ost", finding="all-cause mortality on methadone 11.3 vs 36.1 per 1000 PY off (RR 3.20); overdose 2.6 vs 12.7",
         band="RR inside 2.4–4.2; overdose RR 3–8", source="Sordo et al., BMJ 2017;357:j1550",
         calibration="other_death_rate/other_death_use_rate calibrated to Sordo's non-overdose rates (8.7 on, "
-                    "23.4 off per 1000 PY); od_prob_ref calibrated to the overdose rate off OST (12.7/1000 PY) and "
-                    "od_ventilation_exponent to the on-methadone rate (2.6) in an intermediate build (the final build "
-                    "misses it: too little heroin use on methadone); "
+                    "23.4 off per 1000 PY); od_prob_ref calibrated to the overdose rate off OST (12.7/1000 PY; "
+                    "re-done for issue 14 with the respiration module); od_nadir_sd assumed, not fitted; the overdose "
+                    "rate on methadone (2.6) is missed (far too low: methadone's breathing tolerance leaves heroin "
+                    "used on top of it little room; induction-period deaths and sedative co-use are not modelled); "
                     "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003)")
 def _mort(model=None):
     from ..behaviour.trials import mortality_ost
@@ -134,7 +135,8 @@ def _cncp(model=None):
 @target("od.post.release", finding="overdose death risk in the first 2 weeks after forced abstinence (release from "
         "prison) far above the risk later on", band="risk in weeks 1–2 ≥10× the risk in weeks 5–12",
         source="Binswanger et al., NEJM 2007;356:157; Merrall et al., Addiction 2010;105:1545",
-        calibration="")  # independent: tolerance_insight and dose_judgement_sd are assumed, not fitted
+        calibration="")  # independent: tolerance_insight, dose_judgement_sd, od_nadir_sd and the breathing
+# tolerance's rates are assumed, not fitted; od_prob_ref (mortality.ost) only scales both periods alike
 def _post_release(model=None):
     from ..behaviour.trials import post_release
     r = post_release()
