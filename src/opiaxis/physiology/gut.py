@@ -177,8 +177,8 @@ def build(drugs=None) -> Module:
     P = m.parameter
     A = m.input("mor_enteric_agonism", "dimensionless", 0.0, "receptors module (0 when no μ ligand)",
                 "enteric μ agonist signal")
-    il6 = m.input("il6_plasma", "pg/mL", 1.05, "immune module; default = Dobreva et al. 2021 baseline IL-6")
-    tnf = m.input("tnf_plasma", "pg/mL", 1.118, "immune module; default = Dobreva et al. 2021 baseline TNF-α")
+    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
+    tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
 
     # ---- interventions (study overrides) -----------------------------------------------------
     osm = P("osmotic_laxative_dose_effect", 0.0, "dimensionless",
