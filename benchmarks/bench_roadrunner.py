@@ -170,7 +170,7 @@ def main():
     simulate(model, P_all[:2], times[:2], doses_for(2), ids=ids[:2], options=opts(a.rtol))
 
     # --- libRoadRunner on the shared patients (all states selected, for the accuracy check)
-    sbml = to_sbml(model, doses=one)
+    sbml = to_sbml(model, doses=one, solver_offsets=False)   # states set by name per patient; the recorded method
     groups, _ = group_doses(one)
     counters = [f"opiaxis_dose{k}_k" for k in range(1, len(groups) + 1)] + \
                [f"opiaxis_dose{k}_kstop" for k, g in enumerate(groups, 1) if g.rate > 0]

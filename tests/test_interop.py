@@ -116,7 +116,10 @@ def test_full_model_export_is_valid_sbml():
     doc = libsbml.readSBMLFromString(text)
     sm = doc.getModel()
     assert (doc.getLevel(), doc.getVersion()) == (3, 2)
-    assert sm.getNumRules() == len(m.states) + len(m.assignments)
+    rate_rules = [sm.getRule(i) for i in range(sm.getNumRules()) if sm.getRule(i).isRate()]
+    assert len(rate_rules) == len(m.states)
+    offsets = [r.getVariable() for r in rate_rules if r.getVariable().startswith("opiaxis_z_")]
+    assert sm.getNumRules() == len(m.states) + len(m.assignments) + len(offsets)
     p = sm.getParameter("buprenorphine_CL")
     assert "source" in p.getNotesString() and p.getUnits().startswith("u_L")
     assert m.parameter("buprenorphine_CL").source[:20] in p.getAnnotationString()
@@ -129,6 +132,41 @@ def test_full_model_agrees_with_roadrunner():
     m = default_model()
     ok, rel, _ = _agree(m, m.default_parameters(), _doses(m, REGIMENS), np.arange(0.37, 72, 0.5))
     assert ok.all()
+
+
+def test_full_model_runs_in_roadrunner_with_default_settings():
+    """issue 19: the exported model (every module, the five test regimens) loads and simulates 24 h
+    in libRoadRunner with its default integrator settings (CVODE, rtol 1e-6, scalar atol 1e-12,
+    20000 steps), and every state agrees with opiaxis at rtol 1e-8 within 1e-4 of that state's
+    own scale (its peak over the day; floor 1e-12, the engine's atol)."""
+    roadrunner = pytest.importorskip("roadrunner")
+    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_CRITICAL)
+    from opiaxis.models import default_model
+    m = default_model()
+    P = m.default_parameters()
+    doses = _doses(m, REGIMENS)
+    times = np.arange(0.25, 24.01, 0.25)
+    res = simulate(m, P[None], times, doses, ids=[1], options=SolverOptions(rtol=1e-8, atol=1e-12))
+    r = roadrunner.RoadRunner(to_sbml(m, P, doses))
+    integ = r.getIntegrator()
+    assert (integ.getValue("relative_tolerance"), integ.getValue("absolute_tolerance")) == (1e-6, 1e-12)
+    r.timeCourseSelections = ["time"] + m.state_names
+    Y = np.asarray(r.simulate(times=[0.0] + list(times)))[1:, 1:]
+    A = res.states[0]
+    peak = np.maximum(np.abs(A).max(0), np.abs(Y).max(0))
+    worst = (np.abs(A - Y) - 1e-4 * peak - 1e-12).max(0)
+    bad = {m.state_names[j]: float(np.abs(A - Y)[:, j].max() / peak[j]) for j in np.flatnonzero(worst > 0)}
+    assert bad == {}
+
+
+def test_export_without_solver_offsets_keeps_states_as_rate_rules(pkrec):
+    import libsbml
+    with_offsets = libsbml.readSBMLFromString(to_sbml(pkrec)).getModel()
+    plain = libsbml.readSBMLFromString(to_sbml(pkrec, solver_offsets=False)).getModel()
+    assert plain.getRateRule("heroin_central") is not None
+    assert with_offsets.getRateRule("heroin_central") is None
+    assert with_offsets.getRateRule("opiaxis_z_heroin_central") is not None
+    assert with_offsets.getAssignmentRule("heroin_central") is not None
 
 
 def test_units_and_annotations(pkrec):

@@ -1,4 +1,4 @@
-"""Interoperability commands: ``export-sbml``, ``export-petab``, ``import-nonmem``,
+"""Interoperability commands: ``export-sbml``, ``export-petab``, ``export-omex``, ``import-nonmem``,
 ``simulate-nonmem`` (registered on the main app by :mod:`opiaxis.cli`)."""
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def register(app: typer.Typer) -> None:
                     events: Optional[Path] = typer.Option(None, help="NONMEM-style event table of doses"),
                     patient: Optional[str] = typer.Option(None, help="which ID of --events to write"),
                     per_dose: bool = typer.Option(False, help="one SBML event per dose instead of repeating events"),
+                    solver_offsets: bool = typer.Option(True, help="integrate states that start at 0 with a small offset, so "
+                                                        "libRoadRunner runs it with its default settings (docs/interop.md)"),
                     cmt_map: Optional[str] = typer.Option(None, "--cmt-map", help="numeric CMT -> dosing compartment, e.g. '1=morphine.iv,2=buprenorphine.sl' (or a file of such lines)")):
         """Write the composed model (or chosen modules) as SBML L3V2, optionally with doses as events."""
         try:
@@ -58,7 +60,7 @@ def register(app: typer.Typer) -> None:
                     raise OpiaxisInputError("steady-state (SS) doses cannot be written as SBML events (their "
                                             "run-in starts before time 0); give the doses explicitly",
                                             file=str(events), field="SS")
-            write_sbml(out, m, doses=doses, compact=not per_dose)
+            write_sbml(out, m, doses=doses, compact=not per_dose, solver_offsets=solver_offsets)
             console.print(f"wrote {out}: {len(m.states)} states, {len(m.parameters)} parameters, "
                           f"{len(m.assignments)} assignment rules" + (f", {len(doses)} dose event(s)" if doses is not None else "")
                           + "; libSBML consistency check passed")
@@ -99,6 +101,23 @@ def register(app: typer.Typer) -> None:
             if problems:
                 raise OpiaxisInputError("; ".join(problems), file=str(y))
             console.print(f"wrote {y} ({len(meas)} measurements); petab lint passed")
+        except (OpiaxisError, OSError) as exc:
+            fail(exc)
+
+    @app.command("export-omex")
+    def export_omex_cmd(study: Optional[Path] = typer.Argument(None, help="study YAML (default: the embedded study)"),
+                        out: Path = typer.Option(Path("study.omex"), "--out", "-o", help="COMBINE archive to write (.omex)"),
+                        modules: Optional[str] = typer.Option(None, help="comma-separated modules (default: all)")):
+        """Write a study as a COMBINE archive: SBML per arm (typical patient, doses as events), SED-ML, manifest."""
+        try:
+            from ..interop.omex import write_omex
+            from ..study import load_study
+            output_file(out, "--out")
+            m = _model(modules)
+            s = load_study(study, m)
+            write_omex(s, m, out)
+            console.print(f"wrote {out}: {len(s.arms)} arm model(s), SED-ML time course of {s.duration:g} h "
+                          f"every {s.every:g} h, {len(s.outputs)} output(s)", highlight=False)
         except (OpiaxisError, OSError) as exc:
             fail(exc)
 

@@ -58,6 +58,8 @@ from ..model.core import Model
 from ..model.units import parse_unit, ureg
 
 ANNOTATION_NS = "https://opiaxis.org/ns/sbml-annotation/1"
+OFFSET_PREFIX = "opiaxis_z_"
+OFFSET = 1e-6   # in each state's own unit
 _SID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = {"time", "avogadro", "pi", "exponentiale", "true", "false", "inf", "infinity",
              "nan", "notanumber", "e"}
@@ -284,6 +286,10 @@ def group_doses(doses: pd.DataFrame) -> tuple[list[DoseGroup], list[float]]:
 # ----------------------------------------------------------------------------------------------
 # The export
 # ----------------------------------------------------------------------------------------------
+def _is_dimensionless(text: str) -> bool:
+    return not unit_components(text.strip())
+
+
 def _libsbml():
     try:
         import libsbml
@@ -314,7 +320,8 @@ def _check(code, what: str) -> None:
 
 def to_sbml(model: Model, params=None, doses: pd.DataFrame | None = None, *,
             patient=None, compact: bool = True, validate: bool = True,
-            model_id: str | None = None, dose_groups: list[DoseGroup] | None = None) -> str:
+            model_id: str | None = None, dose_groups: list[DoseGroup] | None = None,
+            solver_offsets: bool = True) -> str:
     """The model as an SBML Level 3 Version 2 document (a string).
 
     Parameters
@@ -329,6 +336,9 @@ def to_sbml(model: Model, params=None, doses: pd.DataFrame | None = None, *,
     validate: run libSBML's consistency checks and raise :class:`SBMLExportError` on any error.
     dose_groups: repeating dose events to write instead of ``doses`` (their parameters can then be
         changed per condition, as :mod:`opiaxis.interop.petab` does; ``n = 0`` disables one).
+    solver_offsets: integrate every state that starts at 0 as ``opiaxis_z_<state> = state + 1`` (one
+        unit of the state's own unit), with ``state`` an assignment rule (see the module docstring:
+        this is what lets libRoadRunner run the document with its default settings).
     """
     libsbml = _libsbml()
     values = model.default_parameters()
@@ -469,20 +479,44 @@ def to_sbml(model: Model, params=None, doses: pd.DataFrame | None = None, *,
     else:
         infused_reset = []
 
+    def new_state_offset(z, st):
+        pz = sm.createParameter()
+        pz.setId(z)
+        pz.setConstant(False)
+        pz.setValue(OFFSET)
+        pz.setUnits(unit(st.unit))
+        pz.setNotes(_notes([("description", f"{st.name} + 1 {st.unit}: the variable integrated for "
+                             f"{st.name}, so that no solver tolerance derived from its current value "
+                             "collapses to zero (opiaxis.interop.sbml, solver offsets)")]))
+
+    integrated = {}   # state -> the SBML variable carrying its rate rule
     for s in model.states:
         ps = sm.createParameter()
         ps.setId(s.name)
         ps.setConstant(False)
         ps.setUnits(unit(s.unit))
         ps.setMetaId(f"meta_{s.name}")
-        if isinstance(s.initial, sp.Expr) and s.initial.free_symbols:
+        numeric = not (isinstance(s.initial, sp.Expr) and s.initial.free_symbols)
+        if solver_offsets and numeric and float(s.initial) == 0.0:
+            z = f"{OFFSET_PREFIX}{s.name}"
+            integrated[s.name] = z
+            new_state_offset(z, s)
+            ps.setValue(0.0)
+            rule = sm.createAssignmentRule()
+            rule.setVariable(s.name)
+            rule.setMath(math_of(f"{z} - {OFFSET} {unit(s.unit)}", f"offset of {s.name}"))
+        elif numeric:
+            integrated[s.name] = s.name
+            ps.setValue(float(s.initial))
+        else:
+            integrated[s.name] = s.name
             ps.setValue(0.0)
             ia = sm.createInitialAssignment()
             ia.setSymbol(s.name)
             ia.setMath(math_of(formula(s.initial, f"initial value of {s.name}"), f"initial value of {s.name}"))
-        else:
-            ps.setValue(float(s.initial))
-        ps.setNotes(_notes([("state", s.description), ("module", s.module), ("unit", s.unit)]))
+        ps.setNotes(_notes([("state", s.description), ("module", s.module), ("unit", s.unit)]
+                           + ([("integrated as", f"{integrated[s.name]} − 1 {s.unit}")]
+                              if integrated[s.name] != s.name else [])))
         _check(ps.setAnnotation(_annotation("state", {"module": s.module, "unit": s.unit,
                                                        "description": s.description})),
                f"the annotation of {s.name}")
@@ -509,7 +543,7 @@ def to_sbml(model: Model, params=None, doses: pd.DataFrame | None = None, *,
 
     for s in model.states:
         rr = sm.createRateRule()
-        rr.setVariable(s.name)
+        rr.setVariable(integrated[s.name])
         where = f"d{s.name}/dt (module {s.module!r})"
         text = formula(model.odes[s.name], where)
         if s.name in inf_param:
@@ -564,8 +598,9 @@ def to_sbml(model: Model, params=None, doses: pd.DataFrame | None = None, *,
             F = f"1{_DL}"
         state = dt.state
         if g.rate <= 0:
+            zs = integrated[state]
             event(pre + "bolus", f"({pre}k < {pre}n) && (time >= {pre}t0 + {pre}k * {pre}ii{lag})",
-                  PRIORITY_DOSE, [(state, f"{state} + {F} * {pre}amt"), (pre + "k", f"{pre}k + 1{_DL}")],
+                  PRIORITY_DOSE, [(zs, f"{zs} + {F} * {pre}amt"), (pre + "k", f"{pre}k + 1{_DL}")],
                   note=what)
         else:
             new_param(pre + "rate", g.rate, unit(f"({model.states[model.state_index[state]].unit})/h"),
@@ -584,7 +619,9 @@ def to_sbml(model: Model, params=None, doses: pd.DataFrame | None = None, *,
         assigns = []
         for s in model.states:
             init = formula(s.initial, s.name) if isinstance(s.initial, sp.Expr) else _num(float(s.initial), s.name)
-            assigns.append((s.name, init))
+            if integrated[s.name] != s.name:
+                init = f"{OFFSET} {unit(s.unit)}"
+            assigns.append((integrated[s.name], init))
         assigns += [(pid, f"0{_DL} * {pid}") for pid in infused_reset]
         event(f"opiaxis_reset{k}", f"time >= opiaxis_reset{k}_time", PRIORITY_RESET, assigns,
               note="reset: every state to its initial value, infusions stopped")
@@ -635,10 +672,12 @@ def roadrunner_simulate(sbml: str, times, variables, *, rtol: float = 1e-10, ato
     integ.setValue("relative_tolerance", rtol)
     integ.setValue("absolute_tolerance", atol)
     integ.setValue("maximum_num_steps", max_steps)
-    # libRoadRunner scales a scalar absolute tolerance by each state's initial value, so a state
-    # that starts at 0 gets a zero tolerance; give every state (rate-rule parameter) its own
+    # libRoadRunner scales a scalar absolute tolerance by each state's current value at every
+    # (re)start; a fixed tolerance per state (its integrated variable) gives the reference runs here
+    rate_ids = set(r.getRateRuleIds())
     for sid in (states or []):
-        integ.setIndividualTolerance(sid, atol)
+        z = f"{OFFSET_PREFIX}{sid}"
+        integ.setIndividualTolerance(z if z in rate_ids else sid, atol)
     r.timeCourseSelections = ["time"] + list(variables)
     t = np.asarray(times, float)
     out = r.simulate(times=list(t))

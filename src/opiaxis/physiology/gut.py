@@ -103,6 +103,7 @@ import sympy as sp
 
 from ..errors import OpiaxisInputError
 from ..model.core import Module, Variability, lognormal
+from .immune import resting_levels
 
 # ----------------------------------------------------------------------------------------------
 # Guilds and the Stein et al. 2013 parameters they are re-labelled from
@@ -176,8 +177,8 @@ def build(drugs=None) -> Module:
     P = m.parameter
     A = m.input("mor_enteric_agonism", "dimensionless", 0.0, "receptors module (0 when no μ ligand)",
                 "enteric μ agonist signal")
-    il6 = m.input("il6_plasma", "pg/mL", 1.05, "immune module; default = Dobreva et al. 2021 baseline IL-6")
-    tnf = m.input("tnf_plasma", "pg/mL", 1.118, "immune module; default = Dobreva et al. 2021 baseline TNF-α")
+    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
+    tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
 
     # ---- interventions (study overrides) -----------------------------------------------------
     osm = P("osmotic_laxative_dose_effect", 0.0, "dimensionless",
@@ -346,8 +347,12 @@ def build(drugs=None) -> Module:
     m.ode(G, kg * (A - G))
     gG = P("barrier_glia_gain", 0.5, "dimensionless",
            "assumed: morphine-reactive enteric glia raise permeability ~1.5-fold (Bhave 2017; Meng 2013, mouse)")
-    il60 = P("barrier_il6_ref", 1.05, "pg/mL", "Dobreva et al. 2021 baseline IL-6")
-    tnf0 = P("barrier_tnf_ref", 1.118, "pg/mL", "Dobreva et al. 2021 baseline TNF-α")
+    rest = resting_levels()
+    il60 = P("barrier_il6_ref", rest["il6"], "pg/mL",
+             "computed: resting IL-6 of the immune module (Dobreva et al. 2021 baseline with basal LPS), so "
+             "the cytokine terms are 1 in a drug-free person")
+    tnf0 = P("barrier_tnf_ref", rest["tnf"], "pg/mL",
+             "computed: resting TNF-α of the immune module (Dobreva et al. 2021 baseline with basal LPS)")
     a6 = P("barrier_il6_exponent", 0.2, "dimensionless",
            "assumed: IL-6 raises TJ permeability (Al-Sadi 2014, Caco-2), weaker than TNF-α")
     at = P("barrier_tnf_exponent", 0.4, "dimensionless",
@@ -367,10 +372,11 @@ def build(drugs=None) -> Module:
               "Bacteroides/Akkermansia LPS weakly agonistic, d'Hennezel 2017)") for g in GUILDS}
     load0 = float(sum(LPS_WEIGHT[g] * X0[i] for i, g in enumerate(GUILDS)))
     ref = P("lps_load_ref", load0, "dimensionless", "derived: endotoxic load at the drug-free composition")
-    lps0 = P("lps_translocation_baseline", 0.01, "ng/kg/h",
-             "assumed: healthy translocation small against the Dobreva 2021 endotoxin scale (steady-state "
-             "endotoxin ~0.01 ng/kg with kpe 1.08/h, 0.3% of its half-activation 3.3 ng/kg), so baseline "
-             "cytokines are unchanged; dysbiosis and a leaky barrier raise it several-fold",
+    lps0 = P("lps_translocation_baseline", rest["lps"] * rest["lps_clearance_rate"], "ng/kg/h",
+             "derived: the immune module's basal translocation (its resting endotoxin × its clearance rate, "
+             "Dobreva et al. 2021 kpe 1.08/h), the flux that keeps resting cytokines at Dobreva's baselines; "
+             "healthy plasma endotoxin is near the assay limit. Dysbiosis and a leaky barrier raise it "
+             "several-fold",
              variability=lognormal(0.5))
     load = sp.Add(*[w[g] * x[g] for g in GUILDS])
     m.assign("gram_negative_load_rel", load / ref, "dimensionless", "endotoxic Gram-negative load relative to healthy")

@@ -227,7 +227,9 @@ def _rest(m: Module) -> dict:
     x0 = [0.0, 30000.0, 0.0, 1.118, 0.2345, 1.0475, 0.5]
     sol = solve_ivp(lambda t, x: f(*x), (0, 5000), x0, method="LSODA", rtol=1e-10, atol=1e-12)
     x = fsolve(lambda x: f(*x), sol.y[:, -1], xtol=1e-13)
-    return dict(zip(names, map(float, x)))
+    out = dict(zip(names, map(float, x)))
+    out["lps_clearance_rate"] = float(m.parameters["lps_clearance_rate"].value)
+    return out
 
 
 @lru_cache(maxsize=1)

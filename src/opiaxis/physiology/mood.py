@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .immune import resting_levels
 from ..model.core import Module, Variability
 
 
@@ -72,7 +73,7 @@ def build(drugs=None) -> Module:
     ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
     kago = m.input("kor_agonism", "dimensionless", 0.0, "receptors module (0 without drugs)")
     tol = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
-    il6 = m.input("il6_plasma", "pg/mL", 1.05, "immune module (healthy resting IL-6 when absent)")
+    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (its resting IL-6 when absent)")
     cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
     wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
     mu_e = m.input("mor_endogenous_signal", "dimensionless", 0.1 / 1.1,
@@ -105,7 +106,7 @@ def build(drugs=None) -> Module:
     u = m.parameter("mood_trait_offset", 0.0, "dimensionless",
                     "calibrated: between-person SD of the resting drive fitted to a general-population "
                     "12-month MDD prevalence of 6.6% (Kessler et al., JAMA 2003;289:3095, NCS-R) — see "
-                    "validate/targets_mood.py", variability=Variability("normal", 0.02),
+                    "validate/targets_mood.py and data/calibration.yaml", variability=Variability("normal", 0.045),
                     description="between-person vulnerability not explained by the covariates")
     w_hist = m.parameter("mood_weight_history", 0.05, "dimensionless",
                          "assumed: a past episode is the strongest predictor of the next (recurrence risk "
@@ -118,8 +119,8 @@ def build(drugs=None) -> Module:
     w_il6 = m.parameter("mood_weight_il6", 0.015, "dimensionless",
                         "assumed: a 7-fold IL-6 rise adds a third of the episode threshold (Dowlati 2010 "
                         "effect sizes; endotoxin mood effects modest, model-anchors §6.2)")
-    il6_ref = m.parameter("mood_il6_reference", 1.05, "pg/mL",
-                          "healthy resting plasma IL-6 (immune module default; Dowlati 2010 controls ~1–2 pg/mL)")
+    il6_ref = m.parameter("mood_il6_reference", resting_levels()["il6"], "pg/mL",
+                          "computed: resting IL-6 of the immune module (Dobreva et al. 2021 baseline with basal LPS), so the term is 0 in a drug-free person at rest")
     w_cort = m.parameter("mood_weight_cortisol", 0.05, "dimensionless",
                          "assumed: sustained hypercortisolism depressogenic (Stetler & Miller 2011), modest weight")
     w_mu = m.parameter("mood_weight_mu", 0.6, "dimensionless",

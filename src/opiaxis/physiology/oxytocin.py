@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .reward import positive_part
 from ..model.core import Module, lognormal
 
 
@@ -89,7 +90,7 @@ def build(drugs=None) -> Module:
 
     O = m.state("oxytocin_tone_endogenous", "dimensionless", 1.0, "endogenous central oxytocin tone (1 healthy)")
     E = m.state("oxytocin_central_exogenous", "dimensionless", 0.0, "central oxytocin added by intranasal dosing")
-    Tp = (T + sp.sqrt(T ** 2 + dlt ** 2)) / 2
+    Tp = positive_part(T, dlt)   # exactly 0 without tolerance: a drug-free person is at rest
     oset = m.assign("oxytocin_setpoint", sp.exp(-(d_op * Tp + d_ela * ela + d_dep * dep + d_soc * (s_ref - ss))),
                     "dimensionless", "allostatic set point of the endogenous tone")
     m.ode(O, k_o * (oset - O))

@@ -44,12 +44,22 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .immune import resting_levels
 from ..model.core import Module, lognormal
 
 
 def _pos(x, d):
     """Smooth positive part (width d)."""
     return (x + sp.sqrt(x ** 2 + d ** 2)) / 2
+
+
+def positive_part(x, d):
+    """Positive part that is exactly 0 for x ≤ 0 and continuously differentiable: x⁺²/(x⁺ + d),
+    ≈ x − d for x ≫ d. Used where a state is driven by the positive part, so that a drug-free
+    person is at rest (the symmetric smoothing :func:`_pos` is d/2 at x = 0 and made the reward
+    set point and oxytocin tone drift 2.5% and 0.5% below 1 in a person who never took an opioid)."""
+    xp = sp.Max(x, 0)
+    return xp ** 2 / (xp + d)
 
 
 def build(drugs=None) -> Module:
@@ -59,7 +69,7 @@ def build(drugs=None) -> Module:
     W = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
     cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
     pain = m.input("pain_nrs", "dimensionless", 0.0, "pain module (0 when absent)")
-    il6 = m.input("il6_plasma", "pg/mL", 1.05, "immune module (healthy resting IL-6 when absent)")
+    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (its resting IL-6 when absent)")
     ot = m.input("oxytocin_tone", "dimensionless", 1.0, "oxytocin module (healthy tone 1 when absent)")
     ela = m.input("early_life_adversity", "dimensionless", 0.0,
                   "covariate (population/covariates.py); 0 for a healthy adult without ACE >= 4")
@@ -132,8 +142,8 @@ def build(drugs=None) -> Module:
     w_i = m.parameter("craving_weight_inflammation", 0.1, "dimensionless",
                       "assumed: a doubling of IL-6 adds 0.1 to the craving drive (seed 000: inflammation in early "
                       "abstinence; weak, no quantitative anchor)")
-    il6_ref = m.parameter("craving_il6_reference", 1.05, "pg/mL",
-                          "immune module resting IL-6 (Dobreva et al. 2021 baseline)")
+    il6_ref = m.parameter("craving_il6_reference", resting_levels()["il6"], "pg/mL",
+                          "computed: resting IL-6 of the immune module (Dobreva et al. 2021 baseline with basal LPS), so the term is 0 in a drug-free person at rest")
     e_cue = m.parameter("oxytocin_cue_exponent", 0.8, "dimensionless",
                         "assumed: cue reactivity ∝ oxytocin_tone^(−0.8) (seed 002: dysregulated oxytocin drives "
                         "automated cue responses; oxytocin reduces heroin self-administration in rats, Kovács et "
@@ -167,7 +177,7 @@ def build(drugs=None) -> Module:
     Sh = x ** h * (1 - T)
     a = m.assign("hedonic_a_process", amax * Sh / (Sh + s50a), "dimensionless", "a-process (phasic dopamine)")
     m.ode(B, kb * (a - B))
-    Tp = _pos(T, dlt)
+    Tp = positive_part(T, dlt)
     m.ode(R, -k_down * (Tp + g_w * W) * (R - rmin) + k_up * (1 - R))
     m.ode(V, k_acq * a * (1 - V) - k_fg * V)
     ab = 1 / (1 + (A / a_ab) ** 2)
