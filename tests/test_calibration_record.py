@@ -1,10 +1,11 @@
 """The calibration record (data/calibration.yaml) agrees with the model: every entry names a
-parameter, and the parameter's current value (or spread) is the recorded new value."""
+model or behaviour parameter, and its current value (or spread) is the recorded new value."""
 
 from importlib import resources
 
 import pytest
 
+from opiaxis.behaviour.params import PARAMS as BEHAVIOUR
 from opiaxis.models import default_model
 from opiaxis.yamlio import load_yaml
 
@@ -12,7 +13,7 @@ REQUIRED = {"parameter", "what", "old", "new", "targets", "objective", "procedur
 
 
 def entries():
-    text = (resources.files("opiaxis") / "data" / "calibration.yaml").read_text()
+    text = (resources.files("opiaxis") / "data" / "calibration.yaml").read_text(encoding="utf-8")
     return load_yaml(text, "calibration.yaml")
 
 
@@ -22,7 +23,12 @@ def test_record_matches_the_model():
     assert recs, "the record is empty"
     for e in recs:
         assert REQUIRED <= set(e), f"{e.get('parameter')}: missing {sorted(REQUIRED - set(e))}"
-        p = m.parameter(e["parameter"])
-        current = p.variability.spread if e["what"] == "spread" else p.value
+        name = e["parameter"]
+        if name in BEHAVIOUR:
+            b = BEHAVIOUR[name]
+            current = b.cv if e["what"] == "spread" else b.value
+        else:
+            p = m.parameter(name)
+            current = p.variability.spread if e["what"] == "spread" else p.value
         assert current == pytest.approx(float(e["new"]), rel=1e-9), e["parameter"]
         assert e["targets"], e["parameter"]

@@ -91,8 +91,8 @@ def test_receptors_alone_agree_with_roadrunner():
     assert A[-1].sum() > 0.1
 
 
-@pytest.mark.parametrize("name", ["adaptation", "hpa", "immune", "glia", "pain", "white_matter", "gut",
-                                  "endogenous", "mood"])
+@pytest.mark.parametrize("name", ["adaptation", "respiration", "hpa", "immune", "glia", "pain", "white_matter",
+                                  "gut", "endogenous", "mood", "reward", "oxytocin"])
 def test_other_modules_alone_agree_with_roadrunner(name):
     from opiaxis.models import available_modules
     if name not in available_modules():

@@ -196,7 +196,7 @@ def parameter_values(model, name: str, values, *, file=None, line=None, field=No
 def dose_limits() -> dict[str, dict]:
     """``{"<drug>.<route>": {"single": mg, "daily": mg, "source": text}}`` from data/dose_limits.yaml."""
     import yaml
-    raw = yaml.safe_load((resources.files("opiaxis") / "data" / "dose_limits.yaml").read_text())
+    raw = yaml.safe_load((resources.files("opiaxis") / "data" / "dose_limits.yaml").read_text(encoding="utf-8"))
     out = {}
     for drug, routes in raw.items():
         for route, spec in routes.items():

@@ -279,7 +279,7 @@ def default_treatments() -> dict[str, Treatment]:
     model = behaviour_model()
     routes, iu = drug_routes(model), iu_factors(model)
     file = "opiaxis/data/treatments.yaml"
-    raw = load_yaml(resources.files("opiaxis").joinpath("data/treatments.yaml").read_text(), file)
+    raw = load_yaml(resources.files("opiaxis").joinpath("data/treatments.yaml").read_text(encoding="utf-8"), file)
     out = {}
     for kind in KINDS:
         node = raw.get(kind) or {}

@@ -266,7 +266,7 @@ def parse_cmt_map(text: str | Path | Mapping | None, cmt_names: Sequence[str],
         raw = str(text)
         path = Path(raw)
         if "=" not in raw and path.is_file():
-            raw = path.read_text()
+            raw = path.read_text(encoding="utf-8")
             where = str(path)
         items = []
         for part in re.split(r"[,\n;]", raw):

@@ -137,7 +137,7 @@ def generate_source(model: Model) -> str:
     if not jac_entries:
         lines += ["    pass"]
     lines += ["", ""]
-    return "\n".join(lines) + _KERNEL.read_text()
+    return "\n".join(lines) + _KERNEL.read_text(encoding="utf-8")
 
 
 _loaded: dict[str, object] = {}

@@ -48,7 +48,7 @@ def _trial_examples() -> list[str]:
     for folder in (Path(__file__).resolve().parents[3] / "examples", Path.cwd() / "examples"):
         for p in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
             try:
-                if "behaviour-trial" in p.read_text() and str(p) not in out:
+                if "behaviour-trial" in p.read_text(encoding="utf-8") and str(p) not in out:
                     out.append(str(p))
             except OSError:
                 continue

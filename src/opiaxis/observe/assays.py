@@ -441,7 +441,7 @@ def parse_readouts(raw, file: str) -> dict[str, Readout]:
 def load_readouts(path: str | Path | None = None) -> dict[str, Readout]:
     """Read-out definitions by name, from ``path`` or the shipped ``data/readouts.yaml``."""
     if path is None:
-        text = (resources.files("opiaxis") / "data" / "readouts.yaml").read_text()
+        text = (resources.files("opiaxis") / "data" / "readouts.yaml").read_text(encoding="utf-8")
         return parse_readouts(load_yaml(text, "<readouts.yaml>"), "<readouts.yaml>")
     p = Path(path)
     return parse_readouts(load_yaml_file(p), str(p))

@@ -216,7 +216,7 @@ def load_drugs(path: str | Path | None = None) -> dict[str, Drug]:
 def _load(path: Path) -> dict[str, Drug]:
     file = str(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise OpiaxisInputError(f"not valid YAML: {exc}", file=file) from None
     if not isinstance(raw, dict):
