@@ -38,7 +38,7 @@ def test_dask_cluster_matches_single_process(tmp_path, model):
             res = run_study(s, model, tmp_path / "dask", chunk_size=3, client=client)
     finally:
         cluster.close()
-    assert res["chunks"] > 2
+    assert res.chunks > 2
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "single" / "results.parquet"),
                                   pd.read_parquet(tmp_path / "dask" / "results.parquet"))
 

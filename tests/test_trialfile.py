@@ -67,12 +67,12 @@ def test_malformed_yaml(tmp_path):
 def test_small_trial_adjunct_outputs_and_reproducibility(tmp_path):
     spec = load_trial(_write(tmp_path, SMALL))
     a = run_trial(spec)
-    pats = a["patients"]
+    pats = a.patients
     ot = pats["arm"] == "mmt+ot"
     assert ot.any() and (~ot).any()
     # twice a day while in treatment; none in the other arm
     assert (pats.loc[~ot, "adjunct_doses"] == 0).all()
-    in_tx_days = a["record"].in_tx[ot.to_numpy()].sum(axis=1)
+    in_tx_days = a.record.in_tx[ot.to_numpy()].sum(axis=1)
     assert np.all(pats.loc[ot, "adjunct_doses"].to_numpy() >= 2 * (in_tx_days - 1))
     assert pats.loc[ot, "adjunct_doses"].max() <= 2 * spec.days
     paths = write_trial_outputs(spec, a, tmp_path / "out")
@@ -82,7 +82,7 @@ def test_small_trial_adjunct_outputs_and_reproducibility(tmp_path):
     assert len(daily) == spec.size * spec.days
     assert paths[3].read_text().count('class="plotly-graph-div"') == 4  # two Kaplan-Meier, two trajectories
     b = run_trial(load_trial(_write(tmp_path, SMALL, "u.yaml")))
-    pd.testing.assert_frame_equal(a["patients"], b["patients"])
+    pd.testing.assert_frame_equal(a.patients, b.patients)
 
 
 def test_km_curve():

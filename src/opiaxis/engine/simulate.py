@@ -36,6 +36,24 @@ class SolverOptions:
     max_steps: int = 5_000_000
 
 
+@dataclass(frozen=True, kw_only=True)
+class SolverStats:
+    """Per-patient solver statistics (one entry per patient, in the batch's order)."""
+    steps: np.ndarray      # accepted steps
+    rejected: np.ndarray   # rejected steps
+    status: np.ndarray     # 0 = solved; otherwise the kernel's failure code
+
+    @classmethod
+    def from_array(cls, stats: np.ndarray) -> SolverStats:
+        """From the kernel's (patients, 3) array: steps, rejected steps, status."""
+        stats = np.asarray(stats)
+        return cls(steps=stats[:, 0], rejected=stats[:, 1], status=stats[:, 2])
+
+    @property
+    def failed(self) -> np.ndarray:
+        return self.status != 0
+
+
 @dataclass
 class Results:
     """Labelled results of a batch simulation.
@@ -87,8 +105,13 @@ class Results:
         return name in self.model.state_index or name in self.model.assignment_index
 
     @property
+    def solver_stats(self) -> SolverStats:
+        """Steps, rejected steps and status per patient (``stats`` is the kernel's raw array)."""
+        return SolverStats.from_array(self.stats)
+
+    @property
     def failed(self) -> np.ndarray:
-        return self.stats[:, 2] != 0
+        return self.solver_stats.failed
 
     def to_frame(self, variables: list[str] | None = None) -> pd.DataFrame:
         """Tidy long table: patient, time (h), variable, value, unit."""
