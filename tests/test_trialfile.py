@@ -91,3 +91,28 @@ def test_km_curve():
     k = km_curve(t, e)
     # S(2) = 4/5; S(3) = 4/5 * 3/4; S(5) = 0.6 * 1/2
     np.testing.assert_allclose(k, [[0, 1], [2, 0.8], [3, 0.6], [5, 0.3]])
+
+
+def test_run_and_trial_commands_run_the_same_trial_file(tmp_path):
+    """A behaviour trial is a kind of study file: `opiaxis run` and `opiaxis trial` give the same
+    outputs; `kind: trial` is the same kind."""
+    from typer.testing import CliRunner
+
+    from opiaxis.cli import app
+    from opiaxis.study import load_spec
+    p = _write(tmp_path, SMALL.replace("days: 10", "days: 4"))
+    runner = CliRunner()
+    for cmd in ("run", "trial"):
+        res = runner.invoke(app, [cmd, str(p), "--out", str(tmp_path / cmd)])
+        assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "run" / "patients.csv"),
+                                  pd.read_csv(tmp_path / "trial" / "patients.csv"))
+    alias = load_spec(_write(tmp_path, SMALL.replace("kind: behaviour-trial", "kind: trial"), "alias.yaml"))
+    assert alias.kind == "behaviour-trial" and [a.name for a in alias.arms] == ["mmt", "mmt+ot"]
+
+
+def test_unknown_kind_names_file_line_and_kinds(tmp_path):
+    from opiaxis.study import load_spec
+    with pytest.raises(OpiaxisInputError) as e:
+        load_spec(_write(tmp_path, SMALL.replace("kind: behaviour-trial", "kind: behavior-trial")))
+    assert "t.yaml:1" in str(e.value) and "behaviour-trial" in str(e.value) and "study" in str(e.value)
