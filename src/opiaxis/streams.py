@@ -30,12 +30,12 @@ class Purpose(enum.IntEnum):
     BEHAVIOUR_TRAITS = 6    # between-patient variability of behaviour parameters
     BEHAVIOUR_EVENTS = 7    # day-by-day use, overdose, rescue and treatment events
     SBM_DIARY = 8           # weekly spontaneous-bowel-movement diaries (physiology.gut)
-    RATER_NOISE = 9         # clinician / self-report rating noise in simulated trials
-    PLACEBO = 10            # placebo response of a patient
-    VPOP = 11               # virtual-population acceptance and selection (population.vpop)
-    FIT = 12                # fitting: starts, importance draws, bootstraps (calibrate)
-    BOOTSTRAP = 13          # resampling for confidence intervals
-    DESIGN = 14             # study-design draws not tied to a patient (e.g. scan timing)
+    TRIAL = 9               # per-patient draws inside a simulated published trial (rater and VAS
+                            #   noise, placebo response; key: the trial's own stream number)
+    VPOP = 10               # virtual-population acceptance and selection (population.vpop)
+    FIT = 11                # posterior and importance draws of a fit (calibrate)
+    BOOTSTRAP = 12          # resampling for confidence intervals
+    DESIGN = 13             # study-design draws not tied to a patient (e.g. scan timing)
 
 
 def _word(x) -> int:

@@ -12,7 +12,7 @@ tidy measurements::
 reports "<0.2 pg/mL" — and the limit crossed in ``limit`` (for M3-style likelihoods).
 
 Reproducibility: the noise of one read-out for one patient comes from its own stream, seeded by
-``(seed, patient id, read-out name)`` through :class:`numpy.random.SeedSequence`; draws are
+``(seed, purpose, patient id, read-out name)`` (:class:`opiaxis.streams.Streams`); draws are
 taken in time order. The same seed and the same visit times give the same measurements
 whatever the chunking, the order of patients or the other read-outs requested. Subsample to
 visits (:func:`visit_schedule`) *before* observing.
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ import pandas as pd
 
 from ..errors import OpiaxisInputError
 from ..model.units import ureg
+from ..streams import Purpose, Streams
 from .assays import (Readout, diversity, load_readouts, observe_binary,
                      observe_continuous, observe_counts, observe_poisson, observe_scale,
                      parse_readouts, template_drug_readout, term_factor)
@@ -46,16 +46,11 @@ log = logging.getLogger(__name__)
 MEASUREMENT_COLUMNS = ["patient", "time", "measurement", "value", "unit", "censored", "limit", "variable"]
 PETAB_COLUMNS = ["observableId", "preequilibrationConditionId", "simulationConditionId", "measurement",
                  "time", "observableParameters", "noiseParameters"]
-_TAG = 0x0B5E
 
 
 def readout_stream(seed: int, patient, readout: str) -> np.random.Generator:
-    try:
-        pid = int(patient)
-    except (TypeError, ValueError):
-        pid = zlib.crc32(str(patient).encode())
-    return np.random.default_rng(np.random.SeedSequence(
-        [int(seed) & 0xFFFFFFFFFFFFFFFF, pid & 0xFFFFFFFFFFFFFFFF, zlib.crc32(readout.encode()), _TAG]))
+    """The assay-noise stream of one patient and read-out (:meth:`Streams.patient`)."""
+    return Streams(seed).patient(patient, Purpose.READOUT, readout)
 
 
 def _check_table(df: pd.DataFrame) -> None:

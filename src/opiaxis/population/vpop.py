@@ -44,9 +44,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import OpiaxisInputError
+from ..streams import Purpose, Streams
 
 DISTS = ("normal", "lognormal", "empirical")
-_TAG = 0x5E1EC7
 
 
 @dataclass
@@ -169,16 +169,7 @@ def _parse_target(name, spec) -> Target:
 
 
 def _uniforms(seed: int, ids) -> np.ndarray:
-    out = np.empty(len(ids))
-    for k, pid in enumerate(ids):
-        try:
-            key = int(pid)
-        except (TypeError, ValueError):
-            import zlib
-            key = zlib.crc32(str(pid).encode())
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), key & 0xFFFFFFFFFFFFFFFF, _TAG]))
-        out[k] = rng.random()
-    return out
+    return Streams(seed).uniforms(ids, Purpose.VPOP)[:, 0]
 
 
 def _ks(x, t: Target):
@@ -293,7 +284,7 @@ def select_vpop(observables: pd.DataFrame, targets, *, seed: int, correlation=No
     # plausible density (KDE; fitted on a seeded subsample when the population is large)
     fit = Z
     if n_ok > kde_max_points:
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), _TAG, 1]))
+        rng = Streams(seed).shared(Purpose.VPOP, "kde subsample")
         fit = Z[np.sort(rng.choice(n_ok, kde_max_points, replace=False))]
     f_pp = stats.gaussian_kde(fit.T)(Z.T)
 
