@@ -27,7 +27,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
-from ..dosing import _MASS_UNITS, _TIME_UNITS, parse_regimen
+from ..dosing import MASS_UNITS as _MASS_UNITS
+from ..dosing import TIME_UNITS as _TIME_UNITS
+from ..dosing import parse_regimen
 from ..errors import OpiaxisInputError
 from ..yamlio import line_of, load_yaml
 
