@@ -33,7 +33,7 @@ def choose(ids, seed: int, options, weights=None) -> list:
     return [options[i] for i in idx]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Proportion:
     count: int
     n: int
@@ -58,10 +58,10 @@ def proportion(flags, *, alpha: float = 0.05, method: str = "wilson") -> Proport
     if n == 0:
         raise OpiaxisInputError("no patients to compute a proportion from")
     lo, hi = proportion_confint(x, n, alpha=alpha, method=method)
-    return Proportion(x, n, x / n, float(lo), float(hi), method)
+    return Proportion(count=x, n=n, rate=x / n, low=float(lo), high=float(hi), method=method)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Difference:
     diff: float
     low: float
@@ -79,7 +79,7 @@ def difference(a: Proportion, b: Proportion, *, alpha: float = 0.05, method: str
     """Difference of two independent proportions a − b with a CI ('newcomb', 'wald', 'score', …)."""
     from statsmodels.stats.proportion import confint_proportions_2indep
     lo, hi = confint_proportions_2indep(a.count, a.n, b.count, b.n, method=method, compare="diff", alpha=alpha)
-    return Difference(a.rate - b.rate, float(lo), float(hi), method)
+    return Difference(diff=a.rate - b.rate, low=float(lo), high=float(hi), method=method)
 
 
 def simulate_arms(model, ids, seed: int, arms: dict[str, dict], times, *, overrides: dict | None = None,

@@ -61,7 +61,7 @@ RELAPSE_RUN_DAYS = 7
 INPATIENT_ONLY = {"detox": "the detoxification taper is given on the unit"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BehaviourSetting:
     """A behaviour parameter set by a trial file: the typical value (each patient keeps their
     between-patient deviation), or with ``fixed`` the value every patient gets."""
@@ -134,9 +134,9 @@ def _behaviour(d, file, fld):
             fixed = v.get("fixed", False)
             if not isinstance(fixed, bool):
                 raise field_error(f"fixed is {fixed!r}; expected true or false", file, v, "fixed", f"{fld}.{k}.fixed")
-            out[k] = BehaviourSetting(_number(v, "value", file, f"{fld}.{k}.value", lo=0.0), fixed)
+            out[k] = BehaviourSetting(value=_number(v, "value", file, f"{fld}.{k}.value", lo=0.0), fixed=fixed)
         else:
-            out[k] = BehaviourSetting(_number(d, k, file, f"{fld}.{k}", lo=0.0))
+            out[k] = BehaviourSetting(value=_number(d, k, file, f"{fld}.{k}", lo=0.0))
     return out
 
 

@@ -49,7 +49,7 @@ from ..streams import Purpose, Streams
 DISTS = ("normal", "lognormal", "empirical")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Target:
     observable: str
     dist: str
@@ -68,7 +68,7 @@ class Target:
         return None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VPopResult:
     ids: np.ndarray
     report: pd.DataFrame
@@ -143,7 +143,7 @@ def _parse_target(name, spec) -> Target:
         log = bool(spec.get("log", False))
         if log and np.any(data <= 0):
             raise OpiaxisInputError("log-transformed empirical data must be positive", field=f"{fld}.data")
-        return Target(name, dist, data=data, log=log, natural_mean=float(data.mean()), natural_sd=float(data.std(ddof=1)))
+        return Target(observable=name, dist=dist, data=data, log=log, natural_mean=float(data.mean()), natural_sd=float(data.std(ddof=1)))
     if dist == "lognormal" and "meanlog" in spec:
         mu = _finite_number(spec["meanlog"], f"{fld}.meanlog")
         if "sdlog" not in spec:
@@ -152,7 +152,7 @@ def _parse_target(name, spec) -> Target:
         if sg <= 0:
             raise OpiaxisInputError(f"sdlog {sg} must be positive", field=f"{fld}.sdlog")
         m = math.exp(mu + sg ** 2 / 2)
-        return Target(name, dist, mu, sg, log=True, natural_mean=m, natural_sd=m * math.sqrt(math.expm1(sg ** 2)))
+        return Target(observable=name, dist=dist, mean=mu, sd=sg, log=True, natural_mean=m, natural_sd=m * math.sqrt(math.expm1(sg ** 2)))
     for k in ("mean", "sd"):
         if k not in spec:
             raise OpiaxisInputError(f"missing {k!r}", field=f"{fld}.{k}")
@@ -161,11 +161,11 @@ def _parse_target(name, spec) -> Target:
     if sd <= 0:
         raise OpiaxisInputError(f"sd {sd} must be positive", field=f"{fld}.sd")
     if dist == "normal":
-        return Target(name, dist, mean, sd, natural_mean=mean, natural_sd=sd)
+        return Target(observable=name, dist=dist, mean=mean, sd=sd, natural_mean=mean, natural_sd=sd)
     if mean <= 0:
         raise OpiaxisInputError(f"a log-normal target needs a positive mean (got {mean})", field=f"{fld}.mean")
     s2 = math.log1p((sd / mean) ** 2)
-    return Target(name, dist, math.log(mean) - s2 / 2, math.sqrt(s2), log=True, natural_mean=mean, natural_sd=sd)
+    return Target(observable=name, dist=dist, mean=math.log(mean) - s2 / 2, sd=math.sqrt(s2), log=True, natural_mean=mean, natural_sd=sd)
 
 
 def _uniforms(seed: int, ids) -> np.ndarray:
