@@ -47,3 +47,22 @@ def test_solver_stats_are_named():
     starved = simulate(model, P, [1.0, 200.0], None, ids=[1, 2], options=SolverOptions(max_steps=2))
     assert (starved.solver_stats.status != 0).all() and starved.failed.all()
     np.testing.assert_array_equal(starved.solver_stats.status, starved.stats[:, 2])
+
+
+def test_results_as_labelled_array():
+    xr = pytest.importorskip("xarray")
+    m = Module("toy")
+    k = m.parameter("k", 0.5, "1/h", "assumed: test")
+    a = m.state("amount", "mg", initial=10.0)
+    m.ode(a, -k * a)
+    m.assign("half", a / 2, "mg")
+    model = compose([m])
+    P = sample_parameters(model, [3, 5], 0, variability=False)
+    r = simulate(model, P, [0.0, 1.0, 2.0], None, ids=[3, 5])
+    ds = r.to_xarray(["amount", "half"], coords={"arm": ["a", "b"]})
+    assert isinstance(ds, xr.Dataset) and dict(ds.sizes) == {"patient": 2, "time": 3}
+    assert ds["amount"].attrs["units"] == "mg" and list(ds["arm"].values) == ["a", "b"]
+    np.testing.assert_array_equal(ds["half"].sel(patient=5).values, r["half"][1])
+    from opiaxis.errors import OpiaxisInputError
+    with pytest.raises(OpiaxisInputError, match="one value per patient"):
+        r.to_xarray(coords={"arm": ["a"]})

@@ -248,3 +248,25 @@ def test_large_cohort_path_keeps_results_on_disk(tmp_path, model):
     pd.testing.assert_frame_equal(mem.measurements.reset_index(drop=True), disk.measurements.reset_index(drop=True))
     write_report(tmp_path / "disk" / "report.html", s, disk, results_path=tmp_path / "disk" / "results.parquet")
     assert "first 2,000 patients" in (tmp_path / "disk" / "report.html").read_text()
+
+
+def test_study_run_as_labelled_array(tmp_path, model):
+    """StudyRun.to_xarray: dims (patient, time), units, arm and covariates as coordinates — the
+    same numbers as the tidy table, in memory or read back from disk."""
+    xr = pytest.importorskip("xarray")
+    s = load_study(write(tmp_path, GOOD), model)
+    res = run_study(s, model, tmp_path / "o", chunk_size=5)
+    ds = res.to_xarray()
+    assert isinstance(ds, xr.Dataset) and dict(ds.sizes) == {"patient": 12, "time": len(s.times)}
+    assert ds["buprenorphine_plasma"].attrs["units"] == "ng/mL" and ds["time"].attrs["units"] == "h"
+    pats = res.patients.set_index("patient")
+    assert list(ds["arm"].values) == list(pats.loc[ds["patient"].values, "arm"])
+    assert "age" in ds.coords and np.allclose(ds["age"].values, pats.loc[ds["patient"].values, "cov_age"])
+    r = res.results
+    row = r[(r.variable == "methadone_plasma")].iloc[7]
+    assert ds["methadone_plasma"].sel(patient=row.patient, time=row.time).item() == row.value
+    disk = run_study(s, model, tmp_path / "d", chunk_size=5, in_memory_rows=10)
+    assert disk.results is None
+    xr.testing.assert_identical(disk.to_xarray(["methadone_plasma"]), ds[["methadone_plasma"]])
+    with pytest.raises(OpiaxisInputError, match="not an output"):
+        res.to_xarray(["cortisol"])

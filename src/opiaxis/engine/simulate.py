@@ -131,6 +131,33 @@ class Results:
         df["unit"] = df["unit"].astype("category")
         return df
 
+    def to_xarray(self, variables: list[str] | None = None, *, coords: dict | None = None):
+        """A labelled :class:`xarray.Dataset`: one variable per output (default: the states), dims
+        ``(patient, time)``, each with its unit in ``attrs["units"]`` (time in h). ``coords``
+        adds per-patient coordinates such as ``{"arm": [...], "age": [...]}`` (one value per
+        patient, in the order of :attr:`ids`)."""
+        xr = require_xarray()
+        variables = variables or self.model.state_names
+        ds = xr.Dataset({v: (("patient", "time"), self.get(v), {"units": self.model.unit_of(v)}) for v in variables},
+                        coords={"patient": np.asarray(self.ids), "time": ("time", np.asarray(self.times), {"units": "h"})})
+        for name, values in (coords or {}).items():
+            values = np.asarray(values)
+            if values.shape != (len(self.ids),):
+                raise OpiaxisInputError(f"coordinate {name!r} has shape {values.shape}; expected one value per "
+                                        f"patient ({len(self.ids)})", field=f"coords.{name}")
+            ds = ds.assign_coords({name: ("patient", values)})
+        ds.attrs["model"] = self.model.name
+        return ds
+
+
+def require_xarray():
+    """The xarray module, or an error saying how to install it."""
+    try:
+        import xarray
+    except ImportError:
+        raise OpiaxisInputError("labelled arrays need xarray; install it with: pip install xarray") from None
+    return xarray
+
 
 def _assignment_function(m: Model, name: str):
     """A NumPy function of (states..., parameters...) for an assignment, cached on the model."""

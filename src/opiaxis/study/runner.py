@@ -54,6 +54,34 @@ class StudyRun:
     def results_path(self) -> Path:
         return self.out / "results.parquet"
 
+    def to_xarray(self, variables: list[str] | None = None):
+        """The results as a labelled :class:`xarray.Dataset`: one variable per output, dims
+        ``(patient, time)``, units in ``attrs["units"]`` (time in h); each patient's arm and
+        covariates (``cov_*`` of patients.parquet, without the prefix) as coordinates. Reads the
+        needed rows from disk when the results are kept there."""
+        from ..engine.simulate import require_xarray
+        xr = require_xarray()
+        table = self.results
+        if table is None:
+            filters = [("variable", "in", list(variables))] if variables else None
+            table = pd.read_parquet(self.results_path, filters=filters)
+        variables = variables or list(dict.fromkeys(table["variable"].astype(str)))
+        pats = self.patients.set_index("patient").sort_index()
+        data = {}
+        for v in variables:
+            rows = table[table["variable"].astype(str) == v]
+            if rows.empty:
+                raise OpiaxisInputError(f"{v!r} is not an output of this study; expected one of "
+                                        f"{sorted(set(table['variable'].astype(str)))}", field="variables")
+            wide = rows.pivot(index="patient", columns="time", values="value").reindex(pats.index)
+            data[v] = (("patient", "time"), wide.to_numpy(float), {"units": str(rows["unit"].iloc[0])})
+        times = np.asarray(wide.columns, float)
+        coords = {"patient": pats.index.to_numpy(), "time": ("time", times, {"units": "h"}),
+                  "arm": ("patient", pats["arm"].astype(str).to_numpy())}
+        for c in (c for c in pats.columns if c.startswith("cov_")):
+            coords[c[4:]] = ("patient", pats[c].to_numpy())
+        return xr.Dataset(data, coords=coords, attrs={"study": self.study.name, "seed": self.study.seed})
+
 
 def _read_record(out: Path, key: dict, fresh: bool) -> dict | None:
     """The previous run record of the folder (None if none), after checking it is this run's."""
