@@ -270,3 +270,11 @@ def test_study_run_as_labelled_array(tmp_path, model):
     xr.testing.assert_identical(disk.to_xarray(["methadone_plasma"]), ds[["methadone_plasma"]])
     with pytest.raises(OpiaxisInputError, match="not an output"):
         res.to_xarray(["cortisol"])
+
+
+def test_kind_study_is_the_default_kind(tmp_path, model):
+    from opiaxis.study import load_spec
+    a = load_study(write(tmp_path, GOOD), model)
+    b = load_spec(write(tmp_path, "kind: study\n" + GOOD, "k.yaml"), model)
+    assert a.kind == b.kind == "study" and [x.name for x in a.arms] == [x.name for x in b.arms]
+    assert a.times.tolist() == b.times.tolist() and len(a.arms[1].doses) == len(b.arms[1].doses)

@@ -89,7 +89,8 @@ def load_yaml_file(path: str | Path, expect: str | None = None):
     if isinstance(doc, dict):
         if expect == "study" and doc.get("kind") == "behaviour-trial":
             raise OpiaxisInputError(f"this is a behaviour-trial file (kind: behaviour-trial); run it with "
-                                    f"`opiaxis trial {p}`", file=str(p), line=line_of(doc, "kind"), field="kind")
+                                    f"`opiaxis run {p}` or `opiaxis trial {p}` (opiaxis.study.load_spec reads "
+                                    "either kind)", file=str(p), line=line_of(doc, "kind"), field="kind")
         if expect == "trial" and "kind" not in doc and ("schedule" in doc or "outputs" in doc):
             raise OpiaxisInputError(f"this is a study file (it has schedule/outputs and no kind: behaviour-trial); "
                                     f"run it with `opiaxis run {p}`", file=str(p), line=1)

@@ -78,6 +78,10 @@ def run(study: Optional[Path] = typer.Argument(None, help="study or behaviour-tr
         from ..study import load_spec
         s = load_spec(study, None, allow_implausible_doses=allow_implausible_doses)
         if s.kind != "study":
+            unused = [o for o, v in (("--scheduler", scheduler), ("--workers", workers), ("--fresh", fresh),
+                                     ("--no-report", not report), ("--chunk-size", chunk_size != 500)) if v]
+            if unused:
+                err_console.print(f"[yellow]note:[/] {', '.join(unused)} not used by a behaviour trial", highlight=False)
             from .behaviour import run_trial_file
             run_trial_file(s, out)
             return
