@@ -38,8 +38,9 @@ def load_spec(path: str | Path | None, model: Model | None = None, *,
 
 def run_spec(spec: StudySpec | TrialSpec, model: Model | None, out_dir: str | Path, *, progress=None, **options):
     """Run a spec of either kind: a :class:`~opiaxis.study.runner.StudyRun` (``options`` go to
-    :func:`~opiaxis.study.runner.run_study`) or a :class:`~opiaxis.behaviour.trialfile.TrialRun`
-    (written under ``out_dir`` with :func:`opiaxis.report.render`)."""
+    :func:`~opiaxis.study.runner.run_study`, which writes under ``out_dir``) or a
+    :class:`~opiaxis.behaviour.trialfile.TrialRun` (in memory; :func:`opiaxis.report.render`
+    writes either kind's files and report)."""
     if isinstance(spec, TrialSpec):
         return run_trial(spec, progress=progress)
     from .runner import run_study

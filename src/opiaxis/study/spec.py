@@ -56,7 +56,7 @@ SOLVER_KEYS = {"rtol", "atol"}
 POP_KEYS = {"size", "id_start", "variability", "parameters", "covariates"}
 ARM_KEYS = {"name", "weight", "regimens", "events", "parameters"}
 SCHED_KEYS = {"duration", "every"}
-STUDY_KINDS = ("study", "simulation")   # what `kind:` may say of a study file (absent: a study)
+STUDY_KINDS = ("study",)   # what `kind:` says of a study file (absent: a study)
 
 
 @dataclass(kw_only=True)
