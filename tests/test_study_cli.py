@@ -2,6 +2,7 @@
 results do not depend on chunking; interrupted runs resume."""
 import json
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -278,3 +279,12 @@ def test_kind_study_is_the_default_kind(tmp_path, model):
     b = load_spec(write(tmp_path, "kind: study\n" + GOOD, "k.yaml"), model)
     assert a.kind == b.kind == "study" and [x.name for x in a.arms] == [x.name for x in b.arms]
     assert a.times.tolist() == b.times.tolist() and len(a.arms[1].doses) == len(b.arms[1].doses)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_example_loads_through_load_spec(path):
+    """Every example file, study or behaviour trial, is read by the one entry (unchanged files)."""
+    from opiaxis.study import load_spec
+    s = load_spec(path)
+    assert s.kind == ("behaviour-trial" if "behaviour-trial" in path.read_text() else "study") and s.arms
