@@ -125,7 +125,7 @@ def main():
     from opiaxis.interop.sbml import group_doses, to_sbml
     from opiaxis.models import build_model, default_model
     from opiaxis.population import sample_parameters
-    from opiaxis.study import drug_routes, iu_factors
+    from opiaxis.dosing import drug_routes, iu_factors
 
     model = default_model() if a.modules == "all" else build_model(modules=a.modules.split(","))
     maint = "methadone 80 mg oral q24h" if a.methadone else "buprenorphine 16 mg SL q24h"

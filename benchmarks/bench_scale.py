@@ -45,10 +45,10 @@ with tempfile.TemporaryDirectory() as d:
     t = time.perf_counter()
     res = run_study(s, model, d, chunk_size=chunk)
     wall = time.perf_counter() - t
-print(json.dumps({"patients": n, "days": days, "wall_s": wall, "solver_s": res["solver_seconds"],
+print(json.dumps({"patients": n, "days": days, "wall_s": wall, "solver_s": res.solver_seconds,
                   "patients_per_s": n / wall, "patient_years_per_s": n * days / 365 / wall,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "failed": res["failed"]}))
+                  "failed": res.failed}))
 """
 
 

@@ -18,7 +18,7 @@ from opiaxis.cli import app
 from opiaxis.engine import SolverOptions, simulate
 from opiaxis.errors import OpiaxisInputError
 from opiaxis.models import build_model, default_model
-from opiaxis.study import load_study, run_study
+from opiaxis.study import SerialExecutor, load_study, run_study
 
 STUDY = """\
 name: tiny
@@ -142,7 +142,7 @@ def test_implausible_dose_allowed_explicitly_is_recorded(tmp_path, small):
     res = run_study(s, small, tmp_path / "o")
     record = json.loads((tmp_path / "o" / "run.json").read_text())
     assert record["dose_overrides"] == s.dose_overrides
-    assert any("implausible dose allowed" in n for n in res["notes"])
+    assert any("implausible dose allowed" in n for n in res.notes)
 
 
 def test_event_ids_of_other_arms_are_fine(tmp_path, small):
@@ -150,7 +150,7 @@ def test_event_ids_of_other_arms_are_fine(tmp_path, small):
     (tmp_path / "ev.csv").write_text("ID,TIME,EVID,AMT,CMT\n" + "".join(f"{i},0,1,10,morphine.iv\n" for i in range(1, 7)))
     s = load_study(write(tmp_path, STUDY.replace("      - morphine 10 mg IV q6h for 1 d\n", "    events: ev.csv\n")), small)
     res = run_study(s, small, tmp_path / "o")
-    mor = res["results"].query("arm == 'mor' and variable == 'morphine_plasma' and time == 6")
+    mor = res.results.query("arm == 'mor' and variable == 'morphine_plasma' and time == 6")
     assert len(mor) and (mor["value"] > 0).all()
 
 
@@ -175,7 +175,7 @@ def test_resume_refuses_another_studys_results(tmp_path, small, edit, pieces):
     assert all(p in msg for p in pieces) and "different run" in msg and str(tmp_path / "o") in msg, msg
     assert (tmp_path / "o" / "results.parquet").read_bytes() == before   # nothing written earlier is lost
     again = _run(tmp_path, small, STUDY.replace(*edit), fresh=True)
-    assert again["reused_chunks"] == 0 and first["chunks"] >= 1
+    assert again.reused_chunks == 0 and first.chunks >= 1
 
 
 def test_resume_refuses_other_chunking_and_model(tmp_path, small):
@@ -201,9 +201,9 @@ def test_damaged_chunk_is_recomputed_with_a_note(tmp_path, small, damage, note):
     damage(victim)
     said = []
     again = _run(tmp_path, small, notes=said.append)
-    assert again["reused_chunks"] == first["chunks"] - 1
+    assert again.reused_chunks == first.chunks - 1
     assert any(victim.name in s and note in s and "recomputing" in s for s in said), said
-    pd.testing.assert_frame_equal(first["results"], again["results"])
+    pd.testing.assert_frame_equal(first.results, again.results)
 
 
 def test_chunks_without_run_record_are_not_trusted(tmp_path, small):
@@ -346,7 +346,7 @@ CLI_CASES = [
     ("check-events implausible", ["check-events", "{tmp}/huge.csv"], 2, ["huge.csv", "1e+09 mg"]),
     ("run --out is a file", ["run", "{tmp}/study.yaml", "--out", "{tmp}/a_file"], 2, ["a_file", "is a file"]),
     ("run a directory", ["run", "{tmp}"], 2, ["is a directory"]),
-    ("run a trial file", ["run", "{tmp}/trial.yaml"], 2, ["opiaxis trial"]),
+    ("run a trial file runs it as a trial", ["run", "{tmp}/trial.yaml"], 2, ["trial.yaml", "non-empty list of arms"]),
     ("trial a study file", ["trial", "{tmp}/study.yaml"], 2, ["opiaxis run"]),
     ("run --workers 0", ["run", "{tmp}/study.yaml", "--scheduler", "local", "--workers", "0"], 2, ["--workers"]),
     ("run --max-failure-rate 2", ["run", "{tmp}/study.yaml", "--max-failure-rate", "2"], 2, ["not a fraction"]),
@@ -397,14 +397,14 @@ def test_cli_scheduler_without_dask_prints_install_command_intact(monkeypatch, t
 
 
 def test_cli_solver_failures_above_threshold_exit_3(tmp_path, small_default, monkeypatch):
-    import opiaxis.study as study_mod
-    real = study_mod.simulate_chunk
+    import opiaxis.study.execute as execute   # the CLI builds its own executor: patch what it runs
+    real = execute.simulate_chunk
 
     def failing(*a, **k):
-        df, pat, secs = real(*a, **k)
-        pat["solver_status"] = 1
-        return df, pat, secs
-    monkeypatch.setattr(study_mod, "simulate_chunk", failing)
+        chunk = real(*a, **k)
+        chunk.patients["solver_status"] = 1
+        return chunk
+    monkeypatch.setattr(execute, "simulate_chunk", failing)
     res = runner.invoke(app, ["run", str(write(tmp_path, STUDY)), "--out", str(tmp_path / "o"), "--no-report"])
     flat = " ".join(res.output.split())
     assert res.exit_code == 3, res.output
@@ -582,20 +582,20 @@ def test_nonmem_dv_unit_that_does_not_convert(tmp_path, small):
         read_nonmem(tmp_path / "u.csv", small)
 
 
-def test_failed_patients_are_left_out_of_endpoints_with_a_note(tmp_path, small, monkeypatch):
-    import opiaxis.study as study_mod
-    real = study_mod.simulate_chunk
+class _OneFails(SerialExecutor):
+    """Patient 1's solve "fails": its values are garbage (an executor injected into run_study)."""
 
-    def one_fails(*a, **k):   # patient 1's solve "fails": its values are garbage
-        df, pat, secs = real(*a, **k)
-        bad = pat["patient"] == 1
-        pat.loc[bad, "solver_status"] = 1
-        df.loc[df["patient"] == 1, "value"] = 1e9
-        return df, pat, secs
-    monkeypatch.setattr(study_mod, "simulate_chunk", one_fails)
+    def run(self, plan, model, todo):
+        for n, chunk in super().run(plan, model, todo):
+            chunk.patients.loc[chunk.patients["patient"] == 1, "solver_status"] = 1
+            chunk.results.loc[chunk.results["patient"] == 1, "value"] = 1e9
+            yield n, chunk
+
+
+def test_failed_patients_are_left_out_of_endpoints_with_a_note(tmp_path, small):
     text = STUDY + "endpoints:\n  - {name: m, kind: mean, variable: morphine_plasma, at: 6 h, reference: bup}\n"
-    res = _run(tmp_path, small, text)
-    assert res["failed"] == 1 and list(res["failed_patients"]) == [1]
-    assert any("left out of the endpoints" in n for n in res["notes"])
-    assert res["endpoints"].select_dtypes("number").abs().max().max() < 1e8   # the garbage did not reach them
+    res = _run(tmp_path, small, text, executor=_OneFails())
+    assert res.failed == 1 and list(res.failed_patients) == [1]
+    assert any("left out of the endpoints" in n for n in res.notes)
+    assert res.endpoints.select_dtypes("number").abs().max().max() < 1e8   # the garbage did not reach them
     assert json.loads((tmp_path / "o" / "run.json").read_text())["solver_failures"]["patients"] == [1]

@@ -28,3 +28,41 @@ def test_names_and_labelled_access():
     np.testing.assert_allclose(r["amount"][:, 0], [10 * np.exp(-0.5), 20 * np.exp(-0.5)], rtol=1e-5)
     with pytest.raises(KeyError, match="neither a state"):
         r["nothing"]
+
+
+def test_solver_stats_are_named():
+    """``results.solver_stats.status`` (not ``stats[:, 2]``): solved patients have status 0 and
+    steps counted; starved of steps, they fail and the named record says so."""
+    from opiaxis.engine import SolverOptions
+    m = Module("toy")
+    k = m.parameter("k", 0.5, "1/h", "assumed: test")
+    a = m.state("amount", "mg", initial=10.0)
+    m.ode(a, -k * a)
+    model = compose([m])
+    P = sample_parameters(model, [1, 2], 0, variability=False)
+    ok = simulate(model, P, [1.0, 200.0], None, ids=[1, 2])
+    st = ok.solver_stats
+    np.testing.assert_array_equal(st.status, [0, 0])
+    assert (st.steps > 0).all() and (st.rejected >= 0).all() and not ok.failed.any()
+    starved = simulate(model, P, [1.0, 200.0], None, ids=[1, 2], options=SolverOptions(max_steps=2))
+    assert (starved.solver_stats.status != 0).all() and starved.failed.all()
+    np.testing.assert_array_equal(starved.solver_stats.status, starved.stats[:, 2])
+
+
+def test_results_as_labelled_array():
+    xr = pytest.importorskip("xarray")
+    m = Module("toy")
+    k = m.parameter("k", 0.5, "1/h", "assumed: test")
+    a = m.state("amount", "mg", initial=10.0)
+    m.ode(a, -k * a)
+    m.assign("half", a / 2, "mg")
+    model = compose([m])
+    P = sample_parameters(model, [3, 5], 0, variability=False)
+    r = simulate(model, P, [0.0, 1.0, 2.0], None, ids=[3, 5])
+    ds = r.to_xarray(["amount", "half"], coords={"arm": ["a", "b"]})
+    assert isinstance(ds, xr.Dataset) and dict(ds.sizes) == {"patient": 2, "time": 3}
+    assert ds["amount"].attrs["units"] == "mg" and list(ds["arm"].values) == ["a", "b"]
+    np.testing.assert_array_equal(ds["half"].sel(patient=5).values, r["half"][1])
+    from opiaxis.errors import OpiaxisInputError
+    with pytest.raises(OpiaxisInputError, match="one value per patient"):
+        r.to_xarray(coords={"arm": ["a"]})

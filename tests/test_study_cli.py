@@ -2,6 +2,7 @@
 results do not depend on chunking; interrupted runs resume."""
 import json
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ def test_results_independent_of_chunking_and_resume(tmp_path, model):
     victim = sorted((tmp_path / "b" / "chunks").glob("arm*-00000.parquet"))[0]
     victim.unlink()
     c = run_study(s, model, tmp_path / "b", chunk_size=3)
-    assert c["reused_chunks"] == b["chunks"] - 1
+    assert c.reused_chunks == b.chunks - 1
     pd.testing.assert_frame_equal(ra, pd.read_parquet(tmp_path / "b" / "results.parquet"))
     bup = ra[(ra.arm == "bup") & (ra.variable == "buprenorphine_plasma")]
     assert bup[bup.time < 24].value.max() == 0 and bup[bup.time > 30].value.max() > 0.5
@@ -159,7 +160,7 @@ def test_study_covariates_block(tmp_path, model):
     text = GOOD.replace("  size: 12\n", "  size: 12\n  covariates:\n    fentanyl_supply: {p: 1.0}\n    age: {mean: 50, sd: 1}\n")
     s = load_study(write(tmp_path, text), model)
     res = run_study(s, model, tmp_path / "o", chunk_size=50)
-    pats = res["patients"]
+    pats = res.patients
     assert (pats["cov_fentanyl_supply"] == 1).all() and pats["cov_age"].between(45, 55).all()
     bad = GOOD.replace("  size: 12\n", "  size: 12\n  covariates:\n    shoe_size: {mean: 42}\n")
     with pytest.raises(OpiaxisInputError) as e:
@@ -181,7 +182,7 @@ def test_endpoints_are_analysed(tmp_path, model):
     ep = pd.read_csv(tmp_path / "o" / "endpoints.csv")
     assert set(ep["endpoint"]) == {"occ day 3", "occupied", "time to 50%"}
     mean = ep[(ep.endpoint == "occ day 3") & (ep.arm == "bup")].iloc[0]
-    r = res["results"]
+    r = res.results
     last = r[(r.variable == "mor_occupancy_central") & (r.time == r.time.max())]
     expected = last[last.arm == "bup"].value.mean() - last[last.arm == "mmt"].value.mean()
     assert mean["difference"] == pytest.approx(expected, rel=1e-9)
@@ -216,7 +217,7 @@ def test_measurements_at_visits_with_petab(tmp_path, model):
     petab = pd.read_csv(tmp_path / "o" / "measurements_petab.tsv", sep="\t")
     assert {"observableId", "simulationConditionId", "measurement", "time"} <= set(petab.columns)
     again = run_study(s, model, tmp_path / "o", chunk_size=50)  # resumed: same measurements
-    pd.testing.assert_frame_equal(res["measurements"].reset_index(drop=True), again["measurements"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(res.measurements.reset_index(drop=True), again.measurements.reset_index(drop=True))
 
 
 @pytest.mark.parametrize("old, new, needle", [
@@ -236,17 +237,54 @@ def test_solver_tolerances_are_checked(tmp_path, model):
     assert s.rtol == 1e-5
 
 
-def test_large_cohort_path_keeps_results_on_disk(tmp_path, model, monkeypatch):
+def test_large_cohort_path_keeps_results_on_disk(tmp_path, model):
     """Above the in-memory threshold, results stay on disk; endpoints, measurements and the
     report read back only what they need, and give the same numbers."""
-    import opiaxis.study as study_mod
     from opiaxis.report.html import write_report
     s = load_study(write(tmp_path, GOOD + ENDPOINTS + MEAS), model)
     mem = run_study(s, model, tmp_path / "mem", chunk_size=5)
-    monkeypatch.setattr(study_mod, "IN_MEMORY_ROWS", 10)
-    disk = run_study(s, model, tmp_path / "disk", chunk_size=5)
-    assert disk["results"] is None and mem["results"] is not None
-    pd.testing.assert_frame_equal(mem["endpoints"], disk["endpoints"])
-    pd.testing.assert_frame_equal(mem["measurements"].reset_index(drop=True), disk["measurements"].reset_index(drop=True))
+    disk = run_study(s, model, tmp_path / "disk", chunk_size=5, in_memory_rows=10)
+    assert disk.results is None and mem.results is not None
+    pd.testing.assert_frame_equal(mem.endpoints, disk.endpoints)
+    pd.testing.assert_frame_equal(mem.measurements.reset_index(drop=True), disk.measurements.reset_index(drop=True))
     write_report(tmp_path / "disk" / "report.html", s, disk, results_path=tmp_path / "disk" / "results.parquet")
     assert "first 2,000 patients" in (tmp_path / "disk" / "report.html").read_text()
+
+
+def test_study_run_as_labelled_array(tmp_path, model):
+    """StudyRun.to_xarray: dims (patient, time), units, arm and covariates as coordinates — the
+    same numbers as the tidy table, in memory or read back from disk."""
+    xr = pytest.importorskip("xarray")
+    s = load_study(write(tmp_path, GOOD), model)
+    res = run_study(s, model, tmp_path / "o", chunk_size=5)
+    ds = res.to_xarray()
+    assert isinstance(ds, xr.Dataset) and dict(ds.sizes) == {"patient": 12, "time": len(s.times)}
+    assert ds["buprenorphine_plasma"].attrs["units"] == "ng/mL" and ds["time"].attrs["units"] == "h"
+    pats = res.patients.set_index("patient")
+    assert list(ds["arm"].values) == list(pats.loc[ds["patient"].values, "arm"])
+    assert "age" in ds.coords and np.allclose(ds["age"].values, pats.loc[ds["patient"].values, "cov_age"])
+    r = res.results
+    row = r[(r.variable == "methadone_plasma")].iloc[7]
+    assert ds["methadone_plasma"].sel(patient=row.patient, time=row.time).item() == row.value
+    disk = run_study(s, model, tmp_path / "d", chunk_size=5, in_memory_rows=10)
+    assert disk.results is None
+    xr.testing.assert_identical(disk.to_xarray(["methadone_plasma"]), ds[["methadone_plasma"]])
+    with pytest.raises(OpiaxisInputError, match="not an output"):
+        res.to_xarray(["cortisol"])
+
+
+def test_kind_study_is_the_default_kind(tmp_path, model):
+    from opiaxis.study import load_spec
+    a = load_study(write(tmp_path, GOOD), model)
+    b = load_spec(write(tmp_path, "kind: study\n" + GOOD, "k.yaml"), model)
+    assert a.kind == b.kind == "study" and [x.name for x in a.arms] == [x.name for x in b.arms]
+    assert a.times.tolist() == b.times.tolist() and len(a.arms[1].doses) == len(b.arms[1].doses)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_example_loads_through_load_spec(path):
+    """Every example file, study or behaviour trial, is read by the one entry (unchanged files)."""
+    from opiaxis.study import load_spec
+    s = load_spec(path)
+    assert s.kind == ("behaviour-trial" if "behaviour-trial" in path.read_text() else "study") and s.arms

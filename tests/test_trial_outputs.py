@@ -54,14 +54,14 @@ def _first_day(ev, kind):
 
 def test_patients_csv_columns_match_simulation(trial):
     spec, res, paths = trial
-    sim, rec = res["sim"], res["record"]
+    sim, rec = res.sim, res.record
     pats = pd.read_csv(paths["patients.csv"])
     ev = pd.read_csv(paths["events.csv"])
     assert set(pats.columns) == PATIENT_COLUMNS
     ids = sim.c.ids
     assert list(pats["patient"]) == list(ids)
-    assert list(pats["arm"]) == [spec.arms[a].name for a in res["arm"]]
-    assert list(pats["treatment"]) == [spec.arms[a].treatment for a in res["arm"]]
+    assert list(pats["arm"]) == [spec.arms[a].name for a in res.arm]
+    assert list(pats["treatment"]) == [spec.arms[a].treatment for a in res.arm]
     # induction: the simulation's own arrays, and the event history agrees
     np.testing.assert_array_equal(pats["inducted_day"].fillna(-1).astype(int), sim.inducted)
     np.testing.assert_array_equal(pats["induction_failed"], sim.ind_failed)
@@ -101,14 +101,14 @@ def test_patients_csv_columns_match_simulation(trial):
     for _, p in pats[pats["relapsed"]].iterrows():
         i = int(np.nonzero(ids == p["patient"])[0][0])
         d = int(p["relapse_day"])
-        assert (rec.uses[i, d - 7:d] > 0).all() and d - 7 >= spec.arms[res["arm"][i]].inpatient_days
+        assert (rec.uses[i, d - 7:d] > 0).all() and d - 7 >= spec.arms[res.arm[i]].inpatient_days
     np.testing.assert_allclose(pats["mean_craving_vas"], 100 * rec.craving.mean(axis=1))
     np.testing.assert_array_equal(pats["adjunct_doses"], rec.adjunct_given)
 
 
 def test_daily_and_events_files(trial):
     spec, res, paths = trial
-    rec, sim = res["record"], res["sim"]
+    rec, sim = res.record, res.sim
     daily = pd.read_parquet(paths["daily.parquet"])
     n, d = rec.uses.shape
     assert len(daily) == n * d
@@ -135,7 +135,7 @@ def test_doses_follow_the_treatment_data(trial):
     """Titration, fixed dose, taper and detox taper: the doses given are the trial file's."""
     spec, res, paths = trial
     ev = pd.read_csv(paths["events.csv"])
-    arm_of = dict(zip(res["sim"].c.ids, [spec.arms[a].name for a in res["arm"]]))
+    arm_of = dict(zip(res.sim.c.ids, [spec.arms[a].name for a in res.arm]))
     doses = ev[ev["event"] == "dose"].assign(arm=lambda e: e["patient"].map(arm_of))
     mmt = doses[doses["arm"] == "mmt-40"]
     assert set(mmt["detail"]) == {"methadone.oral"}
@@ -158,7 +158,7 @@ def test_doses_follow_the_treatment_data(trial):
 
 def test_overrides_keep_variability_unless_fixed(trial):
     spec, res, _ = trial
-    c, arm = res["sim"].c, res["arm"]
+    c, arm = res.sim.c, res.arm
     names = [a.name for a in spec.arms]
     eta = c.eta["dropout_rate"]
     assert PARAMS["dropout_rate"].cv > 0

@@ -67,12 +67,12 @@ def test_malformed_yaml(tmp_path):
 def test_small_trial_adjunct_outputs_and_reproducibility(tmp_path):
     spec = load_trial(_write(tmp_path, SMALL))
     a = run_trial(spec)
-    pats = a["patients"]
+    pats = a.patients
     ot = pats["arm"] == "mmt+ot"
     assert ot.any() and (~ot).any()
     # twice a day while in treatment; none in the other arm
     assert (pats.loc[~ot, "adjunct_doses"] == 0).all()
-    in_tx_days = a["record"].in_tx[ot.to_numpy()].sum(axis=1)
+    in_tx_days = a.record.in_tx[ot.to_numpy()].sum(axis=1)
     assert np.all(pats.loc[ot, "adjunct_doses"].to_numpy() >= 2 * (in_tx_days - 1))
     assert pats.loc[ot, "adjunct_doses"].max() <= 2 * spec.days
     paths = write_trial_outputs(spec, a, tmp_path / "out")
@@ -82,7 +82,7 @@ def test_small_trial_adjunct_outputs_and_reproducibility(tmp_path):
     assert len(daily) == spec.size * spec.days
     assert paths[3].read_text().count('class="plotly-graph-div"') == 4  # two Kaplan-Meier, two trajectories
     b = run_trial(load_trial(_write(tmp_path, SMALL, "u.yaml")))
-    pd.testing.assert_frame_equal(a["patients"], b["patients"])
+    pd.testing.assert_frame_equal(a.patients, b.patients)
 
 
 def test_km_curve():
@@ -91,3 +91,28 @@ def test_km_curve():
     k = km_curve(t, e)
     # S(2) = 4/5; S(3) = 4/5 * 3/4; S(5) = 0.6 * 1/2
     np.testing.assert_allclose(k, [[0, 1], [2, 0.8], [3, 0.6], [5, 0.3]])
+
+
+def test_run_and_trial_commands_run_the_same_trial_file(tmp_path):
+    """A behaviour trial is a kind of study file: `opiaxis run` and `opiaxis trial` give the same
+    outputs; `kind: trial` is the same kind."""
+    from typer.testing import CliRunner
+
+    from opiaxis.cli import app
+    from opiaxis.study import load_spec
+    p = _write(tmp_path, SMALL.replace("days: 10", "days: 4"))
+    runner = CliRunner()
+    for cmd in ("run", "trial"):
+        res = runner.invoke(app, [cmd, str(p), "--out", str(tmp_path / cmd)])
+        assert res.exit_code == 0, res.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "run" / "patients.csv"),
+                                  pd.read_csv(tmp_path / "trial" / "patients.csv"))
+    alias = load_spec(_write(tmp_path, SMALL.replace("kind: behaviour-trial", "kind: trial"), "alias.yaml"))
+    assert alias.kind == "behaviour-trial" and [a.name for a in alias.arms] == ["mmt", "mmt+ot"]
+
+
+def test_unknown_kind_names_file_line_and_kinds(tmp_path):
+    from opiaxis.study import load_spec
+    with pytest.raises(OpiaxisInputError) as e:
+        load_spec(_write(tmp_path, SMALL.replace("kind: behaviour-trial", "kind: behavior-trial")))
+    assert "t.yaml:1" in str(e.value) and "behaviour-trial" in str(e.value) and "study" in str(e.value)

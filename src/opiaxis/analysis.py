@@ -30,7 +30,7 @@ KINDS = {"mean", "responder", "time_to_event"}
 KEYS = {"name", "kind", "variable", "at", "above", "below", "from", "reference"}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Endpoint:
     name: str
     kind: str
@@ -75,8 +75,9 @@ def parse_endpoints(node, *, outputs: list[str], arms: list[str], file: str, lin
         for k in ("above", "below"):
             if k in e and (isinstance(e[k], bool) or not isinstance(e[k], (int, float))):
                 raise OpiaxisInputError(f"{k} must be a number", file=file, line=line_of(i), field=f"{where}.{k}")
-        eps.append(Endpoint(str(e["name"]), e["kind"], e["variable"], at, e.get("above"), e.get("below"),
-                            to_hours(e["from"], f"{where}.from") if "from" in e else 0.0, ref))
+        eps.append(Endpoint(name=str(e["name"]), kind=e["kind"], variable=e["variable"], at=at,
+                            above=e.get("above"), below=e.get("below"),
+                            start=to_hours(e["from"], f"{where}.from") if "from" in e else 0.0, reference=ref))
     return eps
 
 

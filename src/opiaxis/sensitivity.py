@@ -22,7 +22,6 @@ overdose-risk read-out; ``cows:max``; ``cortisol_rel:mean``; ``mor_occupancy_cen
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -32,6 +31,7 @@ from scipy.integrate import trapezoid
 from scipy.special import ndtri
 
 from .dosing import EventTable
+from .durations import hours
 from .errors import OpiaxisInputError
 from .model.core import Model
 
@@ -91,18 +91,8 @@ def parse_outcome(text: str, model: Model, horizon_hours: float) -> Outcome:
 
 
 def parse_hours(text: str, field: str) -> float:
-    """'14 d', '72 h', '2 weeks' or a number of hours, in hours."""
-    from .model.units import ureg
-    try:
-        value = float(text)
-    except ValueError:
-        try:
-            value = float(ureg.Quantity(str(text).strip().replace("days", "day").replace("weeks", "week")).to("h").magnitude)
-        except Exception:
-            raise OpiaxisInputError(f"{text!r} is not a duration; expected e.g. '14 d' or '72 h'", field=field) from None
-    if not math.isfinite(value) or value <= 0:
-        raise OpiaxisInputError(f"duration {text!r} must be positive", field=field)
-    return value
+    """'14 d', '72 h', '2 weeks' or a number of hours, in hours (:func:`opiaxis.durations.hours`)."""
+    return hours(text, field=field)
 
 
 def factors(model: Model, names: list[str] | None = None, modules: list[str] | None = None) -> list[str]:

@@ -1,8 +1,8 @@
 """Small reusable helpers for simulated trials.
 
-* per-patient random streams (:func:`patient_rng`), seeded by ``(seed, patient id, stream)`` —
-  a patient's draws do not depend on the cohort size, chunking or the other patients;
-* randomisation to arms from those streams (:func:`randomise`);
+* randomisation to arms (:func:`randomise`) and to options (:func:`choose`), each patient from
+  its own stream (:class:`opiaxis.streams.Streams`) — a patient's draws do not depend on the
+  cohort size, chunking or the other patients;
 * proportions with confidence intervals (:func:`proportion`, Wilson or Clopper–Pearson via
   statsmodels) and differences of two proportions (:func:`difference`, Newcombe's hybrid score
   interval or Wald, via statsmodels);
@@ -16,38 +16,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import OpiaxisInputError
+from .streams import Purpose, Streams
 
 
-def patient_rng(seed: int, pid, stream: int = 0) -> np.random.Generator:
-    """The random generator of one patient for one purpose (``stream``)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(pid), 0x7A1, int(stream)]))
-
-
-def patient_uniforms(seed: int, ids, stream: int = 0, k: int = 1) -> np.ndarray:
-    """Uniform(0,1) draws, shape (len(ids), k), one stream per patient."""
-    return np.array([patient_rng(seed, pid, stream).random(k) for pid in ids]).reshape(len(ids), k)
-
-
-def randomise(ids, seed: int, weights=(1, 1), stream: int = 0xA5A) -> np.ndarray:
+def randomise(ids, seed: int, weights=(1, 1), purpose: Purpose = Purpose.ARM) -> np.ndarray:
     """Arm index (0..len(weights)-1) of each patient, from its own stream (simple randomisation
-    with the given allocation ratio)."""
-    w = np.asarray(weights, float)
-    if w.ndim != 1 or len(w) < 1 or np.any(~np.isfinite(w)) or np.any(w <= 0):
-        raise OpiaxisInputError(f"arm weights must be positive numbers, got {list(weights)!r}", field="weights")
-    cum = np.cumsum(w / w.sum())
-    u = patient_uniforms(seed, ids, stream)[:, 0]
-    return np.minimum(np.searchsorted(cum, u, side="right"), len(w) - 1)
+    with the given allocation ratio): :meth:`opiaxis.streams.Streams.randomise`."""
+    return Streams(seed).randomise(ids, weights, purpose)
 
 
-def choose(ids, seed: int, options, weights=None, stream: int = 0xC40) -> list:
+def choose(ids, seed: int, options, weights=None) -> list:
     """Assign each patient one of ``options`` (e.g. opioid regimens of a trial population) with
     probabilities ``weights``, from its own stream."""
     options = list(options)
-    idx = randomise(ids, seed, weights if weights is not None else [1] * len(options), stream)
+    idx = Streams(seed).randomise(ids, weights if weights is not None else [1] * len(options), Purpose.CHOICE)
     return [options[i] for i in idx]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Proportion:
     count: int
     n: int
@@ -72,10 +58,10 @@ def proportion(flags, *, alpha: float = 0.05, method: str = "wilson") -> Proport
     if n == 0:
         raise OpiaxisInputError("no patients to compute a proportion from")
     lo, hi = proportion_confint(x, n, alpha=alpha, method=method)
-    return Proportion(x, n, x / n, float(lo), float(hi), method)
+    return Proportion(count=x, n=n, rate=x / n, low=float(lo), high=float(hi), method=method)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Difference:
     diff: float
     low: float
@@ -93,7 +79,7 @@ def difference(a: Proportion, b: Proportion, *, alpha: float = 0.05, method: str
     """Difference of two independent proportions a − b with a CI ('newcomb', 'wald', 'score', …)."""
     from statsmodels.stats.proportion import confint_proportions_2indep
     lo, hi = confint_proportions_2indep(a.count, a.n, b.count, b.n, method=method, compare="diff", alpha=alpha)
-    return Difference(a.rate - b.rate, float(lo), float(hi), method)
+    return Difference(diff=a.rate - b.rate, low=float(lo), high=float(hi), method=method)
 
 
 def simulate_arms(model, ids, seed: int, arms: dict[str, dict], times, *, overrides: dict | None = None,

@@ -62,7 +62,8 @@ def load_yaml(text: str, file: str):
                                 line=None if mark is None else mark.line + 1) from None
 
 
-_WHAT = {"study": "a study file (YAML)", "trial": "a behaviour-trial file (YAML)", None: "a YAML file"}
+_WHAT = {"study": "a study file (YAML)", "trial": "a behaviour-trial file (YAML)",
+         "any": "a study or behaviour-trial file (YAML)", None: "a YAML file"}
 
 
 def load_yaml_file(path: str | Path, expect: str | None = None):
@@ -88,7 +89,8 @@ def load_yaml_file(path: str | Path, expect: str | None = None):
     if isinstance(doc, dict):
         if expect == "study" and doc.get("kind") == "behaviour-trial":
             raise OpiaxisInputError(f"this is a behaviour-trial file (kind: behaviour-trial); run it with "
-                                    f"`opiaxis trial {p}`", file=str(p), line=line_of(doc, "kind"), field="kind")
+                                    f"`opiaxis run {p}` or `opiaxis trial {p}` (opiaxis.study.load_spec reads "
+                                    "either kind)", file=str(p), line=line_of(doc, "kind"), field="kind")
         if expect == "trial" and "kind" not in doc and ("schedule" in doc or "outputs" in doc):
             raise OpiaxisInputError(f"this is a study file (it has schedule/outputs and no kind: behaviour-trial); "
                                     f"run it with `opiaxis run {p}`", file=str(p), line=1)
@@ -104,3 +106,23 @@ def line_of(container, key) -> int | None:
         except (IndexError, TypeError):
             return container.line
     return None
+
+
+def field_error(msg: str, file, node, key, field) -> OpiaxisInputError:
+    """An input error located at ``node[key]`` of a YAML file (file, line, field)."""
+    return OpiaxisInputError(msg, file=file, line=line_of(node, key), field=field)
+
+
+def check_keys(node, allowed, file, where: str, line=None) -> None:
+    """``node`` must be a mapping whose keys are all in ``allowed``; an unknown key is an error
+    naming the file, its line and the nearest allowed key."""
+    import difflib
+    if not isinstance(node, dict):
+        raise OpiaxisInputError(f"expected a mapping with keys {sorted(allowed)}", file=file,
+                                line=getattr(node, "line", line), field=where)
+    for k in node:
+        if k not in allowed:
+            hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+            raise field_error(f"unknown key {k!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                              + f"; expected one of {sorted(allowed)}", file, node, k,
+                              f"{where}.{k}" if where else str(k))

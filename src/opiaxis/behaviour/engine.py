@@ -139,6 +139,7 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
     """Virtual patients: covariates, ODE parameters (with covariate effects), behaviour parameters,
     initial states and one random stream each — all fixed by (seed, patient id)."""
     from ..population import patient_normals, virtual_cohort
+    from ..streams import Purpose, Streams
     from ..population.covariates import covariate_specs
     model = model or behaviour_model()
     ids = np.asarray(ids, dtype=np.int64)
@@ -147,7 +148,7 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
         # chronic pain: nociceptive drive giving NRS ~5–6 untreated (assumed; pain module's scale)
         P[:, model.param_index["nociceptive_drive"]] = np.where(cov["chronic_pain"] > 0.5, 1.2, 0.0)
     names = list(PARAMS)
-    Z = patient_normals(int(seed) + 7919, ids, len(names))
+    Z = patient_normals(seed, ids, len(names), Purpose.BEHAVIOUR_TRAITS)
     B, eta = {}, {}
     for k, nm in enumerate(names):
         p = PARAMS[nm]
@@ -155,7 +156,7 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
         eta[nm] = np.exp(np.sqrt(np.log1p(p.cv ** 2)) * Z[:, k]) if p.cv > 0 else np.ones(len(ids))
         B[nm] = v * eta[nm] if p.cv > 0 else np.full(len(ids), float(v))
     X = model.initial_state(P)
-    rngs = [np.random.default_rng(np.random.SeedSequence([int(seed), int(pid), TAG])) for pid in ids]
+    rngs = [Streams(seed).patient(pid, Purpose.BEHAVIOUR_EVENTS) for pid in ids]
     return Cohort(model, ids, int(seed), P, X, cov, B, 0.0, rngs, eta)
 
 

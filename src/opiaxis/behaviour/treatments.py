@@ -27,7 +27,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
-from ..dosing import _MASS_UNITS, _TIME_UNITS, parse_regimen
+from ..dosing import MASS_UNITS as _MASS_UNITS
+from ..dosing import TIME_UNITS as _TIME_UNITS
+from ..dosing import parse_regimen
 from ..errors import OpiaxisInputError
 from ..yamlio import line_of, load_yaml
 
@@ -153,7 +155,7 @@ def _quantity(node, key, units: dict, example: str, file, fld, *, lo_exclusive=0
 
 
 def _check_keys(node, allowed, file, where):
-    from ..study import _check_keys as check
+    from ..yamlio import check_keys as check
     check(node, allowed, file, where)
 
 
@@ -274,7 +276,7 @@ def parse_treatment(kind: str, node, *, file, where, routes, iu) -> Treatment:
 @lru_cache(maxsize=1)
 def default_treatments() -> dict[str, Treatment]:
     """The default treatment of each kind, read from ``data/treatments.yaml``."""
-    from ..study import drug_routes, iu_factors
+    from ..dosing import drug_routes, iu_factors
     from .engine import behaviour_model
     model = behaviour_model()
     routes, iu = drug_routes(model), iu_factors(model)

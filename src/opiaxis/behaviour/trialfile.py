@@ -35,7 +35,6 @@ retention = days until the patient leaves treatment.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,10 +42,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..dosing import _suggest, parse_regimen
+from ..dosing import EventTable, drug_routes, iu_factors, parse_regimen, suggest
 from ..errors import OpiaxisInputError
-from ..study import _check_keys, _err, drug_routes, iu_factors, regimen_doses
-from ..yamlio import line_of, load_yaml_file
+from ..yamlio import check_keys, field_error, line_of, load_yaml_file
 from .engine import TX_CODES, TX_NONE, CohortSim, runs
 from .params import PARAMS
 from .treatments import Treatment, default_treatments, parse_treatment
@@ -63,7 +61,7 @@ RELAPSE_RUN_DAYS = 7
 INPATIENT_ONLY = {"detox": "the detoxification taper is given on the unit"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BehaviourSetting:
     """A behaviour parameter set by a trial file: the typical value (each patient keeps their
     between-patient deviation), or with ``fixed`` the value every patient gets."""
@@ -74,7 +72,7 @@ class BehaviourSetting:
         return f"{self.value:g}" + (" (fixed)" if self.fixed else "")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrialArm:
     name: str
     treatment: str
@@ -89,7 +87,7 @@ class TrialArm:
             self.regimen = default_treatments()[self.treatment]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrialSpec:
     name: str
     seed: int
@@ -100,20 +98,21 @@ class TrialSpec:
     behaviour: dict = field(default_factory=dict)
     description: str = ""
     file: str | None = None
+    kind: str = "behaviour-trial"
 
 
 def _number(d, key, file, fld, *, lo=None, hi=None, integer=False, default=None):
     if key not in d or d[key] is None:
         if default is None:
-            raise _err(f"missing {key!r}", file, d, key, fld)
+            raise field_error(f"missing {key!r}", file, d, key, fld)
         return default
     v = d[key]
     kind = "an integer" if integer else "a number"
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (integer and v != int(v)):
-        raise _err(f"{v!r} is not {kind}", file, d, key, fld)
+        raise field_error(f"{v!r} is not {kind}", file, d, key, fld)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         rng = f"≥ {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise _err(f"{v!r} out of range; expected {kind} {rng}", file, d, key, fld)
+        raise field_error(f"{v!r} out of range; expected {kind} {rng}", file, d, key, fld)
     return int(v) if integer else float(v)
 
 
@@ -128,90 +127,104 @@ def _behaviour(d, file, fld):
     out = {}
     for k in d:
         if k not in PARAMS:
-            raise _err(f"unknown behaviour parameter {k!r}{_suggest(str(k), PARAMS)}", file, d, k, f"{fld}.{k}")
+            raise field_error(f"unknown behaviour parameter {k!r}{suggest(str(k), PARAMS)}", file, d, k, f"{fld}.{k}")
         v = d[k]
         if isinstance(v, dict):
-            _check_keys(v, ("value", "fixed"), file, f"{fld}.{k}")
+            check_keys(v, ("value", "fixed"), file, f"{fld}.{k}")
             fixed = v.get("fixed", False)
             if not isinstance(fixed, bool):
-                raise _err(f"fixed is {fixed!r}; expected true or false", file, v, "fixed", f"{fld}.{k}.fixed")
-            out[k] = BehaviourSetting(_number(v, "value", file, f"{fld}.{k}.value", lo=0.0), fixed)
+                raise field_error(f"fixed is {fixed!r}; expected true or false", file, v, "fixed", f"{fld}.{k}.fixed")
+            out[k] = BehaviourSetting(value=_number(v, "value", file, f"{fld}.{k}.value", lo=0.0), fixed=fixed)
         else:
-            out[k] = BehaviourSetting(_number(d, k, file, f"{fld}.{k}", lo=0.0))
+            out[k] = BehaviourSetting(value=_number(d, k, file, f"{fld}.{k}", lo=0.0))
     return out
 
 
-def load_trial(path: str | Path, *, model=None) -> TrialSpec:
-    """Read and check a behaviour-trial file; every error names the file, line and field."""
+TRIAL_KINDS = ("behaviour-trial", "trial")   # what `kind:` says of a behaviour-trial file
+
+
+def _trial_arm(a, j: int, arms_raw, days: int, file: str, routes, iu, seen: set) -> TrialArm:
+    where = f"arms[{j}]"
+    if not isinstance(a, dict):
+        raise field_error("expected a mapping with name and treatment", file, arms_raw, j, where)
+    check_keys(a, ARM_KEYS, file, where)
+    if not a.get("name"):
+        raise field_error("missing arm name", file, a, "name", f"{where}.name")
+    an = str(a["name"])
+    if an in seen:
+        raise field_error(f"arm name {an!r} used twice", file, a, "name", f"{where}.name")
+    tx = a.get("treatment")
+    if tx not in TX_CODES:
+        raise field_error(f"unknown treatment {tx!r}; expected one of {', '.join(TX_CODES)}"
+                          f"{suggest(str(tx), TX_CODES)}", file, a, "treatment", f"{where}.treatment")
+    ip = _number(a, "inpatient_days", file, f"{where}.inpatient_days", lo=0.0, hi=days, default=0.0)
+    if tx in INPATIENT_ONLY and ip <= 0:
+        raise field_error(f"treatment {tx!r} needs inpatient_days > 0: {INPATIENT_ONLY[tx]}", file, a,
+                          "inpatient_days" if "inpatient_days" in a else "treatment", f"{where}.inpatient_days")
+    fa = _number(a, "forced_abstinence_days", file, f"{where}.forced_abstinence_days", lo=0.0, hi=days,
+                 default=0.0)
+    if fa > 0 and (ip > 0 or tx not in AFTER_RELEASE):
+        raise field_error(f"forced abstinence is followed by release to {', '.join(AFTER_RELEASE)} (started at "
+                          "release) and has no inpatient stay", file, a, "forced_abstinence_days",
+                          f"{where}.forced_abstinence_days")
+    adj = a.get("adjunct") or []
+    if not isinstance(adj, list):
+        raise field_error("expected a list of regimen texts", file, a, "adjunct", f"{where}.adjunct")
+    for k, text in enumerate(adj):
+        loc = f"{file}:{line_of(adj, k)} {where}.adjunct[{k}]"
+        if not isinstance(text, str):
+            raise field_error(f"{text!r} is not a regimen text", file, a, "adjunct", f"{where}.adjunct[{k}]")
+        parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)   # validate now
+    regimen = parse_treatment(tx, a, file=file, where=where, routes=routes, iu=iu)
+    return TrialArm(name=an, treatment=tx, inpatient_days=ip,
+                    behaviour=_behaviour(a.get("behaviour"), file, f"{where}.behaviour"), adjunct=list(adj),
+                    regimen=regimen, forced_abstinence_days=fa)
+
+
+def parse_trial(d, file: str, *, model=None) -> TrialSpec:
+    """A parsed behaviour-trial file (see the module docstring) as a :class:`TrialSpec`."""
     from .engine import behaviour_model
-    file = str(path)
-    d = load_yaml_file(path, expect="trial")
     if not isinstance(d, dict):
         raise OpiaxisInputError("expected a mapping at the top level (kind, name, seed, days, population, arms)",
                                 file=file, line=1)
-    _check_keys(d, TOP_KEYS, file, "")
-    if d.get("kind") != "behaviour-trial":
-        raise _err(f"kind is {d.get('kind')!r}; this command runs files of kind 'behaviour-trial' "
-                   "(study files run with `opiaxis run`)", file, d, "kind", "kind")
-    name = str(d.get("name") or Path(file).stem)
+    check_keys(d, TOP_KEYS, file, "")
+    if d.get("kind") not in TRIAL_KINDS:
+        raise field_error(f"kind is {d.get('kind')!r}; this command runs files of kind 'behaviour-trial' "
+                          "(study files run with `opiaxis run`)", file, d, "kind", "kind")
     seed = _number(d, "seed", file, "seed", lo=0, integer=True, default=0)
     days = _number(d, "days", file, "days", lo=1, hi=3650, integer=True, default=168)
     pop = d.get("population") or {}
     if not isinstance(pop, dict):
-        raise _err("expected a mapping with size and fentanyl_supply", file, d, "population", "population")
-    _check_keys(pop, POP_KEYS, file, "population")
+        raise field_error("expected a mapping with size and fentanyl_supply", file, d, "population", "population")
+    check_keys(pop, POP_KEYS, file, "population")
     size = _number(pop, "size", file, "population.size", lo=1, hi=100000, integer=True, default=100)
     fent = _number(pop, "fentanyl_supply", file, "population.fentanyl_supply", lo=0.0, hi=1.0, default=0.0)
     beh = _behaviour(d.get("behaviour"), file, "behaviour")
     arms_raw = d.get("arms")
     if not isinstance(arms_raw, list) or not arms_raw:
-        raise _err("expected a non-empty list of arms", file, d, "arms", "arms")
+        raise field_error("expected a non-empty list of arms", file, d, "arms", "arms")
     model = model if model is not None else behaviour_model()
     routes, iu = drug_routes(model), iu_factors(model)
-    arms, seen = [], set()
+    arms: list[TrialArm] = []
     for j, a in enumerate(arms_raw):
-        where = f"arms[{j}]"
-        if not isinstance(a, dict):
-            raise _err("expected a mapping with name and treatment", file, arms_raw, j, where)
-        _check_keys(a, ARM_KEYS, file, where)
-        if not a.get("name"):
-            raise _err("missing arm name", file, a, "name", f"{where}.name")
-        an = str(a["name"])
-        if an in seen:
-            raise _err(f"arm name {an!r} used twice", file, a, "name", f"{where}.name")
-        seen.add(an)
-        tx = a.get("treatment")
-        if tx not in TX_CODES:
-            raise _err(f"unknown treatment {tx!r}; expected one of {', '.join(TX_CODES)}{_suggest(str(tx), TX_CODES)}",
-                       file, a, "treatment", f"{where}.treatment")
-        ip = _number(a, "inpatient_days", file, f"{where}.inpatient_days", lo=0.0, hi=days, default=0.0)
-        if tx in INPATIENT_ONLY and ip <= 0:
-            raise _err(f"treatment {tx!r} needs inpatient_days > 0: {INPATIENT_ONLY[tx]}", file, a,
-                       "inpatient_days" if "inpatient_days" in a else "treatment", f"{where}.inpatient_days")
-        fa = _number(a, "forced_abstinence_days", file, f"{where}.forced_abstinence_days", lo=0.0, hi=days,
-                     default=0.0)
-        if fa > 0 and (ip > 0 or tx not in AFTER_RELEASE):
-            raise _err(f"forced abstinence is followed by release to {', '.join(AFTER_RELEASE)} (started at release) "
-                       "and has no inpatient stay", file, a, "forced_abstinence_days",
-                       f"{where}.forced_abstinence_days")
-        adj = a.get("adjunct") or []
-        if not isinstance(adj, list):
-            raise _err("expected a list of regimen texts", file, a, "adjunct", f"{where}.adjunct")
-        for k, text in enumerate(adj):
-            loc = f"{file}:{line_of(adj, k)} {where}.adjunct[{k}]"
-            if not isinstance(text, str):
-                raise _err(f"{text!r} is not a regimen text", file, a, "adjunct", f"{where}.adjunct[{k}]")
-            parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)   # validate now
-        regimen = parse_treatment(tx, a, file=file, where=where, routes=routes, iu=iu)
-        arms.append(TrialArm(an, tx, ip, _behaviour(a.get("behaviour"), file, f"{where}.behaviour"), list(adj),
-                             regimen, fa))
-    return TrialSpec(name, seed, days, size, arms, fent, beh, str(d.get("description") or "").strip(), file)
+        arms.append(_trial_arm(a, j, arms_raw, days, file, routes, iu, {x.name for x in arms}))
+    return TrialSpec(name=str(d.get("name") or Path(file).stem), seed=seed, days=days, size=size, arms=arms,
+                     fentanyl_supply=fent, behaviour=beh, description=str(d.get("description") or "").strip(),
+                     file=file)
+
+
+def load_trial(path: str | Path, *, model=None) -> TrialSpec:
+    """Read and check a behaviour-trial file; every error names the file, line and field."""
+    return parse_trial(load_yaml_file(path, expect="trial"), str(path), model=model)
 
 
 def _adjunct_doses(spec: TrialSpec, c, arm_of: np.ndarray) -> pd.DataFrame | None:
-    frames = [regimen_doses(c.model, c.ids[arm_of == a_i], a.adjunct)
+    """The adjunct regimens' dose rows of the patients of each arm that has one."""
+    frames = [EventTable.from_regimens(c.model, a.adjunct).for_ids(c.ids[arm_of == a_i]).expanded()
               for a_i, a in enumerate(spec.arms) if a.adjunct and (arm_of == a_i).any()]
-    return pd.concat(frames, ignore_index=True) if frames else None
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True)[["ID", "TIME", "EVID", "AMT", "CMT", "RATE", "ORDER"]]
 
 
 def _km_table(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
@@ -235,28 +248,44 @@ def km_curve(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     return _steps(_km_table(time, event), time, event)
 
 
-def run_trial(spec: TrialSpec, progress=None) -> dict:
-    """Simulate the trial. Returns a dict: ``summary`` (per arm), ``patients`` (one row per
-    patient, columns in docs/trials.md), ``daily`` (patient × day), ``events`` (the event history,
-    :meth:`CohortSim.event_table`), ``km`` (Kaplan–Meier curves), ``record`` (the per-day
-    :class:`~opiaxis.behaviour.engine.Record`), ``sim`` (the :class:`CohortSim` after the run: its
-    cohort's states, parameters and behaviour parameters, inductions, treatments) and ``arm`` (each
-    patient's arm index)."""
-    from ..trials import proportion, randomise
-    from .trials import oud_cohort
-    c = oud_cohort(spec.size, spec.seed, spec.fentanyl_supply)
-    arm = randomise(c.ids, spec.seed, [1] * len(spec.arms))
-    n = len(c.ids)
-    for nm, v in spec.behaviour.items():
-        c.set_behaviour(nm, v.value, fixed=v.fixed)
-    for a_i, a in enumerate(spec.arms):
-        for nm, v in a.behaviour.items():
-            c.set_behaviour(nm, v.value, arm == a_i, fixed=v.fixed)
-    inp = np.array([spec.arms[a].inpatient_days for a in arm])
-    fab = np.array([spec.arms[a].forced_abstinence_days for a in arm])
-    sim = CohortSim(c, [spec.arms[a].regimen for a in arm], spec.days, inpatient_days=inp,
-                    adjunct_doses=_adjunct_doses(spec, c, arm), abstinent_days=fab)
-    rec = sim.run(progress=progress)
+@dataclass(kw_only=True)
+class TrialRun:
+    """What a behaviour trial produced: ``summary`` (per arm), ``patients`` (one row per patient,
+    columns in docs/trials.md), ``daily`` (patient × day), ``events`` (the event history,
+    :meth:`CohortSim.event_table`), ``km`` (Kaplan–Meier steps) and ``km_tables`` (the fitted
+    tables), ``record`` (the per-day :class:`~opiaxis.behaviour.engine.Record`), ``sim`` (the
+    :class:`CohortSim` after the run) and ``arm`` (each patient's arm index)."""
+    spec: TrialSpec
+    summary: dict
+    patients: pd.DataFrame
+    daily: pd.DataFrame
+    events: pd.DataFrame
+    km: dict
+    km_tables: dict
+    record: object
+    sim: object
+    arm: np.ndarray
+    kind: str = "behaviour-trial"
+
+    def __getitem__(self, key: str):
+        """``run["summary"]``: the former dict access, for callers not yet moved to attributes."""
+        return getattr(self, key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Outcomes:
+    """Per-patient relapse and retention, derived once from the day-by-day record."""
+    use: np.ndarray
+    relapsed: np.ndarray
+    rel_day: np.ndarray
+    treated: np.ndarray
+    left: np.ndarray
+    ret_day: np.ndarray
+    dead: np.ndarray
+
+
+def _outcomes(spec: TrialSpec, sim, rec, inp: np.ndarray, fab: np.ndarray) -> _Outcomes:
+    n = rec.uses.shape[0]
     use = rec.uses > 0
     start = np.ceil(np.maximum(inp, fab)).astype(int)       # relapse counted after the inpatient stay / release
     rel = np.array([runs(use[i:i + 1, start[i]:], RELAPSE_RUN_DAYS)[0] for i in range(n)])
@@ -267,31 +296,48 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
     in_tx = rec.in_tx | (np.arange(spec.days)[None, :] < fstart[:, None])
     left = treated & ~in_tx.all(axis=1)
     ret_day = np.where(left, np.argmin(in_tx, axis=1), spec.days).astype(float)
-    dead = rec.dead_day >= 0
-    names = np.array([a.name for a in spec.arms])[arm]
-    def day_or_nan(d):
-        return np.where(d >= 0, d, np.nan)
+    return _Outcomes(use=use, relapsed=relapsed, rel_day=rel_day, treated=treated, left=left, ret_day=ret_day,
+                     dead=rec.dead_day >= 0)
 
-    patients = pd.DataFrame({
-        "patient": c.ids, "arm": names, "treatment": [spec.arms[a].treatment for a in arm],
-        "relapsed": relapsed, "relapse_day": np.where(relapsed, rel_day, np.nan),
-        "left_treatment": left, "left_treatment_day": np.where(left, ret_day, np.nan),
-        "dropout_day": day_or_nan(rec.dropout_day), "completed_treatment_day": day_or_nan(rec.completed_day),
-        "discharge_day": day_or_nan(rec.discharge_day), "release_day": day_or_nan(rec.release_day),
-        "days_with_use": use.sum(axis=1), "uses": rec.uses.sum(axis=1), "overdoses": rec.od.sum(axis=1),
-        "died": dead, "death_day": np.where(dead, rec.dead_day, np.nan),
-        "inducted_day": day_or_nan(rec.inducted), "induction_failed": rec.induction_failed,
+
+def _day_or_nan(d):
+    return np.where(d >= 0, d, np.nan)
+
+
+def _patients_table(spec: TrialSpec, ids, arm, rec, o: _Outcomes) -> pd.DataFrame:
+    return pd.DataFrame({
+        "patient": ids, "arm": np.array([a.name for a in spec.arms])[arm],
+        "treatment": [spec.arms[a].treatment for a in arm],
+        "relapsed": o.relapsed, "relapse_day": np.where(o.relapsed, o.rel_day, np.nan),
+        "left_treatment": o.left, "left_treatment_day": np.where(o.left, o.ret_day, np.nan),
+        "dropout_day": _day_or_nan(rec.dropout_day), "completed_treatment_day": _day_or_nan(rec.completed_day),
+        "discharge_day": _day_or_nan(rec.discharge_day), "release_day": _day_or_nan(rec.release_day),
+        "days_with_use": o.use.sum(axis=1), "uses": rec.uses.sum(axis=1), "overdoses": rec.od.sum(axis=1),
+        "died": o.dead, "death_day": np.where(o.dead, rec.dead_day, np.nan),
+        "inducted_day": _day_or_nan(rec.inducted), "induction_failed": rec.induction_failed,
         "days_on_medication": rec.on_med.sum(axis=1),
         "adjunct_doses": rec.adjunct_given,
         "mean_craving_vas": 100 * rec.craving.mean(axis=1), "solver_failed": rec.solver_failed})
-    d = spec.days
-    daily = pd.DataFrame({
-        "patient": np.repeat(c.ids, d), "arm": np.repeat(names, d), "day": np.tile(np.arange(d), n),
+
+
+def _daily_table(spec: TrialSpec, ids, arm, rec, o: _Outcomes) -> pd.DataFrame:
+    d, n = spec.days, len(ids)
+    names = np.array([a.name for a in spec.arms])[arm]
+    return pd.DataFrame({
+        "patient": np.repeat(ids, d), "arm": np.repeat(names, d), "day": np.tile(np.arange(d), n),
         "uses": rec.uses.ravel(), "overdoses": rec.od.ravel(), "in_treatment": rec.in_tx.ravel(),
         "on_medication": rec.on_med.ravel(), "craving_vas": 100 * rec.craving.ravel(),
         "oxytocin_tone": rec.oxytocin.ravel(), "use_expectancy": rec.expectancy.ravel(),
-        "alive": np.repeat(~dead, d) | (np.tile(np.arange(d), n) < np.repeat(np.where(dead, rec.dead_day, d), d))})
-    summary, km = {}, {"relapse (7 consecutive days of use)": {}, "retention in treatment": {}}
+        "alive": np.repeat(~o.dead, d) | (np.tile(np.arange(d), n) < np.repeat(np.where(o.dead, rec.dead_day, d), d))})
+
+
+RELAPSE_KM = "relapse (7 consecutive days of use)"
+RETENTION_KM = "retention in treatment"
+
+
+def _summary_and_km(spec: TrialSpec, arm, rec, o: _Outcomes):
+    from ..trials import proportion
+    summary, km = {}, {RELAPSE_KM: {}, RETENTION_KM: {}}
     km_tables = {k: {} for k in km}
     for a_i, a in enumerate(spec.arms):
         s = arm == a_i
@@ -299,71 +345,46 @@ def run_trial(spec: TrialSpec, progress=None) -> dict:
             continue
         summary[a.name] = {
             "n": int(s.sum()), "treatment": a.treatment,
-            "relapsed": str(proportion(relapsed[s])),
-            "any use last 4 weeks": str(proportion(use[s, -28:].any(axis=1))),
-            "in treatment at end": str(proportion(rec.in_tx[s, -1])) if treated[s].any() else "n/a",
-            "overdoses": int(rec.od[s].sum()), "deaths": int(dead[s].sum()),
+            "relapsed": str(proportion(o.relapsed[s])),
+            "any use last 4 weeks": str(proportion(o.use[s, -28:].any(axis=1))),
+            "in treatment at end": str(proportion(rec.in_tx[s, -1])) if o.treated[s].any() else "n/a",
+            "overdoses": int(rec.od[s].sum()), "deaths": int(o.dead[s].sum()),
             "mean craving (VAS)": round(float(100 * rec.craving[s].mean()), 1),
             "mean oxytocin tone": round(float(rec.oxytocin[s].mean()), 3)}
-        tab = km_tables["relapse (7 consecutive days of use)"][a.name] = _km_table(rel_day[s], relapsed[s])
-        km["relapse (7 consecutive days of use)"][a.name] = _steps(tab, rel_day[s], relapsed[s])
-        if treated[s].any():
-            tab = km_tables["retention in treatment"][a.name] = _km_table(ret_day[s], left[s])
-            km["retention in treatment"][a.name] = _steps(tab, ret_day[s], left[s])
-    return {"summary": summary, "patients": patients, "daily": daily, "events": sim.event_table(), "km": km,
-            "km_tables": km_tables, "record": rec, "sim": sim, "arm": arm}
+        tab = km_tables[RELAPSE_KM][a.name] = _km_table(o.rel_day[s], o.relapsed[s])
+        km[RELAPSE_KM][a.name] = _steps(tab, o.rel_day[s], o.relapsed[s])
+        if o.treated[s].any():
+            tab = km_tables[RETENTION_KM][a.name] = _km_table(o.ret_day[s], o.left[s])
+            km[RETENTION_KM][a.name] = _steps(tab, o.ret_day[s], o.left[s])
+    return summary, km, km_tables
 
 
-def _trajectory_plots(daily: pd.DataFrame, arms: list[str]) -> list[str]:
-    from ..report.figures import bands
-    live = daily[daily["alive"] & daily["arm"].isin(arms)]
-    return [bands(live, x="day", y=var, group="arm", title=f"{label}: median and interquartile range",
-                  div_id=f"traj-{k}", ylabel=label)
-            for k, (var, label) in enumerate((("craving_vas", "craving (VAS 0–100)"),
-                                              ("oxytocin_tone", "central oxytocin tone (1 = healthy)")))]
+def run_trial(spec: TrialSpec, progress=None) -> TrialRun:
+    """Simulate the trial: randomise the cohort to the arms, run the behaviour layer day by day,
+    and derive relapse, retention and the per-arm summary (:class:`TrialRun`)."""
+    from ..streams import Streams
+    from .trials import oud_cohort
+    c = oud_cohort(spec.size, spec.seed, spec.fentanyl_supply)
+    arm = Streams(spec.seed).randomise(c.ids, [1] * len(spec.arms))
+    for nm, v in spec.behaviour.items():
+        c.set_behaviour(nm, v.value, fixed=v.fixed)
+    for a_i, a in enumerate(spec.arms):
+        for nm, v in a.behaviour.items():
+            c.set_behaviour(nm, v.value, arm == a_i, fixed=v.fixed)
+    inp = np.array([spec.arms[a].inpatient_days for a in arm])
+    fab = np.array([spec.arms[a].forced_abstinence_days for a in arm])
+    sim = CohortSim(c, [spec.arms[a].regimen for a in arm], spec.days, inpatient_days=inp,
+                    adjunct_doses=_adjunct_doses(spec, c, arm), abstinent_days=fab)
+    rec = sim.run(progress=progress)
+    o = _outcomes(spec, sim, rec, inp, fab)
+    summary, km, km_tables = _summary_and_km(spec, arm, rec, o)
+    return TrialRun(spec=spec, summary=summary, patients=_patients_table(spec, c.ids, arm, rec, o),
+                    daily=_daily_table(spec, c.ids, arm, rec, o), events=sim.event_table(), km=km,
+                    km_tables=km_tables, record=rec, sim=sim, arm=arm)
 
 
-_TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>{{ spec.name }} — opiaxis behaviour trial</title>
-<style>body{font-family:sans-serif;max-width:980px;margin:2em auto;color:#222}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.fig{display:inline-block;margin:4px}.sub{color:#555;font-size:13px}</style>
-{{ plotly_js }}</head><body><h1>{{ spec.name }}</h1><p>{{ spec.description }}</p>
-<p class="sub">{{ spec.size }} patients randomised with equal allocation to {{ spec.arms|length }} arms; {{ spec.days }} days;
-seed {{ spec.seed }}; fentanyl supply {{ spec.fentanyl_supply }}. Relapse = first run of 7 consecutive days of use after
-any inpatient stay; retention = days until leaving treatment. File: {{ spec.file }}.</p>
-<h2>Arms</h2><table><tr><th>arm</th><th>treatment</th><th>inpatient days</th><th>adjunct</th><th>behaviour overrides</th></tr>
-{% for a in spec.arms %}<tr><td>{{ a.name }}</td><td>{{ a.regimen.describe() }}</td><td>{{ a.inpatient_days }}</td>
-<td>{{ a.adjunct|join('; ') }}</td><td>{% for k, v in a.behaviour.items() %}{{ k }} = {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}</td></tr>{% endfor %}</table>
-<h2>Outcomes</h2><table><tr><th>arm</th>{% for k in cols %}<th>{{ k }}</th>{% endfor %}</tr>
-{% for arm, row in summary.items() %}<tr><td>{{ arm }}</td>{% for k in cols %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</table>
-<p class="sub">Proportions with Wilson 95% confidence intervals.</p>
-<h2>Relapse and retention</h2><p class="sub">Kaplan–Meier curves with 95% confidence bands (exponential Greenwood) and the numbers at risk.</p>
-{% for f in km %}<div class="plot">{{ f }}</div>{% endfor %}
-<h2>Craving and oxytocin</h2>{% for f in traj %}<div class="plot">{{ f }}</div>{% endfor %}
-<p class="sub">Files (columns in docs/trials.md): <code>summary.json</code>, <code>patients.csv</code> (one row per patient),
-<code>daily.parquet</code> (patient × day: uses, overdoses, in treatment, on medication, craving, oxytocin tone, use expectancy, alive),
-<code>events.csv</code> (event history: uses with dose, ventilation nadir and P(overdose), overdoses, rescues, deaths,
-inductions, discharges, dropouts, tapers completed).</p>
-</body></html>"""
-
-
-def write_trial_outputs(spec: TrialSpec, result: dict, out: str | Path) -> list[Path]:
-    import jinja2
-
-    from ..report.figures import kaplan_meier, plotly_script
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "summary.json", out / "patients.csv", out / "daily.parquet", out / "report.html",
-             out / "events.csv"]
-    paths[0].write_text(json.dumps({"trial": spec.name, "seed": spec.seed, "days": spec.days,
-                                    "arms": result["summary"]}, indent=2))
-    result["patients"].to_csv(paths[1], index=False)
-    result["daily"].to_parquet(paths[2], index=False)
-    km = [kaplan_meier(curves, name, f"km-{k}", time_unit="day")
-          for k, (name, curves) in enumerate(result["km_tables"].items()) if curves]
-    cols = list(next(iter(result["summary"].values())).keys()) if result["summary"] else []
-    html = jinja2.Template(_TEMPLATE).render(spec=spec, summary=result["summary"], cols=cols, km=km,
-                                             traj=_trajectory_plots(result["daily"], [a.name for a in spec.arms]),
-                                             plotly_js=plotly_script())
-    paths[3].write_text(html)
-    result["events"].to_csv(paths[4], index=False)
-    return paths
+def write_trial_outputs(spec: TrialSpec, result: TrialRun, out: str | Path) -> list[Path]:
+    """summary.json, patients.csv, daily.parquet, report.html and events.csv under ``out``
+    (:func:`opiaxis.report.trial.write_trial_outputs`, the one report renderer)."""
+    from ..report.trial import write_trial_outputs as write
+    return write(spec, result, out)

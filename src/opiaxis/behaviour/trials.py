@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..streams import Purpose, Streams
 from .engine import CohortSim, Evaluator, OPTIONS, _doses, make_cohort, run_in, runs
 
 SEED = 20240606
@@ -162,7 +163,7 @@ def mortality_ost(n: int = 100, days: int = 365, seed: int = SEED, n_boot: int =
         return r_off / r_on, o_off / max(o_on, 1e-12), 1000 * r_on, 1000 * r_off, 1000 * o_on, 1000 * o_off
 
     est = ratios(np.arange(n))
-    rng = np.random.default_rng(seed)
+    rng = Streams(seed).shared(Purpose.BOOTSTRAP)
     boot = np.array([ratios(rng.integers(0, n, n)) for _ in range(n_boot)])
     lo, hi = np.nanpercentile(boot, [2.5, 97.5], axis=0)
     return {"rr_all": est[0], "rr_all_ci": (lo[0], hi[0]), "rr_od": est[1], "rr_od_ci": (lo[1], hi[1]),
@@ -195,7 +196,6 @@ def ot_intranasal(n: int = 64, seed: int = SEED, vas_sd: float = 15.0) -> dict:
     """Woolley et al. (pilot, NCT01728909): single 40 IU intranasal oxytocin vs placebo (crossover)
     in ORT patients; cue-induced craving (VAS 0–100) 45 min after dosing; paired t-test."""
     from ..engine.simulate import simulate
-    from ..trials import patient_rng
     c = mmt_cohort(77, seed=seed)
     ids, X, P = c.ids[:n], c.X[:n], c.P[:n].copy()
     P[:, c.model.param_index["cue_exposure"]] = 1.0
@@ -206,7 +206,7 @@ def ot_intranasal(n: int = 64, seed: int = SEED, vas_sd: float = 15.0) -> dict:
         d = _doses([(pid, 0.0, 40.0 / iu, "oxytocin.intranasal") for pid in ids]) if arm == "oxytocin" else None
         r = simulate(c.model, P, [0.75], d, ids=ids, x0=X, t0=0.0, options=OPTIONS)
         res[arm] = 100 * ev("craving", r.states[:, -1, :], P)
-    noise = np.array([patient_rng(seed, pid, 0x0F).normal(0, vas_sd, 2) for pid in ids])
+    noise = np.array([Streams(seed).patient(pid, Purpose.TRIAL, 0x0F).normal(0, vas_sd, 2) for pid in ids])
     a, b = res["oxytocin"] + noise[:, 0], res["placebo"] + noise[:, 1]
     t, p = stats.ttest_rel(a, b)
     return {"diff": float(np.mean(a - b)), "true_diff": float(np.mean(res["oxytocin"] - res["placebo"])),

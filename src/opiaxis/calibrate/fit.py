@@ -91,6 +91,7 @@ from .. import dosing
 from ..dosing import EventTable
 from ..errors import OpiaxisInputError
 from ..model.core import Model
+from ..streams import Purpose, Streams
 from ..observe.assays import Readout, conversion_factor, load_readouts, template_drug_readout, term_factor
 
 # ----------------------------------------------------------------------------------------------
@@ -918,7 +919,7 @@ class FitResult:
 
     def draw_z(self, n: int, seed: int = 0) -> np.ndarray:
         """Posterior draws of the fitted z (importance samples when available, else Laplace)."""
-        rng = np.random.default_rng(seed)
+        rng = Streams(seed).shared(Purpose.FIT, "posterior draws")
         K = len(self.names)
         if K == 0:
             return np.zeros((n, 0))
@@ -936,7 +937,7 @@ class FitResult:
         Zf = self.draw_z(n, seed)
         Zall = None
         if prior_for_unfitted:
-            Zall = np.random.default_rng([seed, 0xD1A]).standard_normal((n, len(self.problem.var_idx)))
+            Zall = Streams(seed).shared(Purpose.FIT, "unfitted prior").standard_normal((n, len(self.problem.var_idx)))
         return self.problem.params(Zf, Zall)
 
     def predict(self, times, P=None) -> tuple[np.ndarray, np.ndarray]:
@@ -1241,7 +1242,7 @@ def _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident) -> l
 
 
 def _importance(prob, z, cov, obj, n, seed):
-    rng = np.random.default_rng([seed, 0x15])
+    rng = Streams(seed).shared(Purpose.FIT, "importance")
     K = len(z)
     C = 1.5 * cov
     L = np.linalg.cholesky(C + 1e-12 * np.eye(K))

@@ -1,12 +1,28 @@
 """CLI: ``opiaxis trial <file.yaml>`` — behaviour trials (detox, methadone, buprenorphine-naloxone,
 XR-naltrexone, intranasal oxytocin adjunct, naloxone distribution) from a study file of kind
-``behaviour-trial`` (see examples/oud_treatment_24w.yaml and opiaxis.behaviour.trialfile)."""
+``behaviour-trial`` (see examples/oud_treatment_24w.yaml and opiaxis.behaviour.trialfile).
+``opiaxis run`` runs the same files; both go through :func:`run_trial_file`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from .common import console, fail, progress_bar
+
+
+def run_trial_file(spec, out: Path) -> None:
+    """Simulate a parsed behaviour trial, print per-arm outcomes and write its files and report."""
+    from ..report import render
+    from ..study import run_spec
+    console.print(f"behaviour trial [bold]{spec.name}[/]: {spec.size} patients, {len(spec.arms)} arms, "
+                  f"{spec.days} days, seed {spec.seed}")
+    with progress_bar() as prog:
+        task = prog.add_task("simulating days", total=spec.days)
+        res = run_spec(spec, None, out, progress=lambda k: prog.update(task, completed=k))
+    paths = render(spec, res, out)
+    print(json.dumps(res.summary, indent=2, ensure_ascii=False))
+    console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
 def register(app) -> None:
@@ -18,19 +34,9 @@ def register(app) -> None:
         """Simulate a behaviour trial (use, treatment, overdose); print per-arm outcomes and write
         summary.json, patients.csv, daily.parquet, events.csv (event history) and report.html
         (relapse/retention curves); columns in docs/trials.md."""
-        import json
-
-        from ..behaviour.trialfile import load_trial, run_trial, write_trial_outputs
+        from ..behaviour.trialfile import load_trial
         from ..errors import OpiaxisError
         try:
-            spec = load_trial(path)
-            console.print(f"behaviour trial [bold]{spec.name}[/]: {spec.size} patients, {len(spec.arms)} arms, "
-                          f"{spec.days} days, seed {spec.seed}")
-            with progress_bar() as prog:
-                task = prog.add_task("simulating days", total=spec.days)
-                res = run_trial(spec, progress=lambda k: prog.update(task, completed=k))
-            paths = write_trial_outputs(spec, res, out)
+            run_trial_file(load_trial(path), out)
         except OpiaxisError as exc:
             fail(exc)
-        print(json.dumps(res["summary"], indent=2, ensure_ascii=False))
-        console.print("wrote " + ", ".join(str(p) for p in paths))

@@ -13,7 +13,53 @@ from ..errors import OpiaxisError, OpiaxisInputError
 from .common import console, err_console, fail, output_file, progress_bar
 
 
-def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embedded default study if omitted"),
+def _check_run_options(chunk_size: int, workers, max_failure_rate: float, out: Path) -> None:
+    if chunk_size < 1:
+        raise OpiaxisInputError(f"chunk size {chunk_size} must be >= 1", field="--chunk-size")
+    if workers is not None and workers < 1:
+        raise OpiaxisInputError(f"{workers} workers; expected at least 1", field="--workers")
+    if not 0.0 <= max_failure_rate <= 1.0:
+        raise OpiaxisInputError(f"{max_failure_rate:g} is not a fraction; expected 0..1", field="--max-failure-rate")
+    if out.exists() and not out.is_dir():
+        raise OpiaxisInputError("is a file; expected a folder for the results (give another --out)",
+                                file=str(out), field="--out")
+
+
+def _simulate_study(s, model, out: Path, *, chunk_size: int, scheduler, workers, fresh: bool):
+    from ..study import connect_scheduler, run_study
+    console.print(f"study [bold]{s.name}[/]: {s.size} patients, {len(s.arms)} arm(s), "
+                  f"{s.duration / 24:g} days; model {len(model.states)} states, {len(model.parameters)} parameters")
+    client = None
+    if scheduler is not None:
+        client = connect_scheduler(scheduler, workers)
+        console.print(f"Dask: {client.scheduler.address if hasattr(client, 'scheduler') else scheduler}, "
+                      f"{len(client.scheduler_info()['workers'])} worker(s)")
+    try:
+        with progress_bar() as prog:
+            task = prog.add_task("simulating (first run compiles the model)", total=None)
+
+            def cb(k, n, arm):
+                prog.update(task, total=n, completed=k, description=f"simulating {arm}")
+            return run_study(s, model, out, chunk_size=chunk_size, progress=cb, client=client, fresh=fresh,
+                             notes=lambda msg: prog.console.print(f"[yellow]note:[/] {escape(msg)}", highlight=False))
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _say_failures(res, max_failure_rate: float) -> None:
+    n_pat = max(len(res.patients), 1)
+    if res.failed:
+        ids = ", ".join(str(i) for i in res.failed_patients[:10]) + (" …" if res.failed > 10 else "")
+        err_console.print(f"[yellow]solver failures:[/] {res.failed} of {n_pat} patients ({res.failed / n_pat:.1%}; "
+                          f"patients {ids}); see the solver_status column of patients.parquet", highlight=False)
+    if res.failed / n_pat > max_failure_rate:
+        err_console.print(f"[bold red]error:[/] the solver failure rate {res.failed / n_pat:.1%} is above "
+                          f"--max-failure-rate {max_failure_rate:.1%}; the results are incomplete", highlight=False)
+        raise typer.Exit(3)
+
+
+def run(study: Optional[Path] = typer.Argument(None, help="study or behaviour-trial YAML; the embedded default study if omitted"),
         out: Path = typer.Option(Path("opiaxis-results"), "--out", "-o", help="output directory"),
         chunk_size: int = typer.Option(500, help="patients per chunk (memory bound; chunks resume)"),
         report: bool = typer.Option(True, help="write report.html"),
@@ -25,56 +71,32 @@ def run(study: Optional[Path] = typer.Argument(None, help="study YAML; the embed
             help="simulate doses above the plausible range of data/dose_limits.yaml (recorded in run.json)"),
         max_failure_rate: float = typer.Option(
             0.05, help="exit with status 3 when more than this fraction of patients fail to solve")):
-    """Run a study (default: the embedded buprenorphine-induction study) and write results and a report."""
+    """Run a study file of any kind — a cohort study (default: the embedded buprenorphine-induction
+    study) or a behaviour trial (kind: behaviour-trial) — and write results and a report."""
     try:
-        if chunk_size < 1:
-            raise OpiaxisInputError(f"chunk size {chunk_size} must be >= 1", field="--chunk-size")
-        if workers is not None and workers < 1:
-            raise OpiaxisInputError(f"{workers} workers; expected at least 1", field="--workers")
-        if not 0.0 <= max_failure_rate <= 1.0:
-            raise OpiaxisInputError(f"{max_failure_rate:g} is not a fraction; expected 0..1", field="--max-failure-rate")
-        if out.exists() and not out.is_dir():
-            raise OpiaxisInputError("is a file; expected a folder for the results (give another --out)",
-                                    file=str(out), field="--out")
+        _check_run_options(chunk_size, workers, max_failure_rate, out)
+        from ..study import load_spec
+        s = load_spec(study, None, allow_implausible_doses=allow_implausible_doses)
+        if s.kind != "study":
+            unused = [o for o, v in (("--scheduler", scheduler), ("--workers", workers), ("--fresh", fresh),
+                                     ("--no-report", not report), ("--chunk-size", chunk_size != 500)) if v]
+            if unused:
+                err_console.print(f"[yellow]note:[/] {', '.join(unused)} not used by a behaviour trial", highlight=False)
+            from .behaviour import run_trial_file
+            run_trial_file(s, out)
+            return
         from ..models import default_model
-        from ..study import load_study, run_study
         model = default_model()
-        s = load_study(study, model, allow_implausible_doses=allow_implausible_doses)
-        console.print(f"study [bold]{s.name}[/]: {s.size} patients, {len(s.arms)} arm(s), "
-                      f"{s.duration / 24:g} days; model {len(model.states)} states, {len(model.parameters)} parameters")
-        client = None
-        if scheduler is not None:
-            from ..study import connect_scheduler
-            client = connect_scheduler(scheduler, workers)
-            console.print(f"Dask: {client.scheduler.address if hasattr(client, 'scheduler') else scheduler}, "
-                          f"{len(client.scheduler_info()['workers'])} worker(s)")
-        try:
-            with progress_bar() as prog:
-                task = prog.add_task("simulating (first run compiles the model)", total=None)
-                def cb(k, n, arm):
-                    prog.update(task, total=n, completed=k, description=f"simulating {arm}")
-                res = run_study(s, model, out, chunk_size=chunk_size, progress=cb, client=client, fresh=fresh,
-                                notes=lambda msg: prog.console.print(f"[yellow]note:[/] {escape(msg)}", highlight=False))
-        finally:
-            if client is not None:
-                client.close()
-        console.print(f"{len(res['patients'])} patients in {res['wall_seconds']:.1f} s "
-                      f"(solver {res['solver_seconds']:.1f} s; {res['reused_chunks']} chunk(s) resumed; "
-                      f"{res['failed']} solver failure(s))")
+        res = _simulate_study(s, model, out, chunk_size=chunk_size, scheduler=scheduler, workers=workers, fresh=fresh)
+        console.print(f"{len(res.patients)} patients in {res.wall_seconds:.1f} s "
+                      f"(solver {res.solver_seconds:.1f} s; {res.reused_chunks} chunk(s) resumed; "
+                      f"{res.failed} solver failure(s))")
         if report:
-            from ..report.html import write_report
-            write_report(out / "report.html", s, res, results_path=out / "results.parquet")
+            from ..report import render
+            render(s, res, out)
         console.print(f"wrote {out / 'results.parquet'}, {out / 'patients.parquet'}"
                       + (f", {out / 'report.html'}" if report else ""))
-        n_pat = max(len(res["patients"]), 1)
-        if res["failed"]:
-            ids = ", ".join(str(i) for i in res["failed_patients"][:10]) + (" …" if res["failed"] > 10 else "")
-            err_console.print(f"[yellow]solver failures:[/] {res['failed']} of {n_pat} patients ({res['failed'] / n_pat:.1%}; "
-                              f"patients {ids}); see the solver_status column of patients.parquet", highlight=False)
-        if res["failed"] / n_pat > max_failure_rate:
-            err_console.print(f"[bold red]error:[/] the solver failure rate {res['failed'] / n_pat:.1%} is above "
-                              f"--max-failure-rate {max_failure_rate:.1%}; the results are incomplete", highlight=False)
-            raise typer.Exit(3)
+        _say_failures(res, max_failure_rate)
     except (OpiaxisError, OSError) as exc:
         fail(exc)
 

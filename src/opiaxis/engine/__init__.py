@@ -1,4 +1,4 @@
 """Code generation and the batched solver."""
-from .simulate import Results, SolverOptions, simulate
+from .simulate import Results, SolverOptions, SolverStats, simulate
 
-__all__ = ["Results", "SolverOptions", "simulate"]
+__all__ = ["Results", "SolverOptions", "SolverStats", "simulate"]

@@ -36,6 +36,24 @@ class SolverOptions:
     max_steps: int = 5_000_000
 
 
+@dataclass(frozen=True, kw_only=True)
+class SolverStats:
+    """Per-patient solver statistics (one entry per patient, in the batch's order)."""
+    steps: np.ndarray      # accepted steps
+    rejected: np.ndarray   # rejected steps
+    status: np.ndarray     # 0 = solved; otherwise the kernel's failure code
+
+    @classmethod
+    def from_array(cls, stats: np.ndarray) -> SolverStats:
+        """From the kernel's (patients, 3) array: steps, rejected steps, status."""
+        stats = np.asarray(stats)
+        return cls(steps=stats[:, 0], rejected=stats[:, 1], status=stats[:, 2])
+
+    @property
+    def failed(self) -> np.ndarray:
+        return self.status != 0
+
+
 @dataclass
 class Results:
     """Labelled results of a batch simulation.
@@ -87,8 +105,13 @@ class Results:
         return name in self.model.state_index or name in self.model.assignment_index
 
     @property
+    def solver_stats(self) -> SolverStats:
+        """Steps, rejected steps and status per patient (``stats`` is the kernel's raw array)."""
+        return SolverStats.from_array(self.stats)
+
+    @property
     def failed(self) -> np.ndarray:
-        return self.stats[:, 2] != 0
+        return self.solver_stats.failed
 
     def to_frame(self, variables: list[str] | None = None) -> pd.DataFrame:
         """Tidy long table: patient, time (h), variable, value, unit."""
@@ -107,6 +130,33 @@ class Results:
         df["variable"] = df["variable"].astype("category")
         df["unit"] = df["unit"].astype("category")
         return df
+
+    def to_xarray(self, variables: list[str] | None = None, *, coords: dict | None = None):
+        """A labelled :class:`xarray.Dataset`: one variable per output (default: the states), dims
+        ``(patient, time)``, each with its unit in ``attrs["units"]`` (time in h). ``coords``
+        adds per-patient coordinates such as ``{"arm": [...], "age": [...]}`` (one value per
+        patient, in the order of :attr:`ids`)."""
+        xr = require_xarray()
+        variables = variables or self.model.state_names
+        ds = xr.Dataset({v: (("patient", "time"), self.get(v), {"units": self.model.unit_of(v)}) for v in variables},
+                        coords={"patient": np.asarray(self.ids), "time": ("time", np.asarray(self.times), {"units": "h"})})
+        for name, values in (coords or {}).items():
+            values = np.asarray(values)
+            if values.shape != (len(self.ids),):
+                raise OpiaxisInputError(f"coordinate {name!r} has shape {values.shape}; expected one value per "
+                                        f"patient ({len(self.ids)})", field=f"coords.{name}")
+            ds = ds.assign_coords({name: ("patient", values)})
+        ds.attrs["model"] = self.model.name
+        return ds
+
+
+def require_xarray():
+    """The xarray module, or an error saying how to install it."""
+    try:
+        import xarray
+    except ImportError:
+        raise OpiaxisInputError("labelled arrays need xarray; install it with: pip install xarray") from None
+    return xarray
 
 
 def _assignment_function(m: Model, name: str):

@@ -12,7 +12,7 @@ tidy measurements::
 reports "<0.2 pg/mL" — and the limit crossed in ``limit`` (for M3-style likelihoods).
 
 Reproducibility: the noise of one read-out for one patient comes from its own stream, seeded by
-``(seed, patient id, read-out name)`` through :class:`numpy.random.SeedSequence`; draws are
+``(seed, purpose, patient id, read-out name)`` (:class:`opiaxis.streams.Streams`); draws are
 taken in time order. The same seed and the same visit times give the same measurements
 whatever the chunking, the order of patients or the other read-outs requested. Subsample to
 visits (:func:`visit_schedule`) *before* observing.
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ import pandas as pd
 
 from ..errors import OpiaxisInputError
 from ..model.units import ureg
+from ..streams import Purpose, Streams
 from .assays import (Readout, diversity, load_readouts, observe_binary,
                      observe_continuous, observe_counts, observe_poisson, observe_scale,
                      parse_readouts, template_drug_readout, term_factor)
@@ -46,16 +46,11 @@ log = logging.getLogger(__name__)
 MEASUREMENT_COLUMNS = ["patient", "time", "measurement", "value", "unit", "censored", "limit", "variable"]
 PETAB_COLUMNS = ["observableId", "preequilibrationConditionId", "simulationConditionId", "measurement",
                  "time", "observableParameters", "noiseParameters"]
-_TAG = 0x0B5E
 
 
 def readout_stream(seed: int, patient, readout: str) -> np.random.Generator:
-    try:
-        pid = int(patient)
-    except (TypeError, ValueError):
-        pid = zlib.crc32(str(patient).encode())
-    return np.random.default_rng(np.random.SeedSequence(
-        [int(seed) & 0xFFFFFFFFFFFFFFFF, pid & 0xFFFFFFFFFFFFFFFF, zlib.crc32(readout.encode()), _TAG]))
+    """The assay-noise stream of one patient and read-out (:meth:`Streams.patient`)."""
+    return Streams(seed).patient(patient, Purpose.READOUT, readout)
 
 
 def _check_table(df: pd.DataFrame) -> None:
@@ -194,98 +189,78 @@ def _copy_set(defs):
     return out
 
 
-def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, seed: int, model=None,
-            definitions: dict[str, Readout] | str | Path | None = None) -> pd.DataFrame:
-    """Measurements of ``readouts`` (default: every read-out whose latent variables are in the
-    table) with assay noise, units, censoring, rounding, as a tidy table.
+def _with_drug_templates(defs: dict, res, model) -> dict:
+    """Add a drug-level read-out for every ``<drug>_plasma`` of the model without one."""
+    if model is None:
+        return defs
+    covered = {c for r in defs.values() for c in r.variables}
+    for v in sorted(res.in_model):
+        if v.endswith("_plasma") and v not in covered and any(
+                k.startswith(v[: -len("_plasma")] + ".") for k in model.dose_targets):
+            t = template_drug_readout(v[: -len("_plasma")], defs)
+            if t is not None and t.name not in defs:
+                defs[t.name] = t
+    return defs
 
-    ``model`` (optional) is used for units missing from the table, to tell "absent from the
-    model" from "not in the study outputs", and to add a drug-level read-out for every
-    ``<drug>_plasma`` of the model. ``definitions``: read-outs from :func:`load_readouts`, or a
-    path to a read-out file (default: the shipped one).
-    """
-    _check_table(results_table)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise OpiaxisInputError(f"seed {seed!r} must be an integer", field="seed")
-    defs = definitions if isinstance(definitions, dict) else load_readouts(definitions)
-    defs = _copy_set(defs)
-    res = _Resolver(results_table, model)
-    if model is not None:
-        covered = {c for r in defs.values() for c in r.variables}
-        for v in sorted(res.in_model):
-            if v.endswith("_plasma") and v not in covered and any(
-                    k.startswith(v[: -len("_plasma")] + ".") for k in model.dose_targets):
-                t = template_drug_readout(v[: -len("_plasma")], defs)
-                if t is not None and t.name not in defs:
-                    defs[t.name] = t
-    explicit = readouts is not None
+
+def _requested(readouts, defs: dict) -> list[str]:
     if readouts is None:
-        names = list(defs)
-    else:
-        if isinstance(readouts, str):
-            readouts = [readouts]
-        names = []
-        for j, n in enumerate(readouts):
-            if n not in defs:
-                import difflib
-                hint = difflib.get_close_matches(str(n), sorted(defs), n=1)
-                raise OpiaxisInputError(f"unknown read-out {n!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                                        field=f"readouts[{j}]")
-            names.append(n)
+        return list(defs)
+    if isinstance(readouts, str):
+        readouts = [readouts]
+    for j, n in enumerate(readouts):
+        if n not in defs:
+            import difflib
+            hint = difflib.get_close_matches(str(n), sorted(defs), n=1)
+            raise OpiaxisInputError(f"unknown read-out {n!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                                    field=f"readouts[{j}]")
+    return list(readouts)
 
-    notes: list[str] = []
-    frames = []
-    counts_cache = {}
-    for name in names:
-        r = defs[name]
-        if r.kind in ("counts", "diversity"):
-            src = r if r.kind == "counts" else defs[r.source_readout]
-            if src.name not in counts_cache:
-                taxa = _taxa(src, res, notes)
-                counts_cache[src.name] = None if taxa is None else _observe_counts(src, results_table, taxa, seed)
-            got = counts_cache[src.name]
-            if got is None:
-                if r.kind == "diversity":
-                    notes.append(f"{r.name}: skipped, its counts read-out {src.name!r} has no taxa")
-                continue
-            idx, taxa_names, taxa_vars, C = got
-            if r.kind == "counts":
-                for j, (t, v) in enumerate(zip(taxa_names, taxa_vars)):
-                    frames.append(_frame(idx, f"{r.name}_{t}", C[:, j], r.label, None, None, v))
-            else:
-                frames.append(_frame(idx, r.name, diversity(C, r.metric), r.label, None, None,
-                                     "+".join(taxa_vars) if len(taxa_vars) <= 3 else f"{src.name} taxa"))
-            continue
-        try:
-            picked = _resolve(r, res, notes)
-        except OpiaxisInputError as exc:
-            if explicit:
-                raise
-            notes.append(f"{r.name}: skipped, unit mismatch: {exc.message}")
-            continue
-        if picked is None:
-            continue
-        vars_ = [v for v, _ in picked]
-        w = _wide(results_table, vars_)
-        w = w[vars_].dropna()
-        x = np.zeros(len(w))
-        for v, f in picked:
-            x = x + f * w[v].to_numpy(float)
-        y = np.empty(len(w))
-        cens = np.full(len(w), "", dtype=object)
-        lim = np.full(len(w), np.nan)
-        for pid, sl in _per_patient(w.index):
-            rng = readout_stream(seed, pid, r.name)
-            if r.kind == "continuous":
-                y[sl], cens[sl], lim[sl] = observe_continuous(x[sl], r, rng)
-            elif r.kind == "scale":
-                y[sl] = observe_scale(x[sl], r, rng)
-            elif r.kind == "binary":
-                y[sl] = observe_binary(x[sl], r, rng)
-            elif r.kind == "poisson":
-                y[sl] = observe_poisson(x[sl], r, rng)
-        frames.append(_frame(w.index, r.name, y, r.label, cens, lim, "+".join(vars_)))
 
+def _counts_frames(r: Readout, defs: dict, results_table, res, seed: int, notes: list, cache: dict) -> list:
+    """Frames of a 16S counts read-out (one per taxon) or of a diversity index computed from one."""
+    src = r if r.kind == "counts" else defs[r.source_readout]
+    if src.name not in cache:
+        taxa = _taxa(src, res, notes)
+        cache[src.name] = None if taxa is None else _observe_counts(src, results_table, taxa, seed)
+    got = cache[src.name]
+    if got is None:
+        if r.kind == "diversity":
+            notes.append(f"{r.name}: skipped, its counts read-out {src.name!r} has no taxa")
+        return []
+    idx, taxa_names, taxa_vars, C = got
+    if r.kind == "counts":
+        return [_frame(idx, f"{r.name}_{t}", C[:, j], r.label, None, None, v)
+                for j, (t, v) in enumerate(zip(taxa_names, taxa_vars))]
+    return [_frame(idx, r.name, diversity(C, r.metric), r.label, None, None,
+                   "+".join(taxa_vars) if len(taxa_vars) <= 3 else f"{src.name} taxa")]
+
+
+_OBSERVERS = {"scale": observe_scale, "binary": observe_binary, "poisson": observe_poisson}
+
+
+def _latent_frame(r: Readout, results_table, picked, seed: int) -> pd.DataFrame:
+    """A read-out of latent variables (weighted sum of ``picked``) with its assay noise, each
+    patient from its own stream."""
+    vars_ = [v for v, _ in picked]
+    w = _wide(results_table, vars_)
+    w = w[vars_].dropna()
+    x = np.zeros(len(w))
+    for v, f in picked:
+        x = x + f * w[v].to_numpy(float)
+    y = np.empty(len(w))
+    cens = np.full(len(w), "", dtype=object)
+    lim = np.full(len(w), np.nan)
+    for pid, sl in _per_patient(w.index):
+        rng = readout_stream(seed, pid, r.name)
+        if r.kind == "continuous":
+            y[sl], cens[sl], lim[sl] = observe_continuous(x[sl], r, rng)
+        elif r.kind in _OBSERVERS:
+            y[sl] = _OBSERVERS[r.kind](x[sl], r, rng)
+    return _frame(w.index, r.name, y, r.label, cens, lim, "+".join(vars_))
+
+
+def _assemble(frames: list, notes: list, results_table, explicit: bool, seed: int) -> pd.DataFrame:
     for n in notes:
         log.info("observe: %s", n)
     if explicit and not frames and notes:
@@ -302,6 +277,42 @@ def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, s
     out.attrs["notes"] = notes
     out.attrs["seed"] = int(seed)
     return out
+
+
+def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, seed: int, model=None,
+            definitions: dict[str, Readout] | str | Path | None = None) -> pd.DataFrame:
+    """Measurements of ``readouts`` (default: every read-out whose latent variables are in the
+    table) with assay noise, units, censoring, rounding, as a tidy table.
+
+    ``model`` (optional) is used for units missing from the table, to tell "absent from the
+    model" from "not in the study outputs", and to add a drug-level read-out for every
+    ``<drug>_plasma`` of the model. ``definitions``: read-outs from :func:`load_readouts`, or a
+    path to a read-out file (default: the shipped one).
+    """
+    _check_table(results_table)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise OpiaxisInputError(f"seed {seed!r} must be an integer", field="seed")
+    defs = _copy_set(definitions if isinstance(definitions, dict) else load_readouts(definitions))
+    res = _Resolver(results_table, model)
+    defs = _with_drug_templates(defs, res, model)
+    explicit = readouts is not None
+    notes: list[str] = []
+    frames, counts_cache = [], {}
+    for name in _requested(readouts, defs):
+        r = defs[name]
+        if r.kind in ("counts", "diversity"):
+            frames += _counts_frames(r, defs, results_table, res, seed, notes, counts_cache)
+            continue
+        try:
+            picked = _resolve(r, res, notes)
+        except OpiaxisInputError as exc:
+            if explicit:
+                raise
+            notes.append(f"{r.name}: skipped, unit mismatch: {exc.message}")
+            continue
+        if picked is not None:
+            frames.append(_latent_frame(r, results_table, picked, seed))
+    return _assemble(frames, notes, results_table, explicit, seed)
 
 
 # ----------------------------------------------------------------------------------------------

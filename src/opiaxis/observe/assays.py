@@ -245,6 +245,117 @@ def _term(ctx, node, fld) -> Term:
     return Term(tuple(_candidate(ctx, node, fld)))
 
 
+def _diversity_fields(ctx, node, r: Readout, where: str) -> None:
+    if "from" not in node or not isinstance(node["from"], str):
+        raise ctx.err("a diversity read-out needs 'from': the name of a counts read-out", node, "from", f"{where}.from")
+    r.source_readout = node["from"]
+    r.metric = node.get("metric", "shannon")
+    if r.metric not in DIVERSITY_METRICS:
+        raise ctx.err(f"unknown metric {r.metric!r}; expected one of {list(DIVERSITY_METRICS)}",
+                      node, "metric", f"{where}.metric")
+
+
+def _counts_fields(ctx, node, r: Readout, where: str) -> None:
+    if "taxa" not in node or not isinstance(node["taxa"], str):
+        raise ctx.err("a counts read-out needs 'taxa': a regular expression with one group "
+                      "(the taxon name) matching the latent abundance variables", node, "taxa", f"{where}.taxa")
+    try:
+        rx = re.compile(node["taxa"])
+    except re.error as exc:
+        raise ctx.err(f"not a regular expression: {exc}", node, "taxa", f"{where}.taxa") from None
+    if rx.groups != 1:
+        raise ctx.err("the pattern must have exactly one group (the taxon name)", node, "taxa", f"{where}.taxa")
+    r.taxa = node["taxa"]
+    if "depth" in node:
+        d = node["depth"]
+        _check_keys(ctx, d, {"median", "cv", "source"}, f"{where}.depth")
+        for k in ("median", "cv"):
+            if k not in d:
+                raise ctx.err(f"missing {k!r}", d, None, f"{where}.depth.{k}")
+        r.depth = (_num(ctx, d, "median", f"{where}.depth.median", positive=True),
+                   _num(ctx, d, "cv", f"{where}.depth.cv", minimum=0))
+    if "overdispersion" in node:
+        od, _ = _quantity(ctx, node, "overdispersion", f"{where}.overdispersion", None)
+        if not 0 <= od < 1:
+            raise ctx.err(f"overdispersion {od} must be in [0, 1)", node, "overdispersion", f"{where}.overdispersion")
+        r.overdispersion = od
+
+
+def _latent_terms(ctx, node, r: Readout, where: str) -> None:
+    if ("variable" in node) == ("components" in node):
+        raise ctx.err("give exactly one of 'variable' (one latent, or candidate names) and 'components' "
+                      "(latents summed)", node, None, f"{where}.variable")
+    if "variable" in node:
+        r.terms = (_term(ctx, node["variable"], f"{where}.variable"),)
+        r.combine = "first"
+    else:
+        comps = node["components"]
+        if not isinstance(comps, list) or not comps:
+            raise ctx.err("components must be a non-empty list", node, "components", f"{where}.components")
+        r.terms = tuple(_term(ctx, c, f"{where}.components[{j}]") for j, c in enumerate(comps))
+        r.combine = "sum"
+
+
+def _noise(ctx, node, where: str) -> Noise:
+    nz = node.get("noise", {"model": "none"})
+    _check_keys(ctx, nz, NOISE_KEYS, f"{where}.noise")
+    model = nz.get("model", "none")
+    if model not in NOISE_MODELS:
+        raise ctx.err(f"unknown noise model {model!r}; expected one of {list(NOISE_MODELS)}",
+                      nz, "model", f"{where}.noise.model")
+    cv = _num(ctx, nz, "cv", f"{where}.noise.cv", minimum=0) if "cv" in nz else 0.0
+    sd = _num(ctx, nz, "sd", f"{where}.noise.sd", minimum=0) if "sd" in nz else 0.0
+    if model != "none" and not str(nz.get("source", "")).strip():
+        raise ctx.err("missing 'source' (a citation or 'assumed: <why>')", nz, None, f"{where}.noise.source")
+    return Noise(model, cv, sd, str(nz.get("source", "")))
+
+
+def _continuous_fields(ctx, node, r: Readout, where: str) -> None:
+    if "mw" in node:
+        r.mw, _ = _quantity(ctx, node, "mw", f"{where}.mw", "g/mol", need_source=False)
+    for lim in ("lloq", "uloq"):
+        if lim in node:
+            v, src = _quantity(ctx, node, lim, f"{where}.{lim}", r.unit, mw=r.mw)
+            setattr(r, lim, v)
+            if lim == "lloq":
+                r.lloq_source = src
+    if r.lloq is not None and r.uloq is not None and r.lloq >= r.uloq:
+        raise ctx.err(f"lloq {r.lloq} must be below uloq {r.uloq}", node, "uloq", f"{where}.uloq")
+
+
+def _scale_fields(ctx, node, r: Readout, where: str) -> None:
+    b = node.get("bounds")
+    if (not isinstance(b, list) or len(b) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b)
+            or b[0] >= b[1]):
+        raise ctx.err(f"bounds {b!r} must be [low, high] with low < high", node, "bounds", f"{where}.bounds")
+    r.bounds = (float(b[0]), float(b[1]))
+    r.resolution = _num(ctx, node, "resolution", f"{where}.resolution", positive=True) if "resolution" in node else 1.0
+
+
+def _binary_fields(ctx, node, r: Readout, where: str) -> None:
+    if "cutoff" not in node:
+        raise ctx.err("a binary read-out needs 'cutoff'", node, None, f"{where}.cutoff")
+    r.cutoff, r.cutoff_source = _quantity(ctx, node, "cutoff", f"{where}.cutoff", r.unit)
+    if r.cutoff <= 0:
+        raise ctx.err("cutoff must be positive", node, "cutoff", f"{where}.cutoff")
+
+
+def _poisson_fields(ctx, node, r: Readout, where: str) -> None:
+    if "window" not in node:
+        raise ctx.err("a poisson read-out needs 'window' (e.g. '1 week')", node, None, f"{where}.window")
+    try:
+        w = ureg.Quantity(str(node["window"]))
+        r.window = float(w.to("h").magnitude)
+    except Exception:
+        raise ctx.err(f"{node['window']!r} is not a duration such as '1 week'", node, "window", f"{where}.window") from None
+    if r.window <= 0:
+        raise ctx.err("window must be positive", node, "window", f"{where}.window")
+
+
+_KIND_FIELDS = {"continuous": _continuous_fields, "scale": _scale_fields, "binary": _binary_fields,
+                "poisson": _poisson_fields}
+
+
 def parse_readout(name: str, node, file: str) -> Readout:
     """Validate one read-out entry; errors name the file, line, entry and field."""
     ctx = _Ctx(file)
@@ -259,103 +370,13 @@ def parse_readout(name: str, node, file: str) -> Readout:
     if "unit" not in node:
         raise ctx.err("missing required key 'unit'", node, None, f"{where}.unit")
     r.unit = _unit(ctx, node["unit"], node, "unit", f"{where}.unit", label_ok=label_unit and kind != "binary")
-
-    if kind == "diversity":
-        if "from" not in node or not isinstance(node["from"], str):
-            raise ctx.err("a diversity read-out needs 'from': the name of a counts read-out", node, "from", f"{where}.from")
-        r.source_readout = node["from"]
-        r.metric = node.get("metric", "shannon")
-        if r.metric not in DIVERSITY_METRICS:
-            raise ctx.err(f"unknown metric {r.metric!r}; expected one of {list(DIVERSITY_METRICS)}",
-                          node, "metric", f"{where}.metric")
+    if kind in ("diversity", "counts"):
+        (_diversity_fields if kind == "diversity" else _counts_fields)(ctx, node, r, where)
         return r
-
-    if kind == "counts":
-        if "taxa" not in node or not isinstance(node["taxa"], str):
-            raise ctx.err("a counts read-out needs 'taxa': a regular expression with one group "
-                          "(the taxon name) matching the latent abundance variables", node, "taxa", f"{where}.taxa")
-        try:
-            rx = re.compile(node["taxa"])
-        except re.error as exc:
-            raise ctx.err(f"not a regular expression: {exc}", node, "taxa", f"{where}.taxa") from None
-        if rx.groups != 1:
-            raise ctx.err("the pattern must have exactly one group (the taxon name)", node, "taxa", f"{where}.taxa")
-        r.taxa = node["taxa"]
-        if "depth" in node:
-            d = node["depth"]
-            _check_keys(ctx, d, {"median", "cv", "source"}, f"{where}.depth")
-            for k in ("median", "cv"):
-                if k not in d:
-                    raise ctx.err(f"missing {k!r}", d, None, f"{where}.depth.{k}")
-            r.depth = (_num(ctx, d, "median", f"{where}.depth.median", positive=True),
-                       _num(ctx, d, "cv", f"{where}.depth.cv", minimum=0))
-        if "overdispersion" in node:
-            od, _ = _quantity(ctx, node, "overdispersion", f"{where}.overdispersion", None)
-            if not 0 <= od < 1:
-                raise ctx.err(f"overdispersion {od} must be in [0, 1)", node, "overdispersion", f"{where}.overdispersion")
-            r.overdispersion = od
-        return r
-
-    # latent terms
-    if ("variable" in node) == ("components" in node):
-        raise ctx.err("give exactly one of 'variable' (one latent, or candidate names) and 'components' "
-                      "(latents summed)", node, None, f"{where}.variable")
-    if "variable" in node:
-        r.terms = (_term(ctx, node["variable"], f"{where}.variable"),)
-        r.combine = "first"
-    else:
-        comps = node["components"]
-        if not isinstance(comps, list) or not comps:
-            raise ctx.err("components must be a non-empty list", node, "components", f"{where}.components")
-        r.terms = tuple(_term(ctx, c, f"{where}.components[{j}]") for j, c in enumerate(comps))
-        r.combine = "sum"
-
-    nz = node.get("noise", {"model": "none"})
-    _check_keys(ctx, nz, NOISE_KEYS, f"{where}.noise")
-    model = nz.get("model", "none")
-    if model not in NOISE_MODELS:
-        raise ctx.err(f"unknown noise model {model!r}; expected one of {list(NOISE_MODELS)}",
-                      nz, "model", f"{where}.noise.model")
-    cv = _num(ctx, nz, "cv", f"{where}.noise.cv", minimum=0) if "cv" in nz else 0.0
-    sd = _num(ctx, nz, "sd", f"{where}.noise.sd", minimum=0) if "sd" in nz else 0.0
-    if model != "none" and not str(nz.get("source", "")).strip():
-        raise ctx.err("missing 'source' (a citation or 'assumed: <why>')", nz, None, f"{where}.noise.source")
-    r.noise = Noise(model, cv, sd, str(nz.get("source", "")))
-
-    if kind == "continuous":
-        if "mw" in node:
-            r.mw, _ = _quantity(ctx, node, "mw", f"{where}.mw", "g/mol", need_source=False)
-        for lim in ("lloq", "uloq"):
-            if lim in node:
-                v, src = _quantity(ctx, node, lim, f"{where}.{lim}", r.unit, mw=r.mw)
-                setattr(r, lim, v)
-                if lim == "lloq":
-                    r.lloq_source = src
-        if r.lloq is not None and r.uloq is not None and r.lloq >= r.uloq:
-            raise ctx.err(f"lloq {r.lloq} must be below uloq {r.uloq}", node, "uloq", f"{where}.uloq")
-    elif kind == "scale":
-        b = node.get("bounds")
-        if (not isinstance(b, list) or len(b) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b)
-                or b[0] >= b[1]):
-            raise ctx.err(f"bounds {b!r} must be [low, high] with low < high", node, "bounds", f"{where}.bounds")
-        r.bounds = (float(b[0]), float(b[1]))
-        r.resolution = _num(ctx, node, "resolution", f"{where}.resolution", positive=True) if "resolution" in node else 1.0
-    elif kind == "binary":
-        if "cutoff" not in node:
-            raise ctx.err("a binary read-out needs 'cutoff'", node, None, f"{where}.cutoff")
-        r.cutoff, r.cutoff_source = _quantity(ctx, node, "cutoff", f"{where}.cutoff", r.unit)
-        if r.cutoff <= 0:
-            raise ctx.err("cutoff must be positive", node, "cutoff", f"{where}.cutoff")
-    elif kind == "poisson":
-        if "window" not in node:
-            raise ctx.err("a poisson read-out needs 'window' (e.g. '1 week')", node, None, f"{where}.window")
-        try:
-            w = ureg.Quantity(str(node["window"]))
-            r.window = float(w.to("h").magnitude)
-        except Exception:
-            raise ctx.err(f"{node['window']!r} is not a duration such as '1 week'", node, "window", f"{where}.window") from None
-        if r.window <= 0:
-            raise ctx.err("window must be positive", node, "window", f"{where}.window")
+    _latent_terms(ctx, node, r, where)
+    r.noise = _noise(ctx, node, where)
+    if kind in _KIND_FIELDS:
+        _KIND_FIELDS[kind](ctx, node, r, where)
     return r
 
 

@@ -420,7 +420,7 @@ def weekly_sbm_counts(expected: np.ndarray, ids, seed: int, *, dispersion: float
     (e.g. 0 = screening, 1 = treatment), a gamma frailty per patient and period (shape
     ``period_dispersion``). One random stream per patient id, so a patient's diary is the same
     whatever the cohort it is simulated in."""
-    from ..trials import patient_rng
+    from ..streams import Purpose, Streams
     mean = np.asarray(expected, float) * np.asarray(multiplier, float)
     if mean.ndim != 2 or np.any(~np.isfinite(mean)) or np.any(mean < 0):
         raise OpiaxisInputError("expected SBM counts must be a patients × weeks array of finite values ≥ 0",
@@ -428,7 +428,7 @@ def weekly_sbm_counts(expected: np.ndarray, ids, seed: int, *, dispersion: float
     per = np.zeros(mean.shape[1], int) if periods is None else np.asarray(periods, int)
     out = np.empty(mean.shape, dtype=np.int64)
     for row, pid in enumerate(ids):
-        rng = patient_rng(seed, pid, stream)
+        rng = Streams(seed).patient(pid, Purpose.SBM_DIARY, stream)
         fp = rng.gamma(period_dispersion, 1.0 / period_dispersion, size=per.max() + 1) if periods is not None \
             else np.ones(1)
         lam = rng.gamma(dispersion, 1.0 / dispersion, size=mean.shape[1]) * fp[per] * mean[row]

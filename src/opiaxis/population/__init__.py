@@ -1,7 +1,7 @@
 """Virtual patients: between-patient variability on the parameters that declare it.
 
-Reproducibility: each patient's random numbers come from its own stream, seeded by
-``(seed, patient id)`` through :class:`numpy.random.SeedSequence`. A patient's parameters are
+Reproducibility: each patient's random numbers come from its own stream,
+:meth:`opiaxis.streams.Streams.patient` seeded by ``(seed, purpose, patient id)``. A patient's parameters are
 therefore the same whatever the cohort size, the batch or chunk it falls in, or the number of
 workers.
 """
@@ -13,15 +13,13 @@ import numpy as np
 from ..checks import parameter_value
 from ..errors import OpiaxisInputError
 from ..model.core import Model
+from ..streams import Purpose, Streams
 
 
-def patient_normals(seed: int, ids, k: int) -> np.ndarray:
-    """Standard normal draws, shape (len(ids), k), one independent stream per patient id."""
-    out = np.empty((len(ids), k))
-    for row, pid in enumerate(ids):
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(pid), 0x0A11]))
-        out[row] = rng.standard_normal(k)
-    return out
+def patient_normals(seed: int, ids, k: int, purpose: Purpose = Purpose.PARAMETERS) -> np.ndarray:
+    """Standard normal draws, shape (len(ids), k), one independent stream per patient id
+    (:meth:`Streams.normals`)."""
+    return Streams(seed).normals(ids, purpose, k)
 
 
 def sample_parameters(model: Model, ids, seed: int, *, overrides: dict[str, float] | None = None,

@@ -29,6 +29,7 @@ from scipy.special import ndtr, ndtri
 
 from ..errors import OpiaxisInputError
 from ..model.core import Model
+from ..streams import Purpose
 from . import patient_normals
 
 
@@ -127,7 +128,7 @@ def sample_covariates(ids, seed: int, specs: dict[str, Covariate] | None = None)
     specs = specs or COVARIATES
     names = list(specs)
     ids = np.asarray(ids)
-    Z = patient_normals(int(seed) + 104729, ids, len(names)) @ _cholesky(names).T
+    Z = patient_normals(seed, ids, len(names), Purpose.COVARIATES) @ _cholesky(names).T
     out = {"patient": ids}
     for k, n in enumerate(names):
         c, z = specs[n], Z[:, k]

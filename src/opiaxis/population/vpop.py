@@ -44,12 +44,12 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import OpiaxisInputError
+from ..streams import Purpose, Streams
 
 DISTS = ("normal", "lognormal", "empirical")
-_TAG = 0x5E1EC7
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Target:
     observable: str
     dist: str
@@ -68,7 +68,7 @@ class Target:
         return None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VPopResult:
     ids: np.ndarray
     report: pd.DataFrame
@@ -143,7 +143,7 @@ def _parse_target(name, spec) -> Target:
         log = bool(spec.get("log", False))
         if log and np.any(data <= 0):
             raise OpiaxisInputError("log-transformed empirical data must be positive", field=f"{fld}.data")
-        return Target(name, dist, data=data, log=log, natural_mean=float(data.mean()), natural_sd=float(data.std(ddof=1)))
+        return Target(observable=name, dist=dist, data=data, log=log, natural_mean=float(data.mean()), natural_sd=float(data.std(ddof=1)))
     if dist == "lognormal" and "meanlog" in spec:
         mu = _finite_number(spec["meanlog"], f"{fld}.meanlog")
         if "sdlog" not in spec:
@@ -152,7 +152,7 @@ def _parse_target(name, spec) -> Target:
         if sg <= 0:
             raise OpiaxisInputError(f"sdlog {sg} must be positive", field=f"{fld}.sdlog")
         m = math.exp(mu + sg ** 2 / 2)
-        return Target(name, dist, mu, sg, log=True, natural_mean=m, natural_sd=m * math.sqrt(math.expm1(sg ** 2)))
+        return Target(observable=name, dist=dist, mean=mu, sd=sg, log=True, natural_mean=m, natural_sd=m * math.sqrt(math.expm1(sg ** 2)))
     for k in ("mean", "sd"):
         if k not in spec:
             raise OpiaxisInputError(f"missing {k!r}", field=f"{fld}.{k}")
@@ -161,24 +161,15 @@ def _parse_target(name, spec) -> Target:
     if sd <= 0:
         raise OpiaxisInputError(f"sd {sd} must be positive", field=f"{fld}.sd")
     if dist == "normal":
-        return Target(name, dist, mean, sd, natural_mean=mean, natural_sd=sd)
+        return Target(observable=name, dist=dist, mean=mean, sd=sd, natural_mean=mean, natural_sd=sd)
     if mean <= 0:
         raise OpiaxisInputError(f"a log-normal target needs a positive mean (got {mean})", field=f"{fld}.mean")
     s2 = math.log1p((sd / mean) ** 2)
-    return Target(name, dist, math.log(mean) - s2 / 2, math.sqrt(s2), log=True, natural_mean=mean, natural_sd=sd)
+    return Target(observable=name, dist=dist, mean=math.log(mean) - s2 / 2, sd=math.sqrt(s2), log=True, natural_mean=mean, natural_sd=sd)
 
 
 def _uniforms(seed: int, ids) -> np.ndarray:
-    out = np.empty(len(ids))
-    for k, pid in enumerate(ids):
-        try:
-            key = int(pid)
-        except (TypeError, ValueError):
-            import zlib
-            key = zlib.crc32(str(pid).encode())
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), key & 0xFFFFFFFFFFFFFFFF, _TAG]))
-        out[k] = rng.random()
-    return out
+    return Streams(seed).uniforms(ids, Purpose.VPOP)[:, 0]
 
 
 def _ks(x, t: Target):
@@ -234,11 +225,7 @@ def _correlation(correlation, names):
     return R
 
 
-def select_vpop(observables: pd.DataFrame, targets, *, seed: int, correlation=None,
-                objective: str = "ks", min_selected: int | None = None, n_grid: int = 300,
-                kde_max_points: int = 5000) -> VPopResult:
-    """Select a virtual population from plausible patients (rows of ``observables``; index =
-    patient id, or a ``patient`` column) to match ``targets``. See the module docstring."""
+def _plausible_table(observables, seed, objective) -> pd.DataFrame:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise OpiaxisInputError(f"seed {seed!r} must be an integer", field="seed")
     if not isinstance(observables, pd.DataFrame):
@@ -251,7 +238,11 @@ def select_vpop(observables: pd.DataFrame, targets, *, seed: int, correlation=No
     if objective not in ("ks", "pvalue", "min_pvalue"):
         raise OpiaxisInputError(f"unknown objective {objective!r}; expected 'ks', 'pvalue' or 'min_pvalue'",
                                 field="objective")
+    return obs
 
+
+def _parsed_targets(targets, obs: pd.DataFrame, correlation):
+    """(names, parsed targets, joint target sample or None, correlation matrix or None)."""
     joint = None
     if isinstance(targets, pd.DataFrame):
         joint = targets
@@ -269,63 +260,59 @@ def select_vpop(observables: pd.DataFrame, targets, *, seed: int, correlation=No
     R = _correlation(correlation, names)
     if R is not None and any(t.dist == "empirical" for t in tg):
         raise OpiaxisInputError("a correlation applies to normal/log-normal targets only", field="correlation")
+    return names, tg, joint, R
 
-    ids = obs.index.to_numpy()
-    X = obs[names].to_numpy(float)
-    ok = np.all(np.isfinite(X), axis=1)
-    for j, t in enumerate(tg):
-        if t.log:
-            ok &= X[:, j] > 0
-    n_pp, n_ok = len(ids), int(ok.sum())
-    if n_ok < len(names) + 2:
-        raise OpiaxisInputError(f"only {n_ok} plausible patients have finite (and, for log-normal targets, "
-                                "positive) observables; too few to estimate their density", field="observables")
 
-    # standardised (log-)space
-    G = X[ok].copy()
-    for j, t in enumerate(tg):
-        if t.log:
-            G[:, j] = np.log(G[:, j])
-    m, s = G.mean(axis=0), G.std(axis=0, ddof=1)
-    s[s == 0] = 1.0
-    Z = (G - m) / s
-
-    # plausible density (KDE; fitted on a seeded subsample when the population is large)
-    fit = Z
-    if n_ok > kde_max_points:
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), _TAG, 1]))
-        fit = Z[np.sort(rng.choice(n_ok, kde_max_points, replace=False))]
-    f_pp = stats.gaussian_kde(fit.T)(Z.T)
-
-    # target density in the same space
+def _target_density(Z, m, s, names, tg, joint, R) -> np.ndarray:
+    """The target density at the standardised plausible patients ``Z``."""
     if joint is not None:
         D = joint[names].to_numpy(float)
         D = D[np.all(np.isfinite(D), axis=1)]
         for j, t in enumerate(tg):
             if t.log:
                 D[:, j] = np.log(D[:, j])
-        f_t = stats.gaussian_kde(((D - m) / s).T)(Z.T)
-    elif R is not None:
+        return stats.gaussian_kde(((D - m) / s).T)(Z.T)
+    if R is not None:
         mu = np.array([(t.mean - m[j]) / s[j] for j, t in enumerate(tg)])
         sd = np.array([t.sd / s[j] for j, t in enumerate(tg)])
-        f_t = stats.multivariate_normal(mu, R * np.outer(sd, sd)).pdf(Z)
-    else:
-        f_t = np.ones(n_ok)
-        for j, t in enumerate(tg):
-            if t.dist == "empirical":
-                d = np.log(t.data) if t.log else t.data
-                f_t *= stats.gaussian_kde((d - m[j]) / s[j])(Z[:, j])
-            else:
-                f_t *= stats.norm.pdf(Z[:, j], (t.mean - m[j]) / s[j], t.sd / s[j])
+        return stats.multivariate_normal(mu, R * np.outer(sd, sd)).pdf(Z)
+    f_t = np.ones(len(Z))
+    for j, t in enumerate(tg):
+        if t.dist == "empirical":
+            d = np.log(t.data) if t.log else t.data
+            f_t *= stats.gaussian_kde((d - m[j]) / s[j])(Z[:, j])
+        else:
+            f_t *= stats.norm.pdf(Z[:, j], (t.mean - m[j]) / s[j], t.sd / s[j])
+    return f_t
+
+
+def _inclusion_probability(X, ok, names, tg, joint, R, seed: int, kde_max_points: int) -> np.ndarray:
+    """Each plausible patient's inclusion probability: target over plausible density (Allen et
+    al. 2016), scaled to a maximum of 1; 0 where the observables are not evaluable."""
+    G = X[ok].copy()   # standardised (log-)space
+    for j, t in enumerate(tg):
+        if t.log:
+            G[:, j] = np.log(G[:, j])
+    m, s = G.mean(axis=0), G.std(axis=0, ddof=1)
+    s[s == 0] = 1.0
+    Z = (G - m) / s
+    fit = Z   # plausible density (KDE; fitted on a seeded subsample when the population is large)
+    if len(Z) > kde_max_points:
+        rng = Streams(seed).shared(Purpose.VPOP, "kde subsample")
+        fit = Z[np.sort(rng.choice(len(Z), kde_max_points, replace=False))]
+    f_pp = stats.gaussian_kde(fit.T)(Z.T)
+    f_t = _target_density(Z, m, s, names, tg, joint, R)
     ratio = np.where(f_pp > 0, f_t / np.maximum(f_pp, 1e-300), 0.0)
-    p = np.zeros(n_pp)
     if ratio.max() <= 0:
         raise OpiaxisInputError("the targets have no density where the plausible population lies; "
                                 "widen the plausible population", field="targets")
+    p = np.zeros(len(X))
     p[ok] = ratio / ratio.max()
+    return p
 
-    u = _uniforms(seed, ids)
-    min_sel = max(10, len(names) + 2) if min_selected is None else int(min_selected)
+
+def _best_scaling(X, p, u, tg, objective: str, min_sel: int, n_grid: int, n_ok: int):
+    """(objective value, log10 scaling factor, selection) of the best scaling factor on the grid."""
     pos = p[p > 0]
     hi = min(12.0, math.log10(1.0 / pos.min()) + 1e-9) if len(pos) else 0.0
     best, seen = None, set()
@@ -345,9 +332,10 @@ def select_vpop(observables: pd.DataFrame, targets, *, seed: int, correlation=No
     if best is None:
         raise OpiaxisInputError(f"no scaling factor selects at least {min_sel} patients from {n_ok} evaluable "
                                 "plausible patients; generate more plausible patients", field="observables")
-    val, lsf, sel = best
-    sf = 10 ** lsf
+    return best
 
+
+def _fit_report(X, ok, sel, tg) -> pd.DataFrame:
     rows = []
     for j, t in enumerate(tg):
         row = {"observable": t.observable,
@@ -361,7 +349,31 @@ def select_vpop(observables: pd.DataFrame, targets, *, seed: int, correlation=No
                         f"{label}_sd": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
                         f"{label}_ks": d_, f"{label}_p": p_})
         rows.append(row)
-    report = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def select_vpop(observables: pd.DataFrame, targets, *, seed: int, correlation=None,
+                objective: str = "ks", min_selected: int | None = None, n_grid: int = 300,
+                kde_max_points: int = 5000) -> VPopResult:
+    """Select a virtual population from plausible patients (rows of ``observables``; index =
+    patient id, or a ``patient`` column) to match ``targets``. See the module docstring."""
+    obs = _plausible_table(observables, seed, objective)
+    names, tg, joint, R = _parsed_targets(targets, obs, correlation)
+    ids = obs.index.to_numpy()
+    X = obs[names].to_numpy(float)
+    ok = np.all(np.isfinite(X), axis=1)
+    for j, t in enumerate(tg):
+        if t.log:
+            ok &= X[:, j] > 0
+    n_pp, n_ok = len(ids), int(ok.sum())
+    if n_ok < len(names) + 2:
+        raise OpiaxisInputError(f"only {n_ok} plausible patients have finite (and, for log-normal targets, "
+                                "positive) observables; too few to estimate their density", field="observables")
+    p = _inclusion_probability(X, ok, names, tg, joint, R, seed, kde_max_points)
+    min_sel = max(10, len(names) + 2) if min_selected is None else int(min_selected)
+    val, lsf, sel = _best_scaling(X, p, _uniforms(seed, ids), tg, objective, min_sel, n_grid, n_ok)
+    sf = 10 ** lsf
+    report = _fit_report(X, ok, sel, tg)
     n_sel = int(sel.sum())
     summary = {"n_plausible": n_pp, "n_evaluable": n_ok, "n_selected": n_sel,
                "acceptance_rate": n_sel / n_pp, "sf": sf, "objective": objective,

@@ -52,7 +52,7 @@ code{background:#f5f5f5;padding:0 .2em}
 {% for c in covariates %}<tr><td class="l">{{ c.name }}</td>{% for v in c.cells %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
 </table>{% endif %}
 <h2>Time courses</h2>
-<p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients{% if run.subsampled %} (the first 2,000 patients of each arm){% endif %}. Hover for values; the camera icon saves a PNG.</p>
+<p>Median (line) and 5th–95th percentile (band) across each arm's virtual patients{% if subsampled %} (the first 2,000 patients of each arm){% endif %}. Hover for values; the camera icon saves a PNG.</p>
 {% for f in plots %}<div class="plot">{{ f|safe }}</div>{% endfor %}
 {% for f in figures %}<div class="fig"><img alt="{{ f.title }}" src="data:image/png;base64,{{ f.png }}"></div>{% endfor %}
 {% if endpoints %}<h2>Endpoints</h2>
@@ -156,18 +156,13 @@ def km_plots(km: dict) -> list[str]:
 REPORT_PATIENTS_PER_ARM = 2000
 
 
-def write_report(path, study, run: dict, validation=None, results_path=None) -> None:
-    """``run`` is what ``run_study`` returned. Figures use every patient, or — for cohorts kept
-    on disk — the first REPORT_PATIENTS_PER_ARM patients of each arm (said in the report)."""
-    results = run["results"]
-    if results is None:
-        pats = run["patients"].groupby("arm", observed=True)["patient"].apply(lambda s: s.head(REPORT_PATIENTS_PER_ARM))
-        results = pd.read_parquet(results_path, filters=[("patient", "in", [int(p) for p in pats.to_numpy()])])
-        run = {**run, "subsampled": True}
-    patients = run["patients"]
-    arms = [{"name": a.name, "n": int((patients["arm"] == a.name).sum()),
-             "regimens": [t for t, _ in a.regimens] + (["(event table)"] if a.events is not None else [])}
+def _arm_rows(study, patients: pd.DataFrame) -> list[dict]:
+    return [{"name": a.name, "n": int((patients["arm"] == a.name).sum()),
+             "regimens": list(a.regimens) + (["(event table)"] if a.events is not None else [])}
             for a in study.arms]
+
+
+def _covariate_rows(study, patients: pd.DataFrame) -> list[dict]:
     covariates = []
     for col in [c for c in patients.columns if c.startswith("cov_")]:
         vals = []
@@ -176,14 +171,28 @@ def write_report(path, study, run: dict, validation=None, results_path=None) -> 
             binary = set(np.unique(v)) <= {0.0, 1.0}
             vals.append(f"{100 * v.mean():.0f}%" if binary else f"{v.mean():.1f} ± {v.std():.1f}")
         covariates.append({"name": col[4:], "cells": vals})
+    return covariates
+
+
+def write_report(path, study, run, validation=None, results_path=None) -> None:
+    """``run`` is the :class:`~opiaxis.study.StudyRun` of ``study``. Figures use every patient,
+    or — for cohorts kept on disk — the first REPORT_PATIENTS_PER_ARM patients of each arm (said
+    in the report)."""
+    results, subsampled = run.results, False
+    if results is None:
+        pats = run.patients.groupby("arm", observed=True)["patient"].apply(lambda s: s.head(REPORT_PATIENTS_PER_ARM))
+        results = pd.read_parquet(results_path or run.results_path,
+                                  filters=[("patient", "in", [int(p) for p in pats.to_numpy()])])
+        subsampled = True
+    patients = run.patients
     from .figures import plotly_script
     html = Environment(autoescape=True).from_string(_TEMPLATE).render(
-        covariates=covariates,
-        endpoints=endpoint_rows(run["endpoints"]) if run.get("endpoints") is not None else [],
-        km_plots=km_plots(run.get("km") or {}), plotly_js=plotly_script(),
+        covariates=_covariate_rows(study, patients),
+        endpoints=endpoint_rows(run.endpoints) if run.endpoints is not None else [],
+        km_plots=km_plots(run.km or {}), plotly_js=plotly_script(), subsampled=subsampled,
         study=study, version=__version__, now=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        n_patients=len(patients), arms=arms, run=run, plots=time_course_plots(results), figures=composition_figures(results),
-        summary=end_summary(results), validation=validation)
+        n_patients=len(patients), arms=_arm_rows(study, patients), run=run, plots=time_course_plots(results),
+        figures=composition_figures(results), summary=end_summary(results), validation=validation)
     tmp = f"{path}.tmp"
     with open(tmp, "w") as fh:
         fh.write(html)

@@ -34,8 +34,8 @@ def cohort(model, ids, seed: int, covariates: dict | None = None, parameters: di
 
 
 def patient_normal(seed: int, ids, stream: int) -> np.ndarray:
-    from ..trials import patient_rng
-    return np.array([patient_rng(seed, pid, stream).standard_normal() for pid in ids])
+    from ..streams import Purpose, Streams
+    return Streams(seed).normals(ids, Purpose.TRIAL, 1, stream)[:, 0]
 
 
 def hedges_g(a: np.ndarray, b: np.ndarray) -> float:

@@ -25,6 +25,7 @@ from scipy import stats
 from ..engine import simulate
 from ..models import default_model
 from ..population import sample_parameters
+from ..streams import Purpose, Streams
 from ..dosing import EventTable
 from .registry import target
 
@@ -228,7 +229,7 @@ def dti_recovery(model=None, n=32):
     g30 = float(np.mean(_at(c, "fa_frontal", stop + 30 * H) - _at(d, "fa_frontal", stop + 30 * H)))
     lower, _, p3 = _direction(_at(d, "fa_frontal", stop + 3 * H), _at(c, "fa_frontal", stop + 3 * H), -1)
     # cross-sectional correlation (Zhu 2022 design): each patient scanned once, at an abstinence duration 3–90 d
-    rng = np.random.default_rng(7)
+    rng = Streams(7).shared(Purpose.DESIGN, "scan timing")
     dur = rng.uniform(3, FOLLOW_DAYS, len(d.ids))
     fa = np.array([d.get("fa_frontal")[i, int(np.argmin(np.abs(d.times - (stop + k * H))))] for i, k in enumerate(dur)])
     rho = float(stats.spearmanr(dur, fa).statistic)
