@@ -39,3 +39,43 @@ def test_bad_weights_are_an_input_error(weights):
 def test_a_seed_must_be_an_integer():
     with pytest.raises(OpiaxisInputError, match="seed"):
         Streams(1.5)
+
+
+def test_named_normals_are_keyed_by_name_and_patient():
+    from opiaxis.streams import Purpose, Streams
+    s = Streams(11)
+    ids = np.arange(1, 2001)
+    a = s.named_normals(ids, Purpose.PARAMETERS, ["k_a", "k_b"])
+    b = s.named_normals(ids[::-1][:500], Purpose.PARAMETERS, ["new_one", "k_b", "k_a"])
+    # adding and reordering names, and another cohort/chunk, leave each (patient, name) draw alone
+    assert np.array_equal(b[:, 1], a[::-1][:500, 1]) and np.array_equal(b[:, 2], a[::-1][:500, 0])
+    # different seed, purpose or name: different numbers
+    assert not np.allclose(a[:, 0], a[:, 1])
+    assert not np.allclose(a, Streams(12).named_normals(ids, Purpose.PARAMETERS, ["k_a", "k_b"]))
+    assert not np.allclose(a, s.named_normals(ids, Purpose.COVARIATES, ["k_a", "k_b"]))
+
+
+def test_named_normals_are_standard_normal_and_independent():
+    from scipy import stats
+
+    from opiaxis.streams import Purpose, Streams
+    z = Streams(3).named_normals(np.arange(100_000), Purpose.PARAMETERS, [f"p{k}" for k in range(4)])
+    assert np.abs(z.mean(0)).max() < 0.02 and np.abs(z.std(0) - 1).max() < 0.02
+    assert np.abs(np.corrcoef(z.T) - np.eye(4)).max() < 0.02
+    assert stats.kstest(z[:, 0], "norm").pvalue > 0.001
+    # consecutive patient ids are not correlated either
+    assert abs(np.corrcoef(z[:-1, 0], z[1:, 0])[0, 1]) < 0.02
+
+
+def test_a_new_module_does_not_redraw_other_parameters():
+    """Adding a module's varying parameters leaves every existing parameter of every patient as
+    it was (draws are keyed by parameter name, not position)."""
+    from opiaxis.models import build_model
+    from opiaxis.population import sample_parameters
+    small = build_model(modules=["pk", "receptors"])
+    big = build_model(modules=["pk", "receptors", "adaptation"])
+    ids = np.arange(1, 51)
+    A = sample_parameters(small, ids, 5)
+    B = sample_parameters(big, ids, 5)
+    for name in small.parameter_names:
+        assert np.array_equal(A[:, small.param_index[name]], B[:, big.param_index[name]]), name

@@ -138,7 +138,7 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
                 behaviour: dict | None = None, model: Model | None = None) -> Cohort:
     """Virtual patients: covariates, ODE parameters (with covariate effects), behaviour parameters,
     initial states and one random stream each — all fixed by (seed, patient id)."""
-    from ..population import patient_normals, virtual_cohort
+    from ..population import virtual_cohort
     from ..streams import Purpose, Streams
     from ..population.covariates import covariate_specs
     model = model or behaviour_model()
@@ -148,7 +148,7 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
         # chronic pain: nociceptive drive giving NRS ~5–6 untreated (assumed; pain module's scale)
         P[:, model.param_index["nociceptive_drive"]] = np.where(cov["chronic_pain"] > 0.5, 1.2, 0.0)
     names = list(PARAMS)
-    Z = patient_normals(seed, ids, len(names), Purpose.BEHAVIOUR_TRAITS)
+    Z = Streams(seed).named_normals(ids, Purpose.BEHAVIOUR_TRAITS, names)
     B, eta = {}, {}
     for k, nm in enumerate(names):
         p = PARAMS[nm]

@@ -1,9 +1,10 @@
 """Virtual patients: between-patient variability on the parameters that declare it.
 
 Reproducibility: each patient's random numbers come from its own stream,
-:meth:`opiaxis.streams.Streams.patient` seeded by ``(seed, purpose, patient id)``. A patient's parameters are
-therefore the same whatever the cohort size, the batch or chunk it falls in, or the number of
-workers.
+:meth:`opiaxis.streams.Streams.named_normals`, a function of ``(seed, purpose, patient id, parameter
+name)``. A patient's parameters are therefore the same whatever the cohort size, the batch or
+chunk it falls in, the number of workers, and whatever other parameters the model has (a new
+module does not re-draw the population).
 """
 
 from __future__ import annotations
@@ -16,18 +17,12 @@ from ..model.core import Model
 from ..streams import Purpose, Streams
 
 
-def patient_normals(seed: int, ids, k: int, purpose: Purpose = Purpose.PARAMETERS) -> np.ndarray:
-    """Standard normal draws, shape (len(ids), k), one independent stream per patient id
-    (:meth:`Streams.normals`)."""
-    return Streams(seed).normals(ids, purpose, k)
-
-
 def sample_parameters(model: Model, ids, seed: int, *, overrides: dict[str, float] | None = None,
                       variability: bool = True) -> np.ndarray:
     """Parameter matrix (patients x parameters): typical values, then between-patient variability.
 
-    ``overrides`` sets typical values by name before variability is applied. Draws are made for
-    the variable parameters in the model's order, one stream per patient.
+    ``overrides`` sets typical values by name before variability is applied. Each draw is keyed
+    by the patient and the parameter's name.
     """
     ids = np.asarray(ids)
     P = np.tile(model.default_parameters(), (len(ids), 1))
@@ -40,7 +35,7 @@ def sample_parameters(model: Model, ids, seed: int, *, overrides: dict[str, floa
     var = [(model.param_index[p.name], p) for p in model.parameters if p.variability is not None]
     if not var:
         return P
-    Z = patient_normals(seed, ids, len(var))
+    Z = Streams(seed).named_normals(ids, Purpose.PARAMETERS, [p.name for _, p in var])
     for col, (j, p) in enumerate(var):
         v = p.variability.apply(P[:, j], Z[:, col])
         if p.lower is not None or p.upper is not None:

@@ -29,8 +29,7 @@ from scipy.special import ndtr, ndtri
 
 from ..errors import OpiaxisInputError
 from ..model.core import Model
-from ..streams import Purpose
-from . import patient_normals
+from ..streams import Purpose, Streams
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ def sample_covariates(ids, seed: int, specs: dict[str, Covariate] | None = None)
     specs = specs or COVARIATES
     names = list(specs)
     ids = np.asarray(ids)
-    Z = patient_normals(seed, ids, len(names), Purpose.COVARIATES) @ _cholesky(names).T
+    Z = Streams(seed).named_normals(ids, Purpose.COVARIATES, names) @ _cholesky(names).T
     out = {"patient": ids}
     for k, n in enumerate(names):
         c, z = specs[n], Z[:, k]
