@@ -58,6 +58,7 @@ PHENOTYPES = {
                       {"hpa_opioid_suppression_max": 1.5, "acth_baseline": -1.5, "cortisol_baseline": -1.5}),
 }
 NOISE = {"assumed": 0.0, "misspec": 0.25}
+MID = 0.1  # minimal important difference of candidates.yaml, loss units
 CRAVING_VISITS = {"craving_vas": LABS}  # --craving: the clinic also records craving (VAS, 0-100 mm)
 
 
@@ -117,7 +118,7 @@ def one_patient(model, name, pid, noise, seed, draws, horizon, craving: bool = F
             "n_ties": int(tab["tie"].sum()), "coverage90": float(np.mean(cover)) if cover else np.nan,
             "n_params": len(cover), "covered": int(np.sum(cover)), "missed": "; ".join(missed),
             "n_shifted": int(np.sum(shifted)), "covered_shifted": int(np.sum(np.array(cover) & np.array(shifted, bool))), "rank1_is_max_eu": ordered,
-            "fit_s": t_fit, "recommend_s": t_rec}
+            "fit_s": t_fit, "recommend_s": t_rec, "true_loss": truth.to_dict()}
 
 
 def summarise(R: pd.DataFrame) -> pd.DataFrame:
@@ -125,9 +126,16 @@ def summarise(R: pd.DataFrame) -> pd.DataFrame:
     for noise, g in R.groupby("noise", sort=False):
         common = g["true_best"].mode().iloc[0]
         differs = g[g["true_best"] != common]
+        # where following the commonest true best would cost this patient more than the minimal
+        # important difference: the patients whose best differs by a margin that matters
+        cost = g.apply(lambda r: r["true_loss"].get(common, np.nan) - min(r["true_loss"].values()), axis=1)
+        matters = g[cost > MID]
         rows.append({"noise": noise, "patients": len(g), "top1_accuracy": g["hit"].mean(),
                      "top1_where_truth_differs": differs["hit"].mean() if len(differs) else np.nan,
-                     "n_truth_differs": len(differs), "true_best_rank1_or_tie": g["true_best_in_ties"].mean(),
+                     "n_truth_differs": len(differs),
+                     "top1_where_truth_differs_by_mid": matters["hit"].mean() if len(matters) else np.nan,
+                     "n_differs_by_mid": len(matters),
+                     "max_true_gain_vs_common": float(cost.max()), "true_best_rank1_or_tie": g["true_best_in_ties"].mean(),
                      "mean_regret": g["regret"].mean(), "max_regret": g["regret"].max(),
                      "coverage90": g["covered"].sum() / max(g["n_params"].sum(), 1),
                      "parameters": int(g["n_params"].sum()),

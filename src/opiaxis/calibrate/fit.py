@@ -85,6 +85,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 from scipy import optimize
+from scipy.linalg import solve_triangular
 from scipy.special import log_ndtr, ndtr
 
 from .. import dosing
@@ -789,6 +790,7 @@ class Problem:
                                 sub["limit"].to_numpy(float)))
         self.n_obs = int(sum(len(g[2]) for g in self.groups))
         self.inflation = np.ones(self.n_obs)
+        self.whiten = None                  # Cholesky factor of the data residuals' covariance
         self.residual_dof = residual_dof
 
     def set_unfitted_variance(self, v: np.ndarray) -> None:
@@ -796,6 +798,29 @@ class Problem:
         residual is divided by sqrt(1 + v_i), v_i = Σ_k S_ik² over unfitted parameters k
         (S: sensitivities on the noise-standardised scale, from the screen)."""
         self.inflation = np.sqrt(1.0 + np.asarray(v, float))
+        self.whiten = None
+
+    def set_unfitted_sensitivities(self, S_unfitted: np.ndarray) -> None:
+        """Linear-Gaussian marginalisation of the parameters that are not fitted, with the
+        correlation they induce: an unfitted parameter moves every visit of a read-out together,
+        so its error is shared across observations, not independent per observation (the
+        diagonal inflation of :meth:`set_unfitted_variance` counts four visits as four independent
+        pieces of evidence against it, and the fitted parameters absorb its effect). With the
+        screen's sensitivities S (unfitted × observations, noise-standardised scale, at the prior
+        median) the data residuals have covariance Σ = I + AᵀA, A = S · sign (signs of each
+        read-out's residual convention); the fit uses L⁻¹r with Σ = LLᵀ — generalised least
+        squares, i.e. the marginal likelihood of the linearised model (e.g. Bates & Watts 1988,
+        ch. 2; the first-order marginalisation of FOCE, Beal & Sheiner). Censored rows (whose
+        residuals are not linear in the prediction) keep the diagonal inflation only."""
+        S = np.nan_to_num(np.asarray(S_unfitted, float))
+        sign = np.concatenate([np.full(len(g[2]), -1.0 if g[1].readout.kind == "continuous" else 1.0)
+                               for g in self.groups]) if self.groups else np.zeros(0)
+        cens = np.concatenate([g[5] for g in self.groups]) if self.groups else np.zeros(0, str)
+        lin = cens == ""
+        A = S * (sign * lin)[None, :]
+        Sigma = np.eye(self.n_obs) + A.T @ A + np.diag(np.where(lin, 0.0, (S ** 2).sum(axis=0)))
+        self.inflation = np.ones(self.n_obs)
+        self.whiten = np.linalg.cholesky(Sigma)
 
     # -- parameters ---------------------------------------------------------------------
     def params(self, Z: np.ndarray, Zall: np.ndarray | None = None) -> np.ndarray:
@@ -841,6 +866,8 @@ class Problem:
             parts.append(np.nan_to_num(r, nan=50.0, posinf=50.0, neginf=-50.0))
         R = np.concatenate(parts, axis=1)
         R[:, Z.shape[1]:] /= self.inflation[None, :]
+        if self.whiten is not None:
+            R[:, Z.shape[1]:] = solve_triangular(self.whiten, R[:, Z.shape[1]:].T, lower=True).T
         if self.residual_dof:
             # Student-t errors with the noise model's scale: ½r_t² = (ν+1)/2·log(1 + r²/ν), so a
             # visit that scatters far more than the assay noise (biological variability, a
@@ -904,6 +931,7 @@ class FitResult:
     ess: float | None = None
     hessian: str = "fd"
     dof: float = np.inf                      # residual degrees of freedom (Student-t intervals and draws)
+    unfitted: "UnfittedPosterior | None" = None  # linearised posterior of the screened, unfitted parameters
 
     @property
     def identifiable(self) -> bool:
@@ -930,13 +958,17 @@ class FitResult:
             E /= np.sqrt(rng.chisquare(self.dof, (n, 1)) / self.dof)
         return self.z + E
 
-    def draw_parameters(self, n: int, seed: int = 0, *, prior_for_unfitted: bool = True) -> np.ndarray:
+    def draw_parameters(self, n: int, seed: int = 0, *, prior_for_unfitted: bool = True,
+                        condition_unfitted: bool = True) -> np.ndarray:
         """(n, n_params): fitted parameters from the posterior; the other parameters with
-        variability from their population distribution (or at the median)."""
+        variability from their population distribution (or at the median), those the screen
+        found informed by the data conditioned on it (``condition_unfitted``; :class:`UnfittedPosterior`)."""
         Zf = self.draw_z(n, seed)
         Zall = None
         if prior_for_unfitted:
             Zall = np.random.default_rng([seed, 0xD1A]).standard_normal((n, len(self.problem.var_idx)))
+            if self.unfitted is not None and condition_unfitted:
+                self.unfitted.condition(Zall, Zf - self.z, [p.name for _, p in self.problem.var_idx])
         return self.problem.params(Zf, Zall)
 
     def predict(self, times, P=None) -> tuple[np.ndarray, np.ndarray]:
@@ -990,6 +1022,72 @@ class FitResult:
         return path
 
 
+@dataclass(frozen=True, kw_only=True)
+class UnfittedPosterior:
+    """Posterior of the screened parameters the fit holds at their median, given the data and
+    the fitted ones, in the linearised model of the screen: z_u | z_f ~ N(mean + gain·(z_f − ẑ_f),
+    chol·cholᵀ). Without it the decision draws take them from the population although the data
+    inform them (e.g. the gut's transit parameters from the bowel-movement counts)."""
+    names: list
+    mean: np.ndarray      # (U,) at the MAP of the fitted ones
+    gain: np.ndarray      # (U, K)
+    chol: np.ndarray      # (U, U)
+
+    def condition(self, Zall: np.ndarray, dZf: np.ndarray, var_names: list[str]) -> None:
+        """Replace the prior standard-normal draws in ``Zall`` (columns ``var_names``) of these
+        parameters by conditional posterior draws (in place; the same normal deviates)."""
+        cols = [var_names.index(n) for n in self.names]
+        E = Zall[:, cols]
+        Zall[:, cols] = np.clip(self.mean[None, :] + dZf @ self.gain.T + E @ self.chol.T, -4.0, 4.0)
+
+
+def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: np.ndarray,
+                        s2: np.ndarray | None) -> UnfittedPosterior | None:
+    """Linear-Gaussian (Bayesian linear regression) posterior of the unfitted screened parameters,
+    from the screen's sensitivities S at the prior median and the misfit d = g(x̂) − g(y) of the
+    uncensored rows at the MAP on the noise-standardised scale g (noise variance s² per row, the
+    read-out dispersion): precision Q = I + S_u W S_uᵀ, mean −Q⁻¹ S_u W (d + S_fᵀ Δz_f), W = diag(1/s²)."""
+    S = scr.attrs.get("S")
+    order = list(scr["parameter"])
+    unf = [n for n in order if n not in names]
+    if S is None or not unf or S.shape[1] != prob.n_obs or any(n not in order for n in names):
+        return None
+    P = prob.params(z[None])
+    d, ok = [], []
+    for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, prob.predictions(P)):
+        kind = term.readout.kind
+        d.append(_g(kind, term.readout, x[0]) - _g(kind, term.readout, np.where(np.isnan(y), 1.0, y)))
+        ok.append((cens == "") & np.isfinite(y) & (kind != "binary"))
+    d, ok = np.nan_to_num(np.concatenate(d)), np.concatenate(ok)
+    w = ok / (s2 if s2 is not None else 1.0)
+    Su = np.nan_to_num(S[[order.index(n) for n in unf]])
+    Sf = np.nan_to_num(S[[order.index(n) for n in names]])
+    C = np.linalg.inv(np.eye(len(unf)) + (Su * w) @ Su.T)
+    C = 0.5 * (C + C.T)
+    return UnfittedPosterior(names=unf, mean=-C @ (Su * w) @ d, gain=-C @ (Su * w) @ Sf.T,
+                             chol=np.linalg.cholesky(C + 1e-12 * np.eye(len(unf))))
+
+
+def _sandwich(H: np.ndarray, J: np.ndarray, r: np.ndarray, K: int) -> np.ndarray:
+    """Misspecification-robust (sandwich) posterior covariance H⁻¹ (I + Σ_i s_i s_iᵀ) H⁻¹, with
+    s_i = r_i ∇r_i the score of data row i at the MAP (the prior's part taken at its expected
+    information I). Under the assumed noise model E[Σ s sᵀ] is the data information and this is
+    ≈ H⁻¹; when the residuals scatter more than assumed (within-patient variability, unfitted
+    parameters beyond the linear marginalisation) or the Student-t loss's observed curvature
+    overstates the information (its Hessian at |r| < √ν is up to (ν+1)/ν times the normal one),
+    it is wider. White, Econometrica 1982;50:1; for posteriors Müller, Econometrica 2013;81:1805."""
+    Sc = J[K:] * r[K:, None]
+    Hi = np.linalg.inv(H)
+    return Hi @ (np.eye(K) + Sc.T @ Sc) @ Hi
+
+
+def _widen(cov: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``cov`` plus the positive semi-definite part of ``other − cov``: the wider of the two
+    in every direction."""
+    w, V = np.linalg.eigh(0.5 * ((other - cov) + (other - cov).T))
+    return cov + (V * np.clip(w, 0.0, None)) @ V.T
+
+
 def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-4):
     """Residuals at the points of a forward finite-difference Hessian (one batch of
     1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow."""
@@ -1038,7 +1136,8 @@ def _dispersion(prob: Problem, r_data: np.ndarray, edf: float, prior_dof: float 
 def fit_patient(data: PatientData, model: Model | None = None, *, parameters: list[str] | None = None,
                 max_params: int = 8, min_info: float = 0.3, hessian: str = "fd", sample: int = 0,
                 seed: int = 0, readouts=None, modules: list[str] | None = None,
-                sd_ratio_limit: float = 0.7, marginalise: bool = True, residual_dof: float | None = 4.0) -> FitResult:
+                sd_ratio_limit: float = 0.7, marginalise: bool = True, residual_dof: float | None = 4.0,
+                correlated: bool = True, sandwich: bool = False) -> FitResult:
     """Empirical-Bayes MAP of one patient's parameters with a Laplace approximation.
 
     ``parameters``: fit these (names of parameters with variability) instead of the screen's
@@ -1048,6 +1147,10 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     would add to it (first-order, from the screen's sensitivities), so that fixing them at their
     median does not make the fitted ones over-confident. ``residual_dof``: Student-t errors with
     this many degrees of freedom on the noise-standardised residuals (None: normal errors).
+    ``correlated``: with ``marginalise``, account for the correlation the unfitted parameters
+    induce between observations (generalised least squares, :meth:`Problem.set_unfitted_sensitivities`)
+    instead of inflating each observation's noise on its own. ``sandwich``: widen the Laplace
+    covariance to the misspecification-robust sandwich covariance where that is wider.
     """
     from ..models import default_model
     t_start = _time.perf_counter()
@@ -1077,7 +1180,10 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     prob = Problem(model, data, names, readouts=readouts, residual_dof=residual_dof)
     if marginalise and len(scr) and scr.attrs.get("S") is not None and scr.attrs["S"].shape[1] == prob.n_obs:
         unf = np.array([p not in names for p in scr["parameter"]])
-        prob.set_unfitted_variance((scr.attrs["S"][unf] ** 2).sum(axis=0))
+        if correlated:
+            prob.set_unfitted_sensitivities(scr.attrs["S"][unf])
+        else:
+            prob.set_unfitted_variance((scr.attrs["S"][unf] ** 2).sum(axis=0))
     K = len(names)
     not_ident: list[str] = []
     if K == 0:
@@ -1125,6 +1231,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
             return (V * w) @ V.T, w, V
 
         Hd, w, V = data_information()
+        H0 = np.eye(K) + Hd
         # residual dispersion: where a read-out's data scatter more than its noise model says
         # (biological variability, a wrong residual model, a misfit), its information is divided by
         # s²_g = Σ r²/(n_g − edf_g) ≥ 1 (shrunk to the pooled value); edf = Σ w/(1 + w) is the
@@ -1141,6 +1248,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         D = _marginal_correction(scr, names, prob)
         if D is not None:
             cov = cov + D
+        if sandwich:
+            cov = _widen(cov, _sandwich(H0, J, sol.fun, K) + (D if D is not None else 0.0))
         cov = 0.5 * (cov + cov.T)
         wide = sorted({g[0] for g, i in zip(prob.groups, np.cumsum([0] + [len(g[2]) for g in prob.groups]))
                        if s2[i] > 1.5})
@@ -1154,6 +1263,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     if K and len(not_ident) == K:
         messages.append("not identifiable: none of the fitted parameters is informed beyond its prior")
 
+    unfitted = _unfitted_posterior(prob, scr, names, z, s2 if K else None) if len(scr) else None
     samples, ess = None, None
     if sample and K:
         samples, ess = _importance(prob, z, cov, obj, int(sample), seed)
@@ -1165,7 +1275,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     table = _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90)
     fit_table = _fit_table(prob, z)
     return FitResult(data.patient, prob, names, z, cov, table, fit_table, scr, messages, not_ident + uninformed,
-                     _time.perf_counter() - t_start, obj, samples, ess, hessian, dof)
+                     _time.perf_counter() - t_start, obj, samples, ess, hessian, dof, unfitted)
 
 
 def _marginal_correction(scr, names, prob) -> np.ndarray | None:
@@ -1180,6 +1290,10 @@ def _marginal_correction(scr, names, prob) -> np.ndarray | None:
     Sw = np.nan_to_num(S) * np.sqrt(np.where(cens == "", 1.0, 0.5))[None, :]
     f = [order.index(n) for n in names]
     Sf = Sw[f] / prob.inflation[None, :]
+    if prob.whiten is not None:  # the fit's information is that of the whitened residuals
+        sign = np.concatenate([np.full(len(g[2]), -1.0 if g[1].readout.kind == "continuous" else 1.0)
+                               for g in prob.groups])
+        Sf = solve_triangular(prob.whiten, (Sf * sign[None, :]).T, lower=True).T
     K = len(names)
     cond = np.linalg.inv(np.eye(K) + Sf @ Sf.T)
     full = np.linalg.inv(np.eye(len(order)) + Sw @ Sw.T)[np.ix_(f, f)]
