@@ -134,14 +134,17 @@ class Simulator:
         return X0
 
     def run(self, P, times, doses: pd.DataFrame | None, *, t0: float = 0.0, x0=None,
-            rtol: float = 1e-4, atol: float = 1e-8):
+            rtol: float = 1e-4, atol: float = 1e-8, per_row: bool = False):
         """States (n, len(times), n_states) and solver stats for the rows of ``P``; ``doses`` are
-        expanded dose rows for ONE patient (any ID), given to every row."""
+        expanded dose rows for ONE patient (any ID), given to every row, or with ``per_row`` rows
+        whose ID is the 1-based row of ``P`` they belong to (many regimens in one batch)."""
         from ..engine.simulate import event_arrays
         P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
         n = P.shape[0]
         ids = np.arange(1, n + 1)
-        if doses is not None and len(doses):
+        if per_row:
+            dd = doses if doses is not None and len(doses) else None
+        elif doses is not None and len(doses):
             k = len(doses)
             tiled = {c: np.tile(doses[c].to_numpy(), n) for c in doses.columns if c != "ID"}
             tiled["ID"] = np.repeat(ids, k)

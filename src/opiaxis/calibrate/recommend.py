@@ -369,31 +369,40 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     results, kinds = {}, {}
 
-    def run(name, specs, kind):
-        texts = [t for s in specs for t in s.get("regimens", [])]
-        Pc = P.copy()
-        for s in specs:
-            for k, v in s.get("parameters", {}).items():
-                Pc[:, model.param_index[k]] = v
-        X, stats = sim.run(Pc, times, _doses(model, texts, t_dec, H), t0=t_dec, x0=x0, rtol=rtol, atol=1e-9)
-        if (stats[:, 2] != 0).any():
-            notes.append(f"{name}: solver failed for {(stats[:, 2] != 0).sum()} draw(s)")
-        results[name] = outcomes(sim, X, Pc, times)
-        if trajectories is not None:
-            trajectories["_times"] = times - t_dec
-            trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X, Pc) for k in TERMS if sim.has(TERMS[k][0])}
-        kinds[name] = kind
+    def run(items):
+        """Simulate candidates [(name, specs, kind)] for every draw in ONE batch of the kernel."""
+        if not items:
+            return
+        n, Ps, frames = P.shape[0], [], []
+        for c, (name, specs, kind) in enumerate(items):
+            Pc = P.copy()
+            for s in specs:
+                for k, v in s.get("parameters", {}).items():
+                    Pc[:, model.param_index[k]] = v
+            Ps.append(Pc)
+            d = _doses(model, [t for s in specs for t in s.get("regimens", [])], t_dec, H)
+            if d is not None and len(d):
+                frames.append(pd.concat([d.assign(ID=c * n + i + 1) for i in range(n)], ignore_index=True))
+        Pall = np.vstack(Ps)
+        X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
+                           x0=np.tile(x0, (len(items), 1)), rtol=rtol, atol=1e-9, per_row=True)
+        for c, (name, specs, kind) in enumerate(items):
+            rows = slice(c * n, (c + 1) * n)
+            if (stats[rows, 2] != 0).any():
+                notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
+            results[name] = outcomes(sim, X[rows], Pall[rows], times)
+            if trajectories is not None:
+                trajectories["_times"] = times - t_dec
+                trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X[rows], Pall[rows])
+                                      for k in TERMS if sim.has(TERMS[k][0])}
+            kinds[name] = kind
 
-    for name, spec in opts.candidates.items():
-        if not _available(model, spec):
-            run(name, [spec], "intervention")
+    run([(name, [spec], "intervention") for name, spec in opts.candidates.items() if not _available(model, spec)])
     if with_adjuncts:
         L = {k: composite(v, opts.weights) for k, v in results.items()}
         best = min(L, key=lambda k: L[k].mean())
-        for b in adjunct_bases or [best]:
-            for aname, aspec in opts.adjuncts.items():
-                if not _available(model, aspec) and f"{b} + {aname}" not in results:
-                    run(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct")
+        run([(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct") for b in adjunct_bases or [best]
+             for aname, aspec in opts.adjuncts.items() if not _available(model, aspec)])
         if adjunct_bases is None:
             # the best adjunct also on the bases the posterior cannot separate from the best one,
             # so that the winning combination is compared across them
@@ -401,9 +410,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                       for a in opts.adjuncts if f"{best} + {a}" in results}
             if combos and min(combos.values()) < L[best].mean():
                 a_star = min(combos, key=combos.get)
-                for b in L:
-                    if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05:
-                        run(f"{b} + {a_star}", [opts.candidates[b], opts.adjuncts[a_star]], "adjunct")
+                run([(f"{b} + {a_star}", [opts.candidates[b], opts.adjuncts[a_star]], "adjunct") for b in L
+                     if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05])
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
