@@ -50,3 +50,21 @@ def test_unmeasured_parameters_keep_their_population_distribution(model, two_par
     b = fit.draw_parameters(50, seed=2, condition_unfitted=False)
     idx = [model.param_index[n] for n in outside]
     assert np.array_equal(a[:, idx], b[:, idx])
+
+
+def test_irls_hessian_weights_are_the_student_t_curvature():
+    """``hessian='irls'``: on the t-transformed residuals r_t (½r_t² = ρ(r)), the weight of a row's
+    Gauss–Newton term must give the Hessian of ρ for a model linear in z: ρ''(r)·(dr/dr_t)²; zero
+    where the t loss is concave (|r| > √ν)."""
+    from opiaxis.calibrate.fit import _t_curvature
+    nu = 4.0
+    r = np.array([1e-4, 0.5, 1.0, 1.9, 2.5, 6.0])
+    rho = lambda x: (nu + 1) / 2 * np.log1p(x * x / nu)  # noqa: E731
+    r_t = np.sqrt(2 * rho(r))
+    h = 1e-4
+    rho2 = (rho(r + h) - 2 * rho(r) + rho(r - h)) / h ** 2
+    drt_dr = (np.sqrt(2 * rho(r + h)) - np.sqrt(2 * rho(r - h))) / (2 * h)
+    expected = np.clip(rho2 / drt_dr ** 2, 0.0, None)
+    expected[0] = 1.0  # the limit at r → 0
+    assert np.allclose(_t_curvature(r_t, nu), expected, rtol=1e-3, atol=1e-6)
+    assert np.all(_t_curvature(r_t, None) == 1.0)

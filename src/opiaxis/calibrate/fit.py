@@ -1071,6 +1071,21 @@ def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: n
                              chol=np.linalg.cholesky(C + 1e-12 * np.eye(len(unf))))
 
 
+def _t_curvature(r_t: np.ndarray, nu: float | None) -> np.ndarray:
+    """Row weights that turn the Gauss–Newton JᵀJ of the Student-t-transformed residuals r_t
+    (½r_t² = ρ(r) = (ν+1)/2·log(1 + r²/ν)) into the Hessian of Σρ for a model linear in z:
+    ρ''(r)·(dr/dr_t)² = ρ''(r)·r_t²/ψ(r)², ψ = ρ'; 1 at r = 0, clipped at 0 where the t loss is
+    concave (|r| > √ν). No simulations: it uses the final Jacobian of the MAP."""
+    if not nu:
+        return np.ones_like(r_t)
+    r = np.sqrt(nu * np.expm1(r_t ** 2 / (nu + 1.0)))
+    psi = (nu + 1.0) * r / (nu + r * r)
+    rho2 = (nu + 1.0) * (nu - r * r) / (nu + r * r) ** 2
+    with np.errstate(all="ignore"):
+        w = np.where(r > 1e-6, rho2 * r_t ** 2 / np.maximum(psi, 1e-300) ** 2, 1.0)
+    return np.clip(w, 0.0, None)
+
+
 def _sandwich(H: np.ndarray, J: np.ndarray, r: np.ndarray, K: int) -> np.ndarray:
     """Misspecification-robust (sandwich) posterior covariance H⁻¹ (I + Σ_i s_i s_iᵀ) H⁻¹, with
     s_i = r_i ∇r_i the score of data row i at the MAP (the prior's part taken at its expected
@@ -1144,8 +1159,9 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     """Empirical-Bayes MAP of one patient's parameters with a Laplace approximation.
 
     ``parameters``: fit these (names of parameters with variability) instead of the screen's
-    choice. ``hessian``: 'fd' (finite-difference Hessian of the negative log posterior) or 'gn'
-    (Gauss–Newton from the final Jacobian). ``sample``: importance-sampling draws (0 = none).
+    choice. ``hessian``: 'fd' (finite-difference Hessian of the negative log posterior, 1 + K +
+    K(K+1)/2 more simulations), 'irls' (the Student-t loss's curvature on the final Jacobian of
+    the MAP, no extra simulations; :func:`_t_curvature`) or 'gn' (Gauss–Newton from the final Jacobian). ``sample``: importance-sampling draws (0 = none).
     ``marginalise``: inflate each observation's noise by the variance the unfitted parameters
     would add to it (first-order, from the screen's sensitivities), so that fixing them at their
     median does not make the fitted ones over-confident. ``residual_dof``: Student-t errors with
@@ -1158,8 +1174,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     from ..models import default_model
     t_start = _time.perf_counter()
     model = model or default_model()
-    if hessian not in ("fd", "gn"):
-        raise OpiaxisInputError(f"hessian must be 'fd' or 'gn', got {hessian!r}", field="hessian")
+    if hessian not in ("fd", "gn", "irls"):
+        raise OpiaxisInputError(f"hessian must be 'fd', 'gn' or 'irls', got {hessian!r}", field="hessian")
     if len(data.measurements) == 0:
         raise OpiaxisInputError(f"patient {data.patient}: no measurements; nothing to fit", file=data.file)
     messages = []
@@ -1227,6 +1243,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
 
         def data_information(obs_weight=None):
             wv = np.ones(J.shape[0]) if obs_weight is None else np.r_[np.ones(K), obs_weight]
+            if hessian == "irls":
+                wv = wv * np.r_[np.ones(K), _t_curvature(sol.fun[K:], prob.residual_dof)]
             H = _fd_hessian(fd, K, obs_weight) if fd is not None else J.T @ (J * wv[:, None])
             H = 0.5 * (H + H.T) - np.eye(K)  # the data part
             w, V = np.linalg.eigh(H)
