@@ -78,7 +78,7 @@ def true_parameters(model, covariates: dict, shifts: dict, seed: int, pid: int) 
     return P
 
 
-def one_patient(model, name, pid, noise, seed, draws, horizon, craving: bool = False):
+def one_patient(model, name, pid, noise, seed, draws, horizon, craving: bool = False, condition: bool = True):
     from opiaxis.calibrate.fit import fit_patient, read_patients, synthetic_table
     from opiaxis.calibrate.recommend import load_options, predicted_outcomes, rank, recommend
     cov, shifts = PHENOTYPES[name]
@@ -91,7 +91,7 @@ def one_patient(model, name, pid, noise, seed, draws, horizon, craving: bool = F
     fit = fit_patient(data, model)
     t_fit = time.perf_counter() - t
     t = time.perf_counter()
-    rec = recommend(fit, horizon_days=horizon, draws=draws, seed=seed)
+    rec = recommend(fit, horizon_days=horizon, draws=draws, seed=seed, condition_unfitted=condition)
     t_rec = time.perf_counter() - t
     tab = rec.table
     # the truth: every base candidate with every adjunct, simulated with the true parameters
@@ -180,6 +180,8 @@ def main(argv=None):
     ap.add_argument("--doc", default=str(ROOT / "docs" / "precision-recovery.md"))
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--craving", action="store_true", help="the visits also record craving (VAS)")
+    ap.add_argument("--no-condition", action="store_true",
+                    help="decision draws take the unfitted parameters from the population (not conditioned on the data)")
     a = ap.parse_args(argv)
     from opiaxis.models import default_model
     model = default_model()
@@ -187,7 +189,8 @@ def main(argv=None):
     rows = []
     for noise in a.noise.split(","):
         for k, name in enumerate(a.patients.split(",")):
-            rows.append(one_patient(model, name, k + 1, noise, a.seed, a.draws, a.horizon, a.craving))
+            rows.append(one_patient(model, name, k + 1, noise, a.seed, a.draws, a.horizon, a.craving,
+                                    not a.no_condition))
             r = rows[-1]
             print(f"{noise:8s} {name:15s} true {r['true_best']!r} | rec {r['recommended']!r} | regret {r['regret']:.3f} "
                   f"| cover {r['covered']}/{r['n_params']} | {r['fit_s']:.1f}+{r['recommend_s']:.1f} s | missed: {r['missed']}",

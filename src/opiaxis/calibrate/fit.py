@@ -813,13 +813,15 @@ class Problem:
         median) the data residuals have covariance Σ = I + AᵀA, A = S · sign (signs of each
         read-out's residual convention); the fit uses L⁻¹r with Σ = LLᵀ — generalised least
         squares, i.e. the marginal likelihood of the linearised model (e.g. Bates & Watts 1988,
-        ch. 2; the first-order marginalisation of FOCE, Beal & Sheiner). Censored rows (whose
-        residuals are not linear in the prediction) keep the diagonal inflation only."""
+        ch. 2; the first-order marginalisation of FOCE, Beal & Sheiner). Censored rows and urine
+        screens (whose residuals are not linear in the prediction) keep the diagonal inflation."""
         S = np.nan_to_num(np.asarray(S_unfitted, float))
         sign = np.concatenate([np.full(len(g[2]), -1.0 if g[1].readout.kind == "continuous" else 1.0)
                                for g in self.groups]) if self.groups else np.zeros(0)
         cens = np.concatenate([g[5] for g in self.groups]) if self.groups else np.zeros(0, str)
-        lin = cens == ""
+        binary = np.concatenate([np.full(len(g[2]), g[1].readout.kind == "binary") for g in self.groups]) \
+            if self.groups else np.zeros(0, bool)
+        lin = (cens == "") & ~binary
         A = S * (sign * lin)[None, :]
         Sigma = np.eye(self.n_obs) + A.T @ A + np.diag(np.where(lin, 0.0, (S ** 2).sum(axis=0)))
         self.inflation = np.ones(self.n_obs)
@@ -1071,6 +1073,70 @@ def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: n
                              chol=np.linalg.cholesky(C + 1e-12 * np.eye(len(unf))))
 
 
+def _data_information(sol, fd, K: int, hessian: str, residual_dof, obs_weight=None):
+    """The data part of the Hessian at the MAP (FD, Gauss–Newton or t-curvature-weighted
+    Gauss–Newton), projected onto the positive semi-definite cone: (Hd, eigenvalues, vectors)."""
+    J = sol.jac
+    wv = np.ones(J.shape[0]) if obs_weight is None else np.r_[np.ones(K), obs_weight]
+    if hessian == "irls":
+        wv = wv * np.r_[np.ones(K), _t_curvature(sol.fun[K:], residual_dof)]
+    H = _fd_hessian(fd, K, obs_weight) if fd is not None else J.T @ (J * wv[:, None])
+    H = 0.5 * (H + H.T) - np.eye(K)  # the data part
+    w, V = np.linalg.eigh(H)
+    w = np.clip(w, 0.0, None)
+    return (V * w) @ V.T, w, V
+
+
+def _laplace(prob: Problem, sol, fd, hessian: str, scr, names: list[str], sandwich: bool):
+    """Laplace covariance of the fitted z with its corrections: (cov, residual dof, s² per row,
+    data information Hd and its eigen-decomposition)."""
+    K = len(names)
+    Hd, w, V = _data_information(sol, fd, K, hessian, prob.residual_dof)
+    H0 = np.eye(K) + Hd
+    # residual dispersion: where a read-out's data scatter more than its noise model says
+    # (biological variability, a wrong residual model, a misfit), its information is divided by
+    # s²_g = Σ r²/(n_g − edf_g) ≥ 1 (shrunk to the pooled value); edf = Σ w/(1 + w) is the
+    # effective number of fitted parameters
+    edf = float(np.sum(w / (1.0 + w)))
+    dof = max(prob.n_obs - edf, 1.0)
+    s2 = _dispersion(prob, sol.fun[K:], edf)
+    if np.any(s2 > 1.0):
+        Hd, w, V = _data_information(sol, fd, K, hessian, prob.residual_dof, 1.0 / s2)
+    cov = np.linalg.inv(np.eye(K) + Hd)
+    # the unfitted parameters: the fit holds them at their medians, which makes the fitted ones
+    # look better determined than they are when both move the same observations (e.g. CL and
+    # V1 with F). Add the difference between the linearised marginal and conditional posteriors.
+    D = _marginal_correction(scr, names, prob)
+    if D is not None:
+        cov = cov + D
+    if sandwich:
+        cov = _widen(cov, _sandwich(H0, sol.jac, sol.fun, K) + (D if D is not None else 0.0))
+    return 0.5 * (cov + cov.T), dof, s2, Hd, w, V
+
+
+def _map_estimate(prob: Problem, K: int):
+    """MAP of the negative log posterior (``scipy.optimize.least_squares``, trust region), the
+    forward-difference Jacobian (step 0.05 in z) in one batch of simulations per iteration."""
+    cache = {}
+
+    def fun(z):
+        key = z.tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = prob.residuals(z[None])[0]
+        return cache[key]
+
+    step = 0.05
+
+    def jac(z):
+        r0 = fun(z)
+        Rp = prob.residuals(z[None, :] + step * np.eye(K))
+        return ((Rp - r0[None, :]) / step).T
+
+    return optimize.least_squares(fun, np.zeros(K), jac=jac, method="trf", bounds=(-5.0, 5.0),
+                                  x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
+
+
 def _t_curvature(r_t: np.ndarray, nu: float | None) -> np.ndarray:
     """Row weights that turn the Gauss–Newton JᵀJ of the Student-t-transformed residuals r_t
     (½r_t² = ρ(r) = (ν+1)/2·log(1 + r²/ν)) into the Hessian of Σρ for a model linear in z:
@@ -1206,34 +1272,15 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     K = len(names)
     not_ident: list[str] = []
     if K == 0:
-        z, cov, obj, J = np.zeros(0), np.zeros((0, 0)), float(prob.phi(np.zeros((1, 0)))[0]), None
+        z, cov, obj = np.zeros(0), np.zeros((0, 0)), float(prob.phi(np.zeros((1, 0)))[0])
         dof = float(max(prob.n_obs, 1))
         messages.append("not identifiable: no parameter is informed by these data (largest Fisher information "
                         f"{scr['information'].max() if len(scr) else 0:.3g} < {min_info}); the population priors "
                         "are returned unchanged")
     else:
-        cache = {}
-
-        def fun(z):
-            key = z.tobytes()
-            if key not in cache:
-                cache.clear()
-                cache[key] = prob.residuals(z[None])[0]
-            return cache[key]
-
-        step = 0.05
-
-        def jac(z):
-            r0 = fun(z)
-            Zp = z[None, :] + step * np.eye(K)
-            Rp = prob.residuals(Zp)
-            return ((Rp - r0[None, :]) / step).T
-
-        sol = optimize.least_squares(fun, np.zeros(K), jac=jac, method="trf", bounds=(-5.0, 5.0),
-                                     x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
+        sol = _map_estimate(prob, K)
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
-        J = sol.jac
         fd = None
         if hessian == "fd":
             fd = _fd_residuals(prob, z)
@@ -1241,37 +1288,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                 messages.append("finite-difference Hessian not finite; Gauss–Newton used")
                 fd = None
 
-        def data_information(obs_weight=None):
-            wv = np.ones(J.shape[0]) if obs_weight is None else np.r_[np.ones(K), obs_weight]
-            if hessian == "irls":
-                wv = wv * np.r_[np.ones(K), _t_curvature(sol.fun[K:], prob.residual_dof)]
-            H = _fd_hessian(fd, K, obs_weight) if fd is not None else J.T @ (J * wv[:, None])
-            H = 0.5 * (H + H.T) - np.eye(K)  # the data part
-            w, V = np.linalg.eigh(H)
-            w = np.clip(w, 0.0, None)
-            return (V * w) @ V.T, w, V
-
-        Hd, w, V = data_information()
-        H0 = np.eye(K) + Hd
-        # residual dispersion: where a read-out's data scatter more than its noise model says
-        # (biological variability, a wrong residual model, a misfit), its information is divided by
-        # s²_g = Σ r²/(n_g − edf_g) ≥ 1 (shrunk to the pooled value); edf = Σ w/(1 + w) is the
-        # effective number of fitted parameters
-        edf = float(np.sum(w / (1.0 + w)))
-        dof = max(prob.n_obs - edf, 1.0)
-        s2 = _dispersion(prob, sol.fun[K:], edf)
-        if np.any(s2 > 1.0):
-            Hd, w, V = data_information(1.0 / s2)
-        cov = np.linalg.inv(np.eye(K) + Hd)
-        # the unfitted parameters: the fit holds them at their medians, which makes the fitted ones
-        # look better determined than they are when both move the same observations (e.g. CL and
-        # V1 with F). Add the difference between the linearised marginal and conditional posteriors.
-        D = _marginal_correction(scr, names, prob)
-        if D is not None:
-            cov = cov + D
-        if sandwich:
-            cov = _widen(cov, _sandwich(H0, J, sol.fun, K) + (D if D is not None else 0.0))
-        cov = 0.5 * (cov + cov.T)
+        cov, dof, s2, Hd, w, V = _laplace(prob, sol, fd, hessian, scr, names, sandwich)
         wide = sorted({g[0] for g, i in zip(prob.groups, np.cumsum([0] + [len(g[2]) for g in prob.groups]))
                        if s2[i] > 1.5})
         if wide:

@@ -342,12 +342,14 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
                        P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4,
-                       trajectories: dict | None = None):
+                       trajectories: dict | None = None, condition_unfitted: bool = True):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
     expected utility). ``trajectories``: a dict filled with ``{candidate: {variable: (draws, times)}}``
-    of the utility's variables and ``"_times"`` (hours since the decision time)."""
+    of the utility's variables and ``"_times"`` (hours since the decision time).
+    ``condition_unfitted``: draw the screened, unfitted parameters from their posterior given the
+    data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -357,7 +359,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         notes += check_decision_time(prob.data, decision_time)
     H = horizon_days * 24.0
     if P is None:
-        P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted)
+        P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted,
+                                condition_unfitted=condition_unfitted)
         P[0] = fit.parameter_row() if draws == 1 else P[0]
     hist = prob.data.doses
     hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
@@ -467,7 +470,7 @@ def rank(results: dict, kinds: dict, weights: dict | None = None, mid: float = 0
 
 def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
               decision_time: float | None = None, options: Options | None = None, weights: dict | None = None,
-              step_h: float = 2.0) -> Recommendation:
+              step_h: float = 2.0, condition_unfitted: bool = True) -> Recommendation:
     """Ranked candidate interventions (posterior expected utility, p_best, ties, 90% intervals over
     posterior draws) and the patient's phenotype / risk strata with their evidence."""
     import time as _time
@@ -476,7 +479,7 @@ def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, se
     traj: dict = {}
     results, kinds, notes, t_dec = predicted_outcomes(fit, horizon_days=horizon_days, draws=draws, seed=seed,
                                                       decision_time=decision_time, options=opts, step_h=step_h,
-                                                      trajectories=traj)
+                                                      trajectories=traj, condition_unfitted=condition_unfitted)
     table = rank(results, kinds, opts.weights, opts.mid)
     from .stratify import phenotype
     strata = phenotype(fit)
