@@ -68,3 +68,35 @@ def test_irls_hessian_weights_are_the_student_t_curvature():
     expected[0] = 1.0  # the limit at r → 0
     assert np.allclose(_t_curvature(r_t, nu), expected, rtol=1e-3, atol=1e-6)
     assert np.all(_t_curvature(r_t, None) == 1.0)
+
+
+def test_correlated_marginalisation_signs_match_the_residuals(model):
+    """The correlation an unfitted parameter induces between observations is built from the
+    screen's sensitivities with each read-out's residual sign (continuous: observed − predicted;
+    scales and counts: predicted − observed). Check it against the residuals themselves: moving a
+    parameter by h moves each residual by ≈ h·(its row of A)."""
+    from opiaxis.calibrate.fit import Problem, screen
+    visits = {"buprenorphine_conc": VISITS, "cortisol_serum": [49, 119, 167], "sbm_week": [49, 119, 167],
+              "cows": [49, 119, 167]}
+    df = synthetic_table(model, _truth(model), [(0.0, "heroin 20 mg IV q8h for 3 d"),
+                                                (72.0, "buprenorphine 16 mg SL q24h for 4 d")],
+                         visits, patient="S2", seed=5)
+    data = read_patients(df, model)["S2"]
+    names = ["buprenorphine_CL", "cortisol_baseline", "colonic_transit_time_drug_free"]
+    S = screen(model, data, names)
+    prob = Problem(model, data, S["parameter"].tolist())
+    prob.set_unfitted_sensitivities(S.attrs["S"])
+    K = len(names)
+    plain = Problem(model, data, S["parameter"].tolist())  # no marginalisation, normal residuals
+    h = 0.1
+    R = plain.residuals(np.vstack([np.zeros(K), h * np.eye(K)]))[:, K:]
+    dR = (R[1:] - R[0]) / h
+    sign = np.concatenate([np.full(len(g[2]), -1.0 if g[1].readout.kind == "continuous" else 1.0)
+                           for g in plain.groups])
+    expected = S.attrs["S"] * sign[None, :]
+    big = np.abs(expected) > 0.2
+    assert big.sum() >= 5
+    assert np.all(np.sign(dR[big]) == np.sign(expected[big])), (dR[big], expected[big])
+    lin = np.concatenate([g[5] for g in plain.groups]) == ""
+    Sigma = (prob.whiten @ prob.whiten.T)[np.ix_(lin, lin)]
+    assert np.allclose(Sigma, np.eye(lin.sum()) + expected[:, lin].T @ expected[:, lin], atol=1e-8)
