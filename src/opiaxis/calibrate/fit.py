@@ -1114,7 +1114,38 @@ def _laplace(prob: Problem, sol, fd, hessian: str, scr, names: list[str], sandwi
     return 0.5 * (cov + cov.T), dof, s2, Hd, w, V
 
 
-def _map_estimate(prob: Problem, K: int):
+def _dispersion_note(prob: Problem, s2: np.ndarray) -> list[str]:
+    """A note naming the read-outs whose residuals scatter more than their noise models say."""
+    wide = sorted({g[0] for g, i in zip(prob.groups, np.cumsum([0] + [len(g[2]) for g in prob.groups]))
+                   if s2[i] > 1.5})
+    if not wide:
+        return []
+    return [f"the residuals of {', '.join(wide)} scatter more than their noise models say (up to "
+            f"{math.sqrt(s2.max()):.2g}×: biological variability or misspecification); their "
+            "information is down-weighted, intervals widened accordingly"]
+
+
+def _relinearise(prob: Problem, scr: pd.DataFrame, names: list[str], z: np.ndarray, top: int = 16) -> None:
+    """Re-compute the sensitivities of the ``top`` most informative unfitted parameters at the MAP
+    (fitted parameters at their estimates) instead of the prior median, and re-marginalise."""
+    order = list(scr["parameter"])
+    unf = [n for n in order if n not in names]
+    S = np.nan_to_num(scr.attrs["S"][[order.index(n) for n in unf]]).copy()
+    pick = unf[:top]
+    var_names = [p.name for _, p in prob.var_idx]
+    Zall = np.zeros((1 + len(pick), len(var_names)))
+    for k, n in enumerate(pick):
+        Zall[1 + k, var_names.index(n)] = 0.1
+    preds = prob.predictions(prob.params(np.repeat(z[None], 1 + len(pick), axis=0), Zall))
+    cols = []
+    for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, preds):
+        g = _g(term.readout.kind, term.readout, x)
+        cols.append(np.nan_to_num((g[1:] - g[0]) / 0.1))
+    S[:len(pick)] = np.concatenate(cols, axis=1)
+    prob.set_unfitted_sensitivities(S)
+
+
+def _map_estimate(prob: Problem, K: int, z0: np.ndarray | None = None):
     """MAP of the negative log posterior (``scipy.optimize.least_squares``, trust region), the
     forward-difference Jacobian (step 0.05 in z) in one batch of simulations per iteration."""
     cache = {}
@@ -1133,7 +1164,7 @@ def _map_estimate(prob: Problem, K: int):
         Rp = prob.residuals(z[None, :] + step * np.eye(K))
         return ((Rp - r0[None, :]) / step).T
 
-    return optimize.least_squares(fun, np.zeros(K), jac=jac, method="trf", bounds=(-5.0, 5.0),
+    return optimize.least_squares(fun, np.zeros(K) if z0 is None else z0, jac=jac, method="trf", bounds=(-5.0, 5.0),
                                   x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
 
 
@@ -1221,7 +1252,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                 max_params: int = 8, min_info: float = 0.3, hessian: str = "fd", sample: int = 0,
                 seed: int = 0, readouts=None, modules: list[str] | None = None,
                 sd_ratio_limit: float = 0.7, marginalise: bool = True, residual_dof: float | None = 4.0,
-                correlated: bool = True, sandwich: bool = False) -> FitResult:
+                correlated: bool = True, sandwich: bool = False, relinearise: bool = False) -> FitResult:
     """Empirical-Bayes MAP of one patient's parameters with a Laplace approximation.
 
     ``parameters``: fit these (names of parameters with variability) instead of the screen's
@@ -1236,6 +1267,9 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     induce between observations (generalised least squares, :meth:`Problem.set_unfitted_sensitivities`)
     instead of inflating each observation's noise on its own. ``sandwich``: widen the Laplace
     covariance to the misspecification-robust sandwich covariance where that is wider.
+    ``relinearise``: after a first MAP, re-compute the 16 most informative unfitted parameters'
+    sensitivities at it (instead of the prior median), re-marginalise and refine the MAP.
+    Both are measured in docs/precision-recovery.md and off by default.
     """
     from ..models import default_model
     t_start = _time.perf_counter()
@@ -1279,6 +1313,9 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                         "are returned unchanged")
     else:
         sol = _map_estimate(prob, K)
+        if relinearise and prob.whiten is not None:
+            _relinearise(prob, scr, names, sol.x)
+            sol = _map_estimate(prob, K, sol.x)
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
         fd = None
@@ -1289,12 +1326,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                 fd = None
 
         cov, dof, s2, Hd, w, V = _laplace(prob, sol, fd, hessian, scr, names, sandwich)
-        wide = sorted({g[0] for g, i in zip(prob.groups, np.cumsum([0] + [len(g[2]) for g in prob.groups]))
-                       if s2[i] > 1.5})
-        if wide:
-            messages.append(f"the residuals of {', '.join(wide)} scatter more than their noise models say (up to "
-                            f"{math.sqrt(s2.max()):.2g}×: biological variability or misspecification); their "
-                            "information is down-weighted, intervals widened accordingly")
+        messages += _dispersion_note(prob, s2)
         messages += _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident)
         if sol.status <= 0:
             messages.append(f"optimiser stopped: {sol.message}")
