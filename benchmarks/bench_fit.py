@@ -8,6 +8,7 @@ against the engine without this module. Both are timed on the same synthetic pat
 recovery-study design); the log-scale error against the true parameters is printed too.
 
     python benchmarks/bench_fit.py --n 3
+    python benchmarks/bench_fit.py --n 3 --hessian irls    # no FD Hessian batch
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=3)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--draws", type=int, default=30)
+    ap.add_argument("--hessian", default="fd", help="fit_patient's Laplace Hessian (fd, irls, gn)")
     a = ap.parse_args(argv)
     from scipy import optimize
 
@@ -51,7 +53,7 @@ def main(argv=None):
         df = synthetic_table(model, P[k], REGIMENS, VISITS, patient=str(pid), seed=a.seed, covariates=covs)
         data = read_patients(df, model)[str(pid)]
         t, c = time.perf_counter(), time.process_time()
-        fit = fit_patient(data, model)
+        fit = fit_patient(data, model, hessian=a.hessian)
         t_fit, c_fit = time.perf_counter() - t, time.process_time() - c
         t, c = time.perf_counter(), time.process_time()
         rec = recommend(fit, draws=a.draws)

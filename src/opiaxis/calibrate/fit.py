@@ -85,6 +85,7 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 from scipy import optimize
+from scipy.linalg import solve_triangular
 from scipy.special import log_ndtr, ndtr
 
 from .. import dosing
@@ -134,14 +135,17 @@ class Simulator:
         return X0
 
     def run(self, P, times, doses: pd.DataFrame | None, *, t0: float = 0.0, x0=None,
-            rtol: float = 1e-4, atol: float = 1e-8):
+            rtol: float = 1e-4, atol: float = 1e-8, per_row: bool = False):
         """States (n, len(times), n_states) and solver stats for the rows of ``P``; ``doses`` are
-        expanded dose rows for ONE patient (any ID), given to every row."""
+        expanded dose rows for ONE patient (any ID), given to every row, or with ``per_row`` rows
+        whose ID is the 1-based row of ``P`` they belong to (many regimens in one batch)."""
         from ..engine.simulate import event_arrays
         P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
         n = P.shape[0]
         ids = np.arange(1, n + 1)
-        if doses is not None and len(doses):
+        if per_row:
+            dd = doses if doses is not None and len(doses) else None
+        elif doses is not None and len(doses):
             k = len(doses)
             tiled = {c: np.tile(doses[c].to_numpy(), n) for c in doses.columns if c != "ID"}
             tiled["ID"] = np.repeat(ids, k)
@@ -790,6 +794,7 @@ class Problem:
                                 sub["limit"].to_numpy(float)))
         self.n_obs = int(sum(len(g[2]) for g in self.groups))
         self.inflation = np.ones(self.n_obs)
+        self.whiten = None                  # Cholesky factor of the data residuals' covariance
         self.residual_dof = residual_dof
 
     def set_unfitted_variance(self, v: np.ndarray) -> None:
@@ -797,6 +802,31 @@ class Problem:
         residual is divided by sqrt(1 + v_i), v_i = Σ_k S_ik² over unfitted parameters k
         (S: sensitivities on the noise-standardised scale, from the screen)."""
         self.inflation = np.sqrt(1.0 + np.asarray(v, float))
+        self.whiten = None
+
+    def set_unfitted_sensitivities(self, S_unfitted: np.ndarray) -> None:
+        """Linear-Gaussian marginalisation of the parameters that are not fitted, with the
+        correlation they induce: an unfitted parameter moves every visit of a read-out together,
+        so its error is shared across observations, not independent per observation (the
+        diagonal inflation of :meth:`set_unfitted_variance` counts four visits as four independent
+        pieces of evidence against it, and the fitted parameters absorb its effect). With the
+        screen's sensitivities S (unfitted × observations, noise-standardised scale, at the prior
+        median) the data residuals have covariance Σ = I + AᵀA, A = S · sign (signs of each
+        read-out's residual convention); the fit uses L⁻¹r with Σ = LLᵀ — generalised least
+        squares, i.e. the marginal likelihood of the linearised model (e.g. Bates & Watts 1988,
+        ch. 2; the first-order marginalisation of FOCE, Beal & Sheiner). Censored rows and urine
+        screens (whose residuals are not linear in the prediction) keep the diagonal inflation."""
+        S = np.nan_to_num(np.asarray(S_unfitted, float))
+        sign = np.concatenate([np.full(len(g[2]), -1.0 if g[1].readout.kind == "continuous" else 1.0)
+                               for g in self.groups]) if self.groups else np.zeros(0)
+        cens = np.concatenate([g[5] for g in self.groups]) if self.groups else np.zeros(0, str)
+        binary = np.concatenate([np.full(len(g[2]), g[1].readout.kind == "binary") for g in self.groups]) \
+            if self.groups else np.zeros(0, bool)
+        lin = (cens == "") & ~binary
+        A = S * (sign * lin)[None, :]
+        Sigma = np.eye(self.n_obs) + A.T @ A + np.diag(np.where(lin, 0.0, (S ** 2).sum(axis=0)))
+        self.inflation = np.ones(self.n_obs)
+        self.whiten = np.linalg.cholesky(Sigma)
 
     # -- parameters ---------------------------------------------------------------------
     def params(self, Z: np.ndarray, Zall: np.ndarray | None = None) -> np.ndarray:
@@ -842,6 +872,8 @@ class Problem:
             parts.append(np.nan_to_num(r, nan=50.0, posinf=50.0, neginf=-50.0))
         R = np.concatenate(parts, axis=1)
         R[:, Z.shape[1]:] /= self.inflation[None, :]
+        if self.whiten is not None:
+            R[:, Z.shape[1]:] = solve_triangular(self.whiten, R[:, Z.shape[1]:].T, lower=True).T
         if self.residual_dof:
             # Student-t errors with the noise model's scale: ½r_t² = (ν+1)/2·log(1 + r²/ν), so a
             # visit that scatters far more than the assay noise (biological variability, a
@@ -905,6 +937,7 @@ class FitResult:
     ess: float | None = None
     hessian: str = "fd"
     dof: float = np.inf                      # residual degrees of freedom (Student-t intervals and draws)
+    unfitted: "UnfittedPosterior | None" = None  # linearised posterior of the screened, unfitted parameters
 
     @property
     def identifiable(self) -> bool:
@@ -931,13 +964,17 @@ class FitResult:
             E /= np.sqrt(rng.chisquare(self.dof, (n, 1)) / self.dof)
         return self.z + E
 
-    def draw_parameters(self, n: int, seed: int = 0, *, prior_for_unfitted: bool = True) -> np.ndarray:
+    def draw_parameters(self, n: int, seed: int = 0, *, prior_for_unfitted: bool = True,
+                        condition_unfitted: bool = True) -> np.ndarray:
         """(n, n_params): fitted parameters from the posterior; the other parameters with
-        variability from their population distribution (or at the median)."""
+        variability from their population distribution (or at the median), those the screen
+        found informed by the data conditioned on it (``condition_unfitted``; :class:`UnfittedPosterior`)."""
         Zf = self.draw_z(n, seed)
         Zall = None
         if prior_for_unfitted:
             Zall = Streams(seed).shared(Purpose.FIT, "unfitted prior").standard_normal((n, len(self.problem.var_idx)))
+            if self.unfitted is not None and condition_unfitted:
+                self.unfitted.condition(Zall, Zf - self.z, [p.name for _, p in self.problem.var_idx])
         return self.problem.params(Zf, Zall)
 
     def predict(self, times, P=None) -> tuple[np.ndarray, np.ndarray]:
@@ -991,6 +1028,182 @@ class FitResult:
         return path
 
 
+@dataclass(frozen=True, kw_only=True)
+class UnfittedPosterior:
+    """Posterior of the screened parameters the fit holds at their median, given the data and
+    the fitted ones, in the linearised model of the screen: z_u | z_f ~ N(mean + gain·(z_f − ẑ_f),
+    chol·cholᵀ). Without it the decision draws take them from the population although the data
+    inform them (e.g. the gut's transit parameters from the bowel-movement counts)."""
+    names: list
+    mean: np.ndarray      # (U,) at the MAP of the fitted ones
+    gain: np.ndarray      # (U, K)
+    chol: np.ndarray      # (U, U)
+
+    def condition(self, Zall: np.ndarray, dZf: np.ndarray, var_names: list[str]) -> None:
+        """Replace the prior standard-normal draws in ``Zall`` (columns ``var_names``) of these
+        parameters by conditional posterior draws (in place; the same normal deviates)."""
+        cols = [var_names.index(n) for n in self.names]
+        E = Zall[:, cols]
+        Zall[:, cols] = np.clip(self.mean[None, :] + dZf @ self.gain.T + E @ self.chol.T, -4.0, 4.0)
+
+
+def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: np.ndarray,
+                        s2: np.ndarray | None) -> UnfittedPosterior | None:
+    """Linear-Gaussian (Bayesian linear regression) posterior of the unfitted screened parameters,
+    from the screen's sensitivities S at the prior median and the misfit d = g(x̂) − g(y) of the
+    uncensored rows at the MAP on the noise-standardised scale g (noise variance s² per row, the
+    read-out dispersion): precision Q = I + S_u W S_uᵀ, mean −Q⁻¹ S_u W (d + S_fᵀ Δz_f), W = diag(1/s²)."""
+    S = scr.attrs.get("S")
+    order = list(scr["parameter"])
+    unf = [n for n in order if n not in names]
+    if S is None or not unf or S.shape[1] != prob.n_obs or any(n not in order for n in names):
+        return None
+    P = prob.params(z[None])
+    d, ok = [], []
+    for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, prob.predictions(P)):
+        kind = term.readout.kind
+        d.append(_g(kind, term.readout, x[0]) - _g(kind, term.readout, np.where(np.isnan(y), 1.0, y)))
+        ok.append((cens == "") & np.isfinite(y) & (kind != "binary"))
+    d, ok = np.nan_to_num(np.concatenate(d)), np.concatenate(ok)
+    w = ok / (s2 if s2 is not None else 1.0)
+    Su = np.nan_to_num(S[[order.index(n) for n in unf]])
+    Sf = np.nan_to_num(S[[order.index(n) for n in names]])
+    C = np.linalg.inv(np.eye(len(unf)) + (Su * w) @ Su.T)
+    C = 0.5 * (C + C.T)
+    return UnfittedPosterior(names=unf, mean=-C @ (Su * w) @ d, gain=-C @ (Su * w) @ Sf.T,
+                             chol=np.linalg.cholesky(C + 1e-12 * np.eye(len(unf))))
+
+
+def _data_information(sol, fd, K: int, hessian: str, residual_dof, obs_weight=None):
+    """The data part of the Hessian at the MAP (FD, Gauss–Newton or t-curvature-weighted
+    Gauss–Newton), projected onto the positive semi-definite cone: (Hd, eigenvalues, vectors)."""
+    J = sol.jac
+    wv = np.ones(J.shape[0]) if obs_weight is None else np.r_[np.ones(K), obs_weight]
+    if hessian == "irls":
+        wv = wv * np.r_[np.ones(K), _t_curvature(sol.fun[K:], residual_dof)]
+    H = _fd_hessian(fd, K, obs_weight) if fd is not None else J.T @ (J * wv[:, None])
+    H = 0.5 * (H + H.T) - np.eye(K)  # the data part
+    w, V = np.linalg.eigh(H)
+    w = np.clip(w, 0.0, None)
+    return (V * w) @ V.T, w, V
+
+
+def _laplace(prob: Problem, sol, fd, hessian: str, scr, names: list[str], sandwich: bool):
+    """Laplace covariance of the fitted z with its corrections: (cov, residual dof, s² per row,
+    data information Hd and its eigen-decomposition)."""
+    K = len(names)
+    Hd, w, V = _data_information(sol, fd, K, hessian, prob.residual_dof)
+    H0 = np.eye(K) + Hd
+    # residual dispersion: where a read-out's data scatter more than its noise model says
+    # (biological variability, a wrong residual model, a misfit), its information is divided by
+    # s²_g = Σ r²/(n_g − edf_g) ≥ 1 (shrunk to the pooled value); edf = Σ w/(1 + w) is the
+    # effective number of fitted parameters
+    edf = float(np.sum(w / (1.0 + w)))
+    dof = max(prob.n_obs - edf, 1.0)
+    s2 = _dispersion(prob, sol.fun[K:], edf)
+    if np.any(s2 > 1.0):
+        Hd, w, V = _data_information(sol, fd, K, hessian, prob.residual_dof, 1.0 / s2)
+    cov = np.linalg.inv(np.eye(K) + Hd)
+    # the unfitted parameters: the fit holds them at their medians, which makes the fitted ones
+    # look better determined than they are when both move the same observations (e.g. CL and
+    # V1 with F). Add the difference between the linearised marginal and conditional posteriors.
+    D = _marginal_correction(scr, names, prob)
+    if D is not None:
+        cov = cov + D
+    if sandwich:
+        cov = _widen(cov, _sandwich(H0, sol.jac, sol.fun, K) + (D if D is not None else 0.0))
+    return 0.5 * (cov + cov.T), dof, s2, Hd, w, V
+
+
+def _dispersion_note(prob: Problem, s2: np.ndarray) -> list[str]:
+    """A note naming the read-outs whose residuals scatter more than their noise models say."""
+    wide = sorted({g[0] for g, i in zip(prob.groups, np.cumsum([0] + [len(g[2]) for g in prob.groups]))
+                   if s2[i] > 1.5})
+    if not wide:
+        return []
+    return [f"the residuals of {', '.join(wide)} scatter more than their noise models say (up to "
+            f"{math.sqrt(s2.max()):.2g}×: biological variability or misspecification); their "
+            "information is down-weighted, intervals widened accordingly"]
+
+
+def _relinearise(prob: Problem, scr: pd.DataFrame, names: list[str], z: np.ndarray, top: int = 16) -> None:
+    """Re-compute the sensitivities of the ``top`` most informative unfitted parameters at the MAP
+    (fitted parameters at their estimates) instead of the prior median, and re-marginalise."""
+    order = list(scr["parameter"])
+    unf = [n for n in order if n not in names]
+    S = np.nan_to_num(scr.attrs["S"][[order.index(n) for n in unf]]).copy()
+    pick = unf[:top]
+    var_names = [p.name for _, p in prob.var_idx]
+    Zall = np.zeros((1 + len(pick), len(var_names)))
+    for k, n in enumerate(pick):
+        Zall[1 + k, var_names.index(n)] = 0.1
+    preds = prob.predictions(prob.params(np.repeat(z[None], 1 + len(pick), axis=0), Zall))
+    cols = []
+    for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, preds):
+        g = _g(term.readout.kind, term.readout, x)
+        cols.append(np.nan_to_num((g[1:] - g[0]) / 0.1))
+    S[:len(pick)] = np.concatenate(cols, axis=1)
+    prob.set_unfitted_sensitivities(S)
+
+
+def _map_estimate(prob: Problem, K: int, z0: np.ndarray | None = None):
+    """MAP of the negative log posterior (``scipy.optimize.least_squares``, trust region), the
+    forward-difference Jacobian (step 0.05 in z) in one batch of simulations per iteration."""
+    cache = {}
+
+    def fun(z):
+        key = z.tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = prob.residuals(z[None])[0]
+        return cache[key]
+
+    step = 0.05
+
+    def jac(z):
+        r0 = fun(z)
+        Rp = prob.residuals(z[None, :] + step * np.eye(K))
+        return ((Rp - r0[None, :]) / step).T
+
+    return optimize.least_squares(fun, np.zeros(K) if z0 is None else z0, jac=jac, method="trf", bounds=(-5.0, 5.0),
+                                  x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
+
+
+def _t_curvature(r_t: np.ndarray, nu: float | None) -> np.ndarray:
+    """Row weights that turn the Gauss–Newton JᵀJ of the Student-t-transformed residuals r_t
+    (½r_t² = ρ(r) = (ν+1)/2·log(1 + r²/ν)) into the Hessian of Σρ for a model linear in z:
+    ρ''(r)·(dr/dr_t)² = ρ''(r)·r_t²/ψ(r)², ψ = ρ'; 1 at r = 0, clipped at 0 where the t loss is
+    concave (|r| > √ν). No simulations: it uses the final Jacobian of the MAP."""
+    if not nu:
+        return np.ones_like(r_t)
+    r = np.sqrt(nu * np.expm1(r_t ** 2 / (nu + 1.0)))
+    psi = (nu + 1.0) * r / (nu + r * r)
+    rho2 = (nu + 1.0) * (nu - r * r) / (nu + r * r) ** 2
+    with np.errstate(all="ignore"):
+        w = np.where(r > 1e-6, rho2 * r_t ** 2 / np.maximum(psi, 1e-300) ** 2, 1.0)
+    return np.clip(w, 0.0, None)
+
+
+def _sandwich(H: np.ndarray, J: np.ndarray, r: np.ndarray, K: int) -> np.ndarray:
+    """Misspecification-robust (sandwich) posterior covariance H⁻¹ (I + Σ_i s_i s_iᵀ) H⁻¹, with
+    s_i = r_i ∇r_i the score of data row i at the MAP (the prior's part taken at its expected
+    information I). Under the assumed noise model E[Σ s sᵀ] is the data information and this is
+    ≈ H⁻¹; when the residuals scatter more than assumed (within-patient variability, unfitted
+    parameters beyond the linear marginalisation) or the Student-t loss's observed curvature
+    overstates the information (its Hessian at |r| < √ν is up to (ν+1)/ν times the normal one),
+    it is wider. White, Econometrica 1982;50:1; for posteriors Müller, Econometrica 2013;81:1805."""
+    Sc = J[K:] * r[K:, None]
+    Hi = np.linalg.inv(H)
+    return Hi @ (np.eye(K) + Sc.T @ Sc) @ Hi
+
+
+def _widen(cov: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``cov`` plus the positive semi-definite part of ``other − cov``: the wider of the two
+    in every direction."""
+    w, V = np.linalg.eigh(0.5 * ((other - cov) + (other - cov).T))
+    return cov + (V * np.clip(w, 0.0, None)) @ V.T
+
+
 def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-4):
     """Residuals at the points of a forward finite-difference Hessian (one batch of
     1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow."""
@@ -1039,22 +1252,31 @@ def _dispersion(prob: Problem, r_data: np.ndarray, edf: float, prior_dof: float 
 def fit_patient(data: PatientData, model: Model | None = None, *, parameters: list[str] | None = None,
                 max_params: int = 8, min_info: float = 0.3, hessian: str = "fd", sample: int = 0,
                 seed: int = 0, readouts=None, modules: list[str] | None = None,
-                sd_ratio_limit: float = 0.7, marginalise: bool = True, residual_dof: float | None = 4.0) -> FitResult:
+                sd_ratio_limit: float = 0.7, marginalise: bool = True, residual_dof: float | None = 4.0,
+                correlated: bool = True, sandwich: bool = False, relinearise: bool = False) -> FitResult:
     """Empirical-Bayes MAP of one patient's parameters with a Laplace approximation.
 
     ``parameters``: fit these (names of parameters with variability) instead of the screen's
-    choice. ``hessian``: 'fd' (finite-difference Hessian of the negative log posterior) or 'gn'
-    (Gauss–Newton from the final Jacobian). ``sample``: importance-sampling draws (0 = none).
+    choice. ``hessian``: 'fd' (finite-difference Hessian of the negative log posterior, 1 + K +
+    K(K+1)/2 more simulations), 'irls' (the Student-t loss's curvature on the final Jacobian of
+    the MAP, no extra simulations; :func:`_t_curvature`) or 'gn' (Gauss–Newton from the final Jacobian). ``sample``: importance-sampling draws (0 = none).
     ``marginalise``: inflate each observation's noise by the variance the unfitted parameters
     would add to it (first-order, from the screen's sensitivities), so that fixing them at their
     median does not make the fitted ones over-confident. ``residual_dof``: Student-t errors with
     this many degrees of freedom on the noise-standardised residuals (None: normal errors).
+    ``correlated``: with ``marginalise``, account for the correlation the unfitted parameters
+    induce between observations (generalised least squares, :meth:`Problem.set_unfitted_sensitivities`)
+    instead of inflating each observation's noise on its own. ``sandwich``: widen the Laplace
+    covariance to the misspecification-robust sandwich covariance where that is wider.
+    ``relinearise``: after a first MAP, re-compute the 16 most informative unfitted parameters'
+    sensitivities at it (instead of the prior median), re-marginalise and refine the MAP.
+    Both are measured in docs/precision-recovery.md and off by default.
     """
     from ..models import default_model
     t_start = _time.perf_counter()
     model = model or default_model()
-    if hessian not in ("fd", "gn"):
-        raise OpiaxisInputError(f"hessian must be 'fd' or 'gn', got {hessian!r}", field="hessian")
+    if hessian not in ("fd", "gn", "irls"):
+        raise OpiaxisInputError(f"hessian must be 'fd', 'gn' or 'irls', got {hessian!r}", field="hessian")
     if len(data.measurements) == 0:
         raise OpiaxisInputError(f"patient {data.patient}: no measurements; nothing to fit", file=data.file)
     messages = []
@@ -1078,38 +1300,25 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     prob = Problem(model, data, names, readouts=readouts, residual_dof=residual_dof)
     if marginalise and len(scr) and scr.attrs.get("S") is not None and scr.attrs["S"].shape[1] == prob.n_obs:
         unf = np.array([p not in names for p in scr["parameter"]])
-        prob.set_unfitted_variance((scr.attrs["S"][unf] ** 2).sum(axis=0))
+        if correlated:
+            prob.set_unfitted_sensitivities(scr.attrs["S"][unf])
+        else:
+            prob.set_unfitted_variance((scr.attrs["S"][unf] ** 2).sum(axis=0))
     K = len(names)
     not_ident: list[str] = []
     if K == 0:
-        z, cov, obj, J = np.zeros(0), np.zeros((0, 0)), float(prob.phi(np.zeros((1, 0)))[0]), None
+        z, cov, obj = np.zeros(0), np.zeros((0, 0)), float(prob.phi(np.zeros((1, 0)))[0])
         dof = float(max(prob.n_obs, 1))
         messages.append("not identifiable: no parameter is informed by these data (largest Fisher information "
                         f"{scr['information'].max() if len(scr) else 0:.3g} < {min_info}); the population priors "
                         "are returned unchanged")
     else:
-        cache = {}
-
-        def fun(z):
-            key = z.tobytes()
-            if key not in cache:
-                cache.clear()
-                cache[key] = prob.residuals(z[None])[0]
-            return cache[key]
-
-        step = 0.05
-
-        def jac(z):
-            r0 = fun(z)
-            Zp = z[None, :] + step * np.eye(K)
-            Rp = prob.residuals(Zp)
-            return ((Rp - r0[None, :]) / step).T
-
-        sol = optimize.least_squares(fun, np.zeros(K), jac=jac, method="trf", bounds=(-5.0, 5.0),
-                                     x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
+        sol = _map_estimate(prob, K)
+        if relinearise and prob.whiten is not None:
+            _relinearise(prob, scr, names, sol.x)
+            sol = _map_estimate(prob, K, sol.x)
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
-        J = sol.jac
         fd = None
         if hessian == "fd":
             fd = _fd_residuals(prob, z)
@@ -1117,44 +1326,15 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                 messages.append("finite-difference Hessian not finite; Gauss–Newton used")
                 fd = None
 
-        def data_information(obs_weight=None):
-            wv = np.ones(J.shape[0]) if obs_weight is None else np.r_[np.ones(K), obs_weight]
-            H = _fd_hessian(fd, K, obs_weight) if fd is not None else J.T @ (J * wv[:, None])
-            H = 0.5 * (H + H.T) - np.eye(K)  # the data part
-            w, V = np.linalg.eigh(H)
-            w = np.clip(w, 0.0, None)
-            return (V * w) @ V.T, w, V
-
-        Hd, w, V = data_information()
-        # residual dispersion: where a read-out's data scatter more than its noise model says
-        # (biological variability, a wrong residual model, a misfit), its information is divided by
-        # s²_g = Σ r²/(n_g − edf_g) ≥ 1 (shrunk to the pooled value); edf = Σ w/(1 + w) is the
-        # effective number of fitted parameters
-        edf = float(np.sum(w / (1.0 + w)))
-        dof = max(prob.n_obs - edf, 1.0)
-        s2 = _dispersion(prob, sol.fun[K:], edf)
-        if np.any(s2 > 1.0):
-            Hd, w, V = data_information(1.0 / s2)
-        cov = np.linalg.inv(np.eye(K) + Hd)
-        # the unfitted parameters: the fit holds them at their medians, which makes the fitted ones
-        # look better determined than they are when both move the same observations (e.g. CL and
-        # V1 with F). Add the difference between the linearised marginal and conditional posteriors.
-        D = _marginal_correction(scr, names, prob)
-        if D is not None:
-            cov = cov + D
-        cov = 0.5 * (cov + cov.T)
-        wide = sorted({g[0] for g, i in zip(prob.groups, np.cumsum([0] + [len(g[2]) for g in prob.groups]))
-                       if s2[i] > 1.5})
-        if wide:
-            messages.append(f"the residuals of {', '.join(wide)} scatter more than their noise models say (up to "
-                            f"{math.sqrt(s2.max()):.2g}×: biological variability or misspecification); their "
-                            "information is down-weighted, intervals widened accordingly")
+        cov, dof, s2, Hd, w, V = _laplace(prob, sol, fd, hessian, scr, names, sandwich)
+        messages += _dispersion_note(prob, s2)
         messages += _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident)
         if sol.status <= 0:
             messages.append(f"optimiser stopped: {sol.message}")
     if K and len(not_ident) == K:
         messages.append("not identifiable: none of the fitted parameters is informed beyond its prior")
 
+    unfitted = _unfitted_posterior(prob, scr, names, z, s2 if K else None) if len(scr) else None
     samples, ess = None, None
     if sample and K:
         samples, ess = _importance(prob, z, cov, obj, int(sample), seed)
@@ -1166,7 +1346,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     table = _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90)
     fit_table = _fit_table(prob, z)
     return FitResult(data.patient, prob, names, z, cov, table, fit_table, scr, messages, not_ident + uninformed,
-                     _time.perf_counter() - t_start, obj, samples, ess, hessian, dof)
+                     _time.perf_counter() - t_start, obj, samples, ess, hessian, dof, unfitted)
 
 
 def _marginal_correction(scr, names, prob) -> np.ndarray | None:
@@ -1181,6 +1361,10 @@ def _marginal_correction(scr, names, prob) -> np.ndarray | None:
     Sw = np.nan_to_num(S) * np.sqrt(np.where(cens == "", 1.0, 0.5))[None, :]
     f = [order.index(n) for n in names]
     Sf = Sw[f] / prob.inflation[None, :]
+    if prob.whiten is not None:  # the fit's information is that of the whitened residuals
+        sign = np.concatenate([np.full(len(g[2]), -1.0 if g[1].readout.kind == "continuous" else 1.0)
+                               for g in prob.groups])
+        Sf = solve_triangular(prob.whiten, (Sf * sign[None, :]).T, lower=True).T
     K = len(names)
     cond = np.linalg.inv(np.eye(K) + Sf @ Sf.T)
     full = np.linalg.inv(np.eye(len(order)) + Sw @ Sw.T)[np.ix_(f, f)]

@@ -342,12 +342,14 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
                        P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4,
-                       trajectories: dict | None = None):
+                       trajectories: dict | None = None, condition_unfitted: bool = True):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
     expected utility). ``trajectories``: a dict filled with ``{candidate: {variable: (draws, times)}}``
-    of the utility's variables and ``"_times"`` (hours since the decision time)."""
+    of the utility's variables and ``"_times"`` (hours since the decision time).
+    ``condition_unfitted``: draw the screened, unfitted parameters from their posterior given the
+    data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -357,7 +359,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         notes += check_decision_time(prob.data, decision_time)
     H = horizon_days * 24.0
     if P is None:
-        P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted)
+        P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted,
+                                condition_unfitted=condition_unfitted)
         P[0] = fit.parameter_row() if draws == 1 else P[0]
     hist = prob.data.doses
     hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
@@ -369,31 +372,40 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     results, kinds = {}, {}
 
-    def run(name, specs, kind):
-        texts = [t for s in specs for t in s.get("regimens", [])]
-        Pc = P.copy()
-        for s in specs:
-            for k, v in s.get("parameters", {}).items():
-                Pc[:, model.param_index[k]] = v
-        X, stats = sim.run(Pc, times, _doses(model, texts, t_dec, H), t0=t_dec, x0=x0, rtol=rtol, atol=1e-9)
-        if (stats[:, 2] != 0).any():
-            notes.append(f"{name}: solver failed for {(stats[:, 2] != 0).sum()} draw(s)")
-        results[name] = outcomes(sim, X, Pc, times)
-        if trajectories is not None:
-            trajectories["_times"] = times - t_dec
-            trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X, Pc) for k in TERMS if sim.has(TERMS[k][0])}
-        kinds[name] = kind
+    def run(items):
+        """Simulate candidates [(name, specs, kind)] for every draw in ONE batch of the kernel."""
+        if not items:
+            return
+        n, Ps, frames = P.shape[0], [], []
+        for c, (name, specs, kind) in enumerate(items):
+            Pc = P.copy()
+            for s in specs:
+                for k, v in s.get("parameters", {}).items():
+                    Pc[:, model.param_index[k]] = v
+            Ps.append(Pc)
+            d = _doses(model, [t for s in specs for t in s.get("regimens", [])], t_dec, H)
+            if d is not None and len(d):
+                frames.append(pd.concat([d.assign(ID=c * n + i + 1) for i in range(n)], ignore_index=True))
+        Pall = np.vstack(Ps)
+        X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
+                           x0=np.tile(x0, (len(items), 1)), rtol=rtol, atol=1e-9, per_row=True)
+        for c, (name, specs, kind) in enumerate(items):
+            rows = slice(c * n, (c + 1) * n)
+            if (stats[rows, 2] != 0).any():
+                notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
+            results[name] = outcomes(sim, X[rows], Pall[rows], times)
+            if trajectories is not None:
+                trajectories["_times"] = times - t_dec
+                trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X[rows], Pall[rows])
+                                      for k in TERMS if sim.has(TERMS[k][0])}
+            kinds[name] = kind
 
-    for name, spec in opts.candidates.items():
-        if not _available(model, spec):
-            run(name, [spec], "intervention")
+    run([(name, [spec], "intervention") for name, spec in opts.candidates.items() if not _available(model, spec)])
     if with_adjuncts:
         L = {k: composite(v, opts.weights) for k, v in results.items()}
         best = min(L, key=lambda k: L[k].mean())
-        for b in adjunct_bases or [best]:
-            for aname, aspec in opts.adjuncts.items():
-                if not _available(model, aspec) and f"{b} + {aname}" not in results:
-                    run(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct")
+        run([(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct") for b in adjunct_bases or [best]
+             for aname, aspec in opts.adjuncts.items() if not _available(model, aspec)])
         if adjunct_bases is None:
             # the best adjunct also on the bases the posterior cannot separate from the best one,
             # so that the winning combination is compared across them
@@ -401,9 +413,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                       for a in opts.adjuncts if f"{best} + {a}" in results}
             if combos and min(combos.values()) < L[best].mean():
                 a_star = min(combos, key=combos.get)
-                for b in L:
-                    if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05:
-                        run(f"{b} + {a_star}", [opts.candidates[b], opts.adjuncts[a_star]], "adjunct")
+                run([(f"{b} + {a_star}", [opts.candidates[b], opts.adjuncts[a_star]], "adjunct") for b in L
+                     if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05])
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
@@ -459,7 +470,7 @@ def rank(results: dict, kinds: dict, weights: dict | None = None, mid: float = 0
 
 def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
               decision_time: float | None = None, options: Options | None = None, weights: dict | None = None,
-              step_h: float = 2.0) -> Recommendation:
+              step_h: float = 2.0, condition_unfitted: bool = True) -> Recommendation:
     """Ranked candidate interventions (posterior expected utility, p_best, ties, 90% intervals over
     posterior draws) and the patient's phenotype / risk strata with their evidence."""
     import time as _time
@@ -468,7 +479,7 @@ def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, se
     traj: dict = {}
     results, kinds, notes, t_dec = predicted_outcomes(fit, horizon_days=horizon_days, draws=draws, seed=seed,
                                                       decision_time=decision_time, options=opts, step_h=step_h,
-                                                      trajectories=traj)
+                                                      trajectories=traj, condition_unfitted=condition_unfitted)
     table = rank(results, kinds, opts.weights, opts.mid)
     from .stratify import phenotype
     strata = phenotype(fit)

@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
             patient: Optional[str] = typer.Option(None, "--patient", help="patient id (when the file holds several)"),
             out: Path = typer.Option(Path("opiaxis-fit"), "--out", "-o", help="output directory"),
             sample: int = typer.Option(0, "--sample", help="importance-sampling draws from the Laplace posterior (0 = none)"),
-            hessian: str = typer.Option("fd", help="Laplace Hessian: fd (finite differences) or gn (Gauss–Newton)"),
+            hessian: str = typer.Option("fd", help="Laplace Hessian: fd (finite differences), irls (Student-t "
+                                        "curvature on the final Jacobian, no extra simulations) or gn (Gauss–Newton)"),
             max_params: int = typer.Option(8, help="at most this many individual parameters (chosen by sensitivity)"),
             parameter: Optional[list[str]] = typer.Option(None, "--parameter", help="fit these parameters instead"),
             regimen: Optional[list[str]] = typer.Option(None, "--regimen", help="dosing for PEtab tables (regimen shorthand)"),
@@ -112,8 +113,8 @@ def register(app: typer.Typer) -> None:
             from ..calibrate.recommend import recommend as _rec
             from ..errors import OpiaxisInputError
             opts = load_options(candidates, parse_weights(weight))  # options are checked before the slow fit
-            if hessian not in ("fd", "gn"):
-                raise OpiaxisInputError(f"hessian must be 'fd' or 'gn', got {hessian!r}", field="--hessian")
+            if hessian not in ("fd", "gn", "irls"):
+                raise OpiaxisInputError(f"hessian must be 'fd', 'gn' or 'irls', got {hessian!r}", field="--hessian")
             model = _model(modules)
             check_options(model, opts, horizon_days=horizon, draws=draws)
             pats = read_patients(path, model, regimens=regimen)

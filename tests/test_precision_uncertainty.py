@@ -1,0 +1,102 @@
+"""The fit's treatment of the parameters it does not estimate: the draws used for decisions
+condition them on the data (``UnfittedPosterior``) instead of taking them from the population."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from opiaxis.calibrate import fit_patient, read_patients, synthetic_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_precision import VISITS, _truth  # noqa: E402  (same synthetic patient)
+
+
+@pytest.fixture(scope="module")
+def two_parameter_fit(model):
+    """Buprenorphine for a week; drug levels, cortisol and IL-6 measured; only the two most
+    informed parameters fitted, so cortisol_baseline (true z = +1.2) and il6_source (z = −1) are
+    left to the unfitted posterior."""
+    df = synthetic_table(model, _truth(model), [(0.0, "buprenorphine 16 mg SL q24h for 7 d")],
+                         {"buprenorphine_conc": VISITS, "cortisol_serum": [1, 49, 119, 167],
+                          "il6_serum": [1, 49, 119, 167]}, patient="S1", seed=5)
+    return fit_patient(read_patients(df, model)["S1"], model, max_params=2)
+
+
+@pytest.mark.parametrize("name", ["cortisol_baseline", "il6_source"])
+def test_unfitted_but_measured_parameters_are_conditioned_on_the_data(model, two_parameter_fit, name):
+    fit = two_parameter_fit
+    assert name not in fit.names and name in fit.unfitted.names
+    j = model.param_index[name]
+    truth, median = _truth(model)[j], model.default_parameters()[j]
+    post = fit.draw_parameters(400, seed=1)[:, j]
+    prior = fit.draw_parameters(400, seed=1, condition_unfitted=False)[:, j]
+    lo, mid, hi = np.percentile(post, [5, 50, 95])
+    assert lo <= truth <= hi, (name, truth, lo, hi)
+    assert abs(np.log(mid / truth)) < 0.5 * abs(np.log(median / truth))
+    p_lo, p_hi = np.percentile(prior, [5, 95])
+    assert np.log(hi / lo) < 0.5 * np.log(p_hi / p_lo)
+
+
+def test_unmeasured_parameters_keep_their_population_distribution(model, two_parameter_fit):
+    """A parameter outside the screen (no sensitivity to any measurement) is drawn from the
+    population as before: the conditioning only moves what the data inform."""
+    fit = two_parameter_fit
+    var_names = [p.name for _, p in fit.problem.var_idx]
+    outside = [n for n in var_names if n not in fit.unfitted.names and n not in fit.names]
+    assert outside
+    a = fit.draw_parameters(50, seed=2)
+    b = fit.draw_parameters(50, seed=2, condition_unfitted=False)
+    idx = [model.param_index[n] for n in outside]
+    assert np.array_equal(a[:, idx], b[:, idx])
+
+
+def test_irls_hessian_weights_are_the_student_t_curvature():
+    """``hessian='irls'``: on the t-transformed residuals r_t (½r_t² = ρ(r)), the weight of a row's
+    Gauss–Newton term must give the Hessian of ρ for a model linear in z: ρ''(r)·(dr/dr_t)²; zero
+    where the t loss is concave (|r| > √ν)."""
+    from opiaxis.calibrate.fit import _t_curvature
+    nu = 4.0
+    r = np.array([1e-4, 0.5, 1.0, 1.9, 2.5, 6.0])
+    rho = lambda x: (nu + 1) / 2 * np.log1p(x * x / nu)  # noqa: E731
+    r_t = np.sqrt(2 * rho(r))
+    h = 1e-4
+    rho2 = (rho(r + h) - 2 * rho(r) + rho(r - h)) / h ** 2
+    drt_dr = (np.sqrt(2 * rho(r + h)) - np.sqrt(2 * rho(r - h))) / (2 * h)
+    expected = np.clip(rho2 / drt_dr ** 2, 0.0, None)
+    expected[0] = 1.0  # the limit at r → 0
+    assert np.allclose(_t_curvature(r_t, nu), expected, rtol=1e-3, atol=1e-6)
+    assert np.all(_t_curvature(r_t, None) == 1.0)
+
+
+def test_correlated_marginalisation_signs_match_the_residuals(model):
+    """The correlation an unfitted parameter induces between observations is built from the
+    screen's sensitivities with each read-out's residual sign (continuous: observed − predicted;
+    scales and counts: predicted − observed). Check it against the residuals themselves: moving a
+    parameter by h moves each residual by ≈ h·(its row of A)."""
+    from opiaxis.calibrate.fit import Problem, screen
+    visits = {"buprenorphine_conc": VISITS, "cortisol_serum": [49, 119, 167], "sbm_week": [49, 119, 167],
+              "cows": [49, 119, 167]}
+    df = synthetic_table(model, _truth(model), [(0.0, "heroin 20 mg IV q8h for 3 d"),
+                                                (72.0, "buprenorphine 16 mg SL q24h for 4 d")],
+                         visits, patient="S2", seed=5)
+    data = read_patients(df, model)["S2"]
+    names = ["buprenorphine_CL", "cortisol_baseline", "colonic_transit_time_drug_free"]
+    S = screen(model, data, names)
+    prob = Problem(model, data, S["parameter"].tolist())
+    prob.set_unfitted_sensitivities(S.attrs["S"])
+    K = len(names)
+    plain = Problem(model, data, S["parameter"].tolist())  # no marginalisation, normal residuals
+    h = 0.1
+    R = plain.residuals(np.vstack([np.zeros(K), h * np.eye(K)]))[:, K:]
+    dR = (R[1:] - R[0]) / h
+    sign = np.concatenate([np.full(len(g[2]), -1.0 if g[1].readout.kind == "continuous" else 1.0)
+                           for g in plain.groups])
+    expected = S.attrs["S"] * sign[None, :]
+    big = np.abs(expected) > 0.2
+    assert big.sum() >= 5
+    assert np.all(np.sign(dR[big]) == np.sign(expected[big])), (dR[big], expected[big])
+    lin = np.concatenate([g[5] for g in plain.groups]) == ""
+    Sigma = (prob.whiten @ prob.whiten.T)[np.ix_(lin, lin)]
+    assert np.allclose(Sigma, np.eye(lin.sum()) + expected[:, lin].T @ expected[:, lin], atol=1e-8)
