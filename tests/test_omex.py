@@ -57,30 +57,45 @@ def test_archive_holds_models_sedml_and_manifest(built):
     assert sed.getNumTasks() == 2 and sed.getNumOutputs() == 2 + len(s.outputs)
 
 
+COPASI_RUN = """
+import json, sys, COPASI
+dm = COPASI.CRootContainer.addDatamodel()
+assert dm.importSEDML(sys.argv[1])
+task = dm.getTask("Time-Course")
+problem, method = task.getProblem(), task.getMethod()
+ok = task.process(True)
+ts = task.getTimeSeries()
+cols = {ts.getTitle(i).removeprefix("Values[").removesuffix("]"): i for i in range(ts.getNumVariables())}
+print(json.dumps({"ok": bool(ok), "duration": problem.getDuration(), "steps": problem.getStepNumber(),
+                  "rtol": method.getParameter("Relative Tolerance").getDblValue(),
+                  "series": {k: [ts.getData(r, c) for r in range(ts.getRecordedSteps())] for k, c in cols.items()}}))
+"""
+
+
 def test_copasi_reruns_the_archive_and_agrees(built, tmp_path):
     """COPASI (LSODA) imports the SED-ML (its first task: the morphine arm) with the study's
     horizon, sampling and tolerances, and its time course agrees with opiaxis at rtol 1e-8 within
-    1e-4 of each output's peak."""
-    COPASI = pytest.importorskip("COPASI")
+    1e-4 of each output's peak. COPASI runs in its own process: importing it sets the C locale
+    (LC_ALL=C), which would change the text encoding of everything after it in this process."""
+    import json
+    import subprocess
+    import sys
+    pytest.importorskip("COPASI")
     m, s, path = built
     with zipfile.ZipFile(path) as z:
         z.extractall(tmp_path)
-    dm = COPASI.CRootContainer.addDatamodel()
-    assert dm.importSEDML(str(tmp_path / "simulation.sedml"))
-    task = dm.getTask("Time-Course")
-    problem = task.getProblem()
-    assert (problem.getDuration(), problem.getStepNumber()) == (96.0, 16)
-    assert task.getMethod().getParameter("Relative Tolerance").getDblValue() == 1e-6
-    assert task.process(True)
-    ts = task.getTimeSeries()
-    col = {ts.getTitle(i).removeprefix("Values[").removesuffix("]"): i for i in range(ts.getNumVariables())}
-    t = np.array([ts.getData(k, col["Time"]) for k in range(ts.getRecordedSteps())])
+    proc = subprocess.run([sys.executable, "-c", COPASI_RUN, str(tmp_path / "simulation.sedml")],
+                          capture_output=True, text=True, encoding="utf-8", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["ok"] and (out["duration"], out["steps"]) == (96.0, 16) and out["rtol"] == 1e-6
+    t = np.array(out["series"]["Time"])
     assert t[-1] == pytest.approx(96.0)
     arm = s.arms[0]
     res = simulate(m, arm_parameters(s, arm, m)[None], t, arm.doses.for_ids([s.id_start]).expanded(),
                    ids=[s.id_start], options=SolverOptions(rtol=1e-8, atol=1e-12))
     for v in s.outputs:
-        b = np.array([ts.getData(k, col[v]) for k in range(ts.getRecordedSteps())])
+        b = np.array(out["series"][v])
         a = res[v][0]
         peak = max(np.abs(a).max(), np.abs(b).max())
         assert np.abs(a - b).max() <= 1e-4 * peak + 1e-12, v

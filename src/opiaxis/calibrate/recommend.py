@@ -150,7 +150,7 @@ def _weight(k, v, file=None, line=None) -> float:
 
 def load_options(path: str | Path | None = None, weights: dict | None = None) -> Options:
     """The shipped candidates and utility, updated by a user file and by ``weights`` (term: value)."""
-    text = (resources.files("opiaxis") / "data" / "candidates.yaml").read_text()
+    text = (resources.files("opiaxis") / "data" / "candidates.yaml").read_text(encoding="utf-8")
     opts = _merge(None, load_yaml(text, "<candidates.yaml>"), "<candidates.yaml>")
     if path is not None:
         opts = _merge(opts, load_yaml_file(path), str(path))

@@ -115,7 +115,7 @@ def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="writ
         m = build_model(str(drug_library)) if drug_library else default_model()
         text = describe_markdown(m)
         if markdown:
-            markdown.write_text(text)
+            markdown.write_text(text, encoding="utf-8")
             console.print(f"wrote {markdown}")
         else:
             t = Table(title=f"model {m.name}: {len(m.states)} states, {len(m.parameters)} parameters, "

@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
             rec.table.to_csv(out / "ranking.csv", index=False)
             rec.strata.to_csv(out / "strata.csv", index=False)
             res.table.to_csv(out / "parameters.csv", index=False)
-            (out / "utility.txt").write_text(rec.rule + "\n")
+            (out / "utility.txt").write_text(rec.rule + "\n", encoding="utf-8")
             rec.figure(out / "trajectories.png")
             shown = rec.table.head(8).assign(tie=lambda d: d["tie"].map({True: "tie", False: ""}))
             _fmt_table(shown, ["rank", "candidate", "composite", "p_best", "p_beats_next", "tie", "driver"],

@@ -155,7 +155,7 @@ def compile_model(model: Model):
     if not path.exists():
         src = generate_source(model)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(src)
+        tmp.write_text(src, encoding="utf-8")
         os.replace(tmp, path)  # atomic: concurrent workers never read half a file
     spec = importlib.util.spec_from_file_location(f"opiaxis_generated_{key}", path)
     mod = importlib.util.module_from_spec(spec)

@@ -382,6 +382,6 @@ def write_nonmem(df: pd.DataFrame, path, *, numeric_cmt: bool = True) -> Path:
             number = {n: k + 1 for k, n in enumerate(order)}
             out["CMT"] = cmt.map(lambda v: number.get(v, v))
             cmt_map_path(p).write_text("# CMT numbers of " + p.name + " (opiaxis): number=compartment or variable\n"
-                                       + "".join(f"{k}={n}\n" for n, k in number.items()))
+                                       + "".join(f"{k}={n}\n" for n, k in number.items()), encoding="utf-8")
     out.to_csv(p, index=False, na_rep=".", float_format="%.10g")
     return p

@@ -311,7 +311,7 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
                              "measurement_files": ["measurements.tsv"],
                              "observable_files": ["observables.tsv"]}]}
     y = out / "problem.yaml"
-    y.write_text(yaml.safe_dump(problem, sort_keys=False))
+    y.write_text(yaml.safe_dump(problem, sort_keys=False), encoding="utf-8")
     return y
 
 

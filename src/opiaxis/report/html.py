@@ -194,7 +194,7 @@ def write_report(path, study, run, validation=None, results_path=None) -> None:
         n_patients=len(patients), arms=_arm_rows(study, patients), run=run, plots=time_course_plots(results),
         figures=composition_figures(results), summary=end_summary(results), validation=validation)
     tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
+    with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(html)
     import os
     os.replace(tmp, path)

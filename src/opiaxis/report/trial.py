@@ -51,7 +51,7 @@ def write_trial_outputs(spec, result, out: str | Path) -> list[Path]:
     paths = [out / "summary.json", out / "patients.csv", out / "daily.parquet", out / "report.html",
              out / "events.csv"]
     paths[0].write_text(json.dumps({"trial": spec.name, "seed": spec.seed, "days": spec.days,
-                                    "arms": result.summary}, indent=2))
+                                    "arms": result.summary}, indent=2), encoding="utf-8")
     result.patients.to_csv(paths[1], index=False)
     result.daily.to_parquet(paths[2], index=False)
     km = [kaplan_meier(curves, name, f"km-{k}", time_unit="day")
@@ -60,6 +60,6 @@ def write_trial_outputs(spec, result, out: str | Path) -> list[Path]:
     html = jinja2.Template(_TEMPLATE).render(spec=spec, summary=result.summary, cols=cols, km=km,
                                              traj=_trajectory_plots(result.daily, [a.name for a in spec.arms]),
                                              plotly_js=plotly_script())
-    paths[3].write_text(html)
+    paths[3].write_text(html, encoding="utf-8")
     result.events.to_csv(paths[4], index=False)
     return paths

@@ -72,7 +72,7 @@ class RunPlan:
 def _available_memory() -> float | None:
     """Bytes available to a new allocation (Linux MemAvailable: free memory plus reclaimable cache)."""
     try:
-        with open("/proc/meminfo") as f:
+        with open("/proc/meminfo", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
                     return float(line.split()[1]) * 1024.0

@@ -124,7 +124,7 @@ def sha256(path: Path) -> str:
 def write_json(path: Path, obj) -> None:
     import json
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -141,7 +141,7 @@ class FolderLock:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: no lock
             return self
-        self.handle = open(self.path, "a+")
+        self.handle = open(self.path, "a+", encoding="utf-8")
         try:
             fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -127,7 +127,7 @@ def run_targets(ids: list[str] | None = None, progress=None) -> list[TargetResul
 
 
 def write_json(results: list[TargetResult], path) -> None:
-    with open(path, "w") as fh:
+    with open(path, "w", encoding="utf-8") as fh:
         json.dump([r.as_json() for r in results], fh, indent=2)
 
 
@@ -154,5 +154,5 @@ def write_markdown(results: list[TargetResult], path) -> None:
     lines += ["", "## Notes per target", ""]
     for r in results:
         lines.append(f"- **{r.id}** — {r.finding}. {r.detail}." + (f" Calibration: {r.calibration}." if r.calibration else ""))
-    with open(path, "w") as fh:
+    with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
