@@ -270,7 +270,7 @@ def run_procedure(proc: Procedure | str, *, leave_out: tuple[str, ...] = (), mod
     With no number left the fit is the prior: each free parameter's ``prior`` (or, if none is
     declared, its current value) — the honest out-of-sample value. ``progress(k, total, text)``."""
     proc = get_procedure(proc) if isinstance(proc, str) else proc
-    base = model or (proc.model() if proc.model else _default_model())
+    base = model or (proc.model() if proc.model else evaluation_model())
     old = {f.name: current_value(base, f) for f in proc.free}
     used = proc.quantities(leave_out)
     grid_total = math.prod(len(proc.grid[f.name]) for f in proc.free) if proc.optimiser == "grid" else None
@@ -288,11 +288,11 @@ def run_procedure(proc: Procedure | str, *, leave_out: tuple[str, ...] = (), mod
 
 def evaluate(proc: Procedure, values: dict, quantities: tuple[TargetUse, ...], model: Model | None = None) -> dict:
     """Simulate ``quantities`` at ``values`` (e.g. a left-out target at a fold's refitted values)."""
-    base = model or (proc.model() if proc.model else _default_model())
+    base = model or (proc.model() if proc.model else evaluation_model())
     return proc.simulate(inputs_for(proc, base, values), frozenset(t.quantity for t in quantities))
 
 
-def _default_model() -> Model:
+def evaluation_model() -> Model:
     from ..models import default_model
     return default_model()
 
@@ -387,11 +387,16 @@ def read_record(path=None) -> list:
     return entries
 
 
+def rounded(v: float) -> float:
+    """A fitted value as it is written into a source and the record (5 significant digits)."""
+    return float(f"{v:.5g}")
+
+
 def record_entries(proc: Procedure, fit: Fit, date: str) -> list[dict]:
     """One record entry per free parameter of a fit."""
     sim = ", ".join(f"{q} {v:.4g}" for q, v in fit.simulated.items())
     used = [t for t in proc.targets if t.quantity in fit.used]
-    return [{"parameter": f.name, "what": f.what, "old": float(fit.old[f.name]), "new": float(fit.new[f.name]),
+    return [{"parameter": f.name, "what": f.what, "old": float(fit.old[f.name]), "new": rounded(fit.new[f.name]),
              "targets": [t.describe() for t in used],
              "objective": f"J = {fit.objective:.4g} (Σ squared residuals in units of the published band); "
                           f"simulated {sim}; {fit.evaluations} evaluations",
@@ -417,7 +422,7 @@ def edit_needed(proc: Procedure, fit: Fit, model: Model) -> list[str]:
         else:
             mod = model.parameter(f.name).module
             where = f"module {mod!r} (src/opiaxis/physiology/{mod}.py, or data/drugs.yaml for a drug constant)"
-        lines.append(f"set {f.name} ({f.what}) {fit.old[f.name]:.6g} → {fit.new[f.name]:.6g} in {where}")
+        lines.append(f"set {f.name} ({f.what}) {fit.old[f.name]:.6g} → {rounded(fit.new[f.name]):.6g} in {where}")
     return lines
 
 
@@ -525,7 +530,7 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
         targets=tuple(TargetUse(quantity=f"bup_peak_{d}mg", target="occ.bup.greenwald2003", reference=GREENWALD,
                                 published=sum(BUP_PEAKS[d]) / 2, low=0.75 * BUP_PEAKS[d][0], high=1.25 * BUP_PEAKS[d][1],
                                 scale="log", group=f"occ.bup.greenwald2003 peak {d} mg") for d in BUP_DOSES),
-        simulate=_bup_peaks, optimiser="least_squares", cost="~1 s per evaluation, ~30 evaluations (under a minute)",
+        simulate=_bup_peaks, optimiser="least_squares", cost="~0.5 s per evaluation, ~15 evaluations: ~10 s",
         notes="the availability reductions of occ.bup.greenwald2003 are predictions, not fitted"),
     Procedure(
         name="occupancy.naltrexone",
@@ -548,7 +553,7 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
                            published=6.6, low=5.9, high=7.3),),
         simulate=_mood_general, optimiser="grid",
         grid={"mood_trait_offset": (0.02, 0.03, 0.035, 0.04, 0.045, 0.05)},
-        cost="~1–30 s per grid point (600 drug-free adults, 4 weeks)",
+        cost="~1 s per grid point (600 drug-free adults, 4 weeks): seconds",
         notes="Monte-Carlo objective (n = 600, seed 20240505 for every grid point: common random numbers)"),
     Procedure(
         name="gut.mor_imax",
@@ -562,7 +567,7 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
                            reference="secondary (targets.md): 40–70%; point = the range's midpoint (assumed)",
                            published=55.0, low=40.0, high=70.0)),
         simulate=_oic, optimiser="grid", grid={"gut_mor_imax": (0.35, 0.38, 0.41, 0.44, 0.47, 0.50)},
-        model=_gut_model, cost="~20–40 s per grid point (two cohorts of 400, one week)",
+        model=_gut_model, cost="~2 s per grid point (two cohorts of 400, one week) after a ~15 s first load: ~30 s",
         notes="proportions of a fixed cohort (common random numbers) are step functions: a grid, not a gradient"),
     Procedure(
         name="behaviour.mmt",
