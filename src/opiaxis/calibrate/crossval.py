@@ -145,12 +145,12 @@ def cross_validate(names: list | None, out: Path, *, client=None, progress=None)
     """Cross-validate the named procedures (default: every procedure marked ``cross_validated``)
     into ``out``; folds already there with the current key are reused. ``progress(k, total, text)``."""
     out = Path(out)
+    procs = [get_procedure(n) if isinstance(n, str) else n for n in names] if names else \
+        [p for p in procedures().values() if p.cross_validated]
     if out.exists() and not out.is_dir():
         raise OpiaxisInputError("is a file; expected a folder for the cross-validation folds", file=str(out),
                                 field="--out")
     out.mkdir(parents=True, exist_ok=True)
-    procs = [get_procedure(n) if isinstance(n, str) else n for n in names] if names else \
-        [p for p in procedures().values() if p.cross_validated]
     chosen = {p.name for p in procs}
     cv = CrossValidation(not_cross_validated=[(p.name, p.cost) for p in procedures().values()
                                               if p.name not in chosen and not p.cross_validated])

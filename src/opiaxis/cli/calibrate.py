@@ -17,7 +17,8 @@ from .common import console, fail, progress_bar
 def _list() -> None:
     from ..calibrate.procedures import procedures
     t = Table(title="calibration procedures")
-    for col in ("name", "free parameters [bounds]", "fitted to", "optimiser", "cost"):
+    t.add_column("name", no_wrap=True)
+    for col in ("free parameters [bounds]", "fitted to", "optimiser", "cost"):
         t.add_column(col, overflow="fold")
     for p in procedures().values():
         free = "\n".join(f"{f.name}{' (spread)' if f.what == 'spread' else ''} [{f.lower:g}, {f.upper:g}]"
