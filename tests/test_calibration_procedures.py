@@ -166,3 +166,12 @@ def test_list_and_dry_run_simulate_nothing():
     assert res.exit_code == 0 and "behaviour.xbot" in res.output and "mood.spread" in res.output
     res = CliRunner().invoke(app, ["calibrate", "gut.mor_imax", "--dry-run"])
     assert res.exit_code == 0 and "dry run: nothing simulated" in res.output and "gut.oic.cancer" in res.output
+
+
+def test_cross_validation_on_dask_matches_serial(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    proc = synthetic_procedure("minimize_scalar")
+    serial = crossval.cross_validate([proc], tmp_path / "serial")
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        on_dask = crossval.cross_validate([proc], tmp_path / "dask", client=client)
+    assert on_dask.ran == 3 and crossval.markdown(on_dask) == crossval.markdown(serial)
