@@ -175,3 +175,21 @@ def test_cross_validation_on_dask_matches_serial(tmp_path):
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
         on_dask = crossval.cross_validate([proc], tmp_path / "dask", client=client)
     assert on_dask.ran == 3 and crossval.markdown(on_dask) == crossval.markdown(serial)
+
+
+def test_set_holds_another_parameter_and_is_recorded(tmp_path):
+    """--set injects another parameter's typical value (an earlier block's fit); a bad --set is
+    a clear error before anything runs."""
+    def reads_both(inp, quantities):
+        assert inp.overrides["gut_mor_imax"] == inp.values["gut_mor_imax"]
+        assert inp.behaviour == {"xrntx_attendance": 0.5}
+        return synthetic(inp, quantities)
+    fit = cp.run_procedure(synthetic_procedure("minimize_scalar", simulate=reads_both), fixed={"xrntx_attendance": 0.5})
+    assert fit.fixed == {"xrntx_attendance": 0.5}
+    proc = synthetic_procedure()
+    entry = cp.record_entries(proc, fit, "2026-11-29")[0]
+    assert "with xrntx_attendance = 0.5" in entry["objective"] and entry["new"] == pytest.approx(TRUE_IMAX, abs=2e-3)
+    with pytest.raises(OpiaxisInputError, match="no model or behaviour parameter 'nope'"):
+        cp.run_procedure(synthetic_procedure("minimize_scalar"), fixed={"nope": 1.0})
+    res = CliRunner().invoke(app, ["calibrate", "gut.mor_imax", "--set", "gut_mor_imax"])
+    assert res.exit_code == 2 and "expected name=value" in res.output

@@ -87,15 +87,12 @@ class TargetUse:
 @dataclass(frozen=True, kw_only=True)
 class Inputs:
     """What a procedure's simulation receives: the model with the candidate typical values and
-    spreads set, behaviour-parameter overrides, and the candidate values by name."""
+    spreads set; ``overrides``, the same typical values by name (for functions that sample their
+    own cohort with ``overrides=``); behaviour-parameter values; the free parameters' values."""
     model: Model
+    overrides: dict
     behaviour: dict
     values: dict
-
-    @property
-    def overrides(self) -> dict:
-        """The candidate typical values of model parameters (for functions taking ``overrides=``)."""
-        return {k: v for k, v in self.values.items() if k in self.model.param_index}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +132,7 @@ class Fit:
     simulated: dict        # quantity -> simulated value at the fitted values
     evaluations: int
     prior_only: bool = False   # no number was left to fit to: ``new`` is the prior
+    fixed: dict = field(default_factory=dict)   # other parameters held at these typical values
 
 
 # ----------------------------------------------------------------------------------------------
@@ -178,8 +176,17 @@ def with_parameters(model: Model, values: dict | None = None, spreads: dict | No
     return out
 
 
-def inputs_for(proc: Procedure, base: Model, values: dict) -> Inputs:
+def inputs_for(proc: Procedure, base: Model, values: dict, fixed: dict | None = None) -> Inputs:
+    """The injected inputs for candidate ``values`` of the free parameters, with ``fixed`` typical
+    values of other model or behaviour parameters (e.g. an earlier block's fresh fit)."""
     model_values, spreads, behaviour = {}, {}, {}
+    for name, v in (fixed or {}).items():
+        if name in base.param_index:
+            model_values[name] = float(v)
+        elif name in behaviour_parameters():
+            behaviour[name] = float(v)
+        else:
+            raise OpiaxisInputError(f"no model or behaviour parameter {name!r}", field="--set")
     for fp in proc.free:
         v = values[fp.name]
         if fp.layer == "behaviour":
@@ -191,7 +198,8 @@ def inputs_for(proc: Procedure, base: Model, values: dict) -> Inputs:
             spreads[fp.name] = v
         else:
             model_values[fp.name] = v
-    return Inputs(model=with_parameters(base, model_values, spreads), behaviour=behaviour, values=dict(values))
+    return Inputs(model=with_parameters(base, model_values, spreads), overrides=model_values, behaviour=behaviour,
+                  values=dict(values))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -200,13 +208,14 @@ def inputs_for(proc: Procedure, base: Model, values: dict) -> Inputs:
 class _Objective:
     """Residuals of the numbers used, with a count of evaluations and progress reports."""
 
-    def __init__(self, proc: Procedure, base: Model, used: tuple[TargetUse, ...], progress=None, total=None):
-        self.proc, self.base, self.used = proc, base, used
+    def __init__(self, proc: Procedure, base: Model, used: tuple[TargetUse, ...], progress=None, total=None,
+                 fixed: dict | None = None):
+        self.proc, self.base, self.used, self.fixed = proc, base, used, fixed
         self.wanted = frozenset(t.quantity for t in used)
         self.progress, self.total, self.n = progress, total, 0
 
     def simulate(self, values: dict) -> dict:
-        out = self.proc.simulate(inputs_for(self.proc, self.base, values), self.wanted)
+        out = self.proc.simulate(inputs_for(self.proc, self.base, values, self.fixed), self.wanted)
         self.n += 1
         if self.progress:
             self.progress(self.n, self.total, f"{self.proc.name}: " +
@@ -265,16 +274,17 @@ FITTERS = {"least_squares": _fit_least_squares, "minimize_scalar": _fit_scalar, 
 
 
 def run_procedure(proc: Procedure | str, *, leave_out: tuple[str, ...] = (), model: Model | None = None,
-                  progress=None) -> Fit:
+                  progress=None, fixed: dict | None = None) -> Fit:
     """Fit ``proc``'s free parameters to its published numbers (less the folds in ``leave_out``).
     With no number left the fit is the prior: each free parameter's ``prior`` (or, if none is
-    declared, its current value) — the honest out-of-sample value. ``progress(k, total, text)``."""
+    declared, its current value) — the honest out-of-sample value. ``fixed``: typical values of
+    other parameters held at something other than the code's value. ``progress(k, total, text)``."""
     proc = get_procedure(proc) if isinstance(proc, str) else proc
     base = model or (proc.model() if proc.model else evaluation_model())
     old = {f.name: current_value(base, f) for f in proc.free}
     used = proc.quantities(leave_out)
     grid_total = math.prod(len(proc.grid[f.name]) for f in proc.free) if proc.optimiser == "grid" else None
-    obj = _Objective(proc, base, used, progress, grid_total)
+    obj = _Objective(proc, base, used, progress, grid_total, fixed)
     if not used:
         new = {f.name: f.prior if f.prior is not None else old[f.name] for f in proc.free}
         return Fit(procedure=proc.name, old=old, new=new, objective=float("nan"), used=(), simulated={},
@@ -283,7 +293,8 @@ def run_procedure(proc: Procedure | str, *, leave_out: tuple[str, ...] = (), mod
     sim = obj.simulate(new)
     j = float(sum(t.residual(sim[t.quantity]) ** 2 for t in used))
     return Fit(procedure=proc.name, old=old, new=new, objective=j, used=tuple(t.quantity for t in used),
-               simulated={t.quantity: float(sim[t.quantity]) for t in used}, evaluations=obj.n)
+               simulated={t.quantity: float(sim[t.quantity]) for t in used}, evaluations=obj.n,
+               fixed=dict(fixed or {}))
 
 
 def evaluate(proc: Procedure, values: dict, quantities: tuple[TargetUse, ...], model: Model | None = None) -> dict:
@@ -395,11 +406,12 @@ def rounded(v: float) -> float:
 def record_entries(proc: Procedure, fit: Fit, date: str) -> list[dict]:
     """One record entry per free parameter of a fit."""
     sim = ", ".join(f"{q} {v:.4g}" for q, v in fit.simulated.items())
+    held = "; with " + ", ".join(f"{k} = {v:g}" for k, v in fit.fixed.items()) if fit.fixed else ""
     used = [t for t in proc.targets if t.quantity in fit.used]
     return [{"parameter": f.name, "what": f.what, "old": float(fit.old[f.name]), "new": rounded(fit.new[f.name]),
              "targets": [t.describe() for t in used],
              "objective": f"J = {fit.objective:.4g} (Σ squared residuals in units of the published band); "
-                          f"simulated {sim}; {fit.evaluations} evaluations",
+                          f"simulated {sim}; {fit.evaluations} evaluations{held}",
              "procedure": f"opiaxis calibrate {proc.name} ({proc.optimiser})", "date": date}
             for f in proc.free]
 

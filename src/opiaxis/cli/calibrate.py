@@ -58,6 +58,20 @@ def _report(proc, fit, model) -> None:
         console.print(f"  edit needed: {line}")
 
 
+def _parse_set(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise OpiaxisInputError(f"{item!r}: expected name=value with a number, e.g. craving_satiety_agonism=0.5",
+                                    field="--set")
+    return out
+
+
 def register(app: typer.Typer) -> None:
 
     @app.command("calibrate")
@@ -67,7 +81,10 @@ def register(app: typer.Typer) -> None:
                   write: bool = typer.Option(False, "--write", help="append the result to the calibration record"),
                   record: Optional[Path] = typer.Option(None, "--record",
                                                         help="record file to append to (default: the packaged "
-                                                             "data/calibration.yaml)")):
+                                                             "data/calibration.yaml)"),
+                  set_: Optional[list[str]] = typer.Option(None, "--set",
+                                                           help="hold another parameter at a typical value, "
+                                                                "name=value (repeatable; e.g. an earlier block's fit)")):
         """Run a declared calibration procedure: prints old → new and the objective; --write appends
         an entry to data/calibration.yaml. Values in the code are not edited: the edit is printed."""
         try:
@@ -79,6 +96,7 @@ def register(app: typer.Typer) -> None:
                 raise OpiaxisInputError(f"name a procedure ({', '.join(sorted(cp.procedures()))}) or give --list",
                                         field="NAME")
             proc = cp.get_procedure(name)
+            fixed = _parse_set(set_ or [])
             path = record if record is not None else cp.record_path()
             if write:
                 cp.read_record(path)   # a bad record fails before any slow work
@@ -88,7 +106,7 @@ def register(app: typer.Typer) -> None:
             model = proc.model() if proc.model else cp.evaluation_model()
             with progress_bar() as prog:
                 task = prog.add_task(f"{proc.name} ({proc.cost})", total=None)
-                fit = cp.run_procedure(proc, model=model, progress=lambda k, n, text: prog.update(
+                fit = cp.run_procedure(proc, model=model, fixed=fixed, progress=lambda k, n, text: prog.update(
                     task, completed=k, total=n, description=text))
             _report(proc, fit, model)
             if write:
