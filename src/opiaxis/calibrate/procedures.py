@@ -213,9 +213,13 @@ class _Objective:
         self.proc, self.base, self.used, self.fixed = proc, base, used, fixed
         self.wanted = frozenset(t.quantity for t in used)
         self.progress, self.total, self.n = progress, total, 0
+        self.seen: dict = {}   # a point already simulated (the optimum, re-read at the end) is not re-run
 
     def simulate(self, values: dict) -> dict:
-        out = self.proc.simulate(inputs_for(self.proc, self.base, values, self.fixed), self.wanted)
+        key = tuple(sorted(values.items()))
+        if key in self.seen:
+            return self.seen[key]
+        out = self.seen[key] = self.proc.simulate(inputs_for(self.proc, self.base, values, self.fixed), self.wanted)
         self.n += 1
         if self.progress:
             self.progress(self.n, self.total, f"{self.proc.name}: " +
