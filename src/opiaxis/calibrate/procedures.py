@@ -597,7 +597,7 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
                            published=4.44, low=3.26, high=6.04, scale="log")),
         simulate=_mmt, optimiser="grid", model=_behaviour_model, cross_validated=False,
         grid={"craving_satiety_agonism": (0.35, 0.5, 0.6), "dropout_medication_factor": (0.2, 0.3)},
-        cost="~7 min per grid point on a shared core (MMT trial, n = 120, 16 weeks): ~45 min", notes=_BEHAVIOUR_NOTE),
+        cost="~40 s per grid point on a free core (MMT trial, n = 120, 16 weeks; issue 6 saw ~7 min at ~3% of a core): ~4 min", notes=_BEHAVIOUR_NOTE),
     Procedure(
         name="behaviour.cncp",
         summary="hazard of extra non-prescribed doses in chronic pain, to Vowles 2015's misuse rate",
@@ -607,7 +607,7 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
                            published=0.25, low=0.21, high=0.29),),
         simulate=_cncp, optimiser="grid", model=_behaviour_model, cross_validated=False,
         grid={"cncp_extra_dose_rate": (0.0015, 0.0025, 0.004, 0.006)},
-        cost="~5 min per grid point (n = 150, one year, daily steps): ~20 min", notes=_BEHAVIOUR_NOTE),
+        cost="~40 s per grid point on a free core (n = 150, one year, daily steps): ~3 min", notes=_BEHAVIOUR_NOTE),
     Procedure(
         name="behaviour.xbot",
         summary="monthly XR-naltrexone injection attendance, to X:BOT's XR-NTX 24-week relapse (expectation)",
@@ -616,6 +616,6 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
                            published=0.65, low=0.57, high=0.73),),
         simulate=_xbot, optimiser="grid", model=_behaviour_model, cross_validated=False,
         grid={"xrntx_attendance": (0.78, 0.80, 0.82, 0.84, 0.86)},
-        cost=f"~20 min per grid point (X:BOT at n = {XBOT_EXPECTATION_N}, 24 weeks): ~1.5 h",
+        cost=f"~15–20 min per grid point (X:BOT at n = {XBOT_EXPECTATION_N}, 24 weeks: ~25× the MMT trial's patient-days; estimated, not timed): ~1.5 h",
         notes=_BEHAVIOUR_NOTE + "; the recorded 0.83 interpolated 65% between 0.82 and 0.86"),
 )}
