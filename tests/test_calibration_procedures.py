@@ -126,6 +126,7 @@ def test_cross_validation_resumes_and_reruns_a_changed_procedure(tmp_path):
     again = crossval.cross_validate([proc], tmp_path)
     assert again.ran == 0 and again.reused == 3
     assert crossval.markdown(again) == crossval.markdown(first)
+    assert "| gut.oic.cncp | yes (1 of 1) | yes (1 of 1) |" in crossval.markdown(first)   # the per-target table
     changed = dataclasses.replace(proc, free=(dataclasses.replace(proc.free[0], upper=0.69),))
     assert crossval.cross_validate([changed], tmp_path).ran == 3
     # a torn fold file is run again, not trusted

@@ -213,4 +213,19 @@ def markdown(cv: CrossValidation) -> str:
     n_out = sum(1 for r in rows(cv) if r["out_of_sample"]["inside"])
     lines.append("")
     lines.append(f"Reproduced when calibrated to: {n_in} of {n}; when left out: {n_out} of {n}.")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", *by_target(cv)]) + "\n"
+
+
+def by_target(cv: CrossValidation) -> list[str]:
+    """Per target (all of its numbers inside their bands): reproduced when calibrated to, and when not."""
+    groups: dict[str, list] = {}
+    for row in rows(cv):
+        groups.setdefault(row["target"], []).append(row)
+    lines = ["| target | reproduced when calibrated to | reproduced when left out |", "|---|---|---|"]
+    for target, rs in groups.items():
+        k_in = sum(1 for r in rs if r["in_sample"] and r["in_sample"]["inside"])
+        k_out = sum(1 for r in rs if r["out_of_sample"]["inside"])
+        prior = " (scored at the prior)" if all(r["prior_only"] for r in rs) else ""
+        lines.append(f"| {target} | {'yes' if k_in == len(rs) else 'no'} ({k_in} of {len(rs)}) | "
+                     f"{'yes' if k_out == len(rs) else 'no'} ({k_out} of {len(rs)}){prior} |")
+    return lines
