@@ -194,3 +194,23 @@ def test_set_holds_another_parameter_and_is_recorded(tmp_path):
         cp.run_procedure(synthetic_procedure("minimize_scalar"), fixed={"nope": 1.0})
     res = CliRunner().invoke(app, ["calibrate", "gut.mor_imax", "--set", "gut_mor_imax"])
     assert res.exit_code == 2 and "expected name=value" in res.output
+
+
+def test_behaviour_trials_take_injected_parameters():
+    """The behaviour procedures' trials receive parameters as arguments (no patched globals): a
+    behaviour value reaches every patient (with their own deviation), an ODE override reaches the
+    parameter matrix, the run-in cache is keyed by both, and the default cohort is untouched."""
+    import numpy as np
+    from opiaxis.behaviour import trials
+    from opiaxis.behaviour.params import PARAMS
+    plain = trials.oud_cohort(4, 11)
+    injected = trials.oud_cohort(4, 11, overrides={"craving_satiety_agonism": 0.9},
+                                 behaviour={"xrntx_attendance": 0.5, "cncp_extra_dose_rate": 0.01})
+    j = plain.model.param_index["craving_satiety_agonism"]
+    assert np.allclose(injected.P[:, j] / plain.P[:, j], 0.9 / plain.model.parameter("craving_satiety_agonism").value)
+    assert np.allclose(injected.B["xrntx_attendance"], 0.5)          # CV 0: everyone gets the value
+    assert np.allclose(injected.B["cncp_extra_dose_rate"] / plain.B["cncp_extra_dose_rate"],
+                       0.01 / PARAMS["cncp_extra_dose_rate"].value)   # each keeps their own deviation
+    again = trials.oud_cohort(4, 11)
+    assert np.array_equal(again.P, plain.P) and np.array_equal(again.X, plain.X)
+    assert PARAMS["xrntx_attendance"].value == 0.83
