@@ -65,7 +65,7 @@ def test_overdose_mapping_graded_and_ratio():
 
 
 # targets reproduced by the behaviour layer (issue 6); each simulates its study (~10–25 s each)
-# Left out since the joint re-fit of craving_satiety_agonism (scripts/calibrate_behaviour.py), both reported
+# Left out since the joint re-fit of craving_satiety_agonism (opiaxis calibrate behaviour.mmt), both reported
 # as missed on the scorecard: pain.cncp.oud (misuse fitted, addiction 2.0% below 3–17%) and relapse.detox
 # (relapse 99% above 80–97%; a lower use_rate_max restores it but breaks mmt.retention's retention RR).
 # mmt.retention left out since issue 14b (dosing from remembered tolerance changes every path): retention RR

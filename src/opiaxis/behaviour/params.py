@@ -31,9 +31,8 @@ _P = [
            "withdrawal 1) reaches ~0.5/h and uses within hours", 0.6,
            "λ0: use hazard at reference craving"),
     BParam("cncp_extra_dose_rate", 0.0025, "1/h",
-           "calibrated (scripts/calibrate_behaviour.py, after craving_satiety_agonism 0.35 → 0.5) to pain.cncp.oud's "
-           "misuse rate (Vowles et al., Pain 2015: 21–29%; fitted 24.7%; 0.006 gave 50%; was 0.012 by hand at the "
-           "old satiety): hazard of taking an extra, "
+           "calibrated to pain.cncp.oud's misuse rate (Vowles et al., Pain 2015: 21–29%) by opiaxis calibrate "
+           "behaviour.cncp (history: data/calibration.yaml): hazard of taking an extra, "
            "non-prescribed oxycodone dose at craving 0.5 for a chronic-pain patient on prescribed opioids "
            "(replaces use_rate_max: prescribed supply, no illicit market, no injection; the same craving, "
            "withdrawal, pain and cue terms apply). Between-patient CV 1.5 (assumed: risk of aberrant use is "
@@ -120,22 +119,19 @@ _P = [
            "Nunes et al. PMC6980175)"),
     BParam("dropout_medication_factor", 0.3, "dimensionless",
            "calibrated to mmt.retention's retention RR (Mattick et al., Cochrane 2009: RR 4.44, 3.26–6.04) "
-           "jointly with craving_satiety_agonism by scripts/calibrate_behaviour.py: dropout hazard on "
-           "maintenance medication relative to no medication (engagement, daily clinic contact). Kept at 0.3: "
-           "with craving_satiety_agonism 0.5 it gives RR 4.40 (0.2 and 0.13 gave 5.05 and 5.15 at the old "
-           "satiety 0.35)"),
+           "jointly with craving_satiety_agonism by opiaxis calibrate behaviour.mmt (history: "
+           "data/calibration.yaml): dropout hazard on maintenance medication relative to no medication "
+           "(engagement, daily clinic contact)"),
     BParam("reentry_rate", 1.0 / (120 * 24), "1/h",
            "assumed: re-entry into treatment about every 4 months out of treatment (cycles in and out of OST, "
            "Sordo 2017 cohorts)"),
     BParam("bup_adherence", 0.9, "dimensionless",
            "assumed: probability of taking the daily take-home buprenorphine-naloxone dose at craving 0"),
     BParam("xrntx_attendance", 0.83, "dimensionless",
-           "calibrated (scripts/calibrate_behaviour.py) to the expectation of xbot.relapse24w's XR-NTX arm (65% "
-           "relapse, Lee et al., Lancet 2018), simulated with n = 2000 so that sampling noise (~1 point) does not "
-           "drive the fit: 0.78 / 0.82 / 0.86 gave 71.2 / 66.0 / 60.2%, 65% at 0.827. Probability of attending "
-           "each monthly XR-NTX injection (a missed injection ends treatment). Was 0.85 × (1 − 0.5·craving) "
-           "assumed, ~0.57 per injection at the craving of these patients, which left 12% on XR-NTX at 24 weeks "
-           "and 87% relapsed. 0.83^5 ≈ 39% receive all six injections, below the Russian placebo-controlled "
+           "calibrated to the expectation of xbot.relapse24w's XR-NTX arm (65% relapse, Lee et al., Lancet 2018; "
+           "simulated with n = 2000 so that sampling noise does not drive the fit) by opiaxis calibrate "
+           "behaviour.xbot (history: data/calibration.yaml). Probability of attending each monthly XR-NTX "
+           "injection (a missed injection ends treatment). 0.83^5 ≈ 39% receive all six injections, below the Russian placebo-controlled "
            "trial (median retention > 168 days, Krupitsky et al., Lancet 2011;377:1506), whose population had "
            "no agonist alternative"),
     BParam("leave_inpatient_rate", 0.0008, "1/h",

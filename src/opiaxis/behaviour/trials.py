@@ -19,16 +19,22 @@ HEROIN_SUPPLY = {"fentanyl_supply": {"p": 0.0}}   # pre-fentanyl trials (X:BOT 2
 
 
 @lru_cache(maxsize=8)
-def _oud_cohort(n: int, seed: int, fentanyl_p: float = 0.0):
+def _oud_cohort(n: int, seed: int, fentanyl_p: float = 0.0, overrides: tuple = (), behaviour: tuple = ()):
     """Dependent OUD patients after a 28-day run-in of their habitual use (cached per process)."""
-    c = make_cohort(np.arange(1, n + 1), seed, covariates={"fentanyl_supply": {"p": fentanyl_p}})
+    c = make_cohort(np.arange(1, n + 1), seed, covariates={"fentanyl_supply": {"p": fentanyl_p}},
+                    overrides=dict(overrides), behaviour=dict(behaviour))
     run_in(c, 28)
     return c.X.copy(), c
 
 
-def oud_cohort(n: int, seed: int = SEED, fentanyl_p: float = 0.0):
-    X, c = _oud_cohort(n, seed, fentanyl_p)
-    c2 = make_cohort(c.ids, seed, covariates={"fentanyl_supply": {"p": fentanyl_p}})
+def oud_cohort(n: int, seed: int = SEED, fentanyl_p: float = 0.0, *, overrides: dict | None = None,
+               behaviour: dict | None = None):
+    """``overrides`` (ODE typical values) and ``behaviour`` (behaviour typical values) are injected
+    by calibration (opiaxis.calibrate.procedures); both key the cache."""
+    key_o, key_b = tuple(sorted((overrides or {}).items())), tuple(sorted((behaviour or {}).items()))
+    X, c = _oud_cohort(n, seed, fentanyl_p, key_o, key_b)
+    c2 = make_cohort(c.ids, seed, covariates={"fentanyl_supply": {"p": fentanyl_p}}, overrides=overrides,
+                     behaviour=behaviour)
     c2.X = X.copy()
     return c2
 
@@ -68,7 +74,8 @@ def relapse_after_detox(n: int = 100, follow_days: int = 150, seed: int = SEED) 
             "completed_programme": float((dis >= ip - 1).mean()), "rel_day": rel_day, "record": rec}
 
 
-def xbot(n: int = 570, seed: int = SEED, *, follow_after_relapse: bool = True) -> dict:
+def xbot(n: int = 570, seed: int = SEED, *, follow_after_relapse: bool = True, overrides: dict | None = None,
+         behaviour: dict | None = None) -> dict:
     """X:BOT (Lee et al., Lancet 2018): 570 inpatients randomised 1:1 to XR-NTX (283) or BUP-NX (287);
     24 weeks (simple randomisation here, so the arms are ~285 each).
     Relapse = 4 consecutive weeks with any use or 7 consecutive days of use, assessed over weeks 3–24
@@ -80,11 +87,12 @@ def xbot(n: int = 570, seed: int = SEED, *, follow_after_relapse: bool = True) -
     relapse (overdoses, deaths, re-induction) can be read from ``record``, ``events`` and
     ``sim``; the relapse end point reads only the first relapse run in weeks 3–24, which following
     up cannot change (each patient's path has its own random stream). ``follow_after_relapse=False``
-    stops simulating a patient at relapse or failed induction (faster, same end point)."""
+    stops simulating a patient at relapse or failed induction (faster, same end point).
+    ``overrides``/``behaviour``: typical values injected by calibration (see :func:`oud_cohort`)."""
     from lifelines import CoxPHFitter
 
     from ..trials import proportion, randomise
-    c = oud_cohort(n, seed)
+    c = oud_cohort(n, seed, overrides=overrides, behaviour=behaviour)
     arm = randomise(c.ids, seed, (1, 1))
     arms = np.where(arm == 0, "xrntx", "bupnx")
     inp = np.where(arm == 0, 21.0, 4.0)
@@ -122,13 +130,14 @@ def xbot(n: int = 570, seed: int = SEED, *, follow_after_relapse: bool = True) -
             "events": sim.event_table()}
 
 
-def mmt_vs_no_replacement(n: int = 120, days: int = 112, seed: int = SEED) -> dict:
+def mmt_vs_no_replacement(n: int = 120, days: int = 112, seed: int = SEED, *, overrides: dict | None = None,
+                          behaviour: dict | None = None) -> dict:
     """Mattick et al., Cochrane 2009 trials: methadone maintenance (30 mg → 80 mg) vs no opioid
     replacement (counselling/placebo/wait-list). Retention = still in treatment at the end;
     heroin use = morphine-positive urine at the final test (use in the preceding 72 h), all
-    randomised patients followed."""
+    randomised patients followed. ``overrides``/``behaviour``: see :func:`oud_cohort`."""
     from ..trials import randomise
-    c = oud_cohort(n, seed + 1)
+    c = oud_cohort(n, seed + 1, overrides=overrides, behaviour=behaviour)
     arm = randomise(c.ids, seed + 1, (1, 1))
     arms = np.where(arm == 0, "methadone", "no_replacement")
     rec = CohortSim(c, list(arms), days).run()
@@ -213,14 +222,15 @@ def ot_intranasal(n: int = 64, seed: int = SEED, vas_sd: float = 15.0) -> dict:
             "p": float(p), "n": n}
 
 
-def cncp_misuse(n: int = 150, days: int = 365, seed: int = SEED) -> dict:
+def cncp_misuse(n: int = 150, days: int = 365, seed: int = SEED, *, overrides: dict | None = None,
+                behaviour: dict | None = None) -> dict:
     """Vowles et al., Pain 2015: chronic non-cancer pain on long-term opioid therapy (oxycodone 20 mg
     bid, opioid-naïve at start), 1 year. Operational definitions: misuse = extra (non-prescribed)
     doses on ≥3 days within any 30-day window; addiction = extra doses on ≥14 days within any
     28-day window (loss of control, compulsive use) — a subset of misuse."""
     cov = {"chronic_pain": {"p": 1.0}, "fentanyl_supply": {"p": 0.0}, "early_life_adversity": {"p": 0.25},
            "depression_history": {"p": 0.3}}
-    c = make_cohort(np.arange(1, n + 1), seed + 4, covariates=cov)
+    c = make_cohort(np.arange(1, n + 1), seed + 4, covariates=cov, overrides=overrides, behaviour=behaviour)
     rec = CohortSim(c, ["cncp"] * n, days, dt=24.0).run()
     ex = rec.extra > 0
     cs = np.cumsum(np.pad(ex.astype(int), ((0, 0), (1, 0))), axis=1)

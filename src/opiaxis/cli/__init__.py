@@ -5,6 +5,7 @@
 * :mod:`.precision` — ``fit``, ``recommend``, ``stratify``
 * :mod:`.behaviour` — ``trial``
 * :mod:`.sensitivity` — ``sensitivity``
+* :mod:`.calibrate` — ``calibrate``
 * :mod:`.explore` — ``explore``
 
 A new command goes in the module of its group (or a new module with ``register(app)``, added
@@ -17,7 +18,7 @@ import sys
 
 import typer
 
-from . import behaviour, core, explore, interop, precision, sensitivity
+from . import behaviour, calibrate, core, explore, interop, precision, sensitivity
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="opiaxis: virtual patients of the opioid–neuroimmune–endocrine–gut system.")
@@ -28,6 +29,7 @@ precision.register(app)
 behaviour.register(app)
 sensitivity.register(app)
 explore.register(app)
+calibrate.register(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -136,8 +136,21 @@ def model(markdown: Optional[Path] = typer.Option(None, "--markdown", help="writ
 def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write the scorecard as JSON"),
              target: Optional[list[str]] = typer.Option(None, "--target", "-t", help="only these target ids"),
              strict: bool = typer.Option(False, help="exit with status 1 if any target is missed"),
-             markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the scorecard as Markdown")):
-    """Run the published targets and print the scorecard."""
+             markdown: Optional[Path] = typer.Option(None, "--markdown", help="write the scorecard as Markdown"),
+             cross_validate: bool = typer.Option(False, "--cross-validate",
+                                                 help="re-run the calibration procedures with each calibrated target "
+                                                      "left out in turn and score it (resumable; see docs/calibration.md)"),
+             out: Path = typer.Option(Path("opiaxis-crossval"), "--out", help="folder of the cross-validation folds"),
+             procedure: Optional[list[str]] = typer.Option(None, "--procedure",
+                                                           help="cross-validate only these procedures (default: "
+                                                                "every procedure marked cross-validated)"),
+             scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                                     help="cross-validate on Dask: a scheduler address or 'local'")):
+    """Run the published targets and print the scorecard (or, with --cross-validate, the
+    calibrated targets' in-sample and out-of-sample scores)."""
+    if cross_validate:
+        _cross_validate(out, procedure, scheduler, markdown)
+        return
     try:
         from ..validate.registry import format_value, run_targets, write_json
         with progress_bar() as prog:
@@ -169,6 +182,34 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
             console.print(f"wrote {markdown}")
         if strict and n_ok < len(results):
             raise typer.Exit(1)
+    except (OpiaxisError, OSError) as exc:
+        fail(exc)
+
+
+def _cross_validate(out: Path, names, scheduler, markdown) -> None:
+    try:
+        from ..calibrate.crossval import cross_validate, markdown as cv_markdown
+        client = None
+        if scheduler is not None:
+            from ..study import connect_scheduler
+            client = connect_scheduler(scheduler, None)
+        try:
+            with progress_bar() as prog:
+                task = prog.add_task("cross-validating", total=None)
+                cv = cross_validate(list(names) if names else None, out, client=client,
+                                    progress=lambda k, n, text: prog.update(task, completed=k, total=n, description=text))
+        finally:
+            if client is not None:
+                client.close()
+        text = cv_markdown(cv)
+        console.print(text, markup=False, highlight=False)
+        console.print(f"{cv.ran} fold(s) run, {cv.reused} reused from {out}")
+        for name, cost in cv.not_cross_validated:
+            console.print(f"[yellow]not cross-validated[/] {name}: {cost}")
+        (out / "crossval.md").write_text(text, encoding="utf-8")
+        if markdown:
+            output_file(markdown, "--markdown").write_text(text, encoding="utf-8")
+            console.print(f"wrote {markdown}")
     except (OpiaxisError, OSError) as exc:
         fail(exc)
 

@@ -200,8 +200,7 @@ def build(drugs=None) -> Module:
              "calibrated: maximal fractional slowing of colonic propulsion by full enteric μ agonism "
              "(k_tr = k_tr0·(1 − Imax·A), model-anchors §5.3) — fitted to the OIC prevalence targets "
              "(gut.oic.cncp, gut.oic.cancer); opioids slow colonic transit 2–3 fold (Kurz & Sessler, Drugs 2003;63:649). "
-             "Re-fitted 0.45 → 0.41 to the same prevalences when the enteric μ site got each drug's own affinity "
-             "(morphine 1.71 → 0.512 ng/mL, brain penetration no longer folded in)",
+             "Fitted by opiaxis calibrate gut.mor_imax (history: data/calibration.yaml)",
              variability=Variability("logitnormal", 0.8), lower=0.0, upper=0.999,
              description="sensitivity of colonic motility to enteric μ agonism")
     tau_m = P("gut_motility_time_constant", 8.0, "h",

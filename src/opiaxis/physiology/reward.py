@@ -157,11 +157,9 @@ def build(drugs=None) -> Module:
                         "assumed: depression history raises craving reactivity by 30% (low mood the most reported "
                         "contributor to lapse, Ducray et al., Ir J Psychol Med 2014)")
     a_sat = m.parameter("craving_satiety_agonism", 0.5, "dimensionless",
-                        "calibrated (scripts/calibrate_behaviour.py, jointly with dropout_medication_factor) to "
-                        "mmt.retention's heroin-use RR 0.66 (0.56–0.78; Mattick et al., Cochrane 2009): μ agonism "
-                        "that halves craving. 0.35 (first build) gave RR 0.32 — methadone suppressed craving and "
-                        "use far more than in the trials; 0.5 gives RR 0.58 with the retention RR kept at 4.4; 0.6 "
-                        "(earlier diagnosis) broke retention. Methadone 60–80 mg and buprenorphine 16 mg reach "
+                        "calibrated to mmt.retention's heroin-use RR 0.66 (0.56–0.78; Mattick et al., Cochrane "
+                        "2009) jointly with dropout_medication_factor by opiaxis calibrate behaviour.mmt (history: "
+                        "data/calibration.yaml): μ agonism that halves craving. Methadone 60–80 mg and buprenorphine 16 mg reach "
                         "agonism ~0.4–0.9, so an adequate dose still halves craving or more (the 'narcotic "
                         "blockade', Dole et al. 1966)", variability=lognormal(0.3))
     c50 = m.parameter("craving_half_drive", 1.0, "dimensionless",

@@ -70,7 +70,7 @@ def _xbot_cached():
 @target("xbot.relapse24w", finding="24-week relapse (ITT): XR-naltrexone 65% vs buprenorphine-naloxone 57% (HR 1.36, 1.10–1.68)",
         band="arms within ±8 points; HR 1.0–1.8", source="Lee et al. 2018 (secondary for HR)",
         calibration="XR-NTX arm relapse (65%) used: xrntx_attendance (monthly injection attendance) fitted "
-                    "by scripts/calibrate_behaviour.py; blockade_exponent calibrated by hand to this target "
+                    "by opiaxis calibrate behaviour.xbot; blockade_exponent calibrated by hand to this target "
                     "earlier; use_rate_max jointly with relapse.detox. The BUP-NX arm and the HR are not fitted")
 def _xbot_rel(model=None):
     r = _xbot_cached()
@@ -84,7 +84,7 @@ def _xbot_rel(model=None):
 @target("mmt.retention", finding="methadone vs no opioid replacement: retention RR 4.44 (3.26–6.04); heroin use RR 0.66 (0.56–0.78)",
         band="inside the CIs", source="Mattick et al., Cochrane 2009 (secondary)",
         calibration="both RRs used: craving_satiety_agonism (reward) fitted to the heroin-use RR and "
-                    "dropout_medication_factor to the retention RR jointly by scripts/calibrate_behaviour.py; "
+                    "dropout_medication_factor to the retention RR jointly by opiaxis calibrate behaviour.mmt; "
                     "dropout_rate and dropout_craving_beta set by hand to the retention RR earlier")
 def _mmt(model=None):
     from ..behaviour.trials import mmt_vs_no_replacement
@@ -120,7 +120,7 @@ def _mort(model=None):
 
 @target("pain.cncp.oud", finding="chronic non-cancer pain patients on long-term opioids: misuse 21–29%, addiction 8–12%",
         band="simulated 1-year rates inside 13–38% and 3–17%", source="Vowles et al., Pain 2015;156:569",
-        calibration="misuse rate used: cncp_extra_dose_rate fitted to misuse 25% by scripts/calibrate_behaviour.py "
+        calibration="misuse rate used: cncp_extra_dose_rate fitted to misuse 25% by opiaxis calibrate behaviour.cncp "
                     "(its between-patient CV set by hand earlier); the addiction rate is not fitted")
 def _cncp(model=None):
     from ..behaviour.trials import cncp_misuse

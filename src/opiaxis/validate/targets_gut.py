@@ -170,7 +170,8 @@ CAL_TRIALS = ("gut_mor_imax (typical value and between-patient spread), the nega
 @target("gut.oic.cncp",
         finding="constipation in 41% of chronic non-cancer pain patients in opioid trials",
         band="30–50%", source="Kalso et al., Pain 2004;112:372",
-        calibration="gut_mor_imax and its spread were calibrated to this prevalence and gut.oic.cancer")
+        calibration="gut_mor_imax and its spread were calibrated to this prevalence and gut.oic.cancer "
+                    "(the typical value by opiaxis calibrate gut.mor_imax)")
 def _oic_cncp():
     p, sbm = oic_prevalence(CNCP_REGIMENS)
     value = {"OIC %": 100 * p.rate, "95% CI": [100 * p.low, 100 * p.high], "n": p.n,
@@ -182,7 +183,8 @@ def _oic_cncp():
 @target("gut.oic.cancer",
         finding="opioid-induced constipation in 40–70% of cancer pain patients on opioids",
         band="inside 40–70%", source="secondary (targets.md)",
-        calibration="gut_mor_imax and its spread were calibrated to this prevalence and gut.oic.cncp")
+        calibration="gut_mor_imax and its spread were calibrated to this prevalence and gut.oic.cncp "
+                    "(the typical value by opiaxis calibrate gut.mor_imax)")
 def _oic_cancer():
     p, sbm = oic_prevalence(CANCER_REGIMENS, extra=[_with_duration(CANCER_BREAKTHROUGH, 1)], seed=4102)
     value = {"OIC %": 100 * p.rate, "95% CI": [100 * p.low, 100 * p.high], "n": p.n,

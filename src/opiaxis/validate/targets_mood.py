@@ -97,7 +97,7 @@ def prevalence(model=None, n: int = 300, weeks: int = 4, population: str = "oud"
         band="30–42%",
         source="Santo et al., Drug Alcohol Depend 2022;238:109551",
         calibration="the between-person SD of the mood drive (mood_trait_offset) was fitted to a general-population "
-                    "12-month MDD prevalence of 6.6% (Kessler 2003, NCS-R), not to OUD data; the OUD prevalence is a "
+                    "12-month MDD prevalence of 6.6% (Kessler 2003, NCS-R; opiaxis calibrate mood.spread), not to OUD data; the OUD prevalence is a "
                     "prediction. Caveat: the default OUD covariate depression_history (p 0.36) was itself set from "
                     "Santo 2022 by the population module, and a history is the largest single drive term. The OUD-specific "
                     "drive terms (dynorphin_tolerance_gain, mood_weight_il6, mood_weight_kappa) were adjusted with "

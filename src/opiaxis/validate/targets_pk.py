@@ -43,7 +43,7 @@ def inside(v, lo, hi) -> bool:
         band="reduction 33–49%, 76–84%, 80–88%; peak plasma inside the published ranges ±25%",
         source="Greenwald et al., Neuropsychopharmacology 2003;28:2000",
         calibration="peak plasma: SL bioavailability and its dose exponent were fitted to these peaks "
-                    "(scripts/calibrate_occupancy.py); the availability reductions are predictions")
+                    "(opiaxis calibrate occupancy.buprenorphine; history in data/calibration.yaml); the availability reductions are predictions")
 def _greenwald():
     bands_red = {2: (33, 49), 16: (76, 84), 32: (80, 88)}
     bands_cp = {2: (0.5 * 0.75, 1.0 * 1.25), 16: (5 * 0.75, 6 * 1.25), 32: (13 * 0.75, 14 * 1.25)}
@@ -115,7 +115,7 @@ def _thresholds():
         band="each within ±10 points (5 mg: 38–63%)",
         source="Rabiner 2011, tabulated in Neuropsychopharmacology 2022, doi:10.1038/s41386-022-01416-z",
         calibration="naltrexone's apparent μ dissociation constant was fitted to these four blockade values "
-                    "(scripts/calibrate_occupancy.py)")
+                    "(opiaxis calibrate occupancy.naltrexone; history in data/calibration.yaml)")
 def _ntx():
     bands = {2: (17, 37), 5: (38, 63), 15: (51, 71), 50: (82, 100)}
     times = np.arange(0, 8.001, 0.05)
