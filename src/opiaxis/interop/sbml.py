@@ -336,30 +336,59 @@ def to_sbml(model: Model, params=None, doses: pd.DataFrame | None = None, *,
     validate: run libSBML's consistency checks and raise :class:`SBMLExportError` on any error.
     dose_groups: repeating dose events to write instead of ``doses`` (their parameters can then be
         changed per condition, as :mod:`opiaxis.interop.petab` does; ``n = 0`` disables one).
-    solver_offsets: integrate every state that starts at 0 as ``opiaxis_z_<state> = state + 1`` (one
-        unit of the state's own unit), with ``state`` an assignment rule (see the module docstring:
-        this is what lets libRoadRunner run the document with its default settings).
+    solver_offsets: integrate every state that starts at 0 as ``opiaxis_z_<state> = state +``
+        :data:`OFFSET` (in the state's own unit), with ``state`` an assignment rule (see
+        ``docs/interop.md``: this is what lets libRoadRunner run the document with its default
+        settings).
     """
     libsbml = _libsbml()
+    values = _parameter_values(model, params)
+    _check_identifiers(model)
+    groups, resets = _dose_plan(model, doses, patient, compact)
+    if dose_groups is not None:
+        groups = list(dose_groups)
+        _check_compartments(model, groups)
+    w = _Writer(model, model_id, libsbml)
+    w.parameters(values)
+    inf_param = {s: f"opiaxis_infusion_{s}" for s in
+                 sorted({model.dose_targets[g.cmt].state for g in groups if g.rate > 0})}
+    w.states(solver_offsets, inf_param)
+    w.assignments()
+    w.rate_rules(inf_param)
+    for k, g in enumerate(groups, start=1):
+        w.dose_group(k, g, inf_param)
+    for k, t in enumerate(resets, start=1):
+        w.reset(k, t, list(inf_param.values()))
+    if validate:
+        errors = sbml_errors(w.doc)
+        if errors:
+            raise SBMLExportError("libSBML consistency check failed: " + "; ".join(errors[:5]))
+    return libsbml.writeSBMLToString(w.doc)
+
+
+def _parameter_values(model: Model, params) -> np.ndarray:
+    """The parameter vector to write: typical values, a full vector, or overrides by name."""
     values = model.default_parameters()
-    if params is not None:
-        if isinstance(params, dict):
-            for k, v in params.items():
-                if k not in model.param_index:
-                    raise OpiaxisInputError(f"unknown parameter {k!r}; expected a parameter of the "
-                                            "model", field="params")
-                values[model.param_index[k]] = float(v)
-        else:
-            arr = np.asarray(params, dtype=float).reshape(-1)
-            if arr.shape[0] != len(model.parameters):
-                raise OpiaxisInputError(f"params has {arr.shape[0]} values; the model has "
-                                        f"{len(model.parameters)} parameters", field="params")
-            values = arr.copy()
+    if isinstance(params, dict):
+        for k, v in params.items():
+            if k not in model.param_index:
+                raise OpiaxisInputError(f"unknown parameter {k!r}; expected a parameter of the "
+                                        "model", field="params")
+            values[model.param_index[k]] = float(v)
+    elif params is not None:
+        arr = np.asarray(params, dtype=float).reshape(-1)
+        if arr.shape[0] != len(model.parameters):
+            raise OpiaxisInputError(f"params has {arr.shape[0]} values; the model has "
+                                    f"{len(model.parameters)} parameters", field="params")
+        values = arr.copy()
     if not np.all(np.isfinite(values)):
         bad = model.parameter_names[int(np.flatnonzero(~np.isfinite(values))[0])]
         raise OpiaxisInputError(f"parameter {bad!r} is not finite; expected a finite number",
                                 field="params")
+    return values
 
+
+def _check_identifiers(model: Model) -> None:
     names = set(model.state_names) | set(model.parameter_names) | set(model.assignment_index)
     for n in sorted(names):
         if not _SID.match(n) or n.lower() in _RESERVED or n.startswith("opiaxis_"):
@@ -367,270 +396,243 @@ def to_sbml(model: Model, params=None, doses: pd.DataFrame | None = None, *,
                                   "digits and '_', not starting with a digit, not a reserved "
                                   f"word {sorted(_RESERVED)} and not starting with 'opiaxis_')")
 
-    doc = libsbml.SBMLDocument(3, 2)
-    sm = doc.createModel()
-    sm.setId(model_id or re.sub(r"\W", "_", model.name) or "opiaxis")
-    sm.setName(f"{model.name}: " + ", ".join(m.name for m in model.modules))
-    mod_notes = [f"opiaxis model {model.name!r}, modules: " + ", ".join(m.name for m in model.modules)
+
+def _check_compartments(model: Model, groups) -> None:
+    for g in groups:
+        if g.cmt not in model.dose_targets:
+            raise OpiaxisInputError(f"unknown dosing compartment {g.cmt!r}; known: "
+                                    f"{', '.join(sorted(model.dose_targets))}", field="CMT")
+
+
+def _dose_plan(model: Model, doses, patient, compact: bool) -> tuple[list[DoseGroup], list[float]]:
+    """One patient's expanded dose rows as (repeating) dose groups and reset times."""
+    if doses is None or not len(doses):
+        return [], []
+    d = doses
+    if "ID" in d.columns:
+        ids = pd.unique(d["ID"])
+        if patient is None and len(ids) > 1:
+            raise OpiaxisInputError(f"the dose table holds {len(ids)} patients; expected one, "
+                                    "or name one with patient=", field="ID")
+        if patient is not None:
+            d = d[d["ID"] == patient]
+            if not len(d):
+                raise OpiaxisInputError(f"no doses for patient {patient!r}", field="ID")
+    for c in ("TIME", "EVID", "AMT", "CMT"):
+        if c not in d.columns:
+            raise OpiaxisInputError(f"dose table has no column {c}; expected expanded dose rows "
+                                    "from opiaxis.dosing.expand_doses", field=c)
+    groups, resets = group_doses(d)
+    if not compact:
+        groups = [DoseGroup(g.cmt, g.amt, g.rate, g.t0 + k * g.ii, 0.0, 1)
+                  for g in groups for k in range(g.n)]
+    _check_compartments(model, groups)
+    return groups, resets
+
+
+class _Writer:
+    """Builds one SBML document: units, parameters, states, rules, dose and reset events."""
+
+    def __init__(self, model: Model, model_id: str | None, libsbml):
+        self.model, self.lib = model, libsbml
+        self.doc = libsbml.SBMLDocument(3, 2)
+        sm = self.sm = self.doc.createModel()
+        sm.setId(model_id or re.sub(r"\W", "_", model.name) or "opiaxis")
+        sm.setName(f"{model.name}: " + ", ".join(m.name for m in model.modules))
+        notes = [f"opiaxis model {model.name!r}, modules: " + ", ".join(m.name for m in model.modules)
                  + f". Exported by opiaxis.interop.sbml. {len(model.states)} states (parameters with "
                  "rate rules, time in hours), "
                  f"{len(model.parameters)} constant parameters, {len(model.assignments)} assignment rules. "
                  "Non-integer powers are guarded as in the opiaxis engine: b^e is 0 for b <= 0."]
-    for m in model.modules:
-        mod_notes.append(f"Module {m.name}: " + " ".join((m.doc or "").split()))
-    sm.setNotes(_notes("\n\n".join(mod_notes)))
+        notes += [f"Module {m.name}: " + " ".join((m.doc or "").split()) for m in model.modules]
+        sm.setNotes(_notes("\n\n".join(notes)))
+        self.unit_ids: dict[str, str] = {}
+        self.hour = self.unit("h")
+        sm.setTimeUnits(self.hour)
+        self.settings = libsbml.L3ParserSettings()
+        self.settings.setModel(sm)
+        self.settings.setParseLog(libsbml.L3P_PARSE_LOG_AS_LN)
+        self.settings.setParseUnits(True)
+        self.integrated: dict[str, str] = {}   # state -> the SBML variable carrying its rate rule
 
-    # --- units
-    unit_ids: dict[str, str] = {}
-
-    def unit(text: str) -> str:
+    def unit(self, text: str) -> str:
         key = text.strip()
-        if key in unit_ids:
-            return unit_ids[key]
+        if key in self.unit_ids:
+            return self.unit_ids[key]
         comps = unit_components(key)
         if not comps:
-            unit_ids[key] = "dimensionless"
+            self.unit_ids[key] = "dimensionless"
             return "dimensionless"
-        uid = _unit_id(key)
-        base, k = uid, 1
-        while sm.getUnitDefinition(uid) is not None:
+        uid = base = _unit_id(key)
+        k = 1
+        while self.sm.getUnitDefinition(uid) is not None:
             k += 1
             uid = f"{base}_{k}"
-        ud = sm.createUnitDefinition()
+        ud = self.sm.createUnitDefinition()
         ud.setId(uid)
         ud.setName(key)
         for kind, expo, mult in comps:
             u = ud.createUnit()
-            u.setKind(libsbml.UnitKind_forName(kind))
+            u.setKind(self.lib.UnitKind_forName(kind))
             u.setExponent(expo)
             u.setScale(0)
             u.setMultiplier(mult)
-        unit_ids[key] = uid
+        self.unit_ids[key] = uid
         return uid
 
-    hour = unit("h")
-    sm.setTimeUnits(hour)
-
-    settings = libsbml.L3ParserSettings()
-    settings.setModel(sm)
-    settings.setParseLog(libsbml.L3P_PARSE_LOG_AS_LN)
-    settings.setParseUnits(True)
-
-    def math_of(text: str, where: str):
-        ast = libsbml.parseL3FormulaWithSettings(text, settings)
+    def math(self, text: str, where: str):
+        ast = self.lib.parseL3FormulaWithSettings(text, self.settings)
         if ast is None:
-            raise SBMLExportError(f"{where}: libSBML could not parse the formula ({libsbml.getLastParseL3Error()}): "
-                                  f"{text[:300]}")
+            raise SBMLExportError(f"{where}: libSBML could not parse the formula "
+                                  f"({self.lib.getLastParseL3Error()}): {text[:300]}")
         return ast
 
-    # --- parameters
-    for p, v in zip(model.parameters, values):
-        sp_ = sm.createParameter()
-        sp_.setId(p.name)
-        sp_.setConstant(True)
-        sp_.setValue(float(v))
-        sp_.setUnits(unit(p.unit))
-        sp_.setMetaId(f"meta_{p.name}")
-        var = p.variability.describe() if p.variability else "none (fixed)"
-        sp_.setNotes(_notes([("source", p.source), ("description", p.description), ("module", p.module),
-                             ("unit", p.unit), ("typical value", f"{p.value:g}"),
-                             ("between-patient variability", var)]))
-        _check(sp_.setAnnotation(_annotation("parameter", {
-            "source": p.source, "description": p.description, "module": p.module, "unit": p.unit,
-            "typical": repr(p.value), "variability": p.variability.kind if p.variability else None,
-            "spread": p.variability.spread if p.variability else None,
-            "lower": p.lower, "upper": p.upper})), f"the annotation of {p.name}")
-
-    # --- states (rate-rule parameters) and their infusion inputs
-    groups, resets = ([], [])
-    if doses is not None and len(doses):
-        d = doses
-        if "ID" in d.columns:
-            ids = pd.unique(d["ID"])
-            if patient is None and len(ids) > 1:
-                raise OpiaxisInputError(f"the dose table holds {len(ids)} patients; expected one, "
-                                        "or name one with patient=", field="ID")
-            if patient is not None:
-                d = d[d["ID"] == patient]
-                if not len(d):
-                    raise OpiaxisInputError(f"no doses for patient {patient!r}", field="ID")
-        for c in ("TIME", "EVID", "AMT", "CMT"):
-            if c not in d.columns:
-                raise OpiaxisInputError(f"dose table has no column {c}; expected expanded dose rows "
-                                        "from opiaxis.dosing.expand_doses", field=c)
-        groups, resets = group_doses(d)
-        if not compact:
-            groups = [DoseGroup(g.cmt, g.amt, g.rate, g.t0 + k * g.ii, 0.0, 1)
-                      for g in groups for k in range(g.n)]
-        for g in groups:
-            if g.cmt not in model.dose_targets:
-                raise OpiaxisInputError(f"unknown dosing compartment {g.cmt!r}; known: "
-                                        f"{', '.join(sorted(model.dose_targets))}", field="CMT")
-    if dose_groups is not None:
-        groups = list(dose_groups)
-        for g in groups:
-            if g.cmt not in model.dose_targets:
-                raise OpiaxisInputError(f"unknown dosing compartment {g.cmt!r}; known: "
-                                        f"{', '.join(sorted(model.dose_targets))}", field="CMT")
-    infused = sorted({model.dose_targets[g.cmt].state for g in groups if g.rate > 0})
-    inf_param = {s: f"opiaxis_infusion_{s}" for s in infused}
-    if resets:
-        infused_reset = list(inf_param.values())
-    else:
-        infused_reset = []
-
-    def new_state_offset(z, st):
-        pz = sm.createParameter()
-        pz.setId(z)
-        pz.setConstant(False)
-        pz.setValue(OFFSET)
-        pz.setUnits(unit(st.unit))
-        pz.setNotes(_notes([("description", f"{st.name} + 1 {st.unit}: the variable integrated for "
-                             f"{st.name}, so that no solver tolerance derived from its current value "
-                             "collapses to zero (opiaxis.interop.sbml, solver offsets)")]))
-
-    integrated = {}   # state -> the SBML variable carrying its rate rule
-    for s in model.states:
-        ps = sm.createParameter()
-        ps.setId(s.name)
-        ps.setConstant(False)
-        ps.setUnits(unit(s.unit))
-        ps.setMetaId(f"meta_{s.name}")
-        numeric = not (isinstance(s.initial, sp.Expr) and s.initial.free_symbols)
-        if solver_offsets and numeric and float(s.initial) == 0.0:
-            z = f"{OFFSET_PREFIX}{s.name}"
-            integrated[s.name] = z
-            new_state_offset(z, s)
-            ps.setValue(0.0)
-            rule = sm.createAssignmentRule()
-            rule.setVariable(s.name)
-            rule.setMath(math_of(f"{z} - {OFFSET} {unit(s.unit)}", f"offset of {s.name}"))
-        elif numeric:
-            integrated[s.name] = s.name
-            ps.setValue(float(s.initial))
-        else:
-            integrated[s.name] = s.name
-            ps.setValue(0.0)
-            ia = sm.createInitialAssignment()
-            ia.setSymbol(s.name)
-            ia.setMath(math_of(formula(s.initial, f"initial value of {s.name}"), f"initial value of {s.name}"))
-        ps.setNotes(_notes([("state", s.description), ("module", s.module), ("unit", s.unit)]
-                           + ([("integrated as", f"{integrated[s.name]} − 1 {s.unit}")]
-                              if integrated[s.name] != s.name else [])))
-        _check(ps.setAnnotation(_annotation("state", {"module": s.module, "unit": s.unit,
-                                                       "description": s.description})),
-               f"the annotation of {s.name}")
-    for s, pid in inf_param.items():
-        pi = sm.createParameter()
-        pi.setId(pid)
-        pi.setConstant(False)
-        pi.setValue(0.0)
-        pi.setUnits(unit(f"({model.states[model.state_index[s]].unit})/h"))
-        pi.setNotes(_notes([("description", f"zero-order input into {s} (sum of running infusions)")]))
-
-    # --- assignments
-    for a in model.assignments:
-        pa = sm.createParameter()
-        pa.setId(a.name)
-        pa.setConstant(False)
-        pa.setUnits(unit(a.unit))
-        pa.setNotes(_notes([("assignment", a.description), ("module", a.module), ("unit", a.unit),
-                            ("interface variable", "yes" if a.interface else "")]))
-        rule = sm.createAssignmentRule()
-        rule.setVariable(a.name)
-        where = f"assignment {a.name!r} (module {a.module!r})"
-        rule.setMath(math_of(formula(a.expr, where), where))
-
-    for s in model.states:
-        rr = sm.createRateRule()
-        rr.setVariable(integrated[s.name])
-        where = f"d{s.name}/dt (module {s.module!r})"
-        text = formula(model.odes[s.name], where)
-        if s.name in inf_param:
-            text = f"{text} + {inf_param[s.name]}"
-        rr.setMath(math_of(text, where))
-
-    # --- dose events
-    def new_param(pid, value, u, constant=True, note=""):
-        p = sm.createParameter()
+    def param(self, pid, value, unit_id, *, constant=True, note="", meta=False):
+        p = self.sm.createParameter()
         p.setId(pid)
         p.setConstant(constant)
         p.setValue(float(value))
-        p.setUnits(u)
+        p.setUnits(unit_id)
+        if meta:
+            p.setMetaId(f"meta_{pid}")
         if note:
             p.setNotes(_notes([("description", note)]))
+        return p
 
-    def event(eid, trigger, priority, assignments, note=""):
-        ev = sm.createEvent()
+    def rule(self, var: str, text: str, where: str) -> None:
+        r = self.sm.createAssignmentRule()
+        r.setVariable(var)
+        r.setMath(self.math(text, where))
+
+    def parameters(self, values) -> None:
+        for p, v in zip(self.model.parameters, values):
+            sp_ = self.param(p.name, v, self.unit(p.unit), meta=True)
+            var = p.variability.describe() if p.variability else "none (fixed)"
+            sp_.setNotes(_notes([("source", p.source), ("description", p.description), ("module", p.module),
+                                 ("unit", p.unit), ("typical value", f"{p.value:g}"),
+                                 ("between-patient variability", var)]))
+            _check(sp_.setAnnotation(_annotation("parameter", {
+                "source": p.source, "description": p.description, "module": p.module, "unit": p.unit,
+                "typical": repr(p.value), "variability": p.variability.kind if p.variability else None,
+                "spread": p.variability.spread if p.variability else None,
+                "lower": p.lower, "upper": p.upper})), f"the annotation of {p.name}")
+
+    def states(self, solver_offsets: bool, inf_param: dict[str, str]) -> None:
+        """States as rate-rule parameters (or offset variables, see :func:`to_sbml`), and the
+        input-rate parameters of infused states."""
+        for s in self.model.states:
+            ps = self.param(s.name, 0.0, self.unit(s.unit), constant=False, meta=True)
+            numeric = not (isinstance(s.initial, sp.Expr) and s.initial.free_symbols)
+            self.integrated[s.name] = s.name
+            extra = []
+            if solver_offsets and numeric and float(s.initial) == 0.0:
+                z = self.integrated[s.name] = f"{OFFSET_PREFIX}{s.name}"
+                self.param(z, OFFSET, self.unit(s.unit), constant=False,
+                           note=f"{s.name} + {OFFSET:g} {s.unit}: the variable integrated for {s.name}, so "
+                                "that no solver tolerance derived from its current value collapses to zero "
+                                "(opiaxis.interop.sbml, solver offsets)")
+                self.rule(s.name, f"{z} - {OFFSET} {self.unit(s.unit)}", f"offset of {s.name}")
+                extra = [("integrated as", f"{z} − {OFFSET:g} {s.unit}")]
+            elif numeric:
+                ps.setValue(float(s.initial))
+            else:
+                ia = self.sm.createInitialAssignment()
+                ia.setSymbol(s.name)
+                where = f"initial value of {s.name}"
+                ia.setMath(self.math(formula(s.initial, where), where))
+            ps.setNotes(_notes([("state", s.description), ("module", s.module), ("unit", s.unit)] + extra))
+            _check(ps.setAnnotation(_annotation("state", {"module": s.module, "unit": s.unit,
+                                                           "description": s.description})),
+                   f"the annotation of {s.name}")
+        for s, pid in inf_param.items():
+            self.param(pid, 0.0, self.unit(f"({self.model.states[self.model.state_index[s]].unit})/h"),
+                       constant=False, note=f"zero-order input into {s} (sum of running infusions)")
+
+    def assignments(self) -> None:
+        for a in self.model.assignments:
+            pa = self.param(a.name, 0.0, self.unit(a.unit), constant=False)
+            pa.setNotes(_notes([("assignment", a.description), ("module", a.module), ("unit", a.unit),
+                                ("interface variable", "yes" if a.interface else "")]))
+            where = f"assignment {a.name!r} (module {a.module!r})"
+            self.rule(a.name, formula(a.expr, where), where)
+
+    def rate_rules(self, inf_param: dict[str, str]) -> None:
+        for s in self.model.states:
+            rr = self.sm.createRateRule()
+            rr.setVariable(self.integrated[s.name])
+            where = f"d{s.name}/dt (module {s.module!r})"
+            text = formula(self.model.odes[s.name], where)
+            if s.name in inf_param:
+                text = f"{text} + {inf_param[s.name]}"
+            rr.setMath(self.math(text, where))
+
+    def event(self, eid, trigger, priority, assignments, note="") -> None:
+        ev = self.sm.createEvent()
         ev.setId(eid)
         ev.setUseValuesFromTriggerTime(False)
         tr = ev.createTrigger()
         tr.setInitialValue(False)
         tr.setPersistent(True)
-        tr.setMath(math_of(trigger, f"trigger of {eid}"))
+        tr.setMath(self.math(trigger, f"trigger of {eid}"))
         pr = ev.createPriority()
-        pr.setMath(math_of(f"{priority}{_DL}", f"priority of {eid}"))
+        pr.setMath(self.math(f"{priority}{_DL}", f"priority of {eid}"))
         for var, text in assignments:
             ea = ev.createEventAssignment()
             ea.setVariable(var)
-            ea.setMath(math_of(text, f"event {eid}, assignment to {var}"))
+            ea.setMath(self.math(text, f"event {eid}, assignment to {var}"))
         if note:
             ev.setNotes(_notes([("description", note)]))
 
-    mg = unit("mg")
-    for k, g in enumerate(groups, start=1):
-        dt = model.dose_targets[g.cmt]
+    def dose_group(self, k: int, g: DoseGroup, inf_param: dict[str, str]) -> None:
+        """A (repeating) bolus, or infusion start and stop events, driven by parameters."""
+        dt = self.model.dose_targets[g.cmt]
         pre = f"opiaxis_dose{k}_"
         what = (f"{g.n} dose(s) of {g.amt:g} mg {g.cmt}" + (f" every {g.ii:g} h" if g.n > 1 else "")
                 + f" from {g.t0:g} h" + (f", infused at {g.rate:g} mg/h" if g.rate > 0 else ""))
-        new_param(pre + "t0", g.t0, hour, note=f"time of the first dose: {what}")
-        new_param(pre + "ii", g.ii, hour, note="dosing interval")
-        new_param(pre + "n", g.n, "dimensionless", note="number of doses")
-        new_param(pre + "amt", g.amt, mg, note=f"amount per dose into {dt.state}")
-        new_param(pre + "k", 0, "dimensionless", constant=False, note="doses given so far")
+        self.param(pre + "t0", g.t0, self.hour, note=f"time of the first dose: {what}")
+        self.param(pre + "ii", g.ii, self.hour, note="dosing interval")
+        self.param(pre + "n", g.n, "dimensionless", note="number of doses")
+        self.param(pre + "amt", g.amt, self.unit("mg"), note=f"amount per dose into {dt.state}")
+        self.param(pre + "k", 0, "dimensionless", constant=False, note="doses given so far")
         lag = f" + {dt.lag}" if dt.lag else ""
+        F = f"1{_DL}"
         if dt.bioavailability:
             f = dt.bioavailability
             if dt.dose_exponent:
                 f = f"({f} * ({pre}amt / {dt.reference_dose})^{dt.dose_exponent})"
             F = f"piecewise(0{_DL}, {f} < 0{_DL}, 1{_DL}, {f} > 1{_DL}, {f})"
-        else:
-            F = f"1{_DL}"
-        state = dt.state
+        due = f"({pre}k < {pre}n) && (time >= {pre}t0 + {pre}k * {pre}ii{lag})"
+        count = (pre + "k", f"{pre}k + 1{_DL}")
         if g.rate <= 0:
-            zs = integrated[state]
-            event(pre + "bolus", f"({pre}k < {pre}n) && (time >= {pre}t0 + {pre}k * {pre}ii{lag})",
-                  PRIORITY_DOSE, [(zs, f"{zs} + {F} * {pre}amt"), (pre + "k", f"{pre}k + 1{_DL}")],
-                  note=what)
-        else:
-            new_param(pre + "rate", g.rate, unit(f"({model.states[model.state_index[state]].unit})/h"),
-                      note="infusion rate")
-            new_param(pre + "kstop", 0, "dimensionless", constant=False, note="infusions stopped so far")
-            ip = inf_param[state]
-            event(pre + "start", f"({pre}k < {pre}n) && (time >= {pre}t0 + {pre}k * {pre}ii{lag})",
-                  PRIORITY_DOSE, [(ip, f"{ip} + {pre}rate"), (pre + "k", f"{pre}k + 1{_DL}")],
-                  note="start: " + what)
-            event(pre + "stop", f"({pre}kstop < {pre}k) && (time >= {pre}t0 + {pre}kstop * {pre}ii{lag}"
-                                f" + {F} * {pre}amt / {pre}rate)",
-                  PRIORITY_STOP, [(ip, f"{ip} - {pre}rate"), (pre + "kstop", f"{pre}kstop + 1{_DL}")],
-                  note="stop: " + what)
-    for k, t in enumerate(resets, start=1):
-        new_param(f"opiaxis_reset{k}_time", t, hour, note="reset (EVID 3/4) time")
-        assigns = []
-        for s in model.states:
-            init = formula(s.initial, s.name) if isinstance(s.initial, sp.Expr) else _num(float(s.initial), s.name)
-            if integrated[s.name] != s.name:
-                init = f"{OFFSET} {unit(s.unit)}"
-            assigns.append((integrated[s.name], init))
-        assigns += [(pid, f"0{_DL} * {pid}") for pid in infused_reset]
-        event(f"opiaxis_reset{k}", f"time >= opiaxis_reset{k}_time", PRIORITY_RESET, assigns,
-              note="reset: every state to its initial value, infusions stopped")
+            zs = self.integrated[dt.state]
+            self.event(pre + "bolus", due, PRIORITY_DOSE, [(zs, f"{zs} + {F} * {pre}amt"), count], note=what)
+            return
+        unit = self.unit(f"({self.model.states[self.model.state_index[dt.state]].unit})/h")
+        self.param(pre + "rate", g.rate, unit, note="infusion rate")
+        self.param(pre + "kstop", 0, "dimensionless", constant=False, note="infusions stopped so far")
+        ip = inf_param[dt.state]
+        self.event(pre + "start", due, PRIORITY_DOSE, [(ip, f"{ip} + {pre}rate"), count], note="start: " + what)
+        self.event(pre + "stop", f"({pre}kstop < {pre}k) && (time >= {pre}t0 + {pre}kstop * {pre}ii{lag}"
+                                 f" + {F} * {pre}amt / {pre}rate)",
+                   PRIORITY_STOP, [(ip, f"{ip} - {pre}rate"), (pre + "kstop", f"{pre}kstop + 1{_DL}")],
+                   note="stop: " + what)
 
-    if validate:
-        errors = sbml_errors(doc)
-        if errors:
-            raise SBMLExportError("libSBML consistency check failed: " + "; ".join(errors[:5]))
-    return libsbml.writeSBMLToString(doc)
+    def reset(self, k: int, t: float, infused: list[str]) -> None:
+        """EVID 3/4: every state back to its initial value, running infusions stopped."""
+        self.param(f"opiaxis_reset{k}_time", t, self.hour, note="reset (EVID 3/4) time")
+        assigns = []
+        for s in self.model.states:
+            z = self.integrated[s.name]
+            if z != s.name:
+                init = f"{OFFSET} {self.unit(s.unit)}"
+            elif isinstance(s.initial, sp.Expr):
+                init = formula(s.initial, s.name)
+            else:
+                init = _num(float(s.initial), s.name)
+            assigns.append((z, init))
+        assigns += [(pid, f"0{_DL} * {pid}") for pid in infused]
+        self.event(f"opiaxis_reset{k}", f"time >= opiaxis_reset{k}_time", PRIORITY_RESET, assigns,
+                   note="reset: every state to its initial value, infusions stopped")
 
 
 def sbml_errors(doc_or_text, *, warnings: bool = False) -> list[str]:
