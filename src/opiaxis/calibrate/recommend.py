@@ -342,14 +342,15 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
                        P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4,
-                       trajectories: dict | None = None, condition_unfitted: bool = True):
+                       trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
     expected utility). ``trajectories``: a dict filled with ``{candidate: {variable: (draws, times)}}``
     of the utility's variables and ``"_times"`` (hours since the decision time).
     ``condition_unfitted``: draw the screened, unfitted parameters from their posterior given the
-    data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population."""
+    data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population.
+    ``stack``: also try a second adjunct on top of each base's best adjunct (see :func:`_adjunct_stages`)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -402,19 +403,7 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
 
     run([(name, [spec], "intervention") for name, spec in opts.candidates.items() if not _available(model, spec)])
     if with_adjuncts:
-        L = {k: composite(v, opts.weights) for k, v in results.items()}
-        best = min(L, key=lambda k: L[k].mean())
-        run([(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct") for b in adjunct_bases or [best]
-             for aname, aspec in opts.adjuncts.items() if not _available(model, aspec)])
-        if adjunct_bases is None:
-            # the best adjunct also on the bases the posterior cannot separate from the best one,
-            # so that the winning combination is compared across them
-            combos = {a: composite(results[f"{best} + {a}"], opts.weights).mean()
-                      for a in opts.adjuncts if f"{best} + {a}" in results}
-            if combos and min(combos.values()) < L[best].mean():
-                a_star = min(combos, key=combos.get)
-                run([(f"{b} + {a_star}", [opts.candidates[b], opts.adjuncts[a_star]], "adjunct") for b in L
-                     if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05])
+        _adjunct_stages(run, results, opts, model, adjunct_bases, stack)
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
@@ -422,6 +411,43 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         notes.append("return to use is not modelled (no reward/behaviour module in this model): the ranking "
                      "does not credit medications for relapse prevention or retention")
     return results, kinds, notes, t_dec
+
+
+def _adjunct_stages(run, results, opts, model, adjunct_bases, stack):
+    """Adjuncts on the best base (or on each of ``adjunct_bases``); the best adjunct on the bases the
+    posterior cannot separate from the best one; with ``stack``, every other adjunct on top of each
+    such base's best adjunct (greedy: a second adjunct is tried only on the best first one).
+
+    Stacking is there because patients get several adjuncts: a constipated patient a laxative *and*
+    a PAMORA when the laxative is not enough, a depressed one an antidepressant besides the laxative
+    that every opioid-maintained patient gains from; with one adjunct at a time the laxative's gain
+    hid every other adjunct's."""
+    W = opts.weights
+    L = {k: composite(v, W) for k, v in results.items()}
+    best = min(L, key=lambda k: L[k].mean())
+    avail = {a: spec for a, spec in opts.adjuncts.items() if not _available(model, spec)}
+    bases = adjunct_bases or [best]
+    run([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()])
+
+    def best_adjunct(b):
+        combos = {a: composite(results[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in results}
+        return min(combos, key=combos.get) if combos and min(combos.values()) < L[b].mean() else None
+
+    firsts = {b: best_adjunct(b) for b in bases}
+    if adjunct_bases is None and firsts[best] is not None:
+        # the best adjunct also on the bases the posterior cannot separate from the best one,
+        # so that the winning combination is compared across them
+        a_star = firsts[best]
+        tied = [b for b in L if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05]
+        run([(f"{b} + {a_star}", [opts.candidates[b], avail[a_star]], "adjunct") for b in tied])
+        firsts.update({b: a_star for b in tied})
+    if stack:
+        def overlap(x, y):  # the same drug or intervention parameter twice is not a second adjunct
+            drugs = [{t.split()[0] for t in z.get("regimens", [])} for z in (x, y)]
+            return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
+        run([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
+             for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
+             if a2 != a1 and not overlap(avail[a1], spec)])
 
 
 def _driver(T_c: dict, T_ref: dict, k: int = 2) -> str:
