@@ -8,7 +8,9 @@ net depressogenic drive D:
 
 With c = 2 and θ = 0.5 the euthymic state disappears when D > 0.096 (an episode starts) and the
 depressed state disappears when D < −0.096 (remission): hysteresis, so an episode outlasts the
-stressor that started it (Demic & Cheng's bistability). Antidepressants and placebo enter, as in
+stressor that started it (Demic & Cheng's bistability). The state starts at the drug-free steady
+state of the person's resting drive: past the tipping point only the depressed state exists, so
+such a person starts in an episode (:func:`drug_free_mood`). Antidepressants and placebo enter, as in
 Demic & Cheng, as parameter changes on the dynamics — here as a drive reduction that builds up
 over weeks through a first-order state (onset of antidepressant effects over 2–4 weeks).
 
