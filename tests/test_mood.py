@@ -93,7 +93,7 @@ def test_social_events_helper_rows():
 def test_scales_within_published_ranges(small):
     P = np.tile(small.default_parameters(), (4, 1))
     P[:, small.param_index["mood_initial"]] = [0.0, 0.6, 1.1, 3.0]
-    P[:, small.param_index["mood_trait_offset"]] = [0.0, 0.2, 0.5, 3.0]
+    P[:, small.param_index["mood_trait_offset"]] = [0.0, 0.02, 0.05, 3.0]
     r = simulate(small, P, np.array([0.0, 500.0]))
     for name, hi in (("madrs", 60), ("hamd", 52), ("phq9", 27), ("bdi", 63)):
         v = r.get(name)
@@ -101,6 +101,23 @@ def test_scales_within_published_ranges(small):
     madrs = r.get("madrs")[:, -1]
     assert np.all(np.diff(madrs) > 0)  # ordered by severity
     assert 25 <= r.get("madrs")[2, 0] <= 36  # a current episode ~ the trial baseline (MADRS ~30)
+
+
+def test_drug_free_drive_beyond_the_tipping_point_starts_in_an_episode(small):
+    """The initial latent state is the drug-free steady state: a resting drive above the euthymic
+    state's tipping point (0.096 for c = 2, θ = 0.5) leaves only the depressed state, so such a
+    person starts — and stays, without drugs — in an episode; just below it they start and stay
+    euthymic (bistable: history decides, default euthymic)."""
+    P = np.tile(small.default_parameters(), (4, 1))
+    P[:, small.param_index["mood_trait_offset"]] = [0.09, 0.10, 0.0, 0.01]
+    P[2:, small.param_index["depression_history"]] = 1.0
+    P[3, small.param_index["early_life_adversity"]] = 1.0
+    r = simulate(small, P, np.array([0.0, 24 * 60.0]))
+    M, madrs = r.get("mood_state"), r.get("madrs")
+    assert madrs[0, 0] == pytest.approx(2.0) and M[0, -1] < 0.25 and madrs[0, -1] < 10  # 0.09: euthymic branch
+    assert madrs[1, 0] > 25 and abs(M[1, -1] - M[1, 0]) < 0.05                # 0.10: in an episode at rest
+    assert M[2, -1] < 0.25 and madrs[2, -1] < 10                               # history alone (0.05): euthymic
+    assert madrs[3, 0] > 25 and madrs[3, -1] > 25                              # history + adversity + 0.01
 
 
 def test_target_rejection():

@@ -162,6 +162,20 @@ def test_recommend_ranks_with_intervals(recommended):
     assert s.loc["dysbiotic", "status"] == "not assessed"
 
 
+def test_adjuncts_stack_on_the_best_first_adjunct(recommended):
+    """A second adjunct is tried on top of the best single adjunct (a laxative and a PAMORA, an
+    antidepressant besides a laxative), never the same drug or intervention parameter twice."""
+    from opiaxis.calibrate.recommend import load_options
+    adj = load_options().adjuncts
+    stacked = [c for c in recommended.table["candidate"] if sum(f" + {a}" in c for a in adj) == 2]
+    assert stacked
+    for c in stacked:
+        used = [a for a in adj if f" + {a}" in c]
+        drugs = [t.split()[0] for a in used for t in adj[a]["regimens"]]
+        pars = [k for a in used for k in adj[a]["parameters"]]
+        assert len(set(drugs)) == len(drugs) and len(set(pars)) == len(pars), c
+
+
 def test_one_decision_rule_orders_the_table_and_gives_p_best(recommended):
     """Rank 1 has the highest posterior expected utility; p_best, p_beats_next and the tie flags
     are recomputed here from the same per-draw losses the table was ordered by."""

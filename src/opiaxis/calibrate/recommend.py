@@ -2,9 +2,11 @@
 
 Candidates and adjuncts are data (``data/candidates.yaml``; a user file adds or replaces them,
 :func:`load_options`). Every adjunct is added to the base candidate with the best expected
-utility; the best of these adjuncts is also added to every base candidate tied with it (see
-``tie`` below), so that the winning combination is compared across the bases the posterior
-cannot separate. Candidates start at the decision time (default: the patient's last
+utility, and every other adjunct on top of the best of these (greedy stacking: a laxative and a
+PAMORA, a laxative and an antidepressant — with one adjunct at a time the laxative's gain, which
+every opioid-maintained patient has, hid every other adjunct's); the best combination is also
+added to every base candidate tied with the best (see ``tie`` below), so that it is compared
+across the bases the posterior cannot separate. Candidates start at the decision time (default: the patient's last
 measurement); the history's doses after it are dropped. Every candidate is simulated over the
 horizon for the same posterior draws (fitted parameters from the posterior; every other
 parameter with variability from its population distribution), from each draw's own state at
@@ -32,7 +34,10 @@ Default weights are in ``data/candidates.yaml`` with their sources (COWS 5 = mil
 Wesson & Ling 2003; 2 NRS points clinically important, Farrar et al., Pain 2001;94:149; 10 MADRS
 points ≈ one severity band; a BFI change of 12 points is clinically meaningful, Abramowitz et al.,
 Curr Med Res Opin 2013;29:1083 — recalled, as is the BFI ≥ 30 constipation cut-off; craving and
-inflammation weights assumed). Without ``bowel_function_index`` the constipation term is
+inflammation weights assumed). The overdose term scores the deepest point of the horizon, not a
+mean: a single nadir of 80% of baseline ventilation costs 1 loss unit, as much as a mean COWS of 5
+(mild withdrawal) over the whole horizon; normal sleep lowers ventilation by ~10–15%, hence the
+0.9 threshold (assumed). Without ``bowel_function_index`` the constipation term is
 max(0, 3 − SBM/week) (Rome IV: < 3 SBM/week). Terms whose variable the model lacks are left out and listed in the notes.
 
 For each candidate c and posterior draw d the loss L[c, d] is computed once; then
@@ -342,14 +347,15 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
                        P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4,
-                       trajectories: dict | None = None, condition_unfitted: bool = True):
+                       trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
     expected utility). ``trajectories``: a dict filled with ``{candidate: {variable: (draws, times)}}``
     of the utility's variables and ``"_times"`` (hours since the decision time).
     ``condition_unfitted``: draw the screened, unfitted parameters from their posterior given the
-    data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population."""
+    data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population.
+    ``stack``: also try a second adjunct on top of each base's best adjunct (see :func:`_adjunct_stages`)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -402,19 +408,7 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
 
     run([(name, [spec], "intervention") for name, spec in opts.candidates.items() if not _available(model, spec)])
     if with_adjuncts:
-        L = {k: composite(v, opts.weights) for k, v in results.items()}
-        best = min(L, key=lambda k: L[k].mean())
-        run([(f"{b} + {aname}", [opts.candidates[b], aspec], "adjunct") for b in adjunct_bases or [best]
-             for aname, aspec in opts.adjuncts.items() if not _available(model, aspec)])
-        if adjunct_bases is None:
-            # the best adjunct also on the bases the posterior cannot separate from the best one,
-            # so that the winning combination is compared across them
-            combos = {a: composite(results[f"{best} + {a}"], opts.weights).mean()
-                      for a in opts.adjuncts if f"{best} + {a}" in results}
-            if combos and min(combos.values()) < L[best].mean():
-                a_star = min(combos, key=combos.get)
-                run([(f"{b} + {a_star}", [opts.candidates[b], opts.adjuncts[a_star]], "adjunct") for b in L
-                     if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05])
+        _adjunct_stages(run, results, opts, model, adjunct_bases, stack)
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
@@ -422,6 +416,50 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         notes.append("return to use is not modelled (no reward/behaviour module in this model): the ranking "
                      "does not credit medications for relapse prevention or retention")
     return results, kinds, notes, t_dec
+
+
+def _adjunct_stages(run, results, opts, model, adjunct_bases, stack):
+    """Adjuncts on the best base (or on each of ``adjunct_bases``); with ``stack``, every other adjunct
+    on top of each such base's best adjunct (greedy: a second adjunct is tried only on the best first
+    one); then the best combination (one or two adjuncts) on the bases the posterior cannot separate
+    from the best one.
+
+    Stacking is there because patients get several adjuncts: a constipated patient a laxative *and*
+    a PAMORA when the laxative is not enough, a depressed one an antidepressant besides the laxative
+    that every opioid-maintained patient gains from; with one adjunct at a time the laxative's gain
+    hid every other adjunct's."""
+    W = opts.weights
+    L = {k: composite(v, W) for k, v in results.items()}
+    best = min(L, key=lambda k: L[k].mean())
+    avail = {a: spec for a, spec in opts.adjuncts.items() if not _available(model, spec)}
+    bases = adjunct_bases or [best]
+    run([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()])
+
+    def best_adjunct(b):
+        combos = {a: composite(results[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in results}
+        return min(combos, key=combos.get) if combos and min(combos.values()) < L[b].mean() else None
+
+    firsts = {b: best_adjunct(b) for b in bases}
+
+    def overlap(x, y):  # the same drug or intervention parameter twice is not a second adjunct
+        drugs = [{t.split()[0] for t in z.get("regimens", [])} for z in (x, y)]
+        return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
+
+    if stack:
+        run([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
+             for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
+             if a2 != a1 and not overlap(avail[a1], spec)])
+    if adjunct_bases is None and firsts[best] is not None:
+        # the best combination (one or two adjuncts) also on the bases the posterior cannot separate
+        # from the best one, so that it is compared across them
+        a1 = firsts[best]
+        combos = {a1: composite(results[f"{best} + {a1}"], W).mean()}
+        combos.update({f"{a1} + {a2}": composite(results[f"{best} + {a1} + {a2}"], W).mean()
+                       for a2 in avail if f"{best} + {a1} + {a2}" in results})
+        c_star = min(combos, key=combos.get)
+        specs = [avail[a1]] + [avail[a2] for a2 in avail if c_star == f"{a1} + {a2}"]
+        tied = [b for b in L if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05]
+        run([(f"{b} + {c_star}", [opts.candidates[b], *specs], "adjunct") for b in tied])
 
 
 def _driver(T_c: dict, T_ref: dict, k: int = 2) -> str:

@@ -8,7 +8,9 @@ net depressogenic drive D:
 
 With c = 2 and θ = 0.5 the euthymic state disappears when D > 0.096 (an episode starts) and the
 depressed state disappears when D < −0.096 (remission): hysteresis, so an episode outlasts the
-stressor that started it (Demic & Cheng's bistability). Antidepressants and placebo enter, as in
+stressor that started it (Demic & Cheng's bistability). The state starts at the drug-free steady
+state of the person's resting drive: past the tipping point only the depressed state exists, so
+such a person starts in an episode (:func:`drug_free_mood`). Antidepressants and placebo enter, as in
 Demic & Cheng, as parameter changes on the dynamics — here as a drive reduction that builds up
 over weeks through a first-order state (onset of antidepressant effects over 2–4 weeks).
 
@@ -68,6 +70,28 @@ from .immune import resting_levels
 from ..model.core import Module, Variability
 
 
+def drug_free_mood(m0, d0, c, th):
+    """Initial latent state: the drug-free steady state of the person's resting drive ``d0``.
+
+    With drive D the cubic −c·M(M − θ)(M − 1) + D has a euthymic stable state only while
+    D ≤ D_up = c·max_{0≤M≤θ} M(M − θ)(M − 1) (0.096 for c = 2, θ = 0.5; the maximum is at
+    M* = ((1 + θ) − √(1 − θ + θ²))/3). A person whose drug-free drive exceeds D_up has only the
+    depressed state (Demic & Cheng 2014): at rest, before any opioid, they are in an episode —
+    the same criterion ``validate.targets_mood.prevalence`` counts as a current episode. Starting
+    such a person euthymic (as the model did: M = 0 for everyone) made the first weeks of every
+    simulation a descent into an episode that an opioid started at time 0 pre-empted, so nobody
+    with a depression history was depressed on opioid treatment. Between the two thresholds the
+    state is bistable and history decides; the study setting ``mood_initial`` (0 by default) picks
+    the branch. The depressed branch is placed at its linearisation about M = 1,
+    M ≈ 1 + D/(c·(1 − θ)) (0.02 above the root at D = 0.1, 0.04 at D = 0.15; the dynamics relax the rest).
+    The IL-6, cortisol and endogenous-opioid terms of the drive are 0 at rest by construction and
+    left out here."""
+    ms = ((1 + th) - sp.sqrt(1 - th + th ** 2)) / 3
+    d_up = c * ms * (ms - th) * (ms - 1)
+    depressed = 1 + d0 / (c * (1 - th))
+    return sp.Piecewise((sp.Max(m0, depressed), d0 > d_up), (m0, True))
+
+
 def build(drugs=None) -> Module:
     m = Module("mood", __doc__)
     ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
@@ -106,7 +130,7 @@ def build(drugs=None) -> Module:
     u = m.parameter("mood_trait_offset", 0.0, "dimensionless",
                     "calibrated: between-person SD of the resting drive fitted to a general-population "
                     "12-month MDD prevalence of 6.6% (Kessler et al., JAMA 2003;289:3095, NCS-R) — see "
-                    "validate/targets_mood.py and data/calibration.yaml", variability=Variability("normal", 0.045),
+                    "validate/targets_mood.py and data/calibration.yaml", variability=Variability("normal", 0.0425),
                     description="between-person vulnerability not explained by the covariates")
     w_hist = m.parameter("mood_weight_history", 0.05, "dimensionless",
                          "assumed: a past episode is the strongest predictor of the next (recurrence risk "
@@ -168,10 +192,12 @@ def build(drugs=None) -> Module:
                       "assumed: μ-opioid release dampens social pain and speeds recovery (Hsu 2013; 2015)")
     r_m = m.parameter("affect_rumination", 1.0, "dimensionless",
                       "assumed: the depressed state halves the recovery rate (Hsu 2015: slower recovery in MDD)")
-    M = m.state("mood_state", "dimensionless", sp.Symbol("mood_initial", real=True),
+    m0 = m.parameter("mood_initial", 0.0, "dimensionless",
+                     "study setting: initial latent state (0 euthymic; ~1.1 for a patient in a current episode); "
+                     "a person whose drug-free drive leaves no euthymic state starts depressed regardless")
+    M = m.state("mood_state", "dimensionless", drug_free_mood(m0, u + w_hist * dep + w_ela * ela + w_ss * (0.5 - ss),
+                                                              c, th),
                 "latent depressive state (0 euthymic, ~1 major depressive episode)", nonnegative=False)
-    m.parameter("mood_initial", 0.0, "dimensionless",
-                "study setting: initial latent state (0 euthymic; ~1.1 for a patient in a current episode)")
     A = m.state("negative_affect", "dimensionless", 0.0, "acute negative affect (social pain)")
     Mp = sp.log(1 + sp.exp(20 * M)) / 20  # smooth max(M, 0)
     m.ode(A, g_a * rej / (1 + b_a * rel) - k_a * A * (1 + b_a * rel) / (1 + r_m * Mp))
