@@ -60,3 +60,35 @@ def test_withdrawal_flattens_the_rhythm(model):
     c1 = res.get("cortisol_plasma")[0]
     assert res.get("withdrawal_signal")[0].mean() > 0.05
     assert c1.max() / c1.min() < 0.8 * (c0.max() / c0.min())
+
+
+def _heroin_abstinence(model, overrides=None):
+    from opiaxis.dosing import EventTable
+    P = model.default_parameters()
+    for k, v in (overrides or {}).items():
+        P[model.param_index[k]] = v
+    stop = 84 * 24.0
+    t = stop + np.array([1, 3, 30]) * 24.0           # 08:00 samples
+    reg = EventTable.from_regimens(model, ["heroin 25 mg IV q6h for 84 d"])
+    return simulate(model, P[None], t, reg.for_ids([1]).expanded(), ids=[1])
+
+
+def test_abstinence_cortisol_rises_as_the_atrophied_adrenal_recovers(model):
+    """Karin's ACTH/cortisol dissociation after chronic opioid suppression: from day 3 to day 30 of
+    abstinence the adrenal mass grows back, cortisol rises and ACTH falls."""
+    r = _heroin_abstinence(model)
+    cort, acth, adrenal = (r.get(v)[0] for v in ("cortisol_plasma", "acth_plasma", "adrenal_mass"))
+    assert adrenal[2] > adrenal[1]
+    assert cort[2] > cort[1]
+    assert acth[2] < acth[1]
+
+
+def test_habituation_removes_the_withdrawal_tail_from_the_drive(model):
+    """Without habituation the tail of withdrawal on day 3 still drives CRH; with it the day-1 surge
+    drives the axis and day 3 hardly does."""
+    on = _heroin_abstinence(model)
+    off = _heroin_abstinence(model, {"hpa_withdrawal_habituation_max": 0.0})
+    wd_on, wd_off = on.get("hpa_withdrawal_drive")[0], off.get("hpa_withdrawal_drive")[0]
+    assert wd_on[0] > 0.3 * wd_off[0]                  # the acute surge survives
+    assert wd_on[1] < 0.2 * wd_off[1]                  # the day-3 tail is habituated
+    assert on.get("cortisol_plasma")[0, 1] < off.get("cortisol_plasma")[0, 1]

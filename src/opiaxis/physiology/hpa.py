@@ -22,10 +22,32 @@ weeks, and what lets methadone-stabilised patients have low cortisol with normal
 
 Drive (the opioid- and inflammation-specific part; assumptions, see parameter sources)::
 
-    u = (1 + g_wd·withdrawal_signal + g_cyt·max(cytokine excess, 0)) · (1 − Imax·ago·(1 − f_tol·T))
+    u = (u_c(h) + g_wd·W_eff + g_cyt·max(cytokine excess, 0)) · (1 − Imax·ago·(1 − f_tol·T))
         · (1 + g_endo·(δ − f_ad·D_ad)),   δ = max(1 − (μ_endo + ago)/μ_endo,rest, 0)
+    u_c(h) = 1 + a_c·cos(2π(h − 06:30)/24)      circadian (SCN) drive, daily mean 1
+    W_eff = max(W − f_hab·Hb, 0),  dHb/dt = k_hab·(W − Hb)   habituation to sustained withdrawal
     dT/dt = k_T·(ago − T)                       slow tolerance of the opioid suppression
     dD_ad/dt = k_ad·(δ − D_ad)                  adaptation to a sustained μ-signal deficit
+
+Circadian clock. Karin 2020's model is driven by a circadian input u(t); here the clock hour h comes
+from an autonomous 24-h oscillator (two states on the unit circle, clock_cos/clock_sin) whose
+starting angle is set by the parameter ``clock_offset`` (the hour of day at t = 0; 08:00 assumed),
+so sampling times in studies mean clock times: t = k·24 h is 08:00. Withdrawal and cytokines add an
+*arrhythmic* stress drive to the rhythmic one, which raises the evening nadir more than the morning
+peak — the flattened cortisol rhythm of stress and withdrawal (assumed form; flattened diurnal
+cortisol slopes under chronic stress are a common finding, and disturbed cortisol/ACTH rhythms in
+heroin addicts were reported by Facchinetti F et al., 1985 — recalled, UNCONFIRMED). The drug-free
+periodic rest orbit (gland masses where the *daily means* of CRH and ACTH are at their set points)
+is found by a shooting solve at import and stored as a Fourier series over the clock angle: it gives
+every state's start at any clock_offset, and the healthy same-hour levels that the ``*_rel``
+read-outs divide by (so downstream modules, built on relative cortisol with a healthy value 1, see
+exactly 1 at rest at every hour). The orbit is computed at the default values of a1–a3, K_GR, ε and
+a_c; a person with other values of these starts slightly off it (a transient of hours for the
+hormones). Habituation: the hypothalamic response to a sustained, homotypic stressor habituates over
+days (Grissom & Bhatnagar 2009), so the acute withdrawal surge drives the axis while the tail of
+withdrawal on days 3–7 drives it little — which leaves the heroin-atrophied adrenal (A) to set
+early-abstinence cortisol, and its recovery over weeks makes cortisol rise while ACTH falls
+(hpa.abstinence30, Karin's ACTH/cortisol dissociation).
 
 * endogenous opioid tone restrains the axis: β-endorphin/enkephalin μ signalling tonically
   inhibits CRH release, so removing it (an antagonist in an opioid-free person) disinhibits the
@@ -51,10 +73,12 @@ Drive (the opioid- and inflammation-specific part; assumptions, see parameter so
 * circulating IL-6 and TNF-α activate CRH release (Bangsgaard et al. 2017 ITIS model;
   Windoloski et al. 2022 LPS–HPA model: cytokine → CRH stimulation).
 
-Read-outs: ``crh_rel``, ``acth_rel``, ``cortisol_rel`` (dimensionless, healthy baseline 1) and
-absolute ``cortisol_plasma`` (nmol/L) and ``acth_plasma`` (pg/mL) for morning samples.
-Left out: the circadian rhythm and ultradian pulses (values are daily means / morning
-samples), the brain-cortisol compartment of Milo 2025.
+Read-outs: ``crh_rel``, ``acth_rel``, ``cortisol_rel`` (relative to a healthy person's at the same
+clock hour: 1 at rest) and absolute ``cortisol_plasma`` (nmol/L) and ``acth_plasma`` (pg/mL) at the
+clock hour of the sample (``cortisol_baseline``/``acth_baseline`` are the healthy 08:00 values).
+Left out: ultradian pulses, a skewed (non-sinusoidal) circadian waveform — with one harmonic the
+cortisol nadir falls in the early evening rather than near midnight — and the brain-cortisol
+compartment of Milo 2025.
 """
 
 from __future__ import annotations
@@ -190,10 +214,12 @@ def build(drugs=None) -> Module:
     ftol = m.parameter("hpa_opioid_tolerance_max", 0.7, "dimensionless",
                        "assumed: tolerance to opioid HPA suppression is partial (70%), so chronic use keeps the "
                        "adrenal partly atrophied while stabilised methadone patients approach normal (Kreek)", upper=1.0)
-    gwd = m.parameter("hpa_withdrawal_gain", 2.5, "dimensionless",
-                      "calibrated: CRH drive per unit withdrawal_signal, set so acute withdrawal raises cortisol "
-                      "above controls (hpa.withdrawal)", variability=lognormal(0.4),
-                      description="gain of withdrawal on the hypothalamic drive")
+    gwd = m.parameter("hpa_withdrawal_gain", 6.0, "dimensionless",
+                      "calibrated: CRH drive per unit (unhabituated) withdrawal_signal, set so acute withdrawal "
+                      "raises 08:00 cortisol above controls (hpa.withdrawal). Re-calibrated 2.5 → 6 when the drive "
+                      "became circadian (withdrawal adds to a morning drive ≈ 1.8, not to 1) and habituating: "
+                      "5 is the smallest round value that holds (p = 0.02), 6 leaves a margin",
+                      variability=lognormal(0.4), description="gain of withdrawal on the hypothalamic drive")
     gcyt = m.parameter("hpa_cytokine_gain", 0.1, "dimensionless",
                        "calibrated (by hand, hpa.abstinence30): CRH drive per unit relative excess of IL-6/TNF-α; "
                        "kept small because chronic low-grade inflammation would otherwise hold u above 1 all "
@@ -258,6 +284,16 @@ def build(drugs=None) -> Module:
     T = m.state("hpa_opioid_tolerance", "dimensionless", 0.0, "tolerance of the HPA axis to μ suppression")
     Dad = m.state("hpa_mu_deficit_adaptation", "dimensionless", 0.0,
                   "adaptation of the HPA axis to a sustained deficit of μ signalling (antagonist treatment)")
+    k_hab = m.parameter("hpa_withdrawal_habituation_rate", 0.6931 / 24.0, "1/h",
+                        "assumed: t½ 1 d — the HPA response to a sustained, homotypic stressor habituates over "
+                        "days (Grissom & Bhatnagar, Horm Behav 2009;55:22, review; recalled)",
+                        variability=lognormal(0.4), description="rate of habituation of the HPA axis to withdrawal")
+    f_hab = m.parameter("hpa_withdrawal_habituation_max", 0.8, "dimensionless",
+                        "assumed: habituation removes most (80%) of the HPA response to sustained withdrawal; the "
+                        "onset of withdrawal still drives the axis fully", upper=1.0)
+    hab = m.state("hpa_withdrawal_habituation", "dimensionless", 0.0,
+                  "habituation of the hypothalamic drive to sustained withdrawal (lags withdrawal_signal)")
+    m.ode(hab, k_hab * (wd - hab))
     radial = lam * (1 - ccos ** 2 - csin ** 2)
     m.ode(ccos, -w * csin + radial * ccos)
     m.ode(csin, w * ccos + radial * csin)
@@ -268,7 +304,9 @@ def build(drugs=None) -> Module:
                       "mean relative excess of plasma TNF-α and IL-6 over their healthy levels")
     deficit = m.assign("hpa_mu_signal_deficit", sp.Max(1 - (endo + ago) / endo_rest, 0), "dimensionless",
                        "fraction of the resting endogenous μ signal that is missing (antagonist blockade)")
-    u = m.assign("hpa_drive", (circ + gwd * wd + gcyt * excess) * (1 - imax * ago * (1 - ftol * T))
+    wd_eff = m.assign("hpa_withdrawal_drive", sp.Max(wd - f_hab * hab, 0), "dimensionless",
+                      "withdrawal signal not yet habituated: the stressor's drive of CRH release")
+    u = m.assign("hpa_drive", (circ + gwd * wd_eff + gcyt * excess) * (1 - imax * ago * (1 - ftol * T))
                  * (1 + g_endo * (deficit - f_ad * Dad)),
                  "dimensionless", "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
     gr = (1 + kgr ** -3) / (1 + (x3 / kgr) ** 3)

@@ -85,7 +85,9 @@ def heroin_abstinence(model, n):
                 "cortisol lower, ACTH normal",
         band="directions hold (ACTH 'normal' scored as cohort mean within ±20% of matched controls)",
         source="Am J Drug Alcohol Abuse 2008, doi:10.1080/00952990802385781",
-        calibration="hpa_withdrawal_gain and hpa_opioid_suppression_max were set by hand so both directions hold")
+        calibration="hpa_withdrawal_gain and hpa_opioid_suppression_max were set by hand so both directions hold; "
+                    "hpa_withdrawal_gain re-calibrated 2.5 → 6 when the drive became circadian and habituating "
+                    "(08:00 samples; 5 is the smallest round value that holds)")
 def hpa_withdrawal(model=None, n=32):
     model = model or default_model()
     stop, (d, c) = heroin_abstinence(model, n)
@@ -108,8 +110,10 @@ def hpa_withdrawal(model=None, n=32):
                 "cortisol correlates positively with craving",
         band="cortisol(day 30) > cortisol(day 3); ACTH(day 30) < ACTH(day 3); positive correlation across the cohort",
         source="Am J Drug Alcohol Abuse 2009, doi:10.1080/00952990902933878",
-        calibration="hpa_withdrawal_gain, hpa_cytokine_gain and hpa_opioid_tolerance_rate were tuned by hand with a "
-                    "withdrawal stand-in so the day-3→30 directions hold; the gland kinetics are Karin 2020's")
+        calibration="hpa_cytokine_gain and hpa_opioid_tolerance_rate were tuned by hand with a withdrawal stand-in; "
+                    "the gland kinetics are Karin 2020's. The day-3→30 directions follow from habituation of the HPA "
+                    "response to sustained withdrawal (assumed t½ 1 d, 80%; not fitted) plus adrenal-mass recovery; "
+                    "samples at 08:00")
 def hpa_abstinence30(model=None, n=32):
     model = model or default_model()
     stop, (d, _c) = heroin_abstinence(model, n)
