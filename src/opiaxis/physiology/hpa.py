@@ -254,26 +254,7 @@ def build(drugs=None) -> Module:
                         "assumed: healthy morning plasma ACTH ≈ 20 pg/mL (reference range ≈ 7–63 pg/mL)",
                         variability=lognormal(0.35), description="healthy morning plasma ACTH of this person")
 
-    offset = m.parameter("clock_offset", CLOCK_OFFSET_H, "h",
-                         "assumed: the clock hour of day at t = 0 is 08:00, so doses at t = 0 + k·24 h are morning "
-                         "doses (clinic dosing) and a sample at t = k·24 h is an 08:00 morning sample. A study "
-                         "with another schedule sets it; a person then starts on the healthy rest orbit at that hour")
-    amp = m.parameter("hpa_circadian_amplitude", REST["amp"], "dimensionless",
-                      "assumed: relative amplitude of the circadian (SCN) drive of CRH release, u_c = 1 + a·cos(2π(h − "
-                      "h_peak)/24), as the circadian input u(t) of Karin 2020's HPA model (their exact waveform not "
-                      "read). 0.9 gives a healthy morning-peak / early-night-nadir cortisol ratio ≈ 3 (tests/"
-                      "test_hpa_circadian.py); healthy day curves have peak ≈ 08:00 and a nadir several-fold lower "
-                      "around midnight (Debono et al., J Clin Endocrinol Metab 2009;94:1548, recalled)", upper=0.99)
-    lam = m.parameter("clock_relaxation_rate", 1.0, "1/h",
-                      "numerical: radial relaxation of the clock oscillator onto its unit circle (no physiological "
-                      "meaning; the phase, not the radius, carries the time of day)")
-    w = m.parameter("clock_angular_frequency", 2 * np.pi / DAY_H, "1/h",
-                    "definition: one revolution of the clock angle per 24-h day (2π/24 rad/h)")
-    theta0 = w * (offset - DRIVE_PEAK_H)
-    ccos = m.state("clock_cos", "dimensionless", sp.cos(theta0),
-                   "cos of the clock angle 2π·(hour − 06:30)/24 (06:30: peak of the circadian CRH drive)",
-                   nonnegative=False)
-    csin = m.state("clock_sin", "dimensionless", sp.sin(theta0), "sin of the same clock angle", nonnegative=False)
+    ccos, csin, theta0, circ = _circadian_clock(m)
     coef = rest_orbit()
     init = [rest_value(coef[i], sp.cos(theta0), sp.sin(theta0)) for i in range(5)]
     x1 = m.state("crh", "dimensionless", init[0], "hypothalamic CRH relative to the healthy daily-mean set point")
@@ -284,28 +265,11 @@ def build(drugs=None) -> Module:
     T = m.state("hpa_opioid_tolerance", "dimensionless", 0.0, "tolerance of the HPA axis to μ suppression")
     Dad = m.state("hpa_mu_deficit_adaptation", "dimensionless", 0.0,
                   "adaptation of the HPA axis to a sustained deficit of μ signalling (antagonist treatment)")
-    k_hab = m.parameter("hpa_withdrawal_habituation_rate", 0.6931 / 24.0, "1/h",
-                        "assumed: t½ 1 d — the HPA response to a sustained, homotypic stressor habituates over "
-                        "days (Grissom & Bhatnagar, Horm Behav 2009;55:22, review; recalled)",
-                        variability=lognormal(0.4), description="rate of habituation of the HPA axis to withdrawal")
-    f_hab = m.parameter("hpa_withdrawal_habituation_max", 0.8, "dimensionless",
-                        "assumed: habituation removes most (80%) of the HPA response to sustained withdrawal; the "
-                        "onset of withdrawal still drives the axis fully", upper=1.0)
-    hab = m.state("hpa_withdrawal_habituation", "dimensionless", 0.0,
-                  "habituation of the hypothalamic drive to sustained withdrawal (lags withdrawal_signal)")
-    m.ode(hab, k_hab * (wd - hab))
-    radial = lam * (1 - ccos ** 2 - csin ** 2)
-    m.ode(ccos, -w * csin + radial * ccos)
-    m.ode(csin, w * ccos + radial * csin)
-    circ = m.assign("hpa_circadian_drive", 1 + amp * ccos,
-                    "dimensionless", "circadian (SCN) drive of CRH release, daily mean 1")
-
     excess = m.assign("hpa_cytokine_excess", sp.Max((tnf / tnf_ref + il6 / il6_ref) / 2 - 1, 0), "dimensionless",
                       "mean relative excess of plasma TNF-α and IL-6 over their healthy levels")
     deficit = m.assign("hpa_mu_signal_deficit", sp.Max(1 - (endo + ago) / endo_rest, 0), "dimensionless",
                        "fraction of the resting endogenous μ signal that is missing (antagonist blockade)")
-    wd_eff = m.assign("hpa_withdrawal_drive", sp.Max(wd - f_hab * hab, 0), "dimensionless",
-                      "withdrawal signal not yet habituated: the stressor's drive of CRH release")
+    wd_eff = _habituated_withdrawal(m, wd)
     u = m.assign("hpa_drive", (circ + gwd * wd_eff + gcyt * excess) * (1 - imax * ago * (1 - ftol * T))
                  * (1 + g_endo * (deficit - f_ad * Dad)),
                  "dimensionless", "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
@@ -335,3 +299,50 @@ def build(drugs=None) -> Module:
     m.assign("acth_plasma", acth0 * x2 / morning[0], "pg/mL",
              "plasma ACTH at this clock hour (acth_baseline is the healthy 08:00 value)", interface=True)
     return m
+
+
+def _circadian_clock(m: Module):
+    """The 24-h clock (an autonomous oscillator on the unit circle whose angle is the time since the
+    circadian drive's peak) and the circadian CRH drive u_c; returns (cos, sin, starting angle, u_c)."""
+    offset = m.parameter("clock_offset", CLOCK_OFFSET_H, "h",
+                         "assumed: the clock hour of day at t = 0 is 08:00, so doses at t = 0 + k·24 h are morning "
+                         "doses (clinic dosing) and a sample at t = k·24 h is an 08:00 morning sample. A study "
+                         "with another schedule sets it; a person then starts on the healthy rest orbit at that hour")
+    amp = m.parameter("hpa_circadian_amplitude", REST["amp"], "dimensionless",
+                      "assumed: relative amplitude of the circadian (SCN) drive of CRH release, u_c = 1 + a·cos(2π(h − "
+                      "06:30)/24), as the circadian input u(t) of Karin 2020's HPA model (their exact waveform not "
+                      "read). 0.9 gives a healthy cortisol peak ≈ 07:45 and nadir ≈ 20:00, ratio ≈ 4 (tests/"
+                      "test_hpa_circadian.py); healthy day curves have peak ≈ 08:00 and a nadir several-fold lower "
+                      "around midnight (Debono et al., J Clin Endocrinol Metab 2009;94:1548, recalled)", upper=0.99)
+    lam = m.parameter("clock_relaxation_rate", 1.0, "1/h",
+                      "numerical: radial relaxation of the clock oscillator onto its unit circle (no physiological "
+                      "meaning; the phase, not the radius, carries the time of day)")
+    w = m.parameter("clock_angular_frequency", 2 * np.pi / DAY_H, "1/h",
+                    "definition: one revolution of the clock angle per 24-h day (2π/24 rad/h)")
+    theta0 = w * (offset - DRIVE_PEAK_H)
+    ccos = m.state("clock_cos", "dimensionless", sp.cos(theta0),
+                   "cos of the clock angle 2π·(hour − 06:30)/24 (06:30: peak of the circadian CRH drive)",
+                   nonnegative=False)
+    csin = m.state("clock_sin", "dimensionless", sp.sin(theta0), "sin of the same clock angle", nonnegative=False)
+    radial = lam * (1 - ccos ** 2 - csin ** 2)
+    m.ode(ccos, -w * csin + radial * ccos)
+    m.ode(csin, w * ccos + radial * csin)
+    circ = m.assign("hpa_circadian_drive", 1 + amp * ccos,
+                    "dimensionless", "circadian (SCN) drive of CRH release, daily mean 1")
+    return ccos, csin, theta0, circ
+
+
+def _habituated_withdrawal(m: Module, wd):
+    """Withdrawal's drive of CRH release after habituation to the sustained stressor."""
+    k_hab = m.parameter("hpa_withdrawal_habituation_rate", 0.6931 / 24.0, "1/h",
+                        "assumed: t½ 1 d — the HPA response to a sustained, homotypic stressor habituates over "
+                        "days (Grissom & Bhatnagar, Horm Behav 2009;55:22, review; recalled)",
+                        variability=lognormal(0.4), description="rate of habituation of the HPA axis to withdrawal")
+    f_hab = m.parameter("hpa_withdrawal_habituation_max", 0.8, "dimensionless",
+                        "assumed: habituation removes most (80%) of the HPA response to sustained withdrawal; the "
+                        "onset of withdrawal still drives the axis fully", upper=1.0)
+    hab = m.state("hpa_withdrawal_habituation", "dimensionless", 0.0,
+                  "habituation of the hypothalamic drive to sustained withdrawal (lags withdrawal_signal)")
+    m.ode(hab, k_hab * (wd - hab))
+    return m.assign("hpa_withdrawal_drive", sp.Max(wd - f_hab * hab, 0), "dimensionless",
+                    "withdrawal signal not yet habituated: the stressor's drive of CRH release")
