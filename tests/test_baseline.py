@@ -16,6 +16,10 @@ ACCUMULATORS = {
     "craving_incubation": "incubation of cue reactivity grows with time without exposure (0 → 1)",
 }
 
+# states that follow the clock phase: the integrator's phase error on the 24-h clock oscillator is
+# ~1e-5 rad per simulated year (≈ 2 s of clock time), which moves these by a few 1e-6 at day 365
+PHASE_TOLERANCE = {"clock_cos": 2e-5, "clock_sin": 2e-5, "crh": 2e-5, "acth": 2e-5, "cortisol": 2e-5}
+
 
 @pytest.fixture(scope="module")
 def model():
@@ -23,6 +27,11 @@ def model():
 
 
 def test_drug_free_typical_person_stays_at_rest(model):
+    """With the HPA axis's circadian drive the rest state is periodic (24 h), not constant: the
+    person must be in the same state at the same clock time every day. Samples are at t = 1, 30
+    and 365 days, all the clock hour of t = 0, and are compared with each other and with the start
+    (the start is put on the rest orbit by a Fourier series of it, accurate to ~1e-7; the fast
+    hormones' sub-1e-6 mismatch settles within minutes)."""
     P = model.default_parameters()
     x0 = model.initial_state(P)
     res = simulate(model, P[None], np.array([24.0, 24 * 30.0, 24 * 365.0]), None,
@@ -33,10 +42,12 @@ def test_drug_free_typical_person_stays_at_rest(model):
     for j, name in enumerate(model.state_names):
         if name in ACCUMULATORS:
             continue
-        dev = np.abs(X[:, j] - x0[j]).max()
-        if dev > 1e-6 * max(1.0, abs(x0[j])):
-            moved[name] = (x0[j], X[-1, j])
-    assert moved == {}, f"drug-free states drift from their initial values: {moved}"
+        scale = max(1.0, abs(x0[j]))
+        drift = np.abs(X[:, j] - X[0, j]).max()          # same clock hour, day 1 vs days 30 and 365
+        start = abs(X[0, j] - x0[j])                       # the start lies on the periodic rest state
+        if drift > PHASE_TOLERANCE.get(name, 1e-6) * scale or start > 1e-5 * scale:
+            moved[name] = (x0[j], X[0, j], X[-1, j])
+    assert moved == {}, f"drug-free states drift (start, day 1, day 365): {moved}"
 
 
 def test_accumulators_exist(model):

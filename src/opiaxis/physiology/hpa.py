@@ -22,10 +22,32 @@ weeks, and what lets methadone-stabilised patients have low cortisol with normal
 
 Drive (the opioid- and inflammation-specific part; assumptions, see parameter sources)::
 
-    u = (1 + g_wd·withdrawal_signal + g_cyt·max(cytokine excess, 0)) · (1 − Imax·ago·(1 − f_tol·T))
+    u = (u_c(h) + g_wd·W_eff + g_cyt·max(cytokine excess, 0)) · (1 − Imax·ago·(1 − f_tol·T))
         · (1 + g_endo·(δ − f_ad·D_ad)),   δ = max(1 − (μ_endo + ago)/μ_endo,rest, 0)
+    u_c(h) = 1 + a_c·cos(2π(h − 06:30)/24)      circadian (SCN) drive, daily mean 1
+    W_eff = max(W − f_hab·Hb, 0),  dHb/dt = k_hab·(W − Hb)   habituation to sustained withdrawal
     dT/dt = k_T·(ago − T)                       slow tolerance of the opioid suppression
     dD_ad/dt = k_ad·(δ − D_ad)                  adaptation to a sustained μ-signal deficit
+
+Circadian clock. Karin 2020's model is driven by a circadian input u(t); here the clock hour h comes
+from an autonomous 24-h oscillator (two states on the unit circle, clock_cos/clock_sin) whose
+starting angle is set by the parameter ``clock_offset`` (the hour of day at t = 0; 08:00 assumed),
+so sampling times in studies mean clock times: t = k·24 h is 08:00. Withdrawal and cytokines add an
+*arrhythmic* stress drive to the rhythmic one, which raises the evening nadir more than the morning
+peak — the flattened cortisol rhythm of stress and withdrawal (assumed form; flattened diurnal
+cortisol slopes under chronic stress are a common finding, and disturbed cortisol/ACTH rhythms in
+heroin addicts were reported by Facchinetti F et al., 1985 — recalled, UNCONFIRMED). The drug-free
+periodic rest orbit (gland masses where the *daily means* of CRH and ACTH are at their set points)
+is found by a shooting solve at import and stored as a Fourier series over the clock angle: it gives
+every state's start at any clock_offset, and the healthy same-hour levels that the ``*_rel``
+read-outs divide by (so downstream modules, built on relative cortisol with a healthy value 1, see
+exactly 1 at rest at every hour). The orbit is computed at the default values of a1–a3, K_GR, ε and
+a_c; a person with other values of these starts slightly off it (a transient of hours for the
+hormones). Habituation: the hypothalamic response to a sustained, homotypic stressor habituates over
+days (Grissom & Bhatnagar 2009), so the acute withdrawal surge drives the axis while the tail of
+withdrawal on days 3–7 drives it little — which leaves the heroin-atrophied adrenal (A) to set
+early-abstinence cortisol, and its recovery over weeks makes cortisol rise while ACTH falls
+(hpa.abstinence30, Karin's ACTH/cortisol dissociation).
 
 * endogenous opioid tone restrains the axis: β-endorphin/enkephalin μ signalling tonically
   inhibits CRH release, so removing it (an antagonist in an opioid-free person) disinhibits the
@@ -51,20 +73,103 @@ Drive (the opioid- and inflammation-specific part; assumptions, see parameter so
 * circulating IL-6 and TNF-α activate CRH release (Bangsgaard et al. 2017 ITIS model;
   Windoloski et al. 2022 LPS–HPA model: cytokine → CRH stimulation).
 
-Read-outs: ``crh_rel``, ``acth_rel``, ``cortisol_rel`` (dimensionless, healthy baseline 1) and
-absolute ``cortisol_plasma`` (nmol/L) and ``acth_plasma`` (pg/mL) for morning samples.
-Left out: the circadian rhythm and ultradian pulses (values are daily means / morning
-samples), the brain-cortisol compartment of Milo 2025.
+Read-outs: ``crh_rel``, ``acth_rel``, ``cortisol_rel`` (relative to a healthy person's at the same
+clock hour: 1 at rest) and absolute ``cortisol_plasma`` (nmol/L) and ``acth_plasma`` (pg/mL) at the
+clock hour of the sample (``cortisol_baseline``/``acth_baseline`` are the healthy 08:00 values).
+Left out: ultradian pulses, a skewed (non-sinusoidal) circadian waveform — with one harmonic the
+cortisol nadir falls in the early evening rather than near midnight — and the brain-cortisol
+compartment of Milo 2025.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
 import sympy as sp
 
 from ..model.core import Module, lognormal
 from .immune import resting_levels
 
 KARIN = "Karin et al., Mol Syst Biol 2020;16:e9510"
+DAY_H = 24.0
+# Rest-orbit constants shared by the module's parameters and the periodic rest state computed below
+# (one source for each number; the parameters cite them).
+REST = {"a1": 0.17 * 60, "a2": 0.035 * 60, "a3": 0.0086 * 60, "aP": 0.6931 / (20 * 24), "aA": 0.6931 / (30 * 24),
+        "kgr": 4.0, "eps": 0.05, "amp": 0.9}
+# Clock hour of the circadian CRH drive's peak (06:30: assumed so that cortisol, with its 80-min half-life
+# and feedback, peaks near 08:00 as in healthy day curves, Debono et al., J Clin Endocrinol Metab
+# 2009;94:1548, recalled). The clock states measure the angle since this peak, which keeps the drive
+# a plain cos and the rest orbit independent of it.
+DRIVE_PEAK_H = 6.5
+CLOCK_OFFSET_H = 8.0      # hour of day at t = 0 (assumed; see the parameter's source)
+MORNING_H = 8.0           # clock hour of the "morning sample" that cortisol_baseline / acth_baseline describe
+N_HARMONICS = 24
+
+
+def _rest_rhs(t, y, q):
+    """Drug-free HPA right-hand side with the circadian drive at clock hour t (the module's ODEs at rest)."""
+    x1, x2, x3, P, A = y
+    u = 1 + q["amp"] * np.cos(2 * np.pi * t / DAY_H)   # t: hours since the drive's daily peak
+    gr = (1 + q["kgr"] ** -3) / (1 + (x3 / q["kgr"]) ** 3)
+    mr = (1 + q["eps"]) / (x3 + q["eps"])
+    return [q["a1"] * (u * mr * gr - x1), q["a2"] * (P * x1 * gr - x2), q["a3"] * (A * x2 - x3),
+            q["aP"] * P * (x1 - 1), q["aA"] * A * (x2 - 1)]
+
+
+@lru_cache(maxsize=4)
+def rest_orbit(items: tuple = tuple(sorted(REST.items()))) -> np.ndarray:
+    """Fourier coefficients (5 states × (1 + 2K)) of the drug-free periodic rest state over the
+    clock angle since the drive's peak (hours since DRIVE_PEAK_H).
+
+    The gland masses settle where the daily means of CRH and ACTH are exactly their set points
+    (Karin's dP/dt ∝ x1 − 1), so with a rhythm P and A at rest are not 1; a shooting solve for the
+    24-h periodic orbit gives the values a healthy person starts from at any clock time."""
+    from scipy.integrate import solve_ivp
+    from scipy.optimize import fsolve
+    q = dict(items)
+    fast = dict(q, aP=0.05, aA=0.05)   # accelerated glands: a good first guess in 60 simulated days
+    y = solve_ivp(_rest_rhs, (0, 60 * DAY_H), [1, 1, 1, 1, 1], args=(fast,), method="LSODA",
+                  rtol=1e-10, atol=1e-12).y[:, -1]
+
+    def shoot(y0):
+        return solve_ivp(_rest_rhs, (0, DAY_H), y0, args=(q,), method="LSODA", rtol=1e-12, atol=1e-14).y[:, -1] - y0
+
+    y0 = fsolve(shoot, y, xtol=1e-13)
+    hours = np.arange(0, DAY_H, DAY_H / 256)
+    Y = solve_ivp(_rest_rhs, (0, DAY_H), y0, args=(q,), method="LSODA", t_eval=hours, rtol=1e-12, atol=1e-14).y
+    F = np.fft.rfft(Y, axis=1) / len(hours)
+    K = N_HARMONICS
+    return np.concatenate([F[:, :1].real, 2 * F[:, 1:K + 1].real, -2 * F[:, 1:K + 1].imag], axis=1)
+
+
+def rest_value(coef_row: np.ndarray, cos_t, sin_t):
+    """Evaluate one rest-orbit Fourier series at clock angle θ given cos θ and sin θ (NumPy or SymPy).
+
+    On the unit circle cos kθ = T_k(cos θ) and sin kθ = sin θ·U_{k−1}(cos θ) (Chebyshev polynomials), so
+    the series is p(cos θ) + sin θ·q(cos θ) with two polynomials in Horner form: a flat expression
+    whose derivatives stay small (no inverse trigonometry, no nested angle-addition recurrences)."""
+    from numpy.polynomial import chebyshev as C
+    K = N_HARMONICS
+    p = C.cheb2poly(np.concatenate([[coef_row[0]], coef_row[1:K + 1]]))
+    # Σ b_k U_{k−1}(x): U_n = (T_n − T_{n+2})/2 summed → express in the monomial basis via U recurrence
+    q = np.zeros(K)
+    u_prev, u_cur = np.zeros(K), np.zeros(K)
+    u_cur[0] = 1.0                                   # U_0 = 1
+    for k in range(1, K + 1):
+        q += coef_row[K + k] * u_cur
+        u_next = np.zeros(K)
+        u_next[1:] = 2 * u_cur[:-1]
+        u_next -= u_prev
+        u_prev, u_cur = u_cur, u_next
+    return _horner(p, cos_t) + sin_t * _horner(q, cos_t)
+
+
+def _horner(c: np.ndarray, x):
+    total = float(c[-1])
+    for a in c[-2::-1]:
+        total = total * x + float(a)
+    return total
 
 
 def build(drugs=None) -> Module:
@@ -77,22 +182,22 @@ def build(drugs=None) -> Module:
     tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
 
-    a1 = m.parameter("hpa_crh_removal_rate", 0.17 * 60, "1/h",
+    a1 = m.parameter("hpa_crh_removal_rate", REST["a1"], "1/h",
                      f"{KARIN} (a1 = 0.17 /min: CRH half-life ≈ 4 min), converted to hours")
-    a2 = m.parameter("hpa_acth_removal_rate", 0.035 * 60, "1/h",
+    a2 = m.parameter("hpa_acth_removal_rate", REST["a2"], "1/h",
                      f"{KARIN} (a2 = 0.035 /min: ACTH half-life ≈ 20 min), converted to hours")
-    a3 = m.parameter("hpa_cortisol_removal_rate", 0.0086 * 60, "1/h",
+    a3 = m.parameter("hpa_cortisol_removal_rate", REST["a3"], "1/h",
                      f"{KARIN} (a3 = 0.0086 /min: cortisol half-life ≈ 80 min), converted to hours")
-    aP = m.parameter("hpa_corticotroph_turnover", 0.6931 / (20 * 24), "1/h",
+    aP = m.parameter("hpa_corticotroph_turnover", REST["aP"], "1/h",
                      f"{KARIN}; Milo et al., Mol Syst Biol 2025;21:254 (corticotroph turnover ≈ 20 d, "
                      "aP = bP = ln2/20 per day)", variability=lognormal(0.3),
                      description="pituitary corticotroph mass turnover rate")
-    aA = m.parameter("hpa_adrenal_turnover", 0.6931 / (30 * 24), "1/h",
+    aA = m.parameter("hpa_adrenal_turnover", REST["aA"], "1/h",
                      f"{KARIN}; Milo et al. 2025 (adrenal cortex turnover ≈ 30 d, aA = bA = ln2/30 per day)",
                      variability=lognormal(0.3), description="adrenal cortex functional-mass turnover rate")
-    kgr = m.parameter("hpa_gr_k", 4.0, "dimensionless",
+    kgr = m.parameter("hpa_gr_k", REST["kgr"], "dimensionless",
                       f"{KARIN} (glucocorticoid-receptor feedback half-point K_GR = 4 × baseline cortisol, Hill 3)")
-    eps = m.parameter("hpa_mr_regularisation", 0.05, "dimensionless",
+    eps = m.parameter("hpa_mr_regularisation", REST["eps"], "dimensionless",
                       "assumed: numerical regularisation of Karin's MR(x3) = 1/x3 at x3 → 0; changes "
                       "MR by < 5% in the physiological range")
     imax = m.parameter("hpa_opioid_suppression_max", 0.6, "dimensionless",
@@ -109,10 +214,12 @@ def build(drugs=None) -> Module:
     ftol = m.parameter("hpa_opioid_tolerance_max", 0.7, "dimensionless",
                        "assumed: tolerance to opioid HPA suppression is partial (70%), so chronic use keeps the "
                        "adrenal partly atrophied while stabilised methadone patients approach normal (Kreek)", upper=1.0)
-    gwd = m.parameter("hpa_withdrawal_gain", 2.5, "dimensionless",
-                      "calibrated: CRH drive per unit withdrawal_signal, set so acute withdrawal raises cortisol "
-                      "above controls (hpa.withdrawal)", variability=lognormal(0.4),
-                      description="gain of withdrawal on the hypothalamic drive")
+    gwd = m.parameter("hpa_withdrawal_gain", 6.0, "dimensionless",
+                      "calibrated: CRH drive per unit (unhabituated) withdrawal_signal, set so acute withdrawal "
+                      "raises 08:00 cortisol above controls (hpa.withdrawal). Re-calibrated 2.5 → 6 when the drive "
+                      "became circadian (withdrawal adds to a morning drive ≈ 1.8, not to 1) and habituating: "
+                      "5 is the smallest round value that holds (p = 0.02), 6 leaves a margin",
+                      variability=lognormal(0.4), description="gain of withdrawal on the hypothalamic drive")
     gcyt = m.parameter("hpa_cytokine_gain", 0.1, "dimensionless",
                        "calibrated (by hand, hpa.abstinence30): CRH drive per unit relative excess of IL-6/TNF-α; "
                        "kept small because chronic low-grade inflammation would otherwise hold u above 1 all "
@@ -147,20 +254,23 @@ def build(drugs=None) -> Module:
                         "assumed: healthy morning plasma ACTH ≈ 20 pg/mL (reference range ≈ 7–63 pg/mL)",
                         variability=lognormal(0.35), description="healthy morning plasma ACTH of this person")
 
-    x1 = m.state("crh", "dimensionless", 1.0, "hypothalamic CRH relative to the healthy set point")
-    x2 = m.state("acth", "dimensionless", 1.0, "plasma ACTH relative to the healthy set point")
-    x3 = m.state("cortisol", "dimensionless", 1.0, "plasma cortisol relative to the healthy set point")
-    P = m.state("corticotroph_mass", "dimensionless", 1.0, "pituitary corticotroph functional mass (healthy = 1)")
-    A = m.state("adrenal_mass", "dimensionless", 1.0, "adrenal cortex functional mass (healthy = 1)")
+    ccos, csin, theta0, circ = _circadian_clock(m)
+    coef = rest_orbit()
+    init = [rest_value(coef[i], sp.cos(theta0), sp.sin(theta0)) for i in range(5)]
+    x1 = m.state("crh", "dimensionless", init[0], "hypothalamic CRH relative to the healthy daily-mean set point")
+    x2 = m.state("acth", "dimensionless", init[1], "plasma ACTH relative to the healthy daily-mean set point")
+    x3 = m.state("cortisol", "dimensionless", init[2], "plasma cortisol relative to the healthy CRH/ACTH set points")
+    P = m.state("corticotroph_mass", "dimensionless", init[3], "pituitary corticotroph functional mass")
+    A = m.state("adrenal_mass", "dimensionless", init[4], "adrenal cortex functional mass")
     T = m.state("hpa_opioid_tolerance", "dimensionless", 0.0, "tolerance of the HPA axis to μ suppression")
     Dad = m.state("hpa_mu_deficit_adaptation", "dimensionless", 0.0,
                   "adaptation of the HPA axis to a sustained deficit of μ signalling (antagonist treatment)")
-
     excess = m.assign("hpa_cytokine_excess", sp.Max((tnf / tnf_ref + il6 / il6_ref) / 2 - 1, 0), "dimensionless",
                       "mean relative excess of plasma TNF-α and IL-6 over their healthy levels")
     deficit = m.assign("hpa_mu_signal_deficit", sp.Max(1 - (endo + ago) / endo_rest, 0), "dimensionless",
                        "fraction of the resting endogenous μ signal that is missing (antagonist blockade)")
-    u = m.assign("hpa_drive", (1 + gwd * wd + gcyt * excess) * (1 - imax * ago * (1 - ftol * T))
+    wd_eff = _habituated_withdrawal(m, wd)
+    u = m.assign("hpa_drive", (circ + gwd * wd_eff + gcyt * excess) * (1 - imax * ago * (1 - ftol * T))
                  * (1 + g_endo * (deficit - f_ad * Dad)),
                  "dimensionless", "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
     gr = (1 + kgr ** -3) / (1 + (x3 / kgr) ** 3)
@@ -173,9 +283,66 @@ def build(drugs=None) -> Module:
     m.ode(T, ktol * (ago - T))
     m.ode(Dad, k_ad * (deficit - Dad))
 
-    m.assign("crh_rel", x1, "dimensionless", "CRH relative to healthy baseline", interface=True)
-    m.assign("acth_rel", x2, "dimensionless", "ACTH relative to healthy baseline", interface=True)
-    m.assign("cortisol_rel", x3, "dimensionless", "cortisol relative to healthy baseline", interface=True)
-    m.assign("cortisol_plasma", cort0 * x3, "nmol/L", "morning plasma cortisol", interface=True)
-    m.assign("acth_plasma", acth0 * x2, "pg/mL", "morning plasma ACTH", interface=True)
+    # healthy same-clock-time levels: downstream modules were built on relative levels with a healthy
+    # value of 1, so they read cortisol relative to a healthy person's at the same hour (exactly 1 at rest)
+    rest = [rest_value(coef[i], ccos, csin) for i in range(3)]
+    m.assign("crh_rel", x1 / rest[0], "dimensionless", "CRH relative to a healthy person's at this clock hour",
+             interface=True)
+    m.assign("acth_rel", x2 / rest[1], "dimensionless", "ACTH relative to a healthy person's at this clock hour",
+             interface=True)
+    m.assign("cortisol_rel", x3 / rest[2], "dimensionless",
+             "cortisol relative to a healthy person's at this clock hour", interface=True)
+    th = 2 * np.pi * (MORNING_H - DRIVE_PEAK_H) / DAY_H
+    morning = [float(rest_value(coef[i], np.cos(th), np.sin(th))) for i in (1, 2)]
+    m.assign("cortisol_plasma", cort0 * x3 / morning[1], "nmol/L",
+             "plasma cortisol at this clock hour (cortisol_baseline is the healthy 08:00 value)", interface=True)
+    m.assign("acth_plasma", acth0 * x2 / morning[0], "pg/mL",
+             "plasma ACTH at this clock hour (acth_baseline is the healthy 08:00 value)", interface=True)
     return m
+
+
+def _circadian_clock(m: Module):
+    """The 24-h clock (an autonomous oscillator on the unit circle whose angle is the time since the
+    circadian drive's peak) and the circadian CRH drive u_c; returns (cos, sin, starting angle, u_c)."""
+    offset = m.parameter("clock_offset", CLOCK_OFFSET_H, "h",
+                         "assumed: the clock hour of day at t = 0 is 08:00, so doses at t = 0 + k·24 h are morning "
+                         "doses (clinic dosing) and a sample at t = k·24 h is an 08:00 morning sample. A study "
+                         "with another schedule sets it; a person then starts on the healthy rest orbit at that hour")
+    amp = m.parameter("hpa_circadian_amplitude", REST["amp"], "dimensionless",
+                      "assumed: relative amplitude of the circadian (SCN) drive of CRH release, u_c = 1 + a·cos(2π(h − "
+                      "06:30)/24), as the circadian input u(t) of Karin 2020's HPA model (their exact waveform not "
+                      "read). 0.9 gives a healthy cortisol peak ≈ 07:45 and nadir ≈ 20:00, ratio ≈ 4 (tests/"
+                      "test_hpa_circadian.py); healthy day curves have peak ≈ 08:00 and a nadir several-fold lower "
+                      "around midnight (Debono et al., J Clin Endocrinol Metab 2009;94:1548, recalled)", upper=0.99)
+    lam = m.parameter("clock_relaxation_rate", 1.0, "1/h",
+                      "numerical: radial relaxation of the clock oscillator onto its unit circle (no physiological "
+                      "meaning; the phase, not the radius, carries the time of day)")
+    w = m.parameter("clock_angular_frequency", 2 * np.pi / DAY_H, "1/h",
+                    "definition: one revolution of the clock angle per 24-h day (2π/24 rad/h)")
+    theta0 = w * (offset - DRIVE_PEAK_H)
+    ccos = m.state("clock_cos", "dimensionless", sp.cos(theta0),
+                   "cos of the clock angle 2π·(hour − 06:30)/24 (06:30: peak of the circadian CRH drive)",
+                   nonnegative=False)
+    csin = m.state("clock_sin", "dimensionless", sp.sin(theta0), "sin of the same clock angle", nonnegative=False)
+    radial = lam * (1 - ccos ** 2 - csin ** 2)
+    m.ode(ccos, -w * csin + radial * ccos)
+    m.ode(csin, w * ccos + radial * csin)
+    circ = m.assign("hpa_circadian_drive", 1 + amp * ccos,
+                    "dimensionless", "circadian (SCN) drive of CRH release, daily mean 1")
+    return ccos, csin, theta0, circ
+
+
+def _habituated_withdrawal(m: Module, wd):
+    """Withdrawal's drive of CRH release after habituation to the sustained stressor."""
+    k_hab = m.parameter("hpa_withdrawal_habituation_rate", 0.6931 / 24.0, "1/h",
+                        "assumed: t½ 1 d — the HPA response to a sustained, homotypic stressor habituates over "
+                        "days (Grissom & Bhatnagar, Horm Behav 2009;55:22, review; recalled)",
+                        variability=lognormal(0.4), description="rate of habituation of the HPA axis to withdrawal")
+    f_hab = m.parameter("hpa_withdrawal_habituation_max", 0.8, "dimensionless",
+                        "assumed: habituation removes most (80%) of the HPA response to sustained withdrawal; the "
+                        "onset of withdrawal still drives the axis fully", upper=1.0)
+    hab = m.state("hpa_withdrawal_habituation", "dimensionless", 0.0,
+                  "habituation of the hypothalamic drive to sustained withdrawal (lags withdrawal_signal)")
+    m.ode(hab, k_hab * (wd - hab))
+    return m.assign("hpa_withdrawal_drive", sp.Max(wd - f_hab * hab, 0), "dimensionless",
+                    "withdrawal signal not yet habituated: the stressor's drive of CRH release")

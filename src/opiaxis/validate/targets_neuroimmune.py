@@ -9,7 +9,8 @@ Study designs mirrored (doses are typical street / clinic doses; the cohort's dr
 shortened to 12 weeks to keep each target under ~20 s — an approximation of years of use):
 
 * heroin cohort: heroin 25 mg IV q6h for 84 d, then abrupt, unassisted abstinence for 90 d;
-* methadone cohort: methadone 80 mg oral daily (cyt.mmt: 40/80/120 mg), samples 20 h post-dose;
+* methadone cohort: methadone 80 mg oral daily (cyt.mmt: 40/80/120 mg, samples 20 h post-dose; HPA
+  targets: 07:30 morning samples before the dose);
 * buprenorphine cohort: 16 mg SL daily for 12 months.
 
 Withdrawal enters through ``withdrawal_signal`` (adaptation module). Each target takes an
@@ -30,6 +31,10 @@ from ..dosing import EventTable
 from .registry import target
 
 H = 24.0
+# Clock: t = 0 is 08:00 (hpa clock_offset), daily doses are 08:00 doses, and t = k·24 h is 08:00.
+# Cortisol has a circadian rhythm, so every HPA sample is a morning sample: heroin abstinence at 08:00,
+# maintenance patients at 07:30 just before their dose (the usual morning pre-dose draw).
+MORNING_PREDOSE = 0.5
 HEROIN_DAYS = 84
 FOLLOW_DAYS = 90
 _CACHE: dict = {}
@@ -80,14 +85,16 @@ def heroin_abstinence(model, n):
                 "cortisol lower, ACTH normal",
         band="directions hold (ACTH 'normal' scored as cohort mean within ±20% of matched controls)",
         source="Am J Drug Alcohol Abuse 2008, doi:10.1080/00952990802385781",
-        calibration="hpa_withdrawal_gain and hpa_opioid_suppression_max were set by hand so both directions hold")
+        calibration="hpa_withdrawal_gain and hpa_opioid_suppression_max were set by hand so both directions hold; "
+                    "hpa_withdrawal_gain re-calibrated 2.5 → 6 when the drive became circadian and habituating "
+                    "(08:00 samples; 5 is the smallest round value that holds)")
 def hpa_withdrawal(model=None, n=32):
     model = model or default_model()
     stop, (d, c) = heroin_abstinence(model, n)
     t_wd = stop + 1 * H  # ~30 h after the last dose: peak withdrawal
     ok1, r1, p1 = _direction(_at(d, "cortisol_plasma", t_wd), _at(c, "cortisol_plasma", t_wd), +1)
-    t12 = 84 * H + 20
-    md, mc = cohort(model, ["methadone 80 mg oral daily for 85 d"], n, 2025, np.arange(0, t12 + 1, 24.0) + 20)
+    t12 = 84 * H - MORNING_PREDOSE  # 07:30, just before the day's dose: a morning trough sample
+    md, mc = cohort(model, ["methadone 80 mg oral daily for 85 d"], n, 2025, np.arange(1, 85) * H - MORNING_PREDOSE)
     ok2, r2, p2 = _direction(_at(md, "cortisol_plasma", t12), _at(mc, "cortisol_plasma", t12), -1)
     acth = float(np.mean(_at(md, "acth_plasma", t12) / _at(mc, "acth_plasma", t12)))
     ok3 = abs(acth - 1) <= 0.2
@@ -103,8 +110,10 @@ def hpa_withdrawal(model=None, n=32):
                 "cortisol correlates positively with craving",
         band="cortisol(day 30) > cortisol(day 3); ACTH(day 30) < ACTH(day 3); positive correlation across the cohort",
         source="Am J Drug Alcohol Abuse 2009, doi:10.1080/00952990902933878",
-        calibration="hpa_withdrawal_gain, hpa_cytokine_gain and hpa_opioid_tolerance_rate were tuned by hand with a "
-                    "withdrawal stand-in so the day-3→30 directions hold; the gland kinetics are Karin 2020's")
+        calibration="hpa_cytokine_gain and hpa_opioid_tolerance_rate were tuned by hand with a withdrawal stand-in; "
+                    "the gland kinetics are Karin 2020's. The day-3→30 directions follow from habituation of the HPA "
+                    "response to sustained withdrawal (assumed t½ 1 d, 80%; not fitted) plus adrenal-mass recovery; "
+                    "samples at 08:00")
 def hpa_abstinence30(model=None, n=32):
     model = model or default_model()
     stop, (d, _c) = heroin_abstinence(model, n)
@@ -133,8 +142,8 @@ def hpa_abstinence30(model=None, n=32):
                     "hpa.withdrawal's early-MMT cortisol stays low")
 def hpa_mat12m(model=None, n=24):
     model = model or default_model()
-    t = 364 * H + 20
-    times = np.arange(0, t + 1, 7 * H) + 20
+    t = 364 * H - MORNING_PREDOSE
+    times = np.arange(1, 53) * 7 * H - MORNING_PREDOSE
     value, ok = {}, True
     for label, reg, seed in (("methadone 80 mg", "methadone 80 mg oral daily for 365 d", 2026),
                              ("buprenorphine 16 mg", "buprenorphine 16 mg SL daily for 365 d", 2027)):
@@ -144,7 +153,7 @@ def hpa_mat12m(model=None, n=24):
         value[f"{label}: mean cortisol nmol/L"] = float(x.mean())
         value[f"{label}: control 5–95% nmol/L"] = [float(lo), float(hi)]
         ok &= bool(lo <= x.mean() <= hi)
-    return value, ok, f"12 months of daily dosing, sampled 20 h post-dose; n={n} per drug + matched controls"
+    return value, ok, f"12 months of daily dosing, sampled at 07:30 before the morning dose; n={n} per drug + matched controls"
 
 
 @target("cyt.withdrawal",
