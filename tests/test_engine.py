@@ -151,3 +151,20 @@ def test_unknown_backend_is_refused(toy):
     from opiaxis.errors import OpiaxisInputError
     with pytest.raises(OpiaxisInputError, match="unknown backend 'cuda'; expected 'numba' or 'jax'"):
         simulate(toy, sample_parameters(toy, [1], 0), [1.0], backend="cuda")
+
+
+def test_readouts_guard_non_integer_powers_like_the_kernel():
+    """A concentration that dips to -1e-20 by round-off gives a read-out of 0, as in the solver's
+    right-hand side, not NaN (read-outs are evaluated outside the kernel)."""
+    import sympy as sp
+
+    from opiaxis.model.core import Module, compose
+    mod = Module("guard")
+    x = mod.state("x", "dimensionless", -1e-20)
+    k = mod.parameter("k", 0.0, "1/h", "assumed: test")
+    mod.ode(x, -k * x)
+    mod.assign("root", x ** sp.Float(0.5), "dimensionless", interface=True)
+    mod.assign("hill", x ** sp.Float(0.844) / (1 + x ** sp.Float(0.844)), "dimensionless", interface=True)
+    m = compose([mod])
+    res = simulate(m, m.default_parameters()[None], np.array([0.0, 1.0]))
+    assert np.array_equal(res["root"][0], [0.0, 0.0]) and np.array_equal(res["hill"][0], [0.0, 0.0])

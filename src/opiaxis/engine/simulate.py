@@ -23,7 +23,7 @@ import sympy as sp
 from .. import checks
 from ..errors import OpiaxisInputError
 from ..model.core import Model
-from .codegen import compile_model
+from .codegen import _guard_powers, compile_model
 
 EV_BOLUS, EV_RATE, EV_RESET = 0, 1, 2
 
@@ -159,13 +159,22 @@ def require_xarray():
     return xarray
 
 
+def _np_spow(b, e):
+    """The kernel's guarded power, vectorised: ``b**e`` for ``b > 0``, else 0 (a concentration that
+    dips to -1e-20 by round-off after a drug clears must not turn a read-out into NaN)."""
+    b = np.asarray(b, dtype=float)
+    pos = b > 0.0
+    return np.where(pos, np.power(np.where(pos, b, 1.0), e), 0.0)
+
+
 def _assignment_function(m: Model, name: str):
-    """A NumPy function of (states..., parameters...) for an assignment, cached on the model."""
+    """A NumPy function of (states..., parameters...) for an assignment, cached on the model;
+    non-integer powers are guarded exactly as in the compiled kernel."""
     cache = m.__dict__.setdefault("_lambdified", {})
     if name not in cache:
         exprs = m.__dict__.get("_assignment_exprs_by_name") or m.__dict__.setdefault("_assignment_exprs_by_name", m.assignment_exprs())
         syms = [s.symbol for s in m.states] + [p.symbol for p in m.parameters]
-        cache[name] = sp.lambdify(syms, exprs[name], "numpy")
+        cache[name] = sp.lambdify(syms, _guard_powers(exprs[name]), [{"SPow": _np_spow}, "numpy"])
     return cache[name]
 
 
