@@ -68,13 +68,12 @@ def true_parameters(model, covariates: dict, shifts: dict, seed: int, pid: int) 
     """Typical values for the covariates, every variable parameter drawn from the population, the
     phenotype's parameters set to their z."""
     from opiaxis.calibrate.fit import typical_parameters
-    from opiaxis.streams import Purpose, Streams
     P = typical_parameters(model, covariates)
-    var = [p for p in model.parameters if p.variability is not None and p.variability.spread != 0]
-    # keyed by parameter name (a model change elsewhere does not re-draw this patient's truth)
-    Z = Streams(seed).named_normals([pid], Purpose.DESIGN, [p.name for p in var])[0]
-    for p, z0 in zip(var, Z):
-        z = shifts.get(p.name, float(np.clip(z0, -2.5, 2.5)))
+    rng = np.random.default_rng([seed, pid, 0xDEC])
+    for p in model.parameters:
+        if p.variability is None or p.variability.spread == 0:
+            continue
+        z = shifts.get(p.name, float(np.clip(rng.standard_normal(), -2.5, 2.5)))
         j = model.param_index[p.name]
         v = p.variability.apply(np.array(P[j]), np.array(z))
         P[j] = np.clip(v, p.lower if p.lower is not None else -np.inf, p.upper if p.upper is not None else np.inf)
