@@ -8,7 +8,8 @@ Synthetic patients with known parameters, designed to differ where the model let
 * ``fast_bup_CL``       buprenorphine clearance +2.5 SD;
 * ``low_bup_F_pain``    sublingual buprenorphine bioavailability −2 SD, chronic pain;
 * ``hpa_depressed``     HPA opioid suppression +1.5 SD, low ACTH/cortisol set points, depression
-                        history, early-life adversity, low social support;
+                        history, early-life adversity, low social support, depressive trait +1 SD
+                        (so that the phenotype is in an episode by design, not by its random draw);
 
 every other parameter with between-patient variability drawn from its population distribution
 (seeded per patient), so the fit — which estimates at most 8 of them — is misspecified the way a
@@ -57,7 +58,8 @@ PHENOTYPES = {
     "fast_bup_CL": ({}, {"buprenorphine_CL": 2.5}),
     "low_bup_F_pain": ({"chronic_pain": 1.0}, {"buprenorphine_sl_F": -2.0}),
     "hpa_depressed": ({"depression_history": 1.0, "early_life_adversity": 1.0, "social_support": 0.1},
-                      {"hpa_opioid_suppression_max": 1.5, "acth_baseline": -1.5, "cortisol_baseline": -1.5}),
+                      {"hpa_opioid_suppression_max": 1.5, "acth_baseline": -1.5, "cortisol_baseline": -1.5,
+                       "mood_trait_offset": 1.0}),
 }
 NOISE = {"assumed": 0.0, "misspec": 0.25}
 MID = 0.1  # minimal important difference of candidates.yaml, loss units
