@@ -26,15 +26,13 @@ def _check_run_options(chunk_size: int, workers, max_failure_rate: float, out: P
 
 
 def _simulate_study(s, model, out: Path, *, chunk_size: int, scheduler, workers, fresh: bool):
-    from ..study import connect_scheduler, run_study
+    from ..study import dask_client, run_study
     console.print(f"study [bold]{s.name}[/]: {s.size} patients, {len(s.arms)} arm(s), "
                   f"{s.duration / 24:g} days; model {len(model.states)} states, {len(model.parameters)} parameters")
-    client = None
-    if scheduler is not None:
-        client = connect_scheduler(scheduler, workers)
-        console.print(f"Dask: {client.scheduler.address if hasattr(client, 'scheduler') else scheduler}, "
-                      f"{len(client.scheduler_info()['workers'])} worker(s)")
-    try:
+    with dask_client(scheduler, workers) as client:
+        if client is not None:
+            console.print(f"Dask: {client.scheduler.address if hasattr(client, 'scheduler') else scheduler}, "
+                          f"{len(client.scheduler_info()['workers'])} worker(s)")
         with progress_bar() as prog:
             task = prog.add_task("simulating (first run compiles the model)", total=None)
 
@@ -42,9 +40,6 @@ def _simulate_study(s, model, out: Path, *, chunk_size: int, scheduler, workers,
                 prog.update(task, total=n, completed=k, description=f"simulating {arm}")
             return run_study(s, model, out, chunk_size=chunk_size, progress=cb, client=client, fresh=fresh,
                              notes=lambda msg: prog.console.print(f"[yellow]note:[/] {escape(msg)}", highlight=False))
-    finally:
-        if client is not None:
-            client.close()
 
 
 def _say_failures(res, max_failure_rate: float) -> None:
@@ -189,18 +184,11 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
 def _cross_validate(out: Path, names, scheduler, markdown) -> None:
     try:
         from ..calibrate.crossval import cross_validate, markdown as cv_markdown
-        client = None
-        if scheduler is not None:
-            from ..study import connect_scheduler
-            client = connect_scheduler(scheduler, None)
-        try:
-            with progress_bar() as prog:
-                task = prog.add_task("cross-validating", total=None)
-                cv = cross_validate(list(names) if names else None, out, client=client,
-                                    progress=lambda k, n, text: prog.update(task, completed=k, total=n, description=text))
-        finally:
-            if client is not None:
-                client.close()
+        from ..study import dask_client
+        with dask_client(scheduler) as client, progress_bar() as prog:
+            task = prog.add_task("cross-validating", total=None)
+            cv = cross_validate(list(names) if names else None, out, client=client,
+                                progress=lambda k, n, text: prog.update(task, completed=k, total=n, description=text))
         text = cv_markdown(cv)
         console.print(text, markup=False, highlight=False)
         console.print(f"{cv.ran} fold(s) run, {cv.reused} reused from {out}")

@@ -43,21 +43,14 @@ def register(app: typer.Typer) -> None:
             regimens = list(regimen) if regimen is not None else ["fentanyl 100 ug IV once at 24 h"]
             if out.exists() and not out.is_dir():
                 raise OpiaxisInputError(f"{out} is a file; expected a directory for the results", field="--out")
-            client = None
-            if scheduler is not None:
-                from ..study import connect_scheduler
-                client = connect_scheduler(scheduler, None)
-            try:
-                with progress_bar() as prog:
-                    task = prog.add_task("simulating (first run compiles the model)", total=None)
-                    res = analyse(model, outcome=outcome, regimens=regimens, horizon=horizon, method=method, n=n,
-                                  parameters=list(parameter) if parameter else None,
-                                  modules=list(module) if module else None, every=every, seed=seed, rtol=rtol,
-                                  client=client, progress=lambda k, total: prog.update(task, total=total, completed=k,
-                                                                                      description="simulating"))
-            finally:
-                if client is not None:
-                    client.close()
+            from ..study import dask_client
+            with dask_client(scheduler) as client, progress_bar() as prog:
+                task = prog.add_task("simulating (first run compiles the model)", total=None)
+                res = analyse(model, outcome=outcome, regimens=regimens, horizon=horizon, method=method, n=n,
+                              parameters=list(parameter) if parameter else None,
+                              modules=list(module) if module else None, every=every, seed=seed, rtol=rtol,
+                              client=client, progress=lambda k, total: prog.update(task, total=total, completed=k,
+                                                                                  description="simulating"))
             out.mkdir(parents=True, exist_ok=True)
             res.indices.to_csv(out / "indices.csv", index=False)
             pd.DataFrame({"run": np.arange(res.runs), res.outcome.label: res.outcome_values}).to_parquet(out / "runs.parquet")

@@ -19,14 +19,13 @@ opiaxis. Needs the ``omex`` extra (python-libsedml, python-libcombine).
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import OpiaxisInputError
-from .sbml import to_sbml
+from .sbml import sbml_id, to_sbml
 
 SBML_FORMAT = "http://identifiers.org/combine.specifications/sbml.level-3.version-2"
 SEDML_FORMAT = "http://identifiers.org/combine.specifications/sed-ml.level-1.version-4"
@@ -45,19 +44,15 @@ def _libs():
     return libsedml, libcombine
 
 
-def _sid(text: str) -> str:
-    s = re.sub(r"\W", "_", text)
-    return s if re.match(r"[A-Za-z_]", s) else f"_{s}"
+_sid = sbml_id
 
 
 def arm_parameters(study, arm, model) -> np.ndarray:
     """The typical patient's parameter vector of an arm: typical values, the study's overrides,
-    then the arm's."""
-    values = model.default_parameters()
-    for src in (study.parameters, arm.parameters):
-        for k, v in src.items():
-            values[model.param_index[k]] = float(v)
-    return values
+    then the arm's (as the study's own cohorts apply them, without variability)."""
+    from ..population import sample_parameters
+    return sample_parameters(model, [study.id_start], study.seed,
+                             overrides={**study.parameters, **arm.parameters}, variability=False)[0]
 
 
 def _target(var: str) -> str:

@@ -29,7 +29,6 @@ specific copies with the population prior, which makes a fit empirical Bayes (ty
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ import pandas as pd
 
 from ..errors import OpiaxisInputError
 from ..model.core import Model
-from .sbml import DoseGroup, group_doses, to_sbml
+from .sbml import DoseGroup, group_doses, sbml_id, to_sbml
 
 CONDITION_COLS = ["conditionId", "conditionName"]
 OBSERVABLE_COLS = ["observableId", "observableName", "observableFormula", "observableTransformation",
@@ -46,12 +45,10 @@ MEASUREMENT_COLS = ["observableId", "simulationConditionId", "measurement", "tim
 PARAMETER_COLS = ["parameterId", "parameterName", "parameterScale", "lowerBound", "upperBound",
                   "nominalValue", "estimate"]
 PRIOR_COLS = ["objectivePriorType", "objectivePriorParameters"]
-_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _sid(text: str) -> str:
-    s = re.sub(r"\W", "_", str(text))
-    return s if _ID.match(s) else f"c_{s}"
+    return sbml_id(text, "c_")
 
 
 def study_measurements(study, model: Model, n_patients: int | None = None,

@@ -286,8 +286,11 @@ def group_doses(doses: pd.DataFrame) -> tuple[list[DoseGroup], list[float]]:
 # ----------------------------------------------------------------------------------------------
 # The export
 # ----------------------------------------------------------------------------------------------
-def _is_dimensionless(text: str) -> bool:
-    return not unit_components(text.strip())
+def sbml_id(text, prefix: str = "_") -> str:
+    """``text`` as an SBML/PEtab/SED-ML identifier: every non-word character becomes ``_``, and
+    ``prefix`` goes in front when the result would start with a digit."""
+    s = re.sub(r"\W", "_", str(text))
+    return s if _SID.match(s) else f"{prefix}{s}"
 
 
 def _libsbml():

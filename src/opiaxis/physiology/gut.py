@@ -103,7 +103,7 @@ import sympy as sp
 
 from ..errors import OpiaxisInputError
 from ..model.core import Module, Variability, lognormal
-from .immune import resting_levels
+from .immune import basal_lps_translocation, resting_levels
 
 # ----------------------------------------------------------------------------------------------
 # Guilds and the Stein et al. 2013 parameters they are re-labelled from
@@ -371,7 +371,7 @@ def build(drugs=None) -> Module:
               "Bacteroides/Akkermansia LPS weakly agonistic, d'Hennezel 2017)") for g in GUILDS}
     load0 = float(sum(LPS_WEIGHT[g] * X0[i] for i, g in enumerate(GUILDS)))
     ref = P("lps_load_ref", load0, "dimensionless", "derived: endotoxic load at the drug-free composition")
-    lps0 = P("lps_translocation_baseline", rest["lps"] * rest["lps_clearance_rate"], "ng/kg/h",
+    lps0 = P("lps_translocation_baseline", basal_lps_translocation(), "ng/kg/h",
              "derived: the immune module's basal translocation (its resting endotoxin × its clearance rate, "
              "Dobreva et al. 2021 kpe 1.08/h), the flux that keeps resting cytokines at Dobreva's baselines; "
              "healthy plasma endotoxin is near the assay limit. Dysbiosis and a leaky barrier raise it "

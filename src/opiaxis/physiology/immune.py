@@ -227,15 +227,20 @@ def _rest(m: Module) -> dict:
     x0 = [0.0, 30000.0, 0.0, 1.118, 0.2345, 1.0475, 0.5]
     sol = solve_ivp(lambda t, x: f(*x), (0, 5000), x0, method="LSODA", rtol=1e-10, atol=1e-12)
     x = fsolve(lambda x: f(*x), sol.y[:, -1], xtol=1e-13)
-    out = dict(zip(names, map(float, x)))
-    out["lps_clearance_rate"] = float(m.parameters["lps_clearance_rate"].value)
-    return out
+    return dict(zip(names, map(float, x)))
 
 
 @lru_cache(maxsize=1)
 def resting_levels() -> dict:
     """Resting plasma levels (typical person): lps, monocytes, tnf, il10, il6, il1b."""
     return _rest(_build(None))
+
+
+def basal_lps_translocation() -> float:
+    """The gut's endotoxin flux (ng/kg/h) that this module's resting levels assume: the resting
+    endotoxin times its clearance rate (so a gut module providing exactly this flux starts at rest)."""
+    m = _build(None)
+    return resting_levels()["lps"] * float(m.parameters["lps_clearance_rate"].value)
 
 
 def build(drugs=None) -> Module:

@@ -8,7 +8,7 @@ measurements and endpoints (``kind: study``, :mod:`.spec`) — or a behaviour tr
 :func:`run_spec` runs either kind; :func:`opiaxis.report.render` writes either report.
 """
 
-from .execute import ChunkResult, DaskExecutor, SerialExecutor, connect_scheduler, simulate_chunk
+from .execute import ChunkResult, DaskExecutor, SerialExecutor, connect_scheduler, dask_client, simulate_chunk
 from .kinds import load_spec, run_spec
 from .plan import Chunk, RunPlan, arm_doses, assign_arms, check_arms, check_resources, regimen_doses
 from .runner import IN_MEMORY_ROWS, StudyRun, run_study
@@ -17,5 +17,5 @@ from .store import run_key
 
 __all__ = ["Arm", "Chunk", "ChunkResult", "DaskExecutor", "IN_MEMORY_ROWS", "RunPlan", "SerialExecutor", "Study",
            "StudyRun", "StudySpec", "arm_doses", "assign_arms", "check_arms", "check_resources",
-           "connect_scheduler", "load_spec", "load_study", "parse_study", "regimen_doses", "run_key",
+           "connect_scheduler", "dask_client", "load_spec", "load_study", "parse_study", "regimen_doses", "run_key",
            "run_spec", "run_study", "simulate_chunk"]

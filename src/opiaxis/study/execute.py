@@ -6,6 +6,7 @@ so results do not depend on the executor, the chunking or the workers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,23 @@ class DaskExecutor:
                    for n in todo}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()
+
+
+@contextlib.contextmanager
+def dask_client(address: str | None, workers: int | None = None):
+    """``None`` when ``address`` is None (serial), else a connected client (:func:`connect_scheduler`);
+    on exit the client is closed, and a local cluster started for it is shut down too."""
+    if address is None:
+        yield None
+        return
+    client = connect_scheduler(address, workers)
+    try:
+        yield client
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def connect_scheduler(address: str | None, workers: int | None = None):
