@@ -46,7 +46,29 @@ def test_a_poorly_brain_penetrant_metabolite_blocks_gut_more_than_brain(model):
     enteric = g("mor_enteric_occupancy_naltrexol6b") / g("mor_enteric_free") / g("naltrexol6b_plasma")
     central = g("mor_occupancy_naltrexol6b") / g("mor_free") / g("naltrexol6b_effect")
     np.testing.assert_allclose(enteric / central, 1 / load_drugs()["naltrexol6b"].brain_penetration.value, rtol=1e-3)
-    assert (g("mor_enteric_occupancy_naltrexol6b") > g("mor_occupancy_naltrexol6b")).all()
+    # while naltrexol is still entering the brain (its blood-brain exchange is slow), it blocks the gut far
+    # more than the brain; days later the brain still holds what entered, so the comparison is made early
+    early = (t > 0) & (t <= 8)
+    e = lambda name: r.get(name)[0][early]  # noqa: E731
+    assert (e("mor_enteric_occupancy_naltrexol6b") > 5 * e("mor_occupancy_naltrexol6b")).all()
+
+
+def _ntx_blockade_half_time(model, overrides=None):
+    hours = np.array([1.0, 48.0, 72.0, 120.0, 168.0])  # Lee et al. 1988's scan times
+    r = typical_patient(["naltrexone 50 mg oral once"], hours, overrides, model=model)
+    return terminal_half_life(hours, 1 - r.get("mor_availability_pet")[0], 0.0, 168.0)
+
+
+def test_naltrexone_blockade_outlasts_plasma_because_the_brain_holds_naltrexol(model):
+    """Counterfactuals (issue 14): the days-long blockade after one 50 mg dose is carried by
+    6β-naltrexol's slow blood-brain exchange. With a fast exchange (the earlier 2-h equilibration)
+    or without naltrexol at the central receptor, the blockade half-time collapses towards the
+    plasma half-lives (4–13 h), far below Lee 1988's 72–108 h."""
+    with_naltrexol = _ntx_blockade_half_time(model)
+    fast_exchange = _ntx_blockade_half_time(model, {"naltrexol6b_ke0": 0.35})
+    no_naltrexol = _ntx_blockade_half_time(model, {"naltrexol6b_mor_central_K": 1e6})
+    assert 60 <= with_naltrexol <= 120
+    assert fast_exchange < 30 and no_naltrexol < 30
 
 
 def test_occupancy_outlasts_plasma_by_koff_when_dissociation_is_rate_limiting(model):
