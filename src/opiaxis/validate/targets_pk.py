@@ -96,6 +96,14 @@ def _thresholds():
              "doses with availability <20%": below20,
              **{f"{d} mg trough ng/mL": trough[d] for d in (4, 16, 32)},
              **{f"{d} mg trough availability %": 100 * avail[d] for d in (4, 16, 32)}}
+    # not scored: the trough concentration at which availability crosses 50% (log-linear between doses), to set
+    # the review's concentration threshold (1 ng/mL) apart from its dose mapping (~4 mg/d)
+    k = next((i for i, d in enumerate(doses) if avail[d] <= 0.5), None)
+    if k:
+        lo, hi = doses[k - 1], doses[k]
+        w = (avail[lo] - 0.5) / (avail[lo] - avail[hi])
+        value["trough ng/mL where availability crosses 50% (review: 1)"] = float(
+            np.exp(np.log(trough[lo]) + w * (np.log(trough[hi]) - np.log(trough[lo]))))
     # not scored: the primary data behind the review's relations (16 mg/d, scans after the omitted dose)
     t0 = (day - 1) * 24.0
     hours = sorted(GREENWALD_2007)
@@ -104,9 +112,13 @@ def _thresholds():
         value[f"16 mg, {h} h after the last dose: availability % (Greenwald 2007: {GREENWALD_2007[h]})"] = 100 * float(a)
     detail = (f"relation 1 (≤50% ⇔ trough ≥1 ng/mL; first at 2–8 mg): {'holds' if rel1 else 'fails'}; "
               f"relation 2 (<20% only >16 mg/d with trough ≥3 ng/mL, and reached): {'holds' if rel2 else 'fails'}. "
-              "Greenwald 2007's own scans (availability 30/54/67/82% at 4/28/52/76 h after 16 mg/d) place the first "
-              "dose with ≤50% availability at trough near 16 mg/d, not 2–8 mg/d, and show 30% availability even 4 h "
-              "after 16 mg; the model's availability there is lower still (more occupied) and falls more slowly")
+              "The concentration side of relation 1 holds (availability crosses 50% near a trough of 0.7 ng/mL; "
+              "Nasser 2014's Emax relation, 91.4%·C/(0.67 + C), gives 0.81), the dose side cannot: Greenwald 2003's "
+              "peaks, which the model reproduces, put the 4 mg/d trough near 0.3 ng/mL, and Greenwald 2007's own "
+              "scans (availability 30/54/67/82% at 4/28/52/76 h after 16 mg/d) put trough availability near 50% at "
+              "16 mg/d, not 4 mg/d. Relation 2: <20% availability at trough needs ~4.3 ng/mL in the model (Nasser: "
+              "4.7), a trough first reached above 48 mg/d; Greenwald 2003's 16% at 32 mg is ~4 h after the dose "
+              "(model 15.9%), not at trough")
     return value, rel1 and rel2, detail
 
 
