@@ -241,7 +241,7 @@ NTX_DURATION_NOTE = (
     "quantified: (1) Lee's 96-h plasma terminal phase of naltrexone would need ~35 mg of circulating naltrexone at "
     "this K, against ~4 mg of a 50-mg dose; (2) slow naltrexone dissociation makes the ≤8-h blockade exponential in "
     "dose, 1 − e^(−a·dose): Rabiner's 27% at 2 mg then puts 15 mg at 91% (band 51–71%); (3) a slow 6β-naltrexol "
-    "blood-brain exchange (brain t½ 46–230 h) gives a half-time of 68–88 h and moves the ≤8-h curve by <1.5 points, "
+    "blood-brain exchange (brain t½ 46–230 h) gives a half-time of about 68–88 h and moves the ≤8-h curve by <2 points, "
     "but Porter's mouse data give ~6 h (and M6G's human t½ke0 is 6.4 h); no human naltrexol brain-exchange rate or "
     "in-vivo koff was found to decide it")
 
