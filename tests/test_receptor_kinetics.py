@@ -100,3 +100,29 @@ def test_morphine_potency_is_anchored_to_its_clinical_ventilatory_c50(model):
     assert x_morphine == pytest.approx(x_fentanyl, rel=0.01)
     # the enteric site keeps morphine's own constant: 1/Kp,uu times as potent per ng/mL
     assert p["morphine_mor_enteric_K"] < 0.25 * p["morphine_mor_central_K"]
+
+
+def _ntx_blockade(model, overrides=None):
+    """Blockade half-time at Lee 1988's scan times after 50 mg, and Rabiner 2011's ≤8-h peak blockade (%)
+    at 2, 5, 15, 50 mg."""
+    hours = np.array([1.0, 48.0, 72.0, 120.0, 168.0])
+    r = typical_patient(["naltrexone 50 mg oral once"], hours, overrides, model=model)
+    th = terminal_half_life(hours, 1 - r.get("mor_availability_pet")[0], 0.0, 168.0)
+    t8 = np.arange(0, 8.001, 0.1)
+    peaks = [100 * float((1 - typical_patient([f"naltrexone {d} mg oral once"], t8, overrides, model=model)
+                          .get("mor_availability_pet")[0]).max()) for d in (2, 5, 15, 50)]
+    return th, np.array(peaks)
+
+
+def test_naltrexol_brain_exchange_sets_the_blockade_tail_not_the_early_dose_curve(model):
+    """Counterfactual (issue 14): the days-long tail of naltrexone's blockade can only come from a slow
+    6β-naltrexol component. Slowing naltrexol's blood-brain exchange to a brain t½ of 69 h stretches
+    the blockade half-time after 50 mg several-fold, into Lee 1988's band, while the ≤8-h dose–blockade
+    curve (naltrexone's, Rabiner 2011) moves by under 2 points; without naltrexol at the central
+    receptor the tail shortens."""
+    th, early = _ntx_blockade(model)
+    th_slow, early_slow = _ntx_blockade(model, {"naltrexol6b_ke0": np.log(2) / 69.0})
+    th_none, _ = _ntx_blockade(model, {"naltrexol6b_mor_central_K": 1e6})
+    assert th_slow > 3 * th and 60 <= th_slow <= 120
+    assert th_none < th
+    np.testing.assert_allclose(early_slow, early, atol=2.0)

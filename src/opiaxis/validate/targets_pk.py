@@ -96,6 +96,14 @@ def _thresholds():
              "doses with availability <20%": below20,
              **{f"{d} mg trough ng/mL": trough[d] for d in (4, 16, 32)},
              **{f"{d} mg trough availability %": 100 * avail[d] for d in (4, 16, 32)}}
+    # not scored: the trough concentration at which availability crosses 50% (log-linear between doses), to set
+    # the review's concentration threshold (1 ng/mL) apart from its dose mapping (~4 mg/d)
+    k = next((i for i, d in enumerate(doses) if avail[d] <= 0.5), None)
+    if k:
+        lo, hi = doses[k - 1], doses[k]
+        w = (avail[lo] - 0.5) / (avail[lo] - avail[hi])
+        value["trough ng/mL where availability crosses 50% (review: 1)"] = float(
+            np.exp(np.log(trough[lo]) + w * (np.log(trough[hi]) - np.log(trough[lo]))))
     # not scored: the primary data behind the review's relations (16 mg/d, scans after the omitted dose)
     t0 = (day - 1) * 24.0
     hours = sorted(GREENWALD_2007)
@@ -104,9 +112,13 @@ def _thresholds():
         value[f"16 mg, {h} h after the last dose: availability % (Greenwald 2007: {GREENWALD_2007[h]})"] = 100 * float(a)
     detail = (f"relation 1 (≤50% ⇔ trough ≥1 ng/mL; first at 2–8 mg): {'holds' if rel1 else 'fails'}; "
               f"relation 2 (<20% only >16 mg/d with trough ≥3 ng/mL, and reached): {'holds' if rel2 else 'fails'}. "
-              "Greenwald 2007's own scans (availability 30/54/67/82% at 4/28/52/76 h after 16 mg/d) place the first "
-              "dose with ≤50% availability at trough near 16 mg/d, not 2–8 mg/d, and show 30% availability even 4 h "
-              "after 16 mg; the model's availability there is lower still (more occupied) and falls more slowly")
+              "The concentration side of relation 1 holds (availability crosses 50% near a trough of 0.7 ng/mL; "
+              "Nasser 2014's Emax relation, 91.4%·C/(0.67 + C), gives 0.81), the dose side cannot: Greenwald 2003's "
+              "peaks, which the model reproduces, put the 4 mg/d trough near 0.3 ng/mL, and Greenwald 2007's own "
+              "scans (availability 30/54/67/82% at 4/28/52/76 h after 16 mg/d) put trough availability near 50% at "
+              "16 mg/d, not 4 mg/d. Relation 2: <20% availability at trough needs ~4.3 ng/mL in the model (Nasser: "
+              "4.7), a trough first reached above 48 mg/d; Greenwald 2003's 16% at 32 mg is ~4 h after the dose "
+              "(model 15.9%), not at trough")
     return value, rel1 and rel2, detail
 
 
@@ -218,17 +230,20 @@ def _ntx_duration():
     i72 = int(np.argmin(abs(times - 72)))
     value["72 h: by naltrexone %"] = 100 * float(r.get("mor_occupancy_naltrexone")[0, i72])
     value["72 h: by 6β-naltrexol %"] = 100 * float(r.get("mor_occupancy_naltrexol6b")[0, i72])
-    return value, bool(60 <= th <= 120), ("typical patient, [11C]carfentanil blockade at Lee's scan times "
-                                          "(1, 48, 72, 120, 168 h), log-linear half-time. Blockade follows the "
-                                          "effect-site antagonist: naltrexone (t½ ~10 h) and 6β-naltrexol (t½ 13 h, "
-                                          "Kp,uu 0.1), both binding at equilibrium. Lee points to the 96-h terminal "
-                                          "phase of plasma naltrexone, but at the Rabiner-calibrated K (0.54 ng/mL) "
-                                          "that phase would need more naltrexone than the ~4 mg of a 50-mg dose that "
-                                          "reaches the circulation (CL 211 L/h): a deep compartment of even 10,000 L "
-                                          "exchanging with a 96-h half-life gives a 35-h blockade half-time. Missing: "
-                                          "slow dissociation or brain retention in vivo (cf. Kim 1997: nalmefene's "
-                                          "brain clearance 21x slower than plasma); no human naltrexone or "
-                                          "6β-naltrexol kon/koff was found")
+    return value, bool(60 <= th <= 120), NTX_DURATION_NOTE
+
+
+NTX_DURATION_NOTE = (
+    "typical patient, [11C]carfentanil blockade at Lee's scan times (1, 48, 72, 120, 168 h), log-linear half-time. "
+    "Blockade follows the effect-site antagonists at equilibrium: naltrexone (t½ 4–10 h; K from occ.ntx.oral) and "
+    "6β-naltrexol (plasma t½ 13 h, Kp,uu 0.1, brain exchange t½ 5.7 h from Porter 2002's mouse durations). The "
+    "saturated hyperbola already makes the blockade outlast plasma (1 h: ~89%), but not by days. Candidates, "
+    "quantified: (1) Lee's 96-h plasma terminal phase of naltrexone would need ~35 mg of circulating naltrexone at "
+    "this K, against ~4 mg of a 50-mg dose; (2) slow naltrexone dissociation makes the ≤8-h blockade exponential in "
+    "dose, 1 − e^(−a·dose): Rabiner's 27% at 2 mg then puts 15 mg at 91% (band 51–71%); (3) a slow 6β-naltrexol "
+    "blood-brain exchange (brain t½ 46–230 h) gives a half-time of about 68–88 h and moves the ≤8-h curve by <2 points, "
+    "but Porter's mouse data give ~6 h (and M6G's human t½ke0 is 6.4 h); no human naltrexol brain-exchange rate or "
+    "in-vivo koff was found to decide it")
 
 
 KIM_TIMES = (5 / 60, 2.0, 4.0, 8.0)  # h: Kim 1997 dual-detector scans after naloxone (24 h scan: no blockade left)
