@@ -497,7 +497,7 @@ def simulate_jax(model: Model, params: np.ndarray, times, doses=None, *, ids=Non
         Y[failed[:, None] & (np.arange(len(t_out))[None, :] >= j_out[:, None])] = np.nan
     _last_timing.update(compile_seconds=compile_s, solve_seconds=wall, compile_cpu_seconds=compile_cpu,
                         solve_cpu_seconds=solve_cpu, device=str(compiled_device(args)))
-    return Results(model, ids, t_out, Y, P, stats, wall)
+    return Results(model=model, ids=ids, times=t_out, states=Y, params=P, stats=stats, wall_seconds=wall)
 
 
 _last_timing: dict[str, float] = {}

@@ -76,16 +76,8 @@ def _raw(source, name):
     return frame, lines, str(path)
 
 
-def _missing(v) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    return isinstance(v, str) and v.strip().lower() in ("", ".", "nan", "na", "none", "null")
-
-
 def _number(v):
-    if _missing(v):
+    if dosing.is_missing(v):
         return None
     try:
         x = float(str(v).strip()) if isinstance(v, str) else float(v)
@@ -171,7 +163,7 @@ def _nonmem_defaults(raw: pd.DataFrame) -> pd.DataFrame:
     for doses (the default dose compartment; it needs cmt_map like any number)."""
     upper = {str(c).strip().upper(): c for c in raw.columns}
     if "EVID" not in upper and "AMT" in upper:
-        amt = pd.to_numeric(raw[upper["AMT"]].map(lambda v: None if _missing(v) else v), errors="coerce")
+        amt = pd.to_numeric(raw[upper["AMT"]].map(lambda v: None if dosing.is_missing(v) else v), errors="coerce")
         raw["EVID"] = np.where(amt.fillna(0).to_numpy(float) > 0, 1, 0)
     if "CMT" not in upper and "ID" in upper:
         evid_now = pd.to_numeric(raw["EVID"] if "EVID" in raw else raw[upper["EVID"]], errors="coerce")
@@ -190,7 +182,7 @@ class _ObservedVariable:
     dv: str | None
 
     def of(self, cmt, pos: int, loc) -> str:
-        text = None if _missing(cmt) else str(cmt).strip()
+        text = None if dosing.is_missing(cmt) else str(cmt).strip()
         if text is not None and self.cmt_map is not None and _number(text) not in (None, "bad") \
                 and float(text) == int(float(text)) and int(float(text)) in self.cmt_map:
             text = self.cmt_map[int(float(text))]
@@ -417,7 +409,7 @@ def write_nonmem(df: pd.DataFrame, path, *, numeric_cmt: bool = True) -> Path:
     p = Path(path)
     if numeric_cmt and "CMT" in out.columns:
         cmt = out["CMT"]
-        names = cmt[cmt.map(lambda v: isinstance(v, str) and not _missing(v) and _number(v) == "bad")]
+        names = cmt[cmt.map(lambda v: isinstance(v, str) and not dosing.is_missing(v) and _number(v) == "bad")]
         if len(names):
             evid = pd.to_numeric(out["EVID"], errors="coerce") if "EVID" in out.columns else pd.Series(0, out.index)
             order = list(pd.unique(names[evid.loc[names.index].isin((1, 4)).to_numpy()]))
