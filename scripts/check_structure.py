@@ -3,7 +3,15 @@ packages, and import cycles (module-level, and packages importing each other any
 
     python scripts/check_structure.py [--limit 100]
 
-tests/test_structure.py holds the upper floors (study/, report/, cli/, trial files) to these rules.
+A function may be exempt from the length limit only with a written reason: a comment
+
+    # structure: long function — <reason>
+
+on the line directly above its ``def`` (above its first decorator, if it has any). Exemptions are
+listed with their reasons; a mark without a reason exempts nothing.
+
+tests/test_structure.py holds the whole package to these rules (with a shrinking list of
+functions still to be split).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import re
 import sys
 from pathlib import Path
 
@@ -54,15 +63,32 @@ def imports(mods) -> list[tuple[str, str, str, bool]]:
     return out
 
 
-def long_functions(mods, limit: int) -> list[tuple[int, str]]:
+EXEMPTION = re.compile(r"^\s*#\s*structure:\s*long function\s*[—–-]+\s*(?P<reason>\S.*?)\s*$")
+
+
+def functions(mods) -> list[tuple[int, str, str | None]]:
+    """(length in lines, qualified name, exemption reason or None) of every function, nested ones
+    included (named after their module)."""
     found = []
-    for name, (_, tree, _) in mods.items():
+    for name, (path, tree, _) in mods.items():
+        lines = path.read_text().splitlines()
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                n = node.end_lineno - node.lineno + 1
-                if n > limit:
-                    found.append((n, f"{name}.{node.name}"))
-    return sorted(found, reverse=True)
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                mark = EXEMPTION.match(lines[first - 2]) if first >= 2 else None
+                found.append((node.end_lineno - node.lineno + 1, f"{name}.{node.name}",
+                              mark.group("reason") if mark else None))
+    return found
+
+
+def long_functions(mods, limit: int) -> list[tuple[int, str]]:
+    """Functions over ``limit`` lines without a written exemption, longest first."""
+    return sorted(((n, q) for n, q, reason in functions(mods) if n > limit and reason is None), reverse=True)
+
+
+def exempt_functions(mods) -> list[tuple[int, str, str]]:
+    """(length, qualified name, reason) of the functions marked as exempt from the length limit."""
+    return sorted(((n, q, reason) for n, q, reason in functions(mods) if reason is not None), reverse=True)
 
 
 def private_imports(mods) -> list[str]:
@@ -119,9 +145,10 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=100)
     limit = ap.parse_args().limit
     mods = modules()
-    print(f"functions over {limit} lines:")
-    for n, q in long_functions(mods, limit):
-        print(f"  {n:4d} {q}")
+    print(f"functions over {limit} lines:",
+          *[f"{n:4d} {q}" for n, q in long_functions(mods, limit)] or ["(none)"], sep="\n  ")
+    print("exempt from the length limit (the reason is written above the def):",
+          *[f"{n:4d} {q}: {reason}" for n, q, reason in exempt_functions(mods)] or ["(none)"], sep="\n  ")
     print("private names imported across packages:", *private_imports(mods) or ["(none)"], sep="\n  ")
     print("module-level import cycles:", *[" <-> ".join(c) for c in module_cycles(mods)] or ["(none)"], sep="\n  ")
     print("packages importing each other:", *[f"{a} <-> {b}" for a, b in package_cycles(mods)] or ["(none)"],

@@ -74,6 +74,7 @@ def test_overdose_mapping_graded_and_ratio():
 REPRODUCED = ["ot.intranasal.single", "xbot.induction", "xbot.relapse24w"]
 
 
+@pytest.mark.scorecard
 @pytest.mark.parametrize("tid", REPRODUCED)
 def test_behaviour_target_reproduced(tid):
     from opiaxis.validate.registry import REGISTRY, _load_all

@@ -103,6 +103,7 @@ def test_bad_inputs(gm):
     assert np.allclose(rel.sum(axis=1), 1) and rel.iloc[1, 3] == 0.75
 
 
+@pytest.mark.scorecard
 @pytest.mark.parametrize("tid", ["gut.oic.cncp", "gut.naloxegol.kodiac", "gut.diversity"])
 def test_targets_reproduced(tid):
     value, ok, detail = REGISTRY[tid].run()

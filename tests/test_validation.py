@@ -5,6 +5,8 @@ import pytest
 
 from opiaxis.validate.registry import REGISTRY, run_targets, write_json
 
+pytestmark = pytest.mark.scorecard
+
 FOUNDATION = ["occ.bup.greenwald2003", "occ.bup.thresholds", "occ.ntx.oral", "pk.morphine", "pk.heroin", "pk.fentanyl"]
 
 

@@ -87,6 +87,7 @@ from ._common import (
     REQUIRED_COLUMNS,
     SS_RUN_IN_DOSES,
     SS_RUN_IN_HOURS,
+    is_missing,
     suggest,
 )
 from .events import RowLocator, parse_cmt_map, read_csv_with_lines, read_event_table
@@ -94,9 +95,6 @@ from .expand import expand_doses
 from .grammar import MASS_UNITS, ROUTE_ALIASES, TIME_UNITS, parse_regimen
 from .table import PART_ORDER_OFFSET, EventTable, regimen_to_events
 from .vocabulary import drug_routes, iu_factors
-
-# behaviour/ (being edited elsewhere) still imports these by their old private names
-_suggest, _MASS_UNITS, _TIME_UNITS = suggest, MASS_UNITS, TIME_UNITS
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -114,6 +112,7 @@ __all__ = [
     "drug_routes",
     "expand_doses",
     "iu_factors",
+    "is_missing",
     "parse_cmt_map",
     "parse_regimen",
     "read_csv_with_lines",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 
 EVENT_COLUMNS: tuple[str, ...] = ("ID", "TIME", "EVID", "AMT", "CMT", "RATE", "II", "ADDL")
@@ -17,6 +18,16 @@ MAX_ADDL = 100_000            # additional doses per row (about 11 years hourly)
 MAX_EXPANDED_EVENTS = 20_000_000   # dose rows after expansion, all subjects together
 SS_RUN_IN_HOURS = 21 * 24.0   # steady state: run-in of identical doses over the preceding 21 days
 SS_RUN_IN_DOSES = 10          # and at least 10 doses
+
+
+def is_missing(value) -> bool:
+    """A missing value of an event table or dataset: None, NaN, or a text marker such as NONMEM's
+    ``.`` (case-insensitive, surrounding blanks ignored)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip().lower() in _MISSING_TOKENS
 
 
 def suggest(word: str, options: Iterable[str]) -> str:

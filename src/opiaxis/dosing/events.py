@@ -338,43 +338,69 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     if not cmt_names:
         raise OpiaxisInputError("no dosing compartments given; expected cmt_names such as "
                                 "['buprenorphine.sl']", field="cmt_names")
-    lookup = {c.lower(): c for c in cmt_names}
-
-    lines: list[int] | None
-    if isinstance(source, pd.DataFrame):
-        label = name or "<DataFrame>"
-        raw = source.copy()
-        lines = None if lines is None else list(lines)
-    else:
-        path = Path(source)
-        label = str(path)
-        if path.suffix.lower() in (".parquet", ".pq"):
-            try:
-                raw = pd.read_parquet(path)
-            except ImportError as exc:
-                raise OpiaxisInputError(
-                    f"cannot read parquet ({exc}); install pyarrow or give a .csv file",
-                    file=label) from None
-            except (OSError, ValueError) as exc:
-                raise OpiaxisInputError(f"cannot read parquet event table: {exc}",
-                                        file=label) from None
-            lines = None
-        elif path.suffix.lower() in (".csv", ".txt", ".dta", ".dat", ".tsv", ""):
-            raw, lines = read_csv_with_lines(path)
-        else:
-            raise OpiaxisInputError(
-                f"unsupported event table format {path.suffix!r}; expected .csv, a whitespace-"
-                "separated .dta/.dat/.txt table, or .parquet", file=label)
+    raw, label, lines = _load_event_source(source, name, lines)
     loc = RowLocator(label, lines, list(raw.index))
-    raw = raw.reset_index(drop=True)
-    frame = _normalise_columns(raw, loc)
-    n = len(frame)
-    if n == 0:
+    frame = _normalise_columns(raw.reset_index(drop=True), loc)
+    if len(frame) == 0:
         raise loc.error("event table has a header but no rows; expected at least one event row "
                         "(ID, TIME, EVID, AMT, CMT)", None, None)
+    ids = _parse_ids(frame["ID"], loc)
+    values, missing = _numeric_columns(frame, loc)
+    time, evid = _time_and_evid(values, missing, loc)
+    is_dose = np.isin(evid, _DOSE_EVID)
+    amt = _dose_amounts(values["AMT"], missing["AMT"], evid, is_dose, loc)
+    rate, ii, addl = _dose_timing(values, missing, loc)
+    _check_dose_items_on_dose_rows({"AMT": amt, "RATE": rate, "II": ii, "ADDL": addl}, evid, is_dose, loc)
+    ss = _steady_state_flags(frame, evid, is_dose, ii, loc)
+    cmt = _resolve_cmt_column(frame["CMT"], evid, is_dose, cmt_names, cmt_map, allow_index, loc)
+    _check_time_order(ids, time, ss, loc)
+    out = pd.DataFrame({
+        "ID": ids.to_numpy(),
+        "TIME": time.astype(float),
+        "EVID": evid,
+        "AMT": amt.astype(float),
+        "CMT": pd.Series(cmt, dtype=object).to_numpy(),
+        "RATE": rate.astype(float),
+        "II": ii.astype(float),
+        "ADDL": addl,
+    })
+    for col in [c for c in frame.columns if c not in EVENT_COLUMNS]:
+        out[col] = _other_column(frame[col], from_text=lines is not None)
+    if "SS" in frame.columns:
+        out["SS"] = ss
+    return out
 
-    ids = _parse_ids(frame["ID"], loc) if n else pd.Series([], dtype=np.int64)
 
+def _load_event_source(source: str | Path | pd.DataFrame, name: str | None,
+                       lines: Sequence[int] | None) -> tuple[pd.DataFrame, str, list[int] | None]:
+    """(raw table, its name in errors, the file line of each row or None) of a DataFrame, a
+    Parquet file or a text table (CSV, tab- or whitespace-separated)."""
+    if isinstance(source, pd.DataFrame):
+        return source.copy(), name or "<DataFrame>", None if lines is None else list(lines)
+    path = Path(source)
+    label = str(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(path), label, None
+        except ImportError as exc:
+            raise OpiaxisInputError(
+                f"cannot read parquet ({exc}); install pyarrow or give a .csv file",
+                file=label) from None
+        except (OSError, ValueError) as exc:
+            raise OpiaxisInputError(f"cannot read parquet event table: {exc}",
+                                    file=label) from None
+    if path.suffix.lower() in (".csv", ".txt", ".dta", ".dat", ".tsv", ""):
+        raw, file_lines = read_csv_with_lines(path)
+        return raw, label, file_lines
+    raise OpiaxisInputError(
+        f"unsupported event table format {path.suffix!r}; expected .csv, a whitespace-"
+        "separated .dta/.dat/.txt table, or .parquet", file=label)
+
+
+def _numeric_columns(frame: pd.DataFrame, loc: RowLocator) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """TIME, EVID, AMT and the optional RATE, II, ADDL as floats, and where each is missing;
+    an absent optional column is its default (0) on every row."""
+    n = len(frame)
     values: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
     for col in ("TIME", "EVID", "AMT") + tuple(_OPTIONAL_DEFAULTS):
@@ -383,13 +409,17 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
         else:
             values[col] = np.full(n, _OPTIONAL_DEFAULTS[col])
             missing[col] = np.zeros(n, dtype=bool)
+    return values, missing
 
+
+def _time_and_evid(values: dict[str, np.ndarray], missing: dict[str, np.ndarray],
+                   loc: RowLocator) -> tuple[np.ndarray, np.ndarray]:
+    """TIME (>= 0 h) and EVID (0-4, as integers), present on every row."""
     for col in ("TIME", "EVID"):
         pos = _first(missing[col])
         if pos is not None:
             raise loc.error(f"{col} is missing; expected a number on every row", pos, col)
-
-    time, evid_f, amt = values["TIME"], values["EVID"], values["AMT"]
+    time, evid_f = values["TIME"], values["EVID"]
     pos = _first(time < 0)
     if pos is not None:
         raise loc.error(f"TIME is {_fmt(time[pos])}; expected TIME >= 0 h", pos, "TIME")
@@ -398,15 +428,17 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
         raise loc.error(
             f"EVID is {_fmt(evid_f[pos])}; expected one of 0 (observation), 1 (dose), "
             "2 (other), 3 (reset), 4 (reset and dose)", pos, "EVID")
-    evid = evid_f.astype(np.int64)
-    is_dose = np.isin(evid, _DOSE_EVID)
+    return time, evid_f.astype(np.int64)
 
-    # AMT
-    pos = _first(missing["AMT"] & is_dose)
+
+def _dose_amounts(amt: np.ndarray, missing: np.ndarray, evid: np.ndarray, is_dose: np.ndarray,
+                  loc: RowLocator) -> np.ndarray:
+    """AMT: > 0 mg on dose rows, >= 0 elsewhere; missing is 0 on rows that are not doses."""
+    pos = _first(missing & is_dose)
     if pos is not None:
         raise loc.error(f"AMT is missing on a dose row (EVID {evid[pos]}); expected an amount "
                         "> 0 mg", pos, "AMT")
-    amt = np.where(missing["AMT"], 0.0, amt)
+    amt = np.where(missing, 0.0, amt)
     pos = _first(amt < 0)
     if pos is not None:
         raise loc.error(f"AMT is {_fmt(amt[pos])}; expected an amount >= 0 mg", pos, "AMT")
@@ -414,8 +446,13 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     if pos is not None:
         raise loc.error(f"AMT is {_fmt(amt[pos])} on a dose row (EVID {evid[pos]}); expected "
                         "an amount > 0 mg", pos, "AMT")
+    return amt
 
-    # RATE, II, ADDL (missing means 0, the NONMEM convention for '.')
+
+def _dose_timing(values: dict[str, np.ndarray], missing: dict[str, np.ndarray],
+                 loc: RowLocator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RATE (mg/h, 0 = bolus), II (h) and ADDL (whole, II > 0 when ADDL > 0); missing means 0,
+    the NONMEM convention for '.'."""
     rate = np.where(missing["RATE"], 0.0, values["RATE"])
     pos = _first(np.isin(rate, (-1.0, -2.0)))
     if pos is not None:
@@ -447,35 +484,52 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
     if pos is not None:
         raise loc.error(f"ADDL is {addl[pos]} but II is {_fmt(ii[pos])}; additional doses need "
                         "an interdose interval II > 0 h", pos, "II")
-    for col, arr in (("AMT", amt), ("RATE", rate), ("II", ii), ("ADDL", addl)):
+    return rate, ii, addl
+
+
+def _check_dose_items_on_dose_rows(items: dict[str, np.ndarray], evid: np.ndarray, is_dose: np.ndarray,
+                                   loc: RowLocator) -> None:
+    """AMT, RATE, II and ADDL are 0 (or empty) on rows that are not doses."""
+    for col, arr in items.items():
         pos = _first((arr != 0) & ~is_dose)
         if pos is not None:
             raise loc.error(
                 f"{col} is {_fmt(float(arr[pos]))} on an EVID {evid[pos]} row; dose items "
                 "(AMT, RATE, II, ADDL) must be 0 or empty unless EVID is 1 or 4", pos, col)
 
-    ss = np.zeros(n, dtype=np.int64)
-    if "SS" in frame.columns:
-        ss_f, ss_missing = _numeric(frame["SS"], "SS", loc)
-        ss_f = np.where(ss_missing, 0.0, ss_f)
-        pos = _first(~np.isin(ss_f, (0.0, 1.0, 2.0)))
-        if pos is not None:
-            raise loc.error(f"SS is {_fmt(ss_f[pos])}; expected 0 (no steady state), 1 or 2 (SS = 3 is "
-                            "not supported)", pos, "SS")
-        ss = ss_f.astype(np.int64)
-        pos = _first((ss != 0) & ~is_dose)
-        if pos is not None:
-            raise loc.error(f"SS is {ss[pos]} on an EVID {evid[pos]} row; steady state is for dose rows "
-                            "(EVID 1 or 4)", pos, "SS")
-        pos = _first((ss != 0) & (ii <= 0))
-        if pos is not None:
-            raise loc.error(f"SS is {ss[pos]} but II is {_fmt(ii[pos])}; a steady-state dose needs its "
-                            "interdose interval II > 0 h (steady-state infusions without II are not "
-                            "supported)", pos, "II")
 
-    # CMT
+def _steady_state_flags(frame: pd.DataFrame, evid: np.ndarray, is_dose: np.ndarray, ii: np.ndarray,
+                        loc: RowLocator) -> np.ndarray:
+    """SS (0, 1 or 2; 0 when there is no SS column): only on dose rows with II > 0."""
+    ss = np.zeros(len(frame), dtype=np.int64)
+    if "SS" not in frame.columns:
+        return ss
+    ss_f, ss_missing = _numeric(frame["SS"], "SS", loc)
+    ss_f = np.where(ss_missing, 0.0, ss_f)
+    pos = _first(~np.isin(ss_f, (0.0, 1.0, 2.0)))
+    if pos is not None:
+        raise loc.error(f"SS is {_fmt(ss_f[pos])}; expected 0 (no steady state), 1 or 2 (SS = 3 is "
+                        "not supported)", pos, "SS")
+    ss = ss_f.astype(np.int64)
+    pos = _first((ss != 0) & ~is_dose)
+    if pos is not None:
+        raise loc.error(f"SS is {ss[pos]} on an EVID {evid[pos]} row; steady state is for dose rows "
+                        "(EVID 1 or 4)", pos, "SS")
+    pos = _first((ss != 0) & (ii <= 0))
+    if pos is not None:
+        raise loc.error(f"SS is {ss[pos]} but II is {_fmt(ii[pos])}; a steady-state dose needs its "
+                        "interdose interval II > 0 h (steady-state infusions without II are not "
+                        "supported)", pos, "II")
+    return ss
+
+
+def _resolve_cmt_column(column: pd.Series, evid: np.ndarray, is_dose: np.ndarray, cmt_names: list[str],
+                        cmt_map: Mapping[int, str] | None, allow_index: bool, loc: RowLocator) -> list[Any]:
+    """CMT of each row: a dosing compartment's name on dose rows (an error names the choices);
+    on other rows what is there (e.g. an observed output), None where missing."""
+    lookup = {c.lower(): c for c in cmt_names}
     cmt_out: list[Any] = []
-    for pos, raw_cmt in enumerate(frame["CMT"].tolist()):
+    for pos, raw_cmt in enumerate(column.tolist()):
         resolved, problem = _resolve_cmt(raw_cmt, cmt_names, lookup, cmt_map, allow_index)
         if resolved is None and is_dose[pos]:
             hint = suggest(str(raw_cmt).strip(), cmt_names) if isinstance(raw_cmt, str) else ""
@@ -484,54 +538,43 @@ def read_event_table(source: str | Path | pd.DataFrame, *, cmt_names: Sequence[s
                 f"{problem} on a dose row (EVID {evid[pos]}); expected one of "
                 f"{', '.join(cmt_names)}{index}{hint}", pos, "CMT")
         if resolved is None:
-            # non-dose row: keep what is there (e.g. an observed output), None if missing
             resolved = None if problem == "CMT is missing" else (
                 raw_cmt.strip() if isinstance(raw_cmt, str) else raw_cmt)
         cmt_out.append(resolved)
+    return cmt_out
 
-    # TIME non-decreasing within ID (file order)
-    if n:
-        order = pd.DataFrame({"ID": ids.to_numpy(), "TIME": time, "POS": np.arange(n)})
-        grouped = order.groupby("ID", sort=False)
-        prev_time = grouped["TIME"].shift(1).to_numpy(dtype=float)
-        prev_pos = grouped["POS"].shift(1).to_numpy(dtype=float)
-        pos = _first(time < prev_time)
-        if pos is not None:
-            before = int(prev_pos[pos])
-            raise loc.error(
-                f"TIME decreases within ID {ids.iloc[pos]}: {loc.describe(before)} has TIME "
-                f"{_fmt(time[before])} but {loc.describe(pos)} has TIME {_fmt(time[pos])}; "
-                "expected TIME non-decreasing within an ID (sort rows by ID, TIME)",
-                pos, "TIME")
-        first_time = grouped["TIME"].transform("min").to_numpy(dtype=float)
-        pos = _first((ss == 2) & (time > first_time))
-        if pos is not None:
-            raise loc.error(
-                f"SS is 2 at TIME {_fmt(time[pos])}, after earlier records of ID {ids.iloc[pos]} "
-                f"(from TIME {_fmt(first_time[pos])}); SS = 2 adds a steady state to the current one "
-                "(superposition, which a nonlinear model has not), supported only as an ID's first "
-                "record; use SS = 1 (reset to steady state)", pos, "SS")
 
-    out = pd.DataFrame({
-        "ID": ids.to_numpy(),
-        "TIME": time.astype(float),
-        "EVID": evid,
-        "AMT": amt.astype(float),
-        "CMT": pd.Series(cmt_out, dtype=object).to_numpy(),
-        "RATE": rate.astype(float),
-        "II": ii.astype(float),
-        "ADDL": addl,
-    })
-    extras = [c for c in frame.columns if c not in EVENT_COLUMNS]
-    for col in extras:
-        column = frame[col]
-        if lines is not None:  # CSV strings: missing markers to NaN, numeric when possible
-            column = column.where(~_missing_mask(column), np.nan)
-            converted = pd.to_numeric(column, errors="coerce")
-            if not (converted.isna() & column.notna()).any():
-                column = converted
-        out[col] = column.to_numpy()
-    if "SS" in frame.columns:
-        out["SS"] = ss
-    return out
+def _check_time_order(ids: pd.Series, time: np.ndarray, ss: np.ndarray, loc: RowLocator) -> None:
+    """TIME non-decreasing within an ID (file order); SS = 2 only as an ID's first record."""
+    n = len(time)
+    order = pd.DataFrame({"ID": ids.to_numpy(), "TIME": time, "POS": np.arange(n)})
+    grouped = order.groupby("ID", sort=False)
+    prev_time = grouped["TIME"].shift(1).to_numpy(dtype=float)
+    prev_pos = grouped["POS"].shift(1).to_numpy(dtype=float)
+    pos = _first(time < prev_time)
+    if pos is not None:
+        before = int(prev_pos[pos])
+        raise loc.error(
+            f"TIME decreases within ID {ids.iloc[pos]}: {loc.describe(before)} has TIME "
+            f"{_fmt(time[before])} but {loc.describe(pos)} has TIME {_fmt(time[pos])}; "
+            "expected TIME non-decreasing within an ID (sort rows by ID, TIME)",
+            pos, "TIME")
+    first_time = grouped["TIME"].transform("min").to_numpy(dtype=float)
+    pos = _first((ss == 2) & (time > first_time))
+    if pos is not None:
+        raise loc.error(
+            f"SS is 2 at TIME {_fmt(time[pos])}, after earlier records of ID {ids.iloc[pos]} "
+            f"(from TIME {_fmt(first_time[pos])}); SS = 2 adds a steady state to the current one "
+            "(superposition, which a nonlinear model has not), supported only as an ID's first "
+            "record; use SS = 1 (reset to steady state)", pos, "SS")
 
+
+def _other_column(column: pd.Series, *, from_text: bool) -> np.ndarray:
+    """A column that is not an event item, carried through; read from text, its missing markers
+    become NaN and it is numeric when every value is."""
+    if from_text:
+        column = column.where(~_missing_mask(column), np.nan)
+        converted = pd.to_numeric(column, errors="coerce")
+        if not (converted.isna() & column.notna()).any():
+            column = converted
+    return column.to_numpy()

@@ -38,6 +38,8 @@ unless asked to.
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -198,156 +200,221 @@ def model_functions(model: Model):
 
 # --------------------------------------------------------------------------- the batched solver
 
+class _Ops(NamedTuple):
+    """The model's functions over a batch of patients, and the batched dense LU."""
+
+    rhs: Callable        # (x, p, r) -> dx/dt, each (patients, ...)
+    jac: Callable        # (x, p) -> (patients, n, n)
+    lu_factor: Callable
+    lu_solve: Callable   # (lu, piv, b)
+
+
+class _Batch(NamedTuple):
+    """What every step attempt of one solve reads: the patients' parameters and initial states,
+    their padded events (patients, E + 1), the output times (with a +inf sentinel), the
+    tolerances, the RODAS4 tables and the batched functions."""
+
+    ops: _Ops
+    P: jax.Array
+    X0: jax.Array
+    ev_time: jax.Array
+    ev_kind: jax.Array
+    ev_cmt: jax.Array
+    ev_val: jax.Array
+    t_out: jax.Array
+    n_out: int
+    pid: jax.Array
+    t_last: jax.Array
+    rtol: jax.Array
+    atol: jax.Array
+    h_max: jax.Array
+    max_steps: jax.Array
+    eye: jax.Array
+    A: jax.Array         # (6, 6), zero above the diagonal
+    C: jax.Array
+    M: jax.Array
+
+
 def _build_solver(rhs, jac, jacobian: str):
     """A jitted solver for a batch of patients; one ``lax.while_loop``, one step attempt per
     iteration for every patient still running."""
-    gamma = GAMMA
     jac_one = jac if jacobian == "sympy" else jax.jacfwd(lambda x, p: rhs(x, p, jnp.zeros_like(x)))
-    rhs_b = jax.vmap(rhs)
-    jac_b = jax.vmap(jac_one)
-    lu_factor_b = jax.vmap(lu_factor)
-    lu_solve_b = jax.vmap(lambda lu, piv, b: lu_solve((lu, piv), b))
+    ops = _Ops(rhs=jax.vmap(rhs), jac=jax.vmap(jac_one), lu_factor=jax.vmap(lu_factor),
+               lu_solve=jax.vmap(lambda lu, piv, b: lu_solve((lu, piv), b)))
 
     def solve(P, X0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, h_max, max_steps):
         B, n = X0.shape
         n_out = t_out.shape[0] - 1           # t_out carries a +inf sentinel
         pid = jnp.arange(B)
         eye = jnp.eye(n, dtype=X0.dtype)
-        A_j = jnp.asarray(np.pad(A, ((0, 0), (0, 1))), X0.dtype)   # (6, 6), zero above the diagonal
+        A_j = jnp.asarray(np.pad(A, ((0, 0), (0, 1))), X0.dtype)
         C_j = jnp.asarray(np.pad(C, ((0, 0), (0, 1))), X0.dtype)
         M_j = jnp.asarray(M, X0.dtype)
-        t_last = t_out[n_out - 1]
-
-        def running(c):
-            return (c["status"] == 0) & (c["j_out"] < n_out)
-
-        # -- events due at t, one per patient per pass, in their given order
-        def event_due(c):
-            return running(c) & (ev_time[pid, c["k_ev"]] <= c["t"])
-
-        def apply_event(c):
-            due = event_due(c)
-            k = c["k_ev"]
-            kind, cmt, val = ev_kind[pid, k], ev_cmt[pid, k], ev_val[pid, k]
-            x = c["x"].at[pid, cmt].add(jnp.where(due & (kind == EV_BOLUS), val, 0.0))
-            is_rate = due & (kind == EV_RATE)
-            rc = c["r"][pid, cmt] + jnp.where(is_rate, val, 0.0)
-            # an infusion stop cancels its start exactly
-            rc = jnp.where(is_rate & (jnp.abs(rc) < 1e-12 * jnp.abs(val)), 0.0, rc)
-            r = c["r"].at[pid, cmt].set(rc)
-            reset = (due & (kind == EV_RESET))[:, None]
-            x = jnp.where(reset, X0, x)
-            r = jnp.where(reset, 0.0, r)
-            return {**c, "x": x, "r": r, "k_ev": k + due, "h": jnp.where(due, 0.0, c["h"])}
-
-        # -- outputs due exactly at t (after the events there)
-        def output_due(c):
-            return running(c) & (t_out[c["j_out"]] <= c["t"])
-
-        def write_output(c):
-            due = output_due(c)
-            row = jnp.where(due, c["j_out"], n_out)      # row n_out is a scratch row
-            return {**c, "Y": c["Y"].at[pid, row].set(c["x"]), "j_out": c["j_out"] + due}
-
-        def step(c):
-            c = lax.while_loop(lambda c: jnp.any(event_due(c)), apply_event, c)
-            c = lax.while_loop(lambda c: jnp.any(output_due(c)), write_output, c)
-            active = running(c)
-            t, x, r, h = c["t"], c["x"], c["r"], c["h"]
-            t_end = jnp.minimum(t_last, ev_time[pid, c["k_ev"]])
-
-            # a new segment (start, or after an event): f(x) and the initial step size
-            fresh = active & (h == 0.0)
-
-            def start(f0, h):
-                f_new = rhs_b(x, P, r)
-                sc = atol + rtol * jnp.abs(x)
-                d0 = jnp.sqrt(jnp.mean((x / sc) ** 2, axis=1))
-                d1 = jnp.sqrt(jnp.mean((f_new / sc) ** 2, axis=1))
-                h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.where(d1 > 0, d1, 1.0))
-                h0 = jnp.maximum(jnp.minimum(h0, 0.1 * (t_end - t)), 1e-10)
-                return jnp.where(fresh[:, None], f_new, f0), jnp.where(fresh, h0, h)
-
-            f0, h = lax.cond(jnp.any(fresh), start, lambda f0, h: (f0, h), c["f0"], h)
-
-            out_of_steps = active & (c["steps"] >= max_steps)
-            stepping = active & ~out_of_steps
-            h = jnp.minimum(h, h_max)
-            last = (t + h >= t_end) | (t_end - (t + h) < 1e-9 * jnp.maximum(1.0, jnp.abs(t_end)))
-            h = jnp.where(last, t_end - t, h)
-            hs = jnp.where(stepping, h, 1.0)           # idle patients compute with a harmless h
-
-            # RODAS4 stages
-            W = eye / (hs * gamma)[:, None, None] - jac_b(x, P)
-            lu, piv = lu_factor_b(W)
-            diag = jnp.diagonal(lu, axis1=1, axis2=2)
-            lu_ok = jnp.all((diag != 0.0) & jnp.isfinite(diag), axis=1)
-            ih = (1.0 / hs)[:, None]
-            # stages 2..6 in a loop so that the right-hand side appears once in the compiled
-            # program (compile time grows with the size of the traced expression graph)
-            K0 = lu_solve_b(lu, piv, f0)
-            Ks = jnp.zeros((6,) + x.shape, x.dtype).at[0].set(K0)
-
-            def stage(s, Ks):
-                xs = x + jnp.tensordot(A_j[s], Ks, axes=1)
-                rhs_s = rhs_b(xs, P, r) + jnp.tensordot(C_j[s], Ks, axes=1) * ih
-                return Ks.at[s].set(lu_solve_b(lu, piv, rhs_s))
-
-            Ks = lax.fori_loop(1, 6, stage, Ks)
-            xn = x + jnp.tensordot(M_j, Ks, axes=1)
-            K5 = Ks[5]
-            sc = atol + rtol * jnp.maximum(jnp.abs(x), jnp.abs(xn))
-            err = jnp.sqrt(jnp.mean((K5 / sc) ** 2, axis=1))
-            ok = stepping & lu_ok & (err <= 1.0)         # `err <= 1` is False for NaN
-            lu_fail = stepping & ~lu_ok
-            err_fail = stepping & lu_ok & ~(err <= 1.0)
-
-            # accepted: Hermite output on [t, t_new) (an output exactly at t_end waits for the
-            # next pass, after the events there)
-            f2 = rhs_b(xn, P, r)
-            t_new = jnp.where(last, t_end, t + hs)
-
-            def hermite_due(c):
-                return ok & (t_out[c["j_out"]] < t_new)
-
-            def hermite(c):
-                due = hermite_due(c)
-                s_ = ((t_out[c["j_out"]] - t) / hs)[:, None]
-                h00 = (1.0 + 2.0 * s_) * (1.0 - s_) ** 2
-                h10 = s_ * (1.0 - s_) ** 2
-                h01 = s_ * s_ * (3.0 - 2.0 * s_)
-                h11 = s_ * s_ * (s_ - 1.0)
-                y = h00 * x + h10 * hs[:, None] * f0 + h01 * xn + h11 * hs[:, None] * f2
-                row = jnp.where(due, c["j_out"], n_out)
-                return {**c, "Y": c["Y"].at[pid, row].set(y), "j_out": c["j_out"] + due}
-
-            c = lax.while_loop(lambda c: jnp.any(hermite_due(c)), hermite, c)
-
-            fac_ok = jnp.where(err > 0.0, 0.9 * jnp.where(err > 0.0, err, 1.0) ** -0.25, 6.0)
-            fac_bad = jnp.where(jnp.isfinite(err), 0.9 * jnp.where(err > 0.0, err, 1.0) ** -0.25, 0.1)
-            h_new = jnp.where(ok, h * jnp.clip(fac_ok, 0.2, 6.0),
-                              jnp.where(lu_fail, h * 0.5,
-                                        jnp.where(err_fail, h * jnp.clip(fac_bad, 0.1, 0.9), h)))
-            too_small = err_fail & (h_new < 1e-14 * jnp.maximum(1.0, jnp.abs(t)))
-            status = jnp.where(out_of_steps, 1, jnp.where(too_small, 2, c["status"]))
-            return {**c,
-                    "t": jnp.where(ok, t_new, t),
-                    "x": jnp.where(ok[:, None], xn, x),
-                    "f0": jnp.where(ok[:, None], f2, f0),
-                    "h": h_new,
-                    "steps": c["steps"] + stepping,
-                    "rejects": c["rejects"] + (lu_fail | err_fail),
-                    "status": status}
-
+        b = _Batch(ops=ops, P=P, X0=X0, ev_time=ev_time, ev_kind=ev_kind, ev_cmt=ev_cmt, ev_val=ev_val,
+                   t_out=t_out, n_out=n_out, pid=pid, t_last=t_out[n_out - 1], rtol=rtol, atol=atol,
+                   h_max=h_max, max_steps=max_steps, eye=eye, A=A_j, C=C_j, M=M_j)
         init = {"t": jnp.full(B, t0), "x": X0, "r": jnp.zeros_like(X0), "f0": jnp.zeros_like(X0),
                 "h": jnp.zeros(B, X0.dtype), "k_ev": jnp.zeros(B, jnp.int32),
                 "j_out": jnp.zeros(B, jnp.int32), "steps": jnp.zeros(B, jnp.int64),
                 "rejects": jnp.zeros(B, jnp.int64), "status": jnp.zeros(B, jnp.int64),
                 "Y": jnp.zeros((B, n_out + 1, n), X0.dtype)}
-        c = lax.while_loop(lambda c: jnp.any(running(c)), step, init)
+        c = lax.while_loop(lambda c: jnp.any(_running(b, c)), lambda c: _step(b, c), init)
         return c["Y"][:, :n_out], jnp.stack([c["steps"], c["rejects"], c["status"]], axis=1), c["j_out"]
 
     return jax.jit(solve)
+
+
+def _running(b: _Batch, c: dict) -> jax.Array:
+    return (c["status"] == 0) & (c["j_out"] < b.n_out)
+
+
+def _event_due(b: _Batch, c: dict) -> jax.Array:
+    return _running(b, c) & (b.ev_time[b.pid, c["k_ev"]] <= c["t"])
+
+
+def _apply_event(b: _Batch, c: dict) -> dict:
+    """The next event of every patient with one due at its time, in the given order: a bolus adds
+    to its state, an infusion start or stop changes its rate, a reset restores the initial
+    state; the step size is 0, so the next step starts a new segment."""
+    due = _event_due(b, c)
+    pid, k = b.pid, c["k_ev"]
+    kind, cmt, val = b.ev_kind[pid, k], b.ev_cmt[pid, k], b.ev_val[pid, k]
+    x = c["x"].at[pid, cmt].add(jnp.where(due & (kind == EV_BOLUS), val, 0.0))
+    is_rate = due & (kind == EV_RATE)
+    rc = c["r"][pid, cmt] + jnp.where(is_rate, val, 0.0)
+    # an infusion stop cancels its start exactly
+    rc = jnp.where(is_rate & (jnp.abs(rc) < 1e-12 * jnp.abs(val)), 0.0, rc)
+    r = c["r"].at[pid, cmt].set(rc)
+    reset = (due & (kind == EV_RESET))[:, None]
+    x = jnp.where(reset, b.X0, x)
+    r = jnp.where(reset, 0.0, r)
+    return {**c, "x": x, "r": r, "k_ev": k + due, "h": jnp.where(due, 0.0, c["h"])}
+
+
+def _output_due(b: _Batch, c: dict) -> jax.Array:
+    return _running(b, c) & (b.t_out[c["j_out"]] <= c["t"])
+
+
+def _write_output(b: _Batch, c: dict) -> dict:
+    """The state of every patient with an output due exactly at its time (after the events there)."""
+    due = _output_due(b, c)
+    row = jnp.where(due, c["j_out"], b.n_out)      # row n_out is a scratch row
+    return {**c, "Y": c["Y"].at[b.pid, row].set(c["x"]), "j_out": c["j_out"] + due}
+
+
+def _step(b: _Batch, c: dict) -> dict:
+    """One pass: the events and outputs due at each patient's time, then one RODAS4 step attempt
+    towards its next event (or last output), its dense output, and the next step size."""
+    c = lax.while_loop(lambda c: jnp.any(_event_due(b, c)), lambda c: _apply_event(b, c), c)
+    c = lax.while_loop(lambda c: jnp.any(_output_due(b, c)), lambda c: _write_output(b, c), c)
+    active = _running(b, c)
+    t, x, r = c["t"], c["x"], c["r"]
+    t_end = jnp.minimum(b.t_last, b.ev_time[b.pid, c["k_ev"]])
+    f0, h = _start_segment(b, c, active, t_end)
+
+    out_of_steps = active & (c["steps"] >= b.max_steps)
+    stepping = active & ~out_of_steps
+    h = jnp.minimum(h, b.h_max)
+    last = (t + h >= t_end) | (t_end - (t + h) < 1e-9 * jnp.maximum(1.0, jnp.abs(t_end)))
+    h = jnp.where(last, t_end - t, h)
+    hs = jnp.where(stepping, h, 1.0)           # idle patients compute with a harmless h
+    xn, err, lu_ok = _rodas4(b, x, r, f0, hs)
+    ok = stepping & lu_ok & (err <= 1.0)         # `err <= 1` is False for NaN
+    lu_fail = stepping & ~lu_ok
+    err_fail = stepping & lu_ok & ~(err <= 1.0)
+
+    f2 = b.ops.rhs(xn, b.P, r)
+    t_new = jnp.where(last, t_end, t + hs)
+    c = _dense_output(b, c, ok, t, t_new, hs, (x, f0, xn, f2))
+    h_new = _next_step_size(h, err, ok, lu_fail, err_fail)
+    too_small = err_fail & (h_new < 1e-14 * jnp.maximum(1.0, jnp.abs(t)))
+    status = jnp.where(out_of_steps, 1, jnp.where(too_small, 2, c["status"]))
+    return {**c,
+            "t": jnp.where(ok, t_new, t),
+            "x": jnp.where(ok[:, None], xn, x),
+            "f0": jnp.where(ok[:, None], f2, f0),
+            "h": h_new,
+            "steps": c["steps"] + stepping,
+            "rejects": c["rejects"] + (lu_fail | err_fail),
+            "status": status}
+
+
+def _start_segment(b: _Batch, c: dict, active: jax.Array, t_end: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(f(x), step size): for a patient starting a segment (at the start, or after an event: h = 0)
+    f at its state and the kernel's initial step size (0.01·|x|/|f| in the error norm), else its own."""
+    t, x, r, h = c["t"], c["x"], c["r"], c["h"]
+    fresh = active & (h == 0.0)
+
+    def start(f0, h):
+        f_new = b.ops.rhs(x, b.P, r)
+        sc = b.atol + b.rtol * jnp.abs(x)
+        d0 = jnp.sqrt(jnp.mean((x / sc) ** 2, axis=1))
+        d1 = jnp.sqrt(jnp.mean((f_new / sc) ** 2, axis=1))
+        h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.where(d1 > 0, d1, 1.0))
+        h0 = jnp.maximum(jnp.minimum(h0, 0.1 * (t_end - t)), 1e-10)
+        return jnp.where(fresh[:, None], f_new, f0), jnp.where(fresh, h0, h)
+
+    return lax.cond(jnp.any(fresh), start, lambda f0, h: (f0, h), c["f0"], h)
+
+
+def _rodas4(b: _Batch, x: jax.Array, r: jax.Array, f0: jax.Array,
+            hs: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(new state, scaled error norm, LU succeeded) of one RODAS4 step of size ``hs`` from ``x``."""
+    W = b.eye / (hs * GAMMA)[:, None, None] - b.ops.jac(x, b.P)
+    lu, piv = b.ops.lu_factor(W)
+    diag = jnp.diagonal(lu, axis1=1, axis2=2)
+    lu_ok = jnp.all((diag != 0.0) & jnp.isfinite(diag), axis=1)
+    ih = (1.0 / hs)[:, None]
+    # stages 2..6 in a loop so that the right-hand side appears once in the compiled
+    # program (compile time grows with the size of the traced expression graph)
+    K0 = b.ops.lu_solve(lu, piv, f0)
+    Ks = jnp.zeros((6,) + x.shape, x.dtype).at[0].set(K0)
+
+    def stage(s, Ks):
+        xs = x + jnp.tensordot(b.A[s], Ks, axes=1)
+        rhs_s = b.ops.rhs(xs, b.P, r) + jnp.tensordot(b.C[s], Ks, axes=1) * ih
+        return Ks.at[s].set(b.ops.lu_solve(lu, piv, rhs_s))
+
+    Ks = lax.fori_loop(1, 6, stage, Ks)
+    xn = x + jnp.tensordot(b.M, Ks, axes=1)
+    K5 = Ks[5]
+    sc = b.atol + b.rtol * jnp.maximum(jnp.abs(x), jnp.abs(xn))
+    err = jnp.sqrt(jnp.mean((K5 / sc) ** 2, axis=1))
+    return xn, err, lu_ok
+
+
+def _dense_output(b: _Batch, c: dict, ok: jax.Array, t: jax.Array, t_new: jax.Array, hs: jax.Array,
+                  ends: tuple) -> dict:
+    """Cubic Hermite outputs on [t, t_new) of the accepted steps (an output exactly at the step's
+    end waits for the next pass, after the events there); ``ends`` = (x, f(x), x_new, f(x_new))."""
+    x, f0, xn, f2 = ends
+
+    def hermite_due(c):
+        return ok & (b.t_out[c["j_out"]] < t_new)
+
+    def hermite(c):
+        due = hermite_due(c)
+        s_ = ((b.t_out[c["j_out"]] - t) / hs)[:, None]
+        h00 = (1.0 + 2.0 * s_) * (1.0 - s_) ** 2
+        h10 = s_ * (1.0 - s_) ** 2
+        h01 = s_ * s_ * (3.0 - 2.0 * s_)
+        h11 = s_ * s_ * (s_ - 1.0)
+        y = h00 * x + h10 * hs[:, None] * f0 + h01 * xn + h11 * hs[:, None] * f2
+        row = jnp.where(due, c["j_out"], b.n_out)
+        return {**c, "Y": c["Y"].at[b.pid, row].set(y), "j_out": c["j_out"] + due}
+
+    return lax.while_loop(lambda c: jnp.any(hermite_due(c)), hermite, c)
+
+
+def _next_step_size(h: jax.Array, err: jax.Array, ok: jax.Array, lu_fail: jax.Array,
+                    err_fail: jax.Array) -> jax.Array:
+    """The kernel's step-size control: h·0.9·err^(-1/4) within [0.2, 6] after an accepted step,
+    within [0.1, 0.9] after a rejected one (0.1 for a non-finite error), h/2 after a failed LU."""
+    fac_ok = jnp.where(err > 0.0, 0.9 * jnp.where(err > 0.0, err, 1.0) ** -0.25, 6.0)
+    fac_bad = jnp.where(jnp.isfinite(err), 0.9 * jnp.where(err > 0.0, err, 1.0) ** -0.25, 0.1)
+    return jnp.where(ok, h * jnp.clip(fac_ok, 0.2, 6.0),
+                     jnp.where(lu_fail, h * 0.5,
+                               jnp.where(err_fail, h * jnp.clip(fac_bad, 0.1, 0.9), h)))
 
 
 _solvers: dict[tuple, object] = {}
@@ -430,7 +497,7 @@ def simulate_jax(model: Model, params: np.ndarray, times, doses=None, *, ids=Non
         Y[failed[:, None] & (np.arange(len(t_out))[None, :] >= j_out[:, None])] = np.nan
     _last_timing.update(compile_seconds=compile_s, solve_seconds=wall, compile_cpu_seconds=compile_cpu,
                         solve_cpu_seconds=solve_cpu, device=str(compiled_device(args)))
-    return Results(model, ids, t_out, Y, P, stats, wall)
+    return Results(model=model, ids=ids, times=t_out, states=Y, params=P, stats=stats, wall_seconds=wall)
 
 
 _last_timing: dict[str, float] = {}

@@ -81,6 +81,7 @@ def _lu_solve(a, b, y):
         b[LU_PERM[i]] = y[i]
 
 
+# structure: long function — one Numba solver loop; its steps share locals, and helpers would cost inlining and speed
 @nb.njit(cache=True, error_model='numpy')
 def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, h_max,
                    max_steps, y, stats):

@@ -191,13 +191,14 @@ def _list(s: pd.Series) -> list:
 def create_app(model=None, *, patient_file: str | None = None, workers: int = 1):
     """The FastAPI app. The model (default: the composed default model) is described here and
     simulated in the worker process."""
-    from fastapi import FastAPI, HTTPException
-    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
 
     if model is None:
         from ..models import default_model
         model = default_model()
-    from contextlib import asynccontextmanager
     ctx = _Context(model, patient_file, workers)
 
     @asynccontextmanager
@@ -212,6 +213,17 @@ def create_app(model=None, *, patient_file: str | None = None, workers: int = 1)
     async def _input_error(request, exc):
         return JSONResponse({"error": str(exc), "field": getattr(exc, "field", None)}, status_code=422)
 
+    _page_routes(app)
+    _run_routes(app, ctx)
+    _job_routes(app, ctx)
+    return app
+
+
+def _page_routes(app) -> None:
+    """The page and its static files (plotly.js from the installed plotly)."""
+    from fastapi import HTTPException
+    from fastapi.responses import FileResponse, HTMLResponse
+
     @app.get("/", response_class=HTMLResponse)
     def index():
         return (_STATIC / "index.html").read_text(encoding="utf-8")
@@ -224,6 +236,12 @@ def create_app(model=None, *, patient_file: str | None = None, workers: int = 1)
         if name not in {"app.js", "style.css"} or not path.exists():
             raise HTTPException(404)
         return FileResponse(path, media_type="text/javascript" if name.endswith(".js") else "text/css")
+
+
+def _run_routes(app, ctx: _Context) -> None:
+    """What the page offers (drugs, phenotypes, limits), regimen checks, and starting a run or a
+    behaviour trial."""
+    model = ctx.model
 
     @app.get("/api/meta")
     def meta():
@@ -251,6 +269,12 @@ def create_app(model=None, *, patient_file: str | None = None, workers: int = 1)
             raise OpiaxisInputError("trial size must be a whole number from 2 to 2000", field="size")
         return ctx.jobs.submit_trial(path, size).status()
 
+
+def _job_routes(app, ctx: _Context) -> None:
+    """A job's status (with its summary when done), cancelling it, and its data as CSV or Parquet."""
+    from fastapi import HTTPException
+    from fastapi.responses import Response
+
     def _job(job_id: str):
         job = ctx.jobs.jobs.get(job_id)
         if job is None:
@@ -264,7 +288,7 @@ def create_app(model=None, *, patient_file: str | None = None, workers: int = 1)
         if job.state == "done":
             if job.kind == "simulation":
                 if job.result is None:
-                    job.result = summarise(job.frames, job.spec, model)
+                    job.result = summarise(job.frames, job.spec, ctx.model)
                 out["result"] = job.result
             else:
                 out["result"] = job.result
@@ -291,8 +315,6 @@ def create_app(model=None, *, patient_file: str | None = None, workers: int = 1)
             return Response(buf.getvalue(), media_type="application/vnd.apache.parquet",
                             headers={"Content-Disposition": f'attachment; filename="opiaxis-{job_id}.parquet"'})
         raise HTTPException(404, "expected data.csv or data.parquet")
-
-    return app
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, *, patient_file: str | None = None, workers: int = 1,

@@ -97,7 +97,7 @@ def _plain(obj):
 
 
 # ---- in the web server's process --------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class Job:
     id: str
     kind: str
@@ -132,7 +132,7 @@ class JobManager:
         for k, _ in enumerate(spec["arms"]):
             ids = list(range(1, spec["population"]["size"] + 1))
             plan += [(k, ids[i:i + CHUNK]) for i in range(0, len(ids), CHUNK)]
-        job = Job(uuid.uuid4().hex[:12], "simulation", len(plan), spec=spec)
+        job = Job(id=uuid.uuid4().hex[:12], kind="simulation", total=len(plan), spec=spec)
         self.jobs[job.id] = job
         for arm, ids in plan:
             fut = self._pool.submit(simulate_arm_chunk, spec, arm, ids)
@@ -141,7 +141,7 @@ class JobManager:
         return job
 
     def submit_trial(self, path: str, size: int | None) -> Job:
-        job = Job(uuid.uuid4().hex[:12], "trial", 1, message="running the behaviour trial")
+        job = Job(id=uuid.uuid4().hex[:12], kind="trial", total=1, message="running the behaviour trial")
         self.jobs[job.id] = job
         fut = self._pool.submit(run_trial_file, path, size)
         fut.add_done_callback(lambda f, job=job: self._trial_done(job, f))

@@ -26,6 +26,7 @@ state after the dose (the engine's convention, whatever the row order).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from ..model.core import Model
 _NONMEM_ITEMS = set(dosing.EVENT_COLUMNS) | {"DV", "MDV", "SS", "CMT"}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class NonmemData:
     """A read dataset: ``events`` (validated event table, every row), ``observations`` (one row
     per EVID 0 record: ROW, ID, TIME, VARIABLE, DV, MDV), ``covariates`` (ID × parameter
@@ -75,16 +76,8 @@ def _raw(source, name):
     return frame, lines, str(path)
 
 
-def _missing(v) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    return isinstance(v, str) and v.strip().lower() in ("", ".", "nan", "na", "none", "null")
-
-
 def _number(v):
-    if _missing(v):
+    if dosing.is_missing(v):
         return None
     try:
         x = float(str(v).strip()) if isinstance(v, str) else float(v)
@@ -122,30 +115,13 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
     changes within an ID — and everything :func:`opiaxis.dosing.read_event_table` rejects.
     """
     raw, lines, label = _raw(source, name)
-    import re
-    for col in list(raw.columns):
-        m = re.fullmatch(r"\s*DV\s*[\[(]\s*(.+?)\s*[\])]\s*", str(col), flags=re.IGNORECASE)
-        if m:
-            if dv_unit is not None and dv_unit != m.group(1):
-                raise OpiaxisInputError(f"the header gives DV in {m.group(1)!r} but dv_unit is {dv_unit!r}",
-                                        file=label, line=1 if lines is not None else None, field="DV")
-            dv_unit = m.group(1)
-            raw = raw.rename(columns={col: "DV"})
+    raw, dv_unit = _dv_unit_from_header(raw, dv_unit, label, lines)
     loc = dosing.RowLocator(label, lines, list(raw.index))
-    upper = {str(c).strip().upper(): c for c in raw.columns}
     known_vars = set(model.state_names) | set(model.assignment_index)
     if dv is not None and dv not in known_vars:
         raise OpiaxisInputError(f"dv {dv!r} is not a model variable; expected a state or an "
                                 "assignment such as 'buprenorphine_plasma'", field="dv")
-
-    # NONMEM's defaults for absent items: EVID from AMT (a record with AMT > 0 is a dose), CMT 1
-    # for doses (the default dose compartment; it needs cmt_map like any number)
-    if "EVID" not in upper and "AMT" in upper:
-        amt = pd.to_numeric(raw[upper["AMT"]].map(lambda v: None if _missing(v) else v), errors="coerce")
-        raw["EVID"] = np.where(amt.fillna(0).to_numpy(float) > 0, 1, 0)
-    if "CMT" not in upper and "ID" in upper:
-        evid_now = pd.to_numeric(raw["EVID"] if "EVID" in raw else raw[upper["EVID"]], errors="coerce")
-        raw["CMT"] = np.where(evid_now.isin((1, 4)), "1", ".")
+    raw = _nonmem_defaults(raw)
     upper = {str(c).strip().upper(): c for c in raw.columns}
 
     # the event part: every dose item, TIME order, dose CMT (errors with lines)
@@ -154,61 +130,120 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
         cmt_map = dosing.parse_cmt_map(cmt_map, cmt_names, variables=known_vars)
     events = dosing.read_event_table(raw, cmt_names=cmt_names, name=label, cmt_map=cmt_map,
                                      allow_index=False, lines=lines)
-    n = len(raw)
-    if len(events) != n:  # pragma: no cover - read_event_table keeps every non-blank row
+    if len(events) != len(raw):  # pragma: no cover - read_event_table keeps every non-blank row
         raise OpiaxisInputError("internal: row count changed while reading", file=label)
-    evid = events["EVID"].to_numpy(int)
-
-    dv_raw = raw[upper["DV"]].tolist() if "DV" in upper else [None] * n
-    if "MDV" in upper:
-        mdv_raw = raw[upper["MDV"]].tolist()
-    else:  # inferred as NONMEM does: an EVID 0 row with a DV value is an observation
-        mdv_raw = [0 if evid[i] == 0 and _number(dv_raw[i]) not in (None, "bad") else 1 for i in range(n)]
-    cmt_raw = raw[upper["CMT"]].tolist()
-    rows = []
-    for i in range(n):
-        dval, mval = _number(dv_raw[i]), _number(mdv_raw[i])
-        if dval == "bad":
-            raise loc.error(f"DV is {dv_raw[i]!r}; expected a number or '.' (missing)", i, "DV")
-        if mval == "bad" or (mval is not None and mval not in (0.0, 1.0)):
-            raise loc.error(f"MDV is {mdv_raw[i]!r}; expected 0 (DV is an observation) or 1", i, "MDV")
-        if dval is not None and mval is None:
-            raise loc.error(f"DV is {dv_raw[i]!r} but MDV is missing; expected MDV 0 (DV is an "
-                            "observation) or 1 (DV not used)", i, "MDV")
-        if mval == 0.0 and evid[i] != 0:
-            raise loc.error(f"MDV is 0 on an EVID {evid[i]} row; expected MDV 1 on dose, other and "
-                            "reset rows (only EVID 0 rows carry observations)", i, "MDV")
-        if mval == 0.0 and dval is None:
-            raise loc.error("MDV is 0 but DV is missing; expected a numeric DV on an observation "
-                            "row (or MDV 1)", i, "DV")
-        if evid[i] != 0:
-            continue
-        c = cmt_raw[i]
-        text = None if _missing(c) else str(c).strip()
-        if text is not None and cmt_map is not None and _number(text) not in (None, "bad") \
-                and float(text) == int(float(text)) and int(float(text)) in cmt_map:
-            text = cmt_map[int(float(text))]
-        if text is not None and text in known_vars:
-            var = text
-        elif dv is not None and (text is None or _number(text) not in (None, "bad")
-                                 or text.lower() in {x.lower() for x in cmt_names}):
-            var = dv
-        else:
-            hint = dosing.suggest(text, sorted(known_vars)) if text else ""
-            what = f"CMT {text!r} is not a model variable" if text else "CMT is missing"
-            raise loc.error(f"{what} on an observation row (EVID 0); expected a state or "
-                            f"assignment such as 'buprenorphine_plasma'{hint}, or give the observed "
-                            "variable as dv=", i, "CMT")
-        rows.append({"ROW": i, "ID": events["ID"].iat[i], "TIME": float(events["TIME"].iat[i]),
-                     "VARIABLE": var, "DV": np.nan if dval is None else dval,
-                     "MDV": 1 if mval is None else int(mval)})
-    obs = pd.DataFrame(rows, columns=["ROW", "ID", "TIME", "VARIABLE", "DV", "MDV"])
+    observed = _ObservedVariable(known=known_vars, cmt_names=cmt_names, cmt_map=cmt_map, dv=dv)
+    obs = _observations(raw, upper, events, observed, loc)
     if dv_unit is not None:
         for var, sel in obs.groupby("VARIABLE").indices.items():
             f = _dv_factor(model, var, dv_unit, {"file": label, "field": "DV"})
             obs.loc[obs.index[sel], "DV"] = obs["DV"].to_numpy(float)[sel] * f
+    cov = _covariates(events, model, loc)
+    return NonmemData(events=events, observations=obs, covariates=cov, file=label,
+                      columns=[str(c) for c in raw.columns], dv_unit=dv_unit)
 
-    # covariates: columns named after model parameters, constant within an ID
+
+def _dv_unit_from_header(raw: pd.DataFrame, dv_unit: str | None, label: str,
+                         lines) -> tuple[pd.DataFrame, str | None]:
+    """A DV column headed ``DV[ug/L]`` or ``DV (ug/L)`` is DV in that unit (it must agree with
+    ``dv_unit`` when both are given)."""
+    for col in list(raw.columns):
+        m = re.fullmatch(r"\s*DV\s*[\[(]\s*(.+?)\s*[\])]\s*", str(col), flags=re.IGNORECASE)
+        if m:
+            if dv_unit is not None and dv_unit != m.group(1):
+                raise OpiaxisInputError(f"the header gives DV in {m.group(1)!r} but dv_unit is {dv_unit!r}",
+                                        file=label, line=1 if lines is not None else None, field="DV")
+            dv_unit = m.group(1)
+            raw = raw.rename(columns={col: "DV"})
+    return raw, dv_unit
+
+
+def _nonmem_defaults(raw: pd.DataFrame) -> pd.DataFrame:
+    """NONMEM's defaults for absent items: EVID from AMT (a record with AMT > 0 is a dose), CMT 1
+    for doses (the default dose compartment; it needs cmt_map like any number)."""
+    upper = {str(c).strip().upper(): c for c in raw.columns}
+    if "EVID" not in upper and "AMT" in upper:
+        amt = pd.to_numeric(raw[upper["AMT"]].map(lambda v: None if dosing.is_missing(v) else v), errors="coerce")
+        raw["EVID"] = np.where(amt.fillna(0).to_numpy(float) > 0, 1, 0)
+    if "CMT" not in upper and "ID" in upper:
+        evid_now = pd.to_numeric(raw["EVID"] if "EVID" in raw else raw[upper["EVID"]], errors="coerce")
+        raw["CMT"] = np.where(evid_now.isin((1, 4)), "1", ".")
+    return raw
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ObservedVariable:
+    """What an observation row's CMT may name: a model variable (``known``), a number of
+    ``cmt_map``, or (empty, a number, a dosing compartment) the variable ``dv``."""
+
+    known: set[str]
+    cmt_names: list[str]
+    cmt_map: dict[int, str] | None
+    dv: str | None
+
+    def of(self, cmt, pos: int, loc) -> str:
+        text = None if dosing.is_missing(cmt) else str(cmt).strip()
+        if text is not None and self.cmt_map is not None and _number(text) not in (None, "bad") \
+                and float(text) == int(float(text)) and int(float(text)) in self.cmt_map:
+            text = self.cmt_map[int(float(text))]
+        if text is not None and text in self.known:
+            return text
+        if self.dv is not None and (text is None or _number(text) not in (None, "bad")
+                                    or text.lower() in {x.lower() for x in self.cmt_names}):
+            return self.dv
+        hint = dosing.suggest(text, sorted(self.known)) if text else ""
+        what = f"CMT {text!r} is not a model variable" if text else "CMT is missing"
+        raise loc.error(f"{what} on an observation row (EVID 0); expected a state or "
+                        f"assignment such as 'buprenorphine_plasma'{hint}, or give the observed "
+                        "variable as dv=", pos, "CMT")
+
+
+def _observations(raw: pd.DataFrame, upper: dict, events: pd.DataFrame, observed: _ObservedVariable,
+                  loc) -> pd.DataFrame:
+    """One row per EVID 0 record (ROW, ID, TIME, VARIABLE, DV, MDV), after checking DV and MDV
+    on every row; without an MDV column it is inferred as NONMEM does (an EVID 0 row with a DV
+    value is an observation)."""
+    n = len(raw)
+    evid = events["EVID"].to_numpy(int)
+    dv_raw = raw[upper["DV"]].tolist() if "DV" in upper else [None] * n
+    if "MDV" in upper:
+        mdv_raw = raw[upper["MDV"]].tolist()
+    else:
+        mdv_raw = [0 if evid[i] == 0 and _number(dv_raw[i]) not in (None, "bad") else 1 for i in range(n)]
+    cmt_raw = raw[upper["CMT"]].tolist()
+    rows = []
+    for i in range(n):
+        dval, mval = _dv_and_mdv(dv_raw[i], mdv_raw[i], evid[i], i, loc)
+        if evid[i] != 0:
+            continue
+        rows.append({"ROW": i, "ID": events["ID"].iat[i], "TIME": float(events["TIME"].iat[i]),
+                     "VARIABLE": observed.of(cmt_raw[i], i, loc), "DV": np.nan if dval is None else dval,
+                     "MDV": 1 if mval is None else int(mval)})
+    return pd.DataFrame(rows, columns=["ROW", "ID", "TIME", "VARIABLE", "DV", "MDV"])
+
+
+def _dv_and_mdv(dv_text, mdv_text, evid: int, pos: int, loc) -> tuple[float | None, float | None]:
+    """DV and MDV of one row (None where missing): DV a number or missing, MDV 0 or 1 wherever DV
+    is given, MDV 0 only on an EVID 0 row with a DV."""
+    dval, mval = _number(dv_text), _number(mdv_text)
+    if dval == "bad":
+        raise loc.error(f"DV is {dv_text!r}; expected a number or '.' (missing)", pos, "DV")
+    if mval == "bad" or (mval is not None and mval not in (0.0, 1.0)):
+        raise loc.error(f"MDV is {mdv_text!r}; expected 0 (DV is an observation) or 1", pos, "MDV")
+    if dval is not None and mval is None:
+        raise loc.error(f"DV is {dv_text!r} but MDV is missing; expected MDV 0 (DV is an "
+                        "observation) or 1 (DV not used)", pos, "MDV")
+    if mval == 0.0 and evid != 0:
+        raise loc.error(f"MDV is 0 on an EVID {evid} row; expected MDV 1 on dose, other and "
+                        "reset rows (only EVID 0 rows carry observations)", pos, "MDV")
+    if mval == 0.0 and dval is None:
+        raise loc.error("MDV is 0 but DV is missing; expected a numeric DV on an observation "
+                        "row (or MDV 1)", pos, "DV")
+    return dval, mval
+
+
+def _covariates(events: pd.DataFrame, model: Model, loc) -> pd.DataFrame:
+    """Columns named after model parameters: one plausible value per ID (ID × parameter)."""
     cov_cols = [c for c in events.columns if c not in _NONMEM_ITEMS and str(c) in model.param_index]
     cov = pd.DataFrame({"ID": pd.unique(events["ID"])})
     for c in cov_cols:
@@ -234,7 +269,7 @@ def read_nonmem(source, model: Model, *, dv: str | None = None, name: str | None
                             f"({first.iat[i]:g} -> {vals.iat[i]:g}); expected one value per ID "
                             "(time-varying covariates are not supported)", i, c)
         cov[c] = vals.groupby(events["ID"], sort=False).first().to_numpy()
-    return NonmemData(events, obs, cov, label, [str(c) for c in raw.columns], dv_unit)
+    return cov
 
 
 def simulate_dataset(model: Model, data: NonmemData, params=None, *, options=None) -> pd.DataFrame:
@@ -374,7 +409,7 @@ def write_nonmem(df: pd.DataFrame, path, *, numeric_cmt: bool = True) -> Path:
     p = Path(path)
     if numeric_cmt and "CMT" in out.columns:
         cmt = out["CMT"]
-        names = cmt[cmt.map(lambda v: isinstance(v, str) and not _missing(v) and _number(v) == "bad")]
+        names = cmt[cmt.map(lambda v: isinstance(v, str) and not dosing.is_missing(v) and _number(v) == "bad")]
         if len(names):
             evid = pd.to_numeric(out["EVID"], errors="coerce") if "EVID" in out.columns else pd.Series(0, out.index)
             order = list(pd.unique(names[evid.loc[names.index].isin((1, 4)).to_numpy()]))

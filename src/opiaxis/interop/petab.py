@@ -150,12 +150,43 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
     patient's own (``<name>__<patient condition>`` in the parameter table, with the population
     distribution as their prior, so an individual fit is empirical Bayes). Otherwise one
     condition per distinct dosing (normally one per arm) and typical values are estimated."""
-    import yaml
-
-    from ..study import arm_doses, assign_arms
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    meas, t, v = _checked_measurements(measurements, model)
+    patients, arm_of = _patients_and_arms(study, meas)
+    rows, groups, cond_of_patient = _conditions(study, model, patients, arm_of, per_patient)
+    cond, dose_cols, override_cols = _condition_table(rows, groups, study, model)
+    if estimate is None:
+        estimate = [p.name for p in model.parameters if p.variability is not None]
+    for name in estimate:
+        if name not in model.param_index:
+            raise OpiaxisInputError(f"cannot estimate {name!r}: not a model parameter", field="estimate")
+    individual = [n for n in estimate if n not in override_cols] if per_patient else []
+    for name in individual:  # each patient's own copy of the parameter, estimated
+        cond[name] = [f"{name}__{cid}" for cid in cond["conditionId"]]
+    cond = cond[CONDITION_COLS + dose_cols + override_cols + individual]
+
+    sbml = to_sbml(model, params=dict(study.parameters), dose_groups=groups,
+                   model_id=_sid(f"opiaxis_{study.name}"))
+    (out / "model.xml").write_text(sbml, encoding="utf-8")
+    variables = sorted(set(meas["variable"].astype(str)))
+    obs, assay = _observables(model, meas, v, variables)
+    m = pd.DataFrame({
+        "observableId": "obs_" + meas["variable"].astype(str),
+        "simulationConditionId": meas["patient"].map(cond_of_patient),
+        "measurement": v.to_numpy(float),
+        "time": t.to_numpy(float),
+        "replicateId": "patient_" + meas["patient"].astype(str),
+    })[MEASUREMENT_COLS]
+    rows = _estimated_parameter_rows(model, study, estimate, individual, cond)
+    rows += _noise_parameter_rows([var for var in variables if var not in assay], m)
+    par = pd.DataFrame(rows, columns=PARAMETER_COLS + (PRIOR_COLS if individual else []))
+    return _write_problem(out, cond, obs, m, par)
+
+
+def _checked_measurements(measurements: pd.DataFrame, model: Model) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """(measurements, time, value): columns patient, time, variable, value; model variables; times
+    >= 0 h and finite values."""
     meas = measurements.copy()
     meas.columns = [str(c).strip() for c in meas.columns]
     for c in ("patient", "time", "variable", "value"):
@@ -172,15 +203,27 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
     if t.isna().any() or (t < 0).any() or v.isna().any() or not np.isfinite(v).all():
         raise OpiaxisInputError("measurements: time must be a number >= 0 h and value a finite "
                                 "number on every row", field="time/value")
+    return meas, t, v
+
+
+def _patients_and_arms(study, meas: pd.DataFrame) -> tuple[np.ndarray, dict]:
+    """The measured patients (in order of appearance), each in the study, and every patient's arm."""
+    from ..study import assign_arms
     ids_all = study.ids
     patients = pd.unique(meas["patient"])
     missing = [p for p in patients if p not in set(ids_all.tolist())]
     if missing:
         raise OpiaxisInputError(f"measurements name patients {missing[:5]} that are not in the study "
                                 f"(ids {ids_all[0]}..{ids_all[-1]})", field="patient")
-    arm_of = dict(zip(ids_all.tolist(), assign_arms(study, ids_all)))
+    return patients, dict(zip(ids_all.tolist(), assign_arms(study, ids_all)))
 
-    # conditions: one per patient (or per distinct dosing of an arm)
+
+def _conditions(study, model: Model, patients, arm_of: dict,
+                per_patient: bool) -> tuple[list[dict], list[DoseGroup], dict]:
+    """Condition rows (one per patient, or per distinct dosing of an arm: its id, name, the number
+    of doses of each dose group and the arm's parameter overrides), the dose groups (each
+    switched off, ``n = 0``, in the model) and each patient's condition id."""
+    from ..study import arm_doses
     group_index: dict[tuple, int] = {}
     groups: list[DoseGroup] = []
     cond_of_key: dict[tuple, str] = {}
@@ -207,12 +250,19 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
             for k in key_groups:
                 if k not in group_index:
                     group_index[k] = len(groups) + 1
-                    groups.append(DoseGroup(k[0], k[1], k[2], k[3], k[4], 0))
+                    groups.append(DoseGroup(cmt=k[0], amt=k[1], rate=k[2], t0=k[3], ii=k[4], n=0))
                 row[f"opiaxis_dose{group_index[k]}_n"] = k[5]
             row.update(arm.parameters)
             conditions.append(row)
         cond_of_patient[pid] = cond_of_key[key]
-    cond = pd.DataFrame(conditions)
+    return conditions, groups, cond_of_patient
+
+
+def _condition_table(rows: list[dict], groups: list[DoseGroup], study,
+                     model: Model) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(conditions, dose-count columns, parameter-override columns): a dose group a condition does
+    not use has 0 doses; an override an arm does not set has the study's (or the model's) value."""
+    cond = pd.DataFrame(rows)
     dose_cols = [f"opiaxis_dose{k}_n" for k in range(1, len(groups) + 1)]
     for c in dose_cols:
         if c not in cond:
@@ -222,23 +272,13 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
         default = float(study.parameters.get(c, model.parameter(c).value))
         cond[c] = cond[c].astype(float).fillna(default) if c in cond else default
     cond[dose_cols] = cond[dose_cols].fillna(0).astype(int)
-    if estimate is None:
-        estimate = [p.name for p in model.parameters if p.variability is not None]
-    for name in estimate:
-        if name not in model.param_index:
-            raise OpiaxisInputError(f"cannot estimate {name!r}: not a model parameter", field="estimate")
-    individual = [n for n in estimate if n not in override_cols] if per_patient else []
-    for name in individual:  # each patient's own copy of the parameter, estimated
-        cond[name] = [f"{name}__{cid}" for cid in cond["conditionId"]]
-    cond = cond[CONDITION_COLS + dose_cols + override_cols + individual]
+    return cond, dose_cols, override_cols
 
-    # model
-    sbml = to_sbml(model, params=dict(study.parameters), dose_groups=groups,
-                   model_id=_sid(f"opiaxis_{study.name}"))
-    (out / "model.xml").write_text(sbml, encoding="utf-8")
 
-    # observables (with the assay's noise model where a read-out measures the variable) and measurements
-    variables = sorted(set(meas["variable"].astype(str)))
+def _observables(model: Model, meas: pd.DataFrame, v: pd.Series,
+                 variables: list[str]) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The observable table, with the assay's noise model where a read-out measures the variable
+    (else additive normal noise of SD ``sd_<variable>``), and the assay noise models used."""
     assay = assay_noise(model, variables)
     obs_rows = []
     for var in list(variables):
@@ -260,16 +300,14 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
             obs_rows.append({"observableId": f"obs_{var}", "observableName": a["name"],
                              "observableFormula": var, "observableTransformation": a["transformation"],
                              "noiseFormula": a["noise"], "noiseDistribution": "normal"})
-    obs = pd.DataFrame(obs_rows, columns=OBSERVABLE_COLS)
-    m = pd.DataFrame({
-        "observableId": "obs_" + meas["variable"].astype(str),
-        "simulationConditionId": meas["patient"].map(cond_of_patient),
-        "measurement": v.to_numpy(float),
-        "time": t.to_numpy(float),
-        "replicateId": "patient_" + meas["patient"].astype(str),
-    })[MEASUREMENT_COLS]
+    return pd.DataFrame(obs_rows, columns=OBSERVABLE_COLS), assay
 
-    # parameters
+
+def _estimated_parameter_rows(model: Model, study, estimate: list[str], individual: list[str],
+                              cond: pd.DataFrame) -> list[dict]:
+    """Parameter-table rows of the estimated model parameters: bounds typical/10..typical·10
+    within the declared bounds (log10 scale when positive); a patient's own copy per condition
+    with the population prior, or the typical value where no condition fixes it."""
     fixed = set(cond.columns)
     rows = []
     for name in estimate:
@@ -289,16 +327,25 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
                 rows.append({"parameterId": f"{name}__{cid}", **row, **prior})
         elif name not in fixed:
             rows.append({"parameterId": name, **row})
+    return rows
+
+
+def _noise_parameter_rows(variables: list[str], m: pd.DataFrame) -> list[dict]:
+    """An estimated noise SD ``sd_<variable>`` for each variable without an assay noise model,
+    nominally 10% of its mean measurement (bounds 10^-3..10^3 times that)."""
+    rows = []
     for var in variables:
-        if var in assay:
-            continue
         vals = m.loc[m["observableId"] == f"obs_{var}", "measurement"].abs()
         nominal = float(0.1 * vals.mean()) if len(vals) and vals.mean() > 0 else 1.0
         rows.append({"parameterId": f"sd_{var}", "parameterName": f"noise SD of {var}",
                      "parameterScale": "log10", "lowerBound": nominal * 1e-3,
                      "upperBound": nominal * 1e3, "nominalValue": nominal, "estimate": 1})
-    par = pd.DataFrame(rows, columns=PARAMETER_COLS + (PRIOR_COLS if individual else []))
+    return rows
 
+
+def _write_problem(out: Path, cond: pd.DataFrame, obs: pd.DataFrame, m: pd.DataFrame, par: pd.DataFrame) -> Path:
+    """The four tables and ``problem.yaml`` (format_version 1); returns the path of the latter."""
+    import yaml
     cond.to_csv(out / "conditions.tsv", sep="\t", index=False)
     obs.to_csv(out / "observables.tsv", sep="\t", index=False)
     m.to_csv(out / "measurements.tsv", sep="\t", index=False)

@@ -231,7 +231,7 @@ def _unit_id(text: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # Doses -> grouped events
 # ----------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class DoseGroup:
     """``n`` identical doses of ``amt`` (mg) into ``cmt`` at ``t0 + k·ii`` (h), k = 0..n-1;
     ``rate`` > 0 for zero-order infusions (mg/h)."""
@@ -265,7 +265,7 @@ def group_doses(doses: pd.DataFrame) -> tuple[list[DoseGroup], list[float]]:
             tol = 1e-9 * max(1.0, abs(t0))
             j = bisect.bisect_right(remaining, t0 + tol)
             if j >= len(remaining):
-                groups.append(DoseGroup(cmt, amt, r, t0, 0.0, 1))
+                groups.append(DoseGroup(cmt=cmt, amt=amt, rate=r, t0=t0, ii=0.0, n=1))
                 continue
             ii = remaining[j] - t0
             n = 1
@@ -278,7 +278,7 @@ def group_doses(doses: pd.DataFrame) -> tuple[list[DoseGroup], list[float]]:
                     n += 1
                 else:
                     break
-            groups.append(DoseGroup(cmt, amt, r, t0, ii, n))
+            groups.append(DoseGroup(cmt=cmt, amt=amt, rate=r, t0=t0, ii=ii, n=n))
     groups.sort(key=lambda g: (g.t0, g.cmt))
     return groups, resets
 
@@ -427,7 +427,7 @@ def _dose_plan(model: Model, doses, patient, compact: bool) -> tuple[list[DoseGr
                                     "from opiaxis.dosing.expand_doses", field=c)
     groups, resets = group_doses(d)
     if not compact:
-        groups = [DoseGroup(g.cmt, g.amt, g.rate, g.t0 + k * g.ii, 0.0, 1)
+        groups = [DoseGroup(cmt=g.cmt, amt=g.amt, rate=g.rate, t0=g.t0 + k * g.ii, ii=0.0, n=1)
                   for g in groups for k in range(g.n)]
     _check_compartments(model, groups)
     return groups, resets

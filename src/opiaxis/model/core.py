@@ -76,7 +76,7 @@ def lognormal(cv: float) -> Variability:
 # ----------------------------------------------------------------------------------------------
 # Declarations
 # ----------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class Parameter:
     name: str
     value: float
@@ -93,7 +93,7 @@ class Parameter:
         return sp.Symbol(self.name, real=True)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class State:
     name: str
     unit: str
@@ -107,7 +107,7 @@ class State:
         return sp.Symbol(self.name, real=True)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Assignment:
     name: str
     expr: sp.Expr
@@ -121,7 +121,7 @@ class Assignment:
         return sp.Symbol(self.name, real=True)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Input:
     name: str
     unit: str
@@ -131,7 +131,7 @@ class Input:
     module: str = ""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DoseTarget:
     """Where a dose of ``<drug>.<route>`` enters: a state, optionally through a bioavailability
     ``F`` (``F = F_ref·(dose/reference_dose)^dose_exponent`` when a dose exponent is given) and
@@ -184,7 +184,8 @@ class Module:
         if not (isinstance(value, (int, float)) and math.isfinite(value)):
             raise ModelDefinitionError(f"module {self.name!r}: parameter {name!r} value {value!r} is not a finite number")
         _parse(unit, self.name, f"parameter {name!r}")
-        p = Parameter(name, float(value), unit, str(source), variability, description, self.name, lower, upper)
+        p = Parameter(name=name, value=float(value), unit=unit, source=str(source), variability=variability,
+                      description=description, module=self.name, lower=lower, upper=upper)
         self.parameters[name] = p
         return p.symbol
 
@@ -192,7 +193,8 @@ class Module:
               *, nonnegative: bool = True) -> sp.Symbol:
         self._new(name, "state")
         _parse(unit, self.name, f"state {name!r}")
-        s = State(name, unit, initial, description, self.name, nonnegative)
+        s = State(name=name, unit=unit, initial=initial, description=description, module=self.name,
+                  nonnegative=nonnegative)
         self.states[name] = s
         return s.symbol
 
@@ -200,14 +202,16 @@ class Module:
                interface: bool = False) -> sp.Symbol:
         self._new(name, "assignment")
         _parse(unit, self.name, f"assignment {name!r}")
-        a = Assignment(name, sp.sympify(expr), unit, description, self.name, interface)
+        a = Assignment(name=name, expr=sp.sympify(expr), unit=unit, description=description, module=self.name,
+                       interface=interface)
         self.assignments[name] = a
         return a.symbol
 
     def input(self, name: str, unit: str, default: float, source: str, description: str = "") -> sp.Symbol:
         self._new(name, "input")
         _parse(unit, self.name, f"input {name!r}")
-        self.inputs[name] = Input(name, unit, float(default), source, description, self.name)
+        self.inputs[name] = Input(name=name, unit=unit, default=float(default), source=source,
+                                  description=description, module=self.name)
         return sp.Symbol(name, real=True)
 
     def ode(self, state: sp.Symbol | str, rhs) -> None:
@@ -221,7 +225,7 @@ class Module:
     def dose_target(self, name: str, state: sp.Symbol | str, **kw) -> None:
         if name in self.dose_targets:
             raise ModelDefinitionError(f"module {self.name!r}: dose target {name!r} declared twice")
-        self.dose_targets[name] = DoseTarget(name, str(state), module=self.name, **kw)
+        self.dose_targets[name] = DoseTarget(name=name, state=str(state), module=self.name, **kw)
 
 
 def _parse(unit: str, module: str, what: str):
@@ -234,7 +238,7 @@ def _parse(unit: str, module: str, what: str):
 # ----------------------------------------------------------------------------------------------
 # Composition
 # ----------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(kw_only=True)
 class Coupling:
     variable: str
     provider: str
@@ -242,7 +246,7 @@ class Coupling:
     unit: str
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Model:
     """A composed model: the one source of truth the engine, the unit checks, the docs and the
     SBML export read from. Indices of states and parameters are fixed here."""
@@ -354,7 +358,30 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
     * every equation is unit-consistent (scale included);
     * assignments are ordered so each depends only on earlier ones (a cycle is an error).
     """
-    owner: dict[str, tuple[str, str]] = {}  # name -> (module, kind)
+    owner = _owners(modules)
+    states = [s for m in modules for s in m.states.values()]
+    parameters = [p for m in modules for p in m.parameters.values()]
+    assignments = {a.name: a for m in modules for a in m.assignments.values()}
+    unit_by_name = {s.name: s.unit for s in states} | {p.name: p.unit for p in parameters} | \
+        {a.name: a.unit for a in assignments.values()}
+    couplings, defaulted = _connect_inputs(modules, owner, unit_by_name)
+    parameters += defaulted
+    unit_by_name |= {p.name: p.unit for p in defaulted}
+    _check_symbols(modules, owner, set(unit_by_name))
+    units = {sp.Symbol(n, real=True): parse_unit(u) for n, u in unit_by_name.items()}
+    _check_units(modules, units, {p.name for p in parameters})
+    order = _assignment_order(assignments)
+    dose_targets = _dose_targets(modules)
+    odes = {n: e for m in modules for n, e in m.odes.items()}
+    return Model(name=name, modules=list(modules), states=states, parameters=parameters,
+                 assignments=[assignments[n] for n in order], odes=odes, dose_targets=dose_targets,
+                 couplings=couplings)
+
+
+def _owners(modules: list[Module]) -> dict[str, tuple[str, str]]:
+    """name -> (module, kind) of every parameter, state and assignment, each declared once; every
+    state has its ODE."""
+    owner: dict[str, tuple[str, str]] = {}
     for m in modules:
         for kind, table in (("parameter", m.parameters), ("state", m.states), ("assignment", m.assignments)):
             for n in table:
@@ -365,14 +392,17 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
         for s in m.states:
             if s not in m.odes:
                 raise ModelDefinitionError(f"module {m.name!r}: state {s!r} has no ODE")
+    return owner
 
-    states = [s for m in modules for s in m.states.values()]
-    parameters = [p for m in modules for p in m.parameters.values()]
-    assignments = {a.name: a for m in modules for a in m.assignments.values()}
-    unit_by_name = {s.name: s.unit for s in states} | {p.name: p.unit for p in parameters} | \
-        {a.name: a.unit for a in assignments.values()}
 
+def _connect_inputs(modules: list[Module], owner: dict[str, tuple[str, str]],
+                    unit_by_name: dict[str, str]) -> tuple[list[Coupling], list[Parameter]]:
+    """(couplings, parameters): an input another module provides (an interface assignment or a
+    state, in the same unit) is a coupling; one nobody provides becomes a parameter with the
+    input's declared default and source, shared by every module that consumes it."""
     couplings: list[Coupling] = []
+    defaulted: list[Parameter] = []
+    declared = set(unit_by_name)
     for m in modules:
         for inp in m.inputs.values():
             if inp.name in owner:
@@ -386,20 +416,21 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
                     raise ModelDefinitionError(
                         f"interface variable {inp.name!r}: module {prov_mod!r} provides {fmt(pu)}, "
                         f"module {m.name!r} expects {fmt(cu)}")
-                couplings.append(Coupling(inp.name, prov_mod, m.name, inp.unit))
-            elif inp.name in unit_by_name:  # another module's input of the same name: share it
+                couplings.append(Coupling(variable=inp.name, provider=prov_mod, consumer=m.name, unit=inp.unit))
+            elif inp.name in declared:  # another module's input of the same name: share it
                 continue
             else:
-                p = Parameter(inp.name, inp.default, inp.unit,
-                              f"input default of module {m.name!r}: {inp.source}",
-                              None, inp.description or "interface input not provided by any module", m.name)
-                parameters.append(p)
-                unit_by_name[inp.name] = inp.unit
+                defaulted.append(Parameter(
+                    name=inp.name, value=inp.default, unit=inp.unit,
+                    source=f"input default of module {m.name!r}: {inp.source}",
+                    description=inp.description or "interface input not provided by any module", module=m.name))
+                declared.add(inp.name)
+    return couplings, defaulted
 
-    known = set(unit_by_name)
-    units = {sp.Symbol(n, real=True): parse_unit(u) for n, u in unit_by_name.items()}
 
-    # symbols used must be declared and, if from another module, consumed as an input
+def _check_symbols(modules: list[Module], owner: dict[str, tuple[str, str]], known: set[str]) -> None:
+    """Every symbol in an equation is declared and, when another module's, consumed as an input
+    (modules connect only through interface variables)."""
     for m in modules:
         local = set(m.parameters) | set(m.states) | set(m.assignments) | set(m.inputs)
         exprs = [(f"assignment {a.name!r}", a.expr) for a in m.assignments.values()] + \
@@ -413,7 +444,10 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
                         f"module {m.name!r}, {what}: uses {sym} from module {owner[str(sym)][0]!r} "
                         "without declaring it as an input (modules connect only through interface variables)")
 
-    # units
+
+def _check_units(modules: list[Module], units: dict, parameter_names: set[str]) -> None:
+    """Every assignment has its declared unit and every ODE its state's unit per hour; a dose
+    target lands in a state of its amount's unit and names declared parameters."""
     per_hour = parse_unit(f"1/{TIME_UNIT}")
     for m in modules:
         for a in m.assignments.values():
@@ -428,25 +462,28 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
                     f"module {m.name!r}: dose target {dt.name!r} gives {dt.amount_unit} into state "
                     f"{dt.state!r} measured in {m.states[dt.state].unit}")
             for pname in (dt.bioavailability, dt.lag, dt.dose_exponent, dt.reference_dose):
-                if pname is not None and pname not in {p.name for p in parameters}:
+                if pname is not None and pname not in parameter_names:
                     raise ModelDefinitionError(f"module {m.name!r}: dose target {dt.name!r} names unknown parameter {pname!r}")
 
-    # order assignments
-    # predecessors sorted by name, so the order (and the code generated from it) does not depend on
-    # Python's hash seed: set iteration order does
+
+def _assignment_order(assignments: dict[str, Assignment]) -> list[str]:
+    """Assignment names, each after those it depends on (a cycle is an error). Predecessors are
+    sorted by name, so the order (and the code generated from it) does not depend on Python's
+    hash seed: set iteration order does."""
     graph = {n: sorted({str(s) for s in a.expr.free_symbols if str(s) in assignments})
              for n, a in assignments.items()}
     try:
-        order = list(TopologicalSorter(graph).static_order())
+        return list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
         raise ModelDefinitionError(f"assignments depend on each other in a cycle: {exc.args[1]}") from None
 
+
+def _dose_targets(modules: list[Module]) -> dict[str, DoseTarget]:
+    """Every module's dose targets, each declared by one module."""
     dose_targets = {}
     for m in modules:
         for k, v in m.dose_targets.items():
             if k in dose_targets:
                 raise ModelDefinitionError(f"dose target {k!r} declared by two modules")
             dose_targets[k] = v
-    odes = {n: e for m in modules for n, e in m.odes.items()}
-    return Model(name, list(modules), states, parameters, [assignments[n] for n in order], odes,
-                 dose_targets, couplings)
+    return dose_targets
