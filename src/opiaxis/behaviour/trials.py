@@ -150,12 +150,14 @@ def mmt_vs_no_replacement(n: int = 120, days: int = 112, seed: int = SEED, *, ov
             "record": rec}
 
 
-def mortality_ost(n: int = 100, days: int = 365, seed: int = SEED, n_boot: int = 400) -> dict:
+def mortality_ost(n: int = 100, days: int = 365, seed: int = SEED, n_boot: int = 400, *,
+                  overrides: dict | None = None) -> dict:
     """Sordo et al., BMJ 2017: mortality in and out of methadone treatment. A cohort starting
     methadone cycles out (dropout) and back in (re-entry) over a year; person-time is classified
     by treatment status that day. Deaths are not drawn (immortal cohort): expected deaths given each
-    path (Rao–Blackwell) estimate the rates; CIs by bootstrap over patients."""
-    c = oud_cohort(n, seed + 2)
+    path (Rao–Blackwell) estimate the rates; CIs by bootstrap over patients. ``overrides``: ODE
+    typical values (counterfactuals, calibration; see :func:`oud_cohort`)."""
+    c = oud_cohort(n, seed + 2, overrides=overrides)
     sim = CohortSim(c, ["methadone"] * n, days, dt=24.0, immortal=True, reentry=True)
     rec = sim.run()
     on = rec.in_tx
@@ -243,14 +245,15 @@ def cncp_misuse(n: int = 150, days: int = 365, seed: int = SEED, *, overrides: d
 
 
 def post_release(n: int = 200, abstinent_days: int = 60, follow_days: int = 84, seed: int = SEED,
-                 behaviour: dict | None = None, dt: float = 6.0) -> dict:
+                 behaviour: dict | None = None, dt: float = 6.0, *, overrides: dict | None = None) -> dict:
     """Binswanger et al., NEJM 2007 (and Merrall et al., Addiction 2010): overdose death after release
     from prison. Dependent heroin users (28-day run-in) spend ``abstinent_days`` without access to
     opioids (forced abstinence), are released without treatment and followed for ``follow_days``.
     Deaths are not drawn (immortal cohort): the expected overdose deaths given each path
     (Rao–Blackwell) per person-day at risk give the rate in weeks 1–2 and weeks 5–12 after release.
-    ``behaviour`` overrides behaviour parameters' typical values (counterfactuals)."""
-    c = oud_cohort(n, seed + 3)
+    ``behaviour`` overrides behaviour parameters' typical values, ``overrides`` the ODE model's
+    (counterfactuals)."""
+    c = oud_cohort(n, seed + 3, overrides=overrides)
     for k, v in (behaviour or {}).items():
         c.set_behaviour(k, v)
     sim = CohortSim(c, ["none"] * n, abstinent_days + follow_days, dt=dt, immortal=True,
