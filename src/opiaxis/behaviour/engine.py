@@ -104,6 +104,11 @@ class Evaluator:
 
 # ------------------------------------------------------------------------------------------------
 TX_NONE, TX_NOREPL, TX_METHADONE, TX_BUPNX, TX_XRNTX, TX_DETOX, TX_CNCP = range(7)
+# treatments a patient out of treatment can re-enter (``CohortSim(reentry=True)``): the agonist
+# maintenance programmes people cycle in and out of (Sordo et al., BMJ 2017) — methadone and, since
+# issue 14, buprenorphine-naloxone (after a taper: Ling et al., Addiction 2009;104:256 — "following
+# the taper, participants could continue in TAU or be referred to other local treatment resources")
+REENTRY_KINDS = (TX_METHADONE, TX_BUPNX)
 TX_CODES = {"none": TX_NONE, "no_replacement": TX_NOREPL, "methadone": TX_METHADONE, "bupnx": TX_BUPNX,
             "xrntx": TX_XRNTX, "detox": TX_DETOX, "cncp": TX_CNCP}
 
@@ -736,7 +741,7 @@ class CohortSim:
                             self.ind_failed[i] = True
                             self._event(i, self.t_start + (k + 1) * 24.0, k, "induction_failed",
                                         "left before outpatient induction")
-            elif (self.reentry and not self.in_tx[i] and self.arm0[i] == TX_METHADONE
+            elif (self.reentry and not self.in_tx[i] and self.arm0[i] in REENTRY_KINDS
                   and self.t_start + (k + 1) * 24.0 > self.abst_until[i]):
                 if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):
                     self.in_tx[i] = True

@@ -284,7 +284,10 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
     ended — counts as positive) and at the 1-month follow-up (no use in the 3 preceding days, same
     missing rule). Outpatient programmes: outpatient (home) induction, its early attrition included
     (induction failures count as positive). The 28-day taper steps down weekly (16, 12, 8, 4 mg), the 7-day
-    taper daily."""
+    taper daily. Out of treatment (after the taper, or after leaving it), patients re-enter
+    buprenorphine-naloxone treatment at ``reentry_rate`` (assumed, not fitted; as in
+    :func:`mortality_ost`): Ling et al. let participants continue treatment as usual or be referred
+    to other local treatment after the taper, and the follow-up visits counted everyone."""
     from dataclasses import replace
 
     from ..trials import proportion, randomise
@@ -296,7 +299,7 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
     t28 = replace(base, medication=replace(base.medication, taper=Taper(stabilise_days + 1, (), 28.0, 7.0)))
     treat = [t7 if a == 0 else t28 for a in arm]
     days = stabilise_days + 28 + follow_days + 1
-    sim = CohortSim(c, treat, days)   # outpatient: home induction, no inpatient stay
+    sim = CohortSim(c, treat, days, reentry=True)   # outpatient: home induction, no inpatient stay
     rec = sim.run()
     end = np.where(arm == 0, stabilise_days + 7, stabilise_days + 28)   # day of the end-of-taper visit
     out_early = (rec.dropout_day >= 0) & (rec.dropout_day < end)
@@ -305,6 +308,10 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
     fu = end + follow_days
     free_fu = np.array([rec.uses[i, fu[i] - 3:fu[i]].sum() == 0 for i in range(n)]) & ~out_early
     a7, a28 = arm == 0, arm == 1
+    reentered = np.zeros(n, bool)
+    reentered[[e[0] for e in sim.events if e[3] == "reentry"]] = True
+    in_tx_fu = rec.in_tx[np.arange(n), np.minimum(fu, days) - 1]
     return {"n": n, "free_end_7": proportion(free_end[a7]), "free_end_28": proportion(free_end[a28]),
             "free_fu": proportion(free_fu), "free_fu_7": proportion(free_fu[a7]),
-            "free_fu_28": proportion(free_fu[a28]), "record": rec, "sim": sim}
+            "free_fu_28": proportion(free_fu[a28]), "reentered": proportion(reentered),
+            "in_treatment_fu": proportion(in_tx_fu), "record": rec, "sim": sim}

@@ -155,7 +155,8 @@ def _post_release(model=None):
         "at the end of the taper 44% vs 30%; about 18% opioid-free at the 1-month follow-up",
         band="end of taper 35–52% (7 d) and 22–38% (28 d); 1-month follow-up 10–26%",
         source="Ling et al., Addiction 2009;104:256",
-        calibration="")  # independent: no parameter fitted to it
+        calibration="")  # independent: no parameter fitted to it (re-entry after the taper uses reentry_rate,
+# assumed for the OST cycles of mortality.ost, not fitted)
 def _taper(model=None):
     from ..behaviour.trials import taper_duration
     r = taper_duration()
@@ -163,4 +164,6 @@ def _taper(model=None):
     ok = _in(100 * a.rate, 35, 52) and _in(100 * b.rate, 22, 38) and _in(100 * f.rate, 10, 26)
     return ({"7-day end %": 100 * a.rate, "28-day end %": 100 * b.rate, "1-month follow-up %": 100 * f.rate}, ok,
             f"n={r['n']}; 7-day {a}; 28-day {b}; follow-up {f}; stabilisation 28 d on 16/4 mg after "
-            "outpatient induction; opioid-free = no use in the 3 days before the visit, out of treatment = positive")
+            "outpatient induction; opioid-free = no use in the 3 days before the visit, out of treatment = positive; "
+            f"re-entered buprenorphine treatment after leaving it {r['reentered']}, in treatment at the "
+            f"follow-up {r['in_treatment_fu']}")
