@@ -132,3 +132,32 @@ def test_same_dose_riskier_after_abstinence():
     assert v_abst < 0.7 * v_now
     p = od_probability(np.array([v_now, v_abst]), PARAMS["od_prob_ref"].value, PARAMS["od_nadir_sd"].value)
     assert p[1] > 3 * p[0]
+
+
+def test_reentry_into_buprenorphine_after_taper():
+    """With re-entry (Ling 2009: after the taper, referral to other treatment), a patient whose
+    buprenorphine taper has ended can re-enter it — medication resumes — and never without re-entry.
+    A high re-entry hazard (assumed here, ~1/day) makes the mechanism visible within days."""
+    from dataclasses import replace
+
+    from opiaxis.behaviour.treatments import Taper, default_treatments
+    n = 6
+    base = default_treatments()["bupnx"]
+    short = replace(base, medication=replace(base.medication, taper=Taper(4, (), 2.0, 1.0)))
+    out = {}
+    for reentry in (False, True):
+        c = oud_cohort(n, 31, behaviour={"reentry_rate": 1.0 / 24})
+        sim = CohortSim(c, [short] * n, 14, reentry=reentry)
+        rec = sim.run()
+        e = sim.event_table()
+        done = np.nonzero(rec.completed_day >= 0)[0]
+        assert done.size
+        back = 0
+        for i in done:
+            later = e[(e.patient == c.ids[i]) & (e.day > rec.completed_day[i])]
+            dosed = rec.on_med[i, rec.completed_day[i] + 1:].any()
+            assert dosed == ("dose" in set(later.event))
+            assert not dosed or "reentry" in set(later.event)   # no medication after a taper without re-entry
+            back += dosed
+        out[reentry] = back
+    assert out[False] == 0 and out[True] > 0, out

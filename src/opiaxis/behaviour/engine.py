@@ -104,6 +104,11 @@ class Evaluator:
 
 # ------------------------------------------------------------------------------------------------
 TX_NONE, TX_NOREPL, TX_METHADONE, TX_BUPNX, TX_XRNTX, TX_DETOX, TX_CNCP = range(7)
+# treatments a patient out of treatment can re-enter (``CohortSim(reentry=True)``): the agonist
+# maintenance programmes people cycle in and out of (Sordo et al., BMJ 2017) — methadone and, since
+# issue 14, buprenorphine-naloxone (after a taper: Ling et al., Addiction 2009;104:256 — "following
+# the taper, participants could continue in TAU or be referred to other local treatment resources")
+REENTRY_KINDS = (TX_METHADONE, TX_BUPNX)
 TX_CODES = {"none": TX_NONE, "no_replacement": TX_NOREPL, "methadone": TX_METHADONE, "bupnx": TX_BUPNX,
             "xrntx": TX_XRNTX, "detox": TX_DETOX, "cncp": TX_CNCP}
 
@@ -369,7 +374,9 @@ class CohortSim:
 
     # -- one decision interval ----------------------------------------------------------------
     def _interval(self, k_day: int, j: int):
-        c, B, dt = self.c, self.c.B, self.dt
+        """One decision interval for every living, active patient: read the state, decide uses,
+        add treatment and adjunct doses, simulate, then overdoses, rescue, death and discharge."""
+        c, dt = self.c, self.dt
         t0 = c.t
         act = np.nonzero(self.active & self.alive)[0]
         if len(act) == 0:
@@ -377,80 +384,19 @@ class CohortSim:
             return
         U = np.array([c.rngs[i].random(N_DRAWS) for i in act])
         X, P = c.X[act], c.P[act].copy()
-        ev = self.ev
-        crav = ev("craving", X, P)
-        wd = ev("withdrawal_signal", X, P)
-        pain = ev("pain_nrs", X, P)
-        tol = ev("tolerance_level", X, P)
-        occ_b = sum(ev(f"mor_occupancy_{d}", X, P) for d in ("naltrexone", "naltrexol6b", "naloxone", "buprenorphine"))
-        # spontaneous recovery of extinguished drug taking (the expectancy relaxes back to 1)
-        self.expectancy[act] = 1 - (1 - self.expectancy[act]) * np.exp(-B["use_expectancy_recovery_rate"][act] * dt)
-        expect = self.expectancy[act]
-        if j == 0:
-            self.rec.craving[act, k_day] = crav
-            self.rec.expectancy[act, k_day] = expect
-            if self._has_ot:
-                self.rec.oxytocin[act, k_day] = ev("oxytocin_tone", X, P)
-        cue = (U[:, 0] < B["cue_event_probability"][act]).astype(float)
+        s = self._read_state(act, X, P, k_day, j)
+        cue = (U[:, 0] < c.B["cue_event_probability"][act]).astype(float)
         if self.cue_col is not None:
             P[:, self.cue_col] = cue
         tx = self.tx[act]
-        inp = self.inpatient[act]
-        access = np.where(inp, B["access_inpatient"][act], 1.0)
-        # release from forced abstinence at the interval start
-        for a, i in enumerate(act):
-            if np.isfinite(self.abst_until[i]) and self.release_day[i] < 0 and t0 >= self.abst_until[i] - 1e-9:
-                self.release_day[i] = k_day
-                self._event(i, t0, k_day, "release", "end of forced abstinence")
-                if self.tx[i] != TX_NONE:
-                    self.in_tx[i] = True
-                    self.tx_day0[i] = k_day
-                    self._event(i, t0, k_day, "treatment_start", self.treat[i].describe())
-        access = np.where(t0 < self.abst_until[act] - 1e-9, 0.0, access)
-        rate0 = np.where(tx == TX_CNCP, B["cncp_extra_dose_rate"][act], B["use_rate_max"][act])
-        lam = (rate0 * access * (np.clip(crav, 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
-               * np.exp(B["use_withdrawal_beta"][act] * wd + B["use_pain_beta"][act] * pain / 10
-                        + B["use_cue_beta"][act] * cue)
-               * (1 - np.clip(occ_b, 0, 1)) ** B["blockade_exponent"][act] * expect)
-        p_slot = 1 - np.exp(-lam * dt / len(self.slots))
-        rows, use_t = [], np.full((len(act), len(self.slots)), np.nan)
-        use_amt = np.full_like(use_t, np.nan)
-        for s in range(len(self.slots)):
-            u = U[:, 1 + s]
-            use = u < p_slot
-            for a in np.nonzero(use)[0]:
-                i = act[a]
-                tt = t0 + self.slots[s]
-                cmt = self.use_cmt[i]
-                # users dose to the tolerance they believe they have: partly the true remaining
-                # tolerance, partly the tolerance of their last use (memory, habit), with judgement noise
-                w = min(max(B["tolerance_insight"][i], 0.0), 1.0)
-                perceived = w * min(max(tol[a], 0.0), 1.0) + (1 - w) * self.tol_mem[i]
-                titr = (B["dose_floor"][i] + (1 - B["dose_floor"][i]) * perceived) * np.exp(
-                    B["dose_judgement_sd"][i] * ndtri(min(max(U[a, (8, 9, 11)[s]], 1e-9), 1 - 1e-9)))
-                if cmt == "heroin.iv":
-                    amt = titr * B["heroin_dose"][i] * np.exp(B["heroin_purity_sd"][i] * ndtri(min(max(U[a, 4 + s], 1e-9), 1 - 1e-9)))
-                elif cmt == "fentanyl.iv":
-                    amt = titr * B["fentanyl_dose"][i] * np.exp(B["fentanyl_potency_sd"][i] * ndtri(min(max(U[a, 4 + s], 1e-9), 1 - 1e-9)))
-                else:
-                    amt = self.extra_dose[i]
-                rows.append((c.ids[i], tt, float(amt), cmt))
-                use_t[a, s] = tt
-                use_amt[a, s] = amt
+        self._release(act, t0, k_day)
+        rows, use_t, use_amt = self._decide_uses(act, U, s, cue, tx, t0)
         nuse = np.isfinite(use_t).sum(axis=1)
-        # treatment doses
         med_today = np.zeros(len(act), bool)
         tday = t0 - k_day * 24.0  # hour of day at interval start
         self._use_t_now = use_t   # this interval's use times (induction waits for the last use before the dose)
-        self._treatment_doses(act, tx, U, crav, k_day, t0, tday, rows, med_today)
-        if self.adjunct:
-            lo, hi = t0 - self.t_start, t0 - self.t_start + dt
-            for a, i in enumerate(act):
-                if i in self.adjunct and (self.in_tx[i] or self.tx[i] == TX_NONE):
-                    tt, amt, cmt = self.adjunct[i]
-                    for k in range(np.searchsorted(tt, lo), np.searchsorted(tt, hi)):
-                        rows.append((c.ids[i], self.t_start + tt[k], float(amt[k]), str(cmt[k])))
-                        self.rec.adjunct_given[i] += 1
+        self._treatment_doses(act, tx, U, s["craving"], k_day, t0, tday, rows, med_today)
+        self._adjunct_rows(act, t0, rows)
         self.rec.on_med[act, k_day] |= med_today
         doses = _doses(rows)
         grid = t0 + self.grid
@@ -458,101 +404,215 @@ class CohortSim:
         X[:, self._flush] = np.where(np.abs(X[:, self._flush]) < FLUSH, 0.0, X[:, self._flush])
         r = simulate(c.model, P, grid, doses, ids=c.ids[act], x0=X, t0=t0, options=OPTIONS)
         Y = r.states
-        # a patient whose solver step fails is reported (event solver_failure, Record.solver_failed)
-        # and leaves the simulation: never re-simulated, never left with non-finite states
+        self._solver_failures(act, r, X, Y, nuse, use_t, t0, k_day)
+        self._challenge_readouts(act, tx, grid, Y, P, t0, k_day)
+        if nuse.any():
+            vent = self.ev("ventilation_rel", Y, P)
+            for a in np.nonzero(nuse)[0]:
+                self._uses_outcomes(a, act[a], s, use_t, use_amt, vent, grid, P, X, doses, t0, k_day)
+        self.rec.uses[act, k_day] += nuse.astype(np.int16)
+        if (self.tx[act] == TX_CNCP).any():
+            self.rec.extra[act, k_day] += np.where(self.tx[act] == TX_CNCP, nuse, 0).astype(np.int16)
+        self._store_states(act, Y)
+        self._leave_inpatient(act, s["craving"], s["withdrawal"], U, k_day)
+        c.t += dt
+
+    def _read_state(self, act, X, P, k_day, j) -> dict:
+        """Craving, withdrawal, pain, tolerance and blocking μ occupancy at the interval start; the
+        use expectancy after its spontaneous recovery; the day-start records (first interval)."""
+        ev, B, dt = self.ev, self.c.B, self.dt
+        s = {"craving": ev("craving", X, P), "withdrawal": ev("withdrawal_signal", X, P),
+             "pain": ev("pain_nrs", X, P), "tolerance": ev("tolerance_level", X, P),
+             "blocking": sum(ev(f"mor_occupancy_{d}", X, P)
+                             for d in ("naltrexone", "naltrexol6b", "naloxone", "buprenorphine"))}
+        # spontaneous recovery of extinguished drug taking (the expectancy relaxes back to 1)
+        self.expectancy[act] = 1 - (1 - self.expectancy[act]) * np.exp(-B["use_expectancy_recovery_rate"][act] * dt)
+        s["expectancy"] = self.expectancy[act]
+        if j == 0:
+            self.rec.craving[act, k_day] = s["craving"]
+            self.rec.expectancy[act, k_day] = s["expectancy"]
+            if self._has_ot:
+                self.rec.oxytocin[act, k_day] = ev("oxytocin_tone", X, P)
+        return s
+
+    def _release(self, act, t0, k_day):
+        """Release from forced abstinence at the interval start; treatment (if any) starts then."""
+        for i in act:
+            if np.isfinite(self.abst_until[i]) and self.release_day[i] < 0 and t0 >= self.abst_until[i] - 1e-9:
+                self.release_day[i] = k_day
+                self._event(i, t0, k_day, "release", "end of forced abstinence")
+                if self.tx[i] != TX_NONE:
+                    self.in_tx[i] = True
+                    self.tx_day0[i] = k_day
+                    self._event(i, t0, k_day, "treatment_start", self.treat[i].describe())
+
+    def _use_hazard(self, act, s, cue, tx, t0):
+        """λ = λ0·access·(craving/c_ref)^γ·exp(β_w·W + β_p·pain/10 + β_cue·cue)·(1 − occ)^n·E (1/h)."""
+        B = self.c.B
+        access = np.where(self.inpatient[act], B["access_inpatient"][act], 1.0)
+        access = np.where(t0 < self.abst_until[act] - 1e-9, 0.0, access)
+        rate0 = np.where(tx == TX_CNCP, B["cncp_extra_dose_rate"][act], B["use_rate_max"][act])
+        return (rate0 * access * (np.clip(s["craving"], 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
+                * np.exp(B["use_withdrawal_beta"][act] * s["withdrawal"] + B["use_pain_beta"][act] * s["pain"] / 10
+                         + B["use_cue_beta"][act] * cue)
+                * (1 - np.clip(s["blocking"], 0, 1)) ** B["blockade_exponent"][act] * s["expectancy"])
+
+    def _decide_uses(self, act, U, s, cue, tx, t0):
+        """Uses in the interval's slots: dose rows, use times and amounts ((n_act, n_slots), NaN none)."""
+        lam = self._use_hazard(act, s, cue, tx, t0)
+        p_slot = 1 - np.exp(-lam * self.dt / len(self.slots))
+        rows, use_t = [], np.full((len(act), len(self.slots)), np.nan)
+        use_amt = np.full_like(use_t, np.nan)
+        for k in range(len(self.slots)):
+            for a in np.nonzero(U[:, 1 + k] < p_slot)[0]:
+                i = act[a]
+                tt = self.c.t + self.slots[k]
+                amt = self._use_amount(i, a, k, s["tolerance"], U)
+                rows.append((self.c.ids[i], tt, float(amt), self.use_cmt[i]))
+                use_t[a, k] = tt
+                use_amt[a, k] = amt
+        return rows, use_t, use_amt
+
+    def _use_amount(self, i, a, k, tol, U):
+        """The amount of use ``k`` of patient ``i``: users dose to the tolerance they believe they
+        have — partly the true remaining tolerance, partly the tolerance of their last use (memory,
+        habit) — with judgement noise and street purity/potency spread; extra doses of a prescribed
+        opioid are one tablet."""
+        B, cmt = self.c.B, self.use_cmt[i]
+
+        def lognormal(sd, u):
+            return np.exp(sd * ndtri(min(max(u, 1e-9), 1 - 1e-9)))
+
+        w = min(max(B["tolerance_insight"][i], 0.0), 1.0)
+        perceived = w * min(max(tol[a], 0.0), 1.0) + (1 - w) * self.tol_mem[i]
+        titr = (B["dose_floor"][i] + (1 - B["dose_floor"][i]) * perceived) * lognormal(
+            B["dose_judgement_sd"][i], U[a, (8, 9, 11)[k]])
+        if cmt == "heroin.iv":
+            return titr * B["heroin_dose"][i] * lognormal(B["heroin_purity_sd"][i], U[a, 4 + k])
+        if cmt == "fentanyl.iv":
+            return titr * B["fentanyl_dose"][i] * lognormal(B["fentanyl_potency_sd"][i], U[a, 4 + k])
+        return self.extra_dose[i]
+
+    def _adjunct_rows(self, act, t0, rows):
+        """Adjunct doses falling in the interval, for patients in treatment (always for 'none')."""
+        if not self.adjunct:
+            return
+        lo, hi = t0 - self.t_start, t0 - self.t_start + self.dt
+        for i in act:
+            if i in self.adjunct and (self.in_tx[i] or self.tx[i] == TX_NONE):
+                tt, amt, cmt = self.adjunct[i]
+                for k in range(np.searchsorted(tt, lo), np.searchsorted(tt, hi)):
+                    rows.append((self.c.ids[i], self.t_start + tt[k], float(amt[k]), str(cmt[k])))
+                    self.rec.adjunct_given[i] += 1
+
+    def _solver_failures(self, act, r, X, Y, nuse, use_t, t0, k_day):
+        """A patient whose solver step fails is reported (event solver_failure, Record.solver_failed)
+        and leaves the simulation: never re-simulated, never left with non-finite states."""
         failed = np.asarray(r.failed) | ~np.isfinite(Y).all(axis=(1, 2))
         for a in np.nonzero(failed)[0]:
             i = act[a]
             self.active[i] = False
             self.rec.solver_failed[i] = True
             self._event(i, t0, k_day, "solver_failure", f"ODE step failed in [{t0 - self.t_start:g}, "
-                        f"{t0 - self.t_start + dt:g}) h; patient left the simulation")
+                        f"{t0 - self.t_start + self.dt:g}) h; patient left the simulation")
             Y[a] = X[a][None, :]
             nuse[a] = 0
             use_t[a] = np.nan
-        # naloxone challenge read-out (XR-NTX induction)
+
+    def _challenge_readouts(self, act, tx, grid, Y, P, t0, k_day):
+        """Naloxone challenge read-out (XR-NTX induction): COWS rise within 30 min, or use within 72 h."""
+        B = self.c.B
         for a, i in enumerate(act):
-            if tx[a] == TX_XRNTX and self.inducted[i] < 0 and not self.ind_failed[i] and t0 <= self.challenge_due[i] < t0 + dt:
-                k0 = np.searchsorted(grid, self.challenge_due[i] - 1e-9)
-                k1 = np.searchsorted(grid, self.challenge_due[i] + 0.5 - 1e-9)
-                cw = ev("cows_score", Y[a:a + 1, [max(k0 - 1, 0), min(k1, len(grid) - 1)], :], P[a:a + 1])[0]
-                if cw[1] - cw[0] >= B["challenge_cows_rise"][i] or t0 + 3.0 - self.last_use[i] < 72.0:
-                    self.ind_failed[i] = True
-                    self.in_tx[i] = False
-                    self._event(i, self.challenge_due[i], k_day, "induction_failed",
-                                "positive naloxone challenge" if cw[1] - cw[0] >= B["challenge_cows_rise"][i]
-                                else "opioid use within 72 h of the challenge")
-                else:
-                    self.inducted[i] = k_day
-                    self._event(i, self.challenge_due[i], k_day, "induction", "negative naloxone challenge")
-                    self.ntx_next[i] = self.challenge_due[i] + 4.0
-                    self.inp_until[i] = min(self.inp_until[i], self.ntx_next[i] + 24.0)
-        # overdose
-        if nuse.any():
-            vent = ev("ventilation_rel", Y, P)
-            for a in np.nonzero(nuse)[0]:
-                i = act[a]
-                for s in range(len(self.slots)):
-                    if not np.isfinite(use_t[a, s]):
-                        continue
-                    self.last_use[i] = use_t[a, s]
-                    self.tol_mem[i] = min(max(float(tol[a]), 0.0), 1.0)
-                    # extinction (Rescorla–Wagner): the use's reinforcement is the fraction of μ receptors
-                    # free of antagonist/partial agonist; unreinforced use lowers the expectancy
-                    reinf = 1.0 - min(max(float(occ_b[a]), 0.0), 1.0)
-                    self.expectancy[i] += B["use_extinction_rate"][i] * (reinf - self.expectancy[i])
-                    w = (grid > use_t[a, s]) & (grid <= use_t[a, s] + 1.0)
-                    vmin = float(np.min(vent[a, w]))
-                    pod = od_probability(vmin, B["od_prob_ref"][i], B["od_nadir_sd"][i])
-                    self.use_log.append((i, k_day, vmin, float(tol[a]), pod, bool(self.in_tx[i])))
-                    self._event(i, use_t[a, s], k_day, "use", self.use_cmt[i], use_amt[a, s], vmin, float(tol[a]), pod)
-                    wit = B["od_witnessed"][i]
-                    prescue = wit * (B["naloxone_access"][i] + (1 - B["naloxone_access"][i]) * B["ems_rescue"][i])
-                    pdeath = pod * (1 - prescue) * B["od_fatal_unrescued"][i]
-                    self.rec.exp_od_death[i, k_day] += self.S[i] * pdeath
-                    self.S[i] *= 1 - pdeath
-                    u = c.rngs[i].random(3)
-                    if u[0] < pod:
-                        self.rec.od[i, k_day] += 1
-                        self._event(i, use_t[a, s], k_day, "overdose", "", np.nan, vmin, float(tol[a]), pod)
-                        if u[1] < prescue:
-                            self._rescue(i, a, use_t[a, s], t0, grid, P, X, doses)
-                        elif u[2] < B["od_fatal_unrescued"][i] and not self.immortal:
-                            self.alive[i] = False
-                            self.rec.dead_day[i] = k_day
-                            self._event(i, use_t[a, s] + 1.0, k_day, "death", "overdose")
-                            break
-        self.rec.uses[act, k_day] += nuse.astype(np.int16)
-        if (self.tx[act] == TX_CNCP).any():
-            self.rec.extra[act, k_day] += np.where(self.tx[act] == TX_CNCP, nuse, 0).astype(np.int16)
+            if not (tx[a] == TX_XRNTX and self.inducted[i] < 0 and not self.ind_failed[i]
+                    and t0 <= self.challenge_due[i] < t0 + self.dt):
+                continue
+            k0 = np.searchsorted(grid, self.challenge_due[i] - 1e-9)
+            k1 = np.searchsorted(grid, self.challenge_due[i] + 0.5 - 1e-9)
+            cw = self.ev("cows_score", Y[a:a + 1, [max(k0 - 1, 0), min(k1, len(grid) - 1)], :], P[a:a + 1])[0]
+            positive = cw[1] - cw[0] >= B["challenge_cows_rise"][i]
+            if positive or t0 + 3.0 - self.last_use[i] < 72.0:
+                self.ind_failed[i] = True
+                self.in_tx[i] = False
+                self._event(i, self.challenge_due[i], k_day, "induction_failed",
+                            "positive naloxone challenge" if positive else "opioid use within 72 h of the challenge")
+            else:
+                self.inducted[i] = k_day
+                self._event(i, self.challenge_due[i], k_day, "induction", "negative naloxone challenge")
+                self.ntx_next[i] = self.challenge_due[i] + 4.0
+                self.inp_until[i] = min(self.inp_until[i], self.ntx_next[i] + 24.0)
+
+    def _uses_outcomes(self, a, i, s, use_t, use_amt, vent, grid, P, X, doses, t0, k_day):
+        """Each use of patient ``i`` in the interval: memory of tolerance, extinction, P(overdose)
+        from the ventilation nadir within 1 h, expected and drawn overdose, rescue or death."""
+        c, B = self.c, self.c.B
+        tol = float(s["tolerance"][a])
+        for k in range(len(self.slots)):
+            if not np.isfinite(use_t[a, k]):
+                continue
+            self.last_use[i] = use_t[a, k]
+            self.tol_mem[i] = min(max(tol, 0.0), 1.0)
+            # extinction (Rescorla–Wagner): the use's reinforcement is the fraction of μ receptors
+            # free of antagonist/partial agonist; unreinforced use lowers the expectancy
+            reinf = 1.0 - min(max(float(s["blocking"][a]), 0.0), 1.0)
+            self.expectancy[i] += B["use_extinction_rate"][i] * (reinf - self.expectancy[i])
+            w = (grid > use_t[a, k]) & (grid <= use_t[a, k] + 1.0)
+            vmin = float(np.min(vent[a, w]))
+            pod = od_probability(vmin, B["od_prob_ref"][i], B["od_nadir_sd"][i])
+            self.use_log.append((i, k_day, vmin, tol, pod, bool(self.in_tx[i])))
+            self._event(i, use_t[a, k], k_day, "use", self.use_cmt[i], use_amt[a, k], vmin, tol, pod)
+            wit = B["od_witnessed"][i]
+            prescue = wit * (B["naloxone_access"][i] + (1 - B["naloxone_access"][i]) * B["ems_rescue"][i])
+            pdeath = pod * (1 - prescue) * B["od_fatal_unrescued"][i]
+            self.rec.exp_od_death[i, k_day] += self.S[i] * pdeath
+            self.S[i] *= 1 - pdeath
+            u = c.rngs[i].random(3)
+            if u[0] >= pod:
+                continue
+            self.rec.od[i, k_day] += 1
+            self._event(i, use_t[a, k], k_day, "overdose", "", np.nan, vmin, tol, pod)
+            if u[1] < prescue:
+                self._rescue(i, a, use_t[a, k], t0, grid, P, X, doses)
+            elif u[2] < B["od_fatal_unrescued"][i] and not self.immortal:
+                self.alive[i] = False
+                self.rec.dead_day[i] = k_day
+                self._event(i, use_t[a, k] + 1.0, k_day, "death", "overdose")
+                return
+
+    def _store_states(self, act, Y):
+        """The interval's end states (a rescued patient's from the re-simulation with naloxone)."""
+        c = self.c
         keep = self.alive[act]
         if not getattr(self, "_rescued", None):
             c.X[act[keep]] = Y[keep, -1, :]
-        else:
-            for a, i in enumerate(act):
-                if i in self._rescued:
-                    c.X[i] = self._rescued[i]
-                elif keep[a]:
-                    c.X[i] = Y[a, -1, :]
-            self._rescued = {}
-        # leaving inpatient care
+            return
         for a, i in enumerate(act):
-            if self.inpatient[i]:
-                h = B["leave_inpatient_rate"][i] * (crav[a] / 0.5) ** 2 * np.exp(0.5 * wd[a])
-                if c.t + dt >= self.inp_until[i] or U[a, 10] < 1 - np.exp(-h * dt):
-                    self.inpatient[i] = False
-                    self.rec.discharge_day[i] = k_day
-                    planned = c.t + dt >= self.inp_until[i]
-                    self._event(i, c.t + dt, k_day, "discharge", "planned" if planned else "left against advice")
-                    if self.tx[i] in (TX_BUPNX, TX_XRNTX) and self.inducted[i] < 0 and not self.ind_failed[i]:
-                        self.ind_failed[i] = True
-                        self.in_tx[i] = False
-                        self._event(i, c.t + dt, k_day, "induction_failed", "left inpatient care before induction")
-                    elif self.tx[i] in (TX_BUPNX, TX_XRNTX) and self.inducted[i] < 0:
-                        self.in_tx[i] = False
-                    if self.tx[i] == TX_DETOX:
-                        self.in_tx[i] = False
-        c.t += dt
+            if i in self._rescued:
+                c.X[i] = self._rescued[i]
+            elif keep[a]:
+                c.X[i] = Y[a, -1, :]
+        self._rescued = {}
+
+    def _leave_inpatient(self, act, crav, wd, U, k_day):
+        """Leaving inpatient care: planned discharge or leaving against advice (hazard in craving and
+        withdrawal); leaving before induction fails the induction."""
+        c, B, dt = self.c, self.c.B, self.dt
+        for a, i in enumerate(act):
+            if not self.inpatient[i]:
+                continue
+            h = B["leave_inpatient_rate"][i] * (crav[a] / 0.5) ** 2 * np.exp(0.5 * wd[a])
+            if c.t + dt >= self.inp_until[i] or U[a, 10] < 1 - np.exp(-h * dt):
+                self.inpatient[i] = False
+                self.rec.discharge_day[i] = k_day
+                planned = c.t + dt >= self.inp_until[i]
+                self._event(i, c.t + dt, k_day, "discharge", "planned" if planned else "left against advice")
+                if self.tx[i] in (TX_BUPNX, TX_XRNTX) and self.inducted[i] < 0 and not self.ind_failed[i]:
+                    self.ind_failed[i] = True
+                    self.in_tx[i] = False
+                    self._event(i, c.t + dt, k_day, "induction_failed", "left inpatient care before induction")
+                elif self.tx[i] in (TX_BUPNX, TX_XRNTX) and self.inducted[i] < 0:
+                    self.in_tx[i] = False
+                if self.tx[i] == TX_DETOX:
+                    self.in_tx[i] = False
 
     def _treatment_doses(self, act, tx, U, crav, k_day, t0, tday, rows, med_today):
         """The interval's medication doses (detox taper while inpatient, maintenance by treatment kind),
@@ -681,7 +741,7 @@ class CohortSim:
                             self.ind_failed[i] = True
                             self._event(i, self.t_start + (k + 1) * 24.0, k, "induction_failed",
                                         "left before outpatient induction")
-            elif (self.reentry and not self.in_tx[i] and self.arm0[i] == TX_METHADONE
+            elif (self.reentry and not self.in_tx[i] and self.arm0[i] in REENTRY_KINDS
                   and self.t_start + (k + 1) * 24.0 > self.abst_until[i]):
                 if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):
                     self.in_tx[i] = True

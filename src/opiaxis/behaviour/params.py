@@ -114,9 +114,10 @@ _P = [
     BParam("dropout_craving_beta", 1.0, "dimensionless",
            "assumed: dropout rises with craving (e^1 from craving 0 to 1); weaker than the use term, which "
            "carries most of the craving effect (recent use → dropout)"),
-    BParam("dropout_use_beta", 1.5, "dimensionless",
-           "assumed: illicit use in the past week raises dropout (placebo arm: positive urine → dropout HR 6.25, "
-           "Nunes et al. PMC6980175)"),
+    BParam("dropout_use_beta", 1.833, "dimensionless",
+           "Nunes et al., Addiction 2020;115:239 (PMC6980175): in the placebo arm an opioid-positive urine raised "
+           "the hazard of dropout 6.25-fold, so β = ln 6.25 = 1.833 on illicit use in the past week (issue 14: the "
+           "first build assumed 1.5, e^1.5 = 4.5, while citing this HR; not fitted)"),
     BParam("dropout_medication_factor", 0.3, "dimensionless",
            "calibrated to mmt.retention's retention RR (Mattick et al., Cochrane 2009: RR 4.44, 3.26–6.04) "
            "jointly with craving_satiety_agonism by opiaxis calibrate behaviour.mmt (history: "

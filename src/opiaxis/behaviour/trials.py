@@ -150,12 +150,14 @@ def mmt_vs_no_replacement(n: int = 120, days: int = 112, seed: int = SEED, *, ov
             "record": rec}
 
 
-def mortality_ost(n: int = 100, days: int = 365, seed: int = SEED, n_boot: int = 400) -> dict:
+def mortality_ost(n: int = 100, days: int = 365, seed: int = SEED, n_boot: int = 400, *,
+                  overrides: dict | None = None) -> dict:
     """Sordo et al., BMJ 2017: mortality in and out of methadone treatment. A cohort starting
     methadone cycles out (dropout) and back in (re-entry) over a year; person-time is classified
     by treatment status that day. Deaths are not drawn (immortal cohort): expected deaths given each
-    path (Rao–Blackwell) estimate the rates; CIs by bootstrap over patients."""
-    c = oud_cohort(n, seed + 2)
+    path (Rao–Blackwell) estimate the rates; CIs by bootstrap over patients. ``overrides``: ODE
+    typical values (counterfactuals, calibration; see :func:`oud_cohort`)."""
+    c = oud_cohort(n, seed + 2, overrides=overrides)
     sim = CohortSim(c, ["methadone"] * n, days, dt=24.0, immortal=True, reentry=True)
     rec = sim.run()
     on = rec.in_tx
@@ -243,14 +245,15 @@ def cncp_misuse(n: int = 150, days: int = 365, seed: int = SEED, *, overrides: d
 
 
 def post_release(n: int = 200, abstinent_days: int = 60, follow_days: int = 84, seed: int = SEED,
-                 behaviour: dict | None = None, dt: float = 6.0) -> dict:
+                 behaviour: dict | None = None, dt: float = 6.0, *, overrides: dict | None = None) -> dict:
     """Binswanger et al., NEJM 2007 (and Merrall et al., Addiction 2010): overdose death after release
     from prison. Dependent heroin users (28-day run-in) spend ``abstinent_days`` without access to
     opioids (forced abstinence), are released without treatment and followed for ``follow_days``.
     Deaths are not drawn (immortal cohort): the expected overdose deaths given each path
     (Rao–Blackwell) per person-day at risk give the rate in weeks 1–2 and weeks 5–12 after release.
-    ``behaviour`` overrides behaviour parameters' typical values (counterfactuals)."""
-    c = oud_cohort(n, seed + 3)
+    ``behaviour`` overrides behaviour parameters' typical values, ``overrides`` the ODE model's
+    (counterfactuals)."""
+    c = oud_cohort(n, seed + 3, overrides=overrides)
     for k, v in (behaviour or {}).items():
         c.set_behaviour(k, v)
     sim = CohortSim(c, ["none"] * n, abstinent_days + follow_days, dt=dt, immortal=True,
@@ -281,7 +284,10 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
     ended — counts as positive) and at the 1-month follow-up (no use in the 3 preceding days, same
     missing rule). Outpatient programmes: outpatient (home) induction, its early attrition included
     (induction failures count as positive). The 28-day taper steps down weekly (16, 12, 8, 4 mg), the 7-day
-    taper daily."""
+    taper daily. Out of treatment (after the taper, or after leaving it), patients re-enter
+    buprenorphine-naloxone treatment at ``reentry_rate`` (assumed, not fitted; as in
+    :func:`mortality_ost`): Ling et al. let participants continue treatment as usual or be referred
+    to other local treatment after the taper, and the follow-up visits counted everyone."""
     from dataclasses import replace
 
     from ..trials import proportion, randomise
@@ -293,7 +299,7 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
     t28 = replace(base, medication=replace(base.medication, taper=Taper(stabilise_days + 1, (), 28.0, 7.0)))
     treat = [t7 if a == 0 else t28 for a in arm]
     days = stabilise_days + 28 + follow_days + 1
-    sim = CohortSim(c, treat, days)   # outpatient: home induction, no inpatient stay
+    sim = CohortSim(c, treat, days, reentry=True)   # outpatient: home induction, no inpatient stay
     rec = sim.run()
     end = np.where(arm == 0, stabilise_days + 7, stabilise_days + 28)   # day of the end-of-taper visit
     out_early = (rec.dropout_day >= 0) & (rec.dropout_day < end)
@@ -302,6 +308,10 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
     fu = end + follow_days
     free_fu = np.array([rec.uses[i, fu[i] - 3:fu[i]].sum() == 0 for i in range(n)]) & ~out_early
     a7, a28 = arm == 0, arm == 1
+    reentered = np.zeros(n, bool)
+    reentered[[e[0] for e in sim.events if e[3] == "reentry"]] = True
+    in_tx_fu = rec.in_tx[np.arange(n), np.minimum(fu, days) - 1]
     return {"n": n, "free_end_7": proportion(free_end[a7]), "free_end_28": proportion(free_end[a28]),
             "free_fu": proportion(free_fu), "free_fu_7": proportion(free_fu[a7]),
-            "free_fu_28": proportion(free_fu[a28]), "record": rec, "sim": sim}
+            "free_fu_28": proportion(free_fu[a28]), "reentered": proportion(reentered),
+            "in_treatment_fu": proportion(in_tx_fu), "record": rec, "sim": sim}

@@ -85,7 +85,9 @@ def _xbot_rel(model=None):
         band="inside the CIs", source="Mattick et al., Cochrane 2009 (secondary)",
         calibration="both RRs used: craving_satiety_agonism (reward) fitted to the heroin-use RR and "
                     "dropout_medication_factor to the retention RR jointly by opiaxis calibrate behaviour.mmt; "
-                    "dropout_rate and dropout_craving_beta set by hand to the retention RR earlier")
+                    "dropout_rate and dropout_craving_beta set by hand to the retention RR earlier. "
+                    "dropout_use_beta is not fitted: ln 6.25 from Nunes et al. 2020's placebo-arm HR (issue 14; "
+                    "it was 1.5 while citing that HR)")
 def _mmt(model=None):
     from ..behaviour.trials import mmt_vs_no_replacement
     r = mmt_vs_no_replacement()
@@ -104,7 +106,9 @@ def _mmt(model=None):
                     "23.4 off per 1000 PY); od_prob_ref calibrated to the overdose rate off OST (12.7/1000 PY; "
                     "re-done for issue 14 with the respiration module); od_nadir_sd assumed, not fitted; the overdose "
                     "rate on methadone (2.6) is missed (far too low: methadone's breathing tolerance leaves heroin "
-                    "used on top of it little room; induction-period deaths and sedative co-use are not modelled); "
+                    "used on top of it little room — mean nadir 0.68 and P(overdose) 3e-5 per use on methadone vs "
+                    "0.34 and 1.2e-3 off (issue 14 diagnosis); overdose is scored only at illicit uses, never at "
+                    "the medication's own doses; induction-period deaths and sedative co-use are not modelled); "
                     "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003)")
 def _mort(model=None):
     from ..behaviour.trials import mortality_ost
@@ -151,7 +155,8 @@ def _post_release(model=None):
         "at the end of the taper 44% vs 30%; about 18% opioid-free at the 1-month follow-up",
         band="end of taper 35–52% (7 d) and 22–38% (28 d); 1-month follow-up 10–26%",
         source="Ling et al., Addiction 2009;104:256",
-        calibration="")  # independent: no parameter fitted to it
+        calibration="")  # independent: no parameter fitted to it (re-entry after the taper uses reentry_rate,
+# assumed for the OST cycles of mortality.ost, not fitted)
 def _taper(model=None):
     from ..behaviour.trials import taper_duration
     r = taper_duration()
@@ -159,4 +164,6 @@ def _taper(model=None):
     ok = _in(100 * a.rate, 35, 52) and _in(100 * b.rate, 22, 38) and _in(100 * f.rate, 10, 26)
     return ({"7-day end %": 100 * a.rate, "28-day end %": 100 * b.rate, "1-month follow-up %": 100 * f.rate}, ok,
             f"n={r['n']}; 7-day {a}; 28-day {b}; follow-up {f}; stabilisation 28 d on 16/4 mg after "
-            "outpatient induction; opioid-free = no use in the 3 days before the visit, out of treatment = positive")
+            "outpatient induction; opioid-free = no use in the 3 days before the visit, out of treatment = positive; "
+            f"re-entered buprenorphine treatment after leaving it {r['reentered']}, in treatment at the "
+            f"follow-up {r['in_treatment_fu']}")
