@@ -19,7 +19,6 @@ ISSUE_17_LONG_FUNCTIONS_TO_SPLIT = frozenset({
     "opiaxis.physiology.mood.build",
     "opiaxis.physiology.reward.build",
     "opiaxis.physiology.hpa.build",
-    "opiaxis.behaviour.engine._interval",
     "opiaxis.cli.precision.register",
 })
 
