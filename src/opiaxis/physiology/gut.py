@@ -8,8 +8,24 @@ Equations
 ---------
 Colonic motility (relative propulsive rate, 1 = drug-free), model-anchors §5.3 form::
 
-    transit_target = (1 − Imax·A_ent)·(1 + s_stim·stim)·(1 + s_osm,tr·osm)
+    d E/dt = k_E·(A_ent − E)                                        (enteric counter-adaptation)
+    transit_target = (1 − Imax·A_ent)·(1 + g_E·E)·(1 + s_stim·stim)·(1 + s_osm,tr·osm)
     d transit_rel/dt = (transit_target − transit_rel)/τ_m
+
+E is the counter-adaptation (dependence) of the myenteric plexus to sustained enteric μ agonism —
+the enteric analogue of the adaptation module's moderator (cAMP superactivation; the
+naloxone-precipitated withdrawal contracture of the isolated ileum of morphine-treated guinea
+pigs; PAMORA-precipitated diarrhoea in morphine-dependent rats, Kanemasa et al., J Pharmacol Exp
+Ther 2020;373:438). On a stable opioid it offsets part of the slowing (partial tolerance: the
+colon keeps most of its opioid slowing, Ross et al., J Pharmacol Exp Ther 2008;327:561), so the
+steady agonism–transit relation (1 − Imax·A)(1 + g_E·A) is concave: the OIC prevalences fix it
+at full agonism, and a partial block near full agonism (naldemedine 0.2 mg holds ~10–60% of
+enteric μ receptors over its dosing interval) restores more transit than a linear relation would.
+When agonism falls faster than E follows (t½ ~1 d), propulsion transiently exceeds its new steady
+level (rebound). The acute laxation of PAMORA trials (median 4.7 h to the first SBM with
+naldemedine vs 26.6 h with placebo in COMPOSE-4, Katakami et al., Ann Oncol 2018;29:1461) is not
+reproduced: it needs a colonic-content (faecal loading) state this module does not have. E is 0
+without opioid, so a drug-free person stays at rest.
     colonic_transit_time = CTT0 / transit_rel
 
 Stool water fraction W relaxes to a residence-time dependent level (the colon absorbs water the
@@ -196,10 +212,11 @@ def build(drugs=None) -> Module:
                   description="sustained antibiotic exposure signal u (Stein's scale)")
 
     # ---- motility and transit --------------------------------------------------------------
-    imax = P("gut_mor_imax", 0.41, "dimensionless",
-             "calibrated: maximal fractional slowing of colonic propulsion by full enteric μ agonism "
-             "(k_tr = k_tr0·(1 − Imax·A), model-anchors §5.3) — fitted to the OIC prevalence targets "
-             "(gut.oic.cncp, gut.oic.cancer); opioids slow colonic transit 2–3 fold (Kurz & Sessler, Drugs 2003;63:649). "
+    imax = P("gut_mor_imax", 0.64, "dimensionless",
+             "calibrated: maximal fractional (acute) slowing of colonic propulsion by full enteric μ agonism "
+             "(k_tr = k_tr0·(1 − Imax·A), model-anchors §5.3), before the enteric counter-adaptation offsets "
+             "part of it — fitted to the OIC prevalence targets (gut.oic.cncp, gut.oic.cancer); opioids slow "
+             "colonic transit 2–3 fold (Kurz & Sessler, Drugs 2003;63:649). "
              "Fitted by opiaxis calibrate gut.mor_imax (history: data/calibration.yaml)",
              variability=Variability("logitnormal", 0.8), lower=0.0, upper=0.999,
              description="sensitivity of colonic motility to enteric μ agonism")
@@ -213,7 +230,25 @@ def build(drugs=None) -> Module:
     ctt0 = P("colonic_transit_time_drug_free", 35.0, "h",
              "Metcalf et al., Gastroenterology 1987;92:40 (mean colonic transit ~35 h)", variability=lognormal(0.3))
     tr = m.state("transit_rel", "dimensionless", 1.0, "colonic propulsive rate relative to drug-free")
-    tr_target = (1 - imax * A) * (1 + s_stim * stim) * (1 + s_osm_tr * osm)
+    k_e = P("enteric_counteradaptation_rate", 0.6931 / 24.0, "1/h",
+            "assumed: t½ 1 d. Enteric dependence develops within days of continuous opioid (isolated ileum of "
+            "morphine-treated guinea pigs shows a naloxone-precipitated withdrawal contracture after days of "
+            "exposure; morphine-dependent rats get diarrhoea from PAMORAs, Kanemasa et al., J Pharmacol Exp Ther "
+            "2020;373:438) and resolves over days after the opioid stops",
+            description="rate of enteric counter-adaptation")
+    g_e = P("enteric_counteradaptation_gain", 0.5, "dimensionless",
+            "assumed: the counter-adapted excitatory drive of the myenteric plexus raises propulsion by half at "
+            "full enteric agonism (at steady state it offsets a third of the acute slowing). The colon keeps most "
+            "of its opioid slowing on chronic dosing (little colonic tolerance: Ross et al., J Pharmacol Exp Ther "
+            "2008;327:561), so the gain is partial; no human estimate exists (a PAMORA unmasks it: laxation "
+            "within 4 h in 48% after methylnaltrexone, Thomas et al., NEJM 2008;358:2332). Not fitted: 0.5 "
+            "('partial') was set before gut_mor_imax was re-calibrated to the OIC prevalences; 0.3 and 1.0 were "
+            "tried as a sensitivity check (COMPOSE-4 drug arm ~59% and ~63%) and the value was not moved",
+            lower=0.0, description="gain of the enteric counter-adaptation on propulsion")
+    E = m.state("enteric_counteradaptation", "dimensionless", 0.0,
+                "counter-adaptation (dependence) of the myenteric plexus to enteric μ agonism, 0 at rest")
+    m.ode(E, k_e * (A - E))
+    tr_target = (1 - imax * A) * (1 + g_e * E) * (1 + s_stim * stim) * (1 + s_osm_tr * osm)
     m.ode(tr, (tr_target - tr) / tau_m)
     m.assign("colonic_transit_time", ctt0 / tr, "h", "colonic transit time")
 
@@ -224,8 +259,13 @@ def build(drugs=None) -> Module:
              "assumed: hard, lumpy stool (Bristol 1–2) ~60–65% water (Wyman 1978; Lewis & Heaton 1997)")
     delta = P("stool_water_transit_exponent", 0.5, "dimensionless",
               "assumed: water absorption saturates with residence time")
-    s_osm_w = P("osmotic_laxative_water_gain", 0.05, "dimensionless",
-                "assumed: PEG 17 g/day retains ~150–250 mL water/day, raising stool water ~5 points")
+    s_osm_w = P("osmotic_laxative_water_gain", 0.028, "dimensionless",
+                "calibrated: PEG 3350/4000 adds 1.8 bowel movements/week over placebo (95% CrI 1.0–2.8; network "
+                "meta-analysis of 19 RCTs in functional constipation, baseline ~1.3–2/week: Katelaris et al., BMC "
+                "Gastroenterol 2016;16:42; 1.98/week in Belsey et al., Int J Clin Pract 2010;64:944). With the "
+                "motility gain fixed, 0.028 gives that difference for a constipated person at 1.5/week with the "
+                "trial-participation effect in both arms (SBM ×1.92); the earlier assumed 0.05 (~5 points of stool "
+                "water) gave ×2.4, i.e. +2.7/week here and +7 to +10/week at a normal bowel habit")
     tau_w = P("stool_water_time_constant", 12.0, "h", "assumed: about half a colonic residence")
     W = m.state("stool_water", "dimensionless", w0, "stool water fraction")
     m.ode(W, (wmin + (w0 - wmin) * tr ** delta + s_osm_w * osm - W) / tau_w)
