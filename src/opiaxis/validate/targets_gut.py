@@ -170,7 +170,9 @@ def _trial_value(result, diff):
 CAL_TRIALS = ("gut_mor_imax (typical value and between-patient spread), the negative-binomial dispersion of "
               "weekly SBM counts and the placebo/participation effect were calibrated by a small grid search jointly to the OIC "
               "prevalences and to the placebo arms of COMPOSE-1/2 and KODIAC-04/05 (Imax 0.45–0.55, "
-              "weekly shape 6–12, period shape 1.5–2.5, placebo 0.2–0.4); drug arms and differences are predictions")
+              "weekly shape 6–12, period shape 1.5–2.5, placebo 0.2–0.4); drug arms and differences are predictions. "
+              "Issue 14 added the enteric counter-adaptation and re-fitted gut_mor_imax alone (0.41 → 0.64, OIC "
+              "prevalences only); the dispersion and placebo effect were not re-fitted")
 
 
 # ----------------------------------------------------------------------------------------------
