@@ -22,11 +22,26 @@ steady agonism–transit relation (1 − Imax·A)(1 + g_E·A) is concave: the OI
 at full agonism, and a partial block near full agonism (naldemedine 0.2 mg holds ~10–60% of
 enteric μ receptors over its dosing interval) restores more transit than a linear relation would.
 When agonism falls faster than E follows (t½ ~1 d), propulsion transiently exceeds its new steady
-level (rebound). The acute laxation of PAMORA trials (median 4.7 h to the first SBM with
-naldemedine vs 26.6 h with placebo in COMPOSE-4, Katakami et al., Ann Oncol 2018;29:1461) is not
-reproduced: it needs a colonic-content (faecal loading) state this module does not have. E is 0
-without opioid, so a drug-free person stays at rest.
+level (rebound). E is 0 without opioid, so a drug-free person stays at rest. The motor response
+follows agonism within about an hour (τ_m = 1 h).
     colonic_transit_time = CTT0 / transit_rel
+
+Colonic content (faecal loading, issue 14). The colon holds c (dry faecal mass relative to
+drug-free), filled at the drug-free rate and moved on at the propulsive rate::
+
+    d c/dt = (1 − transit_rel·c)/CTT0          (steady c = 1/transit_rel: Little's law, c ∝ transit time)
+    rectal_delivery_rel = transit_rel·c         (1 at any steady state)
+    colonic_faecal_volume = V0·c·(1 − W0)/(1 − W)
+
+On an opioid the colon loads (slow propulsion, same inflow); when a PAMORA restores propulsion the
+loaded colon delivers more than its steady flux to the rectum until c has fallen to its new level
+(time constant CTT0/transit_rel, ~1–2 days) — the acute laxation of PAMORA trials. The defecation
+hazard (``sbm_rate`` below) rises with that delivery, so the weekly SBM count and the time to the
+first SBM after a dose (:func:`first_sbm_probability`) follow from one mechanism. At any steady
+state delivery is 1, so the steady SBM–transit relation (and what was calibrated on it) is unchanged.
+What the state does not have: μ suppression of the rectal evacuation reflex itself (raised anal
+sphincter tone, blunted rectal sensation), whose release would empty stool already in the rectum
+within the hour of a dose.
 
 Stool water fraction W relaxes to a residence-time dependent level (the colon absorbs water the
 longer stool stays; an osmotic laxative retains water)::
@@ -35,14 +50,16 @@ longer stool stays; an osmotic laxative retains water)::
 
 Spontaneous bowel movements (expected rate, per week) and read-outs::
 
-    sbm_rate = SBM0 · transit_rel^γ · exp(β_W·(W − W0))
+    sbm_rate = SBM0 · transit_rel^γ · rectal_delivery_rel^n_d · exp(β_W·(W − W0))
     bowel_function_index = 100 / (1 + (sbm_rate/S50)^h)            (0–100; ≥30 = constipated)
     rescue_laxative_rate = (7/3 per week)·exp(−sbm_rate·3 d)        (bisacodyl after 72 h without a BM,
                                                                      the COMPOSE/KODIAC rescue rule, Poisson gaps)
     d sbm_expected_count/dt = sbm_rate                              (cumulative expected count → weekly counts)
 
 Observed weekly SBM counts are drawn outside the ODE (:func:`weekly_sbm_counts`): negative
-binomial around the weekly expected count, from per-patient random streams.
+binomial around the weekly expected count, from per-patient random streams. The probability of a
+first SBM within h hours of a dose is the same negative binomial's P(N ≥ 1) over the expected count
+since the dose (:func:`first_sbm_probability`).
 
 Microbiota: generalised Lotka–Volterra (Stein et al. 2013) on seven guilds re-labelled from
 Stein's genera (butyrate producers ← unclassified Lachnospiraceae; Bacteroides ← Barnesiella;
@@ -220,8 +237,12 @@ def build(drugs=None) -> Module:
              "Fitted by opiaxis calibrate gut.mor_imax (history: data/calibration.yaml)",
              variability=Variability("logitnormal", 0.8), lower=0.0, upper=0.999,
              description="sensitivity of colonic motility to enteric μ agonism")
-    tau_m = P("gut_motility_time_constant", 8.0, "h",
-              "assumed: colonic motor response integrates over a few hours (smooths intradose agonism swings)")
+    tau_m = P("gut_motility_time_constant", 1.0, "h",
+              "assumed: the colonic motor response follows a change of enteric μ agonism within about an hour — "
+              "SC methylnaltrexone gives laxation with a median of ~45 min in responders (Thomas et al., NEJM "
+              "2008;358:2332) and oral naldemedine a median 4.7 h to the first SBM (Katakami et al., Ann Oncol "
+              "2018;29:1461), which a multi-hour motor lag could not allow (was 8 h, assumed, before the "
+              "colonic-content state of issue 14)")
     s_stim = P("stimulant_laxative_motility_gain", 0.6, "dimensionless",
                "assumed: a standard stimulant dose raises propulsive rate by 60% (bisacodyl/senna in OIC "
                "add ~1.5–2.5 SBM/week; Müller-Lissner 2017 Pain Med review)")
@@ -252,6 +273,17 @@ def build(drugs=None) -> Module:
     m.ode(tr, (tr_target - tr) / tau_m)
     m.assign("colonic_transit_time", ctt0 / tr, "h", "colonic transit time")
 
+    # ---- colonic content (faecal loading) --------------------------------------------------------
+    # dry faecal mass in the colon relative to drug-free: filled at the drug-free (ileal) rate,
+    # moved on at the propulsive rate; by Little's law its steady level is the residence time ratio
+    # 1/transit_rel, and the rate it is delivered to the rectum (transit_rel·content) is 1 at any
+    # steady state but overshoots when propulsion returns to a loaded colon
+    content = m.state("colonic_content_rel", "dimensionless", 1.0,
+                      "colonic faecal (dry) mass relative to drug-free (faecal loading)")
+    m.ode(content, (1 - tr * content) / ctt0)
+    delivery = m.assign("rectal_delivery_rel", tr * content, "dimensionless",
+                        "faecal mass delivered to the rectum per unit time, relative to drug-free", interface=True)
+
     # ---- stool water ----------------------------------------------------------------------
     w0 = P("stool_water_drug_free", 0.75, "dimensionless",
            "Wyman et al., Gut 1978;19:146 (normal faecal water ~75%)")
@@ -269,6 +301,12 @@ def build(drugs=None) -> Module:
     tau_w = P("stool_water_time_constant", 12.0, "h", "assumed: about half a colonic residence")
     W = m.state("stool_water", "dimensionless", w0, "stool water fraction")
     m.ode(W, (wmin + (w0 - wmin) * tr ** delta + s_osm_w * osm - W) / tau_w)
+    v0 = P("colonic_faecal_volume_drug_free", 750.0, "mL",
+           "MRI colonic faecal volume of healthy men: 884 mL after 6 days of oxycodone (Olesen et al., J "
+           "Neurogastroenterol Motil 2019;25:602) less the ~100 mL that 5 days of oxycodone add (Mark et al., "
+           "J Magn Reson Imaging 2019, doi:10.1002/jmri.26628)")
+    m.assign("colonic_faecal_volume", v0 * content * (1 - w0) / (1 - W), "mL",
+             "colonic faecal volume: dry mass × (1 − W0)/(1 − W) (drier stool occupies less volume)", interface=True)
     m.assign("bristol_stool_form", 1 + 6 / (1 + sp.exp(-(W - 0.74) / 0.035)), "dimensionless",
              "Bristol stool form scale (1 hard – 7 watery), logistic in stool water (Lewis & Heaton 1997)")
 
@@ -281,7 +319,10 @@ def build(drugs=None) -> Module:
     beta_w = P("sbm_stool_water_gain", 10.0, "dimensionless",
                "assumed: softer stool eases defecation; +5 points stool water ×1.65 SBM rate")
     how = P("hours_per_week", 168.0, "h/week", "definition")
-    sbm = m.assign("sbm_rate", sbm0 * tr ** gam * sp.exp(beta_w * (W - w0)), "1/week",
+    n_del = P("sbm_rectal_delivery_exponent", 1.0, "dimensionless",
+              "assumed: the urge to defecate is triggered by rectal filling (rectal distension), taken as linear "
+              "in the delivery rate since no human estimate of the steepness was found; not fitted. 0 removes the faecal-loading effect (the pre-issue-14 model)", lower=0.0)
+    sbm = m.assign("sbm_rate", sbm0 * tr ** gam * delivery ** n_del * sp.exp(beta_w * (W - w0)), "1/week",
                    "expected spontaneous bowel movements per week", interface=True)
     s50 = P("bfi_sbm50", 2.3, "1/week",
             "assumed: BFI 40 at 3 SBM/week and 15 at 7/week (Rentz 2009; constipation ≥28.8, Ducrotté 2012)")
@@ -473,6 +514,36 @@ def weekly_sbm_counts(expected: np.ndarray, ids, seed: int, *, dispersion: float
         lam = rng.gamma(dispersion, 1.0 / dispersion, size=mean.shape[1]) * fp[per] * mean[row]
         out[row] = rng.poisson(lam)
     return out
+
+
+def first_sbm_probability(results, dose_h: float, horizons_h, *, multiplier: float = 1.0,
+                          dispersion: float = SBM_DISPERSION) -> np.ndarray:
+    """Probability of at least one SBM within each horizon after a dose at ``dose_h`` (patients ×
+    horizons): the defecation events are Poisson in the expected hazard ``sbm_rate`` (its integral
+    is ``sbm_expected_count``) times the diary's gamma frailty of shape ``dispersion``, so
+    P = 1 − (1 + Λ/k)^−k with Λ the expected count since the dose. ``results`` must have output
+    times at ``dose_h`` and at ``dose_h`` + every horizon."""
+    t = results.times
+    want = [dose_h] + [dose_h + float(h) for h in horizons_h]
+    idx = [int(np.argmin(abs(t - w))) for w in want]
+    if any(abs(t[i] - w) > 1e-6 for i, w in zip(idx, want)):
+        raise OpiaxisInputError("first_sbm_probability needs output times at the dose and at dose + each horizon",
+                                field="times")
+    c = results.get("sbm_expected_count")[:, idx]
+    lam = (c[:, 1:] - c[:, :1]) * multiplier
+    return 1.0 - (1.0 + lam / dispersion) ** (-dispersion)
+
+
+def median_time_to_first_sbm(prob: np.ndarray, horizons_h) -> float:
+    """Median time (h) to the first SBM of a cohort from :func:`first_sbm_probability` (patients ×
+    horizons): where the cohort's mean probability crosses 0.5, linearly interpolated; ``inf`` if
+    it stays below 0.5 within the last horizon."""
+    h = np.r_[0.0, np.asarray(horizons_h, float)]
+    f = np.r_[0.0, np.asarray(prob, float).mean(axis=0)]
+    if f[-1] < 0.5:
+        return float("inf")
+    k = int(np.argmax(f >= 0.5))
+    return float(h[k - 1] + (0.5 - f[k - 1]) * (h[k] - h[k - 1]) / (f[k] - f[k - 1]))
 
 
 def sbm_responders(weekly: np.ndarray, baseline: np.ndarray, *, min_weeks: int = 9, last: int = 4,
