@@ -207,12 +207,21 @@ def growth_rates() -> np.ndarray:
 
 def build(drugs=None) -> Module:
     m = Module("gut", __doc__)
-    P = m.parameter
     A = m.input("mor_enteric_agonism", "dimensionless", 0.0, "receptors module (0 when no μ ligand)",
                 "enteric μ agonist signal")
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
     tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
+    osm, stim, pro, abx_const = _interventions(m)
+    tr, content, delivery = _motility_and_content(m, A, osm, stim)
+    _stool_and_bowel_movements(m, tr, content, delivery, osm)
+    x = _microbiota(m, A, tr, pro, abx_const)
+    _butyrate_barrier_and_translocation(m, A, x, il6, tnf)
+    return m
 
+
+def _interventions(m: Module):
+    """Study switches (laxatives, probiotic, antibiotic exposure), 0 by default."""
+    P = m.parameter
     # ---- interventions (study overrides) -----------------------------------------------------
     osm = P("osmotic_laxative_dose_effect", 0.0, "dimensionless",
             "assumed: intervention switch; 1 = a standard osmotic laxative dose (PEG 3350 17 g/day)",
@@ -227,7 +236,12 @@ def build(drugs=None) -> Module:
                   "Stein et al. 2013: u(t) = 1 is the clindamycin exposure of their gLV perturbation; "
                   "0 by default (use the antibiotic.oral dose target for courses)", lower=0.0,
                   description="sustained antibiotic exposure signal u (Stein's scale)")
+    return osm, stim, pro, abx_const
 
+
+def _motility_and_content(m: Module, A, osm, stim):
+    """Colonic propulsion (enteric μ agonism, counter-adaptation, laxatives) and the colonic content it moves."""
+    P = m.parameter
     # ---- motility and transit --------------------------------------------------------------
     imax = P("gut_mor_imax", 0.64, "dimensionless",
              "calibrated: maximal fractional (acute) slowing of colonic propulsion by full enteric μ agonism "
@@ -283,7 +297,12 @@ def build(drugs=None) -> Module:
     m.ode(content, (1 - tr * content) / ctt0)
     delivery = m.assign("rectal_delivery_rel", tr * content, "dimensionless",
                         "faecal mass delivered to the rectum per unit time, relative to drug-free", interface=True)
+    return tr, content, delivery
 
+
+def _stool_and_bowel_movements(m: Module, tr, content, delivery, osm) -> None:
+    """Stool water, faecal volume, the SBM hazard and its read-outs."""
+    P = m.parameter
     # ---- stool water ----------------------------------------------------------------------
     w0 = P("stool_water_drug_free", 0.75, "dimensionless",
            "Wyman et al., Gut 1978;19:146 (normal faecal water ~75%)")
@@ -339,6 +358,10 @@ def build(drugs=None) -> Module:
     m.assign("constipated", 1 / (1 + (sbm / thr) ** 12),
              "dimensionless", "smooth indicator of fewer than 3 SBM/week")
 
+
+def _microbiota(m: Module, A, tr, pro, abx_const) -> dict:
+    """Seven-guild gLV community (Stein et al. 2013) with opioid, transit and antibiotic perturbations."""
+    P = m.parameter
     # ---- microbiota (gLV) -------------------------------------------------------------------
     Mx = interaction_matrix() / 24.0      # per hour
     mu = growth_rates() / 24.0
@@ -406,7 +429,12 @@ def build(drugs=None) -> Module:
     m.assign("alpha_diversity",
              sp.Add(*[-rel[g] * sp.log(rel[g] + 1e-12) + rel[g] * hwi[g] for g in GUILDS]), "dimensionless",
              "Shannon α-diversity (nats), grouping property: between-guild + within-guild", interface=True)
+    return x
 
+
+def _butyrate_barrier_and_translocation(m: Module, A, x: dict, il6, tnf) -> None:
+    """Butyrate, enteric glia, barrier permeability and LPS translocation."""
+    P = m.parameter
     # ---- butyrate ----------------------------------------------------------------------------
     but0 = P("butyrate_drug_free", 15.0, "mM", "Cummings et al., Gut 1987;28:1221 (colonic butyrate ~15–20 mM)",
              variability=lognormal(0.3))
@@ -462,7 +490,8 @@ def build(drugs=None) -> Module:
     m.assign("gram_negative_load_rel", load / ref, "dimensionless", "endotoxic Gram-negative load relative to healthy")
     m.assign("lps_translocation_rate", lps0 * Pm * load / ref, "ng/kg/h",
              "endotoxin entering the blood from the gut", interface=True)
-    return m
+
+
 
 
 # ----------------------------------------------------------------------------------------------
