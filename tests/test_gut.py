@@ -43,12 +43,19 @@ def test_opioid_constipates_and_pamora_restores_only_enteric(gm):
     opi = run(gm, ["oxycodone 20 mg oral bid for 14 d"], t)
     nlx = run(gm, ["oxycodone 20 mg oral bid for 14 d", "naloxegol 25 mg oral daily for 14 d"], t)
     last = t >= 24 * 10
-    assert opi.get("sbm_rate")[0, last].mean() < 0.6 * 7.0
-    assert nlx.get("sbm_rate")[0, last].mean() > 1.1 * opi.get("sbm_rate")[0, last].mean()
+
+    def weekly(r):   # SBMs/week over days 10–14 from the expected count (the hazard swings within a dose)
+        c = r.get("sbm_expected_count")[0]
+        return (c[-1] - c[t == 24 * 10][0]) / ((t[-1] - 24 * 10) / 168.0)
+    assert weekly(opi) < 0.6 * 7.0
+    assert weekly(nlx) > 1.1 * weekly(opi)
     assert nlx.get("mor_enteric_agonism")[0, last].mean() < opi.get("mor_enteric_agonism")[0, last].mean() - 0.05
     # PAMORA: central agonism unchanged
     np.testing.assert_allclose(nlx.get("mor_agonism_central")[0], opi.get("mor_agonism_central")[0], atol=1e-5)
-    assert opi.get("bowel_function_index")[0, -1] > 30 > run(gm, [], [0, 1]).get("bowel_function_index")[0, -1]
+    # a typical patient on 40 mg/day sits at the BFI threshold (OIC in ~40% of CNCP patients); on
+    # 80 mg/day the typical patient is constipated (BFI ≥ 30), a drug-free person is not
+    high = run(gm, ["oxycodone 40 mg oral bid for 14 d"], t).get("bowel_function_index")[0, last].mean()
+    assert high > 30 > run(gm, [], [0, 1]).get("bowel_function_index")[0, -1]
 
 
 @pytest.mark.parametrize("lax", ["osmotic_laxative_dose_effect", "stimulant_laxative_effect"])
@@ -147,3 +154,42 @@ def test_naldemedine_block_is_insurmountable_naloxegol_is_not(gm):
     assert hi == pytest.approx(lo, rel=0.05) and hi < 0.9        # same fractional block at both doses
     lo, hi = rel["naloxegol"]
     assert hi > lo + 0.02                                         # a higher dose surmounts naloxegol
+
+
+def test_enteric_counteradaptation_partial_tolerance_and_pamora_amplification(gm):
+    """Enteric dependence (issue 14): on a stable opioid the counter-adaptation offsets part of the
+    slowing (partial colonic tolerance), so the steady agonism–transit curve is concave and a partial
+    PAMORA block near full agonism restores more transit than the linear model without it (the
+    counterfactual: gain 0 with the Imax that model was calibrated to, 0.41, giving similar OIC)."""
+    t = np.arange(0.0, 24 * 14 + 1e-9, 1.0)
+    opioid = "morphine 60 mg oral_er bid for 14 d"
+    pam = "naldemedine 0.2 mg oral daily for 7 d from day 8"
+    on = run(gm, [opioid], t)
+    tr = on.get("transit_rel")[0]
+    day6 = (t >= 24 * 5) & (t < 24 * 6)
+    assert tr[t <= 36].min() < tr[day6].min()                  # slowing eases as E builds (tolerance)
+    assert on.get("enteric_counteradaptation")[0, -1] > 0.9     # E tracks near-full enteric agonism
+    steady = t >= 24 * 12
+    gain = run(gm, [opioid, pam], t).get("transit_rel")[0, steady].mean() - tr[steady].mean()
+    off = {"enteric_counteradaptation_gain": 0.0, "gut_mor_imax": 0.41}
+    tr0 = run(gm, [opioid], t, off).get("transit_rel")[0, steady].mean()
+    assert abs(tr0 - tr[steady].mean()) < 0.08                  # both constipate alike on the opioid
+    gain0 = run(gm, [opioid, pam], t, off).get("transit_rel")[0, steady].mean() - tr0
+    assert gain > 1.3 * gain0 > 0
+    drug_free = run(gm, [], [0.0, 24 * 14]).get("enteric_counteradaptation")[0]
+    assert np.all(drug_free == 0.0)
+
+
+def test_osmotic_laxative_effect_matches_meta_analysis(gm):
+    """PEG 17 g/day vs placebo: +1.8 bowel movements/week (95% CrI 1.0–2.8) in functional
+    constipation at a baseline of ~1.5/week (Katelaris et al., BMC Gastroenterol 2016;16:42); both
+    arms carry the trial-participation effect. A normal bowel habit is not multiplied into +7/week."""
+    t = [0.0, 24 * 7.0]
+    base = {"sbm_rate_drug_free": 1.5}
+    off = run(gm, [], t, base).get("sbm_rate")[0, -1]
+    on = run(gm, [], t, dict(base, osmotic_laxative_dose_effect=1.0)).get("sbm_rate")[0, -1]
+    diff = (on - off) * (1 + gut.PLACEBO_SBM_EFFECT)
+    assert 1.0 <= diff <= 2.8
+    normal_off = run(gm, [], t).get("sbm_rate")[0, -1]
+    normal_on = run(gm, [], t, {"osmotic_laxative_dose_effect": 1.0}).get("sbm_rate")[0, -1]
+    assert normal_on - normal_off < 7.5

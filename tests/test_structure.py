@@ -13,7 +13,6 @@ _spec.loader.exec_module(check)
 # Issue 17: functions still over 100 lines, to be split into named steps. A temporary allowance
 # that may only shrink: a function that gets shorter leaves it (test below), nothing joins it.
 ISSUE_17_LONG_FUNCTIONS_TO_SPLIT = frozenset({
-    "opiaxis.physiology.gut.build",
     "opiaxis.physiology.endogenous.build",
     "opiaxis.physiology.immune._build",
     "opiaxis.physiology.mood.build",

@@ -8,9 +8,40 @@ Equations
 ---------
 Colonic motility (relative propulsive rate, 1 = drug-free), model-anchors §5.3 form::
 
-    transit_target = (1 − Imax·A_ent)·(1 + s_stim·stim)·(1 + s_osm,tr·osm)
+    d E/dt = k_E·(A_ent − E)                                        (enteric counter-adaptation)
+    transit_target = (1 − Imax·A_ent)·(1 + g_E·E)·(1 + s_stim·stim)·(1 + s_osm,tr·osm)
     d transit_rel/dt = (transit_target − transit_rel)/τ_m
+
+E is the counter-adaptation (dependence) of the myenteric plexus to sustained enteric μ agonism —
+the enteric analogue of the adaptation module's moderator (cAMP superactivation; the
+naloxone-precipitated withdrawal contracture of the isolated ileum of morphine-treated guinea
+pigs; PAMORA-precipitated diarrhoea in morphine-dependent rats, Kanemasa et al., J Pharmacol Exp
+Ther 2020;373:438). On a stable opioid it offsets part of the slowing (partial tolerance: the
+colon keeps most of its opioid slowing, Ross et al., J Pharmacol Exp Ther 2008;327:561), so the
+steady agonism–transit relation (1 − Imax·A)(1 + g_E·A) is concave: the OIC prevalences fix it
+at full agonism, and a partial block near full agonism (naldemedine 0.2 mg holds ~10–60% of
+enteric μ receptors over its dosing interval) restores more transit than a linear relation would.
+When agonism falls faster than E follows (t½ ~1 d), propulsion transiently exceeds its new steady
+level (rebound). E is 0 without opioid, so a drug-free person stays at rest. The motor response
+follows agonism within about an hour (τ_m = 1 h).
     colonic_transit_time = CTT0 / transit_rel
+
+Colonic content (faecal loading, issue 14). The colon holds c (dry faecal mass relative to
+drug-free), filled at the drug-free rate and moved on at the propulsive rate::
+
+    d c/dt = (1 − transit_rel·c)/CTT0          (steady c = 1/transit_rel: Little's law, c ∝ transit time)
+    rectal_delivery_rel = transit_rel·c         (1 at any steady state)
+    colonic_faecal_volume = V0·c·(1 − W0)/(1 − W)
+
+On an opioid the colon loads (slow propulsion, same inflow); when a PAMORA restores propulsion the
+loaded colon delivers more than its steady flux to the rectum until c has fallen to its new level
+(time constant CTT0/transit_rel, ~1–2 days) — the acute laxation of PAMORA trials. The defecation
+hazard (``sbm_rate`` below) rises with that delivery, so the weekly SBM count and the time to the
+first SBM after a dose (:func:`first_sbm_probability`) follow from one mechanism. At any steady
+state delivery is 1, so the steady SBM–transit relation (and what was calibrated on it) is unchanged.
+What the state does not have: μ suppression of the rectal evacuation reflex itself (raised anal
+sphincter tone, blunted rectal sensation), whose release would empty stool already in the rectum
+within the hour of a dose.
 
 Stool water fraction W relaxes to a residence-time dependent level (the colon absorbs water the
 longer stool stays; an osmotic laxative retains water)::
@@ -19,14 +50,16 @@ longer stool stays; an osmotic laxative retains water)::
 
 Spontaneous bowel movements (expected rate, per week) and read-outs::
 
-    sbm_rate = SBM0 · transit_rel^γ · exp(β_W·(W − W0))
+    sbm_rate = SBM0 · transit_rel^γ · rectal_delivery_rel^n_d · exp(β_W·(W − W0))
     bowel_function_index = 100 / (1 + (sbm_rate/S50)^h)            (0–100; ≥30 = constipated)
     rescue_laxative_rate = (7/3 per week)·exp(−sbm_rate·3 d)        (bisacodyl after 72 h without a BM,
                                                                      the COMPOSE/KODIAC rescue rule, Poisson gaps)
     d sbm_expected_count/dt = sbm_rate                              (cumulative expected count → weekly counts)
 
 Observed weekly SBM counts are drawn outside the ODE (:func:`weekly_sbm_counts`): negative
-binomial around the weekly expected count, from per-patient random streams.
+binomial around the weekly expected count, from per-patient random streams. The probability of a
+first SBM within h hours of a dose is the same negative binomial's P(N ≥ 1) over the expected count
+since the dose (:func:`first_sbm_probability`).
 
 Microbiota: generalised Lotka–Volterra (Stein et al. 2013) on seven guilds re-labelled from
 Stein's genera (butyrate producers ← unclassified Lachnospiraceae; Bacteroides ← Barnesiella;
@@ -174,12 +207,21 @@ def growth_rates() -> np.ndarray:
 
 def build(drugs=None) -> Module:
     m = Module("gut", __doc__)
-    P = m.parameter
     A = m.input("mor_enteric_agonism", "dimensionless", 0.0, "receptors module (0 when no μ ligand)",
                 "enteric μ agonist signal")
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
     tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
+    osm, stim, pro, abx_const = _interventions(m)
+    tr, content, delivery = _motility_and_content(m, A, osm, stim)
+    _stool_and_bowel_movements(m, tr, content, delivery, osm)
+    x = _microbiota(m, A, tr, pro, abx_const)
+    _butyrate_barrier_and_translocation(m, A, x, il6, tnf)
+    return m
 
+
+def _interventions(m: Module):
+    """Study switches (laxatives, probiotic, antibiotic exposure), 0 by default."""
+    P = m.parameter
     # ---- interventions (study overrides) -----------------------------------------------------
     osm = P("osmotic_laxative_dose_effect", 0.0, "dimensionless",
             "assumed: intervention switch; 1 = a standard osmotic laxative dose (PEG 3350 17 g/day)",
@@ -194,17 +236,27 @@ def build(drugs=None) -> Module:
                   "Stein et al. 2013: u(t) = 1 is the clindamycin exposure of their gLV perturbation; "
                   "0 by default (use the antibiotic.oral dose target for courses)", lower=0.0,
                   description="sustained antibiotic exposure signal u (Stein's scale)")
+    return osm, stim, pro, abx_const
 
+
+def _motility_and_content(m: Module, A, osm, stim):
+    """Colonic propulsion (enteric μ agonism, counter-adaptation, laxatives) and the colonic content it moves."""
+    P = m.parameter
     # ---- motility and transit --------------------------------------------------------------
-    imax = P("gut_mor_imax", 0.41, "dimensionless",
-             "calibrated: maximal fractional slowing of colonic propulsion by full enteric μ agonism "
-             "(k_tr = k_tr0·(1 − Imax·A), model-anchors §5.3) — fitted to the OIC prevalence targets "
-             "(gut.oic.cncp, gut.oic.cancer); opioids slow colonic transit 2–3 fold (Kurz & Sessler, Drugs 2003;63:649). "
+    imax = P("gut_mor_imax", 0.64, "dimensionless",
+             "calibrated: maximal fractional (acute) slowing of colonic propulsion by full enteric μ agonism "
+             "(k_tr = k_tr0·(1 − Imax·A), model-anchors §5.3), before the enteric counter-adaptation offsets "
+             "part of it — fitted to the OIC prevalence targets (gut.oic.cncp, gut.oic.cancer); opioids slow "
+             "colonic transit 2–3 fold (Kurz & Sessler, Drugs 2003;63:649). "
              "Fitted by opiaxis calibrate gut.mor_imax (history: data/calibration.yaml)",
              variability=Variability("logitnormal", 0.8), lower=0.0, upper=0.999,
              description="sensitivity of colonic motility to enteric μ agonism")
-    tau_m = P("gut_motility_time_constant", 8.0, "h",
-              "assumed: colonic motor response integrates over a few hours (smooths intradose agonism swings)")
+    tau_m = P("gut_motility_time_constant", 1.0, "h",
+              "assumed: the colonic motor response follows a change of enteric μ agonism within about an hour — "
+              "SC methylnaltrexone gives laxation with a median of ~45 min in responders (Thomas et al., NEJM "
+              "2008;358:2332) and oral naldemedine a median 4.7 h to the first SBM (Katakami et al., Ann Oncol "
+              "2018;29:1461), which a multi-hour motor lag could not allow (was 8 h, assumed, before the "
+              "colonic-content state of issue 14)")
     s_stim = P("stimulant_laxative_motility_gain", 0.6, "dimensionless",
                "assumed: a standard stimulant dose raises propulsive rate by 60% (bisacodyl/senna in OIC "
                "add ~1.5–2.5 SBM/week; Müller-Lissner 2017 Pain Med review)")
@@ -213,10 +265,44 @@ def build(drugs=None) -> Module:
     ctt0 = P("colonic_transit_time_drug_free", 35.0, "h",
              "Metcalf et al., Gastroenterology 1987;92:40 (mean colonic transit ~35 h)", variability=lognormal(0.3))
     tr = m.state("transit_rel", "dimensionless", 1.0, "colonic propulsive rate relative to drug-free")
-    tr_target = (1 - imax * A) * (1 + s_stim * stim) * (1 + s_osm_tr * osm)
+    k_e = P("enteric_counteradaptation_rate", 0.6931 / 24.0, "1/h",
+            "assumed: t½ 1 d. Enteric dependence develops within days of continuous opioid (isolated ileum of "
+            "morphine-treated guinea pigs shows a naloxone-precipitated withdrawal contracture after days of "
+            "exposure; morphine-dependent rats get diarrhoea from PAMORAs, Kanemasa et al., J Pharmacol Exp Ther "
+            "2020;373:438) and resolves over days after the opioid stops",
+            description="rate of enteric counter-adaptation")
+    g_e = P("enteric_counteradaptation_gain", 0.5, "dimensionless",
+            "assumed: the counter-adapted excitatory drive of the myenteric plexus raises propulsion by half at "
+            "full enteric agonism (at steady state it offsets a third of the acute slowing). The colon keeps most "
+            "of its opioid slowing on chronic dosing (little colonic tolerance: Ross et al., J Pharmacol Exp Ther "
+            "2008;327:561), so the gain is partial; no human estimate exists (a PAMORA unmasks it: laxation "
+            "within 4 h in 48% after methylnaltrexone, Thomas et al., NEJM 2008;358:2332). Not fitted: 0.5 "
+            "('partial') was set before gut_mor_imax was re-calibrated to the OIC prevalences; 0.3 and 1.0 were "
+            "tried as a sensitivity check (COMPOSE-4 drug arm ~59% and ~63%) and the value was not moved",
+            lower=0.0, description="gain of the enteric counter-adaptation on propulsion")
+    E = m.state("enteric_counteradaptation", "dimensionless", 0.0,
+                "counter-adaptation (dependence) of the myenteric plexus to enteric μ agonism, 0 at rest")
+    m.ode(E, k_e * (A - E))
+    tr_target = (1 - imax * A) * (1 + g_e * E) * (1 + s_stim * stim) * (1 + s_osm_tr * osm)
     m.ode(tr, (tr_target - tr) / tau_m)
     m.assign("colonic_transit_time", ctt0 / tr, "h", "colonic transit time")
 
+    # ---- colonic content (faecal loading) --------------------------------------------------------
+    # dry faecal mass in the colon relative to drug-free: filled at the drug-free (ileal) rate,
+    # moved on at the propulsive rate; by Little's law its steady level is the residence time ratio
+    # 1/transit_rel, and the rate it is delivered to the rectum (transit_rel·content) is 1 at any
+    # steady state but overshoots when propulsion returns to a loaded colon
+    content = m.state("colonic_content_rel", "dimensionless", 1.0,
+                      "colonic faecal (dry) mass relative to drug-free (faecal loading)")
+    m.ode(content, (1 - tr * content) / ctt0)
+    delivery = m.assign("rectal_delivery_rel", tr * content, "dimensionless",
+                        "faecal mass delivered to the rectum per unit time, relative to drug-free", interface=True)
+    return tr, content, delivery
+
+
+def _stool_and_bowel_movements(m: Module, tr, content, delivery, osm) -> None:
+    """Stool water, faecal volume, the SBM hazard and its read-outs."""
+    P = m.parameter
     # ---- stool water ----------------------------------------------------------------------
     w0 = P("stool_water_drug_free", 0.75, "dimensionless",
            "Wyman et al., Gut 1978;19:146 (normal faecal water ~75%)")
@@ -224,11 +310,22 @@ def build(drugs=None) -> Module:
              "assumed: hard, lumpy stool (Bristol 1–2) ~60–65% water (Wyman 1978; Lewis & Heaton 1997)")
     delta = P("stool_water_transit_exponent", 0.5, "dimensionless",
               "assumed: water absorption saturates with residence time")
-    s_osm_w = P("osmotic_laxative_water_gain", 0.05, "dimensionless",
-                "assumed: PEG 17 g/day retains ~150–250 mL water/day, raising stool water ~5 points")
+    s_osm_w = P("osmotic_laxative_water_gain", 0.028, "dimensionless",
+                "calibrated: PEG 3350/4000 adds 1.8 bowel movements/week over placebo (95% CrI 1.0–2.8; network "
+                "meta-analysis of 19 RCTs in functional constipation, baseline ~1.3–2/week: Katelaris et al., BMC "
+                "Gastroenterol 2016;16:42; 1.98/week in Belsey et al., Int J Clin Pract 2010;64:944). With the "
+                "motility gain fixed, 0.028 gives that difference for a constipated person at 1.5/week with the "
+                "trial-participation effect in both arms (SBM ×1.92); the earlier assumed 0.05 (~5 points of stool "
+                "water) gave ×2.4, i.e. +2.7/week here and +7 to +10/week at a normal bowel habit")
     tau_w = P("stool_water_time_constant", 12.0, "h", "assumed: about half a colonic residence")
     W = m.state("stool_water", "dimensionless", w0, "stool water fraction")
     m.ode(W, (wmin + (w0 - wmin) * tr ** delta + s_osm_w * osm - W) / tau_w)
+    v0 = P("colonic_faecal_volume_drug_free", 750.0, "mL",
+           "MRI colonic faecal volume of healthy men: 884 mL after 6 days of oxycodone (Olesen et al., J "
+           "Neurogastroenterol Motil 2019;25:602) less the ~100 mL that 5 days of oxycodone add (Mark et al., "
+           "J Magn Reson Imaging 2019, doi:10.1002/jmri.26628)")
+    m.assign("colonic_faecal_volume", v0 * content * (1 - w0) / (1 - W), "mL",
+             "colonic faecal volume: dry mass × (1 − W0)/(1 − W) (drier stool occupies less volume)", interface=True)
     m.assign("bristol_stool_form", 1 + 6 / (1 + sp.exp(-(W - 0.74) / 0.035)), "dimensionless",
              "Bristol stool form scale (1 hard – 7 watery), logistic in stool water (Lewis & Heaton 1997)")
 
@@ -241,7 +338,10 @@ def build(drugs=None) -> Module:
     beta_w = P("sbm_stool_water_gain", 10.0, "dimensionless",
                "assumed: softer stool eases defecation; +5 points stool water ×1.65 SBM rate")
     how = P("hours_per_week", 168.0, "h/week", "definition")
-    sbm = m.assign("sbm_rate", sbm0 * tr ** gam * sp.exp(beta_w * (W - w0)), "1/week",
+    n_del = P("sbm_rectal_delivery_exponent", 1.0, "dimensionless",
+              "assumed: the urge to defecate is triggered by rectal filling (rectal distension), taken as linear "
+              "in the delivery rate since no human estimate of the steepness was found; not fitted. 0 removes the faecal-loading effect (the pre-issue-14 model)", lower=0.0)
+    sbm = m.assign("sbm_rate", sbm0 * tr ** gam * delivery ** n_del * sp.exp(beta_w * (W - w0)), "1/week",
                    "expected spontaneous bowel movements per week", interface=True)
     s50 = P("bfi_sbm50", 2.3, "1/week",
             "assumed: BFI 40 at 3 SBM/week and 15 at 7/week (Rentz 2009; constipation ≥28.8, Ducrotté 2012)")
@@ -258,6 +358,10 @@ def build(drugs=None) -> Module:
     m.assign("constipated", 1 / (1 + (sbm / thr) ** 12),
              "dimensionless", "smooth indicator of fewer than 3 SBM/week")
 
+
+def _microbiota(m: Module, A, tr, pro, abx_const) -> dict:
+    """Seven-guild gLV community (Stein et al. 2013) with opioid, transit and antibiotic perturbations."""
+    P = m.parameter
     # ---- microbiota (gLV) -------------------------------------------------------------------
     Mx = interaction_matrix() / 24.0      # per hour
     mu = growth_rates() / 24.0
@@ -325,7 +429,12 @@ def build(drugs=None) -> Module:
     m.assign("alpha_diversity",
              sp.Add(*[-rel[g] * sp.log(rel[g] + 1e-12) + rel[g] * hwi[g] for g in GUILDS]), "dimensionless",
              "Shannon α-diversity (nats), grouping property: between-guild + within-guild", interface=True)
+    return x
 
+
+def _butyrate_barrier_and_translocation(m: Module, A, x: dict, il6, tnf) -> None:
+    """Butyrate, enteric glia, barrier permeability and LPS translocation."""
+    P = m.parameter
     # ---- butyrate ----------------------------------------------------------------------------
     but0 = P("butyrate_drug_free", 15.0, "mM", "Cummings et al., Gut 1987;28:1221 (colonic butyrate ~15–20 mM)",
              variability=lognormal(0.3))
@@ -381,7 +490,8 @@ def build(drugs=None) -> Module:
     m.assign("gram_negative_load_rel", load / ref, "dimensionless", "endotoxic Gram-negative load relative to healthy")
     m.assign("lps_translocation_rate", lps0 * Pm * load / ref, "ng/kg/h",
              "endotoxin entering the blood from the gut", interface=True)
-    return m
+
+
 
 
 # ----------------------------------------------------------------------------------------------
@@ -433,6 +543,36 @@ def weekly_sbm_counts(expected: np.ndarray, ids, seed: int, *, dispersion: float
         lam = rng.gamma(dispersion, 1.0 / dispersion, size=mean.shape[1]) * fp[per] * mean[row]
         out[row] = rng.poisson(lam)
     return out
+
+
+def first_sbm_probability(results, dose_h: float, horizons_h, *, multiplier: float = 1.0,
+                          dispersion: float = SBM_DISPERSION) -> np.ndarray:
+    """Probability of at least one SBM within each horizon after a dose at ``dose_h`` (patients ×
+    horizons): the defecation events are Poisson in the expected hazard ``sbm_rate`` (its integral
+    is ``sbm_expected_count``) times the diary's gamma frailty of shape ``dispersion``, so
+    P = 1 − (1 + Λ/k)^−k with Λ the expected count since the dose. ``results`` must have output
+    times at ``dose_h`` and at ``dose_h`` + every horizon."""
+    t = results.times
+    want = [dose_h] + [dose_h + float(h) for h in horizons_h]
+    idx = [int(np.argmin(abs(t - w))) for w in want]
+    if any(abs(t[i] - w) > 1e-6 for i, w in zip(idx, want)):
+        raise OpiaxisInputError("first_sbm_probability needs output times at the dose and at dose + each horizon",
+                                field="times")
+    c = results.get("sbm_expected_count")[:, idx]
+    lam = (c[:, 1:] - c[:, :1]) * multiplier
+    return 1.0 - (1.0 + lam / dispersion) ** (-dispersion)
+
+
+def median_time_to_first_sbm(prob: np.ndarray, horizons_h) -> float:
+    """Median time (h) to the first SBM of a cohort from :func:`first_sbm_probability` (patients ×
+    horizons): where the cohort's mean probability crosses 0.5, linearly interpolated; ``inf`` if
+    it stays below 0.5 within the last horizon."""
+    h = np.r_[0.0, np.asarray(horizons_h, float)]
+    f = np.r_[0.0, np.asarray(prob, float).mean(axis=0)]
+    if f[-1] < 0.5:
+        return float("inf")
+    k = int(np.argmax(f >= 0.5))
+    return float(h[k - 1] + (0.5 - f[k - 1]) * (h[k] - h[k - 1]) / (f[k] - f[k - 1]))
 
 
 def sbm_responders(weekly: np.ndarray, baseline: np.ndarray, *, min_weeks: int = 9, last: int = 4,
