@@ -71,7 +71,7 @@ TERM_KEYS = {"variable", "factor", "reference"}
 NOISE_KEYS = {"model", "cv", "sd", "source"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Candidate:
     """A latent variable, times ``factor``; when the latent is dimensionless (relative to normal)
     and ``reference`` is given, it is multiplied by the reference (value, unit) too."""
@@ -82,7 +82,7 @@ class Candidate:
     factor_unit: str | None = None  # a factor with a unit maps the latent's unit onto the read-out's
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Term:
     """One latent contribution: the first of ``options`` that the model has."""
 
@@ -93,7 +93,7 @@ class Term:
         return tuple(c.name for c in self.options)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Noise:
     model: str = "none"
     cv: float = 0.0
@@ -101,7 +101,7 @@ class Noise:
     source: str = ""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Readout:
     name: str
     kind: str
@@ -208,7 +208,7 @@ def _quantity(ctx, node, key, fld, target_unit, *, mw=None, need_source=True):
 
 def _candidate(ctx, node, fld, factor=1.0, ref=None, funit=None) -> list[Candidate]:
     if isinstance(node, str) and node.strip():
-        return [Candidate(node, factor, ref, funit)]
+        return [Candidate(name=node, factor=factor, reference=ref, factor_unit=funit)]
     if isinstance(node, list) and node:
         return [c for j, item in enumerate(node)
                 for c in _candidate(ctx, item, f"{fld}[{j}]", factor, ref, funit)]
@@ -242,7 +242,7 @@ def _candidate(ctx, node, fld, factor=1.0, ref=None, funit=None) -> list[Candida
 
 
 def _term(ctx, node, fld) -> Term:
-    return Term(tuple(_candidate(ctx, node, fld)))
+    return Term(options=tuple(_candidate(ctx, node, fld)))
 
 
 def _diversity_fields(ctx, node, r: Readout, where: str) -> None:
@@ -307,7 +307,7 @@ def _noise(ctx, node, where: str) -> Noise:
     sd = _num(ctx, nz, "sd", f"{where}.noise.sd", minimum=0) if "sd" in nz else 0.0
     if model != "none" and not str(nz.get("source", "")).strip():
         raise ctx.err("missing 'source' (a citation or 'assumed: <why>')", nz, None, f"{where}.noise.source")
-    return Noise(model, cv, sd, str(nz.get("source", "")))
+    return Noise(model=model, cv=cv, sd=sd, source=str(nz.get("source", "")))
 
 
 def _continuous_fields(ctx, node, r: Readout, where: str) -> None:
@@ -432,7 +432,7 @@ def template_drug_readout(drug: str, readouts: dict[str, Readout]) -> Readout | 
     import copy
     r = copy.copy(proto)
     r.name = readouts.drug_name.format(drug=drug)
-    r.terms = (Term((Candidate(f"{drug}_plasma"),)),)
+    r.terms = (Term(options=(Candidate(name=f"{drug}_plasma"),)),)
     r.description = f"{drug} plasma concentration (LC-MS/MS; template LLOQ)"
     return r
 
