@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from .. import yamlio
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from ..streams import Purpose, Streams
@@ -104,10 +105,9 @@ def covariate_specs(overrides: dict | None = None, *, file: str | None = None, w
             if k not in _ALLOWED[base.kind]:
                 raise OpiaxisInputError(f"{base.kind} covariate takes {sorted(_ALLOWED[base.kind])}, not {k!r}", file=file,
                                         line=line_of(name), field=f"{where}.{name}.{k}")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-                raise OpiaxisInputError(f"{k} must be a finite number, got {v!r}", file=file, line=line_of(name),
-                                        field=f"{where}.{name}.{k}")
-        params = {**base.params, **{k: float(v) for k, v in spec.items()}}
+        params = {**base.params, **{k: yamlio.number(v, f"{where}.{name}.{k}", file=file, name=k,
+                                                     line=yamlio.line_of(spec, k) or line_of(name))
+                                    for k, v in spec.items()}}
         if "p" in params and not 0.0 <= params["p"] <= 1.0:
             raise OpiaxisInputError(f"probability {params['p']} outside [0, 1]", file=file, line=line_of(name),
                                     field=f"{where}.{name}.p")
