@@ -53,10 +53,10 @@ def test_samples_follow_the_declared_distributions(additive):
 def test_outcome_statistics():
     t = np.array([0.0, 1.0, 2.0])
     v = np.array([[0.0, 2.0, 1.0]])
-    assert Outcome("x", "max").evaluate(t, v)[0] == 2.0
-    assert Outcome("x", "auc").evaluate(t, v)[0] == pytest.approx(2.5)
-    assert Outcome("x", "mean").evaluate(t, v)[0] == pytest.approx(1.25)
-    assert Outcome("x", "at", 1.0).evaluate(t, v)[0] == 2.0
+    assert Outcome(variable="x", statistic="max").evaluate(t, v)[0] == 2.0
+    assert Outcome(variable="x", statistic="auc").evaluate(t, v)[0] == pytest.approx(2.5)
+    assert Outcome(variable="x", statistic="mean").evaluate(t, v)[0] == pytest.approx(1.25)
+    assert Outcome(variable="x", statistic="at", at_hours=1.0).evaluate(t, v)[0] == 2.0
 
 
 @pytest.mark.parametrize("kwargs, message", [

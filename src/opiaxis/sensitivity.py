@@ -38,7 +38,7 @@ from .model.core import Model
 STATISTICS = ("max", "min", "mean", "final", "auc", "at")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Outcome:
     """A summary of one model variable per patient: max, min, mean (time-weighted), final,
     auc (unit·h) or the value at a time (hours)."""
@@ -83,11 +83,11 @@ def parse_outcome(text: str, model: Model, horizon_hours: float) -> Outcome:
                                 "; expected a state or assignment of the model (opiaxis model --markdown lists them)"),
                                 field="--outcome")
     if m.group(3) is None:
-        return Outcome(name, m.group(2))
+        return Outcome(variable=name, statistic=m.group(2))
     at = parse_hours(m.group(3), "--outcome")
     if at > horizon_hours:
         raise OpiaxisInputError(f"outcome time {m.group(3)!r} is after the horizon ({horizon_hours:g} h)", field="--outcome")
-    return Outcome(name, "at", at)
+    return Outcome(variable=name, statistic="at", at_hours=at)
 
 
 def parse_hours(text: str, field: str) -> float:
@@ -176,7 +176,7 @@ def evaluate(model: Model, P: np.ndarray, times: np.ndarray, regimens: list[str]
     return y, status
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SensitivityResult:
     method: str
     outcome: Outcome
@@ -244,7 +244,8 @@ def analyse(model: Model, *, outcome: str, regimens: list[str], horizon: str | f
                               "ST": r["ST"], "ST_ci95": r["ST_conf"]}).sort_values("ST", ascending=False)
     table.insert(1, "module", [model.parameters[model.param_index[p]].module for p in table["parameter"]])
     table.insert(2, "unit", [model.parameters[model.param_index[p]].unit for p in table["parameter"]])
-    return SensitivityResult(method, out, list(regimens), horizon_h, len(y), table.reset_index(drop=True), y)
+    return SensitivityResult(method=method, outcome=out, regimens=list(regimens), horizon_hours=horizon_h, runs=len(y),
+                             indices=table.reset_index(drop=True), outcome_values=y)
 
 
 def plot(result: SensitivityResult, path, top: int = 15) -> None:

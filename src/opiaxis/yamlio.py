@@ -1,7 +1,10 @@
-"""YAML with line numbers, so that errors in a study file can name the line."""
+"""YAML with line numbers, so that errors in a study file can name the line; the checks of its
+fields (keys, numbers) that name the file, line and field of a bad value."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from pathlib import Path
 
 import yaml
@@ -126,3 +129,33 @@ def check_keys(node, allowed, file, where: str, line=None) -> None:
             raise field_error(f"unknown key {k!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
                               + f"; expected one of {sorted(allowed)}", file, node, k,
                               f"{where}.{k}" if where else str(k))
+
+
+def _requirement(integer: bool, minimum, positive: bool) -> str:
+    """What a number field must be, in words ('a positive integer', 'a number >= 0', ...)."""
+    if integer:
+        return {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}")
+    if positive:
+        return "a positive number"
+    return "a finite number" if minimum is None else f"a number >= {minimum:g}"
+
+
+def number(value, field: str, *, file=None, line=None, name: str = "", integer: bool = False,
+           minimum: float | None = None, positive: bool = False) -> float | int:
+    """``value`` of an input field as a finite number (a float), or with ``integer`` a whole number
+    (an int), at least ``minimum`` and, with ``positive``, above zero. Anything else (text, true/false,
+    NaN, infinity, too small) is an input error naming the file, line and field, and saying what was
+    expected: "size 0 must be a positive integer" (``name`` starts the message)."""
+    if integer:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    else:
+        ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+              and math.isfinite(value) and not (positive and value <= 0))
+    if ok and minimum is not None:
+        ok = value >= minimum
+    if not ok:
+        label = f"{name} " if name else ""
+        raise OpiaxisInputError(f"{label}{value!r} must be {_requirement(integer, minimum, positive)}",
+                                file=file, line=line, field=field)
+    return int(value) if integer else float(value)

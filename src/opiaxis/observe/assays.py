@@ -45,7 +45,7 @@ import numpy as np
 
 from ..errors import OpiaxisInputError
 from ..model.units import ureg
-from ..yamlio import LDict, line_of, load_yaml, load_yaml_file
+from ..yamlio import LDict, check_keys, line_of, load_yaml, load_yaml_file, number
 
 # Endotoxin units: 1 EU ≈ 0.1 ng of reference standard endotoxin (USP/FDA convention). pint's own
 # "EU" parses as exa-enzyme-unit, so the unit gets an explicit name.
@@ -71,7 +71,7 @@ TERM_KEYS = {"variable", "factor", "reference"}
 NOISE_KEYS = {"model", "cv", "sd", "source"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Candidate:
     """A latent variable, times ``factor``; when the latent is dimensionless (relative to normal)
     and ``reference`` is given, it is multiplied by the reference (value, unit) too."""
@@ -82,7 +82,7 @@ class Candidate:
     factor_unit: str | None = None  # a factor with a unit maps the latent's unit onto the read-out's
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Term:
     """One latent contribution: the first of ``options`` that the model has."""
 
@@ -93,7 +93,7 @@ class Term:
         return tuple(c.name for c in self.options)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Noise:
     model: str = "none"
     cv: float = 0.0
@@ -101,7 +101,7 @@ class Noise:
     source: str = ""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Readout:
     name: str
     kind: str
@@ -150,15 +150,8 @@ class _Ctx:
         return OpiaxisInputError(msg, file=self.file, line=line_of(node, key), field=fld)
 
 
-def _num(ctx, node, key, fld, *, minimum=None, positive=False):
-    v = node[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ctx.err(f"{v!r} is not a finite number", node, key, fld)
-    if positive and v <= 0:
-        raise ctx.err(f"{v!r} must be positive", node, key, fld)
-    if minimum is not None and v < minimum:
-        raise ctx.err(f"{v!r} must be >= {minimum}", node, key, fld)
-    return float(v)
+def _num(ctx, node, key, fld, *, minimum=None, positive=False) -> float:
+    return number(node[key], fld, file=ctx.file, line=line_of(node, key), minimum=minimum, positive=positive)
 
 
 def _unit(ctx, text, node, key, fld, *, label_ok=False):
@@ -174,23 +167,12 @@ def _unit(ctx, text, node, key, fld, *, label_ok=False):
     return text
 
 
-def _check_keys(ctx, node, allowed, fld):
-    if not isinstance(node, dict):
-        raise OpiaxisInputError(f"expected a mapping with keys from {sorted(allowed)}", file=ctx.file,
-                                line=getattr(node, "line", None), field=fld)
-    for k in node:
-        if k not in allowed:
-            hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
-            raise ctx.err(f"unknown key {k!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                          + f"; expected one of {sorted(allowed)}", node, k, f"{fld}.{k}")
-
-
 def _quantity(ctx, node, key, fld, target_unit, *, mw=None, need_source=True):
     """A {value, unit?, source} mapping (or a bare number in ``target_unit``) -> (value, source)."""
     q = node[key]
     if isinstance(q, (int, float)) and not isinstance(q, bool):
         return _num(ctx, node, key, fld, minimum=0), ""
-    _check_keys(ctx, q, {"value", "unit", "source"}, f"{fld}")
+    check_keys(q, {"value", "unit", "source"}, ctx.file, fld)
     if "value" not in q:
         raise ctx.err("missing 'value'", q, None, f"{fld}.value")
     v = _num(ctx, q, "value", f"{fld}.value", minimum=0)
@@ -208,18 +190,18 @@ def _quantity(ctx, node, key, fld, target_unit, *, mw=None, need_source=True):
 
 def _candidate(ctx, node, fld, factor=1.0, ref=None, funit=None) -> list[Candidate]:
     if isinstance(node, str) and node.strip():
-        return [Candidate(node, factor, ref, funit)]
+        return [Candidate(name=node, factor=factor, reference=ref, factor_unit=funit)]
     if isinstance(node, list) and node:
         return [c for j, item in enumerate(node)
                 for c in _candidate(ctx, item, f"{fld}[{j}]", factor, ref, funit)]
     if isinstance(node, dict):
-        _check_keys(ctx, node, TERM_KEYS, fld)
+        check_keys(node, TERM_KEYS, ctx.file, fld)
         if "variable" not in node:
             raise ctx.err("missing 'variable'", node, None, f"{fld}.variable")
         f, funit = factor, funit
         if isinstance(node.get("factor"), dict):
             fq = node["factor"]
-            _check_keys(ctx, fq, {"value", "unit", "source"}, f"{fld}.factor")
+            check_keys(fq, {"value", "unit", "source"}, ctx.file, f"{fld}.factor")
             for k in ("value", "unit", "source"):
                 if k not in fq:
                     raise ctx.err(f"missing {k!r}", fq, None, f"{fld}.factor.{k}")
@@ -229,7 +211,7 @@ def _candidate(ctx, node, fld, factor=1.0, ref=None, funit=None) -> list[Candida
             f = _num(ctx, node, "factor", f"{fld}.factor")
         if "reference" in node:
             r = node["reference"]
-            _check_keys(ctx, r, {"value", "unit", "source"}, f"{fld}.reference")
+            check_keys(r, {"value", "unit", "source"}, ctx.file, f"{fld}.reference")
             for k in ("value", "unit", "source"):
                 if k not in r:
                     raise ctx.err(f"missing {k!r}", r, None, f"{fld}.reference.{k}")
@@ -242,7 +224,7 @@ def _candidate(ctx, node, fld, factor=1.0, ref=None, funit=None) -> list[Candida
 
 
 def _term(ctx, node, fld) -> Term:
-    return Term(tuple(_candidate(ctx, node, fld)))
+    return Term(options=tuple(_candidate(ctx, node, fld)))
 
 
 def _diversity_fields(ctx, node, r: Readout, where: str) -> None:
@@ -268,7 +250,7 @@ def _counts_fields(ctx, node, r: Readout, where: str) -> None:
     r.taxa = node["taxa"]
     if "depth" in node:
         d = node["depth"]
-        _check_keys(ctx, d, {"median", "cv", "source"}, f"{where}.depth")
+        check_keys(d, {"median", "cv", "source"}, ctx.file, f"{where}.depth")
         for k in ("median", "cv"):
             if k not in d:
                 raise ctx.err(f"missing {k!r}", d, None, f"{where}.depth.{k}")
@@ -298,7 +280,7 @@ def _latent_terms(ctx, node, r: Readout, where: str) -> None:
 
 def _noise(ctx, node, where: str) -> Noise:
     nz = node.get("noise", {"model": "none"})
-    _check_keys(ctx, nz, NOISE_KEYS, f"{where}.noise")
+    check_keys(nz, NOISE_KEYS, ctx.file, f"{where}.noise")
     model = nz.get("model", "none")
     if model not in NOISE_MODELS:
         raise ctx.err(f"unknown noise model {model!r}; expected one of {list(NOISE_MODELS)}",
@@ -307,7 +289,7 @@ def _noise(ctx, node, where: str) -> Noise:
     sd = _num(ctx, nz, "sd", f"{where}.noise.sd", minimum=0) if "sd" in nz else 0.0
     if model != "none" and not str(nz.get("source", "")).strip():
         raise ctx.err("missing 'source' (a citation or 'assumed: <why>')", nz, None, f"{where}.noise.source")
-    return Noise(model, cv, sd, str(nz.get("source", "")))
+    return Noise(model=model, cv=cv, sd=sd, source=str(nz.get("source", "")))
 
 
 def _continuous_fields(ctx, node, r: Readout, where: str) -> None:
@@ -363,7 +345,7 @@ def parse_readout(name: str, node, file: str) -> Readout:
     kind = node.get("kind", "continuous") if isinstance(node, dict) else None
     if kind not in KINDS:
         raise ctx.err(f"unknown kind {kind!r}; expected one of {list(KINDS)}", node, "kind", f"{where}.kind")
-    _check_keys(ctx, node, COMMON_KEYS | KIND_KEYS[kind], where)
+    check_keys(node, COMMON_KEYS | KIND_KEYS[kind], ctx.file, where)
     r = Readout(name=name, kind=kind, unit="", file=file, description=str(node.get("description", "")),
                 source=str(node.get("source", "")), unit_label=str(node.get("unit_label", "")))
     label_unit = kind in ("scale", "poisson", "counts", "diversity", "binary")
@@ -385,7 +367,7 @@ def _drug_readouts(section, file, out: "ReadoutSet") -> None:
     from ..physiology.drugs import load_drugs
 
     ctx = _Ctx(file)
-    _check_keys(ctx, section, {"template", "drugs", "name"}, "drug_levels")
+    check_keys(section, {"template", "drugs", "name"}, ctx.file, "drug_levels")
     template = section.get("template")
     if not isinstance(template, dict):
         raise ctx.err("drug_levels needs a 'template' read-out entry", section, "template", "drug_levels.template")
@@ -432,14 +414,14 @@ def template_drug_readout(drug: str, readouts: dict[str, Readout]) -> Readout | 
     import copy
     r = copy.copy(proto)
     r.name = readouts.drug_name.format(drug=drug)
-    r.terms = (Term((Candidate(f"{drug}_plasma"),)),)
+    r.terms = (Term(options=(Candidate(name=f"{drug}_plasma"),)),)
     r.description = f"{drug} plasma concentration (LC-MS/MS; template LLOQ)"
     return r
 
 
 def parse_readouts(raw, file: str) -> dict[str, Readout]:
     ctx = _Ctx(file)
-    _check_keys(ctx, raw, {"version", "readouts", "drug_levels"}, "")
+    check_keys(raw, {"version", "readouts", "drug_levels"}, ctx.file, "")
     entries = raw.get("readouts")
     if not isinstance(entries, dict) or not entries:
         raise ctx.err("expected 'readouts': a mapping of read-out names to entries", raw, "readouts", "readouts")

@@ -27,12 +27,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from .. import yamlio
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from ..streams import Purpose, Streams
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Covariate:
     name: str
     kind: str          # normal | lognormal | bernoulli | score
@@ -44,28 +45,35 @@ class Covariate:
 
 # Defaults: adults entering OUD treatment. Sources or explicit assumptions for each margin.
 COVARIATES: dict[str, Covariate] = {c.name: c for c in [
-    Covariate("age", "normal", "yr", {"mean": 37.0, "sd": 11.0, "lower": 18.0, "upper": 75.0},
-              "assumed: OUD treatment trials enrol adults with mean age ~34-40 (e.g. X:BOT, Lee et al. Lancet 2018)",
-              "age in years"),
-    Covariate("sex_male", "bernoulli", "dimensionless", {"p": 0.68},
-              "assumed: ~70% men in US OUD treatment trials (X:BOT 70%)", "1 = male"),
-    Covariate("weight", "lognormal", "kg", {"median_male": 80.0, "median_female": 68.0, "cv": 0.18,
-                                             "lower": 40.0, "upper": 160.0},
-              "assumed: adult body weight by sex, CV 18%", "body weight"),
-    Covariate("oprm1_g_carrier", "bernoulli", "dimensionless", {"p": 0.15},
-              "Bond et al., PNAS 1998;95:9608 (118G allele frequency ~10-20% in European ancestry; higher in East Asian)",
-              "carrier of the OPRM1 118G allele"),
-    Covariate("early_life_adversity", "bernoulli", "dimensionless", {"p": 0.45},
-              "assumed: ~40-50% of people with OUD report >= 4 adverse childhood experiences", "ACE score >= 4"),
-    Covariate("chronic_pain", "bernoulli", "dimensionless", {"p": 0.45},
-              "assumed: chronic pain in ~40-60% of people in OUD treatment", "chronic non-cancer pain"),
-    Covariate("cancer", "bernoulli", "dimensionless", {"p": 0.0}, "assumed: none in an OUD cohort", "active cancer"),
-    Covariate("depression_history", "bernoulli", "dimensionless", {"p": 0.36},
-              "Santo et al., Drug Alcohol Depend 2022;238:109551 (current depression 36.1% in OUD)", "depression history"),
-    Covariate("social_support", "score", "dimensionless", {"mean": 0.5, "sd": 0.2},
-              "assumed: standardised 0-1 social support score", "0 none ... 1 strong"),
-    Covariate("fentanyl_supply", "bernoulli", "dimensionless", {"p": 0.5},
-              "assumed: illicit supply adulterated or replaced by fentanyl for half the cohort", "1 = fentanyl supply"),
+    Covariate(name="age", kind="normal", unit="yr", params={"mean": 37.0, "sd": 11.0, "lower": 18.0, "upper": 75.0},
+              source="assumed: OUD treatment trials enrol adults with mean age ~34-40 (e.g. X:BOT, Lee et al. "
+                     "Lancet 2018)",
+              description="age in years"),
+    Covariate(name="sex_male", kind="bernoulli", unit="dimensionless", params={"p": 0.68},
+              source="assumed: ~70% men in US OUD treatment trials (X:BOT 70%)", description="1 = male"),
+    Covariate(name="weight", kind="lognormal", unit="kg",
+              params={"median_male": 80.0, "median_female": 68.0, "cv": 0.18, "lower": 40.0, "upper": 160.0},
+              source="assumed: adult body weight by sex, CV 18%", description="body weight"),
+    Covariate(name="oprm1_g_carrier", kind="bernoulli", unit="dimensionless", params={"p": 0.15},
+              source="Bond et al., PNAS 1998;95:9608 (118G allele frequency ~10-20% in European ancestry; higher "
+                     "in East Asian)",
+              description="carrier of the OPRM1 118G allele"),
+    Covariate(name="early_life_adversity", kind="bernoulli", unit="dimensionless", params={"p": 0.45},
+              source="assumed: ~40-50% of people with OUD report >= 4 adverse childhood experiences",
+              description="ACE score >= 4"),
+    Covariate(name="chronic_pain", kind="bernoulli", unit="dimensionless", params={"p": 0.45},
+              source="assumed: chronic pain in ~40-60% of people in OUD treatment",
+              description="chronic non-cancer pain"),
+    Covariate(name="cancer", kind="bernoulli", unit="dimensionless", params={"p": 0.0},
+              source="assumed: none in an OUD cohort", description="active cancer"),
+    Covariate(name="depression_history", kind="bernoulli", unit="dimensionless", params={"p": 0.36},
+              source="Santo et al., Drug Alcohol Depend 2022;238:109551 (current depression 36.1% in OUD)",
+              description="depression history"),
+    Covariate(name="social_support", kind="score", unit="dimensionless", params={"mean": 0.5, "sd": 0.2},
+              source="assumed: standardised 0-1 social support score", description="0 none ... 1 strong"),
+    Covariate(name="fentanyl_supply", kind="bernoulli", unit="dimensionless", params={"p": 0.5},
+              source="assumed: illicit supply adulterated or replaced by fentanyl for half the cohort",
+              description="1 = fentanyl supply"),
 ]}
 
 # Latent correlations of the copula (assumed directions from the seeds; magnitudes assumed moderate)
@@ -97,10 +105,9 @@ def covariate_specs(overrides: dict | None = None, *, file: str | None = None, w
             if k not in _ALLOWED[base.kind]:
                 raise OpiaxisInputError(f"{base.kind} covariate takes {sorted(_ALLOWED[base.kind])}, not {k!r}", file=file,
                                         line=line_of(name), field=f"{where}.{name}.{k}")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-                raise OpiaxisInputError(f"{k} must be a finite number, got {v!r}", file=file, line=line_of(name),
-                                        field=f"{where}.{name}.{k}")
-        params = {**base.params, **{k: float(v) for k, v in spec.items()}}
+        params = {**base.params, **{k: yamlio.number(v, f"{where}.{name}.{k}", file=file, name=k,
+                                                     line=yamlio.line_of(spec, k) or line_of(name))
+                                    for k, v in spec.items()}}
         if "p" in params and not 0.0 <= params["p"] <= 1.0:
             raise OpiaxisInputError(f"probability {params['p']} outside [0, 1]", file=file, line=line_of(name),
                                     field=f"{where}.{name}.p")
@@ -109,7 +116,8 @@ def covariate_specs(overrides: dict | None = None, *, file: str | None = None, w
                 raise OpiaxisInputError(f"{k} {params[k]} is negative", file=file, line=line_of(name), field=f"{where}.{name}.{k}")
         if "lower" in params and "upper" in params and params["lower"] >= params["upper"]:
             raise OpiaxisInputError("lower bound must be below upper bound", file=file, line=line_of(name), field=f"{where}.{name}")
-        specs[name] = Covariate(name, base.kind, base.unit, params, base.source + "; study override", base.description)
+        specs[name] = Covariate(name=name, kind=base.kind, unit=base.unit, params=params,
+                                source=base.source + "; study override", description=base.description)
     return specs
 
 

@@ -45,6 +45,7 @@ from scipy import stats
 
 from ..errors import OpiaxisInputError
 from ..streams import Purpose, Streams
+from ..yamlio import check_keys, number
 
 DISTS = ("normal", "lognormal", "empirical")
 
@@ -109,12 +110,6 @@ class VPopResult:
 
 # ----------------------------------------------------------------------------------------------
 
-def _finite_number(v, fld):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-        raise OpiaxisInputError(f"{v!r} is not a finite number", field=fld)
-    return float(v)
-
-
 def _parse_target(name, spec) -> Target:
     fld = f"targets.{name}"
     if isinstance(spec, Target):
@@ -124,12 +119,7 @@ def _parse_target(name, spec) -> Target:
     if not isinstance(spec, dict):
         raise OpiaxisInputError("expected a mapping such as {'dist': 'normal', 'mean': 10, 'sd': 2} or a data sample",
                                 field=fld)
-    allowed = {"dist", "mean", "sd", "meanlog", "sdlog", "data", "log"}
-    for k in spec:
-        if k not in allowed:
-            hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
-            raise OpiaxisInputError(f"unknown key {k!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
-                                    field=f"{fld}.{k}")
+    check_keys(spec, {"dist", "mean", "sd", "meanlog", "sdlog", "data", "log"}, None, fld)
     dist = spec.get("dist", "empirical" if "data" in spec else "normal")
     if dist not in DISTS:
         raise OpiaxisInputError(f"unknown distribution {dist!r}; expected one of {list(DISTS)}", field=f"{fld}.dist")
@@ -145,21 +135,17 @@ def _parse_target(name, spec) -> Target:
             raise OpiaxisInputError("log-transformed empirical data must be positive", field=f"{fld}.data")
         return Target(observable=name, dist=dist, data=data, log=log, natural_mean=float(data.mean()), natural_sd=float(data.std(ddof=1)))
     if dist == "lognormal" and "meanlog" in spec:
-        mu = _finite_number(spec["meanlog"], f"{fld}.meanlog")
+        mu = number(spec["meanlog"], f"{fld}.meanlog", name="meanlog")
         if "sdlog" not in spec:
             raise OpiaxisInputError("missing 'sdlog'", field=f"{fld}.sdlog")
-        sg = _finite_number(spec["sdlog"], f"{fld}.sdlog")
-        if sg <= 0:
-            raise OpiaxisInputError(f"sdlog {sg} must be positive", field=f"{fld}.sdlog")
+        sg = number(spec["sdlog"], f"{fld}.sdlog", name="sdlog", positive=True)
         m = math.exp(mu + sg ** 2 / 2)
         return Target(observable=name, dist=dist, mean=mu, sd=sg, log=True, natural_mean=m, natural_sd=m * math.sqrt(math.expm1(sg ** 2)))
     for k in ("mean", "sd"):
         if k not in spec:
             raise OpiaxisInputError(f"missing {k!r}", field=f"{fld}.{k}")
-    mean = _finite_number(spec["mean"], f"{fld}.mean")
-    sd = _finite_number(spec["sd"], f"{fld}.sd")
-    if sd <= 0:
-        raise OpiaxisInputError(f"sd {sd} must be positive", field=f"{fld}.sd")
+    mean = number(spec["mean"], f"{fld}.mean", name="mean")
+    sd = number(spec["sd"], f"{fld}.sd", name="sd", positive=True)
     if dist == "normal":
         return Target(observable=name, dist=dist, mean=mean, sd=sd, natural_mean=mean, natural_sd=sd)
     if mean <= 0:
@@ -211,7 +197,7 @@ def _correlation(correlation, names):
             if not (isinstance(key, tuple) and len(key) == 2 and all(k in pos for k in key)):
                 raise OpiaxisInputError(f"correlation key {key!r} must be a pair of target observables",
                                         field="correlation")
-            r = _finite_number(r, f"correlation[{key!r}]")
+            r = number(r, f"correlation[{key!r}]", name="correlation")
             R[pos[key[0]], pos[key[1]]] = R[pos[key[1]], pos[key[0]]] = r
     else:
         R = np.asarray(correlation, dtype=float)

@@ -47,7 +47,7 @@ from ..dosing import EventTable
 from ..durations import hours
 from ..errors import OpiaxisInputError
 from ..model.core import Model
-from ..yamlio import LDict, check_keys, field_error, line_of, load_yaml, load_yaml_file
+from ..yamlio import LDict, check_keys, field_error, line_of, load_yaml, load_yaml_file, number
 
 TOP_KEYS = {"kind", "name", "description", "seed", "population", "arms", "schedule", "outputs", "endpoints",
             "measurements", "solver"}
@@ -145,11 +145,7 @@ def parameter_overrides(node, model: Model, file, where, line=None) -> dict[str,
 
 
 def _whole(node, key, default, file, fld, *, lo: int) -> int:
-    v = node.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        what = "a positive integer" if lo == 1 else "a non-negative integer"
-        raise field_error(f"{key} {v!r} must be {what}", file, node, key, fld)
-    return v
+    return number(node.get(key, default), fld, file=file, line=line_of(node, key), name=key, integer=True, minimum=lo)
 
 
 def _population(raw, model: Model, file: str) -> dict:
@@ -209,9 +205,8 @@ def _arm(a, i: int, arms_node, model: Model, file, base_dir, cohort: range, allo
     name = str(a["name"])
     if name in seen:
         raise field_error(f"two arms are named {name!r}", file, a, "name", f"{where}.name")
-    w = a.get("weight", 1)
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not (w > 0 and math.isfinite(w)):
-        raise field_error(f"weight {w!r} must be a positive number", file, a, "weight", f"{where}.weight")
+    w = number(a.get("weight", 1), f"{where}.weight", file=file, line=line_of(a, "weight"), name="weight",
+               positive=True)
     regs = a.get("regimens") or []
     if not isinstance(regs, list):
         raise field_error("regimens must be a list of regimen texts", file, a, "regimens", f"{where}.regimens")

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TargetResult:
     id: str
     finding: str
@@ -44,7 +44,7 @@ class TargetResult:
         return clean(asdict(self))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Target:
     id: str
     finding: str
@@ -76,7 +76,8 @@ def target(id: str, *, finding: str, band: str, source: str, calibration: str = 
     def deco(fn):
         if id in REGISTRY:
             raise ValueError(f"target {id!r} registered twice")
-        REGISTRY[id] = Target(id, finding, band, source, fn, calibration, tags)
+        REGISTRY[id] = Target(id=id, finding=finding, band=band, source=source, run=fn, calibration=calibration,
+                              tags=tags)
         return fn
     return deco
 
@@ -119,8 +120,9 @@ def run_targets(ids: list[str] | None = None, progress=None) -> list[TargetResul
     for k, t in enumerate(chosen):
         start = time.perf_counter()
         value, passed, detail = t.run()
-        results.append(TargetResult(t.id, t.finding, t.source, value, t.band, bool(passed), detail,
-                                    t.calibration, time.perf_counter() - start))
+        results.append(TargetResult(id=t.id, finding=t.finding, source=t.source, value=value, band=t.band,
+                                    passed=bool(passed), detail=detail, calibration=t.calibration,
+                                    seconds=time.perf_counter() - start))
         if progress:
             progress(k + 1, len(chosen), t.id)
     return results
