@@ -256,7 +256,14 @@ def build(drugs=None) -> Module:
     m.assign("mu_kappa_balance", mu_e + mu_drug - (k_e + f_k * kago), "dimensionless",
              "μ minus κ signalling as it enters mood", interface=True)
 
-    # --- read-outs ----------------------------------------------------------------------------
+    _scales(m, M)
+    m.assign("mood_depressed", sp.Piecewise((1.0, M > th), (0.0, True)), "dimensionless",
+             "1 when the latent state is past the separatrix (current episode)")
+    return m
+
+
+def _scales(m: Module, M) -> None:
+    """Clinical scales from the latent state (MADRS, then HAM-D-17, BDI-II and PHQ-9 by equating)."""
     floor = m.parameter("madrs_floor", 2.0, "dimensionless",
                         "assumed: euthymic adults score ~0–4 on the MADRS (remission ≤ 10)")
     s_m = m.parameter("madrs_slope", 0.7, "dimensionless",
@@ -270,6 +277,3 @@ def build(drugs=None) -> Module:
              "BDI-II (0–63) via Furukawa et al. 2019 equipercentile anchors and the origin", interface=True)
     m.assign("phq9", sp.Min(through_anchors(hamd, ((17, 10), (24, 15)), 5 / 7), 27), "dimensionless",
              "PHQ-9 (0–27) via Kroenke 2001 / Zimmerman 2013 severity anchors and the origin", interface=True)
-    m.assign("mood_depressed", sp.Piecewise((1.0, M > th), (0.0, True)), "dimensionless",
-             "1 when the latent state is past the separatrix (current episode)")
-    return m
