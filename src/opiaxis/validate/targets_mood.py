@@ -102,7 +102,9 @@ def prevalence(model=None, n: int = 300, weeks: int = 4, population: str = "oud"
                     "prediction. Caveat: the default OUD covariate depression_history (p 0.36) was itself set from "
                     "Santo 2022 by the population module, and a history is the largest single drive term. The OUD-specific "
                     "drive terms (dynorphin_tolerance_gain, mood_weight_il6, mood_weight_kappa) were adjusted with "
-                    "this target in view, so it is not an independent test")
+                    "this target in view, so it is not an independent test. Issue 14 added two links that were not fitted to it: "
+                    "central cytokines → mood (mood_weight_central_cytokines, set equal to the IL-6 weight) and the "
+                    "depressive state's CRH drive (hpa_depression_gain, assumed from the MDD cortisol literature)")
 def _prevalence():
     v = prevalence(n=300)
     g = prevalence(n=300, population="general")
