@@ -159,4 +159,51 @@ def test_receptor_density_sets_bpnd_and_endogenous_tone(small):
     assert low.get("mor_bpnd_nacc")[0, -1] == pytest.approx(0.7 / 1.3 * high.get("mor_bpnd_nacc")[0, -1])
     assert low.get("mor_endogenous_agonism")[0, -1] == pytest.approx(high.get("mor_endogenous_agonism")[0, -1])
     assert low.get("mood_drive")[0, -1] > high.get("mood_drive")[0, -1] + 0.01
-    assert low.get("bdi")[0, -1] >= high.get("bdi")[0, -1]
+    assert low.get("bdi")[0, -1] > high.get("bdi")[0, -1]   # sub-clinical scores are not clipped
+
+
+# ---- issue 14: sub-clinical read-outs, central cytokines -----------------------------------------
+def test_scale_equating_passes_through_its_anchors_and_the_origin():
+    """BDI-II and PHQ-9 from HAM-D: piecewise linear through the published anchors (Furukawa 2019;
+    Kroenke 2001 / Zimmerman 2013) and through 0, so no euthymic score is clipped to 0."""
+    import sympy as sp
+    from opiaxis.physiology.mood import madrs_from_latent, through_anchors
+    h = sp.Symbol("h")
+    bdi = through_anchors(h, ((10, 13), (20, 32), (30, 50)), 1.8)
+    phq = through_anchors(h, ((17, 10), (24, 15)), sp.Rational(5, 7))
+    for x, y in ((0, 0), (10, 13), (20, 32), (30, 50), (5, 6.5)):
+        assert float(bdi.subs(h, x)) == pytest.approx(y)
+    for x, y in ((0, 0), (17, 10), (24, 15)):
+        assert float(phq.subs(h, x)) == pytest.approx(y)
+    M = sp.Symbol("M")
+    madrs = madrs_from_latent(M, 2.0, 0.7)
+    below, above = float(madrs.subs(M, -1e-7)), float(madrs.subs(M, 1e-7))
+    assert below == pytest.approx(above, abs=1e-4) and above == pytest.approx(2.0, abs=1e-4)
+    slope_below = (float(madrs.subs(M, -1e-6)) - float(madrs.subs(M, -2e-6))) / 1e-6
+    slope_above = (float(madrs.subs(M, 2e-6)) - float(madrs.subs(M, 1e-6))) / 1e-6
+    assert slope_below == pytest.approx(slope_above, rel=1e-3)   # C1 at the euthymic point
+    assert 0 < float(madrs.subs(M, -0.2)) < 0.1
+
+
+def test_subclinical_symptoms_rank_people_by_their_drive(small):
+    """Sub-clinical drives (below the episode threshold) give strictly ordered BDI-II, PHQ-9 and
+    HAM-D scores: the between-person variation Nummenmaa et al. 2020 measured is not clipped."""
+    P = np.tile(small.default_parameters(), (5, 1))
+    P[:, small.param_index["mood_trait_offset"]] = [-0.06, -0.03, 0.0, 0.03, 0.06]
+    r = simulate(small, P, np.array([0.0, 24 * 7 * 8.0]))
+    for name in ("bdi", "phq9", "hamd", "madrs"):
+        v = r.get(name)[:, -1]
+        assert np.all(np.diff(v) > 0), name
+    assert r.get("bdi")[-1, -1] < 13          # still sub-clinical (BDI-II minimal range 0–13)
+
+
+def test_central_cytokines_raise_the_depressive_drive(small):
+    """Dantzer et al. 2008: brain IL-1β/TNF-α induce depressed mood. Doubling central cytokines adds
+    mood_weight_central_cytokines·ln 2 to the drive; with the weight 0 the link is gone."""
+    t = [0.0, 24.0]
+    base = run(small, [], t)
+    up = run(small, [], t, {"central_cytokines_rel": 2.0})
+    w = small.parameter("mood_weight_central_cytokines").value
+    assert up.get("mood_drive")[0, -1] - base.get("mood_drive")[0, -1] == pytest.approx(w * np.log(2.0))
+    cut = run(small, [], t, {"central_cytokines_rel": 2.0, "mood_weight_central_cytokines": 0.0})
+    assert cut.get("mood_drive")[0, -1] == pytest.approx(base.get("mood_drive")[0, -1])

@@ -23,7 +23,7 @@ weeks, and what lets methadone-stabilised patients have low cortisol with normal
 Drive (the opioid- and inflammation-specific part; assumptions, see parameter sources)::
 
     u = (u_c(h) + g_wd·W_eff + g_cyt·max(cytokine excess, 0)) · (1 − Imax·ago·(1 − f_tol·T))
-        · (1 + g_endo·(δ − f_ad·D_ad)),   δ = max(1 − (μ_endo + ago)/μ_endo,rest, 0)
+        · (1 + g_endo·(δ − f_ad·D_ad)) · (1 + g_dep·M⁺),   δ = max(1 − (μ_endo + ago)/μ_endo,rest, 0)
     u_c(h) = 1 + a_c·cos(2π(h − 06:30)/24)      circadian (SCN) drive, daily mean 1
     W_eff = max(W − f_hab·Hb, 0),  dHb/dt = k_hab·(W − Hb)   habituation to sustained withdrawal
     dT/dt = k_T·(ago − T)                       slow tolerance of the opioid suppression
@@ -70,6 +70,16 @@ early-abstinence cortisol, and its recovery over weeks makes cortisol rise while
   (Kreek MJ, 1973; Nava F et al. 2006).
 * withdrawal (the ``withdrawal_signal`` of the adaptation module) activates the axis
   (Am J Drug Alcohol Abuse 2008, doi:10.1080/00952990802385781).
+* a depressive state drives CRH release: CSF CRH is raised in major depression (Nemeroff CB et al.,
+  Science 1984;226:1342) and cortisol is higher in depressed than in healthy people (meta-analysis:
+  Stetler C & Miller GE, Psychosom Med 2011;73:114; HPA hyperactivity in depression, Pariante CM &
+  Lightman SL, Trends Neurosci 2008;31:464). M⁺ is the positive part of the mood module's latent
+  state (0 euthymic, ~1 in an episode; exactly 0 in a typical drug-free person, who stays at rest).
+  With cortisol → mood (mood module) this closes the loop by which negative affect and the axis feed
+  each other; it is what makes people in a worse affective state in protracted abstinence have
+  higher cortisol — the positive cortisol–craving (and cortisol–depression, cortisol–anxiety)
+  correlation across heroin users in the first month of abstinence (Shi J et al., Am J Drug Alcohol
+  Abuse 2009;35:267, hpa.abstinence30) — since negative affect and craving share their drivers.
 * circulating IL-6 and TNF-α activate CRH release (Bangsgaard et al. 2017 ITIS model;
   Windoloski et al. 2022 LPS–HPA model: cytokine → CRH stimulation).
 
@@ -90,6 +100,7 @@ import sympy as sp
 
 from ..model.core import Module, lognormal
 from .immune import resting_levels
+from .reward import positive_part
 
 KARIN = "Karin et al., Mol Syst Biol 2020;16:e9510"
 DAY_H = 24.0
@@ -181,6 +192,7 @@ def build(drugs=None) -> Module:
                    "endogenous module (its resting value x0/(1+x0) when absent)")
     tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
+    mood = m.input("mood_state", "dimensionless", 0.0, "mood module latent depressive state (0 euthymic when absent)")
 
     a1 = m.parameter("hpa_crh_removal_rate", REST["a1"], "1/h",
                      f"{KARIN} (a1 = 0.17 /min: CRH half-life ≈ 4 min), converted to hours")
@@ -239,6 +251,13 @@ def build(drugs=None) -> Module:
                        variability=lognormal(0.4), description="rate of adaptation to a sustained μ-signal deficit")
     f_ad = m.parameter("hpa_antagonist_adaptation_max", 0.8, "dimensionless",
                        "assumed: adaptation to sustained μ blockade is substantial but partial (80%)", upper=1.0)
+    g_dep = m.parameter("hpa_depression_gain", 0.2, "dimensionless",
+                        "assumed: a major depressive episode (latent state 1) raises the hypothalamic drive by 20%, "
+                        "so that, once the glands have compensated (cortisol ≈ u, Karin 2020), morning cortisol is "
+                        "~20% higher — a moderate effect against a between-person CV of ~30%, the order of the "
+                        "MDD–control difference (Stetler & Miller, Psychosom Med 2011;73:114; CSF CRH raised in "
+                        "depression, Nemeroff et al., Science 1984;226:1342); not fitted",
+                        description="CRH drive added per unit of depressive state")
     rest = resting_levels()
     tnf_ref = m.parameter("hpa_tnf_reference", rest["tnf"], "pg/mL",
                           "computed: resting plasma TNF-α of the immune module (Dobreva et al., J Physiol 2021 baseline "
@@ -271,7 +290,7 @@ def build(drugs=None) -> Module:
                        "fraction of the resting endogenous μ signal that is missing (antagonist blockade)")
     wd_eff = _habituated_withdrawal(m, wd)
     u = m.assign("hpa_drive", (circ + gwd * wd_eff + gcyt * excess) * (1 - imax * ago * (1 - ftol * T))
-                 * (1 + g_endo * (deficit - f_ad * Dad)),
+                 * (1 + g_endo * (deficit - f_ad * Dad)) * (1 + g_dep * positive_part(mood, 0.02)),
                  "dimensionless", "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
     gr = (1 + kgr ** -3) / (1 + (x3 / kgr) ** 3)
     mr = (1 + eps) / (x3 + eps)

@@ -17,7 +17,7 @@ over weeks through a first-order state (onset of antidepressant effects over 2�
 Drive (each term 0 for a healthy adult at rest, so the resting state is M = 0 with no drift):
 
     D = u_trait + w_hist·depression_history + w_ela·early_life_adversity + w_ss·(0.5 − social_support)
-        + w_il6·ln(IL-6/IL-6_ref) + w_cort·(cortisol_rel − 1)
+        + w_il6·ln(IL-6/IL-6_ref) + w_cc·ln(central_cytokines_rel) + w_cort·(cortisol_rel − 1)
         − w_μ·(μ_endo − μ_endo,rest + μ_drug·(1 − tolerance))
         + w_κ·(κ_endo − κ_endo,rest + f_κ·κ_drug) − w_δ·(δ_endo − δ_rest) + w_nop·(nop_endo − nop_rest)
         + w_wd·withdrawal + w_A·A − R
@@ -33,7 +33,12 @@ Drive (each term 0 for a healthy adult at rest, so the resting state is M = 0 wi
   Fava et al. 2020, PMC7303008); δ agonism antidepressant-like and NOP agonism depressogenic in
   animals (Peciña et al., Mol Psychiatry 2019;24:576 — seed 001 — for all of these).
 * inflammation: IL-6 is raised in MDD (Dowlati et al., Biol Psychiatry 2010;67:446) and cytokine
-  challenges induce depressed mood (seed 000; model-anchors §6.2);
+  challenges induce depressed mood (seed 000; model-anchors §6.2). Central cytokines carry the
+  signal to mood: peripheral cytokines induce brain IL-1β/TNF-α in microglia, and brain cytokines
+  cause sickness behaviour and, when sustained, depression (Dantzer R et al., Nat Rev Neurosci
+  2008;9:46). The glia module's ``central_cytokines_rel`` (microglial IL-1β/TNF-α relative to rest)
+  therefore enters the drive as its own term — opioid (TLR4) and withdrawal-driven glial activation
+  reach mood through it, and a glial modulator (ibudilast/minocycline-type) lowers it;
 * cortisol: hypercortisolism in MDD (Stetler & Miller, Psychosom Med 2011;73:114);
 * social stress: low social support and the acute negative affect A of rejection (seed 001).
 
@@ -46,13 +51,21 @@ so less socially evoked μ release (``social_mu_release`` from the endogenous mo
 depressed state both slow the recovery.
 
 Read-outs (published ranges; mappings documented at each parameter):
-MADRS (0–60) = MADRS_floor + (60 − floor)·(1 − exp(−s·max(M,0))) — M = 1 ↔ MADRS ≈ 31, the
-baseline of adjunctive trials; HAM-D-17 (0–52) = 0.8·MADRS − 0.5 (linear equating; baseline
-MADRS ~30 ↔ HAM-D ~23–24); BDI-II (0–63) = 1.85·HAM-D − 5 (through the equipercentile links
-HAM-D 10/20/30 ↔ BDI-II 13/32/50, Furukawa et al., Epidemiol Psychiatr Sci 2019;29:e24);
-PHQ-9 (0–27) = 0.7·HAM-D − 2 (through the moderate and moderately-severe anchors PHQ-9 10/15,
-Kroenke et al., J Gen Intern Med 2001;16:606, ↔ HAM-D 17/24, Zimmerman et al., J Affect Disord
-2013;150:384). Linear equating between scales is a population-level approximation (Furukawa 2019
+MADRS (0–60) = MADRS_floor + (60 − floor)·(1 − exp(−s·M)) for M ≥ 0 — M = 1 ↔ MADRS ≈ 31, the
+baseline of adjunctive trials — and floor·exp(s·(60 − floor)/floor·M) below the euthymic point
+(continuous with a continuous slope at M = 0, tending to 0): a person whose drive sits below the
+typical resting level scores below the typical euthymic MADRS. Sub-clinical symptom scores vary
+continuously across healthy people (Nummenmaa et al. 2020 studied exactly this range), so the
+read-outs must not clip them: clipping every M < 0 to the floor and the scale intercepts below
+(BDI-II = 1.85·HAM-D − 5 was 0 for HAM-D < 2.7) gave most euthymic people a BDI-II of exactly 0.
+HAM-D-17 (0–52) = 0.8·MADRS − 0.5 (linear equating; baseline MADRS ~30 ↔ HAM-D ~23–24), joined
+below MADRS 2.5 by the line through the origin (0.6·MADRS); BDI-II (0–63) piecewise linear
+through the equipercentile links HAM-D 10/20/30 ↔ BDI-II 13/32/50 (Furukawa et al., Epidemiol
+Psychiatr Sci 2019;29:e24) and the origin, slope 1.8 above HAM-D 30; PHQ-9 (0–27) piecewise
+linear through the origin and the moderate and moderately-severe anchors PHQ-9 10/15 (Kroenke et
+al., J Gen Intern Med 2001;16:606) ↔ HAM-D 17/24 (Zimmerman et al., J Affect Disord
+2013;150:384). The zero-to-zero segments are assumed (a person without symptoms on one scale has
+none on the other). Equating between scales is a population-level approximation (Furukawa 2019
 and Hawley et al., Int J Methods Psychiatr Res 2013 — individual translation is imprecise).
 
 Interventions: drugs through the receptors module (buprenorphine, buprenorphine-samidorphan,
@@ -92,6 +105,29 @@ def drug_free_mood(m0, d0, c, th):
     return sp.Piecewise((sp.Max(m0, depressed), d0 > d_up), (m0, True))
 
 
+def madrs_from_latent(M, floor, slope):
+    """MADRS from the latent state: floor + (60 − floor)·(1 − exp(−slope·M)) for M ≥ 0 and, below the
+    euthymic point, floor·exp(k·M) with k = slope·(60 − floor)/floor, so value and slope are continuous
+    at M = 0 and the score tends to 0 (not clipped at the floor: sub-clinical scores vary between people).
+    Written with Max/Min rather than a Piecewise so each branch is evaluated only on its own side."""
+    k = slope * (60 - floor) / floor
+    return floor * sp.exp(k * sp.Min(M, 0)) + (60 - floor) * (1 - sp.exp(-slope * sp.Max(M, 0)))
+
+
+def through_anchors(x, anchors, tail_slope):
+    """Piecewise-linear scale equating through the origin and the (x, y) ``anchors`` (increasing), with
+    ``tail_slope`` beyond the last anchor, as a sum of ramps s_0·x + Σ (s_i − s_(i−1))·max(x − x_i, 0);
+    monotone, so a between-person ranking survives the equating; floored at 0 for x < 0."""
+    xs = [0] + [a[0] for a in anchors]
+    ys = [0] + [a[1] for a in anchors]
+    slopes = [sp.Rational(ys[i + 1] - ys[i], xs[i + 1] - xs[i]) for i in range(len(anchors))] + [tail_slope]
+    x = sp.Max(x, 0)
+    y = slopes[0] * x
+    for i in range(1, len(slopes)):
+        y += (slopes[i] - slopes[i - 1]) * sp.Max(x - xs[i], 0)
+    return y
+
+
 def build(drugs=None) -> Module:
     m = Module("mood", __doc__)
     ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
@@ -99,6 +135,8 @@ def build(drugs=None) -> Module:
     tol = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (its resting IL-6 when absent)")
     cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
+    ccy = m.input("central_cytokines_rel", "dimensionless", 1.0,
+                  "glia module: central IL-1β/TNF-α relative to rest (1 at rest and when absent)")
     wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
     mu_e = m.input("mor_endogenous_signal", "dimensionless", 0.1 / 1.1,
                    "endogenous module: receptor density × endogenous μ occupancy (resting value x0/(1+x0) for a "
@@ -145,6 +183,11 @@ def build(drugs=None) -> Module:
                         "effect sizes; endotoxin mood effects modest, model-anchors §6.2)")
     il6_ref = m.parameter("mood_il6_reference", resting_levels()["il6"], "pg/mL",
                           "computed: resting IL-6 of the immune module (Dobreva et al. 2021 baseline with basal LPS), so the term is 0 in a drug-free person at rest")
+    w_cc = m.parameter("mood_weight_central_cytokines", 0.015, "dimensionless",
+                       "assumed: equal per e-fold to the IL-6 weight (mood_weight_il6). Brain IL-1β/TNF-α "
+                       "are the mediators through which peripheral inflammation induces sickness behaviour "
+                       "and depressed mood (Dantzer et al., Nat Rev Neurosci 2008;9:46); no human dose–response "
+                       "for brain cytokines exists, so the peripheral weight is reused; not fitted")
     w_cort = m.parameter("mood_weight_cortisol", 0.05, "dimensionless",
                          "assumed: sustained hypercortisolism depressogenic (Stetler & Miller 2011), modest weight")
     w_mu = m.parameter("mood_weight_mu", 0.6, "dimensionless",
@@ -206,28 +249,31 @@ def build(drugs=None) -> Module:
     drive = m.assign(
         "mood_drive",
         u + w_hist * dep + w_ela * ela + w_ss * (0.5 - ss) + w_il6 * sp.log(il6 / il6_ref)
-        + w_cort * (cort - 1) - w_mu * (mu_e - mu_rest + mu_drug) + w_k * (k_e - k_rest + f_k * kago)
+        + w_cc * sp.log(ccy) + w_cort * (cort - 1) - w_mu * (mu_e - mu_rest + mu_drug) + w_k * (k_e - k_rest + f_k * kago)
         - w_d * (d_e - d_rest) + w_n * (n_e - n_rest) + w_wd * wd + w_a * A - R,
         "dimensionless", "net depressogenic drive D")
     m.ode(M, k_m * (-c * M * (M - th) * (M - 1) + drive))
     m.assign("mu_kappa_balance", mu_e + mu_drug - (k_e + f_k * kago), "dimensionless",
              "μ minus κ signalling as it enters mood", interface=True)
 
-    # --- read-outs ----------------------------------------------------------------------------
+    _scales(m, M)
+    m.assign("mood_depressed", sp.Piecewise((1.0, M > th), (0.0, True)), "dimensionless",
+             "1 when the latent state is past the separatrix (current episode)")
+    return m
+
+
+def _scales(m: Module, M) -> None:
+    """Clinical scales from the latent state (MADRS, then HAM-D-17, BDI-II and PHQ-9 by equating)."""
     floor = m.parameter("madrs_floor", 2.0, "dimensionless",
                         "assumed: euthymic adults score ~0–4 on the MADRS (remission ≤ 10)")
     s_m = m.parameter("madrs_slope", 0.7, "dimensionless",
                       "assumed: maps M = 1 to MADRS ≈ 31, the baseline of adjunctive MDD trials (Fava 2016)")
-    Mr = sp.Max(M, 0)
-    madrs = m.assign("madrs", floor + (60 - floor) * (1 - sp.exp(-s_m * Mr)), "dimensionless",
+    madrs = m.assign("madrs", madrs_from_latent(M, floor, s_m), "dimensionless",
                      "Montgomery–Åsberg Depression Rating Scale (0–60)", interface=True)
-    hamd = m.assign("hamd", sp.Min(sp.Max(0.8 * madrs - 0.5, 0), 52), "dimensionless",
-                    "HAM-D-17 (0–52), linear equating from MADRS (baseline MADRS ~30 ↔ HAM-D ~23–24)",
-                    interface=True)
-    m.assign("bdi", sp.Min(sp.Max(1.85 * hamd - 5, 0), 63), "dimensionless",
-             "BDI-II (0–63) via Furukawa et al. 2019 equipercentile anchors", interface=True)
-    m.assign("phq9", sp.Min(sp.Max(0.7 * hamd - 2, 0), 27), "dimensionless",
-             "PHQ-9 (0–27) via Kroenke 2001 / Zimmerman 2013 severity anchors", interface=True)
-    m.assign("mood_depressed", sp.Piecewise((1.0, M > th), (0.0, True)), "dimensionless",
-             "1 when the latent state is past the separatrix (current episode)")
-    return m
+    hamd = m.assign("hamd", sp.Min(through_anchors(madrs, ((2.5, 1.5),), 0.8), 52),
+                    "dimensionless", "HAM-D-17 (0–52), linear equating from MADRS (baseline MADRS ~30 ↔ HAM-D "
+                    "~23–24), through the origin below MADRS 2.5", interface=True)
+    m.assign("bdi", sp.Min(through_anchors(hamd, ((10, 13), (20, 32), (30, 50)), 1.8), 63), "dimensionless",
+             "BDI-II (0–63) via Furukawa et al. 2019 equipercentile anchors and the origin", interface=True)
+    m.assign("phq9", sp.Min(through_anchors(hamd, ((17, 10), (24, 15)), 5 / 7), 27), "dimensionless",
+             "PHQ-9 (0–27) via Kroenke 2001 / Zimmerman 2013 severity anchors and the origin", interface=True)

@@ -88,7 +88,10 @@ def build(drugs=None) -> Module:
     conv = m.parameter("oxytocin_pg_per_ng", 1000.0, "pg/ng", "unit identity: 1 ng = 1000 pg")
     dlt = m.parameter("oxytocin_smoothing", 0.02, "dimensionless", "assumed: numerical smoothing of T⁺")
 
-    O = m.state("oxytocin_tone_endogenous", "dimensionless", 1.0, "endogenous central oxytocin tone (1 healthy)")
+    # a person starts at the drug-free set point of their covariates (1 for a typical adult), so a
+    # drug-free person with early adversity or low support is at rest rather than drifting for weeks
+    rest = sp.exp(-(d_ela * ela + d_dep * dep + d_soc * (s_ref - ss)))
+    O = m.state("oxytocin_tone_endogenous", "dimensionless", rest, "endogenous central oxytocin tone (1 healthy)")
     E = m.state("oxytocin_central_exogenous", "dimensionless", 0.0, "central oxytocin added by intranasal dosing")
     Tp = positive_part(T, dlt)   # exactly 0 without tolerance: a drug-free person is at rest
     oset = m.assign("oxytocin_setpoint", sp.exp(-(d_op * Tp + d_ela * ela + d_dep * dep + d_soc * (s_ref - ss))),

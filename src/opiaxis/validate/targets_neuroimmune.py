@@ -25,7 +25,7 @@ from scipy import stats
 
 from ..engine import simulate
 from ..models import default_model
-from ..population import sample_parameters
+from ..population import sample_parameters, virtual_cohort
 from ..streams import Purpose, Streams
 from ..dosing import EventTable
 from .registry import target
@@ -40,14 +40,19 @@ FOLLOW_DAYS = 90
 _CACHE: dict = {}
 
 
-def cohort(model, regimens, n, seed, times, overrides=None):
-    """(drug cohort, matched drug-free controls) — the same virtual people."""
+def cohort(model, regimens, n, seed, times, overrides=None, oud_covariates=False):
+    """(drug cohort, matched drug-free controls) — the same virtual people. With ``oud_covariates`` the
+    people also carry the population module's default (OUD) covariates — depression history, early
+    adversity, social support, chronic pain — as a sample of people with OUD does."""
     key = (model.fingerprint(), id(model), tuple(regimens), n, seed, tuple(np.round(times, 6)),
-           tuple(sorted((overrides or {}).items())))
+           tuple(sorted((overrides or {}).items())), oud_covariates)
     if key in _CACHE:
         return _CACHE[key]
     ids = np.arange(1, n + 1)
-    P = sample_parameters(model, ids, seed, overrides=overrides)
+    if oud_covariates:
+        P, _cov = virtual_cohort(model, ids, seed, overrides=overrides)
+    else:
+        P = sample_parameters(model, ids, seed, overrides=overrides)
     regimen = EventTable.from_regimens(model, regimens)
     drug = simulate(model, P, times, regimen.for_ids(ids).expanded() if len(regimen) else None, ids=ids)
     ctrl = simulate(model, P, times, None, ids=ids)
@@ -73,10 +78,10 @@ def _has(model, name):
     return name in model.state_index or name in model.assignment_index
 
 
-def heroin_abstinence(model, n):
+def heroin_abstinence(model, n, oud_covariates=False, overrides=None):
     stop = HEROIN_DAYS * H
     times = np.unique(np.concatenate([np.arange(0, stop, H), stop + np.arange(0, FOLLOW_DAYS * H + 0.1, 6.0)]))
-    return stop, cohort(model, [f"heroin 25 mg IV q6h for {HEROIN_DAYS} d"], n, 2024, times)
+    return stop, cohort(model, [f"heroin 25 mg IV q6h for {HEROIN_DAYS} d"], n, 2024, times, overrides, oud_covariates)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,8 +120,11 @@ def hpa_withdrawal(model=None, n=32):
                     "response to sustained withdrawal (assumed t½ 1 d, 80%; not fitted) plus adrenal-mass recovery; "
                     "samples at 08:00")
 def hpa_abstinence30(model=None, n=32):
+    # Shi et al. 2009 studied heroin addicts: the cohort carries the default OUD covariates (depression
+    # history, early adversity, social support), which shape affect, craving and — through the depressive
+    # state's CRH drive — cortisol, as in the people studied
     model = model or default_model()
-    stop, (d, _c) = heroin_abstinence(model, n)
+    stop, (d, _c) = heroin_abstinence(model, n, oud_covariates=True)
     c3, c30 = _at(d, "cortisol_plasma", stop + 3 * H), _at(d, "cortisol_plasma", stop + 30 * H)
     a3, a30 = _at(d, "acth_plasma", stop + 3 * H), _at(d, "acth_plasma", stop + 30 * H)
     ok_c, rc, pc = _direction(c30, c3, +1)
@@ -126,6 +134,10 @@ def hpa_abstinence30(model=None, n=32):
     if crav:
         rho = float(stats.spearmanr(c30, _at(d, crav, stop + 30 * H)).statistic)
         value["cortisol–craving Spearman ρ (day 30)"] = rho
+        # not scored: the same with cortisol relative to the person's own healthy level, which removes the
+        # between-person spread of baseline cortisol (cortisol_baseline, CV 0.3) that plasma values carry
+        value["cortisol_rel–craving Spearman ρ (day 30, not scored)"] = float(
+            stats.spearmanr(_at(d, "cortisol_rel", stop + 30 * H), _at(d, crav, stop + 30 * H)).statistic)
         ok_r, note = rho > 0, f"cortisol–craving ρ={rho:.2f}"
     else:
         ok_r, note = True, "cortisol–craving correlation NOT ASSESSABLE (no craving variable in the model; scored on the two hormone directions only)"
