@@ -15,7 +15,6 @@ _spec.loader.exec_module(check)
 ISSUE_17_LONG_FUNCTIONS_TO_SPLIT = frozenset({
     "opiaxis.physiology.endogenous.build",
     "opiaxis.physiology.mood.build",
-    "opiaxis.physiology.reward.build",
     "opiaxis.physiology.hpa.build",
     "opiaxis.cli.precision.register",
 })

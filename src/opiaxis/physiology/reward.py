@@ -42,6 +42,8 @@ Equations (time in hours; all quantities dimensionless unless stated)
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import sympy as sp
 
 from .immune import resting_levels
@@ -62,8 +64,8 @@ def positive_part(x, d):
     return xp ** 2 / (xp + d)
 
 
-def build(drugs=None) -> Module:
-    m = Module("reward", __doc__)
+def _inputs(m: Module) -> dict:
+    """Inputs from the other modules and the covariates (each with its value when the module is absent)."""
     A = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
     T = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
     W = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
@@ -75,7 +77,11 @@ def build(drugs=None) -> Module:
                   "covariate (population/covariates.py); 0 for a healthy adult without ACE >= 4")
     dep = m.input("depression_history", "dimensionless", 0.0,
                   "covariate (population/covariates.py); 0 for a healthy adult without depression history")
+    return dict(A=A, T=T, W=W, cort=cort, pain=pain, il6=il6, ot=ot, ela=ela, dep=dep)
 
+
+def _hedonic_parameters(m: Module) -> dict:
+    """Parameters of the opponent process, the allostatic set point, cue learning and incubation (equations 1–5)."""
     eps = m.parameter("reward_load_eps", 0.01, "dimensionless",
                       "assumed: same numerical bound on the occupancy odds as the adaptation module")
     h = m.parameter("reward_load_exponent", 0.75, "dimensionless",
@@ -122,6 +128,11 @@ def build(drugs=None) -> Module:
     g_inc = m.parameter("incubation_gain", 1.5, "dimensionless",
                         "assumed: incubated cue reactivity up to 2.5× the early-abstinence value (rat "
                         "cue-induced responding rises several-fold from day 1 to day 30–90, Grimm et al. 2001)")
+    return dict(eps=eps, h=h, amax=amax, s50a=s50a, kb=kb, k_down=k_down, k_up=k_up, rmin=rmin, g_w=g_w, g_wd=g_wd, k_acq=k_acq, k_fg=k_fg, k_inc=k_inc, k_res=k_res, a_ab=a_ab, g_inc=g_inc)
+
+
+def _craving_parameters(m: Module) -> dict:
+    """Parameters of the craving drives, their trait scaling and μ satiety (equation 6)."""
     w_w = m.parameter("craving_weight_withdrawal", 2.0, "dimensionless",
                       "calibrated to relapse.detox (early relapse): weight of withdrawal in craving")
     w_d = m.parameter("craving_weight_deficit", 1.5, "dimensionless",
@@ -165,32 +176,51 @@ def build(drugs=None) -> Module:
     c50 = m.parameter("craving_half_drive", 1.0, "dimensionless",
                       "assumed: drive giving craving 0.5 (VAS 50)", variability=lognormal(0.3))
     dlt = m.parameter("reward_smoothing", 0.02, "dimensionless", "assumed: numerical smoothing of positive parts")
+    return dict(w_w=w_w, w_d=w_d, w_c=w_c, c_bg=c_bg, cue=cue, w_s=w_s, w_p=w_p, w_i=w_i, il6_ref=il6_ref, e_cue=e_cue, e_s=e_s, v_ela=v_ela, v_dep=v_dep, a_sat=a_sat, c50=c50, dlt=dlt)
 
+
+def _hedonic_states(m: Module, i, q):
+    """Equations 1–5: a- and b-process, set point, dopamine tone, cue learning and incubation.
+    Returns the a-process and the dopamine tone."""
     B = m.state("hedonic_b_process", "dimensionless", 0.0, "opponent (b) process")
     R = m.state("reward_setpoint_state", "dimensionless", 1.0, "allostatic reward set point (1 healthy)")
     V = m.state("cue_association", "dimensionless", 0.0, "associative strength of drug cues (0…1)")
     I = m.state("craving_incubation", "dimensionless", 0.0, "incubation of cue reactivity in abstinence (0…1)")
 
-    x = A / (1 - A + eps)
-    Sh = x ** h * (1 - T)
-    a = m.assign("hedonic_a_process", amax * Sh / (Sh + s50a), "dimensionless", "a-process (phasic dopamine)")
-    m.ode(B, kb * (a - B))
-    Tp = positive_part(T, dlt)
-    m.ode(R, -k_down * (Tp + g_w * W) * (R - rmin) + k_up * (1 - R))
-    m.ode(V, k_acq * a * (1 - V) - k_fg * V)
-    ab = 1 / (1 + (A / a_ab) ** 2)
-    m.ode(I, k_inc * ab * (1 - I) - k_res * (1 - ab) * I)
+    x = i.A / (1 - i.A + q.eps)
+    Sh = x ** q.h * (1 - i.T)
+    a = m.assign("hedonic_a_process", q.amax * Sh / (Sh + q.s50a), "dimensionless", "a-process (phasic dopamine)")
+    m.ode(B, q.kb * (a - B))
+    Tp = positive_part(i.T, q.dlt)
+    m.ode(R, -q.k_down * (Tp + q.g_w * i.W) * (R - q.rmin) + q.k_up * (1 - R))
+    m.ode(V, q.k_acq * a * (1 - V) - q.k_fg * V)
+    ab = 1 / (1 + (i.A / q.a_ab) ** 2)
+    m.ode(I, q.k_inc * ab * (1 - I) - q.k_res * (1 - ab) * I)
 
-    D = m.assign("dopamine_tone", R * (1 + a) / (1 + B + g_wd * W), "dimensionless",
+    D = m.assign("dopamine_tone", R * (1 + a) / (1 + B + q.g_wd * i.W), "dimensionless",
                  "mesolimbic dopamine tone relative to healthy rest", interface=True)
     m.assign("reward_setpoint", R, "dimensionless", "allostatic reward set point (1 healthy)", interface=True)
     m.assign("hedonic_state", a - B, "dimensionless", "net hedonic perception a − b")
-    otp = _pos(ot, dlt)
-    cue_r = m.assign("cue_reactivity", V * (1 + g_inc * I) * otp ** (-e_cue), "dimensionless",
+    return V, I, D
+
+
+def _craving(m: Module, i, q, V, I, D) -> None:
+    """Equation 6: cue reactivity, the craving drives, trait scaling, μ satiety and saturation."""
+    otp = _pos(i.ot, q.dlt)
+    cue_r = m.assign("cue_reactivity", V * (1 + q.g_inc * I) * otp ** (-q.e_cue), "dimensionless",
                      "craving response to an explicit drug cue (incubated, oxytocin-dampened)", interface=True)
-    drive = (w_w * W + w_d * _pos(1 - D, dlt) + w_c * cue_r * (c_bg + cue)
-             + w_s * _pos(cort - 1, dlt) * otp ** (-e_s) + w_p * pain / 10 + w_i * _pos(il6 / il6_ref - 1, dlt))
-    q = m.assign("craving_drive", drive * (1 + v_ela * ela + v_dep * dep) / (1 + (A / a_sat) ** 2), "dimensionless",
-                 "craving drive before saturation")
-    m.assign("craving", q / (q + c50), "dimensionless", "craving 0…1 (VAS/100)", interface=True)
+    drive = (q.w_w * i.W + q.w_d * _pos(1 - D, q.dlt) + q.w_c * cue_r * (q.c_bg + q.cue)
+             + q.w_s * _pos(i.cort - 1, q.dlt) * otp ** (-q.e_s) + q.w_p * i.pain / 10
+             + q.w_i * _pos(i.il6 / q.il6_ref - 1, q.dlt))
+    c = m.assign("craving_drive", drive * (1 + q.v_ela * i.ela + q.v_dep * i.dep) / (1 + (i.A / q.a_sat) ** 2),
+                 "dimensionless", "craving drive before saturation")
+    m.assign("craving", c / (c + q.c50), "dimensionless", "craving 0…1 (VAS/100)", interface=True)
+
+
+def build(drugs=None) -> Module:
+    m = Module("reward", __doc__)
+    i = SimpleNamespace(**_inputs(m))
+    q = SimpleNamespace(**_hedonic_parameters(m), **_craving_parameters(m))
+    V, I, D = _hedonic_states(m, i, q)
+    _craving(m, i, q, V, I, D)
     return m
