@@ -37,6 +37,7 @@ from scipy.integrate import solve_ivp
 from scipy.sparse import csc_matrix
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_roadrunner  # noqa: E402
 from bench_roadrunner import _errors, _summary  # noqa: E402  (the one error measure of the benchmarks)
 
 
@@ -88,6 +89,22 @@ def scipy_patient(mod, p, x0, ev, t_out, method, rtol, atol):
     return Y, cnt, True
 
 
+def roadrunner_cohort(model, P, X0, one, times, rtol, atol):
+    """libRoadRunner in this process, patient after patient (bench_roadrunner's set-up: the SBML
+    export with parameter-driven repeating dose events, one absolute tolerance per state);
+    CPU seconds exclude the SBML compile."""
+    from opiaxis.interop.sbml import group_doses, to_sbml
+    sbml = to_sbml(model, doses=one.assign(ID=1), solver_offsets=False)
+    groups, _ = group_doses(one.assign(ID=1))
+    counters = [f"opiaxis_dose{k}_k" for k in range(1, len(groups) + 1)] + \
+               [f"opiaxis_dose{k}_kstop" for k, g in enumerate(groups, 1) if g.rate > 0]
+    bench_roadrunner._init(sbml, rtol, atol, model.parameter_names, model.state_names)
+    c = time.process_time()
+    Y = np.stack([bench_roadrunner._run((P[k], X0[k], times, list(model.state_names), counters))
+                  for k in range(len(P))])
+    return Y, time.process_time() - c
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--patients", type=int, default=2)
@@ -95,7 +112,9 @@ def main():
     ap.add_argument("--rtol", type=float, nargs="+", default=[1e-6, 1e-5])
     ap.add_argument("--opiaxis-rtol", type=float, nargs="+", default=[1e-6, 1e-5])
     ap.add_argument("--atol-ratio", type=float, default=1e-3)
-    ap.add_argument("--methods", nargs="+", default=["BDF", "LSODA"])
+    ap.add_argument("--methods", nargs="*", default=["BDF", "LSODA"])
+    ap.add_argument("--roadrunner", type=float, nargs="*", default=[],
+                    help="also time libRoadRunner in this process (per core) at these rtols")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
 
@@ -168,6 +187,12 @@ def main():
             if r == rtol:
                 Y, cpu, steps = opiaxis_run(r)
                 report("opiaxis RODAS4 (again)", r, Y, cpu, steps)
+    for rtol in a.roadrunner:
+        Y, cpu = roadrunner_cohort(model, P, X0, doses[doses.ID == 1], times, rtol, rtol * a.atol_ratio)
+        report("libRoadRunner CVODE", rtol, Y, cpu, np.nan)
+        for r in a.opiaxis_rtol:
+            Y, cpu, steps = opiaxis_run(r)
+            report("opiaxis RODAS4 (again)", r, Y, cpu, steps)
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(rec, fh, indent=2)

@@ -76,11 +76,6 @@ def cache_dir() -> Path:
     return d
 
 
-def signed_mask(model: Model) -> list[bool]:
-    """For each state, whether it may change sign (declared ``nonnegative=False``)."""
-    return [not s.nonnegative for s in model.states]
-
-
 def generate_source(model: Model) -> str:
     xs = [s.symbol for s in model.states]
     ps = [p.symbol for p in model.parameters]
@@ -136,9 +131,6 @@ def generate_source(model: Model) -> str:
     # the kernel (benchmarks/bench_scipy.py hands SciPy the same analytic Jacobian)
     lines += [f"JAC_ROW = np.array({[i for i, _, _ in jac_entries]!r}, dtype=np.int64)",
               f"JAC_COL = np.array({[j for _, j, _ in jac_entries]!r}, dtype=np.int64)"]
-    # states declared able to change sign: the kernel measures their error on their amplitude
-    # (the largest magnitude reached so far), not on their current value (see kernel.py)
-    lines += [f"SIGNED = np.array({signed_mask(model)!r}, dtype=np.bool_)"]
     lines += ["", "@nb.njit(cache=True, error_model='numpy')", "def jac(x, p, out):"]
     jused = set().union(*[d.free_symbols for _, _, d in jac_entries]) if jac_entries else set()
     lines += [ln for ln in unpack(xs, "x") if sp.Symbol(ln.split("=")[0].strip(), real=True) in jused]
@@ -160,9 +152,7 @@ def compile_model(model: Model):
     fp = model.fingerprint()
     # the generated file depends on this generator and on the kernel text: both key the cache
     kernel_hash = hashlib.sha256(_KERNEL.read_bytes() + Path(__file__).read_bytes()).hexdigest()[:8]
-    # the sign flags reach the generated code but not the model's fingerprint: they key it too
-    signed = hashlib.sha256(bytes(signed_mask(model))).hexdigest()[:4]
-    key = f"m_{fp}_{kernel_hash}{signed}"
+    key = f"m_{fp}_{kernel_hash}"
     if key in _loaded:
         return _loaded[key]
     path = cache_dir() / f"{key}.py"

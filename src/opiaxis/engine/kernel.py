@@ -8,21 +8,12 @@
 # y_new = y + sum_i M_i K_i, error estimate K_6).
 # Output between steps uses the cubic Hermite interpolant through (y, f(y)) at both ends.
 #
-# Error norm: RMS over states of err_i / (atol + rtol * s_i), with s_i = max(|y_i|, |y_new_i|) for
-# a nonnegative state (relative error), and for a state that may change sign (SIGNED: an
-# oscillator's cos/sin, a signed mood deviation) also at least the largest |y_i| reached so far —
-# the "YMAX" scale of Gear's DIFSUB (Gear CW, Commun ACM 1971;14:185, recalled). Relative error
-# is ill-posed at a zero crossing: the circadian clock's cos/sin states made up two thirds of
-# the error norm on a drug-free day, and measuring them on their amplitude cuts ~23% of those
-# steps (docs/benchmarks.md, "Where the steps go").
-#
 # This file is NOT imported as a module. Its text is appended to the code generated for a
 # model (see codegen.py), which defines before it:
 #     N_STATES            number of states
 #     rhs(x, p, r, out)   out = f(x; p) + r        (r: zero-order input rates, per state)
 #     jac(x, p, out)      out = the N_JAC nonzeros of df/dx
 #     LU_*                the sparse LU plan of I/(h*gamma) - J (see sparse.py)
-#     SIGNED              per state: may it change sign (error measured on its amplitude)
 # so that Numba can compile and cache the solver together with the model.
 
 _GAMMA = 0.25
@@ -107,10 +98,6 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
     J = np.empty(max(N_JAC, 1))
     W = np.empty(LU_NNZ)
     scratch = np.empty(n)
-    amp = np.zeros(n)  # a signed state's amplitude so far (0 for the others: relative error)
-    for i in range(n):
-        if SIGNED[i]:
-            amp[i] = abs(x[i])
     t = t0
     k_ev = 0
     j_out = 0
@@ -133,7 +120,6 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
                 for i in range(n):
                     x[i] = x0[i]
                     r[i] = 0.0
-                    amp[i] = abs(x0[i]) if SIGNED[i] else 0.0  # a reset starts afresh
             k_ev += 1
             h = 0.0
         # 2. outputs due now (after the events at this time)
@@ -152,7 +138,7 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             d0 = 0.0
             d1 = 0.0
             for i in range(n):
-                sc = atol + rtol * max(abs(x[i]), amp[i])
+                sc = atol + rtol * abs(x[i])
                 d0 += (x[i] / sc) ** 2
                 d1 += (f0[i] / sc) ** 2
             d0 = math.sqrt(d0 / n)
@@ -206,7 +192,7 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
                 for i in range(n):
                     xn[i] += m_j * K[j, i]
             for i in range(n):
-                sc = atol + rtol * max(max(abs(x[i]), abs(xn[i])), amp[i])
+                sc = atol + rtol * max(abs(x[i]), abs(xn[i]))
                 e = K[5, i] / sc
                 err += e * e
             err = math.sqrt(err / n)
@@ -234,8 +220,6 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             for i in range(n):
                 x[i] = xn[i]
                 f0[i] = f2[i]
-                if SIGNED[i] and abs(xn[i]) > amp[i]:
-                    amp[i] = abs(xn[i])
             t = t_new
             fac = 0.9 * err ** (-0.25) if err > 0.0 else 6.0
             h *= max(0.2, min(6.0, fac))
