@@ -19,7 +19,12 @@ Accuracy: each run's error against opiaxis at rtol 1e-10/atol 1e-13 on the same 
 outputs, floor 1e-6 of the state's peak or atol; max and median over states). Time: CPU seconds of
 this process (``time.process_time``) with ``NUMBA_NUM_THREADS=1``, so every figure is per core.
 
-    NUMBA_NUM_THREADS=1 python benchmarks/bench_scipy.py --patients 2 --days 120
+``--roadrunner RTOL`` also runs libRoadRunner in this process, patient after patient (the set-up
+of ``bench_roadrunner.py``: its SBML export, one absolute tolerance per state), so that all three
+are timed per core in the same window — on a shared machine the only fair comparison.
+
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_scipy.py --patients 3 --days 365
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_scipy.py --patients 3 --methods --roadrunner 1e-6
 """
 
 from __future__ import annotations
