@@ -162,12 +162,15 @@ def main():
     print(f"reference (opiaxis rtol 1e-10): {cpu_ref:.1f} CPU-s")
 
     def report(label, rtol, Y, cpu, steps, extra=""):
-        mx, md = _summary(_errors(Y, ref, a.atol_ratio * rtol))
+        e = _errors(Y, ref, a.atol_ratio * rtol)
+        mx, md = _summary(e)
+        extra = f"worst {model.state_names[int(np.argmax(e))]} {extra}"
         rate = a.patients * years / cpu
         print(f"{label:24s} rtol {rtol:7.1e}: {cpu:8.2f} CPU-s, {rate:8.4f} patient-years per CPU-s, "
               f"steps/dose {steps / n_doses:7.1f}, error max {mx:.2e} median {md:.2e} {extra}", flush=True)
         rec["runs"].append({"solver": label, "rtol": rtol, "cpu_s": cpu, "patient_years_per_cpu_s": rate,
-                            "steps_per_dose": steps / n_doses, "max": mx, "median": md})
+                            "steps_per_dose": steps / n_doses, "max": mx, "median": md,
+                            "worst": model.state_names[int(np.argmax(e))]})
 
     # interleaved: opiaxis at each tolerance, then each SciPy method at each tolerance
     for rtol in a.opiaxis_rtol:
