@@ -10,8 +10,11 @@ kernel's over the same interval (printed side by side).
     python benchmarks/profile_steps.py --rtol 1e-5
 
 Variants (``--variant``) try the levers of issue 18 on the same intervals without recompiling
-the kernel: ``pi`` (Gustafsson's predictive controller), ``carry`` (the step size kept across
-the dose instead of the initial-step heuristic).
+the kernel: ``pi`` (Gustafsson's predictive controller), ``hw`` (no growth on the step after a
+rejection), ``pihw`` (both), ``carry`` (the step size kept across the dose instead of the
+initial-step heuristic). ``replica(..., ignore=...)`` leaves states out of the error norm (what
+they cost), ``replica(..., floor=...)`` measures states on at least a given magnitude. Results:
+docs/benchmarks.md, "Steps per dose".
 """
 
 from __future__ import annotations
