@@ -127,6 +127,10 @@ def generate_source(model: Model) -> str:
     lines += [f"    out[{i}] = {e} + r[{i}]" for i, e in enumerate(red)]
     from .sparse import emit_constants, plan_lu
     lines += ["", emit_constants(plan_lu(n, [(i, j) for i, j, _ in jac_entries]))]
+    # the Jacobian's sparsity (row, column of each entry of jac's output), for solvers outside
+    # the kernel (benchmarks/bench_scipy.py hands SciPy the same analytic Jacobian)
+    lines += [f"JAC_ROW = np.array({[i for i, _, _ in jac_entries]!r}, dtype=np.int64)",
+              f"JAC_COL = np.array({[j for _, j, _ in jac_entries]!r}, dtype=np.int64)"]
     lines += ["", "@nb.njit(cache=True, error_model='numpy')", "def jac(x, p, out):"]
     jused = set().union(*[d.free_symbols for _, _, d in jac_entries]) if jac_entries else set()
     lines += [ln for ln in unpack(xs, "x") if sp.Symbol(ln.split("=")[0].strip(), real=True) in jused]
