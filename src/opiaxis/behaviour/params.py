@@ -195,6 +195,28 @@ _P.append(BParam(
     "assumed: log-scale SD of the user's own error in judging a dose (in addition to street purity), "
     "from use to use; users cannot measure what they take"))
 
+# --- sedative co-use as a patient trait (issue 14; appended last: earlier draws unchanged) --------
+_P.append(BParam(
+    "sedative_couse_prevalence", 0.45, "dimensionless",
+    "as quoted in issue 14 (not re-checked against the papers in this build): methadone-maintained "
+    "patients commonly use benzodiazepines, ~40–50% (Lintzeris et al. 2007; Chen et al. 2011); 79% of "
+    "Danish methadone overdose deaths had benzodiazepines detected (Eur Addict Res 2016;22:249). Fraction "
+    "of patients who are sedative co-users (benzodiazepines, alcohol, gabapentinoids): a persistent trait, "
+    "drawn once per patient (named normal 'sedative_couser', stream BEHAVIOUR_TRAITS), the same on and off "
+    "treatment. Assumed: a co-user has sedatives on board at every opioid exposure"))
+_P.append(BParam(
+    "sedative_potency_shift", 1.84, "dimensionless",
+    "van der Schrier et al., Anesthesiology 2017;126:534: oxycodone 20 mg reduced resting ventilation by 28% "
+    "(V = 0.72) and ethanol 1 g/l a further 19% (V = 0.72·0.81 = 0.583), ethanol alone without respiratory "
+    "effect. Pharmacodynamic interaction on ventilation, as a potency shift: the sedative multiplies the odds "
+    "of the opioid's depression, (1 − V')/V' = s·(1 − V)/V — the opioid's concentration–depression curve "
+    "moved left by s, so no depression without opioid and none beyond complete apnoea; s = (0.72/0.28)/"
+    "(0.583/0.417) = 1.84 (isohypercapnic VE55, 33.4 → 18.6 → 15.7 l/min, gives 1.42). Benzodiazepines blunt "
+    "the hypercapnic response and act synergistically with opioids (midazolam + fentanyl: hypoxaemia 92% vs "
+    "50%, apnoea 50% vs 0%, Bailey et al., Anesthesiology 1990;73:826). Not fitted; the per-exposure overdose "
+    "risk ratio it implies (~3 at a nadir of 0.68, ~5 at 0.34) is of the order of the 3.9-fold overdose-death "
+    "hazard with benzodiazepine co-prescription (Park et al., BMJ 2015;350:h2698)"))
+
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}
 
 
