@@ -370,13 +370,14 @@ class CohortSim:
         Columns: patient (id), day (0-based), time_h (hours from the start of follow-up; events
         decided at the end of a decision interval or day — discharge, dropout, other-cause death,
         re-entry — carry that end, so day·24 ≤ time_h ≤ (day + 1)·24), event,
-        detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use),
+        detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use; a sedative
+        co-user's deepened nadir, see :func:`sedated_nadir`),
         tolerance (tolerance_level at the use's interval start), p_overdose (P(clinical overdose)
         of the use), in_treatment (at the event). Events: ``treatment_start`` (detail: the
         treatment); ``dose`` (a medication dose: detail the compartment, e.g. methadone.oral, and
         amount_mg; detoxification tapers included; adjunct doses are not listed); ``use`` (detail:
         the dose's compartment, e.g. heroin.iv; amount, nadir, tolerance, P(overdose));
-        ``overdose``; ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
+        ``overdose`` (after a use, or after a methadone/buprenorphine dose scored as an exposure); ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
         after the use); ``death`` (detail: overdose or other cause); ``induction`` and
         ``induction_failed`` (detail: why); ``discharge`` (leaving inpatient care);
         ``dropout`` (leaving treatment; detail: why); ``taper_completed``; ``reentry``;
@@ -628,7 +629,7 @@ class CohortSim:
                 if np.any(np.abs(use_t[a][np.isfinite(use_t[a])] - t_dose - 2.5) <= 3.5):
                     continue
                 w = (grid > t_dose) & (grid <= t_dose + 6.0)
-                if not w.any() or not self.alive[i]:
+                if not w.any() or not (self.alive[i] and self.active[i]):
                     continue
                 vmin = float(sedated_nadir(np.min(vent[a, w]), B["sedative_couser"][i],
                                            B["sedative_potency_shift"][i]))

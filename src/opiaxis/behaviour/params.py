@@ -75,13 +75,14 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_prob_ref", 2e-5, "dimensionless",
-           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) together "
-           "with od_fatal_unrescued, re-done for issue 14 (respiration module, probit in the nadir): 5e-6 / 2e-5 "
-           "gave 5.4 / 13.3 per 1000 PY off OST (n = 100, one year). Probability of a clinical overdose "
+    BParam("od_prob_ref", 2e-6, "dimensionless",
+           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) by hand "
+           "(history: data/calibration.yaml; last re-done for issue 14's sedative co-use trait, 2e-6 → 12.3 per "
+           "1000 PY off OST, n = 100, one year). Probability of a clinical overdose "
            "per use at a modelled ventilation nadir of 0.5 (heroin 25 mg IV: nadir ~0.6 in a 4×/day user, "
-           "~0.3 in a once-daily user, ~0.02 after 30 days of abstinence). Between-patient spread: co-ingested "
-           "benzodiazepines/alcohol, using alone (assumed CV 0.5)", 0.5),
+           "~0.3 in a once-daily user, ~0.02 after 30 days of abstinence) in a patient without sedative co-use. "
+           "Between-patient spread: using alone, other unmodelled risk (assumed CV 0.5; sedative co-use is now "
+           "its own trait, sedative_couse_prevalence)", 0.5),
     BParam("od_nadir_sd", 1.0, "dimensionless",
            "assumed (issue 14; replaces od_ventilation_exponent in the same position, so no patient's draws "
            "change): log-scale SD of the actual ventilation nadir around the modelled one — what the model does "
