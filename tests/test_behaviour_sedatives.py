@@ -15,13 +15,29 @@ def test_interaction_deepens_only_opioid_depression():
     assert s[0] == 1.0 and np.all(s[1:] < v[1:])                   # nothing without an opioid
     # van der Schrier 2017: oxycodone 0.72, with ethanol 1 g/l 0.72·0.81
     assert np.isclose(sedated_nadir(0.72, 1.0, k), 0.72 * 0.81, atol=0.01)
-    # a ceiling stays a ceiling: the same opioid nadir gives the same sedated nadir whatever the dose
-    assert sedated_nadir(0.6, 1.0, k) == sedated_nadir(0.6, 1.0, k)
+    assert np.all(np.diff(sedated_nadir(np.linspace(0.01, 1, 50), 1.0, k)) > 0)   # monotone in the opioid's nadir
     p_ref, sd = PARAMS["od_prob_ref"].value, PARAMS["od_nadir_sd"].value
     # per-exposure overdose risk ratio of a co-user at the on- (0.68) and off-treatment (0.34) heroin nadirs:
     # of the order of the 3.9-fold hazard with benzodiazepine co-prescription (Park 2015), not fitted to it
     ratio = od_probability(s[2:], p_ref, sd) / od_probability(v[2:], p_ref, sd)
     assert np.all((ratio > 2) & (ratio < 10))
+
+
+def test_buprenorphine_ceiling_holds_with_sedatives():
+    """Buprenorphine's ceiling on respiratory depression survives the interaction: in opioid-naive
+    co-users 32 and 128 mg SL barely differ and stay shallow, while methadone 60 mg goes deep."""
+    from opiaxis.behaviour.engine import OPTIONS, Evaluator, _doses, make_cohort, simulate
+    c = make_cohort([1, 2, 3], 5)
+    ev, grid, k = Evaluator(c.model), np.linspace(0.25, 12, 48), PARAMS["sedative_potency_shift"].value
+
+    def nadir(cmt, mg):
+        rows = [(pid, 0.0, float(mg), cmt) for pid in c.ids]
+        r = simulate(c.model, c.P, grid, _doses(rows), ids=c.ids, x0=c.X, t0=0.0, options=OPTIONS)
+        return sedated_nadir(ev("ventilation_rel", r.states, c.P).min(axis=1), 1.0, k)
+
+    b32, b128, m60 = nadir("buprenorphine.sl", 32), nadir("buprenorphine.sl", 128), nadir("methadone.oral", 60)
+    assert np.all(b128 > 0.85) and np.all(np.abs(b128 - b32) < 0.05)
+    assert np.all(m60 < 0.6) and np.all(m60 < b32 - 0.3)
 
 
 def test_trait_prevalence_fixed_by_patient_and_nested():
