@@ -21,7 +21,10 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
 4. simulate the interval from the last states (``x0``, ``t0``) with the generated doses;
 5. overdose: P = Φ(Φ⁻¹(p_ref) + ln(0.5/V_nadir)/σ) from the nadir of ``ventilation_rel`` after each
    use (the respiration module: μ depression of the central drive with CO2 chemoreflex and a
-   breathing tolerance of its own, lost in abstinence; see :func:`od_probability`); rescue by bystander naloxone
+   breathing tolerance of its own, lost in abstinence; see :func:`od_probability`), deepened for a
+   sedative co-user (a patient trait: benzodiazepines, alcohol, gabapentinoids on board at every
+   exposure: the odds of the opioid's depression times s, :func:`sedated_nadir`); the agonist maintenance doses (methadone,
+   buprenorphine-naloxone) are scored the same way as exposures of their own; rescue by bystander naloxone
    (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
    probability. The expected number of deaths given the path (Rao–Blackwell) is accumulated too;
 6. daily: treatment dropout (hazard in craving and recent use), re-entry, other-cause death.
@@ -160,9 +163,30 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
         v = (behaviour or {}).get(nm, p.value)
         eta[nm] = np.exp(np.sqrt(np.log1p(p.cv ** 2)) * Z[:, k]) if p.cv > 0 else np.ones(len(ids))
         B[nm] = v * eta[nm] if p.cv > 0 else np.full(len(ids), float(v))
+    B["sedative_couser"] = sedative_couser(ids, seed, B["sedative_couse_prevalence"])
     X = model.initial_state(P)
     rngs = [Streams(seed).patient(pid, Purpose.BEHAVIOUR_EVENTS) for pid in ids]
     return Cohort(model, ids, int(seed), P, X, cov, B, 0.0, rngs, eta)
+
+
+def sedative_couser(ids, seed: int, prevalence) -> np.ndarray:
+    """The sedative co-use trait (1 co-user, 0 not) of each patient: Φ(z) < prevalence with z the
+    patient's own named normal 'sedative_couser' (stream BEHAVIOUR_TRAITS), so the trait is fixed by
+    (seed, patient id) and a higher prevalence only adds co-users."""
+    from ..streams import Purpose, Streams
+    z = Streams(seed).named_normals(ids, Purpose.BEHAVIOUR_TRAITS, ["sedative_couser"])[:, 0]
+    return (ndtr(z) < np.asarray(prevalence, float)).astype(float)
+
+
+def sedated_nadir(vmin, couser, shift):
+    """The ventilation nadir of an opioid exposure with the patient's sedatives on board: for a
+    co-user the odds of the opioid's depression are multiplied by s (``sedative_potency_shift``),
+    V' = V/(V + s·(1 − V)) — a left shift of the opioid's concentration–depression curve: no
+    depression without opioid, the same V' for the same V (a ceiling on the opioid's own
+    depression, buprenorphine's, stays a ceiling); V otherwise."""
+    v = np.clip(np.asarray(vmin, float), 1e-6, 1.0)
+    s = 1.0 + np.asarray(couser, float) * (np.asarray(shift, float) - 1.0)
+    return v / (v + s * (1.0 - v))
 
 
 def od_probability(vmin, p_ref, sd):
@@ -292,6 +316,7 @@ class CohortSim:
         self.active = np.ones(n, bool)
         self.S = np.ones(n)
         self.use_log = []   # (patient index, day, ventilation nadir, tolerance, P(overdose), in treatment)
+        self.med_log = []   # the same for agonist maintenance doses scored as exposures
         self.events = []    # rows of EVENT_COLUMNS, patient as an index (see event_table)
         d = self.days
         self.rec = Record(np.zeros((n, d), np.int16), np.zeros((n, d), np.int16), np.zeros((n, d), bool),
@@ -345,13 +370,14 @@ class CohortSim:
         Columns: patient (id), day (0-based), time_h (hours from the start of follow-up; events
         decided at the end of a decision interval or day — discharge, dropout, other-cause death,
         re-entry — carry that end, so day·24 ≤ time_h ≤ (day + 1)·24), event,
-        detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use),
+        detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use; a sedative
+        co-user's deepened nadir, see :func:`sedated_nadir`),
         tolerance (tolerance_level at the use's interval start), p_overdose (P(clinical overdose)
         of the use), in_treatment (at the event). Events: ``treatment_start`` (detail: the
         treatment); ``dose`` (a medication dose: detail the compartment, e.g. methadone.oral, and
         amount_mg; detoxification tapers included; adjunct doses are not listed); ``use`` (detail:
         the dose's compartment, e.g. heroin.iv; amount, nadir, tolerance, P(overdose));
-        ``overdose``; ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
+        ``overdose`` (after a use, or after a methadone/buprenorphine dose scored as an exposure); ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
         after the use); ``death`` (detail: overdose or other cause); ``induction`` and
         ``induction_failed`` (detail: why); ``discharge`` (leaving inpatient care);
         ``dropout`` (leaving treatment; detail: why); ``taper_completed``; ``reentry``;
@@ -367,6 +393,8 @@ class CohortSim:
         for cmt, amt in med.rows(mg):
             rows.append((self.c.ids[i], t, amt, cmt))
             self._event(i, t, k_day, "dose", cmt, amt)
+        if self.tx[i] in (TX_METHADONE, TX_BUPNX) and med is self.treat[i].medication:
+            self._med_dose_t.setdefault(i, []).append(t)
 
     def _dose_times(self, med, tday, dt):
         """Clock times (h of day) of ``med``'s doses falling inside [tday, tday + dt)."""
@@ -395,6 +423,7 @@ class CohortSim:
         med_today = np.zeros(len(act), bool)
         tday = t0 - k_day * 24.0  # hour of day at interval start
         self._use_t_now = use_t   # this interval's use times (induction waits for the last use before the dose)
+        self._med_dose_t = {}     # this interval's agonist maintenance dose times per patient (scored for overdose)
         self._treatment_doses(act, tx, U, s["craving"], k_day, t0, tday, rows, med_today)
         self._adjunct_rows(act, t0, rows)
         self.rec.on_med[act, k_day] |= med_today
@@ -406,10 +435,11 @@ class CohortSim:
         Y = r.states
         self._solver_failures(act, r, X, Y, nuse, use_t, t0, k_day)
         self._challenge_readouts(act, tx, grid, Y, P, t0, k_day)
-        if nuse.any():
+        if nuse.any() or self._med_dose_t:
             vent = self.ev("ventilation_rel", Y, P)
             for a in np.nonzero(nuse)[0]:
                 self._uses_outcomes(a, act[a], s, use_t, use_amt, vent, grid, P, X, doses, t0, k_day)
+            self._medication_exposures(act, use_t, vent, s["tolerance"], grid, P, X, doses, t0, k_day)
         self.rec.uses[act, k_day] += nuse.astype(np.int16)
         if (self.tx[act] == TX_CNCP).any():
             self.rec.extra[act, k_day] += np.where(self.tx[act] == TX_CNCP, nuse, 0).astype(np.int16)
@@ -556,27 +586,59 @@ class CohortSim:
             reinf = 1.0 - min(max(float(s["blocking"][a]), 0.0), 1.0)
             self.expectancy[i] += B["use_extinction_rate"][i] * (reinf - self.expectancy[i])
             w = (grid > use_t[a, k]) & (grid <= use_t[a, k] + 1.0)
-            vmin = float(np.min(vent[a, w]))
+            vmin = float(sedated_nadir(np.min(vent[a, w]), B["sedative_couser"][i], B["sedative_potency_shift"][i]))
             pod = od_probability(vmin, B["od_prob_ref"][i], B["od_nadir_sd"][i])
             self.use_log.append((i, k_day, vmin, tol, pod, bool(self.in_tx[i])))
             self._event(i, use_t[a, k], k_day, "use", self.use_cmt[i], use_amt[a, k], vmin, tol, pod)
-            wit = B["od_witnessed"][i]
-            prescue = wit * (B["naloxone_access"][i] + (1 - B["naloxone_access"][i]) * B["ems_rescue"][i])
-            pdeath = pod * (1 - prescue) * B["od_fatal_unrescued"][i]
-            self.rec.exp_od_death[i, k_day] += self.S[i] * pdeath
-            self.S[i] *= 1 - pdeath
-            u = c.rngs[i].random(3)
-            if u[0] >= pod:
-                continue
-            self.rec.od[i, k_day] += 1
-            self._event(i, use_t[a, k], k_day, "overdose", "", np.nan, vmin, tol, pod)
-            if u[1] < prescue:
-                self._rescue(i, a, use_t[a, k], t0, grid, P, X, doses)
-            elif u[2] < B["od_fatal_unrescued"][i] and not self.immortal:
-                self.alive[i] = False
-                self.rec.dead_day[i] = k_day
-                self._event(i, use_t[a, k] + 1.0, k_day, "death", "overdose")
+            if self._overdose(i, a, use_t[a, k], k_day, vmin, tol, pod, c.rngs[i].random(3), t0, grid, P, X, doses):
                 return
+
+    def _overdose(self, i, a, t, k_day, vmin, tol, pod, u, t0, grid, P, X, doses) -> bool:
+        """An exposure at ``t`` with P(overdose) ``pod``: expected overdose death (Rao–Blackwell),
+        then the drawn overdose (uniforms ``u``), rescue or death. True when the patient died."""
+        B = self.c.B
+        wit = B["od_witnessed"][i]
+        prescue = wit * (B["naloxone_access"][i] + (1 - B["naloxone_access"][i]) * B["ems_rescue"][i])
+        pdeath = pod * (1 - prescue) * B["od_fatal_unrescued"][i]
+        self.rec.exp_od_death[i, k_day] += self.S[i] * pdeath
+        self.S[i] *= 1 - pdeath
+        if u[0] >= pod:
+            return False
+        self.rec.od[i, k_day] += 1
+        self._event(i, t, k_day, "overdose", "", np.nan, vmin, tol, pod)
+        if u[1] < prescue:
+            self._rescue(i, a, t, t0, grid, P, X, doses)
+        elif u[2] < B["od_fatal_unrescued"][i] and not self.immortal:
+            self.alive[i] = False
+            self.rec.dead_day[i] = k_day
+            self._event(i, t + 1.0, k_day, "death", "overdose")
+            return True
+        return False
+
+    def _medication_exposures(self, act, use_t, vent, tol, grid, P, X, doses, t0, k_day):
+        """The overdose risk of the interval's agonist maintenance doses themselves (methadone,
+        buprenorphine-naloxone): the nadir of ventilation_rel after the dose (grid points within 6 h,
+        inside the interval), deepened by the patient's sedatives, scored like a use. A dose with an
+        illicit use within 1 h before to 6 h after it is not scored (that use's nadir carries the
+        combined exposure). Its uniforms are keyed draws (patient, 'medication_exposure', time), so
+        no draw of the patient's event stream moves."""
+        from ..streams import Purpose, Streams
+        B = self.c.B
+        for a, i in enumerate(act):
+            for t_dose in self._med_dose_t.get(i, ()):
+                if np.any(np.abs(use_t[a][np.isfinite(use_t[a])] - t_dose - 2.5) <= 3.5):
+                    continue
+                w = (grid > t_dose) & (grid <= t_dose + 6.0)
+                if not w.any() or not (self.alive[i] and self.active[i]):
+                    continue
+                vmin = float(sedated_nadir(np.min(vent[a, w]), B["sedative_couser"][i],
+                                           B["sedative_potency_shift"][i]))
+                pod = od_probability(vmin, B["od_prob_ref"][i], B["od_nadir_sd"][i])
+                self.med_log.append((i, k_day, vmin, float(tol[a]), pod, bool(self.in_tx[i])))
+                key = [f"medication_exposure:{t_dose - self.t_start:.4f}:{j}" for j in range(3)]
+                u = ndtr(Streams(self.c.seed).named_normals([self.c.ids[i]], Purpose.BEHAVIOUR_EVENTS, key)[0])
+                if self._overdose(i, a, t_dose, k_day, vmin, float(tol[a]), pod, u, t0, grid, P, X, doses):
+                    break
 
     def _store_states(self, act, Y):
         """The interval's end states (a rescued patient's from the re-simulation with naloxone)."""

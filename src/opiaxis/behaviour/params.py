@@ -75,13 +75,14 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_prob_ref", 2e-5, "dimensionless",
-           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) together "
-           "with od_fatal_unrescued, re-done for issue 14 (respiration module, probit in the nadir): 5e-6 / 2e-5 "
-           "gave 5.4 / 13.3 per 1000 PY off OST (n = 100, one year). Probability of a clinical overdose "
+    BParam("od_prob_ref", 2e-6, "dimensionless",
+           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) by hand "
+           "(history: data/calibration.yaml; last re-done for issue 14's sedative co-use trait, 2e-6 → 12.3 per "
+           "1000 PY off OST, n = 100, one year). Probability of a clinical overdose "
            "per use at a modelled ventilation nadir of 0.5 (heroin 25 mg IV: nadir ~0.6 in a 4×/day user, "
-           "~0.3 in a once-daily user, ~0.02 after 30 days of abstinence). Between-patient spread: co-ingested "
-           "benzodiazepines/alcohol, using alone (assumed CV 0.5)", 0.5),
+           "~0.3 in a once-daily user, ~0.02 after 30 days of abstinence) in a patient without sedative co-use. "
+           "Between-patient spread: using alone, other unmodelled risk (assumed CV 0.5; sedative co-use is now "
+           "its own trait, sedative_couse_prevalence)", 0.5),
     BParam("od_nadir_sd", 1.0, "dimensionless",
            "assumed (issue 14; replaces od_ventilation_exponent in the same position, so no patient's draws "
            "change): log-scale SD of the actual ventilation nadir around the modelled one — what the model does "
@@ -194,6 +195,28 @@ _P.append(BParam(
     "dose_judgement_sd", 0.3, "dimensionless",
     "assumed: log-scale SD of the user's own error in judging a dose (in addition to street purity), "
     "from use to use; users cannot measure what they take"))
+
+# --- sedative co-use as a patient trait (issue 14; appended last: earlier draws unchanged) --------
+_P.append(BParam(
+    "sedative_couse_prevalence", 0.45, "dimensionless",
+    "as quoted in issue 14 (not re-checked against the papers in this build): methadone-maintained "
+    "patients commonly use benzodiazepines, ~40–50% (Lintzeris et al. 2007; Chen et al. 2011); 79% of "
+    "Danish methadone overdose deaths had benzodiazepines detected (Eur Addict Res 2016;22:249). Fraction "
+    "of patients who are sedative co-users (benzodiazepines, alcohol, gabapentinoids): a persistent trait, "
+    "drawn once per patient (named normal 'sedative_couser', stream BEHAVIOUR_TRAITS), the same on and off "
+    "treatment. Assumed: a co-user has sedatives on board at every opioid exposure"))
+_P.append(BParam(
+    "sedative_potency_shift", 1.84, "dimensionless",
+    "van der Schrier et al., Anesthesiology 2017;126:534: oxycodone 20 mg reduced resting ventilation by 28% "
+    "(V = 0.72) and ethanol 1 g/l a further 19% (V = 0.72·0.81 = 0.583), ethanol alone without respiratory "
+    "effect. Pharmacodynamic interaction on ventilation, as a potency shift: the sedative multiplies the odds "
+    "of the opioid's depression, (1 − V')/V' = s·(1 − V)/V — the opioid's concentration–depression curve "
+    "moved left by s, so no depression without opioid and none beyond complete apnoea; s = (0.72/0.28)/"
+    "(0.583/0.417) = 1.84 (isohypercapnic VE55, 33.4 → 18.6 → 15.7 l/min, gives 1.42). Benzodiazepines blunt "
+    "the hypercapnic response and act synergistically with opioids (midazolam + fentanyl: hypoxaemia 92% vs "
+    "50%, apnoea 50% vs 0%, Bailey et al., Anesthesiology 1990;73:826). Not fitted; the per-exposure overdose "
+    "risk ratio it implies (~3 at a nadir of 0.68, ~5 at 0.34) is of the order of the 3.9-fold overdose-death "
+    "hazard with benzodiazepine co-prescription (Park et al., BMJ 2015;350:h2698)"))
 
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}
 

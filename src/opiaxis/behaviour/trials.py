@@ -151,13 +151,14 @@ def mmt_vs_no_replacement(n: int = 120, days: int = 112, seed: int = SEED, *, ov
 
 
 def mortality_ost(n: int = 100, days: int = 365, seed: int = SEED, n_boot: int = 400, *,
-                  overrides: dict | None = None) -> dict:
+                  overrides: dict | None = None, behaviour: dict | None = None) -> dict:
     """Sordo et al., BMJ 2017: mortality in and out of methadone treatment. A cohort starting
     methadone cycles out (dropout) and back in (re-entry) over a year; person-time is classified
     by treatment status that day. Deaths are not drawn (immortal cohort): expected deaths given each
     path (Rao–Blackwell) estimate the rates; CIs by bootstrap over patients. ``overrides``: ODE
-    typical values (counterfactuals, calibration; see :func:`oud_cohort`)."""
-    c = oud_cohort(n, seed + 2, overrides=overrides)
+    typical values, ``behaviour`` behaviour typical values (counterfactuals, calibration; see
+    :func:`oud_cohort`)."""
+    c = oud_cohort(n, seed + 2, overrides=overrides, behaviour=behaviour)
     sim = CohortSim(c, ["methadone"] * n, days, dt=24.0, immortal=True, reentry=True)
     rec = sim.run()
     on = rec.in_tx

@@ -104,12 +104,13 @@ def _mmt(model=None):
         band="RR inside 2.4–4.2; overdose RR 3–8", source="Sordo et al., BMJ 2017;357:j1550",
         calibration="other_death_rate/other_death_use_rate calibrated to Sordo's non-overdose rates (8.7 on, "
                     "23.4 off per 1000 PY); od_prob_ref calibrated to the overdose rate off OST (12.7/1000 PY; "
-                    "re-done for issue 14 with the respiration module); od_nadir_sd assumed, not fitted; the overdose "
-                    "rate on methadone (2.6) is missed (far too low: methadone's breathing tolerance leaves heroin "
-                    "used on top of it little room — mean nadir 0.68 and P(overdose) 3e-5 per use on methadone vs "
-                    "0.34 and 1.2e-3 off (issue 14 diagnosis); overdose is scored only at illicit uses, never at "
-                    "the medication's own doses; induction-period deaths and sedative co-use are not modelled); "
-                    "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003)")
+                    "re-done for issue 14 with the sedative co-use trait: 2e-5 → 2e-6); od_nadir_sd, the sedative "
+                    "trait's prevalence (0.45) and potency shift (1.84) are sourced or assumed, not fitted; "
+                    "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003). The overdose rate on "
+                    "methadone (2.6) is missed (far too low): co-use raises each exposure's risk alike on and off "
+                    "treatment (~3× at the nadir of heroin on methadone, ~5× off), and the methadone dose's own "
+                    "nadir (~0.9, scored as an exposure since issue 14) is too shallow in a tolerant patient to "
+                    "matter; induction-period deaths are not produced by the respiration module")
 def _mort(model=None):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost()
@@ -140,7 +141,8 @@ def _cncp(model=None):
         "prison) far above the risk later on", band="risk in weeks 1–2 ≥10× the risk in weeks 5–12",
         source="Binswanger et al., NEJM 2007;356:157; Merrall et al., Addiction 2010;105:1545",
         calibration="")  # independent: tolerance_insight, dose_judgement_sd, od_nadir_sd and the breathing
-# tolerance's rates are assumed, not fitted; od_prob_ref (mortality.ost) only scales both periods alike
+# tolerance's rates are assumed, not fitted; od_prob_ref (mortality.ost) only scales both periods alike; the
+# sedative co-use trait (issue 14: prevalence and potency shift from sources) is not fitted
 def _post_release(model=None):
     from ..behaviour.trials import post_release
     r = post_release()
