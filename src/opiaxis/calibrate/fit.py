@@ -914,9 +914,14 @@ class Problem:
 # ----------------------------------------------------------------------------------------------
 # sensitivity screen
 # ----------------------------------------------------------------------------------------------
-def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=None, step: float = 0.1) -> pd.DataFrame:
-    """Fisher information of each candidate at the population median (one batch of simulations)."""
-    prob = Problem(model, data, candidates, readouts=readouts)
+def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=None, step: float = 0.1,
+           rtol: float = 1e-3) -> pd.DataFrame:
+    """Fisher information of each candidate at the population median (one batch of simulations).
+
+    ``rtol`` 1e-3 (the MAP and the Hessian run at 1e-4): against 1e-4, in three decision-study
+    patients the information changed by at most 0.05 (threshold 0.3), the sensitivities by at most
+    0.06 noise SDs, the same 8 parameters were chosen, for 59% of the CPU time."""
+    prob = Problem(model, data, candidates, readouts=readouts, rtol=rtol)
     K = len(candidates)
     if K == 0 or prob.n_obs == 0:
         return pd.DataFrame({"parameter": candidates, "information": np.zeros(K)})

@@ -1,12 +1,12 @@
 """Rank interventions for one fitted patient by posterior expected utility.
 
 Candidates and adjuncts are data (``data/candidates.yaml``; a user file adds or replaces them,
-:func:`load_options`). Every adjunct is added to the base candidate with the best expected
-utility, and every other adjunct on top of the best of these (greedy stacking: a laxative and a
-PAMORA, a laxative and an antidepressant — with one adjunct at a time the laxative's gain, which
-every opioid-maintained patient has, hid every other adjunct's); the best combination is also
-added to every base candidate tied with the best (see ``tie`` below), so that it is compared
-across the bases the posterior cannot separate. Candidates start at the decision time (default: the patient's last
+:func:`load_options`). Every adjunct is added to the best base candidate of each drug class (no
+medication, buprenorphine, methadone, naltrexone: an adjunct's effect depends on the drug), and
+every other adjunct on top of the best of these (greedy stacking: a laxative and a PAMORA, a
+laxative and an antidepressant — with one adjunct at a time the laxative's gain, which every
+opioid-maintained patient has, hid every other adjunct's); each class's best combination is carried
+to the other doses of its class. Candidates start at the decision time (default: the patient's last
 measurement); the history's doses after it are dropped. Every candidate is simulated over the
 horizon for the same posterior draws (fitted parameters from the posterior; every other
 parameter with variability from its population distribution), from each draw's own state at
@@ -346,7 +346,7 @@ class Recommendation:
 def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
-                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4,
+                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-3,
                        trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
@@ -355,7 +355,10 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     of the utility's variables and ``"_times"`` (hours since the decision time).
     ``condition_unfitted``: draw the screened, unfitted parameters from their posterior given the
     data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population.
-    ``stack``: also try a second adjunct on top of each base's best adjunct (see :func:`_adjunct_stages`)."""
+    ``stack``: also try a second adjunct on top of each base's best adjunct (see :func:`_adjunct_stages`).
+    ``rtol``: the candidates' solver tolerance. 1e-3 (the history to the decision time runs at 1e-4): in
+    the decision study's typical patient every base candidate's expected loss moved by at most 0.0005
+    loss units against 1e-4 (MID 0.1) for 57% of the CPU time (docs/precision-recovery.md)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -371,7 +374,7 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     hist = prob.data.doses
     hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
     if t_dec > prob.t0:
-        Xh, _ = sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=rtol, atol=1e-9)
+        Xh, _ = sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=min(rtol, 1e-4), atol=1e-9)
         x0 = Xh[:, -1, :]
     else:
         x0 = sim.initial_state(P)
@@ -418,48 +421,76 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     return results, kinds, notes, t_dec
 
 
+def _overlap(x, y) -> bool:
+    """The same drug or intervention parameter twice is not a second adjunct."""
+    drugs = [{t.split()[0] for t in z.get("regimens", [])} for z in (x, y)]
+    return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
+
+
+def _drug_class(spec) -> frozenset:
+    """The drugs a candidate doses (methadone 30→60 and 30→90 mg are one class; no medication is {})."""
+    return frozenset(t.split()[0] for t in spec.get("regimens", []))
+
+
 def _adjunct_stages(run, results, opts, model, adjunct_bases, stack):
-    """Adjuncts on the best base (or on each of ``adjunct_bases``); with ``stack``, every other adjunct
-    on top of each such base's best adjunct (greedy: a second adjunct is tried only on the best first
-    one); then the best combination (one or two adjuncts) on the bases the posterior cannot separate
-    from the best one.
+    """Adjuncts on the best base of each drug class (or on each of ``adjunct_bases``); with
+    ``stack``, every other adjunct on top of each such base's best adjunct (greedy: a second adjunct
+    is tried only on the best first one); then each class's best combination (one or two adjuncts)
+    on the other bases of its class.
+
+    Per drug class, not on the single best base: an adjunct's effect depends on the drug — a
+    laxative removes most of an opioid agonist's constipation term and little of no medication's;
+    a κ-antagonist adds κ blockade to methadone, which buprenorphine already has — so the best base
+    alone need not be the best base with its adjuncts. (With adjuncts on the best base only, the
+    true best was never simulated for 3 of the decision study's first 6 patients:
+    docs/precision-recovery.md.) Within a class (doses of one drug) the same combination is
+    assumed best and is carried to the other doses.
 
     Stacking is there because patients get several adjuncts: a constipated patient a laxative *and*
     a PAMORA when the laxative is not enough, a depressed one an antidepressant besides the laxative
     that every opioid-maintained patient gains from; with one adjunct at a time the laxative's gain
     hid every other adjunct's."""
     W = opts.weights
-    L = {k: composite(v, W) for k, v in results.items()}
-    best = min(L, key=lambda k: L[k].mean())
+    L = {k: float(composite(v, W).mean()) for k, v in results.items()}
     avail = {a: spec for a, spec in opts.adjuncts.items() if not _available(model, spec)}
-    bases = adjunct_bases or [best]
-    run([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()])
+    if adjunct_bases:
+        bases = list(adjunct_bases)
+    else:
+        best_of: dict = {}
+        for b in sorted(L, key=L.get):
+            best_of.setdefault(_drug_class(opts.candidates[b]), b)
+        bases = list(best_of.values())
+    run([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
+         if not _overlap(opts.candidates[b], spec)])
 
     def best_adjunct(b):
         combos = {a: composite(results[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in results}
-        return min(combos, key=combos.get) if combos and min(combos.values()) < L[b].mean() else None
+        return min(combos, key=combos.get) if combos and min(combos.values()) < L[b] else None
 
     firsts = {b: best_adjunct(b) for b in bases}
-
-    def overlap(x, y):  # the same drug or intervention parameter twice is not a second adjunct
-        drugs = [{t.split()[0] for t in z.get("regimens", [])} for z in (x, y)]
-        return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
-
     if stack:
         run([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
              for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
-             if a2 != a1 and not overlap(avail[a1], spec)])
-    if adjunct_bases is None and firsts[best] is not None:
-        # the best combination (one or two adjuncts) also on the bases the posterior cannot separate
-        # from the best one, so that it is compared across them
-        a1 = firsts[best]
-        combos = {a1: composite(results[f"{best} + {a1}"], W).mean()}
-        combos.update({f"{a1} + {a2}": composite(results[f"{best} + {a1} + {a2}"], W).mean()
-                       for a2 in avail if f"{best} + {a1} + {a2}" in results})
-        c_star = min(combos, key=combos.get)
-        specs = [avail[a1]] + [avail[a2] for a2 in avail if c_star == f"{a1} + {a2}"]
-        tied = [b for b in L if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05]
-        run([(f"{b} + {c_star}", [opts.candidates[b], *specs], "adjunct") for b in tied])
+             if a2 != a1 and not _overlap(avail[a1], spec) and not _overlap(opts.candidates[b], spec)])
+    if adjunct_bases is None:
+        items = []
+        for b, a1 in firsts.items():
+            if a1 is None:
+                continue
+            label, specs = _best_combination(results, b, a1, avail, W)
+            items += [(f"{o} + {label}", [opts.candidates[o], *specs], "adjunct") for o in L
+                      if o != b and _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
+                      and not any(_overlap(opts.candidates[o], s) for s in specs)]
+        run(items)
+
+
+def _best_combination(results, b, a1, avail, W) -> tuple[str, list]:
+    """Base ``b``'s best combination: its best first adjunct ``a1`` alone or with a second one."""
+    combos = {a1: composite(results[f"{b} + {a1}"], W).mean()}
+    combos.update({f"{a1} + {a2}": composite(results[f"{b} + {a1} + {a2}"], W).mean()
+                   for a2 in avail if f"{b} + {a1} + {a2}" in results})
+    label = min(combos, key=combos.get)
+    return label, [avail[a1]] + [avail[a2] for a2 in avail if label == f"{a1} + {a2}"]
 
 
 def _driver(T_c: dict, T_ref: dict, k: int = 2) -> str:
