@@ -94,26 +94,31 @@ def true_losses(fit, P, horizon, opts) -> pd.Series:
     return rank(res, kinds, opts.weights, opts.mid).set_index("candidate")["composite"]
 
 
-def diagnose(tab: pd.DataFrame, truth: pd.Series, mid: float) -> str:
-    """Why rank 1 is not the true best: (b) a tie under the truth (regret < MID); (search) the true
-    best was not among the candidates recommend simulated and rank 1 is the truly best of those;
-    (a) the posterior expects rank 1 to beat the true best (by how much, against the truth's gap)."""
+def diagnose(tab: pd.DataFrame, truth: pd.Series, mid: float, screened: dict | None = None) -> str:
+    """Why rank 1 is not the true best: (b) a tie under the truth (regret < MID); (a) the posterior
+    expects rank 1 to beat the true best (by how much, against the truth's gap) — or, when the true
+    best was not simulated, its adjunct combination, compared on another dose of its drug class
+    (the adjunct search); (search) the true best's combination was never compared."""
     top, best = tab["candidate"].iloc[0], truth.idxmin()
     if top == best:
         return "hit"
     regret = truth[top] - truth[best]
     if regret < mid:
         return f"(b) tie under the truth: regret {regret:.3f} < MID"
-    post = tab.set_index("candidate")["composite"]
-    if best not in post.index:
-        seen = truth[truth.index.isin(post.index)]
-        if seen.idxmin() == top:
-            return f"(search) true best not simulated by recommend; rank 1 is the best of those it simulated"
-        b2 = seen.idxmin()
-        return (f"(a)+(search) true best not simulated; of those simulated the posterior prefers rank 1 to "
-                f"{b2!r} by {post[b2] - post[top]:.3f}, the truth the reverse by {truth[top] - truth[b2]:.3f}")
-    return (f"(a) posterior prefers rank 1 to the true best by {post[best] - post[top]:.3f} loss units, "
-            f"the truth the reverse by {regret:.3f}")
+    post = {**(screened or {}), **tab.set_index("candidate")["composite"].to_dict()}
+    if best in post:
+        return (f"(a) posterior prefers rank 1 to the true best by {post[best] - post[top]:.3f} loss units, "
+                f"the truth the reverse by {regret:.3f}")
+    combo = best.split(" + ", 1)[1] if " + " in best else ""
+    mine = top.split(" + ", 1)[1] if " + " in top else ""
+    same = [c for c in post if combo and c.endswith(" + " + combo)]
+    for c in same:
+        b2 = c[: -len(" + " + combo)]
+        if f"{b2} + {mine}" in post or (not mine and b2 in post):
+            alt = f"{b2} + {mine}" if mine else b2
+            return (f"(a, search) true best not simulated; on {b2!r} the posterior preferred rank 1's adjuncts to "
+                    f"the true best's by {post[c] - post[alt]:.3f}; true regret {regret:.3f}")
+    return f"(search) the true best's adjunct combination was never compared; true regret {regret:.3f}"
 
 
 def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = False, condition: bool = True):
@@ -151,7 +156,8 @@ def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = F
             "hit": top == best_true, "true_best_in_ties": best_true in tie_set,
             "regret": float(truth.get(top, np.nan) - truth.min()),
             "true_margin": float(srt[1] - srt[0]) if len(srt) > 1 else np.nan,
-            "cause": diagnose(tab, truth, opts.mid),
+            "cause": diagnose(tab, truth, opts.mid, rec.screened),
+            "posterior_loss": {**rec.screened, **tab.set_index("candidate")["composite"].to_dict()},
             "p_best_of_true_best": float(tab.set_index("candidate")["p_best"].get(best_true, np.nan)),
             "n_ties": int(tab["tie"].sum()), "coverage90": float(np.mean(cover)) if cover else np.nan,
             "n_params": len(cover), "covered": int(np.sum(cover)), "missed": "; ".join(missed),
@@ -204,8 +210,9 @@ def _md(df: pd.DataFrame) -> str:
 def write_doc(path: Path, R: pd.DataFrame, S: pd.DataFrame, argv_text: str, wall: float, load: str):
     text = path.read_text() if path.exists() else ""
     start, end = "<!-- decision study -->", "<!-- /decision study -->"
-    block = [start, "", f"Run: `python scripts/decision_study.py {argv_text}`".rstrip() + f" — {wall / 60:.1f} min wall "
-             f"time on the shared 2-core development machine (load average {load}); CPU seconds per patient.", "", _md(S), "", "Per patient:", "",
+    took = f" — {wall / 60:.1f} min wall time" if wall else ""
+    block = [start, "", f"Run: `python scripts/decision_study.py {argv_text}`".rstrip() + f"{took} on the shared 2-core "
+             f"development machine (load average {load}); CPU seconds per patient.", "", _md(S), "", "Per patient:", "",
              _md(R[["noise", "patient", "true_best", "recommended", "hit", "regret", "true_margin", "cause",
                     "covered", "n_params", "missed", "fit_cpu_s", "recommend_cpu_s"]]), "", end]
     if start in text and end in text:
@@ -231,6 +238,7 @@ def main(argv=None):
                     help="patients per phenotype (each with its own population draws of the other parameters)")
     ap.add_argument("--rows", default=None, help="append each patient's result to this JSON-lines file")
     ap.add_argument("--from-rows", default=None, help="summarise a JSON-lines file of an earlier run (no simulation)")
+    ap.add_argument("--load", default=None, help="with --from-rows: the load average during that run")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     if a.from_rows:
@@ -243,8 +251,11 @@ def main(argv=None):
     if not a.no_doc:
         import os
         load = "{:.1f}–{:.1f}".format(*sorted(os.getloadavg()[:3])[::2])
-        write_doc(Path(a.doc), R, S, " ".join(argv if argv is not None else sys.argv[1:]), time.perf_counter() - t0,
-                  load)
+        argv_text = " ".join(argv if argv is not None else sys.argv[1:])
+        if a.from_rows:  # the run that made the rows, not this summary
+            argv_text = f"--replicates {R['patient'].str.rsplit('-', n=1).str[1].astype(int).max()}"
+            load = a.load or load
+        write_doc(Path(a.doc), R, S, argv_text, None if a.from_rows else time.perf_counter() - t0, load)
         print(f"wrote {a.doc}")
     return R, S
 
@@ -254,8 +265,8 @@ def run_all(a) -> pd.DataFrame:
     from opiaxis.models import default_model
     model = default_model()
     rows = []
-    for noise in a.noise.split(","):
-        for rep in range(1, a.replicates + 1):
+    for rep in range(1, a.replicates + 1):  # replicate-major: a stopped run covers both noise models alike
+        for noise in a.noise.split(","):
             for name in a.patients.split(","):
                 r = one_patient(model, name, rep, noise, a.seed, a.draws, a.horizon, a.craving, not a.no_condition)
                 rows.append(r)

@@ -58,3 +58,40 @@ def test_fitted_parameter_intervals_cover_the_truth(study):
     covered = sum(r["covered"] for r in study.values())
     n = sum(r["n_params"] for r in study.values())
     assert covered / n >= 0.75, [r["missed"] for r in study.values()]
+
+
+def test_miss_diagnosis_separates_ties_search_and_posterior():
+    """The study's per-patient cause of a miss, on hand-made rankings (no simulation)."""
+    import pandas as pd
+
+    import decision_study as ds
+    truth = pd.Series({"A": 1.00, "B": 1.05, "C": 1.50, "D": 0.60})
+    tab = pd.DataFrame({"candidate": ["A", "B", "C"], "composite": [2.0, 2.1, 2.2]})
+    assert ds.diagnose(tab.assign(candidate=["D", "B", "C"]), truth, 0.1) == "hit"
+    # rank 1 B, true best A (simulated): 0.05 apart under the truth -> a tie, not a miss that matters
+    assert ds.diagnose(tab.assign(candidate=["B", "A", "C"]), truth.drop("D"), 0.1).startswith("(b)")
+    # true best D (no adjunct combination) never compared -> the search
+    assert ds.diagnose(tab, truth, 0.1).startswith("(search)")
+    # true best "B2 + x" not simulated, but x was compared with rank 1's adjunct y on base B1
+    t2 = pd.Series({"B1 + y": 1.0, "B2 + x": 0.5, "B1 + x": 0.8})
+    tab2 = pd.DataFrame({"candidate": ["B1 + y", "B1 + x"], "composite": [2.0, 2.3]})
+    msg = ds.diagnose(tab2, t2, 0.1)
+    assert msg.startswith("(a, search)") and "0.300" in msg
+    # rank 1 C, true best A simulated and 0.5 better: the posterior got it wrong
+    msg = ds.diagnose(tab.assign(candidate=["C", "A", "B"]), truth.drop("D"), 0.1)
+    assert msg.startswith("(a)") and "0.500" in msg
+
+
+def test_truths_are_keyed_by_patient_and_parameter_name(model):
+    """Each synthetic patient's truth is a function of (seed, patient, parameter name): the same
+    patient twice is the same truth, another replicate of the phenotype is another draw, and the
+    phenotype's designed shifts are kept."""
+    import numpy as np
+
+    import decision_study as ds
+    cov, shifts = ds.PHENOTYPES["fast_bup_CL"]
+    a = ds.true_parameters(model, cov, shifts, 3, "fast_bup_CL-1")
+    assert np.array_equal(a, ds.true_parameters(model, cov, shifts, 3, "fast_bup_CL-1"))
+    b = ds.true_parameters(model, cov, shifts, 3, "fast_bup_CL-2")
+    j = model.param_index["buprenorphine_CL"]
+    assert a[j] == b[j] and not np.array_equal(a, b)

@@ -306,6 +306,7 @@ class Recommendation:
     rule: str = ""
     draws_loss: dict = field(default_factory=dict)   # {candidate: (draws,) loss}
     trajectories: dict = field(default_factory=dict)  # {candidate: {variable: (draws, T)}}, "_times"
+    screened: dict = field(default_factory=dict)      # {combination: expected loss on the search draws}
 
     def figure(self, path, top: int = 3) -> Path:
         """PNG: the utility's variables over the horizon under the top candidates (median and 90%
@@ -347,7 +348,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
                        P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-3,
-                       trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True):
+                       trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True,
+                       search_draws: int = 8, screened: dict | None = None):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
@@ -358,7 +360,11 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     ``stack``: also try a second adjunct on top of each base's best adjunct (see :func:`_adjunct_stages`).
     ``rtol``: the candidates' solver tolerance. 1e-3 (the history to the decision time runs at 1e-4): in
     the decision study's typical patient every base candidate's expected loss moved by at most 0.0005
-    loss units against 1e-4 (MID 0.1) for 57% of the CPU time (docs/precision-recovery.md)."""
+    loss units against 1e-4 (MID 0.1) for 57% of the CPU time (docs/precision-recovery.md).
+    ``search_draws``: the adjunct search (:func:`_adjunct_stages`) compares adjuncts on the first this
+    many draws (paired: the same draws for every candidate); the combinations it selects are then
+    simulated for every draw and ranked with the bases. ``screened``: a dict filled with the
+    searched combinations' expected loss on those draws (those not ranked are reported there)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -380,38 +386,33 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         x0 = sim.initial_state(P)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     results, kinds = {}, {}
+    n_s = min(int(search_draws), P.shape[0]) if search_draws else P.shape[0]
+    found = results if n_s >= P.shape[0] else {}
 
-    def run(items):
-        """Simulate candidates [(name, specs, kind)] for every draw in ONE batch of the kernel."""
-        if not items:
-            return
-        n, Ps, frames = P.shape[0], [], []
-        for c, (name, specs, kind) in enumerate(items):
-            Pc = P.copy()
-            for s in specs:
-                for k, v in s.get("parameters", {}).items():
-                    Pc[:, model.param_index[k]] = v
-            Ps.append(Pc)
-            d = _doses(model, [t for s in specs for t in s.get("regimens", [])], t_dec, H)
-            if d is not None and len(d):
-                frames.append(pd.concat([d.assign(ID=c * n + i + 1) for i in range(n)], ignore_index=True))
-        Pall = np.vstack(Ps)
-        X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
-                           x0=np.tile(x0, (len(items), 1)), rtol=rtol, atol=1e-9, per_row=True)
-        for c, (name, specs, kind) in enumerate(items):
-            rows = slice(c * n, (c + 1) * n)
-            if (stats[rows, 2] != 0).any():
-                notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
-            results[name] = outcomes(sim, X[rows], Pall[rows], times)
-            if trajectories is not None:
+    def run(items, rows=None):
+        """Simulate candidates [(name, specs, kind)] in ONE batch of the kernel: every draw into
+        ``results`` (with trajectories), or the first ``rows`` draws into ``found``."""
+        Pr, xr = (P, x0) if rows is None else (P[:rows], x0[:rows])
+        for name, kind, o, X, Pc in _simulate(sim, model, items, Pr, xr, times, t_dec, H, rtol, notes):
+            (results if rows is None else found)[name] = o
+            kinds.setdefault(name, kind)
+            if trajectories is not None and rows is None:
                 trajectories["_times"] = times - t_dec
-                trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X[rows], Pall[rows])
-                                      for k in TERMS if sim.has(TERMS[k][0])}
-            kinds[name] = kind
+                trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X, Pc) for k in TERMS
+                                      if sim.has(TERMS[k][0])}
 
     run([(name, [spec], "intervention") for name, spec in opts.candidates.items() if not _available(model, spec)])
     if with_adjuncts:
-        _adjunct_stages(run, results, opts, model, adjunct_bases, stack)
+        search = run if found is results else (lambda items: run(items, rows=n_s))
+        _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases, stack)
+        if found is not results:
+            if screened is not None:
+                screened.update({k: float(composite(v, opts.weights).mean()) for k, v in found.items()})
+            notes.append(f"adjuncts searched on {n_s} of {P.shape[0]} draws ({len(found)} combinations); each drug "
+                         "class's best combination is ranked on every draw")
+            for k in list(kinds):
+                if k not in results:
+                    del kinds[k]
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
@@ -419,6 +420,31 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         notes.append("return to use is not modelled (no reward/behaviour module in this model): the ranking "
                      "does not credit medications for relapse prevention or retention")
     return results, kinds, notes, t_dec
+
+
+def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes):
+    """Candidates [(name, specs, kind)] for parameter rows ``P`` from states ``x0`` at the decision
+    time, in ONE kernel batch: yields (name, kind, outcomes, states, parameter rows)."""
+    if not items:
+        return
+    n, Ps, frames = P.shape[0], [], []
+    for c, (name, specs, kind) in enumerate(items):
+        Pc = P.copy()
+        for s in specs:
+            for k, v in s.get("parameters", {}).items():
+                Pc[:, model.param_index[k]] = v
+        Ps.append(Pc)
+        d = _doses(model, [t for s in specs for t in s.get("regimens", [])], t_dec, H)
+        if d is not None and len(d):
+            frames.append(pd.concat([d.assign(ID=c * n + i + 1) for i in range(n)], ignore_index=True))
+    Pall = np.vstack(Ps)
+    X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
+                       x0=np.tile(x0, (len(items), 1)), rtol=rtol, atol=1e-9, per_row=True)
+    for c, (name, specs, kind) in enumerate(items):
+        rows = slice(c * n, (c + 1) * n)
+        if (stats[rows, 2] != 0).any():
+            notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
+        yield name, kind, outcomes(sim, X[rows], Pall[rows], times), X[rows], Pall[rows]
 
 
 def _overlap(x, y) -> bool:
@@ -432,7 +458,7 @@ def _drug_class(spec) -> frozenset:
     return frozenset(t.split()[0] for t in spec.get("regimens", []))
 
 
-def _adjunct_stages(run, results, opts, model, adjunct_bases, stack):
+def _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases, stack):
     """Adjuncts on the best base of each drug class (or on each of ``adjunct_bases``); with
     ``stack``, every other adjunct on top of each such base's best adjunct (greedy: a second adjunct
     is tried only on the best first one); then each class's best combination (one or two adjuncts)
@@ -449,9 +475,13 @@ def _adjunct_stages(run, results, opts, model, adjunct_bases, stack):
     Stacking is there because patients get several adjuncts: a constipated patient a laxative *and*
     a PAMORA when the laxative is not enough, a depressed one an antidepressant besides the laxative
     that every opioid-maintained patient gains from; with one adjunct at a time the laxative's gain
-    hid every other adjunct's."""
+    hid every other adjunct's.
+
+    The search (adjuncts, then stacking) runs through ``search`` on the first ``n_s`` draws into
+    ``found`` (the same draws for every candidate, so the comparisons are paired); the selected
+    combinations are then simulated for every draw through ``run``."""
     W = opts.weights
-    L = {k: float(composite(v, W).mean()) for k, v in results.items()}
+    L = {k: float(composite(v, W)[:n_s].mean()) for k, v in results.items()}
     avail = {a: spec for a, spec in opts.adjuncts.items() if not _available(model, spec)}
     if adjunct_bases:
         bases = list(adjunct_bases)
@@ -460,26 +490,27 @@ def _adjunct_stages(run, results, opts, model, adjunct_bases, stack):
         for b in sorted(L, key=L.get):
             best_of.setdefault(_drug_class(opts.candidates[b]), b)
         bases = list(best_of.values())
-    run([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
-         if not _overlap(opts.candidates[b], spec)])
+    search([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
+            if not _overlap(opts.candidates[b], spec)])
 
     def best_adjunct(b):
-        combos = {a: composite(results[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in results}
+        combos = {a: composite(found[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in found}
         return min(combos, key=combos.get) if combos and min(combos.values()) < L[b] else None
 
     firsts = {b: best_adjunct(b) for b in bases}
     if stack:
-        run([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
-             for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
-             if a2 != a1 and not _overlap(avail[a1], spec) and not _overlap(opts.candidates[b], spec)])
+        search([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
+                for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
+                if a2 != a1 and not _overlap(avail[a1], spec) and not _overlap(opts.candidates[b], spec)])
     if adjunct_bases is None:
         items = []
         for b, a1 in firsts.items():
             if a1 is None:
                 continue
-            label, specs = _best_combination(results, b, a1, avail, W)
+            label, specs = _best_combination(found, b, a1, avail, W)
             items += [(f"{o} + {label}", [opts.candidates[o], *specs], "adjunct") for o in L
-                      if o != b and _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
+                      if (o != b or found is not results)
+                      and _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
                       and not any(_overlap(opts.candidates[o], s) for s in specs)]
         run(items)
 
@@ -546,11 +577,13 @@ def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, se
     t = _time.perf_counter()
     opts = options or load_options(weights=weights)
     traj: dict = {}
+    screened: dict = {}
     results, kinds, notes, t_dec = predicted_outcomes(fit, horizon_days=horizon_days, draws=draws, seed=seed,
                                                       decision_time=decision_time, options=opts, step_h=step_h,
-                                                      trajectories=traj, condition_unfitted=condition_unfitted)
+                                                      trajectories=traj, condition_unfitted=condition_unfitted,
+                                                      screened=screened)
     table = rank(results, kinds, opts.weights, opts.mid)
     from .stratify import phenotype
     strata = phenotype(fit)
     return Recommendation(fit.patient, table, strata, notes, draws, horizon_days * 24, t_dec,
-                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"], traj)
+                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"], traj, screened)
