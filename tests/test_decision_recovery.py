@@ -61,25 +61,21 @@ def test_fitted_parameter_intervals_cover_the_truth(study):
 
 
 def test_miss_diagnosis_separates_ties_search_and_posterior():
-    """The study's per-patient cause of a miss, on hand-made rankings (no simulation)."""
-    import pandas as pd
-
+    """The study's verdict on hand-made losses (no simulation): a combination is the same whatever
+    the order of its adjuncts; a miss is a tie under the truth, a posterior error or the search's."""
     import decision_study as ds
-    truth = pd.Series({"A": 1.00, "B": 1.05, "C": 1.50, "D": 0.60})
-    tab = pd.DataFrame({"candidate": ["A", "B", "C"], "composite": [2.0, 2.1, 2.2]})
-    assert ds.diagnose(tab.assign(candidate=["D", "B", "C"]), truth, 0.1) == "hit"
-    # rank 1 B, true best A (simulated): 0.05 apart under the truth -> a tie, not a miss that matters
-    assert ds.diagnose(tab.assign(candidate=["B", "A", "C"]), truth.drop("D"), 0.1).startswith("(b)")
-    # true best D (no adjunct combination) never compared -> the search
-    assert ds.diagnose(tab, truth, 0.1).startswith("(search)")
-    # true best "B2 + x" not simulated, but x was compared with rank 1's adjunct y on base B1
-    t2 = pd.Series({"B1 + y": 1.0, "B2 + x": 0.5, "B1 + x": 0.8})
-    tab2 = pd.DataFrame({"candidate": ["B1 + y", "B1 + x"], "composite": [2.0, 2.3]})
-    msg = ds.diagnose(tab2, t2, 0.1)
-    assert msg.startswith("(a, search)") and "0.300" in msg
-    # rank 1 C, true best A simulated and 0.5 better: the posterior got it wrong
-    msg = ds.diagnose(tab.assign(candidate=["C", "A", "B"]), truth.drop("D"), 0.1)
-    assert msg.startswith("(a)") and "0.500" in msg
+    truth = {"A + x + y": 1.00, "B": 1.05, "C": 1.50, "D + z": 0.60}
+    post = {"A + y + x": 2.0, "B": 2.1, "C": 2.2}
+    v = ds.judge("A + y + x", {k: v for k, v in truth.items() if k != "D + z"}, post, 0.1)
+    assert v["hit"] and v["regret"] == 0 and v["cause"] == "hit"
+    # rank 1 B, true best A + x + y 0.05 better: a tie under the truth, not a miss that matters
+    assert ds.judge("B", {k: v for k, v in truth.items() if k != "D + z"}, post, 0.1)["cause"].startswith("(b)")
+    # the true best D + z was never simulated: the search
+    v = ds.judge("A + x + y", truth, post, 0.1)
+    assert v["cause"].startswith("(search)") and v["true_best"] == "D + z" and abs(v["regret"] - 0.4) < 1e-12
+    # rank 1 C, true best A + x + y simulated and 0.5 better: the posterior got it wrong
+    v = ds.judge("C", {k: v for k, v in truth.items() if k != "D + z"}, {**post, "C": 1.9}, 0.1)
+    assert v["cause"].startswith("(a)") and "by 0.100" in v["cause"] and "reverse by 0.500" in v["cause"]
 
 
 def test_truths_are_keyed_by_patient_and_parameter_name(model):

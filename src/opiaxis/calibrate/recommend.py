@@ -377,13 +377,7 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted,
                                 condition_unfitted=condition_unfitted)
         P[0] = fit.parameter_row() if draws == 1 else P[0]
-    hist = prob.data.doses
-    hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
-    if t_dec > prob.t0:
-        Xh, _ = sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=min(rtol, 1e-4), atol=1e-9)
-        x0 = Xh[:, -1, :]
-    else:
-        x0 = sim.initial_state(P)
+    x0 = _decision_state(prob, P, t_dec, rtol)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     results, kinds = {}, {}
     n_s = min(int(search_draws), P.shape[0]) if search_draws else P.shape[0]
@@ -420,6 +414,45 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         notes.append("return to use is not modelled (no reward/behaviour module in this model): the ranking "
                      "does not credit medications for relapse prevention or retention")
     return results, kinds, notes, t_dec
+
+
+def factorial_combinations(model, opts: Options, max_adjuncts: int = 2) -> list[tuple[str, tuple]]:
+    """Every simulable base candidate with every set of at most ``max_adjuncts`` adjuncts (no drug
+    or intervention parameter twice): the space :func:`predicted_outcomes`' search explores
+    greedily, for :func:`combination_outcomes` (e.g. a truth-known study's true best)."""
+    from itertools import combinations
+    bases = [b for b, s in opts.candidates.items() if not _available(model, s)]
+    adj = [a for a, s in opts.adjuncts.items() if not _available(model, s)]
+    sets = [c for k in range(max_adjuncts + 1) for c in combinations(sorted(adj), k)
+            if not any(_overlap(opts.adjuncts[x], opts.adjuncts[y]) for x, y in combinations(c, 2))]
+    return [(b, c) for b in bases for c in sets if not any(_overlap(opts.candidates[b], opts.adjuncts[a]) for a in c)]
+
+
+def _decision_state(prob, P, t_dec, rtol):
+    """Each parameter row's state at the decision time: the history simulated once (at most rtol
+    1e-4), from which every candidate resumes."""
+    hist = prob.data.doses
+    hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
+    if t_dec > prob.t0:
+        Xh, _ = prob.sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=min(rtol, 1e-4), atol=1e-9)
+        return Xh[:, -1, :]
+    return prob.sim.initial_state(P)
+
+
+def combination_outcomes(fit, combinations: list[tuple[str, tuple]], P: np.ndarray, *, horizon_days: float = 28.0,
+                         options: Options | None = None, step_h: float = 2.0, rtol: float = 1e-3) -> dict:
+    """Outcomes ``{"base + adjunct + …": {outcome: (rows,)}}`` of the given (base, adjuncts)
+    combinations for parameter rows ``P`` (e.g. a patient's true parameters), from the decision time
+    (the last measurement) over the horizon — the same doses, states and outcomes as
+    :func:`predicted_outcomes`, for any set of combinations (a full factorial, a what-if)."""
+    prob = fit.problem
+    opts = options or load_options()
+    t_dec, H = prob.data.end, horizon_days * 24.0
+    x0 = _decision_state(prob, P, t_dec, rtol)
+    times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
+    items = [(" + ".join([b, *adj]), [opts.candidates[b], *[opts.adjuncts[a] for a in adj]], "")
+             for b, adj in combinations]
+    return {name: o for name, _, o, _, _ in _simulate(prob.sim, prob.model, items, P, x0, times, t_dec, H, rtol, [])}
 
 
 def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes):
