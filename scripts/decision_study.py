@@ -239,6 +239,7 @@ def main(argv=None):
                     help="decision draws take the unfitted parameters from the population (not conditioned on the data)")
     ap.add_argument("--replicates", type=int, default=1,
                     help="patients per phenotype (each with its own population draws of the other parameters)")
+    ap.add_argument("--first-replicate", type=int, default=1, help="start at this replicate (split a run)")
     ap.add_argument("--rows", default=None, help="append each patient's result to this JSON-lines file")
     ap.add_argument("--from-rows", default=None, help="summarise a JSON-lines file of an earlier run (no simulation)")
     ap.add_argument("--load", default=None, help="with --from-rows: the load average during that run")
@@ -271,7 +272,7 @@ def run_all(a) -> pd.DataFrame:
     from opiaxis.models import default_model
     model = default_model()
     rows = []
-    for rep in range(1, a.replicates + 1):  # replicate-major: a stopped run covers both noise models alike
+    for rep in range(a.first_replicate, a.replicates + 1):  # replicate-major: a stopped run covers both noise models alike
         for noise in a.noise.split(","):
             for name in a.patients.split(","):
                 r = one_patient(model, name, rep, noise, a.seed, a.draws, a.horizon, a.craving, not a.no_condition)
