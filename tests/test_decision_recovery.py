@@ -29,9 +29,8 @@ def test_patients_differ_in_their_true_best(study):
 
 @pytest.mark.xfail(strict=True, reason="known miss since the truths are drawn by name (issue 15, third pass): these "
                    "three patients (typical-1, fast_bup_CL-2, constipated-3) differ in their true best but all get "
-                   "buprenorphine 32 > 24 > 16 mg + PEG + naloxegol as their top three — the data move the losses, "
-                   "not the order, for them (in the study the depressed and the low-bioavailability phenotypes' rank "
-                   "1 differ); see docs/precision-recovery.md, 'Issue 15, third pass'")
+                   "the same top three, buprenorphine 32, 24 and 16 mg + PEG + naloxegol (in the study the depressed "
+                   "phenotype's rank 1 differs: + aticaprant); see docs/precision-recovery.md, 'Issue 15, third pass'")
 def test_patients_get_different_rankings(study):
     """The complaint was that every patient got the same ranking; these three differ in their
     true best and should not all get the same top three."""
