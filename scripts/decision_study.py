@@ -107,13 +107,22 @@ def judge(recommended: str, true_loss: dict, posterior_loss: dict, mid: float) -
     top, best = canon(recommended), T.idxmin()
     srt = np.sort(T.to_numpy())
     return {"true_best": best, "hit": top == best, "regret": float(T.get(top, np.nan) - T.min()),
-            "true_margin": float(srt[1] - srt[0]), "cause": diagnose(top, Q, T, mid)}
+            "true_margin": float(srt[1] - srt[0]), "cause": diagnose(top, Q, T, mid, drug_classes())}
 
 
-def diagnose(top: str, post: dict, truth: pd.Series, mid: float) -> str:
+def drug_classes() -> dict:
+    """Base candidate → the drugs it doses (recommend's drug classes)."""
+    from opiaxis.calibrate.recommend import load_options
+    return {b: (frozenset(r.split()[0] for r in spec["regimens"]), any("{H" in r for r in spec["regimens"]))
+            for b, spec in load_options().candidates.items()}
+
+
+def diagnose(top: str, post: dict, truth: pd.Series, mid: float, classes: dict | None = None) -> str:
     """Why rank 1 is not the true best (canonical names): (b) a tie under the truth (regret < MID);
-    (a) the posterior expects rank 1 to beat the true best (by how much, against the truth's gap);
-    (search) the true best was not among the combinations recommend simulated (its search)."""
+    (a) the posterior expects rank 1 to beat the true best (by how much, against the truth's gap) —
+    "(a) on D" when the true best itself was not simulated but its adjuncts were, on dose D of the
+    same drug (the search carries a drug class's best combination to its other doses);
+    (search) the true best's combination was never simulated. ``classes``: base → drug class."""
     best = truth.idxmin()
     if top == best:
         return "hit"
@@ -123,7 +132,14 @@ def diagnose(top: str, post: dict, truth: pd.Series, mid: float) -> str:
     if best in post:
         return (f"(a) posterior prefers rank 1 to the true best by {post[best] - post[top]:.3f} loss units, "
                 f"the truth the reverse by {regret:.3f}")
-    return f"(search) the true best was not simulated by recommend; true regret {regret:.3f}"
+    base, *adj = best.split(" + ")
+    cls = (classes or {}).get(base)
+    for c in post:
+        b2, *adj2 = c.split(" + ")
+        if adj2 == adj and cls is not None and (classes or {}).get(b2) == cls:
+            return (f"(a) on {b2!r}: the true best's adjuncts there have posterior loss {post[c]:.3f} against "
+                    f"rank 1's {post[top]:.3f}; the true best is the same adjuncts on {base!r}, true regret {regret:.3f}")
+    return f"(search) the true best's combination was never simulated; true regret {regret:.3f}"
 
 
 def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = False, condition: bool = True):

@@ -66,6 +66,8 @@ def test_fitted_parameter_intervals_cover_the_truth(study):
 def test_miss_diagnosis_separates_ties_search_and_posterior():
     """The study's verdict on hand-made losses (no simulation): a combination is the same whatever
     the order of its adjuncts; a miss is a tie under the truth, a posterior error or the search's."""
+    import pandas as pd
+
     import decision_study as ds
     truth = {"A + x + y": 1.00, "B": 1.05, "C": 1.50, "D + z": 0.60}
     post = {"A + y + x": 2.0, "B": 2.1, "C": 2.2}
@@ -76,6 +78,10 @@ def test_miss_diagnosis_separates_ties_search_and_posterior():
     # the true best D + z was never simulated: the search
     v = ds.judge("A + x + y", truth, post, 0.1)
     assert v["cause"].startswith("(search)") and v["true_best"] == "D + z" and abs(v["regret"] - 0.4) < 1e-12
+    # the true best's adjuncts were simulated on another dose of its drug class: the posterior's call
+    v = ds.diagnose("A", {"A": 1.0, "E + z": 1.3}, pd.Series({"A": 1.0, "D + z": 0.6}), 0.1,
+                    {"D": frozenset({"m"}), "E": frozenset({"m"}), "A": frozenset({"b"})})
+    assert v.startswith("(a) on 'E'") and "1.300" in v
     # rank 1 C, true best A + x + y simulated and 0.5 better: the posterior got it wrong
     v = ds.judge("C", {k: v for k, v in truth.items() if k != "D + z"}, {**post, "C": 1.9}, 0.1)
     assert v["cause"].startswith("(a)") and "by 0.100" in v["cause"] and "reverse by 0.500" in v["cause"]

@@ -179,15 +179,16 @@ def test_adjuncts_stack_on_the_best_first_adjunct(recommended):
 def test_adjuncts_are_tried_on_the_best_base_of_each_drug_class(recommended):
     """An adjunct's effect depends on the drug (a κ-antagonist adds to methadone what buprenorphine
     already has), so every adjunct is tried on the best base of each drug class (no medication,
-    buprenorphine, methadone, naltrexone), and a class's best combination, when it improves on its
+    buprenorphine maintenance and taper, methadone, naltrexone), and a class's best combination, when it improves on its
     best base, reaches the other doses of that class."""
     from opiaxis.calibrate.recommend import load_options
     opts = load_options()
     t = recommended.table.set_index("candidate")["composite"]
     classes: dict = {}
     for b, spec in opts.candidates.items():
-        classes.setdefault(frozenset(r.split()[0] for r in spec["regimens"]), []).append(b)
-    assert len(classes) == 4
+        key = frozenset(r.split()[0] for r in spec["regimens"]), any("{H" in r for r in spec["regimens"])
+        classes.setdefault(key, []).append(b)
+    assert len(classes) == 5   # none, buprenorphine maintenance, buprenorphine taper, methadone, naltrexone
     for bases in classes.values():
         best = min(bases, key=lambda b: t[b])
         assert all(f"{best} + {a}" in t.index for a in opts.adjuncts), best

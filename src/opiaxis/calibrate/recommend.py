@@ -2,7 +2,8 @@
 
 Candidates and adjuncts are data (``data/candidates.yaml``; a user file adds or replaces them,
 :func:`load_options`). Every adjunct is added to the best base candidate of each drug class (no
-medication, buprenorphine, methadone, naltrexone: an adjunct's effect depends on the drug), and
+medication, buprenorphine maintenance, a buprenorphine taper, methadone, naltrexone: an adjunct's
+effect depends on the drug and the regimen), and
 every other adjunct on top of the best of these (greedy stacking: a laxative and a PAMORA, a
 laxative and an antidepressant — with one adjunct at a time the laxative's gain, which every
 opioid-maintained patient has, hid every other adjunct's); each class's best combination is carried
@@ -486,9 +487,14 @@ def _overlap(x, y) -> bool:
     return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
 
 
-def _drug_class(spec) -> frozenset:
-    """The drugs a candidate doses (methadone 30→60 and 30→90 mg are one class; no medication is {})."""
-    return frozenset(t.split()[0] for t in spec.get("regimens", []))
+def _drug_class(spec) -> tuple:
+    """The drugs a candidate doses and whether it runs to the horizon (a ``{H}`` regimen): methadone
+    30→60 and 30→90 mg are one class; a 9-day buprenorphine taper is not buprenorphine maintenance
+    (its best adjuncts differ: in the decision study the taper, best of the buprenorphine bases
+    without adjuncts, chose PEG + aticaprant for the maintenance doses, whose true best was PEG +
+    naloxegol); no medication is its own class."""
+    texts = spec.get("regimens", [])
+    return frozenset(t.split()[0] for t in texts), any("{H" in t for t in texts)
 
 
 def _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases, stack):
