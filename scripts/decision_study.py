@@ -21,15 +21,19 @@ ACTH, COWS, pain NRS, MADRS and SBM/week. Two noise models:
 * ``misspec``   plus within-patient biological variability the fit does not know about
                 (``synthetic_table(within_cv=0.25)``: log-scale Student-t(4) jitter, 25%).
 
-Each patient is fitted (``fit_patient`` defaults) and ranked (``recommend``) at day 21; every
-base candidate with every adjunct, and with every second adjunct on top of its best first one, is
-simulated with the true parameters, and the true best is the best of all of them (so the regret
-also counts combinations ``recommend`` did not consider). ``scripts/candidate_effects.py`` prints
-what each candidate does to each outcome for these patients.
-Reported per noise model: top-1 accuracy (rank 1 = true best), how often the true best is rank 1
-or flagged as a tie with it, regret (true loss of rank 1 − true loss of the true best, in loss
-units), 90% interval coverage of the fitted parameters, that rank 1 has the largest posterior
-expected utility, and seconds per patient.
+Each patient ("phenotype-replicate"; truths drawn by parameter name, ``Streams.named_normals``
+with the DESIGN purpose) is fitted (``fit_patient`` defaults) and ranked (``recommend``) at day 21;
+every base candidate with no, one or two adjuncts (the full factorial,
+``recommend.factorial_combinations``) is simulated with the true parameters through recommend's
+own code (``combination_outcomes``), and the true best is the best of all of them (so the regret
+also counts combinations ``recommend`` did not consider); combinations are compared by their set of
+adjuncts. ``scripts/candidate_effects.py`` prints what each candidate does to each outcome.
+Reported per noise model: top-1 accuracy (rank 1 = true best); ``right_within_mid`` (rank 1's true
+loss within the MID of the true best); both among the patients whose truth differs (following the
+commonest true best would cost them more than the MID); how often the true best is rank 1 or
+flagged as a tie with it; regret (true loss of rank 1 − true loss of the true best, in loss units);
+90% interval coverage of the fitted parameters; that rank 1 has the largest posterior expected
+utility; CPU and wall seconds per patient. Each miss gets a cause (:func:`diagnose`).
 
     python scripts/decision_study.py                       # both noise models, writes the docs table
     python scripts/decision_study.py --replicates 3 --rows rows.jsonl   # 3 patients per phenotype
