@@ -176,6 +176,41 @@ def test_adjuncts_stack_on_the_best_first_adjunct(recommended):
         assert len(set(drugs)) == len(drugs) and len(set(pars)) == len(pars), c
 
 
+def test_adjuncts_are_tried_on_the_best_base_of_each_drug_class(recommended):
+    """An adjunct's effect depends on the drug (a κ-antagonist adds to methadone what buprenorphine
+    already has), so every adjunct is tried on the best base of each drug class (no medication,
+    buprenorphine maintenance and taper, methadone, naltrexone), and a class's best combination, when it improves on its
+    best base, reaches the other doses of that class."""
+    from opiaxis.calibrate.recommend import load_options
+    opts = load_options()
+    t = recommended.table.set_index("candidate")["composite"]
+    classes: dict = {}
+    for b, spec in opts.candidates.items():
+        key = frozenset(r.split()[0] for r in spec["regimens"]), any("{H" in r for r in spec["regimens"])
+        classes.setdefault(key, []).append(b)
+    assert len(classes) == 5   # none, buprenorphine maintenance, buprenorphine taper, methadone, naltrexone
+    for bases in classes.values():
+        best = min(bases, key=lambda b: t[b])
+        assert all(f"{best} + {a}" in t.index for a in opts.adjuncts), best
+        improves = any(c.startswith(f"{best} + ") and t[c] < t[best] for c in t.index)
+        for other in bases:
+            if other != best and improves:
+                assert any(c.startswith(f"{other} + ") for c in t.index), other
+
+
+def test_adjunct_search_on_a_subset_of_draws_ranks_its_choices_on_every_draw(fitted):
+    """The adjunct search compares combinations on the first few (paired) draws; what it selects is
+    simulated for every draw, and only candidates with every draw are ranked."""
+    from opiaxis.calibrate.recommend import predicted_outcomes
+    scr: dict = {}
+    res, kinds, notes, _ = predicted_outcomes(fitted, horizon_days=3, draws=6, search_draws=3, screened=scr)
+    assert all(len(o["cows_mean"]) == 6 for o in res.values()) and set(kinds) == set(res)
+    searched_only = [c for c in scr if c not in res]
+    assert searched_only and any("searched on 3 of 6 draws" in n for n in notes)
+    combos = [c for c in res if kinds[c] == "adjunct"]
+    assert combos and all(c in scr or any(c.endswith(c2.split(" + ", 1)[1]) for c2 in scr) for c in combos)
+
+
 def test_one_decision_rule_orders_the_table_and_gives_p_best(recommended):
     """Rank 1 has the highest posterior expected utility; p_best, p_beats_next and the tie flags
     are recomputed here from the same per-draw losses the table was ordered by."""

@@ -668,7 +668,7 @@ def _read_nonmem(source, model, defs, regimens):
     from ..interop.nonmem import read_nonmem
     data = read_nonmem(source, model)
     label = data.file
-    raw, _, _ = _read_table(source)
+    raw, lines, _ = _read_table(source)
     upper = {str(c).strip().upper(): c for c in raw.columns}
     cens_col = upper.get("BLQ", upper.get("CENS"))
     by_var = {}
@@ -676,22 +676,23 @@ def _read_nonmem(source, model, defs, regimens):
         if r.kind in ("continuous", "scale", "poisson") and r.terms and len(r.terms) == 1:
             for c in r.terms[0].options:
                 by_var.setdefault(c.name, name)
+    loc = _Loc(label, lines)
+    terms: dict[str, bool] = {}
+
+    def model_has(name):
+        if name not in terms:
+            terms[name] = resolve_readout(defs[name], model, defs) is not None
+        return terms[name]
+
     out = {}
     extra = EventTable.from_regimens(model, regimens or [], where="--regimen")
     for pid in data.ids:
         obs = data.observations[(data.observations["ID"] == pid) & (data.observations["MDV"] == 0)]
         rows = []
         for _, o in obs.iterrows():
-            var = str(o["VARIABLE"])
-            if var not in by_var:
-                raise OpiaxisInputError(f"observed variable {var!r} has no read-out (noise model) in "
-                                        "data/readouts.yaml", file=label, field=f"row {int(o['ROW'])}, CMT")
-            name = by_var[var]
-            r = defs[name]
-            cens = cens_col is not None and str(raw[cens_col].iloc[int(o["ROW"])]).strip() in ("1", "1.0")
-            rows.append({"time": float(o["TIME"]), "measurement": name, "value": np.nan if cens else float(o["DV"]),
-                         "unit": r.label, "censored": "<" if cens else "", "limit": float(o["DV"]) if cens else np.nan,
-                         "line": int(o["ROW"]) + 2})
+            i = int(o["ROW"])
+            cens = cens_col is not None and str(raw[cens_col].iloc[i]).strip() in ("1", "1.0")
+            _nonmem_observation(o, by_var, defs, loc, cens, rows, model_has)
         ev = data.events[(data.events["ID"] == pid) & data.events["EVID"].isin([1, 4])]
         frames = [EventTable.from_rows(ev.drop(columns=["ID"])), extra]
         params = {}
@@ -702,6 +703,28 @@ def _read_nonmem(source, model, defs, regimens):
                     params[c] = float(crow[c].iloc[0])
         out[str(pid)] = _finish(pid, rows, frames, {}, [], label, model, params)
     return out
+
+
+def _nonmem_observation(o, by_var, defs, loc, cens: bool, rows: list, model_has) -> None:
+    """One NONMEM observation row (DV already in the model variable's unit) through the same
+    checks as a tidy row (negative concentrations, scale bounds, counts), its errors naming the
+    dataset's line and the NONMEM column (CMT for the read-out, DV for the value)."""
+    i, var = int(o["ROW"]), str(o["VARIABLE"])
+    if var not in by_var:
+        raise loc.err(f"observed variable {var!r} has no read-out (noise model) in data/readouts.yaml; "
+                      f"observable variables: {', '.join(sorted(by_var))}", i, "CMT")
+    name = by_var[var]
+    r = defs[name]
+    if cens and r.kind != "continuous":
+        raise loc.err(f"BLQ/CENS = 1 on {name!r}, a {r.kind} read-out; only assay concentrations are "
+                      "censored at a limit", i, "BLQ")
+    value = f"<{float(o['DV']):.17g}" if cens else f"{float(o['DV']):.17g}"
+    try:
+        _measurement_row(name, value, r.unit if r.kind == "continuous" else "", float(o["TIME"]), defs, loc, i,
+                         rows, model_has)
+    except OpiaxisInputError as exc:
+        field = {"value": "DV", "name": "CMT", "unit": "DV"}.get(exc.field, exc.field)
+        raise OpiaxisInputError(exc.message, file=exc.file, line=exc.line, field=field) from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -891,9 +914,14 @@ class Problem:
 # ----------------------------------------------------------------------------------------------
 # sensitivity screen
 # ----------------------------------------------------------------------------------------------
-def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=None, step: float = 0.1) -> pd.DataFrame:
-    """Fisher information of each candidate at the population median (one batch of simulations)."""
-    prob = Problem(model, data, candidates, readouts=readouts)
+def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=None, step: float = 0.1,
+           rtol: float = 1e-3) -> pd.DataFrame:
+    """Fisher information of each candidate at the population median (one batch of simulations).
+
+    ``rtol`` 1e-3 (the MAP and the Hessian run at 1e-4): against 1e-4, in three decision-study
+    patients the information changed by at most 0.05 (threshold 0.3), the sensitivities by at most
+    0.06 noise SDs, the same 8 parameters were chosen, for 59% of the CPU time."""
+    prob = Problem(model, data, candidates, readouts=readouts, rtol=rtol)
     K = len(candidates)
     if K == 0 or prob.n_obs == 0:
         return pd.DataFrame({"parameter": candidates, "information": np.zeros(K)})

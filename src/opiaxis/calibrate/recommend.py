@@ -1,12 +1,13 @@
 """Rank interventions for one fitted patient by posterior expected utility.
 
 Candidates and adjuncts are data (``data/candidates.yaml``; a user file adds or replaces them,
-:func:`load_options`). Every adjunct is added to the base candidate with the best expected
-utility, and every other adjunct on top of the best of these (greedy stacking: a laxative and a
-PAMORA, a laxative and an antidepressant — with one adjunct at a time the laxative's gain, which
-every opioid-maintained patient has, hid every other adjunct's); the best combination is also
-added to every base candidate tied with the best (see ``tie`` below), so that it is compared
-across the bases the posterior cannot separate. Candidates start at the decision time (default: the patient's last
+:func:`load_options`). Every adjunct is added to the best base candidate of each drug class (no
+medication, buprenorphine maintenance, a buprenorphine taper, methadone, naltrexone: an adjunct's
+effect depends on the drug and the regimen), and
+every other adjunct on top of the best of these (greedy stacking: a laxative and a PAMORA, a
+laxative and an antidepressant — with one adjunct at a time the laxative's gain, which every
+opioid-maintained patient has, hid every other adjunct's); each class's best combination is carried
+to the other doses of its class. Candidates start at the decision time (default: the patient's last
 measurement); the history's doses after it are dropped. Every candidate is simulated over the
 horizon for the same posterior draws (fitted parameters from the posterior; every other
 parameter with variability from its population distribution), from each draw's own state at
@@ -306,6 +307,7 @@ class Recommendation:
     rule: str = ""
     draws_loss: dict = field(default_factory=dict)   # {candidate: (draws,) loss}
     trajectories: dict = field(default_factory=dict)  # {candidate: {variable: (draws, T)}}, "_times"
+    screened: dict = field(default_factory=dict)      # {combination: expected loss on the search draws}
 
     def figure(self, path, top: int = 3) -> Path:
         """PNG: the utility's variables over the horizon under the top candidates (median and 90%
@@ -346,8 +348,9 @@ class Recommendation:
 def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
-                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-4,
-                       trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True):
+                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-3,
+                       trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True,
+                       search_draws: int = 8, screened: dict | None = None):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
@@ -355,7 +358,14 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     of the utility's variables and ``"_times"`` (hours since the decision time).
     ``condition_unfitted``: draw the screened, unfitted parameters from their posterior given the
     data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population.
-    ``stack``: also try a second adjunct on top of each base's best adjunct (see :func:`_adjunct_stages`)."""
+    ``stack``: also try a second adjunct on top of each base's best adjunct (see :func:`_adjunct_stages`).
+    ``rtol``: the candidates' solver tolerance. 1e-3 (the history to the decision time runs at 1e-4): in
+    the decision study's typical patient every base candidate's expected loss moved by at most 0.0005
+    loss units against 1e-4 (MID 0.1) for 57% of the CPU time (docs/precision-recovery.md).
+    ``search_draws``: the adjunct search (:func:`_adjunct_stages`) compares adjuncts on the first this
+    many draws (paired: the same draws for every candidate); the combinations it selects are then
+    simulated for every draw and ranked with the bases. ``screened``: a dict filled with the
+    searched combinations' expected loss on those draws (those not ranked are reported there)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -368,47 +378,36 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted,
                                 condition_unfitted=condition_unfitted)
         P[0] = fit.parameter_row() if draws == 1 else P[0]
-    hist = prob.data.doses
-    hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
-    if t_dec > prob.t0:
-        Xh, _ = sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=rtol, atol=1e-9)
-        x0 = Xh[:, -1, :]
-    else:
-        x0 = sim.initial_state(P)
+    x0 = _decision_state(prob, P, t_dec, rtol)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     results, kinds = {}, {}
+    n_s = min(int(search_draws), P.shape[0]) if search_draws else P.shape[0]
+    found = results if n_s >= P.shape[0] else {}
 
-    def run(items):
-        """Simulate candidates [(name, specs, kind)] for every draw in ONE batch of the kernel."""
-        if not items:
-            return
-        n, Ps, frames = P.shape[0], [], []
-        for c, (name, specs, kind) in enumerate(items):
-            Pc = P.copy()
-            for s in specs:
-                for k, v in s.get("parameters", {}).items():
-                    Pc[:, model.param_index[k]] = v
-            Ps.append(Pc)
-            d = _doses(model, [t for s in specs for t in s.get("regimens", [])], t_dec, H)
-            if d is not None and len(d):
-                frames.append(pd.concat([d.assign(ID=c * n + i + 1) for i in range(n)], ignore_index=True))
-        Pall = np.vstack(Ps)
-        X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
-                           x0=np.tile(x0, (len(items), 1)), rtol=rtol, atol=1e-9, per_row=True)
-        for c, (name, specs, kind) in enumerate(items):
-            rows = slice(c * n, (c + 1) * n)
-            if (stats[rows, 2] != 0).any():
-                notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
-            results[name] = outcomes(sim, X[rows], Pall[rows], times)
-            if trajectories is not None:
+    def run(items, rows=None):
+        """Simulate candidates [(name, specs, kind)] in ONE batch of the kernel: every draw into
+        ``results`` (with trajectories), or the first ``rows`` draws into ``found``."""
+        Pr, xr = (P, x0) if rows is None else (P[:rows], x0[:rows])
+        for name, kind, o, X, Pc in _simulate(sim, model, items, Pr, xr, times, t_dec, H, rtol, notes):
+            (results if rows is None else found)[name] = o
+            kinds.setdefault(name, kind)
+            if trajectories is not None and rows is None:
                 trajectories["_times"] = times - t_dec
-                trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X[rows], Pall[rows])
-                                      for k in TERMS if sim.has(TERMS[k][0])}
-            kinds[name] = kind
+                trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X, Pc) for k in TERMS
+                                      if sim.has(TERMS[k][0])}
 
     run([(name, [spec], "intervention") for name, spec in opts.candidates.items() if not _available(model, spec)])
     if with_adjuncts:
-        _adjunct_stages(run, results, opts, model, adjunct_bases, stack)
+        search = run if found is results else (lambda items: run(items, rows=n_s))
+        _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases, stack)
+        if found is not results:
+            if screened is not None:
+                screened.update({k: float(composite(v, opts.weights).mean()) for k, v in found.items()})
+            notes.append(f"adjuncts searched on {n_s} of {P.shape[0]} draws ({len(found)} combinations); each drug "
+                         "class's best combination is ranked on every draw")
+            for k in list(kinds):
+                if k not in results:
+                    del kinds[k]
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
@@ -418,48 +417,150 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     return results, kinds, notes, t_dec
 
 
-def _adjunct_stages(run, results, opts, model, adjunct_bases, stack):
-    """Adjuncts on the best base (or on each of ``adjunct_bases``); with ``stack``, every other adjunct
-    on top of each such base's best adjunct (greedy: a second adjunct is tried only on the best first
-    one); then the best combination (one or two adjuncts) on the bases the posterior cannot separate
-    from the best one.
+def factorial_combinations(model, opts: Options, max_adjuncts: int = 2) -> list[tuple[str, tuple]]:
+    """Every simulable base candidate with every set of at most ``max_adjuncts`` adjuncts (no drug
+    or intervention parameter twice): the space :func:`predicted_outcomes`' search explores
+    greedily, for :func:`combination_outcomes` (e.g. a truth-known study's true best)."""
+    from itertools import combinations
+    bases = [b for b, s in opts.candidates.items() if not _available(model, s)]
+    adj = [a for a, s in opts.adjuncts.items() if not _available(model, s)]
+    sets = [c for k in range(max_adjuncts + 1) for c in combinations(sorted(adj), k)
+            if not any(_overlap(opts.adjuncts[x], opts.adjuncts[y]) for x, y in combinations(c, 2))]
+    return [(b, c) for b in bases for c in sets if not any(_overlap(opts.candidates[b], opts.adjuncts[a]) for a in c)]
+
+
+def _decision_state(prob, P, t_dec, rtol):
+    """Each parameter row's state at the decision time: the history simulated once (at most rtol
+    1e-4), from which every candidate resumes."""
+    hist = prob.data.doses
+    hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
+    if t_dec > prob.t0:
+        Xh, _ = prob.sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=min(rtol, 1e-4), atol=1e-9)
+        return Xh[:, -1, :]
+    return prob.sim.initial_state(P)
+
+
+def combination_outcomes(fit, combinations: list[tuple[str, tuple]], P: np.ndarray, *, horizon_days: float = 28.0,
+                         options: Options | None = None, step_h: float = 2.0, rtol: float = 1e-3) -> dict:
+    """Outcomes ``{"base + adjunct + …": {outcome: (rows,)}}`` of the given (base, adjuncts)
+    combinations for parameter rows ``P`` (e.g. a patient's true parameters), from the decision time
+    (the last measurement) over the horizon — the same doses, states and outcomes as
+    :func:`predicted_outcomes`, for any set of combinations (a full factorial, a what-if)."""
+    prob = fit.problem
+    opts = options or load_options()
+    t_dec, H = prob.data.end, horizon_days * 24.0
+    x0 = _decision_state(prob, P, t_dec, rtol)
+    times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
+    items = [(" + ".join([b, *adj]), [opts.candidates[b], *[opts.adjuncts[a] for a in adj]], "")
+             for b, adj in combinations]
+    return {name: o for name, _, o, _, _ in _simulate(prob.sim, prob.model, items, P, x0, times, t_dec, H, rtol, [])}
+
+
+def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes):
+    """Candidates [(name, specs, kind)] for parameter rows ``P`` from states ``x0`` at the decision
+    time, in ONE kernel batch: yields (name, kind, outcomes, states, parameter rows)."""
+    if not items:
+        return
+    n, Ps, frames = P.shape[0], [], []
+    for c, (name, specs, kind) in enumerate(items):
+        Pc = P.copy()
+        for s in specs:
+            for k, v in s.get("parameters", {}).items():
+                Pc[:, model.param_index[k]] = v
+        Ps.append(Pc)
+        d = _doses(model, [t for s in specs for t in s.get("regimens", [])], t_dec, H)
+        if d is not None and len(d):
+            frames.append(pd.concat([d.assign(ID=c * n + i + 1) for i in range(n)], ignore_index=True))
+    Pall = np.vstack(Ps)
+    X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
+                       x0=np.tile(x0, (len(items), 1)), rtol=rtol, atol=1e-9, per_row=True)
+    for c, (name, specs, kind) in enumerate(items):
+        rows = slice(c * n, (c + 1) * n)
+        if (stats[rows, 2] != 0).any():
+            notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
+        yield name, kind, outcomes(sim, X[rows], Pall[rows], times), X[rows], Pall[rows]
+
+
+def _overlap(x, y) -> bool:
+    """The same drug or intervention parameter twice is not a second adjunct."""
+    drugs = [{t.split()[0] for t in z.get("regimens", [])} for z in (x, y)]
+    return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
+
+
+def _drug_class(spec) -> tuple:
+    """The drugs a candidate doses and whether it runs to the horizon (a ``{H}`` regimen): methadone
+    30→60 and 30→90 mg are one class; a 9-day buprenorphine taper is not buprenorphine maintenance
+    (its best adjuncts differ: in the decision study the taper, best of the buprenorphine bases
+    without adjuncts, chose PEG + aticaprant for the maintenance doses, whose true best was PEG +
+    naloxegol); no medication is its own class."""
+    texts = spec.get("regimens", [])
+    return frozenset(t.split()[0] for t in texts), any("{H" in t for t in texts)
+
+
+def _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases, stack):
+    """Adjuncts on the best base of each drug class (or on each of ``adjunct_bases``); with
+    ``stack``, every other adjunct on top of each such base's best adjunct (greedy: a second adjunct
+    is tried only on the best first one); then each class's best combination (one or two adjuncts)
+    on the other bases of its class.
+
+    Per drug class, not on the single best base: an adjunct's effect depends on the drug — a
+    laxative removes most of an opioid agonist's constipation term and little of no medication's;
+    a κ-antagonist adds κ blockade to methadone, which buprenorphine already has — so the best base
+    alone need not be the best base with its adjuncts. (With adjuncts on the best base only, the
+    true best was never simulated for 3 of the decision study's first 6 patients:
+    docs/precision-recovery.md.) Within a class (doses of one drug) the same combination is
+    assumed best and is carried to the other doses.
 
     Stacking is there because patients get several adjuncts: a constipated patient a laxative *and*
     a PAMORA when the laxative is not enough, a depressed one an antidepressant besides the laxative
     that every opioid-maintained patient gains from; with one adjunct at a time the laxative's gain
-    hid every other adjunct's."""
+    hid every other adjunct's.
+
+    The search (adjuncts, then stacking) runs through ``search`` on the first ``n_s`` draws into
+    ``found`` (the same draws for every candidate, so the comparisons are paired); the selected
+    combinations are then simulated for every draw through ``run``."""
     W = opts.weights
-    L = {k: composite(v, W) for k, v in results.items()}
-    best = min(L, key=lambda k: L[k].mean())
+    L = {k: float(composite(v, W)[:n_s].mean()) for k, v in results.items()}
     avail = {a: spec for a, spec in opts.adjuncts.items() if not _available(model, spec)}
-    bases = adjunct_bases or [best]
-    run([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()])
+    if adjunct_bases:
+        bases = list(adjunct_bases)
+    else:
+        best_of: dict = {}
+        for b in sorted(L, key=L.get):
+            best_of.setdefault(_drug_class(opts.candidates[b]), b)
+        bases = list(best_of.values())
+    search([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
+            if not _overlap(opts.candidates[b], spec)])
 
     def best_adjunct(b):
-        combos = {a: composite(results[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in results}
-        return min(combos, key=combos.get) if combos and min(combos.values()) < L[b].mean() else None
+        combos = {a: composite(found[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in found}
+        return min(combos, key=combos.get) if combos and min(combos.values()) < L[b] else None
 
     firsts = {b: best_adjunct(b) for b in bases}
-
-    def overlap(x, y):  # the same drug or intervention parameter twice is not a second adjunct
-        drugs = [{t.split()[0] for t in z.get("regimens", [])} for z in (x, y)]
-        return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
-
     if stack:
-        run([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
-             for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
-             if a2 != a1 and not overlap(avail[a1], spec)])
-    if adjunct_bases is None and firsts[best] is not None:
-        # the best combination (one or two adjuncts) also on the bases the posterior cannot separate
-        # from the best one, so that it is compared across them
-        a1 = firsts[best]
-        combos = {a1: composite(results[f"{best} + {a1}"], W).mean()}
-        combos.update({f"{a1} + {a2}": composite(results[f"{best} + {a1} + {a2}"], W).mean()
-                       for a2 in avail if f"{best} + {a1} + {a2}" in results})
-        c_star = min(combos, key=combos.get)
-        specs = [avail[a1]] + [avail[a2] for a2 in avail if c_star == f"{a1} + {a2}"]
-        tied = [b for b in L if b != best and np.mean(L[b] - L[best] < opts.mid) > 0.05]
-        run([(f"{b} + {c_star}", [opts.candidates[b], *specs], "adjunct") for b in tied])
+        search([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
+                for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
+                if a2 != a1 and not _overlap(avail[a1], spec) and not _overlap(opts.candidates[b], spec)])
+    if adjunct_bases is None:
+        items = []
+        for b, a1 in firsts.items():
+            if a1 is None:
+                continue
+            label, specs = _best_combination(found, b, a1, avail, W)
+            items += [(f"{o} + {label}", [opts.candidates[o], *specs], "adjunct") for o in L
+                      if (o != b or found is not results)
+                      and _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
+                      and not any(_overlap(opts.candidates[o], s) for s in specs)]
+        run(items)
+
+
+def _best_combination(results, b, a1, avail, W) -> tuple[str, list]:
+    """Base ``b``'s best combination: its best first adjunct ``a1`` alone or with a second one."""
+    combos = {a1: composite(results[f"{b} + {a1}"], W).mean()}
+    combos.update({f"{a1} + {a2}": composite(results[f"{b} + {a1} + {a2}"], W).mean()
+                   for a2 in avail if f"{b} + {a1} + {a2}" in results})
+    label = min(combos, key=combos.get)
+    return label, [avail[a1]] + [avail[a2] for a2 in avail if label == f"{a1} + {a2}"]
 
 
 def _driver(T_c: dict, T_ref: dict, k: int = 2) -> str:
@@ -515,11 +616,13 @@ def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, se
     t = _time.perf_counter()
     opts = options or load_options(weights=weights)
     traj: dict = {}
+    screened: dict = {}
     results, kinds, notes, t_dec = predicted_outcomes(fit, horizon_days=horizon_days, draws=draws, seed=seed,
                                                       decision_time=decision_time, options=opts, step_h=step_h,
-                                                      trajectories=traj, condition_unfitted=condition_unfitted)
+                                                      trajectories=traj, condition_unfitted=condition_unfitted,
+                                                      screened=screened)
     table = rank(results, kinds, opts.weights, opts.mid)
     from .stratify import phenotype
     strata = phenotype(fit)
     return Recommendation(fit.patient, table, strata, notes, draws, horizon_days * 24, t_dec,
-                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"], traj)
+                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"], traj, screened)
