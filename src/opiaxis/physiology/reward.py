@@ -31,7 +31,8 @@ Equations (time in hours; all quantities dimensionless unless stated)
 6. **Craving** (0…1; the observation layer maps it to a 0–100 VAS). Drives, each dimensionless:
    withdrawal w_w·W; reward deficit w_d·(1 − D)⁺ (negative reinforcement, Koob); cues
    w_c·V·(1 + g_inc·I)·(c_bg + cue_exposure)·OT^(−e_cue); stress w_s·(cortisol_rel − 1)⁺·OT^(−e_s);
-   pain w_p·pain_nrs/10; inflammation w_i·(IL-6/IL-6_ref − 1)⁺. Their sum is scaled by trait
+   pain w_p·pain_nrs/10; inflammation w_i·(IL-6/IL-6_ref − 1)⁺; negative affect w_m·M⁺ (M the mood
+   module's latent depressive state, exactly 0 when euthymic). Their sum is scaled by trait
    vulnerability (1 + v_ela·early_life_adversity + v_dep·depression_history) and by μ satiety
    1/(1 + (A/A_sat)^2) (an occupied receptor satiates — the "narcotic blockade" of adequate
    methadone doses, Dole, Nyswander & Kreek, Arch Intern Med 1966;118:304), and mapped to 0…1 by
@@ -77,7 +78,9 @@ def _inputs(m: Module) -> dict:
                   "covariate (population/covariates.py); 0 for a healthy adult without ACE >= 4")
     dep = m.input("depression_history", "dimensionless", 0.0,
                   "covariate (population/covariates.py); 0 for a healthy adult without depression history")
-    return dict(A=A, T=T, W=W, cort=cort, pain=pain, il6=il6, ot=ot, ela=ela, dep=dep)
+    mood = m.input("mood_state", "dimensionless", 0.0,
+                   "mood module latent depressive state (0 euthymic, ~1 in an episode; 0 when absent)")
+    return dict(A=A, T=T, W=W, cort=cort, pain=pain, il6=il6, ot=ot, ela=ela, dep=dep, mood=mood)
 
 
 def _hedonic_parameters(m: Module) -> dict:
@@ -153,6 +156,14 @@ def _craving_parameters(m: Module) -> dict:
     w_i = m.parameter("craving_weight_inflammation", 0.1, "dimensionless",
                       "assumed: a doubling of IL-6 adds 0.1 to the craving drive (seed 000: inflammation in early "
                       "abstinence; weak, no quantitative anchor)")
+    w_m = m.parameter("craving_weight_negative_affect", 0.5, "dimensionless",
+                      "assumed: a depressive episode (mood state 1) adds 0.5 to the craving drive, as much as a "
+                      "doubled cortisol (craving_weight_stress). Negative mood rises with opioid craving in the hours "
+                      "before lapses (EMA in 149 outpatients on agonist treatment: Preston et al., Psychopharmacology "
+                      "2018;235:2713) and couples to craving within person day by day in residential OUD treatment "
+                      "(Cleveland et al. 2021, PMC8060350); craving, anxiety and depression all tracked cortisol in "
+                      "the first month of heroin abstinence (Shi et al., Am J Drug Alcohol Abuse 2009;35:267). The "
+                      "size is not fitted")
     il6_ref = m.parameter("craving_il6_reference", resting_levels()["il6"], "pg/mL",
                           "computed: resting IL-6 of the immune module (Dobreva et al. 2021 baseline with basal LPS), so the term is 0 in a drug-free person at rest")
     e_cue = m.parameter("oxytocin_cue_exponent", 0.8, "dimensionless",
@@ -176,7 +187,7 @@ def _craving_parameters(m: Module) -> dict:
     c50 = m.parameter("craving_half_drive", 1.0, "dimensionless",
                       "assumed: drive giving craving 0.5 (VAS 50)", variability=lognormal(0.3))
     dlt = m.parameter("reward_smoothing", 0.02, "dimensionless", "assumed: numerical smoothing of positive parts")
-    return dict(w_w=w_w, w_d=w_d, w_c=w_c, c_bg=c_bg, cue=cue, w_s=w_s, w_p=w_p, w_i=w_i, il6_ref=il6_ref, e_cue=e_cue, e_s=e_s, v_ela=v_ela, v_dep=v_dep, a_sat=a_sat, c50=c50, dlt=dlt)
+    return dict(w_w=w_w, w_d=w_d, w_c=w_c, c_bg=c_bg, cue=cue, w_s=w_s, w_p=w_p, w_i=w_i, il6_ref=il6_ref, e_cue=e_cue, e_s=e_s, v_ela=v_ela, v_dep=v_dep, a_sat=a_sat, c50=c50, dlt=dlt, w_m=w_m)
 
 
 def _hedonic_states(m: Module, i, q):
@@ -211,7 +222,7 @@ def _craving(m: Module, i, q, V, I, D) -> None:
                      "craving response to an explicit drug cue (incubated, oxytocin-dampened)", interface=True)
     drive = (q.w_w * i.W + q.w_d * _pos(1 - D, q.dlt) + q.w_c * cue_r * (q.c_bg + q.cue)
              + q.w_s * _pos(i.cort - 1, q.dlt) * otp ** (-q.e_s) + q.w_p * i.pain / 10
-             + q.w_i * _pos(i.il6 / q.il6_ref - 1, q.dlt))
+             + q.w_i * _pos(i.il6 / q.il6_ref - 1, q.dlt) + q.w_m * positive_part(i.mood, q.dlt))
     c = m.assign("craving_drive", drive * (1 + q.v_ela * i.ela + q.v_dep * i.dep) / (1 + (i.A / q.a_sat) ** 2),
                  "dimensionless", "craving drive before saturation")
     m.assign("craving", c / (c + q.c50), "dimensionless", "craving 0…1 (VAS/100)", interface=True)
