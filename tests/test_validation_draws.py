@@ -122,3 +122,17 @@ def test_trial_sized_targets_are_stochastic():
         assert R.REGISTRY[tid].stochastic, tid
     assert R.REGISTRY["mood.mor.bdi"].default_n == 135
     assert np.isclose(R.REGISTRY["hpa.abstinence30"].default_n, 32)
+
+
+def test_a_band_set_at_the_trial_size_is_not_scored_in_expectation(toy):
+    """A null result ("not significant at n≈64") fails in a large enough cohort by design: it is
+    re-drawn at its size, and its expectation run is reported as not scored, not as a miss."""
+    R.target("toy.null", finding="toy", band="not significant", source="test", band_at_trial_size=True)(_toy)
+    try:
+        (r,) = R.run_targets(["toy.null"], replicates=2, expectation_scale=10)
+        assert r.expectation.passed is None and r.expectation.value is None
+        assert len(r.replicates.passed) == 2
+        assert "not scored in expectation" in R.draws_summary(r)
+    finally:
+        R.REGISTRY.pop("toy.null", None)
+    assert R.REGISTRY["ot.intranasal.single"].band_at_trial_size

@@ -79,10 +79,12 @@ class Expectation:
     scale: float
     seed: int
     value: object
-    passed: bool
+    passed: bool | None      # None: not scored in expectation (the band is set at the trial's size)
     detail: str = ""
 
     def summary(self) -> str:
+        if self.passed is None:
+            return "not scored in expectation (the band is a test at the trial's own size)"
         return f"{'reproduced' if self.passed else 'missed'} in expectation (n={self.n}, {self.scale:g}× the trial)"
 
 
@@ -96,6 +98,7 @@ class Target:
     calibration: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     trial_n: int | None = None   # the study's own size where the function's default ``n`` differs from it
+    band_at_trial_size: bool = False   # the band is a test at the trial's size (e.g. "not significant at n≈64")
 
     @property
     def stochastic(self) -> bool:
@@ -129,18 +132,21 @@ SKIPPED: list[tuple[str, str]] = []
 
 
 def target(id: str, *, finding: str, band: str, source: str, calibration: str = "",
-           tags: tuple[str, ...] = (), trial_n: int | None = None):
+           tags: tuple[str, ...] = (), trial_n: int | None = None, band_at_trial_size: bool = False):
     """Register a target. The function returns (value, passed, detail). ``calibration`` says
     which part of the target's data the model's parameters were calibrated to, if any.
 
     A stochastic target's function takes ``seed`` and ``n`` keywords whose defaults are the
     scorecard's (so a plain call is today's result); ``trial_n`` is the published study's size when
-    the default ``n`` is not it (e.g. a large cohort scored against a small study)."""
+    the default ``n`` is not it (e.g. a large cohort scored against a small study).
+    ``band_at_trial_size``: the band is a test at the study's size (a null result, "not significant
+    at n≈64"), which a larger cohort fails by design; such a target is re-drawn at its size but
+    not scored in expectation."""
     def deco(fn):
         if id in REGISTRY:
             raise ValueError(f"target {id!r} registered twice")
         t = Target(id=id, finding=finding, band=band, source=source, run=fn, calibration=calibration,
-                   tags=tags, trial_n=trial_n)
+                   tags=tags, trial_n=trial_n, band_at_trial_size=band_at_trial_size)
         if t.stochastic:
             params = inspect.signature(fn).parameters
             for key in ("seed", "n"):
@@ -148,8 +154,9 @@ def target(id: str, *, finding: str, band: str, source: str, calibration: str = 
                 if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
                     raise ValueError(f"target {id!r}: keyword {key!r} needs an integer default (today's "
                                      f"scorecard value), got {d!r}")
-        elif trial_n is not None:
-            raise ValueError(f"target {id!r}: trial_n given but the function takes no seed and n keywords")
+        elif trial_n is not None or band_at_trial_size:
+            raise ValueError(f"target {id!r}: trial_n or band_at_trial_size given but the function takes no "
+                             "seed and n keywords")
         REGISTRY[id] = t
         return fn
     return deco
@@ -239,6 +246,9 @@ def run_replicates(t: Target, k: int) -> Replicates:
 def run_expectation(t: Target, scale: float) -> Expectation:
     """Run a stochastic target once, with its own seed, at ``scale`` times its trial's size."""
     n = max(1, int(round(scale * t.default_n)))
+    if t.band_at_trial_size:
+        return Expectation(n=n, scale=float(scale), seed=t.default_seed, value=None, passed=None,
+                           detail="not run: the band is a test at the trial's own size")
     value, passed, detail = t.run(seed=t.default_seed, n=n)
     return Expectation(n=n, scale=float(scale), seed=t.default_seed, value=value, passed=bool(passed), detail=detail)
 
@@ -287,6 +297,6 @@ def write_markdown(results: list[TargetResult], path) -> None:
     for r in results:
         lines.append(f"- **{r.id}** — {r.finding}. {r.detail}." + (f" Calibration: {r.calibration}." if r.calibration else "")
                      + (f" In expectation (n={r.expectation.n}): {format_value(r.expectation.value)}."
-                        if r.expectation else ""))
+                        if r.expectation and r.expectation.passed is not None else ""))
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")

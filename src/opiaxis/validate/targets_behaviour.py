@@ -26,7 +26,8 @@ def _ot_craving(model=None, n: int = 77, seed: int = SEED):
 @target("ot.intranasal.single", finding="a single 40 IU intranasal oxytocin dose does not reduce cue-induced craving "
         "in methadone patients", band="effect not significant at n≈64", source="Woolley et al., Psychopharmacology (pilot)",
         calibration="oxytocin_nose_to_brain_gain calibrated by hand to this (null) result: 980 → 250 1/mg "
-                    "(40 IU raises central tone by ~0.12 instead of ~0.5)")
+                    "(40 IU raises central tone by ~0.12 instead of ~0.5)",
+        band_at_trial_size=True)  # a null result at n≈64: a large enough cohort finds any non-zero effect
 def _ot_in(model=None, n: int = 64, seed: int = SEED):
     from ..behaviour.trials import ot_intranasal
     r = ot_intranasal(n=n, seed=seed)

@@ -244,9 +244,10 @@ def cyt_mmt(model=None, n=24, seed=2028):
         band="FA gap at 1 month ≤ one third of the day-3 gap; positive correlation",
         source="Addict Biol 2013;18:727; Zhu et al., J Addict Med 2022",
         calibration="wm_repair_rate (t½ 5 d) and the glial weights were set by hand so the 1-month gap ratio holds")
-def dti_recovery(model=None, n=32):
+def dti_recovery(model=None, n=32, seed=HEROIN_SEED):
+    # ``seed`` re-draws the people; the scan schedule below is the study's design and keeps its own stream
     model = model or default_model()
-    stop, (d, c) = heroin_abstinence(model, n)
+    stop, (d, c) = heroin_abstinence(model, n, seed=seed)
     g3 = float(np.mean(_at(c, "fa_frontal", stop + 3 * H) - _at(d, "fa_frontal", stop + 3 * H)))
     g30 = float(np.mean(_at(c, "fa_frontal", stop + 30 * H) - _at(d, "fa_frontal", stop + 30 * H)))
     lower, _, p3 = _direction(_at(d, "fa_frontal", stop + 3 * H), _at(c, "fa_frontal", stop + 3 * H), -1)
