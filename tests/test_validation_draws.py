@@ -51,6 +51,7 @@ def test_pass_fraction_is_the_share_of_draws_reproduced(toy):
     rep = R.run_replicates(toy, 12)
     expected = [_toy(n=TOY_N, seed=s)[1] for s in rep.seeds]
     assert rep.passed == expected and rep.n == TOY_N
+    assert rep.values == [_toy(n=TOY_N, seed=s)[0] for s in rep.seeds]
     assert rep.fraction == pytest.approx(sum(expected) / 12)
     assert 0 < rep.reproduced < 12, "the toy's power is ~0.7: some of 12 draws pass, some fail"
     assert rep.summary() == f"reproduced in {sum(expected)} of 12 draws at n={TOY_N}"

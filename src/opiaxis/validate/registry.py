@@ -58,6 +58,7 @@ class Replicates:
     n: int
     seeds: list[int]
     passed: list[bool]
+    values: list = field(default_factory=list)   # each draw's simulated value, to see what flips
 
     @property
     def reproduced(self) -> int:
@@ -239,8 +240,8 @@ def run_targets(ids: list[str] | None = None, progress=None, *, replicates: int 
 def run_replicates(t: Target, k: int) -> Replicates:
     """Re-run a stochastic target with ``k`` derived seeds at its trial's size."""
     seeds = replicate_seeds(t, k)
-    passed = [bool(t.run(seed=s, n=t.default_n)[1]) for s in seeds]
-    return Replicates(n=t.default_n, seeds=seeds, passed=passed)
+    runs = [t.run(seed=s, n=t.default_n) for s in seeds]
+    return Replicates(n=t.default_n, seeds=seeds, passed=[bool(r[1]) for r in runs], values=[r[0] for r in runs])
 
 
 def run_expectation(t: Target, scale: float) -> Expectation:
