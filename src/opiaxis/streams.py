@@ -36,6 +36,7 @@ class Purpose(enum.IntEnum):
     FIT = 11                # posterior and importance draws of a fit (calibrate)
     BOOTSTRAP = 12          # resampling for confidence intervals
     DESIGN = 13             # study-design draws not tied to a patient (e.g. scan timing)
+    REPLICATE = 14          # the seeds of a stochastic target's re-draws (validate; key: replicate number)
 
 
 def _splitmix(x):

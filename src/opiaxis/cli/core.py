@@ -140,26 +140,25 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
                                                            help="cross-validate only these procedures (default: "
                                                                 "every procedure marked cross-validated)"),
              scheduler: Optional[str] = typer.Option(None, "--scheduler",
-                                                     help="cross-validate on Dask: a scheduler address or 'local'")):
+                                                     help="cross-validate on Dask: a scheduler address or 'local'"),
+             replicates: int = typer.Option(0, "--replicates",
+                                            help="also re-run each stochastic target this many times at its trial's "
+                                                 "size with derived seeds and report how often it is reproduced"),
+             expectation_scale: Optional[float] = typer.Option(
+                 None, "--expectation-scale",
+                 help="also run each stochastic target once at this multiple of its trial's size (in expectation)")):
     """Run the published targets and print the scorecard (or, with --cross-validate, the
     calibrated targets' in-sample and out-of-sample scores)."""
     if cross_validate:
         _cross_validate(out, procedure, scheduler, markdown)
         return
     try:
-        from ..validate.registry import format_value, run_targets, write_json
+        from ..validate.registry import run_targets, write_json
         with progress_bar() as prog:
             task = prog.add_task("validating", total=None)
-            results = run_targets(target, progress=lambda k, n, i: prog.update(task, total=n, completed=k, description=i))
-        t = Table(title="validation scorecard")
-        for col in ("id", "simulated", "band", "result"):
-            t.add_column(col, overflow="fold")
-        for r in results:
-            res = "[green]reproduced[/]" if r.passed else "[red]missed[/]"
-            if r.calibration:
-                res += " (calibrated)"
-            t.add_row(r.id, format_value(r.value), r.band, res)
-        console.print(t)
+            results = run_targets(target, progress=lambda k, n, i: prog.update(task, total=n, completed=k, description=i),
+                                  replicates=replicates, expectation_scale=expectation_scale)
+        console.print(_scorecard_table(results))
         n_ok = sum(r.passed for r in results)
         console.print(f"{n_ok} of {len(results)} targets reproduced")
         from ..validate.registry import SKIPPED
@@ -168,6 +167,7 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
         for r in results:
             if not r.passed:
                 console.print(f"[red]missed[/] {r.id}: {r.detail}")
+        _say_draws(results)
         if json_out:
             write_json(results, json_out)
             console.print(f"wrote {json_out}")
@@ -179,6 +179,30 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
             raise typer.Exit(1)
     except (OpiaxisError, OSError) as exc:
         fail(exc)
+
+
+def _scorecard_table(results) -> Table:
+    """The scorecard as a table; a 're-drawn' column only when replicates or expectation runs were made."""
+    from ..validate.registry import draws_summary, format_value
+    draws = any(r.replicates or r.expectation for r in results)
+    t = Table(title="validation scorecard")
+    for col in ("id", "simulated", "band", "result") + (("re-drawn",) if draws else ()):
+        t.add_column(col, overflow="fold")
+    for r in results:
+        res = "[green]reproduced[/]" if r.passed else "[red]missed[/]"
+        if r.calibration:
+            res += " (calibrated)"
+        row = [r.id, format_value(r.value), r.band, res]
+        t.add_row(*row, *([escape(draws_summary(r)) or "—"] if draws else []))
+    return t
+
+
+def _say_draws(results) -> None:
+    """One line per re-drawn target (the table folds long cells)."""
+    from ..validate.registry import draws_summary
+    for r in results:
+        if r.replicates or r.expectation:
+            console.print(f"re-drawn {r.id}: {escape(draws_summary(r))}", highlight=False)
 
 
 def _cross_validate(out: Path, names, scheduler, markdown) -> None:

@@ -7,6 +7,7 @@ published band; a miss is reported as a miss — bands are never widened here.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
@@ -27,6 +28,8 @@ class TargetResult:
     detail: str = ""
     calibration: str = ""  # what of this target the model was calibrated to ("" = independent)
     seconds: float = 0.0
+    replicates: Replicates | None = None    # re-draws at the trial's size (only when asked for)
+    expectation: Expectation | None = None  # one run at a multiple of the trial's size (only when asked for)
 
     def as_json(self) -> dict:
         def clean(v):
@@ -41,7 +44,49 @@ class TargetResult:
             if isinstance(v, np.bool_):
                 return bool(v)
             return v
-        return clean(asdict(self))
+        out = clean(asdict(self))
+        for key in ("replicates", "expectation"):  # absent unless run: the default scorecard is unchanged
+            if out[key] is None:
+                del out[key]
+        return out
+
+
+@dataclass(kw_only=True)
+class Replicates:
+    """A stochastic target re-run with ``len(seeds)`` derived seeds at ``n`` patients (its trial's
+    size): whether a pass depends on the draw (issue 14)."""
+    n: int
+    seeds: list[int]
+    passed: list[bool]
+    values: list = field(default_factory=list)   # each draw's simulated value, to see what flips
+
+    @property
+    def reproduced(self) -> int:
+        return sum(self.passed)
+
+    @property
+    def fraction(self) -> float:
+        return self.reproduced / len(self.passed) if self.passed else float("nan")
+
+    def summary(self) -> str:
+        return f"reproduced in {self.reproduced} of {len(self.passed)} draws at n={self.n}"
+
+
+@dataclass(kw_only=True)
+class Expectation:
+    """A stochastic target run once at ``scale`` times its trial's size: its result in expectation
+    (the sampling error of the cohort made small), as against one draw at the trial's size."""
+    n: int
+    scale: float
+    seed: int
+    value: object
+    passed: bool | None      # None: not scored in expectation (the band is set at the trial's size)
+    detail: str = ""
+
+    def summary(self) -> str:
+        if self.passed is None:
+            return "not scored in expectation (the band is a test at the trial's own size)"
+        return f"{'reproduced' if self.passed else 'missed'} in expectation (n={self.n}, {self.scale:g}× the trial)"
 
 
 @dataclass(kw_only=True)
@@ -50,9 +95,27 @@ class Target:
     finding: str
     band: str
     source: str
-    run: Callable[[], tuple[object, bool, str]]
+    run: Callable[..., tuple[object, bool, str]]
     calibration: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    trial_n: int | None = None   # the study's own size where the function's default ``n`` differs from it
+    band_at_trial_size: bool = False   # the band is a test at the trial's size (e.g. "not significant at n≈64")
+
+    @property
+    def stochastic(self) -> bool:
+        """A target is stochastic when its function takes ``seed`` and ``n`` keywords: its cohort can
+        be re-drawn and re-sized without editing its body."""
+        params = inspect.signature(self.run).parameters
+        return "seed" in params and "n" in params
+
+    @property
+    def default_seed(self) -> int:
+        return int(inspect.signature(self.run).parameters["seed"].default)
+
+    @property
+    def default_n(self) -> int:
+        """The trial's size: ``trial_n`` when given, else the default of the function's ``n``."""
+        return int(self.trial_n or inspect.signature(self.run).parameters["n"].default)
 
 
 REGISTRY: dict[str, Target] = {}
@@ -70,16 +133,43 @@ SKIPPED: list[tuple[str, str]] = []
 
 
 def target(id: str, *, finding: str, band: str, source: str, calibration: str = "",
-           tags: tuple[str, ...] = ()):
+           tags: tuple[str, ...] = (), trial_n: int | None = None, band_at_trial_size: bool = False):
     """Register a target. The function returns (value, passed, detail). ``calibration`` says
-    which part of the target's data the model's parameters were calibrated to, if any."""
+    which part of the target's data the model's parameters were calibrated to, if any.
+
+    A stochastic target's function takes ``seed`` and ``n`` keywords whose defaults are the
+    scorecard's (so a plain call is today's result); ``trial_n`` is the published study's size when
+    the default ``n`` is not it (e.g. a large cohort scored against a small study).
+    ``band_at_trial_size``: the band is a test at the study's size (a null result, "not significant
+    at n≈64"), which a larger cohort fails by design; such a target is re-drawn at its size but
+    not scored in expectation."""
     def deco(fn):
         if id in REGISTRY:
             raise ValueError(f"target {id!r} registered twice")
-        REGISTRY[id] = Target(id=id, finding=finding, band=band, source=source, run=fn, calibration=calibration,
-                              tags=tags)
+        t = Target(id=id, finding=finding, band=band, source=source, run=fn, calibration=calibration,
+                   tags=tags, trial_n=trial_n, band_at_trial_size=band_at_trial_size)
+        if t.stochastic:
+            params = inspect.signature(fn).parameters
+            for key in ("seed", "n"):
+                d = params[key].default
+                if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+                    raise ValueError(f"target {id!r}: keyword {key!r} needs an integer default (today's "
+                                     f"scorecard value), got {d!r}")
+        elif trial_n is not None or band_at_trial_size:
+            raise ValueError(f"target {id!r}: trial_n or band_at_trial_size given but the function takes no "
+                             "seed and n keywords")
+        REGISTRY[id] = t
         return fn
     return deco
+
+
+def replicate_seeds(t: Target, k: int) -> list[int]:
+    """The seeds of ``k`` re-draws of a stochastic target: replicate ``r``'s seed is drawn from
+    ``Streams(default seed).shared(Purpose.REPLICATE, r)``, so it depends on the target's own seed
+    and ``r`` alone (the first 5 of 10 replicates are the 5 of a run with 5), never on an offset."""
+    from ..streams import Purpose, Streams
+    s = Streams(t.default_seed)
+    return [int(s.shared(Purpose.REPLICATE, r).integers(0, 2**31 - 1)) for r in range(k)]
 
 
 def _load_all() -> None:
@@ -92,14 +182,28 @@ def _load_all() -> None:
             importlib.import_module(f"{__package__}.{info.name}")
 
 
+def _check_scoring_options(replicates, expectation_scale) -> None:
+    from ..errors import OpiaxisInputError
+    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 0:
+        raise OpiaxisInputError(f"{replicates!r} replicates; expected a whole number >= 0", field="--replicates")
+    if expectation_scale is not None and not (math.isfinite(expectation_scale) and expectation_scale > 0):
+        raise OpiaxisInputError(f"expectation scale {expectation_scale!r}; expected a positive number (a multiple "
+                                "of the trial's size, e.g. 10)", field="--expectation-scale")
+
+
 def _requires(t: Target) -> tuple[str, ...]:
     topic = t.run.__module__.rsplit(".", 1)[-1]
     return TOPIC_REQUIRES.get(topic, ())
 
 
-def run_targets(ids: list[str] | None = None, progress=None) -> list[TargetResult]:
+def run_targets(ids: list[str] | None = None, progress=None, *, replicates: int = 0,
+                expectation_scale: float | None = None) -> list[TargetResult]:
     """Run targets (all by default). Targets whose modules are absent from the composed model
-    are not run; they are listed in :data:`SKIPPED` with the reason."""
+    are not run; they are listed in :data:`SKIPPED` with the reason. With ``replicates`` K, each
+    stochastic target is also re-run K times at its trial's size with derived seeds
+    (:func:`replicate_seeds`); with ``expectation_scale`` F, once at F times its trial's size. The
+    scored result is always the default draw."""
+    _check_scoring_options(replicates, expectation_scale)
     from ..models import available_modules
     _load_all()
     present = set(available_modules())
@@ -120,12 +224,34 @@ def run_targets(ids: list[str] | None = None, progress=None) -> list[TargetResul
     for k, t in enumerate(chosen):
         start = time.perf_counter()
         value, passed, detail = t.run()
-        results.append(TargetResult(id=t.id, finding=t.finding, source=t.source, value=value, band=t.band,
-                                    passed=bool(passed), detail=detail, calibration=t.calibration,
-                                    seconds=time.perf_counter() - start))
+        r = TargetResult(id=t.id, finding=t.finding, source=t.source, value=value, band=t.band,
+                         passed=bool(passed), detail=detail, calibration=t.calibration)
+        if t.stochastic and replicates:
+            r.replicates = run_replicates(t, replicates)
+        if t.stochastic and expectation_scale:
+            r.expectation = run_expectation(t, expectation_scale)
+        r.seconds = time.perf_counter() - start
+        results.append(r)
         if progress:
             progress(k + 1, len(chosen), t.id)
     return results
+
+
+def run_replicates(t: Target, k: int) -> Replicates:
+    """Re-run a stochastic target with ``k`` derived seeds at its trial's size."""
+    seeds = replicate_seeds(t, k)
+    runs = [t.run(seed=s, n=t.default_n) for s in seeds]
+    return Replicates(n=t.default_n, seeds=seeds, passed=[bool(r[1]) for r in runs], values=[r[0] for r in runs])
+
+
+def run_expectation(t: Target, scale: float) -> Expectation:
+    """Run a stochastic target once, with its own seed, at ``scale`` times its trial's size."""
+    n = max(1, int(round(scale * t.default_n)))
+    if t.band_at_trial_size:
+        return Expectation(n=n, scale=float(scale), seed=t.default_seed, value=None, passed=None,
+                           detail="not run: the band is a test at the trial's own size")
+    value, passed, detail = t.run(seed=t.default_seed, n=n)
+    return Expectation(n=n, scale=float(scale), seed=t.default_seed, value=value, passed=bool(passed), detail=detail)
 
 
 def write_json(results: list[TargetResult], path) -> None:
@@ -141,20 +267,37 @@ def format_value(v) -> str:
     return str(v)
 
 
+DRAWS_NOTE = ("*Re-drawn*: a stochastic target re-run with other seeds at its trial's size (how often it is "
+              "reproduced) and once at a multiple of that size (in expectation); a pass that holds in few "
+              "draws at the trial's size depends on the draw.")
+
+
+def draws_summary(r: TargetResult) -> str:
+    """'reproduced in 7 of 10 draws at n=32; reproduced in expectation (n=320, 10× the trial)', or ''."""
+    return "; ".join(x.summary() for x in (r.replicates, r.expectation) if x is not None)
+
+
 def write_markdown(results: list[TargetResult], path) -> None:
-    """The scorecard as a Markdown page (docs/validation.md is written with this)."""
+    """The scorecard as a Markdown page (docs/validation.md is written with this). A column of
+    re-draws is added only when replicates or an expectation run were asked for."""
     from datetime import date
     n_ok = sum(r.passed for r in results)
+    draws = any(r.replicates or r.expectation for r in results)
     lines = ["# Validation scorecard", "",
              f"`opiaxis validate --markdown`, {date.today().isoformat()}: **{n_ok} of {len(results)} targets reproduced**. "
              "Bands are the published ones (targets.md); a miss is reported, never widened. "
-             "*Calibrated* means the model's parameters were fitted to (part of) that target's data.", "",
-             "| target | result | simulated | band | source |", "|---|---|---|---|---|"]
+             "*Calibrated* means the model's parameters were fitted to (part of) that target's data."
+             + (" " + DRAWS_NOTE if draws else ""), "",
+             "| target | result | simulated | band | source |" + (" re-drawn |" if draws else ""),
+             "|---|---|---|---|---|" + ("---|" if draws else "")]
     for r in results:
         res = ("reproduced" if r.passed else "**missed**") + (" (calibrated)" if r.calibration else "")
-        lines.append(f"| {r.id} | {res} | {format_value(r.value)} | {r.band} | {r.source} |")
+        row = f"| {r.id} | {res} | {format_value(r.value)} | {r.band} | {r.source} |"
+        lines.append(row + (f" {draws_summary(r) or '—'} |" if draws else ""))
     lines += ["", "## Notes per target", ""]
     for r in results:
-        lines.append(f"- **{r.id}** — {r.finding}. {r.detail}." + (f" Calibration: {r.calibration}." if r.calibration else ""))
+        lines.append(f"- **{r.id}** — {r.finding}. {r.detail}." + (f" Calibration: {r.calibration}." if r.calibration else "")
+                     + (f" In expectation (n={r.expectation.n}): {format_value(r.expectation.value)}."
+                        if r.expectation and r.expectation.passed is not None else ""))
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")

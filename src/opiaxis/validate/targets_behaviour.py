@@ -5,6 +5,7 @@ study's definitions and statistics."""
 
 from __future__ import annotations
 
+from ..behaviour.trials import SEED
 from .registry import target
 
 
@@ -15,9 +16,9 @@ def _in(x, lo, hi):
 @target("ot.craving", finding="plasma oxytocin negatively associated with craving in methadone patients",
         band="negative correlation across a simulated MMT cohort", source="Lin et al., Eur Addict Res 2018;24:71",
         calibration="")  # independent: oxytocin suppression and cue-dampening exponents are assumed, not fitted
-def _ot_craving(model=None):
+def _ot_craving(model=None, n: int = 77, seed: int = SEED):
     from ..behaviour.trials import ot_craving
-    r = ot_craving()
+    r = ot_craving(n=n, seed=seed)
     ok = r["rho"] < 0 and r["p"] < 0.05
     return {"spearman rho": r["rho"], "p": r["p"]}, ok, f"n={r['n']} MMT patients after 12 weeks of methadone"
 
@@ -25,10 +26,11 @@ def _ot_craving(model=None):
 @target("ot.intranasal.single", finding="a single 40 IU intranasal oxytocin dose does not reduce cue-induced craving "
         "in methadone patients", band="effect not significant at n≈64", source="Woolley et al., Psychopharmacology (pilot)",
         calibration="oxytocin_nose_to_brain_gain calibrated by hand to this (null) result: 980 → 250 1/mg "
-                    "(40 IU raises central tone by ~0.12 instead of ~0.5)")
-def _ot_in(model=None):
+                    "(40 IU raises central tone by ~0.12 instead of ~0.5)",
+        band_at_trial_size=True)  # a null result at n≈64: a large enough cohort finds any non-zero effect
+def _ot_in(model=None, n: int = 64, seed: int = SEED):
     from ..behaviour.trials import ot_intranasal
-    r = ot_intranasal()
+    r = ot_intranasal(n=n, seed=seed)
     return ({"VAS difference OT−placebo": r["diff"], "p": r["p"], "noise-free difference": r["true_diff"]},
             r["p"] >= 0.05, f"crossover n={r['n']}, cue session 45 min after dosing, VAS noise SD 15")
 
@@ -37,9 +39,9 @@ def _ot_in(model=None):
         band="80–97% and 45–70%", source="Smyth et al. 2010 (PMID 20669601)",
         calibration="use_rate_max (0.8 → 0.045 1/h) calibrated by hand to this target (relapse and week-1 "
                     "relapse) and xbot.relapse24w; craving weights unchanged from the first build")
-def _detox(model=None):
+def _detox(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import relapse_after_detox
-    r = relapse_after_detox()
+    r = relapse_after_detox(n=n, seed=seed)
     ok = _in(100 * r["relapse"], 80, 97) and _in(100 * r["relapse_week1"], 45, 70)
     return ({"relapse %": 100 * r["relapse"], "relapse within week 1 %": 100 * r["relapse_week1"]}, ok,
             f"n={r['n']}, 6-week inpatient methadone-taper programme ({100 * r['completed_programme']:.0f}% completed), "
@@ -50,8 +52,8 @@ def _detox(model=None):
         band="65–80% and 88–98%", source="Lee et al., Lancet 2018;391:309",
         calibration="access_inpatient (0.03 → 0.001) calibrated by hand to this target (use on the ward "
                     "blocked induction); the first XR-NTX injection is given on the unit after a negative challenge")
-def _xbot_ind(model=None):
-    r = _xbot_cached()
+def _xbot_ind(model=None, n: int = 570, seed: int = SEED):
+    r = _xbot_cached(n, seed)
     a, b = r["induction_xrntx"], r["induction_bupnx"]
     ok = _in(100 * a.rate, 65, 80) and _in(100 * b.rate, 88, 98)
     return {"XR-NTX %": 100 * a.rate, "BUP-NX %": 100 * b.rate}, ok, f"XR-NTX {a}; BUP-NX {b}"
@@ -60,11 +62,12 @@ def _xbot_ind(model=None):
 _XB = {}
 
 
-def _xbot_cached():
+def _xbot_cached(n: int, seed: int):
+    """One simulated X:BOT trial per (n, seed), scored by both X:BOT targets."""
     from ..behaviour.trials import xbot
-    if "r" not in _XB:
-        _XB["r"] = xbot()
-    return _XB["r"]
+    if (n, seed) not in _XB:
+        _XB[(n, seed)] = xbot(n=n, seed=seed)
+    return _XB[(n, seed)]
 
 
 @target("xbot.relapse24w", finding="24-week relapse (ITT): XR-naltrexone 65% vs buprenorphine-naloxone 57% (HR 1.36, 1.10–1.68)",
@@ -72,8 +75,8 @@ def _xbot_cached():
         calibration="XR-NTX arm relapse (65%) used: xrntx_attendance (monthly injection attendance) fitted "
                     "by opiaxis calibrate behaviour.xbot; blockade_exponent calibrated by hand to this target "
                     "earlier; use_rate_max jointly with relapse.detox. The BUP-NX arm and the HR are not fitted")
-def _xbot_rel(model=None):
-    r = _xbot_cached()
+def _xbot_rel(model=None, n: int = 570, seed: int = SEED):
+    r = _xbot_cached(n, seed)
     a, b = r["relapse_xrntx"], r["relapse_bupnx"]
     ok = _in(100 * a.rate, 57, 73) and _in(100 * b.rate, 49, 65) and _in(r["hr"], 1.0, 1.8)
     return ({"XR-NTX %": 100 * a.rate, "BUP-NX %": 100 * b.rate, "HR": r["hr"]}, ok,
@@ -88,9 +91,9 @@ def _xbot_rel(model=None):
                     "dropout_rate and dropout_craving_beta set by hand to the retention RR earlier. "
                     "dropout_use_beta is not fitted: ln 6.25 from Nunes et al. 2020's placebo-arm HR (issue 14; "
                     "it was 1.5 while citing that HR)")
-def _mmt(model=None):
+def _mmt(model=None, n: int = 120, seed: int = SEED):
     from ..behaviour.trials import mmt_vs_no_replacement
-    r = mmt_vs_no_replacement()
+    r = mmt_vs_no_replacement(n=n, seed=seed)
     rr, lo, hi = r["retention"]
     ur, ulo, uhi = r["heroin_use"]
     ok = _in(rr, 3.26, 6.04) and _in(ur, 0.56, 0.78)
@@ -111,9 +114,9 @@ def _mmt(model=None):
                     "treatment (~3× at the nadir of heroin on methadone, ~5× off), and the methadone dose's own "
                     "nadir (~0.9, scored as an exposure since issue 14) is too shallow in a tolerant patient to "
                     "matter; induction-period deaths are not produced by the respiration module")
-def _mort(model=None):
+def _mort(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import mortality_ost
-    r = mortality_ost()
+    r = mortality_ost(n=n, seed=seed)
     ok = _in(r["rr_all"], 2.4, 4.2) and _in(r["rr_od"], 3, 8)
     q = r["rates_per_1000py"]
     return ({"all-cause RR": r["rr_all"], "overdose RR": r["rr_od"]}, ok,
@@ -127,9 +130,9 @@ def _mort(model=None):
         band="simulated 1-year rates inside 13–38% and 3–17%", source="Vowles et al., Pain 2015;156:569",
         calibration="misuse rate used: cncp_extra_dose_rate fitted to misuse 25% by opiaxis calibrate behaviour.cncp "
                     "(its between-patient CV set by hand earlier); the addiction rate is not fitted")
-def _cncp(model=None):
+def _cncp(model=None, n: int = 150, seed: int = SEED):
     from ..behaviour.trials import cncp_misuse
-    r = cncp_misuse()
+    r = cncp_misuse(n=n, seed=seed)
     a, b = r["misuse"], r["addiction"]
     ok = _in(100 * a.rate, 13, 38) and _in(100 * b.rate, 3, 17)
     return ({"misuse %": 100 * a.rate, "addiction %": 100 * b.rate}, ok,
@@ -143,9 +146,9 @@ def _cncp(model=None):
         calibration="")  # independent: tolerance_insight, dose_judgement_sd, od_nadir_sd and the breathing
 # tolerance's rates are assumed, not fitted; od_prob_ref (mortality.ost) only scales both periods alike; the
 # sedative co-use trait (issue 14: prevalence and potency shift from sources) is not fitted
-def _post_release(model=None):
+def _post_release(model=None, n: int = 200, seed: int = SEED):
     from ..behaviour.trials import post_release
-    r = post_release()
+    r = post_release(n=n, seed=seed)
     return ({"rate ratio weeks 1–2 / 5–12": r["ratio"]}, r["ratio"] >= 10,
             f"n={r['n']} dependent heroin users, 60 days of forced abstinence, released without treatment; "
             f"expected overdose deaths per 1000 person-days {1000 * r['rate_w1_2']:.3f} (weeks 1–2) vs "
@@ -159,9 +162,9 @@ def _post_release(model=None):
         source="Ling et al., Addiction 2009;104:256",
         calibration="")  # independent: no parameter fitted to it (re-entry after the taper uses reentry_rate,
 # assumed for the OST cycles of mortality.ost, not fitted)
-def _taper(model=None):
+def _taper(model=None, n: int = 516, seed: int = SEED):
     from ..behaviour.trials import taper_duration
-    r = taper_duration()
+    r = taper_duration(n=n, seed=seed)
     a, b, f = r["free_end_7"], r["free_end_28"], r["free_fu"]
     ok = _in(100 * a.rate, 35, 52) and _in(100 * b.rate, 22, 38) and _in(100 * f.rate, 10, 26)
     return ({"7-day end %": 100 * a.rate, "28-day end %": 100 * b.rate, "1-month follow-up %": 100 * f.rate}, ok,

@@ -224,8 +224,8 @@ CAL_TRIALS = ("gut_mor_imax (typical value and between-patient spread), the nega
         band="30–50%", source="Kalso et al., Pain 2004;112:372",
         calibration="gut_mor_imax and its spread were calibrated to this prevalence and gut.oic.cancer "
                     "(the typical value by opiaxis calibrate gut.mor_imax)")
-def _oic_cncp():
-    p, sbm = oic_prevalence(CNCP_REGIMENS)
+def _oic_cncp(n: int = 400, seed: int = 4101):
+    p, sbm = oic_prevalence(CNCP_REGIMENS, n=n, seed=seed)
     value = {"OIC %": 100 * p.rate, "95% CI": [100 * p.low, 100 * p.high], "n": p.n,
              "median SBM/week on opioid": float(np.median(sbm))}
     return value, 30 <= 100 * p.rate <= 50, (f"CNCP cohort on the trial opioid mixture, {OIC_WEEKS} weeks, no "
@@ -237,8 +237,8 @@ def _oic_cncp():
         band="inside 40–70%", source="secondary (targets.md)",
         calibration="gut_mor_imax and its spread were calibrated to this prevalence and gut.oic.cncp "
                     "(the typical value by opiaxis calibrate gut.mor_imax)")
-def _oic_cancer():
-    p, sbm = oic_prevalence(CANCER_REGIMENS, extra=[CANCER_BREAKTHROUGH], seed=4102)
+def _oic_cancer(n: int = 400, seed: int = 4102):
+    p, sbm = oic_prevalence(CANCER_REGIMENS, extra=[CANCER_BREAKTHROUGH], n=n, seed=seed)
     value = {"OIC %": 100 * p.rate, "95% CI": [100 * p.low, 100 * p.high], "n": p.n,
              "median SBM/week on opioid": float(np.median(sbm))}
     return value, 40 <= 100 * p.rate <= 70, (f"cancer-pain cohort (60–180 mg MED/day around the clock + 10 mg IR "
@@ -251,8 +251,8 @@ def _oic_cancer():
                 "33.6% (COMPOSE-2)",
         band="drug arm 40–60%, placebo 27–42%, difference 8–25 points",
         source="Hale et al., Lancet Gastroenterol Hepatol 2017", calibration=CAL_TRIALS)
-def _compose():
-    res, diff = pamora_trial("naldemedine 0.2 mg oral daily", max_screen_total=4)
+def _compose(n: int = 1000, seed: int = 2017):  # n: candidates screened
+    res, diff = pamora_trial("naldemedine 0.2 mg oral daily", max_screen_total=4, n_candidates=n, seed=seed)
     v = _trial_value(res, diff)
     ok = 40 <= v["drug responders %"] <= 60 and 27 <= v["placebo responders %"] <= 42 and \
         8 <= v["difference points"] <= 25
@@ -265,8 +265,8 @@ def _compose():
 @target("gut.naloxegol.kodiac",
         finding="12-week responders, naloxegol 25 mg vs placebo: 44.4% vs 29.4% and 39.7% vs 29.3%",
         band="drug 35–50%, placebo 24–35%", source="Chey et al., NEJM 2014;370:2387", calibration=CAL_TRIALS)
-def _kodiac():
-    res, diff = pamora_trial("naloxegol 25 mg oral daily", max_screen_total=5, seed=2014)
+def _kodiac(n: int = 1000, seed: int = 2014):  # n: candidates screened
+    res, diff = pamora_trial("naloxegol 25 mg oral daily", max_screen_total=5, n_candidates=n, seed=seed)
     v = _trial_value(res, diff)
     ok = 35 <= v["drug responders %"] <= 50 and 24 <= v["placebo responders %"] <= 35
     return v, ok, (f"drug {res['drug']['proportion']}, placebo {res['placebo']['proportion']}, "
@@ -278,16 +278,16 @@ def _kodiac():
         band="direction holds", source="Gicquelais et al., Sci Rep 2020;10:19471",
         calibration="the opioid susceptibilities ε_op of the guilds were signed and sized for this direction "
                     "(no opioid-specific gLV perturbation data exist)")
-def _diversity():
+def _diversity(n: int = 100, seed: int = 5150):  # n: users, and as many non-users
     from scipy.stats import mannwhitneyu
-    n, weeks = 100, 16
+    weeks = 16
     times = np.array([0.0, weeks * WEEK])
     ids_u = np.arange(1, n + 1)
-    parts, _ = opioid_cohort(ids_u, 5150, CNCP_REGIMENS, weeks, times, options=FAST)
+    parts, _ = opioid_cohort(ids_u, seed, CNCP_REGIMENS, weeks, times, options=FAST)
     alpha_u = _stack(parts, "alpha_diversity", ids_u)[:, -1]
     but_u = _stack(parts, "rel_butyrate_producers", ids_u)[:, -1]
     ids_c = np.arange(n + 1, 2 * n + 1)
-    ctrl = trials.simulate_arms(gut_model(), ids_c, 5150, {"c": {"ids": ids_c, "regimens": []}}, times,
+    ctrl = trials.simulate_arms(gut_model(), ids_c, seed, {"c": {"ids": ids_c, "regimens": []}}, times,
                                 options=FAST)["c"]
     alpha_c = _stack(ctrl, "alpha_diversity", ids_c)[:, -1]
     but_c = _stack(ctrl, "rel_butyrate_producers", ids_c)[:, -1]
@@ -305,8 +305,8 @@ def _diversity():
         finding="naldemedine 0.2 mg in cancer patients with OIC: 2-week responders 71.1% vs placebo 34.4%",
         band="drug 60–80%, placebo 25–45%",
         source="Katakami et al., J Clin Oncol 2017 (COMPOSE-4)")
-def _compose4():
-    res, diff = pamora_trial("naldemedine 0.2 mg oral daily", max_screen_total=5, seed=2004,
+def _compose4(n: int = 1000, seed: int = 2004):  # n: candidates screened
+    res, diff = pamora_trial("naldemedine 0.2 mg oral daily", max_screen_total=5, n_candidates=n, seed=seed,
                              regimens=CANCER_REGIMENS, extra=[CANCER_BREAKTHROUGH], weeks=2)
     v = _trial_value(res, diff)
     ok = 60 <= v["drug responders %"] <= 80 and 25 <= v["placebo responders %"] <= 45

@@ -105,9 +105,9 @@ def prevalence(model=None, n: int = 300, weeks: int = 4, population: str = "oud"
                     "this target in view, so it is not an independent test. Issue 14 added two links that were not fitted to it: "
                     "central cytokines → mood (mood_weight_central_cytokines, set equal to the IL-6 weight) and the "
                     "depressive state's CRH drive (hpa_depression_gain, assumed from the MDD cortisol literature)")
-def _prevalence():
-    v = prevalence(n=300)
-    g = prevalence(n=300, population="general")
+def _prevalence(n: int = 300, seed: int = SEED):
+    v = prevalence(n=n, seed=seed)
+    g = prevalence(n=n, population="general", seed=seed)
     value = {"OUD prevalence %": v["prevalence %"], "OUD MADRS >= 20 at week 4 %": v["MADRS >= 20 at end %"],
              "OUD prevalence % (history)": v["prevalence % (depression history)"],
              "OUD prevalence % (no history)": v["prevalence % (no history)"],
@@ -165,8 +165,8 @@ def rejection_challenge(model=None, n: int = 40, seed: int = SEED) -> dict:
                     "the smaller MDD release follows from an assumed trait release deficit (mdd_release_deficit, "
                     "direction taken from this finding) together with between-person variability; the slower "
                     "recovery follows from the smaller release and the depressed state (assumed rumination term)")
-def _rejection():
-    o = rejection_challenge()
+def _rejection(n: int = 40, seed: int = SEED):  # n per group
+    o = rejection_challenge(n=n, seed=seed)
     value, notes, ok = {}, [], True
     for reg in ("nacc", "amygdala", "thalamus"):
         hc, mdd = o["HC"][f"BPND change % {reg}"], o["MDD"][f"BPND change % {reg}"]
@@ -236,8 +236,8 @@ def bupsam_trial(model=None, n: int = 300, seed: int = SEED, weeks_leadin: int =
                     "trial's effect in view; the placebo-response distribution (mean 0.15, SD 0.12 drive units), the background antidepressant (0.06) and "
                     "rater noise (SD 3 MADRS points) are assumed and chosen so placebo-arm change is of the order "
                     "seen in these trials (~−6 to −9 points)")
-def _bupsam():
-    v = bupsam_trial()
+def _bupsam(n: int = 300, seed: int = SEED):  # n: screened
+    v = bupsam_trial(n=n, seed=seed)
     ok = (-5 <= v["difference"] <= -1) and (0.1 <= v["hedges g"] <= 0.4)
     return v, ok, (f"MADRS change {v['change active']:.1f} (BUP/SAM) vs {v['change placebo']:.1f} (placebo): "
                    f"difference {v['difference']:.2f}, g {v['hedges g']:.2f}; {v['randomised']} randomised")
@@ -247,7 +247,7 @@ def _bupsam():
 @target("mood.mor.bdi",
         finding="lower μOR availability goes with more depressive symptoms across people",
         band="negative correlation between μOR availability and a depression scale across a virtual population",
-        source="Nummenmaa et al. 2020 (PET, [11C]carfentanil)")
+        source="Nummenmaa et al. 2020 (PET, [11C]carfentanil)", trial_n=NUMMENMAA_N)
 def _mor_bdi(model=None, n: int = 300, seed: int = SEED + 7):
     from scipy.stats import spearmanr
 

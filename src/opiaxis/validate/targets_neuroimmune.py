@@ -36,6 +36,7 @@ H = 24.0
 # maintenance patients at 07:30 just before their dose (the usual morning pre-dose draw).
 MORNING_PREDOSE = 0.5
 HEROIN_DAYS = 84
+HEROIN_SEED = 2024   # the seed of the heroin-abstinence cohort shared by the withdrawal targets
 FOLLOW_DAYS = 90
 _CACHE: dict = {}
 
@@ -78,10 +79,10 @@ def _has(model, name):
     return name in model.state_index or name in model.assignment_index
 
 
-def heroin_abstinence(model, n, oud_covariates=False, overrides=None):
+def heroin_abstinence(model, n, oud_covariates=False, overrides=None, seed=HEROIN_SEED):
     stop = HEROIN_DAYS * H
     times = np.unique(np.concatenate([np.arange(0, stop, H), stop + np.arange(0, FOLLOW_DAYS * H + 0.1, 6.0)]))
-    return stop, cohort(model, [f"heroin 25 mg IV q6h for {HEROIN_DAYS} d"], n, 2024, times, overrides, oud_covariates)
+    return stop, cohort(model, [f"heroin 25 mg IV q6h for {HEROIN_DAYS} d"], n, seed, times, overrides, oud_covariates)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -119,12 +120,12 @@ def hpa_withdrawal(model=None, n=32):
                     "the gland kinetics are Karin 2020's. The day-3→30 directions follow from habituation of the HPA "
                     "response to sustained withdrawal (assumed t½ 1 d, 80%; not fitted) plus adrenal-mass recovery; "
                     "samples at 08:00")
-def hpa_abstinence30(model=None, n=32):
+def hpa_abstinence30(model=None, n=32, seed=HEROIN_SEED):
     # Shi et al. 2009 studied heroin addicts: the cohort carries the default OUD covariates (depression
     # history, early adversity, social support), which shape affect, craving and — through the depressive
     # state's CRH drive — cortisol, as in the people studied
     model = model or default_model()
-    stop, (d, _c) = heroin_abstinence(model, n, oud_covariates=True)
+    stop, (d, _c) = heroin_abstinence(model, n, oud_covariates=True, seed=seed)
     c3, c30 = _at(d, "cortisol_plasma", stop + 3 * H), _at(d, "cortisol_plasma", stop + 30 * H)
     a3, a30 = _at(d, "acth_plasma", stop + 3 * H), _at(d, "acth_plasma", stop + 30 * H)
     ok_c, rc, pc = _direction(c30, c3, +1)
@@ -174,9 +175,9 @@ def hpa_mat12m(model=None, n=24):
         band="directions hold; recovery monotone after the first weeks",
         source="seed 000; Wei et al., Addiction 2020 (all SUD)",
         calibration="monocyte_withdrawal_gain, tlr4_opioid_efficacy and the myeloid-priming rates were set by hand")
-def cyt_withdrawal(model=None, n=32):
+def cyt_withdrawal(model=None, n=32, seed=HEROIN_SEED):
     model = model or default_model()
-    stop, (d, c) = heroin_abstinence(model, n)
+    stop, (d, c) = heroin_abstinence(model, n, seed=seed)
     value, ok, notes = {}, True, []
     for cyt in ("il6_plasma", "tnf_plasma"):
         up, r, p = _direction(_at(d, cyt, stop + 2 * H), _at(c, cyt, stop + 2 * H), +1)
@@ -195,9 +196,9 @@ def cyt_withdrawal(model=None, n=32):
         band="at least one of IL-6/TNF-α/IFN-γ still above control at day 84 (IFN-γ not modelled)",
         source="Folia Biol (Praha) 2015;61:241",
         calibration="myeloid_priming_decay (t½ 6 weeks) and myeloid_priming_gain were chosen for this target")
-def cyt_abstinence12w(model=None, n=32):
+def cyt_abstinence12w(model=None, n=32, seed=HEROIN_SEED):
     model = model or default_model()
-    stop, (d, c) = heroin_abstinence(model, n)
+    stop, (d, c) = heroin_abstinence(model, n, seed=seed)
     t = stop + 84 * H
     value, any_up, notes = {}, False, []
     for cyt in ("il6_plasma", "tnf_plasma"):
@@ -215,13 +216,13 @@ def cyt_abstinence12w(model=None, n=32):
         source="Psychiatry Res 2015;226:230; Lu et al., Drug Alcohol Depend 2019;204:107516",
         calibration="tlr4_opioid_efficacy and tlr4_opioid_K were set by hand so methadone raises IL-6 (no human "
                     "TLR4 affinity exists)")
-def cyt_mmt(model=None, n=24):
+def cyt_mmt(model=None, n=24, seed=2028):
     model = model or default_model()
     t = 84 * H + 20
     times = np.arange(0, t + 1, 7 * H) + 20
     value, ok, notes, means = {}, True, [], {}
     for dose in (40, 80, 120):
-        d, c = cohort(model, [f"methadone {dose} mg oral daily for 85 d"], n, 2028, times)
+        d, c = cohort(model, [f"methadone {dose} mg oral daily for 85 d"], n, seed, times)
         for cyt in ("il6_plasma", "tnf_plasma", "il1b_plasma"):
             up, r, p = _direction(_at(d, cyt, t), _at(c, cyt, t), +1)
             means[(dose, cyt)] = r
@@ -243,9 +244,10 @@ def cyt_mmt(model=None, n=24):
         band="FA gap at 1 month ≤ one third of the day-3 gap; positive correlation",
         source="Addict Biol 2013;18:727; Zhu et al., J Addict Med 2022",
         calibration="wm_repair_rate (t½ 5 d) and the glial weights were set by hand so the 1-month gap ratio holds")
-def dti_recovery(model=None, n=32):
+def dti_recovery(model=None, n=32, seed=HEROIN_SEED):
+    # ``seed`` re-draws the people; the scan schedule below is the study's design and keeps its own stream
     model = model or default_model()
-    stop, (d, c) = heroin_abstinence(model, n)
+    stop, (d, c) = heroin_abstinence(model, n, seed=seed)
     g3 = float(np.mean(_at(c, "fa_frontal", stop + 3 * H) - _at(d, "fa_frontal", stop + 3 * H)))
     g30 = float(np.mean(_at(c, "fa_frontal", stop + 30 * H) - _at(d, "fa_frontal", stop + 30 * H)))
     lower, _, p3 = _direction(_at(d, "fa_frontal", stop + 3 * H), _at(c, "fa_frontal", stop + 3 * H), -1)
@@ -265,10 +267,10 @@ def dti_recovery(model=None, n=32):
                 "HPA axis",
         band="cortisol higher than after placebo (direction), in opioid-free people",
         source="Lovallo et al., PLoS One 2018;13:e0205723")
-def hpa_ntx_challenge(model=None, n=32):
+def hpa_ntx_challenge(model=None, n=32, seed=2018):
     model = model or default_model()
     times = np.arange(0, 3.001, 0.25)
-    d, c = cohort(model, ["naltrexone 50 mg oral once"], n, 2018, times)
+    d, c = cohort(model, ["naltrexone 50 mg oral once"], n, seed, times)
     sel = times > 0
     x = d.get("cortisol_plasma")[:, sel].mean(axis=1)
     ref = c.get("cortisol_plasma")[:, sel].mean(axis=1)
