@@ -75,36 +75,8 @@ BPND_SOURCE = ("assumed: resting [11C]carfentanil BPND (occipital reference) of 
                "ACC lowest (~1.5–2); values not read from a table")
 
 
-def build(drugs=None) -> Module:
-    m = Module("endogenous", __doc__)
-    mor_occ = m.input("mor_occupancy_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
-    kor_occ = m.input("kor_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
-    dor_occ = m.input("dor_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
-    nop_occ = m.input("nop_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
-    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
-    pet = m.input("mor_availability_pet", "dimensionless", 1.0, "receptors module (1 without drugs)")
-    cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
-    wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
-    tol = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
-    dep = m.input("depression_history", "dimensionless", 0.0,
-                  "covariate (population/covariates.py; 1 = history of major depression); 0 for a healthy "
-                  "adult. Declared as an input so every module can share the covariate")
-
-    # --- social events --------------------------------------------------------------------
-    k_soc = m.parameter("social_signal_rate", 3.0, "1/h",
-                        "assumed: the affective impact of a social-feedback episode fades within ~15–30 min "
-                        "after it ends (t½ ~14 min); sets the plateau RATE/k of a sustained challenge",
-                        description="first-order decay of the social event signals")
-    rej = m.state("social_rejection", "dimensionless", 0.0, "social-rejection signal (1 = Hsu paradigm)")
-    acc = m.state("social_acceptance", "dimensionless", 0.0, "social-acceptance signal (1 = Hsu paradigm)")
-    m.ode(rej, -k_soc * rej)
-    m.ode(acc, -k_soc * acc)
-    m.dose_target("social.rejection", rej, amount_unit="dimensionless",
-                  description="social rejection event; AMT = intensity (bolus) or RATE = intensity·k_social")
-    m.dose_target("social.acceptance", acc, amount_unit="dimensionless",
-                  description="social acceptance event; AMT = intensity (bolus) or RATE = intensity·k_social")
-
-    # --- stress drive -----------------------------------------------------------------------
+def _stress_drive(m: Module, cort, rej):
+    """Stress drive of peptide release: cortisol excess (smooth, 0 at rest) and social rejection."""
     g_cort = m.parameter("endo_cortisol_gain", 0.5, "dimensionless",
                          "assumed: stress co-releases POMC products and dynorphin; a doubling of cortisol "
                          "raises peptide release by half (direction: Bruchas 2010; magnitude not measured)")
@@ -112,8 +84,11 @@ def build(drugs=None) -> Module:
     cort_ex = (sp.log(1 + sp.exp(4 * (cort - 1))) - sp.log(2)) / 4
     stress = m.assign("endo_stress_drive", g_cort * cort_ex + rej, "dimensionless",
                       "stress drive of peptide release: cortisol excess (smooth, 0 at rest) and social rejection")
+    return stress
 
-    # --- μ/δ peptides ------------------------------------------------------------------------
+
+def _mu_delta_peptides(m: Module, ago, stress):
+    """μ/δ peptides: β-endorphin and enkephalin tone."""
     k_b = m.parameter("beta_endorphin_rate", 1.0, "1/h",
                       "assumed: central β-endorphin turnover of the order of an hour (plasma t½ ~20–40 min; "
                       "brain peptide pools turn over more slowly)")
@@ -129,8 +104,11 @@ def build(drugs=None) -> Module:
     supp = 1 - s_ago * ago
     m.ode(B, k_b * ((1 + g_b * stress) * supp - B))
     m.ode(E, k_e * ((1 + g_b * stress) * supp - E))
+    return B, E
 
-    # --- dynorphin, nociceptin -----------------------------------------------------------------
+
+def _dynorphin_nociceptin(m: Module, tol, wd, stress):
+    """Dynorphin (κ) and nociceptin (NOP) tone, driven by stress, withdrawal and tolerance."""
     k_d = m.parameter("dynorphin_rate", 0.5, "1/h", "assumed: dynorphin release/turnover t½ ~1.4 h")
     g_d = m.parameter("dynorphin_stress_gain", 0.5, "dimensionless",
                       "assumed: stress raises dynorphin release by half per unit stress drive (CRF→dynorphin, "
@@ -148,8 +126,11 @@ def build(drugs=None) -> Module:
                       "assumed: stress-evoked N/OFQ release (Witkin 2014, direction only)")
     N = m.state("nociceptin_tone", "dimensionless", 1.0, "central nociceptin/orphanin FQ relative to rest")
     m.ode(N, k_n * (1 + g_n * stress - N))
+    return Dy, N
 
-    # --- binding: endogenous ligands take the receptors drugs leave free ---------------------
+
+def _binding(m: Module, dep, B, E, rej, acc, Dy, mor_occ, kor_occ, dor_occ, N, nop_occ):
+    """Binding: endogenous ligands take the receptors drugs leave free."""
     x_mu0 = m.parameter("endogenous_mu_ratio", 0.1, "dimensionless",
                         "assumed: resting endogenous μ-ligand level over its apparent K (basal occupancy ~9%); "
                         "with the release gain it gives rejection-induced BPND falls of ~5–8% in healthy "
@@ -210,8 +191,11 @@ def build(drugs=None) -> Module:
     xn = x_n0 * N
     m.assign("nop_endogenous_agonism", xn / (1 + xn) * (1 - nop_occ), "dimensionless",
              "N/OFQ NOP signal on receptors drugs leave free", interface=True)
+    return x_mu0, a_rej, a_acc, eff_cap, mu_tone, density
 
-    # --- regional PET -------------------------------------------------------------------------
+
+def _regional_pet(m: Module, x_mu0, mu_tone, eff_cap, pet, rej, acc, density, a_rej, a_acc):
+    """Regional [11C]carfentanil BPND and the regional weights of social release."""
     for r, (bp0, w_rej, w_acc) in REGIONS.items():
         bp = m.parameter(f"bpnd0_{r}", bp0, "dimensionless", BPND_SOURCE, variability=lognormal(0.15),
                          description=f"resting [11C]carfentanil BPND, {REGION_NAMES[r]}")
@@ -225,6 +209,42 @@ def build(drugs=None) -> Module:
         m.assign(f"mor_bpnd_{r}", bp * density * pet * (1 + x_mu0) / (1 + xr), "dimensionless",
                  f"[11C]carfentanil BPND, {REGION_NAMES[r]}: drug occupancy and endogenous release",
                  interface=True)
+
+
+def build(drugs=None) -> Module:
+    m = Module("endogenous", __doc__)
+    mor_occ = m.input("mor_occupancy_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    kor_occ = m.input("kor_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    dor_occ = m.input("dor_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    nop_occ = m.input("nop_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    pet = m.input("mor_availability_pet", "dimensionless", 1.0, "receptors module (1 without drugs)")
+    cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
+    wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    tol = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    dep = m.input("depression_history", "dimensionless", 0.0,
+                  "covariate (population/covariates.py; 1 = history of major depression); 0 for a healthy "
+                  "adult. Declared as an input so every module can share the covariate")
+
+    # --- social events --------------------------------------------------------------------
+    k_soc = m.parameter("social_signal_rate", 3.0, "1/h",
+                        "assumed: the affective impact of a social-feedback episode fades within ~15–30 min "
+                        "after it ends (t½ ~14 min); sets the plateau RATE/k of a sustained challenge",
+                        description="first-order decay of the social event signals")
+    rej = m.state("social_rejection", "dimensionless", 0.0, "social-rejection signal (1 = Hsu paradigm)")
+    acc = m.state("social_acceptance", "dimensionless", 0.0, "social-acceptance signal (1 = Hsu paradigm)")
+    m.ode(rej, -k_soc * rej)
+    m.ode(acc, -k_soc * acc)
+    m.dose_target("social.rejection", rej, amount_unit="dimensionless",
+                  description="social rejection event; AMT = intensity (bolus) or RATE = intensity·k_social")
+    m.dose_target("social.acceptance", acc, amount_unit="dimensionless",
+                  description="social acceptance event; AMT = intensity (bolus) or RATE = intensity·k_social")
+    stress = _stress_drive(m, cort, rej)
+    B, E = _mu_delta_peptides(m, ago, stress)
+    Dy, N = _dynorphin_nociceptin(m, tol, wd, stress)
+    x_mu0, a_rej, a_acc, eff_cap, mu_tone, density = _binding(m, dep, B, E, rej, acc, Dy, mor_occ, kor_occ,
+                                                              dor_occ, N, nop_occ)
+    _regional_pet(m, x_mu0, mu_tone, eff_cap, pet, rej, acc, density, a_rej, a_acc)
     return m
 
 

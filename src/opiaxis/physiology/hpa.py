@@ -183,17 +183,8 @@ def _horner(c: np.ndarray, x):
     return total
 
 
-def build(drugs=None) -> Module:
-    m = Module("hpa", __doc__)
-    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module")
-    wd = m.input("withdrawal_signal", "dimensionless", 0.0,
-                 "adaptation module (0 = no withdrawal when that module is absent)")
-    endo = m.input("mor_endogenous_agonism", "dimensionless", 0.1 / 1.1,
-                   "endogenous module (its resting value x0/(1+x0) when absent)")
-    tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
-    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
-    mood = m.input("mood_state", "dimensionless", 0.0, "mood module latent depressive state (0 euthymic when absent)")
-
+def _gland_parameters(m: Module) -> tuple:
+    """Gland kinetics (Karin 2020): hormone removal, gland-mass turnover, GR/MR constants."""
     a1 = m.parameter("hpa_crh_removal_rate", REST["a1"], "1/h",
                      f"{KARIN} (a1 = 0.17 /min: CRH half-life ≈ 4 min), converted to hours")
     a2 = m.parameter("hpa_acth_removal_rate", REST["a2"], "1/h",
@@ -212,6 +203,11 @@ def build(drugs=None) -> Module:
     eps = m.parameter("hpa_mr_regularisation", REST["eps"], "dimensionless",
                       "assumed: numerical regularisation of Karin's MR(x3) = 1/x3 at x3 → 0; changes "
                       "MR by < 5% in the physiological range")
+    return a1, a2, a3, aP, aA, kgr, eps
+
+
+def _drive_parameters(m: Module) -> tuple:
+    """The hypothalamic drive: μ suppression and its tolerance, withdrawal, cytokines, endogenous restraint, antagonist adaptation, depression."""
     imax = m.parameter("hpa_opioid_suppression_max", 0.6, "dimensionless",
                        "calibrated: maximal fractional suppression of hypothalamic drive by full μ agonism, "
                        "set so methadone stabilisation lowers cortisol with ACTH normal (hpa.withdrawal, "
@@ -258,6 +254,11 @@ def build(drugs=None) -> Module:
                         "MDD–control difference (Stetler & Miller, Psychosom Med 2011;73:114; CSF CRH raised in "
                         "depression, Nemeroff et al., Science 1984;226:1342); not fitted",
                         description="CRH drive added per unit of depressive state")
+    return imax, ktol, ftol, gwd, gcyt, g_endo, endo_rest, k_ad, f_ad, g_dep
+
+
+def _references(m: Module) -> tuple:
+    """Reference levels: the immune module's resting cytokines and the plasma hormone baselines."""
     rest = resting_levels()
     tnf_ref = m.parameter("hpa_tnf_reference", rest["tnf"], "pg/mL",
                           "computed: resting plasma TNF-α of the immune module (Dobreva et al., J Physiol 2021 baseline "
@@ -272,6 +273,22 @@ def build(drugs=None) -> Module:
     acth0 = m.parameter("acth_baseline", 20.0, "pg/mL",
                         "assumed: healthy morning plasma ACTH ≈ 20 pg/mL (reference range ≈ 7–63 pg/mL)",
                         variability=lognormal(0.35), description="healthy morning plasma ACTH of this person")
+    return tnf_ref, il6_ref, cort0, acth0
+
+
+def build(drugs=None) -> Module:
+    m = Module("hpa", __doc__)
+    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module")
+    wd = m.input("withdrawal_signal", "dimensionless", 0.0,
+                 "adaptation module (0 = no withdrawal when that module is absent)")
+    endo = m.input("mor_endogenous_agonism", "dimensionless", 0.1 / 1.1,
+                   "endogenous module (its resting value x0/(1+x0) when absent)")
+    tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
+    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
+    mood = m.input("mood_state", "dimensionless", 0.0, "mood module latent depressive state (0 euthymic when absent)")
+    a1, a2, a3, aP, aA, kgr, eps = _gland_parameters(m)
+    imax, ktol, ftol, gwd, gcyt, g_endo, endo_rest, k_ad, f_ad, g_dep = _drive_parameters(m)
+    tnf_ref, il6_ref, cort0, acth0 = _references(m)
 
     ccos, csin, theta0, circ = _circadian_clock(m)
     coef = rest_orbit()

@@ -77,6 +77,8 @@ trial participation (placebo/expectancy) as ``placebo_response``.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import sympy as sp
 
 from .immune import resting_levels
@@ -128,36 +130,9 @@ def through_anchors(x, anchors, tail_slope):
     return y
 
 
-def build(drugs=None) -> Module:
-    m = Module("mood", __doc__)
-    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
-    kago = m.input("kor_agonism", "dimensionless", 0.0, "receptors module (0 without drugs)")
-    tol = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
-    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (its resting IL-6 when absent)")
-    cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
-    ccy = m.input("central_cytokines_rel", "dimensionless", 1.0,
-                  "glia module: central IL-1β/TNF-α relative to rest (1 at rest and when absent)")
-    wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
-    mu_e = m.input("mor_endogenous_signal", "dimensionless", 0.1 / 1.1,
-                   "endogenous module: receptor density × endogenous μ occupancy (resting value x0/(1+x0) for a "
-                   "person of typical density when absent)")
-    k_e = m.input("kor_endogenous_agonism", "dimensionless", 0.25 / 1.25,
-                  "endogenous module (resting value when absent)")
-    d_e = m.input("dor_endogenous_agonism", "dimensionless", 0.15 / 1.15,
-                  "endogenous module (resting value when absent)")
-    n_e = m.input("nop_endogenous_agonism", "dimensionless", 0.15 / 1.15,
-                  "endogenous module (resting value when absent)")
-    rel = m.input("social_mu_release", "dimensionless", 0.0, "endogenous module (0 when absent)")
-    rej = m.input("social_rejection", "dimensionless", 0.0, "endogenous module social event state (0 when absent)")
-
-    dep = m.input("depression_history", "dimensionless", 0.0,
-                  "covariate (population/covariates.py); 0 for a healthy adult without depression history")
-    ela = m.input("early_life_adversity", "dimensionless", 0.0,
-                  "covariate (population/covariates.py); 0 for a healthy adult without ACE >= 4")
-    ss = m.input("social_support", "dimensionless", 0.5,
-                 "covariate (population/covariates.py); 0.5 = average support (score 0-1)")
-
-    # --- dynamics ---------------------------------------------------------------------------
+def _drive_parameters(m: Module) -> SimpleNamespace:
+    """Parameters of the latent mood dynamics and of each depressogenic drive."""
+    """Dynamics."""
     k_m = m.parameter("mood_rate", 1 / 168, "1/h",
                       "assumed: depressive states build and resolve over weeks (Demic & Cheng 2014 time "
                       "scale; antidepressant and placebo responses unfold over 2–6 weeks in trials)")
@@ -213,7 +188,11 @@ def build(drugs=None) -> Module:
     k_rest = m.parameter("mood_kappa_rest", 0.25 / 1.25, "dimensionless", "resting dynorphin κ agonism (endogenous module)")
     d_rest = m.parameter("mood_delta_rest", 0.15 / 1.15, "dimensionless", "resting enkephalin δ agonism (endogenous module)")
     n_rest = m.parameter("mood_nop_rest", 0.15 / 1.15, "dimensionless", "resting N/OFQ NOP agonism (endogenous module)")
+    return SimpleNamespace(k_m=k_m, c=c, th=th, u=u, w_hist=w_hist, w_ela=w_ela, w_ss=w_ss, w_il6=w_il6, il6_ref=il6_ref, w_cc=w_cc, w_cort=w_cort, w_mu=w_mu, w_k=w_k, f_k=f_k, w_d=w_d, w_n=w_n, w_wd=w_wd, w_a=w_a, mu_rest=mu_rest, k_rest=k_rest, d_rest=d_rest, n_rest=n_rest)
 
+
+def _treatment_response(m: Module):
+    """Antidepressant and placebo response, built up over weeks; returns its state."""
     ad = m.parameter("antidepressant_effect", 0.0, "dimensionless",
                      "intervention parameter: drive reduction of a conventional antidepressant at full effect "
                      "(0 = none; 0.12 suggested for an SSRI/SNRI, assumed to give a drug–placebo difference of "
@@ -225,8 +204,12 @@ def build(drugs=None) -> Module:
                        "assumed: antidepressant and placebo effects build with t½ ~10 d (response over 2–4 weeks)")
     R = m.state("antidepressant_response", "dimensionless", 0.0, "built-up antidepressant/placebo drive reduction")
     m.ode(R, k_ad * (ad + pla - R))
+    return R
 
-    # --- acute negative affect ----------------------------------------------------------------
+
+def _affect_parameters(m: Module) -> tuple:
+    """Parameters of acute negative affect (social pain) and the mood state's initial value."""
+    """Acute negative affect."""
     g_a = m.parameter("affect_rejection_gain", 2.0, "1/h",
                       "assumed: negative affect rises to ~0.5 during a 30-min rejection challenge")
     k_a = m.parameter("affect_recovery_rate", 2.0, "1/h",
@@ -238,8 +221,42 @@ def build(drugs=None) -> Module:
     m0 = m.parameter("mood_initial", 0.0, "dimensionless",
                      "study setting: initial latent state (0 euthymic; ~1.1 for a patient in a current episode); "
                      "a person whose drug-free drive leaves no euthymic state starts depressed regardless")
-    M = m.state("mood_state", "dimensionless", drug_free_mood(m0, u + w_hist * dep + w_ela * ela + w_ss * (0.5 - ss),
-                                                              c, th),
+    return g_a, k_a, b_a, r_m, m0
+
+
+def build(drugs=None) -> Module:
+    m = Module("mood", __doc__)
+    ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    kago = m.input("kor_agonism", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    tol = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (its resting IL-6 when absent)")
+    cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
+    ccy = m.input("central_cytokines_rel", "dimensionless", 1.0,
+                  "glia module: central IL-1β/TNF-α relative to rest (1 at rest and when absent)")
+    wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    mu_e = m.input("mor_endogenous_signal", "dimensionless", 0.1 / 1.1,
+                   "endogenous module: receptor density × endogenous μ occupancy (resting value x0/(1+x0) for a "
+                   "person of typical density when absent)")
+    k_e = m.input("kor_endogenous_agonism", "dimensionless", 0.25 / 1.25,
+                  "endogenous module (resting value when absent)")
+    d_e = m.input("dor_endogenous_agonism", "dimensionless", 0.15 / 1.15,
+                  "endogenous module (resting value when absent)")
+    n_e = m.input("nop_endogenous_agonism", "dimensionless", 0.15 / 1.15,
+                  "endogenous module (resting value when absent)")
+    rel = m.input("social_mu_release", "dimensionless", 0.0, "endogenous module (0 when absent)")
+    rej = m.input("social_rejection", "dimensionless", 0.0, "endogenous module social event state (0 when absent)")
+
+    dep = m.input("depression_history", "dimensionless", 0.0,
+                  "covariate (population/covariates.py); 0 for a healthy adult without depression history")
+    ela = m.input("early_life_adversity", "dimensionless", 0.0,
+                  "covariate (population/covariates.py); 0 for a healthy adult without ACE >= 4")
+    ss = m.input("social_support", "dimensionless", 0.5,
+                 "covariate (population/covariates.py); 0.5 = average support (score 0-1)")
+    q = _drive_parameters(m)
+    R = _treatment_response(m)
+    g_a, k_a, b_a, r_m, m0 = _affect_parameters(m)
+    trait = q.u + q.w_hist * dep + q.w_ela * ela + q.w_ss * (0.5 - ss)
+    M = m.state("mood_state", "dimensionless", drug_free_mood(m0, trait, q.c, q.th),
                 "latent depressive state (0 euthymic, ~1 major depressive episode)", nonnegative=False)
     A = m.state("negative_affect", "dimensionless", 0.0, "acute negative affect (social pain)")
     Mp = sp.log(1 + sp.exp(20 * M)) / 20  # smooth max(M, 0)
@@ -248,16 +265,17 @@ def build(drugs=None) -> Module:
     mu_drug = ago * (1 - tol)
     drive = m.assign(
         "mood_drive",
-        u + w_hist * dep + w_ela * ela + w_ss * (0.5 - ss) + w_il6 * sp.log(il6 / il6_ref)
-        + w_cc * sp.log(ccy) + w_cort * (cort - 1) - w_mu * (mu_e - mu_rest + mu_drug) + w_k * (k_e - k_rest + f_k * kago)
-        - w_d * (d_e - d_rest) + w_n * (n_e - n_rest) + w_wd * wd + w_a * A - R,
+        trait + q.w_il6 * sp.log(il6 / q.il6_ref)
+        + q.w_cc * sp.log(ccy) + q.w_cort * (cort - 1) - q.w_mu * (mu_e - q.mu_rest + mu_drug)
+        + q.w_k * (k_e - q.k_rest + q.f_k * kago)
+        - q.w_d * (d_e - q.d_rest) + q.w_n * (n_e - q.n_rest) + q.w_wd * wd + q.w_a * A - R,
         "dimensionless", "net depressogenic drive D")
-    m.ode(M, k_m * (-c * M * (M - th) * (M - 1) + drive))
-    m.assign("mu_kappa_balance", mu_e + mu_drug - (k_e + f_k * kago), "dimensionless",
+    m.ode(M, q.k_m * (-q.c * M * (M - q.th) * (M - 1) + drive))
+    m.assign("mu_kappa_balance", mu_e + mu_drug - (k_e + q.f_k * kago), "dimensionless",
              "μ minus κ signalling as it enters mood", interface=True)
 
     _scales(m, M)
-    m.assign("mood_depressed", sp.Piecewise((1.0, M > th), (0.0, True)), "dimensionless",
+    m.assign("mood_depressed", sp.Piecewise((1.0, M > q.th), (0.0, True)), "dimensionless",
              "1 when the latent state is past the separatrix (current episode)")
     return m
 
