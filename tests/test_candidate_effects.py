@@ -1,7 +1,8 @@
 """Candidates' effects reach the utility's outcomes (issue 15; ``scripts/candidate_effects.py``):
 with known parameters, a patient with a depression history whose drug-free drive leaves no
 euthymic state is depressed on buprenorphine and an antidepressant adjunct lowers the depression
-term; for a euthymic patient the same adjunct changes nothing."""
+term; for a euthymic patient the same adjunct changes the loss by less than a tenth of the minimal important
+difference."""
 
 import sys
 from pathlib import Path
@@ -31,7 +32,12 @@ def test_depression_history_patient_is_depressed_on_buprenorphine_and_off_it(eff
 def test_antidepressant_adjunct_matters_only_for_the_depressed_patient(effects):
     dep, typ = effects["hpa_depressed"], effects["typical"]
     assert dep.loc[SSRI, "L_depression"] < dep.loc[BASE, "L_depression"] - 0.1   # > MID
-    assert typ.loc[SSRI, "loss"] == pytest.approx(typ.loc[BASE, "loss"], abs=1e-6)
+    # for the euthymic patient the adjunct moves the loss by far less than the minimal important
+    # difference (0.1): sub-clinical MADRS is no longer clipped at the scale's floor (issue 14,
+    # mood.mor.bdi), so the antidepressant's push on the latent mood state shows as ~0.03 MADRS
+    # points instead of exactly 0
+    assert abs(typ.loc[SSRI, "loss"] - typ.loc[BASE, "loss"]) < 0.01
+    assert abs(typ.loc[SSRI, "L_depression"] - typ.loc[BASE, "L_depression"]) < 0.01
 
 
 def test_laxative_and_pamora_stack(effects):
