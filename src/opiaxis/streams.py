@@ -37,6 +37,7 @@ class Purpose(enum.IntEnum):
     BOOTSTRAP = 12          # resampling for confidence intervals
     DESIGN = 13             # study-design draws not tied to a patient (e.g. scan timing)
     REPLICATE = 14          # the seeds of a stochastic target's re-draws (validate; key: replicate number)
+    COHORT = 15             # the seed of one named simulated trial's cohort (behaviour.trials; key: trial name)
 
 
 def _splitmix(x):
@@ -74,6 +75,11 @@ class Streams:
         """A generator not tied to a patient (a design draw, a bootstrap, a fit's start points)."""
         return np.random.default_rng(np.random.SeedSequence(
             [self.seed & _MASK, int(Purpose(purpose)), _MASK, *(_word(k) for k in key)]))
+
+    def derived_seed(self, purpose: Purpose, *key) -> int:
+        """An integer seed derived from this seed for a named use (e.g. one trial's cohort), so that
+        different uses never share a stream the way ``seed + k`` offsets do."""
+        return int(self.shared(purpose, *key).integers(0, 2**31 - 1))
 
     def normals(self, ids: Iterable, purpose: Purpose, k: int, *key) -> np.ndarray:
         """Standard normal draws, shape (len(ids), k), one stream per patient."""

@@ -39,6 +39,13 @@ def oud_cohort(n: int, seed: int = SEED, fentanyl_p: float = 0.0, *, overrides: 
     return c2
 
 
+def _trial_seed(seed: int, trial: str) -> int:
+    """The cohort seed of one named trial, derived from the study seed (Purpose.COHORT keyed by the
+    trial's name): trials no longer share cohorts the way the former ``seed + k`` offsets made
+    mmt_cohort and post_release (``seed + 3``), and cncp_misuse and taper_duration (``seed + 4``), do."""
+    return Streams(seed).derived_seed(Purpose.COHORT, trial)
+
+
 def rr_ci(a, n1, b, n2):
     """Risk ratio (a/n1)/(b/n2) with a log-scale 95% CI (0.5 added to empty cells)."""
     if a == 0 or b == 0:
@@ -137,8 +144,9 @@ def mmt_vs_no_replacement(n: int = 120, days: int = 112, seed: int = SEED, *, ov
     heroin use = morphine-positive urine at the final test (use in the preceding 72 h), all
     randomised patients followed. ``overrides``/``behaviour``: see :func:`oud_cohort`."""
     from ..trials import randomise
-    c = oud_cohort(n, seed + 1, overrides=overrides, behaviour=behaviour)
-    arm = randomise(c.ids, seed + 1, (1, 1))
+    s = _trial_seed(seed, "mmt_vs_no_replacement")
+    c = oud_cohort(n, s, overrides=overrides, behaviour=behaviour)
+    arm = randomise(c.ids, s, (1, 1))
     arms = np.where(arm == 0, "methadone", "no_replacement")
     rec = CohortSim(c, list(arms), days).run()
     ret = rec.in_tx[:, -1]
@@ -158,7 +166,7 @@ def mortality_ost(n: int = 100, days: int = 365, seed: int = SEED, n_boot: int =
     path (Rao–Blackwell) estimate the rates; CIs by bootstrap over patients. ``overrides``: ODE
     typical values, ``behaviour`` behaviour typical values (counterfactuals, calibration; see
     :func:`oud_cohort`)."""
-    c = oud_cohort(n, seed + 2, overrides=overrides, behaviour=behaviour)
+    c = oud_cohort(n, _trial_seed(seed, "mortality_ost"), overrides=overrides, behaviour=behaviour)
     sim = CohortSim(c, ["methadone"] * n, days, dt=24.0, immortal=True, reentry=True)
     rec = sim.run()
     on = rec.in_tx
@@ -187,7 +195,7 @@ def mortality_ost(n: int = 100, days: int = 365, seed: int = SEED, n_boot: int =
 def mmt_cohort(n: int = 77, days: int = 84, seed: int = SEED):
     """A methadone-maintained cohort (Lin 2018: 77 MMT patients): run-in, then methadone with its
     dose escalation, in treatment throughout (stable patients)."""
-    c = oud_cohort(n, seed + 3)
+    c = oud_cohort(n, _trial_seed(seed, "mmt_cohort"))
     sim = CohortSim(c, ["methadone"] * n, days, dt=24.0)
     sim.c.B["dropout_rate"] = np.zeros(n)
     sim.run()
@@ -233,7 +241,8 @@ def cncp_misuse(n: int = 150, days: int = 365, seed: int = SEED, *, overrides: d
     28-day window (loss of control, compulsive use) — a subset of misuse."""
     cov = {"chronic_pain": {"p": 1.0}, "fentanyl_supply": {"p": 0.0}, "early_life_adversity": {"p": 0.25},
            "depression_history": {"p": 0.3}}
-    c = make_cohort(np.arange(1, n + 1), seed + 4, covariates=cov, overrides=overrides, behaviour=behaviour)
+    c = make_cohort(np.arange(1, n + 1), _trial_seed(seed, "cncp_misuse"), covariates=cov, overrides=overrides,
+                    behaviour=behaviour)
     rec = CohortSim(c, ["cncp"] * n, days, dt=24.0).run()
     ex = rec.extra > 0
     cs = np.cumsum(np.pad(ex.astype(int), ((0, 0), (1, 0))), axis=1)
@@ -254,7 +263,7 @@ def post_release(n: int = 200, abstinent_days: int = 60, follow_days: int = 84, 
     (Rao–Blackwell) per person-day at risk give the rate in weeks 1–2 and weeks 5–12 after release.
     ``behaviour`` overrides behaviour parameters' typical values, ``overrides`` the ODE model's
     (counterfactuals)."""
-    c = oud_cohort(n, seed + 3, overrides=overrides)
+    c = oud_cohort(n, _trial_seed(seed, "post_release"), overrides=overrides)
     for k, v in (behaviour or {}).items():
         c.set_behaviour(k, v)
     sim = CohortSim(c, ["none"] * n, abstinent_days + follow_days, dt=dt, immortal=True,
@@ -293,8 +302,9 @@ def taper_duration(n: int = 516, seed: int = SEED, stabilise_days: int = 28, fol
 
     from ..trials import proportion, randomise
     from .treatments import Taper, default_treatments
-    c = oud_cohort(n, seed + 4)
-    arm = randomise(c.ids, seed + 4, (1, 1))
+    s = _trial_seed(seed, "taper_duration")
+    c = oud_cohort(n, s)
+    arm = randomise(c.ids, s, (1, 1))
     base = default_treatments()["bupnx"]
     t7 = replace(base, medication=replace(base.medication, taper=Taper(stabilise_days + 1, (), 7.0, 1.0)))
     t28 = replace(base, medication=replace(base.medication, taper=Taper(stabilise_days + 1, (), 28.0, 7.0)))

@@ -16,6 +16,7 @@ from ..engine import simulate
 from ..models import default_model
 from ..population import virtual_cohort
 from ..population.covariates import covariate_specs
+from ..streams import Purpose, Streams
 from ..dosing import EventTable
 from .registry import target
 
@@ -248,13 +249,14 @@ def _bupsam(n: int = 300, seed: int = SEED):  # n: screened
         finding="lower μOR availability goes with more depressive symptoms across people",
         band="negative correlation between μOR availability and a depression scale across a virtual population",
         source="Nummenmaa et al. 2020 (PET, [11C]carfentanil)", trial_n=NUMMENMAA_N)
-def _mor_bdi(model=None, n: int = 300, seed: int = SEED + 7):
+def _mor_bdi(model=None, n: int = 300, seed: int = SEED):
     from scipy.stats import spearmanr
 
     from ..physiology.endogenous import REGIONS
     model = model or default_model()
     ids = np.arange(1, n + 1)
-    P, _cov = cohort(model, ids, seed, GENERAL_POPULATION)
+    # its own cohort, not the other mood targets' (the seed was SEED + 7 before issue 17's streams)
+    P, _cov = cohort(model, ids, Streams(seed).derived_seed(Purpose.COHORT, "mood.mor.bdi"), GENERAL_POPULATION)
     times = np.array([0.0, 8 * 168.0])  # drug-free adults, 8 weeks for the mood state to settle
     r = simulate(model, P, times, None, ids=ids)
     ok_run = ~r.failed
