@@ -165,11 +165,11 @@ def target(id: str, *, finding: str, band: str, source: str, calibration: str = 
 
 def replicate_seeds(t: Target, k: int) -> list[int]:
     """The seeds of ``k`` re-draws of a stochastic target: replicate ``r``'s seed is drawn from
-    ``Streams(default seed).shared(Purpose.REPLICATE, r)``, so it depends on the target's own seed
+    ``Streams(default seed).derived_seed(Purpose.REPLICATE, r)``, so it depends on the target's own seed
     and ``r`` alone (the first 5 of 10 replicates are the 5 of a run with 5), never on an offset."""
     from ..streams import Purpose, Streams
     s = Streams(t.default_seed)
-    return [int(s.shared(Purpose.REPLICATE, r).integers(0, 2**31 - 1)) for r in range(k)]
+    return [s.derived_seed(Purpose.REPLICATE, r) for r in range(k)]
 
 
 def _load_all() -> None:
