@@ -119,11 +119,14 @@ def _mort(model=None, n: int = 100, seed: int = SEED):
     r = mortality_ost(n=n, seed=seed)
     ok = _in(r["rr_all"], 2.4, 4.2) and _in(r["rr_od"], 3, 8)
     q = r["rates_per_1000py"]
+    phases = "; ".join(f"{p} {v['od']:.2f} ({v['py']:.0f} PY)" for p, v in r["phase_rates_per_1000py"].items())
     return ({"all-cause RR": r["rr_all"], "overdose RR": r["rr_od"]}, ok,
             f"expected-death (Rao–Blackwell) rates per 1000 PY on/off: all {q['all_on']:.1f}/{q['all_off']:.1f}, "
             f"overdose {q['od_on']:.2f}/{q['od_off']:.2f}; bootstrap 95% CI all-cause RR {r['rr_all_ci'][0]:.2f}–"
             f"{r['rr_all_ci'][1]:.2f}, overdose RR {r['rr_od_ci'][0]:.2f}–{r['rr_od_ci'][1]:.2f}; "
-            f"{r['person_years'][0]:.0f} PY on, {r['person_years'][1]:.0f} PY off; 24-h decision interval")
+            f"{r['person_years'][0]:.0f} PY on, {r['person_years'][1]:.0f} PY off; 24-h decision interval; "
+            f"overdose deaths per 1000 PY by phase (cohort studies: higher in the first weeks on treatment and "
+            f"after leaving it than later, Cornish et al., BMJ 2010): {phases}")
 
 
 @target("pain.cncp.oud", finding="chronic non-cancer pain patients on long-term opioids: misuse 21–29%, addiction 8–12%",
