@@ -136,7 +136,11 @@ def fentanyl_c50(history: list[str], t_test: float, dose_ug: float, model=None, 
         calibration="vent_s50_naive is the naïve C50 converted through the fentanyl binding constants (so the "
                     "naïve half is not independent); the chronic C50 is a prediction: the breathing tolerance's "
                     "magnitude (resp_tolerance_gain) was calibrated to the hypercapnic ventilatory response of "
-                    "methadone-maintained patients (Teichtahl et al., Chest 2005), not to this target")
+                    "methadone-maintained patients (Teichtahl et al., Chest 2005), not to this target. The miss is "
+                    "structural (issue 14): the chronic C50 enters the band only at resp_tolerance_gain ≤ ~0.1 "
+                    "(200 mg/day; 2.50 ng/mL at 0.1) or ≤ ~0.35 (90 mg/day), where methadone 80 mg leaves a "
+                    "daily-mean drive of 0.27–0.47 instead of Teichtahl's 0.77, and od.post.release asks for more "
+                    "breathing tolerance in intermittent users, not less")
 def _fentanyl_c50(model=None):
     naive = fentanyl_c50([], 24.0, 150.0, model=model)
     t_test = CHRONIC_LAST + CHRONIC_DELAY
