@@ -36,6 +36,18 @@ def test_fentanyl_c50_naive_and_direction(m4):
     assert chronic > 2 * naive
 
 
+def test_fentanyl_c50_target_reads_spontaneous_breathing_and_the_dose_of_the_chronic_users(m4):
+    """The target's read-outs (issue 14): the spontaneous-breathing C50 is a number, not NaN (the
+    naïve 150-µg ramp never halves ventilation with PaCO2 free to rise; the target reads a larger
+    ramp), above the clamped C50; and the chronic users' C50 grows with their daily dose (Moss/Algera's
+    inclusion minimum, 90 mg/day oral morphine equivalents, below the assumed 200 mg/day)."""
+    value, passed, detail = T._fentanyl_c50(model=m4)
+    spont, naive = value["naïve C50, spontaneous breathing ng/mL"], value["naïve C50 ng/mL"]
+    assert np.isfinite(spont) and spont > 1.5 * naive
+    assert naive < value["chronic C50 at 90 mg/day ng/mL"] < value["chronic C50 ng/mL"]
+    assert "C50" in detail and "never halved" not in detail
+
+
 def test_drug_free_baseline_is_steady_and_silent(m4):
     t = np.array([0.0, 100.0, 1000.0])
     r = T._drug_free(t, m4)
