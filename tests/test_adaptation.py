@@ -23,6 +23,8 @@ def _cows(m, regimens, t, overrides=None):
 
 @pytest.mark.parametrize("fn", [T._wd_short, T._wd_methadone, T._oih])
 def test_reproduced_targets_pass(m4, fn):
+    """On the reduced composition (no glia, no immune). pain.oih without the neuro-immune terms is
+    not the scorecard's pain.oih: test_pain_oih.py scores it on the composed default model."""
     value, passed, detail = fn(model=m4)
     assert passed, (value, detail)
 

@@ -240,9 +240,13 @@ def ot_craving(n: int = 77, seed: int = SEED) -> dict:
     c = mmt_cohort(n, seed=seed)
     ev = Evaluator(c.model)
     ot = ev("oxytocin_endogenous_plasma", c.X, c.P)
+    tone = ev("oxytocin_tone", c.X, c.P)
     cr = ev("craving", c.X, c.P)
     rho, p = stats.spearmanr(ot, cr)
-    return {"rho": float(rho), "p": float(p), "n": n, "ot": ot, "craving": cr}
+    rho_c, p_c = stats.spearmanr(tone, cr)
+    rho_m = stats.spearmanr(ot, tone)[0]
+    return {"rho": float(rho), "p": float(p), "n": n, "ot": ot, "craving": cr, "rho_central": float(rho_c),
+            "p_central": float(p_c), "rho_plasma_central": float(rho_m)}
 
 
 def ot_intranasal(n: int = 64, seed: int = SEED, vas_sd: float = 15.0) -> dict:

@@ -18,12 +18,24 @@ Equations (time in hours)
    nociception months after detoxification, Eisenberg et al., Drug Alcohol Depend 2008). k_oih is
    slower than the adaptation rate, so a person can be fully tolerant before OIH has peaked, and
    k_off ≪ k_oih, so hyperalgesia keeps growing on any maintained agonist (full or partial).
-3. **Sensitisation gain.** G_s = (1 + s_periph)·(1 + a_oih·H + a_wd·withdrawal_signal
-   + a_spinal·spinal_sensitization + a_glia·glial_activation): peripheral sensitisation
-   multiplies, central terms add (central sensitisation: Woolf, Pain 2011;152:S2; neuro-immune
-   interfaces of microglia, astrocytes, T cells and DRG satellite glia/macrophages, seed 004:
-   Su et al., J Pain Res 2022; withdrawal hyperalgesia: Compton et al., Drug Alcohol Depend
-   2003;70:S27 — recalled, UNCONFIRMED).
+3. **Sensitisation gain: one shared, saturable dorsal-horn pathway.** The chronic central
+   terms — OIH H, the glia module's spinal/DRG neuro-immune sensitisation Z and supraspinal
+   glial activation G — are not independent additions. Morphine hyperalgesia is expressed through
+   the same microglia → BDNF → KCC2 loss of dorsal-horn Cl⁻ homeostasis (Ferrini et al., Nat
+   Neurosci 2013;16:183: ablating spinal microglia or deleting microglial BDNF abolishes it;
+   restoring E_anion reverses it) as glial pain after nerve injury (Coull et al., Nature
+   2005;438:1017), and NMDA-dependent OIH (Mao, Price & Mayer 1995) shares the NMDA
+   amplification of central sensitisation (Woolf, Pain 2011;152:S2). Inhibition can be lost only
+   once: each input takes a fraction of the capacity still left (occlusion, assumed),
+   C = 1 − (1 − H)·(1 − w_z·Z)·(1 − w_g·G), 0 ≤ C ≤ 1 (w_z = ``spinal_sensitization_gain``,
+   w_g = ``glial_pain_gain``, each ≤ 1), and
+   G_s = (1 + s_periph)·(1 + a_oih·C + a_wd·withdrawal_signal): peripheral sensitisation multiplies,
+   central sensitisation and withdrawal hyperalgesia add (seed 004: Su et al., J Pain Res 2022;
+   withdrawal hyperalgesia: Compton et al., Drug Alcohol Depend 2003;70:S27 — recalled,
+   UNCONFIRMED). For one input alone this is the earlier additive gain; with OIH established,
+   the resolution of heroin-era neuro-immune sensitisation on buprenorphine (no TLR4 agonism at
+   clinical concentrations) frees only the (1 − H) share that OIH had not already taken, so it no
+   longer cancels the OIH that keeps growing on the maintained agonist (issue 14, pain.oih).
 4. **Read-outs.** Clinical pain: q = D·G_s·(1 − relief), pain NRS = 10·q/(1 + q), with D the
    ``nociceptive_drive`` of the pain condition (0 none). Cold-pressor tolerance: the raw latency
    T_raw = T_ctrl/(G_s·(1 − relief)) is capped smoothly at the test ceiling T_cap = 180 s,
@@ -78,18 +90,20 @@ def build(drugs=None) -> Module:
                         "(Eisenberg et al., Drug Alcohol Depend 2008)",
                         variability=lognormal(0.5), description="reversal rate of opioid-induced hyperalgesia")
     a_oih = m.parameter("oih_gain", 1.0, "dimensionless",
-                        "assumed: full OIH doubles pain sensitivity — maintained patients tolerate the "
-                        "cold pressor for roughly half as long as controls (Compton et al. 2000, 2001; "
-                        "Doverty et al., Pain 2001;90:91)",
-                        variability=lognormal(0.5), description="gain of OIH on pain sensitivity")
+                        "assumed: full central sensitisation (OIH, glial, or both: the shared pathway C = 1) "
+                        "doubles pain sensitivity — maintained patients tolerate the cold pressor for roughly "
+                        "half as long as controls (Compton et al. 2000, 2001; Doverty et al., Pain 2001;90:91)",
+                        variability=lognormal(0.5), description="gain of central sensitisation on pain sensitivity")
     a_wd = m.parameter("withdrawal_hyperalgesia_gain", 1.0, "dimensionless",
                        "assumed: severe withdrawal doubles pain sensitivity (hyperalgesia is part of "
                        "withdrawal; Compton 2003, recalled)", description="gain of withdrawal on pain sensitivity")
     a_sp = m.parameter("spinal_sensitization_gain", 1.0, "dimensionless",
-                       "assumed: unit gain of the glia module's spinal sensitisation on pain sensitivity")
+                       "assumed: maximal spinal/DRG neuro-immune sensitisation takes the whole shared dorsal-horn "
+                       "pathway (microglial BDNF → KCC2, Coull et al. 2005; Ferrini et al. 2013)",
+                       lower=0.0, upper=1.0)
     a_gl = m.parameter("glial_pain_gain", 0.5, "dimensionless",
-                       "assumed: maximal supraspinal glial activation raises pain sensitivity by half "
-                       "(seed 004, Su et al. 2022)")
+                       "assumed: maximal supraspinal glial activation takes half of the shared pathway "
+                       "(seed 004, Su et al. 2022)", lower=0.0, upper=1.0)
     t_ctrl = m.parameter("cold_pressor_control", 40.0, "s",
                          "assumed ~ healthy-control means of 30–60 s in the cold-pressor studies of "
                          "Compton et al. 2000/2001/2012 and Doverty et al. 2001 (UNCONFIRMED exact value)",
@@ -108,7 +122,10 @@ def build(drugs=None) -> Module:
     d = 0.01
     t_pos = (T + sp.sqrt(T ** 2 + d ** 2)) / 2 * T ** 2 / (T ** 2 + d ** 2)
     m.ode(H, k_oih * t_pos * (1 - H) - k_off * H)
-    gs = m.assign("pain_sensitivity", (1 + s_per) * (1 + a_oih * H + a_wd * W + a_sp * Z + a_gl * G),
+    central = m.assign("central_sensitization", 1 - (1 - H) * (1 - a_sp * Z) * (1 - a_gl * G), "dimensionless",
+                       "share of the dorsal-horn pathway taken by OIH and glial sensitisation (0 none … 1 full)",
+                       interface=True)
+    gs = m.assign("pain_sensitivity", (1 + s_per) * (1 + a_oih * central + a_wd * W),
                   "dimensionless", "pain sensitisation gain (1 = healthy, drug-free)")
     q = D * gs * (1 - relief)
     m.assign("pain_nrs", 10 * q / (1 + q), "dimensionless", "pain intensity, numeric rating scale 0–10",

@@ -194,7 +194,13 @@ def maintenance_cold_pressor(agent: str, model=None, overrides=None) -> dict:
         band="both directions hold",
         source="Compton et al. 2000, 2001, 2012",
         calibration="oih_rate set so that hyperalgesia is still growing between 4–8 and 12–18 weeks of maintenance "
-                    "(the second direction of this target)")
+                    "(the second direction of this target). Issue 14: OIH and the glial/spinal neuro-immune "
+                    "terms now act through one saturable dorsal-horn pathway (occlusion; Ferrini et al. 2013) "
+                    "instead of adding up; nothing re-fitted — the buprenorphine half, missed before because "
+                    "the resolving heroin-era glial sensitisation outweighed OIH growth, follows from it by a "
+                    "small margin (~0.1 s at trough). Fragile: in a 64-patient cohort with between-patient "
+                    "variability the buprenorphine mean does not grow (+0.11 s, paired p 0.11; falls in 55%), its "
+                    "spread set mostly by the assumed oih_recovery_rate (Spearman ρ 0.71)")
 def _oih(model=None):
     value, ok, notes = {}, True, []
     for agent in MAINTENANCE:
