@@ -157,7 +157,7 @@ def _titration(node, file, where) -> Titration | None:
     for k in ("start", "step", "every"):
         if k not in node:
             raise field_error(f"missing {k!r}; expected e.g. {{start: 30 mg, step: 10 mg, every: 3 d}}", file, node, None,
-                       f"{where}.{k}")
+                              f"{where}.{k}")
     start = _quantity(node, "start", _MASS_UNITS, "a dose such as '30 mg'", file, f"{where}.start")
     step = _quantity(node, "step", _MASS_UNITS, "a dose step such as '10 mg'", file, f"{where}.step")
     every = _quantity(node, "every", _TIME_UNITS, "an interval such as '3 d'", file, f"{where}.every") / 24.0
@@ -171,10 +171,10 @@ def _taper(node, file, where) -> Taper | None:
     fd = node.get("from_day", 1)
     if isinstance(fd, bool) or not isinstance(fd, int) or fd < 1:
         raise field_error(f"from_day {fd!r} must be a whole number ≥ 1 (day 1 = the first day of treatment)",
-                   file, node, "from_day", f"{where}.from_day")
+                          file, node, "from_day", f"{where}.from_day")
     if ("doses" in node) == ("over" in node):
         raise field_error("give either 'doses' (a list of mg, one per dosing day) or 'over' (a linear taper to zero, "
-                   "e.g. over: 4 weeks)", file, node, None, where)
+                          "e.g. over: 4 weeks)", file, node, None, where)
     if "doses" in node:
         doses = node["doses"]
         if not isinstance(doses, list) or not doses or any(
@@ -182,14 +182,14 @@ def _taper(node, file, where) -> Taper | None:
             raise field_error(f"{doses!r} is not a list of doses in mg (numbers ≥ 0)", file, node, "doses", f"{where}.doses")
         if "every" in node:
             raise field_error("'every' goes with 'over' (the step interval of a linear taper)", file, node, "every",
-                       f"{where}.every")
+                              f"{where}.every")
         return Taper(fd, tuple(float(d) for d in doses))
     over = _quantity(node, "over", _TIME_UNITS, "a duration such as '4 weeks'", file, f"{where}.over") / 24.0
     every = (_quantity(node, "every", _TIME_UNITS, "an interval such as '1 d' or '1 week'", file, f"{where}.every")
              / 24.0 if "every" in node else 1.0)
     if every > over or abs(over / every - round(over / every)) > 1e-9 or abs(every - round(every)) > 1e-9:
         raise field_error(f"the taper's step interval ({every:g} d) must be a whole number of days that divides its "
-                   f"length ({over:g} d)", file, node, "every" if "every" in node else "over", f"{where}.every")
+                          f"length ({over:g} d)", file, node, "every" if "every" in node else "over", f"{where}.every")
     return Taper(fd, (), over, every)
 
 
@@ -205,11 +205,11 @@ def parse_medication(node, *, file, where, routes, iu, base: Medication | None =
         loc = f"{file}:{line_of(node, 'dose')} {where}.dose"
         if not isinstance(text, str):
             raise field_error(f"{text!r} is not a dose; expected a regimen text such as 'methadone 50 mg oral'",
-                       file, node, "dose", f"{where}.dose")
+                              file, node, "dose", f"{where}.dose")
         rows = parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)
         if (rows["II"] > 0).any() or (rows["RATE"] > 0).any() or (rows["TIME"] != 0).any():
             raise field_error(f"{text!r}: the dose is one administration, e.g. 'methadone 50 mg oral'; the interval goes "
-                       "in 'every', the schedule in 'titration' and 'taper'", file, node, "dose", f"{where}.dose")
+                              "in 'every', the schedule in 'titration' and 'taper'", file, node, "dose", f"{where}.dose")
         amt = rows["AMT"].to_numpy(float)
         comps = tuple((str(c), float(a / amt[0])) for c, a in zip(rows["CMT"], amt))
         med = Medication(text, comps, float(amt[0]))
@@ -221,7 +221,7 @@ def parse_medication(node, *, file, where, routes, iu, base: Medication | None =
         every = _quantity(node, "every", _TIME_UNITS, "an interval such as '24 h' or '28 d'", file, f"{where}.every")
         if (every < 24 and abs(24 / every - round(24 / every)) > 1e-9) or (every > 24 and abs(every / 24 - round(every / 24)) > 1e-9):
             raise field_error(f"{node['every']!r}: a dosing interval divides the day (e.g. 12 h) or is a whole number of "
-                       "days (e.g. 2 d, 28 d)", file, node, "every", f"{where}.every")
+                              "days (e.g. 2 d, 28 d)", file, node, "every", f"{where}.every")
         med = replace(med, every_h=every)
     if "at" in node:
         at = node["at"]
@@ -231,7 +231,7 @@ def parse_medication(node, *, file, where, routes, iu, base: Medication | None =
         med = replace(med, at_h=h)
     if med.every_h < 24 and med.at_h + med.every_h * (round(24 / med.every_h) - 1) >= 24:
         raise field_error(f"the day's doses from {med.at_h:g} h every {med.every_h:g} h run past midnight; give an "
-                   "earlier 'at'", file, node, "at" if "at" in node else "every", f"{where}.at")
+                          "earlier 'at'", file, node, "at" if "at" in node else "every", f"{where}.at")
     if "titration" in node:
         med = replace(med, titration=_titration(node["titration"], file, f"{where}.titration"))
     if "taper" in node:
@@ -240,7 +240,7 @@ def parse_medication(node, *, file, where, routes, iu, base: Medication | None =
         med = replace(med, titration=None)   # a dose at or below the default schedule's start is given from day 0
     if med.titration is not None and med.titration.start > med.dose:
         raise field_error(f"the titration starts at {med.titration.start:g} mg, above the target dose {med.dose:g} mg",
-                   file, node, "titration" if "titration" in node else "dose", f"{where}.titration")
+                          file, node, "titration" if "titration" in node else "dose", f"{where}.titration")
     if "source" in node:
         med = replace(med, source=str(node["source"]))
     return med
@@ -254,7 +254,7 @@ def parse_treatment(kind: str, node, *, file, where, routes, iu) -> Treatment:
     if node.get("medication") is not None:
         if kind not in WITH_MEDICATION:
             raise field_error(f"treatment {kind!r} gives no maintenance medication; 'medication' is for "
-                       f"{', '.join(WITH_MEDICATION)}", file, node, "medication", f"{where}.medication")
+                              f"{', '.join(WITH_MEDICATION)}", file, node, "medication", f"{where}.medication")
         med = parse_medication(node["medication"], file=file, where=f"{where}.medication", routes=routes, iu=iu,
                                base=med)
     if node.get("detox") is not None:
