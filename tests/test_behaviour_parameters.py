@@ -36,13 +36,13 @@ def test_every_declaration_is_a_model_parameter_with_unit_source_and_variability
             assert p.variability is None
 
 
-def test_no_equation_uses_them_and_ode_sampling_leaves_them_typical(small):
+def test_ode_sampling_leaves_them_typical_and_moves_no_other_draw(small):
     """The ODE side is unchanged: the same parameters are sampled with the same values (draws are
-    keyed by name), and the behaviour parameters keep their typical values in the ODE rows."""
+    keyed by name), and the behaviour parameters (a parameter-only module: no equation can use
+    them) keep their typical values in the ODE rows."""
     from opiaxis.population import sample_parameters
     plain, with_b = small
-    assert not set(PARAMS) & with_b.equation_parameters()
-    assert plain.equation_parameters() == with_b.equation_parameters()
+    assert with_b.external_parameters() == set(PARAMS) and plain.external_parameters() == set()
     ids = np.arange(1, 9)
     P0, P1 = sample_parameters(plain, ids, 4), sample_parameters(with_b, ids, 4)
     for name, j in plain.param_index.items():
@@ -56,7 +56,7 @@ def test_sensitivity_and_fit_leave_them_out(small):
     from opiaxis.sensitivity import factors
     plain, with_b = small
     assert factors(with_b) == factors(plain)
-    with pytest.raises(Exception, match="no equation uses dropout_rate"):
+    with pytest.raises(Exception, match="dropout_rate: behaviour-layer parameter"):
         factors(with_b, names=["dropout_rate"])
     doses = pd.DataFrame({"ID": [1], "TIME": [0.0], "AMT": [8.0], "CMT": ["buprenorphine.sl"], "EVID": [1],
                           "RATE": [0.0]})

@@ -744,9 +744,9 @@ def candidate_parameters(model: Model, doses: pd.DataFrame, modules=None) -> lis
     drugs = relevant_drugs(model, doses)
     used = {str(c) for c in doses["CMT"]} if len(doses) else set()
     out = []
-    used = model.equation_parameters()
+    external = model.external_parameters()   # the behaviour layer's: no state depends on them
     for p in model.parameters:
-        if p.variability is None or p.variability.spread == 0 or p.name not in used:
+        if p.variability is None or p.variability.spread == 0 or p.name in external:
             continue
         if modules and p.module not in modules:
             continue
@@ -793,9 +793,9 @@ class Problem:
         for k, v in data.parameters.items():
             base[model.param_index[k]] = v
         self.base = base
-        used = model.equation_parameters()   # the behaviour layer's parameters cannot be fitted to states
+        external = model.external_parameters()   # the behaviour layer's parameters: not fitted to states
         self.var_idx = [(model.param_index[p.name], p) for p in model.parameters
-                        if p.variability is not None and p.variability.spread > 0 and p.name in used]
+                        if p.variability is not None and p.variability.spread > 0 and p.name not in external]
         self.idx = np.array([model.param_index[n] for n in self.names], int)
         self.rtol = rtol
         meas = data.measurements
@@ -1306,10 +1306,10 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     messages = []
     if parameters:
         bad = [p for p in parameters if p not in model.param_index or model.parameter(p).variability is None
-               or p not in model.equation_parameters()]
+               or p in model.external_parameters()]
         if bad:
-            raise OpiaxisInputError(f"{bad} are not model parameters with between-patient variability that an "
-                                    "equation uses", field="parameters")
+            raise OpiaxisInputError(f"{bad} are not ODE model parameters with between-patient variability",
+                                    field="parameters")
         cands = list(parameters)
     else:
         cands = candidate_parameters(model, data.doses, modules)

@@ -179,9 +179,12 @@ def with_parameters(model: Model, values: dict | None = None, spreads: dict | No
 def inputs_for(proc: Procedure, base: Model, values: dict, fixed: dict | None = None) -> Inputs:
     """The injected inputs for candidate ``values`` of the free parameters, with ``fixed`` typical
     values of other model or behaviour parameters (e.g. an earlier block's fresh fit)."""
+    from ..behaviour.params import PARAMS as declared
     model_values, spreads, behaviour = {}, {}, {}
     for name, v in (fixed or {}).items():
-        if name in behaviour_parameters(base):
+        # a behaviour parameter goes to the behaviour layer by name, whether or not the procedure's
+        # own model carries the behaviour module (a procedure on an ODE sub-model may run a trial)
+        if name in declared:
             behaviour[name] = float(v)
         elif name in base.param_index:
             model_values[name] = float(v)

@@ -314,22 +314,17 @@ class Model:
             plan = self._initial_plan = (constant, functions)
         return plan
 
-    def equation_parameters(self) -> frozenset[str]:
-        """Names of the parameters some equation uses: an ODE, an assignment, an initial value or
-        a dosing compartment (bioavailability, lag, dose exponent, reference dose). The others
-        (a molecular weight kept for unit conversion, the behaviour layer's parameters) cannot
-        change a simulated state, so between-patient sampling, sensitivity analysis, fits and
-        PEtab estimation leave them at their typical values (computed once)."""
-        cached = self.__dict__.get("_equation_parameters")
-        if cached is not None:
-            return cached
-        exprs = [*self.odes.values(), *(a.expr for a in self.assignments),
-                 *(s.initial for s in self.states if isinstance(s.initial, sp.Expr))]
-        used = {str(sym) for e in exprs for sym in e.free_symbols}
-        used |= {n for d in self.dose_targets.values()
-                 for n in (d.bioavailability, d.lag, d.dose_exponent, d.reference_dose) if n}
-        self._equation_parameters = frozenset(n for n in self.param_index if n in used)
-        return self._equation_parameters
+    def external_parameters(self) -> frozenset[str]:
+        """Names of the parameters of parameter-only modules (no state, ODE or assignment): no
+        equation can use them (modules connect only through interface variables), they serve a
+        layer outside the ODE system — the behaviour layer's parameters. Between-patient sampling,
+        sensitivity analysis, fits and PEtab estimation of the ODE system leave them out (that
+        layer draws its own); computed once."""
+        cached = self.__dict__.get("_external_parameters")
+        if cached is None:
+            cached = self._external_parameters = frozenset(
+                n for m in self.modules if not (m.states or m.assignments or m.odes) for n in m.parameters)
+        return cached
 
     def interface_variables(self) -> list[Assignment]:
         return [a for a in self.assignments if a.interface]
