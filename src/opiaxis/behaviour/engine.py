@@ -146,7 +146,9 @@ class Cohort:
 def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: dict | None = None,
                 behaviour: dict | None = None, model: Model | None = None) -> Cohort:
     """Virtual patients: covariates, ODE parameters (with covariate effects), behaviour parameters,
-    initial states and one random stream each — all fixed by (seed, patient id)."""
+    initial states and one random stream each — all fixed by (seed, patient id). The behaviour
+    parameters come from ``model`` (its ``behaviour`` module; :func:`behaviour_values`), their
+    typical values overridden by ``behaviour`` (or ``overrides``) by name."""
     from ..population import virtual_cohort
     from ..streams import Purpose, Streams
     from ..population.covariates import covariate_specs
