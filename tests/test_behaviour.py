@@ -147,12 +147,15 @@ def test_expectancy_recovers_without_use():
 
 
 def test_behaviour_parameters_in_model_description():
-    """`opiaxis model --markdown` lists every behaviour parameter with its unit and source."""
-    from opiaxis.describe import behaviour_markdown
-    text = "\n".join(behaviour_markdown())
+    """`opiaxis model --markdown` lists every behaviour parameter, as a parameter of the model's
+    module `behaviour`, with its unit, variability and source."""
+    from opiaxis.describe import describe_markdown
+    text = describe_markdown(behaviour_model())
+    section = text[text.index("## Module `behaviour`"):]
     for p in PARAMS.values():
-        row = next(line for line in text.splitlines() if line.startswith(f"| `{p.name}` |"))
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{p.name}` |"))
         assert f"| {p.unit} |" in row and p.source[:40].replace("|", "\\|") in row
+        assert (f"CV {p.cv:.0%}" in row) if p.cv else "| — |" in row
 
 
 def test_xbot_follows_patients_after_relapse_without_changing_the_end_point():

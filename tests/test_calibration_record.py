@@ -8,7 +8,6 @@ from importlib import resources
 
 import pytest
 
-from opiaxis.behaviour.params import PARAMS as BEHAVIOUR
 from opiaxis.calibrate.procedures import RECORD_FIELDS, read_record
 from opiaxis.models import default_model
 
@@ -18,12 +17,10 @@ def entries():
 
 
 def current(m, e):
-    name = e["parameter"]
-    if name in BEHAVIOUR:
-        b = BEHAVIOUR[name]
-        return b.cv if e["what"] == "spread" else b.value
-    p = m.parameter(name)
-    return p.variability.spread if e["what"] == "spread" else p.value
+    p = m.parameter(e["parameter"])   # a behaviour parameter too: they are model parameters (module behaviour)
+    if e["what"] == "spread":
+        return p.variability.spread if p.variability is not None else 0.0
+    return p.value
 
 
 def test_record_matches_the_model():
@@ -33,7 +30,7 @@ def test_record_matches_the_model():
     latest = {}
     for e in recs:
         assert set(RECORD_FIELDS) <= set(e), f"{e.get('parameter')}: missing {sorted(set(RECORD_FIELDS) - set(e))}"
-        assert e["parameter"] in BEHAVIOUR or e["parameter"] in m.param_index, e["parameter"]
+        assert e["parameter"] in m.param_index, e["parameter"]
         assert e["what"] in ("value", "spread"), e["parameter"]
         assert e["targets"], e["parameter"]
         latest[(e["parameter"], e["what"])] = e

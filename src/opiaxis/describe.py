@@ -33,18 +33,4 @@ def describe_markdown(m: Model) -> str:
         if mod.dose_targets:
             out += ["", "### Dosing compartments (CMT)", "", "| CMT | state | bioavailability | lag |", "|---|---|---|---|"]
             out += [f"| `{d.name}` | `{d.state}` | {d.bioavailability or '1'} | {d.lag or '—'} |" for d in mod.dose_targets.values()]
-    out += behaviour_markdown()
     return "\n".join(out) + "\n"
-
-
-def behaviour_markdown() -> list[str]:
-    """The stochastic behaviour layer's parameters (opiaxis.behaviour.params): not ODE parameters,
-    but listed with the same unit, variability and source."""
-    from .behaviour.params import PARAMS
-    out = ["", "## Behaviour layer (`opiaxis.behaviour`, stochastic; not part of the ODE system)", "",
-           "Drug use, treatment policies, overdose and rescue are decided once per decision interval from the "
-           "ODE states (see `opiaxis/behaviour/engine.py`). Parameters:", "",
-           "| parameter | value | unit | variability | source |", "|---|---|---|---|---|"]
-    out += [f"| `{p.name}` | {p.value:.6g} | {p.unit} | {f'log-normal, CV {100 * p.cv:g}%' if p.cv else '—'} | {_esc(p.source)} |"
-            for p in PARAMS.values()]
-    return out

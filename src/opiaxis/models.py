@@ -12,6 +12,9 @@ Which modules, which couplings, which read-outs — in that order:
    withdrawal), respiration (CO2 chemoreflex, breathing tolerance), HPA axis, peripheral immunity, glia, pain, white matter, gut. A module joins the
    model by existing; modules couple only through named interface variables, so none of the
    others changes when one is added.
+4. ``behaviour``: the stochastic behaviour layer's parameters (``behaviour/params.py``) as a
+   parameter-only module — no equation uses them; they are model parameters so that they are
+   documented, exported (SBML, PEtab) and injected like every other parameter.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from .physiology.drugs import load_drugs
 
 MODULES = ("pk", "receptors", "adaptation", "respiration", "hpa", "immune", "glia", "pain", "white_matter", "gut",
            "endogenous", "mood", "reward", "oxytocin")
+#: the parameter-only module of the behaviour layer's parameters (declared in behaviour/params.py)
+BEHAVIOUR = "behaviour"
+KNOWN = MODULES + (BEHAVIOUR,)
 
 
 #: modules that need others to be meaningful: without them the drug path would be missing and
@@ -41,14 +47,14 @@ def check_modules(names: list[str], field: str) -> list[str]:
     from .errors import OpiaxisInputError
     if not names:
         raise OpiaxisInputError(f"no modules given; expected a comma-separated list such as pk,receptors "
-                                f"(known: {', '.join(MODULES)})", field=field)
-    unknown = [m for m in names if m not in MODULES]
+                                f"(known: {', '.join(KNOWN)})", field=field)
+    unknown = [m for m in names if m not in KNOWN]
     if unknown:
         import difflib
-        hints = [h for u in unknown for h in difflib.get_close_matches(u, MODULES, n=1)]
+        hints = [h for u in unknown for h in difflib.get_close_matches(u, KNOWN, n=1)]
         raise OpiaxisInputError(f"unknown module(s) {', '.join(unknown)}"
                                 + (f" (did you mean {', '.join(hints)}?)" if hints else "")
-                                + f"; known: {', '.join(MODULES)}", field=field)
+                                + f"; known: {', '.join(KNOWN)}", field=field)
     missing = [f"{m} needs {', '.join(r for r in REQUIRES.get(m, ()) if r not in names)}"
                for m in names if any(r not in names for r in REQUIRES.get(m, ()))]
     if missing:
@@ -58,21 +64,31 @@ def check_modules(names: list[str], field: str) -> list[str]:
 
 
 def available_modules() -> list[str]:
-    """The modules to compose: those of :data:`MODULES` that exist, or the comma-separated list in
-    the environment variable ``OPIAXIS_MODULES`` (e.g. ``pk,receptors``) when it is set."""
+    """The modules to compose: those of :data:`MODULES` that exist and the behaviour parameters, or
+    the comma-separated list in the environment variable ``OPIAXIS_MODULES`` (e.g. ``pk,receptors``;
+    ``behaviour`` adds the behaviour parameters) when it is set."""
     import os
     chosen = os.environ.get("OPIAXIS_MODULES")
     if chosen:
         return check_modules([m.strip() for m in chosen.split(",") if m.strip()], "OPIAXIS_MODULES")
-    return [m for m in MODULES if importlib.util.find_spec(f"opiaxis.physiology.{m}") is not None]
+    return [m for m in MODULES if importlib.util.find_spec(f"opiaxis.physiology.{m}") is not None] + [BEHAVIOUR]
+
+
+def build_module(name: str, drugs):
+    """One module of the composition: a physiology module's ``build(drugs)``, or the behaviour
+    layer's parameter-only module."""
+    if name == BEHAVIOUR:
+        from .behaviour.params import module
+        return module()
+    return importlib.import_module(f"opiaxis.physiology.{name}").build(drugs)
 
 
 def build_model(drug_library: str | None = None, modules: list[str] | None = None) -> Model:
-    """Compose the model from the drug library and the physiology modules (default: all present)."""
+    """Compose the model from the drug library and the modules (default: all present, see
+    :func:`available_modules`)."""
     drugs = load_drugs(drug_library)
     names = modules or available_modules()
-    built = [importlib.import_module(f"opiaxis.physiology.{m}").build(drugs) for m in names]
-    return compose(built, name="opiaxis")
+    return compose([build_module(m, drugs) for m in names], name="opiaxis")
 
 
 @lru_cache(maxsize=2)

@@ -98,17 +98,22 @@ def parse_hours(text: str, field: str) -> float:
 def factors(model: Model, names: list[str] | None = None, modules: list[str] | None = None) -> list[str]:
     """The parameters that vary between patients (declared variability), optionally restricted
     to some names or modules. A named parameter without variability is an error: it has no
-    declared distribution to sample."""
+    declared distribution to sample; so is a behaviour-layer parameter (no equation uses it)."""
+    external = model.external_parameters()   # the behaviour layer's parameters change no simulated state
     variable = [p for p in model.parameters if p.variability is not None and p.variability.spread > 0]
     if names:
-        by_name = {p.name: p for p in variable}
+        by_name = {p.name: p for p in variable if p.name not in external}
         bad = [n for n in names if n not in by_name]
         if bad:
-            fixed = [n for n in bad if n in model.param_index]
             unknown = [n for n in bad if n not in model.param_index]
+            varying = {p.name for p in variable}
+            unused = [n for n in bad if n in varying]
+            fixed = [n for n in bad if n in model.param_index and n not in varying]
             parts = []
             if unknown:
                 parts.append(f"unknown parameter(s) {', '.join(unknown)}")
+            if unused:
+                parts.append(f"{', '.join(unused)}: behaviour-layer parameter(s), used by no equation")
             if fixed:
                 parts.append(f"{', '.join(fixed)} declare(s) no between-patient variability to sample")
             raise OpiaxisInputError("; ".join(parts), field="--parameter")
@@ -120,6 +125,7 @@ def factors(model: Model, names: list[str] | None = None, modules: list[str] | N
             raise OpiaxisInputError(f"unknown module(s) {', '.join(bad)}; the model has {', '.join(sorted(known))}",
                                     field="--module")
         variable = [p for p in variable if p.module in modules]
+    variable = [p for p in variable if p.name not in external]
     if not variable:
         where = f" in module(s) {', '.join(modules)}" if modules else ""
         raise OpiaxisInputError(f"no parameter with between-patient variability{where} to analyse",

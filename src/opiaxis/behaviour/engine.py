@@ -48,7 +48,7 @@ from scipy.special import ndtr, ndtri
 
 from ..engine.simulate import SolverOptions, simulate
 from ..model.core import Model, compose
-from .params import PARAMS
+from . import params as behaviour_params
 from .treatments import Treatment, default_treatments
 
 DRUGS = ("heroin", "mam6", "morphine", "m6g", "fentanyl", "methadone", "buprenorphine", "naloxone", "naltrexone",
@@ -63,13 +63,14 @@ TAG = 0xBE4A
 @lru_cache(maxsize=1)
 def behaviour_model() -> Model:
     """The composition the behaviour layer simulates: pk (drugs of OUD and its treatment only),
-    receptors, adaptation, hpa, pain, reward, oxytocin. Immune, glia, gut, mood are left out for
-    speed (their interface variables take their resting defaults)."""
+    receptors, adaptation, hpa, pain, reward, oxytocin, and the behaviour parameters (the
+    parameter-only module of ``params.py``). Immune, glia, gut, mood are left out for speed (their
+    interface variables take their resting defaults)."""
     from ..physiology.drugs import load_drugs
     drugs = load_drugs()
     sub = {k: drugs[k] for k in DRUGS if k in drugs}
-    model = compose([importlib.import_module(f"opiaxis.physiology.{n}").build(sub) for n in MODULES],
-                    name="opiaxis-behaviour")
+    model = compose([importlib.import_module(f"opiaxis.physiology.{n}").build(sub) for n in MODULES]
+                    + [behaviour_params.module()], name="opiaxis-behaviour")
     fp = model.fingerprint()
     model.fingerprint = lambda: fp  # the structure is fixed: avoid re-hashing on every interval's simulate call
     return model
@@ -116,7 +117,7 @@ TX_CODES = {"none": TX_NONE, "no_replacement": TX_NOREPL, "methadone": TX_METHAD
             "xrntx": TX_XRNTX, "detox": TX_DETOX, "cncp": TX_CNCP}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Cohort:
     model: Model
     ids: np.ndarray
@@ -124,7 +125,7 @@ class Cohort:
     P: np.ndarray
     X: np.ndarray
     cov: pd.DataFrame
-    B: dict            # behaviour parameters per patient (arrays)
+    B: dict            # behaviour parameters per patient (arrays; P's columns of them hold typical values)
     t: float = 0.0
     rngs: list = field(default_factory=list)
     eta: dict = field(default_factory=dict)   # each patient's multiplicative deviation from the typical value
@@ -145,7 +146,9 @@ class Cohort:
 def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: dict | None = None,
                 behaviour: dict | None = None, model: Model | None = None) -> Cohort:
     """Virtual patients: covariates, ODE parameters (with covariate effects), behaviour parameters,
-    initial states and one random stream each — all fixed by (seed, patient id)."""
+    initial states and one random stream each — all fixed by (seed, patient id). The behaviour
+    parameters come from ``model`` (its ``behaviour`` module; :func:`behaviour_values`), their
+    typical values overridden by ``behaviour`` (or ``overrides``) by name."""
     from ..population import virtual_cohort
     from ..streams import Purpose, Streams
     from ..population.covariates import covariate_specs
@@ -155,18 +158,34 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
     if "nociceptive_drive" in model.param_index and "chronic_pain" in cov:
         # chronic pain: nociceptive drive giving NRS ~5–6 untreated (assumed; pain module's scale)
         P[:, model.param_index["nociceptive_drive"]] = np.where(cov["chronic_pain"] > 0.5, 1.2, 0.0)
-    names = list(PARAMS)
-    Z = Streams(seed).named_normals(ids, Purpose.BEHAVIOUR_TRAITS, names)
-    B, eta = {}, {}
-    for k, nm in enumerate(names):
-        p = PARAMS[nm]
-        v = (behaviour or {}).get(nm, p.value)
-        eta[nm] = np.exp(np.sqrt(np.log1p(p.cv ** 2)) * Z[:, k]) if p.cv > 0 else np.ones(len(ids))
-        B[nm] = v * eta[nm] if p.cv > 0 else np.full(len(ids), float(v))
+    B, eta = behaviour_values(model, ids, seed, {**(overrides or {}), **(behaviour or {})})
     B["sedative_couser"] = sedative_couser(ids, seed, B["sedative_couse_prevalence"])
     X = model.initial_state(P)
     rngs = [Streams(seed).patient(pid, Purpose.BEHAVIOUR_EVENTS) for pid in ids]
-    return Cohort(model, ids, int(seed), P, X, cov, B, 0.0, rngs, eta)
+    return Cohort(model=model, ids=ids, seed=int(seed), P=P, X=X, cov=cov, B=B, t=0.0, rngs=rngs, eta=eta)
+
+
+def behaviour_values(model: Model, ids, seed: int, typical: dict | None = None) -> tuple[dict, dict]:
+    """(values, deviations): each patient's behaviour parameters, read from ``model`` (its
+    ``behaviour`` module: typical value and log-normal CV) with ``typical`` overriding typical
+    values by name, and each patient's multiplicative deviation from the typical value. The
+    deviations are the patient's own named normals (stream BEHAVIOUR_TRAITS, keyed by the
+    parameter's name), so they do not depend on which other parameters exist."""
+    from ..streams import Purpose, Streams
+    ids = np.asarray(ids, dtype=np.int64)
+    declared = behaviour_params.model_parameters(model)
+    for p in declared:
+        if p.variability is not None and p.variability.kind != "lognormal":
+            raise ValueError(f"behaviour parameter {p.name!r} has {p.variability.kind} variability; the behaviour "
+                             "layer draws log-normal deviations only")
+    Z = Streams(seed).named_normals(ids, Purpose.BEHAVIOUR_TRAITS, [p.name for p in declared])
+    B, eta = {}, {}
+    for k, p in enumerate(declared):
+        v = (typical or {}).get(p.name, p.value)
+        cv = p.variability.spread if p.variability is not None else 0.0
+        eta[p.name] = np.exp(np.sqrt(np.log1p(cv ** 2)) * Z[:, k]) if cv > 0 else np.ones(len(ids))
+        B[p.name] = v * eta[p.name] if cv > 0 else np.full(len(ids), float(v))
+    return B, eta
 
 
 def sedative_couser(ids, seed: int, prevalence) -> np.ndarray:
@@ -224,8 +243,36 @@ def run_in(c: Cohort, days: int = 28) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-@dataclass
+# (unit, description) of each record field, for the labelled Dataset (:meth:`Record.to_xarray`)
+RECORD_FIELDS = {
+    "uses": ("1/d", "illicit opioid uses that day"),
+    "extra": ("1/d", "extra (non-prescribed) doses of the prescribed opioid that day"),
+    "in_tx": ("dimensionless", "in treatment at the day's end (bool)"),
+    "on_med": ("dimensionless", "received maintenance medication that day (bool)"),
+    "craving": ("dimensionless", "craving (0-1) at the day's start"),
+    "od": ("1/d", "overdoses that day"),
+    "exp_od_death": ("1/d", "expected overdose deaths that day given the path (Rao-Blackwell)"),
+    "exp_other_death": ("1/d", "expected other-cause deaths that day given the path"),
+    "surv": ("dimensionless", "survival probability at the day's end"),
+    "expectancy": ("dimensionless", "learned outcome expectancy of a use (0-1) at the day's start"),
+    "oxytocin": ("dimensionless", "central oxytocin tone (relative to rest) at the day's start"),
+    "dead_day": ("d", "day of death (0-based; -1 alive)"),
+    "inducted": ("d", "day of induction onto the medication (-1 never)"),
+    "induction_failed": ("dimensionless", "the induction failed (bool)"),
+    "discharge_day": ("d", "day of leaving inpatient care (-1 never inpatient)"),
+    "dropout_day": ("d", "day of the first dropout from treatment (-1 none)"),
+    "adjunct_given": ("dimensionless", "adjunct doses given"),
+    "completed_day": ("d", "day the medication's taper ended (-1 never)"),
+    "release_day": ("d", "day of release from forced abstinence (-1 none)"),
+    "solver_failed": ("dimensionless", "the patient's ODE step failed and the simulation stopped (bool)"),
+}
+
+
+@dataclass(kw_only=True)
 class Record:
+    """What the behaviour layer records of each patient: per day ``(n, days)`` arrays and per patient
+    ``(n,)`` arrays (see :data:`RECORD_FIELDS` for units and meanings); ``patient``, ``arm`` and
+    ``covariates`` label the rows (patient ids, each patient's treatment kind, covariate table)."""
     uses: np.ndarray          # (n, days) number of illicit uses
     extra: np.ndarray         # (n, days) extra (non-prescribed) doses of the prescribed opioid
     in_tx: np.ndarray         # (n, days) in treatment at day end
@@ -246,6 +293,56 @@ class Record:
     completed_day: np.ndarray | None = None  # (n,) day the medication's taper ended (-1 never)
     release_day: np.ndarray | None = None    # (n,) day of release from forced abstinence (-1 none)
     solver_failed: np.ndarray | None = None  # (n,) the patient's ODE step failed; simulation stopped
+    patient: np.ndarray | None = None        # (n,) patient ids
+    arm: np.ndarray | None = None            # (n,) each patient's treatment kind ('methadone', ...)
+    covariates: pd.DataFrame | None = None   # (n rows) the patients' covariates
+
+    def to_xarray(self, *, coords: dict | None = None):
+        """A labelled :class:`xarray.Dataset` with dims ``(patient, day)``: one variable per record
+        field, per-day fields over (patient, day) and per-patient fields over (patient), each with
+        ``units`` and ``description`` in its attrs (a day index is in ``d``, -1 for never);
+        coordinates ``patient`` (ids), ``day`` (0-based), ``arm`` and every covariate, and any
+        per-patient ``coords`` given (one value per patient)."""
+        from ..engine.simulate import require_xarray
+        xr = require_xarray()
+        n, days = self.uses.shape
+        data = {}
+        for name, (unit, text) in RECORD_FIELDS.items():
+            v = getattr(self, name)
+            if v is not None:
+                data[name] = (("patient", "day") if np.ndim(v) == 2 else ("patient",), np.asarray(v),
+                              {"units": unit, "description": text})
+        ids = np.asarray(self.patient) if self.patient is not None else np.arange(n)
+        ds = xr.Dataset(data, coords={"patient": ids, "day": ("day", np.arange(days), {"units": "d"})})
+        extra = dict(coords or {})
+        if self.arm is not None:
+            extra = {"arm": self.arm, **extra}
+        if self.covariates is not None:
+            extra = {**{c: self.covariates[c].to_numpy() for c in self.covariates.columns}, **extra}
+        for name, values in extra.items():
+            values = np.asarray(values)
+            if values.shape != (n,):
+                raise ValueError(f"coordinate {name!r} has shape {values.shape}; expected one value per patient ({n})")
+            ds = ds.assign_coords({name: ("patient", values)})
+        ds.attrs["description"] = "behaviour layer record (opiaxis.behaviour): one row per patient, one column per day"
+        return ds
+
+
+def _empty_record(n: int, days: int, ids, arm, cov) -> Record:
+    """A record of ``n`` patients over ``days`` days before the first day."""
+    def per_day(dtype=float, fill=0):
+        return np.full((n, days), fill, dtype)
+
+    def never():
+        return np.full(n, -1, np.int64)
+    return Record(uses=per_day(np.int16), extra=per_day(np.int16), in_tx=per_day(bool, False),
+                  on_med=per_day(bool, False), craving=per_day(), od=per_day(np.int16), dead_day=never(),
+                  exp_od_death=per_day(), exp_other_death=per_day(), surv=per_day(fill=1.0),
+                  inducted=never(), induction_failed=np.zeros(n, bool), discharge_day=never(),
+                  dropout_day=never(), expectancy=per_day(fill=1.0), oxytocin=per_day(fill=1.0),
+                  adjunct_given=np.zeros(n, np.int64), completed_day=never(), release_day=never(),
+                  solver_failed=np.zeros(n, bool), patient=np.asarray(ids), arm=np.asarray(arm, dtype=object),
+                  covariates=cov.reset_index(drop=True) if cov is not None else None)
 
 
 EVENT_COLUMNS = ("patient", "day", "time_h", "event", "detail", "amount_mg", "ventilation_nadir", "tolerance",
@@ -319,14 +416,9 @@ class CohortSim:
         self.med_log = []   # the same for agonist maintenance doses scored as exposures
         self.events = []    # rows of EVENT_COLUMNS, patient as an index (see event_table)
         d = self.days
-        self.rec = Record(np.zeros((n, d), np.int16), np.zeros((n, d), np.int16), np.zeros((n, d), bool),
-                          np.zeros((n, d), bool), np.zeros((n, d)), np.zeros((n, d), np.int16),
-                          np.full(n, -1, np.int64), np.zeros((n, d)), np.zeros((n, d)), np.ones((n, d)),
-                          self.inducted, self.ind_failed, np.full(n, -1, np.int64),
-                          np.full(n, -1, np.int64), np.ones((n, d)), np.ones((n, d)), np.zeros(n, np.int64),
-                          np.full(n, -1, np.int64))
+        self.rec = _empty_record(n, d, c.ids, [t.kind for t in self.treat], c.cov)
+        self.rec.inducted, self.rec.induction_failed = self.inducted, self.ind_failed   # shared, updated in place
         self.rec.release_day = self.release_day
-        self.rec.solver_failed = np.zeros(n, bool)
         # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
         self.expectancy = np.ones(n)
         # the tolerance the patient remembers: the tolerance_level at their last use (dosing from habit)

@@ -1,11 +1,25 @@
 """Parameters of the stochastic behaviour layer: value, unit (pint), source, between-patient
-variability — the same rules as the ODE modules. Time in hours."""
+variability — the same rules as the ODE modules. Time in hours.
+
+This file is the one place a behaviour parameter is written: a ``BParam`` in the list ``_P``
+(append new ones at the end). :func:`module` turns the list into a parameter-only model module,
+``behaviour``, which the composed models include (``opiaxis.models.build_model``, the behaviour
+layer's ``behaviour_model``): so the parameters are model parameters — listed by ``opiaxis model
+--markdown``, exported to SBML and PEtab — and the behaviour layer reads each value and spread
+from the model it is given (:func:`model_parameters`), never from this file. No equation of the
+ODE system uses them; the behaviour layer draws each patient's values from its own stream
+(``Purpose.BEHAVIOUR_TRAITS``, one named normal per patient and parameter)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ModelDefinitionError
+from ..model.core import Model, Module, Parameter, lognormal
 from ..model.units import parse_unit
+
+#: the name of the parameter-only module that carries these parameters in a composed model
+MODULE = "behaviour"
 
 
 @dataclass(frozen=True)
@@ -218,8 +232,32 @@ _P.append(BParam(
     "risk ratio it implies (~3 at a nadir of 0.68, ~5 at 0.34) is of the order of the 3.9-fold overdose-death "
     "hazard with benzodiazepine co-prescription (Park et al., BMJ 2015;350:h2698)"))
 
+#: the declarations by name (what this file says; a simulation reads its model's values)
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}
 
+MODULE_DOC = """The stochastic behaviour layer's parameters (``opiaxis/behaviour/params.py``): drug use,
+treatment policies, overdose, rescue and death are decided once per decision interval from the ODE
+states (``opiaxis/behaviour/engine.py``). No equation of the ODE system uses them. Between-patient
+variability is log-normal; each patient's values are drawn by the behaviour layer from its own
+stream (``Purpose.BEHAVIOUR_TRAITS``, keyed by the patient and the parameter's name)."""
 
-def value(name: str) -> float:
-    return PARAMS[name].value
+
+def module() -> Module:
+    """The parameter-only model module ``behaviour``: every declaration of ``_P`` in order, with its
+    value, unit, source, description and log-normal between-patient CV (none when 0)."""
+    m = Module(MODULE, MODULE_DOC)
+    for p in _P:
+        m.parameter(p.name, p.value, p.unit, p.source, description=p.description,
+                    variability=lognormal(p.cv) if p.cv > 0 else None)
+    return m
+
+
+def model_parameters(model: Model) -> list[Parameter]:
+    """The behaviour parameters of ``model`` (those of its module ``behaviour``), in declaration
+    order; an error naming the model when it was composed without them."""
+    found = [p for p in model.parameters if p.module == MODULE]
+    if not found:
+        raise ModelDefinitionError(f"model {model.name!r} has no behaviour parameters: compose it with "
+                                   "opiaxis.behaviour.params.module() (opiaxis.models.build_model and "
+                                   "behaviour_model() do)")
+    return found

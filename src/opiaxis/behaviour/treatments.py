@@ -31,7 +31,7 @@ from ..dosing import MASS_UNITS as _MASS_UNITS
 from ..dosing import TIME_UNITS as _TIME_UNITS
 from ..dosing import parse_regimen
 from ..errors import OpiaxisInputError
-from ..yamlio import line_of, load_yaml
+from ..yamlio import check_keys, field_error, line_of, load_yaml
 
 KINDS = ("none", "no_replacement", "methadone", "bupnx", "xrntx", "detox", "cncp")
 WITH_MEDICATION = ("methadone", "bupnx", "xrntx", "cncp")
@@ -139,34 +139,25 @@ def _fmt(v: float) -> str:
 
 
 # -- reading (defaults file and trial files share one parser, with located errors) ---------------
-def _err(msg, file, node, key, fld):
-    return OpiaxisInputError(msg, file=file, line=line_of(node, key), field=fld)
-
-
 def _quantity(node, key, units: dict, example: str, file, fld, *, lo_exclusive=0.0) -> float:
     v = node[key]
     m = _QTY.match(str(v)) if isinstance(v, str) else None
     if not m or m.group(2).lower() not in units:
-        raise _err(f"{v!r} is not a quantity; expected {example}", file, node, key, fld)
+        raise field_error(f"{v!r} is not a quantity; expected {example}", file, node, key, fld)
     value = float(m.group(1)) * units[m.group(2).lower()]
     if not value > lo_exclusive:
-        raise _err(f"{v!r} must be > {lo_exclusive:g}; expected {example}", file, node, key, fld)
+        raise field_error(f"{v!r} must be > {lo_exclusive:g}; expected {example}", file, node, key, fld)
     return value
-
-
-def _check_keys(node, allowed, file, where):
-    from ..yamlio import check_keys as check
-    check(node, allowed, file, where)
 
 
 def _titration(node, file, where) -> Titration | None:
     if node is None or node == "none":
         return None
-    _check_keys(node, ("start", "step", "every"), file, where)
+    check_keys(node, ("start", "step", "every"), file, where)
     for k in ("start", "step", "every"):
         if k not in node:
-            raise _err(f"missing {k!r}; expected e.g. {{start: 30 mg, step: 10 mg, every: 3 d}}", file, node, None,
-                       f"{where}.{k}")
+            raise field_error(f"missing {k!r}; expected e.g. {{start: 30 mg, step: 10 mg, every: 3 d}}", file, node, None,
+                              f"{where}.{k}")
     start = _quantity(node, "start", _MASS_UNITS, "a dose such as '30 mg'", file, f"{where}.start")
     step = _quantity(node, "step", _MASS_UNITS, "a dose step such as '10 mg'", file, f"{where}.step")
     every = _quantity(node, "every", _TIME_UNITS, "an interval such as '3 d'", file, f"{where}.every") / 24.0
@@ -176,29 +167,29 @@ def _titration(node, file, where) -> Titration | None:
 def _taper(node, file, where) -> Taper | None:
     if node is None or node == "none":
         return None
-    _check_keys(node, ("from_day", "doses", "over", "every"), file, where)
+    check_keys(node, ("from_day", "doses", "over", "every"), file, where)
     fd = node.get("from_day", 1)
     if isinstance(fd, bool) or not isinstance(fd, int) or fd < 1:
-        raise _err(f"from_day {fd!r} must be a whole number ≥ 1 (day 1 = the first day of treatment)",
-                   file, node, "from_day", f"{where}.from_day")
+        raise field_error(f"from_day {fd!r} must be a whole number ≥ 1 (day 1 = the first day of treatment)",
+                          file, node, "from_day", f"{where}.from_day")
     if ("doses" in node) == ("over" in node):
-        raise _err("give either 'doses' (a list of mg, one per dosing day) or 'over' (a linear taper to zero, "
-                   "e.g. over: 4 weeks)", file, node, None, where)
+        raise field_error("give either 'doses' (a list of mg, one per dosing day) or 'over' (a linear taper to zero, "
+                          "e.g. over: 4 weeks)", file, node, None, where)
     if "doses" in node:
         doses = node["doses"]
         if not isinstance(doses, list) or not doses or any(
                 isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) or d < 0 for d in doses):
-            raise _err(f"{doses!r} is not a list of doses in mg (numbers ≥ 0)", file, node, "doses", f"{where}.doses")
+            raise field_error(f"{doses!r} is not a list of doses in mg (numbers ≥ 0)", file, node, "doses", f"{where}.doses")
         if "every" in node:
-            raise _err("'every' goes with 'over' (the step interval of a linear taper)", file, node, "every",
-                       f"{where}.every")
+            raise field_error("'every' goes with 'over' (the step interval of a linear taper)", file, node, "every",
+                              f"{where}.every")
         return Taper(fd, tuple(float(d) for d in doses))
     over = _quantity(node, "over", _TIME_UNITS, "a duration such as '4 weeks'", file, f"{where}.over") / 24.0
     every = (_quantity(node, "every", _TIME_UNITS, "an interval such as '1 d' or '1 week'", file, f"{where}.every")
              / 24.0 if "every" in node else 1.0)
     if every > over or abs(over / every - round(over / every)) > 1e-9 or abs(every - round(every)) > 1e-9:
-        raise _err(f"the taper's step interval ({every:g} d) must be a whole number of days that divides its "
-                   f"length ({over:g} d)", file, node, "every" if "every" in node else "over", f"{where}.every")
+        raise field_error(f"the taper's step interval ({every:g} d) must be a whole number of days that divides its "
+                          f"length ({over:g} d)", file, node, "every" if "every" in node else "over", f"{where}.every")
     return Taper(fd, (), over, every)
 
 
@@ -208,39 +199,39 @@ def parse_medication(node, *, file, where, routes, iu, base: Medication | None =
     if not isinstance(node, dict):
         raise OpiaxisInputError("expected a mapping with keys " + ", ".join(MEDICATION_KEYS), file=file,
                                 line=getattr(node, "line", None), field=where)
-    _check_keys(node, MEDICATION_KEYS, file, where)
+    check_keys(node, MEDICATION_KEYS, file, where)
     if "dose" in node:
         text = node["dose"]
         loc = f"{file}:{line_of(node, 'dose')} {where}.dose"
         if not isinstance(text, str):
-            raise _err(f"{text!r} is not a dose; expected a regimen text such as 'methadone 50 mg oral'",
-                       file, node, "dose", f"{where}.dose")
+            raise field_error(f"{text!r} is not a dose; expected a regimen text such as 'methadone 50 mg oral'",
+                              file, node, "dose", f"{where}.dose")
         rows = parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)
         if (rows["II"] > 0).any() or (rows["RATE"] > 0).any() or (rows["TIME"] != 0).any():
-            raise _err(f"{text!r}: the dose is one administration, e.g. 'methadone 50 mg oral'; the interval goes "
-                       "in 'every', the schedule in 'titration' and 'taper'", file, node, "dose", f"{where}.dose")
+            raise field_error(f"{text!r}: the dose is one administration, e.g. 'methadone 50 mg oral'; the interval goes "
+                              "in 'every', the schedule in 'titration' and 'taper'", file, node, "dose", f"{where}.dose")
         amt = rows["AMT"].to_numpy(float)
         comps = tuple((str(c), float(a / amt[0])) for c, a in zip(rows["CMT"], amt))
         med = Medication(text, comps, float(amt[0]))
     elif base is None:
-        raise _err("missing 'dose' (a regimen text such as 'methadone 50 mg oral')", file, node, None, f"{where}.dose")
+        raise field_error("missing 'dose' (a regimen text such as 'methadone 50 mg oral')", file, node, None, f"{where}.dose")
     else:
         med = base
     if "every" in node:
         every = _quantity(node, "every", _TIME_UNITS, "an interval such as '24 h' or '28 d'", file, f"{where}.every")
         if (every < 24 and abs(24 / every - round(24 / every)) > 1e-9) or (every > 24 and abs(every / 24 - round(every / 24)) > 1e-9):
-            raise _err(f"{node['every']!r}: a dosing interval divides the day (e.g. 12 h) or is a whole number of "
-                       "days (e.g. 2 d, 28 d)", file, node, "every", f"{where}.every")
+            raise field_error(f"{node['every']!r}: a dosing interval divides the day (e.g. 12 h) or is a whole number of "
+                              "days (e.g. 2 d, 28 d)", file, node, "every", f"{where}.every")
         med = replace(med, every_h=every)
     if "at" in node:
         at = node["at"]
         h = _quantity(node, "at", _TIME_UNITS, "a clock time such as '9 h'", file, f"{where}.at", lo_exclusive=-1e-12)
         if h >= 24:
-            raise _err(f"{at!r} is not a clock time; expected 0 h ≤ at < 24 h", file, node, "at", f"{where}.at")
+            raise field_error(f"{at!r} is not a clock time; expected 0 h ≤ at < 24 h", file, node, "at", f"{where}.at")
         med = replace(med, at_h=h)
     if med.every_h < 24 and med.at_h + med.every_h * (round(24 / med.every_h) - 1) >= 24:
-        raise _err(f"the day's doses from {med.at_h:g} h every {med.every_h:g} h run past midnight; give an "
-                   "earlier 'at'", file, node, "at" if "at" in node else "every", f"{where}.at")
+        raise field_error(f"the day's doses from {med.at_h:g} h every {med.every_h:g} h run past midnight; give an "
+                          "earlier 'at'", file, node, "at" if "at" in node else "every", f"{where}.at")
     if "titration" in node:
         med = replace(med, titration=_titration(node["titration"], file, f"{where}.titration"))
     if "taper" in node:
@@ -248,8 +239,8 @@ def parse_medication(node, *, file, where, routes, iu, base: Medication | None =
     if "titration" not in node and med.titration is not None and med.titration.start >= med.dose:
         med = replace(med, titration=None)   # a dose at or below the default schedule's start is given from day 0
     if med.titration is not None and med.titration.start > med.dose:
-        raise _err(f"the titration starts at {med.titration.start:g} mg, above the target dose {med.dose:g} mg",
-                   file, node, "titration" if "titration" in node else "dose", f"{where}.titration")
+        raise field_error(f"the titration starts at {med.titration.start:g} mg, above the target dose {med.dose:g} mg",
+                          file, node, "titration" if "titration" in node else "dose", f"{where}.titration")
     if "source" in node:
         med = replace(med, source=str(node["source"]))
     return med
@@ -262,14 +253,14 @@ def parse_treatment(kind: str, node, *, file, where, routes, iu) -> Treatment:
     med, det = base.medication, base.detox
     if node.get("medication") is not None:
         if kind not in WITH_MEDICATION:
-            raise _err(f"treatment {kind!r} gives no maintenance medication; 'medication' is for "
-                       f"{', '.join(WITH_MEDICATION)}", file, node, "medication", f"{where}.medication")
+            raise field_error(f"treatment {kind!r} gives no maintenance medication; 'medication' is for "
+                              f"{', '.join(WITH_MEDICATION)}", file, node, "medication", f"{where}.medication")
         med = parse_medication(node["medication"], file=file, where=f"{where}.medication", routes=routes, iu=iu,
                                base=med)
     if node.get("detox") is not None:
         det = parse_medication(node["detox"], file=file, where=f"{where}.detox", routes=routes, iu=iu, base=det)
         if det.taper is None:
-            raise _err("a detoxification needs a 'taper' (doses or over)", file, node, "detox", f"{where}.detox")
+            raise field_error("a detoxification needs a 'taper' (doses or over)", file, node, "detox", f"{where}.detox")
     return Treatment(kind, med, det)
 
 

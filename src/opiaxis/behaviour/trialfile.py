@@ -46,7 +46,7 @@ from ..dosing import EventTable, drug_routes, iu_factors, parse_regimen, suggest
 from ..errors import OpiaxisInputError
 from ..yamlio import check_keys, field_error, line_of, load_yaml_file
 from .engine import TX_CODES, TX_NONE, CohortSim, runs
-from .params import PARAMS
+from .params import model_parameters
 from .treatments import Treatment, default_treatments, parse_treatment
 
 TOP_KEYS = ("kind", "name", "description", "seed", "days", "population", "behaviour", "arms")
@@ -116,9 +116,10 @@ def _number(d, key, file, fld, *, lo=None, hi=None, integer=False, default=None)
     return int(v) if integer else float(v)
 
 
-def _behaviour(d, file, fld):
+def _behaviour(d, file, fld, known):
     """``name: value`` sets the typical value (between-patient variability kept);
-    ``name: {value: v, fixed: true}`` gives every patient exactly v."""
+    ``name: {value: v, fixed: true}`` gives every patient exactly v. ``known``: the behaviour
+    parameters of the model."""
     if d is None:
         return {}
     if not isinstance(d, dict):
@@ -126,8 +127,8 @@ def _behaviour(d, file, fld):
                                 line=getattr(d, "line", None), field=fld)
     out = {}
     for k in d:
-        if k not in PARAMS:
-            raise field_error(f"unknown behaviour parameter {k!r}{suggest(str(k), PARAMS)}", file, d, k, f"{fld}.{k}")
+        if k not in known:
+            raise field_error(f"unknown behaviour parameter {k!r}{suggest(str(k), known)}", file, d, k, f"{fld}.{k}")
         v = d[k]
         if isinstance(v, dict):
             check_keys(v, ("value", "fixed"), file, f"{fld}.{k}")
@@ -143,7 +144,7 @@ def _behaviour(d, file, fld):
 TRIAL_KINDS = ("behaviour-trial", "trial")   # what `kind:` says of a behaviour-trial file
 
 
-def _trial_arm(a, j: int, arms_raw, days: int, file: str, routes, iu, seen: set) -> TrialArm:
+def _trial_arm(a, j: int, arms_raw, days: int, file: str, routes, iu, seen: set, known) -> TrialArm:
     where = f"arms[{j}]"
     if not isinstance(a, dict):
         raise field_error("expected a mapping with name and treatment", file, arms_raw, j, where)
@@ -177,7 +178,7 @@ def _trial_arm(a, j: int, arms_raw, days: int, file: str, routes, iu, seen: set)
         parse_regimen(text, drugs=routes, where=loc, unit_factors=iu)   # validate now
     regimen = parse_treatment(tx, a, file=file, where=where, routes=routes, iu=iu)
     return TrialArm(name=an, treatment=tx, inpatient_days=ip,
-                    behaviour=_behaviour(a.get("behaviour"), file, f"{where}.behaviour"), adjunct=list(adj),
+                    behaviour=_behaviour(a.get("behaviour"), file, f"{where}.behaviour", known), adjunct=list(adj),
                     regimen=regimen, forced_abstinence_days=fa)
 
 
@@ -199,15 +200,16 @@ def parse_trial(d, file: str, *, model=None) -> TrialSpec:
     check_keys(pop, POP_KEYS, file, "population")
     size = _number(pop, "size", file, "population.size", lo=1, hi=100000, integer=True, default=100)
     fent = _number(pop, "fentanyl_supply", file, "population.fentanyl_supply", lo=0.0, hi=1.0, default=0.0)
-    beh = _behaviour(d.get("behaviour"), file, "behaviour")
+    model = model if model is not None else behaviour_model()
+    known = [p.name for p in model_parameters(model)]
+    beh = _behaviour(d.get("behaviour"), file, "behaviour", known)
     arms_raw = d.get("arms")
     if not isinstance(arms_raw, list) or not arms_raw:
         raise field_error("expected a non-empty list of arms", file, d, "arms", "arms")
-    model = model if model is not None else behaviour_model()
     routes, iu = drug_routes(model), iu_factors(model)
     arms: list[TrialArm] = []
     for j, a in enumerate(arms_raw):
-        arms.append(_trial_arm(a, j, arms_raw, days, file, routes, iu, {x.name for x in arms}))
+        arms.append(_trial_arm(a, j, arms_raw, days, file, routes, iu, {x.name for x in arms}, known))
     return TrialSpec(name=str(d.get("name") or Path(file).stem), seed=seed, days=days, size=size, arms=arms,
                      fentanyl_supply=fent, behaviour=beh, description=str(d.get("description") or "").strip(),
                      file=file)

@@ -81,12 +81,11 @@ def _model_for(proc: Procedure):
 
 def fold_key(proc: Procedure, left_out: str, model) -> str:
     """What determines a fold's result, hashed."""
-    from .procedures import behaviour_parameters
+    # the behaviour layer's parameters are model parameters: their values and spreads are in these lists
     spreads = [p.variability.spread if p.variability else None for p in model.parameters]
     content = {"version": CV_VERSION, "procedure": proc.describe(), "left_out": left_out,
                "code": inspect.getsource(proc.simulate), "model": model.fingerprint(),
-               "values": model.default_parameters().tolist(), "spreads": spreads,
-               "behaviour": {k: [b.value, b.cv] for k, b in behaviour_parameters().items()}}
+               "values": model.default_parameters().tolist(), "spreads": spreads}
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 

@@ -89,7 +89,7 @@ from scipy.linalg import solve_triangular
 from scipy.special import log_ndtr, ndtr
 
 from .. import dosing
-from ..dosing import EventTable
+from ..dosing import EventTable, suggest
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from ..streams import Purpose, Streams
@@ -366,12 +366,6 @@ class PatientData:
         return pd.DataFrame({k: [float(v)] for k, v in self.covariates.items()})
 
 
-def _suggest(word, options):
-    import difflib
-    m = difflib.get_close_matches(str(word), sorted(options), n=1)
-    return f" (did you mean {m[0]!r}?)" if m else ""
-
-
 def _read_table(source) -> tuple[pd.DataFrame, list | None, str]:
     if isinstance(source, pd.DataFrame):
         return source.reset_index(drop=True).astype(object), None, "<DataFrame>"
@@ -477,7 +471,7 @@ def _measurement_row(name, value, unit, t, defs, loc, i, rows, model_has):
     if name not in defs:
         if re.fullmatch(r"stool_16s_\w+", name):
             return  # 16S counts: phenotype evidence only, not in the likelihood
-        raise loc.err(f"unknown measurement {name!r}{_suggest(name, defs)}; expected a read-out of "
+        raise loc.err(f"unknown measurement {name!r}{suggest(str(name), defs)}; expected a read-out of "
                       "data/readouts.yaml", i, "name")
     r = defs[name]
     if not model_has(name):
@@ -541,7 +535,7 @@ def _measurement_row(name, value, unit, t, defs, loc, i, rows, model_has):
 def _covariate(name, value, unit, loc, i):
     from ..population.covariates import COVARIATES
     if name not in COVARIATES:
-        raise loc.err(f"unknown covariate {name!r}{_suggest(name, COVARIATES)}; known: {', '.join(COVARIATES)}", i, "name")
+        raise loc.err(f"unknown covariate {name!r}{suggest(str(name), COVARIATES)}; known: {', '.join(COVARIATES)}", i, "name")
     c = COVARIATES[name]
     v = _num(value, loc, i, "value")
     unit = str(unit or "").strip()
@@ -604,7 +598,7 @@ def _read_tidy(df, loc, model, defs, extra_regimens):
         kind = str(df[kind_col].iloc[i]).strip().lower() if kind_col is not None else "measurement"
         kind = kind or "measurement"
         if kind not in KINDS:
-            raise loc.err(f"unknown kind {kind!r}{_suggest(kind, KINDS)}; expected one of {', '.join(KINDS)}", i, "kind")
+            raise loc.err(f"unknown kind {kind!r}{suggest(str(kind), KINDS)}; expected one of {', '.join(KINDS)}", i, "kind")
         rec = by.setdefault(pid, {"meas": [], "doses": [], "covs": {}, "regs": []})
         name = str(df[name_col].iloc[i]).strip()
         tval = str(df[low["time"]].iloc[i]).strip()
@@ -622,7 +616,7 @@ def _read_tidy(df, loc, model, defs, extra_regimens):
             rec["regs"].append((t, name))
         else:  # dose
             if name not in model.dose_targets:
-                raise loc.err(f"unknown dosing compartment {name!r}{_suggest(name, model.dose_targets)}; "
+                raise loc.err(f"unknown dosing compartment {name!r}{suggest(str(name), model.dose_targets)}; "
                               "expected <drug>.<route>, e.g. buprenorphine.sl", i, "name")
             amt = _num(value, loc, i, "value")
             u = str(unit or "mg").strip() or "mg"
@@ -750,8 +744,9 @@ def candidate_parameters(model: Model, doses: pd.DataFrame, modules=None) -> lis
     drugs = relevant_drugs(model, doses)
     used = {str(c) for c in doses["CMT"]} if len(doses) else set()
     out = []
+    external = model.external_parameters()   # the behaviour layer's: no state depends on them
     for p in model.parameters:
-        if p.variability is None or p.variability.spread == 0:
+        if p.variability is None or p.variability.spread == 0 or p.name in external:
             continue
         if modules and p.module not in modules:
             continue
@@ -798,8 +793,9 @@ class Problem:
         for k, v in data.parameters.items():
             base[model.param_index[k]] = v
         self.base = base
+        external = model.external_parameters()   # the behaviour layer's parameters: not fitted to states
         self.var_idx = [(model.param_index[p.name], p) for p in model.parameters
-                        if p.variability is not None and p.variability.spread > 0]
+                        if p.variability is not None and p.variability.spread > 0 and p.name not in external]
         self.idx = np.array([model.param_index[n] for n in self.names], int)
         self.rtol = rtol
         meas = data.measurements
@@ -1309,9 +1305,11 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         raise OpiaxisInputError(f"patient {data.patient}: no measurements; nothing to fit", file=data.file)
     messages = []
     if parameters:
-        bad = [p for p in parameters if p not in model.param_index or model.parameter(p).variability is None]
+        bad = [p for p in parameters if p not in model.param_index or model.parameter(p).variability is None
+               or p in model.external_parameters()]
         if bad:
-            raise OpiaxisInputError(f"{bad} are not model parameters with between-patient variability", field="parameters")
+            raise OpiaxisInputError(f"{bad} are not ODE model parameters with between-patient variability",
+                                    field="parameters")
         cands = list(parameters)
     else:
         cands = candidate_parameters(model, data.doses, modules)

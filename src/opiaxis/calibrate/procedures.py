@@ -46,7 +46,7 @@ class FreeParameter:
     name: str
     lower: float
     upper: float
-    layer: str = "model"          # "model": an ODE parameter; "behaviour": behaviour/params.py
+    layer: str = "model"          # "model": an ODE parameter; "behaviour": the behaviour module's (params.py)
     what: str = "value"           # "value": the typical value; "spread": the between-patient spread
     log: bool = False             # search on the log scale
     prior: float | None = None    # the value before any calibration (used when a fold has no data left)
@@ -138,19 +138,19 @@ class Fit:
 # ----------------------------------------------------------------------------------------------
 # Parameters in and out of the model
 # ----------------------------------------------------------------------------------------------
-def behaviour_parameters() -> dict:
-    from ..behaviour.params import PARAMS
-    return PARAMS
+def behaviour_parameters(model: Model) -> dict:
+    """The behaviour layer's parameters of ``model`` by name (its ``behaviour`` module; none when
+    the model was composed without it)."""
+    from ..behaviour.params import MODULE
+    return {p.name: p for p in model.parameters if p.module == MODULE}
 
 
 def current_value(model: Model, fp: FreeParameter) -> float:
-    """The value (or spread) the model uses today for a free parameter."""
-    if fp.layer == "behaviour":
-        b = behaviour_parameters()[fp.name]
-        return float(b.cv if fp.what == "spread" else b.value)
+    """The value (or spread) the model uses today for a free parameter (a behaviour parameter's
+    too: they are model parameters, with no between-patient spread read as 0)."""
     p = model.parameter(fp.name)
     if fp.what == "spread":
-        return float(p.variability.spread)
+        return float(p.variability.spread) if p.variability is not None or fp.layer != "behaviour" else 0.0
     return float(p.value)
 
 
@@ -179,12 +179,15 @@ def with_parameters(model: Model, values: dict | None = None, spreads: dict | No
 def inputs_for(proc: Procedure, base: Model, values: dict, fixed: dict | None = None) -> Inputs:
     """The injected inputs for candidate ``values`` of the free parameters, with ``fixed`` typical
     values of other model or behaviour parameters (e.g. an earlier block's fresh fit)."""
+    from ..behaviour.params import PARAMS as declared
     model_values, spreads, behaviour = {}, {}, {}
     for name, v in (fixed or {}).items():
-        if name in base.param_index:
-            model_values[name] = float(v)
-        elif name in behaviour_parameters():
+        # a behaviour parameter goes to the behaviour layer by name, whether or not the procedure's
+        # own model carries the behaviour module (a procedure on an ODE sub-model may run a trial)
+        if name in declared:
             behaviour[name] = float(v)
+        elif name in base.param_index:
+            model_values[name] = float(v)
         else:
             raise OpiaxisInputError(f"no model or behaviour parameter {name!r}", field="--set")
     for fp in proc.free:
@@ -354,7 +357,7 @@ def check_procedure(proc: Procedure, model: Model) -> list[str]:
         if f.layer not in LAYERS or f.what not in WHATS:
             problems.append(f"{where}: layer {f.layer!r}/what {f.what!r}; expected {LAYERS} and {WHATS}")
             continue
-        known = behaviour_parameters() if f.layer == "behaviour" else model.param_index
+        known = behaviour_parameters(model) if f.layer == "behaviour" else model.param_index
         if f.name not in known:
             problems.append(f"{where}: no {f.layer} parameter of that name")
             continue

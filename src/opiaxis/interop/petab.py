@@ -144,7 +144,7 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
                  estimate: list[str] | None = None, per_patient: bool = True) -> Path:
     """Write the PEtab problem of ``study`` and ``measurements`` into ``out_dir``; returns the
     path of ``problem.yaml``. ``estimate``: parameter names to estimate (default: those with
-    between-patient variability).
+    between-patient variability, the behaviour layer's left out).
 
     ``per_patient`` (default): one condition per patient, whose estimated parameters are the
     patient's own (``<name>__<patient condition>`` in the parameter table, with the population
@@ -157,7 +157,8 @@ def export_petab(study, model: Model, measurements: pd.DataFrame, out_dir, *,
     rows, groups, cond_of_patient = _conditions(study, model, patients, arm_of, per_patient)
     cond, dose_cols, override_cols = _condition_table(rows, groups, study, model)
     if estimate is None:
-        estimate = [p.name for p in model.parameters if p.variability is not None]
+        external = model.external_parameters()   # a behaviour-layer parameter cannot be estimated from states
+        estimate = [p.name for p in model.parameters if p.variability is not None and p.name not in external]
     for name in estimate:
         if name not in model.param_index:
             raise OpiaxisInputError(f"cannot estimate {name!r}: not a model parameter", field="estimate")

@@ -314,6 +314,18 @@ class Model:
             plan = self._initial_plan = (constant, functions)
         return plan
 
+    def external_parameters(self) -> frozenset[str]:
+        """Names of the parameters of parameter-only modules (no state, ODE or assignment): no
+        equation can use them (modules connect only through interface variables), they serve a
+        layer outside the ODE system — the behaviour layer's parameters. Between-patient sampling,
+        sensitivity analysis, fits and PEtab estimation of the ODE system leave them out (that
+        layer draws its own); computed once."""
+        cached = self.__dict__.get("_external_parameters")
+        if cached is None:
+            cached = self._external_parameters = frozenset(
+                n for m in self.modules if not (m.states or m.assignments or m.odes) for n in m.parameters)
+        return cached
+
     def interface_variables(self) -> list[Assignment]:
         return [a for a in self.assignments if a.interface]
 

@@ -22,7 +22,8 @@ def sample_parameters(model: Model, ids, seed: int, *, overrides: dict[str, floa
     """Parameter matrix (patients x parameters): typical values, then between-patient variability.
 
     ``overrides`` sets typical values by name before variability is applied. Each draw is keyed
-    by the patient and the parameter's name.
+    by the patient and the parameter's name. The parameters of parameter-only modules (the
+    behaviour layer's, :meth:`~opiaxis.model.core.Model.external_parameters`) keep their typical values.
     """
     ids = np.asarray(ids)
     P = np.tile(model.default_parameters(), (len(ids), 1))
@@ -32,7 +33,11 @@ def sample_parameters(model: Model, ids, seed: int, *, overrides: dict[str, floa
         P[:, model.param_index[name]] = parameter_value(model, name, value, field=f"overrides.{name}")
     if not variability:
         return P
-    var = [(model.param_index[p.name], p) for p in model.parameters if p.variability is not None]
+    # the behaviour layer's parameters keep their typical values (it draws its own, stream
+    # BEHAVIOUR_TRAITS); every draw is keyed by name, so leaving them out moves no other draw
+    external = model.external_parameters()
+    var = [(model.param_index[p.name], p) for p in model.parameters
+           if p.variability is not None and p.name not in external]
     if not var:
         return P
     Z = Streams(seed).named_normals(ids, Purpose.PARAMETERS, [p.name for _, p in var])
