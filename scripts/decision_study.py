@@ -38,6 +38,11 @@ utility; CPU and wall seconds per patient. Each miss gets a cause (:func:`diagno
     python scripts/decision_study.py                       # both noise models, writes the docs table
     python scripts/decision_study.py --replicates 3 --rows rows.jsonl   # 3 patients per phenotype
     python scripts/decision_study.py --noise assumed --patients typical,constipated --no-doc
+    python scripts/decision_study.py --design informative --rows rows.jsonl --no-doc   # richer data
+
+``--design informative`` adds data that can tell who does better on methadone (``DESIGNS``): a
+10 mg oral methadone PK test dose under buprenorphine with four levels, and transcutaneous PCO2 on
+heroin. The test dose is part of the history, so the truth is computed with it too.
 """
 
 from __future__ import annotations
