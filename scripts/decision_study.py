@@ -86,6 +86,8 @@ DESIGNS = {
     "standard": ([], {}),
     "informative": ([(457.0, "methadone 10 mg oral once")],
                     {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167]}),
+    # ablation: the same history (test dose given), nothing more measured than in the standard design
+    "test-dose-unmeasured": ([(457.0, "methadone 10 mg oral once")], {}),
 }
 
 
