@@ -44,3 +44,16 @@ def test_methadone_test_dose_narrows_the_decision_draws_of_methadone_clearance(m
     row = fit_inf.table.set_index("parameter").loc["methadone_CL"]
     assert row["fitted"] and row["sd_ratio"] < 0.7, row
     assert inf < 0.7 * omega, (inf, omega)
+
+
+def test_informative_design_puts_methadone_first_for_a_patient_whose_true_best_it_is(model):
+    """typical-1 of the decision study: with the standard (buprenorphine-only) record rank 1 is
+    buprenorphine 32 mg + PEG + naloxegol against a true best methadone combination (regret 0.33;
+    with the test dose given but unmeasured, 0.29); with the methadone test dose's levels and the
+    heroin-week PtcCO2 the posterior ranks the true best first (docs/precision-recovery.md, issue 15
+    fourth pass)."""
+    import decision_study as ds
+    r = ds.one_patient(model, "typical", 1, "assumed", seed=3, draws=20, horizon=28.0, design="informative")
+    assert r["true_best"].startswith("methadone"), r["true_best"]
+    assert r["hit"], (r["recommended"], r["true_best"], r["regret"])
+    assert r["rank1_is_max_eu"]
