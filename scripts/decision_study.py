@@ -38,6 +38,11 @@ utility; CPU and wall seconds per patient. Each miss gets a cause (:func:`diagno
     python scripts/decision_study.py                       # both noise models, writes the docs table
     python scripts/decision_study.py --replicates 3 --rows rows.jsonl   # 3 patients per phenotype
     python scripts/decision_study.py --noise assumed --patients typical,constipated --no-doc
+    python scripts/decision_study.py --design informative --rows rows.jsonl --no-doc   # richer data
+
+``--design informative`` adds data that can tell who does better on methadone (``DESIGNS``): a
+10 mg oral methadone PK test dose under buprenorphine with four levels, and transcutaneous PCO2 on
+heroin. The test dose is part of the history, so the truth is computed with it too.
 """
 
 from __future__ import annotations
@@ -69,6 +74,21 @@ PHENOTYPES = {
 NOISE = {"assumed": 0.0, "misspec": 0.25}
 MID = 0.1  # minimal important difference of candidates.yaml, loss units
 CRAVING_VISITS = {"craving_vas": LABS}  # --craving: the clinic also records craving (VAS, 0-100 mm)
+# --design informative: data that can tell who does better on methadone (the standard design's
+# buprenorphine-only history cannot: the methadone misses were its PK and breathing, see
+# docs/precision-recovery.md, issue 15 fourth pass). An observed 10 mg oral methadone test dose on
+# day 19, 1 h after that day's buprenorphine (whose μ occupancy blocks its effect), with methadone
+# levels at 2, 6, 24 and 46 h: a PK test dose that informs methadone CL, V and F; and the breathing
+# response to a full agonist: transcutaneous PCO2 1 h after two observed heroin doses of the
+# heroin week (as in supervised heroin-assisted treatment) and at the intake visit (7 h after the
+# last). Transcutaneous PCO2 under buprenorphine informs nothing (PaCO2 within 1 mmHg of rest).
+DESIGNS = {
+    "standard": ([], {}),
+    "informative": ([(457.0, "methadone 10 mg oral once")],
+                    {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167]}),
+    # ablation: the same history (test dose given), nothing more measured than in the standard design
+    "test-dose-unmeasured": ([(457.0, "methadone 10 mg oral once")], {}),
+}
 
 
 def true_parameters(model, covariates: dict, shifts: dict, seed: int, patient: str) -> np.ndarray:
@@ -146,13 +166,16 @@ def diagnose(top: str, post: dict, truth: pd.Series, mid: float, classes: dict |
     return f"(search) the true best's combination was never simulated; true regret {regret:.3f}"
 
 
-def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = False, condition: bool = True):
+def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = False, condition: bool = True,
+                design: str = "standard"):
     from opiaxis.calibrate.fit import fit_patient, read_patients, synthetic_table
     from opiaxis.calibrate.recommend import load_options, recommend
     cov, shifts = PHENOTYPES[name]
     pid = f"{name}-{rep}"
     P = true_parameters(model, cov, shifts, seed, pid)
-    df = synthetic_table(model, P, REGIMENS, {**VISITS, **(CRAVING_VISITS if craving else {})}, patient=pid,
+    extra_regimens, extra_visits = DESIGNS[design]
+    df = synthetic_table(model, P, REGIMENS + extra_regimens,
+                         {**VISITS, **extra_visits, **(CRAVING_VISITS if craving else {})}, patient=pid,
                          seed=seed, covariates=cov, within_cv=NOISE[noise])
     data = read_patients(df, model)[pid]
     t, c = time.perf_counter(), time.process_time()
@@ -178,7 +201,7 @@ def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = F
             missed.append(f"{row['parameter']} {v:.3g} ∉ [{row['lower90']:.3g}, {row['upper90']:.3g}]")
     ordered = bool(np.all(np.diff(tab["composite"].to_numpy()) >= -1e-12))
     p_best = {canon(k): v for k, v in tab.set_index("candidate")["p_best"].items()}
-    return {"noise": noise, "patient": pid, "phenotype": name, "recommended": top,
+    return {"noise": noise, "design": design, "patient": pid, "phenotype": name, "recommended": top,
             "top3": list(tab["candidate"].iloc[:3]), **verdict, "true_best_in_ties": best_true in tie_set,
             "posterior_loss": post, "p_best_of_true_best": float(p_best.get(best_true, np.nan)),
             "n_ties": int(tab["tie"].sum()), "coverage90": float(np.mean(cover)) if cover else np.nan,
@@ -255,6 +278,8 @@ def main(argv=None):
     ap.add_argument("--doc", default=str(ROOT / "docs" / "precision-recovery.md"))
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--craving", action="store_true", help="the visits also record craving (VAS)")
+    ap.add_argument("--design", default="standard", choices=sorted(DESIGNS),
+                    help="standard, or informative: + a methadone PK test dose and transcutaneous PCO2 on heroin (DESIGNS)")
     ap.add_argument("--no-condition", action="store_true",
                     help="decision draws take the unfitted parameters from the population (not conditioned on the data)")
     ap.add_argument("--replicates", type=int, default=1,
@@ -295,7 +320,8 @@ def run_all(a) -> pd.DataFrame:
     for rep in range(a.first_replicate, a.replicates + 1):  # replicate-major: a stopped run covers both noise models alike
         for noise in a.noise.split(","):
             for name in a.patients.split(","):
-                r = one_patient(model, name, rep, noise, a.seed, a.draws, a.horizon, a.craving, not a.no_condition)
+                r = one_patient(model, name, rep, noise, a.seed, a.draws, a.horizon, a.craving, not a.no_condition,
+                                a.design)
                 rows.append(r)
                 print(f"{noise:8s} {r['patient']:17s} true {r['true_best']!r} | rec {r['recommended']!r} | "
                       f"regret {r['regret']:.3f} | {r['cause']} | cover {r['covered']}/{r['n_params']} | "
