@@ -14,7 +14,10 @@ under 20 s each. Trials are simulated as trials:
   screening mean <3 SBM/week (KODIAC); baseline = screening mean. COMPOSE-4 (cancer pain) enrolled
   OIC *despite laxatives* and kept the laxative: its patients take a background osmotic laxative
   throughout and must also have OIC by history (<3 expected SBM/week on that regimen), so a low
-  diary fortnight alone does not qualify them;
+  diary fortnight alone does not qualify them. The CNCP trials keep diary-only selection: their
+  SBM dispersion and placebo effect were calibrated with it, and the criterion there would need
+  that calibration re-run (with it, COMPOSE-1/2 at seed 2017 gives drug 34%, placebo 18%: the
+  calibrated CNCP placebo response leans on regression to the mean of diary-selected patients);
 * **randomisation** 1:1 to PAMORA or placebo from per-patient streams, 12 weeks of treatment;
 * **diary**: weekly SBM counts drawn negative-binomially around each patient's expected weekly
   count (from the ODE's cumulative ``sbm_expected_count``), per-patient streams;
