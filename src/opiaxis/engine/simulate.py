@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import sympy as sp
-
 from .. import checks
 from ..errors import OpiaxisInputError
 from ..model.core import Model
-from .codegen import _guard_powers, compile_model
+from .codegen import compile_model
+from .readouts import assignment_function
 
 EV_BOLUS, EV_RATE, EV_RESET = 0, 1, 2
 
@@ -80,7 +79,7 @@ class Results:
         if name in self._cache:
             return self._cache[name]
         if name in m.assignment_index:
-            f = _assignment_function(m, name)
+            f = assignment_function(m, name)
             args = [self.states[:, :, i] for i in range(len(m.states))] + \
                    [self.params[:, k][:, None] for k in range(len(m.parameters))]
             with np.errstate(all="ignore"):
@@ -157,25 +156,6 @@ def require_xarray():
     except ImportError:
         raise OpiaxisInputError("labelled arrays need xarray; install it with: pip install xarray") from None
     return xarray
-
-
-def _np_spow(b, e):
-    """The kernel's guarded power, vectorised: ``b**e`` for ``b > 0``, else 0 (a concentration that
-    dips to -1e-20 by round-off after a drug clears must not turn a read-out into NaN)."""
-    b = np.asarray(b, dtype=float)
-    pos = b > 0.0
-    return np.where(pos, np.power(np.where(pos, b, 1.0), e), 0.0)
-
-
-def _assignment_function(m: Model, name: str):
-    """A NumPy function of (states..., parameters...) for an assignment, cached on the model;
-    non-integer powers are guarded exactly as in the compiled kernel."""
-    cache = m.__dict__.setdefault("_lambdified", {})
-    if name not in cache:
-        exprs = m.__dict__.get("_assignment_exprs_by_name") or m.__dict__.setdefault("_assignment_exprs_by_name", m.assignment_exprs())
-        syms = [s.symbol for s in m.states] + [p.symbol for p in m.parameters]
-        cache[name] = sp.lambdify(syms, _guard_powers(exprs[name]), [{"SPow": _np_spow}, "numpy"])
-    return cache[name]
 
 
 def event_arrays(model: Model, P: np.ndarray, ids: np.ndarray, doses: pd.DataFrame | None):
