@@ -1,16 +1,18 @@
 """NumPy functions of a model's assignments (read-outs, interface variables), made once per model
 structure and kept on disk beside the compiled kernel.
 
-:meth:`Results.get <opiaxis.engine.simulate.Results.get>` evaluates an assignment from the solved
-states and the parameters. Making that function is SymPy work: every assignment substituted down
-to states and parameters (``Model.assignment_exprs``, ~3 CPU-s for the full model) and printed by
-``sympy.lambdify`` (~0.1–0.3 CPU-s each). Measured on the default study (``benchmarks/
-profile_run.py``), a new process spent ~10 CPU-s on it before writing its first results table. So
-the printed source of each function is cached under the compile cache
+:meth:`Results.get <opiaxis.engine.simulate.Results.get>` and the fit's ``Simulator`` evaluate an
+assignment from the solved states and the parameters. Making that function is SymPy work: the
+assignments substituted down to states and parameters (``Model.assignment_exprs``) and printed by
+``sympy.lambdify``. Measured in fresh processes on the default model
+(``benchmarks/bench_startup.py``, ``benchmarks/results/startup_*``): 1.3 CPU-s for the default
+study's 17 outputs, 2.0 CPU-s for the fit's 39 read-out latents, in every new process. So the
+printed source of each function is cached under the compile cache
 (:func:`~opiaxis.engine.codegen.cache_dir`), keyed by the model's structural fingerprint, the
-assignment's name and this generator (its text and the SymPy and NumPy versions); a process with a
-warm cache reads the source and runs it, with no SymPy work. The cached function is lambdify's own
-code run in lambdify's namespace, so its values are the same, bit for bit.
+assignment's name and this generator (its text, ``codegen.py``'s, the SymPy and NumPy versions);
+a process with a warm cache reads the source and runs it, with no SymPy work (0.0 and 0.09 CPU-s).
+The cached function is lambdify's own code run in lambdify's namespace, so its values are the
+same, bit for bit.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ def np_spow(b, e):
 @functools.cache
 def _generator_key() -> str:
     import sympy
-    text = Path(__file__).read_bytes() + f"sympy {sympy.__version__} numpy {np.__version__}".encode()
+
+    from . import codegen   # its _guard_powers shapes every printed function
+    text = (Path(__file__).read_bytes() + Path(codegen.__file__).read_bytes()
+            + f"sympy {sympy.__version__} numpy {np.__version__}".encode())
     return hashlib.sha256(text).hexdigest()[:8]
 
 
