@@ -66,3 +66,29 @@ def test_results_as_labelled_array():
     from opiaxis.errors import OpiaxisInputError
     with pytest.raises(OpiaxisInputError, match="one value per patient"):
         r.to_xarray(coords={"arm": ["a"]})
+
+
+def test_tidy_rows_by_patient_are_the_sorted_tidy_rows():
+    """A study's chunk files hold rows by patient, variable name and time; ``to_frame(by_patient=True)``
+    builds them in that order, and they must be exactly the variable-major table sorted (same
+    values, dtypes and categories), whatever the order of the patient ids."""
+    m = Module("toy")
+    k = m.parameter("k", 0.5, "1/h", "assumed: test")
+    v = m.parameter("v", 10.0, "L", "assumed: test")
+    a = m.state("amount", "mg")
+    m.ode(a, -k * a)
+    m.assign("concentration", a / v, "mg/L")
+    m.assign("elimination_rate", k * a, "mg/h")
+    m.dose_target("toy.iv", a)
+    model = compose([m])
+    ids = [7, 3, 11]
+    P = sample_parameters(model, ids, 0)
+    doses = pd.DataFrame({"ID": ids, "TIME": 0.0, "AMT": [10.0, 20.0, 5.0], "CMT": "toy.iv", "EVID": 1, "RATE": 0.0})
+    r = simulate(model, P, [0.0, 1.0, 2.0, 4.0], doses, ids=ids)
+    variables = ["concentration", "elimination_rate", "amount"]
+    sorted_rows = r.to_frame(variables).sort_values(["patient", "variable", "time"], kind="mergesort",
+                                                    ignore_index=True)
+    pd.testing.assert_frame_equal(r.to_frame(variables, by_patient=True), sorted_rows, check_exact=True)
+    from opiaxis.errors import OpiaxisInputError
+    with pytest.raises(OpiaxisInputError, match="name one twice"):
+        r.to_frame(["amount", "amount"], by_patient=True)

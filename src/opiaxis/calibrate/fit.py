@@ -83,13 +83,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sympy as sp
 from scipy import optimize
 from scipy.linalg import solve_triangular
 from scipy.special import log_ndtr, ndtr
 
 from .. import dosing
 from ..dosing import EventTable, suggest
+from ..engine.readouts import assignment_function
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from ..streams import Purpose, Streams
@@ -102,24 +102,20 @@ _SIM_CACHE: dict[int, "Simulator"] = {}
 
 
 class Simulator:
-    """The compiled model for many parameter vectors at once, with cached read-out functions.
+    """The compiled model for many parameter vectors at once.
 
-    ``opiaxis.engine.simulate`` hashes the model on every call; fitting calls the engine hundreds
-    of times, so this keeps the compiled module, the initial-state and the assignment functions.
+    Fitting calls the kernel hundreds of times, so this holds the compiled module and calls it
+    directly. Initial states and read-outs come from the model's own functions, made once per
+    model (``Model.initial_state``) and cached on disk beside the kernel
+    (:func:`opiaxis.engine.readouts.assignment_function`): a process with a warm cache does no
+    SymPy work for them, and they are the functions ``Results.get`` uses (non-integer powers
+    guarded as in the kernel).
     """
 
     def __init__(self, model: Model):
         from ..engine.codegen import compile_model
         self.model = model
         self.mod = compile_model(model)
-        self._fns: dict[str, object] = {}
-        self._exprs = None
-        self._syms = [s.symbol for s in model.states] + [p.symbol for p in model.parameters]
-        sym_init = [(i, s.initial) for i, s in enumerate(model.states)
-                    if isinstance(s.initial, sp.Expr) and s.initial.free_symbols]
-        self._const_init = np.array([0.0 if (isinstance(s.initial, sp.Expr) and s.initial.free_symbols)
-                                     else float(s.initial) for s in model.states])
-        self._sym_init = [(i, sp.lambdify([p.symbol for p in model.parameters], e, "numpy")) for i, e in sym_init]
 
     @classmethod
     def of(cls, model: Model) -> "Simulator":
@@ -129,10 +125,7 @@ class Simulator:
         return sim
 
     def initial_state(self, P: np.ndarray) -> np.ndarray:
-        X0 = np.tile(self._const_init, (P.shape[0], 1))
-        for i, f in self._sym_init:
-            X0[:, i] = f(*P.T)
-        return X0
+        return self.model.initial_state(np.atleast_2d(P))
 
     def run(self, P, times, doses: pd.DataFrame | None, *, t0: float = 0.0, x0=None,
             rtol: float = 1e-4, atol: float = 1e-8, per_row: bool = False):
@@ -173,11 +166,7 @@ class Simulator:
             return X[:, :, m.state_index[name]]
         if name in m.param_index:
             return np.repeat(P[:, m.param_index[name]][:, None], X.shape[1], axis=1)
-        f = self._fns.get(name)
-        if f is None:
-            if self._exprs is None:
-                self._exprs = m.assignment_exprs()
-            f = self._fns[name] = sp.lambdify(self._syms, self._exprs[name], "numpy", cse=True)
+        f = assignment_function(m, name, cse=True)   # evaluated on every iteration of a fit
         args = [X[:, :, i] for i in range(X.shape[2])] + [P[:, k][:, None] for k in range(P.shape[1])]
         with np.errstate(all="ignore"):
             return np.broadcast_to(np.asarray(f(*args), float), X.shape[:2]).copy()

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import sympy as sp
-
 from .. import checks
 from ..errors import OpiaxisInputError
 from ..model.core import Model
-from .codegen import _guard_powers, compile_model
+from .codegen import compile_model
+from .readouts import assignment_function
 
 EV_BOLUS, EV_RATE, EV_RESET = 0, 1, 2
 
@@ -80,7 +79,7 @@ class Results:
         if name in self._cache:
             return self._cache[name]
         if name in m.assignment_index:
-            f = _assignment_function(m, name)
+            f = assignment_function(m, name)
             args = [self.states[:, :, i] for i in range(len(m.states))] + \
                    [self.params[:, k][:, None] for k in range(len(m.parameters))]
             with np.errstate(all="ignore"):
@@ -113,23 +112,39 @@ class Results:
     def failed(self) -> np.ndarray:
         return self.solver_stats.failed
 
-    def to_frame(self, variables: list[str] | None = None) -> pd.DataFrame:
-        """Tidy long table: patient, time (h), variable, value, unit."""
-        variables = variables or self.model.state_names
-        n_p, n_t = len(self.ids), len(self.times)
-        frames = []
-        for v in variables:
-            frames.append(pd.DataFrame({
-                "patient": np.repeat(self.ids, n_t),
-                "time": np.tile(self.times, n_p),
-                "variable": v,
-                "value": self.get(v).reshape(-1),
-                "unit": self.model.unit_of(v),
-            }))
-        df = pd.concat(frames, ignore_index=True)
-        df["variable"] = df["variable"].astype("category")
-        df["unit"] = df["unit"].astype("category")
-        return df
+    def to_frame(self, variables: list[str] | None = None, *, by_patient: bool = False) -> pd.DataFrame:
+        """Tidy long table: patient, time (h), variable, value, unit (``variable`` and ``unit`` are
+        categoricals). Rows run variable by variable, each patient's times in turn; with
+        ``by_patient`` they are ordered by patient, variable name and time (a study's chunk files),
+        built in that order rather than sorted afterwards (each variable named once)."""
+        variables = list(variables or self.model.state_names)
+        n_p, n_t, n_v = len(self.ids), len(self.times), len(variables)
+        rows = np.argsort(self.ids, kind="stable") if by_patient else np.arange(n_p)
+        if by_patient:
+            if len(set(variables)) < n_v:
+                raise OpiaxisInputError(f"variables {variables} name one twice; expected each once (by_patient)",
+                                        field="variables")
+            variables = sorted(variables)
+        values = np.stack([self.get(v)[rows] for v in variables])             # (variables, patients, times)
+        names = sorted(set(variables))
+        units = [self.model.unit_of(v) for v in variables]
+        unit_names = sorted(set(units))
+        var_code = np.array([names.index(v) for v in variables], dtype=np.int64)
+        unit_code = np.array([unit_names.index(u) for u in units], dtype=np.int64)
+        ids = np.asarray(self.ids)[rows]
+        if by_patient:   # (patient, variable, time)
+            patient, value = np.repeat(ids, n_v * n_t), values.transpose(1, 0, 2).reshape(-1)
+            var_code, unit_code = (np.tile(np.repeat(c, n_t), n_p) for c in (var_code, unit_code))
+        else:            # (variable, patient, time)
+            patient, value = np.tile(np.repeat(ids, n_t), n_v), values.reshape(-1)
+            var_code, unit_code = (np.repeat(c, n_p * n_t) for c in (var_code, unit_code))
+        return pd.DataFrame({
+            "patient": patient,
+            "time": np.tile(np.asarray(self.times), n_p * n_v),
+            "variable": pd.Categorical.from_codes(var_code, categories=pd.Index(names, dtype=object)),
+            "value": value,
+            "unit": pd.Categorical.from_codes(unit_code, categories=pd.Index(unit_names, dtype=object)),
+        })
 
     def to_xarray(self, variables: list[str] | None = None, *, coords: dict | None = None):
         """A labelled :class:`xarray.Dataset`: one variable per output (default: the states), dims
@@ -157,25 +172,6 @@ def require_xarray():
     except ImportError:
         raise OpiaxisInputError("labelled arrays need xarray; install it with: pip install xarray") from None
     return xarray
-
-
-def _np_spow(b, e):
-    """The kernel's guarded power, vectorised: ``b**e`` for ``b > 0``, else 0 (a concentration that
-    dips to -1e-20 by round-off after a drug clears must not turn a read-out into NaN)."""
-    b = np.asarray(b, dtype=float)
-    pos = b > 0.0
-    return np.where(pos, np.power(np.where(pos, b, 1.0), e), 0.0)
-
-
-def _assignment_function(m: Model, name: str):
-    """A NumPy function of (states..., parameters...) for an assignment, cached on the model;
-    non-integer powers are guarded exactly as in the compiled kernel."""
-    cache = m.__dict__.setdefault("_lambdified", {})
-    if name not in cache:
-        exprs = m.__dict__.get("_assignment_exprs_by_name") or m.__dict__.setdefault("_assignment_exprs_by_name", m.assignment_exprs())
-        syms = [s.symbol for s in m.states] + [p.symbol for p in m.parameters]
-        cache[name] = sp.lambdify(syms, _guard_powers(exprs[name]), [{"SPow": _np_spow}, "numpy"])
-    return cache[name]
 
 
 def event_arrays(model: Model, P: np.ndarray, ids: np.ndarray, doses: pd.DataFrame | None):

@@ -39,8 +39,7 @@ def simulate_chunk(study: StudySpec, model: Model, chunk: Chunk) -> ChunkResult:
     t0 = min(0.0, float(doses["TIME"].min())) if len(doses) else 0.0   # steady-state run-ins start before 0
     res = simulate(model, P, study.times, doses, ids=cids, t0=t0,
                    options=SolverOptions(rtol=study.rtol, atol=study.atol))
-    df = res.to_frame(study.outputs).sort_values(["patient", "variable", "time"], kind="mergesort",
-                                                 ignore_index=True)
+    df = res.to_frame(study.outputs, by_patient=True)     # rows by patient, variable, time
     df["variable"] = df["variable"].astype(str)
     df["unit"] = df["unit"].astype(str)
     df.insert(1, "arm", arm.name)
