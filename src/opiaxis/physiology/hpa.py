@@ -32,9 +32,10 @@ Drive (the opioid- and inflammation-specific part; assumptions, see parameter so
 Circadian clock. Karin 2020's model is driven by a circadian input u(t); here the clock hour h is an
 explicit function of the time elapsed since the simulation started (a state τ with dτ/dt = 1, which
 the solver integrates exactly): h = clock_offset + τ (mod 24), with ``clock_offset`` the hour of day
-at t = 0 (08:00 assumed), so sampling times in studies mean clock times: t = k·24 h is 08:00. Withdrawal and cytokines add an
-*arrhythmic* stress drive to the rhythmic one, which raises the evening nadir more than the morning
-peak — the flattened cortisol rhythm of stress and withdrawal (assumed form; flattened diurnal
+at t = 0 (08:00 assumed), so sampling times in studies mean clock times: t = k·24 h is 08:00.
+Withdrawal and cytokines add an *arrhythmic* stress drive to the rhythmic one, which raises the
+evening nadir more than the morning peak — the flattened cortisol rhythm of stress and withdrawal
+(assumed form; flattened diurnal
 cortisol slopes under chronic stress are a common finding, and disturbed cortisol/ACTH rhythms in
 heroin addicts were reported by Facchinetti F et al., 1985 — recalled, UNCONFIRMED). The drug-free
 periodic rest orbit (gland masses where the *daily means* of CRH and ACTH are at their set points)
