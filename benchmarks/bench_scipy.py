@@ -110,6 +110,17 @@ def roadrunner_cohort(model, P, X0, one, times, rtol, atol):
     return Y, time.process_time() - c
 
 
+def _regimens(name: str, days: float) -> list[str]:
+    """The regimen texts of a benchmark cohort (see --regimen)."""
+    if name == "methadone-lapses":
+        lapses = [f"heroin 25 mg IV q6h for 1 d from day {d}" for d in range(10, int(days), 22)]
+        return [f"methadone 80 mg oral q24h for {days:g} d"] + lapses
+    regs = [f"heroin 25 mg IV q6h for {min(days, 90):g} d"]
+    if days > 90:
+        regs.append(f"buprenorphine 16 mg SL q24h for {days - 90:g} d from day 91")
+    return regs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--patients", type=int, default=2)
@@ -120,6 +131,10 @@ def main():
     ap.add_argument("--methods", nargs="*", default=["BDF", "LSODA"])
     ap.add_argument("--roadrunner", type=float, nargs="*", default=[],
                     help="also time libRoadRunner in this process (per core) at these rtols")
+    ap.add_argument("--regimen", choices=["heroin-bup", "methadone-lapses"], default="heroin-bup",
+                    help="heroin-bup: heroin 25 mg IV q6h for 90 d, then buprenorphine 16 mg SL daily (635 doses a "
+                         "year); methadone-lapses: issue 18's harness, methadone 80 mg oral daily plus a one-day "
+                         "heroin lapse (25 mg IV q6h) every 22 days from day 10 (429 doses a year)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
 
@@ -133,9 +148,7 @@ def main():
 
     model = default_model()
     mod = compile_model(model)
-    regs = [f"heroin 25 mg IV q6h for {min(a.days, 90):g} d"]
-    if a.days > 90:
-        regs.append(f"buprenorphine 16 mg SL q24h for {a.days - 90:g} d from day 91")
+    regs = _regimens(a.regimen, a.days)
     rows = pd.concat([dosing.parse_regimen(t, drugs=drug_routes(model), unit_factors=iu_factors(model))
                       for t in regs], ignore_index=True)
     ids = np.arange(1, a.patients + 1)
@@ -158,6 +171,12 @@ def main():
         return res.states, time.process_time() - c, res.stats[:, 0].mean()
 
     opiaxis_run(1e-6)  # warm-up (compile or load the cache)
+    for rtol in a.opiaxis_rtol:  # the drug-free rhythm's share of the steps
+        free = simulate(model, P, times, None, ids=ids, options=SolverOptions(rtol=rtol, atol=rtol * a.atol_ratio))
+        print(f"drug-free, rtol {rtol:7.1e}: steps per patient-year {free.stats[:, 0].mean() / years:9.0f} "
+              f"(+ {free.stats[:, 1].mean() / years:.0f} rejected)", flush=True)
+        rec.setdefault("drug_free", []).append({"rtol": rtol, "steps_per_year": free.stats[:, 0].mean() / years,
+                                                 "rejected_per_year": free.stats[:, 1].mean() / years})
     ref, cpu_ref, _ = opiaxis_run(1e-10)
     print(f"reference (opiaxis rtol 1e-10): {cpu_ref:.1f} CPU-s")
 

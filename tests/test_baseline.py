@@ -14,11 +14,12 @@ from opiaxis.models import default_model
 ACCUMULATORS = {
     "sbm_expected_count": "expected bowel movements since t = 0 (a counter)",
     "craving_incubation": "incubation of cue reactivity grows with time without exposure (0 → 1)",
+    "clock_elapsed_time": "the circadian clock's time base: hours since the start (dτ/dt = 1)",
 }
 
-# states that follow the clock phase: the integrator's phase error on the 24-h clock oscillator is
-# ~1e-5 rad per simulated year (≈ 2 s of clock time), which moves these by a few 1e-6 at day 365
-PHASE_TOLERANCE = {"clock_cos": 2e-5, "clock_sin": 2e-5, "crh": 2e-5, "acth": 2e-5, "cortisol": 2e-5}
+# (the circadian clock is an explicit function of elapsed time, integrated exactly: no state gets a
+# phase-drift allowance; the oscillator it replaced needed 2e-5 for its cos/sin and the hormones)
+PHASE_TOLERANCE: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")

@@ -92,3 +92,17 @@ def test_habituation_removes_the_withdrawal_tail_from_the_drive(model):
     assert wd_on[0] > 0.3 * wd_off[0]                  # the acute surge survives
     assert wd_on[1] < 0.2 * wd_off[1]                  # the day-3 tail is habituated
     assert on.get("cortisol_plasma")[0, 1] < off.get("cortisol_plasma")[0, 1]
+
+
+def test_clock_is_exact_elapsed_time_and_resumes_with_the_carried_states(model):
+    """The circadian clock is an explicit function of elapsed time (dτ/dt = 1, integrated exactly): τ equals
+    the time since the start to round-off, and a run resumed from carried states at t0 = 30 h continues the
+    same clock (the same cortisol at 54 h as one uninterrupted run)."""
+    from opiaxis.engine.simulate import SolverOptions
+    P = model.default_parameters()[None]
+    opts = SolverOptions(rtol=1e-8, atol=1e-11)
+    whole = simulate(model, P, [30.0, 54.0], None, options=opts)
+    assert whole.get("clock_elapsed_time")[0] == pytest.approx([30.0, 54.0], rel=1e-12)
+    first = simulate(model, P, [30.0], None, options=opts)
+    resumed = simulate(model, P, [54.0], None, t0=30.0, x0=first.states[:, -1], options=opts)
+    assert resumed.get("cortisol_plasma")[0, 0] == pytest.approx(whole.get("cortisol_plasma")[0, 1], rel=1e-6)
