@@ -327,15 +327,7 @@ class CohortSim:
                           np.full(n, -1, np.int64))
         self.rec.release_day = self.release_day
         self.rec.solver_failed = np.zeros(n, bool)
-        # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
-        self.expectancy = np.ones(n)
-        # ln-hazard reduction held by a patient discharged abstinent from detoxification until the first use
-        # (abstinence_commitment; the first use ends it: abstinence violation)
-        self.commitment = np.zeros(n)
-        # ln-hazard rise after that first use (abstinence violation; fades with abstinence_violation_decay)
-        self.violation = np.zeros(n)
-        # escalation state of misuse of a prescribed opioid (0…1; misuse_escalation_*): grows with each extra dose
-        self.escalation = np.zeros(n)
+        self._init_learning(n)
         # the tolerance the patient remembers: the tolerance_level at their last use (dosing from habit)
         self.tol_mem = np.clip(self.ev("tolerance_level", c.X, c.P), 0.0, 1.0)
         fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
@@ -366,6 +358,18 @@ class CohortSim:
             self._event(i, c.t, 0, "treatment_start", self.treat[i].describe())
         for i in np.nonzero(np.isfinite(self.abst_until))[0]:
             self._event(i, c.t, 0, "forced_abstinence", f"{(self.abst_until[i] - c.t) / 24:g} d without access")
+
+    def _init_learning(self, n):
+        """The patients' learnt modifiers of the use hazard, per patient."""
+        # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
+        self.expectancy = np.ones(n)
+        # ln-hazard reduction held by a patient discharged abstinent from detoxification until the first use
+        # (abstinence_commitment; the first use ends it: abstinence violation)
+        self.commitment = np.zeros(n)
+        # ln-hazard rise after that first use (abstinence violation; fades with abstinence_violation_decay)
+        self.violation = np.zeros(n)
+        # escalation state of misuse of a prescribed opioid (0…1; misuse_escalation_*): grows with each extra dose
+        self.escalation = np.zeros(n)
 
     def _event(self, i, t, day, event, detail="", amount=np.nan, vmin=np.nan, tol=np.nan, pod=np.nan):
         self.events.append((i, int(day), float(t - self.t_start), event, detail, float(amount), float(vmin),
