@@ -30,7 +30,7 @@ _P = [
            "craving 0.5 in the community without blockade (~1/day); a dependent user in withdrawal (craving ~0.8, "
            "withdrawal 1) reaches ~0.5/h and uses within hours", 0.6,
            "λ0: use hazard at reference craving"),
-    BParam("cncp_extra_dose_rate", 0.0025, "1/h",
+    BParam("cncp_extra_dose_rate", 0.0008, "1/h",
            "calibrated to pain.cncp.oud's misuse rate (Vowles et al., Pain 2015: 21–29%) by opiaxis calibrate "
            "behaviour.cncp (history: data/calibration.yaml): hazard of taking an extra, "
            "non-prescribed oxycodone dose at craving 0.5 for a chronic-pain patient on prescribed opioids "
@@ -230,7 +230,7 @@ _P.append(BParam(
     "dependent user's again and a lapse becomes a relapse (return to daily use) unless the craving falls. "
     "Between-patient CV 0.5 assumed (commitment varies; Smyth: completion and aftercare delayed relapse)", 0.5))
 _P.append(BParam(
-    "abstinence_violation_gain", 1.3, "dimensionless",
+    "abstinence_violation_gain", 1.0, "dimensionless",
     "calibrated to Smyth et al. 2010's lapse-to-relapse conversion in the first week (64 of the 72 patients "
     "who lapsed within a week of discharge relapsed — returned to daily use — within that week, 89%; Lyons, "
     "Drugnet Ireland 2010;35:21): the first use after a detoxification discharge multiplies the use hazard by "

@@ -618,7 +618,7 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
         targets=(TargetUse(quantity="cncp_misuse", target="pain.cncp.oud", reference="Vowles et al., Pain 2015",
                            published=0.25, low=0.21, high=0.29),),
         simulate=_cncp, optimiser="grid", model=_behaviour_model, cross_validated=False,
-        grid={"cncp_extra_dose_rate": (0.0015, 0.0025, 0.004, 0.006)},
+        grid={"cncp_extra_dose_rate": (0.0008, 0.0011, 0.0015, 0.002)},
         cost="~40 s per grid point on a free core (n = 150, one year, daily steps): ~3 min", notes=_BEHAVIOUR_NOTE),
     Procedure(
         name="behaviour.xbot",
