@@ -237,7 +237,8 @@ _P.append(BParam(
     "e^v, fading with abstinence_violation_decay — the abstinence violation effect (Marlatt & Gordon 1985; "
     "Curry, Marlatt & Gordon, J Consult Clin Psychol 1987;55:145: a lapse attributed to internal, stable "
     "causes predicts continued use) together with drug priming of craving (reinstatement by a single dose: "
-    "de Wit, Exp Clin Psychopharmacol 1996;4:5). Without it only ~2 in 3 first-week lapses became relapses"))
+    "de Wit, Exp Clin Psychopharmacol 1996;4:5). Without it (commitment 2.0, satiety 0.5) only 2 in 3 first-week "
+    "lapses became relapses"))
 _P.append(BParam(
     "abstinence_violation_decay", 0.693 / (7 * 24), "1/h",
     "assumed: the abstinence violation effect fades with t½ 7 days (the week over which Smyth et al. 2010 "
