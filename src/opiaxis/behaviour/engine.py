@@ -14,7 +14,12 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    1 (spontaneous recovery). Use under an antagonist is not reinforced and extinguishes itself —
    the rationale of naltrexone treatment (Martin, Jasinski & Mansky, Arch Gen Psychiatry
    1973;28:784; Wikler 1973) seen on a research ward (Mello et al., JPET 1981;216:45); without
-   blockade r = 1 and E stays at 1. The dose (heroin or
+   blockade r = 1 and E stays at 1. Two more learnt terms in the exponent (issue 14): a patient
+   discharged from detoxification without maintenance medication holds an abstinence commitment
+   −c until the first use, which ends it and adds a fading abstinence-violation term +v (Marlatt &
+   Gordon 1985: a lapse turning into a relapse); a chronic-pain patient's extra doses of the
+   prescribed opioid raise an escalation state H (0…1, fading without extra doses) that adds g·H
+   (escalation of self-administration, Ahmed & Koob, Science 1998;282:298). The dose (heroin or
    fentanyl, with use-to-use purity/potency spread) lands at the slot time; treatment doses
    (methadone, buprenorphine-naloxone, XR-naltrexone, prescribed oxycodone, naloxone challenge)
    are added by the patient's treatment policy;
