@@ -220,8 +220,8 @@ _P.append(BParam(
 
 # --- lapse and relapse after detoxification (issue 14; appended last: earlier draws unchanged) -------
 _P.append(BParam(
-    "abstinence_commitment", 1.8, "dimensionless",
-    "calibrated to Smyth et al. 2010's week-1 lapse (66% of 109 lapsed — any use — within a week of discharge, "
+    "abstinence_commitment", 2.1, "dimensionless",
+    "calibrated (in expectation, n = 500) to Smyth et al. 2010's week-1 lapse (66% of 109 lapsed — any use — within a week of discharge, "
     "59% relapsed; Lyons, Drugnet Ireland 2010;35:21 tabulates the paper), not to its relapse numbers: the "
     "use hazard of a patient discharged from inpatient detoxification without maintenance medication is "
     "multiplied by exp(−c) until their first use after discharge (the abstinence goal they were discharged "
@@ -230,8 +230,8 @@ _P.append(BParam(
     "dependent user's again and a lapse becomes a relapse (return to daily use) unless the craving falls. "
     "Between-patient CV 0.5 assumed (commitment varies; Smyth: completion and aftercare delayed relapse)", 0.5))
 _P.append(BParam(
-    "abstinence_violation_gain", 1.0, "dimensionless",
-    "calibrated to Smyth et al. 2010's lapse-to-relapse conversion in the first week (64 of the 72 patients "
+    "abstinence_violation_gain", 0.8, "dimensionless",
+    "calibrated (in expectation, n = 500) to Smyth et al. 2010's lapse-to-relapse conversion in the first week (64 of the 72 patients "
     "who lapsed within a week of discharge relapsed — returned to daily use — within that week, 89%; Lyons, "
     "Drugnet Ireland 2010;35:21): the first use after a detoxification discharge multiplies the use hazard by "
     "e^v, fading with abstinence_violation_decay — the abstinence violation effect (Marlatt & Gordon 1985; "

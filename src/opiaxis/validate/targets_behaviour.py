@@ -40,8 +40,8 @@ def _ot_in(model=None, n: int = 64, seed: int = SEED):
         calibration="use_rate_max (0.8 → 0.045 1/h) calibrated by hand to this target (relapse and week-1 "
                     "relapse) and xbot.relapse24w; craving weights unchanged from the first build. Issue 14: "
                     "abstinence_commitment calibrated to Smyth's week-1 lapse (66%, any use) and "
-                    "abstinence_violation_gain to its week-1 lapse-to-relapse conversion (64 of 72, 89%), by hand "
-                    "(history: data/calibration.yaml) — the week-1 relapse, their product, is therefore fitted in "
+                    "abstinence_violation_gain to its week-1 lapse-to-relapse conversion (64 of 72, 89%), by hand in "
+                    "expectation (n = 500; history: data/calibration.yaml) — the week-1 relapse, their product, is therefore fitted in "
                     "effect; the overall relapse is not")
 def _detox(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import relapse_after_detox
