@@ -14,7 +14,12 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    1 (spontaneous recovery). Use under an antagonist is not reinforced and extinguishes itself —
    the rationale of naltrexone treatment (Martin, Jasinski & Mansky, Arch Gen Psychiatry
    1973;28:784; Wikler 1973) seen on a research ward (Mello et al., JPET 1981;216:45); without
-   blockade r = 1 and E stays at 1. The dose (heroin or
+   blockade r = 1 and E stays at 1. Two more learnt terms in the exponent (issue 14): a patient
+   discharged from detoxification without maintenance medication holds an abstinence commitment
+   −c until the first use, which ends it and adds a fading abstinence-violation term +v (Marlatt &
+   Gordon 1985: a lapse turning into a relapse); a chronic-pain patient's extra doses of the
+   prescribed opioid raise an escalation state H (0…1, fading without extra doses) that adds g·H
+   (escalation of self-administration, Ahmed & Koob, Science 1998;282:298). The dose (heroin or
    fentanyl, with use-to-use purity/potency spread) lands at the slot time; treatment doses
    (methadone, buprenorphine-naloxone, XR-naltrexone, prescribed oxycodone, naloxone challenge)
    are added by the patient's treatment policy;
@@ -419,8 +424,7 @@ class CohortSim:
         self.rec = _empty_record(n, d, c.ids, [t.kind for t in self.treat], c.cov)
         self.rec.inducted, self.rec.induction_failed = self.inducted, self.ind_failed   # shared, updated in place
         self.rec.release_day = self.release_day
-        # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
-        self.expectancy = np.ones(n)
+        self._init_learning(n)
         # the tolerance the patient remembers: the tolerance_level at their last use (dosing from habit)
         self.tol_mem = np.clip(self.ev("tolerance_level", c.X, c.P), 0.0, 1.0)
         fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
@@ -451,6 +455,18 @@ class CohortSim:
             self._event(i, c.t, 0, "treatment_start", self.treat[i].describe())
         for i in np.nonzero(np.isfinite(self.abst_until))[0]:
             self._event(i, c.t, 0, "forced_abstinence", f"{(self.abst_until[i] - c.t) / 24:g} d without access")
+
+    def _init_learning(self, n):
+        """The patients' learnt modifiers of the use hazard, per patient."""
+        # learned outcome expectancy of a use (1 = every past use reinforced); extinction under blockade
+        self.expectancy = np.ones(n)
+        # ln-hazard reduction held by a patient discharged abstinent from detoxification until the first use
+        # (abstinence_commitment; the first use ends it: abstinence violation)
+        self.commitment = np.zeros(n)
+        # ln-hazard rise after that first use (abstinence violation; fades with abstinence_violation_decay)
+        self.violation = np.zeros(n)
+        # escalation state of misuse of a prescribed opioid (0…1; misuse_escalation_*): grows with each extra dose
+        self.escalation = np.zeros(n)
 
     def _event(self, i, t, day, event, detail="", amount=np.nan, vmin=np.nan, tol=np.nan, pod=np.nan):
         self.events.append((i, int(day), float(t - self.t_start), event, detail, float(amount), float(vmin),
@@ -549,6 +565,8 @@ class CohortSim:
                              for d in ("naltrexone", "naltrexol6b", "naloxone", "buprenorphine"))}
         # spontaneous recovery of extinguished drug taking (the expectancy relaxes back to 1)
         self.expectancy[act] = 1 - (1 - self.expectancy[act]) * np.exp(-B["use_expectancy_recovery_rate"][act] * dt)
+        self.escalation[act] *= np.exp(-B["misuse_escalation_decay"][act] * dt)
+        self.violation[act] *= np.exp(-B["abstinence_violation_decay"][act] * dt)
         s["expectancy"] = self.expectancy[act]
         if j == 0:
             self.rec.craving[act, k_day] = s["craving"]
@@ -569,14 +587,18 @@ class CohortSim:
                     self._event(i, t0, k_day, "treatment_start", self.treat[i].describe())
 
     def _use_hazard(self, act, s, cue, tx, t0):
-        """λ = λ0·access·(craving/c_ref)^γ·exp(β_w·W + β_p·pain/10 + β_cue·cue)·(1 − occ)^n·E (1/h)."""
+        """λ = λ0·access·(craving/c_ref)^γ·exp(β_w·W + β_p·pain/10 + β_cue·cue − c + v + g·H)·(1 − occ)^n·E
+        (1/h): c the abstinence commitment after detoxification (0 once the patient has used), v the
+        abstinence violation effect of that first use (fading), H the escalation state of extra
+        doses of a prescribed opioid (0 for illicit use)."""
         B = self.c.B
         access = np.where(self.inpatient[act], B["access_inpatient"][act], 1.0)
         access = np.where(t0 < self.abst_until[act] - 1e-9, 0.0, access)
         rate0 = np.where(tx == TX_CNCP, B["cncp_extra_dose_rate"][act], B["use_rate_max"][act])
+        escalated = np.where(tx == TX_CNCP, B["misuse_escalation_gain"][act] * self.escalation[act], 0.0)
         return (rate0 * access * (np.clip(s["craving"], 0, 1) / B["use_craving_ref"][act]) ** B["use_craving_exponent"][act]
                 * np.exp(B["use_withdrawal_beta"][act] * s["withdrawal"] + B["use_pain_beta"][act] * s["pain"] / 10
-                         + B["use_cue_beta"][act] * cue)
+                         + B["use_cue_beta"][act] * cue - self.commitment[act] + self.violation[act] + escalated)
                 * (1 - np.clip(s["blocking"], 0, 1)) ** B["blockade_exponent"][act] * s["expectancy"])
 
     def _decide_uses(self, act, U, s, cue, tx, t0):
@@ -673,6 +695,11 @@ class CohortSim:
                 continue
             self.last_use[i] = use_t[a, k]
             self.tol_mem[i] = min(max(tol, 0.0), 1.0)
+            if self.commitment[i] > 0:   # abstinence violation: the first use ends the commitment
+                self.commitment[i] = 0.0
+                self.violation[i] = B["abstinence_violation_gain"][i]
+            if self.tx[i] == TX_CNCP:   # an extra dose of the prescribed opioid: escalation (reinforced)
+                self.escalation[i] += B["misuse_escalation_learning"][i] * (1.0 - self.escalation[i])
             # extinction (Rescorla–Wagner): the use's reinforcement is the fraction of μ receptors
             # free of antagonist/partial agonist; unreinforced use lowers the expectancy
             reinf = 1.0 - min(max(float(s["blocking"][a]), 0.0), 1.0)
@@ -767,6 +794,8 @@ class CohortSim:
                     self.in_tx[i] = False
                 if self.tx[i] == TX_DETOX:
                     self.in_tx[i] = False
+                    # discharged with an abstinence goal and no maintenance medication (planned or not)
+                    self.commitment[i] = B["abstinence_commitment"][i]
 
     def _treatment_doses(self, act, tx, U, crav, k_day, t0, tday, rows, med_today):
         """The interval's medication doses (detox taper while inpatient, maintenance by treatment kind),

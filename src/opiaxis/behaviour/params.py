@@ -44,7 +44,7 @@ _P = [
            "craving 0.5 in the community without blockade (~1/day); a dependent user in withdrawal (craving ~0.8, "
            "withdrawal 1) reaches ~0.5/h and uses within hours", 0.6,
            "λ0: use hazard at reference craving"),
-    BParam("cncp_extra_dose_rate", 0.0025, "1/h",
+    BParam("cncp_extra_dose_rate", 0.0008, "1/h",
            "calibrated to pain.cncp.oud's misuse rate (Vowles et al., Pain 2015: 21–29%) by opiaxis calibrate "
            "behaviour.cncp (history: data/calibration.yaml): hazard of taking an extra, "
            "non-prescribed oxycodone dose at craving 0.5 for a chronic-pain patient on prescribed opioids "
@@ -231,6 +231,57 @@ _P.append(BParam(
     "50%, apnoea 50% vs 0%, Bailey et al., Anesthesiology 1990;73:826). Not fitted; the per-exposure overdose "
     "risk ratio it implies (~3 at a nadir of 0.68, ~5 at 0.34) is of the order of the 3.9-fold overdose-death "
     "hazard with benzodiazepine co-prescription (Park et al., BMJ 2015;350:h2698)"))
+
+# --- lapse and relapse after detoxification (issue 14; appended last: earlier draws unchanged) -------
+_P.append(BParam(
+    "abstinence_commitment", 2.1, "dimensionless",
+    "calibrated (in expectation, n = 500) to Smyth et al. 2010's week-1 lapse (66% of 109 lapsed — any use — within a week of discharge, "
+    "59% relapsed; Lyons, Drugnet Ireland 2010;35:21 tabulates the paper), not to its relapse numbers: the "
+    "use hazard of a patient discharged from inpatient detoxification without maintenance medication is "
+    "multiplied by exp(−c) until their first use after discharge (the abstinence goal they were discharged "
+    "with). The first use ends it: the abstinence violation effect (Marlatt & Gordon, Relapse Prevention, "
+    "1985; Curry, Marlatt & Gordon, J Consult Clin Psychol 1987;55:145) — after a lapse, the hazard is the "
+    "dependent user's again and a lapse becomes a relapse (return to daily use) unless the craving falls. "
+    "Between-patient CV 0.5 assumed (commitment varies; Smyth: completion and aftercare delayed relapse)", 0.5))
+_P.append(BParam(
+    "abstinence_violation_gain", 0.8, "dimensionless",
+    "calibrated (in expectation, n = 500) to Smyth et al. 2010's lapse-to-relapse conversion in the first week (64 of the 72 patients "
+    "who lapsed within a week of discharge relapsed — returned to daily use — within that week, 89%; Lyons, "
+    "Drugnet Ireland 2010;35:21): the first use after a detoxification discharge multiplies the use hazard by "
+    "e^v, fading with abstinence_violation_decay — the abstinence violation effect (Marlatt & Gordon 1985; "
+    "Curry, Marlatt & Gordon, J Consult Clin Psychol 1987;55:145: a lapse attributed to internal, stable "
+    "causes predicts continued use) together with drug priming of craving (reinstatement by a single dose: "
+    "de Wit, Exp Clin Psychopharmacol 1996;4:5). Without it (commitment 2.0, satiety 0.5) only 2 in 3 first-week "
+    "lapses became relapses"))
+_P.append(BParam(
+    "abstinence_violation_decay", 0.693 / (7 * 24), "1/h",
+    "assumed: the abstinence violation effect fades with t½ 7 days (the week over which Smyth et al. 2010 "
+    "counted lapses turning into relapses; no published time course)"))
+# --- escalation of misuse of a prescribed opioid (issue 14; appended last) --------------------------
+_P.append(BParam(
+    "misuse_escalation_gain", 2.303, "dimensionless",
+    "assumed: a fully escalated chronic-pain patient takes extra doses e^2.303 = 10 times as often as before "
+    "any misuse — the span between Vowles et al. 2015's operational definitions, misuse (extra doses on a few "
+    "days a month: ≥3 in 30) and addiction (near-daily loss of control: ≥14 in 28), not fitted to either "
+    "rate. The hazard of an extra, non-prescribed dose is multiplied by exp(g·H), H (0…1) the patient's "
+    "escalation state. Escalation of drug taking with repeated self-administration: Ahmed & Koob, Science "
+    "1998;282:298 (heroin: Ahmed, Walker & Koob, Neuropsychopharmacology 2000;22:413); incentive "
+    "sensitisation, Robinson & Berridge, Brain Res Rev 1993;18:247. Applies to extra doses of a prescribed "
+    "opioid only: the illicit-use hazard (use_rate_max) is calibrated to dependent users whose escalation is "
+    "complete"))
+_P.append(BParam(
+    "misuse_escalation_learning", 0.2, "dimensionless",
+    "assumed: learning rate of the escalation state per extra dose, H ← H + a·(1 − H) (Rescorla–Wagner form, "
+    "as the use expectancy, use_extinction_rate); a = 0.2: about ten reinforced extra doses take H most of the "
+    "way (1 − 0.8^10 = 0.89). Each extra dose is reinforced (no antagonist in the prescription)"))
+_P.append(BParam(
+    "misuse_escalation_decay", 0.693 / (30 * 24), "1/h",
+    "assumed: the escalation state fades without extra doses with t½ 30 days — the time scale assumed for "
+    "the spontaneous recovery of the use expectancy (use_expectancy_recovery_rate); no human rate is "
+    "published. The loop escalation → more extra doses → more escalation is self-sustaining when "
+    "a·λ(H)·(1 − H) exceeds the decay (λ the extra-dose rate): a minority with a high base rate escalates "
+    "to near-daily use, the rest stay at occasional misuse or none"))
+
 
 #: the declarations by name (what this file says; a simulation reads its model's values)
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}

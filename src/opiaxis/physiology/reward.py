@@ -178,9 +178,10 @@ def _craving_parameters(m: Module) -> dict:
     v_dep = m.parameter("craving_vulnerability_depression", 0.3, "dimensionless",
                         "assumed: depression history raises craving reactivity by 30% (low mood the most reported "
                         "contributor to lapse, Ducray et al., Ir J Psychol Med 2014)")
-    a_sat = m.parameter("craving_satiety_agonism", 0.5, "dimensionless",
+    a_sat = m.parameter("craving_satiety_agonism", 0.6, "dimensionless",
                         "calibrated to mmt.retention's heroin-use RR 0.66 (0.56–0.78; Mattick et al., Cochrane "
-                        "2009) jointly with dropout_medication_factor by opiaxis calibrate behaviour.mmt (history: "
+                        "2009), in the trial's expectation (n = 600), jointly with dropout_medication_factor by "
+                        "opiaxis calibrate behaviour.mmt (history: "
                         "data/calibration.yaml): μ agonism that halves craving. Methadone 60–80 mg and buprenorphine 16 mg reach "
                         "agonism ~0.4–0.9, so an adequate dose still halves craving or more (the 'narcotic "
                         "blockade', Dole et al. 1966)", variability=lognormal(0.3))

@@ -43,12 +43,17 @@ def _ot_in(model=None, n: int = 64, seed: int = SEED):
 @target("relapse.detox", finding="after inpatient detox without maintenance: 91% relapse; 59% within the first week",
         band="80–97% and 45–70%", source="Smyth et al. 2010 (PMID 20669601)",
         calibration="use_rate_max (0.8 → 0.045 1/h) calibrated by hand to this target (relapse and week-1 "
-                    "relapse) and xbot.relapse24w; craving weights unchanged from the first build")
+                    "relapse) and xbot.relapse24w; craving weights unchanged from the first build. Issue 14: "
+                    "abstinence_commitment calibrated to Smyth's week-1 lapse (66%, any use) and "
+                    "abstinence_violation_gain to its week-1 lapse-to-relapse conversion (64 of 72, 89%), by hand in "
+                    "expectation (n = 500; history: data/calibration.yaml) — the week-1 relapse, their product, is therefore fitted in "
+                    "effect; the overall relapse is not")
 def _detox(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import relapse_after_detox
     r = relapse_after_detox(n=n, seed=seed)
     ok = _in(100 * r["relapse"], 80, 97) and _in(100 * r["relapse_week1"], 45, 70)
     return ({"relapse %": 100 * r["relapse"], "relapse within week 1 %": 100 * r["relapse_week1"]}, ok,
+            f"lapse (any use) within week 1 {100 * r['lapse_week1']:.0f}% (Smyth 66%, not scored); "
             f"n={r['n']}, 6-week inpatient methadone-taper programme ({100 * r['completed_programme']:.0f}% completed), "
             "relapse = 3 consecutive days of use, follow-up 150 days after admission (Smyth: 18–36 months)")
 
@@ -141,7 +146,9 @@ def _mort(model=None, n: int = 100, seed: int = SEED):
 @target("pain.cncp.oud", finding="chronic non-cancer pain patients on long-term opioids: misuse 21–29%, addiction 8–12%",
         band="simulated 1-year rates inside 13–38% and 3–17%", source="Vowles et al., Pain 2015;156:569",
         calibration="misuse rate used: cncp_extra_dose_rate fitted to misuse 25% by opiaxis calibrate behaviour.cncp "
-                    "(its between-patient CV set by hand earlier); the addiction rate is not fitted")
+                    "(its between-patient CV set by hand earlier); the addiction rate is not fitted: since issue 14 "
+                    "it follows from the escalation loop of extra doses (misuse_escalation_gain, _learning, _decay: "
+                    "assumed, not fitted)")
 def _cncp(model=None, n: int = 150, seed: int = SEED):
     from ..behaviour.trials import cncp_misuse
     r = cncp_misuse(n=n, seed=seed)
