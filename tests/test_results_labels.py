@@ -8,15 +8,22 @@ from opiaxis.model import Module, compose
 from opiaxis.population import sample_parameters
 
 
-def test_names_and_labelled_access():
+def _toy(elimination_rate: bool = False):
+    """One-compartment IV toy model: amount, concentration (and the elimination rate if asked)."""
     m = Module("toy")
     k = m.parameter("k", 0.5, "1/h", "assumed: test")
     v = m.parameter("v", 10.0, "L", "assumed: test")
     a = m.state("amount", "mg")
     m.ode(a, -k * a)
     m.assign("concentration", a / v, "mg/L")
+    if elimination_rate:
+        m.assign("elimination_rate", k * a, "mg/h")
     m.dose_target("toy.iv", a)
-    model = compose([m])
+    return compose([m])
+
+
+def test_names_and_labelled_access():
+    model = _toy()
     P = sample_parameters(model, [1, 2], 0)
     doses = pd.DataFrame({"ID": [1, 2], "TIME": [0.0, 0.0], "AMT": [10.0, 20.0], "CMT": ["toy.iv"] * 2,
                           "EVID": [1, 1], "RATE": [0.0, 0.0]})
@@ -72,15 +79,7 @@ def test_tidy_rows_by_patient_are_the_sorted_tidy_rows():
     """A study's chunk files hold rows by patient, variable name and time; ``to_frame(by_patient=True)``
     builds them in that order, and they must be exactly the variable-major table sorted (same
     values, dtypes and categories), whatever the order of the patient ids."""
-    m = Module("toy")
-    k = m.parameter("k", 0.5, "1/h", "assumed: test")
-    v = m.parameter("v", 10.0, "L", "assumed: test")
-    a = m.state("amount", "mg")
-    m.ode(a, -k * a)
-    m.assign("concentration", a / v, "mg/L")
-    m.assign("elimination_rate", k * a, "mg/h")
-    m.dose_target("toy.iv", a)
-    model = compose([m])
+    model = _toy(elimination_rate=True)
     ids = [7, 3, 11]
     P = sample_parameters(model, ids, 0)
     doses = pd.DataFrame({"ID": ids, "TIME": 0.0, "AMT": [10.0, 20.0, 5.0], "CMT": "toy.iv", "EVID": 1, "RATE": 0.0})
