@@ -449,6 +449,16 @@ def test_expand_doses_reset_does_not_leak_across_ids() -> None:
     assert out[out["ID"] == 2]["EVID"].tolist() == [1, 1, 3]
 
 
+def test_start_at_zero_hours_is_the_regimen_start_and_a_negative_one_is_refused() -> None:
+    """``at 0 h`` is the regimen's own start (a start time may be 0; a duration may not)."""
+    assert parse_regimen("heroin 20 mg IV at 0 h", drugs=DRUGS, start=100.0)["TIME"].tolist() == [100.0]
+    assert parse_regimen("heroin 20 mg IV at 0.0 h", drugs=DRUGS)["TIME"].tolist() == [0.0]
+    e = err("heroin 20 mg IV at -1 h")
+    assert "must be >= 0" in e.message and "token 6 '-1'" in e.message
+    e = err("heroin 20 mg IV q6h for 0 d")
+    assert "must be > 0" in e.message
+
+
 def test_error_start_day_zero_and_repeated_clause() -> None:
     e = err("heroin 20 mg IV q6h for 7 d from day 0")
     assert "day 1 is the start" in e.message

@@ -101,8 +101,10 @@ class _RegimenParser:
         return self.tokens[j] if j < len(self.tokens) else None
 
     def quantity(self, what: str, units: Mapping[str, float],
-                 example: str) -> tuple[float, int]:
-        """Parse ``N unit`` or ``Nunit`` at the cursor; returns (value * unit factor, index)."""
+                 example: str, *, zero_ok: bool = False) -> tuple[float, int]:
+        """Parse ``N unit`` or ``Nunit`` at the cursor; returns (value * unit factor, index).
+        The value must be > 0 (a duration, an interval), or >= 0 with ``zero_ok`` (a start time:
+        ``at 0 h`` is the regimen's start)."""
         first = self.i
         tok = self.peek()
         if tok is None:
@@ -123,8 +125,9 @@ class _RegimenParser:
         elif unit not in units:
             raise self.error(f"malformed {what}: unknown time unit {unit!r}; expected "
                              f"{example}", first)
-        if value <= 0:
-            raise self.error(f"malformed {what}: {m.group('num')} must be > 0; expected "
+        if value < 0 or (value == 0 and not zero_ok):
+            bound = ">= 0" if zero_ok else "> 0"
+            raise self.error(f"malformed {what}: {m.group('num')} must be {bound}; expected "
                              f"{example}", first)
         return value * units[unit], first
 
@@ -291,7 +294,7 @@ class _RegimenParser:
             self.i += 1
             return (int(day_tok) - 1) * 24.0
         offset, _ = self.quantity("start", TIME_UNITS,
-                                  "'from day <d>', 'starting day <d>' or 'at <t> h'")
+                                  "'from day <d>', 'starting day <d>' or 'at <t> h'", zero_ok=True)
         return offset
 
     def _infusion_ahead(self) -> bool:
