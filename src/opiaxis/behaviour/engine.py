@@ -48,9 +48,9 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import sympy as sp
 from scipy.special import ndtr, ndtri
 
+from ..engine.readouts import assignment_function
 from ..engine.simulate import SolverOptions, simulate
 from ..model.core import Model, compose
 from . import params as behaviour_params
@@ -82,27 +82,19 @@ def behaviour_model() -> Model:
 
 
 class Evaluator:
-    """Numpy functions of assignments (compiled once per model) on state arrays."""
-
-    _cache: dict = {}
+    """Assignments (read-outs, interface variables) evaluated on state arrays, by the engine's
+    cached read-out functions (:func:`opiaxis.engine.readouts.assignment_function`: made once per
+    model structure, kept on disk, powers guarded as in the kernel)."""
 
     def __init__(self, model: Model):
         self.model = model
-        self.exprs = model.assignment_exprs()
-        self.syms = [s.symbol for s in model.states] + [p.symbol for p in model.parameters]
-
-    def fn(self, name):
-        key = (self.model.fingerprint(), name)
-        if key not in Evaluator._cache:
-            Evaluator._cache[key] = sp.lambdify(self.syms, self.exprs[name], "numpy")
-        return Evaluator._cache[key]
 
     def __call__(self, name, X, P):
         """X: (n, ns) or (n, T, ns); P: (n, np). Returns (n,) or (n, T)."""
         m = self.model
         if name in m.state_index:
             return X[..., m.state_index[name]]
-        f = self.fn(name)
+        f = assignment_function(m, name)
         if X.ndim == 2:
             args = [X[:, i] for i in range(X.shape[1])] + [P[:, k] for k in range(P.shape[1])]
         else:
@@ -445,7 +437,7 @@ class CohortSim:
                     raise ValueError(f"adjunct doses for unknown patient id {pid!r}")
                 g = g.sort_values("TIME", kind="mergesort")
                 self.adjunct[pos[pid]] = (g["TIME"].to_numpy(float), g["AMT"].to_numpy(float), g["CMT"].to_numpy())
-        self._has_ot = "oxytocin_tone" in self.ev.exprs
+        self._has_ot = "oxytocin_tone" in c.model.assignment_index
         # XR-NTX: naloxone challenge at 9:00 after the detoxification taper and the abstinence window
         self.x_days = np.round(c.B["xrntx_abstinence_days"])
         for i in np.nonzero(self.tx == TX_XRNTX)[0]:
