@@ -111,8 +111,8 @@ REST = {"a1": 0.17 * 60, "a2": 0.035 * 60, "a3": 0.0086 * 60, "aP": 0.6931 / (20
         "kgr": 4.0, "eps": 0.05, "amp": 0.9}
 # Clock hour of the circadian CRH drive's peak (06:30: assumed so that cortisol, with its 80-min half-life
 # and feedback, peaks near 08:00 as in healthy day curves, Debono et al., J Clin Endocrinol Metab
-# 2009;94:1548, recalled). The clock states measure the angle since this peak, which keeps the drive
-# a plain cos and the rest orbit independent of it.
+# 2009;94:1548, recalled). The drive's angle is measured from this peak (clock_elapsed_time +
+# clock_offset − peak), which keeps the drive a plain cos and the rest orbit independent of it.
 DRIVE_PEAK_H = 6.5
 CLOCK_OFFSET_H = 8.0      # hour of day at t = 0 (assumed; see the parameter's source)
 MORNING_H = 8.0           # clock hour of the "morning sample" that cortisol_baseline / acth_baseline describe
