@@ -115,36 +115,25 @@ class Results:
     def to_frame(self, variables: list[str] | None = None, *, by_patient: bool = False) -> pd.DataFrame:
         """Tidy long table: patient, time (h), variable, value, unit (``variable`` and ``unit`` are
         categoricals). Rows run variable by variable, each patient's times in turn; with
-        ``by_patient`` they are ordered by patient, variable name and time (a study's chunk files),
-        built in that order rather than sorted afterwards (each variable named once)."""
+        ``by_patient`` they are ordered by patient, variable name and time (a study's chunk files;
+        each variable named once)."""
         variables = list(variables or self.model.state_names)
-        n_p, n_t, n_v = len(self.ids), len(self.times), len(variables)
-        rows = np.argsort(self.ids, kind="stable") if by_patient else np.arange(n_p)
+        if by_patient and len(set(variables)) < len(variables):
+            raise OpiaxisInputError(f"variables {variables} name one twice; expected each once (by_patient)",
+                                    field="variables")
+        n_p, n_t = len(self.ids), len(self.times)
+        df = pd.concat([pd.DataFrame({
+            "patient": np.repeat(self.ids, n_t),
+            "time": np.tile(self.times, n_p),
+            "variable": v,
+            "value": self.get(v).reshape(-1),
+            "unit": self.model.unit_of(v),
+        }) for v in variables], ignore_index=True)
+        df["variable"] = df["variable"].astype("category")
+        df["unit"] = df["unit"].astype("category")
         if by_patient:
-            if len(set(variables)) < n_v:
-                raise OpiaxisInputError(f"variables {variables} name one twice; expected each once (by_patient)",
-                                        field="variables")
-            variables = sorted(variables)
-        values = np.stack([self.get(v)[rows] for v in variables])             # (variables, patients, times)
-        names = sorted(set(variables))
-        units = [self.model.unit_of(v) for v in variables]
-        unit_names = sorted(set(units))
-        var_code = np.array([names.index(v) for v in variables], dtype=np.int64)
-        unit_code = np.array([unit_names.index(u) for u in units], dtype=np.int64)
-        ids = np.asarray(self.ids)[rows]
-        if by_patient:   # (patient, variable, time)
-            patient, value = np.repeat(ids, n_v * n_t), values.transpose(1, 0, 2).reshape(-1)
-            var_code, unit_code = (np.tile(np.repeat(c, n_t), n_p) for c in (var_code, unit_code))
-        else:            # (variable, patient, time)
-            patient, value = np.tile(np.repeat(ids, n_t), n_v), values.reshape(-1)
-            var_code, unit_code = (np.repeat(c, n_p * n_t) for c in (var_code, unit_code))
-        return pd.DataFrame({
-            "patient": patient,
-            "time": np.tile(np.asarray(self.times), n_p * n_v),
-            "variable": pd.Categorical.from_codes(var_code, categories=pd.Index(names, dtype=object)),
-            "value": value,
-            "unit": pd.Categorical.from_codes(unit_code, categories=pd.Index(unit_names, dtype=object)),
-        })
+            df = df.sort_values(["patient", "variable", "time"], kind="mergesort", ignore_index=True)
+        return df
 
     def to_xarray(self, variables: list[str] | None = None, *, coords: dict | None = None):
         """A labelled :class:`xarray.Dataset`: one variable per output (default: the states), dims
