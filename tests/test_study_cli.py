@@ -135,7 +135,8 @@ def test_cli_run_writes_results_and_report(tmp_path):
 
 
 def test_cli_validate_json_and_model_markdown(tmp_path):
-    res = runner.invoke(app, ["validate", "--target", "pk.fentanyl", "--json", str(tmp_path / "v.json")])
+    res = runner.invoke(app, ["validate", "--target", "pk.fentanyl", "--json", str(tmp_path / "v.json"),
+                              "--checkpoint", str(tmp_path / "ck")])
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "v.json").read_text())
     assert data[0]["id"] == "pk.fentanyl" and data[0]["passed"] is True
@@ -146,7 +147,7 @@ def test_cli_validate_json_and_model_markdown(tmp_path):
 
 
 def test_cli_unknown_target(tmp_path):
-    res = runner.invoke(app, ["validate", "--target", "no.such.target"])
+    res = runner.invoke(app, ["validate", "--target", "no.such.target", "--checkpoint", str(tmp_path / "ck")])
     assert res.exit_code == 2 and "unknown target" in res.output
 
 

@@ -91,9 +91,10 @@ def test_scorecard_reports_the_draws(toy, tmp_path):
     assert "| re-drawn |" in md and "of 4 draws at n=30" in md and "in expectation (n=300" in md
 
 
-def test_cli_replicates(toy):
+def test_cli_replicates(toy, tmp_path):
     from opiaxis.cli import app
-    out = CliRunner().invoke(app, ["validate", "-t", TOY, "--replicates", "3", "--expectation-scale", "5"])
+    out = CliRunner().invoke(app, ["validate", "-t", TOY, "--replicates", "3", "--expectation-scale", "5",
+                                   "--checkpoint", str(tmp_path / "ck")])
     assert out.exit_code == 0, out.output
     assert "draws at n=30" in out.output and "in expectation" in out.output
 
@@ -137,3 +138,38 @@ def test_a_band_set_at_the_trial_size_is_not_scored_in_expectation(toy):
     finally:
         R.REGISTRY.pop("toy.null", None)
     assert R.REGISTRY["ot.intranasal.single"].band_at_trial_size
+
+
+def test_checkpoint_resumes_and_never_reuses_other_code_or_options(toy, tmp_path, monkeypatch):
+    import functools
+
+    from opiaxis.study import store
+    calls = []
+    for tid in (TOY, "toy.det"):
+        fn = R.REGISTRY[tid].run
+        monkeypatch.setattr(R.REGISTRY[tid], "run",
+                            functools.wraps(fn)(lambda *a, _fn=fn, _tid=tid, **k: calls.append(_tid) or _fn(*a, **k)))
+    assert R.REGISTRY[TOY].stochastic
+    first = R.run_targets([TOY, "toy.det"], replicates=2, checkpoint=R.Checkpoint(tmp_path / "ck", replicates=2))
+    assert calls == [TOY] * 3 + ["toy.det"]          # the default draw and 2 re-draws; the deterministic one
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == [f"{TOY}.json", "toy.det.json"]
+    # interrupted: one result torn -> only that one is scored again, the other is read back as it was
+    (tmp_path / "ck" / "toy.det.json").write_text("{torn", encoding="utf-8")
+    again = R.Checkpoint(tmp_path / "ck", replicates=2)
+    second = R.run_targets([TOY, "toy.det"], replicates=2, checkpoint=again)
+    assert calls[4:] == ["toy.det"] and again.reused == [TOY]
+    def scored(results):
+        return [{k: v for k, v in r.as_json().items() if k != "seconds"} for r in results]
+    assert scored(second) == scored(first)
+    # other options, or other code, are another key: nothing is read back
+    del calls[:]
+    other = R.Checkpoint(tmp_path / "ck", replicates=3)
+    R.run_targets([TOY], replicates=3, checkpoint=other)
+    assert other.reused == [] and calls == [TOY] * 4
+    monkeypatch.setattr(store, "code_version", lambda: "changed")
+    changed = R.Checkpoint(tmp_path / "ck", replicates=3)
+    R.run_targets([TOY], replicates=3, checkpoint=changed)
+    assert changed.reused == [] and calls == [TOY] * 8
+    fresh = R.Checkpoint(tmp_path / "ck", replicates=3, reuse=False)
+    R.run_targets([TOY], replicates=3, checkpoint=fresh)
+    assert fresh.reused == [] and len(calls) == 12

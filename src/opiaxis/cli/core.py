@@ -146,19 +146,28 @@ def validate(json_out: Optional[Path] = typer.Option(None, "--json", help="write
                                                  "size with derived seeds and report how often it is reproduced"),
              expectation_scale: Optional[float] = typer.Option(
                  None, "--expectation-scale",
-                 help="also run each stochastic target once at this multiple of its trial's size (in expectation)")):
+                 help="also run each stochastic target once at this multiple of its trial's size (in expectation)"),
+             checkpoint: Path = typer.Option(Path("opiaxis-validate"), "--checkpoint",
+                                             help="folder where each target's result is saved as it is scored; a "
+                                                  "re-run resumes from it (targets scored by the same code and "
+                                                  "options are read back, any change re-runs them)"),
+             fresh: bool = typer.Option(False, "--fresh", help="score every target again (ignore the checkpoint)")):
     """Run the published targets and print the scorecard (or, with --cross-validate, the
     calibrated targets' in-sample and out-of-sample scores)."""
     if cross_validate:
         _cross_validate(out, procedure, scheduler, markdown)
         return
     try:
-        from ..validate.registry import run_targets, write_json
+        from ..validate.registry import Checkpoint, run_targets, write_json
+        store = Checkpoint(checkpoint, replicates=replicates, expectation_scale=expectation_scale, reuse=not fresh)
         with progress_bar() as prog:
             task = prog.add_task("validating", total=None)
             results = run_targets(target, progress=lambda k, n, i: prog.update(task, total=n, completed=k, description=i),
-                                  replicates=replicates, expectation_scale=expectation_scale)
+                                  replicates=replicates, expectation_scale=expectation_scale, checkpoint=store)
         console.print(_scorecard_table(results))
+        if store.reused:
+            console.print(f"{len(store.reused)} target(s) read back from {checkpoint} (scored earlier by this code "
+                          "with these options; --fresh scores them again)")
         n_ok = sum(r.passed for r in results)
         console.print(f"{n_ok} of {len(results)} targets reproduced")
         from ..validate.registry import SKIPPED

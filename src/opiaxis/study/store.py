@@ -61,7 +61,7 @@ def _canonical(obj):
     return obj if isinstance(obj, (str, int, bool, type(None))) else repr(obj)
 
 
-def _code_version() -> str:
+def code_version() -> str:
     """The package version and a hash of its source and data files (any change to the code shows)."""
     import hashlib
     from .. import __version__
@@ -83,7 +83,7 @@ def run_key(study: StudySpec, model: Model, chunk_size: int) -> dict:
                       "events": a.events, "parameters": a.parameters} for a in study.arms],
             "schedule": {"duration": study.duration, "every": study.every},
             "outputs": study.outputs, "solver": {"rtol": study.rtol, "atol": study.atol}}
-    return {"study": _canonical(spec), "model": model.fingerprint(), "code": _code_version(),
+    return {"study": _canonical(spec), "model": model.fingerprint(), "code": code_version(),
             "seed": study.seed, "chunking": {"chunk_size": int(chunk_size)}}
 
 

@@ -197,12 +197,14 @@ def _requires(t: Target) -> tuple[str, ...]:
 
 
 def run_targets(ids: list[str] | None = None, progress=None, *, replicates: int = 0,
-                expectation_scale: float | None = None) -> list[TargetResult]:
+                expectation_scale: float | None = None, checkpoint: "Checkpoint | None" = None) -> list[TargetResult]:
     """Run targets (all by default). Targets whose modules are absent from the composed model
     are not run; they are listed in :data:`SKIPPED` with the reason. With ``replicates`` K, each
     stochastic target is also re-run K times at its trial's size with derived seeds
     (:func:`replicate_seeds`); with ``expectation_scale`` F, once at F times its trial's size. The
-    scored result is always the default draw."""
+    scored result is always the default draw. With a :class:`Checkpoint`, each result is saved as
+    soon as it is scored and a target already scored by the same code with the same options is
+    read back instead of re-run (an interrupted scorecard resumes)."""
     _check_scoring_options(replicates, expectation_scale)
     from ..models import available_modules
     _load_all()
@@ -222,6 +224,12 @@ def run_targets(ids: list[str] | None = None, progress=None, *, replicates: int 
             chosen.append(REGISTRY[i])
     results = []
     for k, t in enumerate(chosen):
+        done = checkpoint.load(t.id) if checkpoint else None
+        if done is not None:
+            results.append(done)
+            if progress:
+                progress(k + 1, len(chosen), t.id)
+            continue
         start = time.perf_counter()
         value, passed, detail = t.run()
         r = TargetResult(id=t.id, finding=t.finding, source=t.source, value=value, band=t.band,
@@ -232,9 +240,77 @@ def run_targets(ids: list[str] | None = None, progress=None, *, replicates: int 
             r.expectation = run_expectation(t, expectation_scale)
         r.seconds = time.perf_counter() - start
         results.append(r)
+        if checkpoint:
+            checkpoint.save(r)
         if progress:
             progress(k + 1, len(chosen), t.id)
     return results
+
+
+class Checkpoint:
+    """A folder holding each scored target as ``<id>.json``, keyed by what determines its result:
+    the package's code and data (:func:`opiaxis.study.store.code_version`, so any change to the
+    model or to a target re-runs it), the library versions and the scoring options. A file with
+    another key, or a torn one, is ignored and replaced; nothing else in the folder is touched.
+    ``reuse=False`` scores everything again (and still saves each result)."""
+
+    VERSION = 1
+
+    def __init__(self, folder, *, replicates: int = 0, expectation_scale: float | None = None, reuse: bool = True):
+        import hashlib
+        from pathlib import Path
+
+        import scipy
+
+        from ..study.store import code_version
+        self.folder = Path(folder)
+        content = {"version": self.VERSION, "code": code_version(), "numpy": np.__version__,
+                   "scipy": scipy.__version__, "replicates": int(replicates),
+                   "expectation_scale": expectation_scale}
+        self.key = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
+        self.reused: list[str] = []
+        self.reuse = reuse
+
+    def _path(self, target_id: str):
+        return self.folder / f"{target_id}.json"
+
+    def load(self, target_id: str) -> TargetResult | None:
+        path = self._path(target_id)
+        if not self.reuse or not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("key") != self.key:
+                return None
+            r = result_from_json(data["result"])
+        except (ValueError, TypeError, KeyError):
+            return None    # torn or foreign: scored again and replaced
+        self.reused.append(target_id)
+        return r
+
+    def save(self, r: TargetResult) -> None:
+        import os
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from ..errors import OpiaxisInputError
+            raise OpiaxisInputError(f"cannot create the checkpoint folder {self.folder}: {exc}",
+                                    field="--checkpoint") from exc
+        path = self._path(r.id)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": self.key, "result": r.as_json()}, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def result_from_json(d: dict) -> TargetResult:
+    """A :class:`TargetResult` from :meth:`TargetResult.as_json` (numbers as written: rounded to 6
+    decimals, non-finite ones as None)."""
+    d = dict(d)
+    rep, exp = d.pop("replicates", None), d.pop("expectation", None)
+    r = TargetResult(**d)
+    r.replicates = Replicates(**rep) if rep else None
+    r.expectation = Expectation(**exp) if exp else None
+    return r
 
 
 def run_replicates(t: Target, k: int) -> Replicates:
