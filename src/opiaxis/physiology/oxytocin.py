@@ -24,10 +24,17 @@ Equations (time in hours)
    Striepens et al., Sci Rep 2013;3:3440; salivary/CSF elevations last ~2–4 h). IV oxytocin
    (which hardly crosses the blood–brain barrier) gives no central effect here.
 3. **Read-outs.** ``oxytocin_tone`` = O + E (central, relative; consumed by reward to dampen
-   cue and stress reactivity). ``oxytocin_endogenous_plasma`` = P_0·O^ε (pg/mL), plasma being a
-   loose mirror of central release (ε < 1, large between-person spread of P_0 because assays
-   and individuals differ; Valstad et al., Neurosci Biobehav Rev 2017;78:117: plasma–CSF
-   correlation only under stimulation). ``oxytocin_total_plasma`` adds the exogenous drug.
+   cue and stress reactivity). ``oxytocin_endogenous_plasma`` = P_0·O^ε (pg/mL). Plasma
+   oxytocin is neurohypophysial release by the magnocellular neurons of the supraoptic and
+   paraventricular nuclei, which also release oxytocin into the brain from their dendrites
+   (Ludwig & Leng, Nat Rev Neurosci 2006;7:126; dendritic release is regulated partly apart from
+   axonal release): the allostatic drivers of item 1 act on those neurons, so plasma moves in
+   proportion with the tone they set (ε = 1; the blood-level ratio that sizes d_op, Huang et
+   al. 2018, is then the plasma ratio too). What
+   plasma does *not* share with the brain — peripheral-only release, clearance, the assay — is
+   the large between-person spread of P_0, which keeps plasma a loose mirror at rest (Valstad
+   et al., Neurosci Biobehav Rev 2017;78:117: plasma–CSF r 0.08 at baseline, 0.49 after a
+   stressor, 0.66 after intranasal oxytocin). ``oxytocin_total_plasma`` adds the exogenous drug.
 """
 
 from __future__ import annotations
@@ -83,8 +90,14 @@ def build(drugs=None) -> Module:
     p0 = m.parameter("oxytocin_plasma_baseline", 10.0, "pg/mL",
                      "assumed: healthy plasma oxytocin ~1–10 pg/mL after extraction (assay dependent; unextracted "
                      "ELISA reads higher, Huang 2018 ng/mL-range values); 10 pg/mL chosen", variability=lognormal(0.4))
-    eps_pl = m.parameter("oxytocin_plasma_exponent", 0.7, "dimensionless",
-                         "assumed: plasma mirrors central tone sub-proportionally (Valstad et al. 2017)")
+    eps_pl = m.parameter("oxytocin_plasma_exponent", 1.0, "dimensionless",
+                         "assumed: plasma moves in proportion with the endogenous tone, because the allostatic drivers "
+                         "act on the hypothalamic oxytocin neurons that release into blood and brain alike (Ludwig & "
+                         "Leng, Nat Rev Neurosci 2006;7:126), and oxytocin_opioid_suppression is sized from blood "
+                         "levels (Huang et al. 2018: 62% of control) — an exponent 0.7 (earlier) made plasma fall to "
+                         "only ~72% at full tolerance, below the ratio the suppression is read from. The weak basal "
+                         "plasma–CSF correlation (r 0.08, Valstad et al. 2017) is between-person spread that plasma "
+                         "does not share with the brain: oxytocin_plasma_baseline's CV, not a sub-proportional mean")
     conv = m.parameter("oxytocin_pg_per_ng", 1000.0, "pg/ng", "unit identity: 1 ng = 1000 pg")
     dlt = m.parameter("oxytocin_smoothing", 0.02, "dimensionless", "assumed: numerical smoothing of T⁺")
 
