@@ -143,11 +143,11 @@ _P = [
            "Sordo 2017 cohorts)"),
     BParam("bup_adherence", 0.9, "dimensionless",
            "assumed: probability of taking the daily take-home buprenorphine-naloxone dose at craving 0"),
-    BParam("xrntx_attendance", 0.83, "dimensionless",
+    BParam("xrntx_attendance", 0.79, "dimensionless",
            "calibrated to the expectation of xbot.relapse24w's XR-NTX arm (65% relapse, Lee et al., Lancet 2018; "
            "simulated with n = 2000 so that sampling noise does not drive the fit) by opiaxis calibrate "
            "behaviour.xbot (history: data/calibration.yaml). Probability of attending each monthly XR-NTX "
-           "injection (a missed injection ends treatment). 0.83^5 ≈ 39% receive all six injections, below the Russian placebo-controlled "
+           "injection (a missed injection ends treatment). 0.79^5 ≈ 31% receive all six injections, below the Russian placebo-controlled "
            "trial (median retention > 168 days, Krupitsky et al., Lancet 2011;377:1506), whose population had "
            "no agonist alternative"),
     BParam("leave_inpatient_rate", 0.0008, "1/h",

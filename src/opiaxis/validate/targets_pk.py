@@ -230,20 +230,32 @@ def _ntx_duration():
     i72 = int(np.argmin(abs(times - 72)))
     value["72 h: by naltrexone %"] = 100 * float(r.get("mor_occupancy_naltrexone")[0, i72])
     value["72 h: by 6β-naltrexol %"] = 100 * float(r.get("mor_occupancy_naltrexol6b")[0, i72])
+    i120 = int(np.argmin(abs(times - 120)))
+    nol = r.get("naltrexol6b_plasma")[0]
+    value["120 h: by 6β-naltrexol %"] = 100 * float(r.get("mor_occupancy_naltrexol6b")[0, i120])
+    value["120 h: plasma 6β-naltrexol, % of its peak"] = 100 * float(nol[i120] / nol.max())
     return value, bool(60 <= th <= 120), NTX_DURATION_NOTE
 
 
 NTX_DURATION_NOTE = (
     "typical patient, [11C]carfentanil blockade at Lee's scan times (1, 48, 72, 120, 168 h), log-linear half-time. "
-    "Blockade follows the effect-site antagonists at equilibrium: naltrexone (t½ 4–10 h; K from occ.ntx.oral) and "
-    "6β-naltrexol (plasma t½ 13 h, Kp,uu 0.1, brain exchange t½ 5.7 h from Porter 2002's mouse durations). The "
-    "saturated hyperbola already makes the blockade outlast plasma (1 h: ~89%), but not by days. Candidates, "
-    "quantified: (1) Lee's 96-h plasma terminal phase of naltrexone would need ~35 mg of circulating naltrexone at "
-    "this K, against ~4 mg of a 50-mg dose; (2) slow naltrexone dissociation makes the ≤8-h blockade exponential in "
-    "dose, 1 − e^(−a·dose): Rabiner's 27% at 2 mg then puts 15 mg at 91% (band 51–71%); (3) a slow 6β-naltrexol "
-    "blood-brain exchange (brain t½ 46–230 h) gives a half-time of about 68–88 h and moves the ≤8-h curve by <2 points, "
-    "but Porter's mouse data give ~6 h (and M6G's human t½ke0 is 6.4 h); no human naltrexol brain-exchange rate or "
-    "in-vivo koff was found to decide it")
+    "Mechanism: two antagonists reach the brain at different speeds. Naltrexone enters fast (ke0 2/h) and binds at "
+    "equilibrium with the constant fitted to Rabiner's ≤8-h dose–blockade curve (occ.ntx.oral); it gives the early, "
+    "near-saturated blockade and is gone within 2 days (plasma t½ 4–10 h). 6β-naltrexol (plasma t½ 13 h, Kp,uu 0.1) "
+    "exchanges slowly across the blood-brain barrier (brain t½ ~69 h, naltrexol6b_ke0 0.01/h): it fills the brain over "
+    "the first 1–2 days and leaves it over the next week, long after plasma naltrexol has gone (≤1% of its peak by "
+    "120 h), so it carries the days-long tail. The exchange rate is not fitted to Lee: it is bounded by Yancey-Wrona "
+    "2011 (20 mg IV naltrexol, no effect on morphine analgesia or miosis: the mouse-derived 0.12/h of Porter 2002 would "
+    "block ~40–60% of central μ within 2–6 h) and every rate from 0.002 to 0.015/h gives a half-time of 68–88 h; "
+    "naltrexone's constant was re-fitted to occ.ntx.oral afterwards (0.531 → 0.520 ng/mL). Not reproduced: the levels. "
+    "Blockade at 48 and 72 h is ~40%, where Lee's abstract (plasma levels 'in excess of that needed to saturate' "
+    "receptors) suggests more; Lee's per-scan values were not read. Rejected alternatives: a 96-h plasma terminal "
+    "phase of naltrexone (Lee's own reading) would have to carry ~45% of naltrexone's AUC to keep C/K ≈ 0.15 at "
+    "168 h at this constant, against an 8.9-h oral terminal t½ measured to 72 h (Wall et al., Drug Metab Dispos "
+    "1981;9:369); "
+    "slow naltrexone dissociation makes the ≤8-h blockade exponential in dose, 1 − e^(−a·dose), so Rabiner's 27% at "
+    "2 mg puts 15 mg at 91% (band 51–71%); no in-vivo koff of naltrexone or human naltrexol brain-exchange rate was "
+    "found")
 
 
 KIM_TIMES = (5 / 60, 2.0, 4.0, 8.0)  # h: Kim 1997 dual-detector scans after naloxone (24 h scan: no blockade left)
