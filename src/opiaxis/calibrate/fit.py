@@ -161,15 +161,25 @@ class Simulator:
 
     def value(self, name: str, X: np.ndarray, P: np.ndarray) -> np.ndarray:
         """A state, assignment or parameter for states ``X`` (n, T, S) and parameters ``P`` (n, p)."""
+        return self.values([name], X, P)[name]
+
+    def values(self, names: list[str], X: np.ndarray, P: np.ndarray) -> dict[str, np.ndarray]:
+        """Several of :meth:`value` for the same states and parameters, the read-out functions'
+        arguments (one per state and parameter) built once."""
         m = self.model
-        if name in m.state_index:
-            return X[:, :, m.state_index[name]]
-        if name in m.param_index:
-            return np.repeat(P[:, m.param_index[name]][:, None], X.shape[1], axis=1)
-        f = assignment_function(m, name, cse=True)   # evaluated on every iteration of a fit
-        args = [X[:, :, i] for i in range(X.shape[2])] + [P[:, k][:, None] for k in range(P.shape[1])]
-        with np.errstate(all="ignore"):
-            return np.broadcast_to(np.asarray(f(*args), float), X.shape[:2]).copy()
+        out, args = {}, None
+        for name in names:
+            if name in m.state_index:
+                out[name] = X[:, :, m.state_index[name]]
+            elif name in m.param_index:
+                out[name] = np.repeat(P[:, m.param_index[name]][:, None], X.shape[1], axis=1)
+            else:
+                f = assignment_function(m, name, cse=True)   # evaluated on every iteration of a fit
+                if args is None:
+                    args = list(np.moveaxis(X, 2, 0)) + list(P.T[:, :, None])
+                with np.errstate(all="ignore"):
+                    out[name] = np.broadcast_to(np.asarray(f(*args), float), X.shape[:2]).copy()
+        return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -212,7 +222,8 @@ class ObsTerm:
     latents: list[tuple[str, float]]
     taxa: list[str] = field(default_factory=list)
 
-    def predict(self, sim: Simulator, X: np.ndarray, P: np.ndarray) -> np.ndarray:
+    def predict(self, sim: Simulator, X: np.ndarray, P: np.ndarray, V: dict | None = None) -> np.ndarray:
+        """The read-out's latent value; ``V``: its latent variables already evaluated (by name)."""
         if self.readout.kind == "diversity":
             A = np.clip(np.stack([X[:, :, sim.model.state_index[t]] for t in self.taxa], -1), 0, None)
             p = A / np.maximum(A.sum(-1, keepdims=True), 1e-300)
@@ -220,7 +231,7 @@ class ObsTerm:
                 return -np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0).sum(-1)
         x = 0.0
         for v, f in self.latents:
-            x = x + f * sim.value(v, X, P)
+            x = x + f * (V[v] if V is not None and v in V else sim.value(v, X, P))
         return np.asarray(x, float)
 
 
@@ -877,10 +888,11 @@ class Problem:
 
     def predictions(self, P, rtol=None) -> list[np.ndarray]:
         X = self.simulate(P, rtol=rtol)
+        # every read-out's latent variables at every measurement time, in one evaluation
+        V = self.sim.values(sorted({v for g in self.groups for v, _ in g[1].latents}), X, P)
         out = []
         for name, term, rows, tidx, y, cens, lim in self.groups:
-            x = term.predict(self.sim, X[:, tidx, :][:, :, :], P) if term.readout.kind == "diversity" else \
-                term.predict(self.sim, X[:, tidx, :], P)
+            x = term.predict(self.sim, X[:, tidx, :], P, {v: a[:, tidx] for v, a in V.items()})
             out.append(np.asarray(x, float).reshape(X.shape[0], len(rows)))
         return out
 

@@ -248,26 +248,32 @@ def _doses(model, texts, start, H, where=None):
     return d[d["TIME"] < start + H]
 
 
-def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-draw outcomes over the simulated window (columns of the ranking table)."""
+def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray,
+             trajectories: dict | None = None) -> dict[str, np.ndarray]:
+    """Per-draw outcomes over the simulated window (columns of the ranking table); ``trajectories``:
+    a dict filled with the utility's variables over the window ({variable: (draws, times)})."""
     out = {}
     T = times - times[0]
     span = max(T[-1], 1e-9)
+    names = [v for v in ("cows_score", "ventilation_rel", "pain_nrs", "madrs", "sbm_rate", "bowel_function_index",
+                         "craving", "il6_plasma") if sim.has(v)]
+    V = sim.values(names, X, P)
 
     def mean(v):
         return np.trapezoid(v, T, axis=1) / span
 
-    if sim.has("cows_score"):
-        c = sim.value("cows_score", X, P)
-        out["cows_hours"] = np.trapezoid(c, T, axis=1)
+    if "cows_score" in V:
+        out["cows_hours"] = np.trapezoid(V["cows_score"], T, axis=1)
         out["cows_mean"] = out["cows_hours"] / span
-    if sim.has("ventilation_rel"):
-        out["ventilation_min"] = sim.value("ventilation_rel", X, P).min(axis=1)
+    if "ventilation_rel" in V:
+        out["ventilation_min"] = V["ventilation_rel"].min(axis=1)
     for var, col in (("pain_nrs", "pain_nrs_mean"), ("madrs", "madrs_mean"), ("sbm_rate", "sbm_per_week"),
                      ("bowel_function_index", "bfi_mean"),
                      ("craving", "craving_mean"), ("il6_plasma", "il6_mean")):
-        if sim.has(var):
-            out[col] = mean(sim.value(var, X, P))
+        if var in V:
+            out[col] = mean(V[var])
+    if trajectories is not None:
+        trajectories.update({TERMS[k][0]: V[TERMS[k][0]] for k in TERMS if TERMS[k][0] in V})
     return out
 
 
@@ -456,13 +462,12 @@ class _Runs:
     def run(self, items, into: dict, rows: slice = slice(None)) -> None:
         """Simulate candidates [(name, specs, kind)] for the draws ``rows`` in ONE kernel batch."""
         P, x0 = self.P[rows], self.x0[rows]
-        for name, kind, o, X, Pc in _simulate(self.sim, self.model, items, P, x0, self.times, self.t_dec, self.H,
-                                              self.rtol, self.notes, self.doses):
+        for name, kind, o, traj in _simulate(self.sim, self.model, items, P, x0, self.times, self.t_dec, self.H,
+                                             self.rtol, self.notes, self.doses, self.keep):
             into[name] = o
             self.kinds.setdefault(name, kind)
             if self.keep:
-                self.parts.setdefault(name, {})[rows.start or 0] = {
-                    TERMS[k][0]: self.sim.value(TERMS[k][0], X, Pc) for k in TERMS if self.sim.has(TERMS[k][0])}
+                self.parts.setdefault(name, {})[rows.start or 0] = traj
 
     def complete(self, items, n_s: int) -> None:
         """Candidates simulated on the first ``n_s`` draws (in ``found``): the other draws, then
@@ -533,7 +538,7 @@ def combination_outcomes(fit, combinations: list[tuple[str, tuple]], P: np.ndarr
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     items = [(" + ".join([b, *adj]), [opts.candidates[b], *[opts.adjuncts[a] for a in adj]], "")
              for b, adj in combinations]
-    return {name: o for name, _, o, _, _ in _simulate(prob.sim, prob.model, items, P, x0, times, t_dec, H, rtol, [], {})}
+    return {name: o for name, _, o, _ in _simulate(prob.sim, prob.model, items, P, x0, times, t_dec, H, rtol, [], {})}
 
 
 def _candidate_doses(model, specs, t_dec, H, cache: dict | None) -> pd.DataFrame | None:
@@ -556,9 +561,11 @@ def _candidate_doses(model, specs, t_dec, H, cache: dict | None) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes, dose_cache: dict | None = None):
+def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes, dose_cache: dict | None = None,
+              trajectories: bool = False):
     """Candidates [(name, specs, kind)] for parameter rows ``P`` from states ``x0`` at the decision
-    time, in ONE kernel batch: yields (name, kind, outcomes, states, parameter rows)."""
+    time, in ONE kernel batch: yields (name, kind, outcomes, the utility's variables over the
+    window when ``trajectories``, else None)."""
     if not items:
         return
     n, Ps, frames = P.shape[0], [], []
@@ -579,7 +586,8 @@ def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes, dose_cache
         rows = slice(c * n, (c + 1) * n)
         if (stats[rows, 2] != 0).any():
             notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
-        yield name, kind, outcomes(sim, X[rows], Pall[rows], times), X[rows], Pall[rows]
+        traj = {} if trajectories else None
+        yield name, kind, outcomes(sim, X[rows], Pall[rows], times, traj), traj
 
 
 def _overlap(x, y) -> bool:
