@@ -439,8 +439,9 @@ def factorial_combinations(model, opts: Options, max_adjuncts: int = 2) -> list[
 # difference over the search draws) is not simulated on the other draws. 5 SD: with the SD itself
 # estimated from 8 draws (its 95% upper bound is 1.6x the estimate) the normal probability of a
 # difference below the MID on a further draw is still < 1e-3, so such a candidate would not be
-# flagged a tie with rank 1 (tie: > 5% of draws within the MID). Dropped in the decision study's
-# patients: no medication, XR-naltrexone, the taper and their combinations, 1-3 loss units behind.
+# flagged a tie with rank 1 (tie: > 5% of draws within the MID). In the decision study's
+# misspecified typical-1 it drops buprenorphine 24 and 32 mg without adjuncts (0.4 loss units behind
+# the best on every search draw); most patients' candidates all stay (docs/precision-recovery.md).
 RACE_SDS = 5.0
 
 
@@ -642,34 +643,58 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> li
     search([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
             if not _overlap(opts.candidates[b], spec)])
 
-    def best_adjunct(b):
+    def first_adjuncts(b):
+        """The best first adjunct on ``b`` (when it improves on ``b`` alone) and the runner-up when
+        the search draws cannot separate the two (expected losses within the MID): in the decision
+        study's misspecified typical-1 the methadone class's first adjuncts samidorphan, aticaprant
+        and PEG were 0.05-0.07 apart, and stacking on samidorphan alone never tried PEG + aticaprant,
+        the true best."""
         combos = {a: composite(found[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in found}
-        return min(combos, key=combos.get) if combos and min(combos.values()) < L[b] else None
+        if not combos or min(combos.values()) >= L[b]:
+            return []
+        ranked = sorted(combos, key=combos.get)
+        return ranked[:2] if len(ranked) > 1 and combos[ranked[1]] - combos[ranked[0]] < opts.mid else ranked[:1]
 
-    firsts = {b: best_adjunct(b) for b in bases}
+    firsts = {b: first_adjuncts(b) for b in bases}
     if stack:
-        search([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
-                for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
-                if a2 != a1 and not _overlap(avail[a1], spec) and not _overlap(opts.candidates[b], spec)])
+        search(_stacked(firsts, avail, opts))
     items = []
     if adjunct_bases is None:
-        for b, a1 in firsts.items():
-            if a1 is None:
+        for b, a1s in firsts.items():
+            if not a1s:
                 continue
-            label, specs = _best_combination(found, b, a1, avail, W)
+            label, specs = _best_combination(found, b, a1s, avail, W)
             items += [(f"{o} + {label}", [opts.candidates[o], *specs], "adjunct") for o in L
                       if _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
                       and not any(_overlap(opts.candidates[o], s) for s in specs)]
     return items
 
 
-def _best_combination(results, b, a1, avail, W) -> tuple[str, list]:
-    """Base ``b``'s best combination: its best first adjunct ``a1`` alone or with a second one."""
-    combos = {a1: composite(results[f"{b} + {a1}"], W).mean()}
-    combos.update({f"{a1} + {a2}": composite(results[f"{b} + {a1} + {a2}"], W).mean()
-                   for a2 in avail if f"{b} + {a1} + {a2}" in results})
-    label = min(combos, key=combos.get)
-    return label, [avail[a1]] + [avail[a2] for a2 in avail if label == f"{a1} + {a2}"]
+def _stacked(firsts: dict, avail: dict, opts: Options) -> list:
+    """Every other adjunct on top of each base's first adjuncts ({base: [adjunct]}), each pair once
+    and never the same drug or intervention parameter twice."""
+    items, seen = [], set()
+    for b, a1s in firsts.items():
+        for a1 in a1s:
+            for a2, spec in avail.items():
+                key = (b, frozenset((a1, a2)))
+                if a2 == a1 or key in seen or _overlap(avail[a1], spec) or _overlap(opts.candidates[b], spec):
+                    continue
+                seen.add(key)
+                items.append((f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct"))
+    return items
+
+
+def _best_combination(results, b, a1s, avail, W) -> tuple[str, list]:
+    """Base ``b``'s best combination: one of its first adjuncts ``a1s`` alone or with a second one."""
+    combos = {}
+    for a1 in a1s:
+        combos[a1] = (composite(results[f"{b} + {a1}"], W).mean(), [avail[a1]])
+        for a2 in avail:
+            if f"{b} + {a1} + {a2}" in results:
+                combos[f"{a1} + {a2}"] = (composite(results[f"{b} + {a1} + {a2}"], W).mean(), [avail[a1], avail[a2]])
+    label = min(combos, key=lambda c: combos[c][0])
+    return label, combos[label][1]
 
 
 def _driver(T_c: dict, T_ref: dict, k: int = 2) -> str:
