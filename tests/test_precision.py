@@ -211,6 +211,48 @@ def test_adjunct_search_on_a_subset_of_draws_ranks_its_choices_on_every_draw(fit
     assert combos and all(c in scr or any(c.endswith(c2.split(" + ", 1)[1]) for c2 in scr) for c in combos)
 
 
+def test_racing_ranks_the_contenders_with_the_outcomes_of_a_full_run(fitted):
+    """After the search draws, a candidate clearly worse than the best there (paired difference
+    above the MID by more than RACE_SDS SD) is not simulated further; every candidate that is
+    ranked has, draw for draw, the outcomes that simulating all draws at once gives."""
+    from opiaxis.calibrate.recommend import RACE_SDS, composite, load_options, predicted_outcomes
+    opts = load_options()
+    P = fitted.draw_parameters(6, 1)
+    scr: dict = {}
+    raced, _, notes, _ = predicted_outcomes(fitted, horizon_days=3, P=P.copy(), search_draws=3, screened=scr)
+    full, _, _, _ = predicted_outcomes(fitted, horizon_days=3, P=P.copy(), search_draws=0)
+    for name, o in raced.items():
+        assert name in full
+        for k, v in o.items():
+            np.testing.assert_allclose(v, full[name][k], rtol=1e-12, atol=1e-12, err_msg=f"{name}: {k}")
+    L = {n: composite(full[n], opts.weights)[:3] for n in full}
+    best = min((n for n in L if n in scr), key=lambda n: L[n].mean())
+    for n in full:
+        if n in scr and n not in raced and " + " not in n:  # a base candidate dropped by the race
+            d = L[n] - L[best]
+            assert d.mean() - opts.mid > RACE_SDS * d.std(ddof=1), n
+    assert len(raced) < len(scr)
+
+
+def test_a_residual_scale_per_read_out_divides_its_residuals(model, fitted):
+    """set_noise_scale: a read-out's noise SD times s (variance factor s²); with the correlated
+    marginalisation the residual covariance is diag(s²) + AᵀA."""
+    from opiaxis.calibrate.fit import Problem
+    prob = Problem(model, fitted.problem.data, fitted.names)
+    z = fitted.z[None]
+    r1 = prob.residuals(z)[0, len(fitted.names):]
+    s2 = np.ones(prob.n_obs)
+    first = prob.groups[0]
+    s2[:len(first[2])] = 4.0
+    prob.set_noise_scale(s2)
+    r2 = prob.residuals(z)[0, len(fitted.names):]
+    np.testing.assert_allclose(r2, r1 / np.sqrt(s2))
+    S = np.full((1, prob.n_obs), 0.5)
+    prob.set_unfitted_sensitivities(S)
+    Sigma = prob.whiten @ prob.whiten.T
+    assert np.allclose(np.diag(Sigma) - np.diag(prob._unfitted_cov), s2)
+
+
 def test_one_decision_rule_orders_the_table_and_gives_p_best(recommended):
     """Rank 1 has the highest posterior expected utility; p_best, p_beats_next and the tie flags
     are recomputed here from the same per-draw losses the table was ordered by."""

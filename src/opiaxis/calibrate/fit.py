@@ -161,15 +161,25 @@ class Simulator:
 
     def value(self, name: str, X: np.ndarray, P: np.ndarray) -> np.ndarray:
         """A state, assignment or parameter for states ``X`` (n, T, S) and parameters ``P`` (n, p)."""
+        return self.values([name], X, P)[name]
+
+    def values(self, names: list[str], X: np.ndarray, P: np.ndarray) -> dict[str, np.ndarray]:
+        """Several of :meth:`value` for the same states and parameters, the read-out functions'
+        arguments (one per state and parameter) built once."""
         m = self.model
-        if name in m.state_index:
-            return X[:, :, m.state_index[name]]
-        if name in m.param_index:
-            return np.repeat(P[:, m.param_index[name]][:, None], X.shape[1], axis=1)
-        f = assignment_function(m, name, cse=True)   # evaluated on every iteration of a fit
-        args = [X[:, :, i] for i in range(X.shape[2])] + [P[:, k][:, None] for k in range(P.shape[1])]
-        with np.errstate(all="ignore"):
-            return np.broadcast_to(np.asarray(f(*args), float), X.shape[:2]).copy()
+        out, args = {}, None
+        for name in names:
+            if name in m.state_index:
+                out[name] = X[:, :, m.state_index[name]]
+            elif name in m.param_index:
+                out[name] = np.repeat(P[:, m.param_index[name]][:, None], X.shape[1], axis=1)
+            else:
+                f = assignment_function(m, name, cse=True)   # evaluated on every iteration of a fit
+                if args is None:
+                    args = list(np.moveaxis(X, 2, 0)) + list(P.T[:, :, None])
+                with np.errstate(all="ignore"):
+                    out[name] = np.broadcast_to(np.asarray(f(*args), float), X.shape[:2]).copy()
+        return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -212,7 +222,8 @@ class ObsTerm:
     latents: list[tuple[str, float]]
     taxa: list[str] = field(default_factory=list)
 
-    def predict(self, sim: Simulator, X: np.ndarray, P: np.ndarray) -> np.ndarray:
+    def predict(self, sim: Simulator, X: np.ndarray, P: np.ndarray, V: dict | None = None) -> np.ndarray:
+        """The read-out's latent value; ``V``: its latent variables already evaluated (by name)."""
         if self.readout.kind == "diversity":
             A = np.clip(np.stack([X[:, :, sim.model.state_index[t]] for t in self.taxa], -1), 0, None)
             p = A / np.maximum(A.sum(-1, keepdims=True), 1e-300)
@@ -220,7 +231,7 @@ class ObsTerm:
                 return -np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0).sum(-1)
         x = 0.0
         for v, f in self.latents:
-            x = x + f * sim.value(v, X, P)
+            x = x + f * (V[v] if V is not None and v in V else sim.value(v, X, P))
         return np.asarray(x, float)
 
 
@@ -803,6 +814,8 @@ class Problem:
         self.n_obs = int(sum(len(g[2]) for g in self.groups))
         self.inflation = np.ones(self.n_obs)
         self.whiten = None                  # Cholesky factor of the data residuals' covariance
+        self.noise_scale2 = np.ones(self.n_obs)   # residual variance factors (set_noise_scale)
+        self._unfitted_cov = np.zeros((self.n_obs, self.n_obs))
         self.residual_dof = residual_dof
 
     def set_unfitted_variance(self, v: np.ndarray) -> None:
@@ -832,9 +845,21 @@ class Problem:
             if self.groups else np.zeros(0, bool)
         lin = (cens == "") & ~binary
         A = S * (sign * lin)[None, :]
-        Sigma = np.eye(self.n_obs) + A.T @ A + np.diag(np.where(lin, 0.0, (S ** 2).sum(axis=0)))
+        self._unfitted_cov = A.T @ A + np.diag(np.where(lin, 0.0, (S ** 2).sum(axis=0)))
         self.inflation = np.ones(self.n_obs)
-        self.whiten = np.linalg.cholesky(Sigma)
+        self.whiten = np.linalg.cholesky(np.diag(self.noise_scale2) + self._unfitted_cov)
+
+    def set_noise_scale(self, s2: np.ndarray) -> None:
+        """Residual variance factors per observation (one per read-out, ≥ 1): the read-out's noise
+        SD is sqrt(s²) times its noise model's. With the correlated marginalisation the data
+        residuals then have covariance diag(s²) + AᵀA (the noise is the scaled assay noise, the
+        unfitted parameters add to it); otherwise each residual is divided by its s."""
+        s2 = np.asarray(s2, float)
+        self.noise_scale2 = s2
+        if self.whiten is not None:
+            self.whiten = np.linalg.cholesky(np.diag(s2) + self._unfitted_cov)
+        else:
+            self.inflation = self.inflation * np.sqrt(s2)
 
     # -- parameters ---------------------------------------------------------------------
     def params(self, Z: np.ndarray, Zall: np.ndarray | None = None) -> np.ndarray:
@@ -863,10 +888,11 @@ class Problem:
 
     def predictions(self, P, rtol=None) -> list[np.ndarray]:
         X = self.simulate(P, rtol=rtol)
+        # every read-out's latent variables at every measurement time, in one evaluation
+        V = self.sim.values(sorted({v for g in self.groups for v, _ in g[1].latents}), X, P)
         out = []
         for name, term, rows, tidx, y, cens, lim in self.groups:
-            x = term.predict(self.sim, X[:, tidx, :][:, :, :], P) if term.readout.kind == "diversity" else \
-                term.predict(self.sim, X[:, tidx, :], P)
+            x = term.predict(self.sim, X[:, tidx, :], P, {v: a[:, tidx] for v, a in V.items()})
             out.append(np.asarray(x, float).reshape(X.shape[0], len(rows)))
         return out
 
@@ -1182,6 +1208,32 @@ def _map_estimate(prob: Problem, K: int, z0: np.ndarray | None = None):
                                   x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
 
 
+# A read-out whose residuals at the first MAP scatter this much more than its noise model (variance
+# factor s², shrunk towards the pooled value) gets its own residual scale in a second MAP. 1.5: the
+# threshold of the dispersion note; under the assumed noise most patients stay below it (no refit).
+RESCALE_AT = 1.5
+
+
+def _rescaled_map(prob: Problem, sol, K: int, messages: list):
+    """A residual model fitted per read-out: the noise SD of each read-out is its noise model's
+    times s_g, s²_g ≥ 1 estimated from its residuals at the MAP (:func:`_dispersion`, effective
+    degrees of freedom from the Gauss–Newton information, shrunk towards the pooled value), and
+    the MAP is re-estimated with it (empirical Bayes; as NONMEM estimates a residual error per
+    observation type, Beal & Sheiner, or PEtab's noise parameters). Within-patient variability
+    that the noise model lacks then widens the posterior and lets the prior and the other read-outs
+    weigh more, instead of the fit bending the parameters to four scattered visits (the covariance-
+    only correction of :func:`_laplace` kept the MAP so bent). No refit when no read-out reaches
+    :data:`RESCALE_AT`."""
+    _, w, _ = _data_information(sol, None, K, "gn", prob.residual_dof)
+    s2 = _dispersion(prob, sol.fun[K:], float(np.sum(w / (1.0 + w))))
+    if s2.max() < RESCALE_AT:
+        return sol
+    prob.set_noise_scale(s2)
+    messages.append("residual scale re-estimated per read-out (variance factors up to "
+                    f"{s2.max():.2g}); MAP refitted with it")
+    return _map_estimate(prob, K, sol.x)
+
+
 def _t_curvature(r_t: np.ndarray, nu: float | None) -> np.ndarray:
     """Row weights that turn the Gauss–Newton JᵀJ of the Student-t-transformed residuals r_t
     (½r_t² = ρ(r) = (ν+1)/2·log(1 + r²/ν)) into the Hessian of Σρ for a model linear in z:
@@ -1266,7 +1318,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                 max_params: int = 8, min_info: float = 0.3, hessian: str = "fd", sample: int = 0,
                 seed: int = 0, readouts=None, modules: list[str] | None = None,
                 sd_ratio_limit: float = 0.7, marginalise: bool = True, residual_dof: float | None = 4.0,
-                correlated: bool = True, sandwich: bool = False, relinearise: bool = False) -> FitResult:
+                correlated: bool = True, sandwich: bool = False, relinearise: bool = False,
+                rescale: bool = False) -> FitResult:
     """Empirical-Bayes MAP of one patient's parameters with a Laplace approximation.
 
     ``parameters``: fit these (names of parameters with variability) instead of the screen's
@@ -1283,7 +1336,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     covariance to the misspecification-robust sandwich covariance where that is wider.
     ``relinearise``: after a first MAP, re-compute the 16 most informative unfitted parameters'
     sensitivities at it (instead of the prior median), re-marginalise and refine the MAP.
-    Both are measured in docs/precision-recovery.md and off by default.
+    Both are measured in docs/precision-recovery.md and off by default. ``rescale``: a residual
+    scale per read-out estimated at the MAP and used in a second MAP (:func:`_rescaled_map`).
     """
     from ..models import default_model
     t_start = _time.perf_counter()
@@ -1293,24 +1347,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     if len(data.measurements) == 0:
         raise OpiaxisInputError(f"patient {data.patient}: no measurements; nothing to fit", file=data.file)
     messages = []
-    if parameters:
-        bad = [p for p in parameters if p not in model.param_index or model.parameter(p).variability is None
-               or p in model.external_parameters()]
-        if bad:
-            raise OpiaxisInputError(f"{bad} are not ODE model parameters with between-patient variability",
-                                    field="parameters")
-        cands = list(parameters)
-    else:
-        cands = candidate_parameters(model, data.doses, modules)
-    scr = screen(model, data, cands, readouts=readouts)
-    if parameters:
-        names = list(parameters)
-    else:
-        sel = scr[scr["information"] >= min_info]
-        names = list(sel["parameter"].iloc[:max_params])
-        if len(sel) > max_params:
-            messages.append(f"{len(sel)} parameters are informed; the {max_params} most informed are fitted "
-                            f"(next: {', '.join(sel['parameter'].iloc[max_params:max_params + 3])})")
+    scr, names = _choose_parameters(model, data, parameters, modules, readouts, max_params, min_info, messages)
     uninformed = [p for p in scr["parameter"] if p not in names]
     prob = Problem(model, data, names, readouts=readouts, residual_dof=residual_dof)
     if marginalise and len(scr) and scr.attrs.get("S") is not None and scr.attrs["S"].shape[1] == prob.n_obs:
@@ -1329,6 +1366,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                         "are returned unchanged")
     else:
         sol = _map_estimate(prob, K)
+        if rescale:
+            sol = _rescaled_map(prob, sol, K, messages)
         if relinearise and prob.whiten is not None:
             _relinearise(prob, scr, names, sol.x)
             sol = _map_estimate(prob, K, sol.x)
@@ -1342,6 +1381,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                 fd = None
 
         cov, dof, s2, Hd, w, V = _laplace(prob, sol, fd, hessian, scr, names, sandwich)
+        s2 = s2 * prob.noise_scale2   # the read-outs' residual variance factors in all
         messages += _dispersion_note(prob, s2)
         messages += _identifiability(names, cov, Hd, w, V, prob, sd_ratio_limit, not_ident)
         if sol.status <= 0:
@@ -1364,6 +1404,24 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                      _time.perf_counter() - t_start, obj, samples, ess, hessian, dof, unfitted)
 
 
+def _choose_parameters(model, data, parameters, modules, readouts, max_params, min_info, messages):
+    """The sensitivity screen and the parameters to fit: ``parameters`` when given (checked), else
+    the at most ``max_params`` most informed ones with information ≥ ``min_info``."""
+    if parameters:
+        bad = [p for p in parameters if p not in model.param_index or model.parameter(p).variability is None
+               or p in model.external_parameters()]
+        if bad:
+            raise OpiaxisInputError(f"{bad} are not ODE model parameters with between-patient variability",
+                                    field="parameters")
+        return screen(model, data, list(parameters), readouts=readouts), list(parameters)
+    scr = screen(model, data, candidate_parameters(model, data.doses, modules), readouts=readouts)
+    sel = scr[scr["information"] >= min_info]
+    if len(sel) > max_params:
+        messages.append(f"{len(sel)} parameters are informed; the {max_params} most informed are fitted "
+                        f"(next: {', '.join(sel['parameter'].iloc[max_params:max_params + 3])})")
+    return scr, list(sel["parameter"].iloc[:max_params])
+
+
 def _marginal_correction(scr, names, prob) -> np.ndarray | None:
     """Linearised (at the prior median, from the screen's sensitivities) difference between the
     posterior covariance of the fitted z when every screened parameter is uncertain and when the
@@ -1382,7 +1440,8 @@ def _marginal_correction(scr, names, prob) -> np.ndarray | None:
         Sf = solve_triangular(prob.whiten, (Sf * sign[None, :]).T, lower=True).T
     K = len(names)
     cond = np.linalg.inv(np.eye(K) + Sf @ Sf.T)
-    full = np.linalg.inv(np.eye(len(order)) + Sw @ Sw.T)[np.ix_(f, f)]
+    Sn = Sw / np.sqrt(prob.noise_scale2)[None, :]   # the residual noise as the fit has it
+    full = np.linalg.inv(np.eye(len(order)) + Sn @ Sn.T)[np.ix_(f, f)]
     w, V = np.linalg.eigh(0.5 * ((full - cond) + (full - cond).T))
     return (V * np.clip(w, 0.0, None)) @ V.T
 

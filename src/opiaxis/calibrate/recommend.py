@@ -248,26 +248,32 @@ def _doses(model, texts, start, H, where=None):
     return d[d["TIME"] < start + H]
 
 
-def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-draw outcomes over the simulated window (columns of the ranking table)."""
+def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray,
+             trajectories: dict | None = None) -> dict[str, np.ndarray]:
+    """Per-draw outcomes over the simulated window (columns of the ranking table); ``trajectories``:
+    a dict filled with the utility's variables over the window ({variable: (draws, times)})."""
     out = {}
     T = times - times[0]
     span = max(T[-1], 1e-9)
+    names = [v for v in ("cows_score", "ventilation_rel", "pain_nrs", "madrs", "sbm_rate", "bowel_function_index",
+                         "craving", "il6_plasma") if sim.has(v)]
+    V = sim.values(names, X, P)
 
     def mean(v):
         return np.trapezoid(v, T, axis=1) / span
 
-    if sim.has("cows_score"):
-        c = sim.value("cows_score", X, P)
-        out["cows_hours"] = np.trapezoid(c, T, axis=1)
+    if "cows_score" in V:
+        out["cows_hours"] = np.trapezoid(V["cows_score"], T, axis=1)
         out["cows_mean"] = out["cows_hours"] / span
-    if sim.has("ventilation_rel"):
-        out["ventilation_min"] = sim.value("ventilation_rel", X, P).min(axis=1)
+    if "ventilation_rel" in V:
+        out["ventilation_min"] = V["ventilation_rel"].min(axis=1)
     for var, col in (("pain_nrs", "pain_nrs_mean"), ("madrs", "madrs_mean"), ("sbm_rate", "sbm_per_week"),
                      ("bowel_function_index", "bfi_mean"),
                      ("craving", "craving_mean"), ("il6_plasma", "il6_mean")):
-        if sim.has(var):
-            out[col] = mean(sim.value(var, X, P))
+        if var in V:
+            out[col] = mean(V[var])
+    if trajectories is not None:
+        trajectories.update({TERMS[k][0]: V[TERMS[k][0]] for k in TERMS if TERMS[k][0] in V})
     return out
 
 
@@ -348,7 +354,7 @@ class Recommendation:
 def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, seed: int = 0,
                        decision_time: float | None = None, options: Options | None = None,
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
-                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float = 1e-3,
+                       P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float | None = None,
                        trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True,
                        search_draws: int = 8, screened: dict | None = None):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
@@ -359,8 +365,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     ``condition_unfitted``: draw the screened, unfitted parameters from their posterior given the
     data (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`) rather than the population.
     ``stack``: also try a second adjunct on top of each base's best adjunct (see :func:`_adjunct_stages`).
-    ``rtol``: the candidates' solver tolerance. 1e-3 (the history to the decision time runs at 1e-4): in
-    the decision study's typical patient every base candidate's expected loss moved by at most 0.0005
+    ``rtol``: the candidates' solver tolerance (default :data:`CANDIDATE_RTOL`; the history to the
+    decision time runs at 1e-4). 1e-3 had moved every base candidate's expected loss by at most 0.0005
     loss units against 1e-4 (MID 0.1) for 57% of the CPU time (docs/precision-recovery.md).
     ``search_draws``: the adjunct search (:func:`_adjunct_stages`) compares adjuncts on the first this
     many draws (paired: the same draws for every candidate); the combinations it selects are then
@@ -369,6 +375,7 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
+    rtol = CANDIDATE_RTOL if rtol is None else rtol
     notes = check_options(model, opts, horizon_days=horizon_days, draws=draws)
     t_dec = prob.data.end if decision_time is None else float(decision_time)
     if P is None:  # (a given P is a what-if for the record as it is)
@@ -380,34 +387,32 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         P[0] = fit.parameter_row() if draws == 1 else P[0]
     x0 = _decision_state(prob, P, t_dec, rtol)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
-    results, kinds = {}, {}
+    runs = _Runs(sim, model, P, x0, times, t_dec, H, rtol, notes, trajectories is not None)
     n_s = min(int(search_draws), P.shape[0]) if search_draws else P.shape[0]
-    found = results if n_s >= P.shape[0] else {}
-
-    def run(items, rows=None):
-        """Simulate candidates [(name, specs, kind)] in ONE batch of the kernel: every draw into
-        ``results`` (with trajectories), or the first ``rows`` draws into ``found``."""
-        Pr, xr = (P, x0) if rows is None else (P[:rows], x0[:rows])
-        for name, kind, o, X, Pc in _simulate(sim, model, items, Pr, xr, times, t_dec, H, rtol, notes):
-            (results if rows is None else found)[name] = o
-            kinds.setdefault(name, kind)
-            if trajectories is not None and rows is None:
-                trajectories["_times"] = times - t_dec
-                trajectories[name] = {TERMS[k][0]: sim.value(TERMS[k][0], X, Pc) for k in TERMS
-                                      if sim.has(TERMS[k][0])}
-
-    run([(name, [spec], "intervention") for name, spec in opts.candidates.items() if not _available(model, spec)])
-    if with_adjuncts:
-        search = run if found is results else (lambda items: run(items, rows=n_s))
-        _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases, stack)
-        if found is not results:
-            if screened is not None:
-                screened.update({k: float(composite(v, opts.weights).mean()) for k, v in found.items()})
-            notes.append(f"adjuncts searched on {n_s} of {P.shape[0]} draws ({len(found)} combinations); each drug "
-                         "class's best combination is ranked on every draw")
-            for k in list(kinds):
-                if k not in results:
-                    del kinds[k]
+    racing = with_adjuncts and n_s < P.shape[0]
+    bases = [(name, [spec], "intervention") for name, spec in opts.candidates.items() if not _available(model, spec)]
+    if not racing:
+        runs.run(bases, runs.results)
+        if with_adjuncts:
+            final = _adjunct_stages(lambda items: runs.run(items, runs.results), runs.results, n_s, opts, model,
+                                    adjunct_bases, stack)
+            runs.run([it for it in final if it[0] not in runs.results], runs.results)
+    else:
+        search = lambda items: runs.run(items, runs.found, slice(0, n_s))  # noqa: E731
+        search(bases)
+        final = _adjunct_stages(search, runs.found, n_s, opts, model, adjunct_bases, stack)
+        dropped = _race(runs, search, bases + final, n_s, opts)
+        if screened is not None:
+            screened.update({k: float(composite(v, opts.weights).mean()) for k, v in runs.found.items()})
+        notes.append(f"adjuncts searched on {n_s} of {P.shape[0]} draws ({len(runs.found)} combinations); each drug "
+                     "class's best combination is ranked on every draw")
+        if dropped:
+            notes.append(f"{dropped} candidate(s) clearly worse than the best on those draws (paired loss difference "
+                         f"above the MID by more than {RACE_SDS:g} SD) were not simulated further: their expected "
+                         "loss on the search draws is in Recommendation.screened")
+    results, kinds = runs.results, {k: runs.kinds[k] for k in runs.results}
+    if trajectories is not None:
+        trajectories.update(runs.trajectories())
     missing = [f"{k} ({TERMS[k][0]})" for k in TERMS if not sim.has(TERMS[k][0])]
     if missing:
         notes.append("outcomes not in the model (left out of the utility): " + ", ".join(missing))
@@ -429,6 +434,86 @@ def factorial_combinations(model, opts: Options, max_adjuncts: int = 2) -> list[
     return [(b, c) for b in bases for c in sets if not any(_overlap(opts.candidates[b], opts.adjuncts[a]) for a in c)]
 
 
+# Racing (Maron & Moore, NIPS 1993): after the search draws, a candidate whose paired loss
+# difference from the best there exceeds the MID by more than RACE_SDS standard deviations (of that
+# difference over the search draws) is not simulated on the other draws. 5 SD: with the SD itself
+# estimated from 8 draws (its 95% upper bound is 1.6x the estimate) the normal probability of a
+# difference below the MID on a further draw is still < 1e-3, so such a candidate would not be
+# flagged a tie with rank 1 (tie: > 5% of draws within the MID). In the decision study's
+# misspecified typical-1 it drops buprenorphine 24 and 32 mg without adjuncts (0.4 loss units behind
+# the best on every search draw); most patients' candidates all stay (docs/precision-recovery.md).
+RACE_SDS = 5.0
+
+
+class _Runs:
+    """Candidate simulations of one recommendation: per-draw outcomes of the draws simulated so far
+    (``found``: the search draws; ``results``: every draw) and the utility variables' trajectories
+    of each simulated part, from one dose cache."""
+
+    def __init__(self, sim, model, P, x0, times, t_dec, H, rtol, notes, keep_trajectories: bool):
+        self.sim, self.model, self.P, self.x0, self.times = sim, model, P, x0, times
+        self.t_dec, self.H, self.rtol, self.notes = t_dec, H, rtol, notes
+        self.keep = keep_trajectories
+        self.found: dict = {}
+        self.results: dict = {}
+        self.kinds: dict = {}
+        self.parts: dict = {}      # {name: {first draw: {variable: (draws, T)}}}
+        self.doses: dict = {}
+
+    def run(self, items, into: dict, rows: slice = slice(None)) -> None:
+        """Simulate candidates [(name, specs, kind)] for the draws ``rows`` in ONE kernel batch."""
+        P, x0 = self.P[rows], self.x0[rows]
+        for name, kind, o, traj in _simulate(self.sim, self.model, items, P, x0, self.times, self.t_dec, self.H,
+                                             self.rtol, self.notes, self.doses, self.keep):
+            into[name] = o
+            self.kinds.setdefault(name, kind)
+            if self.keep:
+                self.parts.setdefault(name, {})[rows.start or 0] = traj
+
+    def complete(self, items, n_s: int) -> None:
+        """Candidates simulated on the first ``n_s`` draws (in ``found``): the other draws, then
+        every draw into ``results``."""
+        rest: dict = {}
+        self.run(items, rest, slice(n_s, self.P.shape[0]))
+        for name, _, _ in items:
+            self.results[name] = {k: np.concatenate([self.found[name][k], rest[name][k]]) for k in rest[name]}
+
+    def trajectories(self) -> dict:
+        """{candidate: {variable: (draws, T)}} of the ranked candidates, and "_times"."""
+        out = {"_times": self.times - self.t_dec}
+        for name in self.results:
+            parts = self.parts.get(name, {})
+            if parts:
+                first = [parts[k] for k in sorted(parts)]
+                out[name] = {v: np.concatenate([p[v] for p in first]) for v in first[0]}
+        return out
+
+
+def _race(runs: _Runs, search, items, n_s: int, opts: Options) -> int:
+    """Rank on every draw only the candidates still in contention after the ``n_s`` search draws
+    (:data:`RACE_SDS`); the number dropped."""
+    search([it for it in items if it[0] not in runs.found])
+    W = opts.weights
+    L = {name: composite(runs.found[name], W) for name, _, _ in items}
+    best = min(L, key=lambda k: L[k].mean())
+    keep = []
+    for it in items:
+        d = L[it[0]] - L[best]
+        sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
+        if d.mean() - opts.mid <= RACE_SDS * sd or d.mean() <= opts.mid:
+            keep.append(it)
+    runs.complete(keep, n_s)
+    return len(items) - len(keep)
+
+
+# The candidates' solver tolerance from the decision time (the history to it runs at 1e-4). 3e-3:
+# 25-35% fewer RODAS4 steps than 1e-3 (typical decision-study patient, 20 draws: buprenorphine
+# 16 mg 598 -> 452 steps, methadone 540 -> 354, no medication 427 -> 299) and every expected loss
+# within 0.0005 loss units of 1e-3 (MID 0.1); the decision study's rankings were checked against
+# 1e-3 (docs/precision-recovery.md, issue 15 fifth pass). 1e-2 is not used: step control degrades.
+CANDIDATE_RTOL = 3e-3
+
+
 def _decision_state(prob, P, t_dec, rtol):
     """Each parameter row's state at the decision time: the history simulated once (at most rtol
     1e-4), from which every candidate resumes."""
@@ -441,24 +526,47 @@ def _decision_state(prob, P, t_dec, rtol):
 
 
 def combination_outcomes(fit, combinations: list[tuple[str, tuple]], P: np.ndarray, *, horizon_days: float = 28.0,
-                         options: Options | None = None, step_h: float = 2.0, rtol: float = 1e-3) -> dict:
+                         options: Options | None = None, step_h: float = 2.0, rtol: float | None = None) -> dict:
     """Outcomes ``{"base + adjunct + …": {outcome: (rows,)}}`` of the given (base, adjuncts)
     combinations for parameter rows ``P`` (e.g. a patient's true parameters), from the decision time
     (the last measurement) over the horizon — the same doses, states and outcomes as
     :func:`predicted_outcomes`, for any set of combinations (a full factorial, a what-if)."""
     prob = fit.problem
     opts = options or load_options()
+    rtol = CANDIDATE_RTOL if rtol is None else rtol
     t_dec, H = prob.data.end, horizon_days * 24.0
     x0 = _decision_state(prob, P, t_dec, rtol)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     items = [(" + ".join([b, *adj]), [opts.candidates[b], *[opts.adjuncts[a] for a in adj]], "")
              for b, adj in combinations]
-    return {name: o for name, _, o, _, _ in _simulate(prob.sim, prob.model, items, P, x0, times, t_dec, H, rtol, [])}
+    return {name: o for name, _, o, _ in _simulate(prob.sim, prob.model, items, P, x0, times, t_dec, H, rtol, [], {})}
 
 
-def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes):
+def _candidate_doses(model, specs, t_dec, H, cache: dict | None) -> pd.DataFrame | None:
+    """A combination's dose rows from the decision time: each regimen text expanded once (``cache``:
+    {(text, t_dec, H): rows}) and the combination's texts concatenated. The same events as one
+    :func:`_doses` call on all texts: a combination never doses one drug twice (:func:`_overlap`),
+    so simultaneous events of its regimens go to different compartments and their order does not
+    matter. (Expanding every combination's regimens anew was ~0.6 CPU-s of a recommendation.)"""
+    frames = []
+    for text in (t for s in specs for t in s.get("regimens", [])):
+        key = (text, t_dec, H)
+        if cache is None or key not in cache:
+            d = _doses(model, [text], t_dec, H)
+            if cache is None:
+                frames.append(d)
+                continue
+            cache[key] = d
+        frames.append(cache[key])
+    frames = [f for f in frames if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes, dose_cache: dict | None = None,
+              trajectories: bool = False):
     """Candidates [(name, specs, kind)] for parameter rows ``P`` from states ``x0`` at the decision
-    time, in ONE kernel batch: yields (name, kind, outcomes, states, parameter rows)."""
+    time, in ONE kernel batch: yields (name, kind, outcomes, the utility's variables over the
+    window when ``trajectories``, else None)."""
     if not items:
         return
     n, Ps, frames = P.shape[0], [], []
@@ -468,9 +576,10 @@ def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes):
             for k, v in s.get("parameters", {}).items():
                 Pc[:, model.param_index[k]] = v
         Ps.append(Pc)
-        d = _doses(model, [t for s in specs for t in s.get("regimens", [])], t_dec, H)
-        if d is not None and len(d):
-            frames.append(pd.concat([d.assign(ID=c * n + i + 1) for i in range(n)], ignore_index=True))
+        d = _candidate_doses(model, specs, t_dec, H, dose_cache)
+        if d is not None:   # the same rows for each of the candidate's n parameter rows
+            cols = {col: np.tile(d[col].to_numpy(), n) for col in d.columns if col != "ID"}
+            frames.append(pd.DataFrame({"ID": np.repeat(np.arange(c * n + 1, (c + 1) * n + 1), len(d)), **cols}))
     Pall = np.vstack(Ps)
     X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
                        x0=np.tile(x0, (len(items), 1)), rtol=rtol, atol=1e-9, per_row=True)
@@ -478,7 +587,8 @@ def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes):
         rows = slice(c * n, (c + 1) * n)
         if (stats[rows, 2] != 0).any():
             notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
-        yield name, kind, outcomes(sim, X[rows], Pall[rows], times), X[rows], Pall[rows]
+        traj = {} if trajectories else None
+        yield name, kind, outcomes(sim, X[rows], Pall[rows], times, traj), traj
 
 
 def _overlap(x, y) -> bool:
@@ -497,7 +607,7 @@ def _drug_class(spec) -> tuple:
     return frozenset(t.split()[0] for t in texts), any("{H" in t for t in texts)
 
 
-def _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases, stack):
+def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> list:
     """Adjuncts on the best base of each drug class (or on each of ``adjunct_bases``); with
     ``stack``, every other adjunct on top of each such base's best adjunct (greedy: a second adjunct
     is tried only on the best first one); then each class's best combination (one or two adjuncts)
@@ -517,10 +627,11 @@ def _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases
     hid every other adjunct's.
 
     The search (adjuncts, then stacking) runs through ``search`` on the first ``n_s`` draws into
-    ``found`` (the same draws for every candidate, so the comparisons are paired); the selected
-    combinations are then simulated for every draw through ``run``."""
+    ``found`` (the same draws for every candidate, so the comparisons are paired; ``found`` holds
+    the bases on entry); returned are the selected combinations on every dose of their class
+    [(name, specs, kind)], to be ranked on every draw."""
     W = opts.weights
-    L = {k: float(composite(v, W)[:n_s].mean()) for k, v in results.items()}
+    L = {k: float(composite(v, W)[:n_s].mean()) for k, v in found.items()}
     avail = {a: spec for a, spec in opts.adjuncts.items() if not _available(model, spec)}
     if adjunct_bases:
         bases = list(adjunct_bases)
@@ -532,35 +643,58 @@ def _adjunct_stages(run, search, results, found, n_s, opts, model, adjunct_bases
     search([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
             if not _overlap(opts.candidates[b], spec)])
 
-    def best_adjunct(b):
+    def first_adjuncts(b):
+        """The best first adjunct on ``b`` (when it improves on ``b`` alone) and the runner-up when
+        the search draws cannot separate the two (expected losses within the MID): in the decision
+        study's misspecified typical-1 the methadone class's first adjuncts samidorphan, aticaprant
+        and PEG were 0.05-0.07 apart, and stacking on samidorphan alone never tried PEG + aticaprant,
+        the true best."""
         combos = {a: composite(found[f"{b} + {a}"], W).mean() for a in avail if f"{b} + {a}" in found}
-        return min(combos, key=combos.get) if combos and min(combos.values()) < L[b] else None
+        if not combos or min(combos.values()) >= L[b]:
+            return []
+        ranked = sorted(combos, key=combos.get)
+        return ranked[:2] if len(ranked) > 1 and combos[ranked[1]] - combos[ranked[0]] < opts.mid else ranked[:1]
 
-    firsts = {b: best_adjunct(b) for b in bases}
+    firsts = {b: first_adjuncts(b) for b in bases}
     if stack:
-        search([(f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct")
-                for b, a1 in firsts.items() if a1 is not None for a2, spec in avail.items()
-                if a2 != a1 and not _overlap(avail[a1], spec) and not _overlap(opts.candidates[b], spec)])
+        search(_stacked(firsts, avail, opts))
+    items = []
     if adjunct_bases is None:
-        items = []
-        for b, a1 in firsts.items():
-            if a1 is None:
+        for b, a1s in firsts.items():
+            if not a1s:
                 continue
-            label, specs = _best_combination(found, b, a1, avail, W)
+            label, specs = _best_combination(found, b, a1s, avail, W)
             items += [(f"{o} + {label}", [opts.candidates[o], *specs], "adjunct") for o in L
-                      if (o != b or found is not results)
-                      and _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
+                      if _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
                       and not any(_overlap(opts.candidates[o], s) for s in specs)]
-        run(items)
+    return items
 
 
-def _best_combination(results, b, a1, avail, W) -> tuple[str, list]:
-    """Base ``b``'s best combination: its best first adjunct ``a1`` alone or with a second one."""
-    combos = {a1: composite(results[f"{b} + {a1}"], W).mean()}
-    combos.update({f"{a1} + {a2}": composite(results[f"{b} + {a1} + {a2}"], W).mean()
-                   for a2 in avail if f"{b} + {a1} + {a2}" in results})
-    label = min(combos, key=combos.get)
-    return label, [avail[a1]] + [avail[a2] for a2 in avail if label == f"{a1} + {a2}"]
+def _stacked(firsts: dict, avail: dict, opts: Options) -> list:
+    """Every other adjunct on top of each base's first adjuncts ({base: [adjunct]}), each pair once
+    and never the same drug or intervention parameter twice."""
+    items, seen = [], set()
+    for b, a1s in firsts.items():
+        for a1 in a1s:
+            for a2, spec in avail.items():
+                key = (b, frozenset((a1, a2)))
+                if a2 == a1 or key in seen or _overlap(avail[a1], spec) or _overlap(opts.candidates[b], spec):
+                    continue
+                seen.add(key)
+                items.append((f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct"))
+    return items
+
+
+def _best_combination(results, b, a1s, avail, W) -> tuple[str, list]:
+    """Base ``b``'s best combination: one of its first adjuncts ``a1s`` alone or with a second one."""
+    combos = {}
+    for a1 in a1s:
+        combos[a1] = (composite(results[f"{b} + {a1}"], W).mean(), [avail[a1]])
+        for a2 in avail:
+            if f"{b} + {a1} + {a2}" in results:
+                combos[f"{a1} + {a2}"] = (composite(results[f"{b} + {a1} + {a2}"], W).mean(), [avail[a1], avail[a2]])
+    label = min(combos, key=lambda c: combos[c][0])
+    return label, combos[label][1]
 
 
 def _driver(T_c: dict, T_ref: dict, k: int = 2) -> str:
