@@ -128,6 +128,11 @@ def fentanyl_c50(history: list[str], t_test: float, dose_ug: float, model=None, 
     return float(cr[k - 1] + w * (cr[k] - cr[k - 1]))
 
 
+def _vent_s50(model=None) -> float:
+    from ..models import default_model
+    return float((model or default_model()).parameter("vent_s50_naive").value)
+
+
 @target("tol.fentanyl.c50",
         finding="effect-site fentanyl concentration for 50% ventilatory depression 0.42±0.07 ng/mL in opioid-naïve "
                 "vs 1.82±0.39 ng/mL in chronic users",
@@ -146,11 +151,6 @@ def fentanyl_c50(history: list[str], t_test: float, dose_ug: float, model=None, 
                     "(about 65 mg/day of oral morphine in this model). The remaining miss is the exposure of "
                     "Algera's chronic users (doses and opioids not read) or morphine's central potency, not the "
                     "tolerance's magnitude")
-def _vent_s50(model=None) -> float:
-    from ..models import default_model
-    return float((model or default_model()).parameter("vent_s50_naive").value)
-
-
 def _fentanyl_c50(model=None):
     naive = fentanyl_c50([], 24.0, 150.0, model=model)
     t_test = CHRONIC_LAST + CHRONIC_DELAY
