@@ -132,3 +132,15 @@ def test_fentanyl_can_stop_a_chronic_users_breathing(m):
     with_f = typical_patient([T.CHRONIC_USER] + doses, t, over, model=m).get("ventilation_rel")[0][1:]
     base = typical_patient([T.CHRONIC_USER], t, over, model=m).get("ventilation_rel")[0][1:]
     assert (with_f / base).min() < 0.1
+
+
+def test_occupancy_equivalent_agonism_bounded_with_a_partial_agonist():
+    """Methadone (τ 100) with buprenorphine displacing it: the signalling agonism stays within 0…1 (the
+    full agonists share only the receptors buprenorphine does not hold), so adaptation's load stays finite
+    and the solver integrates (a σ/(1+σ) form exceeded 1 here)."""
+    mm = build_model(modules=["pk", "receptors"])
+    t = np.arange(0.0, 30.0, 0.25)
+    r = typical_patient(["methadone 80 mg oral daily for 2 d", "buprenorphine 16 mg SL once at 20 h"], t, model=mm)
+    a, occ_b = r.get("mor_agonism_central")[0], r.get("mor_occupancy_buprenorphine")[0]
+    assert (r.stats[:, 2] == 0).all() and occ_b.max() > 0.3
+    assert a.max() <= 1 - 0.5 * occ_b[np.argmax(a)] + 1e-9

@@ -48,8 +48,10 @@ reserve of methadone: Melichar et al., JPET 2005;312:309; Hume et al., JPET 2007
   occupy receptors. A partial agonist's
   signal is bounded by its τ at full occupancy (buprenorphine's ceiling). Respiration reads σ.
 * ``mor_agonism_central`` A (0…1), the occupancy-equivalent signalling read by adaptation, reward,
-  pain, mood, HPA and endogenous modules: A = σ_F/(1 + σ_F) + Σ_partial efficacy_i·ρ_i with
-  σ_F the full agonists' part of σ. With τ = 1 for every full agonist this is exactly the
+  pain, mood, HPA and endogenous modules: A = (ρ_free + ρ_F)·S/(ρ_free + S) + Σ_partial efficacy_i·ρ_i
+  with S = Σ_full τ_i·ρ_i: the receptors not held by partial agonists or antagonists, shared
+  between the full agonists and the free pool by the τ-weighted odds (bounded: A ≤ 1 in any
+  mixture). With τ = 1 for every full agonist this is exactly the
   efficacy-weighted occupancy Σ efficacy_i·ρ_i; a full agonist with τ gives the occupancy its
   potency constant K^app alone would give, so lowering methadone's binding occupancy moves no
   signalling calibration for methadone alone (it moves its competition with other ligands).
@@ -98,24 +100,26 @@ def _tau_parameter(m: Module, name: str, site_name: str, b) -> sp.Symbol | None:
                        description=f"operational-model transducer ratio τ of {name} at {site_name}")
 
 
-def _mu_signal(m: Module, agonists, drugs, taus: dict) -> None:
+def _mu_signal(m: Module, agonists, drugs, taus: dict, free) -> None:
     """The central μ signal σ (linear, for respiration) and the occupancy-equivalent agonism A (for
     the signalling modules) from the occupancies, efficacies and transducer ratios (module docstring).
     A partial agonist without a τ in the library signals its efficacy's odds, τ = e/(1 − e)."""
     full = [(n, occ) for n, occ, eff in agonists if float(drugs[n].receptors["mu"].efficacy.value) == 1.0]
     partial = [(n, occ, eff) for n, occ, eff in agonists if 0.0 < float(drugs[n].receptors["mu"].efficacy.value) < 1.0]
     rho_full = sp.Add(*[occ for _, occ in full]) if full else sp.Integer(0)
+    s_tau = sp.Add(*[taus.get(n, 1) * occ for n, occ in full]) if full else sp.Integer(0)
     # 1 − ρ_F > 0 whenever any receptor is free; the floor only guards round-off at saturation
-    sigma_full = sp.Add(*[taus.get(n, 1) * occ for n, occ in full]) / sp.Max(1 - rho_full, sp.Float(1e-12)) \
-        if full else sp.Integer(0)
+    sigma_full = s_tau / sp.Max(1 - rho_full, sp.Float(1e-12)) if full else sp.Integer(0)
     part = []
     for n, occ, eff in partial:
         e = float(drugs[n].receptors["mu"].efficacy.value)
         part.append((taus.get(n, sp.Float(e / (1 - e))) * occ, eff * occ))
     m.assign("mor_signal_central", sigma_full + sp.Add(*[t for t, _ in part]), "dimensionless",
-                   "central μ signal σ (operational model; linear in full-agonist concentration: C/K^app)",
-                   interface=True)
-    m.assign("mor_agonism_central", sigma_full / (1 + sigma_full) + sp.Add(*[a for _, a in part]), "dimensionless",
+             "central μ signal σ (operational model; linear in full-agonist concentration: C/K^app)", interface=True)
+    # occupancy-equivalent: the full agonists' share of the receptors not held by other ligands (free + ρ_F), split
+    # by the τ-weighted odds S/free (= ρ_F exactly when every τ is 1); bounded, so A ≤ 1 with a partial agonist too
+    a_full = (free + rho_full) * s_tau / (free + s_tau) if full else sp.Integer(0)
+    m.assign("mor_agonism_central", a_full + sp.Add(*[a for _, a in part]), "dimensionless",
              "central μ agonist signal, occupancy-equivalent (efficacy-weighted occupancy when every τ is 1)",
              interface=True)
 
@@ -149,7 +153,7 @@ def _site_outputs(m: Module, site_name: str, prefix: str, kinetic, equilibrium, 
     m.assign(f"{prefix}_occupancy" if prefix != "mor" else "mor_occupancy_central", sp.Add(*occ_terms),
              "dimensionless", f"total {site_name} occupancy", interface=True)
     if site_name == "mor_central":
-        _mu_signal(m, agonists, drugs, taus)
+        _mu_signal(m, agonists, drugs, taus, free)
     else:
         m.assign(f"{prefix}_agonism", sp.Add(*ago_terms),
                  "dimensionless", f"{site_name} agonist signal (efficacy-weighted occupancy)", interface=True)
