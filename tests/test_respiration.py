@@ -116,8 +116,8 @@ def test_drug_free_steady_state(m):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 14, open (after the structural fix): the linear signal removed the "
-                   "load bound, but oral morphine 200 mg/day holds a sustained μ signal ~3.4·σ50, so the effect-driven "
-                   "breathing tolerance reaches Φ ≈ 8 (fentanyl concentration fold ~12, Algera: 4.3) and Algera's "
+                   "load bound, but oral morphine 200 mg/day builds an effect-driven "
+                   "breathing tolerance Φ ≈ 8 (fentanyl concentration fold ~12, Algera: 4.3) and Algera's "
                    "doses leave the chronic user's isohypercapnic ventilation at 0.16 of baseline (0.30 before); the "
                    "same exposure question as tol.fentanyl.c50")
 def test_fentanyl_can_stop_a_chronic_users_breathing(m):

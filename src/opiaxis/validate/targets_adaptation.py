@@ -144,13 +144,13 @@ def _vent_s50(model=None) -> float:
                     "docs/design/breathing-tolerance.md); its one calibrated constant, resp_tolerance_residual "
                     "r = k_off/k_on = 0.237, was calibrated to the hypercapnic ventilatory response of "
                     "methadone-maintained patients (Teichtahl et al., Chest 2005: daily-mean 1 − E 0.77 on day 59 "
-                    "of methadone 80 mg), not to this target. Under sustained exposure E settles at r·(1 − 1/Φ), so Φ "
-                    "grows with the sustained signal σ̄/σ50 and the chronic C50 rests on the assumed exposure: oral "
-                    "morphine 200 mg/day holds σ̄ ≈ 3.4·σ50 (a naïve person would be at E ≈ 0.86), Φ ≈ 8 and a "
-                    "fentanyl C50 fold Φ^(1/0.844) ≈ 12; the band needs Φ ≈ 3.4, i.e. a sustained signal near σ50 "
-                    "(about 65 mg/day of oral morphine in this model). The remaining miss is the exposure of "
-                    "Algera's chronic users (doses and opioids not read) or morphine's central potency, not the "
-                    "tolerance's magnitude")
+                    "of methadone 80 mg), not to this target. Under sustained exposure the daily-mean E settles near "
+                    "r·(1 − 1/Φ), so Φ grows with the exposure's signal and the chronic C50 rests on the assumed "
+                    "exposure: oral morphine 200 mg/day builds Φ ≈ 8.3 (σ 1.2·σ50 at the 12-h trough before the "
+                    "ramp, more at its peaks), a fentanyl C50 fold Φ^(1/0.844) ≈ 12 (16 before the fix); the band "
+                    "needs Φ ≈ 3.4 (fold 4.3), i.e. a much lower sustained signal. The remaining miss lies in the "
+                    "exposure of Algera's chronic users (doses and opioids not read) or morphine's central potency, "
+                    "not in a tolerance gain fitted elsewhere")
 def _fentanyl_c50(model=None):
     naive = fentanyl_c50([], 24.0, 150.0, model=model)
     t_test = CHRONIC_LAST + CHRONIC_DELAY
