@@ -48,16 +48,21 @@ def test_runs_helper():
     assert list(runs(f, 3)) == [1, -1]
 
 
-def test_overdose_mapping_graded_and_ratio():
-    """Overdose probability rises smoothly as the modelled ventilation nadir falls (a probit in log V:
-    the actual nadir scatters around the modelled one), equals od_prob_ref at V = 0.5, and the fatal
-    share of overdoses gives a non-fatal:fatal ratio of 20–30:1 (Darke 2003)."""
-    from opiaxis.behaviour.engine import od_probability
-    p_ref, sd = PARAMS["od_prob_ref"].value, PARAMS["od_nadir_sd"].value
-    p = od_probability(np.array([0.9, 0.5, 0.25, 0.1, 0.01]), p_ref, sd)
-    assert np.isclose(p[1], p_ref) and np.all(np.diff(p) > 0) and p[-1] < 1
-    # a wider scatter makes the risk less steep in the nadir
-    assert od_probability(0.1, p_ref, 2 * sd) / p_ref < p[3] / p_ref
+def test_overdose_hazard_on_hypoxaemia_and_ratio():
+    """The overdose hazard reads hypoxaemia over time (design memo C): zero at or above the FDA
+    'dangerous' PaO2 (30 mmHg, Mann 2022), rising as PaO2 falls below it; an exposure's P(overdose)
+    is 1 − exp(−∫h dt) over its window, so a longer hypoxaemia costs more. The fatal share of
+    overdoses gives a non-fatal:fatal ratio of 20–30:1 (Darke 2003)."""
+    from opiaxis.behaviour.engine import hypoxaemia_hazard, od_probability
+    h0, m, thr = (PARAMS[n].value for n in ("od_hazard_ref", "od_hypoxaemia_exponent", "od_pao2_threshold"))
+    assert thr == 30.0
+    h = hypoxaemia_hazard(np.array([95.0, 40.0, 30.0, 25.0, 15.0, 5.0]), h0, m, thr)
+    assert np.all(h[:3] == 0) and np.all(np.diff(h[2:]) > 0)
+    t = np.linspace(0.0, 6.0, 25)
+    assert od_probability(t, np.full_like(t, 31.0), 0.0, 6.0, h0, m, thr) == 0.0
+    p1 = od_probability(t, np.full_like(t, 20.0), 0.0, 1.0, h0, m, thr)
+    p3 = od_probability(t, np.full_like(t, 20.0), 0.0, 3.0, h0, m, thr)
+    assert p1 == pytest.approx(1 - np.exp(-hypoxaemia_hazard(20.0, h0, m, thr)), rel=1e-9) and p3 > p1
     v = {n: PARAMS[n].value for n in ("od_witnessed", "naloxone_access", "ems_rescue", "od_fatal_unrescued")}
     rescue = v["od_witnessed"] * (v["naloxone_access"] + (1 - v["naloxone_access"]) * v["ems_rescue"])
     fatal = (1 - rescue) * v["od_fatal_unrescued"]

@@ -2,9 +2,10 @@
 every opioid exposure, the agonist maintenance dose included (mortality.ost on treatment)."""
 
 import numpy as np
+import pytest
 
 from opiaxis.behaviour import CohortSim, PARAMS
-from opiaxis.behaviour.engine import od_probability, sedated_nadir, sedative_couser
+from opiaxis.behaviour.engine import sedated_nadir, sedated_pao2, sedative_couser
 
 
 def test_interaction_deepens_only_opioid_depression():
@@ -16,11 +17,14 @@ def test_interaction_deepens_only_opioid_depression():
     # van der Schrier 2017: oxycodone 0.72, with ethanol 1 g/l 0.72·0.81
     assert np.isclose(sedated_nadir(0.72, 1.0, k), 0.72 * 0.81, atol=0.01)
     assert np.all(np.diff(sedated_nadir(np.linspace(0.01, 1, 50), 1.0, k)) > 0)   # monotone in the opioid's nadir
-    p_ref, sd = PARAMS["od_prob_ref"].value, PARAMS["od_nadir_sd"].value
-    # per-exposure overdose risk ratio of a co-user at the on- (0.68) and off-treatment (0.34) heroin nadirs:
-    # of the order of the 3.9-fold hazard with benzodiazepine co-prescription (Park 2015), not fitted to it
-    ratio = od_probability(s[2:], p_ref, sd) / od_probability(v[2:], p_ref, sd)
-    assert np.all((ratio > 2) & (ratio < 10))
+    # PaO2 with sedatives: the deeper hypoventilation raises PaCO2 at the same CO2 output (alveolar
+    # ventilation equation) and lowers PaO2 by the extra PaCO2/RQ; nothing for a non-user or without opioid
+    vent, paco2 = np.array([1.0, 0.68, 0.34]), np.array([40.0, 55.0, 80.0])
+    pao2 = 149.0 - paco2 / 0.8 - 10.0
+    assert np.allclose(sedated_pao2(pao2, paco2, vent, 0.0, k, 0.8), pao2)
+    ps = sedated_pao2(pao2, paco2, vent, 1.0, k, 0.8)
+    assert ps[0] == pao2[0] and np.all(ps[1:] < pao2[1:])
+    assert ps[1] == pytest.approx(pao2[1] - 55.0 * (0.68 / sedated_nadir(0.68, 1.0, k) - 1) / 0.8)
 
 
 def test_buprenorphine_ceiling_holds_with_sedatives():
@@ -33,11 +37,17 @@ def test_buprenorphine_ceiling_holds_with_sedatives():
     def nadir(cmt, mg):
         rows = [(pid, 0.0, float(mg), cmt) for pid in c.ids]
         r = simulate(c.model, c.P, grid, _doses(rows), ids=c.ids, x0=c.X, t0=0.0, options=OPTIONS)
-        return sedated_nadir(ev("ventilation_rel", r.states, c.P).min(axis=1), 1.0, k)
+        return (sedated_nadir(ev("ventilation_rel", r.states, c.P).min(axis=1), 1.0, k),
+                ev("resp_drive_depression", r.states, c.P).max(axis=1))
 
-    b32, b128, m60 = nadir("buprenorphine.sl", 32), nadir("buprenorphine.sl", 128), nadir("methadone.oral", 60)
-    assert np.all(b128 > 0.85) and np.all(np.abs(b128 - b32) < 0.05)
-    assert np.all(m60 < 0.6) and np.all(m60 < b32 - 0.3)
+    (b32, e32), (b128, e128), (m60, em) = (nadir("buprenorphine.sl", 32), nadir("buprenorphine.sl", 128),
+                                           nadir("methadone.oral", 60))
+    # the ceiling: the drive depression E stays ≤ 0.5 (Dahan 2006's isohypercapnic ceiling, buprenorphine's τ =
+    # σ50) whatever the dose, i.e. spontaneous ventilation ≥ 0.5^(1/(F+1)) ≈ 0.88 at steady state, ~0.8 with the
+    # sedative's shift; methadone has no ceiling
+    assert np.all(e128 <= 0.5) and np.all(e32 <= 0.5) and np.all(em > 0.8)
+    assert np.all(b128 > 0.7) and np.all(b32 > 0.7)
+    assert np.all(m60 < 0.6) and np.all(m60 < b32 - 0.2)
 
 
 def test_trait_prevalence_fixed_by_patient_and_nested():
@@ -60,8 +70,7 @@ def _on_treatment_od(prev, n=16, days=30):
 
 def test_counterfactual_without_trait_on_treatment_overdose_collapses():
     """Counterfactual on the same methadone cohort: every patient a co-user vs none — the on-treatment
-    overdose death rate falls without the trait (the sedative raises each exposure's risk ~3-fold at the
-    nadirs of heroin on methadone); at the sourced prevalence the co-users carry the excess; the
+    overdose death rate falls without the trait (the sedative deepens each exposure's hypoxaemia); at the sourced prevalence the co-users carry the excess; the
     methadone doses themselves are scored as exposures."""
     d0, on0, _, _ = _on_treatment_od(0.0)
     dall, onall, _, _ = _on_treatment_od(1.0)
@@ -70,4 +79,4 @@ def test_counterfactual_without_trait_on_treatment_overdose_collapses():
     assert 0 < cu.sum() < len(cu)
     per_day = d1 / np.maximum(on1, 1)
     assert per_day[cu].mean() > 2 * per_day[~cu].mean()
-    assert len(sim.med_log) > 0 and all(0 < row[4] < 1 for row in sim.med_log)
+    assert len(sim.med_log) > 0 and all(0 <= row[4] < 1 for row in sim.med_log)

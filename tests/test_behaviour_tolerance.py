@@ -113,25 +113,27 @@ def test_outpatient_buprenorphine_induction_and_early_attrition():
 def test_same_dose_riskier_after_abstinence():
     """The mechanism of the post-release peak at a fixed dose: heroin 25 mg IV after 4 weeks of
     4×/day use, given at the next habitual time or after 30 days of abstinence. In abstinence the
-    breathing tolerance (respiration module) is lost, so the modelled ventilation nadir is deeper
-    and P(overdose) per use higher."""
+    breathing tolerance (respiration module) is lost, so the modelled ventilation nadir and PaO2 are
+    deeper and P(overdose) of the use (hypoxaemia hazard over 6 h) higher."""
     from opiaxis.behaviour.engine import behaviour_model, od_probability
     from opiaxis.behaviour.params import PARAMS
     from opiaxis.validate.targets_adaptation import HEROIN, HEROIN_LAST
     from opiaxis.validate.targets_pk import typical_patient
     m = behaviour_model()
+    hz = [PARAMS[n].value for n in ("od_hazard_ref", "od_hypoxaemia_exponent", "od_pao2_threshold")]
     out = {}
     for gap in (6.0, 30 * 24.0):
         t_use = HEROIN_LAST + gap
-        t = np.concatenate([[0.0, t_use - 1.0], t_use + np.arange(0.0, 1.0 + 1e-9, 1 / 60)])
-        r = typical_patient([HEROIN, f"heroin 25 mg IV once at {t_use:g} h"], t, model=m)
-        v = r.get("ventilation_rel")[0][2:]
-        out[gap] = (v.min(), r.get("resp_tolerance_fold")[0][1])
-    (v_now, fold_now), (v_abst, fold_abst) = out[6.0], out[30 * 24.0]
+        tt = t_use + np.arange(0.0, 6.0 + 1e-9, 1 / 30)
+        r = typical_patient([HEROIN, f"heroin 25 mg IV once at {t_use:g} h"], np.concatenate([[0.0, t_use - 1.0], tt]),
+                            model=m)
+        v, pao2 = r.get("ventilation_rel")[0][2:], r.get("pao2")[0][2:]
+        out[gap] = (v.min(), r.get("resp_tolerance_fold")[0][1], pao2.min(),
+                    od_probability(tt, pao2, t_use, t_use + 6.0, *hz))
+    (v_now, fold_now, o_now, p_now), (v_abst, fold_abst, o_abst, p_abst) = out[6.0], out[30 * 24.0]
     assert fold_abst < 1.1 < 2.0 < fold_now
-    assert v_abst < 0.7 * v_now
-    p = od_probability(np.array([v_now, v_abst]), PARAMS["od_prob_ref"].value, PARAMS["od_nadir_sd"].value)
-    assert p[1] > 3 * p[0]
+    assert v_abst < 0.7 * v_now and o_abst < o_now
+    assert p_abst > 3 * p_now and p_abst > 0
 
 
 def test_reentry_into_buprenorphine_after_taper():

@@ -24,12 +24,14 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    (methadone, buprenorphine-naloxone, XR-naltrexone, prescribed oxycodone, naloxone challenge)
    are added by the patient's treatment policy;
 4. simulate the interval from the last states (``x0``, ``t0``) with the generated doses;
-5. overdose: P = Φ(Φ⁻¹(p_ref) + ln(0.5/V_nadir)/σ) from the nadir of ``ventilation_rel`` after each
-   use (the respiration module: μ depression of the central drive with CO2 chemoreflex and a
-   breathing tolerance of its own, lost in abstinence; see :func:`od_probability`), deepened for a
-   sedative co-user (a patient trait: benzodiazepines, alcohol, gabapentinoids on board at every
-   exposure: the odds of the opioid's depression times s, :func:`sedated_nadir`); the agonist maintenance doses (methadone,
-   buprenorphine-naloxone) are scored the same way as exposures of their own; rescue by bystander naloxone
+5. overdose: a hazard on hypoxaemia over time, h = h0·((30 − PaO2)/30)⁺^m, with 30 mmHg the FDA
+   model's "dangerous" arterial PO2 (Mann et al., Clin Pharmacol Ther 2022); each exposure (a use, or
+   an agonist maintenance dose: methadone, buprenorphine-naloxone) is scored from its time to the
+   next exposure or the interval's end, P = 1 − exp(−∫h dt) (:func:`od_probability`), on the
+   respiration module's PaO2 (μ depression of the central drive with CO2 chemoreflex and a
+   breathing tolerance of its own, lost in abstinence), lowered for a sedative co-user (a patient
+   trait: benzodiazepines, alcohol, gabapentinoids on board at every exposure: the odds of the
+   opioid's depression times s, :func:`sedated_nadir`, :func:`sedated_pao2`); rescue by bystander naloxone
    (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
    probability. The expected number of deaths given the path (Rao–Blackwell) is accumulated too;
 6. daily: treatment dropout (hazard in craving and recent use), re-entry, other-cause death.
@@ -205,15 +207,31 @@ def sedated_nadir(vmin, couser, shift):
     return v / (v + s * (1.0 - v))
 
 
-def od_probability(vmin, p_ref, sd):
-    """P(clinical overdose | use) from the modelled ventilation nadir V after the use (respiration
-    module: central drive depression with CO2 chemoreflex and breathing tolerance). A use becomes
-    an overdose when the actual nadir falls below a critical ventilation; the actual nadir is the
-    modelled one times a log-normal factor (SD ``sd`` on the log scale) for what the model does not
-    carry (co-ingested sedatives, airway obstruction, posture, hypoxic drive). Hence a probit in
-    log V: P = Φ(Φ⁻¹(p_ref) + ln(0.5/V)/sd), p_ref at V = 0.5 (``od_prob_ref``, ``od_nadir_sd``)."""
-    z = ndtri(p_ref) + np.log(0.5 / np.maximum(vmin, 1e-6)) / sd
-    return ndtr(z)
+def sedated_pao2(pao2, paco2, vent, couser, shift, rq, floor: float = 1.0):
+    """PaO2 (mmHg) with the patient's sedatives on board: ventilation V' = :func:`sedated_nadir` (V)
+    and, at the same CO2 output (alveolar ventilation equation), PaCO2·V/V'; the alveolar gas
+    equation lowers PaO2 by the extra PaCO2 over the respiratory quotient. Unchanged for a
+    non-user and without opioid depression (V ≥ 1)."""
+    v = np.clip(np.asarray(vent, float), 1e-6, 1.0)
+    extra = np.asarray(paco2, float) * (v / sedated_nadir(v, couser, shift) - 1.0)
+    return np.maximum(np.asarray(pao2, float) - extra / np.asarray(rq, float), floor)
+
+
+def hypoxaemia_hazard(pao2, h0, exponent, threshold):
+    """Hazard (1/h) of a clinical overdose at arterial PO2 ``pao2`` (mmHg): zero at or above
+    ``threshold`` (the FDA model's "dangerous" PaO2, 30 mmHg: Mann et al., Clin Pharmacol Ther 2022,
+    doi:10.1002/cpt.2696), h0·((threshold − PaO2)/threshold)^m below it."""
+    x = np.clip((threshold - np.asarray(pao2, float)) / threshold, 0.0, 1.0)
+    return h0 * x ** exponent
+
+
+def od_probability(times, pao2, t_from, t_to, h0, exponent, threshold) -> float:
+    """P(clinical overdose) of an exposure scored over [t_from, t_to]: 1 − exp(−∫ h(PaO2(t)) dt) with
+    :func:`hypoxaemia_hazard`, PaO2 linear between the simulated ``times`` (held outside them)."""
+    times = np.asarray(times, float)
+    pts = np.concatenate([[t_from], times[(times > t_from) & (times < t_to)], [t_to]])
+    h = hypoxaemia_hazard(np.interp(pts, times, np.asarray(pao2, float)), h0, exponent, threshold)
+    return float(1.0 - np.exp(-np.trapezoid(h, pts)))
 
 
 def _doses(rows):
@@ -362,7 +380,9 @@ class CohortSim:
         self.nint = int(round(24 / self.dt))
         self.slots = np.array([1.0, 2.5, 4.0]) if self.dt <= 6 else np.array([2.0, 8.0, 14.0])
         offs = np.array([0.05, 0.1, 0.17, 0.25, 0.35, 0.5, 0.75, 1.0])
-        self.grid = np.unique(np.concatenate([(self.slots[:, None] + offs[None, :]).ravel(), [3.0, 3.5, self.dt]]))
+        # hourly points too: an exposure's hypoxaemia is integrated up to the next exposure
+        self.grid = np.unique(np.concatenate([(self.slots[:, None] + offs[None, :]).ravel(), [3.0, 3.5, self.dt],
+                                              np.arange(1.0, self.dt, 1.0)]))
         self.immortal = immortal
         self.reentry = reentry
         self.stop_when = stop_when
@@ -473,7 +493,7 @@ class CohortSim:
         detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use; a sedative
         co-user's deepened nadir, see :func:`sedated_nadir`),
         tolerance (tolerance_level at the use's interval start), p_overdose (P(clinical overdose)
-        of the use), in_treatment (at the event). Events: ``treatment_start`` (detail: the
+        of the use: its hypoxaemia hazard integrated to the next exposure), in_treatment (at the event). Events: ``treatment_start`` (detail: the
         treatment); ``dose`` (a medication dose: detail the compartment, e.g. methadone.oral, and
         amount_mg; detoxification tapers included; adjunct doses are not listed); ``use`` (detail:
         the dose's compartment, e.g. heroin.iv; amount, nadir, tolerance, P(overdose));
@@ -537,6 +557,7 @@ class CohortSim:
         self._challenge_readouts(act, tx, grid, Y, P, t0, k_day)
         if nuse.any() or self._med_dose_t:
             vent = self.ev("ventilation_rel", Y, P)
+            self._hypoxaemia(act, Y, P, vent, use_t, t0)
             for a in np.nonzero(nuse)[0]:
                 self._uses_outcomes(a, act[a], s, use_t, use_amt, vent, grid, P, X, doses, t0, k_day)
             self._medication_exposures(act, use_t, vent, s["tolerance"], grid, P, X, doses, t0, k_day)
@@ -677,9 +698,31 @@ class CohortSim:
                 self.ntx_next[i] = self.challenge_due[i] + 4.0
                 self.inp_until[i] = min(self.inp_until[i], self.ntx_next[i] + 24.0)
 
+    def _hypoxaemia(self, act, Y, P, vent, use_t, t0):
+        """The interval's PaO2 of each patient with their sedatives on board (:func:`sedated_pao2`),
+        and each patient's exposure times (uses and agonist maintenance doses), for
+        :meth:`_exposure_risk`."""
+        B, m = self.c.B, self.c.model
+        rq = P[:, m.param_index["respiratory_quotient"]][:, None]
+        self._pao2 = sedated_pao2(self.ev("pao2", Y, P), self.ev("paco2", Y, P), vent,
+                                  B["sedative_couser"][act][:, None], B["sedative_potency_shift"][act][:, None], rq)
+        self._exposure_t = [np.unique(np.concatenate([use_t[a][np.isfinite(use_t[a])],
+                                                      np.asarray(self._med_dose_t.get(i, ()), float)]))
+                            for a, i in enumerate(act)]
+        self._t_end = t0 + self.dt
+
+    def _exposure_risk(self, a, i, t, grid) -> float:
+        """P(overdose) of patient ``i``'s exposure at ``t``: its hypoxaemia hazard integrated to the
+        next exposure (which carries what follows) or the interval's end."""
+        B, later = self.c.B, self._exposure_t[a][self._exposure_t[a] > t + 1e-9]
+        t_to = float(later[0]) if len(later) else self._t_end
+        return od_probability(grid, self._pao2[a], t, t_to, B["od_hazard_ref"][i], B["od_hypoxaemia_exponent"][i],
+                              B["od_pao2_threshold"][i])
+
     def _uses_outcomes(self, a, i, s, use_t, use_amt, vent, grid, P, X, doses, t0, k_day):
         """Each use of patient ``i`` in the interval: memory of tolerance, extinction, P(overdose)
-        from the ventilation nadir within 1 h, expected and drawn overdose, rescue or death."""
+        from its hypoxaemia (:meth:`_exposure_risk`; the ventilation nadir within 1 h is logged),
+        expected and drawn overdose, rescue or death."""
         c, B = self.c, self.c.B
         tol = float(s["tolerance"][a])
         for k in range(len(self.slots)):
@@ -698,7 +741,7 @@ class CohortSim:
             self.expectancy[i] += B["use_extinction_rate"][i] * (reinf - self.expectancy[i])
             w = (grid > use_t[a, k]) & (grid <= use_t[a, k] + 1.0)
             vmin = float(sedated_nadir(np.min(vent[a, w]), B["sedative_couser"][i], B["sedative_potency_shift"][i]))
-            pod = od_probability(vmin, B["od_prob_ref"][i], B["od_nadir_sd"][i])
+            pod = self._exposure_risk(a, i, use_t[a, k], grid)
             self.use_log.append((i, k_day, vmin, tol, pod, bool(self.in_tx[i])))
             self._event(i, use_t[a, k], k_day, "use", self.use_cmt[i], use_amt[a, k], vmin, tol, pod)
             if self._overdose(i, a, use_t[a, k], k_day, vmin, tol, pod, c.rngs[i].random(3), t0, grid, P, X, doses):
@@ -728,23 +771,21 @@ class CohortSim:
 
     def _medication_exposures(self, act, use_t, vent, tol, grid, P, X, doses, t0, k_day):
         """The overdose risk of the interval's agonist maintenance doses themselves (methadone,
-        buprenorphine-naloxone): the nadir of ventilation_rel after the dose (grid points within 6 h,
-        inside the interval), deepened by the patient's sedatives, scored like a use. A dose with an
-        illicit use within 1 h before to 6 h after it is not scored (that use's nadir carries the
-        combined exposure). Its uniforms are keyed draws (patient, 'medication_exposure', time), so
-        no draw of the patient's event stream moves."""
+        buprenorphine-naloxone), scored like a use: hypoxaemia from the dose to the next exposure or
+        the interval's end (:meth:`_exposure_risk`; a use after the dose carries what follows it). The
+        logged nadir is ventilation_rel's within 6 h, deepened by the patient's sedatives. Its uniforms
+        are keyed draws (patient, 'medication_exposure', time), so no draw of the patient's event
+        stream moves."""
         from ..streams import Purpose, Streams
         B = self.c.B
         for a, i in enumerate(act):
             for t_dose in self._med_dose_t.get(i, ()):
-                if np.any(np.abs(use_t[a][np.isfinite(use_t[a])] - t_dose - 2.5) <= 3.5):
-                    continue
                 w = (grid > t_dose) & (grid <= t_dose + 6.0)
                 if not w.any() or not (self.alive[i] and self.active[i]):
                     continue
                 vmin = float(sedated_nadir(np.min(vent[a, w]), B["sedative_couser"][i],
                                            B["sedative_potency_shift"][i]))
-                pod = od_probability(vmin, B["od_prob_ref"][i], B["od_nadir_sd"][i])
+                pod = self._exposure_risk(a, i, t_dose, grid)
                 self.med_log.append((i, k_day, vmin, float(tol[a]), pod, bool(self.in_tx[i])))
                 key = [f"medication_exposure:{t_dose - self.t_start:.4f}:{j}" for j in range(3)]
                 u = ndtr(Streams(self.c.seed).named_normals([self.c.ids[i]], Purpose.BEHAVIOUR_EVENTS, key)[0])

@@ -89,21 +89,19 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_prob_ref", 2e-6, "dimensionless",
-           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) by hand "
-           "(history: data/calibration.yaml; last re-done for issue 14's sedative co-use trait, 2e-6 → 12.3 per "
-           "1000 PY off OST, n = 100, one year). Probability of a clinical overdose "
-           "per use at a modelled ventilation nadir of 0.5 (heroin 25 mg IV: nadir ~0.6 in a 4×/day user, "
-           "~0.3 in a once-daily user, ~0.02 after 30 days of abstinence) in a patient without sedative co-use. "
-           "Between-patient spread: using alone, other unmodelled risk (assumed CV 0.5; sedative co-use is now "
-           "its own trait, sedative_couse_prevalence)", 0.5),
-    BParam("od_nadir_sd", 1.0, "dimensionless",
-           "assumed (issue 14; replaces od_ventilation_exponent in the same position, so no patient's draws "
-           "change): log-scale SD of the actual ventilation nadir around the modelled one — what the model does "
-           "not carry: co-ingested benzodiazepines or alcohol (ethanol deepens oxycodone respiratory depression "
-           "and apnoea, van der Schrier et al., Anesthesiology 2017;126:534), airway obstruction, posture, "
-           "hypoxic drive. 1 = an e-fold spread. It sets the steepness of P(overdose) in the nadir: at "
-           "p_ref ~1e-3 a halving of the nadir raises P(overdose) about 5-fold. Not fitted"),
+    BParam("od_hazard_ref", 0.0082, "1/h",
+           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY; history: "
+           "data/calibration.yaml). Hazard of a clinical overdose at PaO2 0 mmHg; below the FDA 'dangerous' "
+           "PaO2 (od_pao2_threshold) the hazard is h0·((30 − PaO2)/30)^m (design memo "
+           "docs/design/breathing-tolerance.md, C). Between-patient spread: using alone, other unmodelled risk "
+           "(assumed CV 0.5; sedative co-use is its own trait, sedative_couse_prevalence)", 0.5),
+    BParam("od_hypoxaemia_exponent", 2.0, "dimensionless",
+           "assumed: the hazard rises steeply as PaO2 falls from the 'dangerous' 30 mmHg towards the FDA "
+           "model's collapse level 15 mmHg (cardiovascular collapse after 220 s below it, Mann et al., "
+           "Clin Pharmacol Ther 2022); quadratic in the depth below the threshold. Not fitted"),
+    BParam("od_pao2_threshold", 30.0, "mmHg",
+           "Mann et al., Clin Pharmacol Ther 2022 (doi:10.1002/cpt.2696; FDA translational overdose model): "
+           "'dangerous' arterial PO2 30 mmHg (with SpO2 90% and brain PO2 20 mmHg); no overdose hazard above it"),
     BParam("od_fatal_unrescued", 0.05, "dimensionless",
            "calibrated: fraction of unrescued overdoses that are fatal, set so that with the rescue parameters "
            "below (25.5% of overdoses rescued) 3.7% of overdoses are fatal — a non-fatal:fatal ratio of ~26:1 "

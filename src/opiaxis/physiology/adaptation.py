@@ -51,9 +51,10 @@ Equations (time in hours; every quantity dimensionless unless stated)
      saturating hyperbola chosen so that withdrawal_signal 1 ("severe") reads COWS 30 (inside the
      "moderately severe" band 25–36 of Wesson & Ling), 0.07 reads 5 (the mild threshold used
      for onset) and the score can never leave 0–48.
-   * ``mor_stimulus`` is an interface variable: the respiration module (``respiration.py``) turns it
-     into depression of the central respiratory drive, with its own, partial breathing tolerance
-     (ventilation used to be an algebraic read-out here, sharing this module's tolerance; issue 14).
+   * ``mor_stimulus`` is an interface variable. Respiration does not read it: the respiration module
+     (``respiration.py``) reads the receptors module's linear μ signal σ (``mor_signal_central``),
+     with a breathing tolerance of its own (issue 14; the compressed, ε-bounded stimulus flattened
+     exactly where methadone sits, design memo docs/design/breathing-tolerance.md).
 """
 
 from __future__ import annotations
@@ -62,23 +63,9 @@ import sympy as sp
 
 from ..model.core import Module, lognormal
 
-#: numerical bound ε of the agonist load x = A/(1−A+ε) and the load exponent h (S = x^h); the
-#: respiration module converts concentrations to the same stimulus scale with them
+#: numerical bound ε of the agonist load x = A/(1−A+ε) and the load exponent h (S = x^h)
 LOAD_EPS = 0.01
 LOAD_EXPONENT = 0.75
-
-
-def fentanyl_stimulus(conc_ng_ml: float, drugs=None) -> float:
-    """μ stimulus S of fentanyl alone at an effect-site concentration, through the library's
-    fentanyl μ binding (Mann 2022: K 0.118 ng/mL, n 0.844 when the library has no fentanyl)."""
-    K, n = 0.118, 0.844
-    try:
-        b = drugs["fentanyl"].receptors["mu"]
-        K, n = float(b.dissociation_constant()), float(b.hill.value)
-    except (KeyError, TypeError, AttributeError):  # library without fentanyl: keep the Mann 2022 values
-        pass
-    occ = (conc_ng_ml / K) ** n / (1 + (conc_ng_ml / K) ** n)
-    return (occ / (1 - occ + LOAD_EPS)) ** LOAD_EXPONENT
 
 
 def build(drugs=None) -> Module:

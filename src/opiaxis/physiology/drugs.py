@@ -56,6 +56,7 @@ class Binding:
     koff: Quantity | None = None      # 1/h
     antagonism: str = "competitive"   # or "noncompetitive" (insurmountable: not displaced by agonists)
     antagonism_source: str = ""
+    tau: Quantity | None = None       # operational-model transducer ratio (Black & Leff 1983); None: 1
 
     def dissociation_constant(self) -> float:
         """Concentration (ng/mL) at 50% occupancy alone at equilibrium."""
@@ -97,7 +98,7 @@ _CANON = {"mw": "g/mol", "central_volume": "L", "clearance": "L/h", "volume": "L
           "ke0": "1/h", "fraction": "dimensionless", "bioavailability": "dimensionless", "ka": "1/h",
           "lag": "h", "dose_exponent": "dimensionless", "reference_dose": "mg", "affinity": "ng/mL",
           "hill": "dimensionless", "efficacy": "dimensionless", "koff": "1/h", "iu_per_mg": "IU/mg",
-          "brain_penetration": "dimensionless"}
+          "brain_penetration": "dimensionless", "tau": "dimensionless"}
 
 
 def _q(node, path: str, canon: str | None, file: str) -> Quantity:
@@ -125,6 +126,22 @@ def _q(node, path: str, canon: str | None, file: str) -> Quantity:
 
 def _kon_unit(hill: float) -> str:
     return f"1/h/(ng/mL)**{hill:g}" if hill != 1 else "1/h/(ng/mL)"
+
+
+def _tau(q, b: dict, path: str, bind: Binding, file: str) -> Quantity | None:
+    """The optional operational-model transducer ratio τ of a binding (central μ site): > 0, for an
+    agonist; a full agonist's τ needs equilibrium binding (its affinity is then the apparent,
+    potency constant and the binding constant is τ times it)."""
+    if b.get("tau") is None:
+        return None
+    tau = q("tau", b.get("tau"), f"{path}.tau")
+    if not tau.value > 0 or bind.efficacy.value == 0.0:
+        raise OpiaxisInputError(f"tau must be > 0 and belongs to an agonist (efficacy > 0), got tau {tau.value} "
+                                f"with efficacy {bind.efficacy.value}", file=file, field=f"{path}.tau")
+    if bind.efficacy.value == 1.0 and bind.kind != "equilibrium":
+        raise OpiaxisInputError("tau of a full agonist needs equilibrium binding (its affinity is the apparent "
+                                "potency constant, the binding constant is tau times it)", file=file, field=f"{path}.tau")
+    return tau
 
 
 def _parse_drug(name: str, d: dict, file: str) -> Drug:
@@ -195,6 +212,7 @@ def _parse_drug(name: str, d: dict, file: str) -> Drug:
             bind = Binding(site, kind, hill, eff, kon=kon, koff=q("koff", b.get("koff"), f"{path}.koff"))
         else:
             raise OpiaxisInputError(f"binding must be 'equilibrium' or 'kinetic', got {kind!r}", file=file, field=f"{path}.binding")
+        bind.tau = _tau(q, b, path, bind, file)
         drug.receptors[site] = bind
     if d.get("iu_per_mg") is not None:
         drug.iu_per_mg = q("iu_per_mg")

@@ -30,8 +30,31 @@ concentration is plasma-equivalent (Hammarlund-Udenaes et al., Pharm Res 2008;25
 unbound brain concentration, not plasma, drives central occupancy). A drug that barely enters the
 brain is therefore a weak central but a full-strength enteric ligand.
 
-Agonism (signal) and occupancy are distinct outputs: agonism = Σ efficacy_i·RL_i, with intrinsic
-efficacy 1 for full agonists, 0 for antagonists, in between for partial agonists.
+Agonism (signal) and occupancy are distinct outputs. Occupancy is binding: it governs competition
+(naloxone, naltrexone, buprenorphine displacement, endogenous peptides) and what a PET tracer sees.
+The central μ signal follows the operational model (Black & Leff, Proc R Soc B 1983;220:141,
+doi:10.1098/rspb.1983.0093): a full agonist acts with a receptor reserve, its transducer ratio τ
+(``tau`` in the drug library, 1 where absent) relating its binding constant to its potency,
+K^bind = τ·K^app. The library's affinity of a full agonist with τ is the apparent (potency)
+constant K^app, anchored to effect data (methadone: Gourlay's minimum effective concentrations);
+its receptors bind at K^bind, so its occupancy is τ-fold lower at the same effect (high receptor
+reserve of methadone: Melichar et al., JPET 2005;312:309; Hume et al., JPET 2007;322:661).
+
+* ``mor_signal_central`` σ, linear in agonist concentration (no bound, no compression):
+  σ = Σ_full τ_i·ρ_i/(1 − ρ_F) + Σ_partial τ_i·ρ_i, where ρ_F is the summed occupancy of the full
+  agonists. For one full agonist alone σ = τ·C/K^bind = C/K^app; a competitive antagonist at
+  occupancy odds x_B divides it by 1 + x_B (Gaddum/Schild), a kinetic blocker's bound fraction RL
+  turns it into x·(1 − RL)/(1 + x·RL) (x = C/K^app at τ = 1), so both reverse the signal as they
+  occupy receptors. A partial agonist's
+  signal is bounded by its τ at full occupancy (buprenorphine's ceiling). Respiration reads σ.
+* ``mor_agonism_central`` A (0…1), the occupancy-equivalent signalling read by adaptation, reward,
+  pain, mood, HPA and endogenous modules: A = (ρ_free + ρ_F)·S/(ρ_free + S) + Σ_partial efficacy_i·ρ_i
+  with S = Σ_full τ_i·ρ_i: the receptors not held by partial agonists or antagonists, shared
+  between the full agonists and the free pool by the τ-weighted odds (bounded: A ≤ 1 in any
+  mixture). With τ = 1 for every full agonist this is exactly the
+  efficacy-weighted occupancy Σ efficacy_i·ρ_i; a full agonist with τ gives the occupancy its
+  potency constant K^app alone would give, so lowering methadone's binding occupancy moves no
+  signalling calibration for methadone alone (it moves its competition with other ligands).
 
 Hill exponents other than 1 are evaluated as C/K·(C/K + ε)^(n−1) with ε = 1e-6 — identical to
 (C/K)^n to better than 1e-6 relative for C > 1e-3·K, but Lipschitz at C = 0 so that a stiff
@@ -69,6 +92,73 @@ def _kp_note(d: Drug) -> str:
     return f". Central = site constant / Kp,uu,brain {kp.value:g} ({kp.source})"
 
 
+def _tau_parameter(m: Module, name: str, site_name: str, b) -> sp.Symbol | None:
+    """The operational-model transducer ratio τ of a ligand at a site, when the library gives one."""
+    if b.tau is None:
+        return None
+    return m.parameter(f"{name}_{site_name}_tau", b.tau.value, "dimensionless", b.tau.source,
+                       description=f"operational-model transducer ratio τ of {name} at {site_name}")
+
+
+def _mu_signal(m: Module, agonists, drugs, taus: dict, free) -> None:
+    """The central μ signal σ (linear, for respiration) and the occupancy-equivalent agonism A (for
+    the signalling modules) from the occupancies, efficacies and transducer ratios (module docstring).
+    A partial agonist without a τ in the library signals its efficacy's odds, τ = e/(1 − e)."""
+    full = [(n, occ) for n, occ, eff in agonists if float(drugs[n].receptors["mu"].efficacy.value) == 1.0]
+    partial = [(n, occ, eff) for n, occ, eff in agonists if 0.0 < float(drugs[n].receptors["mu"].efficacy.value) < 1.0]
+    rho_full = sp.Add(*[occ for _, occ in full]) if full else sp.Integer(0)
+    s_tau = sp.Add(*[taus.get(n, 1) * occ for n, occ in full]) if full else sp.Integer(0)
+    # 1 − ρ_F > 0 whenever any receptor is free; the floor only guards round-off at saturation
+    sigma_full = s_tau / sp.Max(1 - rho_full, sp.Float(1e-12)) if full else sp.Integer(0)
+    part = []
+    for n, occ, eff in partial:
+        e = float(drugs[n].receptors["mu"].efficacy.value)
+        part.append((taus.get(n, sp.Float(e / (1 - e))) * occ, eff * occ))
+    m.assign("mor_signal_central", sigma_full + sp.Add(*[t for t, _ in part]), "dimensionless",
+             "central μ signal σ (operational model; linear in full-agonist concentration: C/K^app)", interface=True)
+    # occupancy-equivalent: the full agonists' share of the receptors not held by other ligands (free + ρ_F), split
+    # by the τ-weighted odds S/free (= ρ_F exactly when every τ is 1); bounded, so A ≤ 1 with a partial agonist too
+    a_full = (free + rho_full) * s_tau / (free + s_tau) if full else sp.Integer(0)
+    m.assign("mor_agonism_central", a_full + sp.Add(*[a for _, a in part]), "dimensionless",
+             "central μ agonist signal, occupancy-equivalent (efficacy-weighted occupancy when every τ is 1)",
+             interface=True)
+
+
+def _site_outputs(m: Module, site_name: str, prefix: str, kinetic, equilibrium, noncomp, drugs, taus) -> None:
+    """One site's free fraction, occupancies (binding kinetics of the kinetic ligands), total
+    occupancy and agonist signal (the central μ site's through :func:`_mu_signal`)."""
+    sum_x = sp.Add(*[x for _, x, _ in equilibrium]) if equilibrium else sp.Integer(0)
+    sum_k = sp.Add(*[rl for _, rl, *_ in kinetic]) if kinetic else sp.Integer(0)
+    active = sp.Mul(*[1 / (1 + x) for _, x in noncomp]) if noncomp else sp.Integer(1)
+    free = m.assign(f"{prefix}_free", (1 - sum_k) / (1 + sum_x) * active, "dimensionless",
+                    f"fraction of {site_name} receptors free")
+    occ_terms, ago_terms, agonists = [], [], []
+    for name, rl, kd, koff, c, hill, eff in kinetic:
+        # kon·C^n = koff·(C/K)^n with K = (koff/kon)^(1/n): parameterised by K and koff
+        m.ode(rl, koff * _hill(c, kd, hill) * free - koff * rl)
+        occ = m.assign(f"{prefix}_occupancy_{name}", rl, "dimensionless", f"{site_name} occupancy by {name}")
+        occ_terms.append(occ)
+        ago_terms.append(eff * occ)
+        agonists.append((name, occ, eff))
+    for name, x, eff in equilibrium:
+        occ = m.assign(f"{prefix}_occupancy_{name}", x * free, "dimensionless", f"{site_name} occupancy by {name}")
+        occ_terms.append(occ)
+        ago_terms.append(eff * occ)
+        agonists.append((name, occ, eff))
+    for name, x in noncomp:
+        # receptors held by the insurmountable antagonist, of those no other noncompetitive one holds
+        occ = m.assign(f"{prefix}_occupancy_{name}", x * active, "dimensionless",
+                       f"{site_name} receptors held by {name} (noncompetitive)")
+        occ_terms.append(occ)
+    m.assign(f"{prefix}_occupancy" if prefix != "mor" else "mor_occupancy_central", sp.Add(*occ_terms),
+             "dimensionless", f"total {site_name} occupancy", interface=True)
+    if site_name == "mor_central":
+        _mu_signal(m, agonists, drugs, taus, free)
+    else:
+        m.assign(f"{prefix}_agonism", sp.Add(*ago_terms),
+                 "dimensionless", f"{site_name} agonist signal (efficacy-weighted occupancy)", interface=True)
+
+
 def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) -> Module:
     drugs = drugs or load_drugs()
     names = names or list(drugs)
@@ -87,6 +177,7 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
                                        f"{drug} {'effect-site' if central else 'plasma'} concentration")
         return conc_inputs[key]
 
+    taus: dict[str, sp.Symbol] = {}
     for site_name, (site, central, prefix) in SITE_INTERFACE.items():
         kinetic, equilibrium, noncomp = [], [], []
         for name in names:
@@ -111,6 +202,8 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
                 rl = m.state(f"{name}_{site_name}_bound", "dimensionless", 0.0,
                              f"fraction of {site_name} receptors bound by {name}")
                 kinetic.append((name, rl, kd, koff, c, hill, eff))
+                if site_name == "mor_central" and (tau := _tau_parameter(m, name, site_name, b)) is not None:
+                    taus[name] = tau
             else:
                 src = b.affinity.source if b.kind == "equilibrium" else \
                     f"(koff/kon)^(1/n) from the kinetic set: {b.kon.source}"
@@ -120,37 +213,17 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
                 k = m.parameter(f"{name}_{site_name}_K", k_site, "ng/mL", src + kp_note,
                                 description=f"{name} apparent dissociation constant at {site_name}"
                                             + (" (noncompetitive antagonist)" if nc else ""))
+                tau = _tau_parameter(m, name, site_name, b) if site_name == "mor_central" else None
+                if tau is not None:
+                    taus[name] = tau
+                k_bind = k * tau if tau is not None and b.efficacy.value == 1.0 else k
                 if nc:
                     noncomp.append((name, _hill(c, k, hill)))
                 else:
-                    equilibrium.append((name, _hill(c, k, hill), eff))
+                    equilibrium.append((name, _hill(c, k_bind, hill), eff))
         if not kinetic and not equilibrium and not noncomp:
             continue
-        sum_x = sp.Add(*[x for _, x, _ in equilibrium]) if equilibrium else sp.Integer(0)
-        sum_k = sp.Add(*[rl for _, rl, *_ in kinetic]) if kinetic else sp.Integer(0)
-        active = sp.Mul(*[1 / (1 + x) for _, x in noncomp]) if noncomp else sp.Integer(1)
-        free = m.assign(f"{prefix}_free", (1 - sum_k) / (1 + sum_x) * active, "dimensionless",
-                        f"fraction of {site_name} receptors free")
-        occ_terms, ago_terms = [], []
-        for name, rl, kd, koff, c, hill, eff in kinetic:
-            # kon·C^n = koff·(C/K)^n with K = (koff/kon)^(1/n): parameterised by K and koff
-            m.ode(rl, koff * _hill(c, kd, hill) * free - koff * rl)
-            occ = m.assign(f"{prefix}_occupancy_{name}", rl, "dimensionless", f"{site_name} occupancy by {name}")
-            occ_terms.append(occ)
-            ago_terms.append(eff * occ)
-        for name, x, eff in equilibrium:
-            occ = m.assign(f"{prefix}_occupancy_{name}", x * free, "dimensionless", f"{site_name} occupancy by {name}")
-            occ_terms.append(occ)
-            ago_terms.append(eff * occ)
-        for name, x in noncomp:
-            # receptors held by the insurmountable antagonist, of those no other noncompetitive one holds
-            occ = m.assign(f"{prefix}_occupancy_{name}", x * active, "dimensionless",
-                           f"{site_name} receptors held by {name} (noncompetitive)")
-            occ_terms.append(occ)
-        m.assign(f"{prefix}_occupancy" if prefix != "mor" else "mor_occupancy_central", sp.Add(*occ_terms),
-                 "dimensionless", f"total {site_name} occupancy", interface=True)
-        m.assign(f"{prefix}_agonism" if prefix != "mor" else "mor_agonism_central", sp.Add(*ago_terms),
-                 "dimensionless", f"{site_name} agonist signal (efficacy-weighted occupancy)", interface=True)
+        _site_outputs(m, site_name, prefix, kinetic, equilibrium, noncomp, drugs, taus)
     ceiling = sp.Symbol("buprenorphine_pet_max_displacement", real=True)
     occ_bup = sp.Symbol("mor_occupancy_buprenorphine", real=True) if "buprenorphine" in names else sp.Integer(0)
     m.assign("mor_availability_pet",

@@ -28,26 +28,31 @@ Equations (time in hours)
    clamped experiment reads the depression of the drive, spontaneous breathing reads it through
    the feedback, so the two give different C50s (clamped lower).
 
-3. **Opioid depression of the drive.** E = (S_b/S50)^γ / (1 + (S_b/S50)^γ) with S the μ stimulus
-   of the adaptation module (compressed occupancy odds) and S_b = S/Φ_b the stimulus left after
-   breathing tolerance. S50 is the stimulus of fentanyl at its naïve C50 for 50% depression of
-   isohypercapnic ventilation (0.42 ng/mL, Algera 2021).
+3. **Opioid depression of the drive.** E = u/(1 + u), u = (σ/(Φ_b·σ50))^γ, with σ the linear
+   central μ signal of the receptors module (``mor_signal_central``, operational model: C/K^app
+   for a full agonist, τ·ρ for a partial one) and Φ_b the breathing-tolerance fold. σ50 is the
+   signal of fentanyl at its naïve C50 for 50% depression of isohypercapnic ventilation
+   (0.42 ng/mL, Algera 2021): (0.42/0.118)^0.844 = 2.92; γ = 1.25/0.844 = 1.48 turns Bouillon's
+   Hill coefficient on concentration (1.25) into one on σ ∝ C^0.844. Φ_b divides the signal, i.e.
+   it shifts fentanyl's concentration–depression curve by Φ_b^(1/0.844). A signal without bound or
+   compression keeps a heroin dose on top of methadone additive (design memo
+   docs/design/breathing-tolerance.md, A).
 
-4. **Breathing tolerance, partial and separate.** Tolerance to respiratory depression develops
-   less than analgesic tolerance (rhesus monkeys maintained on morphine: 4.4-fold antinociceptive
-   tolerance, none to ventilatory depression in 5% CO2, Paronis & Woods, JPET 1997;282:355;
-   humans: 4.3-fold, Algera 2021), so it is a state of its own, not the counter-adaptation of
-   the adaptation module. It follows sustained exposure, not each injection: the stimulus is
-   averaged over about a day, dX/dt = k_x·(S − X), and the potency fold Φ_b (1 naïve) relaxes
-   towards Φ* = 1 + g_b·X, with a gain rate while Φ_b < Φ* and a (faster) loss rate while
-   Φ_b > Φ* (in abstinence):
+4. **Breathing tolerance, driven by effect over time** (the nonlinear feedback of Gabrielsson &
+   Peletier, AAPS J 2008;10:70, as in the adaptation module, on the log-potency):
 
-       dΦ_b/dt = k_on·(Φ* − Φ_b)⁺ − k_off·(Φ_b − Φ*)⁺
+       dΦ_b/dt = k_on·E·Φ_b − k_off·(Φ_b − 1),  i.e.  d ln Φ_b/dt = k_on·E − k_off·(1 − 1/Φ_b).
 
-   (Without the averaging, the fast loss between injections would undo the gain during them, and
-   a once-daily user would never regain tolerance.)
-
-   ``resp_tolerance_level`` = 1 − 1/Φ_b is the fraction of the naïve respiratory potency lost.
+   Tolerance is driven by the depression E itself integrated over time, not by occupancy: in
+   rabbits acute respiratory tolerance needed a sizeable first effect and hours of exposure, and
+   naloxone at the peak prevented it (JPET 1987;242:251); intermittent high doses weeks apart give
+   none, continuous exposure gives tolerance lasting days (Marchette et al., JPET 2023;385:117).
+   Under sustained exposure E settles at r·(1 − 1/Φ_b) with r = k_off/k_on
+   (``resp_tolerance_residual``, the one calibrated constant: Teichtahl et al., Chest
+   2005;128:1339, methadone-maintained patients keep 1 − 0.77 of the hypercapnic drive loss),
+   so Φ_b grows in proportion to the sustained signal and a brief or small effect builds little.
+   k_on = k_off/r. ``resp_tolerance_level`` = 1 − 1/Φ_b is the fraction of the naïve respiratory
+   potency lost.
 
 5. **Oxygen (read-outs).** PaO2 from the alveolar gas equation, PAO2 = PIO2 − PaCO2/RQ, minus an
    alveolar–arterial gradient; SpO2 from the Severinghaus equation (J Appl Physiol 1979;46:599).
@@ -62,15 +67,23 @@ from __future__ import annotations
 import sympy as sp
 
 from ..model.core import Module, lognormal
-from .adaptation import fentanyl_stimulus
 
 # Naïve fentanyl effect-site C50 for 50 % depression of isohypercapnic ventilation (Algera 2021)
 FENTANYL_C50_NAIVE = 0.42  # ng/mL
+FENTANYL_HILL = 0.844      # fentanyl μ binding Hill coefficient (Mann 2022), the library's when absent
 
 
-def _smooth_pos(d, delta):
-    """Smooth positive part of d, exactly 0 at d = 0 (so the drug-free state is a steady state)."""
-    return (d + sp.sqrt(d ** 2 + delta ** 2)) / 2 * d ** 2 / (d ** 2 + delta ** 2)
+def fentanyl_signal(conc_ng_ml: float, drugs=None) -> float:
+    """Linear central μ signal σ of fentanyl alone at an effect-site concentration, (C/K)^n, through
+    the library's fentanyl μ binding (Mann 2022: K 0.118 ng/mL, n 0.844 when the library has no
+    fentanyl; fentanyl's τ is 1: its library constant is the anchored potency)."""
+    K, n = 0.118, FENTANYL_HILL
+    try:
+        b = drugs["fentanyl"].receptors["mu"]
+        K, n = float(b.dissociation_constant()), float(b.hill.value)
+    except (KeyError, TypeError, AttributeError):  # library without fentanyl: keep the Mann 2022 values
+        pass
+    return (conc_ng_ml / K) ** n
 
 
 def _gas_parameters(m: Module) -> dict:
@@ -115,61 +128,46 @@ def _gas_parameters(m: Module) -> dict:
 
 def _drive_parameters(m: Module, drugs) -> dict:
     p = {}
-    p["S50"] = m.parameter("vent_s50_naive", round(fentanyl_stimulus(FENTANYL_C50_NAIVE, drugs), 4), "dimensionless",
+    p["S50"] = m.parameter("vent_s50_naive", round(fentanyl_signal(FENTANYL_C50_NAIVE, drugs), 4), "dimensionless",
                            "Algera et al., Clin Pharmacol Ther 2021 (doi:10.1002/cpt.2027): naïve fentanyl effect-site "
-                           "C50 0.42 ng/mL for 50% depression of isohypercapnic ventilation, converted to the μ stimulus "
-                           "through the receptors module's fentanyl μ binding (Mann 2022: K 0.118 ng/mL, n 0.844)",
-                           variability=lognormal(0.17), description="μ stimulus halving the central drive (naïve)")
-    p["gam"] = m.parameter("vent_hill", 2.0, "dimensionless",
-                           "Bouillon et al. 2003: Hill coefficient 1.25 on concentration; the stimulus S ∝ C^(n·h) "
-                           "(n 0.844, h 0.75) at low occupancy, so γ = 1.25/0.633 ≈ 2.0 on S",
-                           description="Hill exponent of drive depression in the stimulus")
-    p["g_b"] = m.parameter("resp_tolerance_gain", 0.77, "dimensionless",
-                           "calibrated to the hypercapnic ventilatory response of stable methadone-maintained "
-                           "patients, 1.27 vs 1.64 L/min/mmHg in matched controls (ratio 0.77; Teichtahl et al., "
-                           "Chest 2005;128:1339): with methadone 80 mg daily (no study dose given; the model's "
-                           "standard) the daily-mean drive 1 − E on day 59 is 0.77 (g_b 0.7 / 0.8 gave 0.739 / 0.782). "
-                           "Not fitted to tol.fentanyl.c50 (a prediction). Steady-state potency fold Φ* = 1 + g_b·S; the analgesic counter-adaptation "
-                           "gives 1 + S̄ (the same form), so breathing keeps ~3/4 of it",
-                           variability=lognormal(0.4), description="breathing tolerance per unit μ stimulus")
-    p["k_on"] = m.parameter("resp_tolerance_onset_rate", 0.693 / (7 * 24.0), "1/h",
-                            "assumed: t½ 7 days. Tolerance to respiratory depression develops more slowly than to "
-                            "analgesia (review: Hill et al., Br J Pharmacol 2020;177:254; animal data) and no human "
-                            "rate is published", variability=lognormal(0.4),
-                            description="rate of gaining breathing tolerance")
+                           "C50 0.42 ng/mL for 50% depression of isohypercapnic ventilation, converted to the linear μ "
+                           "signal through the receptors module's fentanyl μ binding (Mann 2022: K 0.118 ng/mL, "
+                           "n 0.844): (0.42/0.118)^0.844",
+                           variability=lognormal(0.17), description="central μ signal σ50 halving the central drive (naïve)")
+    p["gam"] = m.parameter("vent_hill", round(1.25 / FENTANYL_HILL, 4), "dimensionless",
+                           "Bouillon et al. 2003: Hill coefficient 1.25 on concentration; the signal σ ∝ C^n "
+                           "(fentanyl n 0.844, Mann 2022), so γ = 1.25/0.844 on σ",
+                           description="Hill exponent of drive depression in the μ signal")
+    p["r"] = m.parameter("resp_tolerance_residual", 0.237, "dimensionless",
+                         "calibrated (calibration note of tol.fentanyl.c50; data/calibration.yaml): the fraction "
+                         "of the drive depression left at steady tolerance, r = k_off/k_on",
+                         variability=lognormal(0.3), lower=0.01, upper=1.0,
+                         description="residual drive depression under sustained exposure (k_off/k_on)")
     p["k_off"] = m.parameter("resp_tolerance_offset_rate", 0.693 / (3 * 24.0), "1/h",
-                             "assumed: t½ 3 days. Tolerance 'passes off over a few days to weeks' (clinical pharmacology "
-                             "texts); overdose risk is highest in the first 2 weeks after release or detoxification "
-                             "(Binswanger et al., NEJM 2007;356:157; Strang et al., BMJ 2003;326:959), so most is lost "
-                             "within days; no human measurement of its time course was found",
-                             variability=lognormal(0.4), description="rate of losing breathing tolerance in abstinence")
-    p["k_x"] = m.parameter("resp_exposure_rate", 1 / 24.0, "1/h",
-                           "assumed: breathing tolerance follows the μ stimulus averaged over about a day (time "
-                           "constant 24 h), the spacing of daily use; tolerance is a response to sustained, not "
-                           "momentary, exposure", description="averaging rate of the μ stimulus for breathing tolerance")
-    p["delta"] = m.parameter("resp_tolerance_smoothing", 0.01, "dimensionless",
-                             "assumed: width of the smooth switch between gain and loss (numerical)")
+                             "assumed: t½ 3 days (design memo: 3–5 d). Continuous-fentanyl tolerance persisted "
+                             "4–5 days into withdrawal in rats (Marchette et al., JPET 2023;385:117); the fast "
+                             "phase of analgesic-tolerance loss (Cox et al., Br J Pharmacol 1975); overdose risk "
+                             "is highest in the first 2 weeks after release (Binswanger et al., NEJM 2007;356:157; "
+                             "Merrall et al., Addiction 2010;105:1545); no human time course was found",
+                             variability=lognormal(0.4), description="rate of losing breathing tolerance")
     return p
 
 
 def build(drugs=None) -> Module:
     m = Module("respiration", __doc__)
-    S = m.input("mor_stimulus", "dimensionless", 0.0, "adaptation module (0 when absent)",
-                "μ stimulus (compressed occupancy odds)")
+    sig = m.input("mor_signal_central", "dimensionless", 0.0, "receptors module (0 when absent)",
+                  "central μ signal σ (operational model, linear in full-agonist concentration)")
     g, d = _gas_parameters(m), _drive_parameters(m, drugs)
     P = m.state("paco2", "mmHg", g["P0"], "arterial CO2 partial pressure")
     B = m.state("resp_tolerance_fold", "dimensionless", 1.0,
                 "potency fold of μ agonism on the respiratory drive lost to breathing tolerance (1 naïve)")
-
-    X = m.state("resp_mu_exposure", "dimensionless", 0.0, "μ stimulus averaged over about a day")
-    m.ode(X, d["k_x"] * (S - X))
-    target = 1 + d["g_b"] * X
-    m.ode(B, d["k_on"] * _smooth_pos(target - B, d["delta"]) - d["k_off"] * _smooth_pos(B - target, d["delta"]))
     m.assign("resp_tolerance_level", 1 - 1 / B, "dimensionless",
              "fraction of the naïve respiratory potency of μ agonism lost to tolerance (0 naïve)", interface=True)
-    u = (S / (B * d["S50"])) ** d["gam"]
+    u = (sig / (B * d["S50"])) ** d["gam"]
     E = m.assign("resp_drive_depression", u / (1 + u), "dimensionless",
                  "opioid depression E of the central respiratory drive (0 none, 1 abolished)", interface=True)
+    k_on = d["k_off"] / d["r"]
+    m.ode(B, k_on * E * B - d["k_off"] * (B - 1))
     P0 = g["P0"]
     drive = (1 - E) * (P / P0) ** g["F"]
     m.ode(P, (1 - g["clamp"]) * g["kel"] * (P0 - drive * P) + g["clamp"] * g["kc"] * (g["Pc"] - P))

@@ -120,18 +120,22 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
 @target("mortality.ost", finding="all-cause mortality on methadone 11.3 vs 36.1 per 1000 PY off (RR 3.20); overdose 2.6 vs 12.7",
         band="RR inside 2.4–4.2; overdose RR 3–8", source="Sordo et al., BMJ 2017;357:j1550",
         calibration="other_death_rate/other_death_use_rate calibrated to Sordo's non-overdose rates (8.7 on, "
-                    "23.4 off per 1000 PY); od_prob_ref calibrated to the overdose rate off OST (12.7/1000 PY; "
-                    "re-done for issue 14 with the sedative co-use trait: 2e-5 → 2e-6); od_nadir_sd, the sedative "
-                    "trait's prevalence (0.45) and potency shift (1.84) are sourced or assumed, not fitted; "
-                    "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003). The overdose rate on "
-                    "methadone (2.6) is missed (far too low): co-use raises each exposure's risk alike on and off "
-                    "treatment (~3× at the nadir of heroin on methadone, ~5× off), and the methadone dose's own "
-                    "nadir (~0.9, scored as an exposure since issue 14) is too shallow in a tolerant patient to "
-                    "matter; induction-period deaths are not produced by the respiration module. Per use, heroin "
-                    "on methadone carries ~1/100 of the off-treatment risk (median nadir 0.63 vs 0.26): methadone "
-                    "80 mg holds central μ occupancy at 0.976, breathing tolerance at fold ~10 (resp_tolerance_gain "
-                    "fitted through it), and the adaptation module's load bound (ε 0.01) caps what heroin adds; "
-                    "the first 4 weeks after leaving are safer than later time off (Cornish 2010: the opposite)")
+                    "23.4 off per 1000 PY); od_hazard_ref (h0 of the hypoxaemia hazard) calibrated to the overdose "
+                    "rate off OST only (12.7/1000 PY; data/calibration.yaml); the on-OST rate, the all-cause RR and "
+                    "the overdose RR are predictions. The hazard reads PaO2 below the FDA 'dangerous' 30 mmHg (Mann "
+                    "2022) over each exposure's window, to the next exposure (design memo "
+                    "docs/design/breathing-tolerance.md, C); od_hypoxaemia_exponent (2), the sedative trait's "
+                    "prevalence (0.45) and potency shift (1.84) are sourced or assumed, not fitted; "
+                    "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003). Since the structural "
+                    "fix (linear μ signal, methadone's τ, effect-driven breathing tolerance) heroin adds its own "
+                    "signal to methadone's and the methadone dose's own hypoxaemia is scored over its interval, so "
+                    "the overdose RR fell from ~110 to ~23 (18 in expectation, n = 300, where the off-OST rate the "
+                    "scale was fitted to on the default draw reads 16.4) and induction now carries an excess (on-OST "
+                    "first 4 weeks ~4× later). The on-OST overdose rate is still missed (0.5–0.9 vs 2.6): methadone holds a "
+                    "breathing tolerance Φ ≈ 33 (r fitted through Teichtahl), so a heroin dose on top of it rarely "
+                    "takes PaO2 below 30 mmHg; the model has no O2 stores (apnoea desaturates within minutes) or "
+                    "hypoxic drive, and the first 4 weeks after leaving remain safer than later time off (Cornish "
+                    "2010: the opposite)")
 def _mort(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost(n=n, seed=seed)
@@ -166,15 +170,18 @@ def _cncp(model=None, n: int = 150, seed: int = SEED):
 @target("od.post.release", finding="overdose death risk in the first 2 weeks after forced abstinence (release from "
         "prison) far above the risk later on", band="risk in weeks 1–2 ≥10× the risk in weeks 5–12",
         source="Binswanger et al., NEJM 2007;356:157; Merrall et al., Addiction 2010;105:1545",
-        calibration="")  # independent: tolerance_insight, dose_judgement_sd, od_nadir_sd and the breathing
-# tolerance's rates are assumed, not fitted; od_prob_ref (mortality.ost) only scales both periods alike; the
-# sedative co-use trait (issue 14: prevalence and potency shift from sources) is not fitted. What the miss
-# depends on (n = 200, default draw; issue 14): not the breathing tolerance's rates (gain t½ 2/7/14 d, loss
-# t½ 3/10 d: ratio 6.3–6.9) nor the dose chosen after release (tolerance_insight 0: 7.3; dose_floor 0.6:
-# 7.8), but the magnitude of the breathing tolerance a community user keeps at ~1.3 uses a day (nadir of a
-# habitual dose ~0.24 in weeks 5–12): resp_tolerance_gain 0.77 → 1.54 gives 18.8. That gain is fitted to
-# methadone patients (Teichtahl 2005), whose day-averaged μ stimulus is far above an intermittent
-# heroin user's, so Φ* = 1 + g_b·X leaves the latter little tolerance
+        calibration="")  # independent: tolerance_insight, dose_judgement_sd, od_hypoxaemia_exponent and the
+# breathing tolerance's offset rate are assumed, its residual r fitted to Teichtahl (methadone), not here;
+# od_hazard_ref (mortality.ost) only scales both periods alike; the sedative co-use trait (issue 14: prevalence
+# and potency shift from sources) is not fitted. Since the structural fix (issue 14, design memo
+# docs/design/breathing-tolerance.md: linear μ signal, effect-driven breathing tolerance, hypoxaemia hazard) the
+# ratio fell from 7.5 to 1.5 (n = 200, default draw): mean P(overdose) per use 3.2e-3 in weeks 1–2 vs 1.5e-3 in
+# weeks 5–12. Effect-driven tolerance leaves a community user at ~1.4 uses a day little breathing tolerance (each
+# use adds ln Φ ≈ k_on·∫E dt ≈ 0.06 while ~0.23·(1 − 1/Φ) is lost a day: Φ ≈ 1.6, a concentration fold ~1.7; the
+# intermittent-dosing animal data agree: Marchette 2023), so release removes little, and the hypoxaemia threshold
+# does not separate the periods. The post-release excess must come from elsewhere: what users take after release
+# (dose_floor, tolerance_insight), sedative co-use that reverses tolerance (Hill 2016, 2018), the loss of the
+# adaptation module's tolerance that sets the dose, or a missing O2-store/apnoea mechanism (memo C, second step)
 def _post_release(model=None, n: int = 200, seed: int = SEED):
     from ..behaviour.trials import post_release
     r = post_release(n=n, seed=seed)
