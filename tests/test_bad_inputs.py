@@ -599,3 +599,27 @@ def test_failed_patients_are_left_out_of_endpoints_with_a_note(tmp_path, small):
     assert any("left out of the endpoints" in n for n in res.notes)
     assert res.endpoints.select_dtypes("number").abs().max().max() < 1e8   # the garbage did not reach them
     assert json.loads((tmp_path / "o" / "run.json").read_text())["solver_failures"]["patients"] == [1]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("methadone", "tau: {value: 100", "tau: {value: -5"), "tau must be > 0"),
+    (("naloxone", "efficacy: {value: 0.0", "tau: {value: 3, unit: dimensionless, source: x}\n      efficacy: {value: 0.0"),
+     "belongs to an agonist"),
+])
+def test_drug_library_tau_is_checked_and_named(tmp_path, edit, message):
+    """The operational-model τ (issue 14) of a drug library: positive, for agonists only; the error
+    names the file and the field."""
+    from opiaxis.errors import OpiaxisInputError
+    from pathlib import Path
+
+    import opiaxis
+    from opiaxis.physiology.drugs import load_drugs
+    text = (Path(opiaxis.__file__).parent / "data" / "drugs.yaml").read_text(encoding="utf-8")
+    drug, old, new = edit
+    start = text.index(f"\n{drug}:")
+    i = text.index(old, start)
+    bad = tmp_path / "drugs.yaml"
+    bad.write_text(text[:i] + new + text[i + len(old):], encoding="utf-8")
+    with pytest.raises(OpiaxisInputError, match=message) as err:
+        load_drugs(bad)
+    assert "drugs.yaml" in str(err.value) and f"{drug}" in str(err.value) and "tau" in str(err.value)
