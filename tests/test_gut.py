@@ -138,6 +138,49 @@ def test_naldemedine_disposition_is_two_compartment(gm):
     assert 9.5 <= th <= 12.5
 
 
+def test_naloxegol_peak_is_the_measured_one(gm):
+    """Naloxegol 25 mg: geometric mean Cmax 51 ng/mL after 27 mg oral solution, before 2 h (ADME study,
+    PMC4564822; tablet bioequivalent to the solution, Bui 2017), i.e. ~47 ng/mL for 25 mg; terminal t½
+    6–11 h (label). The label's one-compartment Vz/F gave 14 ng/mL (gut5)."""
+    times = np.arange(0, 72.01, 0.05)
+    c = run(gm, ["naloxegol 25 mg oral once"], times).get("naloxegol_plasma")[0]
+    assert 0.75 * 47 <= c.max() <= 1.25 * 47
+    assert times[c.argmax()] < 2.0
+    sel = (times >= 24) & (times <= 72)
+    th = np.log(2) / -np.polyfit(times[sel], np.log(c[sel]), 1)[0]
+    assert 6.0 <= th <= 11.0
+
+
+def test_methylnaltrexone_sc_exposure_is_the_label_one(gm):
+    """Methylnaltrexone SC 0.15 mg/kg of the bromide (8.6 mg of the cation at 70 kg): Cmax 117 ± 33 ng/mL at
+    ~0.5 h, AUC 180 ± 37 ng·h/mL (Relistor Swiss Fachinformation)."""
+    times = np.arange(0, 96.01, 0.05)
+    c = run(gm, ["methylnaltrexone 8.6 mg sc once"], times).get("methylnaltrexone_plasma")[0]
+    assert 117 - 33 <= c.max() <= 117 + 33
+    assert times[c.argmax()] <= 1.0
+    assert 180 - 37 <= np.trapezoid(c, times) <= 180 + 37
+
+
+def test_pamora_enteric_block_at_clinical_exposure(gm):
+    """At the verified clinical exposures and affinities (gut5), the fractional enteric μ block 1 h after a
+    dose on morphine 60 mg ER bid orders the PAMORAs by their pharmacology: naldemedine's insurmountable
+    block is the largest; methylnaltrexone (IC50 70 nM, competitive against ~100-fold agonist occupancy
+    odds) and naloxegol (Ki ~7 nM, Cmax ~47 ng/mL) shave off a few to ~15 per cent."""
+    t = [0.0, 14 * 24.0, 14 * 24.0 + 1.0]
+    base = "morphine 60 mg oral_er bid for 3 weeks"
+
+    def ago(extra):
+        return float(run(gm, [base] + extra, t).get("mor_enteric_agonism")[0, -1])
+
+    a0 = ago([])
+    block = {p.split()[0]: 1 - ago([p]) / a0 for p in ("naldemedine 0.2 mg oral once at 336 h",
+                                                       "methylnaltrexone 8.6 mg sc once at 336 h",
+                                                       "naloxegol 25 mg oral once at 336 h")}
+    assert block["naldemedine"] > 0.3
+    assert block["naldemedine"] > 2 * block["methylnaltrexone"]
+    assert 0.0 < block["methylnaltrexone"] < 0.3 and 0.0 < block["naloxegol"] < 0.3
+
+
 def test_naldemedine_block_is_insurmountable_naloxegol_is_not(gm):
     """Kanemasa et al. (JPET 2020): naldemedine's block of enteric μ agonism is not overcome by a
     higher opioid dose (noncompetitive), naloxegol's is (competitive)."""
