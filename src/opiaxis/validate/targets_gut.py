@@ -34,11 +34,11 @@ under 20 s each. Trials are simulated as trials:
   it is checked by ``scripts/gut_onset.py`` (with SC methylnaltrexone in COMPOSE-4's population) and
   not scored. Published: COMPOSE-4 median 4.7 vs 26.6 h; COMPOSE-1/2 16.1/18.3 vs 46.7/45.9 h;
   methylnaltrexone SC laxation ≤4 h 48 vs 15% (i.e. a median near 4 h — as fast as naldemedine in
-  cancer patients, not faster). The events are threshold crossings of the rectal content
-  (:func:`opiaxis.physiology.gut.first_sbm_probability`, issue 14 / gut4), so a PAMORA's first-hours
-  effect is set by how far it lifts the enteric brake at its peak: naldemedine's insurmountable block
-  overshoots the onset, methylnaltrexone's competitive block against near-saturating morphine
-  occupancy undershoots it (gut5: both drugs' enteric potencies and exposures were verified).
+  cancer patients, not faster). The model's onset is too slow for both (COMPOSE-4 drug median
+  13.5 h); reading defecation as threshold crossings of the rectal content (branch ``gut4``/``gut5``,
+  not merged) over-corrects naldemedine's insurmountable block (0.9 h) and leaves methylnaltrexone's
+  competitive block against near-saturating morphine occupancy too weak (P(≤4 h) 0.14). The PAMORAs'
+  enteric potencies and exposures were verified in the sixth session (drug library).
 
 Not modelled: rescue bisacodyl (COMPOSE/KODIAC: after 72 h without a BM; an SBM is a BM without
 rescue in the previous 24 h) is only the read-out ``rescue_laxative_rate`` — the diary counts every
