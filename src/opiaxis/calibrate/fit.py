@@ -973,8 +973,9 @@ def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=N
 # a parameter whose effect is a switch (the mood module's bistable episode: at the median trait a
 # person is euthymic and MADRS barely moves with the trait, past the tipping point it is ~30) has
 # no local information although the data decide it. When some read-out's misfit at the prior
-# median is beyond what the linearised prior predictive allows (its rows' Σ e² above the 99.9%
-# χ² quantile, e = misfit / sqrt(1 + Σ_k S_k²) on the noise-standardised scale), the parameters
+# median is beyond what the linearised prior predictive allows (the Mahalanobis distance dᵀΣ⁻¹d of
+# its rows' misfit d on the noise-standardised scale, Σ = I + SᵀS with the local sensitivities S,
+# above the 99.9% χ² quantile: the visits of a read-out share the parameters' shifts), the parameters
 # the local screen left uninformed are moved to ±SECANT_Z prior SDs (2 batches of simulations),
 # and one that removes at least half of those read-outs' squared misfit is fitted ("promoted",
 # with its secant information; a second MAP starts on that side, :func:`_map_from_start`).
@@ -992,12 +993,16 @@ def _nonlinear_screen(prob, candidates, info, Ss, g0s, min_info) -> dict:
         kind = term.readout.kind
         ok = (cens == "") & np.isfinite(y) & (kind != "binary")
         gy = _g(kind, term.readout, np.where(np.isfinite(y), y, 1.0))
-        e = np.where(ok, (g0 - gy) / np.sqrt(1.0 + (S ** 2).sum(axis=0)), 0.0)
+        d, So = (g0 - gy)[ok], S[:, ok]
+        m = float(d @ np.linalg.solve(np.eye(len(d)) + So.T @ So, d)) if len(d) else 0.0
         ys.append(gy)
         oks.append(ok)
-        flag.append(np.full(len(ok), ok.sum() > 0 and float(np.sum(e ** 2)) > chi2.ppf(0.999, max(ok.sum(), 1))))
+        flag.append(np.full(len(ok), len(d) > 0 and m > chi2.ppf(0.999, max(len(d), 1))))
     flag = np.concatenate(flag) & np.concatenate(oks)
-    weak = [k for k in range(len(candidates)) if info[k] < min_info]
+    # only parameters that reach a flagged read-out at all (a local sensitivity exactly 0 there: not
+    # on its path in the model's equations)
+    reach = np.abs(np.concatenate(Ss, axis=1)[:, flag]).max(axis=1, initial=0.0) > 1e-9
+    weak = [k for k in range(len(candidates)) if info[k] < min_info and reach[k]]
     if not flag.any() or not weak:
         return {}
     gy, g0 = np.concatenate(ys), np.concatenate(g0s)
