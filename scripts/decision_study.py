@@ -306,6 +306,8 @@ def main(argv=None):
         argv_text = " ".join(argv if argv is not None else sys.argv[1:])
         if a.from_rows:  # the run that made the rows, not this summary
             argv_text = f"--replicates {R['patient'].str.rsplit('-', n=1).str[1].astype(int).max()}"
+            if "design" in R and R["design"].iloc[0] != "standard":
+                argv_text = f"--design {R['design'].iloc[0]} " + argv_text
             load = a.load or load
         write_doc(Path(a.doc), R, S, argv_text, None if a.from_rows else time.perf_counter() - t0, load)
         print(f"wrote {a.doc}")

@@ -17,6 +17,7 @@ named parameter at its true value (``--oracle NAME``, repeatable).
 
     python scripts/decision_terms.py typical 1 --base "methadone 30→60 mg/day" --oracle mood_trait_offset
     python scripts/decision_terms.py low_bup_F_pain 1 --noise misspec
+    python scripts/decision_terms.py hpa_depressed 2 --noise misspec --base-b "buprenorphine 8 mg/day"
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def term_table(fit, combos, sets: dict, opts) -> pd.DataFrame:
     for label, PP in sets.items():
         for k, o in combination_outcomes(fit, combos, PP.copy(), options=opts).items():
             terms = loss_terms(o, opts.weights)
-            r = {"rows": label, "combination": " + ".join(SHORT.get(a, a) for a in k.split(" + ")[1:]) or "(base)"}
+            r = {"rows": label, "combination": " + ".join(SHORT.get(a, a) for a in k.split(" + "))}
             r.update({t: float(np.mean(v)) for t, v in terms.items()})
             r["total"] = float(np.mean(np.sum(list(terms.values()), axis=0)))
             r.update({c: float(np.mean(o[c])) for c in ("madrs_mean", "sbm_per_week", "bfi_mean") if c in o})
@@ -95,6 +96,7 @@ def main(argv=None):
     ap.add_argument("--base", default="buprenorphine 32 mg/day")
     ap.add_argument("--a", default=f"{SSRI},{PEG}", help="adjuncts of combination A (comma-separated)")
     ap.add_argument("--b", default=f"{PEG},{NAL}", help="adjuncts of combination B (comma-separated)")
+    ap.add_argument("--base-b", default=None, help="combination B's base candidate (default: --base)")
     ap.add_argument("--draws", type=int, default=20)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--oracle", action="append", default=[], help="a parameter set to its true value in the draws")
@@ -104,7 +106,7 @@ def main(argv=None):
     model, opts = default_model(), load_options()
     P, fit = patient_fit(model, a.phenotype, a.replicate, a.noise, a.design, a.seed)
     print("fitted:", ", ".join(fit.names))
-    combos = [(a.base, tuple(a.a.split(","))), (a.base, tuple(a.b.split(",")))]
+    combos = [(a.base, tuple(a.a.split(","))), (a.base_b or a.base, tuple(a.b.split(",")))]
     Pd = fit.draw_parameters(a.draws, a.seed)
     fitted = [model.param_index[n] for n in fit.names]
     var = [model.param_index[p.name] for p in model.parameters if p.variability is not None and p.variability.spread != 0]
