@@ -98,6 +98,7 @@ def test_a_switch_the_local_screen_cannot_see_is_fitted_when_the_data_show_it(mo
     scr = fit.screen.set_index("parameter")
     assert scr.loc["mood_trait_offset", "local_information"] < 0.3
     assert "mood_trait_offset" in fit.names, fit.names
+    assert set(fit.screen.attrs["start"]) & set(fit.names) == {"mood_trait_offset"}, fit.screen.attrs["start"]
     row = fit.table.set_index("parameter").loc["mood_trait_offset"]
     assert row["lower90"] <= P[model.param_index["mood_trait_offset"]] <= row["upper90"], row
     assert row["lower90"] > 0.0, row   # the data exclude the population median (euthymic)
