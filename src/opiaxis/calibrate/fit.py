@@ -979,8 +979,9 @@ def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=N
 # the local screen left uninformed are moved to ±SECANT_Z prior SDs (2 batches of simulations),
 # and one that removes at least half of those read-outs' squared misfit is fitted ("promoted",
 # with its secant information; a second MAP starts on that side, :func:`_map_from_start`).
-# SECANT_Z 3 (0.3% of the population beyond): in the decision study's low_bup_F_pain-1 (MADRS 32-35 at four visits, ~2 predicted at the
-# median) the trait offset tips the median patient into an episode between 2 and 2.5 SD (truth 2.35).
+# SECANT_Z 3 (0.3% of the population beyond): in the decision study's low_bup_F_pain-1 (MADRS
+# 32-35 at four visits, ~2 predicted at the median) the trait offset tips the median patient into
+# an episode between 2 and 2.5 SD (truth 2.35), so ±2 SD would not have seen it.
 SECANT_Z = 3.0
 SECANT_EXPLAINS = 0.5
 
