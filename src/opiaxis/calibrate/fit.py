@@ -943,7 +943,7 @@ def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=N
     prob = Problem(model, data, candidates, readouts=readouts, rtol=rtol)
     K = len(candidates)
     if K == 0 or prob.n_obs == 0:
-        return pd.DataFrame({"parameter": candidates, "information": np.zeros(K)})
+        return pd.DataFrame({"parameter": candidates, "information": np.zeros(K), "local_information": np.zeros(K)})
     Z = np.vstack([np.zeros(K), step * np.eye(K)])
     preds = prob.predictions(prob.params(Z))
     info = np.zeros(K)
