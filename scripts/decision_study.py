@@ -124,14 +124,18 @@ def true_losses(fit, P, horizon, opts) -> pd.Series:
     return pd.Series({canon(k): float(composite(o, opts.weights)[0]) for k, o in out.items()})
 
 
-def judge(recommended: str, true_loss: dict, posterior_loss: dict, mid: float) -> dict:
-    """Hit, regret and the cause of a miss, on canonical combination names."""
+def judge(recommended: str, true_loss: dict, posterior_loss: dict, mid: float, search_loss: dict | None = None) -> dict:
+    """Hit, regret and the cause of a miss, on canonical combination names. ``posterior_loss``:
+    expected losses of the ranked combinations (all draws) and of the others searched (the search
+    draws); ``search_loss``: every searched combination's on the search draws (compares a true best
+    that was only searched with rank 1 on the same draws)."""
     T = pd.Series({canon(k): v for k, v in true_loss.items()})
     Q = {canon(k): v for k, v in posterior_loss.items()}
+    S = {canon(k): v for k, v in (search_loss or {}).items()}
     top, best = canon(recommended), T.idxmin()
     srt = np.sort(T.to_numpy())
     return {"true_best": best, "hit": top == best, "regret": float(T.get(top, np.nan) - T.min()),
-            "true_margin": float(srt[1] - srt[0]), "cause": diagnose(top, Q, T, mid, drug_classes())}
+            "true_margin": float(srt[1] - srt[0]), "cause": diagnose(top, Q, T, mid, drug_classes(), S)}
 
 
 def drug_classes() -> dict:
@@ -141,18 +145,25 @@ def drug_classes() -> dict:
             for b, spec in load_options().candidates.items()}
 
 
-def diagnose(top: str, post: dict, truth: pd.Series, mid: float, classes: dict | None = None) -> str:
+def diagnose(top: str, post: dict, truth: pd.Series, mid: float, classes: dict | None = None,
+             search: dict | None = None) -> str:
     """Why rank 1 is not the true best (canonical names): (b) a tie under the truth (regret < MID);
     (a) the posterior expects rank 1 to beat the true best (by how much, against the truth's gap) —
     "(a) on D" when the true best itself was not simulated but its adjuncts were, on dose D of the
     same drug (the search carries a drug class's best combination to its other doses);
-    (search) the true best's combination was never simulated. ``classes``: base → drug class."""
+    (search) the true best's combination was never simulated. ``classes``: base → drug class.
+    ``search``: expected losses on the search draws; where the true best has one and differs from
+    ``post`` (it was searched, not ranked), the comparison is made there, with rank 1's on the same draws."""
     best = truth.idxmin()
     if top == best:
         return "hit"
     regret = truth[top] - truth[best]
     if regret < mid:
         return f"(b) tie under the truth: regret {regret:.3f} < MID"
+    search = search or {}
+    if best in search and top in search and post.get(best) == search[best]:
+        return (f"(a) on the search draws (the true best was searched, not ranked) the posterior prefers rank 1 "
+                f"to the true best by {search[best] - search[top]:.3f} loss units, the truth the reverse by {regret:.3f}")
     if best in post:
         return (f"(a) posterior prefers rank 1 to the true best by {post[best] - post[top]:.3f} loss units, "
                 f"the truth the reverse by {regret:.3f}")
@@ -189,7 +200,7 @@ def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = F
     truth = true_losses(fit, P, horizon, opts)
     top = tab["candidate"].iloc[0]
     post = {**rec.screened, **tab.set_index("candidate")["composite"].to_dict()}
-    verdict = judge(top, truth.to_dict(), post, opts.mid)
+    verdict = judge(top, truth.to_dict(), post, opts.mid, rec.screened)
     best_true = verdict["true_best"]
     tie_set = {canon(c) for c in tab.loc[tab["tie"], "candidate"]} | {canon(top)}
     cover, missed, shifted = [], [], []
@@ -203,7 +214,7 @@ def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = F
     p_best = {canon(k): v for k, v in tab.set_index("candidate")["p_best"].items()}
     return {"noise": noise, "design": design, "patient": pid, "phenotype": name, "recommended": top,
             "top3": list(tab["candidate"].iloc[:3]), **verdict, "true_best_in_ties": best_true in tie_set,
-            "posterior_loss": post, "p_best_of_true_best": float(p_best.get(best_true, np.nan)),
+            "posterior_loss": post, "search_loss": dict(rec.screened), "p_best_of_true_best": float(p_best.get(best_true, np.nan)),
             "n_ties": int(tab["tie"].sum()), "coverage90": float(np.mean(cover)) if cover else np.nan,
             "n_params": len(cover), "covered": int(np.sum(cover)), "missed": "; ".join(missed),
             "n_shifted": int(np.sum(shifted)), "covered_shifted": int(np.sum(np.array(cover) & np.array(shifted, bool))),
@@ -293,7 +304,9 @@ def main(argv=None):
     if a.from_rows:
         R = pd.read_json(a.from_rows, lines=True)
         if "posterior_loss" in R:  # re-judged with this script's rules (canonical names)
-            J = pd.DataFrame([judge(r["recommended"], r["true_loss"], r["posterior_loss"], MID) for _, r in R.iterrows()])
+            J = pd.DataFrame([judge(r["recommended"], r["true_loss"], r["posterior_loss"], MID,
+                                    r["search_loss"] if "search_loss" in R and isinstance(r["search_loss"], dict) else None)
+                              for _, r in R.iterrows()])
             R[J.columns] = J.to_numpy()
     else:
         R = run_all(a)
@@ -306,6 +319,8 @@ def main(argv=None):
         argv_text = " ".join(argv if argv is not None else sys.argv[1:])
         if a.from_rows:  # the run that made the rows, not this summary
             argv_text = f"--replicates {R['patient'].str.rsplit('-', n=1).str[1].astype(int).max()}"
+            if "design" in R and R["design"].iloc[0] != "standard":
+                argv_text = f"--design {R['design'].iloc[0]} " + argv_text
             load = a.load or load
         write_doc(Path(a.doc), R, S, argv_text, None if a.from_rows else time.perf_counter() - t0, load)
         print(f"wrote {a.doc}")

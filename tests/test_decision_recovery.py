@@ -80,6 +80,10 @@ def test_miss_diagnosis_separates_ties_search_and_posterior():
     v = ds.diagnose("A", {"A": 1.0, "E + z": 1.3}, pd.Series({"A": 1.0, "D + z": 0.6}), 0.1,
                     {"D": frozenset({"m"}), "E": frozenset({"m"}), "A": frozenset({"b"})})
     assert v.startswith("(a) on 'E'") and "1.300" in v
+    # the true best only searched (its loss is the search draws'): compared with rank 1 there, not with
+    # rank 1's loss over all draws
+    v = ds.judge("C", {"C": 1.5, "A + x + y": 1.0}, {"C": 1.9, "A + y + x": 2.0}, 0.1, {"C": 1.8, "A + x + y": 2.0})
+    assert v["cause"].startswith("(a) on the search draws") and "by 0.200" in v["cause"], v["cause"]
     # rank 1 C, true best A + x + y simulated and 0.5 better: the posterior got it wrong
     v = ds.judge("C", {k: v for k, v in truth.items() if k != "D + z"}, {**post, "C": 1.9}, 0.1)
     assert v["cause"].startswith("(a)") and "by 0.100" in v["cause"] and "reverse by 0.500" in v["cause"]
