@@ -14,6 +14,7 @@ recovery-study design); the log-scale error against the true parameters is print
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -72,7 +73,10 @@ def main(argv=None):
                      "recommend_cpu_s": c_rec, "candidates": len(rec.table), "generic_s": t_gen, "generic_cpu_s": c_gen,
                      "generic_nfev": sol.nfev, "map_rmse_log": float(np.sqrt(np.mean(np.log(est_map / truth) ** 2))),
                      "generic_rmse_log": float(np.sqrt(np.mean(np.log(est_gen / truth) ** 2))),
-                     "generic_at_bound": int(np.sum(np.abs(sol.x) > 10))})
+                     "generic_at_bound": int(np.sum(np.abs(sol.x) > 10)),
+                     # wall time on a shared machine is inflated by the others' jobs: the 1-minute
+                     # load average says by how much (2 cores here); CPU seconds compare across loads
+                     "load1": os.getloadavg()[0]})
         print(rows[-1], flush=True)
     R = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
@@ -83,6 +87,8 @@ def main(argv=None):
     print(f"seconds per patient: recommend {r:.1f} s ({a.draws} draws x {R['candidates'].iloc[0]} candidates)")
     print(f"CPU seconds per patient (all threads): fit {R['fit_cpu_s'].mean():.1f}, recommend {R['recommend_cpu_s'].mean():.1f}, "
           f"generic least_squares {R['generic_cpu_s'].mean():.1f}")
+    print(f"1-minute load average during the runs: {R['load1'].min():.1f}-{R['load1'].max():.1f} "
+          f"on {os.cpu_count()} cores")
     print(f"log-scale RMSE vs truth: opiaxis MAP {R['map_rmse_log'].mean():.3f} | generic {R['generic_rmse_log'].mean():.3f}")
 
 

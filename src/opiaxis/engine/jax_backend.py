@@ -254,7 +254,8 @@ def _build_solver(rhs, jac, jacobian: str):
                    t_out=t_out, n_out=n_out, pid=pid, t_last=t_out[n_out - 1], rtol=rtol, atol=atol,
                    h_max=h_max, max_steps=max_steps, eye=eye, A=A_j, C=C_j, M=M_j)
         init = {"t": jnp.full(B, t0), "x": X0, "r": jnp.zeros_like(X0), "f0": jnp.zeros_like(X0),
-                "h": jnp.zeros(B, X0.dtype), "k_ev": jnp.zeros(B, jnp.int32),
+                "h": jnp.zeros(B, X0.dtype), "h_prev": jnp.zeros(B, X0.dtype),
+                "h_start": jnp.full(B, 1e-10, X0.dtype), "fresh": jnp.zeros(B, bool), "k_ev": jnp.zeros(B, jnp.int32),
                 "j_out": jnp.zeros(B, jnp.int32), "steps": jnp.zeros(B, jnp.int64),
                 "rejects": jnp.zeros(B, jnp.int64), "status": jnp.zeros(B, jnp.int64),
                 "Y": jnp.zeros((B, n_out + 1, n), X0.dtype)}
@@ -275,7 +276,8 @@ def _event_due(b: _Batch, c: dict) -> jax.Array:
 def _apply_event(b: _Batch, c: dict) -> dict:
     """The next event of every patient with one due at its time, in the given order: a bolus adds
     to its state, an infusion start or stop changes its rate, a reset restores the initial
-    state; the step size is 0, so the next step starts a new segment."""
+    state; the step size is 0, so the next step starts a new segment (the step before the event
+    is kept in ``h_prev``, as the kernel keeps it)."""
     due = _event_due(b, c)
     pid, k = b.pid, c["k_ev"]
     kind, cmt, val = b.ev_kind[pid, k], b.ev_cmt[pid, k], b.ev_val[pid, k]
@@ -288,7 +290,8 @@ def _apply_event(b: _Batch, c: dict) -> dict:
     reset = (due & (kind == EV_RESET))[:, None]
     x = jnp.where(reset, b.X0, x)
     r = jnp.where(reset, 0.0, r)
-    return {**c, "x": x, "r": r, "k_ev": k + due, "h": jnp.where(due, 0.0, c["h"])}
+    h_prev = jnp.where(due & (c["h"] > 0.0), c["h"], c["h_prev"])
+    return {**c, "x": x, "r": r, "k_ev": k + due, "h": jnp.where(due, 0.0, c["h"]), "h_prev": h_prev}
 
 
 def _output_due(b: _Batch, c: dict) -> jax.Array:
@@ -310,7 +313,7 @@ def _step(b: _Batch, c: dict) -> dict:
     active = _running(b, c)
     t, x, r = c["t"], c["x"], c["r"]
     t_end = jnp.minimum(b.t_last, b.ev_time[b.pid, c["k_ev"]])
-    f0, h = _start_segment(b, c, active, t_end)
+    f0, h, h_start, fresh = _start_segment(b, c, active, t_end)
 
     out_of_steps = active & (c["steps"] >= b.max_steps)
     stepping = active & ~out_of_steps
@@ -326,7 +329,7 @@ def _step(b: _Batch, c: dict) -> dict:
     f2 = b.ops.rhs(xn, b.P, r)
     t_new = jnp.where(last, t_end, t + hs)
     c = _dense_output(b, c, ok, t, t_new, hs, (x, f0, xn, f2))
-    h_new = _next_step_size(h, err, ok, lu_fail, err_fail)
+    h_new = _next_step_size(h, err, ok, lu_fail, err_fail, fresh, h_start)
     too_small = err_fail & (h_new < 1e-14 * jnp.maximum(1.0, jnp.abs(t)))
     status = jnp.where(out_of_steps, 1, jnp.where(too_small, 2, c["status"]))
     return {**c,
@@ -334,14 +337,19 @@ def _step(b: _Batch, c: dict) -> dict:
             "x": jnp.where(ok[:, None], xn, x),
             "f0": jnp.where(ok[:, None], f2, f0),
             "h": h_new,
+            "h_start": h_start,
+            "fresh": fresh & ~ok,
             "steps": c["steps"] + stepping,
             "rejects": c["rejects"] + (lu_fail | err_fail),
             "status": status}
 
 
-def _start_segment(b: _Batch, c: dict, active: jax.Array, t_end: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(f(x), step size): for a patient starting a segment (at the start, or after an event: h = 0)
-    f at its state and the kernel's initial step size (0.01·|x|/|f| in the error norm), else its own."""
+def _start_segment(b: _Batch, c: dict, active: jax.Array,
+                   t_end: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """(f(x), step size, the heuristic's step, no step accepted since the segment's start): for a
+    patient starting a segment (at the start, or after an event: h = 0) f at its state and the
+    kernel's initial step size (0.01·|x|/|f| in the error norm, at least 5% of the step before
+    the event), else its own."""
     t, x, r, h = c["t"], c["x"], c["r"], c["h"]
     fresh = active & (h == 0.0)
 
@@ -352,9 +360,12 @@ def _start_segment(b: _Batch, c: dict, active: jax.Array, t_end: jax.Array) -> t
         d1 = jnp.sqrt(jnp.mean((f_new / sc) ** 2, axis=1))
         h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.where(d1 > 0, d1, 1.0))
         h0 = jnp.maximum(jnp.minimum(h0, 0.1 * (t_end - t)), 1e-10)
-        return jnp.where(fresh[:, None], f_new, f0), jnp.where(fresh, h0, h)
+        h1 = jnp.minimum(jnp.maximum(h0, 0.05 * c["h_prev"]), t_end - t)
+        return (jnp.where(fresh[:, None], f_new, f0), jnp.where(fresh, h1, h),
+                jnp.where(fresh, h0, c["h_start"]))
 
-    return lax.cond(jnp.any(fresh), start, lambda f0, h: (f0, h), c["f0"], h)
+    f0, h, h_start = lax.cond(jnp.any(fresh), start, lambda f0, h: (f0, h, c["h_start"]), c["f0"], h)
+    return f0, h, h_start, fresh | c["fresh"]
 
 
 def _rodas4(b: _Batch, x: jax.Array, r: jax.Array, f0: jax.Array,
@@ -407,14 +418,16 @@ def _dense_output(b: _Batch, c: dict, ok: jax.Array, t: jax.Array, t_new: jax.Ar
 
 
 def _next_step_size(h: jax.Array, err: jax.Array, ok: jax.Array, lu_fail: jax.Array,
-                    err_fail: jax.Array) -> jax.Array:
-    """The kernel's step-size control: h·0.9·err^(-1/4) within [0.2, 6] after an accepted step,
-    within [0.1, 0.9] after a rejected one (0.1 for a non-finite error), h/2 after a failed LU."""
+                    err_fail: jax.Array, fresh: jax.Array, h_start: jax.Array) -> jax.Array:
+    """The kernel's step-size control: h·0.9·err^(-1/4) within [0.2, 100] after an accepted step,
+    within [0.1, 0.9] after a rejected one (0.1 for a non-finite error; the first step of a
+    segment: at most max(h_start, h/100)), h/2 after a failed LU."""
     fac_ok = jnp.where(err > 0.0, 0.9 * jnp.where(err > 0.0, err, 1.0) ** -0.25, 6.0)
     fac_bad = jnp.where(jnp.isfinite(err), 0.9 * jnp.where(err > 0.0, err, 1.0) ** -0.25, 0.1)
-    return jnp.where(ok, h * jnp.clip(fac_ok, 0.2, 6.0),
-                     jnp.where(lu_fail, h * 0.5,
-                               jnp.where(err_fail, h * jnp.clip(fac_bad, 0.1, 0.9), h)))
+    h_bad = h * jnp.clip(fac_bad, 0.1, 0.9)
+    h_bad = jnp.where(fresh, jnp.minimum(h_bad, jnp.maximum(h_start, 0.01 * h)), h_bad)
+    return jnp.where(ok, h * jnp.clip(fac_ok, 0.2, 100.0),
+                     jnp.where(lu_fail, h * 0.5, jnp.where(err_fail, h_bad, h)))
 
 
 _solvers: dict[tuple, object] = {}

@@ -106,6 +106,10 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
     steps = 0
     rejects = 0
     status = 0
+    h_prev = 0.0    # the step size the controller proposed before the last event
+    jac_ok = False  # J holds df/dx at the current x (reused by a rejected step's retry)
+    h_start = 1e-10  # the starting-step heuristic's step after the last event
+    fresh = False    # no step accepted since the last (re)start
     while True:
         # 1. events due now, in their given order
         while k_ev < n_ev and ev_time[k_ev] <= t:
@@ -122,7 +126,10 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
                     x[i] = x0[i]
                     r[i] = 0.0
             k_ev += 1
+            if h > 0.0:
+                h_prev = h
             h = 0.0
+            jac_ok = False
         # 2. outputs due now (after the events at this time)
         while j_out < n_out and t_out[j_out] <= t:
             for i in range(n):
@@ -146,7 +153,18 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             d1 = math.sqrt(d1 / n)
             h = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
             h = min(h, 0.1 * (t_end - t))
+            # after a dose the heuristic above can fall to its floor (a bolus into an empty
+            # compartment makes ||f|| huge on the atol scale: 1e-10 h after an IV heroin dose,
+            # then 8 steps with error 1e-14..1e-4 before the step reaches the dynamics' scale);
+            # 5% of the step before the event bounds it from below. Where the dose starts a
+            # transient faster than that (the stiff binding in tests/test_engine.py), the first
+            # rejection cuts the step to 1% of the rejected one, not below the heuristic's
+            # (h_start). Decision-study patient's fit and candidate batches: 9-16% fewer steps;
+            # the stiff toy's nine IV boluses: 1-3% more (without the cut: 18-63% more).
             h = max(h, 1e-10)
+            h_start = h
+            h = min(max(h, 0.05 * h_prev), t_end - t)
+            fresh = True
         while t < t_end:
             if steps >= max_steps:
                 status = 1
@@ -156,7 +174,9 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             if t + h >= t_end or t_end - (t + h) < 1e-9 * max(1.0, abs(t_end)):
                 h = t_end - t
                 last = True
-            jac(x, p, J)
+            if not jac_ok:   # a retry after a rejection is at the same x: same J
+                jac(x, p, J)
+                jac_ok = True
             ihg = 1.0 / (h * _GAMMA)
             if not _decompose(J, ihg, W):
                 h *= 0.5
@@ -201,7 +221,10 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             if not (err <= 1.0):  # also catches NaN
                 rejects += 1
                 fac = 0.9 * err ** (-0.25) if err == err else 0.1
-                h *= max(0.1, min(0.9, fac))
+                if fresh:   # the first step after a (re)start failed: a transient the dose started
+                    h = min(h * max(0.1, min(0.9, fac)), max(h_start, 0.01 * h))
+                else:
+                    h *= max(0.1, min(0.9, fac))
                 if h < 1e-14 * max(1.0, abs(t)):
                     status = 2
                     break
@@ -221,9 +244,14 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             for i in range(n):
                 x[i] = xn[i]
                 f0[i] = f2[i]
+            jac_ok = False
+            fresh = False
             t = t_new
             fac = 0.9 * err ** (-0.25) if err > 0.0 else 6.0
-            h *= max(0.2, min(6.0, fac))
+            # growth up to 100x where the error is tiny (err < 5e-4: only in the first steps
+            # after an event; at the usual err 0.3-0.7 the factor is 1.0-1.2): the ramp from
+            # the starting step takes 1-2 steps instead of up to 8 at 6x per step
+            h *= max(0.2, min(100.0, fac))
         if status != 0:
             break
     if status != 0:
