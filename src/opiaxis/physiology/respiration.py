@@ -74,10 +74,18 @@ Equations (time in hours)
    1996;76:284). m = (P_A/(P_A + K_m))/(P_A0/(P_A0 + K_m)) lets O2 uptake fail as the store runs out
    (K_m 1 mmHg, assumed: a numerical floor, not a tissue model). PaO2 = P_A minus an
    alveolar–arterial gradient; SpO2 from the Severinghaus equation (J Appl Physiol 1979;46:599).
-   Hypoxic ventilatory drive is not modelled (opioids blunt it, Weil et al., NEJM 1975;292:1103;
-   Teichtahl et al., Chest 2005 found it doubled in methadone patients, but its size under acute
-   opioid depression is not in hand, and Bouillon's model has none), so in deep depression the CO2
-   drive alone limits hypoventilation.
+
+6. **Hypoxic drive.** The peripheral chemoreflex adds ventilation as saturation falls, and it is
+   depressed by opioids like the central drive (Weil et al., NEJM 1975;292:1103: morphine blunts the
+   hypoxic response; the FDA model depresses both chemoreflexes through μ occupancy):
+
+       v = (1 − E)·( (P/P0)^F + H·(S0 − S)⁺ )      (the hypoxic term is off under an end-tidal clamp)
+
+   with S the SpO2 of the O2 store, S0 its resting value and H the isocapnic hypoxic ventilatory
+   response of controls, 1.12 L/min per % SpO2 (Teichtahl et al., Chest 2005;128:1339), over a
+   resting ventilation of 7 L/min. Teichtahl found it doubled (2.14) in methadone patients; that
+   adaptation is not modelled (one H for everyone). Isohypercapnic studies also hold end-tidal O2
+   (dynamic end-tidal forcing, Algera 2021), so under ``co2_clamp`` the hypoxic term is off.
 """
 
 from __future__ import annotations
@@ -160,6 +168,11 @@ def _o2_store_parameters(m: Module) -> dict:
     p["Pdry"] = m.parameter("dry_gas_pressure", 713.0, "mmHg",
                             "barometric 760 mmHg minus water vapour 47 mmHg at 37 °C (PIO2 149 = 0.21 × 713)",
                             description="pressure of dry alveolar gas")
+    p["H"] = m.parameter("hypoxic_ventilatory_gain", round(1.12 * 100 / 7.0, 2), "dimensionless",
+                         "Teichtahl et al., Chest 2005;128:1339: isocapnic hypoxic ventilatory response of controls "
+                         "1.12 L/min per % SpO2 (2.14 in methadone patients, not modelled), over a resting minute "
+                         "ventilation of 7 L/min (the module's V0, Bouillon 2003): 16 per unit fall in saturation",
+                         variability=lognormal(0.5), description="hypoxic ventilatory response H (per unit SpO2 fall)")
     p["Km"] = m.parameter("o2_uptake_half_pressure", 1.0, "mmHg",
                           "assumed: O2 uptake fails as the alveolar store runs out (a numerical floor well below "
                           "any PaO2 the overdose hazard reads; mitochondrial P50 is < 1 mmHg)",
@@ -213,26 +226,36 @@ def build(drugs=None) -> Module:
     k_on = d["k_off"] / d["r"]
     m.ode(B, k_on * E * B - d["k_off"] * (B - 1))
     P0 = g["P0"]
-    drive = (1 - E) * (P / P0) ** g["F"]
+    o = _o2_store_parameters(m)
+    PA, PA0 = _o2_state(m, g, P0)
+    pao2 = m.assign("pao2", sp.Max(PA - g["AaD"], g["floor"]), "mmHg",
+                    "arterial O2 partial pressure (alveolar O2 store minus the A–a gradient)", interface=True)
+    spo2 = m.assign("spo2", _severinghaus(pao2, g), "dimensionless",
+                    "arterial O2 saturation (Severinghaus 1979), 0…1", interface=True)
+    hypoxic = (1 - g["clamp"]) * o["H"] * sp.Max(_severinghaus(sp.Max(PA0 - g["AaD"], g["floor"]), g) - spo2, 0)
+    drive = (1 - E) * ((P / P0) ** g["F"] + hypoxic)
     m.ode(P, (1 - g["clamp"]) * g["kel"] * (P0 - drive * P) + g["clamp"] * g["kc"] * (g["Pc"] - P))
     m.assign("ventilation_rel", drive, "dimensionless",
-             "minute ventilation as a fraction of the drug-free resting value (chemoreflex included)", interface=True)
-    _oxygen(m, g, P0, drive)
+             "minute ventilation as a fraction of the drug-free resting value (CO2 and hypoxic chemoreflexes "
+             "included)", interface=True)
+    _o2_balance(m, g, o, P0, PA, PA0, drive)
     return m
 
 
-def _oxygen(m: Module, g: dict, P0, vent) -> None:
-    """The alveolar O2 store (docstring, 5): its mass balance, PaO2 and SpO2."""
-    o = _o2_store_parameters(m)
+def _severinghaus(po2, g: dict):
+    return 1 / (g["sev_a"] / (po2 ** 3 + g["sev_b"] * po2) + 1)
+
+
+def _o2_state(m: Module, g: dict, P0):
     PA0 = g["PIO2"] - P0 / g["RQ"]
-    PA = m.state("alveolar_po2", "mmHg", PA0, "alveolar O2 partial pressure (O2 store)")
+    return m.state("alveolar_po2", "mmHg", PA0, "alveolar O2 partial pressure (O2 store)"), PA0
+
+
+def _o2_balance(m: Module, g: dict, o: dict, P0, PA, PA0, vent) -> None:
+    """The alveolar O2 store's mass balance (docstring, 5)."""
     sat_slope = g["sev_a"] * (3 * PA ** 2 + g["sev_b"]) / (PA ** 3 + g["sev_b"] * PA + g["sev_a"]) ** 2
     cap = o["VL"] / o["Pdry"] + o["O2cap"] * sat_slope
     uptake = (PA / (PA + o["Km"])) / (PA0 / (PA0 + o["Km"]))
     m.ode(PA, o["VA0"] / o["Pdry"] * (vent * (g["PIO2"] - PA) - P0 / g["RQ"] * uptake) / cap)
     m.assign("alveolar_o2_deficit", g["PIO2"] - PA, "mmHg",
              "inspired minus alveolar PO2 (P0/RQ at rest; (P0/RQ)/v in a steady state)", interface=True)
-    pao2 = m.assign("pao2", sp.Max(PA - g["AaD"], g["floor"]), "mmHg",
-                    "arterial O2 partial pressure (alveolar O2 store minus the A–a gradient)", interface=True)
-    m.assign("spo2", 1 / (g["sev_a"] / (pao2 ** 3 + g["sev_b"] * pao2) + 1), "dimensionless",
-             "arterial O2 saturation (Severinghaus 1979), 0…1", interface=True)
