@@ -1,5 +1,6 @@
 """Respiration module (issue 14): CO2 chemoreflex, clamped vs spontaneous breathing, hypercapnia
-under opioids, breathing tolerance separate from analgesic tolerance and lost in abstinence."""
+under opioids, breathing tolerance separate from analgesic tolerance and lost in abstinence; an O2
+store and a hypoxic drive (design memo C, second step)."""
 
 import numpy as np
 import pytest

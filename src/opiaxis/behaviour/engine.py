@@ -28,8 +28,9 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    model's "dangerous" arterial PO2 (Mann et al., Clin Pharmacol Ther 2022); each exposure (a use, or
    an agonist maintenance dose: methadone, buprenorphine-naloxone) is scored from its time to the
    next exposure or the interval's end, P = 1 − exp(−∫h dt) (:func:`od_probability`), on the
-   respiration module's PaO2 (μ depression of the central drive with CO2 chemoreflex and a
-   breathing tolerance of its own, lost in abstinence), lowered for a sedative co-user (a patient
+   respiration module's PaO2 (μ depression of the central drive with CO2 and hypoxic chemoreflexes, an
+   O2 store that falls within minutes of a bolus, and a breathing tolerance of its own, lost in
+   abstinence), lowered for a sedative co-user (a patient
    trait: benzodiazepines, alcohol, gabapentinoids on board at every exposure: the odds of the
    opioid's depression times s, :func:`sedated_nadir`, :func:`sedated_pao2`); rescue by bystander naloxone
    (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
