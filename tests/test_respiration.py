@@ -168,3 +168,16 @@ def test_o2_store_falls_before_co2_rises_and_hypoxic_drive_rescues_partial_depre
         r = typical_patient([T.HEROIN, f"heroin 25 mg IV once at {t_use:g} h"], grid, over, model=m)
         low[gain] = r.get("pao2")[0][1:].min()
     assert low[None] > 30.0 > low[0.0]
+
+
+def test_o2_store_recovers_from_a_solver_overshoot_below_zero(m):
+    """A step that overshoots the alveolar PO2 below 0 (deep apnoea, loose tolerances) must recover to
+    rest once breathing resumes, not sit at a spurious equilibrium (before the rates read max(P_A, 0),
+    P_A ≈ −1 mmHg held 20-fold ventilation against the pole of the uptake term)."""
+    from opiaxis.engine.simulate import simulate
+    P = m.default_parameters()[None, :]
+    x0 = m.initial_state(P)
+    x0[0, m.state_index["alveolar_po2"]] = -1.0
+    r = simulate(m, P, np.array([0.5, 2.0]), None, ids=np.array([1]), x0=x0, t0=0.0)
+    pa = r.states[0, -1, m.state_index["alveolar_po2"]]
+    assert pa == pytest.approx(149.0 - 40.0 / 0.8, abs=1.0)

@@ -173,6 +173,10 @@ def _o2_store_parameters(m: Module) -> dict:
                          "1.12 L/min per % SpO2 (2.14 in methadone patients, not modelled), over a resting minute "
                          "ventilation of 7 L/min (the module's V0, Bouillon 2003): 16 per unit fall in saturation",
                          variability=lognormal(0.5), description="hypoxic ventilatory response H (per unit SpO2 fall)")
+    p["Pmin"] = m.parameter("o2_store_rate_floor", 0.0, "mmHg",
+                            "numerical: the O2 store's rates read the alveolar PO2 no lower than this (a solver "
+                            "overshoot below 0 recovers instead of meeting the rates' poles)",
+                            description="lowest alveolar PO2 the O2-store rates read")
     p["Km"] = m.parameter("o2_uptake_half_pressure", 1.0, "mmHg",
                           "assumed: O2 uptake fails as the alveolar store runs out (a numerical floor well below "
                           "any PaO2 the overdose hazard reads; mitochondrial P50 is < 1 mmHg)",
@@ -253,9 +257,12 @@ def _o2_state(m: Module, g: dict, P0):
 
 def _o2_balance(m: Module, g: dict, o: dict, P0, PA, PA0, vent) -> None:
     """The alveolar O2 store's mass balance (docstring, 5)."""
-    sat_slope = g["sev_a"] * (3 * PA ** 2 + g["sev_b"]) / (PA ** 3 + g["sev_b"] * PA + g["sev_a"]) ** 2
+    # P_A ≥ 0 in the rates: a solver step that overshoots below 0 must not meet the poles of the
+    # Severinghaus slope (P_A ≈ −25 mmHg) or of the uptake (P_A = −K_m), which would hold it there
+    Pp = sp.Max(PA, o["Pmin"])
+    sat_slope = g["sev_a"] * (3 * Pp ** 2 + g["sev_b"]) / (Pp ** 3 + g["sev_b"] * Pp + g["sev_a"]) ** 2
     cap = o["VL"] / o["Pdry"] + o["O2cap"] * sat_slope
-    uptake = (PA / (PA + o["Km"])) / (PA0 / (PA0 + o["Km"]))
+    uptake = (Pp / (Pp + o["Km"])) / (PA0 / (PA0 + o["Km"]))
     m.ode(PA, o["VA0"] / o["Pdry"] * (vent * (g["PIO2"] - PA) - P0 / g["RQ"] * uptake) / cap)
     m.assign("alveolar_o2_deficit", g["PIO2"] - PA, "mmHg",
              "inspired minus alveolar PO2 (P0/RQ at rest; (P0/RQ)/v in a steady state)", interface=True)
