@@ -131,15 +131,16 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
                     "signal to methadone's and the methadone dose's own hypoxaemia is scored over its interval "
                     "(overdose RR ~110 → ~23). Since memo C's second step (an O2 store, so PaO2 falls within minutes "
                     "of a bolus before the slow CO2 stores drive breathing back, and a hypoxic drive that rescues a "
-                    "partly depressed drive; h0 re-fitted to the same off-OST rate, 0.0082 → 0.00162) a heroin dose "
-                    "on top of methadone can take PaO2 below 30 mmHg: on-OST overdose 0.54 → 1.77/1000 PY (Sordo "
-                    "2.6), overdose RR 23 → 7.2 on the default draw, but 1.1/1.6/5.9 on three re-draws and 2.3 in "
-                    "expectation (n = 300: 8.8 on vs 20.1 off; 18 before), so from too few on-OST overdoses to too "
-                    "many; induction excess (first 4 weeks ~1.5–3×). The all-cause RR now misses "
-                    "(2.45 → 2.28): non-overdose deaths on OST read ~15.9/1000 PY against Sordo's 8.7 before and "
-                    "after, because other_death_use_rate applies on the ~27% of on-OST days with illicit use; the "
-                    "too-low on-OST overdose rate hid it. The first 4 weeks after leaving remain safer than later "
-                    "time off (Cornish 2010: the opposite)")
+                    "partly depressed drive; h0 re-fitted to the same off-OST rate, 0.0082 → 0.0042) the on-OST "
+                    "overdose rate moved only 0.54 → 0.78/1000 PY (0.97 in expectation; Sordo 2.6) and the "
+                    "overdose RR 23 → 16 (15 in expectation, n = 300; re-draws 11–21): a heroin dose on methadone's "
+                    "breathing tolerance (Φ ≈ 33) depresses the drive only partly and the hypoxic drive rescues most "
+                    "such exposures; Sordo's on-OST rate needs exposures that abolish the drive (fentanyl, "
+                    "sedatives, tolerance lost to missed doses). Induction carries an excess (first 4 weeks ~3.6× "
+                    "later); the first 4 weeks after leaving remain safer than later time off (Cornish 2010: the "
+                    "opposite). The all-cause RR (2.41) is in band only because on-OST overdoses are too few: "
+                    "non-overdose deaths on OST read ~15.9/1000 PY vs Sordo's 8.7 (other_death_use_rate on the "
+                    "~27% of on-OST days with illicit use), before and after this change")
 def _mort(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost(n=n, seed=seed)
@@ -179,8 +180,8 @@ def _cncp(model=None, n: int = 150, seed: int = SEED):
 # od_hazard_ref (mortality.ost) only scales both periods alike; the sedative co-use trait (issue 14: prevalence
 # and potency shift from sources) is not fitted. Since the structural fix (issue 14, design memo
 # docs/design/breathing-tolerance.md) the ratio fell from 7.5 to 1.5, and with the O2 store and hypoxic drive
-# (memo C, second step) to 1.0 (n = 200, default draw; P(overdose) per use 8.8e-4 in weeks 1–2 vs 6.4e-4 in
-# weeks 5–12). Cause (memo, second round): heroin's central μ signal saturates the drive. 5 mg IV gives σ ≈ 19·σ50
+# (memo C, second step) it is 1.26 (n = 200, default draw; 1.27 in expectation, n = 600; P(overdose) per use
+# 1.9e-3 in weeks 1–2 vs 1.1e-3 in weeks 5–12). Cause (memo, second round): heroin's central μ signal saturates the drive. 5 mg IV gives σ ≈ 19·σ50
 # in a naïve person (25 mg: 95·σ50; morphine 10 mg IV: 1.3·σ50), about 10× heroin's clinical potency relative to
 # morphine, through 6-MAM's assumed Kp,uu 1 in drugs.yaml; so every street dose of a user holding the Φ 1–1.6
 # that intermittent use builds abolishes the drive, whether or not tolerance was lost in prison. A slower second
