@@ -17,12 +17,14 @@ def test_interaction_deepens_only_opioid_depression():
     # van der Schrier 2017: oxycodone 0.72, with ethanol 1 g/l 0.72·0.81
     assert np.isclose(sedated_nadir(0.72, 1.0, k), 0.72 * 0.81, atol=0.01)
     assert np.all(np.diff(sedated_nadir(np.linspace(0.01, 1, 50), 1.0, k)) > 0)   # monotone in the opioid's nadir
-    # PaO2 with sedatives: the deeper hypoventilation raises PaCO2 at the same CO2 output (alveolar
-    # ventilation equation) and lowers PaO2 by the extra PaCO2/RQ; nothing for a non-user or without opioid
+    # PaO2 with sedatives: the deeper hypoventilation enlarges the alveolar O2 deficit (inspired minus
+    # alveolar PO2) by V/V' at the same O2 uptake (alveolar ventilation equation) and lowers PaO2 by the
+    # extra; nothing for a non-user or without opioid. In a steady state the deficit is PaCO2/RQ.
     vent, paco2 = np.array([1.0, 0.68, 0.34]), np.array([40.0, 55.0, 80.0])
-    pao2 = 149.0 - paco2 / 0.8 - 10.0
-    assert np.allclose(sedated_pao2(pao2, paco2, vent, 0.0, k, 0.8), pao2)
-    ps = sedated_pao2(pao2, paco2, vent, 1.0, k, 0.8)
+    deficit = paco2 / 0.8
+    pao2 = 149.0 - deficit - 10.0
+    assert np.allclose(sedated_pao2(pao2, deficit, vent, 0.0, k), pao2)
+    ps = sedated_pao2(pao2, deficit, vent, 1.0, k)
     assert ps[0] == pao2[0] and np.all(ps[1:] < pao2[1:])
     assert ps[1] == pytest.approx(pao2[1] - 55.0 * (0.68 / sedated_nadir(0.68, 1.0, k) - 1) / 0.8)
 

@@ -1,5 +1,6 @@
 """Respiration module (issue 14): CO2 chemoreflex, clamped vs spontaneous breathing, hypercapnia
-under opioids, breathing tolerance separate from analgesic tolerance and lost in abstinence."""
+under opioids, breathing tolerance separate from analgesic tolerance and lost in abstinence; an O2
+store and a hypoxic drive (design memo C, second step)."""
 
 import numpy as np
 import pytest
@@ -15,11 +16,12 @@ def m():
 
 
 def test_clamped_c50_below_spontaneous(m):
-    """With PaCO2 free to rise, the CO2 that accumulates drives breathing back: the same fentanyl
-    ramp halves ventilation at a higher effect-site concentration than under a CO2 clamp (600 µg
-    over 60 min: the spontaneous arm needs more than the 150 µg of the target's ramp)."""
-    clamped = T.fentanyl_c50([], 24.0, 600.0, model=m)
-    spont = T.fentanyl_c50([], 24.0, 600.0, model=m, clamped=False)
+    """With PaCO2 free to rise (and O2 free to fall), the CO2 that accumulates and the hypoxic drive
+    drive breathing back: the same fentanyl ramp halves ventilation at a higher effect-site
+    concentration than under an end-tidal clamp (1200 µg over 60 min: the spontaneous arm needs more
+    than the 150 µg of the target's ramp; at 600 µg it no longer halves since the hypoxic drive)."""
+    clamped = T.fentanyl_c50([], 24.0, 1200.0, model=m)
+    spont = T.fentanyl_c50([], 24.0, 1200.0, model=m, clamped=False)
     assert np.isfinite(spont) and spont > 1.1 * clamped
 
 
@@ -144,3 +146,38 @@ def test_occupancy_equivalent_agonism_bounded_with_a_partial_agonist():
     a, occ_b = r.get("mor_agonism_central")[0], r.get("mor_occupancy_buprenorphine")[0]
     assert (r.stats[:, 2] == 0).all() and occ_b.max() > 0.3
     assert a.max() <= 1 - 0.5 * occ_b[np.argmax(a)] + 1e-9
+
+
+def test_o2_store_falls_before_co2_rises_and_hypoxic_drive_rescues_partial_depression(m):
+    """Design memo C, second step. Heroin 25 mg IV: in a naïve person the drive is abolished and
+    PaO2 falls below the FDA 'dangerous' 30 mmHg within minutes, long before PaCO2 (slow CO2 stores,
+    k_el 0.08/min) reaches the value whose alveolar-gas-equation PaO2 would be as low; after 4 weeks
+    of 4×/day heroin (breathing tolerance) the same dose depresses the drive only partly and the
+    hypoxic drive keeps PaO2 above 30 mmHg, where without it the O2 store would fall below."""
+    tt = np.arange(0.0, 3.0 + 1e-9, 1 / 120)
+    naive = typical_patient(["heroin 25 mg IV once at 24 h"], 24.0 + np.concatenate([[-23.0], tt]), model=m)
+    pao2, paco2 = naive.get("pao2")[0][1:], naive.get("paco2")[0][1:]
+    k = int(np.argmax(pao2 < 30.0))
+    assert pao2.min() < 30.0 and tt[k] < 0.25
+    assert 149.0 - paco2[k] / 0.8 - 10.0 > 45.0      # the steady-state read-out would still be far above
+    t_use = T.HEROIN_LAST + 6.0
+    grid = t_use + np.concatenate([[-T.HEROIN_LAST - 6.0 + 1.0], tt])
+    low = {}
+    for gain in (None, 0.0):
+        over = None if gain is None else {"hypoxic_ventilatory_gain": gain}
+        r = typical_patient([T.HEROIN, f"heroin 25 mg IV once at {t_use:g} h"], grid, over, model=m)
+        low[gain] = r.get("pao2")[0][1:].min()
+    assert low[None] > 30.0 > low[0.0]
+
+
+def test_o2_store_recovers_from_a_solver_overshoot_below_zero(m):
+    """A step that overshoots the alveolar PO2 below 0 (deep apnoea, loose tolerances) must recover to
+    rest once breathing resumes, not sit at a spurious equilibrium (before the rates read max(P_A, 0),
+    P_A ≈ −1 mmHg held 20-fold ventilation against the pole of the uptake term)."""
+    from opiaxis.engine.simulate import simulate
+    P = m.default_parameters()[None, :]
+    x0 = m.initial_state(P)
+    x0[0, m.state_index["alveolar_po2"]] = -1.0
+    r = simulate(m, P, np.array([0.5, 2.0]), None, ids=np.array([1]), x0=x0, t0=0.0)
+    pa = r.states[0, -1, m.state_index["alveolar_po2"]]
+    assert pa == pytest.approx(149.0 - 40.0 / 0.8, abs=1.0)

@@ -28,8 +28,9 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    model's "dangerous" arterial PO2 (Mann et al., Clin Pharmacol Ther 2022); each exposure (a use, or
    an agonist maintenance dose: methadone, buprenorphine-naloxone) is scored from its time to the
    next exposure or the interval's end, P = 1 − exp(−∫h dt) (:func:`od_probability`), on the
-   respiration module's PaO2 (μ depression of the central drive with CO2 chemoreflex and a
-   breathing tolerance of its own, lost in abstinence), lowered for a sedative co-user (a patient
+   respiration module's PaO2 (μ depression of the central drive with CO2 and hypoxic chemoreflexes, an
+   O2 store that falls within minutes of a bolus, and a breathing tolerance of its own, lost in
+   abstinence), lowered for a sedative co-user (a patient
    trait: benzodiazepines, alcohol, gabapentinoids on board at every exposure: the odds of the
    opioid's depression times s, :func:`sedated_nadir`, :func:`sedated_pao2`); rescue by bystander naloxone
    (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
@@ -207,14 +208,16 @@ def sedated_nadir(vmin, couser, shift):
     return v / (v + s * (1.0 - v))
 
 
-def sedated_pao2(pao2, paco2, vent, couser, shift, rq, floor: float = 1.0):
+def sedated_pao2(pao2, o2_deficit, vent, couser, shift, floor: float = 1.0):
     """PaO2 (mmHg) with the patient's sedatives on board: ventilation V' = :func:`sedated_nadir` (V)
-    and, at the same CO2 output (alveolar ventilation equation), PaCO2·V/V'; the alveolar gas
-    equation lowers PaO2 by the extra PaCO2 over the respiratory quotient. Unchanged for a
-    non-user and without opioid depression (V ≥ 1)."""
+    and, at the same O2 uptake (alveolar ventilation equation for O2), an alveolar O2 deficit
+    (inspired minus alveolar PO2, the respiration module's ``alveolar_o2_deficit``) larger by V/V', so
+    PaO2 falls by deficit·(V/V' − 1). Exact in a steady state; during a fast fall of ventilation it
+    scales the O2 store's transient deficit alike. Unchanged for a non-user and without opioid
+    depression (V ≥ 1)."""
     v = np.clip(np.asarray(vent, float), 1e-6, 1.0)
-    extra = np.asarray(paco2, float) * (v / sedated_nadir(v, couser, shift) - 1.0)
-    return np.maximum(np.asarray(pao2, float) - extra / np.asarray(rq, float), floor)
+    extra = np.asarray(o2_deficit, float) * (v / sedated_nadir(v, couser, shift) - 1.0)
+    return np.maximum(np.asarray(pao2, float) - extra, floor)
 
 
 def hypoxaemia_hazard(pao2, h0, exponent, threshold):
@@ -702,10 +705,9 @@ class CohortSim:
         """The interval's PaO2 of each patient with their sedatives on board (:func:`sedated_pao2`),
         and each patient's exposure times (uses and agonist maintenance doses), for
         :meth:`_exposure_risk`."""
-        B, m = self.c.B, self.c.model
-        rq = P[:, m.param_index["respiratory_quotient"]][:, None]
-        self._pao2 = sedated_pao2(self.ev("pao2", Y, P), self.ev("paco2", Y, P), vent,
-                                  B["sedative_couser"][act][:, None], B["sedative_potency_shift"][act][:, None], rq)
+        B = self.c.B
+        self._pao2 = sedated_pao2(self.ev("pao2", Y, P), self.ev("alveolar_o2_deficit", Y, P), vent,
+                                  B["sedative_couser"][act][:, None], B["sedative_potency_shift"][act][:, None])
         self._exposure_t = [np.unique(np.concatenate([use_t[a][np.isfinite(use_t[a])],
                                                       np.asarray(self._med_dose_t.get(i, ()), float)]))
                             for a, i in enumerate(act)]

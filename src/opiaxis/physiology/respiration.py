@@ -54,12 +54,38 @@ Equations (time in hours)
    k_on = k_off/r. ``resp_tolerance_level`` = 1 − 1/Φ_b is the fraction of the naïve respiratory
    potency lost.
 
-5. **Oxygen (read-outs).** PaO2 from the alveolar gas equation, PAO2 = PIO2 − PaCO2/RQ, minus an
+5. **Oxygen: a store of its own.** The alveolar gas equation (PAO2 = PIO2 − PaCO2/RQ) holds only
+   when gas exchange is in steady state. The body's O2 stores are small and fast (lung gas at FRC
+   and haemoglobin, ~1.5 L against ~0.25–0.35 L/min consumed) while its CO2 stores are large and
+   slow (Farhi & Rahn, Anesthesiology 1960;21:604; the FDA model keeps separate lung, brain and
+   tissue O2 and CO2 compartments: Mann et al. 2022 after Magosso et al. 2004). So when a bolus
+   depresses ventilation within minutes, PaO2 falls before the CO2 that drives breathing back has
+   accumulated (the CO2 balance above turns over with k_el = 0.08/min). The alveolar PO2 P_A is a
+   state with an O2 mass balance (alveolar ventilation equation for O2, dry gas at 37 °C):
+
+       C(P_A) · dP_A/dt = (V̇A0/P_dry) · ( v·(PIO2 − P_A) − (P0/RQ)·m(P_A) )
+
+   v = ``ventilation_rel``; V̇A0/P_dry·(P0/RQ) is the resting O2 uptake, so at rest P_A sits at the
+   alveolar-gas-equation value PIO2 − P0/RQ and a drug-free person stays there; in a steady state
+   PIO2 − P_A = (P0/RQ)/v, the same as the gas equation on the steady PaCO2 = P0/v. The capacitance
+   C = V_L/P_dry + O2cap·dS/dP counts lung gas and the O2 haemoglobin releases as PO2 falls (the
+   Severinghaus slope; arterial blood stands in for the blood store, venous and tissue stores are
+   left out, so apnoea desaturates somewhat faster than in Farmery & Roe, Br J Anaesth
+   1996;76:284). m = (P_A/(P_A + K_m))/(P_A0/(P_A0 + K_m)) lets O2 uptake fail as the store runs out
+   (K_m 1 mmHg, assumed: a numerical floor, not a tissue model). PaO2 = P_A minus an
    alveolar–arterial gradient; SpO2 from the Severinghaus equation (J Appl Physiol 1979;46:599).
-   Hypoxic ventilatory drive is not modelled (opioids blunt it strongly, Weil et al., NEJM
-   1975;292:1103, and Bouillon's model has none), so in deep depression the CO2 drive alone
-   limits hypoventilation. The alveolar gas equation assumes gas exchange in steady state; in
-   apnoea PaO2 falls faster than it predicts.
+
+6. **Hypoxic drive.** The peripheral chemoreflex adds ventilation as saturation falls, and it is
+   depressed by opioids like the central drive (Weil et al., NEJM 1975;292:1103: morphine blunts the
+   hypoxic response; the FDA model depresses both chemoreflexes through μ occupancy):
+
+       v = (1 − E)·( (P/P0)^F + H·(S0 − S)⁺ )      (the hypoxic term is off under an end-tidal clamp)
+
+   with S the SpO2 of the O2 store, S0 its resting value and H the isocapnic hypoxic ventilatory
+   response of controls, 1.12 L/min per % SpO2 (Teichtahl et al., Chest 2005;128:1339), over a
+   resting ventilation of 7 L/min. Teichtahl found it doubled (2.14) in methadone patients; that
+   adaptation is not modelled (one H for everyone). Isohypercapnic studies also hold end-tidal O2
+   (dynamic end-tidal forcing, Algera 2021), so under ``co2_clamp`` the hypoxic term is off.
 """
 
 from __future__ import annotations
@@ -121,8 +147,43 @@ def _gas_parameters(m: Module) -> dict:
                              "Severinghaus, J Appl Physiol 1979;46:599: SO2 = 1/(a/(P³ + b·P) + 1)")
     p["sev_b"] = m.parameter("severinghaus_b", 150.0, "mmHg**2", "Severinghaus 1979 (as severinghaus_a)")
     p["floor"] = m.parameter("pao2_floor", 1.0, "mmHg",
-                             "assumed: numerical floor of PaO2 (the alveolar gas equation turns negative beyond "
-                             "PaCO2 ≈ 110 mmHg)")
+                             "assumed: numerical floor of PaO2 (the O2 store is emptied at the floor)")
+    return p
+
+
+def _o2_store_parameters(m: Module) -> dict:
+    p = {}
+    p["VA0"] = m.parameter("alveolar_ventilation_rest", 300.0, "L/h",
+                           "textbook resting alveolar ventilation 5 L/min (West, Respiratory Physiology; "
+                           "Farmery & Roe, Br J Anaesth 1996;76:284 use 4 L/min)", variability=lognormal(0.2),
+                           description="resting alveolar ventilation V̇A0")
+    p["VL"] = m.parameter("lung_gas_volume", 3.28, "L",
+                          "Mann et al. 2022 (FDA model lung volume V_A = 3.28 L, after Magosso et al., IEEE TBME "
+                          "2004); functional residual capacity 2.5–3.3 L", variability=lognormal(0.2),
+                          description="lung gas volume holding the alveolar O2 store")
+    p["O2cap"] = m.parameter("blood_o2_capacity", 1.0, "L",
+                             "textbook: 5 L blood × haemoglobin 150 g/L × 1.34 mL O2/g (Hüfner); the O2 that "
+                             "haemoglobin releases is this times the fall in saturation", variability=lognormal(0.15),
+                             description="O2 bound by haemoglobin at full saturation")
+    p["Pdry"] = m.parameter("dry_gas_pressure", 713.0, "mmHg",
+                            "barometric 760 mmHg minus water vapour 47 mmHg at 37 °C (PIO2 149 = 0.21 × 713)",
+                            description="pressure of dry alveolar gas")
+    p["H"] = m.parameter("hypoxic_ventilatory_gain", round(1.12 * 100 / 7.0, 2), "dimensionless",
+                         "Teichtahl et al., Chest 2005;128:1339: isocapnic hypoxic ventilatory response of controls "
+                         "1.12 L/min per % SpO2 (2.14 in methadone patients, not modelled), over a resting minute "
+                         "ventilation of 7 L/min (the module's V0, Bouillon 2003): 16 per unit fall in saturation",
+                         variability=lognormal(0.5), description="hypoxic ventilatory response H (per unit SpO2 fall)")
+    p["Pmin"] = m.parameter("o2_store_rate_floor", 0.0, "mmHg",
+                            "numerical: the O2 store's rates read the alveolar PO2 no lower than this (a solver "
+                            "overshoot below 0 recovers instead of meeting the rates' poles)",
+                            description="lowest alveolar PO2 the O2-store rates read")
+    p["Km"] = m.parameter("o2_uptake_half_pressure", 1.0, "mmHg",
+                          "assumed: O2 uptake fails as the alveolar store runs out (a numerical floor well below "
+                          "any PaO2 the overdose hazard reads; mitochondrial P50 is < 1 mmHg)",
+                          description="alveolar PO2 at half O2 uptake")
+    return p
+
+
     return p
 
 
@@ -169,12 +230,39 @@ def build(drugs=None) -> Module:
     k_on = d["k_off"] / d["r"]
     m.ode(B, k_on * E * B - d["k_off"] * (B - 1))
     P0 = g["P0"]
-    drive = (1 - E) * (P / P0) ** g["F"]
+    o = _o2_store_parameters(m)
+    PA, PA0 = _o2_state(m, g, P0)
+    pao2 = m.assign("pao2", sp.Max(PA - g["AaD"], g["floor"]), "mmHg",
+                    "arterial O2 partial pressure (alveolar O2 store minus the A–a gradient)", interface=True)
+    spo2 = m.assign("spo2", _severinghaus(pao2, g), "dimensionless",
+                    "arterial O2 saturation (Severinghaus 1979), 0…1", interface=True)
+    hypoxic = (1 - g["clamp"]) * o["H"] * sp.Max(_severinghaus(sp.Max(PA0 - g["AaD"], g["floor"]), g) - spo2, 0)
+    drive = (1 - E) * ((P / P0) ** g["F"] + hypoxic)
     m.ode(P, (1 - g["clamp"]) * g["kel"] * (P0 - drive * P) + g["clamp"] * g["kc"] * (g["Pc"] - P))
     m.assign("ventilation_rel", drive, "dimensionless",
-             "minute ventilation as a fraction of the drug-free resting value (chemoreflex included)", interface=True)
-    pao2 = m.assign("pao2", sp.Max(g["PIO2"] - P / g["RQ"] - g["AaD"], g["floor"]), "mmHg",
-                    "arterial O2 partial pressure (alveolar gas equation, steady gas exchange)", interface=True)
-    m.assign("spo2", 1 / (g["sev_a"] / (pao2 ** 3 + g["sev_b"] * pao2) + 1), "dimensionless",
-             "arterial O2 saturation (Severinghaus 1979), 0…1", interface=True)
+             "minute ventilation as a fraction of the drug-free resting value (CO2 and hypoxic chemoreflexes "
+             "included)", interface=True)
+    _o2_balance(m, g, o, P0, PA, PA0, drive)
     return m
+
+
+def _severinghaus(po2, g: dict):
+    return 1 / (g["sev_a"] / (po2 ** 3 + g["sev_b"] * po2) + 1)
+
+
+def _o2_state(m: Module, g: dict, P0):
+    PA0 = g["PIO2"] - P0 / g["RQ"]
+    return m.state("alveolar_po2", "mmHg", PA0, "alveolar O2 partial pressure (O2 store)"), PA0
+
+
+def _o2_balance(m: Module, g: dict, o: dict, P0, PA, PA0, vent) -> None:
+    """The alveolar O2 store's mass balance (docstring, 5)."""
+    # P_A ≥ 0 in the rates: a solver step that overshoots below 0 must not meet the poles of the
+    # Severinghaus slope (P_A ≈ −25 mmHg) or of the uptake (P_A = −K_m), which would hold it there
+    Pp = sp.Max(PA, o["Pmin"])
+    sat_slope = g["sev_a"] * (3 * Pp ** 2 + g["sev_b"]) / (Pp ** 3 + g["sev_b"] * Pp + g["sev_a"]) ** 2
+    cap = o["VL"] / o["Pdry"] + o["O2cap"] * sat_slope
+    uptake = (Pp / (Pp + o["Km"])) / (PA0 / (PA0 + o["Km"]))
+    m.ode(PA, o["VA0"] / o["Pdry"] * (vent * (g["PIO2"] - PA) - P0 / g["RQ"] * uptake) / cap)
+    m.assign("alveolar_o2_deficit", g["PIO2"] - PA, "mmHg",
+             "inspired minus alveolar PO2 (P0/RQ at rest; (P0/RQ)/v in a steady state)", interface=True)

@@ -149,8 +149,13 @@ def _vent_s50(model=None) -> float:
                     "exposure: oral morphine 200 mg/day builds Φ ≈ 8.3 (σ 1.2·σ50 at the 12-h trough before the "
                     "ramp, more at its peaks), a fentanyl C50 fold Φ^(1/0.844) ≈ 12 (16 before the fix); the band "
                     "needs Φ ≈ 3.4 (fold 4.3), i.e. a much lower sustained signal. The remaining miss lies in the "
-                    "exposure of Algera's chronic users (doses and opioids not read) or morphine's central potency, "
-                    "not in a tolerance gain fitted elsewhere")
+                    "exposure of Algera's chronic users (doses and opioids not found: only the abstract and the "
+                    "≥ 90 mg/day inclusion; at 90 mg/day the model gives 3.26 ng/mL, still above the band) or in "
+                    "morphine's central potency relative to methadone's, not in a tolerance gain fitted elsewhere. "
+                    "A ceiling on Φ was considered and rejected (memo, second round): with r fitted, methadone 80 mg "
+                    "needs Φ ≈ 33 for Teichtahl's 0.77; a Φ capped near 5 would leave methadone patients an HCVR "
+                    "ratio of ~0.2. The O2 store and hypoxic drive (memo C, second step) do not touch this clamped "
+                    "read-out (the hypoxic term is off under end-tidal forcing)")
 def _fentanyl_c50(model=None):
     naive = fentanyl_c50([], 24.0, 150.0, model=model)
     t_test = CHRONIC_LAST + CHRONIC_DELAY

@@ -128,14 +128,19 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
                     "prevalence (0.45) and potency shift (1.84) are sourced or assumed, not fitted; "
                     "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003). Since the structural "
                     "fix (linear μ signal, methadone's τ, effect-driven breathing tolerance) heroin adds its own "
-                    "signal to methadone's and the methadone dose's own hypoxaemia is scored over its interval, so "
-                    "the overdose RR fell from ~110 to ~23 (18 in expectation, n = 300, where the off-OST rate the "
-                    "scale was fitted to on the default draw reads 16.4) and induction now carries an excess (on-OST "
-                    "first 4 weeks ~4× later). The on-OST overdose rate is still missed (0.5–0.9 vs 2.6): methadone holds a "
-                    "breathing tolerance Φ ≈ 33 (r fitted through Teichtahl), so a heroin dose on top of it rarely "
-                    "takes PaO2 below 30 mmHg; the model has no O2 stores (apnoea desaturates within minutes) or "
-                    "hypoxic drive, and the first 4 weeks after leaving remain safer than later time off (Cornish "
-                    "2010: the opposite)")
+                    "signal to methadone's and the methadone dose's own hypoxaemia is scored over its interval "
+                    "(overdose RR ~110 → ~23). Since memo C's second step (an O2 store, so PaO2 falls within minutes "
+                    "of a bolus before the slow CO2 stores drive breathing back, and a hypoxic drive that rescues a "
+                    "partly depressed drive; h0 re-fitted to the same off-OST rate, 0.0082 → 0.0042) the on-OST "
+                    "overdose rate moved only 0.54 → 0.78/1000 PY (0.97 in expectation; Sordo 2.6) and the "
+                    "overdose RR 23 → 16 (15 in expectation, n = 300; re-draws 11–21): a heroin dose on methadone's "
+                    "breathing tolerance (Φ ≈ 33) depresses the drive only partly and the hypoxic drive rescues most "
+                    "such exposures; Sordo's on-OST rate needs exposures that abolish the drive (fentanyl, "
+                    "sedatives, tolerance lost to missed doses). Induction carries an excess (first 4 weeks ~3.6× "
+                    "later); the first 4 weeks after leaving remain safer than later time off (Cornish 2010: the "
+                    "opposite). The all-cause RR (2.41) is in band only because on-OST overdoses are too few: "
+                    "non-overdose deaths on OST read ~15.9/1000 PY vs Sordo's 8.7 (other_death_use_rate on the "
+                    "~27% of on-OST days with illicit use), before and after this change")
 def _mort(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost(n=n, seed=seed)
@@ -174,14 +179,14 @@ def _cncp(model=None, n: int = 150, seed: int = SEED):
 # breathing tolerance's offset rate are assumed, its residual r fitted to Teichtahl (methadone), not here;
 # od_hazard_ref (mortality.ost) only scales both periods alike; the sedative co-use trait (issue 14: prevalence
 # and potency shift from sources) is not fitted. Since the structural fix (issue 14, design memo
-# docs/design/breathing-tolerance.md: linear μ signal, effect-driven breathing tolerance, hypoxaemia hazard) the
-# ratio fell from 7.5 to 1.5 (n = 200, default draw): mean P(overdose) per use 3.2e-3 in weeks 1–2 vs 1.5e-3 in
-# weeks 5–12. Effect-driven tolerance leaves a community user at ~1.4 uses a day little breathing tolerance (each
-# use adds ln Φ ≈ k_on·∫E dt ≈ 0.06 while ~0.23·(1 − 1/Φ) is lost a day: Φ ≈ 1.6, a concentration fold ~1.7; the
-# intermittent-dosing animal data agree: Marchette 2023), so release removes little, and the hypoxaemia threshold
-# does not separate the periods. The post-release excess must come from elsewhere: what users take after release
-# (dose_floor, tolerance_insight), sedative co-use that reverses tolerance (Hill 2016, 2018), the loss of the
-# adaptation module's tolerance that sets the dose, or a missing O2-store/apnoea mechanism (memo C, second step)
+# docs/design/breathing-tolerance.md) the ratio fell from 7.5 to 1.5, and with the O2 store and hypoxic drive
+# (memo C, second step) it is 1.26 (n = 200, default draw; 1.27 in expectation, n = 600; P(overdose) per use
+# 1.9e-3 in weeks 1–2 vs 1.1e-3 in weeks 5–12). Cause (memo, second round): heroin's central μ signal saturates the drive. 5 mg IV gives σ ≈ 19·σ50
+# in a naïve person (25 mg: 95·σ50; morphine 10 mg IV: 1.3·σ50), about 10× heroin's clinical potency relative to
+# morphine, through 6-MAM's assumed Kp,uu 1 in drugs.yaml; so every street dose of a user holding the Φ 1–1.6
+# that intermittent use builds abolishes the drive, whether or not tolerance was lost in prison. A slower second
+# phase of tolerance loss (Cox et al., BJP 1975: t½ 13–17 d) would let intermittent users keep more tolerance
+# but cannot matter while the drive is saturated; neither is changed here
 def _post_release(model=None, n: int = 200, seed: int = SEED):
     from ..behaviour.trials import post_release
     r = post_release(n=n, seed=seed)
