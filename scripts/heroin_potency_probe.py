@@ -20,7 +20,9 @@ import argparse
 
 import numpy as np
 
+from opiaxis.cli.calibrate import parse_set
 from opiaxis.dosing import EventTable
+from opiaxis.errors import OpiaxisInputError
 from opiaxis.engine.simulate import simulate
 from opiaxis.models import default_model
 
@@ -37,15 +39,6 @@ def _parameters(model, overrides: dict[str, float]) -> np.ndarray:
             raise SystemExit(f"--set {name}: no such model parameter")
         P[model.param_index[name]] = value
     return P
-
-
-def _override(text: str) -> tuple[str, float]:
-    """One ``--set NAME=VALUE`` argument, with a clear error when it is malformed."""
-    name, _, value = text.partition("=")
-    try:
-        return name.strip(), float(value)
-    except ValueError:
-        raise SystemExit(f"--set {text!r}: expected NAME=VALUE with a number, e.g. mam6_mor_central_K=3.57") from None
 
 
 def probe(model, regimen: str, P: np.ndarray, fold: float) -> dict[str, float]:
@@ -89,7 +82,10 @@ def main() -> None:
     ap.add_argument("--bolus", action="append", help="regimen text (default: heroin 5/10/25 mg, morphine 10 mg, fentanyl 100 µg IV)")
     a = ap.parse_args()
     model = default_model()
-    overrides = dict(_override(s) for s in a.set)
+    try:
+        overrides = parse_set(a.set)
+    except OpiaxisInputError as e:
+        raise SystemExit(str(e)) from None
     P = _parameters(model, overrides)
     for regimen in a.runin:
         o = runin(model, regimen, P)

@@ -58,7 +58,8 @@ def _report(proc, fit, model) -> None:
         console.print(f"  edit needed: {line}")
 
 
-def _parse_set(items: list[str]) -> dict:
+def parse_set(items: list[str]) -> dict:
+    """``NAME=VALUE`` options (``--set``) as {name: float}; a clear error naming the item otherwise."""
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -96,7 +97,7 @@ def register(app: typer.Typer) -> None:
                 raise OpiaxisInputError(f"name a procedure ({', '.join(sorted(cp.procedures()))}) or give --list",
                                         field="NAME")
             proc = cp.get_procedure(name)
-            fixed = _parse_set(set_ or [])
+            fixed = parse_set(set_ or [])
             path = record if record is not None else cp.record_path()
             if write:
                 cp.read_record(path)   # a bad record fails before any slow work

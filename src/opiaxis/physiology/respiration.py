@@ -184,9 +184,6 @@ def _o2_store_parameters(m: Module) -> dict:
     return p
 
 
-    return p
-
-
 def _drive_parameters(m: Module, drugs) -> dict:
     p = {}
     p["S50"] = m.parameter("vent_s50_naive", round(fentanyl_signal(FENTANYL_C50_NAIVE, drugs), 4), "dimensionless",
@@ -260,6 +257,7 @@ def _o2_balance(m: Module, g: dict, o: dict, P0, PA, PA0, vent) -> None:
     # P_A ≥ 0 in the rates: a solver step that overshoots below 0 must not meet the poles of the
     # Severinghaus slope (P_A ≈ −25 mmHg) or of the uptake (P_A = −K_m), which would hold it there
     Pp = sp.Max(PA, o["Pmin"])
+    # dS/dP of :func:`_severinghaus` (S = (P³ + bP)/(P³ + bP + a)), in the form without a pole at P = 0
     sat_slope = g["sev_a"] * (3 * Pp ** 2 + g["sev_b"]) / (Pp ** 3 + g["sev_b"] * Pp + g["sev_a"]) ** 2
     cap = o["VL"] / o["Pdry"] + o["O2cap"] * sat_slope
     uptake = (Pp / (Pp + o["Km"])) / (PA0 / (PA0 + o["Km"]))
