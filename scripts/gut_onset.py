@@ -15,9 +15,14 @@ Published (time to first SBM / laxation after the first dose; drug vs placebo):
   24 h 61.2 vs 28.3% and 56.5 vs 33.6% (Wild et al., Pain 2019;160:2358, as quoted in
   gut.naldemedine.compose12).
 * Methylnaltrexone SC 0.15 mg/kg, advanced illness: laxation within 4 h of the first dose 48 vs
-  15% (Thomas et al., NEJM 2008;358:2332).
+  15%, median time to laxation 6.3 h vs >48 h (Thomas et al., NEJM 2008;358:2332, abstract and a
+  secondary summary). In chronic non-cancer pain, SC 12 mg: rescue-free BM within 4 h of the first
+  dose 34.2 vs 9.9% (Michna et al., J Pain 2011;12:554). Dose-ranging in advanced illness: 1/10 within
+  4 h after 1 mg, median 1.26 h after >=5 mg, no dose-response above 5 mg (Portenoy et al., J Pain
+  Symptom Manage 2008;35:458).
 * KODIAC-04/05, naloxegol 25 mg: a shorter time to the first post-dose SBM than placebo in both
-  trials (P<0.001; Chey et al., NEJM 2014;370:2387) — medians not read here.
+  trials (P<0.001; Chey et al., NEJM 2014;370:2387). The medians (recalled as ~6 vs ~36 h) were not
+  found in the sources searched (gutonset) and are not used.
 
     python scripts/gut_onset.py                 # all four (~5–10 min on 2 busy cores)
     python scripts/gut_onset.py methyl compose4 # those whose name contains a word
@@ -45,7 +50,7 @@ PUBLISHED = {
     "compose4": "median 4.7 vs 26.6 h",
     "compose12": "median 16.1/18.3 vs 46.7/45.9 h; ≤24 h 61.2/56.5 vs 28.3/33.6%",
     "kodiac": "shorter than placebo (P<0.001); medians not read",
-    "methylnaltrexone": "≤4 h 48 vs 15%",
+    "methylnaltrexone": "≤4 h 48 vs 15%, median 6.3 vs >48 h (Thomas 2008); CNCP 12 mg ≤4 h 34.2 vs 9.9% (Michna 2011)",
 }
 
 

@@ -192,7 +192,7 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             eff = m.parameter(f"{name}_{site_name}_efficacy", b.efficacy.value, "dimensionless", b.efficacy.source,
                               description=f"intrinsic efficacy of {name} at {site_name}", lower=0.0, upper=1.0)
             kp_note = _kp_note(d) if central else ""
-            k_site = d.central_dissociation_constant(site) if central else b.dissociation_constant()
+            k_site = d.central_dissociation_constant(site) if central else b.enteric_dissociation_constant()
             if b.kind == "kinetic" and central:
                 kd = m.parameter(f"{name}_{site_name}_K", k_site, "ng/mL",
                                  f"(koff/kon)^(1/n) from kon = {b.kon.value:.4g} {b.kon.unit}: {b.kon.source}{kp_note}",
@@ -207,6 +207,8 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             else:
                 src = b.affinity.source if b.kind == "equilibrium" else \
                     f"(koff/kon)^(1/n) from the kinetic set: {b.kon.source}"
+                if not central and b.enteric_affinity is not None:
+                    src = f"enteric functional constant: {b.enteric_affinity.source}"
                 nc = b.antagonism == "noncompetitive"
                 if nc:
                     src = f"{src}. Noncompetitive (insurmountable) binding: {b.antagonism_source}"
