@@ -2,7 +2,12 @@
 
 Time in hours. Everything downstream of the receptors module is driven by **enteric** μ agonism
 (``mor_enteric_agonism``) only, so a PAMORA (methylnaltrexone, naloxegol, naldemedine: no brain
-entry) restores transit without touching central agonism.
+entry) restores transit without touching central agonism. How much a competitive PAMORA releases
+depends on the agonists' occupancy odds at the enteric site, so the receptors module reads an
+agonist's functional enteric potency where the drug library gives one (``enteric_affinity``:
+morphine and M6G, from the guinea-pig myenteric IC50 of morphine, Johnson et al., Naunyn-Schmiedeberg's
+Arch Pharmacol 1987;336:419) rather than its [3H]DAMGO binding constant, with which oral morphine held
+~98% of enteric receptors and methylnaltrexone could not displace it (gutonset).
 
 Equations
 ---------
