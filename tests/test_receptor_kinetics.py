@@ -175,3 +175,28 @@ def test_iv_naltrexol_blocks_the_gut_but_spares_the_brain_for_hours(model):
     assert 11.1 - 2.4 <= th <= 11.1 + 2.4
     fast = typical_patient(["naltrexol6b 20 mg IV once"], t, {"naltrexol6b_ke0": PORTER_MOUSE_KE0}, model=model)
     assert (1 - fast.get("mor_availability_pet")[0, first6]).max() > 0.4
+
+
+def _with_enteric(value: str) -> str:
+    return (DRUG % "0.5").replace(
+        "      efficacy: {value: 1.0, unit: dimensionless, source: test}\n",
+        "      efficacy: {value: 1.0, unit: dimensionless, source: test}\n"
+        f"      enteric_affinity: {{value: {value}, unit: ug/L, source: test}}\n")
+
+
+def test_enteric_affinity_is_read_at_the_enteric_site_only(tmp_path):
+    """An agonist's functional enteric constant (gutonset) replaces the site's own constant at the
+    enteric site, in model units (ug/L = ng/mL), and leaves the central constant (affinity/Kp,uu) alone."""
+    f = tmp_path / "drugs.yaml"
+    f.write_text(_with_enteric("30"))
+    d = load_drugs(f)["probe"]
+    assert d.receptors["mu"].enteric_dissociation_constant() == pytest.approx(30.0)
+    assert d.central_dissociation_constant("mu") == pytest.approx(1.0 / 0.5)
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_non_positive_enteric_affinity_is_an_error_naming_the_field(tmp_path, value):
+    f = tmp_path / "drugs.yaml"
+    f.write_text(_with_enteric(value))
+    with pytest.raises(OpiaxisInputError, match="probe.receptors.mu.enteric_affinity"):
+        load_drugs(f)
