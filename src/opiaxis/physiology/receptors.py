@@ -28,7 +28,10 @@ passive, or where the library still lacks a drug's peripherally active metabolit
 oxycodone), which divides it for the central sites, whose effect-site
 concentration is plasma-equivalent (Hammarlund-Udenaes et al., Pharm Res 2008;25:1737: the
 unbound brain concentration, not plasma, drives central occupancy). A drug that barely enters the
-brain is therefore a weak central but a full-strength enteric ligand.
+brain is therefore a weak central but a full-strength enteric ligand. Where the library gives an
+agonist's functional enteric potency (``enteric_affinity``: morphine and M6G, whose [3H]DAMGO binding
+constants overstate the myenteric tissue potency ~70-fold), the enteric site uses that instead; the
+central sites never read it.
 
 Agonism (signal) and occupancy are distinct outputs. Occupancy is binding: it governs competition
 (naloxone, naltrexone, buprenorphine displacement, endogenous peptides) and what a PET tracer sees.
