@@ -162,23 +162,28 @@ def test_methylnaltrexone_sc_exposure_is_the_label_one(gm):
 
 
 def test_pamora_enteric_block_at_clinical_exposure(gm):
-    """At the verified clinical exposures and affinities (gut5), the fractional enteric μ block 1 h after a
-    dose on morphine 60 mg ER bid orders the PAMORAs by their pharmacology: naldemedine's insurmountable
-    block is the largest; methylnaltrexone (IC50 70 nM, competitive against ~100-fold agonist occupancy
-    odds) and naloxegol (Ki ~7 nM, Cmax ~47 ng/mL) shave off a few to ~15 per cent."""
+    """At the verified clinical exposures and affinities (gut5) and morphine's and M6G's functional
+    enteric potency (gutonset: guinea-pig myenteric IC50 86 nM, Johnson et al. 1987, instead of the
+    [3H]DAMGO binding constant), each PAMORA removes more than a third of the enteric agonism 1 h after
+    a dose on morphine 60 mg ER bid (methylnaltrexone SC at ~6-fold occupancy odds, naloxegol near its
+    47 ng/mL peak at ~9-fold, naldemedine insurmountably). Counterfactual: with the binding constants
+    (agonist odds ~100, ~98% of enteric receptors held) methylnaltrexone removed a few per cent —
+    against the clinical dose-response (Portenoy et al. 2008: full effect from 5 mg SC)."""
     t = [0.0, 14 * 24.0, 14 * 24.0 + 1.0]
     base = "morphine 60 mg oral_er bid for 3 weeks"
+    binding = {"morphine_mor_enteric_K": 0.512, "m6g_mor_enteric_K": 0.606}
 
-    def ago(extra):
-        return float(run(gm, [base] + extra, t).get("mor_enteric_agonism")[0, -1])
+    def ago(extra, overrides=None):
+        return float(run(gm, [base] + extra, t, overrides).get("mor_enteric_agonism")[0, -1])
 
     a0 = ago([])
-    block = {p.split()[0]: 1 - ago([p]) / a0 for p in ("naldemedine 0.2 mg oral once at 336 h",
-                                                       "methylnaltrexone 8.6 mg sc once at 336 h",
-                                                       "naloxegol 25 mg oral once at 336 h")}
-    assert block["naldemedine"] > 0.3
-    assert block["naldemedine"] > 2 * block["methylnaltrexone"]
-    assert 0.0 < block["methylnaltrexone"] < 0.3 and 0.0 < block["naloxegol"] < 0.3
+    doses = ("naldemedine 0.2 mg oral once at 336 h", "methylnaltrexone 8.6 mg sc once at 336 h",
+             "naloxegol 25 mg oral once at 336 h")
+    block = {p.split()[0]: 1 - ago([p]) / a0 for p in doses}
+    assert 0.3 < a0 < 0.95                                     # not saturated: a PAMORA has something to displace
+    assert all(b > 0.35 for b in block.values()), block
+    mntx_binding = 1 - ago([doses[1]], binding) / ago([], binding)
+    assert mntx_binding < 0.15 < block["methylnaltrexone"] - 0.2
 
 
 def test_naldemedine_block_is_insurmountable_naloxegol_is_not(gm):
@@ -203,7 +208,7 @@ def test_enteric_counteradaptation_partial_tolerance_and_pamora_amplification(gm
     """Enteric dependence (issue 14): on a stable opioid the counter-adaptation offsets part of the
     slowing (partial colonic tolerance), so the steady agonism–transit curve is concave and a partial
     PAMORA block near full agonism restores more transit than the linear model without it (the
-    counterfactual: gain 0 with the Imax that model was calibrated to, 0.41, giving similar OIC)."""
+    counterfactual: gain 0 with the Imax that gives the same steady transit on this opioid)."""
     t = np.arange(0.0, 24 * 14 + 1e-9, 1.0)
     opioid = "morphine 60 mg oral_er bid for 14 d"
     pam = "naldemedine 0.2 mg oral daily for 7 d from day 8"
@@ -211,10 +216,12 @@ def test_enteric_counteradaptation_partial_tolerance_and_pamora_amplification(gm
     tr = on.get("transit_rel")[0]
     day6 = (t >= 24 * 5) & (t < 24 * 6)
     assert tr[t <= 36].min() < tr[day6].min()                  # slowing eases as E builds (tolerance)
-    assert on.get("enteric_counteradaptation")[0, -1] > 0.9     # E tracks near-full enteric agonism
     steady = t >= 24 * 12
+    a_mean = on.get("mor_enteric_agonism")[0, steady].mean()
+    assert on.get("enteric_counteradaptation")[0, -1] == pytest.approx(a_mean, rel=0.1)   # E tracks agonism
     gain = run(gm, [opioid, pam], t).get("transit_rel")[0, steady].mean() - tr[steady].mean()
-    off = {"enteric_counteradaptation_gain": 0.0, "gut_mor_imax": 0.41}
+    # the linear model (no counter-adaptation) with the Imax that gives the same steady transit
+    off = {"enteric_counteradaptation_gain": 0.0, "gut_mor_imax": float((1 - tr[steady].mean()) / a_mean)}
     tr0 = run(gm, [opioid], t, off).get("transit_rel")[0, steady].mean()
     assert abs(tr0 - tr[steady].mean()) < 0.08                  # both constipate alike on the opioid
     gain0 = run(gm, [opioid, pam], t, off).get("transit_rel")[0, steady].mean() - tr0

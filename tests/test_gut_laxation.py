@@ -67,15 +67,18 @@ def _after_dose(gm, regimens, overrides=None):
 def test_pamora_acute_laxation_comes_from_faecal_loading(gm):
     """Naldemedine on a loaded colon: the first day after the first dose has more SBMs than a steady
     treatment day (the loaded colon empties), and a first SBM within 24 h is more likely than without
-    the PAMORA. Counterfactual: with the delivery exponent 0 (no faecal-loading effect, the
-    pre-issue-14 model) the first day is no busier than a steady day."""
+    the PAMORA. Counterfactual: with the delivery exponent 0 (no faecal-loading effect) and the rate
+    law read as a Poisson rate (no threshold release, test_gut_onset) — the pre-issue-14 model — the
+    first day is no busier than a steady day. (With the exponent 0 alone, the threshold θ carries the
+    colonic content itself and still releases the loaded colon over the first day.)"""
     p_drug, first, steady = _after_dose(gm, [OPIOID, NALDEMEDINE])
     p_plac, first_p, steady_p = _after_dose(gm, [OPIOID])
     assert first > 1.2 * steady
     assert first_p == pytest.approx(steady_p, rel=0.05)          # stable opioid, no PAMORA: no transient
     assert p_drug[1] > p_plac[1] + 0.1                            # P(first SBM ≤ 24 h)
     assert p_drug[0] > p_plac[0]                                  # and ≤ 4 h
-    _, first0, steady0 = _after_dose(gm, [OPIOID, NALDEMEDINE], {"sbm_rectal_delivery_exponent": 0.0})
+    _, first0, steady0 = _after_dose(gm, [OPIOID, NALDEMEDINE], {"sbm_rectal_delivery_exponent": 0.0,
+                                                                  "sbm_threshold_release": 0.0})
     assert first0 < 1.05 * steady0
     assert first - steady > 3 * max(first0 - steady0, 0.0)
 

@@ -32,7 +32,9 @@ def test_enteric_site_uses_the_drugs_own_affinity_and_central_sites_divide_it_by
     kp = d.brain_penetration.value
     assert kp != 1.0  # these drugs have a reported efflux (or influx) at the blood-brain barrier
     p = params(model)
-    assert p[f"{drug}_mor_enteric_K"] == pytest.approx(d.receptors["mu"].affinity.value)
+    # the enteric site reads the functional enteric constant where the library gives one (morphine, M6G:
+    # enteric_affinity, gutonset), else the site's own; the central sites never read it
+    assert p[f"{drug}_mor_enteric_K"] == pytest.approx(d.receptors["mu"].enteric_dissociation_constant())
     assert p[f"{drug}_mor_central_K"] == pytest.approx(d.receptors["mu"].affinity.value / kp)
 
 
@@ -98,8 +100,12 @@ def test_morphine_potency_is_anchored_to_its_clinical_ventilatory_c50(model):
     x_fentanyl = (0.42 / p["fentanyl_mor_central_K"]) ** hill
     x_morphine = 32e-9 * 285.34e6 / p["morphine_mor_central_K"]  # 32 nmol/L x g/mol -> ng/mL
     assert x_morphine == pytest.approx(x_fentanyl, rel=0.01)
-    # the enteric site keeps morphine's own constant: 1/Kp,uu times as potent per ng/mL
-    assert p["morphine_mor_enteric_K"] < 0.25 * p["morphine_mor_central_K"]
+    # the enteric site reads morphine's functional (tissue) potency, not the central constant or the
+    # [3H]DAMGO binding constant: Johnson et al. 1987 guinea-pig myenteric IC50 86 nM over fu 0.65
+    d = load_drugs()["morphine"]
+    assert p["morphine_mor_enteric_K"] == pytest.approx(86e-9 * 285.34e6 / 0.65, rel=0.01)
+    assert p["morphine_mor_enteric_K"] == pytest.approx(d.receptors["mu"].enteric_dissociation_constant())
+    assert d.receptors["mu"].dissociation_constant() < 0.05 * p["morphine_mor_enteric_K"]
 
 
 def _ntx_blockade(model, overrides=None):
@@ -169,3 +175,28 @@ def test_iv_naltrexol_blocks_the_gut_but_spares_the_brain_for_hours(model):
     assert 11.1 - 2.4 <= th <= 11.1 + 2.4
     fast = typical_patient(["naltrexol6b 20 mg IV once"], t, {"naltrexol6b_ke0": PORTER_MOUSE_KE0}, model=model)
     assert (1 - fast.get("mor_availability_pet")[0, first6]).max() > 0.4
+
+
+def _with_enteric(value: str) -> str:
+    return (DRUG % "0.5").replace(
+        "      efficacy: {value: 1.0, unit: dimensionless, source: test}\n",
+        "      efficacy: {value: 1.0, unit: dimensionless, source: test}\n"
+        f"      enteric_affinity: {{value: {value}, unit: ug/L, source: test}}\n")
+
+
+def test_enteric_affinity_is_read_at_the_enteric_site_only(tmp_path):
+    """An agonist's functional enteric constant (gutonset) replaces the site's own constant at the
+    enteric site, in model units (ug/L = ng/mL), and leaves the central constant (affinity/Kp,uu) alone."""
+    f = tmp_path / "drugs.yaml"
+    f.write_text(_with_enteric("30"))
+    d = load_drugs(f)["probe"]
+    assert d.receptors["mu"].enteric_dissociation_constant() == pytest.approx(30.0)
+    assert d.central_dissociation_constant("mu") == pytest.approx(1.0 / 0.5)
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_non_positive_enteric_affinity_is_an_error_naming_the_field(tmp_path, value):
+    f = tmp_path / "drugs.yaml"
+    f.write_text(_with_enteric(value))
+    with pytest.raises(OpiaxisInputError, match="probe.receptors.mu.enteric_affinity"):
+        load_drugs(f)

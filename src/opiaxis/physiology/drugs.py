@@ -57,12 +57,19 @@ class Binding:
     antagonism: str = "competitive"   # or "noncompetitive" (insurmountable: not displaced by agonists)
     antagonism_source: str = ""
     tau: Quantity | None = None       # operational-model transducer ratio (Black & Leff 1983); None: 1
+    enteric_affinity: Quantity | None = None  # ng/mL: functional constant at the enteric site; None: the site's own
 
     def dissociation_constant(self) -> float:
         """Concentration (ng/mL) at 50% occupancy alone at equilibrium."""
         if self.kind == "equilibrium":
             return self.affinity.value
         return (self.koff.value / self.kon.value) ** (1.0 / self.hill.value)
+
+    def enteric_dissociation_constant(self) -> float:
+        """Constant (ng/mL, against plasma) at the enteric site: ``enteric_affinity`` where the library
+        gives the functional enteric potency of an agonist (a binding Ki from an agonist radioligand
+        overstates it), otherwise the site's own constant."""
+        return self.enteric_affinity.value if self.enteric_affinity is not None else self.dissociation_constant()
 
 
 @dataclass
@@ -96,7 +103,7 @@ DEFAULT_KP_UU = Quantity(1.0, "dimensionless",
 # canonical units of each field
 _CANON = {"mw": "g/mol", "central_volume": "L", "clearance": "L/h", "volume": "L", "flow": "L/h",
           "ke0": "1/h", "fraction": "dimensionless", "bioavailability": "dimensionless", "ka": "1/h",
-          "lag": "h", "dose_exponent": "dimensionless", "reference_dose": "mg", "affinity": "ng/mL",
+          "lag": "h", "dose_exponent": "dimensionless", "reference_dose": "mg", "affinity": "ng/mL", "enteric_affinity": "ng/mL",
           "hill": "dimensionless", "efficacy": "dimensionless", "koff": "1/h", "iu_per_mg": "IU/mg",
           "brain_penetration": "dimensionless", "tau": "dimensionless"}
 
@@ -213,6 +220,11 @@ def _parse_drug(name: str, d: dict, file: str) -> Drug:
         else:
             raise OpiaxisInputError(f"binding must be 'equilibrium' or 'kinetic', got {kind!r}", file=file, field=f"{path}.binding")
         bind.tau = _tau(q, b, path, bind, file)
+        if b.get("enteric_affinity") is not None:
+            bind.enteric_affinity = q("enteric_affinity", b["enteric_affinity"], f"{path}.enteric_affinity")
+            if not bind.enteric_affinity.value > 0:
+                raise OpiaxisInputError(f"enteric_affinity must be > 0 ng/mL, got {bind.enteric_affinity.value}",
+                                        file=file, field=f"{path}.enteric_affinity")
         drug.receptors[site] = bind
     if d.get("iu_per_mg") is not None:
         drug.iu_per_mg = q("iu_per_mg")

@@ -2,7 +2,12 @@
 
 Time in hours. Everything downstream of the receptors module is driven by **enteric** μ agonism
 (``mor_enteric_agonism``) only, so a PAMORA (methylnaltrexone, naloxegol, naldemedine: no brain
-entry) restores transit without touching central agonism.
+entry) restores transit without touching central agonism. How much a competitive PAMORA releases
+depends on the agonists' occupancy odds at the enteric site, so the receptors module reads an
+agonist's functional enteric potency where the drug library gives one (``enteric_affinity``:
+morphine and M6G, from the guinea-pig myenteric IC50 of morphine, Johnson et al., Naunyn-Schmiedeberg's
+Arch Pharmacol 1987;336:419) rather than its [3H]DAMGO binding constant, with which oral morphine held
+~98% of enteric receptors and methylnaltrexone could not displace it (gutonset).
 
 Equations
 ---------
@@ -39,9 +44,42 @@ loaded colon delivers more than its steady flux to the rectum until c has fallen
 hazard (``sbm_rate`` below) rises with that delivery, so the weekly SBM count and the time to the
 first SBM after a dose (:func:`first_sbm_probability`) follow from one mechanism. At any steady
 state delivery is 1, so the steady SBM–transit relation (and what was calibrated on it) is unchanged.
-What the state does not have: μ suppression of the rectal evacuation reflex itself (raised anal
-sphincter tone, blunted rectal sensation), whose release would empty stool already in the rectum
-within the hour of a dose.
+The loading alone gave too slow an onset (COMPOSE-4 median 13.5 h to the first SBM against 4.7 h):
+the overshoot of delivery is at most ~2-fold and lasts a day, while half of the patients defecate
+within hours. The threshold below supplies the rest.
+
+Defecation as a threshold crossing (issue 14, gut4). The rectum fills with what the colon delivers
+and a bowel movement empties it when its content reaches the threshold that triggers the call to
+stool (rectal sensation and the recto-anal reflexes: Remes-Troche et al., Dis Colon Rectum
+2010;53:1047). Read as that integrate-and-fire process, ``sbm_rate`` is the speed at which the
+rectal content approaches its threshold, and by mass balance each bowel movement evacuates one
+threshold's worth, so the threshold relative to drug-free is what the rate law's non-flux factors
+imply::
+
+    θ = rectal_delivery_rel^(1−n_d) · transit_rel^(−γ) · exp(−β_W·(W − W0))   (defecation_threshold_rel)
+
+On an opioid θ is high: each bowel movement is rarer and larger at the same faecal flux (the stool
+waits in the rectosigmoid: oxycodone lengthened rectosigmoid transit 2.7 → 9.0 h, 3.3-fold, against
+2.1-fold for the whole colorectum, Poulsen et al., J Neurogastroenterol Motil 2016;22:282; opioid
+use goes with rectal hyposensitivity and evacuation disorders, Vollebregt et al., Neurogastroenterol
+Motil 2020;32:e13839, and dyssynergic defecation, Lodhia et al., Dig Dis Sci 2022; fentanyl raises
+rectal perception thresholds dose-dependently, Lembo et al., Pain 2000;87:137). With a cohort's
+phases (rectal content/θ) spread evenly, the expected event rate is the filling speed plus the share
+of patients a falling threshold overtakes::
+
+    net = sbm_rate − (168 h/week)·dlnθ/dt
+    sbm_event_rate = max(net, 0)·exp(−max(D, 0)/D_s) ;  dD/dt = (sbm_event_rate − net)/168
+
+When a PAMORA lifts the opioid brake (transit_rel rises within τ_m), θ falls and every patient whose
+rectum already holds more than the new threshold defecates: over the fall, ln(θ_old/θ_new) expected
+events, i.e. P(≥1) = 1 − θ_new/θ_old, the exact first-passage probability of the integrate-and-fire
+process — the acute laxation within hours of PAMORA trials (methylnaltrexone SC: laxation within
+4 h in 48% vs 15%, median ~0.5–1 h in responders, Thomas et al., NEJM 2008;358:2332). A rising
+threshold (an opioid dose) pushes every phase back: D counts the bowel movements so deferred, repaid
+before the next event (D_s only smooths the switch). Over any closed cycle of θ the extra events sum
+to zero, so the steady and periodic weekly SBM counts (and everything calibrated on them) are those
+of ``sbm_rate``; only transitions move. ``sbm_rate`` itself (and its read-outs: BFI, rescue rate)
+is unchanged. No new physiological parameter: θ is the calibrated rate law read as a threshold.
 
 Stool water fraction W relaxes to a residence-time dependent level (the colon absorbs water the
 longer stool stays; an osmotic laxative retains water)::
@@ -54,7 +92,8 @@ Spontaneous bowel movements (expected rate, per week) and read-outs::
     bowel_function_index = 100 / (1 + (sbm_rate/S50)^h)            (0–100; ≥30 = constipated)
     rescue_laxative_rate = (7/3 per week)·exp(−sbm_rate·3 d)        (bisacodyl after 72 h without a BM,
                                                                      the COMPOSE/KODIAC rescue rule, Poisson gaps)
-    d sbm_expected_count/dt = sbm_rate                              (cumulative expected count → weekly counts)
+    d sbm_expected_count/dt = sbm_event_rate                        (cumulative expected count → weekly counts;
+                                                                     sbm_event_rate: threshold crossings, above)
 
 Observed weekly SBM counts are drawn outside the ODE (:func:`weekly_sbm_counts`): negative
 binomial around the weekly expected count, from per-patient random streams. The probability of a
@@ -212,8 +251,8 @@ def build(drugs=None) -> Module:
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
     tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
     osm, stim, pro, abx_const = _interventions(m)
-    tr, content, delivery = _motility_and_content(m, A, osm, stim)
-    _stool_and_bowel_movements(m, tr, content, delivery, osm)
+    tr, content, delivery, rates = _motility_and_content(m, A, osm, stim)
+    _stool_and_bowel_movements(m, tr, content, delivery, rates, osm)
     x = _microbiota(m, A, tr, pro, abx_const)
     _butyrate_barrier_and_translocation(m, A, x, il6, tnf)
     return m
@@ -243,10 +282,11 @@ def _motility_and_content(m: Module, A, osm, stim):
     """Colonic propulsion (enteric μ agonism, counter-adaptation, laxatives) and the colonic content it moves."""
     P = m.parameter
     # ---- motility and transit --------------------------------------------------------------
-    imax = P("gut_mor_imax", 0.64, "dimensionless",
+    imax = P("gut_mor_imax", 0.79, "dimensionless",
              "calibrated: maximal fractional (acute) slowing of colonic propulsion by full enteric μ agonism "
              "(k_tr = k_tr0·(1 − Imax·A), model-anchors §5.3), before the enteric counter-adaptation offsets "
-             "part of it — fitted to the OIC prevalence targets (gut.oic.cncp, gut.oic.cancer); opioids slow "
+             "part of it — fitted to the OIC prevalence targets (gut.oic.cncp, gut.oic.cancer) with morphine's and "
+             "M6G's functional enteric potency (drug library enteric_affinity); opioids slow "
              "colonic transit 2–3 fold (Kurz & Sessler, Drugs 2003;63:649). "
              "Fitted by opiaxis calibrate gut.mor_imax (history: data/calibration.yaml)",
              variability=Variability("logitnormal", 0.8), lower=0.0, upper=0.999,
@@ -284,7 +324,8 @@ def _motility_and_content(m: Module, A, osm, stim):
                 "counter-adaptation (dependence) of the myenteric plexus to enteric μ agonism, 0 at rest")
     m.ode(E, k_e * (A - E))
     tr_target = (1 - imax * A) * (1 + g_e * E) * (1 + s_stim * stim) * (1 + s_osm_tr * osm)
-    m.ode(tr, (tr_target - tr) / tau_m)
+    d_tr = (tr_target - tr) / tau_m
+    m.ode(tr, d_tr)
     m.assign("colonic_transit_time", ctt0 / tr, "h", "colonic transit time")
 
     # ---- colonic content (faecal loading) --------------------------------------------------------
@@ -294,13 +335,15 @@ def _motility_and_content(m: Module, A, osm, stim):
     # steady state but overshoots when propulsion returns to a loaded colon
     content = m.state("colonic_content_rel", "dimensionless", 1.0,
                       "colonic faecal (dry) mass relative to drug-free (faecal loading)")
-    m.ode(content, (1 - tr * content) / ctt0)
+    d_content = (1 - tr * content) / ctt0
+    m.ode(content, d_content)
     delivery = m.assign("rectal_delivery_rel", tr * content, "dimensionless",
                         "faecal mass delivered to the rectum per unit time, relative to drug-free", interface=True)
-    return tr, content, delivery
+    # relative rate of change of the delivery and of the propulsive rate (1/h), for the defecation threshold
+    return tr, content, delivery, {"ln_tr": d_tr / tr, "ln_delivery": d_tr / tr + d_content / content}
 
 
-def _stool_and_bowel_movements(m: Module, tr, content, delivery, osm) -> None:
+def _stool_and_bowel_movements(m: Module, tr, content, delivery, rates: dict, osm) -> None:
     """Stool water, faecal volume, the SBM hazard and its read-outs."""
     P = m.parameter
     # ---- stool water ----------------------------------------------------------------------
@@ -319,7 +362,8 @@ def _stool_and_bowel_movements(m: Module, tr, content, delivery, osm) -> None:
                 "water) gave ×2.4, i.e. +2.7/week here and +7 to +10/week at a normal bowel habit")
     tau_w = P("stool_water_time_constant", 12.0, "h", "assumed: about half a colonic residence")
     W = m.state("stool_water", "dimensionless", w0, "stool water fraction")
-    m.ode(W, (wmin + (w0 - wmin) * tr ** delta + s_osm_w * osm - W) / tau_w)
+    d_w = (wmin + (w0 - wmin) * tr ** delta + s_osm_w * osm - W) / tau_w
+    m.ode(W, d_w)
     v0 = P("colonic_faecal_volume_drug_free", 750.0, "mL",
            "MRI colonic faecal volume of healthy men: 884 mL after 6 days of oxycodone (Olesen et al., J "
            "Neurogastroenterol Motil 2019;25:602) less the ~100 mL that 5 days of oxycodone add (Mark et al., "
@@ -352,11 +396,43 @@ def _stool_and_bowel_movements(m: Module, tr, content, delivery, osm) -> None:
             "COMPOSE/KODIAC rescue rule: bisacodyl after 72 h without a bowel movement")
     m.assign("rescue_laxative_rate", (1 / gap) * sp.exp(-sbm * gap), "1/week",
              "expected rescue-laxative doses per week (Poisson gaps of 72 h)", interface=True)
-    cnt = m.state("sbm_expected_count", "dimensionless", 0.0, "cumulative expected SBM count")
-    m.ode(cnt, sbm / how)
+    # relative rate of change of the defecation threshold θ = delivery^(1−n_d)·transit_rel^−γ·exp(−β_W(W − W0))
+    # (1/h): the phase speed sbm_rate is sbm0·delivery/θ (see _defecation_events)
+    d_ln_threshold = (1 - n_del) * rates["ln_delivery"] - gam * rates["ln_tr"] - beta_w * d_w
+    m.assign("defecation_threshold_rel", delivery ** (1 - n_del) * tr ** (-gam) * sp.exp(-beta_w * (W - w0)),
+             "dimensionless", "rectal content that triggers a bowel movement, relative to drug-free "
+             "(integrate-and-fire reading of sbm_rate; 1 drug-free)")
+    _defecation_events(m, sbm, sbm0, d_ln_threshold, how)
     thr = P("oic_sbm_threshold", 3.0, "1/week", "Rome IV / trial definition of OIC: <3 SBM per week")
     m.assign("constipated", 1 / (1 + (sbm / thr) ** 12),
              "dimensionless", "smooth indicator of fewer than 3 SBM/week")
+
+
+def _defecation_events(m: Module, sbm, sbm0, d_ln_threshold, how) -> None:
+    """Expected bowel movements as threshold crossings of the rectal content (integrate and fire).
+
+    ``sbm_rate`` is the speed at which the rectum fills towards its defecation threshold θ (one
+    threshold's worth per bowel movement). With the phases of a cohort spread evenly, the event rate
+    is that speed plus the share of patients a falling threshold overtakes, −dlnθ/dt; a rising
+    threshold pushes everyone back from it (the deficit D, in bowel movements, repaid before the next
+    event). See the module docstring."""
+    P = m.parameter
+    d0 = P("sbm_deficit_smoothing", 0.01, "dimensionless",
+           "assumed: numerical regularisation of the event-rate switch (a deficit of 0.01 bowel movement "
+           "holds the event rate at 1/e of its value); no physiological content", lower=1e-6)
+    release = P("sbm_threshold_release", 1.0, "dimensionless",
+                "definition: 1 reads the SBM rate law as threshold crossings (a falling threshold releases the "
+                "patients it overtakes, a rising one defers them); 0 is the earlier reading as a Poisson rate "
+                "(counterfactual for tests and sensitivity analyses)", lower=0.0, upper=1.0)
+    net = sbm - release * how * d_ln_threshold
+    deficit = m.state("sbm_phase_deficit", "dimensionless", 0.0,
+                      "bowel movements the defecation threshold's rise has pushed back (0 at rest)")
+    events = m.assign("sbm_event_rate", sbm0 * sp.Max(net / sbm0, 0) * sp.exp(-sp.Max(deficit, 0) / d0), "1/week",
+                      "expected bowel movements per week, including those a falling threshold releases",
+                      interface=True)
+    m.ode(deficit, (events - net) / how)
+    cnt = m.state("sbm_expected_count", "dimensionless", 0.0, "cumulative expected SBM count")
+    m.ode(cnt, events / how)
 
 
 def _microbiota(m: Module, A, tr, pro, abx_const) -> dict:
@@ -517,8 +593,20 @@ def weekly_expected(results, week_starts_h) -> np.ndarray:
     idx = [int(np.argmin(abs(t - b))) for b in week_starts_h]
     if any(abs(t[i] - b) > 1e-6 for i, b in zip(idx, week_starts_h)):
         raise OpiaxisInputError("weekly_expected needs output times at every week boundary", field="times")
-    c = results.get("sbm_expected_count")[:, idx]
-    return np.diff(c, axis=1)
+    return _count_increments(results.get("sbm_expected_count")[:, idx])
+
+
+def _count_increments(c: np.ndarray) -> np.ndarray:
+    """Increments of the cumulative expected count along axis 1 (each column minus the previous).
+    The count never falls (its rate is ≥ 0); a fall within the solver's tolerance — a patient whose
+    threshold deficit holds the event rate at ~0 for a week — is read as 0, a larger one is an error."""
+    d = np.diff(c, axis=1)
+    # the trial targets integrate at rtol 1e-4 (targets_gut.FAST); a relative 1e-3 of the count absorbs the
+    # solver's wobble where the deficit switch holds the event rate at ~0 (a 1e-6 tolerance failed there)
+    tol = 1e-3 * max(1.0, float(np.nanmax(np.abs(c)))) if c.size else 0.0
+    if np.any(~np.isfinite(d)) or np.any(d < -tol):
+        raise OpiaxisInputError("sbm_expected_count is not a non-decreasing finite counter", field="sbm_expected_count")
+    return np.maximum(d, 0.0)
 
 
 def weekly_sbm_counts(expected: np.ndarray, ids, seed: int, *, dispersion: float = SBM_DISPERSION,
@@ -548,10 +636,13 @@ def weekly_sbm_counts(expected: np.ndarray, ids, seed: int, *, dispersion: float
 def first_sbm_probability(results, dose_h: float, horizons_h, *, multiplier: float = 1.0,
                           dispersion: float = SBM_DISPERSION) -> np.ndarray:
     """Probability of at least one SBM within each horizon after a dose at ``dose_h`` (patients ×
-    horizons): the defecation events are Poisson in the expected hazard ``sbm_rate`` (its integral
-    is ``sbm_expected_count``) times the diary's gamma frailty of shape ``dispersion``, so
-    P = 1 − (1 + Λ/k)^−k with Λ the expected count since the dose. ``results`` must have output
-    times at ``dose_h`` and at ``dose_h`` + every horizon."""
+    horizons): the defecation events are Poisson in the expected event rate ``sbm_event_rate`` (its
+    integral is ``sbm_expected_count``) times the diary's gamma frailty of shape ``dispersion``, so
+    P = 1 − (1 + Λ/k)^−k with Λ the expected count since the dose. For the events a falling defecation
+    threshold releases (Λ = ln(θ_old/θ_new)) this is, with multiplier 1 and large k, the
+    integrate-and-fire first-passage probability 1 − θ_new/θ_old; for the filling between thresholds it is the Poisson approximation (an exactly
+    periodic rectum would give min(1, Λ)). ``results`` must have output times at ``dose_h`` and at
+    ``dose_h`` + every horizon."""
     t = results.times
     want = [dose_h] + [dose_h + float(h) for h in horizons_h]
     idx = [int(np.argmin(abs(t - w))) for w in want]
@@ -559,7 +650,7 @@ def first_sbm_probability(results, dose_h: float, horizons_h, *, multiplier: flo
         raise OpiaxisInputError("first_sbm_probability needs output times at the dose and at dose + each horizon",
                                 field="times")
     c = results.get("sbm_expected_count")[:, idx]
-    lam = (c[:, 1:] - c[:, :1]) * multiplier
+    lam = np.cumsum(_count_increments(c), axis=1) * multiplier
     return 1.0 - (1.0 + lam / dispersion) ** (-dispersion)
 
 

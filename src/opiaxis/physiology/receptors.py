@@ -28,7 +28,10 @@ passive, or where the library still lacks a drug's peripherally active metabolit
 oxycodone), which divides it for the central sites, whose effect-site
 concentration is plasma-equivalent (Hammarlund-Udenaes et al., Pharm Res 2008;25:1737: the
 unbound brain concentration, not plasma, drives central occupancy). A drug that barely enters the
-brain is therefore a weak central but a full-strength enteric ligand.
+brain is therefore a weak central but a full-strength enteric ligand. Where the library gives an
+agonist's functional enteric potency (``enteric_affinity``: morphine and M6G, whose [3H]DAMGO binding
+constants overstate the myenteric tissue potency ~70-fold), the enteric site uses that instead; the
+central sites never read it.
 
 Agonism (signal) and occupancy are distinct outputs. Occupancy is binding: it governs competition
 (naloxone, naltrexone, buprenorphine displacement, endogenous peptides) and what a PET tracer sees.
@@ -192,7 +195,7 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             eff = m.parameter(f"{name}_{site_name}_efficacy", b.efficacy.value, "dimensionless", b.efficacy.source,
                               description=f"intrinsic efficacy of {name} at {site_name}", lower=0.0, upper=1.0)
             kp_note = _kp_note(d) if central else ""
-            k_site = d.central_dissociation_constant(site) if central else b.dissociation_constant()
+            k_site = d.central_dissociation_constant(site) if central else b.enteric_dissociation_constant()
             if b.kind == "kinetic" and central:
                 kd = m.parameter(f"{name}_{site_name}_K", k_site, "ng/mL",
                                  f"(koff/kon)^(1/n) from kon = {b.kon.value:.4g} {b.kon.unit}: {b.kon.source}{kp_note}",
@@ -207,6 +210,8 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             else:
                 src = b.affinity.source if b.kind == "equilibrium" else \
                     f"(koff/kon)^(1/n) from the kinetic set: {b.kon.source}"
+                if not central and b.enteric_affinity is not None:
+                    src = f"enteric functional constant: {b.enteric_affinity.source}"
                 nc = b.antagonism == "noncompetitive"
                 if nc:
                     src = f"{src}. Noncompetitive (insurmountable) binding: {b.antagonism_source}"
