@@ -108,6 +108,9 @@ def main(argv=None):
     print("fitted:", ", ".join(fit.names))
     combos = [(a.base, tuple(a.a.split(","))), (a.base_b or a.base, tuple(a.b.split(",")))]
     Pd = fit.draw_parameters(a.draws, a.seed, consistent=True)
+    from opiaxis.calibrate.fit import CONSISTENCY_PROPOSALS
+    ex = fit.data_excess(fit.draw_parameters(a.draws * CONSISTENCY_PROPOSALS, a.seed))
+    print(f"proposals the data do not contradict: {np.sum(ex <= 1)} of {len(ex)} (needed {a.draws})")
     fitted = [model.param_index[n] for n in fit.names]
     var = [model.param_index[p.name] for p in model.parameters if p.variability is not None and p.variability.spread != 0]
     unf = [j for j in var if j not in fitted]

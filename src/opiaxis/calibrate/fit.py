@@ -1092,14 +1092,24 @@ class FitResult:
         return P[self.consistent_rows(P, n)] if m > n else P
 
     def consistent_rows(self, P: np.ndarray, n: int) -> np.ndarray:
-        """Indices of the first ``n`` rows of ``P`` whose fit to every read-out is not worse than the
-        posterior mode's by more than the 99.9% χ² quantile of its number of rows (on the Student-t
-        residuals of the fit, scaled by the read-out's dispersion): a posterior-predictive check of
-        each decision draw against the data at hand. The draws of the unfitted parameters come from
-        a linearisation at the population median (:class:`UnfittedPosterior`), which cannot see a
-        switch: in the misspecified hpa_depressed-3 of the decision study (in a depressive episode,
-        MADRS ~28 at every visit) half of them left the episode (mean MADRS 12 over the draws).
-        When fewer than ``n`` pass, the rest are the proposals that exceed the quantiles least."""
+        """Indices of the first ``n`` rows of ``P`` that the data do not contradict
+        (:meth:`data_excess` ≤ 1): a posterior-predictive check of each decision draw against the
+        data at hand. The draws of the unfitted parameters come from a linearisation at the
+        population median (:class:`UnfittedPosterior`), which cannot see a switch: in the
+        misspecified hpa_depressed-3 of the decision study (in a depressive episode, MADRS ~28 at
+        every visit) half of them left the episode (mean MADRS 12 over the draws). When fewer than
+        ``n`` pass, the rest are the proposals that exceed their quantiles least."""
+        excess = self.data_excess(P)
+        ok = np.flatnonzero(excess <= 1.0)
+        if len(ok) >= n:
+            return ok[:n]
+        return np.r_[ok, np.argsort(np.where(excess <= 1.0, np.inf, excess), kind="stable")[:n - len(ok)]]
+
+    def data_excess(self, P: np.ndarray) -> np.ndarray:
+        """Per parameter row: the largest, over read-outs, of (Q_g(row) − Q_g(mode)) / χ²₀.₉₉₉(n_g),
+        Q_g the sum of the read-out's squared residuals in the fit's residual model (Student-t,
+        noise scaled by the read-out's dispersion), the mode the fit's parameter row, n_g its rows.
+        Above 1: the row fits some read-out worse than the mode by more than chance allows."""
         from scipy.stats import chi2
         prob = self.problem
         s2 = self.dispersion if self.dispersion is not None else np.ones(prob.n_obs)
@@ -1114,10 +1124,7 @@ class FitResult:
             q = (r * r).sum(axis=1)
             excess = np.maximum(excess, (q[1:] - q[0]) / chi2.ppf(0.999, k))
             i += k
-        ok = np.flatnonzero(excess <= 1.0)
-        if len(ok) >= n:
-            return ok[:n]
-        return np.r_[ok, np.argsort(np.where(excess <= 1.0, np.inf, excess), kind="stable")[:n - len(ok)]]
+        return excess
 
     def predict(self, times, P=None) -> tuple[np.ndarray, np.ndarray]:
         """States on ``times`` for parameter rows ``P`` (default: the MAP)."""
