@@ -178,7 +178,7 @@ def diagnose(top: str, post: dict, truth: pd.Series, mid: float, classes: dict |
 
 
 def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = False, condition: bool = True,
-                design: str = "standard"):
+                design: str = "standard", consistent: bool = True):
     from opiaxis.calibrate.fit import fit_patient, read_patients, synthetic_table
     from opiaxis.calibrate.recommend import load_options, recommend
     cov, shifts = PHENOTYPES[name]
@@ -193,7 +193,8 @@ def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = F
     fit = fit_patient(data, model)
     t_fit, c_fit = time.perf_counter() - t, time.process_time() - c
     t, c = time.perf_counter(), time.process_time()
-    rec = recommend(fit, horizon_days=horizon, draws=draws, seed=seed, condition_unfitted=condition)
+    rec = recommend(fit, horizon_days=horizon, draws=draws, seed=seed, condition_unfitted=condition,
+                    consistent_draws=consistent)
     t_rec, c_rec = time.perf_counter() - t, time.process_time() - c
     tab = rec.table
     opts = load_options()
@@ -293,6 +294,8 @@ def main(argv=None):
                     help="standard, or informative: + a methadone PK test dose and transcutaneous PCO2 on heroin (DESIGNS)")
     ap.add_argument("--no-condition", action="store_true",
                     help="decision draws take the unfitted parameters from the population (not conditioned on the data)")
+    ap.add_argument("--no-consistent", action="store_true",
+                    help="decision draws without the check against the data (FitResult.consistent_rows)")
     ap.add_argument("--replicates", type=int, default=1,
                     help="patients per phenotype (each with its own population draws of the other parameters)")
     ap.add_argument("--first-replicate", type=int, default=1, help="start at this replicate (split a run)")
@@ -336,7 +339,7 @@ def run_all(a) -> pd.DataFrame:
         for noise in a.noise.split(","):
             for name in a.patients.split(","):
                 r = one_patient(model, name, rep, noise, a.seed, a.draws, a.horizon, a.craving, not a.no_condition,
-                                a.design)
+                                a.design, not a.no_consistent)
                 rows.append(r)
                 print(f"{noise:8s} {r['patient']:17s} true {r['true_best']!r} | rec {r['recommended']!r} | "
                       f"regret {r['regret']:.3f} | {r['cause']} | cover {r['covered']}/{r['n_params']} | "

@@ -7,7 +7,7 @@ models) and two combinations A and B of one base candidate, prints each loss ter
 
 * ``truth``                 the true parameters;
 * ``MAP``                   the fit's parameter row (unfitted parameters at their median);
-* ``draws``                 recommend's decision draws (``fit.draw_parameters(draws, seed)``);
+* ``draws``                 recommend's decision draws (``fit.draw_parameters(draws, seed, consistent=True)``);
 * ``draws, fitted=truth``   the same draws with the fitted parameters at their true values;
 * ``draws, unfitted=truth`` the same draws with every other variable parameter at its true value;
 
@@ -107,7 +107,10 @@ def main(argv=None):
     P, fit = patient_fit(model, a.phenotype, a.replicate, a.noise, a.design, a.seed)
     print("fitted:", ", ".join(fit.names))
     combos = [(a.base, tuple(a.a.split(","))), (a.base_b or a.base, tuple(a.b.split(",")))]
-    Pd = fit.draw_parameters(a.draws, a.seed)
+    Pd = fit.draw_parameters(a.draws, a.seed, consistent=True)
+    from opiaxis.calibrate.fit import CONSISTENCY_PROPOSALS
+    ex = fit.data_excess(fit.draw_parameters(a.draws * CONSISTENCY_PROPOSALS, a.seed))
+    print(f"proposals the data do not contradict: {np.sum(ex <= 1)} of {len(ex)} (needed {a.draws})")
     fitted = [model.param_index[n] for n in fit.names]
     var = [model.param_index[p.name] for p in model.parameters if p.variability is not None and p.variability.spread != 0]
     unf = [j for j in var if j not in fitted]

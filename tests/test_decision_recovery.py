@@ -27,28 +27,19 @@ def test_patients_differ_in_their_true_best(study):
     assert len({r["true_best"] for r in study.values()}) >= 2
 
 
-@pytest.mark.xfail(strict=True, reason="known miss (issue 15), again after the sixth session's merges: with the "
-                   "standard design (a buprenorphine-only record) all three get buprenorphine 32 > 24 > 16 mg + PEG + "
-                   "naloxegol, while the typical patient's true best is methadone 30->60 mg + SSRI + PEG (regret "
-                   "0.32): nothing in this record informs methadone's effects in this patient. The informative "
-                   "design (a methadone test dose and PtcCO2) ranks it right: tests/test_precision_design.py")
 def test_patients_get_different_rankings(study):
     """The complaint was that every patient got the same ranking; these three differ in their
     true best and should not all get the same top three. (A strict xfail from the third pass until
     the breathing-tolerance rebuild of 2026-11-29's fifth session, when the three top-three lists
-    differed; a strict xfail again after the sixth session's merges.)"""
+    differed; a strict xfail again after the sixth session's merges; passing since the seventh pass's
+    decision draws checked against the data and the runner-up combinations carried across doses.)"""
     assert len({tuple(r["top3"]) for r in study.values()}) >= 2, {k: r["top3"] for k, r in study.items()}
 
 
-@pytest.mark.xfail(strict=True, reason="known miss (issue 15): for at least one of these three patients the true "
-                   "best is neither rank 1 nor tied with it — in the decision study such misses are methadone "
-                   "combinations whose respiratory nadir and constipation the buprenorphine-only history cannot "
-                   "inform (unfitted parameters from the population), or combinations the search did not "
-                   "simulate. See docs/precision-recovery.md, 'Issue 15, third pass'")
 def test_true_best_is_rank_one_or_a_flagged_tie_and_regret_is_small(study):
     """Where the data cannot tell (e.g. craving parameters nobody measured), the true best must be
     among the candidates flagged as ties with rank 1, and choosing rank 1 costs less than half a
-    clinically meaningful unit."""
+    clinically meaningful unit. (A strict xfail from the third pass; passing since the seventh.)"""
     for name, r in study.items():
         assert r["true_best_in_ties"], (name, r["recommended"], r["true_best"])
         assert r["regret"] < 0.5, (name, r["recommended"], r["true_best"], r["regret"])

@@ -100,3 +100,21 @@ def test_correlated_marginalisation_signs_match_the_residuals(model):
     lin = np.concatenate([g[5] for g in plain.groups]) == ""
     Sigma = (prob.whiten @ prob.whiten.T)[np.ix_(lin, lin)]
     assert np.allclose(Sigma, np.eye(lin.sum()) + expected[:, lin].T @ expected[:, lin], atol=1e-8)
+
+
+def test_decision_draws_that_the_data_contradict_are_replaced(model, two_parameter_fit):
+    """``draw_parameters(consistent=True)``: a parameter row that fits a read-out far worse than the
+    posterior mode (buprenorphine clearance 4 prior SDs off: every level wrong) is not used for
+    decisions; the mode itself is, and the draws are the requested number of passing proposals."""
+    fit = two_parameter_fit
+    good = fit.parameter_row()
+    bad = good.copy()
+    j = model.param_index["buprenorphine_CL"]
+    omega = model.parameter("buprenorphine_CL").variability.omega
+    bad[j] *= np.exp(4.0 * omega)
+    assert list(fit.consistent_rows(np.vstack([bad, good]), 1)) == [1]
+    assert list(fit.consistent_rows(np.vstack([good, bad]), 2)) == [0, 1]   # filled with the least bad
+    P = fit.draw_parameters(12, seed=4, consistent=True)
+    assert P.shape == (12, len(model.parameters))
+    Q = fit.draw_parameters(36, seed=4)
+    assert set(map(tuple, P)) <= set(map(tuple, Q))
