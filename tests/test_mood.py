@@ -207,3 +207,14 @@ def test_central_cytokines_raise_the_depressive_drive(small):
     assert up.get("mood_drive")[0, -1] - base.get("mood_drive")[0, -1] == pytest.approx(w * np.log(2.0))
     cut = run(small, [], t, {"central_cytokines_rel": 2.0, "mood_weight_central_cytokines": 0.0})
     assert cut.get("mood_drive")[0, -1] == pytest.approx(base.get("mood_drive")[0, -1])
+
+
+def test_oud_cohort_heroin_inside_street_and_treatment_data():
+    """mood.oud.prevalence's heroin cohort is anchored to data, not assumed (targets_mood's comment):
+    2-3 injections a day (NDARC; HAT schedules at most 3), 60-400 mg diacetylmorphine a day (street
+    habits up to heavy use; HAT's 300-400 mg/day is the upper anchor)."""
+    per_day = 24 / float(T.OUD_HEROIN_INTERVAL.strip("qh"))
+    assert 2 <= per_day <= 3
+    daily = [d * per_day for d in T.OUD_HEROIN_DOSES_MG]
+    assert 60 <= min(daily) and max(daily) <= 400
+    assert len(set(T.OUD_HEROIN_DOSES_MG)) == len(T.OUD_HEROIN_DOSES_MG)

@@ -140,7 +140,11 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
                     "later); the first 4 weeks after leaving remain safer than later time off (Cornish 2010: the "
                     "opposite). The all-cause RR (2.41) is in band only because on-OST overdoses are too few: "
                     "non-overdose deaths on OST read ~15.9/1000 PY vs Sordo's 8.7 (other_death_use_rate on the "
-                    "~27% of on-OST days with illicit use), before and after this change")
+                    "~27% of on-OST days with illicit use), before and after this change. Since 6-MAM's central "
+                    "potency was corrected (drugs.yaml mam6.brain_penetration; design memo "
+                    "docs/design/heroin-potency.md; h0 re-fitted 0.0042 → 0.041 to the same off-OST rate) a heroin "
+                    "dose on methadone's Φ ≈ 33 no longer abolishes the drive: on-OST overdoses 0.78 → 0.19/1000 PY "
+                    "and the overdose RR 16 → ~66; the all-cause RR 2.41 → 2.47")
 def _mort(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost(n=n, seed=seed)
@@ -181,12 +185,17 @@ def _cncp(model=None, n: int = 150, seed: int = SEED):
 # and potency shift from sources) is not fitted. Since the structural fix (issue 14, design memo
 # docs/design/breathing-tolerance.md) the ratio fell from 7.5 to 1.5, and with the O2 store and hypoxic drive
 # (memo C, second step) it is 1.26 (n = 200, default draw; 1.27 in expectation, n = 600; P(overdose) per use
-# 1.9e-3 in weeks 1–2 vs 1.1e-3 in weeks 5–12). Cause (memo, second round): heroin's central μ signal saturates the drive. 5 mg IV gives σ ≈ 19·σ50
-# in a naïve person (25 mg: 95·σ50; morphine 10 mg IV: 1.3·σ50), about 10× heroin's clinical potency relative to
-# morphine, through 6-MAM's assumed Kp,uu 1 in drugs.yaml; so every street dose of a user holding the Φ 1–1.6
-# that intermittent use builds abolishes the drive, whether or not tolerance was lost in prison. A slower second
-# phase of tolerance loss (Cox et al., BJP 1975: t½ 13–17 d) would let intermittent users keep more tolerance
-# but cannot matter while the drive is saturated; neither is changed here
+# 1.9e-3 in weeks 1–2 vs 1.1e-3 in weeks 5–12). Cause (memo, second round): heroin's central μ signal saturated the
+# drive (5 mg IV: σ ≈ 19·σ50, ~10× heroin's clinical potency relative to morphine, through 6-MAM's assumed Kp,uu 1).
+# Since that correction (drugs.yaml mam6.brain_penetration 0.157, docs/design/heroin-potency.md; h0 re-fitted)
+# the ratio is 1.70 (P(overdose) per use 2.9e-3 vs 1.3e-3). What limits it now (memo, implementation status §3):
+# established users of weeks 5–12 hold Φ ~4 (the pre-prison run-in built 13) and 13% of their uses take the
+# sedated PaO2 below the FDA collapse level (15 mmHg for > 220 s; 24% in weeks 1–2), 95% of their risk in the
+# sedative-trait users; the per-use hazard (h0 fitted to the population rate) scores such an exposure at ~1%.
+# Users returning to their full former dose (dose_floor 1) give 2.2, a cohort without the sedative trait 2.9.
+# Candidate next steps, not built: a slow phase of breathing tolerance (Cox et al., BJP 1975: t½ 13–17 d),
+# episodic sedative co-use, then the collapse rule. Merrall 2010's pooled within-cohort ratios (weeks 1–2 vs
+# 3–12: 3–8) sit below this band (memo)
 def _post_release(model=None, n: int = 200, seed: int = SEED):
     from ..behaviour.trials import post_release
     r = post_release(n=n, seed=seed)
