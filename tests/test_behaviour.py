@@ -86,8 +86,10 @@ def test_overdose_hazard_on_hypoxaemia_and_ratio():
 # 4.7%, not fitted; 26.4% / 5.1% in expectation). Re-draws (`opiaxis validate --replicates 3`): relapse.detox
 # 3 of 3 (week 1 53, 70, 52%); pain.cncp.oud 2 of 3 (addiction 2.0% in one); mmt.retention 2 of 3
 # (retention RR 7.6 in one).
-REPRODUCED = ["ot.intranasal.single", "xbot.induction", "xbot.relapse24w", "mmt.retention", "relapse.detox",
-              "pain.cncp.oud"]
+# mmt.retention left out again in the seventh session: after 6-MAM's central potency correction (heroin
+# was ~10x its clinical potency) the default draw (n=120) reads retention RR 6.45 above 6.04; re-draws 8.07,
+# 5.60, 3.44; in expectation (n=600) 4.19 / 0.667, inside both bands. Reported as missed on the scorecard.
+REPRODUCED = ["ot.intranasal.single", "xbot.induction", "xbot.relapse24w", "relapse.detox", "pain.cncp.oud"]
 # reproduced without a parameter fitted to them (their calibration note is empty). taper.bup.duration since
 # issue 14's re-entry into buprenorphine treatment after the taper (Ling 2009's referral to other local
 # treatment): 1-month follow-up 5.6% -> 13.0% (band 10-26), taper ends unchanged (~3 min).

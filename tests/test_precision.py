@@ -222,7 +222,11 @@ def test_racing_ranks_the_contenders_with_the_outcomes_of_a_full_run(fitted):
     raced, _, notes, _ = predicted_outcomes(fitted, horizon_days=3, P=P.copy(), search_draws=3, screened=scr)
     full, _, _, _ = predicted_outcomes(fitted, horizon_days=3, P=P.copy(), search_draws=0)
     for name, o in raced.items():
-        assert name in full
+        if name not in full:
+            # a runner-up adjunct combination that the search carried on its own draws (within the MID of
+            # the best there, recommend._best_combinations); the full run's search on all draws may not
+            assert " + " in name and name in scr, name
+            continue
         for k, v in o.items():
             np.testing.assert_allclose(v, full[name][k], rtol=1e-12, atol=1e-12, err_msg=f"{name}: {k}")
     L = {n: composite(full[n], opts.weights)[:3] for n in full}
