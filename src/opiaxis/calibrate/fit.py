@@ -282,6 +282,18 @@ def _sqrt2(nll):
     return np.sqrt(2.0 * np.maximum(nll, 0.0))
 
 
+def _finite(r: np.ndarray) -> np.ndarray:
+    """Residuals with NaN/inf (a prediction the read-out cannot score) replaced by ±50 noise SDs."""
+    return np.nan_to_num(r, nan=50.0, posinf=50.0, neginf=-50.0)
+
+
+def student_t_residuals(r: np.ndarray, nu: float) -> np.ndarray:
+    """Noise-standardised residuals under Student-t(ν) errors, written as residuals: ½r_t² =
+    (ν+1)/2·log(1 + r²/ν), sign kept, so a visit that scatters far more than the assay noise
+    (biological variability, a transient illness) pulls the fit less than under normal errors."""
+    return np.sign(r) * np.sqrt((nu + 1.0) * np.log1p(r * r / nu))
+
+
 def residuals_for(r: Readout, x: np.ndarray, y: np.ndarray, cens: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """Residuals (½ r² = negative log-likelihood up to a constant) of rows of one read-out;
     ``x`` (n, rows) predicted, ``y`` observed (NaN when censored), ``cens`` '', '<', '>'."""
@@ -905,19 +917,13 @@ class Problem:
         preds = self.predictions(self.params(Z), rtol=rtol)
         parts = [Z]
         for (name, term, rows, tidx, y, cens, lim), x in zip(self.groups, preds):
-            r = residuals_for(term.readout, x, y[None, :], cens[None, :], lim[None, :])
-            parts.append(np.nan_to_num(r, nan=50.0, posinf=50.0, neginf=-50.0))
+            parts.append(_finite(residuals_for(term.readout, x, y[None, :], cens[None, :], lim[None, :])))
         R = np.concatenate(parts, axis=1)
         R[:, Z.shape[1]:] /= self.inflation[None, :]
         if self.whiten is not None:
             R[:, Z.shape[1]:] = solve_triangular(self.whiten, R[:, Z.shape[1]:].T, lower=True).T
         if self.residual_dof:
-            # Student-t errors with the noise model's scale: ½r_t² = (ν+1)/2·log(1 + r²/ν), so a
-            # visit that scatters far more than the assay noise (biological variability, a
-            # transient illness) pulls the fit less than under normal errors
-            nu = self.residual_dof
-            d = R[:, Z.shape[1]:]
-            R[:, Z.shape[1]:] = np.sign(d) * np.sqrt((nu + 1.0) * np.log1p(d * d / nu))
+            R[:, Z.shape[1]:] = student_t_residuals(R[:, Z.shape[1]:], self.residual_dof)
         return R
 
     def phi(self, Z, rtol=None) -> np.ndarray:
@@ -1117,10 +1123,9 @@ class FitResult:
         excess, i = np.zeros(len(P)), 0
         for (name, term, r_idx, tidx, y, cens, lim), x in zip(prob.groups, prob.predictions(rows)):
             k = len(r_idx)
-            r = np.nan_to_num(residuals_for(term.readout, x, y[None], cens[None], lim[None]), nan=50.0, posinf=50.0,
-                              neginf=-50.0) / np.sqrt(s2[i:i + k])[None]
+            r = _finite(residuals_for(term.readout, x, y[None], cens[None], lim[None])) / np.sqrt(s2[i:i + k])[None]
             if prob.residual_dof:
-                r = np.sqrt((prob.residual_dof + 1.0) * np.log1p(r * r / prob.residual_dof))
+                r = student_t_residuals(r, prob.residual_dof)
             q = (r * r).sum(axis=1)
             excess = np.maximum(excess, (q[1:] - q[0]) / chi2.ppf(0.999, k))
             i += k
