@@ -383,11 +383,14 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     if P is None:  # (a given P is a what-if for the record as it is)
         notes += check_decision_time(prob.data, decision_time)
     H = horizon_days * 24.0
+    x_end = None
     if P is None:
-        P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted,
-                                condition_unfitted=condition_unfitted, consistent=consistent_draws)
-        P[0] = fit.parameter_row() if draws == 1 else P[0]
-    x0 = _decision_state(prob, P, t_dec, rtol)
+        P, x_end = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted,
+                                       condition_unfitted=condition_unfitted, consistent=consistent_draws,
+                                       end_states=True)
+        if draws == 1:
+            P[0], x_end = fit.parameter_row(), None
+    x0 = _decision_state(prob, P, t_dec, rtol, x_end)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     runs = _Runs(sim, model, P, x0, times, t_dec, H, rtol, notes, trajectories is not None)
     n_s = min(int(search_draws), P.shape[0]) if search_draws else P.shape[0]
@@ -516,10 +519,20 @@ def _race(runs: _Runs, search, items, n_s: int, opts: Options) -> int:
 CANDIDATE_RTOL = 3e-3
 
 
-def _decision_state(prob, P, t_dec, rtol):
+def _decision_state(prob, P, t_dec, rtol, x_end=None):
     """Each parameter row's state at the decision time: the history simulated once (at most rtol
-    1e-4), from which every candidate resumes."""
+    1e-4), from which every candidate resumes. ``x_end``: the rows' states at the last measurement
+    time from the data check's simulation of the record (``FitResult.draw_parameters(end_states=
+    True)``), used when it is this state: the decision time is the last measurement, the check ran
+    at the history's tolerance (same atol) and no history dose falls on the decision time (the
+    record's simulation applies a dose at its last time before that output; the history here
+    stops before it). The kernel's steps do not depend on the output times (Hermite output), so
+    that run's state is the one simulated here, bit for bit."""
     hist = prob.data.doses
+    on_time = len(hist) and bool((hist["TIME"] == t_dec).any())
+    if x_end is not None and len(prob.times) and t_dec == prob.times[-1] and prob.rtol == min(rtol, 1e-4) \
+            and not on_time:
+        return x_end
     hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
     if t_dec > prob.t0:
         Xh, _ = prob.sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=min(rtol, 1e-4), atol=1e-9)
