@@ -405,11 +405,14 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     else:
         search = lambda items: runs.run(items, runs.found, slice(0, n_s))  # noqa: E731
         search(bases)
-        final = _adjunct_stages(search, runs.found, n_s, opts, model, adjunct_bases, stack)
+        final = _adjunct_stages(search, runs.found, n_s, opts, model, adjunct_bases, stack,
+                                stage=lambda items, base_of: runs.search_stage(items, n_s, base_of, opts))
         dropped = _race(runs, search, bases + final, n_s, opts)
         if screened is not None:
+            screened.update({k: float(composite(v, opts.weights).mean()) for k, v in runs.partial.items()})
             screened.update({k: float(composite(v, opts.weights).mean()) for k, v in runs.found.items()})
-        notes.append(f"adjuncts searched on {n_s} of {P.shape[0]} draws ({len(runs.found)} combinations); each drug "
+        notes.append(f"adjuncts searched on {n_s} of {P.shape[0]} draws ({len(runs.found) + len(runs.partial)} "
+                     f"combinations, {len(runs.partial)} of them dropped after {n_s // 2} draws); each drug "
                      "class's best combination is ranked on every draw")
         if dropped:
             notes.append(f"{dropped} candidate(s) clearly worse than the best on those draws (paired loss difference "
@@ -448,6 +451,17 @@ def factorial_combinations(model, opts: Options, max_adjuncts: int = 2) -> list[
 # misspecified typical-1 it drops buprenorphine 24 and 32 mg without adjuncts (0.4 loss units behind
 # the best on every search draw); most patients' candidates all stay (docs/precision-recovery.md).
 RACE_SDS = 5.0
+# Racing inside the adjunct search (_Runs.search_stage): a combination more than the MID +
+# STAGE_RACE_SDS SD behind its base's best combination on the first half of the search draws (4 of
+# 8) is not simulated on the other half. What the search selects from a stage is a base's best
+# combination and the runner-up within the MID of it, on the mean over all 8 search draws; a dropped
+# one could only have been selected if its 8-draw mean difference m8 from the best came within the
+# MID. Given the first 4 paired differences (mean m4, SD s4), the next 4 have mean m4' with the
+# Student-t(3) predictive m4' - m4 ~ s4·sqrt(1/4 + 1/4)·t3, and m8 = (m4 + m4')/2 < MID needs
+# m4' - m4 < -2(m4 - MID) < -2·3·s4: P(t3 < -8.5) = 0.0017 per dropped combination (5 SD: 0.0004
+# but it drops 8 of 35 first adjuncts instead of ~30 in the benchmark patients, where first adjuncts
+# other than a laxative trail it by 3.6-8 SD). The stacked pairs of a base are mostly within 3 SD.
+STAGE_RACE_SDS = 3.0
 
 
 class _Runs:
@@ -464,6 +478,7 @@ class _Runs:
         self.kinds: dict = {}
         self.parts: dict = {}      # {name: {first draw: {variable: (draws, T)}}}
         self.doses: dict = {}
+        self.partial: dict = {}    # searched combinations dropped after the first half of the search draws
 
     def run(self, items, into: dict, rows: slice = slice(None)) -> None:
         """Simulate candidates [(name, specs, kind)] for the draws ``rows`` in ONE kernel batch."""
@@ -474,6 +489,39 @@ class _Runs:
             self.kinds.setdefault(name, kind)
             if self.keep:
                 self.parts.setdefault(name, {})[rows.start or 0] = traj
+
+    def search_stage(self, items, n_s: int, base_of: dict, opts: Options) -> None:
+        """One stage of the adjunct search (:func:`_adjunct_stages`) into ``found``: every
+        combination on the first half of the ``n_s`` search draws, then on the second half only those
+        not clearly worse than the best combination of their base (``base_of``: {name: base}) on the
+        first half — paired loss difference above the MID by more than :data:`STAGE_RACE_SDS` SD of that
+        difference (the error bound is at its definition). The dropped ones go to ``partial``."""
+        n_h = n_s // 2
+        if n_h < 3:
+            self.run(items, self.found, slice(0, n_s))
+            return
+        first: dict = {}
+        self.run(items, first, slice(0, n_h))
+        W, bases = opts.weights, set(base_of.values())
+        L = {name: composite(o, W) for name, o in first.items()}
+        for name, o in self.found.items():   # the base itself and its combinations already searched
+            b = next((b for b in bases if name == b or name.startswith(b + " + ")), None)
+            if b is not None:
+                L[name], base_of = composite(o, W)[:n_h], base_of | {name: b}
+        best = {}
+        for name in sorted(L, key=lambda k: L[k].mean()):
+            best.setdefault(base_of[name], name)
+        keep = []
+        for it in items:
+            d = L[it[0]] - L[best[base_of[it[0]]]]
+            if d.mean() - opts.mid <= STAGE_RACE_SDS * float(d.std(ddof=1)) or d.mean() <= opts.mid:
+                keep.append(it)
+            else:
+                self.partial[it[0]] = first[it[0]]
+        rest: dict = {}
+        self.run(keep, rest, slice(n_h, n_s))
+        for name, _, _ in keep:
+            self.found[name] = {k: np.concatenate([first[name][k], rest[name][k]]) for k in rest[name]}
 
     def complete(self, items, n_s: int) -> None:
         """Candidates simulated on the first ``n_s`` draws (in ``found``): the other draws, then
@@ -622,7 +670,7 @@ def _drug_class(spec) -> tuple:
     return frozenset(t.split()[0] for t in texts), any("{H" in t for t in texts)
 
 
-def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> list:
+def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage=None) -> list:
     """Adjuncts on the best base of each drug class (or on each of ``adjunct_bases``); with
     ``stack``, every other adjunct on top of each such base's best adjunct (greedy: a second adjunct
     is tried only on the best first one); then each class's best combination (one or two adjuncts)
@@ -644,7 +692,10 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> li
     The search (adjuncts, then stacking) runs through ``search`` on the first ``n_s`` draws into
     ``found`` (the same draws for every candidate, so the comparisons are paired; ``found`` holds
     the bases on entry); returned are the selected combinations on every dose of their class
-    [(name, specs, kind)], to be ranked on every draw."""
+    [(name, specs, kind)], to be ranked on every draw. ``stage(items, {name: base})`` runs the
+    adjunct and stacking stages when given (:meth:`_Runs.search_stage`: clear losers within a base
+    are dropped after half the search draws), else ``search``."""
+    stage = stage or (lambda items, base_of: search(items))
     W = opts.weights
     L = {k: float(composite(v, W)[:n_s].mean()) for k, v in found.items()}
     avail = {a: spec for a, spec in opts.adjuncts.items() if not _available(model, spec)}
@@ -655,8 +706,9 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> li
         for b in sorted(L, key=L.get):
             best_of.setdefault(_drug_class(opts.candidates[b]), b)
         bases = list(best_of.values())
-    search([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
-            if not _overlap(opts.candidates[b], spec)])
+    firsts_items = [(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
+                    if not _overlap(opts.candidates[b], spec)]
+    stage(firsts_items, {f"{b} + {a}": b for b in bases for a in avail})
 
     def first_adjuncts(b):
         """The best first adjunct on ``b`` (when it improves on ``b`` alone) and the runner-up when
@@ -672,7 +724,8 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> li
 
     firsts = {b: first_adjuncts(b) for b in bases}
     if stack:
-        search(_stacked(firsts, avail, opts))
+        stacked = _stacked(firsts, avail, opts)
+        stage(stacked, {f"{b} + {a1} + {a2}": b for b, a1s in firsts.items() for a1 in a1s for a2 in avail})
     items = []
     if adjunct_bases is None:
         for b, a1s in firsts.items():
