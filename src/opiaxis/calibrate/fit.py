@@ -104,19 +104,6 @@ from ..observe.assays import Readout, conversion_factor, load_readouts, template
 _SIM_CACHE: dict[int, "Simulator"] = {}
 
 
-def thread_interleaved(n: int) -> np.ndarray:
-    """The order in which to hand ``n`` rows to the kernel so that each thread gets every T-th row.
-    Numba's ``prange`` (OpenMP layer, default chunk size) gives each of its T threads one contiguous
-    block of rows; a batch lists a candidate's draws together and candidates differ in cost (a
-    28-day candidate with daily doses takes 2-3x the steps of one without), so contiguous halves
-    carried 1.17-1.33x their share of the steps in a recommendation's adjunct-search batches (one
-    thread idle for the rest); every T-th row spreads each candidate over all threads. Each row is
-    integrated alone, so the order changes no value."""
-    from numba import get_num_threads
-    T = max(int(get_num_threads()), 1)
-    return np.concatenate([np.arange(t, n, T) for t in range(T)]) if n > T else np.arange(n)
-
-
 class Simulator:
     """The compiled model for many parameter vectors at once.
 
@@ -163,14 +150,12 @@ class Simulator:
             dd = None
         X0 = self.initial_state(P) if x0 is None else np.ascontiguousarray(
             np.broadcast_to(x0, (n, len(self.model.states))), dtype=float)
-        order = thread_interleaved(n)
-        ev = event_arrays(self.model, P[order], ids[order], dd)   # events follow their rows (by ID)
+        ev = event_arrays(self.model, P, ids, dd)
         t_out = np.ascontiguousarray(np.asarray(times, float))
         Y = np.empty((n, len(t_out), len(self.model.states)))
         stats = np.zeros((n, 3), np.int64)
-        self.mod.simulate_batch(np.ascontiguousarray(P[order]), np.ascontiguousarray(X0[order]), *ev, t_out,
-                                float(t0), float(rtol), float(atol), float(np.inf), 5_000_000, Y, stats)
-        Y[order], stats[order] = Y.copy(), stats.copy()
+        self.mod.simulate_batch(P, np.ascontiguousarray(X0), *ev, t_out, float(t0), float(rtol), float(atol),
+                                float(np.inf), 5_000_000, Y, stats)
         return Y, stats
 
     def has(self, name: str) -> bool:
