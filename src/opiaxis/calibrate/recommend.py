@@ -356,7 +356,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
                        P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float | None = None,
                        trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True,
-                       search_draws: int = 8, screened: dict | None = None, consistent_draws: bool = False):
+                       search_draws: int = 8, screened: dict | None = None, consistent_draws: bool = False,
+                       search_race_sds: float | None = None):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
@@ -371,7 +372,9 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     ``search_draws``: the adjunct search (:func:`_adjunct_stages`) compares adjuncts on the first this
     many draws (paired: the same draws for every candidate); the combinations it selects are then
     simulated for every draw and ranked with the bases. ``screened``: a dict filled with the
-    searched combinations' expected loss on those draws (those not ranked are reported there).
+    searched combinations' expected loss on those draws (those not ranked are reported there; a
+    combination dropped inside the search, on the first half of them). ``search_race_sds``: the
+    racing threshold inside the search (default :data:`STAGE_RACE_SDS`; ``inf``: no racing there).
     ``consistent_draws``: only posterior draws that the data do not contradict
     (``FitResult.draw_parameters(consistent=True)``; ``recommend`` asks for them)."""
     prob = fit.problem
@@ -406,7 +409,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
         search = lambda items: runs.run(items, runs.found, slice(0, n_s))  # noqa: E731
         search(bases)
         final = _adjunct_stages(search, runs.found, n_s, opts, model, adjunct_bases, stack,
-                                stage=lambda items, base_of: runs.search_stage(items, n_s, base_of, opts))
+                                stage=lambda items, base_of: runs.search_stage(items, n_s, base_of, opts,
+                                                                               search_race_sds))
         dropped = _race(runs, search, bases + final, n_s, opts)
         if screened is not None:
             screened.update({k: float(composite(v, opts.weights).mean()) for k, v in runs.partial.items()})
@@ -490,14 +494,16 @@ class _Runs:
             if self.keep:
                 self.parts.setdefault(name, {})[rows.start or 0] = traj
 
-    def search_stage(self, items, n_s: int, base_of: dict, opts: Options) -> None:
+    def search_stage(self, items, n_s: int, base_of: dict, opts: Options, sds: float | None = None) -> None:
         """One stage of the adjunct search (:func:`_adjunct_stages`) into ``found``: every
         combination on the first half of the ``n_s`` search draws, then on the second half only those
         not clearly worse than the best combination of their base (``base_of``: {name: base}) on the
         first half — paired loss difference above the MID by more than :data:`STAGE_RACE_SDS` SD of that
-        difference (the error bound is at its definition). The dropped ones go to ``partial``."""
+        difference (the error bound is at its definition; ``sds`` another threshold). The dropped ones
+        go to ``partial``."""
+        sds = STAGE_RACE_SDS if sds is None else sds
         n_h = n_s // 2
-        if n_h < 3:
+        if n_h < 4:   # the error bound at STAGE_RACE_SDS is for 4 draws or more
             self.run(items, self.found, slice(0, n_s))
             return
         first: dict = {}
@@ -514,7 +520,7 @@ class _Runs:
         keep = []
         for it in items:
             d = L[it[0]] - L[best[base_of[it[0]]]]
-            if d.mean() - opts.mid <= STAGE_RACE_SDS * float(d.std(ddof=1)) or d.mean() <= opts.mid:
+            if d.mean() - opts.mid <= sds * float(d.std(ddof=1)) or d.mean() <= opts.mid:
                 keep.append(it)
             else:
                 self.partial[it[0]] = first[it[0]]
