@@ -497,8 +497,9 @@ class _Runs:
     def search_stage(self, items, n_s: int, base_of: dict, opts: Options, sds: float | None = None) -> None:
         """One stage of the adjunct search (:func:`_adjunct_stages`) into ``found``: every
         combination on the first half of the ``n_s`` search draws, then on the second half only those
-        not clearly worse than the best combination of their base (``base_of``: {name: base}) on the
-        first half — paired loss difference above the MID by more than :data:`STAGE_RACE_SDS` SD of that
+        not clearly worse than the best of their base's selection group (``base_of``: {name: base} for
+        the stage's combinations and for those already searched that the stage's choice is made among)
+        on the first half — paired loss difference above the MID by more than :data:`STAGE_RACE_SDS` SD of that
         difference (the error bound is at its definition; ``sds`` another threshold). The dropped ones
         go to ``partial``."""
         sds = STAGE_RACE_SDS if sds is None else sds
@@ -508,12 +509,11 @@ class _Runs:
             return
         first: dict = {}
         self.run(items, first, slice(0, n_h))
-        W, bases = opts.weights, set(base_of.values())
+        W = opts.weights
         L = {name: composite(o, W) for name, o in first.items()}
-        for name, o in self.found.items():   # the base itself and its combinations already searched
-            b = next((b for b in bases if name == b or name.startswith(b + " + ")), None)
-            if b is not None:
-                L[name], base_of = composite(o, W)[:n_h], base_of | {name: b}
+        for name in base_of.keys() - first.keys():   # the rest of a base's selection group, already searched
+            if name in self.found:
+                L[name] = composite(self.found[name], W)[:n_h]
         best = {}
         for name in sorted(L, key=lambda k: L[k].mean()):
             best.setdefault(base_of[name], name)
@@ -730,7 +730,9 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage
         bases = list(best_of.values())
     firsts_items = [(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
                     if not _overlap(opts.candidates[b], spec)]
-    stage(firsts_items, {f"{b} + {a}": b for b in bases for a in avail})
+    # selection groups: a base and its first adjuncts (first_adjuncts); its first adjuncts alone and
+    # with a second one (_best_combinations)
+    stage(firsts_items, {f"{b} + {a}": b for b in bases for a in avail} | {b: b for b in bases})
 
     def first_adjuncts(b):
         """The best first adjunct on ``b`` (when it improves on ``b`` alone) and the runner-up when
@@ -747,7 +749,8 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage
     firsts = {b: first_adjuncts(b) for b in bases}
     if stack:
         stacked = _stacked(firsts, avail, opts)
-        stage(stacked, {f"{b} + {a1} + {a2}": b for b, a1s in firsts.items() for a1 in a1s for a2 in avail})
+        stage(stacked, {f"{b} + {a1} + {a2}": b for b, a1s in firsts.items() for a1 in a1s for a2 in avail}
+              | {f"{b} + {a1}": b for b, a1s in firsts.items() for a1 in a1s})
     items = []
     if adjunct_bases is None:
         for b, a1s in firsts.items():
