@@ -394,3 +394,28 @@ def test_sdtm_errors_name_domain_line_and_column(model, tmp_path, row, words):
     msg = str(exc.value)
     for w in words:
         assert w in msg, msg
+
+
+def test_racing_inside_the_adjunct_search_changes_nothing_that_is_ranked(fitted):
+    """Each stage of the adjunct search drops, after half its draws, the combinations clearly
+    worse than their base's best there (STAGE_RACE_SDS): the ranked candidates and their outcomes
+    are those of the search without it, draw for draw, and no dropped combination would have been
+    selected (within the MID of its base's best on all the search draws)."""
+    from opiaxis.calibrate.recommend import predicted_outcomes
+    P = fitted.draw_parameters(10, 1)
+    scr, scr_full = {}, {}
+    raced, _, notes, _ = predicted_outcomes(fitted, horizon_days=3, P=P.copy(), search_draws=8, screened=scr)
+    full, _, _, _ = predicted_outcomes(fitted, horizon_days=3, P=P.copy(), search_draws=8, screened=scr_full,
+                                       search_race_sds=np.inf)
+    assert set(raced) == set(full)
+    for name, o in raced.items():
+        for k, v in o.items():
+            np.testing.assert_array_equal(v, full[name][k], err_msg=f"{name}: {k}")
+    n_dropped = int(re.search(r"(\d+) of them dropped after 4 draws", " ".join(notes)).group(1))
+    dropped = [c for c in scr if c not in full and scr[c] != scr_full[c]]
+    assert n_dropped > 0 and len(dropped) == n_dropped and set(scr) == set(scr_full)
+    for c in dropped:
+        base = next(b for b in scr_full if " + " not in b and c.startswith(b + " + "))
+        # its stage's competitors: the base's combinations with as many adjuncts or fewer
+        best = min(v for k, v in scr_full.items() if k.startswith(base + " + ") and k.count(" + ") <= c.count(" + "))
+        assert scr_full[c] - best > 0.1, c   # MID 0.1: neither its base's best nor the runner-up

@@ -118,3 +118,28 @@ def test_decision_draws_that_the_data_contradict_are_replaced(model, two_paramet
     assert P.shape == (12, len(model.parameters))
     Q = fit.draw_parameters(36, seed=4)
     assert set(map(tuple, P)) <= set(map(tuple, Q))
+
+
+def test_the_data_check_gives_the_decision_state_and_stops_when_enough_draws_pass(model, two_parameter_fit):
+    """``consistent_rows`` checks the proposals a batch at a time until n pass: the same rows as
+    checking every proposal (``data_excess``), and with ``end_states`` each chosen row's state at
+    the last measurement, bit for bit the state from which ``recommend``'s candidates start (the
+    history simulated to the decision time on its own)."""
+    from opiaxis.calibrate.recommend import _decision_state
+    fit = two_parameter_fit
+    good = fit.parameter_row()
+    bad = good.copy()
+    bad[model.param_index["buprenorphine_CL"]] *= np.exp(4.0 * model.parameter("buprenorphine_CL").variability.omega)
+    Q = np.vstack([good, bad, fit.draw_parameters(10, seed=4)])
+    excess = fit.data_excess(Q)
+    for n in (2, 5, len(Q)):
+        ok = np.flatnonzero(excess <= 1.0)
+        expected = ok[:n] if len(ok) >= n else np.r_[ok, np.argsort(np.where(excess <= 1.0, np.inf, excess),
+                                                                   kind="stable")[:n - len(ok)]]
+        rows, X_end = fit.consistent_rows(Q, n, end_states=True)
+        np.testing.assert_array_equal(rows, expected)
+        assert (1 in rows) == (n == len(Q))   # the contradicted row only when every row is asked for
+    P, X_end = fit.draw_parameters(6, seed=4, consistent=True, end_states=True)
+    np.testing.assert_array_equal(P, fit.draw_parameters(6, seed=4, consistent=True))
+    prob = fit.problem
+    np.testing.assert_array_equal(X_end, _decision_state(prob, P, prob.data.end, 3e-3))

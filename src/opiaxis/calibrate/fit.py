@@ -902,7 +902,11 @@ class Problem:
         return X
 
     def predictions(self, P, rtol=None) -> list[np.ndarray]:
-        X = self.simulate(P, rtol=rtol)
+        return self.predictions_of(self.simulate(P, rtol=rtol), P)
+
+    def predictions_of(self, X, P) -> list[np.ndarray]:
+        """Each read-out group's predictions (rows, its measurements) from states ``X`` on
+        :attr:`times` of parameter rows ``P``."""
         # every read-out's latent variables at every measurement time, in one evaluation
         V = self.sim.values(sorted({v for g in self.groups for v, _ in g[1].latents}), X, P)
         out = []
@@ -1081,12 +1085,14 @@ class FitResult:
         return self.z + E
 
     def draw_parameters(self, n: int, seed: int = 0, *, prior_for_unfitted: bool = True,
-                        condition_unfitted: bool = True, consistent: bool = False) -> np.ndarray:
+                        condition_unfitted: bool = True, consistent: bool = False, end_states: bool = False):
         """(n, n_params): fitted parameters from the posterior; the other parameters with
         variability from their population distribution (or at the median), those the screen
         found informed by the data conditioned on it (``condition_unfitted``; :class:`UnfittedPosterior`).
         ``consistent``: only draws that the data do not contradict (:meth:`consistent_rows`), from
-        ``CONSISTENCY_PROPOSALS`` × n proposals (the decision draws of ``recommend``)."""
+        ``CONSISTENCY_PROPOSALS`` × n proposals (the decision draws of ``recommend``).
+        ``end_states``: return ``(P, X_end)``, X_end (n, n_states) the rows' states at the last
+        measurement time from the data check's simulation (``None`` without the check)."""
         m = n * CONSISTENCY_PROPOSALS if consistent and prior_for_unfitted else n
         Zf = self.draw_z(m, seed)
         Zall = None
@@ -1095,41 +1101,70 @@ class FitResult:
             if self.unfitted is not None and condition_unfitted:
                 self.unfitted.condition(Zall, Zf - self.z, [p.name for _, p in self.problem.var_idx])
         P = self.problem.params(Zf, Zall)
-        return P[self.consistent_rows(P, n)] if m > n else P
+        if m == n:
+            return (P, None) if end_states else P
+        rows, X_end = self.consistent_rows(P, n, end_states=True)
+        return (P[rows], X_end) if end_states else P[rows]
 
-    def consistent_rows(self, P: np.ndarray, n: int) -> np.ndarray:
+    def consistent_rows(self, P: np.ndarray, n: int, *, end_states: bool = False):
         """Indices of the first ``n`` rows of ``P`` that the data do not contradict
         (:meth:`data_excess` ≤ 1): a posterior-predictive check of each decision draw against the
         data at hand. The draws of the unfitted parameters come from a linearisation at the
         population median (:class:`UnfittedPosterior`), which cannot see a switch: in the
         misspecified hpa_depressed-3 of the decision study (in a depressive episode, MADRS ~28 at
         every visit) half of them left the episode (mean MADRS 12 over the draws). When fewer than
-        ``n`` pass, the rest are the proposals that exceed their quantiles least."""
-        excess = self.data_excess(P)
+        ``n`` pass, the rest are the proposals that exceed their quantiles least.
+        ``end_states``: also the chosen rows' states at the last measurement time, (n, n_states).
+
+        The rows are checked in order, a batch at a time, until ``n`` have passed (a row's excess
+        does not depend on which rows share its batch: the kernel integrates each row alone), so
+        the proposals after the n-th passing one are never simulated; the indices are those of
+        checking every row at once."""
+        excess, X_end = np.full(len(P), np.inf), np.zeros((len(P), len(self.problem.model.states)))
+        q, X = self._readout_misfit(np.vstack([self.parameter_row()[None], P[:n]]))  # the mode with the first n
+        q_mode, done = q[:1], min(n, len(P))
+        excess[:done], X_end[:done] = self._excess(q[1:], q_mode), X[1:]
+        while done < len(P) and (excess[:done] <= 1.0).sum() < n:
+            k = max(2 * (n - int((excess[:done] <= 1.0).sum())), 2)   # twice the shortfall
+            q, X_end[done:done + k] = self._readout_misfit(P[done:done + k])
+            excess[done:done + k] = self._excess(q, q_mode)
+            done += k
         ok = np.flatnonzero(excess <= 1.0)
-        if len(ok) >= n:
-            return ok[:n]
-        return np.r_[ok, np.argsort(np.where(excess <= 1.0, np.inf, excess), kind="stable")[:n - len(ok)]]
+        rows = ok[:n] if len(ok) >= n else \
+            np.r_[ok, np.argsort(np.where(excess <= 1.0, np.inf, excess), kind="stable")[:n - len(ok)]]
+        return (rows, X_end[rows]) if end_states else rows
 
     def data_excess(self, P: np.ndarray) -> np.ndarray:
         """Per parameter row: the largest, over read-outs, of (Q_g(row) − Q_g(mode)) / χ²₀.₉₉₉(n_g),
         Q_g the sum of the read-out's squared residuals in the fit's residual model (Student-t,
         noise scaled by the read-out's dispersion), the mode the fit's parameter row, n_g its rows.
         Above 1: the row fits some read-out worse than the mode by more than chance allows."""
+        q, _ = self._readout_misfit(np.vstack([self.parameter_row()[None], P]))
+        return self._excess(q[1:], q[:1])
+
+    def _excess(self, q: np.ndarray, q_mode: np.ndarray) -> np.ndarray:
+        """:meth:`data_excess` from the read-outs' Q_g of the rows (rows, groups) and of the mode (1, groups)."""
         from scipy.stats import chi2
+        k = np.array([len(g[2]) for g in self.problem.groups], float)
+        if not len(k):
+            return np.zeros(len(q))
+        return np.maximum(((q - q_mode) / chi2.ppf(0.999, k)[None, :]).max(axis=1), 0.0)
+
+    def _readout_misfit(self, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Q_g of :meth:`data_excess` per row of ``P`` and read-out group (rows, groups), and the
+        rows' states at the last measurement time (rows, n_states): one simulation of the record."""
         prob = self.problem
         s2 = self.dispersion if self.dispersion is not None else np.ones(prob.n_obs)
-        rows = np.vstack([self.parameter_row()[None], P])
-        excess, i = np.zeros(len(P)), 0
-        for (name, term, r_idx, tidx, y, cens, lim), x in zip(prob.groups, prob.predictions(rows)):
+        X = prob.simulate(P)
+        q, i = np.zeros((len(P), len(prob.groups))), 0
+        for c, ((name, term, r_idx, tidx, y, cens, lim), x) in enumerate(zip(prob.groups, prob.predictions_of(X, P))):
             k = len(r_idx)
             r = _finite(residuals_for(term.readout, x, y[None], cens[None], lim[None])) / np.sqrt(s2[i:i + k])[None]
             if prob.residual_dof:
                 r = student_t_residuals(r, prob.residual_dof)
-            q = (r * r).sum(axis=1)
-            excess = np.maximum(excess, (q[1:] - q[0]) / chi2.ppf(0.999, k))
+            q[:, c] = (r * r).sum(axis=1)
             i += k
-        return excess
+        return q, X[:, -1, :]
 
     def predict(self, times, P=None) -> tuple[np.ndarray, np.ndarray]:
         """States on ``times`` for parameter rows ``P`` (default: the MAP)."""

@@ -356,7 +356,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                        step_h: float = 2.0, prior_for_unfitted: bool = True, with_adjuncts: bool = True,
                        P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float | None = None,
                        trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True,
-                       search_draws: int = 8, screened: dict | None = None, consistent_draws: bool = False):
+                       search_draws: int = 8, screened: dict | None = None, consistent_draws: bool = False,
+                       search_race_sds: float | None = None):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
@@ -371,7 +372,9 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     ``search_draws``: the adjunct search (:func:`_adjunct_stages`) compares adjuncts on the first this
     many draws (paired: the same draws for every candidate); the combinations it selects are then
     simulated for every draw and ranked with the bases. ``screened``: a dict filled with the
-    searched combinations' expected loss on those draws (those not ranked are reported there).
+    searched combinations' expected loss on those draws (those not ranked are reported there; a
+    combination dropped inside the search, on the first half of them). ``search_race_sds``: the
+    racing threshold inside the search (default :data:`STAGE_RACE_SDS`; ``inf``: no racing there).
     ``consistent_draws``: only posterior draws that the data do not contradict
     (``FitResult.draw_parameters(consistent=True)``; ``recommend`` asks for them)."""
     prob = fit.problem
@@ -383,11 +386,14 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     if P is None:  # (a given P is a what-if for the record as it is)
         notes += check_decision_time(prob.data, decision_time)
     H = horizon_days * 24.0
+    x_end = None
     if P is None:
-        P = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted,
-                                condition_unfitted=condition_unfitted, consistent=consistent_draws)
-        P[0] = fit.parameter_row() if draws == 1 else P[0]
-    x0 = _decision_state(prob, P, t_dec, rtol)
+        P, x_end = fit.draw_parameters(draws, seed, prior_for_unfitted=prior_for_unfitted,
+                                       condition_unfitted=condition_unfitted, consistent=consistent_draws,
+                                       end_states=True)
+        if draws == 1:
+            P[0], x_end = fit.parameter_row(), None
+    x0 = _decision_state(prob, P, t_dec, rtol, x_end)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     runs = _Runs(sim, model, P, x0, times, t_dec, H, rtol, notes, trajectories is not None)
     n_s = min(int(search_draws), P.shape[0]) if search_draws else P.shape[0]
@@ -402,11 +408,15 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     else:
         search = lambda items: runs.run(items, runs.found, slice(0, n_s))  # noqa: E731
         search(bases)
-        final = _adjunct_stages(search, runs.found, n_s, opts, model, adjunct_bases, stack)
+        final = _adjunct_stages(search, runs.found, n_s, opts, model, adjunct_bases, stack,
+                                stage=lambda items, base_of: runs.search_stage(items, n_s, base_of, opts,
+                                                                               search_race_sds))
         dropped = _race(runs, search, bases + final, n_s, opts)
         if screened is not None:
+            screened.update({k: float(composite(v, opts.weights).mean()) for k, v in runs.partial.items()})
             screened.update({k: float(composite(v, opts.weights).mean()) for k, v in runs.found.items()})
-        notes.append(f"adjuncts searched on {n_s} of {P.shape[0]} draws ({len(runs.found)} combinations); each drug "
+        notes.append(f"adjuncts searched on {n_s} of {P.shape[0]} draws ({len(runs.found) + len(runs.partial)} "
+                     f"combinations, {len(runs.partial)} of them dropped after {n_s // 2} draws); each drug "
                      "class's best combination is ranked on every draw")
         if dropped:
             notes.append(f"{dropped} candidate(s) clearly worse than the best on those draws (paired loss difference "
@@ -445,6 +455,17 @@ def factorial_combinations(model, opts: Options, max_adjuncts: int = 2) -> list[
 # misspecified typical-1 it drops buprenorphine 24 and 32 mg without adjuncts (0.4 loss units behind
 # the best on every search draw); most patients' candidates all stay (docs/precision-recovery.md).
 RACE_SDS = 5.0
+# Racing inside the adjunct search (_Runs.search_stage): a combination more than the MID +
+# STAGE_RACE_SDS SD behind its base's best combination on the first half of the search draws (4 of
+# 8) is not simulated on the other half. What the search selects from a stage is a base's best
+# combination and the runner-up within the MID of it, on the mean over all 8 search draws; a dropped
+# one could only have been selected if its 8-draw mean difference m8 from the best came within the
+# MID. Given the first 4 paired differences (mean m4, SD s4), the next 4 have mean m4' with the
+# Student-t(3) predictive m4' - m4 ~ s4·sqrt(1/4 + 1/4)·t3, and m8 = (m4 + m4')/2 < MID needs
+# m4' - m4 < -2(m4 - MID) < -2·3·s4: P(t3 < -8.5) = 0.0017 per dropped combination (5 SD: 0.0004
+# but it drops 8 of 35 first adjuncts instead of ~30 in the benchmark patients, where first adjuncts
+# other than a laxative trail it by 3.6-8 SD). The stacked pairs of a base are mostly within 3 SD.
+STAGE_RACE_SDS = 3.0
 
 
 class _Runs:
@@ -461,6 +482,7 @@ class _Runs:
         self.kinds: dict = {}
         self.parts: dict = {}      # {name: {first draw: {variable: (draws, T)}}}
         self.doses: dict = {}
+        self.partial: dict = {}    # searched combinations dropped after the first half of the search draws
 
     def run(self, items, into: dict, rows: slice = slice(None)) -> None:
         """Simulate candidates [(name, specs, kind)] for the draws ``rows`` in ONE kernel batch."""
@@ -471,6 +493,41 @@ class _Runs:
             self.kinds.setdefault(name, kind)
             if self.keep:
                 self.parts.setdefault(name, {})[rows.start or 0] = traj
+
+    def search_stage(self, items, n_s: int, base_of: dict, opts: Options, sds: float | None = None) -> None:
+        """One stage of the adjunct search (:func:`_adjunct_stages`) into ``found``: every
+        combination on the first half of the ``n_s`` search draws, then on the second half only those
+        not clearly worse than the best of their base's selection group (``base_of``: {name: base} for
+        the stage's combinations and for those already searched that the stage's choice is made among)
+        on the first half — paired loss difference above the MID by more than :data:`STAGE_RACE_SDS` SD of that
+        difference (the error bound is at its definition; ``sds`` another threshold). The dropped ones
+        go to ``partial``."""
+        sds = STAGE_RACE_SDS if sds is None else sds
+        n_h = n_s // 2
+        if n_h < 4:   # the error bound at STAGE_RACE_SDS is for 4 draws or more
+            self.run(items, self.found, slice(0, n_s))
+            return
+        first: dict = {}
+        self.run(items, first, slice(0, n_h))
+        W = opts.weights
+        L = {name: composite(o, W) for name, o in first.items()}
+        for name in base_of.keys() - first.keys():   # the rest of a base's selection group, already searched
+            if name in self.found:
+                L[name] = composite(self.found[name], W)[:n_h]
+        best = {}
+        for name in sorted(L, key=lambda k: L[k].mean()):
+            best.setdefault(base_of[name], name)
+        keep = []
+        for it in items:
+            d = L[it[0]] - L[best[base_of[it[0]]]]
+            if d.mean() - opts.mid <= sds * float(d.std(ddof=1)) or d.mean() <= opts.mid:
+                keep.append(it)
+            else:
+                self.partial[it[0]] = first[it[0]]
+        rest: dict = {}
+        self.run(keep, rest, slice(n_h, n_s))
+        for name, _, _ in keep:
+            self.found[name] = {k: np.concatenate([first[name][k], rest[name][k]]) for k in rest[name]}
 
     def complete(self, items, n_s: int) -> None:
         """Candidates simulated on the first ``n_s`` draws (in ``found``): the other draws, then
@@ -508,18 +565,36 @@ def _race(runs: _Runs, search, items, n_s: int, opts: Options) -> int:
     return len(items) - len(keep)
 
 
-# The candidates' solver tolerance from the decision time (the history to it runs at 1e-4). 3e-3:
-# 25-35% fewer RODAS4 steps than 1e-3 (typical decision-study patient, 20 draws: buprenorphine
-# 16 mg 598 -> 452 steps, methadone 540 -> 354, no medication 427 -> 299) and every expected loss
-# within 0.0005 loss units of 1e-3 (MID 0.1); the decision study's rankings were checked against
-# 1e-3 (docs/precision-recovery.md, issue 15 fifth pass). 1e-2 is not used: step control degrades.
-CANDIDATE_RTOL = 3e-3
+# The candidates' solver tolerance from the decision time (the history to it runs at 1e-4). 3e-3
+# (fifth pass): 25-35% fewer RODAS4 steps than 1e-3 (typical decision-study patient, 20 draws:
+# buprenorphine 16 mg 598 -> 452 steps, methadone 540 -> 354, no medication 427 -> 299) and every
+# expected loss within 0.0005 loss units of 1e-3 (MID 0.1). 1e-2 (eighth pass, on the model with the
+# gut's defecation-threshold switch, whose kink makes a third of the steps rejected ones): 13-40%
+# fewer steps than 3e-3 (benchmark draws: no medication 306 -> 265, buprenorphine 8 mg 651 -> 478,
+# buprenorphine 32 mg + PEG + naloxegol 705 -> 420, methadone 30->60 mg + samidorphan 862 -> 619),
+# per-draw losses within 0.006 and expected losses within 0.008 loss units of 3e-3, the same order
+# of every ranked candidate and the same ties in the two benchmark patients, recommend 25-28% less
+# CPU; the decision study's rank 1 against 3e-3: docs/precision-recovery.md, issue 15 eighth pass.
+CANDIDATE_RTOL = 1e-2
+# What-ifs and truths (combination_outcomes: a truth-known study's true best) stay at 3e-3, so that
+# a truth is not computed at the tolerance whose effect on decisions it is used to judge.
+WHAT_IF_RTOL = 3e-3
 
 
-def _decision_state(prob, P, t_dec, rtol):
+def _decision_state(prob, P, t_dec, rtol, x_end=None):
     """Each parameter row's state at the decision time: the history simulated once (at most rtol
-    1e-4), from which every candidate resumes."""
+    1e-4), from which every candidate resumes. ``x_end``: the rows' states at the last measurement
+    time from the data check's simulation of the record (``FitResult.draw_parameters(end_states=
+    True)``), used when it is this state: the decision time is the last measurement, the check ran
+    at the history's tolerance (same atol) and no history dose falls on the decision time (the
+    record's simulation applies a dose at its last time before that output; the history here
+    stops before it). The kernel's steps do not depend on the output times (Hermite output), so
+    that run's state is the one simulated here, bit for bit."""
     hist = prob.data.doses
+    on_time = len(hist) and bool((hist["TIME"] == t_dec).any())
+    if x_end is not None and len(prob.times) and t_dec == prob.times[-1] and prob.rtol == min(rtol, 1e-4) \
+            and not on_time:
+        return x_end
     hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
     if t_dec > prob.t0:
         Xh, _ = prob.sim.run(P, np.array([prob.t0, t_dec]), hist, t0=prob.t0, rtol=min(rtol, 1e-4), atol=1e-9)
@@ -532,10 +607,11 @@ def combination_outcomes(fit, combinations: list[tuple[str, tuple]], P: np.ndarr
     """Outcomes ``{"base + adjunct + …": {outcome: (rows,)}}`` of the given (base, adjuncts)
     combinations for parameter rows ``P`` (e.g. a patient's true parameters), from the decision time
     (the last measurement) over the horizon — the same doses, states and outcomes as
-    :func:`predicted_outcomes`, for any set of combinations (a full factorial, a what-if)."""
+    :func:`predicted_outcomes`, for any set of combinations (a full factorial, a what-if), at
+    :data:`WHAT_IF_RTOL` unless ``rtol`` says otherwise (the candidates run at :data:`CANDIDATE_RTOL`)."""
     prob = fit.problem
     opts = options or load_options()
-    rtol = CANDIDATE_RTOL if rtol is None else rtol
+    rtol = WHAT_IF_RTOL if rtol is None else rtol
     t_dec, H = prob.data.end, horizon_days * 24.0
     x0 = _decision_state(prob, P, t_dec, rtol)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
@@ -568,10 +644,17 @@ def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes, dose_cache
               trajectories: bool = False):
     """Candidates [(name, specs, kind)] for parameter rows ``P`` from states ``x0`` at the decision
     time, in ONE kernel batch: yields (name, kind, outcomes, the utility's variables over the
-    window when ``trajectories``, else None)."""
+    window when ``trajectories``, else None).
+
+    The batch's rows are draw-major (row j·C + c: draw j of candidate c, C candidates): Numba's
+    ``prange`` gives each of its threads one contiguous block of rows, and candidates differ in
+    cost (a 28-day candidate with a daily laxative takes ~3x the steps of no medication), so
+    candidate-major blocks put 1.17-1.33x their share of the steps on one thread in a
+    recommendation's search batches (the other idle meanwhile); draw-major blocks hold every
+    candidate. Each row is integrated alone: the order changes no value."""
     if not items:
         return
-    n, Ps, frames = P.shape[0], [], []
+    n, C, Ps, frames = P.shape[0], len(items), [], []
     for c, (name, specs, kind) in enumerate(items):
         Pc = P.copy()
         for s in specs:
@@ -581,12 +664,12 @@ def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes, dose_cache
         d = _candidate_doses(model, specs, t_dec, H, dose_cache)
         if d is not None:   # the same rows for each of the candidate's n parameter rows
             cols = {col: np.tile(d[col].to_numpy(), n) for col in d.columns if col != "ID"}
-            frames.append(pd.DataFrame({"ID": np.repeat(np.arange(c * n + 1, (c + 1) * n + 1), len(d)), **cols}))
-    Pall = np.vstack(Ps)
+            frames.append(pd.DataFrame({"ID": np.repeat(np.arange(n) * C + c + 1, len(d)), **cols}))
+    Pall = np.stack(Ps, axis=1).reshape(n * C, P.shape[1])
     X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
-                       x0=np.tile(x0, (len(items), 1)), rtol=rtol, atol=1e-9, per_row=True)
+                       x0=np.repeat(x0, C, axis=0), rtol=rtol, atol=1e-9, per_row=True)
     for c, (name, specs, kind) in enumerate(items):
-        rows = slice(c * n, (c + 1) * n)
+        rows = slice(c, None, C)
         if (stats[rows, 2] != 0).any():
             notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
         traj = {} if trajectories else None
@@ -609,7 +692,7 @@ def _drug_class(spec) -> tuple:
     return frozenset(t.split()[0] for t in texts), any("{H" in t for t in texts)
 
 
-def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> list:
+def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage=None) -> list:
     """Adjuncts on the best base of each drug class (or on each of ``adjunct_bases``); with
     ``stack``, every other adjunct on top of each such base's best adjunct (greedy: a second adjunct
     is tried only on the best first one); then each class's best combination (one or two adjuncts)
@@ -631,7 +714,10 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> li
     The search (adjuncts, then stacking) runs through ``search`` on the first ``n_s`` draws into
     ``found`` (the same draws for every candidate, so the comparisons are paired; ``found`` holds
     the bases on entry); returned are the selected combinations on every dose of their class
-    [(name, specs, kind)], to be ranked on every draw."""
+    [(name, specs, kind)], to be ranked on every draw. ``stage(items, {name: base})`` runs the
+    adjunct and stacking stages when given (:meth:`_Runs.search_stage`: clear losers within a base
+    are dropped after half the search draws), else ``search``."""
+    stage = stage or (lambda items, base_of: search(items))
     W = opts.weights
     L = {k: float(composite(v, W)[:n_s].mean()) for k, v in found.items()}
     avail = {a: spec for a, spec in opts.adjuncts.items() if not _available(model, spec)}
@@ -642,8 +728,11 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> li
         for b in sorted(L, key=L.get):
             best_of.setdefault(_drug_class(opts.candidates[b]), b)
         bases = list(best_of.values())
-    search([(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
-            if not _overlap(opts.candidates[b], spec)])
+    firsts_items = [(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
+                    if not _overlap(opts.candidates[b], spec)]
+    # selection groups: a base and its first adjuncts (first_adjuncts); its first adjuncts alone and
+    # with a second one (_best_combinations)
+    stage(firsts_items, {f"{b} + {a}": b for b in bases for a in avail} | {b: b for b in bases})
 
     def first_adjuncts(b):
         """The best first adjunct on ``b`` (when it improves on ``b`` alone) and the runner-up when
@@ -659,7 +748,9 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack) -> li
 
     firsts = {b: first_adjuncts(b) for b in bases}
     if stack:
-        search(_stacked(firsts, avail, opts))
+        stacked = _stacked(firsts, avail, opts)
+        stage(stacked, {f"{b} + {a1} + {a2}": b for b, a1s in firsts.items() for a1 in a1s for a2 in avail}
+              | {f"{b} + {a1}": b for b, a1s in firsts.items() for a1 in a1s})
     items = []
     if adjunct_bases is None:
         for b, a1s in firsts.items():
