@@ -12,12 +12,16 @@ models) and two combinations A and B of one base candidate, prints each loss ter
 * ``draws, unfitted=truth`` the same draws with every other variable parameter at its true value;
 
 then the parameters that move Δ = loss(A) − loss(B) most when one at a time is moved from its true
-value to the draws' centre (log-mean for positive parameters), and oracle runs: the draws with one
+value to the draws' centre (log-mean for positive parameters), with how much the record informs each
+(the truth's z, the posterior's z and SD in the prior's standard-normal space, and whether it is
+fitted, conditioned on the data or left at its prior: ``informed``), the log posterior over two
+parameters' z on a grid (``--profile NAME1,NAME2``), and oracle runs: the draws with one
 named parameter at its true value (``--oracle NAME``, repeatable).
 
     python scripts/decision_terms.py typical 1 --base "methadone 30→60 mg/day" --oracle mood_trait_offset
     python scripts/decision_terms.py low_bup_F_pain 1 --noise misspec
     python scripts/decision_terms.py hpa_depressed 2 --noise misspec --base-b "buprenorphine 8 mg/day"
+    python scripts/decision_terms.py hpa_depressed 1 --profile gut_mor_imax,sbm_rate_drug_free
 """
 
 from __future__ import annotations
@@ -84,7 +88,67 @@ def attribution(fit, combos, P, Pd, opts, top=12) -> pd.DataFrame:
     res = pd.DataFrame({"parameter": [model.parameters[j].name for j in var], "truth": P[var], "draws_centre": centre[var],
                         "change_of_delta": tot[1:] - tot[0], **{t: d[t][1:] - d[t][0] for t in d}})
     print(f"Δ at the truth: {tot[0]:+.4f} (" + ", ".join(f"{t} {d[t][0]:+.4f}" for t in d) + ")")
-    return res.iloc[np.argsort(-np.abs(res["change_of_delta"].to_numpy()))].head(top)
+    res = res.iloc[np.argsort(-np.abs(res["change_of_delta"].to_numpy()))].head(top)
+    return res.join(informed(fit, list(res["parameter"]), P), on="parameter")
+
+
+def z_of(p, typical: float, value: float) -> float:
+    """The standard-normal deviate of ``value`` in parameter ``p``'s population distribution."""
+    v = p.variability
+    if v.kind == "lognormal":
+        return float(np.log(value / typical) / v.omega)
+    if v.kind == "normal":
+        return float((value - typical) / v.spread)
+    def logit(x):
+        x = np.clip(x, 1e-12, 1 - 1e-12)
+        return np.log(x / (1 - x))
+    return float((logit(value) - logit(typical)) / v.spread)
+
+
+def informed(fit, names: list[str], P: np.ndarray) -> pd.DataFrame:
+    """How much the data inform each parameter, in its prior's standard-normal space: the truth's z,
+    the posterior's mean and SD of z (fitted: the Laplace posterior; screened and unfitted: the
+    linear conditional at the fitted MAP, :class:`UnfittedPosterior`; otherwise the prior N(0, 1)),
+    and how: ``fitted``, ``conditioned`` or ``prior`` (no read-out of the record depends on it, e.g.
+    the PK of a drug never given). A decision that turns on a ``prior`` parameter, or on one whose
+    posterior SD is near 1, cannot be learned from this record by any inference."""
+    prob, model, rows = fit.problem, fit.problem.model, []
+    for n in names:
+        j = model.param_index[n]
+        z_true = z_of(model.parameter(n), prob.base[j], P[j])
+        if n in fit.names:
+            k = fit.names.index(n)
+            rows.append((n, z_true, fit.z[k], np.sqrt(fit.cov[k, k]), "fitted"))
+        elif fit.unfitted is not None and n in fit.unfitted.names:
+            k = fit.unfitted.names.index(n)
+            rows.append((n, z_true, fit.unfitted.mean[k], np.linalg.norm(fit.unfitted.chol[k]), "conditioned"))
+        else:
+            rows.append((n, z_true, 0.0, 1.0, "prior"))
+    return pd.DataFrame(rows, columns=["parameter", "z_truth", "z_posterior", "sd_posterior", "informed_by"]).set_index("parameter")
+
+
+def profile(fit, P: np.ndarray, names: list[str], span: float = 2.5, points: int = 11) -> pd.DataFrame:
+    """The log posterior over two parameters' z on a grid (±``span`` prior SDs), the other parameters
+    at the fit's parameter row: the fit's residual model on every read-out (½ΣQ,
+    :meth:`FitResult.readout_misfit`) plus the two N(0, 1) priors, relative to its maximum on the grid
+    (0 = the mode; −3 = e⁻³ times as probable). Rows: the first name's z; columns: the second's. Shows
+    what the record says about two parameters that it informs only together (e.g. the bowel's
+    drug-free rate and the opioid's maximal slowing from stool counts all taken on opioids)."""
+    model, prob = fit.problem.model, fit.problem
+    zs = np.linspace(-span, span, points)
+    base = fit.parameter_row()
+    rows = np.tile(base, (points * points, 1))
+    (ja, jb), (pa, pb) = ([model.param_index[n] for n in names], [model.parameter(n) for n in names])
+    za, zb = np.repeat(zs, points), np.tile(zs, points)
+    for j, par, z in ((ja, pa, za), (jb, pb, zb)):
+        v = par.variability.apply(np.full(len(z), prob.base[j]), z)
+        rows[:, j] = np.clip(v, par.lower if par.lower is not None else -np.inf,
+                             par.upper if par.upper is not None else np.inf)
+    logp = -0.5 * fit.readout_misfit(rows)[0].sum(axis=1) - 0.5 * (za ** 2 + zb ** 2)
+    out = pd.DataFrame((logp - logp.max()).reshape(points, points), index=pd.Index(zs.round(2), name=names[0]),
+                       columns=pd.Index(zs.round(2), name=names[1]))
+    print(f"truth: {names[0]} z {z_of(pa, prob.base[ja], P[ja]):+.2f}, {names[1]} z {z_of(pb, prob.base[jb], P[jb]):+.2f}")
+    return out
 
 
 def main(argv=None):
@@ -100,6 +164,7 @@ def main(argv=None):
     ap.add_argument("--draws", type=int, default=20)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--oracle", action="append", default=[], help="a parameter set to its true value in the draws")
+    ap.add_argument("--profile", default=None, help="NAME1,NAME2: the log posterior over these two parameters' z (profile)")
     a = ap.parse_args(argv)
     from opiaxis.calibrate.recommend import combination_outcomes, composite, load_options
     from opiaxis.models import default_model
@@ -121,6 +186,8 @@ def main(argv=None):
     pd.set_option("display.width", 250)
     print(term_table(fit, combos, sets, opts).round(4).to_string(index=False))
     print(attribution(fit, combos, P, Pd, opts).round(4).to_string(index=False))
+    if a.profile:
+        print(profile(fit, P, a.profile.split(",")).round(1).to_string())
     for name in a.oracle:
         j = model.param_index[name]
         for label, v in (("truth", P[j]), ("posterior", None)):

@@ -1121,12 +1121,12 @@ class FitResult:
         the proposals after the n-th passing one are never simulated; the indices are those of
         checking every row at once."""
         excess, X_end = np.full(len(P), np.inf), np.zeros((len(P), len(self.problem.model.states)))
-        q, X = self._readout_misfit(np.vstack([self.parameter_row()[None], P[:n]]))  # the mode with the first n
+        q, X = self.readout_misfit(np.vstack([self.parameter_row()[None], P[:n]]))  # the mode with the first n
         q_mode, done = q[:1], min(n, len(P))
         excess[:done], X_end[:done] = self._excess(q[1:], q_mode), X[1:]
         while done < len(P) and (excess[:done] <= 1.0).sum() < n:
             k = max(2 * (n - int((excess[:done] <= 1.0).sum())), 2)   # twice the shortfall
-            q, X_end[done:done + k] = self._readout_misfit(P[done:done + k])
+            q, X_end[done:done + k] = self.readout_misfit(P[done:done + k])
             excess[done:done + k] = self._excess(q, q_mode)
             done += k
         ok = np.flatnonzero(excess <= 1.0)
@@ -1139,7 +1139,7 @@ class FitResult:
         Q_g the sum of the read-out's squared residuals in the fit's residual model (Student-t,
         noise scaled by the read-out's dispersion), the mode the fit's parameter row, n_g its rows.
         Above 1: the row fits some read-out worse than the mode by more than chance allows."""
-        q, _ = self._readout_misfit(np.vstack([self.parameter_row()[None], P]))
+        q, _ = self.readout_misfit(np.vstack([self.parameter_row()[None], P]))
         return self._excess(q[1:], q[:1])
 
     def _excess(self, q: np.ndarray, q_mode: np.ndarray) -> np.ndarray:
@@ -1150,7 +1150,7 @@ class FitResult:
             return np.zeros(len(q))
         return np.maximum(((q - q_mode) / chi2.ppf(0.999, k)[None, :]).max(axis=1), 0.0)
 
-    def _readout_misfit(self, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def readout_misfit(self, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Q_g of :meth:`data_excess` per row of ``P`` and read-out group (rows, groups), and the
         rows' states at the last measurement time (rows, n_states): one simulation of the record."""
         prob = self.problem
