@@ -51,7 +51,7 @@ Equations (time in hours)
    Its loss is biphasic: after morphine, methadone or diamorphine pretreatment, responsiveness
    returned in a fast phase (rate imprecise) and a slow phase with half-time 13.2 ± 0.5 days in rats
    (17.4 in mice) from the 4th day on, whatever the regimen or drug (Cox, Ginsburg, Willis & Davies,
-   Br J Pharmacol 1975;53:383, doi:10.1111/j.1476-5381.1975.tb07374.x); a rapid and a slowly
+   Br J Pharmacol 1975, doi:10.1111/j.1476-5381.1975.tb07374.x; abstract read); a rapid and a slowly
    developing tolerance were also separated by the spacing of doses (Mushlin, Grell & Cochin, JPET
    1976;196:280). The two phases share r (assumed: Cox gives their rates, not their amplitudes), so
    under sustained exposure each settles at E = r·(1 − 1/Φ_x) and carries half of ln Φ_b; the slow
@@ -205,7 +205,8 @@ def _drive_parameters(m: Module, drugs) -> dict:
                            "(fentanyl n 0.844, Mann 2022), so γ = 1.25/0.844 on σ",
                            description="Hill exponent of drive depression in the μ signal")
     p["r"] = m.parameter("resp_tolerance_residual", 0.26792, "dimensionless",
-                         "calibrated (calibration note of tol.fentanyl.c50; data/calibration.yaml): the fraction "
+                         "calibrated by opiaxis calibrate respiration.tolerance to Teichtahl 2005 (history: "
+                         "data/calibration.yaml): the fraction "
                          "of the drive depression left at steady tolerance, r = k_off/k_on",
                          variability=lognormal(0.3), lower=0.01, upper=1.0,
                          description="residual drive depression under sustained exposure (k_off/k_on)")
@@ -218,7 +219,8 @@ def _drive_parameters(m: Module, drugs) -> dict:
                              variability=lognormal(0.4), description="rate of losing the fast phase of breathing "
                                                                      "tolerance")
     p["k_off_s"] = m.parameter("resp_tolerance_slow_offset_rate", round(0.693 / (13.2 * 24.0), 6), "1/h",
-                               "Cox, Ginsburg, Willis & Davies, Br J Pharmacol 1975;53:383: the slow phase of the "
+                               "Cox, Ginsburg, Willis & Davies, Br J Pharmacol 1975 (doi:10.1111/"
+                               "j.1476-5381.1975.tb07374.x; abstract read): the slow phase of the "
                                "offset of opioid tolerance (after morphine, methadone or diamorphine, any regimen) "
                                "had a half-time of 13.2 ± 0.53 d in rats (17.4 d in mice); analgesic tolerance, "
                                "taken for breathing (assumed: no respiratory or human time course was found)",
