@@ -5,8 +5,9 @@ share of that peak (its effect-site concentration over its central constant: the
 since σ = Σ C_e/K for full agonists with τ 1), the peak drive depression E, the ventilation nadir,
 the PaO2 nadir and the minutes with PaO2 < 30 mmHg (the overdose hazard's threshold).
 
-Tolerance is set, not grown: the breathing tolerance fold Φ (``resp_tolerance_fold``) starts at the
-given value and its loss over the 3-h horizon is negligible (t½ 3 d). ``--runin REGIMEN`` instead
+Tolerance is set, not grown: the breathing tolerance fold Φ (``resp_tolerance_fold`` = fast × slow
+phase) starts at the given value, all of it put in the fast phase (its loss over the 3-h horizon is
+negligible in either phase: t½ 3 d and 13.2 d). ``--runin REGIMEN`` instead
 reports the fold Φ that a regimen builds (its value at the regimen's end, and its daily minimum and
 maximum over the last day) and the last day's PaO2 nadir.
 
@@ -46,7 +47,7 @@ def probe(model, regimen: str, P: np.ndarray, fold: float) -> dict[str, float]:
     times = np.arange(0.0, HORIZON_H + 1e-9, 1 / 120)   # 30-s grid
     doses = EventTable.from_regimens(model, [regimen]).for_ids([1]).expanded()
     x0 = model.initial_state(P[None, :])
-    x0[0, model.state_index["resp_tolerance_fold"]] = fold
+    x0[0, model.state_index["resp_tolerance_fast"]] = fold   # Φ = fast × slow; the slow phase stays 1
     r = simulate(model, P[None, :], times, doses, ids=[1], x0=x0)
     s50 = P[model.param_index["vent_s50_naive"]]
     sigma = r.get("mor_signal_central")[0]

@@ -1,11 +1,12 @@
 """Sedative co-use as a patient trait (issue 14): a pharmacodynamic interaction on ventilation at
-every opioid exposure, the agonist maintenance dose included (mortality.ost on treatment)."""
+the opioid exposures, the agonist maintenance dose included (mortality.ost on treatment), on the days a
+co-user has sedatives on board (eighth session: episodic, sedative_day_fraction)."""
 
 import numpy as np
 import pytest
 
 from opiaxis.behaviour import CohortSim, PARAMS
-from opiaxis.behaviour.engine import sedated_nadir, sedated_pao2, sedative_couser
+from opiaxis.behaviour.engine import sedated_nadir, sedated_pao2, sedative_couser, sedative_on_board
 
 
 def test_interaction_deepens_only_opioid_depression():
@@ -62,8 +63,11 @@ def test_trait_prevalence_fixed_by_patient_and_nested():
 
 
 def _on_treatment_od(prev, n=16, days=30):
+    """Sedatives on board every day for a co-user (sedative_day_fraction far above 1: the former trait, the
+    mechanism at its largest). At the sourced fraction (0.443) this 16-person, 30-day cohort has no on-treatment
+    exposure below the hazard's PaO2 threshold at all (the mortality.ost miss: on-OST overdose too rare)."""
     from opiaxis.behaviour.trials import oud_cohort
-    c = oud_cohort(n, 11, behaviour={"sedative_couse_prevalence": prev})
+    c = oud_cohort(n, 11, behaviour={"sedative_couse_prevalence": prev, "sedative_day_fraction": 100.0})
     sim = CohortSim(c, ["methadone"] * n, days, dt=24.0, immortal=True)
     rec = sim.run()
     on = rec.in_tx
@@ -71,7 +75,7 @@ def _on_treatment_od(prev, n=16, days=30):
 
 
 def test_counterfactual_without_trait_on_treatment_overdose_collapses():
-    """Counterfactual on the same methadone cohort: every patient a co-user vs none — the on-treatment
+    """Counterfactual on the same methadone cohort: every patient a co-user (sedatives every day) vs none — the on-treatment
     overdose death rate falls without the trait (the sedative deepens each exposure's hypoxaemia); at the sourced prevalence the co-users carry the excess; the
     methadone doses themselves are scored as exposures."""
     d0, on0, _, _ = _on_treatment_od(0.0)
@@ -82,3 +86,18 @@ def test_counterfactual_without_trait_on_treatment_overdose_collapses():
     per_day = d1 / np.maximum(on1, 1)
     assert per_day[cu].mean() > 2 * per_day[~cu].mean()
     assert len(sim.med_log) > 0 and all(0 <= row[4] < 1 for row in sim.med_log)
+
+
+def test_sedative_days_episodic_fixed_by_patient_and_day():
+    """A co-user has sedatives on board on a fraction sedative_day_fraction of days (Stein et al. 2016:
+    13.3 of 30 days), a non-user never; the day's flag is fixed by (seed, patient, day), independent of the
+    batch and its order, and differs from day to day."""
+    ids = np.arange(1, 3001)
+    f = PARAMS["sedative_day_fraction"].value
+    couser = sedative_couser(ids, 3, PARAMS["sedative_couse_prevalence"].value)
+    days = np.array([sedative_on_board(ids, 3, k, couser, f) for k in range(10)])
+    assert np.all(days[:, couser == 0] == 0)
+    assert abs(days[:, couser == 1].mean() - f) < 0.03
+    assert np.array_equal(sedative_on_board(ids[::-1], 3, 4, couser[::-1], f), days[4][::-1])
+    assert not np.array_equal(days[4], days[5])
+    assert np.all(sedative_on_board(ids, 3, 4, couser, 100.0) == couser)   # every day: the former trait

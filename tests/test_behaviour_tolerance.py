@@ -113,8 +113,11 @@ def test_outpatient_buprenorphine_induction_and_early_attrition():
 def test_same_dose_riskier_after_abstinence():
     """The mechanism of the post-release peak at a fixed dose: heroin 25 mg IV after 4 weeks of
     4×/day use, given at the next habitual time or after 30 days of abstinence. In abstinence the
-    breathing tolerance (respiration module) is lost, so the modelled ventilation nadir and PaO2 are
-    deeper and P(overdose) of the use (hypoxaemia hazard over 6 h) higher."""
+    breathing tolerance (respiration module) is lost — its fast phase within days, its slow phase
+    (t½ 13 d, Cox 1975) over weeks, so 30 days leave a little of it — and the modelled ventilation nadir
+    and PaO2 are deeper and P(overdose) of the use (hypoxaemia hazard over 6 h) higher. (A 60-day gap is
+    not simulated here: one typical_patient run at the default tolerances fails its step-size control at
+    the first dose after ≥ 45 days, on main too; the behaviour engine's interval runs do not.)"""
     from opiaxis.behaviour.engine import behaviour_model, od_probability
     from opiaxis.behaviour.params import PARAMS
     from opiaxis.validate.targets_adaptation import HEROIN, HEROIN_LAST
@@ -131,7 +134,7 @@ def test_same_dose_riskier_after_abstinence():
         out[gap] = (v.min(), r.get("resp_tolerance_fold")[0][1], pao2.min(),
                     od_probability(tt, pao2, t_use, t_use + 6.0, *hz))
     (v_now, fold_now, o_now, p_now), (v_abst, fold_abst, o_abst, p_abst) = out[6.0], out[30 * 24.0]
-    assert fold_abst < 1.1 < 2.0 < fold_now
+    assert fold_abst < 1.5 < 2.0 < fold_now and fold_abst - 1 < 0.1 * (fold_now - 1)
     assert v_abst < 0.7 * v_now and o_abst < o_now
     assert p_abst > 3 * p_now and p_abst > 0
 

@@ -31,7 +31,8 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    respiration module's PaO2 (μ depression of the central drive with CO2 and hypoxic chemoreflexes, an
    O2 store that falls within minutes of a bolus, and a breathing tolerance of its own, lost in
    abstinence), lowered for a sedative co-user (a patient
-   trait: benzodiazepines, alcohol, gabapentinoids on board at every exposure: the odds of the
+   trait: benzodiazepines, alcohol, gabapentinoids) on the days they have sedatives on board
+   (:func:`sedative_on_board`, a fraction ``sedative_day_fraction`` of days: the odds of the
    opioid's depression times s, :func:`sedated_nadir`, :func:`sedated_pao2`); rescue by bystander naloxone
    (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
    probability. The expected number of deaths given the path (Rao–Blackwell) is accumulated too;
@@ -195,6 +196,16 @@ def sedative_couser(ids, seed: int, prevalence) -> np.ndarray:
     from ..streams import Purpose, Streams
     z = Streams(seed).named_normals(ids, Purpose.BEHAVIOUR_TRAITS, ["sedative_couser"])[:, 0]
     return (ndtr(z) < np.asarray(prevalence, float)).astype(float)
+
+
+def sedative_on_board(ids, seed: int, k_day: int, couser, day_fraction) -> np.ndarray:
+    """Whether each patient has sedatives on board on day ``k_day`` (1 yes, 0 no): a co-user
+    (:func:`sedative_couser`) on a fraction ``sedative_day_fraction`` of days, drawn per patient and day
+    from a keyed normal (stream BEHAVIOUR_EVENTS, key 'sedative_day:<day>'), so no other draw moves and
+    every exposure of that day shares it."""
+    from ..streams import Purpose, Streams
+    z = Streams(seed).named_normals(ids, Purpose.BEHAVIOUR_EVENTS, [f"sedative_day:{int(k_day)}"])[:, 0]
+    return np.asarray(couser, float) * (ndtr(z) < np.asarray(day_fraction, float))
 
 
 def sedated_nadir(vmin, couser, shift):
@@ -559,6 +570,8 @@ class CohortSim:
         self._solver_failures(act, r, X, Y, nuse, use_t, t0, k_day)
         self._challenge_readouts(act, tx, grid, Y, P, t0, k_day)
         if nuse.any() or self._med_dose_t:
+            self._sedated = sedative_on_board(c.ids[act], c.seed, k_day, c.B["sedative_couser"][act],
+                                              c.B["sedative_day_fraction"][act])
             vent = self.ev("ventilation_rel", Y, P)
             self._hypoxaemia(act, Y, P, vent, use_t, t0)
             for a in np.nonzero(nuse)[0]:
@@ -707,7 +720,7 @@ class CohortSim:
         :meth:`_exposure_risk`."""
         B = self.c.B
         self._pao2 = sedated_pao2(self.ev("pao2", Y, P), self.ev("alveolar_o2_deficit", Y, P), vent,
-                                  B["sedative_couser"][act][:, None], B["sedative_potency_shift"][act][:, None])
+                                  self._sedated[:, None], B["sedative_potency_shift"][act][:, None])
         self._exposure_t = [np.unique(np.concatenate([use_t[a][np.isfinite(use_t[a])],
                                                       np.asarray(self._med_dose_t.get(i, ()), float)]))
                             for a, i in enumerate(act)]
@@ -742,7 +755,7 @@ class CohortSim:
             reinf = 1.0 - min(max(float(s["blocking"][a]), 0.0), 1.0)
             self.expectancy[i] += B["use_extinction_rate"][i] * (reinf - self.expectancy[i])
             w = (grid > use_t[a, k]) & (grid <= use_t[a, k] + 1.0)
-            vmin = float(sedated_nadir(np.min(vent[a, w]), B["sedative_couser"][i], B["sedative_potency_shift"][i]))
+            vmin = float(sedated_nadir(np.min(vent[a, w]), self._sedated[a], B["sedative_potency_shift"][i]))
             pod = self._exposure_risk(a, i, use_t[a, k], grid)
             self.use_log.append((i, k_day, vmin, tol, pod, bool(self.in_tx[i])))
             self._event(i, use_t[a, k], k_day, "use", self.use_cmt[i], use_amt[a, k], vmin, tol, pod)
@@ -785,8 +798,7 @@ class CohortSim:
                 w = (grid > t_dose) & (grid <= t_dose + 6.0)
                 if not w.any() or not (self.alive[i] and self.active[i]):
                     continue
-                vmin = float(sedated_nadir(np.min(vent[a, w]), B["sedative_couser"][i],
-                                           B["sedative_potency_shift"][i]))
+                vmin = float(sedated_nadir(np.min(vent[a, w]), self._sedated[a], B["sedative_potency_shift"][i]))
                 pod = self._exposure_risk(a, i, t_dose, grid)
                 self.med_log.append((i, k_day, vmin, float(tol[a]), pod, bool(self.in_tx[i])))
                 key = [f"medication_exposure:{t_dose - self.t_start:.4f}:{j}" for j in range(3)]

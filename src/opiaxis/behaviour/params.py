@@ -89,12 +89,12 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_hazard_ref", 0.041, "1/h",
+    BParam("od_hazard_ref", 0.108, "1/h",
            "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY; history: "
            "data/calibration.yaml). Hazard of a clinical overdose at PaO2 0 mmHg; below the FDA 'dangerous' "
            "PaO2 (od_pao2_threshold) the hazard is h0·((30 − PaO2)/30)^m (design memo "
            "docs/design/breathing-tolerance.md, C). Between-patient spread: using alone, other unmodelled risk "
-           "(assumed CV 0.5; sedative co-use is its own trait, sedative_couse_prevalence)", 0.5),
+           "(assumed CV 0.5; sedative co-use is its own trait, sedative_couse_prevalence, on sedative_day_fraction of days)", 0.5),
     BParam("od_hypoxaemia_exponent", 2.0, "dimensionless",
            "assumed: the hazard rises steeply as PaO2 falls from the 'dangerous' 30 mmHg towards the FDA "
            "model's collapse level 15 mmHg (cardiovascular collapse after 220 s below it, Mann et al., "
@@ -216,7 +216,10 @@ _P.append(BParam(
     "Danish methadone overdose deaths had benzodiazepines detected (Eur Addict Res 2016;22:249). Fraction "
     "of patients who are sedative co-users (benzodiazepines, alcohol, gabapentinoids): a persistent trait, "
     "drawn once per patient (named normal 'sedative_couser', stream BEHAVIOUR_TRAITS), the same on and off "
-    "treatment. Assumed: a co-user has sedatives on board at every opioid exposure"))
+    "treatment. Since the eighth session a co-user has sedatives on board on a fraction sedative_day_fraction of "
+    "days (was: at every opioid exposure, assumed). Of 438 people entering inpatient opioid detoxification "
+    "(85% of the benzodiazepine users used heroin), 40% had used benzodiazepines in the past 30 days (Stein et al., "
+    "J Subst Abuse Treat 2016, jsatjournal S0740-5472(16)30071-X; abstract read)"))
 _P.append(BParam(
     "sedative_potency_shift", 1.84, "dimensionless",
     "van der Schrier et al., Anesthesiology 2017;126:534: oxycodone 20 mg reduced resting ventilation by 28% "
@@ -229,6 +232,17 @@ _P.append(BParam(
     "50%, apnoea 50% vs 0%, Bailey et al., Anesthesiology 1990;73:826). Not fitted; the per-exposure overdose "
     "risk ratio it implies (~3 at a nadir of 0.68, ~5 at 0.34) is of the order of the 3.9-fold overdose-death "
     "hazard with benzodiazepine co-prescription (Park et al., BMJ 2015;350:h2698)"))
+
+# --- sedative co-use as episodic (eighth session; appended last: earlier draws unchanged) --------------
+_P.append(BParam(
+    "sedative_day_fraction", 0.443, "dimensionless",
+    "Stein et al., J Subst Abuse Treat 2016 (Reasons for benzodiazepine use among persons seeking opioid "
+    "detoxification; jsatjournal S0740-5472(16)30071-X; abstract read): benzodiazepine users entering detoxification "
+    "reported 13.3 ± 11.2 days of use in the past 30, 13.3/30 = 0.443 of days. The fraction of days on which a "
+    "sedative co-user (sedative_couse_prevalence) has sedatives on board at the day's opioid exposures, drawn per "
+    "patient and day (engine.sedative_on_board). Between-patient CV 0.84 (11.2/13.3, the same survey; a draw above 1 "
+    "means every day). Benzodiazepines only: alcohol and gabapentinoid days are not counted (assumed to overlap)",
+    0.84))
 
 # --- lapse and relapse after detoxification (issue 14; appended last: earlier draws unchanged) -------
 _P.append(BParam(

@@ -38,21 +38,29 @@ Equations (time in hours)
    compression keeps a heroin dose on top of methadone additive (design memo
    docs/design/breathing-tolerance.md, A).
 
-4. **Breathing tolerance, driven by effect over time** (the nonlinear feedback of Gabrielsson &
-   Peletier, AAPS J 2008;10:70, as in the adaptation module, on the log-potency):
+4. **Breathing tolerance, driven by effect over time, in two phases** (the nonlinear feedback of
+   Gabrielsson & Peletier, AAPS J 2008;10:70, as in the adaptation module, on the log-potency):
 
-       dΦ_b/dt = k_on·E·Φ_b − k_off·(Φ_b − 1),  i.e.  d ln Φ_b/dt = k_on·E − k_off·(1 − 1/Φ_b).
+       Φ_b = Φ_f·Φ_s,   d ln Φ_x/dt = k_on,x·E − k_off,x·(1 − 1/Φ_x)   (x = f fast, s slow),
+       k_on,x = k_off,x/r.
 
    Tolerance is driven by the depression E itself integrated over time, not by occupancy: in
    rabbits acute respiratory tolerance needed a sizeable first effect and hours of exposure, and
    naloxone at the peak prevented it (JPET 1987;242:251); intermittent high doses weeks apart give
    none, continuous exposure gives tolerance lasting days (Marchette et al., JPET 2023;385:117).
-   Under sustained exposure E settles at r·(1 − 1/Φ_b) with r = k_off/k_on
-   (``resp_tolerance_residual``, the one calibrated constant: Teichtahl et al., Chest
-   2005;128:1339, methadone-maintained patients keep 1 − 0.77 of the hypercapnic drive loss),
-   so Φ_b grows in proportion to the sustained signal and a brief or small effect builds little.
-   k_on = k_off/r. ``resp_tolerance_level`` = 1 − 1/Φ_b is the fraction of the naïve respiratory
-   potency lost.
+   Its loss is biphasic: after morphine, methadone or diamorphine pretreatment, responsiveness
+   returned in a fast phase (rate imprecise) and a slow phase with half-time 13.2 ± 0.5 days in rats
+   (17.4 in mice) from the 4th day on, whatever the regimen or drug (Cox, Ginsburg, Willis & Davies,
+   Br J Pharmacol 1975, doi:10.1111/j.1476-5381.1975.tb07374.x; abstract read); a rapid and a slowly
+   developing tolerance were also separated by the spacing of doses (Mushlin, Grell & Cochin, JPET
+   1976;196:280). The two phases share r (assumed: Cox gives their rates, not their amplitudes), so
+   under sustained exposure each settles at E = r·(1 − 1/Φ_x) and carries half of ln Φ_b; the slow
+   phase builds (k_on,s = k_off,s/r) and is lost over weeks, so a daily user keeps what weeks of use
+   built between days, and months of abstinence remove it. r (``resp_tolerance_residual``, the one
+   calibrated constant: Teichtahl et al., Chest 2005;128:1339, methadone-maintained patients keep
+   1 − 0.77 of the hypercapnic drive loss) sets how far Φ_b grows with the sustained signal, so a
+   brief or small effect builds little. ``resp_tolerance_fold`` = Φ_b, ``resp_tolerance_level`` =
+   1 − 1/Φ_b is the fraction of the naïve respiratory potency lost.
 
 5. **Oxygen: a store of its own.** The alveolar gas equation (PAO2 = PIO2 − PaCO2/RQ) holds only
    when gas exchange is in steady state. The body's O2 stores are small and fast (lung gas at FRC
@@ -196,8 +204,9 @@ def _drive_parameters(m: Module, drugs) -> dict:
                            "Bouillon et al. 2003: Hill coefficient 1.25 on concentration; the signal σ ∝ C^n "
                            "(fentanyl n 0.844, Mann 2022), so γ = 1.25/0.844 on σ",
                            description="Hill exponent of drive depression in the μ signal")
-    p["r"] = m.parameter("resp_tolerance_residual", 0.237, "dimensionless",
-                         "calibrated (calibration note of tol.fentanyl.c50; data/calibration.yaml): the fraction "
+    p["r"] = m.parameter("resp_tolerance_residual", 0.26792, "dimensionless",
+                         "calibrated by opiaxis calibrate respiration.tolerance to Teichtahl 2005 (history: "
+                         "data/calibration.yaml): the fraction "
                          "of the drive depression left at steady tolerance, r = k_off/k_on",
                          variability=lognormal(0.3), lower=0.01, upper=1.0,
                          description="residual drive depression under sustained exposure (k_off/k_on)")
@@ -207,7 +216,16 @@ def _drive_parameters(m: Module, drugs) -> dict:
                              "phase of analgesic-tolerance loss (Cox et al., Br J Pharmacol 1975); overdose risk "
                              "is highest in the first 2 weeks after release (Binswanger et al., NEJM 2007;356:157; "
                              "Merrall et al., Addiction 2010;105:1545); no human time course was found",
-                             variability=lognormal(0.4), description="rate of losing breathing tolerance")
+                             variability=lognormal(0.4), description="rate of losing the fast phase of breathing "
+                                                                     "tolerance")
+    p["k_off_s"] = m.parameter("resp_tolerance_slow_offset_rate", round(0.693 / (13.2 * 24.0), 6), "1/h",
+                               "Cox, Ginsburg, Willis & Davies, Br J Pharmacol 1975 (doi:10.1111/"
+                               "j.1476-5381.1975.tb07374.x; abstract read): the slow phase of the "
+                               "offset of opioid tolerance (after morphine, methadone or diamorphine, any regimen) "
+                               "had a half-time of 13.2 ± 0.53 d in rats (17.4 d in mice); analgesic tolerance, "
+                               "taken for breathing (assumed: no respiratory or human time course was found)",
+                               variability=lognormal(0.2), description="rate of losing the slow phase of breathing "
+                                                                       "tolerance")
     return p
 
 
@@ -217,15 +235,19 @@ def build(drugs=None) -> Module:
                   "central μ signal σ (operational model, linear in full-agonist concentration)")
     g, d = _gas_parameters(m), _drive_parameters(m, drugs)
     P = m.state("paco2", "mmHg", g["P0"], "arterial CO2 partial pressure")
-    B = m.state("resp_tolerance_fold", "dimensionless", 1.0,
-                "potency fold of μ agonism on the respiratory drive lost to breathing tolerance (1 naïve)")
+    Bf = m.state("resp_tolerance_fast", "dimensionless", 1.0,
+                 "fast phase of the breathing-tolerance fold (1 naïve; lost with t½ of days)")
+    Bs = m.state("resp_tolerance_slow", "dimensionless", 1.0,
+                 "slow phase of the breathing-tolerance fold (1 naïve; lost with t½ of ~2 weeks, Cox 1975)")
+    B = m.assign("resp_tolerance_fold", Bf * Bs, "dimensionless",
+                 "potency fold Φ_b of μ agonism on the respiratory drive lost to breathing tolerance (1 naïve)")
     m.assign("resp_tolerance_level", 1 - 1 / B, "dimensionless",
              "fraction of the naïve respiratory potency of μ agonism lost to tolerance (0 naïve)", interface=True)
     u = (sig / (B * d["S50"])) ** d["gam"]
     E = m.assign("resp_drive_depression", u / (1 + u), "dimensionless",
                  "opioid depression E of the central respiratory drive (0 none, 1 abolished)", interface=True)
-    k_on = d["k_off"] / d["r"]
-    m.ode(B, k_on * E * B - d["k_off"] * (B - 1))
+    for X, k_off in ((Bf, d["k_off"]), (Bs, d["k_off_s"])):
+        m.ode(X, k_off / d["r"] * E * X - k_off * (X - 1))
     P0 = g["P0"]
     o = _o2_store_parameters(m)
     PA, PA0 = _o2_state(m, g, P0)
