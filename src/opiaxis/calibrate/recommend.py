@@ -515,7 +515,7 @@ class _Runs:
             if name in self.found:
                 L[name] = composite(self.found[name], W)[:n_h]
         best = {}
-        for name in sorted(L, key=lambda k: L[k].mean()):
+        for name in sorted(L, key=lambda k: _mean_or_inf(L[k])):
             best.setdefault(base_of[name], name)
         keep = []
         for it in items:
@@ -548,13 +548,21 @@ class _Runs:
         return out
 
 
+def _mean_or_inf(loss: np.ndarray) -> float:
+    """A candidate's mean loss over draws, +inf when a draw's outcome is not finite (its solver
+    failed even after :func:`_retry_failed`; reported in the notes): such a candidate is never
+    the reference that racing compares the others with, and racing drops it."""
+    m = float(np.mean(loss))
+    return m if np.isfinite(m) else np.inf
+
+
 def _race(runs: _Runs, search, items, n_s: int, opts: Options) -> int:
     """Rank on every draw only the candidates still in contention after the ``n_s`` search draws
     (:data:`RACE_SDS`); the number dropped."""
     search([it for it in items if it[0] not in runs.found])
     W = opts.weights
     L = {name: composite(runs.found[name], W) for name, _, _ in items}
-    best = min(L, key=lambda k: L[k].mean())
+    best = min(L, key=lambda k: _mean_or_inf(L[k]))
     keep = []
     for it in items:
         d = L[it[0]] - L[best]
@@ -665,15 +673,34 @@ def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes, dose_cache
         if d is not None:   # the same rows for each of the candidate's n parameter rows
             cols = {col: np.tile(d[col].to_numpy(), n) for col in d.columns if col != "ID"}
             frames.append(pd.DataFrame({"ID": np.repeat(np.arange(n) * C + c + 1, len(d)), **cols}))
-    Pall = np.stack(Ps, axis=1).reshape(n * C, P.shape[1])
-    X, stats = sim.run(Pall, times, pd.concat(frames, ignore_index=True) if frames else None, t0=t_dec,
-                       x0=np.repeat(x0, C, axis=0), rtol=rtol, atol=1e-9, per_row=True)
+    Pall, X0 = np.stack(Ps, axis=1).reshape(n * C, P.shape[1]), np.repeat(x0, C, axis=0)
+    doses = pd.concat(frames, ignore_index=True) if frames else None
+    X, stats = sim.run(Pall, times, doses, t0=t_dec, x0=X0, rtol=rtol, atol=1e-9, per_row=True)
+    _retry_failed(sim, Pall, X0, doses, times, t_dec, rtol, X, stats)
     for c, (name, specs, kind) in enumerate(items):
         rows = slice(c, None, C)
         if (stats[rows, 2] != 0).any():
             notes.append(f"{name}: solver failed for {(stats[rows, 2] != 0).sum()} draw(s)")
         traj = {} if trajectories else None
         yield name, kind, outcomes(sim, X[rows], Pall[rows], times, traj), traj
+
+
+def _retry_failed(sim, P, X0, doses, times, t0, rtol, X, stats) -> None:
+    """Rows of a candidate batch whose integration failed (step-size underflow) re-run in place at
+    tighter tolerances, :data:`WHAT_IF_RTOL` then 1e-4, before a failure is reported: at
+    :data:`CANDIDATE_RTOL` (1e-2) step control can fail where 3e-3 does not (eighth session: one
+    misspecified decision-study patient's draw stopping buprenorphine, "no medication" and
+    XR-naltrexone; its NaN loss then emptied the ranking). A failure is rare, so the retry costs
+    nothing otherwise."""
+    for tight in (WHAT_IF_RTOL, 1e-4):
+        bad = np.flatnonzero(stats[:, 2] != 0)
+        if not len(bad) or tight >= rtol:
+            continue
+        sub = None
+        if doses is not None:   # per-row dose IDs are 1-based rows: renumber the failed rows 1..k
+            sub = doses[doses["ID"].isin(bad + 1)]
+            sub = sub.assign(ID=sub["ID"].map(dict(zip(bad + 1, np.arange(1, len(bad) + 1)))))
+        X[bad], stats[bad] = sim.run(P[bad], times, sub, t0=t0, x0=X0[bad], rtol=tight, atol=1e-9, per_row=True)
 
 
 def _overlap(x, y) -> bool:
