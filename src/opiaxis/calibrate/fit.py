@@ -1070,6 +1070,8 @@ def _nonlinear_screen(prob, candidates, info, Ss, g0s, min_info) -> dict:
 # ----------------------------------------------------------------------------------------------
 # the fit
 # ----------------------------------------------------------------------------------------------
+MAP_PREDICTION_RTOL = 1e-6   # the fit table's and the phenotype's predictions at the MAP
+
 @dataclass
 class FitResult:
     patient: str
@@ -1090,6 +1092,14 @@ class FitResult:
     dof: float = np.inf                      # residual degrees of freedom (Student-t intervals and draws)
     unfitted: "UnfittedPosterior | None" = None  # linearised posterior of the screened, unfitted parameters
     dispersion: np.ndarray | None = None     # residual variance factor s² per observation (≥ 1)
+    _map_predictions: tuple | None = field(default=None, repr=False)   # (z, read-out predictions at it)
+
+    def map_predictions(self) -> list[np.ndarray]:
+        """Each read-out group's predictions (1, its measurements) at the MAP, rtol
+        :data:`MAP_PREDICTION_RTOL`: those of the fit table, simulated again only if ``z`` changed."""
+        if self._map_predictions is not None and np.array_equal(self._map_predictions[0], self.z):
+            return self._map_predictions[1]
+        return self.problem.predictions(self.parameter_row()[None], rtol=MAP_PREDICTION_RTOL)
 
     @property
     def identifiable(self) -> bool:
@@ -1274,13 +1284,15 @@ class UnfittedPosterior:
 
 
 def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: np.ndarray,
-                        s2: np.ndarray | None) -> UnfittedPosterior | None:
+                        s2: np.ndarray | None, preds: list | None = None) -> UnfittedPosterior | None:
     """Linear-Gaussian (Bayesian linear regression) posterior of the unfitted screened parameters,
     from the screen's sensitivities S at the prior median and the misfit d = g(x̂) − g(y) of the
     uncensored rows at the MAP on the noise-standardised scale g (noise variance s² per row, the
     read-out dispersion): precision Q = I + S_u W S_uᵀ, mean −Q⁻¹ S_u W (d + S_fᵀ Δz_f), W = diag(u/s²),
     with the Student-t row weights u of the fit's own residual model (:func:`_t_weights`; u = 1 under
-    normal errors)."""
+    normal errors). ``preds``: the read-out predictions at the MAP at the fit's rtol, when already
+    simulated (the FD Hessian's first row; each row of a batch is solved on its own, so they are
+    the same numbers)."""
     S = scr.attrs.get("S")
     order = list(scr["parameter"])
     unf = [n for n in order if n not in names]
@@ -1288,7 +1300,7 @@ def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: n
         return None
     P = prob.params(z[None])
     d, ok = [], []
-    for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, prob.predictions(P)):
+    for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, prob.predictions(P) if preds is None else preds):
         kind = term.readout.kind
         d.append(_g(kind, term.readout, x[0]) - _g(kind, term.readout, np.where(np.isnan(y), 1.0, y)))
         ok.append((cens == "") & np.isfinite(y) & (kind != "binary"))
@@ -1582,7 +1594,8 @@ def _widen(cov: np.ndarray, other: np.ndarray) -> np.ndarray:
 
 def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-4):
     """Residuals at the points of a forward finite-difference Hessian (one batch of
-    1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow."""
+    1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow; and the
+    read-out predictions at ``z`` itself (its first row)."""
     K = len(z)
     pts = [z.copy()]
     for i in range(K):
@@ -1591,7 +1604,9 @@ def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e
     for i in range(K):
         for j in range(i, K):
             e = z.copy(); e[i] += h; e[j] += h; pts.append(e); pairs.append((i, j))
-    return prob.residuals(np.array(pts), rtol=rtol), pairs, h
+    pts = np.array(pts)
+    preds = prob.predictions(prob.params(pts), rtol=rtol)
+    return (prob.residuals_of(pts, preds), pairs, h), [x[:1] for x in preds]
 
 
 def _fd_hessian(fd, K: int, obs_weight: np.ndarray | None = None) -> np.ndarray:
@@ -1689,9 +1704,9 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
             sol = _map_estimate(prob, K, sol.x)
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
-        fd = None
+        fd, map_preds = None, None
         if hessian == "fd":
-            fd = _fd_residuals(prob, z)
+            fd, map_preds = _fd_residuals(prob, z)
             if not np.all(np.isfinite(fd[0])):
                 messages.append("finite-difference Hessian not finite; Gauss–Newton used")
                 fd = None
@@ -1707,7 +1722,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     if K and len(not_ident) == K:
         messages.append("not identifiable: none of the fitted parameters is informed beyond its prior")
 
-    unfitted = _unfitted_posterior(prob, scr, names, z, s2 if K else None) if len(scr) else None
+    unfitted = _unfitted_posterior(prob, scr, names, z, s2 if K else None,
+                                   map_preds if K else None) if len(scr) else None
     samples, ess = None, None
     if sample and K:
         samples, ess = _importance(prob, z, cov, obj, int(sample), seed)
@@ -1717,9 +1733,10 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     from scipy.stats import t as student_t
     q90 = float(student_t.ppf(0.95, dof))
     table = _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90)
-    fit_table = _fit_table(prob, z)
-    return FitResult(data.patient, prob, names, z, cov, table, fit_table, scr, messages, not_ident + uninformed,
-                     _time.perf_counter() - t_start, obj, samples, ess, hessian, dof, unfitted, s2 if K else None)
+    map_preds = prob.predictions(prob.params(np.atleast_2d(z)), rtol=MAP_PREDICTION_RTOL)
+    return FitResult(data.patient, prob, names, z, cov, table, _fit_table(prob, map_preds), scr, messages,
+                     not_ident + uninformed, _time.perf_counter() - t_start, obj, samples, ess, hessian, dof,
+                     unfitted, s2 if K else None, _map_predictions=(z.copy(), map_preds))
 
 
 def _choose_parameters(model, data, parameters, modules, readouts, max_params, min_info, messages):
@@ -1880,9 +1897,8 @@ def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90=1
     return pd.DataFrame(rows)
 
 
-def _fit_table(prob: Problem, z) -> pd.DataFrame:
-    P = prob.params(np.atleast_2d(z))
-    preds = prob.predictions(P, rtol=1e-6)
+def _fit_table(prob: Problem, preds: list[np.ndarray]) -> pd.DataFrame:
+    """Observed, predicted (``preds``: the MAP's read-out predictions) and residual per measurement."""
     frames = []
     for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, preds):
         r = residuals_for(term.readout, x, y[None], cens[None], lim[None])[0]
