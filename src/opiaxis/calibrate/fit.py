@@ -1431,7 +1431,7 @@ def _map_from_start(prob: Problem, names: list[str], start: dict, sol0, final_ja
 
 
 def _map_estimate(prob: Problem, K: int, z0: np.ndarray | None = None, bounds=(-5.0, 5.0), *,
-                  start: tuple | None = None, final_jacobian: bool = True):
+                  start: tuple | None = None, final_jacobian: bool = True, coarse: bool = False):
     """MAP of the negative log posterior (``scipy.optimize.least_squares``, trust region), the
     forward-difference Jacobian (step 0.05 in z) in one batch of simulations per iteration.
 
@@ -1439,8 +1439,15 @@ def _map_estimate(prob: Problem, K: int, z0: np.ndarray | None = None, bounds=(-
     used for the first iteration instead of simulating them. ``final_jacobian`` False: the caller
     does not use ``sol.jac`` (the FD Hessian replaces it), so the Jacobian that ``least_squares``
     computes after its last step is not simulated (:class:`_MapObjective`); ``sol.jac`` is then
-    the previous iterate's and ``sol.jac_is_final`` False."""
+    the previous iterate's and ``sol.jac_is_final`` False. ``coarse``: first iterate at
+    :data:`COARSE_RTOL` until the cost falls by less than :data:`COARSE_FTOL` per step, then go
+    on at the fit's rtol from there, the coarse Jacobian at that point as the first one."""
     z0 = np.zeros(K) if z0 is None else np.asarray(z0, float)
+    if coarse:
+        c = _MapObjective(prob, K, bounds, start=None if start is None else (z0, *start), rtol=COARSE_RTOL)
+        s1 = optimize.least_squares(c.fun, z0, jac=c.jac, method="trf", bounds=bounds,
+                                    **{**MAP_TOLERANCES, "ftol": COARSE_FTOL, "xtol": COARSE_XTOL})
+        z0, start = s1.x, (None, s1.jac)
     obj = _MapObjective(prob, K, bounds, start=None if start is None else (z0, *start),
                         skip_last=not final_jacobian)
     try:
@@ -1454,6 +1461,7 @@ def _map_estimate(prob: Problem, K: int, z0: np.ndarray | None = None, bounds=(-
 
 
 MAP_TOLERANCES = dict(x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
+COARSE_RTOL, COARSE_FTOL, COARSE_XTOL = 1e-3, 1e-2, 1e-2
 
 
 class _GoneOn(Exception):
@@ -1475,8 +1483,9 @@ class _MapObjective:
 
     step = 0.05
 
-    def __init__(self, prob: Problem, K: int, bounds, *, start=None, skip_last: bool = False):
-        self.prob, self.K, self.start, self.skip_last = prob, K, start, skip_last
+    def __init__(self, prob: Problem, K: int, bounds, *, start=None, skip_last: bool = False,
+                 rtol: float | None = None):
+        self.prob, self.K, self.start, self.skip_last, self.rtol = prob, K, start, skip_last, rtol
         self.lb, self.ub = (np.broadcast_to(np.asarray(b, float), (K,)) for b in bounds)
         self.cache: dict = {}
         self.prev = None    # (z, residuals, Jacobian) of the last Jacobian returned
@@ -1488,12 +1497,12 @@ class _MapObjective:
     def fun(self, z):
         if self.stale is not None:
             raise _GoneOn()
-        if self._known(z):
+        if self._known(z) and self.start[1] is not None:
             return self.start[1]
         key = z.tobytes()
         if key not in self.cache:
             self.cache.clear()
-            self.cache[key] = self.prob.residuals(z[None])[0]
+            self.cache[key] = self.prob.residuals(z[None], rtol=self.rtol)[0]
         return self.cache[key]
 
     def jac(self, z):
@@ -1504,7 +1513,7 @@ class _MapObjective:
             self.stale = z.copy()
             return self.prev[2]
         else:
-            Rp = self.prob.residuals(z[None, :] + self.step * np.eye(self.K))
+            Rp = self.prob.residuals(z[None, :] + self.step * np.eye(self.K), rtol=self.rtol)
             J = ((Rp - r0[None, :]) / self.step).T
         self.prev = (z.copy(), r0, J)
         return J
@@ -1694,7 +1703,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         # the Jacobian at the MAP: only the Gauss–Newton Hessians, the sandwich and the rescaled or
         # relinearised MAP use it (the default FD Hessian does not)
         need_jac = hessian != "fd" or sandwich or rescale or relinearise
-        sol = _map_estimate(prob, K, start=_screen_start(prob, scr), final_jacobian=need_jac)
+        sol = _map_estimate(prob, K, start=_screen_start(prob, scr), final_jacobian=need_jac, coarse=True)
         if scr.attrs.get("start"):
             sol = _map_from_start(prob, names, scr.attrs["start"], sol, final_jacobian=need_jac)
         if rescale:
