@@ -918,7 +918,12 @@ class Problem:
     def residuals(self, Z, rtol=None) -> np.ndarray:
         """(n, K + n_obs): prior residuals z, then data residuals."""
         Z = np.atleast_2d(Z)
-        preds = self.predictions(self.params(Z), rtol=rtol)
+        return self.residuals_of(Z, self.predictions(self.params(Z), rtol=rtol))
+
+    def residuals_of(self, Z, preds: list[np.ndarray]) -> np.ndarray:
+        """:meth:`residuals` of the rows ``Z`` from their read-out predictions ``preds``
+        (:meth:`predictions_of`)."""
+        Z = np.atleast_2d(Z)
         parts = [Z]
         for (name, term, rows, tidx, y, cens, lim), x in zip(self.groups, preds):
             parts.append(_finite(residuals_for(term.readout, x, y[None, :], cens[None, :], lim[None, :])))
@@ -976,7 +981,34 @@ def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=N
     # per-observation sensitivities (candidates x observations, groups concatenated), screen order
     out.attrs["S"] = np.concatenate(Ss, axis=1)[order] if Ss else np.zeros((K, 0))
     out.attrs["start"] = {n: z for n, (_, z) in start.items()}   # MAP starting z of the promoted ones
+    # the simulations themselves (rows: median, then +step of each candidate in ``candidates`` order),
+    # the fit's first Jacobian where its parameters were screened (:func:`_screen_start`)
+    out.attrs["runs"] = ScreenRuns(candidates=list(candidates), step=step, predictions=preds)
     return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScreenRuns:
+    """The screen's read-out predictions at the prior median (row 0) and at +``step`` SD of each
+    candidate (row 1 + k), per read-out group of the screen's :class:`Problem`."""
+    candidates: list
+    step: float
+    predictions: list
+
+
+def _screen_start(prob: Problem, scr: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """Residuals and forward-difference Jacobian of ``prob`` at z = 0 from the screen's own runs
+    (step 0.1 SD at rtol 1e-3 instead of 0.05 at 1e-4): the MAP's first iteration without
+    simulating. None when the screen did not run every fitted parameter (or on other groups)."""
+    runs = scr.attrs.get("runs")
+    if runs is None or any(n not in runs.candidates for n in prob.names) or \
+            [x.shape[1] for x in runs.predictions] != [len(g[2]) for g in prob.groups]:
+        return None
+    K = len(prob.names)
+    rows = np.r_[0, [1 + runs.candidates.index(n) for n in prob.names]]
+    Z = np.vstack([np.zeros(K), runs.step * np.eye(K)])
+    R = prob.residuals_of(Z, [x[rows] for x in runs.predictions])
+    return R[0], ((R[1:] - R[0][None, :]) / runs.step).T
 
 
 # The nonlinear screen (issue 15, sixth pass). The local screen linearises at the prior median;
@@ -1038,6 +1070,8 @@ def _nonlinear_screen(prob, candidates, info, Ss, g0s, min_info) -> dict:
 # ----------------------------------------------------------------------------------------------
 # the fit
 # ----------------------------------------------------------------------------------------------
+MAP_PREDICTION_RTOL = 1e-6   # the fit table's and the phenotype's predictions at the MAP
+
 @dataclass
 class FitResult:
     patient: str
@@ -1058,6 +1092,14 @@ class FitResult:
     dof: float = np.inf                      # residual degrees of freedom (Student-t intervals and draws)
     unfitted: "UnfittedPosterior | None" = None  # linearised posterior of the screened, unfitted parameters
     dispersion: np.ndarray | None = None     # residual variance factor s² per observation (≥ 1)
+    _map_predictions: tuple | None = field(default=None, repr=False)   # (z, read-out predictions at it)
+
+    def map_predictions(self) -> list[np.ndarray]:
+        """Each read-out group's predictions (1, its measurements) at the MAP, rtol
+        :data:`MAP_PREDICTION_RTOL`: those of the fit table, simulated again only if ``z`` changed."""
+        if self._map_predictions is not None and np.array_equal(self._map_predictions[0], self.z):
+            return self._map_predictions[1]
+        return self.problem.predictions(self.parameter_row()[None], rtol=MAP_PREDICTION_RTOL)
 
     @property
     def identifiable(self) -> bool:
@@ -1242,13 +1284,15 @@ class UnfittedPosterior:
 
 
 def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: np.ndarray,
-                        s2: np.ndarray | None) -> UnfittedPosterior | None:
+                        s2: np.ndarray | None, preds: list | None = None) -> UnfittedPosterior | None:
     """Linear-Gaussian (Bayesian linear regression) posterior of the unfitted screened parameters,
     from the screen's sensitivities S at the prior median and the misfit d = g(x̂) − g(y) of the
     uncensored rows at the MAP on the noise-standardised scale g (noise variance s² per row, the
     read-out dispersion): precision Q = I + S_u W S_uᵀ, mean −Q⁻¹ S_u W (d + S_fᵀ Δz_f), W = diag(u/s²),
     with the Student-t row weights u of the fit's own residual model (:func:`_t_weights`; u = 1 under
-    normal errors)."""
+    normal errors). ``preds``: the read-out predictions at the MAP at the fit's rtol, when already
+    simulated (the FD Hessian's first row; each row of a batch is solved on its own, so they are
+    the same numbers)."""
     S = scr.attrs.get("S")
     order = list(scr["parameter"])
     unf = [n for n in order if n not in names]
@@ -1256,7 +1300,7 @@ def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: n
         return None
     P = prob.params(z[None])
     d, ok = [], []
-    for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, prob.predictions(P)):
+    for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, prob.predictions(P) if preds is None else preds):
         kind = term.readout.kind
         d.append(_g(kind, term.readout, x[0]) - _g(kind, term.readout, np.where(np.isnan(y), 1.0, y)))
         ok.append((cens == "") & np.isfinite(y) & (kind != "binary"))
@@ -1300,7 +1344,7 @@ def _data_information(sol, fd, K: int, hessian: str, residual_dof, obs_weight=No
     """The data part of the Hessian at the MAP (FD, Gauss–Newton or t-curvature-weighted
     Gauss–Newton), projected onto the positive semi-definite cone: (Hd, eigenvalues, vectors)."""
     J = sol.jac
-    wv = np.ones(J.shape[0]) if obs_weight is None else np.r_[np.ones(K), obs_weight]
+    wv = np.ones(len(sol.fun)) if obs_weight is None else np.r_[np.ones(K), obs_weight]
     if hessian == "irls":
         wv = wv * np.r_[np.ones(K), _t_curvature(sol.fun[K:], residual_dof)]
     H = _fd_hessian(fd, K, obs_weight) if fd is not None else J.T @ (J * wv[:, None])
@@ -1368,7 +1412,7 @@ def _relinearise(prob: Problem, scr: pd.DataFrame, names: list[str], z: np.ndarr
     prob.set_unfitted_sensitivities(S)
 
 
-def _map_from_start(prob: Problem, names: list[str], start: dict, sol0):
+def _map_from_start(prob: Problem, names: list[str], start: dict, sol0, final_jacobian: bool = True):
     """The MAP from the nonlinear screen's side of the parameters it promoted
     (:func:`_nonlinear_screen`), kept when its objective is lower than ``sol0``'s (the MAP from the
     prior median). Two stages: the other parameters with the promoted ones held at their starting
@@ -1381,32 +1425,119 @@ def _map_from_start(prob: Problem, names: list[str], start: dict, sol0):
         return sol0
     lb, ub = np.full(K, -5.0), np.full(K, 5.0)
     lb[held], ub[held] = z1[held] - 1e-6, z1[held] + 1e-6
-    s1 = _map_estimate(prob, K, z1, bounds=(lb, ub))
-    s2 = _map_estimate(prob, K, np.clip(s1.x, -5.0, 5.0))
+    s1 = _map_estimate(prob, K, z1, bounds=(lb, ub), final_jacobian=False)
+    s2 = _map_estimate(prob, K, np.clip(s1.x, -5.0, 5.0), final_jacobian=final_jacobian)
     return s2 if s2.cost < sol0.cost else sol0
 
 
-def _map_estimate(prob: Problem, K: int, z0: np.ndarray | None = None, bounds=(-5.0, 5.0)):
+def _map_estimate(prob: Problem, K: int, z0: np.ndarray | None = None, bounds=(-5.0, 5.0), *,
+                  start: tuple | None = None, final_jacobian: bool = True, coarse: bool = False):
     """MAP of the negative log posterior (``scipy.optimize.least_squares``, trust region), the
-    forward-difference Jacobian (step 0.05 in z) in one batch of simulations per iteration."""
-    cache = {}
+    forward-difference Jacobian (step 0.05 in z) in one batch of simulations per iteration.
 
-    def fun(z):
-        key = z.tobytes()
-        if key not in cache:
-            cache.clear()
-            cache[key] = prob.residuals(z[None])[0]
-        return cache[key]
+    ``start``: (residuals, Jacobian) already known at ``z0`` (the screen's, :func:`_screen_start`),
+    used for the first iteration instead of simulating them. ``final_jacobian`` False: the caller
+    does not use ``sol.jac`` (the FD Hessian replaces it), so the Jacobian that ``least_squares``
+    computes after its last step is not simulated (:class:`_MapObjective`); ``sol.jac`` is then
+    the previous iterate's and ``sol.jac_is_final`` False. ``coarse``: first iterate at
+    :data:`COARSE_RTOL` until the cost falls by less than :data:`COARSE_FTOL` per step, then go
+    on at the fit's rtol from there, the coarse Jacobian at that point as the first one."""
+    z0 = np.zeros(K) if z0 is None else np.asarray(z0, float)
+    if coarse:
+        c = _MapObjective(prob, K, bounds, start=None if start is None else (z0, *start), rtol=COARSE_RTOL)
+        s1 = optimize.least_squares(c.fun, z0, jac=c.jac, method="trf", bounds=bounds,
+                                    **{**MAP_TOLERANCES, "ftol": COARSE_FTOL, "xtol": COARSE_XTOL})
+        z0, start = s1.x, (None, s1.jac)
+    obj = _MapObjective(prob, K, bounds, start=None if start is None else (z0, *start),
+                        skip_last=not final_jacobian)
+    try:
+        sol = optimize.least_squares(obj.fun, z0, jac=obj.jac, method="trf", bounds=bounds, **MAP_TOLERANCES)
+    except _GoneOn:   # the skipped Jacobian was not the last one: go on from there, computing it
+        obj.stale, obj.skip_last = None, False
+        sol = optimize.least_squares(obj.fun, obj.prev[0], jac=obj.jac, method="trf", bounds=bounds,
+                                     **MAP_TOLERANCES)
+    sol.jac_is_final = obj.stale is None
+    return sol
+
+
+MAP_TOLERANCES = dict(x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
+COARSE_RTOL, COARSE_FTOL, COARSE_XTOL = 1e-3, 1e-2, 1e-2
+
+
+class _GoneOn(Exception):
+    """``least_squares`` evaluated another point after a Jacobian was skipped as its last."""
+
+
+class _MapObjective:
+    """Residuals and forward-difference Jacobian of Φ for ``least_squares`` (trust-region
+    reflective), the last evaluation's residuals cached.
+
+    ``least_squares`` simulates the Jacobian at every accepted point, also at the one where it then
+    stops (scipy's ``trf``: the termination test runs before the Jacobian update, the loop ends
+    after it). With ``skip_last`` the same test (:func:`_would_stop`; its ftol, xtol, and the step's
+    ratio of actual to predicted reduction from the previous Jacobian, with a margin) is evaluated
+    here first; where it says the optimiser stops, the previous Jacobian is returned unsimulated
+    (8 rows of 1e-4 simulations, ~0.2 CPU-s for 8 fitted parameters). Were the optimiser to go on
+    nevertheless, its next evaluation raises :class:`_GoneOn` and the caller resumes from that
+    point with the Jacobian simulated: a stale Jacobian never steers a step."""
 
     step = 0.05
 
-    def jac(z):
-        r0 = fun(z)
-        Rp = prob.residuals(z[None, :] + step * np.eye(K))
-        return ((Rp - r0[None, :]) / step).T
+    def __init__(self, prob: Problem, K: int, bounds, *, start=None, skip_last: bool = False,
+                 rtol: float | None = None):
+        self.prob, self.K, self.start, self.skip_last, self.rtol = prob, K, start, skip_last, rtol
+        self.lb, self.ub = (np.broadcast_to(np.asarray(b, float), (K,)) for b in bounds)
+        self.cache: dict = {}
+        self.prev = None    # (z, residuals, Jacobian) of the last Jacobian returned
+        self.stale = None   # z where a Jacobian was skipped
 
-    return optimize.least_squares(fun, np.zeros(K) if z0 is None else z0, jac=jac, method="trf", bounds=bounds,
-                                  x_scale=1.0, ftol=1e-4, xtol=1e-3, gtol=1e-6, max_nfev=60)
+    def _known(self, z) -> bool:
+        return self.start is not None and np.array_equal(z, self.start[0])
+
+    def fun(self, z):
+        if self.stale is not None:
+            raise _GoneOn()
+        if self._known(z) and self.start[1] is not None:
+            return self.start[1]
+        key = z.tobytes()
+        if key not in self.cache:
+            self.cache.clear()
+            self.cache[key] = self.prob.residuals(z[None], rtol=self.rtol)[0]
+        return self.cache[key]
+
+    def jac(self, z):
+        r0 = self.fun(z)
+        if self._known(z):
+            J = self.start[2]
+        elif self.skip_last and self.prev is not None and _would_stop(*self.prev, z, r0, self.lb, self.ub):
+            self.stale = z.copy()
+            return self.prev[2]
+        else:
+            Rp = self.prob.residuals(z[None, :] + self.step * np.eye(self.K), rtol=self.rtol)
+            J = ((Rp - r0[None, :]) / self.step).T
+        self.prev = (z.copy(), r0, J)
+        return J
+
+
+def _would_stop(x, r, J, x_new, r_new, lb, ub, margin: float = 0.9) -> bool:
+    """Whether scipy's ``trf`` stops after the accepted step ``x → x_new`` (``check_termination``:
+    relative cost reduction < ftol with actual/predicted reduction > 0.25, or step norm < xtol·(xtol +
+    |x|)), evaluated with ``margin`` on both tolerances and 0.3 for the ratio. The predicted
+    reduction is trf's quadratic model in its Coleman–Li scaled variables (Branch, Coleman & Li,
+    SIAM J Sci Comput 1999;21:1): −(gᵀs + ½|Js|² + ½ Σ g_i dv_i s_i²/v_i)."""
+    ftol, xtol = MAP_TOLERANCES["ftol"], MAP_TOLERANCES["xtol"]
+    s = x_new - x
+    if np.linalg.norm(s) < margin * xtol * (xtol + np.linalg.norm(x)):
+        return True
+    g = J.T @ r
+    v, dv = np.ones_like(x), np.zeros_like(x)
+    up, lo = (g < 0) & np.isfinite(ub), (g > 0) & np.isfinite(lb)
+    v[up], dv[up] = ub[up] - x[up], -1.0
+    v[lo], dv[lo] = x[lo] - lb[lo], 1.0
+    predicted = -(g @ s + 0.5 * np.sum((J @ s) ** 2) + 0.5 * np.sum(g * dv * s ** 2 / v))
+    F = 0.5 * float(r @ r)
+    dF = F - 0.5 * float(r_new @ r_new)
+    return predicted > 0 and dF < margin * ftol * F and dF / predicted > 0.3
 
 
 # A read-out whose residuals at the first MAP scatter this much more than its noise model (variance
@@ -1472,7 +1603,8 @@ def _widen(cov: np.ndarray, other: np.ndarray) -> np.ndarray:
 
 def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e-4):
     """Residuals at the points of a forward finite-difference Hessian (one batch of
-    1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow."""
+    1 + K + K(K+1)/2 simulations), so that Hessians for any observation weights follow; and the
+    read-out predictions at ``z`` itself (its first row)."""
     K = len(z)
     pts = [z.copy()]
     for i in range(K):
@@ -1481,7 +1613,9 @@ def _fd_residuals(prob: Problem, z: np.ndarray, h: float = 0.1, rtol: float = 1e
     for i in range(K):
         for j in range(i, K):
             e = z.copy(); e[i] += h; e[j] += h; pts.append(e); pairs.append((i, j))
-    return prob.residuals(np.array(pts), rtol=rtol), pairs, h
+    pts = np.array(pts)
+    preds = prob.predictions(prob.params(pts), rtol=rtol)
+    return (prob.residuals_of(pts, preds), pairs, h), [x[:1] for x in preds]
 
 
 def _fd_hessian(fd, K: int, obs_weight: np.ndarray | None = None) -> np.ndarray:
@@ -1566,9 +1700,12 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
                         f"{scr['information'].max() if len(scr) else 0:.3g} < {min_info}); the population priors "
                         "are returned unchanged")
     else:
-        sol = _map_estimate(prob, K)
+        # the Jacobian at the MAP: only the Gauss–Newton Hessians, the sandwich and the rescaled or
+        # relinearised MAP use it (the default FD Hessian does not)
+        need_jac = hessian != "fd" or sandwich or rescale or relinearise
+        sol = _map_estimate(prob, K, start=_screen_start(prob, scr), final_jacobian=need_jac, coarse=True)
         if scr.attrs.get("start"):
-            sol = _map_from_start(prob, names, scr.attrs["start"], sol)
+            sol = _map_from_start(prob, names, scr.attrs["start"], sol, final_jacobian=need_jac)
         if rescale:
             sol = _rescaled_map(prob, sol, K, messages)
         if relinearise and prob.whiten is not None:
@@ -1576,12 +1713,14 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
             sol = _map_estimate(prob, K, sol.x)
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
-        fd = None
+        fd, map_preds = None, None
         if hessian == "fd":
-            fd = _fd_residuals(prob, z)
+            fd, map_preds = _fd_residuals(prob, z)
             if not np.all(np.isfinite(fd[0])):
                 messages.append("finite-difference Hessian not finite; Gauss–Newton used")
                 fd = None
+                if not getattr(sol, "jac_is_final", True):
+                    sol.jac = _MapObjective(prob, K, (-5.0, 5.0)).jac(z)
 
         cov, dof, s2, Hd, w, V = _laplace(prob, sol, fd, hessian, scr, names, sandwich)
         s2 = s2 * prob.noise_scale2   # the read-outs' residual variance factors in all
@@ -1592,7 +1731,8 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     if K and len(not_ident) == K:
         messages.append("not identifiable: none of the fitted parameters is informed beyond its prior")
 
-    unfitted = _unfitted_posterior(prob, scr, names, z, s2 if K else None) if len(scr) else None
+    unfitted = _unfitted_posterior(prob, scr, names, z, s2 if K else None,
+                                   map_preds if K else None) if len(scr) else None
     samples, ess = None, None
     if sample and K:
         samples, ess = _importance(prob, z, cov, obj, int(sample), seed)
@@ -1602,9 +1742,10 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
     from scipy.stats import t as student_t
     q90 = float(student_t.ppf(0.95, dof))
     table = _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90)
-    fit_table = _fit_table(prob, z)
-    return FitResult(data.patient, prob, names, z, cov, table, fit_table, scr, messages, not_ident + uninformed,
-                     _time.perf_counter() - t_start, obj, samples, ess, hessian, dof, unfitted, s2 if K else None)
+    map_preds = prob.predictions(prob.params(np.atleast_2d(z)), rtol=MAP_PREDICTION_RTOL)
+    return FitResult(data.patient, prob, names, z, cov, table, _fit_table(prob, map_preds), scr, messages,
+                     not_ident + uninformed, _time.perf_counter() - t_start, obj, samples, ess, hessian, dof,
+                     unfitted, s2 if K else None, _map_predictions=(z.copy(), map_preds))
 
 
 def _choose_parameters(model, data, parameters, modules, readouts, max_params, min_info, messages):
@@ -1765,9 +1906,8 @@ def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90=1
     return pd.DataFrame(rows)
 
 
-def _fit_table(prob: Problem, z) -> pd.DataFrame:
-    P = prob.params(np.atleast_2d(z))
-    preds = prob.predictions(P, rtol=1e-6)
+def _fit_table(prob: Problem, preds: list[np.ndarray]) -> pd.DataFrame:
+    """Observed, predicted (``preds``: the MAP's read-out predictions) and residual per measurement."""
     frames = []
     for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, preds):
         r = residuals_for(term.readout, x, y[None], cens[None], lim[None])[0]

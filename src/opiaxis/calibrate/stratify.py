@@ -94,7 +94,7 @@ def classify(values: dict[str, float], ref_shannon: float | None = None) -> dict
 def phenotype(fit: FitResult) -> pd.DataFrame:
     """Strata with status ('yes', 'no', 'not assessed', 'skipped') and evidence."""
     prob = fit.problem
-    preds = prob.predictions(fit.parameter_row()[None], rtol=1e-6)
+    preds = fit.map_predictions()   # the fit table's, not simulated again
     by_name = {g[0]: (g, x[0]) for g, x in zip(prob.groups, preds)}
     rows = []
     ref_sh = None
