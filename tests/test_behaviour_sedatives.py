@@ -62,6 +62,25 @@ def test_trait_prevalence_fixed_by_patient_and_nested():
     assert not np.array_equal(sedative_couser(ids, 4, 0.45), hi)
 
 
+def test_setting_the_prevalence_on_a_built_cohort_redraws_the_trait():
+    """A behaviour override applied to a built cohort (trials.post_release's ``behaviour``, a trial
+    file's behaviour block) reaches the co-use trait drawn from the prevalence, as the same override
+    given when the cohort is made does (it was silently ignored before: the trait stayed as drawn)."""
+    from opiaxis.behaviour.engine import make_cohort
+    ids = np.arange(1, 201)
+    made = make_cohort(ids, 5, behaviour={"sedative_couse_prevalence": 0.9})
+    c = make_cohort(ids, 5)
+    before = c.B["sedative_couser"].copy()
+    c.set_behaviour("sedative_couse_prevalence", 0.9)
+    assert c.B["sedative_couser"].sum() > before.sum() + 40
+    assert np.array_equal(c.B["sedative_couser"], made.B["sedative_couser"])
+    half = np.arange(len(ids)) < 100
+    c2 = make_cohort(ids, 5)
+    c2.set_behaviour("sedative_couse_prevalence", 0.0, half)
+    assert c2.B["sedative_couser"][half].sum() == 0
+    assert np.array_equal(c2.B["sedative_couser"][~half], before[~half])
+
+
 def _on_treatment_od(prev, n=16, days=30):
     """Sedatives on board every day for a co-user (sedative_day_fraction far above 1: the former trait, the
     mechanism at its largest). At the sourced fraction (0.443) this 16-person, 30-day cohort has no on-treatment

@@ -142,6 +142,8 @@ class Cohort:
         exactly ``value`` instead."""
         new = np.full(self.n, float(value)) if fixed else float(value) * self.eta[name]
         self.B[name] = new if where is None else np.where(where, new, self.B[name])
+        if name == "sedative_couse_prevalence":   # the trait drawn from it in make_cohort follows it
+            self.B["sedative_couser"] = sedative_couser(self.ids, self.seed, self.B[name])
 
 
 def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: dict | None = None,
