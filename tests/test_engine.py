@@ -186,3 +186,18 @@ def test_readouts_guard_non_integer_powers_like_the_kernel():
     m = compose([mod])
     res = simulate(m, m.default_parameters()[None], np.array([0.0, 1.0]))
     assert np.array_equal(res["root"][0], [0.0, 0.0]) and np.array_equal(res["hill"][0], [0.0, 0.0])
+
+
+def test_a_heroin_dose_after_six_weeks_of_abstinence_integrates():
+    """The first heroin dose 45 days after 4 weeks of use (a release from prison, the post-release
+    overdose scenario) is integrated on the full model at the default tolerances. Its first steps
+    after the bolus go down to ~1e-12 h at t ≈ 1750 h, which t still resolves; the former
+    underflow test (h < 1e-14·t) stopped the run there with status 2 (H_MIN_ULPS)."""
+    from opiaxis.validate.targets_adaptation import HEROIN, HEROIN_LAST
+    from opiaxis.validate.targets_pk import typical_patient
+    t_use = HEROIN_LAST + 45 * 24.0
+    tt = t_use + np.arange(0.0, 6.0 + 1e-9, 0.05)
+    r = typical_patient([HEROIN, f"heroin 25 mg IV once at {t_use:g} h"], np.concatenate([[0.0, t_use - 1.0], tt]))
+    assert int(r.solver_stats.status[0]) == 0
+    pao2 = r.get("pao2")[0][2:]
+    assert np.all(np.isfinite(pao2)) and pao2.min() < 40.0   # the dose depresses breathing: no stale output

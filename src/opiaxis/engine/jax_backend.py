@@ -330,7 +330,8 @@ def _step(b: _Batch, c: dict) -> dict:
     t_new = jnp.where(last, t_end, t + hs)
     c = _dense_output(b, c, ok, t, t_new, hs, (x, f0, xn, f2))
     h_new = _next_step_size(h, err, ok, lu_fail, err_fail, fresh, h_start)
-    too_small = err_fail & (h_new < 1e-14 * jnp.maximum(1.0, jnp.abs(t)))
+    # the Numba kernel's underflow test (kernel.H_MIN_ULPS = 4 units in the last place of t)
+    too_small = err_fail & (h_new < 4.0 * 2.220446049250313e-16 * jnp.maximum(1.0, jnp.abs(t)))
     status = jnp.where(out_of_steps, 1, jnp.where(too_small, 2, c["status"]))
     return {**c,
             "t": jnp.where(ok, t_new, t),

@@ -38,6 +38,7 @@ _M = np.array([1.221224509226641, 6.019134481288629, 12.53708332932087, -0.68788
 EV_BOLUS = 0   # x[cmt] += value
 EV_RATE = 1    # r[cmt] += value (infusion start: +rate, stop: -rate)
 EV_RESET = 2   # x = x0, r = 0
+H_MIN_ULPS = 4.0   # the smallest step, in units in the last place of t (see the rejection branch)
 
 
 @nb.njit(cache=True, error_model='numpy')
@@ -225,7 +226,10 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
                     h = min(h * max(0.1, min(0.9, fac)), max(h_start, 0.01 * h))
                 else:
                     h *= max(0.1, min(0.9, fac))
-                if h < 1e-14 * max(1.0, abs(t)):
+                # step-size underflow: t + h no longer resolves the step (H_MIN_ULPS units in
+                # the last place of t). It was 1e-14·|t| (45 ulp): a heroin bolus ~73 days into a
+                # run needs first steps of ~1e-12 h that are representable there, and failed.
+                if h < H_MIN_ULPS * 2.220446049250313e-16 * max(1.0, abs(t)):
                     status = 2
                     break
                 continue
