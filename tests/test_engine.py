@@ -188,14 +188,18 @@ def test_readouts_guard_non_integer_powers_like_the_kernel():
     assert np.array_equal(res["root"][0], [0.0, 0.0]) and np.array_equal(res["hill"][0], [0.0, 0.0])
 
 
-def test_a_heroin_dose_after_six_weeks_of_abstinence_integrates():
-    """The first heroin dose 45 days after 4 weeks of use (a release from prison, the post-release
-    overdose scenario) is integrated on the full model at the default tolerances. Its first steps
-    after the bolus go down to ~1e-12 h at t ≈ 1750 h, which t still resolves; the former
-    underflow test (h < 1e-14·t) stopped the run there with status 2 (H_MIN_ULPS)."""
+@pytest.mark.parametrize("days", [45, 60])
+def test_a_heroin_dose_after_weeks_of_abstinence_integrates(days):
+    """The first heroin dose 45 or 60 days after 4 weeks of use (a release from prison, the
+    post-release overdose scenario) is integrated on the full model at the default tolerances.
+    45 days: its first steps after the bolus go down to ~1e-12 h at t ≈ 1750 h, which t still
+    resolves; the former underflow test (h < 1e-14·t) stopped the run there with status 2
+    (H_MIN_ULPS). 60 days: the stimulus power laws x^0.75 of the adaptation and reward modules had
+    an infinite slope at the washed-out load (x ~1e-200; Jacobian entries 1e17), so no step was
+    accepted; they are regularised at zero load (adaptation.LOAD_FLOOR)."""
     from opiaxis.validate.targets_adaptation import HEROIN, HEROIN_LAST
     from opiaxis.validate.targets_pk import typical_patient
-    t_use = HEROIN_LAST + 45 * 24.0
+    t_use = HEROIN_LAST + days * 24.0
     tt = t_use + np.arange(0.0, 6.0 + 1e-9, 0.05)
     r = typical_patient([HEROIN, f"heroin 25 mg IV once at {t_use:g} h"], np.concatenate([[0.0, t_use - 1.0], tt]))
     assert int(r.solver_stats.status[0]) == 0

@@ -47,6 +47,7 @@ from types import SimpleNamespace
 
 import sympy as sp
 
+from .adaptation import LOAD_FLOOR, LOAD_FLOOR_SOURCE, compressed_load
 from .immune import resting_levels
 from ..model.core import Module, lognormal
 
@@ -89,6 +90,8 @@ def _hedonic_parameters(m: Module) -> dict:
                       "assumed: same numerical bound on the occupancy odds as the adaptation module")
     h = m.parameter("reward_load_exponent", 0.75, "dimensionless",
                     "assumed: same compression of the μ load as the adaptation module (adapt_load_exponent)")
+    x0 = m.parameter("reward_load_floor", LOAD_FLOOR, "dimensionless", LOAD_FLOOR_SOURCE,
+                     description="regularisation of the hedonic load's power law at zero load")
     amax = m.parameter("reward_a_max", 1.0, "dimensionless",
                        "assumed: maximal phasic dopamine response doubles tone (μ agonists raise accumbal dopamine "
                        "~1.5–2.5-fold in microdialysis; Di Chiara & Imperato, PNAS 1988;85:5274)")
@@ -131,7 +134,7 @@ def _hedonic_parameters(m: Module) -> dict:
     g_inc = m.parameter("incubation_gain", 1.5, "dimensionless",
                         "assumed: incubated cue reactivity up to 2.5× the early-abstinence value (rat "
                         "cue-induced responding rises several-fold from day 1 to day 30–90, Grimm et al. 2001)")
-    return dict(eps=eps, h=h, amax=amax, s50a=s50a, kb=kb, k_down=k_down, k_up=k_up, rmin=rmin, g_w=g_w, g_wd=g_wd, k_acq=k_acq, k_fg=k_fg, k_inc=k_inc, k_res=k_res, a_ab=a_ab, g_inc=g_inc)
+    return dict(eps=eps, h=h, x0=x0, amax=amax, s50a=s50a, kb=kb, k_down=k_down, k_up=k_up, rmin=rmin, g_w=g_w, g_wd=g_wd, k_acq=k_acq, k_fg=k_fg, k_inc=k_inc, k_res=k_res, a_ab=a_ab, g_inc=g_inc)
 
 
 def _craving_parameters(m: Module) -> dict:
@@ -199,8 +202,7 @@ def _hedonic_states(m: Module, i, q):
     V = m.state("cue_association", "dimensionless", 0.0, "associative strength of drug cues (0…1)")
     I = m.state("craving_incubation", "dimensionless", 0.0, "incubation of cue reactivity in abstinence (0…1)")
 
-    x = i.A / (1 - i.A + q.eps)
-    Sh = x ** q.h * (1 - i.T)
+    Sh = compressed_load(i.A, q.eps, q.h, q.x0) * (1 - i.T)
     a = m.assign("hedonic_a_process", q.amax * Sh / (Sh + q.s50a), "dimensionless", "a-process (phasic dopamine)")
     m.ode(B, q.kb * (a - B))
     Tp = positive_part(i.T, q.dlt)
