@@ -142,8 +142,7 @@ class Cohort:
         exactly ``value`` instead."""
         new = np.full(self.n, float(value)) if fixed else float(value) * self.eta[name]
         self.B[name] = new if where is None else np.where(where, new, self.B[name])
-        if name == "sedative_couse_prevalence":   # the trait drawn from it in make_cohort follows it
-            self.B["sedative_couser"] = sedative_couser(self.ids, self.seed, self.B[name])
+        derive_traits(self.B, self.ids, self.seed)   # traits drawn from a parameter follow it
 
 
 def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: dict | None = None,
@@ -162,7 +161,7 @@ def make_cohort(ids, seed: int, *, covariates: dict | None = None, overrides: di
         # chronic pain: nociceptive drive giving NRS ~5–6 untreated (assumed; pain module's scale)
         P[:, model.param_index["nociceptive_drive"]] = np.where(cov["chronic_pain"] > 0.5, 1.2, 0.0)
     B, eta = behaviour_values(model, ids, seed, {**(overrides or {}), **(behaviour or {})})
-    B["sedative_couser"] = sedative_couser(ids, seed, B["sedative_couse_prevalence"])
+    derive_traits(B, ids, seed)
     X = model.initial_state(P)
     rngs = [Streams(seed).patient(pid, Purpose.BEHAVIOUR_EVENTS) for pid in ids]
     return Cohort(model=model, ids=ids, seed=int(seed), P=P, X=X, cov=cov, B=B, t=0.0, rngs=rngs, eta=eta)
@@ -189,6 +188,14 @@ def behaviour_values(model: Model, ids, seed: int, typical: dict | None = None) 
         eta[p.name] = np.exp(np.sqrt(np.log1p(cv ** 2)) * Z[:, k]) if cv > 0 else np.ones(len(ids))
         B[p.name] = v * eta[p.name] if cv > 0 else np.full(len(ids), float(v))
     return B, eta
+
+
+def derive_traits(B: dict, ids, seed: int) -> None:
+    """The patient traits drawn from behaviour parameters (the sedative co-use trait from
+    ``sedative_couse_prevalence``), into ``B``: at cohort creation and after every
+    :meth:`Cohort.set_behaviour`, so that an override of the parameter reaches its trait whenever it is
+    applied. Each trait is fixed by (seed, patient id): an unchanged parameter gives the same trait."""
+    B["sedative_couser"] = sedative_couser(ids, seed, B["sedative_couse_prevalence"])
 
 
 def sedative_couser(ids, seed: int, prevalence) -> np.ndarray:

@@ -1713,9 +1713,9 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
             sol = _map_estimate(prob, K, sol.x)
         z = sol.x
         obj = float(0.5 * (sol.fun ** 2).sum())
-        fd, map_preds = None, None
+        fd, fd_map_preds = None, None
         if hessian == "fd":
-            fd, map_preds = _fd_residuals(prob, z)
+            fd, fd_map_preds = _fd_residuals(prob, z)
             if not np.all(np.isfinite(fd[0])):
                 messages.append("finite-difference Hessian not finite; Gauss–Newton used")
                 fd = None
@@ -1732,7 +1732,7 @@ def fit_patient(data: PatientData, model: Model | None = None, *, parameters: li
         messages.append("not identifiable: none of the fitted parameters is informed beyond its prior")
 
     unfitted = _unfitted_posterior(prob, scr, names, z, s2 if K else None,
-                                   map_preds if K else None) if len(scr) else None
+                                   fd_map_preds if K else None) if len(scr) else None
     samples, ess = None, None
     if sample and K:
         samples, ess = _importance(prob, z, cov, obj, int(sample), seed)

@@ -519,8 +519,7 @@ class _Runs:
             best.setdefault(base_of[name], name)
         keep = []
         for it in items:
-            d = L[it[0]] - L[best[base_of[it[0]]]]
-            if d.mean() - opts.mid <= sds * float(d.std(ddof=1)) or d.mean() <= opts.mid:
+            if _in_contention(L[it[0]] - L[best[base_of[it[0]]]], opts.mid, sds):
                 keep.append(it)
             else:
                 self.partial[it[0]] = first[it[0]]
@@ -556,6 +555,14 @@ def _mean_or_inf(loss: np.ndarray) -> float:
     return m if np.isfinite(m) else np.inf
 
 
+def _in_contention(d: np.ndarray, mid: float, sds: float) -> bool:
+    """The racing rule (:data:`RACE_SDS`, :data:`STAGE_RACE_SDS`): a candidate whose paired loss
+    differences ``d`` from the reference (draws) are not above the MID by more than ``sds`` SD of
+    ``d`` stays in contention; a non-finite difference does not."""
+    sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
+    return bool(d.mean() - mid <= sds * sd or d.mean() <= mid)
+
+
 def _race(runs: _Runs, search, items, n_s: int, opts: Options) -> int:
     """Rank on every draw only the candidates still in contention after the ``n_s`` search draws
     (:data:`RACE_SDS`); the number dropped."""
@@ -563,12 +570,7 @@ def _race(runs: _Runs, search, items, n_s: int, opts: Options) -> int:
     W = opts.weights
     L = {name: composite(runs.found[name], W) for name, _, _ in items}
     best = min(L, key=lambda k: _mean_or_inf(L[k]))
-    keep = []
-    for it in items:
-        d = L[it[0]] - L[best]
-        sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
-        if d.mean() - opts.mid <= RACE_SDS * sd or d.mean() <= opts.mid:
-            keep.append(it)
+    keep = [it for it in items if _in_contention(L[it[0]] - L[best], opts.mid, RACE_SDS)]
     runs.complete(keep, n_s)
     return len(items) - len(keep)
 

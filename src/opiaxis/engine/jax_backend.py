@@ -57,7 +57,7 @@ from sympy.printing.numpy import JaxPrinter
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from .codegen import _guard_powers
-from .simulate import EV_BOLUS, EV_RATE, EV_RESET, Results, SolverOptions, event_arrays
+from .simulate import EV_BOLUS, EV_RATE, EV_RESET, H_MIN_ULPS, Results, SolverOptions, event_arrays
 
 __all__ = ["simulate_jax", "last_timing"]
 
@@ -330,8 +330,7 @@ def _step(b: _Batch, c: dict) -> dict:
     t_new = jnp.where(last, t_end, t + hs)
     c = _dense_output(b, c, ok, t, t_new, hs, (x, f0, xn, f2))
     h_new = _next_step_size(h, err, ok, lu_fail, err_fail, fresh, h_start)
-    # the Numba kernel's underflow test (kernel.H_MIN_ULPS = 4 units in the last place of t)
-    too_small = err_fail & (h_new < 4.0 * 2.220446049250313e-16 * jnp.maximum(1.0, jnp.abs(t)))
+    too_small = err_fail & (h_new < H_MIN_ULPS * np.finfo(np.float64).eps * jnp.maximum(1.0, jnp.abs(t)))
     status = jnp.where(out_of_steps, 1, jnp.where(too_small, 2, c["status"]))
     return {**c,
             "t": jnp.where(ok, t_new, t),

@@ -38,7 +38,7 @@ _M = np.array([1.221224509226641, 6.019134481288629, 12.53708332932087, -0.68788
 EV_BOLUS = 0   # x[cmt] += value
 EV_RATE = 1    # r[cmt] += value (infusion start: +rate, stop: -rate)
 EV_RESET = 2   # x = x0, r = 0
-H_MIN_ULPS = 4.0   # the smallest step, in units in the last place of t (see the rejection branch)
+H_MIN_ULPS = 4.0   # the smallest step, in units in the last place of t (simulate.H_MIN_ULPS)
 
 
 @nb.njit(cache=True, error_model='numpy')

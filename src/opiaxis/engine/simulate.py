@@ -25,6 +25,9 @@ from .codegen import compile_model
 from .readouts import assignment_function
 
 EV_BOLUS, EV_RATE, EV_RESET = 0, 1, 2
+# the smallest step, in units in the last place of t: below it both solvers stop with status 2
+# (kernel.py, which is not imported but appended to generated code, holds the same number)
+H_MIN_ULPS = 4.0
 
 
 @dataclass
