@@ -86,6 +86,14 @@ DESIGNS = {
     "standard": ([], {}),
     "informative": ([(457.0, "methadone 10 mg oral once")],
                     {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167]}),
+    # informative + the patient's usual stool frequency before opioids (a weekly count at t = 0, before
+    # the first heroin dose). Rome IV's opioid-induced constipation is defined as a change from the
+    # pre-opioid bowel habit (Lacy et al., Gastroenterology 2016;150:1393; Drossman, Gastroenterology
+    # 2016;150:1262), so an OIC assessment records it. Modelled as a drug-free SBM/week count with the
+    # read-out's own (Poisson) noise; a recalled habit is noisier than that (not modelled).
+    "informative-bowel": ([(457.0, "methadone 10 mg oral once")],
+                          {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167],
+                           "sbm_week": [0] + LABS}),
     # ablation: the same history (test dose given), nothing more measured than in the standard design
     "test-dose-unmeasured": ([(457.0, "methadone 10 mg oral once")], {}),
 }
@@ -216,6 +224,7 @@ def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = F
     return {"noise": noise, "design": design, "patient": pid, "phenotype": name, "recommended": top,
             "top3": list(tab["candidate"].iloc[:3]), **verdict, "true_best_in_ties": best_true in tie_set,
             "posterior_loss": post, "search_loss": dict(rec.screened), "p_best_of_true_best": float(p_best.get(best_true, np.nan)),
+            "p_best_rank1": float(tab["p_best"].iloc[0]),
             "n_ties": int(tab["tie"].sum()), "coverage90": float(np.mean(cover)) if cover else np.nan,
             "n_params": len(cover), "covered": int(np.sum(cover)), "missed": "; ".join(missed),
             "n_shifted": int(np.sum(shifted)), "covered_shifted": int(np.sum(np.array(cover) & np.array(shifted, bool))),
@@ -228,7 +237,10 @@ def summarise(R: pd.DataFrame) -> pd.DataFrame:
     cost them more than the MID (true loss of the commonest best − their true best > MID): the
     patients for whom choosing individually matters. ``right_within_mid``: rank 1's true loss
     within the MID of the true best (regret < MID; the criterion that does not count a true tie as
-    a miss) — reported beside the strict top-1, not instead of it."""
+    a miss) — reported beside the strict top-1, not instead of it. ``expected_top1``: the mean
+    posterior probability that rank 1 is the best (its ``p_best``), i.e. the top-1 accuracy the
+    posterior predicts for itself from the record; a calibrated posterior's observed top-1 is close
+    to it, and a top-1 bar above it asks for information the record does not hold."""
     rows = []
     for noise, g in R.groupby("noise", sort=False):
         common = g["true_best"].mode().iloc[0]
@@ -240,6 +252,8 @@ def summarise(R: pd.DataFrame) -> pd.DataFrame:
                      "right_within_mid": (g["regret"] < MID).mean(),
                      "n_truth_differs": len(matters),
                      "top1_where_truth_differs": matters["hit"].mean() if len(matters) else np.nan,
+                     "expected_top1": _mean_col(g, "p_best_rank1"),
+                     "expected_top1_where_differs": _mean_col(matters, "p_best_rank1"),
                      "right_within_mid_where_differs": (matters["regret"] < MID).mean() if len(matters) else np.nan,
                      "n_best_differs_any_margin": len(anyd),
                      "top1_where_best_differs_any_margin": anyd["hit"].mean() if len(anyd) else np.nan,
@@ -254,6 +268,11 @@ def summarise(R: pd.DataFrame) -> pd.DataFrame:
                      "fit_cpu_s": g["fit_cpu_s"].median(), "recommend_cpu_s": g["recommend_cpu_s"].median(),
                      "fit_s": g["fit_s"].median(), "recommend_s": g["recommend_s"].median()})
     return pd.DataFrame(rows)
+
+
+def _mean_col(g: pd.DataFrame, col: str) -> float:
+    """Mean of a column that rows written before it existed lack (NaN then)."""
+    return float(g[col].mean()) if col in g and len(g) and g[col].notna().any() else np.nan
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -291,7 +310,7 @@ def main(argv=None):
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--craving", action="store_true", help="the visits also record craving (VAS)")
     ap.add_argument("--design", default="standard", choices=sorted(DESIGNS),
-                    help="standard, or informative: + a methadone PK test dose and transcutaneous PCO2 on heroin (DESIGNS)")
+                    help="standard; informative: + a methadone PK test dose and transcutaneous PCO2 on heroin; informative-bowel: + the pre-opioid stool frequency (DESIGNS)")
     ap.add_argument("--no-condition", action="store_true",
                     help="decision draws take the unfitted parameters from the population (not conditioned on the data)")
     ap.add_argument("--no-consistent", action="store_true",
