@@ -10,6 +10,19 @@ Synthetic patients with known parameters, designed to differ where the model let
 * ``hpa_depressed``     HPA opioid suppression +1.5 SD, low ACTH/cortisol set points, depression
                         history, early-life adversity, low social support, depressive trait +1 SD
                         (so that the phenotype is in an episode by design, not by its random draw);
+* ``low_bup_exposure``  the patient for whom methadone should beat buprenorphine: buprenorphine
+                        clearance +2.5 SD and sublingual bioavailability −2 SD (low exposure even at
+                        24–32 mg, the pharmacokinetic side of an inadequate buprenorphine response),
+                        craving that μ agonism satiates strongly (``craving_satiety_agonism`` −2 SD:
+                        the persisting craving on buprenorphine for which guidelines move patients to
+                        methadone, ASAM 2020) and a gut little slowed by μ agonists (``gut_mor_imax``
+                        −1.5 SD), so that a full agonist's craving relief is not spent on constipation.
+                        With the guideline titration of ``data/candidates.yaml`` its truth is a
+                        methadone combination in replicates 1, 2 and 6 of 6 (margin 0.35–1.0 loss
+                        units) and buprenorphine 32 mg + PEG + naloxegol in 3, 4 and 5 (methadone
+                        worse by 0.42–0.52: constipation, and in 3 breathing); without the craving and
+                        gut shifts methadone wins in 1 of 6 (docs/precision-recovery.md, "Issue 15,
+                        ninth session");
 
 every other parameter with between-patient variability drawn from its population distribution
 (seeded per patient), so the fit — which estimates at most 8 of them — is misspecified the way a
@@ -70,6 +83,8 @@ PHENOTYPES = {
     "hpa_depressed": ({"depression_history": 1.0, "early_life_adversity": 1.0, "social_support": 0.1},
                       {"hpa_opioid_suppression_max": 1.5, "acth_baseline": -1.5, "cortisol_baseline": -1.5,
                        "mood_trait_offset": 1.0}),
+    "low_bup_exposure": ({}, {"buprenorphine_CL": 2.5, "buprenorphine_sl_F": -2.0, "craving_satiety_agonism": -2.0,
+                              "gut_mor_imax": -1.5}),
 }
 NOISE = {"assumed": 0.0, "misspec": 0.25}
 MID = 0.1  # minimal important difference of candidates.yaml, loss units
