@@ -191,7 +191,9 @@ def test_adjuncts_are_tried_on_the_best_base_of_each_drug_class(recommended):
     assert len(classes) == 5   # none, buprenorphine maintenance, buprenorphine taper, methadone, naltrexone
     for bases in classes.values():
         best = min(bases, key=lambda b: t[b])
-        assert all(f"{best} + {a}" in t.index for a in opts.adjuncts), best
+        allowed = [a for a, s in opts.adjuncts.items()
+                   if not s.get("only_with") or any(r.split()[0] in s["only_with"] for r in opts.candidates[best]["regimens"])]
+        assert all(f"{best} + {a}" in t.index for a in allowed), best
         improves = any(c.startswith(f"{best} + ") and t[c] < t[best] for c in t.index)
         for other in bases:
             if other != best and improves:
@@ -292,6 +294,32 @@ def test_utility_weights_and_candidates_are_data(model, fitted, tmp_path):
         check_options(model, load_options(f), horizon_days=3, draws=3)
     with pytest.raises(OpiaxisInputError, match="horizon"):
         check_options(model, load_options(), horizon_days=0, draws=3)
+
+
+def test_an_adjunct_only_with_some_drugs_is_never_added_to_other_bases(model, recommended, tmp_path):
+    """BUP/SAM's samidorphan is given only with buprenorphine (candidates.yaml only_with): neither the
+    search nor the full factorial adds it to methadone, naltrexone or no medication; a malformed
+    only_with, or one on a base candidate, is an input error naming the field."""
+    from opiaxis.calibrate.recommend import factorial_combinations, load_options
+    opts = load_options()
+    sam = [a for a, s in opts.adjuncts.items() if s.get("only_with")]
+    assert sam and all(opts.adjuncts[a]["only_with"] == ["buprenorphine"] for a in sam)
+    for c in recommended.table["candidate"]:
+        if any(f" + {a}" in c for a in sam):
+            assert c.startswith("buprenorphine"), c
+    combos = factorial_combinations(model, opts)
+    with_sam = [b for b, adj in combos if set(adj) & set(sam)]
+    assert with_sam and all(b.startswith("buprenorphine") for b in with_sam)
+    assert any(b.startswith("methadone") for b, _ in combos)
+    f = tmp_path / "cands.yaml"
+    for text, field in (("adjuncts:\n  x:\n    regimens: ['aticaprant 10 mg oral daily for {H} d']\n    only_with: buprenorphine\n",
+                         "adjuncts.x.only_with"),
+                        ("candidates:\n  y:\n    regimens: ['buprenorphine 12 mg SL daily for {H} d']\n    only_with: [methadone]\n",
+                         "candidates.y")):
+        f.write_text(text)
+        with pytest.raises(OpiaxisInputError, match="only_with") as e:
+            load_options(f)
+        assert field in str(e.value)
 
 
 def test_chronic_pain_reaches_the_simulation(model):

@@ -98,9 +98,10 @@ class Options:
 def _check_spec(name, spec, file, where, line):
     if spec is None:
         spec = {}
-    if not isinstance(spec, dict) or set(spec) - {"regimens", "parameters"}:
-        raise OpiaxisInputError(f"{name!r}: expected a mapping with 'regimens' (list) and/or 'parameters' "
-                                "(mapping)", file=file, line=line, field=where)
+    if not isinstance(spec, dict) or set(spec) - {"regimens", "parameters", "only_with"}:
+        raise OpiaxisInputError(f"{name!r}: expected a mapping with 'regimens' (list), 'parameters' "
+                                "(mapping) and, for an adjunct, 'only_with' (list of drugs)", file=file, line=line,
+                                field=where)
     regs = spec.get("regimens") or []
     pars = spec.get("parameters") or {}
     if not isinstance(regs, list) or not all(isinstance(t, str) for t in regs):
@@ -110,7 +111,15 @@ def _check_spec(name, spec, file, where, line):
                                              for v in pars.values()):
         raise OpiaxisInputError(f"{name!r}: parameters must map parameter names to numbers", file=file, line=line,
                                 field=f"{where}.parameters")
-    return {"regimens": list(regs), "parameters": {k: float(v) for k, v in pars.items()}}
+    out = {"regimens": list(regs), "parameters": {k: float(v) for k, v in pars.items()}}
+    if "only_with" in spec:
+        only = spec["only_with"]
+        if not where.startswith("adjuncts.") or not isinstance(only, list) or not only \
+                or not all(isinstance(d, str) for d in only):
+            raise OpiaxisInputError(f"{name!r}: only_with is an adjunct's non-empty list of drugs, one of which "
+                                    "the base candidate must dose", file=file, line=line, field=f"{where}.only_with")
+        out["only_with"] = list(only)
+    return out
 
 
 def _merge(base: Options | None, doc, file) -> Options:
@@ -443,7 +452,7 @@ def factorial_combinations(model, opts: Options, max_adjuncts: int = 2) -> list[
     adj = [a for a, s in opts.adjuncts.items() if not _available(model, s)]
     sets = [c for k in range(max_adjuncts + 1) for c in combinations(sorted(adj), k)
             if not any(_overlap(opts.adjuncts[x], opts.adjuncts[y]) for x, y in combinations(c, 2))]
-    return [(b, c) for b in bases for c in sets if not any(_overlap(opts.candidates[b], opts.adjuncts[a]) for a in c)]
+    return [(b, c) for b in bases for c in sets if all(_combinable(opts.candidates[b], opts.adjuncts[a]) for a in c)]
 
 
 # Racing (Maron & Moore, NIPS 1993): after the search draws, a candidate whose paired loss
@@ -711,6 +720,16 @@ def _overlap(x, y) -> bool:
     return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
 
 
+def _combinable(base, adjunct) -> bool:
+    """Whether ``adjunct`` may be added to the base candidate ``base``: not the same drug or
+    intervention parameter twice, and the base doses one of the adjunct's ``only_with`` drugs if it
+    names any (samidorphan is given only as BUP/SAM, with buprenorphine: candidates.yaml)."""
+    if _overlap(base, adjunct):
+        return False
+    only = adjunct.get("only_with")
+    return not only or bool(_drug_class(base)[0] & set(only))
+
+
 def _drug_class(spec) -> tuple:
     """The drugs a candidate doses and whether it runs to the horizon (a ``{H}`` regimen): methadone
     30→60 and 30→90 mg are one class; a 9-day buprenorphine taper is not buprenorphine maintenance
@@ -758,7 +777,7 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage
             best_of.setdefault(_drug_class(opts.candidates[b]), b)
         bases = list(best_of.values())
     firsts_items = [(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
-                    if not _overlap(opts.candidates[b], spec)]
+                    if _combinable(opts.candidates[b], spec)]
     # selection groups: a base and its first adjuncts (first_adjuncts); its first adjuncts alone and
     # with a second one (_best_combinations)
     stage(firsts_items, {f"{b} + {a}": b for b in bases for a in avail} | {b: b for b in bases})
@@ -788,7 +807,7 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage
             for label, specs in _best_combinations(found, b, a1s, avail, W, opts.mid):
                 items += [(f"{o} + {label}", [opts.candidates[o], *specs], "adjunct") for o in L
                           if _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
-                          and not any(_overlap(opts.candidates[o], s) for s in specs)]
+                          and all(_combinable(opts.candidates[o], s) for s in specs)]
     return items
 
 
@@ -800,7 +819,7 @@ def _stacked(firsts: dict, avail: dict, opts: Options) -> list:
         for a1 in a1s:
             for a2, spec in avail.items():
                 key = (b, frozenset((a1, a2)))
-                if a2 == a1 or key in seen or _overlap(avail[a1], spec) or _overlap(opts.candidates[b], spec):
+                if a2 == a1 or key in seen or _overlap(avail[a1], spec) or not _combinable(opts.candidates[b], spec):
                     continue
                 seen.add(key)
                 items.append((f"{b} + {a1} + {a2}", [opts.candidates[b], avail[a1], spec], "adjunct"))
