@@ -69,3 +69,64 @@ def test_z_of_inverts_apply(kind, typical):
     v = Variability(kind, 0.4)
     z = np.array([-2.0, 0.0, 1.3])
     assert v.z_of(typical, v.apply(typical, z)) == pytest.approx(z)
+
+
+# ----------------------------------------------------------------------------------------------
+# the decision study's hpa_depressed-1 (assumed noise, informative design): its choice between an
+# SSRI and naloxegol turns on the bowel and on naloxegol's own clearance (docs/precision-recovery.md)
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def hpa_depressed_1(model):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import decision_terms
+    from opiaxis.calibrate.recommend import load_options, recommend
+    from opiaxis.calibrate.voi import value_of_information
+    _, fit = decision_terms.patient_fit(model, "hpa_depressed", 1, "assumed", "informative", seed=3)
+    rec = recommend(fit, horizon_days=28.0, draws=20, seed=3, consistent_draws=True)
+    opts = load_options()
+    return fit, rec, opts, value_of_information(fit, rec, options=opts, seed=3)
+
+
+def test_the_bowel_and_naloxegol_decide_between_the_ssri_and_naloxegol(hpa_depressed_1):
+    fit, rec, opts, v = hpa_depressed_1
+    assert any("SSRI" in c for c in v.contenders) and any("naloxegol" in c for c in v.contenders)
+    top = list(v.table["parameter"].head(5))
+    assert {"gut_mor_imax", "sbm_rate_drug_free"} & set(top), top
+    assert v.table["decides"].any()
+    assert set(v.deciding()["parameter"]) <= {"naloxegol_CL", "gut_mor_imax", "sbm_rate_drug_free",
+                                               "mood_trait_offset", "naloxegol_V1"}, v.deciding()
+    assert 0 < v.table["evppi"].max() <= v.evpi + 1e-12
+    assert v.table.set_index("parameter").loc["gut_mor_imax", "sd_ratio"] > 0.9   # the record hardly informs it
+
+
+def test_a_drug_free_stool_count_informs_the_bowel_and_a_drug_level_needs_its_drug(hpa_depressed_1):
+    from opiaxis.calibrate.voi import contenders, measurement_table
+    fit, rec, opts, v = hpa_depressed_1
+    m = measurement_table(fit, rec, ["sbm_rate_drug_free", "gut_mor_imax", "naloxegol_CL"], contenders(rec), opts)
+    m = m.set_index(["parameter", "condition", "readout"])
+    free = m.loc[("sbm_rate_drug_free", "drug-free", "sbm_week")]
+    assert free["sd_after"] <= 0.9 * free["sd_now"]
+    # the opioid's slowing of the bowel is invisible without an opioid, visible on one
+    g = m.loc["gut_mor_imax"]
+    assert ("drug-free", "sbm_week") not in g.index or abs(g.loc[("drug-free", "sbm_week"), "sensitivity"]) < 1e-6
+    assert abs(g.loc[("on the record's treatment", "sbm_week"), "sensitivity"]) > 0.1
+    # naloxegol's clearance: nothing informs it but a measurement on naloxegol, its level first
+    n = m.loc["naloxegol_CL"]
+    informative = n[n["sd_after"] <= 0.9 * n["sd_now"]].reset_index()
+    assert len(informative) and informative["condition"].str.contains("naloxegol").all()
+    assert informative.sort_values("sd_after")["readout"].iloc[0] == "naloxegol_conc"
+
+
+def test_recommend_writes_what_would_decide_this(hpa_depressed_1, tmp_path, capsys):
+    import pandas as pd
+    from opiaxis.cli.precision import _write_voi
+    fit, rec, opts, v = hpa_depressed_1
+    _write_voi(fit, rec, opts, 3, tmp_path)
+    t = pd.read_csv(tmp_path / "voi.csv")
+    assert {"parameter", "evppi", "evppi_lo90", "evppi_hi90", "decides", "sd_ratio", "informed_by",
+            "informative_readouts"} <= set(t.columns)
+    assert list(t["parameter"]) == list(v.table["parameter"])          # the same draws and streams: reproducible
+    assert "## What would decide this" in (tmp_path / "what-would-decide.md").read_text(encoding="utf-8")
+    assert "what would decide this" in capsys.readouterr().out

@@ -46,14 +46,15 @@ Then, for the top parameters by EVPPI (:data:`TOP`), **which measurement informs
   :data:`PROBE_DAYS` d of each candidate in contention** (one per set of drugs; a drug's level only
   where that drug is given); and what one such measurement would leave of the parameter's SD, in
   the linear-Gaussian preposterior at the MAP: with Σ = (I + JᵀJ)⁻¹ the record's linearised
-  posterior covariance of z (J: the record's sensitivities to the deciding, fitted and conditioned
-  parameters, :func:`record_covariance`) and s the new measurement's sensitivities (noise SD 1),
+  posterior covariance of z (J: the record's sensitivities to the deciding parameters and the fitted
+  and conditioned ones that share a read-out with them, :func:`record_covariance`, :func:`partners`) and s the new measurement's sensitivities (noise SD 1),
   SD_after² = Σ_jj − (Σs)_j² / (1 + sᵀΣs). A measurement that moves with the parameter along the
   direction the record already fixed (stool counts on opioids, which see the bowel's drug-free
   rate and the opioid's slowing only together) leaves its SD where it is; one that sees it alone
   does not. Parameters outside that set are held at the MAP (their effect on the new measurement is
   not counted: SD_after is optimistic). A measurement is named informative
-  (``informative_readouts``) when it leaves at most :data:`INFORMATIVE` of the SD.
+  (``informative_readouts``) when it leaves at most :data:`INFORMATIVE` of the SD and takes at least
+  :data:`MIN_GAIN` prior SD off it.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ import pandas as pd
 
 from ..errors import OpiaxisInputError
 from ..streams import Purpose, Streams
-from .fit import FitResult, _g, readout_set, resolve_readout
+from .fit import FitResult, _g, resolve_readout
 from .recommend import Options, Recommendation, _candidate_doses, load_options
 
 DEGREE = 1          # the smoother: a polynomial of this degree in z (assumed: ~30 draws; Strong et al. use a GAM)
@@ -76,6 +77,7 @@ TOP = 5             # parameters whose measurements are looked for
 STEP_Z = 0.5        # finite-difference half-step, prior SD (assumed: within the linear range of most read-outs)
 PROBE_DAYS = 7.0    # a measurement on a candidate: after this many days of it (assumed: one week, a clinic visit)
 INFORMATIVE = 0.9   # a measurement is named as informative when it leaves at most this share of the SD
+MIN_GAIN = 0.05     # ... and takes at least this much off it (prior SD; assumed: less is no use to a decision)
 EXTRA_DRAWS = 40    # posterior draws added to the recommendation's for the regressions (see the module docstring)
 
 
@@ -92,6 +94,7 @@ class ValueOfInformation:
     table: pd.DataFrame              # per parameter, by EVPPI (see :func:`value_of_information`)
     measurements: pd.DataFrame       # parameter, condition, readout, sensitivity, sd_now, sd_after
     draws: int = 0
+    mid: float = 0.1                 # the utility's minimal important difference (loss units)
     seconds: float = 0.0
     notes: list = field(default_factory=list)
 
@@ -100,20 +103,22 @@ class ValueOfInformation:
 
     def summary(self) -> str:
         """One console line."""
-        head = (f"what would decide this ({' vs '.join(self.contenders)}): EVPI {self.evpi:.3f} "
-                f"[{self.evpi_lo90:.3f}, {self.evpi_hi90:.3f}] loss units")
+        others = len(self.contenders) - 1
+        head = (f"what would decide this (rank 1 vs {others} in contention): EVPI {self.evpi:.3f} "
+                f"[{self.evpi_lo90:.3f}, {self.evpi_hi90:.3f}] loss units (MID {self.mid:g})")
         dec = self.deciding()
         if not len(dec):
             return head + "; no single parameter stands out from the permutation null"
         r = dec.iloc[0]
-        return (f"{head}; {r['parameter']} (EVPPI {r['evppi']:.3f}, record SD ratio {r['sd_ratio']:.2f}, "
-                f"{r['informed_by']}): {r['informative_readouts'] or 'no read-out informs it'}")
+        return (f"{head}; most: {r['parameter']} (EVPPI {r['evppi']:.3f}, {r['informed_by']}, record SD ratio "
+                f"{r['sd_ratio']:.2f}), measured by {r['informative_readouts'] or 'no single read-out'}")
 
     def markdown(self) -> str:
         """The report section "What would decide this"."""
         lines = ["## What would decide this", "",
                  f"Decision: {' vs '.join(self.contenders)} ({self.draws} paired posterior draws). "
-                 f"EVPI {self.evpi:.3f} loss units (90% bootstrap {self.evpi_lo90:.3f}–{self.evpi_hi90:.3f}); "
+                 f"EVPI {self.evpi:.3f} loss units (90% bootstrap {self.evpi_lo90:.3f}–{self.evpi_hi90:.3f}; "
+                 f"the minimal important difference is {self.mid:g}); "
                  f"a parameter decides when its EVPPI exceeds {self.null_max95:.3f}, the 95th percentile of "
                  "the permutation null's maximum over parameters.", "",
                  "| parameter | EVPPI (90%) | excess over null | decides | record SD ratio | informed by | "
@@ -260,18 +265,15 @@ def _treatment_signature(specs: list) -> frozenset:
                      + [f"{k}={v:g}" for sp in specs for k, v in sp.get("parameters", {}).items()])
 
 
-def condition_states(fit: FitResult, rec: Recommendation, P: np.ndarray, names: list[str],
+def condition_states(fit: FitResult, rec: Recommendation, P: np.ndarray, x_dec: np.ndarray, names: list[str],
                      opts: Options) -> dict[str, np.ndarray]:
     """States (rows, 1, n_states) of parameter rows ``P`` under each measurement condition:
-    ``drug-free`` (the resting state), ``on the record's treatment`` (at the decision time) and
-    ``after PROBE_DAYS d of <candidate>`` for the candidates ``names`` (from the decision state; the
-    first of each set of drugs and intervention parameters: the other doses of the same drugs are
-    not simulated again)."""
-    from .recommend import _decision_state
+    ``drug-free`` (the resting state), ``on the record's treatment`` (``x_dec``, the rows' states at
+    the decision time) and ``after PROBE_DAYS d of <candidate>`` for the candidates ``names`` (from
+    the decision state; the first of each set of drugs and intervention parameters: the other doses
+    of the same drugs are not simulated again)."""
     prob, sim = fit.problem, fit.problem.sim
-    out = {"drug-free": sim.initial_state(P)[:, None, :]}
-    x_dec = _decision_state(prob, P, rec.decision_time, 1e-4)
-    out["on the record's treatment"] = x_dec[:, None, :]
+    out = {"drug-free": sim.initial_state(P)[:, None, :], "on the record's treatment": x_dec[:, None, :]}
     seen = set()
     for name in names:
         specs = _combination_specs(name, opts)
@@ -288,15 +290,16 @@ def condition_states(fit: FitResult, rec: Recommendation, P: np.ndarray, names: 
     return out
 
 
-def readout_sensitivities(fit: FitResult, rec: Recommendation, P: np.ndarray, names: list[str],
+def readout_sensitivities(fit: FitResult, rec: Recommendation, P: np.ndarray, x_dec: np.ndarray, names: list[str],
                           contenders_: list[str], opts: Options) -> pd.DataFrame:
     """d g / d z at the MAP of every read-out (g: the fit's noise-standardised scale, one
     measurement) under every condition (:func:`condition_states`) for the parameters ``names``
-    perturbed in the rows ``P`` (:func:`_perturbed_rows`): rows condition, readout; columns the
+    perturbed in the rows ``P`` (:func:`_perturbed_rows`; ``x_dec`` their states at the decision
+    time): rows condition, readout; columns the
     parameters. A level below its LLOQ at both ends of the difference informs nothing (0)."""
     sim = fit.problem.sim
     rows, index = [], []
-    for cond, X in condition_states(fit, rec, P, contenders_, opts).items():
+    for cond, X in condition_states(fit, rec, P, x_dec, contenders_, opts).items():
         for rname, term in _readout_terms(fit):
             r = term.readout
             with np.errstate(all="ignore"):
@@ -319,37 +322,64 @@ def preposterior_sd(Sigma: np.ndarray, S: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(np.diag(Sigma)[None, :] - SS ** 2 / q[:, None], 0.0))
 
 
-def record_covariance(fit: FitResult, P: np.ndarray) -> np.ndarray:
+def record_covariance(fit: FitResult, rec: Recommendation, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The linearised posterior covariance of z of the parameters perturbed in ``P``
     (:func:`_perturbed_rows`) given the record, at the MAP: (I + JᵀJ)⁻¹ with J the record's
     sensitivities (observations × parameters) on the fit's noise-standardised scale, each row's noise
     scaled by the fit's read-out dispersion (Laplace approximation; the parameters outside ``P``
     held at the MAP). Unlike the decision draws (whose unfitted parameters come from a linear
-    conditional at the population median), it sees the directions the record informs at the MAP."""
-    prob = fit.problem
-    preds = prob.predictions(P)
-    G = [_g(g[1].readout.kind, g[1].readout, x) for g, x in zip(prob.groups, preds)]
+    conditional at the population median), it sees the directions the record informs at the MAP.
+    Also the rows' states at the decision time, from the same simulation of the record when the
+    decision is at its last measurement with no dose at or after it (else simulated anew)."""
+    from .recommend import _decision_state
+    prob, t_dec = fit.problem, rec.decision_time
+    doses = prob.data.doses
+    tail = len(doses) and bool((doses["TIME"] >= t_dec).any())
+    X = prob.simulate(P)
+    x_dec = X[:, -1, :] if (len(prob.times) and prob.times[-1] == t_dec and not tail) else \
+        _decision_state(prob, P, t_dec, 1e-4)
+    G = [_g(g[1].readout.kind, g[1].readout, x) for g, x in zip(prob.groups, prob.predictions_of(X, P))]
     K = (len(P) - 1) // 2
     if not G:
-        return np.eye(K)
+        return np.eye(K), x_dec
     G = np.concatenate(G, axis=1)                                           # (rows, observations)
     J = np.nan_to_num((G[1::2] - G[2::2]) / (2 * STEP_Z)).T                 # (observations, K)
     if fit.dispersion is not None and len(fit.dispersion) == J.shape[0]:
         J = J / np.sqrt(fit.dispersion)[:, None]
-    return np.linalg.inv(np.eye(K) + J.T @ J)
+    return np.linalg.inv(np.eye(K) + J.T @ J), x_dec
+
+
+def partners(fit: FitResult, top: list[str], threshold: float = 0.1) -> list[str]:
+    """``top`` and the fitted and conditioned parameters that the record sees together with one of
+    them: a screen sensitivity above ``threshold`` noise SDs on an observation where a ``top``
+    parameter has one (the screen's sensitivities at the population median, ``fit.screen``).
+    Parameters that share no read-out with the deciding ones cannot change what a measurement says
+    about them in the linearised posterior."""
+    scr = fit.screen
+    unf = list(fit.unfitted.names) if fit.unfitted is not None else []
+    pool = list(dict.fromkeys([*fit.names, *unf]))
+    S = scr.attrs.get("S") if scr is not None else None
+    order = list(scr["parameter"]) if scr is not None and len(scr) else []
+    if S is None or not len(order) or S.shape[0] != len(order):
+        return list(dict.fromkeys([*top, *pool]))
+    seen = np.zeros(S.shape[1], bool)
+    for t in top:
+        if t in order:
+            seen |= np.abs(np.nan_to_num(S[order.index(t)])) > threshold
+    near = [n for n in pool if n in order and (np.abs(np.nan_to_num(S[order.index(n)]))[seen] > threshold).any()]
+    return list(dict.fromkeys([*top, *near]))
 
 
 def measurement_table(fit: FitResult, rec: Recommendation, top: list[str], contenders_: list[str],
                       opts: Options) -> pd.DataFrame:
     """Per deciding parameter in ``top``, condition and read-out: the sensitivity (noise SDs of one
     measurement per prior SD), the parameter's SD given the record (:func:`record_covariance` over
-    the deciding, fitted and conditioned parameters) and after one such measurement more
+    the deciding parameters and their :func:`partners`) and after one such measurement more
     (:func:`preposterior_sd`)."""
-    unf = list(fit.unfitted.names) if fit.unfitted is not None else []
-    Q = list(dict.fromkeys([*top, *fit.names, *unf]))
+    Q = partners(fit, top)
     P = _perturbed_rows(fit, Q)
-    Sigma = record_covariance(fit, P)
-    S = readout_sensitivities(fit, rec, P, Q, contenders_, opts)
+    Sigma, x_dec = record_covariance(fit, rec, P)
+    S = readout_sensitivities(fit, rec, P, x_dec, Q, contenders_, opts)
     after = preposterior_sd(Sigma, S.to_numpy())
     rows = []
     for n in top:
@@ -364,8 +394,10 @@ def measurement_table(fit: FitResult, rec: Recommendation, top: list[str], conte
 
 
 def _informative(meas: pd.DataFrame, name: str, k: int = 3) -> str:
-    """The ``k`` measurements that leave the least of ``name``'s SD (at most INFORMATIVE of it)."""
-    m = meas[(meas["parameter"] == name) & (meas["sd_after"] <= INFORMATIVE * meas["sd_now"])]
+    """The ``k`` measurements that leave the least of ``name``'s SD (at most INFORMATIVE of it, and
+    at least MIN_GAIN less)."""
+    m = meas[(meas["parameter"] == name) & (meas["sd_after"] <= INFORMATIVE * meas["sd_now"])
+             & (meas["sd_now"] - meas["sd_after"] >= MIN_GAIN)]
     return "; ".join(f"{r.readout} {r.condition} (SD {r.sd_now:.2f}→{r.sd_after:.2f})"
                      for r in m.nsmallest(k, "sd_after").itertuples())
 
@@ -454,5 +486,5 @@ def value_of_information(fit: FitResult, rec: Recommendation, *, options: Option
                  + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
     return ValueOfInformation(patient=fit.patient, contenders=names_c, evpi=evpi(L),
                               evpi_lo90=float(np.percentile(boot_evpi, 5)), evpi_hi90=float(np.percentile(boot_evpi, 95)),
-                              null_max95=null_max95, table=table, measurements=meas, draws=int(L.shape[1]),
+                              null_max95=null_max95, table=table, measurements=meas, draws=int(L.shape[1]), mid=opts.mid,
                               seconds=time.perf_counter() - t0, notes=notes)
