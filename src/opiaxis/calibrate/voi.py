@@ -111,7 +111,7 @@ class ValueOfInformation:
             return head + "; no single parameter stands out from the permutation null"
         r = dec.iloc[0]
         return (f"{head}; most: {r['parameter']} (EVPPI {r['evppi']:.3f}, {r['informed_by']}, record SD ratio "
-                f"{r['sd_ratio']:.2f}), measured by {r['informative_readouts'] or 'no single read-out'}")
+                f"{r['sd_ratio']:.2f}); informative read-outs: {r['informative_readouts']}")
 
     def markdown(self) -> str:
         """The report section "What would decide this"."""
@@ -126,7 +126,7 @@ class ValueOfInformation:
         for _, r in self.table.head(TOP).iterrows():
             lines.append(f"| {r['parameter']} | {r['evppi']:.3f} ({r['evppi_lo90']:.3f}–{r['evppi_hi90']:.3f}) | "
                          f"{r['evppi_excess']:+.3f} | {'yes' if r['decides'] else 'no'} | {r['sd_ratio']:.2f} | "
-                         f"{r['informed_by']} | {r['informative_readouts'] or '—'} |")
+                         f"{r['informed_by']} | {r['informative_readouts'] or '(not among the top)'} |")
         lines += ["", *(f"- {n}" for n in self.notes)]
         return "\n".join(lines) + "\n"
 
@@ -395,9 +395,14 @@ def measurement_table(fit: FitResult, rec: Recommendation, top: list[str], conte
 
 def _informative(meas: pd.DataFrame, name: str, k: int = 3) -> str:
     """The ``k`` measurements that leave the least of ``name``'s SD (at most INFORMATIVE of it, and
-    at least MIN_GAIN less)."""
-    m = meas[(meas["parameter"] == name) & (meas["sd_after"] <= INFORMATIVE * meas["sd_now"])
-             & (meas["sd_now"] - meas["sd_after"] >= MIN_GAIN)]
+    at least MIN_GAIN less); "none (best: …)" when no measurement does."""
+    mine = meas[meas["parameter"] == name]
+    m = mine[(mine["sd_after"] <= INFORMATIVE * mine["sd_now"]) & (mine["sd_now"] - mine["sd_after"] >= MIN_GAIN)]
+    if not len(m):
+        if not len(mine):
+            return "none: no read-out is sensitive to it"
+        r = next(mine.nsmallest(1, "sd_after").itertuples())
+        return f"none (best: {r.readout} {r.condition}, SD {r.sd_now:.2f}→{r.sd_after:.2f})"
     return "; ".join(f"{r.readout} {r.condition} (SD {r.sd_now:.2f}→{r.sd_after:.2f})"
                      for r in m.nsmallest(k, "sd_after").itertuples())
 
