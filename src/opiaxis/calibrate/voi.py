@@ -40,7 +40,8 @@ Then, for the top parameters by EVPPI (:data:`TOP`), **which measurement informs
   screened, unfitted parameters, :class:`~opiaxis.calibrate.fit.UnfittedPosterior`; ``prior``: no
   read-out of the record depends on it) — :func:`record_information`;
 * which read-outs of ``data/readouts.yaml`` are sensitive to it under which condition, from the
-  model at the MAP (central finite differences of ±:data:`STEP_Z` prior SD, on the fit's
+  model at the posterior centre (:func:`centre_row`: the fitted parameters at the MAP, the
+  conditioned ones at their conditional mean; central finite differences of ±:data:`STEP_Z` prior SD, on the fit's
   noise-standardised scale, one measurement): **drug-free** (the resting state: before opioids or
   after a washout), **on the record's treatment at the decision time**, and **after
   :data:`PROBE_DAYS` d of each candidate in contention** (one per set of drugs; a drug's level only
@@ -234,11 +235,26 @@ def _readout_terms(fit: FitResult) -> list:
     return out
 
 
+def centre_row(fit: FitResult) -> np.ndarray:
+    """The parameter row the measurements are linearised at: the fitted parameters at their MAP, the
+    screened, unfitted ones at their conditional posterior mean
+    (:class:`~opiaxis.calibrate.fit.UnfittedPosterior`; the
+    fit's own parameter row leaves them at the population median), the others at the median."""
+    prob = fit.problem
+    Zall = np.zeros((1, len(prob.var_idx)))
+    if fit.unfitted is not None:
+        names = [p.name for _, p in prob.var_idx]
+        for k, n in enumerate(fit.unfitted.names):
+            if n in names:
+                Zall[0, names.index(n)] = fit.unfitted.mean[k]
+    return prob.params(fit.z[None, :], Zall)[0]
+
+
 def _perturbed_rows(fit: FitResult, names: list[str]) -> np.ndarray:
-    """The MAP row, then for each parameter in ``names`` the MAP with its z moved by +STEP_Z and by
-    −STEP_Z (clipped at its bounds): rows (1 + 2K, n_params)."""
+    """The :func:`centre_row`, then for each parameter in ``names`` that row with its z moved by
+    +STEP_Z and by −STEP_Z (clipped at its bounds): rows (1 + 2K, n_params)."""
     prob, model = fit.problem, fit.problem.model
-    P0 = fit.parameter_row()
+    P0 = centre_row(fit)
     rows = [P0]
     for n in names:
         j, p = model.param_index[n], model.parameter(n)
