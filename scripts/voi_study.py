@@ -57,7 +57,7 @@ def one(model, pid: str, noise: str, design: str, seed: int, draws: int, horizon
                                                                  P[model.param_index[n]])) for n in tab["parameter"]]
     return {"patient": pid, "noise": noise, "contenders": voi.contenders, "evpi": voi.evpi,
             "evpi90": [voi.evpi_lo90, voi.evpi_hi90], "null_max95": voi.null_max95, "summary": voi.summary(),
-            "table": tab.round(4).to_dict(orient="records"),
+            "table": tab.round(4).to_dict(orient="records"), "pairs": voi.pairs.head(4).round(4).to_dict(orient="records"),
             "measurements": voi.measurements.groupby("parameter", sort=False).head(6).round(3).to_dict(orient="records"),
             "cpu_s": {k: round(v, 2) for k, v in cpu.items()}, "voi_wall_s": round(voi.seconds, 2), "notes": voi.notes}
 

@@ -130,3 +130,20 @@ def test_recommend_writes_what_would_decide_this(hpa_depressed_1, tmp_path, caps
     assert list(t["parameter"]) == list(v.table["parameter"])          # the same draws and streams: reproducible
     assert "## What would decide this" in (tmp_path / "what-would-decide.md").read_text(encoding="utf-8")
     assert "what would decide this" in capsys.readouterr().out
+
+
+def test_two_parameters_that_decide_only_together_show_as_a_pair():
+    """L1 = a + b·θ·ψ: knowing θ or ψ alone is worth nothing (E(L1 | θ) = a), knowing both
+    E max(0, −a − bθψ)."""
+    from opiaxis.calibrate.voi import evppi_pairs
+    rng = np.random.default_rng(3)
+    n, a, b = 20000, 0.2, 0.8
+    th, psi, om = rng.standard_normal((3, n))
+    L = np.vstack([np.zeros(n), a + b * th * psi])
+    Z = np.column_stack([th, psi, om])
+    single = evppi(L, Z)
+    pair = evppi_pairs(L, Z, [(0, 1), (0, 2)])
+    want = np.maximum(0.0, -(a + b * th * psi)).mean()
+    assert single.max() < 0.05 * want
+    assert pair[0] == pytest.approx(want, rel=0.05)
+    assert pair[1] < 0.05 * want

@@ -32,6 +32,9 @@ correlated 0.56 with the naloxegol-versus-SSRI loss difference over 20 draws):
   the small-sample bias): a parameter is reported as deciding (``decides``) only when its EVPPI
   exceeds the 95th percentile of the null's maximum over all parameters (family-wise 5% over the
   ~100 uncertain parameters). ``evppi_excess`` is the EVPPI minus the null's mean for that parameter.
+  The top :data:`TOP` parameters are also taken two at a time (:func:`evppi_pairs`: the regression on
+  both z and their product, its own bootstrap and permutation null over the pairs): two parameters
+  that decide only together (the bowel's own rate and the opioid's slowing of it) show there.
 
 Then, for the top parameters by EVPPI (:data:`TOP`), **which measurement informs each**:
 
@@ -94,6 +97,7 @@ class ValueOfInformation:
     null_max95: float                # 95th percentile of the permutation null's maximum EVPPI over parameters
     table: pd.DataFrame              # per parameter, by EVPPI (see :func:`value_of_information`)
     measurements: pd.DataFrame       # parameter, condition, readout, sensitivity, sd_now, sd_after
+    pairs: pd.DataFrame = field(default_factory=pd.DataFrame)   # the top parameters two at a time (:func:`evppi_pairs`)
     draws: int = 0
     mid: float = 0.1                 # the utility's minimal important difference (loss units)
     seconds: float = 0.0
@@ -128,6 +132,14 @@ class ValueOfInformation:
             lines.append(f"| {r['parameter']} | {r['evppi']:.3f} ({r['evppi_lo90']:.3f}–{r['evppi_hi90']:.3f}) | "
                          f"{r['evppi_excess']:+.3f} | {'yes' if r['decides'] else 'no'} | {r['sd_ratio']:.2f} | "
                          f"{r['informed_by']} | {r['informative_readouts'] or '(not among the top)'} |")
+        if len(self.pairs):
+            lines += ["", "Two at a time (regression on both and their product; the null's maximum over pairs "
+                      f"{self.pairs['null_max95'].iloc[0]:.3f}):", "",
+                      "| parameters | EVPPI (90%) | gain over the better alone | decides |", "|---|---|---|---|"]
+            for _, r in self.pairs.head(3).iterrows():
+                lines.append(f"| {r['parameter_1']} + {r['parameter_2']} | {r['evppi']:.3f} "
+                             f"({r['evppi_lo90']:.3f}–{r['evppi_hi90']:.3f}) | {r['gain_over_single']:+.3f} | "
+                             f"{'yes' if r['decides'] else 'no'} |")
         lines += ["", *(f"- {n}" for n in self.notes)]
         return "\n".join(lines) + "\n"
 
@@ -142,22 +154,41 @@ def evpi(L: np.ndarray) -> float:
     return float(L.mean(axis=1).min() - L.min(axis=0).mean())
 
 
+def _standardised(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sd = Z.std(axis=0)
+    return (Z - Z.mean(axis=0)) / np.where(sd > 0, sd, 1.0), sd > 0
+
+
+def _regression_evppi(L: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """min_c E L_c − E min_c Ê(L_c | design), Ê the least-squares fit on each design A[k] (n, d)."""
+    fitted = A @ (np.linalg.pinv(A) @ L.T[None])                         # (K, n, C)
+    return np.maximum(L.mean(axis=1).min() - fitted.min(axis=2).mean(axis=1), 0.0)
+
+
 def evppi(L: np.ndarray, Z: np.ndarray, degree: int = DEGREE) -> np.ndarray:
     """EVPPI of each column of ``Z`` (draws, parameters) for the decision among the rows of ``L``
     (candidates, draws): min_c E L_c − E min_c Ê(L_c | z), Ê the least-squares polynomial of
     ``degree`` in z (Strong, Oakley & Brennan 2014's regression estimator with a polynomial
     smoother). A column that is constant over the draws gets 0."""
     L, Z = np.asarray(L, float), np.atleast_2d(np.asarray(Z, float))
-    n = L.shape[1]
-    if Z.shape[0] != n:
-        raise ValueError(f"Z has {Z.shape[0]} rows for {n} draws")
-    sd = Z.std(axis=0)
-    X = (Z - Z.mean(axis=0)) / np.where(sd > 0, sd, 1.0)               # (n, K), standardised for conditioning
-    A = np.stack([X ** d for d in range(degree + 1)], axis=-1)           # (n, K, degree+1)
-    A = np.moveaxis(A, 1, 0)                                             # (K, n, degree+1)
-    fitted = A @ (np.linalg.pinv(A) @ L.T[None])                         # (K, n, C)
-    out = L.mean(axis=1).min() - fitted.min(axis=2).mean(axis=1)
-    return np.where(sd > 0, np.maximum(out, 0.0), 0.0)
+    if Z.shape[0] != L.shape[1]:
+        raise ValueError(f"Z has {Z.shape[0]} rows for {L.shape[1]} draws")
+    X, varies = _standardised(Z)
+    A = np.moveaxis(np.stack([X ** d for d in range(degree + 1)], axis=-1), 1, 0)   # (K, n, degree+1)
+    return np.where(varies, _regression_evppi(L, A), 0.0)
+
+
+def evppi_pairs(L: np.ndarray, Z: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """EVPPI of pairs of columns of ``Z`` known together: the regression on 1, z₁, z₂ and z₁·z₂ (the
+    interaction lets one parameter change the other's effect, e.g. how much of a slow bowel is the
+    opioid's). Biased upward like :func:`evppi`, more so (four coefficients)."""
+    L, Z = np.asarray(L, float), np.atleast_2d(np.asarray(Z, float))
+    if not pairs:
+        return np.zeros(0)
+    X, _ = _standardised(Z)
+    a, b = X[:, [i for i, _ in pairs]], X[:, [j for _, j in pairs]]
+    A = np.moveaxis(np.stack([np.ones_like(a), a, b, a * b], axis=-1), 1, 0)         # (pairs, n, 4)
+    return _regression_evppi(L, A)
 
 
 def _bootstrap(L, Z, rng, B: int) -> tuple[np.ndarray, np.ndarray]:
@@ -464,6 +495,29 @@ def _parameter_table(L: np.ndarray, names: list[str], Z: np.ndarray, rng) -> tup
     return t.sort_values("evppi", ascending=False, kind="stable", ignore_index=True), boot_evpi, null_max95
 
 
+def _pair_table(L: np.ndarray, names: list[str], Z: np.ndarray, top: list[str], single: pd.Series,
+                rng) -> pd.DataFrame:
+    """EVPPI of the ``top`` parameters two at a time (:func:`evppi_pairs`) with its bootstrap interval,
+    the permutation null's 95th percentile of the maximum over the pairs, and the gain over the
+    better of the two alone (``single``: EVPPI by name)."""
+    idx = [names.index(n) for n in top]
+    pairs = [(idx[a], idx[b]) for a in range(len(idx)) for b in range(a + 1, len(idx))]
+    cols = ["parameter_1", "parameter_2", "evppi", "evppi_lo90", "evppi_hi90", "null_max95", "decides",
+            "gain_over_single"]
+    if not pairs:
+        return pd.DataFrame(columns=cols)
+    ev = evppi_pairs(L, Z, pairs)
+    n = L.shape[1]
+    boot = np.array([evppi_pairs(L[:, i], Z[i], pairs) for i in rng.integers(0, n, (BOOTSTRAPS, n))])
+    null = np.array([evppi_pairs(L[:, rng.permutation(n)], Z, pairs) for _ in range(PERMUTATIONS)])
+    q = float(np.percentile(null.max(axis=1), 95))
+    t = pd.DataFrame({"parameter_1": [names[i] for i, _ in pairs], "parameter_2": [names[j] for _, j in pairs],
+                      "evppi": ev, "evppi_lo90": np.percentile(boot, 5, axis=0),
+                      "evppi_hi90": np.percentile(boot, 95, axis=0), "null_max95": q, "decides": ev > q + 1e-9})
+    t["gain_over_single"] = t["evppi"] - np.maximum(single[t["parameter_1"]].to_numpy(), single[t["parameter_2"]].to_numpy())
+    return t[cols].sort_values("evppi", ascending=False, kind="stable", ignore_index=True)
+
+
 def value_of_information(fit: FitResult, rec: Recommendation, *, options: Options | None = None, seed: int = 0,
                          top: int = TOP, measurements: bool = True, extra_draws: int = EXTRA_DRAWS) -> ValueOfInformation:
     """What would decide ``rec`` (see the module docstring): EVPI, EVPPI per uncertain parameter
@@ -496,6 +550,7 @@ def value_of_information(fit: FitResult, rec: Recommendation, *, options: Option
     cpu["regressions"] = time.process_time() - cpu["regressions"]
     table = table.join(record_information(fit, list(table["parameter"])), on="parameter")
     top_names = list(table["parameter"].head(top))
+    pairs = _pair_table(L, names, Z, top_names, table.set_index("parameter")["evppi"], rng)
     meas = pd.DataFrame(columns=["parameter", "condition", "readout", "sensitivity", "sd_now", "sd_after"])
     cpu["measurements"] = time.process_time()
     if measurements and top_names:
@@ -507,5 +562,6 @@ def value_of_information(fit: FitResult, rec: Recommendation, *, options: Option
                  + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
     return ValueOfInformation(patient=fit.patient, contenders=names_c, evpi=evpi(L),
                               evpi_lo90=float(np.percentile(boot_evpi, 5)), evpi_hi90=float(np.percentile(boot_evpi, 95)),
-                              null_max95=null_max95, table=table, measurements=meas, draws=int(L.shape[1]), mid=opts.mid,
+                              null_max95=null_max95, table=table, measurements=meas, pairs=pairs,
+                              draws=int(L.shape[1]), mid=opts.mid,
                               seconds=time.perf_counter() - t0, notes=notes)
