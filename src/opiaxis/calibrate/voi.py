@@ -81,6 +81,7 @@ TOP = 5             # parameters whose measurements are looked for
 STEP_Z = 0.5        # finite-difference half-step, prior SD (assumed: within the linear range of most read-outs)
 PROBE_DAYS = 7.0    # a measurement on a candidate: after this many days of it (assumed: one week, a clinic visit)
 INFORMATIVE = 0.9   # a measurement is named as informative when it leaves at most this share of the SD
+REPEATS = 4         # sd_after_repeated: after this many such measurements (assumed: a month of weekly visits)
 MIN_GAIN = 0.05     # ... and takes at least this much off it (prior SD; assumed: less is no use to a decision)
 EXTRA_DRAWS = 40    # posterior draws added to the recommendation's for the regressions (see the module docstring)
 
@@ -96,7 +97,7 @@ class ValueOfInformation:
     evpi_hi90: float
     null_max95: float                # 95th percentile of the permutation null's maximum EVPPI over parameters
     table: pd.DataFrame              # per parameter, by EVPPI (see :func:`value_of_information`)
-    measurements: pd.DataFrame       # parameter, condition, readout, sensitivity, sd_now, sd_after
+    measurements: pd.DataFrame       # parameter, condition, readout, sensitivity, sd_now, sd_after, sd_after_repeated
     pairs: pd.DataFrame = field(default_factory=pd.DataFrame)   # the top parameters two at a time (:func:`evppi_pairs`)
     draws: int = 0
     mid: float = 0.1                 # the utility's minimal important difference (loss units)
@@ -422,21 +423,22 @@ def measurement_table(fit: FitResult, rec: Recommendation, top: list[str], conte
     """Per deciding parameter in ``top``, condition and read-out: the sensitivity (noise SDs of one
     measurement per prior SD), the parameter's SD given the record (:func:`record_covariance` over
     the deciding parameters and their :func:`partners`) and after one such measurement more
-    (:func:`preposterior_sd`)."""
+    (:func:`preposterior_sd`; ``sd_after_repeated``: after :data:`REPEATS` independent ones)."""
     Q = partners(fit, top)
     P = _perturbed_rows(fit, Q)
     Sigma, x_dec = record_covariance(fit, rec, P)
     S = readout_sensitivities(fit, rec, P, x_dec, Q, contenders_, opts)
     after = preposterior_sd(Sigma, S.to_numpy())
+    after4 = preposterior_sd(Sigma, REPEATS ** 0.5 * S.to_numpy())   # k independent ones: information k·ssᵀ
     rows = []
     for n in top:
         k = Q.index(n)
         sd_now = float(np.sqrt(Sigma[k, k]))
-        for (cond, rname), s, a in zip(S.index, S[n].to_numpy(), after[:, k]):
+        for (cond, rname), s, a, a4 in zip(S.index, S[n].to_numpy(), after[:, k], after4[:, k]):
             if abs(s) > 0.05 or a < sd_now - 1e-3:
                 rows.append({"parameter": n, "condition": cond, "readout": rname, "sensitivity": float(s),
-                             "sd_now": sd_now, "sd_after": float(a)})
-    cols = ["parameter", "condition", "readout", "sensitivity", "sd_now", "sd_after"]
+                             "sd_now": sd_now, "sd_after": float(a), "sd_after_repeated": float(a4)})
+    cols = ["parameter", "condition", "readout", "sensitivity", "sd_now", "sd_after", "sd_after_repeated"]
     return pd.DataFrame(rows, columns=cols).sort_values(["parameter", "sd_after"], kind="stable", ignore_index=True)
 
 
@@ -449,7 +451,8 @@ def _informative(meas: pd.DataFrame, name: str, k: int = 3) -> str:
         if not len(mine):
             return "none: no read-out is sensitive to it"
         r = next(mine.nsmallest(1, "sd_after").itertuples())
-        return f"none (best: {r.readout} {r.condition}, SD {r.sd_now:.2f}→{r.sd_after:.2f})"
+        return (f"none (best: {r.readout} {r.condition}, SD {r.sd_now:.2f}→{r.sd_after:.2f}; "
+                f"{REPEATS} of them →{r.sd_after_repeated:.2f})")
     return "; ".join(f"{r.readout} {r.condition} (SD {r.sd_now:.2f}→{r.sd_after:.2f})"
                      for r in m.nsmallest(k, "sd_after").itertuples())
 
@@ -551,7 +554,8 @@ def value_of_information(fit: FitResult, rec: Recommendation, *, options: Option
     table = table.join(record_information(fit, list(table["parameter"])), on="parameter")
     top_names = list(table["parameter"].head(top))
     pairs = _pair_table(L, names, Z, top_names, table.set_index("parameter")["evppi"], rng)
-    meas = pd.DataFrame(columns=["parameter", "condition", "readout", "sensitivity", "sd_now", "sd_after"])
+    meas = pd.DataFrame(columns=["parameter", "condition", "readout", "sensitivity", "sd_now", "sd_after",
+                                 "sd_after_repeated"])
     cpu["measurements"] = time.process_time()
     if measurements and top_names:
         meas = measurement_table(fit, rec, top_names, names_c, opts)
