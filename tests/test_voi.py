@@ -147,3 +147,13 @@ def test_two_parameters_that_decide_only_together_show_as_a_pair():
     assert single.max() < 0.05 * want
     assert pair[0] == pytest.approx(want, rel=0.05)
     assert pair[1] < 0.05 * want
+
+
+def test_a_recommendation_without_its_draws_is_refused():
+    import pandas as pd
+    from opiaxis.calibrate.recommend import Recommendation
+    from opiaxis.calibrate.voi import value_of_information
+    from opiaxis.errors import OpiaxisInputError
+    rec = Recommendation("P1", pd.DataFrame(), pd.DataFrame())
+    with pytest.raises(OpiaxisInputError, match="decision draws"):
+        value_of_information(None, rec)

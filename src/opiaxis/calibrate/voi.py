@@ -552,7 +552,9 @@ def value_of_information(fit: FitResult, rec: Recommendation, *, options: Option
     table, boot_evpi, null_max95 = _parameter_table(L, names, Z, rng)
     cpu["regressions"] = time.process_time() - cpu["regressions"]
     table = table.join(record_information(fit, list(table["parameter"])), on="parameter")
-    top_names = list(table["parameter"].head(top))
+    top_names = list(table["parameter"].head(top)) if len(names_c) > 1 else []
+    if len(names_c) == 1:
+        notes.append("one candidate ranked: nothing to decide between, no measurement looked for")
     pairs = _pair_table(L, names, Z, top_names, table.set_index("parameter")["evppi"], rng)
     meas = pd.DataFrame(columns=["parameter", "condition", "readout", "sensitivity", "sd_now", "sd_after",
                                  "sd_after_repeated"])
