@@ -105,7 +105,7 @@ def recommend_command(path: Path = typer.Argument(..., help="patient table (as f
               voi: bool = typer.Option(False, "--voi/--no-voi",
                                        help="what would decide this: EVPI, EVPPI per parameter and the measurements "
                                             "that inform the deciding ones (voi.csv, voi-measurements.csv, "
-                                            "what-would-decide.md; ~1-3 s more)")):
+                                            "what-would-decide.md; ~4-6 CPU-s more)")):
     """Rank candidate interventions for one patient by posterior expected utility; phenotype / risk strata."""
     try:
         from ..calibrate.fit import fit_patient, read_patients
