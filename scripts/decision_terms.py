@@ -94,37 +94,20 @@ def attribution(fit, combos, P, Pd, opts, top=12) -> pd.DataFrame:
 
 def z_of(p, typical: float, value: float) -> float:
     """The standard-normal deviate of ``value`` in parameter ``p``'s population distribution."""
-    v = p.variability
-    if v.kind == "lognormal":
-        return float(np.log(value / typical) / v.omega)
-    if v.kind == "normal":
-        return float((value - typical) / v.spread)
-    def logit(x):
-        x = np.clip(x, 1e-12, 1 - 1e-12)
-        return np.log(x / (1 - x))
-    return float((logit(value) - logit(typical)) / v.spread)
+    return float(p.variability.z_of(typical, value))
 
 
 def informed(fit, names: list[str], P: np.ndarray) -> pd.DataFrame:
-    """How much the data inform each parameter, in its prior's standard-normal space: the truth's z,
-    the posterior's mean and SD of z (fitted: the Laplace posterior; screened and unfitted: the
-    linear conditional at the fitted MAP, :class:`UnfittedPosterior`; otherwise the prior N(0, 1)),
-    and how: ``fitted``, ``conditioned`` or ``prior`` (no read-out of the record depends on it, e.g.
-    the PK of a drug never given). A decision that turns on a ``prior`` parameter, or on one whose
-    posterior SD is near 1, cannot be learned from this record by any inference."""
-    prob, model, rows = fit.problem, fit.problem.model, []
-    for n in names:
-        j = model.param_index[n]
-        z_true = z_of(model.parameter(n), prob.base[j], P[j])
-        if n in fit.names:
-            k = fit.names.index(n)
-            rows.append((n, z_true, fit.z[k], np.sqrt(fit.cov[k, k]), "fitted"))
-        elif fit.unfitted is not None and n in fit.unfitted.names:
-            k = fit.unfitted.names.index(n)
-            rows.append((n, z_true, fit.unfitted.mean[k], np.linalg.norm(fit.unfitted.chol[k]), "conditioned"))
-        else:
-            rows.append((n, z_true, 0.0, 1.0, "prior"))
-    return pd.DataFrame(rows, columns=["parameter", "z_truth", "z_posterior", "sd_posterior", "informed_by"]).set_index("parameter")
+    """How much the data inform each parameter (:func:`opiaxis.calibrate.voi.record_information`:
+    the posterior's mean and SD of z, fitted, conditioned or prior), with the truth's z beside it.
+    A decision that turns on a ``prior`` parameter, or on one whose posterior SD is near 1, cannot be
+    learned from this record by any inference."""
+    from opiaxis.calibrate.voi import record_information
+    prob, model = fit.problem, fit.problem.model
+    t = record_information(fit, names).rename(columns={"sd_ratio": "sd_posterior"})
+    t.insert(0, "z_truth", [z_of(model.parameter(n), prob.base[model.param_index[n]], P[model.param_index[n]])
+                            for n in names])
+    return t
 
 
 def profile(fit, P: np.ndarray, names: list[str], span: float = 2.5, points: int = 11) -> pd.DataFrame:

@@ -323,6 +323,7 @@ class Recommendation:
     draws_loss: dict = field(default_factory=dict)   # {candidate: (draws,) loss}
     trajectories: dict = field(default_factory=dict)  # {candidate: {variable: (draws, T)}}, "_times"
     screened: dict = field(default_factory=dict)      # {combination: expected loss on the search draws}
+    parameters: np.ndarray | None = None              # (draws, n_params): the decision draws' parameter rows
 
     def figure(self, path, top: int = 3) -> Path:
         """PNG: the utility's variables over the horizon under the top candidates (median and 90%
@@ -366,7 +367,7 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                        P: np.ndarray | None = None, adjunct_bases: list[str] | None = None, rtol: float | None = None,
                        trajectories: dict | None = None, condition_unfitted: bool = True, stack: bool = True,
                        search_draws: int = 8, screened: dict | None = None, consistent_draws: bool = False,
-                       search_race_sds: float | None = None):
+                       search_race_sds: float | None = None, draw_rows: list | None = None):
     """Per-draw outcomes of each candidate: ``({candidate: {outcome: array}}, kinds, notes, t_dec)``.
     ``P``: parameter rows to use instead of posterior draws (e.g. the true parameters).
     ``adjunct_bases``: add the adjuncts to these base candidates (default: the one with the best
@@ -385,7 +386,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
     combination dropped inside the search, on the first half of them). ``search_race_sds``: the
     racing threshold inside the search (default :data:`STAGE_RACE_SDS`; ``inf``: no racing there).
     ``consistent_draws``: only posterior draws that the data do not contradict
-    (``FitResult.draw_parameters(consistent=True)``; ``recommend`` asks for them)."""
+    (``FitResult.draw_parameters(consistent=True)``; ``recommend`` asks for them). ``draw_rows``: a
+    list the draws' parameter rows are appended to (the value of information, :mod:`.voi`)."""
     prob = fit.problem
     model, sim = prob.model, prob.sim
     opts = options or load_options()
@@ -402,6 +404,8 @@ def predicted_outcomes(fit: FitResult, *, horizon_days: float = 28.0, draws: int
                                        end_states=True)
         if draws == 1:
             P[0], x_end = fit.parameter_row(), None
+    if draw_rows is not None:
+        draw_rows.append(P)
     x0 = _decision_state(prob, P, t_dec, rtol, x_end)
     times = np.arange(t_dec, t_dec + H + 1e-9, step_h)
     runs = _Runs(sim, model, P, x0, times, t_dec, H, rtol, notes, trajectories is not None)
@@ -902,12 +906,15 @@ def recommend(fit: FitResult, *, horizon_days: float = 28.0, draws: int = 30, se
     opts = options or load_options(weights=weights)
     traj: dict = {}
     screened: dict = {}
+    rows: list = []
     results, kinds, notes, t_dec = predicted_outcomes(fit, horizon_days=horizon_days, draws=draws, seed=seed,
                                                       decision_time=decision_time, options=opts, step_h=step_h,
                                                       trajectories=traj, condition_unfitted=condition_unfitted,
-                                                      screened=screened, consistent_draws=consistent_draws)
+                                                      screened=screened, consistent_draws=consistent_draws,
+                                                      draw_rows=rows)
     table = rank(results, kinds, opts.weights, opts.mid)
     from .stratify import phenotype
     strata = phenotype(fit)
     return Recommendation(fit.patient, table, strata, notes, draws, horizon_days * 24, t_dec,
-                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"], traj, screened)
+                          _time.perf_counter() - t, opts.describe(), table.attrs["loss"], traj, screened,
+                          parameters=rows[0] if rows else None)

@@ -101,7 +101,11 @@ def recommend_command(path: Path = typer.Argument(..., help="patient table (as f
               sample: int = typer.Option(0, "--sample"),
               regimen: Optional[list[str]] = typer.Option(None, "--regimen"),
               modules: Optional[str] = typer.Option(None),
-              seed: int = typer.Option(0)):
+              seed: int = typer.Option(0),
+              voi: bool = typer.Option(False, "--voi/--no-voi",
+                                       help="what would decide this: EVPI, EVPPI per parameter and the measurements "
+                                            "that inform the deciding ones (voi.csv, voi-measurements.csv, "
+                                            "what-would-decide.md; ~4-6 CPU-s more)")):
     """Rank candidate interventions for one patient by posterior expected utility; phenotype / risk strata."""
     try:
         from ..calibrate.fit import fit_patient, read_patients
@@ -132,10 +136,25 @@ def recommend_command(path: Path = typer.Argument(..., help="patient table (as f
         _fmt_table(rec.strata, ["stratum", "status", "evidence"], f"patient {pid}: phenotype / risk strata", console)
         for msg in res.messages + rec.notes:
             err_console.print(f"[yellow]note:[/] {msg}", highlight=False)
+        if voi:
+            _write_voi(res, rec, opts, seed, out)
         console.print(f"wrote {out / 'ranking.csv'}, {out / 'strata.csv'}, {out / 'parameters.csv'}, "
                       f"{out / 'utility.txt'}, {out / 'trajectories.png'} (fit {res.seconds:.1f} s, recommend {rec.seconds:.1f} s)")
     except OpiaxisError as exc:
         fail(exc)
+
+
+def _write_voi(fit, rec, opts, seed: int, out: Path) -> None:
+    """The value-of-information read-out of a recommendation (:mod:`opiaxis.calibrate.voi`): its
+    files and one console line."""
+    from ..calibrate.voi import value_of_information
+    v = value_of_information(fit, rec, options=opts, seed=seed)
+    v.table.to_csv(out / "voi.csv", index=False)
+    v.measurements.to_csv(out / "voi-measurements.csv", index=False)
+    (out / "what-would-decide.md").write_text(v.markdown(), encoding="utf-8")
+    console.print(v.summary() + f" ({v.seconds:.1f} s; {out / 'voi.csv'}, {out / 'what-would-decide.md'})",
+                  highlight=False)
+
 
 def stratify_command(path: Path = typer.Argument(..., help="cohort: patient table with many patients (CSV or Parquet)"),
              out: Path = typer.Option(Path("opiaxis-stratify"), "--out", "-o"),

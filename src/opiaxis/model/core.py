@@ -63,6 +63,22 @@ class Variability:
         t = np.clip(typical, 1e-12, 1 - 1e-12)
         return 1.0 / (1.0 + np.exp(-(np.log(t / (1 - t)) + self.spread * z)))
 
+    def z_of(self, typical: np.ndarray | float, value: np.ndarray | float) -> np.ndarray:
+        """The standard-normal deviate of ``value`` (the inverse of :meth:`apply`; a value clipped at
+        a parameter's bound gives the bound's deviate)."""
+        typical, value = np.asarray(typical, float), np.asarray(value, float)
+        if self.spread == 0:
+            return np.zeros(np.broadcast(typical, value).shape)
+        if self.kind == "lognormal":
+            return np.log(np.maximum(value, 1e-300) / np.maximum(typical, 1e-300)) / self.omega
+        if self.kind == "normal":
+            return (value - typical) / self.spread
+
+        def logit(x):
+            x = np.clip(x, 1e-12, 1 - 1e-12)
+            return np.log(x / (1 - x))
+        return (logit(value) - logit(typical)) / self.spread
+
     def describe(self) -> str:
         return {"lognormal": f"log-normal, CV {self.spread:.0%}",
                 "normal": f"normal, SD {self.spread:g}",
