@@ -1065,10 +1065,14 @@ def _nonlinear_screen(prob, candidates, info, Ss, g0s, min_info) -> dict:
         ys.append(gy)
         oks.append(ok)
         flag.append(np.full(len(ok), len(d) > 0 and m > chi2.ppf(0.999, max(len(d), 1))))
+    # only parameters that reach a flagged read-out at all: upstream of its latent variables in the
+    # model's equations (:meth:`Model.parameters_upstream`; another one can move it only by the
+    # integration's noise) and with a local sensitivity there that is not exactly 0
+    up = prob.model.parameters_upstream({v for g, f in zip(prob.groups, flag) if f.any()
+                                         for v in [*(v for v, _ in g[1].latents), *g[1].taxa]})
     flag = np.concatenate(flag) & np.concatenate(oks)
-    # only parameters that reach a flagged read-out at all (a local sensitivity exactly 0 there: not
-    # on its path in the model's equations)
-    reach = np.abs(np.concatenate(Ss, axis=1)[:, flag]).max(axis=1, initial=0.0) > 1e-9
+    reach = (np.abs(np.concatenate(Ss, axis=1)[:, flag]).max(axis=1, initial=0.0) > 1e-9) & \
+        np.array([n in up for n in candidates], bool)
     weak = [k for k in range(len(candidates)) if info[k] < min_info and reach[k]]
     if not flag.any() or not weak:
         return {}
