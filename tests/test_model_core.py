@@ -103,3 +103,16 @@ def test_full_model_has_the_interface_variables(model):
     for name in ("mor_occupancy_central", "mor_agonism_central", "mor_enteric_occupancy",
                  "mor_enteric_agonism", "kor_agonism", "mor_availability_pet"):
         assert name in model.assignment_index
+
+
+def test_parameters_upstream_follow_the_equations_one_way():
+    """Model.parameters_upstream: a read-out's parameters through assignments, ODEs, initial values
+    and dose targets; never those of a module it does not depend on (the fit's screen skips those)."""
+    pk = pk_module()
+    pk.parameter("drug_F", 0.5, "dimensionless", "assumed: test")
+    pk.dose_target("drug.oral", "drug_central", bioavailability="drug_F")
+    model = compose([pk, effect_module()])
+    assert model.parameters_upstream({"drug_plasma"}) == {"drug_V", "drug_CL", "conv", "drug_F"}
+    assert model.parameters_upstream({"signal"}) == {"drug_V", "drug_CL", "conv", "drug_F", "k_eff", "kd"}
+    assert model.parameters_upstream({"drug_central"}) == {"drug_V", "drug_CL", "drug_F"}
+    assert model.parameters_upstream({"kd"}) == {"kd"}

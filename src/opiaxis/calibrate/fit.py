@@ -960,7 +960,7 @@ def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=N
     if K == 0 or prob.n_obs == 0:
         return pd.DataFrame({"parameter": candidates, "information": np.zeros(K), "local_information": np.zeros(K)})
     Z = np.vstack([np.zeros(K), step * np.eye(K)])
-    preds = prob.predictions(prob.params(Z))
+    preds = _screen_predictions(prob, prob.params(Z))
     info = np.zeros(K)
     Ss, g0s = [], []
     for (name, term, rows, tidx, y, cens, lim), x in zip(prob.groups, preds):
@@ -985,6 +985,30 @@ def screen(model: Model, data: PatientData, candidates: list[str], *, readouts=N
     # the fit's first Jacobian where its parameters were screened (:func:`_screen_start`)
     out.attrs["runs"] = ScreenRuns(candidates=list(candidates), step=step, predictions=preds)
     return out
+
+
+def _screen_predictions(prob: Problem, P: np.ndarray) -> list[np.ndarray]:
+    """:meth:`Problem.predictions` of the screen's rows ``P`` (row 0 the median, row 1 + k candidate
+    k moved), simulating only the rows that can differ from row 0. A row is not simulated, and gets
+    row 0's predictions, when (a) it is bitwise row 0 (a log-normal parameter whose typical value is
+    0, or one clipped at a bound: the kernel is deterministic, so its simulation is row 0's), or
+    (b) its candidate is not upstream of any observed read-out in the model's equations
+    (:meth:`Model.parameters_upstream`): the exact solution of every read-out is then row 0's, and
+    a simulated row differs from it only through the step-size control, which sees all states (the
+    recovery design's 30 such candidates of 88: at most 1.1e-5 noise SDs; a 7-day buprenorphine
+    record's 40: at most 0.013 at rtol 1e-3, 1e-4 at 1e-5, i.e. noise that vanishes with the
+    tolerance; against the 0.3 information threshold; ``tests/test_fit_speed.py``). Their sensitivities are then exactly 0, so the
+    nonlinear screen does not secant-test them either (it could not promote them: they cannot move
+    a read-out)."""
+    names = {v for g in prob.groups for v, _ in g[1].latents} | {t for g in prob.groups for t in g[1].taxa}
+    up = prob.model.parameters_upstream(names)
+    run = np.r_[True, [n in up for n in prob.names]] & ~np.all(P == P[:1], axis=1)
+    run[0] = True
+    sim = np.flatnonzero(run)
+    at = np.zeros(len(P), int)
+    at[sim] = np.arange(len(sim))
+    preds = prob.predictions(P[sim])
+    return [x[at] for x in preds]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1041,10 +1065,14 @@ def _nonlinear_screen(prob, candidates, info, Ss, g0s, min_info) -> dict:
         ys.append(gy)
         oks.append(ok)
         flag.append(np.full(len(ok), len(d) > 0 and m > chi2.ppf(0.999, max(len(d), 1))))
+    # only parameters that reach a flagged read-out at all: upstream of its latent variables in the
+    # model's equations (:meth:`Model.parameters_upstream`; another one can move it only by the
+    # integration's noise) and with a local sensitivity there that is not exactly 0
+    up = prob.model.parameters_upstream({v for g, f in zip(prob.groups, flag) if f.any()
+                                         for v in [*(v for v, _ in g[1].latents), *g[1].taxa]})
     flag = np.concatenate(flag) & np.concatenate(oks)
-    # only parameters that reach a flagged read-out at all (a local sensitivity exactly 0 there: not
-    # on its path in the model's equations)
-    reach = np.abs(np.concatenate(Ss, axis=1)[:, flag]).max(axis=1, initial=0.0) > 1e-9
+    reach = (np.abs(np.concatenate(Ss, axis=1)[:, flag]).max(axis=1, initial=0.0) > 1e-9) & \
+        np.array([n in up for n in candidates], bool)
     weak = [k for k in range(len(candidates)) if info[k] < min_info and reach[k]]
     if not flag.any() or not weak:
         return {}

@@ -342,6 +342,34 @@ class Model:
                 n for m in self.modules if not (m.states or m.assignments or m.odes) for n in m.parameters)
         return cached
 
+    def parameters_upstream(self, names) -> frozenset[str]:
+        """The parameters that can change the states or assignments ``names`` over a simulation,
+        from the equations' structure: the transitive closure of "uses" over the ODE right-hand
+        sides, the assignments, the initial values and the dose targets' parameters (bioavailability,
+        lag, dose exponent, reference dose: the dose events' parameters). A parameter outside it does
+        not appear in any equation that feeds ``names``, so the exact solution of ``names`` does not
+        depend on it (a numerical solution does only through the step-size control, which sees
+        every state)."""
+        graph = self.__dict__.get("_uses")
+        if graph is None:
+            graph = {s.name: {str(v) for v in self.odes[s.name].free_symbols} for s in self.states}
+            for s in self.states:
+                if isinstance(s.initial, sp.Expr):
+                    graph[s.name] |= {str(v) for v in s.initial.free_symbols}
+            for a in self.assignments:
+                graph[a.name] = {str(v) for v in a.expr.free_symbols}
+            for dt in self.dose_targets.values():
+                graph[dt.state] = graph.get(dt.state, set()) | {
+                    p for p in (dt.bioavailability, dt.lag, dt.dose_exponent, dt.reference_dose) if p}
+            self._uses = graph
+        seen, todo = set(), list(names)
+        while todo:
+            v = todo.pop()
+            if v not in seen:
+                seen.add(v)
+                todo += graph.get(v, ())
+        return frozenset(seen & set(self.param_index))
+
     def interface_variables(self) -> list[Assignment]:
         return [a for a in self.assignments if a.interface]
 
