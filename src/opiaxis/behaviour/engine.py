@@ -47,7 +47,7 @@ deaths in a small cohort; confidence intervals come from a bootstrap over patien
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -396,7 +396,7 @@ class CohortSim:
 
     def __init__(self, c: Cohort, arms, days: int, *, dt: float = 6.0, immortal: bool = False,
                  inpatient_days=None, reentry: bool = False, stop_when=None, adjunct_doses=None,
-                 abstinent_days=None):
+                 abstinent_days=None, exit_tapers: bool = False):
         self.c = c
         self.days = int(days)
         self.dt = float(dt)
@@ -408,10 +408,14 @@ class CohortSim:
                                               np.arange(1.0, self.dt, 1.0)]))
         self.immortal = immortal
         self.reentry = reentry
+        # planned exits: a patient deciding to leave methadone may leave through the medication's exit
+        # taper (methadone_exit_taper_fraction; population cohorts such as Sordo's, not fixed-term trials)
+        self.exit_tapers = exit_tapers
         self.stop_when = stop_when
         n = c.n
         defaults = default_treatments()
         self.treat = [a if isinstance(a, Treatment) else defaults[a] for a in arms]
+        self.treat0 = list(self.treat)   # as assigned (an exit taper changes a patient's medication until re-entry)
         self.tx = np.array([TX_CODES[t.kind] for t in self.treat], dtype=np.int64)
         self.arm0 = self.tx.copy()
         self.ev = Evaluator(c.model)
@@ -523,7 +527,8 @@ class CohortSim:
         ``overdose`` (after a use, or after a methadone/buprenorphine dose scored as an exposure); ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
         after the use); ``death`` (detail: overdose or other cause); ``induction`` and
         ``induction_failed`` (detail: why); ``discharge`` (leaving inpatient care);
-        ``dropout`` (leaving treatment; detail: why); ``taper_completed``; ``reentry``;
+        ``dropout`` (leaving treatment; detail: why); ``taper_start`` (a planned exit through the
+        medication's exit taper begins; detail: the tapered medication); ``taper_completed``; ``reentry``;
         ``forced_abstinence`` and ``release`` (prison/hospital without access); ``solver_failure``
         (the patient's ODE step failed: reported, and the patient leaves the simulation)."""
         df = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
@@ -970,7 +975,7 @@ class CohortSim:
                     f = B["dropout_medication_factor"][i] if T != TX_NOREPL and not pre else 1.0
                     h = B["dropout_rate"][i] * f * np.exp(B["dropout_craving_beta"][i] * (crav - 0.5)
                                                           + B["dropout_use_beta"][i] * last7[i])
-                    if u[1] < 1 - np.exp(-h * 24.0):
+                    if u[1] < 1 - np.exp(-h * 24.0) and not (not pre and self._start_exit_taper(i, k)):
                         self.in_tx[i] = False
                         if self.rec.dropout_day[i] < 0:
                             self.rec.dropout_day[i] = k
@@ -984,12 +989,30 @@ class CohortSim:
                   and self.t_start + (k + 1) * 24.0 > self.abst_until[i]):
                 if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):
                     self.in_tx[i] = True
+                    self.treat[i] = self.treat0[i]
                     self.tx_day0[i] = k + 1
                     self._event(i, self.t_start + (k + 1) * 24.0, k, "reentry", self.treat[i].describe())
             self.rec.in_tx[i, k] = self.in_tx[i]
         self.rec.surv[:, k] = self.S
         if self.stop_when is not None:
             self.active &= ~self.stop_when(self, k)
+
+    def _start_exit_taper(self, i, k) -> bool:
+        """Patient ``i``, deciding on day ``k`` to leave methadone, leaves through the medication's exit
+        taper instead (probability ``methadone_exit_taper_fraction``, a keyed draw so no other draw
+        moves): the taper starts the next day from the day's dose. False (an immediate exit) without
+        exit tapers, for other treatments, or during a taper."""
+        from ..streams import Purpose, Streams
+        med = self.treat[i].medication
+        if not (self.exit_tapers and self.tx[i] == TX_METHADONE and med is not None and med.exit_taper is not None):
+            return False
+        z = Streams(self.c.seed).named_normals([self.c.ids[i]], Purpose.BEHAVIOUR_EVENTS, [f"exit_taper:{int(k)}"])[0, 0]
+        if ndtr(z) >= self.c.B["methadone_exit_taper_fraction"][i]:
+            return False
+        from_day = int(round(k + 1 - self.tx_day0[i])) + 1   # 1-based treatment day of the first tapered dose
+        self.treat[i] = replace(self.treat[i], medication=med.with_exit_taper(from_day))
+        self._event(i, self.t_start + (k + 1) * 24.0, k, "taper_start", self.treat[i].medication.describe())
+        return True
 
     def run(self, progress=None) -> Record:
         """Simulate every day; ``progress(day)`` is called after each day when given."""

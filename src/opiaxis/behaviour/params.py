@@ -294,6 +294,16 @@ _P.append(BParam(
     "a·λ(H)·(1 − H) exceeds the decay (λ the extra-dose rate): a minority with a high base rate escalates "
     "to near-daily use, the rest stay at occasional misuse or none"))
 
+# --- planned exits from methadone maintenance (ninth session; appended last: earlier draws unchanged) --
+_P.append(BParam(
+    "methadone_exit_taper_fraction", 0.572, "dimensionless",
+    "Nosyk et al., Addiction 2012;107:1621 (abstract read): of 25 545 completed methadone maintenance episodes in "
+    "British Columbia 1996-2006, 14 602 began with a dose taper (0.572). The probability that a patient who decides "
+    "to leave methadone treatment (the dropout hazard) leaves through the medication's exit taper instead of at once, "
+    "in cohorts that model planned exits (CohortSim(exit_tapers=True): the population cohort of mortality.ost); drawn "
+    "per decision (keyed draw 'exit_taper:<day>', stream BEHAVIOUR_EVENTS). A dropout during the taper is an "
+    "immediate exit. No between-patient CV (one pooled proportion)"))
+
 
 #: the declarations by name (what this file says; a simulation reads its model's values)
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}
