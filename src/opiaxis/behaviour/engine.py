@@ -240,6 +240,21 @@ def sedated_pao2(pao2, o2_deficit, vent, couser, shift, floor: float = 1.0):
     return np.maximum(np.asarray(pao2, float) - extra, floor)
 
 
+def effect_titration(perceived, habit_tolerance, floor, ceiling: float = 0.99):
+    """The dose a user takes, as a multiple of their habitual dose, to reach the effect they seek:
+    tolerance_level T is the fraction of acute potency lost, so the same effect needs the potency fold
+    Φ = 1/(1 − T) times the dose (the adaptation module's definition); a user doses by the fold they
+    believe they have (``perceived``) relative to the fold their habit was formed at
+    (``habit_tolerance``): (1 − T_habit)/(1 − T_perceived), at least ``floor`` (``dose_floor``). On
+    methadone's cross-tolerance a heroin dose is larger than the habit, after abstinence smaller — the
+    rightward shift of the dose–effect curve that defines tolerance (ninth session; the earlier rule
+    interpolated linearly between floor and habit, so no dose exceeded the habit). T is held below
+    ``ceiling`` (fold at most 100)."""
+    t = np.clip(np.asarray(perceived, float), 0.0, ceiling)
+    t_habit = np.clip(np.asarray(habit_tolerance, float), 0.0, ceiling)
+    return np.maximum((1.0 - t_habit) / (1.0 - t), np.asarray(floor, float))
+
+
 def hypoxaemia_hazard(pao2, h0, exponent, threshold):
     """Hazard (1/h) of a clinical overdose at arterial PO2 ``pao2`` (mmHg): zero at or above
     ``threshold`` (the FDA model's "dangerous" PaO2, 30 mmHg: Mann et al., Clin Pharmacol Ther 2022,
@@ -466,6 +481,8 @@ class CohortSim:
         self._init_learning(n)
         # the tolerance the patient remembers: the tolerance_level at their last use (dosing from habit)
         self.tol_mem = np.clip(self.ev("tolerance_level", c.X, c.P), 0.0, 1.0)
+        # the tolerance at which the habitual dose was formed (the cohort's start: after the run-in)
+        self.tol_habit = self.tol_mem.copy()
         fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
         # extra (non-prescribed) doses of a prescribed opioid: one more tablet of the prescribed strength
         rx = [t.medication if t.kind == "cncp" else None for t in self.treat]
@@ -661,10 +678,11 @@ class CohortSim:
         return rows, use_t, use_amt
 
     def _use_amount(self, i, a, k, tol, U):
-        """The amount of use ``k`` of patient ``i``: users dose to the tolerance they believe they
-        have — partly the true remaining tolerance, partly the tolerance of their last use (memory,
-        habit) — with judgement noise and street purity/potency spread; extra doses of a prescribed
-        opioid are one tablet."""
+        """The amount of use ``k`` of patient ``i``: users dose to the effect they seek at the
+        tolerance they believe they have — partly the true remaining tolerance, partly the tolerance
+        of their last use (memory, habit) —, with judgement noise and street purity/potency spread;
+        extra doses of a prescribed opioid are one tablet. The dose is the habitual dose times the
+        believed potency fold relative to the fold the habit was formed at (:func:`effect_titration`)."""
         B, cmt = self.c.B, self.use_cmt[i]
 
         def lognormal(sd, u):
@@ -672,7 +690,7 @@ class CohortSim:
 
         w = min(max(B["tolerance_insight"][i], 0.0), 1.0)
         perceived = w * min(max(tol[a], 0.0), 1.0) + (1 - w) * self.tol_mem[i]
-        titr = (B["dose_floor"][i] + (1 - B["dose_floor"][i]) * perceived) * lognormal(
+        titr = effect_titration(perceived, self.tol_habit[i], B["dose_floor"][i]) * lognormal(
             B["dose_judgement_sd"][i], U[a, (8, 9, 11)[k]])
         if cmt == "heroin.iv":
             return titr * B["heroin_dose"][i] * lognormal(B["heroin_purity_sd"][i], U[a, 4 + k])

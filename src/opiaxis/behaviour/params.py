@@ -81,15 +81,17 @@ _P = [
     BParam("heroin_purity_sd", 0.4, "dimensionless",
            "assumed: log-scale SD of street purity from use to use (street heroin purity varies 2–3-fold)"),
     BParam("dose_floor", 0.2, "dimensionless",
-           "assumed: after abstinence users take a fraction of their habitual dose that grows with their "
-           "perceived remaining tolerance (dose = habit·(f + (1 − f)·perceived tolerance), perceived tolerance: see "
-           "tolerance_insight); f = 0.2 for a user who believes their tolerance is gone"),
+           "assumed: the smallest fraction of the habitual dose a user takes, for a user who believes their tolerance "
+           "is gone. Since the ninth session users dose to the effect they seek: dose = habit·max((1 − T_habit)/"
+           "(1 − T_perceived), f), the believed potency fold 1/(1 − T) relative to the fold the habit was formed at "
+           "(engine.effect_titration; T = tolerance_level, perceived: see tolerance_insight); before, dose = "
+           "habit·(f + (1 − f)·T_perceived), never above the habit"),
     BParam("fentanyl_dose", 0.3, "mg",
            "assumed: illicit fentanyl per use roughly equianalgesic to the heroin dose", 0.4),
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_hazard_ref", 0.108, "1/h",
+    BParam("od_hazard_ref", 0.271, "1/h",
            "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY; history: "
            "data/calibration.yaml). Hazard of a clinical overdose at PaO2 0 mmHg; below the FDA 'dangerous' "
            "PaO2 (od_pao2_threshold) the hazard is h0·((30 − PaO2)/30)^m (design memo "
@@ -195,7 +197,8 @@ _P.append(BParam(
     "(tolerance_level, lost in abstinence with the moderator's time scale, adapt_tolerance_rate: t½ "
     "~10 d, full recovery ~18.5 d, Ouellet & Pollack 1995). They dose from memory: the perceived "
     "tolerance is w·(true tolerance) + (1 − w)·(tolerance at their last use), and the dose is "
-    "habit·(dose_floor + (1 − dose_floor)·perceived). After forced abstinence (prison, hospital) the "
+    "habit·max((1 − T_habit)/(1 − perceived), dose_floor) since the ninth session (dose to effect: the "
+    "believed potency fold relative to the habit's; engine.effect_titration). After forced abstinence (prison, hospital) the "
     "remembered tolerance is the pre-abstinence one, so the first uses are too large for the "
     "tolerance left — the mechanism proposed for the post-release overdose peak (Binswanger et al., "
     "NEJM 2007;356:157: 'if they return to their usual doses after release, they will have lost "
