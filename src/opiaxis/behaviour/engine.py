@@ -451,16 +451,7 @@ class CohortSim:
         self.outpatient_induction = (self.tx == TX_BUPNX) & ~self.inpatient
         # forced abstinence (prison, hospital without opioids): no access to drugs and no treatment
         # for the first N days, then release; treatment (if any) starts at release
-        self.abst_until = np.full(n, -np.inf)
-        self.release_day = np.full(n, -1, np.int64)
-        if abstinent_days is not None:
-            ab = np.broadcast_to(np.asarray(abstinent_days, float), (n,))
-            bad = (ab > 0) & ~np.isin(self.tx, (TX_NONE, TX_NOREPL, TX_METHADONE))
-            if bad.any():
-                raise ValueError("forced abstinence is followed by no treatment, no_replacement or methadone "
-                                 "(started at release); other treatments start on an inpatient unit")
-            self.abst_until = np.where(ab > 0, c.t + ab * 24.0, -np.inf)
-            self.in_tx &= ~(ab > 0)
+        self._init_abstinence(abstinent_days)
         self.last_use = np.full(n, c.t - 6.0)
         self.tx_day0 = np.zeros(n)
         self.inducted = np.full(n, -1, np.int64)   # day of induction (-1 not (yet) inducted)
@@ -511,6 +502,20 @@ class CohortSim:
             self._event(i, c.t, 0, "treatment_start", self.treat[i].describe())
         for i in np.nonzero(np.isfinite(self.abst_until))[0]:
             self._event(i, c.t, 0, "forced_abstinence", f"{(self.abst_until[i] - c.t) / 24:g} d without access")
+
+    def _init_abstinence(self, abstinent_days):
+        """Forced abstinence for the first N days of each patient (None: none), then release."""
+        n = self.c.n
+        self.abst_until = np.full(n, -np.inf)
+        self.release_day = np.full(n, -1, np.int64)
+        if abstinent_days is not None:
+            ab = np.broadcast_to(np.asarray(abstinent_days, float), (n,))
+            bad = (ab > 0) & ~np.isin(self.tx, (TX_NONE, TX_NOREPL, TX_METHADONE))
+            if bad.any():
+                raise ValueError("forced abstinence is followed by no treatment, no_replacement or methadone "
+                                 "(started at release); other treatments start on an inpatient unit")
+            self.abst_until = np.where(ab > 0, self.c.t + ab * 24.0, -np.inf)
+            self.in_tx &= ~(ab > 0)
 
     def _init_learning(self, n):
         """The patients' learnt modifiers of the use hazard, per patient."""
