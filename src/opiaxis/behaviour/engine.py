@@ -998,7 +998,10 @@ class CohortSim:
                     f = B["dropout_medication_factor"][i] if T != TX_NOREPL and not pre else 1.0
                     h = B["dropout_rate"][i] * f * np.exp(B["dropout_craving_beta"][i] * (crav - 0.5)
                                                           + B["dropout_use_beta"][i] * last7[i])
-                    if u[1] < 1 - np.exp(-h * 24.0) and not (not pre and self._start_exit_taper(i, k)):
+                    leaves = u[1] < 1 - np.exp(-h * 24.0)
+                    # a planned exit: the exit taper begins and the patient stays in treatment for now
+                    leaves = leaves and (pre or not self._start_exit_taper(i, k))
+                    if leaves:
                         self.in_tx[i] = False
                         if self.rec.dropout_day[i] < 0:
                             self.rec.dropout_day[i] = k
