@@ -30,7 +30,7 @@ def test_users_dose_from_remembered_tolerance():
     """Counterfactual on the same patients and random streams: users who judge their remaining
     tolerance partly from memory (tolerance_insight 0.5, default) take a larger first dose after
     forced abstinence than users who know it exactly (insight 1, the previous build), so its
-    ventilation nadir is deeper and its P(overdose) higher. Every patient's first use happens at the
+    ventilation nadir is deeper and its P(overdose) higher (a dose at the floor in both is equal). Every patient's first use happens at the
     same time in both (the use draws do not depend on the dose)."""
     kw = dict(n=10, abstinent_days=30, follow_days=5, seed=4)
     a = post_release(**kw)["events"]
@@ -38,7 +38,10 @@ def test_users_dose_from_remembered_tolerance():
     fa = a[a.event == "use"].groupby("patient").first()
     fb = b[b.event == "use"].groupby("patient").first()
     assert len(fa) >= 5 and np.allclose(fa["time_h"], fb["time_h"])
-    assert np.all(fa["amount_mg"] > fb["amount_mg"])
+    # at least as large for every patient (both can sit at the dose floor since users dose to effect,
+    # ninth session), larger for most and on average
+    assert np.all(fa["amount_mg"] >= fb["amount_mg"] - 1e-9)
+    assert (fa["amount_mg"] > fb["amount_mg"] + 1e-9).mean() >= 0.5 and fa["amount_mg"].mean() > fb["amount_mg"].mean()
     assert np.all(fa["ventilation_nadir"] <= fb["ventilation_nadir"] + 1e-9)
     assert fa["p_overdose"].mean() > fb["p_overdose"].mean()
     assert not (a.event == "solver_failure").any()   # re-dosing after weeks of abstinence integrates

@@ -47,7 +47,7 @@ deaths in a small cohort; confidence intervals come from a bootstrap over patien
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -240,6 +240,21 @@ def sedated_pao2(pao2, o2_deficit, vent, couser, shift, floor: float = 1.0):
     return np.maximum(np.asarray(pao2, float) - extra, floor)
 
 
+def effect_titration(perceived, habit_tolerance, floor, ceiling: float = 0.99):
+    """The dose a user takes, as a multiple of their habitual dose, to reach the effect they seek:
+    tolerance_level T is the fraction of acute potency lost, so the same effect needs the potency fold
+    Φ = 1/(1 − T) times the dose (the adaptation module's definition); a user doses by the fold they
+    believe they have (``perceived``) relative to the fold their habit was formed at
+    (``habit_tolerance``): (1 − T_habit)/(1 − T_perceived), at least ``floor`` (``dose_floor``). On
+    methadone's cross-tolerance a heroin dose is larger than the habit, after abstinence smaller — the
+    rightward shift of the dose–effect curve that defines tolerance (ninth session; the earlier rule
+    interpolated linearly between floor and habit, so no dose exceeded the habit). T is held below
+    ``ceiling`` (fold at most 100)."""
+    t = np.clip(np.asarray(perceived, float), 0.0, ceiling)
+    t_habit = np.clip(np.asarray(habit_tolerance, float), 0.0, ceiling)
+    return np.maximum((1.0 - t_habit) / (1.0 - t), np.asarray(floor, float))
+
+
 def hypoxaemia_hazard(pao2, h0, exponent, threshold):
     """Hazard (1/h) of a clinical overdose at arterial PO2 ``pao2`` (mmHg): zero at or above
     ``threshold`` (the FDA model's "dangerous" PaO2, 30 mmHg: Mann et al., Clin Pharmacol Ther 2022,
@@ -396,7 +411,7 @@ class CohortSim:
 
     def __init__(self, c: Cohort, arms, days: int, *, dt: float = 6.0, immortal: bool = False,
                  inpatient_days=None, reentry: bool = False, stop_when=None, adjunct_doses=None,
-                 abstinent_days=None):
+                 abstinent_days=None, exit_tapers: bool = False):
         self.c = c
         self.days = int(days)
         self.dt = float(dt)
@@ -408,10 +423,14 @@ class CohortSim:
                                               np.arange(1.0, self.dt, 1.0)]))
         self.immortal = immortal
         self.reentry = reentry
+        # planned exits: a patient deciding to leave methadone may leave through the medication's exit
+        # taper (methadone_exit_taper_fraction; population cohorts such as Sordo's, not fixed-term trials)
+        self.exit_tapers = exit_tapers
         self.stop_when = stop_when
         n = c.n
         defaults = default_treatments()
         self.treat = [a if isinstance(a, Treatment) else defaults[a] for a in arms]
+        self.treat0 = list(self.treat)   # as assigned (an exit taper changes a patient's medication until re-entry)
         self.tx = np.array([TX_CODES[t.kind] for t in self.treat], dtype=np.int64)
         self.arm0 = self.tx.copy()
         self.ev = Evaluator(c.model)
@@ -432,16 +451,7 @@ class CohortSim:
         self.outpatient_induction = (self.tx == TX_BUPNX) & ~self.inpatient
         # forced abstinence (prison, hospital without opioids): no access to drugs and no treatment
         # for the first N days, then release; treatment (if any) starts at release
-        self.abst_until = np.full(n, -np.inf)
-        self.release_day = np.full(n, -1, np.int64)
-        if abstinent_days is not None:
-            ab = np.broadcast_to(np.asarray(abstinent_days, float), (n,))
-            bad = (ab > 0) & ~np.isin(self.tx, (TX_NONE, TX_NOREPL, TX_METHADONE))
-            if bad.any():
-                raise ValueError("forced abstinence is followed by no treatment, no_replacement or methadone "
-                                 "(started at release); other treatments start on an inpatient unit")
-            self.abst_until = np.where(ab > 0, c.t + ab * 24.0, -np.inf)
-            self.in_tx &= ~(ab > 0)
+        self._init_abstinence(abstinent_days)
         self.last_use = np.full(n, c.t - 6.0)
         self.tx_day0 = np.zeros(n)
         self.inducted = np.full(n, -1, np.int64)   # day of induction (-1 not (yet) inducted)
@@ -462,6 +472,8 @@ class CohortSim:
         self._init_learning(n)
         # the tolerance the patient remembers: the tolerance_level at their last use (dosing from habit)
         self.tol_mem = np.clip(self.ev("tolerance_level", c.X, c.P), 0.0, 1.0)
+        # the tolerance at which the habitual dose was formed (the cohort's start: after the run-in)
+        self.tol_habit = self.tol_mem.copy()
         fent = c.cov["fentanyl_supply"].to_numpy() > 0.5
         # extra (non-prescribed) doses of a prescribed opioid: one more tablet of the prescribed strength
         rx = [t.medication if t.kind == "cncp" else None for t in self.treat]
@@ -490,6 +502,20 @@ class CohortSim:
             self._event(i, c.t, 0, "treatment_start", self.treat[i].describe())
         for i in np.nonzero(np.isfinite(self.abst_until))[0]:
             self._event(i, c.t, 0, "forced_abstinence", f"{(self.abst_until[i] - c.t) / 24:g} d without access")
+
+    def _init_abstinence(self, abstinent_days):
+        """Forced abstinence for the first N days of each patient (None: none), then release."""
+        n = self.c.n
+        self.abst_until = np.full(n, -np.inf)
+        self.release_day = np.full(n, -1, np.int64)
+        if abstinent_days is not None:
+            ab = np.broadcast_to(np.asarray(abstinent_days, float), (n,))
+            bad = (ab > 0) & ~np.isin(self.tx, (TX_NONE, TX_NOREPL, TX_METHADONE))
+            if bad.any():
+                raise ValueError("forced abstinence is followed by no treatment, no_replacement or methadone "
+                                 "(started at release); other treatments start on an inpatient unit")
+            self.abst_until = np.where(ab > 0, self.c.t + ab * 24.0, -np.inf)
+            self.in_tx &= ~(ab > 0)
 
     def _init_learning(self, n):
         """The patients' learnt modifiers of the use hazard, per patient."""
@@ -523,7 +549,8 @@ class CohortSim:
         ``overdose`` (after a use, or after a methadone/buprenorphine dose scored as an exposure); ``rescue`` (bystander naloxone 4 mg intranasal or emergency services, 5 min
         after the use); ``death`` (detail: overdose or other cause); ``induction`` and
         ``induction_failed`` (detail: why); ``discharge`` (leaving inpatient care);
-        ``dropout`` (leaving treatment; detail: why); ``taper_completed``; ``reentry``;
+        ``dropout`` (leaving treatment; detail: why); ``taper_start`` (a planned exit through the
+        medication's exit taper begins; detail: the tapered medication); ``taper_completed``; ``reentry``;
         ``forced_abstinence`` and ``release`` (prison/hospital without access); ``solver_failure``
         (the patient's ODE step failed: reported, and the patient leaves the simulation)."""
         df = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
@@ -656,10 +683,11 @@ class CohortSim:
         return rows, use_t, use_amt
 
     def _use_amount(self, i, a, k, tol, U):
-        """The amount of use ``k`` of patient ``i``: users dose to the tolerance they believe they
-        have — partly the true remaining tolerance, partly the tolerance of their last use (memory,
-        habit) — with judgement noise and street purity/potency spread; extra doses of a prescribed
-        opioid are one tablet."""
+        """The amount of use ``k`` of patient ``i``: users dose to the effect they seek at the
+        tolerance they believe they have — partly the true remaining tolerance, partly the tolerance
+        of their last use (memory, habit) —, with judgement noise and street purity/potency spread;
+        extra doses of a prescribed opioid are one tablet. The dose is the habitual dose times the
+        believed potency fold relative to the fold the habit was formed at (:func:`effect_titration`)."""
         B, cmt = self.c.B, self.use_cmt[i]
 
         def lognormal(sd, u):
@@ -667,7 +695,7 @@ class CohortSim:
 
         w = min(max(B["tolerance_insight"][i], 0.0), 1.0)
         perceived = w * min(max(tol[a], 0.0), 1.0) + (1 - w) * self.tol_mem[i]
-        titr = (B["dose_floor"][i] + (1 - B["dose_floor"][i]) * perceived) * lognormal(
+        titr = effect_titration(perceived, self.tol_habit[i], B["dose_floor"][i]) * lognormal(
             B["dose_judgement_sd"][i], U[a, (8, 9, 11)[k]])
         if cmt == "heroin.iv":
             return titr * B["heroin_dose"][i] * lognormal(B["heroin_purity_sd"][i], U[a, 4 + k])
@@ -970,7 +998,10 @@ class CohortSim:
                     f = B["dropout_medication_factor"][i] if T != TX_NOREPL and not pre else 1.0
                     h = B["dropout_rate"][i] * f * np.exp(B["dropout_craving_beta"][i] * (crav - 0.5)
                                                           + B["dropout_use_beta"][i] * last7[i])
-                    if u[1] < 1 - np.exp(-h * 24.0):
+                    leaves = u[1] < 1 - np.exp(-h * 24.0)
+                    # a planned exit: the exit taper begins and the patient stays in treatment for now
+                    leaves = leaves and (pre or not self._start_exit_taper(i, k))
+                    if leaves:
                         self.in_tx[i] = False
                         if self.rec.dropout_day[i] < 0:
                             self.rec.dropout_day[i] = k
@@ -984,12 +1015,30 @@ class CohortSim:
                   and self.t_start + (k + 1) * 24.0 > self.abst_until[i]):
                 if u[2] < 1 - np.exp(-B["reentry_rate"][i] * 24.0):
                     self.in_tx[i] = True
+                    self.treat[i] = self.treat0[i]
                     self.tx_day0[i] = k + 1
                     self._event(i, self.t_start + (k + 1) * 24.0, k, "reentry", self.treat[i].describe())
             self.rec.in_tx[i, k] = self.in_tx[i]
         self.rec.surv[:, k] = self.S
         if self.stop_when is not None:
             self.active &= ~self.stop_when(self, k)
+
+    def _start_exit_taper(self, i, k) -> bool:
+        """Patient ``i``, deciding on day ``k`` to leave methadone, leaves through the medication's exit
+        taper instead (probability ``methadone_exit_taper_fraction``, a keyed draw so no other draw
+        moves): the taper starts the next day from the day's dose. False (an immediate exit) without
+        exit tapers, for other treatments, or during a taper."""
+        from ..streams import Purpose, Streams
+        med = self.treat[i].medication
+        if not (self.exit_tapers and self.tx[i] == TX_METHADONE and med is not None and med.exit_taper is not None):
+            return False
+        z = Streams(self.c.seed).named_normals([self.c.ids[i]], Purpose.BEHAVIOUR_EVENTS, [f"exit_taper:{int(k)}"])[0, 0]
+        if ndtr(z) >= self.c.B["methadone_exit_taper_fraction"][i]:
+            return False
+        from_day = int(round(k + 1 - self.tx_day0[i])) + 1   # 1-based treatment day of the first tapered dose
+        self.treat[i] = replace(self.treat[i], medication=med.with_exit_taper(from_day))
+        self._event(i, self.t_start + (k + 1) * 24.0, k, "taper_start", self.treat[i].medication.describe())
+        return True
 
     def run(self, progress=None) -> Record:
         """Simulate every day; ``progress(day)`` is called after each day when given."""

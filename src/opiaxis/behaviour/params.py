@@ -81,15 +81,17 @@ _P = [
     BParam("heroin_purity_sd", 0.4, "dimensionless",
            "assumed: log-scale SD of street purity from use to use (street heroin purity varies 2–3-fold)"),
     BParam("dose_floor", 0.2, "dimensionless",
-           "assumed: after abstinence users take a fraction of their habitual dose that grows with their "
-           "perceived remaining tolerance (dose = habit·(f + (1 − f)·perceived tolerance), perceived tolerance: see "
-           "tolerance_insight); f = 0.2 for a user who believes their tolerance is gone"),
+           "assumed: the smallest fraction of the habitual dose a user takes, for a user who believes their tolerance "
+           "is gone. Since the ninth session users dose to the effect they seek: dose = habit·max((1 − T_habit)/"
+           "(1 − T_perceived), f), the believed potency fold 1/(1 − T) relative to the fold the habit was formed at "
+           "(engine.effect_titration; T = tolerance_level, perceived: see tolerance_insight); before, dose = "
+           "habit·(f + (1 − f)·T_perceived), never above the habit"),
     BParam("fentanyl_dose", 0.3, "mg",
            "assumed: illicit fentanyl per use roughly equianalgesic to the heroin dose", 0.4),
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_hazard_ref", 0.108, "1/h",
+    BParam("od_hazard_ref", 0.271, "1/h",
            "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY; history: "
            "data/calibration.yaml). Hazard of a clinical overdose at PaO2 0 mmHg; below the FDA 'dangerous' "
            "PaO2 (od_pao2_threshold) the hazard is h0·((30 − PaO2)/30)^m (design memo "
@@ -195,7 +197,8 @@ _P.append(BParam(
     "(tolerance_level, lost in abstinence with the moderator's time scale, adapt_tolerance_rate: t½ "
     "~10 d, full recovery ~18.5 d, Ouellet & Pollack 1995). They dose from memory: the perceived "
     "tolerance is w·(true tolerance) + (1 − w)·(tolerance at their last use), and the dose is "
-    "habit·(dose_floor + (1 − dose_floor)·perceived). After forced abstinence (prison, hospital) the "
+    "habit·max((1 − T_habit)/(1 − perceived), dose_floor) since the ninth session (dose to effect: the "
+    "believed potency fold relative to the habit's; engine.effect_titration). After forced abstinence (prison, hospital) the "
     "remembered tolerance is the pre-abstinence one, so the first uses are too large for the "
     "tolerance left — the mechanism proposed for the post-release overdose peak (Binswanger et al., "
     "NEJM 2007;356:157: 'if they return to their usual doses after release, they will have lost "
@@ -293,6 +296,16 @@ _P.append(BParam(
     "published. The loop escalation → more extra doses → more escalation is self-sustaining when "
     "a·λ(H)·(1 − H) exceeds the decay (λ the extra-dose rate): a minority with a high base rate escalates "
     "to near-daily use, the rest stay at occasional misuse or none"))
+
+# --- planned exits from methadone maintenance (ninth session; appended last: earlier draws unchanged) --
+_P.append(BParam(
+    "methadone_exit_taper_fraction", 0.572, "dimensionless",
+    "Nosyk et al., Addiction 2012;107:1621 (abstract read): of 25 545 completed methadone maintenance episodes in "
+    "British Columbia 1996-2006, 14 602 began with a dose taper (0.572). The probability that a patient who decides "
+    "to leave methadone treatment (the dropout hazard) leaves through the medication's exit taper instead of at once, "
+    "in cohorts that model planned exits (CohortSim(exit_tapers=True): the population cohort of mortality.ost); drawn "
+    "per decision (keyed draw 'exit_taper:<day>', stream BEHAVIOUR_EVENTS). A dropout during the taper is an "
+    "immediate exit. No between-patient CV (one pooled proportion)"))
 
 
 #: the declarations by name (what this file says; a simulation reads its model's values)

@@ -13,6 +13,9 @@ Schedule semantics (day 0 = the first day of treatment, or of re-entry):
   either lists its doses (one per dosing day) or runs linearly over ``over`` days from the dose
   reached before it: ``D·(1 − ⌊k / every⌋·every / over)`` on taper day k; once it has ended the
   patient has completed treatment and leaves it;
+* an exit taper (``exit_taper``: ``over``, ``every``) is the same linear taper, started on the
+  day after a patient decides to leave treatment, in cohorts that model planned exits
+  (``CohortSim(exit_tapers=True)``); the patient leaves when it ends (or drops out during it);
 * doses of a daily or more frequent medication are given at clock times ``at + k·every``
   within each day (``every`` divides 24 h); a medication given every N days (N whole) is given on
   treatment days 0, N, 2N, ...; XR-naltrexone's injections run every ``every`` from the injection
@@ -35,7 +38,7 @@ from ..yamlio import check_keys, field_error, line_of, load_yaml
 
 KINDS = ("none", "no_replacement", "methadone", "bupnx", "xrntx", "detox", "cncp")
 WITH_MEDICATION = ("methadone", "bupnx", "xrntx", "cncp")
-MEDICATION_KEYS = ("dose", "every", "at", "titration", "taper", "source")
+MEDICATION_KEYS = ("dose", "every", "at", "titration", "taper", "exit_taper", "source")
 _QTY = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*([a-zµμ]+)\s*$", re.I)
 
 
@@ -67,7 +70,12 @@ class Medication:
     at_h: float = 9.0         # clock time of the day's first dose (clinic opens at 9:00)
     titration: Titration | None = None
     taper: Taper | None = None
+    exit_taper: Taper | None = None   # the taper a patient leaving treatment takes (cohorts with exit tapers)
     source: str = ""
+
+    def with_exit_taper(self, from_day: int) -> "Medication":
+        """This medication with its exit taper starting on treatment day ``from_day`` (1-based)."""
+        return replace(self, taper=replace(self.exit_taper, from_day=int(from_day)), exit_taper=None)
 
     def dose_on(self, day: float) -> float | None:
         """Dose (mg of the first component) on treatment day ``day`` (0-based); None once the
@@ -241,9 +249,23 @@ def parse_medication(node, *, file, where, routes, iu, base: Medication | None =
     if med.titration is not None and med.titration.start > med.dose:
         raise field_error(f"the titration starts at {med.titration.start:g} mg, above the target dose {med.dose:g} mg",
                           file, node, "titration" if "titration" in node else "dose", f"{where}.titration")
+    if "exit_taper" in node:
+        med = replace(med, exit_taper=_exit_taper(node["exit_taper"], file, f"{where}.exit_taper"))
     if "source" in node:
         med = replace(med, source=str(node["source"]))
     return med
+
+
+def _exit_taper(node, file, where) -> Taper | None:
+    """The exit taper: a linear taper (``over``, ``every``) whose first day is the day after the
+    patient decides to leave (set by the behaviour engine), so ``from_day`` is not given."""
+    if node is None or node == "none":
+        return None
+    if isinstance(node, dict) and ("from_day" in node or "doses" in node or "over" not in node):
+        raise field_error("an exit taper is linear and starts when the patient decides to leave: give 'over' (and "
+                          "'every'), e.g. {over: 12 weeks, every: 1 week}, without 'from_day' or 'doses'",
+                          file, node, None, where)
+    return _taper(node, file, where)
 
 
 def parse_treatment(kind: str, node, *, file, where, routes, iu) -> Treatment:

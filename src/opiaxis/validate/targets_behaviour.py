@@ -151,7 +151,13 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
                     "on-OST overdoses 0.19 → 0.25/1000 PY (Sordo 2.6), all-cause RR 2.47 → 2.46. The on-OST rate "
                     "still needs exposures that abolish the drive on methadone's tolerance; the FDA collapse "
                     "criterion (PaO2 < 15 mmHg) as the hazard's threshold does not supply them (docs/design/"
-                    "heroin-potency.md, eighth session)")
+                    "heroin-potency.md, eighth session). Ninth session: users dose to the effect they seek (the "
+                    "believed potency fold 1/(1 − T) relative to the habit's; before, no dose exceeded the habit), so "
+                    "heroin on methadone's cross-tolerance is taken in larger doses; 57% of exits from methadone are "
+                    "12-week exit tapers (Nosyk et al., Addiction 2012); h0 re-fitted 0.108 → 0.271 to the same off-OST "
+                    "rate: overdose RR 50.2 → 8.36, on-OST overdoses 0.25 → 1.52/1000 PY (Sordo 2.6), all-cause RR "
+                    "2.46 → 2.34 (non-overdose deaths on OST still ~16/1000 PY vs Sordo's 8.7); the first 4 weeks after "
+                    "leaving stay safer than later time off (Cornish 2010: the opposite)")
 def _mort(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost(n=n, seed=seed)
@@ -207,6 +213,8 @@ def _cncp(model=None, n: int = 150, seed: int = SEED):
 # sedative co-use (13.3 of 30 days, Stein et al., JSAT 2016) → 2.46, h0 re-fitted to Sordo (0.108) → 2.54 (P(overdose)
 # per use 3.8e-3 vs 1.1e-3). The FDA collapse level as the hazard's threshold (15 mmHg, a counterfactual, not built)
 # gives 2.9 with the exponent 2 and 2.4 as a near-indicator: no criterion on the same exposures reaches 10
+# Ninth session: users dose to effect (engine.effect_titration) and h0 re-fitted (0.271): 2.54 → 2.68 (P(overdose) per
+# use 2.9e-3 vs 8.2e-4); the first uses after release are dosed from the remembered tolerance's potency fold
 def _post_release(model=None, n: int = 200, seed: int = SEED):
     from ..behaviour.trials import post_release
     r = post_release(n=n, seed=seed)
