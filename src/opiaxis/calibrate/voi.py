@@ -122,7 +122,9 @@ class ValueOfInformation:
     def markdown(self) -> str:
         """The report section "What would decide this"."""
         lines = ["## What would decide this", "",
-                 f"Decision: {' vs '.join(self.contenders)} ({self.draws} paired posterior draws). "
+                 f"Decision between rank 1, **{self.contenders[0]}**, and the candidates in contention with it "
+                 f"({self.draws} paired posterior draws):", "",
+                 *(f"- {c}" for c in self.contenders[1:]), "",
                  f"EVPI {self.evpi:.3f} loss units (90% bootstrap {self.evpi_lo90:.3f}–{self.evpi_hi90:.3f}; "
                  f"the minimal important difference is {self.mid:g}); "
                  f"a parameter decides when its EVPPI exceeds {self.null_max95:.3f}, the 95th percentile of "
