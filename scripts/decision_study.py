@@ -56,6 +56,14 @@ utility; CPU and wall seconds per patient. Each miss gets a cause (:func:`diagno
 ``--design informative`` adds data that can tell who does better on methadone (``DESIGNS``): a
 10 mg oral methadone PK test dose under buprenorphine with four levels, and transcutaneous PCO2 on
 heroin. The test dose is part of the history, so the truth is computed with it too.
+``--design informative-challenge`` adds what a research clinic could record about the two parameters
+the methadone decision turns on (``craving_satiety_agonism``, ``gut_mor_imax``): craving VAS before and
+2 and 6 h after the test dose (an agonist challenge) and at the four visits, and the BFI at the four
+visits. ``--design informative-challenge-transit`` adds the BFI 1 h after two observed heroin doses and
+2 and 6 h after the test dose: a stand-in for an acute transit measurement the read-out catalogue lacks
+(the model's BFI is the bowel function at the visit's instant; the real BFI recalls 7 days), i.e. an
+upper bound on what seeing the gut's μ sensitivity is worth (docs/precision-recovery.md, "Issue 15,
+ninth session: a record that informs the decision").
 """
 
 from __future__ import annotations
@@ -109,6 +117,26 @@ DESIGNS = {
     "informative-bowel": ([(457.0, "methadone 10 mg oral once")],
                           {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167],
                            "sbm_week": [0] + LABS}),
+    # informative + what a full agonist does to this patient's craving and bowel, the two things the
+    # methadone decision turns on (docs/precision-recovery.md, "Issue 15, ninth session: a record that
+    # informs the decision"): craving VAS before the day-19 methadone test dose (455 h, buprenorphine
+    # trough) and 2 and 6 h after it (459, 463 h: methadone's oral tmax is 2-4 h), an agonist challenge
+    # as in human laboratory studies of opioid craving; craving VAS and the Bowel Function Index (BFI,
+    # 7-day recall, Rentz et al., J Med Econ 2009;12:371) at the four clinic visits, the first on the
+    # heroin week. Every value with its read-out's own noise (data/readouts.yaml: VAS SD 10 mm, BFI SD 8).
+    "informative-challenge": ([(457.0, "methadone 10 mg oral once")],
+                              {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167],
+                               "craving_vas": sorted(set(LABS) | {455, 459, 463}), "bfi": LABS}),
+    # informative-challenge + the bowel's acute answer to a full agonist: the BFI 1 h after two observed
+    # heroin doses (145, 161 h, with the PCO2) and 2 and 6 h after the methadone test dose (459, 463 h).
+    # NOT a clinically valid use of the BFI (a 7-day recall): the model's read-out is the bowel function
+    # at the visit's instant, so these stand in for an acute transit measurement (e.g. lactulose breath-
+    # test oro-caecal transit, as in Yuan et al., JAMA 2000;283:367, on methadone) that the read-out
+    # catalogue does not have. An upper bound: what the decision gains if the gut's μ sensitivity is seen.
+    "informative-challenge-transit": ([(457.0, "methadone 10 mg oral once")],
+                                      {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167],
+                                       "craving_vas": sorted(set(LABS) | {455, 459, 463}),
+                                       "bfi": sorted(set(LABS) | {145, 161, 459, 463})}),
     # ablation: the same history (test dose given), nothing more measured than in the standard design
     "test-dose-unmeasured": ([(457.0, "methadone 10 mg oral once")], {}),
 }
@@ -325,7 +353,10 @@ def main(argv=None):
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--craving", action="store_true", help="the visits also record craving (VAS)")
     ap.add_argument("--design", default="standard", choices=sorted(DESIGNS),
-                    help="standard; informative: + a methadone PK test dose and transcutaneous PCO2 on heroin; informative-bowel: + the pre-opioid stool frequency (DESIGNS)")
+                    help="standard; informative: + a methadone PK test dose and transcutaneous PCO2 on heroin; informative-bowel: "
+                         "+ the pre-opioid stool frequency; informative-challenge: + craving VAS around the test dose "
+                         "and craving VAS and BFI at the visits; informative-challenge-transit: + the BFI at the "
+                         "heroin and test-dose peaks, a stand-in for an acute transit test (DESIGNS)")
     ap.add_argument("--no-condition", action="store_true",
                     help="decision draws take the unfitted parameters from the population (not conditioned on the data)")
     ap.add_argument("--no-consistent", action="store_true",
