@@ -64,6 +64,7 @@ def test_check_finds_bad_declarations():
                                     cp.FreeParameter(name="gut_mor_imax", lower=0.2, upper=0.3)),
                               targets=(dataclasses.replace(synthetic_procedure().targets[0], target="no.such.target"),))
     problems = "\n".join(cp.check_procedure(bad, m))
+    assert "needs 0 < step < 1" in "\n".join(cp.check_procedure(synthetic_procedure("linear", step=0.0), m))
     assert "no_such_parameter: no model parameter" in problems
     assert f"current value {m.parameter('gut_mor_imax').value:g} outside the bounds [0.2, 0.3]" in problems
     assert "'no.such.target' is not in the validation registry" in problems

@@ -407,6 +407,9 @@ def check_procedure(proc: Procedure, model: Model) -> list[str]:
         problems.append(f"{proc.name}: optimiser {proc.optimiser!r}; expected one of {OPTIMISERS}")
     if proc.optimiser == "minimize_scalar" and len(proc.free) != 1:
         problems.append(f"{proc.name}: minimize_scalar fits exactly one parameter, not {len(proc.free)}")
+    if proc.optimiser == "linear" and not (0 < proc.step < 1 and proc.checks >= 1):
+        problems.append(f"{proc.name}: the linear optimiser needs 0 < step < 1 and checks ≥ 1 "
+                        f"(step {proc.step:g}, checks {proc.checks})")
     for f in proc.free:
         where = f"{proc.name}.{f.name}"
         if f.layer not in LAYERS or f.what not in WHATS:
@@ -640,6 +643,7 @@ def _mortality(inp: Inputs, quantities: frozenset) -> dict:
 
 
 def sordo_rate_target(quantity: str, what: str) -> TargetUse:
+    """One of Sordo's rates (SORDO_RATES) as a number mortality.ost's calibration is fitted to."""
     v, h = SORDO_RATES[quantity]
     return TargetUse(quantity=quantity, target="mortality.ost", reference=SORDO + ": " + what, published=v,
                      low=v * math.exp(-h), high=v * math.exp(h), scale="log")
