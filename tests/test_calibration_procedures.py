@@ -4,6 +4,7 @@ cross-validation (opiaxis.calibrate.crossval)."""
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -52,7 +53,7 @@ def test_registry_is_consistent():
     registry = cp.registered_targets()
     ported = {t.target for p in cp.procedures().values() for t in p.targets if t.target}
     assert {"occ.bup.greenwald2003", "occ.ntx.oral", "gut.oic.cncp", "gut.oic.cancer", "mmt.retention",
-            "pain.cncp.oud", "xbot.relapse24w"} <= ported
+            "pain.cncp.oud", "xbot.relapse24w", "mortality.ost"} <= ported
     for tid in ported:   # the scorecard says these targets were calibrated to
         assert registry[tid].calibration, tid
 
@@ -63,6 +64,7 @@ def test_check_finds_bad_declarations():
                                     cp.FreeParameter(name="gut_mor_imax", lower=0.2, upper=0.3)),
                               targets=(dataclasses.replace(synthetic_procedure().targets[0], target="no.such.target"),))
     problems = "\n".join(cp.check_procedure(bad, m))
+    assert "needs 0 < step < 1" in "\n".join(cp.check_procedure(synthetic_procedure("linear", step=0.0), m))
     assert "no_such_parameter: no model parameter" in problems
     assert f"current value {m.parameter('gut_mor_imax').value:g} outside the bounds [0.2, 0.3]" in problems
     assert "'no.such.target' is not in the validation registry" in problems
@@ -74,6 +76,49 @@ def test_optimisers_recover_a_known_value(optimiser):
     assert fit.new["gut_mor_imax"] == pytest.approx(TRUE_IMAX, abs=2e-3)
     assert fit.objective < 1e-4 and fit.old["gut_mor_imax"] == small_model().parameter("gut_mor_imax").value
     assert small_model().parameter("gut_mor_imax").value == 0.79   # its declared value: injected into a copy, never the model
+
+
+def test_linear_optimiser_solves_a_linear_objective_in_three_runs_and_iterates_on_a_curved_one():
+    """The linear optimiser: a start run, one finite-difference run per parameter, then a check run;
+    on an exactly linear quantity (b = 5·imax) the first check agrees and the fit ends there. On a
+    curved one (a = 10·imax², from imax 0.79) the checks repeat with the same slope until they agree."""
+    linear = synthetic_procedure("linear", targets=synthetic_procedure().targets[1:])
+    fit = cp.run_procedure(linear)
+    assert fit.new["gut_mor_imax"] == pytest.approx(TRUE_IMAX, rel=1e-6) and fit.evaluations == 3
+    fit = cp.run_procedure(synthetic_procedure("linear", checks=12))
+    assert fit.new["gut_mor_imax"] == pytest.approx(TRUE_IMAX, abs=2e-3) and 4 <= fit.evaluations < 14
+
+
+HOURS = cp.HOURS_PER_YEAR
+
+
+def synthetic_rates(background, use, f_on=0.28, f_off=0.75):
+    """Non-overdose death rates per 1000 PY on/off treatment of a background hazard plus an extra hazard
+    on days of use (1/h), with use on f_on/f_off of the days: the structure of mortality.ost's cohort."""
+    return np.array([1000 * HOURS * (background + use * f) for f in (f_on, f_off)])
+
+
+def test_linear_surrogate_recovers_hazards_and_respects_the_floor():
+    """On exactly linear rates the surrogate fit recovers the hazards that made them; where the
+    published rates would need a background hazard below its floor (the general population's), it
+    stays at the floor and splits the misfit between the two rates (on too high, off too low, at the
+    least-squares optimum of the extra hazard on days of use)."""
+    used = tuple(cp.sordo_rate_target(q, "synthetic") for q in ("nonod_on", "nonod_off"))
+    x0 = np.array([9.9e-7, 3.0e-6])
+    slopes = np.column_stack([synthetic_rates(1.0, 0.0), synthetic_rates(0.0, 1.0)])
+    lower, upper = np.array([cp.GENERAL_POPULATION_DEATH_RATE, 0.0]), np.array([1e-5, 1e-4])
+    truth = np.array([4e-7, 2.5e-6])
+    published = synthetic_rates(*truth)
+    used_true = tuple(dataclasses.replace(t, published=v, low=v / 1.2, high=v * 1.2) for t, v in zip(used, published))
+    x = cp.linear_surrogate_fit(used_true, synthetic_rates(*x0), slopes, x0, lower, upper, 0.1 * x0)
+    assert x == pytest.approx(truth, rel=1e-6)
+    # Sordo's 8.7 on / 23.4 off with use on 28% / 75% of days: the unconstrained background is below the floor
+    x = cp.linear_surrogate_fit(used, synthetic_rates(*x0), slopes, x0, lower, upper, 0.1 * x0)
+    assert x[0] == pytest.approx(cp.GENERAL_POPULATION_DEATH_RATE)
+    def j(use):
+        return sum(t.residual(v) ** 2 for t, v in zip(used, synthetic_rates(x[0], use)))
+    r = [t.residual(v) for t, v in zip(used, synthetic_rates(*x))]
+    assert r[0] > 0 > r[1] and j(x[1]) < min(j(0.99 * x[1]), j(1.01 * x[1]))
 
 
 def test_grid_picks_the_best_point_and_a_prior_when_nothing_is_left():

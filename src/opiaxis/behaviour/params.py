@@ -91,9 +91,9 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_hazard_ref", 0.271, "1/h",
-           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY; history: "
-           "data/calibration.yaml). Hazard of a clinical overdose at PaO2 0 mmHg; below the FDA 'dangerous' "
+    BParam("od_hazard_ref", 0.27145, "1/h",
+           "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) by opiaxis "
+           "calibrate behaviour.mortality, jointly with the non-overdose hazards (data/calibration.yaml). Hazard of a clinical overdose at PaO2 0 mmHg; below the FDA 'dangerous' "
            "PaO2 (od_pao2_threshold) the hazard is h0·((30 − PaO2)/30)^m (design memo "
            "docs/design/breathing-tolerance.md, C). Between-patient spread: using alone, other unmodelled risk "
            "(assumed CV 0.5; sedative co-use is its own trait, sedative_couse_prevalence, on sedative_day_fraction of days)", 0.5),
@@ -115,11 +115,15 @@ _P = [
            "it; McDonald & Strang, Addiction 2016;111:1177)"),
     BParam("ems_rescue", 0.3, "dimensionless",
            "assumed: witnessed overdose rescued by emergency services when no naloxone is at hand"),
-    BParam("other_death_rate", 9.9e-7, "1/h",
-           "calibrated to mortality.ost (Sordo et al., BMJ 2017: non-overdose mortality on methadone 8.7/1000 "
-           "person-years): background non-overdose death hazard of people with OUD (8.7/1000 PY)"),
-    BParam("other_death_use_rate", 3.0e-6, "1/h",
-           "calibrated to mortality.ost (Sordo 2017 non-overdose deaths off treatment 23.4/1000 PY): extra "
+    BParam("other_death_rate", 1.5067e-7, "1/h",
+           "calibrated by opiaxis calibrate behaviour.mortality jointly with other_death_use_rate to Sordo et al., "
+           "BMJ 2017's non-overdose deaths on/off methadone (8.7/23.4 per 1000 PY; data/calibration.yaml); at its "
+           "lower bound, the general population's mortality at OST patients' age and sex (Cornish et al., BMJ "
+           "2010: 7/1000 PY on OST at SMR 5.3 → 1.32/1000 PY): the rates leave no room for a background above it. "
+           "Non-overdose death hazard on a day without illicit use"),
+    BParam("other_death_use_rate", 3.1796e-6, "1/h",
+           "calibrated by opiaxis calibrate behaviour.mortality jointly with other_death_rate to Sordo et al., BMJ "
+           "2017's non-overdose deaths on/off methadone (8.7/23.4 per 1000 PY; data/calibration.yaml): extra "
            "non-overdose hazard on a day with illicit use (injection-related infection, violence)"),
     # --- treatment -----------------------------------------------------------------------------
     BParam("dropout_rate", 1.5e-4, "1/h",

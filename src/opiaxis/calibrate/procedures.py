@@ -14,7 +14,10 @@ A procedure declares
   behaviour overrides as an argument) — nothing swaps a module global;
 * the **optimiser**: ``least_squares`` or ``minimize_scalar`` (SciPy) for smooth deterministic
   objectives, ``grid`` where the objective is Monte-Carlo noisy (every grid point sees the same
-  patients and random streams: common random numbers).
+  patients and random streams: common random numbers), ``linear`` where the simulated quantities
+  are (nearly) linear in the free parameters and a simulation is slow: one run at the start, one
+  finite-difference run per parameter, a bounded fit on the linear model of the quantities, and a
+  check run (repeated with the same slopes until the check agrees with the linear prediction).
 
 The objective is J = Σ_q r_q², r_q = (g(simulated) − g(published)) / h_q with g = log for ratios
 and concentrations and identity for proportions, h_q half the scored band's width on the same
@@ -38,7 +41,7 @@ from ..model.core import Model
 
 LAYERS = ("model", "behaviour")
 WHATS = ("value", "spread")
-OPTIMISERS = ("least_squares", "minimize_scalar", "grid")
+OPTIMISERS = ("least_squares", "minimize_scalar", "grid", "linear")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +111,8 @@ class Procedure:
     notes: str = ""
     model: Callable[[], Model] | None = None   # the model to simulate (default: the composed model)
     cross_validated: bool = True               # False: too slow to re-fit per fold here (the docs say why)
+    step: float = 0.1                          # linear: relative finite-difference step of each parameter
+    checks: int = 3                            # linear: at most this many check runs
 
     def quantities(self, leave_out: tuple[str, ...] = ()) -> tuple[TargetUse, ...]:
         return tuple(t for t in self.targets if t.fold not in leave_out)
@@ -117,9 +122,12 @@ class Procedure:
 
     def describe(self) -> dict:
         """Everything that defines the procedure, as plain data (keys the cross-validation files)."""
-        return {"name": self.name, "optimiser": self.optimiser, "grid": {k: list(v) for k, v in self.grid.items()},
-                "free": [dataclasses.asdict(f) for f in self.free],
-                "targets": [dataclasses.asdict(t) for t in self.targets]}
+        out = {"name": self.name, "optimiser": self.optimiser, "grid": {k: list(v) for k, v in self.grid.items()},
+               "free": [dataclasses.asdict(f) for f in self.free],
+               "targets": [dataclasses.asdict(t) for t in self.targets]}
+        if self.optimiser == "linear":   # only then do they define the fit (other procedures' keys unchanged)
+            out.update(step=self.step, checks=self.checks)
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -277,7 +285,54 @@ def _fit_grid(proc, obj: _Objective, start: dict) -> dict:
     return best
 
 
-FITTERS = {"least_squares": _fit_least_squares, "minimize_scalar": _fit_scalar, "grid": _fit_grid}
+LINEAR_TOLERANCE = 0.05   # a check run agrees with the linear prediction within 0.05 band half-widths per quantity
+
+
+def linear_surrogate_fit(used: tuple[TargetUse, ...], y0: np.ndarray, slopes: np.ndarray, x0: np.ndarray,
+                         lower: np.ndarray, upper: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The free values x in [lower, upper] that minimise J on the linear model y(x) = y0 + slopes·(x − x0)
+    of the quantities ``used`` (rows of ``slopes``: quantities; columns: parameters). No simulation:
+    SciPy's bounded least squares on the model, in units of ``scale`` per parameter (the finite-difference
+    steps, so that a hazard of 1e-7 1/h and one of 0.3 1/h are searched alike)."""
+    from scipy.optimize import least_squares
+
+    def residuals(z):
+        y = y0 + slopes @ (z * scale)
+        return np.array([t.residual(v) for t, v in zip(used, y)])
+    lo, hi = (lower - x0) / scale, (upper - x0) / scale
+    z0 = np.clip(np.zeros_like(x0), lo + 1e-12 * (hi - lo), hi - 1e-12 * (hi - lo))
+    res = least_squares(residuals, z0, bounds=(lo, hi), xtol=1e-12, ftol=1e-12, gtol=1e-12)
+    return np.clip(x0 + res.x * scale, lower, upper)
+
+
+def _fit_linear(proc, obj: _Objective, start: dict) -> dict:
+    """One run at the start, one per parameter (a step of ``proc.step`` of its value, away from the
+    nearer bound), then the bounded fit on the linear model and a check run; while a check disagrees
+    with the linear prediction (the quantities are not quite linear), re-fit from the checked point
+    with the same slopes (at most ``proc.checks`` checks)."""
+    names = [f.name for f in proc.free]
+    lower, upper = np.array([f.lower for f in proc.free]), np.array([f.upper for f in proc.free])
+    x = np.clip([start[n] for n in names], lower, upper)
+
+    def run(xv):
+        sim = obj.simulate(dict(zip(names, map(float, xv))))
+        return np.array([sim[t.quantity] for t in obj.used])
+    y = run(x)
+    steps = proc.step * np.where(x != 0, np.abs(x), upper - lower)
+    steps = np.where(x + steps <= upper, steps, -steps)
+    slopes = np.column_stack([(run(x + steps * (np.arange(len(x)) == j)) - y) / steps[j] for j in range(len(x))])
+    for _ in range(proc.checks):
+        x_new = linear_surrogate_fit(obj.used, y, slopes, x, lower, upper, np.abs(steps))
+        predicted = y + slopes @ (x_new - x)
+        x, y = x_new, run(x_new)
+        gap = [abs(t.residual(a) - t.residual(b)) for t, a, b in zip(obj.used, y, predicted)]
+        if max(gap) < LINEAR_TOLERANCE:
+            break
+    return dict(zip(names, map(float, x)))
+
+
+FITTERS = {"least_squares": _fit_least_squares, "minimize_scalar": _fit_scalar, "grid": _fit_grid,
+           "linear": _fit_linear}
 
 
 def run_procedure(proc: Procedure | str, *, leave_out: tuple[str, ...] = (), model: Model | None = None,
@@ -352,6 +407,9 @@ def check_procedure(proc: Procedure, model: Model) -> list[str]:
         problems.append(f"{proc.name}: optimiser {proc.optimiser!r}; expected one of {OPTIMISERS}")
     if proc.optimiser == "minimize_scalar" and len(proc.free) != 1:
         problems.append(f"{proc.name}: minimize_scalar fits exactly one parameter, not {len(proc.free)}")
+    if proc.optimiser == "linear" and not (0 < proc.step < 1 and proc.checks >= 1):
+        problems.append(f"{proc.name}: the linear optimiser needs 0 < step < 1 and checks ≥ 1 "
+                        f"(step {proc.step:g}, checks {proc.checks})")
     for f in proc.free:
         where = f"{proc.name}.{f.name}"
         if f.layer not in LAYERS or f.what not in WHATS:
@@ -556,6 +614,41 @@ def _xbot(inp: Inputs, quantities: frozenset) -> dict:
     return {"xrntx_relapse": r["relapse_xrntx"].rate}
 
 
+SORDO = "Sordo et al., BMJ 2017;357:j1550"
+# Sordo's pooled rates per 1000 PY in/out of methadone treatment: all causes 11.3/36.1 (out-to-in RR 3.20,
+# 2.65–3.86), overdose 2.6/12.7 (RR 4.80, 2.90–7.96); non-overdose = all causes − overdose, 8.7/23.4. The rates'
+# own CIs are in the paper's tables (not reachable): the residual scale of each rate is the relative half-width
+# of the RR of its kind on the log scale (assumed), ln(3.86/2.65)/2 = 0.19 for non-overdose, ln(7.96/2.90)/2 =
+# 0.50 for overdose rates.
+SORDO_RATES = {"od_off": (12.7, math.log(7.96 / 2.90) / 2), "nonod_on": (8.7, math.log(3.86 / 2.65) / 2),
+               "nonod_off": (23.4, math.log(3.86 / 2.65) / 2)}
+HOURS_PER_YEAR = 24 * 365.25
+# The physical floor of the background (non-overdose, use-free) death hazard: the general population's
+# mortality at the age and sex of people in OST. Cornish et al., BMJ 2010;341:c5475: crude 0.7 per 100 PY on
+# OST at a standardised mortality ratio of 5.3 → the general population of the same age and sex dies at
+# 7/5.3 = 1.32 per 1000 PY, i.e. 1.32e-3/8766 h = 1.5e-7 1/h. People with OUD die above that rate
+# (Degenhardt et al., Addiction 2011;106:32: pooled SMR 14.7) even when not using (hepatitis C, HIV, alcohol,
+# smoking), so a fit at this floor says the model puts all excess non-overdose mortality on days of use.
+GENERAL_POPULATION_DEATH_RATE = 7.0 / 5.3 / 1000 / HOURS_PER_YEAR
+
+
+def _mortality(inp: Inputs, quantities: frozenset) -> dict:
+    """mortality.ost's own cohort (trials.mortality_ost, its n, seed and immortal expected-death rates,
+    which are smooth in the hazards): the three fitted rates and the predictions (on-OST overdoses, both RRs)."""
+    from ..behaviour import trials
+    r = trials.mortality_ost(overrides=inp.overrides, behaviour=inp.behaviour)
+    q = r["rates_per_1000py"]
+    return {"od_off": q["od_off"], "nonod_on": q["all_on"] - q["od_on"], "nonod_off": q["all_off"] - q["od_off"],
+            "od_on": q["od_on"], "rr_all": r["rr_all"], "rr_od": r["rr_od"]}
+
+
+def sordo_rate_target(quantity: str, what: str) -> TargetUse:
+    """One of Sordo's rates (SORDO_RATES) as a number mortality.ost's calibration is fitted to."""
+    v, h = SORDO_RATES[quantity]
+    return TargetUse(quantity=quantity, target="mortality.ost", reference=SORDO + ": " + what, published=v,
+                     low=v * math.exp(-h), high=v * math.exp(h), scale="log")
+
+
 MATTICK = "Mattick et al., Cochrane 2009"
 _BEHAVIOUR_NOTE = ("block-coordinate sweep of issue 6 (mmt, then cncp, then xbot): the MMT parameters change every "
                    "other target, the others do not change the MMT trial; run the blocks in that order")
@@ -651,6 +744,28 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
         simulate=_cncp, optimiser="grid", model=_behaviour_model, cross_validated=False,
         grid={"cncp_extra_dose_rate": (0.0008, 0.0011, 0.0015, 0.002)},
         cost="~40 s per grid point on a free core (n = 150, one year, daily steps): ~3 min", notes=_BEHAVIOUR_NOTE),
+    Procedure(
+        name="behaviour.mortality",
+        summary="the overdose hazard's scale and the non-overdose death hazards (background, extra on a day of "
+                "use), to Sordo 2017's overdose rate off methadone and non-overdose rates on and off it",
+        free=(FreeParameter(name="od_hazard_ref", layer="behaviour", lower=0.01, upper=10.0),
+              FreeParameter(name="other_death_rate", layer="behaviour", lower=GENERAL_POPULATION_DEATH_RATE,
+                            upper=1e-5),
+              FreeParameter(name="other_death_use_rate", layer="behaviour", lower=0.0, upper=1e-4)),
+        targets=(sordo_rate_target("od_off", "overdose deaths off methadone per 1000 PY"),
+                 sordo_rate_target("nonod_on", "non-overdose deaths on methadone per 1000 PY (11.3 − 2.6)"),
+                 sordo_rate_target("nonod_off", "non-overdose deaths off methadone per 1000 PY (36.1 − 12.7)")),
+        simulate=_mortality, optimiser="linear", model=_behaviour_model, cross_validated=False,
+        cost="~30 s per run on a free core (mortality.ost's cohort, n = 100, one year, daily steps), 5–7 runs: "
+             "~3–4 min",
+        notes="the expected (Rao–Blackwell) death rates of an immortal cohort are linear in the two non-overdose "
+              "hazards (they do not change a path) and nearly linear in od_hazard_ref (overdoses change a path "
+              "only through rescue): one run per parameter, a linear solve, a check run. Predictions, not "
+              "fitted: the on-OST overdose rate (Sordo 2.6), the overdose RR (band 3–8) and od.post.release; the "
+              "all-cause RR follows from the fitted rates and the on-OST overdose rate. other_death_rate's lower "
+              "bound is the general population's mortality (Cornish 2010's SMR), not 0: a fit at that bound is a "
+              "finding (all excess non-overdose mortality falls on days of use). Three numbers, three unknowns: "
+              "nothing to leave out"),
     Procedure(
         name="behaviour.xbot",
         summary="monthly XR-naltrexone injection attendance, to X:BOT's XR-NTX 24-week relapse (expectation)",

@@ -119,10 +119,13 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
 
 @target("mortality.ost", finding="all-cause mortality on methadone 11.3 vs 36.1 per 1000 PY off (RR 3.20); overdose 2.6 vs 12.7",
         band="RR inside 2.4–4.2; overdose RR 3–8", source="Sordo et al., BMJ 2017;357:j1550",
-        calibration="other_death_rate/other_death_use_rate calibrated to Sordo's non-overdose rates (8.7 on, "
-                    "23.4 off per 1000 PY); od_hazard_ref (h0 of the hypoxaemia hazard) calibrated to the overdose "
-                    "rate off OST only (12.7/1000 PY; data/calibration.yaml); the on-OST rate, the all-cause RR and "
-                    "the overdose RR are predictions. The hazard reads PaO2 below the FDA 'dangerous' 30 mmHg (Mann "
+        calibration="three of Sordo's four rates are fitted, jointly, by opiaxis calibrate behaviour.mortality on "
+                    "this target's cohort (data/calibration.yaml): od_hazard_ref (h0 of the hypoxaemia hazard) to "
+                    "the overdose rate off OST (12.7/1000 PY), other_death_rate and other_death_use_rate to the "
+                    "non-overdose rates on and off OST (8.7 and 23.4/1000 PY). Predictions: the on-OST overdose rate "
+                    "(Sordo 2.6) and the overdose RR. The all-cause RR is NOT an independent prediction: of its four "
+                    "components only the on-OST overdose rate is predicted, so it is in band largely because the "
+                    "other three are fitted. The hazard reads PaO2 below the FDA 'dangerous' 30 mmHg (Mann "
                     "2022) over each exposure's window, to the next exposure (design memo "
                     "docs/design/breathing-tolerance.md, C); od_hypoxaemia_exponent (2), the sedative trait's "
                     "prevalence (0.45) and potency shift (1.84) are sourced or assumed, not fitted; "
@@ -157,7 +160,15 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
                     "12-week exit tapers (Nosyk et al., Addiction 2012); h0 re-fitted 0.108 → 0.271 to the same off-OST "
                     "rate: overdose RR 50.2 → 8.36, on-OST overdoses 0.25 → 1.52/1000 PY (Sordo 2.6), all-cause RR "
                     "2.46 → 2.34 (non-overdose deaths on OST still ~16/1000 PY vs Sordo's 8.7); the first 4 weeks after "
-                    "leaving stay safer than later time off (Cornish 2010: the opposite)")
+                    "leaving stay safer than later time off (Cornish 2010: the opposite). Ninth session, second part: the "
+                    "three hazards re-fitted jointly by the declared procedure behaviour.mortality (before: by hand, "
+                    "the non-overdose pair on an older model, never jointly). With illicit use on ~28% of on-OST and "
+                    "~75% of off-OST days, Sordo's non-overdose rates need a use-free background hazard of ~0 (the "
+                    "unbounded solve: -1e-8 1/h); the fit sits at its floor, the general population's mortality "
+                    "(Cornish 2010: 1.32/1000 PY), and misses each rate by ~5% (9.2 on, 22.3 off); h0 0.271 → "
+                    "0.27145, other_death_rate 9.9e-7 → 1.51e-7, other_death_use_rate 3.0e-6 → 3.18e-6. All-cause RR "
+                    "2.34 → 3.27 (in band; 3.24 in expectation, n = 200), overdose RR 8.36 → 8.35 (missed; 9.3 in "
+                    "expectation): the target stays missed on the overdose RR, a prediction")
 def _mort(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost(n=n, seed=seed)
