@@ -105,18 +105,18 @@ CRAVING_VISITS = {"craving_vas": LABS}  # --craving: the clinic also records cra
 # response to a full agonist: transcutaneous PCO2 1 h after two observed heroin doses of the
 # heroin week (as in supervised heroin-assisted treatment) and at the intake visit (7 h after the
 # last). Transcutaneous PCO2 under buprenorphine informs nothing (PaCO2 within 1 mmHg of rest).
+TEST_DOSE = [(457.0, "methadone 10 mg oral once")]
+INFORMATIVE_VISITS = {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167]}
+CHALLENGE_CRAVING = sorted(set(LABS) | {455, 459, 463})
 DESIGNS = {
     "standard": ([], {}),
-    "informative": ([(457.0, "methadone 10 mg oral once")],
-                    {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167]}),
+    "informative": (TEST_DOSE, INFORMATIVE_VISITS),
     # informative + the patient's usual stool frequency before opioids (a weekly count at t = 0, before
     # the first heroin dose). Rome IV's opioid-induced constipation is defined as a change from the
     # pre-opioid bowel habit (Lacy et al., Gastroenterology 2016;150:1393; Drossman, Gastroenterology
     # 2016;150:1262), so an OIC assessment records it. Modelled as a drug-free SBM/week count with the
     # read-out's own (Poisson) noise; a recalled habit is noisier than that (not modelled).
-    "informative-bowel": ([(457.0, "methadone 10 mg oral once")],
-                          {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167],
-                           "sbm_week": [0] + LABS}),
+    "informative-bowel": (TEST_DOSE, {**INFORMATIVE_VISITS, "sbm_week": [0] + LABS}),
     # informative + what a full agonist does to this patient's craving and bowel, the two things the
     # methadone decision turns on (docs/precision-recovery.md, "Issue 15, ninth session: a record that
     # informs the decision"): craving VAS before the day-19 methadone test dose (455 h, buprenorphine
@@ -124,21 +124,17 @@ DESIGNS = {
     # as in human laboratory studies of opioid craving; craving VAS and the Bowel Function Index (BFI,
     # 7-day recall, Rentz et al., J Med Econ 2009;12:371) at the four clinic visits, the first on the
     # heroin week. Every value with its read-out's own noise (data/readouts.yaml: VAS SD 10 mm, BFI SD 8).
-    "informative-challenge": ([(457.0, "methadone 10 mg oral once")],
-                              {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167],
-                               "craving_vas": sorted(set(LABS) | {455, 459, 463}), "bfi": LABS}),
+    "informative-challenge": (TEST_DOSE, {**INFORMATIVE_VISITS, "craving_vas": CHALLENGE_CRAVING, "bfi": LABS}),
     # informative-challenge + the bowel's acute answer to a full agonist: the BFI 1 h after two observed
     # heroin doses (145, 161 h, with the PCO2) and 2 and 6 h after the methadone test dose (459, 463 h).
     # NOT a clinically valid use of the BFI (a 7-day recall): the model's read-out is the bowel function
     # at the visit's instant, so these stand in for an acute transit measurement (e.g. lactulose breath-
     # test oro-caecal transit, as in Yuan et al., JAMA 2000;283:367, on methadone) that the read-out
     # catalogue does not have. An upper bound: what the decision gains if the gut's μ sensitivity is seen.
-    "informative-challenge-transit": ([(457.0, "methadone 10 mg oral once")],
-                                      {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167],
-                                       "craving_vas": sorted(set(LABS) | {455, 459, 463}),
-                                       "bfi": sorted(set(LABS) | {145, 161, 459, 463})}),
+    "informative-challenge-transit": (TEST_DOSE, {**INFORMATIVE_VISITS, "craving_vas": CHALLENGE_CRAVING,
+                                                  "bfi": sorted(set(LABS) | {145, 161, 459, 463})}),
     # ablation: the same history (test dose given), nothing more measured than in the standard design
-    "test-dose-unmeasured": ([(457.0, "methadone 10 mg oral once")], {}),
+    "test-dose-unmeasured": (TEST_DOSE, {}),
 }
 
 
