@@ -150,8 +150,7 @@ def true_parameters(model, covariates: dict, shifts: dict, seed: int, patient: s
     for p, z0 in zip(var, Z):
         z = shifts.get(p.name, float(np.clip(z0, -2.5, 2.5)))
         j = model.param_index[p.name]
-        v = p.variability.apply(np.array(P[j]), np.array(z))
-        P[j] = np.clip(v, p.lower if p.lower is not None else -np.inf, p.upper if p.upper is not None else np.inf)
+        P[j] = p.at_z(P[j], z)
     return P
 
 

@@ -124,9 +124,7 @@ def profile(fit, P: np.ndarray, names: list[str], span: float = 2.5, points: int
     (ja, jb), (pa, pb) = ([model.param_index[n] for n in names], [model.parameter(n) for n in names])
     za, zb = np.repeat(zs, points), np.tile(zs, points)
     for j, par, z in ((ja, pa, za), (jb, pb, zb)):
-        v = par.variability.apply(np.full(len(z), prob.base[j]), z)
-        rows[:, j] = np.clip(v, par.lower if par.lower is not None else -np.inf,
-                             par.upper if par.upper is not None else np.inf)
+        rows[:, j] = par.at_z(np.full(len(z), prob.base[j]), z)
     logp = -0.5 * fit.readout_misfit(rows)[0].sum(axis=1) - 0.5 * (za ** 2 + zb ** 2)
     out = pd.DataFrame((logp - logp.max()).reshape(points, points), index=pd.Index(zs.round(2), name=names[0]),
                        columns=pd.Index(zs.round(2), name=names[1]))

@@ -140,10 +140,7 @@ def unit_to_parameters(model: Model, names: list[str], U: np.ndarray) -> np.ndar
     Z = ndtri(np.clip(U, 1e-6, 1 - 1e-6))
     for col, name in enumerate(names):
         p = model.parameters[model.param_index[name]]
-        v = p.variability.apply(P[:, model.param_index[name]], Z[:, col])
-        if p.lower is not None or p.upper is not None:
-            v = np.clip(v, p.lower if p.lower is not None else -np.inf, p.upper if p.upper is not None else np.inf)
-        P[:, model.param_index[name]] = v
+        P[:, model.param_index[name]] = p.at_z(P[:, model.param_index[name]], Z[:, col])
     return P
 
 

@@ -889,10 +889,7 @@ class Problem:
         if len(self.idx):
             zfull[:, self.idx] = Z
         for j, p in self.var_idx:
-            v = p.variability.apply(P[:, j], zfull[:, j])
-            if p.lower is not None or p.upper is not None:
-                v = np.clip(v, p.lower if p.lower is not None else -np.inf, p.upper if p.upper is not None else np.inf)
-            P[:, j] = v
+            P[:, j] = p.at_z(P[:, j], zfull[:, j])
         return P
 
     # -- predictions and residuals ---------------------------------------------------------
@@ -1894,13 +1891,6 @@ def _importance(prob, z, cov, obj, n, seed):
     return Z[idx], float(ess)
 
 
-def _to_param(p, typical, z):
-    v = p.variability.apply(np.asarray(typical, float), np.asarray(z, float))
-    if p.lower is not None or p.upper is not None:
-        v = np.clip(v, p.lower if p.lower is not None else -np.inf, p.upper if p.upper is not None else np.inf)
-    return v
-
-
 def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90=1.6448536269514722):
     rows = []
     info = dict(zip(scr["parameter"], scr["information"]))
@@ -1913,22 +1903,22 @@ def _param_table(prob, names, z, cov, samples, not_ident, uninformed, scr, q90=1
             lo_z, hi_z = np.percentile(samples[:, k], [5, 95])
         else:
             lo_z, hi_z = z[k] - q90 * sd, z[k] + q90 * sd
-        lo, hi = sorted((float(_to_param(p, typ, lo_z)), float(_to_param(p, typ, hi_z))))
-        rows.append({"parameter": n, "module": p.module, "unit": p.unit, "estimate": float(_to_param(p, typ, z[k])),
+        lo, hi = sorted((float(p.at_z(typ, lo_z)), float(p.at_z(typ, hi_z))))
+        rows.append({"parameter": n, "module": p.module, "unit": p.unit, "estimate": float(p.at_z(typ, z[k])),
                      "lower90": lo, "upper90": hi, "prior_median": float(typ),
-                     "prior_lower90": float(min(_to_param(p, typ, -q), _to_param(p, typ, q))),
-                     "prior_upper90": float(max(_to_param(p, typ, -q), _to_param(p, typ, q))),
+                     "prior_lower90": float(min(p.at_z(typ, -q), p.at_z(typ, q))),
+                     "prior_upper90": float(max(p.at_z(typ, -q), p.at_z(typ, q))),
                      "z": float(z[k]), "sd_ratio": sd, "shrinkage": sd ** 2, "information": info.get(n, np.nan),
                      "identifiable": n not in not_ident, "fitted": True})
     for n in uninformed:
         p = prob.model.parameter(n)
         typ = prob.base[prob.model.param_index[n]]
         rows.append({"parameter": n, "module": p.module, "unit": p.unit, "estimate": float(typ),
-                     "lower90": float(min(_to_param(p, typ, -q), _to_param(p, typ, q))),
-                     "upper90": float(max(_to_param(p, typ, -q), _to_param(p, typ, q))),
+                     "lower90": float(min(p.at_z(typ, -q), p.at_z(typ, q))),
+                     "upper90": float(max(p.at_z(typ, -q), p.at_z(typ, q))),
                      "prior_median": float(typ),
-                     "prior_lower90": float(min(_to_param(p, typ, -q), _to_param(p, typ, q))),
-                     "prior_upper90": float(max(_to_param(p, typ, -q), _to_param(p, typ, q))),
+                     "prior_lower90": float(min(p.at_z(typ, -q), p.at_z(typ, q))),
+                     "prior_upper90": float(max(p.at_z(typ, -q), p.at_z(typ, q))),
                      "z": 0.0, "sd_ratio": 1.0, "shrinkage": 1.0, "information": info.get(n, np.nan),
                      "identifiable": False, "fitted": False})
     return pd.DataFrame(rows)

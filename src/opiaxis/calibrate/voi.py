@@ -295,8 +295,7 @@ def _perturbed_rows(fit: FitResult, names: list[str]) -> np.ndarray:
         z0 = float(p.variability.z_of(prob.base[j], P0[j]))
         for h in (STEP_Z, -STEP_Z):
             q = P0.copy()
-            q[j] = np.clip(p.variability.apply(prob.base[j], z0 + h), p.lower if p.lower is not None else -np.inf,
-                           p.upper if p.upper is not None else np.inf)
+            q[j] = p.at_z(prob.base[j], z0 + h)
             rows.append(q)
     return np.array(rows)
 

@@ -108,6 +108,16 @@ class Parameter:
     def symbol(self) -> sp.Symbol:
         return sp.Symbol(self.name, real=True)
 
+    def at_z(self, typical, z) -> np.ndarray:
+        """The value at the standard-normal deviate ``z`` of its between-patient distribution around
+        ``typical`` (:meth:`Variability.apply`), held within the parameter's bounds; the inverse of
+        :meth:`Variability.z_of` inside them."""
+        v = self.variability.apply(np.asarray(typical, float), np.asarray(z, float))
+        if self.lower is None and self.upper is None:
+            return v
+        return np.clip(v, self.lower if self.lower is not None else -np.inf,
+                       self.upper if self.upper is not None else np.inf)
+
 
 @dataclass(kw_only=True)
 class State:

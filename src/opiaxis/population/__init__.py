@@ -42,10 +42,7 @@ def sample_parameters(model: Model, ids, seed: int, *, overrides: dict[str, floa
         return P
     Z = Streams(seed).named_normals(ids, Purpose.PARAMETERS, [p.name for _, p in var])
     for col, (j, p) in enumerate(var):
-        v = p.variability.apply(P[:, j], Z[:, col])
-        if p.lower is not None or p.upper is not None:
-            v = np.clip(v, p.lower if p.lower is not None else -np.inf, p.upper if p.upper is not None else np.inf)
-        P[:, j] = v
+        P[:, j] = p.at_z(P[:, j], Z[:, col])
     return P
 
 
