@@ -186,9 +186,8 @@ def judge(recommended: str, true_loss: dict, posterior_loss: dict, mid: float, s
 
 def drug_classes() -> dict:
     """Base candidate → the drugs it doses (recommend's drug classes)."""
-    from opiaxis.calibrate.recommend import load_options
-    return {b: (frozenset(r.split()[0] for r in spec["regimens"]), any("{H" in r for r in spec["regimens"]))
-            for b, spec in load_options().candidates.items()}
+    from opiaxis.calibrate.recommend import drug_class, load_options
+    return {b: drug_class(spec) for b, spec in load_options().candidates.items()}
 
 
 def diagnose(top: str, post: dict, truth: pd.Series, mid: float, classes: dict | None = None,

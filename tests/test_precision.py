@@ -322,6 +322,25 @@ def test_an_adjunct_only_with_some_drugs_is_never_added_to_other_bases(model, re
         assert field in str(e.value)
 
 
+def test_adjunct_rules_see_the_components_of_a_combination_product(model, tmp_path):
+    """A base dosing buprenorphine-naloxone doses buprenorphine: samidorphan (only_with buprenorphine)
+    may join it and a second buprenorphine may not; an only_with naming no drug is an input error
+    naming the field, not an adjunct silently kept off every base."""
+    from opiaxis.calibrate.recommend import check_options, factorial_combinations, load_options, spec_drugs
+    f = tmp_path / "cands.yaml"
+    f.write_text("candidates:\n  bup-nx 16/4:\n    regimens: ['buprenorphine-naloxone 16/4 mg SL daily for {H} d']\n"
+                 "adjuncts:\n  extra buprenorphine:\n    regimens: ['buprenorphine 2 mg SL daily for {H} d']\n")
+    opts = load_options(f)
+    assert spec_drugs(opts.candidates["bup-nx 16/4"]) == {"buprenorphine", "naloxone"}
+    adj = {tuple(sorted(a)) for b, a in factorial_combinations(model, opts) if b == "bup-nx 16/4"}
+    assert any(any("samidorphan" in x for x in a) for a in adj)
+    assert not any("extra buprenorphine" in a for a in adj)
+    f.write_text("adjuncts:\n  x:\n    regimens: ['aticaprant 10 mg oral daily for {H} d']\n    only_with: [buprenorphin]\n")
+    with pytest.raises(OpiaxisInputError, match="buprenorphin") as e:
+        check_options(model, load_options(f), horizon_days=3, draws=3)
+    assert "adjuncts.x.only_with" in str(e.value)
+
+
 def test_chronic_pain_reaches_the_simulation(model):
     from opiaxis.calibrate.fit import CHRONIC_PAIN_DRIVE, typical_parameters
     i = model.param_index["nociceptive_drive"]

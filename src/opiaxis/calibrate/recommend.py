@@ -56,6 +56,7 @@ For each candidate c and posterior draw d the loss L[c, d] is computed once; the
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -203,6 +204,7 @@ def check_options(model, opts: Options, *, horizon_days: float, draws: int) -> l
                 notes.append(f"{kind} {name!r} skipped: {why}")
                 continue
             _doses(model, spec["regimens"], 0.0, horizon_days * 24, where=f"{kind} {name!r}")
+    _check_only_with(model, opts)
     if all(_available(model, s) for s in opts.candidates.values()):
         raise OpiaxisInputError("no candidate intervention can be simulated with this model: " + "; ".join(notes),
                                 field="candidates")
@@ -235,11 +237,29 @@ def model_has(model, name) -> bool:
     return name in model.state_index or name in model.assignment_index or name in model.param_index
 
 
+def spec_drugs(spec) -> frozenset[str]:
+    """The drugs a candidate's or adjunct's regimens dose: each regimen's drug word, a combination
+    product's components separately ("buprenorphine-naloxone 16/4 mg SL" doses buprenorphine and
+    naloxone: the regimen grammar's 'a-b' / 'a/b')."""
+    return frozenset(d for t in spec.get("regimens", []) for d in re.split(r"[-/]", t.split()[0]))
+
+
+def _check_only_with(model, opts: Options) -> None:
+    """An adjunct's ``only_with`` names drugs of the drug library (or of this model): a misspelt name
+    would silently keep the adjunct off every base."""
+    from ..physiology.drugs import load_drugs
+    known = set(drug_routes(model)) | set(load_drugs())
+    for name, spec in opts.adjuncts.items():
+        unknown = [d for d in spec.get("only_with", []) if d not in known]
+        if unknown:
+            raise OpiaxisInputError(f"adjunct {name!r}: only_with names {unknown[0]!r}, not a drug; expected drugs "
+                                    f"such as {', '.join(sorted(known)[:6])}, ...", field=f"adjuncts.{name}.only_with")
+
+
 def _available(model, spec) -> str | None:
     """Why a candidate cannot be simulated with this model (None if it can)."""
     routes = drug_routes(model)
-    for text in spec.get("regimens", []):
-        drug = text.split()[0].split("-")[0].split("/")[0]
+    for drug in sorted(spec_drugs(spec)):
         if drug not in routes:
             return f"the model has no {drug}"
     for p in spec.get("parameters", {}):
@@ -720,8 +740,7 @@ def _retry_failed(sim, P, X0, doses, times, t0, rtol, X, stats) -> None:
 
 def _overlap(x, y) -> bool:
     """The same drug or intervention parameter twice is not a second adjunct."""
-    drugs = [{t.split()[0] for t in z.get("regimens", [])} for z in (x, y)]
-    return bool(drugs[0] & drugs[1]) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
+    return bool(spec_drugs(x) & spec_drugs(y)) or bool(set(x.get("parameters", {})) & set(y.get("parameters", {})))
 
 
 def _combinable(base, adjunct) -> bool:
@@ -731,17 +750,16 @@ def _combinable(base, adjunct) -> bool:
     if _overlap(base, adjunct):
         return False
     only = adjunct.get("only_with")
-    return not only or bool(_drug_class(base)[0] & set(only))
+    return not only or bool(spec_drugs(base) & set(only))
 
 
-def _drug_class(spec) -> tuple:
+def drug_class(spec) -> tuple:
     """The drugs a candidate doses and whether it runs to the horizon (a ``{H}`` regimen): methadone
     30→60 and 30→90 mg are one class; a 9-day buprenorphine taper is not buprenorphine maintenance
     (its best adjuncts differ: in the decision study the taper, best of the buprenorphine bases
     without adjuncts, chose PEG + aticaprant for the maintenance doses, whose true best was PEG +
     naloxegol); no medication is its own class."""
-    texts = spec.get("regimens", [])
-    return frozenset(t.split()[0] for t in texts), any("{H" in t for t in texts)
+    return spec_drugs(spec), any("{H" in t for t in spec.get("regimens", []))
 
 
 def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage=None) -> list:
@@ -778,7 +796,7 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage
     else:
         best_of: dict = {}
         for b in sorted(L, key=L.get):
-            best_of.setdefault(_drug_class(opts.candidates[b]), b)
+            best_of.setdefault(drug_class(opts.candidates[b]), b)
         bases = list(best_of.values())
     firsts_items = [(f"{b} + {a}", [opts.candidates[b], spec], "adjunct") for b in bases for a, spec in avail.items()
                     if _combinable(opts.candidates[b], spec)]
@@ -810,7 +828,7 @@ def _adjunct_stages(search, found, n_s, opts, model, adjunct_bases, stack, stage
                 continue
             for label, specs in _best_combinations(found, b, a1s, avail, W, opts.mid):
                 items += [(f"{o} + {label}", [opts.candidates[o], *specs], "adjunct") for o in L
-                          if _drug_class(opts.candidates[o]) == _drug_class(opts.candidates[b])
+                          if drug_class(opts.candidates[o]) == drug_class(opts.candidates[b])
                           and all(_combinable(opts.candidates[o], s) for s in specs)]
     return items
 

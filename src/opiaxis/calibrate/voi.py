@@ -72,7 +72,7 @@ import pandas as pd
 from ..errors import OpiaxisInputError
 from ..streams import Purpose, Streams
 from .fit import FitResult, _g, resolve_readout
-from .recommend import Options, Recommendation, _candidate_doses, load_options
+from .recommend import Options, Recommendation, _candidate_doses, load_options, spec_drugs
 
 DEGREE = 1          # the smoother: a polynomial of this degree in z (assumed: ~30 draws; Strong et al. use a GAM)
 BOOTSTRAPS = 200    # resamples for the EVPPI and EVPI intervals (90%)
@@ -310,7 +310,7 @@ def _combination_specs(name: str, opts: Options) -> list | None:
 
 def _treatment_signature(specs: list) -> frozenset:
     """The drugs a combination doses and the intervention parameters it sets."""
-    return frozenset([t.split()[0] for sp in specs for t in sp.get("regimens", [])]
+    return frozenset([d for sp in specs for d in spec_drugs(sp)]
                      + [f"{k}={v:g}" for sp in specs for k, v in sp.get("parameters", {}).items()])
 
 
