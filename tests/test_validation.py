@@ -53,3 +53,32 @@ def test_mechanism_targets_registered_and_not_calibrated():
                 "mood.mor.bdi"):
         assert tid in REGISTRY, tid
         assert REGISTRY[tid].calibration == "", tid
+
+
+HELD_OUT = ["pred.resp.bup_ceiling", "pred.nlx.bup_reversal", "pred.ntx.heroin_blockade", "pred.nlx.renarcotization",
+            "pred.wd.naloxone_duration", "pred.wd.bup_in_methadone", "pred.wd.bup_timing", "pred.hpa.morphine_acute",
+            "pred.pain.mmt_crosstolerance", "pred.craving.methadone_priming", "pred.mood.aticaprant",
+            "pred.dti.duration"]
+
+
+def test_held_out_predictions_registered_and_independent():
+    """The 2026-11-30 held-out predictions (targets_predictions.py): registered, none calibrated to,
+    each naming its study; the registry runs them with the modules they read."""
+    from opiaxis.validate.registry import TOPIC_REQUIRES, _load_all
+    _load_all()
+    for tid in HELD_OUT:
+        assert tid in REGISTRY, tid
+        assert REGISTRY[tid].calibration == "", tid
+        assert any(ch.isdigit() for ch in REGISTRY[tid].source), tid   # a year/volume, not a bare name
+    assert {"respiration", "hpa", "mood"} <= set(TOPIC_REQUIRES["targets_predictions"])
+
+
+@pytest.mark.parametrize("tid", ["pred.nlx.renarcotization", "pred.wd.bup_timing"])
+def test_held_out_reproduced(tid):
+    """Two held-out findings the model reproduces without any fit: naloxone's action ends before
+    methadone's (renarcotization), and buprenorphine precipitates withdrawal soon after heroin but
+    relieves it once withdrawal has begun."""
+    from opiaxis.validate.registry import _load_all
+    _load_all()
+    value, ok, detail = REGISTRY[tid].run()
+    assert ok, detail

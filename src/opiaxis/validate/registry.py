@@ -128,6 +128,7 @@ TOPIC_REQUIRES = {
     "targets_gut": ("gut",),
     "targets_mood": ("endogenous", "mood"),
     "targets_behaviour": ("reward", "oxytocin"),
+    "targets_predictions": ("pk", "receptors", "respiration", "adaptation", "hpa", "pain", "reward", "mood"),
 }
 SKIPPED: list[tuple[str, str]] = []
 
