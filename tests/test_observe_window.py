@@ -150,3 +150,37 @@ def test_fit_predicts_what_synthetic_records_and_observe_draw_from(model, noise_
     assert observed == pytest.approx(predicted, abs=0.02)
     instant = r.get("bowel_function_index")[0, -1]
     assert predicted > instant + 5    # the heroin week is more constipated than its trough
+
+
+STUDY = """\
+name: week
+seed: 5
+population:
+  size: 3
+schedule:
+  duration: 9 d
+  every: 2 h
+arms:
+  - name: heroin
+    regimens:
+      - heroin 20 mg IV q8h for 9 d
+outputs: [bowel_function_index, sbm_event_rate, sbm_expected_count]
+measurements:
+  visits: [0 d, 8 d]
+  readouts: [bfi, sbm_week]
+"""
+
+
+def test_a_study_run_measures_the_week_whether_results_stay_in_memory_or_on_disk(tmp_path, model):
+    """The runner reads the rows inside each visit's window back from disk (not only the visits')."""
+    from opiaxis.study import load_study, run_study
+    p = tmp_path / "study.yaml"
+    p.write_text(STUDY)
+    s = load_study(p, model)
+    mem = run_study(s, model, tmp_path / "mem")
+    disk = run_study(s, model, tmp_path / "disk", in_memory_rows=10)
+    assert disk.results is None
+    m = mem.measurements.reset_index(drop=True)
+    pd.testing.assert_frame_equal(m, disk.measurements.reset_index(drop=True))
+    assert set(m["time"]) == {0.0, 192.0} and m["value"].notna().all()
+    assert set(m.loc[m["measurement"] == "sbm_week", "variable"]) == {"sbm_event_rate"}
