@@ -184,3 +184,13 @@ def test_a_study_run_measures_the_week_whether_results_stay_in_memory_or_on_disk
     pd.testing.assert_frame_equal(m, disk.measurements.reset_index(drop=True))
     assert set(m["time"]) == {0.0, 192.0} and m["value"].notna().all()
     assert set(m.loc[m["measurement"] == "sbm_week", "variable"]) == {"sbm_event_rate"}
+
+
+def test_a_table_already_subsampled_to_the_visits_is_noted(tmp_path):
+    """observe(visit_schedule(...)) was the old pattern: a week's mean from two rows is noted."""
+    t = np.arange(0.0, 15 * 24 + 1)
+    tab = tidy({"bowel_function_index": (np.full(len(t), 20.0), "dimensionless")}, t)
+    full = observe(tab, ["bfi"], seed=1, visits=[168.0, 336.0])
+    assert not [n for n in full.attrs["notes"] if n.startswith("bfi:")]
+    sub = observe(tab[tab["time"].isin([0.0, 168.0, 336.0])], ["bfi"], seed=1)
+    assert any(n.startswith("bfi:") and "coarse" in n for n in sub.attrs["notes"])

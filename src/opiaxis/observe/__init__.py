@@ -247,14 +247,16 @@ def _counts_frames(r: Readout, defs: dict, results_table, res, seed: int, notes:
                    "+".join(taxa_vars) if len(taxa_vars) <= 3 else f"{src.name} taxa")]
 
 
+MIN_WINDOW_ROWS = 8   # assumed: fewer table rows than this in a week's trapezoid is a subsampled table, not a run's grid
 _OBSERVERS = {"scale": observe_scale, "binary": observe_binary, "poisson": observe_poisson}
 
 
-def _windowed(r: Readout, results_table, picked, visits) -> tuple[pd.MultiIndex, np.ndarray]:
+def _windowed(r: Readout, results_table, picked, visits, notes: list) -> tuple[pd.MultiIndex, np.ndarray]:
     """(patient, visit) index and latent values of a read-out that recalls a window: each
     patient's mean over [visit − window, visit] of the table's rows (:mod:`.window`; exact from
     the running integrals when every latent has one, else the trapezoid over the table's times),
-    clipped at the patient's first simulated time."""
+    clipped at the patient's first simulated time. A trapezoid over fewer than
+    ``MIN_WINDOW_ROWS`` rows (e.g. a table already subsampled to the visits) is noted."""
     exact = all(i is not None for _, _, i in picked)
     vars_ = [v for v, _, _ in picked] + ([i for _, _, (i, _) in picked] if exact else [])
     w = _wide(results_table, vars_)[vars_].dropna()
@@ -266,18 +268,23 @@ def _windowed(r: Readout, results_table, picked, visits) -> tuple[pd.MultiIndex,
         t = grid if visits is None else np.asarray(visits, float)
         t = t[(t >= grid[0] - 1e-9) & (t <= grid[-1] + 1e-9)]
         samp = sampling(t, r.window, float(grid[0]), nodes=grid, exact=exact)
+        full = t - grid[0] >= r.window - 1e-9      # windows the table covers whole
+        if not exact and (np.count_nonzero(samp.level[full], axis=1) < MIN_WINDOW_ROWS).any() \
+                and not any(n.startswith(f"{r.name}: ") for n in notes):
+            notes.append(f"{r.name}: some windows hold fewer than {MIN_WINDOW_ROWS} rows of the table; its "
+                         f"{r.window:g} h mean is a coarse trapezoid (observe the full table with visits=)")
         vals.append(samp.apply(lat[sl], None if cum is None else cum[sl]))
         idx += [(pid, ti) for ti in t]
     return pd.MultiIndex.from_tuples(idx, names=["patient", "time"]), \
         (np.concatenate(vals) if vals else np.zeros(0))
 
 
-def _latent_frame(r: Readout, results_table, picked, seed: int, visits=None) -> pd.DataFrame:
+def _latent_frame(r: Readout, results_table, picked, seed: int, visits=None, notes=None) -> pd.DataFrame:
     """A read-out of latent variables (weighted sum of ``picked``) with its assay noise, each
     patient from its own stream."""
     vars_ = [v for v, _, _ in picked]
     if r.window is not None:
-        index, x = _windowed(r, results_table, picked, visits)
+        index, x = _windowed(r, results_table, picked, visits, [] if notes is None else notes)
     else:
         w = _wide(results_table, vars_)[vars_].dropna()
         index, x = w.index, np.zeros(len(w))
@@ -357,7 +364,7 @@ def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, s
             continue
         if picked is not None:
             frames.append(_latent_frame(r, results_table if r.window is not None else at_visits, picked, seed,
-                                        visits if r.window is not None else None))
+                                        visits if r.window is not None else None, notes))
     return _assemble(frames, notes, results_table, explicit, seed)
 
 
