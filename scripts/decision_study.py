@@ -61,9 +61,10 @@ the methadone decision turns on (``craving_satiety_agonism``, ``gut_mor_imax``):
 2 and 6 h after the test dose (an agonist challenge) and at the four visits, and the BFI at the four
 visits. ``--design informative-challenge-transit`` adds the BFI 1 h after two observed heroin doses and
 2 and 6 h after the test dose: a stand-in for an acute transit measurement the read-out catalogue lacks
-(the model's BFI is the bowel function at the visit's instant; the real BFI recalls 7 days), i.e. an
-upper bound on what seeing the gut's μ sensitivity is worth (docs/precision-recovery.md, "Issue 15,
-ninth session: a record that informs the decision").
+(when the model's BFI was the bowel function at the visit's instant), i.e. an upper bound on what
+seeing the gut's μ sensitivity is worth (docs/precision-recovery.md, "Issue 15, ninth session: a record
+that informs the decision"). Since the tenth session the BFI recalls its 7 days (``data/readouts.yaml``),
+so these extra BFIs are week means like the others and the design no longer stands in for transit.
 """
 
 from __future__ import annotations
@@ -127,8 +128,8 @@ DESIGNS = {
     "informative-challenge": (TEST_DOSE, {**INFORMATIVE_VISITS, "craving_vas": CHALLENGE_CRAVING, "bfi": LABS}),
     # informative-challenge + the bowel's acute answer to a full agonist: the BFI 1 h after two observed
     # heroin doses (145, 161 h, with the PCO2) and 2 and 6 h after the methadone test dose (459, 463 h).
-    # NOT a clinically valid use of the BFI (a 7-day recall): the model's read-out is the bowel function
-    # at the visit's instant, so these stand in for an acute transit measurement (e.g. lactulose breath-
+    # NOT a clinically valid use of the BFI (a 7-day recall): the model's read-out WAS the bowel function
+    # at the visit's instant (now its week's mean), so these stood in for an acute transit measurement (e.g. lactulose breath-
     # test oro-caecal transit, as in Yuan et al., JAMA 2000;283:367, on methadone) that the read-out
     # catalogue does not have. An upper bound: what the decision gains if the gut's μ sensitivity is seen.
     "informative-challenge-transit": (TEST_DOSE, {**INFORMATIVE_VISITS, "craving_vas": CHALLENGE_CRAVING,

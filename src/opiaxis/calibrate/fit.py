@@ -96,7 +96,9 @@ from ..engine.readouts import assignment_function
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from ..streams import Purpose, Streams
-from ..observe.assays import Readout, conversion_factor, load_readouts, template_drug_readout, term_factor
+from ..observe.assays import (Readout, conversion_factor, integral_factor, load_readouts, template_drug_readout,
+                              term_factor)
+from ..observe.window import Sampling, sampling
 
 # ----------------------------------------------------------------------------------------------
 # fast batched simulation (the compiled kernel, called once per batch)
@@ -219,14 +221,34 @@ def readout_set(model: Model | None = None, definitions=None):
 
 @dataclass
 class ObsTerm:
-    """How one read-out is predicted from the model: Σ factor·latent (or a diversity)."""
+    """How one read-out is predicted from the model: Σ factor·latent (or a diversity), at the
+    measurement's instant or, for a read-out with a ``window``, as the latent's mean over the
+    window before it (:mod:`opiaxis.observe.window`; exact from ``integrals`` when the model keeps
+    every latent's running integral)."""
 
     readout: Readout
     latents: list[tuple[str, float]]
     taxa: list[str] = field(default_factory=list)
+    # latent -> (its running integral, factor from Δintegral/Δt in hours to the latent's unit)
+    integrals: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> list[str]:
+        """Every model variable the prediction reads (latents, their integrals, taxa)."""
+        return [v for v, _ in self.latents] + [i for i, _ in self.integrals.values()] + list(self.taxa)
+
+    @property
+    def exact(self) -> bool:
+        return self.readout.window is not None and bool(self.latents) and \
+            all(v in self.integrals for v, _ in self.latents)
+
+    def sampling(self, t, start: float) -> Sampling:
+        """Where the latents are needed for measurements at ``t`` of a simulation from ``start``."""
+        return sampling(t, self.readout.window, start, exact=self.exact)
 
     def predict(self, sim: Simulator, X: np.ndarray, P: np.ndarray, V: dict | None = None) -> np.ndarray:
-        """The read-out's latent value; ``V``: its latent variables already evaluated (by name)."""
+        """The read-out's latent value at the instants of ``X``; ``V``: its latent variables already
+        evaluated (by name). A windowed read-out's value is :meth:`predict_at`'s."""
         if self.readout.kind == "diversity":
             A = np.clip(np.stack([X[:, :, sim.model.state_index[t]] for t in self.taxa], -1), 0, None)
             p = A / np.maximum(A.sum(-1, keepdims=True), 1e-300)
@@ -236,6 +258,24 @@ class ObsTerm:
         for v, f in self.latents:
             x = x + f * (V[v] if V is not None and v in V else sim.value(v, X, P))
         return np.asarray(x, float)
+
+    def predict_at(self, sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray, samp: Sampling,
+                   V: dict | None = None) -> np.ndarray:
+        """Values (n, measurements) at ``samp.t`` from states ``X`` (n, len(times), S) on ``times``,
+        which contain ``samp.nodes``; ``V``: latents already evaluated on ``times``."""
+        j = np.searchsorted(times, samp.nodes - 1e-9)
+        if np.any(j >= len(times)) or not np.allclose(times[np.minimum(j, len(times) - 1)], samp.nodes, atol=1e-6):
+            raise ValueError(f"{self.readout.name}: the simulation lacks the times its window needs")
+        Vj = None if V is None else {v: a[:, j] for v, a in V.items()}
+        x = self.predict(sim, X[:, j, :], P, Vj)
+        I = None
+        if samp.integral is not None:
+            I = 0.0
+            for v, f in self.latents:
+                name, c = self.integrals[v]
+                I = I + f * c * (Vj[name] if Vj is not None and name in Vj else sim.value(name, X[:, j, :], P))
+        with np.errstate(all="ignore"):
+            return samp.apply(np.nan_to_num(x, nan=0.0) if samp.integral is not None else x, I)
 
 
 def resolve_readout(r: Readout, model: Model, defs) -> ObsTerm | None:
@@ -250,7 +290,7 @@ def resolve_readout(r: Readout, model: Model, defs) -> ObsTerm | None:
         return ObsTerm(r, [], taxa)
     if r.kind == "counts":
         return None
-    picked = []
+    picked, integrals = [], {}
     for term in r.terms:
         cand = next((c for c in term.options if c.name in known), None)
         if cand is None:
@@ -260,7 +300,10 @@ def resolve_readout(r: Readout, model: Model, defs) -> ObsTerm | None:
                 return None
             continue
         picked.append((cand.name, term_factor(r, cand, model.unit_of(cand.name))))
-    return ObsTerm(r, picked) if picked else None
+        if r.window is not None and cand.integral is not None and cand.integral in known:
+            integrals[cand.name] = (cand.integral, integral_factor(r, cand, model.unit_of(cand.integral),
+                                                                   model.unit_of(cand.name)))
+    return ObsTerm(r, picked, integrals=integrals) if picked else None
 
 
 def _g(kind: str, r: Readout, x: np.ndarray) -> np.ndarray:
@@ -815,14 +858,19 @@ class Problem:
         self.rtol = rtol
         meas = data.measurements
         self.t0 = data.start
-        self.times = np.unique(np.r_[meas["time"].to_numpy(float), np.asarray(extra_times, float)])
+        terms = {name: resolve_readout(self.defs[name], model, self.defs) for name in sorted(meas["measurement"].unique())}
+        # a read-out that recalls a window needs the latents over it (opiaxis.observe.window)
+        self.samplings = {name: term.sampling(meas.loc[meas["measurement"] == name, "time"].to_numpy(float), self.t0)
+                          for name, term in terms.items() if term is not None and term.readout.window is not None}
+        self.times = np.unique(np.round(np.r_[meas["time"].to_numpy(float), np.asarray(extra_times, float),
+                                              *[w.nodes for w in self.samplings.values()]], 9))
         self.times = self.times[self.times >= self.t0]
         self.groups = []
         for name, sub in meas.groupby("measurement", sort=True):
-            term = resolve_readout(self.defs[name], model, self.defs)
+            term = terms[name]
             if term is None:
                 continue
-            tidx = np.searchsorted(self.times, sub["time"].to_numpy(float))
+            tidx = np.searchsorted(self.times, sub["time"].to_numpy(float) - 1e-9)
             cens = sub["censored"].astype(str).to_numpy()
             self.groups.append((name, term, sub.index.to_numpy(), tidx, sub["value"].to_numpy(float), cens,
                                 sub["limit"].to_numpy(float)))
@@ -905,10 +953,13 @@ class Problem:
         """Each read-out group's predictions (rows, its measurements) from states ``X`` on
         :attr:`times` of parameter rows ``P``."""
         # every read-out's latent variables at every measurement time, in one evaluation
-        V = self.sim.values(sorted({v for g in self.groups for v, _ in g[1].latents}), X, P)
+        V = self.sim.values(sorted({v for g in self.groups for v in g[1].variables if v not in g[1].taxa}), X, P)
         out = []
         for name, term, rows, tidx, y, cens, lim in self.groups:
-            x = term.predict(self.sim, X[:, tidx, :], P, {v: a[:, tidx] for v, a in V.items()})
+            if name in self.samplings:
+                x = term.predict_at(self.sim, X, P, self.times, self.samplings[name], V)
+            else:
+                x = term.predict(self.sim, X[:, tidx, :], P, {v: a[:, tidx] for v, a in V.items()})
             out.append(np.asarray(x, float).reshape(X.shape[0], len(rows)))
         return out
 
@@ -997,7 +1048,7 @@ def _screen_predictions(prob: Problem, P: np.ndarray) -> list[np.ndarray]:
     tolerance; against the 0.3 information threshold; ``tests/test_fit_speed.py``). Their sensitivities are then exactly 0, so the
     nonlinear screen does not secant-test them either (it could not promote them: they cannot move
     a read-out)."""
-    names = {v for g in prob.groups for v, _ in g[1].latents} | {t for g in prob.groups for t in g[1].taxa}
+    names = {v for g in prob.groups for v in g[1].variables}
     up = prob.model.parameters_upstream(names)
     run = np.r_[True, [n in up for n in prob.names]] & ~np.all(P == P[:1], axis=1)
     run[0] = True
@@ -1958,7 +2009,11 @@ def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str
     doses = EventTable.from_regimens(model, [t for _, t in regimens], start=[s for s, _ in regimens]) \
         .for_ids([1]).expanded() if regimens else None
     t0 = min(s for s, _ in regimens) if regimens else 0.0
-    times = np.unique(np.concatenate([np.asarray(v, float) for v in visits.values()]))
+    terms = {name: resolve_readout(defs[name], model, defs) for name in visits}
+    samps = {name: term.sampling(np.asarray(visits[name], float), t0) for name, term in terms.items()
+             if term is not None and term.readout.window is not None}
+    times = np.unique(np.round(np.concatenate([np.asarray(v, float) for v in visits.values()]
+                                              + [w.nodes for w in samps.values()]), 9))
     sim = Simulator.of(model)
     X, _ = sim.run(np.atleast_2d(P), times, doses, t0=t0, rtol=1e-7, atol=1e-10)
     rows = [{"patient": patient, "kind": "regimen", "time": s, "name": t, "value": "", "unit": ""} for s, t in regimens]
@@ -1968,12 +2023,14 @@ def synthetic_table(model: Model, P: np.ndarray, regimens: list[tuple[float, str
                      "unit": "" if COVARIATES[k].unit == "dimensionless" else COVARIATES[k].unit})
     pid = int(patient) if str(patient).isdigit() else patient
     for name, ts in visits.items():
-        r = defs[name]
-        term = resolve_readout(r, model, defs)
+        r, term = defs[name], terms[name]
         if term is None:
             continue
-        tidx = np.searchsorted(times, np.asarray(ts, float))
-        x = term.predict(sim, X[:, tidx, :], np.atleast_2d(P))[0]
+        if name in samps:   # the same windowed value the fit predicts (Problem.predictions_of)
+            x = term.predict_at(sim, X, np.atleast_2d(P), times, samps[name])[0]
+        else:
+            tidx = np.searchsorted(times, np.asarray(ts, float) - 1e-9)
+            x = term.predict(sim, X[:, tidx, :], np.atleast_2d(P))[0]
         rng = readout_stream(seed, pid, name)
         if within_cv > 0:
             eps = rng.standard_t(4, len(x)) / math.sqrt(2.0)  # unit variance

@@ -314,15 +314,34 @@ def _treatment_signature(specs: list) -> frozenset:
                      + [f"{k}={v:g}" for sp in specs for k, v in sp.get("parameters", {}).items()])
 
 
+def _window_times(terms: list, t_end: float, start: float) -> np.ndarray:
+    """The times the windowed read-outs of ``terms`` need for a measurement at ``t_end``."""
+    return np.unique(np.concatenate([[t_end]] + [term.sampling([t_end], start).nodes for _, term in terms
+                                                 if term.readout.window is not None]))
+
+
 def condition_states(fit: FitResult, rec: Recommendation, P: np.ndarray, x_dec: np.ndarray, names: list[str],
-                     opts: Options) -> dict[str, np.ndarray]:
-    """States (rows, 1, n_states) of parameter rows ``P`` under each measurement condition:
-    ``drug-free`` (the resting state), ``on the record's treatment`` (``x_dec``, the rows' states at
-    the decision time) and ``after PROBE_DAYS d of <candidate>`` for the candidates ``names`` (from
-    the decision state; the first of each set of drugs and intervention parameters: the other doses
-    of the same drugs are not simulated again)."""
+                     opts: Options, terms: list | None = None) -> dict[str, tuple]:
+    """States of parameter rows ``P`` under each measurement condition, as (X (rows, T, n_states),
+    times (T,), the simulation's start): ``drug-free`` (the resting state: a week's mean is its
+    instant), ``on the record's treatment`` (``x_dec``, the rows' states at the decision time, and
+    the record's last week before it for read-outs that recall a window, ``terms``) and ``after
+    PROBE_DAYS d of <candidate>`` for the candidates ``names`` (from the decision state, over the
+    probe's last week; the first of each set of drugs and intervention parameters: the other doses
+    of the same drugs are not simulated again). A measurement is at the last of ``times``."""
     prob, sim = fit.problem, fit.problem.sim
-    out = {"drug-free": sim.initial_state(P)[:, None, :], "on the record's treatment": x_dec[:, None, :]}
+    terms = _readout_terms(fit) if terms is None else terms
+    t_dec = rec.decision_time
+    out = {"drug-free": (sim.initial_state(P)[:, None, :], np.zeros(1), 0.0)}
+    week = _window_times(terms, t_dec, prob.t0)
+    if len(week) > 1:   # the record's week before the decision (its history, as _decision_state runs it)
+        hist = prob.data.doses
+        hist = hist[hist["TIME"] < t_dec] if len(hist) else hist
+        Xw, _ = sim.run(P, week, hist, t0=prob.t0, rtol=1e-4, atol=1e-9)
+        Xw[:, -1, :] = x_dec
+        out["on the record's treatment"] = (Xw, week, prob.t0)
+    else:
+        out["on the record's treatment"] = (x_dec[:, None, :], week, prob.t0)
     seen = set()
     for name in names:
         specs = _combination_specs(name, opts)
@@ -333,26 +352,32 @@ def condition_states(fit: FitResult, rec: Recommendation, P: np.ndarray, x_dec: 
             continue
         seen.add(what)
         doses = _candidate_doses(prob.model, specs, rec.decision_time, rec.horizon_h, None)
-        times = np.array([rec.decision_time, rec.decision_time + PROBE_DAYS * 24.0])
+        times = np.unique(np.r_[t_dec, _window_times(terms, t_dec + PROBE_DAYS * 24.0, t_dec)])
         X, _ = sim.run(P, times, doses, t0=rec.decision_time, x0=x_dec, rtol=1e-4, atol=1e-9)
-        out[f"after {PROBE_DAYS:g} d of {name}"] = X[:, -1:, :]
+        out[f"after {PROBE_DAYS:g} d of {name}"] = (X, times, t_dec)
     return out
 
 
 def readout_sensitivities(fit: FitResult, rec: Recommendation, P: np.ndarray, x_dec: np.ndarray, names: list[str],
                           contenders_: list[str], opts: Options) -> pd.DataFrame:
     """d g / d z at the MAP of every read-out (g: the fit's noise-standardised scale, one
+    measurement; a read-out that recalls a window, its mean over the window before the
     measurement) under every condition (:func:`condition_states`) for the parameters ``names``
     perturbed in the rows ``P`` (:func:`_perturbed_rows`; ``x_dec`` their states at the decision
     time): rows condition, readout; columns the
     parameters. A level below its LLOQ at both ends of the difference informs nothing (0)."""
     sim = fit.problem.sim
     rows, index = [], []
-    for cond, X in condition_states(fit, rec, P, x_dec, contenders_, opts).items():
-        for rname, term in _readout_terms(fit):
+    terms = _readout_terms(fit)
+    for cond, (X, times, start) in condition_states(fit, rec, P, x_dec, contenders_, opts, terms).items():
+        for rname, term in terms:
             r = term.readout
             with np.errstate(all="ignore"):
-                x = np.asarray(term.predict(sim, X, P), float).reshape(len(P))
+                if r.window is not None:
+                    x = term.predict_at(sim, X, P, times, term.sampling([times[-1]], start))
+                else:
+                    x = term.predict(sim, X[:, -1:, :], P)
+                x = np.asarray(x, float).reshape(len(P))
                 g = _g(r.kind, r, x)
             s = (g[1::2] - g[2::2]) / (2 * STEP_Z)
             if r.lloq is not None:

@@ -107,7 +107,8 @@ def assay_noise(model: Model, variables: list[str]) -> dict[str, dict]:
     from ..observe.assays import load_readouts
     out = {}
     for r in load_readouts().values():
-        if r.kind != "continuous" or r.combine != "first" or len(r.terms) != 1 or r.noise.sd > 0:
+        if r.kind != "continuous" or r.combine != "first" or len(r.terms) != 1 or r.noise.sd > 0 \
+                or r.window is not None:   # a PEtab observable is an instant, not a window's mean
             continue
         for cand in r.terms[0].options:
             v = cand.name

@@ -14,8 +14,10 @@ reports "<0.2 pg/mL" — and the limit crossed in ``limit`` (for M3-style likeli
 Reproducibility: the noise of one read-out for one patient comes from its own stream, seeded by
 ``(seed, purpose, patient id, read-out name)`` (:class:`opiaxis.streams.Streams`); draws are
 taken in time order. The same seed and the same visit times give the same measurements
-whatever the chunking, the order of patients or the other read-outs requested. Subsample to
-visits (:func:`visit_schedule`) *before* observing.
+whatever the chunking, the order of patients or the other read-outs requested. Give the visits
+(``visits=``) or subsample to them (:func:`visit_schedule`) before observing; a read-out that
+recalls a window (BFI, SBM/week: :mod:`opiaxis.observe.window`) needs the table's rows inside its
+window, so it needs ``visits=`` on the full table.
 
 A read-out whose latent variable the model (or the results table) lacks is skipped with a note
 in ``df.attrs["notes"]``, not an error — modules join the model over time. A malformed
@@ -34,9 +36,10 @@ import pandas as pd
 from ..errors import OpiaxisInputError
 from ..model.units import ureg
 from ..streams import Purpose, Streams
-from .assays import (Readout, diversity, load_readouts, observe_binary,
+from .assays import (Readout, diversity, integral_factor, load_readouts, observe_binary,
                      observe_continuous, observe_counts, observe_poisson, observe_scale,
                      parse_readouts, template_drug_readout, term_factor)
+from .window import sampling
 
 __all__ = ["load_readouts", "parse_readouts", "observe", "visit_schedule", "to_petab_measurements",
            "write_measurements", "Readout", "MEASUREMENT_COLUMNS", "PETAB_COLUMNS"]
@@ -96,7 +99,8 @@ class _Resolver:
 
 
 def _resolve(r: Readout, res: _Resolver, notes: list[str]):
-    """[(variable, factor)] for the read-out, or None (skipped, with a note)."""
+    """[(variable, factor, (integral, factor) or None)] for the read-out, or None (skipped, with a
+    note). A windowed read-out's integral is used when the table has it."""
     picked, missing = [], []
     for term in r.terms:
         cand = next((c for c in term.options if res.status(c.name) == "ok"), None)
@@ -111,7 +115,14 @@ def _resolve(r: Readout, res: _Resolver, notes: list[str]):
             raise OpiaxisInputError(f"model variable {found!r} (unit {res.unit(found)!r}) cannot be "
                                     f"reported in {r.unit!r}: {exc}", file=r.file,
                                     field=f"readouts.{r.name}.unit") from None
-        picked.append((found, f))
+        integral = None
+        if r.window is not None and cand.integral is not None:
+            if res.status(cand.integral) == "ok":
+                integral = (cand.integral, integral_factor(r, cand, res.unit(cand.integral), res.unit(found)))
+            else:
+                notes.append(f"{r.name}: {cand.integral!r} is not in the results table; the window's mean of "
+                             f"{found!r} is a trapezoid over the table's times")
+        picked.append((found, f, integral))
     for term, not_out in missing:
         what = " or ".join(repr(c) for c in term.candidates)
         if not_out:
@@ -236,28 +247,59 @@ def _counts_frames(r: Readout, defs: dict, results_table, res, seed: int, notes:
                    "+".join(taxa_vars) if len(taxa_vars) <= 3 else f"{src.name} taxa")]
 
 
+MIN_WINDOW_ROWS = 8   # assumed: fewer table rows than this in a week's trapezoid is a subsampled table, not a run's grid
 _OBSERVERS = {"scale": observe_scale, "binary": observe_binary, "poisson": observe_poisson}
 
 
-def _latent_frame(r: Readout, results_table, picked, seed: int) -> pd.DataFrame:
+def _windowed(r: Readout, results_table, picked, visits, notes: list) -> tuple[pd.MultiIndex, np.ndarray]:
+    """(patient, visit) index and latent values of a read-out that recalls a window: each
+    patient's mean over [visit − window, visit] of the table's rows (:mod:`.window`; exact from
+    the running integrals when every latent has one, else the trapezoid over the table's times),
+    clipped at the patient's first simulated time. A trapezoid over fewer than
+    ``MIN_WINDOW_ROWS`` rows (e.g. a table already subsampled to the visits) is noted."""
+    exact = all(i is not None for _, _, i in picked)
+    vars_ = [v for v, _, _ in picked] + ([i for _, _, (i, _) in picked] if exact else [])
+    w = _wide(results_table, vars_)[vars_].dropna()
+    lat = sum(f * w[v].to_numpy(float) for v, f, _ in picked)
+    cum = sum(f * c * w[i].to_numpy(float) for _, f, (i, c) in picked) if exact else None
+    idx, vals = [], []
+    for pid, sl in _per_patient(w.index):
+        grid = w.index.get_level_values(1).to_numpy(float)[sl]
+        t = grid if visits is None else np.asarray(visits, float)
+        t = t[(t >= grid[0] - 1e-9) & (t <= grid[-1] + 1e-9)]
+        samp = sampling(t, r.window, float(grid[0]), nodes=grid, exact=exact)
+        full = t - grid[0] >= r.window - 1e-9      # windows the table covers whole
+        if not exact and (np.count_nonzero(samp.level[full], axis=1) < MIN_WINDOW_ROWS).any() \
+                and not any(n.startswith(f"{r.name}: ") for n in notes):
+            notes.append(f"{r.name}: some windows hold fewer than {MIN_WINDOW_ROWS} rows of the table; its "
+                         f"{r.window:g} h mean is a coarse trapezoid (observe the full table with visits=)")
+        vals.append(samp.apply(lat[sl], None if cum is None else cum[sl]))
+        idx += [(pid, ti) for ti in t]
+    return pd.MultiIndex.from_tuples(idx, names=["patient", "time"]), \
+        (np.concatenate(vals) if vals else np.zeros(0))
+
+
+def _latent_frame(r: Readout, results_table, picked, seed: int, visits=None, notes=None) -> pd.DataFrame:
     """A read-out of latent variables (weighted sum of ``picked``) with its assay noise, each
     patient from its own stream."""
-    vars_ = [v for v, _ in picked]
-    w = _wide(results_table, vars_)
-    w = w[vars_].dropna()
-    x = np.zeros(len(w))
-    for v, f in picked:
-        x = x + f * w[v].to_numpy(float)
-    y = np.empty(len(w))
-    cens = np.full(len(w), "", dtype=object)
-    lim = np.full(len(w), np.nan)
-    for pid, sl in _per_patient(w.index):
+    vars_ = [v for v, _, _ in picked]
+    if r.window is not None:
+        index, x = _windowed(r, results_table, picked, visits, [] if notes is None else notes)
+    else:
+        w = _wide(results_table, vars_)[vars_].dropna()
+        index, x = w.index, np.zeros(len(w))
+        for v, f, _ in picked:
+            x = x + f * w[v].to_numpy(float)
+    y = np.empty(len(index))
+    cens = np.full(len(index), "", dtype=object)
+    lim = np.full(len(index), np.nan)
+    for pid, sl in _per_patient(index):
         rng = readout_stream(seed, pid, r.name)
         if r.kind == "continuous":
             y[sl], cens[sl], lim[sl] = observe_continuous(x[sl], r, rng)
         elif r.kind in _OBSERVERS:
             y[sl] = _OBSERVERS[r.kind](x[sl], r, rng)
-    return _frame(w.index, r.name, y, r.label, cens, lim, "+".join(vars_))
+    return _frame(index, r.name, y, r.label, cens, lim, "+".join(vars_))
 
 
 def _assemble(frames: list, notes: list, results_table, explicit: bool, seed: int) -> pd.DataFrame:
@@ -280,9 +322,15 @@ def _assemble(frames: list, notes: list, results_table, explicit: bool, seed: in
 
 
 def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, seed: int, model=None,
-            definitions: dict[str, Readout] | str | Path | None = None) -> pd.DataFrame:
+            definitions: dict[str, Readout] | str | Path | None = None, visits=None) -> pd.DataFrame:
     """Measurements of ``readouts`` (default: every read-out whose latent variables are in the
     table) with assay noise, units, censoring, rounding, as a tidy table.
+
+    ``visits`` (hours, or '7 d', 'day 7', 'week 4'): measure at these times of the table
+    (:func:`visit_schedule`); default every time of the table. A read-out that recalls a
+    ``window`` (BFI, SBM/week) is the mean of its latent over the window before each visit, from
+    the table's rows inside it (:mod:`opiaxis.observe.window`): give the full table and
+    ``visits``, not a table already subsampled to the visits.
 
     ``model`` (optional) is used for units missing from the table, to tell "absent from the
     model" from "not in the study outputs", and to add a drug-level read-out for every
@@ -290,6 +338,10 @@ def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, s
     path to a read-out file (default: the shipped one).
     """
     _check_table(results_table)
+    at_visits = results_table
+    if visits is not None:
+        visits = [_hours(t) for t in (visits if np.ndim(visits) else [visits])]
+        at_visits = visit_schedule(results_table, visits)   # checks every visit is a simulated time
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise OpiaxisInputError(f"seed {seed!r} must be an integer", field="seed")
     defs = _copy_set(definitions if isinstance(definitions, dict) else load_readouts(definitions))
@@ -301,7 +353,7 @@ def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, s
     for name in _requested(readouts, defs):
         r = defs[name]
         if r.kind in ("counts", "diversity"):
-            frames += _counts_frames(r, defs, results_table, res, seed, notes, counts_cache)
+            frames += _counts_frames(r, defs, at_visits, res, seed, notes, counts_cache)
             continue
         try:
             picked = _resolve(r, res, notes)
@@ -311,7 +363,8 @@ def observe(results_table: pd.DataFrame, readouts: list[str] | None = None, *, s
             notes.append(f"{r.name}: skipped, unit mismatch: {exc.message}")
             continue
         if picked is not None:
-            frames.append(_latent_frame(r, results_table, picked, seed))
+            frames.append(_latent_frame(r, results_table if r.window is not None else at_visits, picked, seed,
+                                        visits if r.window is not None else None, notes))
     return _assemble(frames, notes, results_table, explicit, seed)
 
 

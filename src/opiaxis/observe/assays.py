@@ -14,6 +14,16 @@ which limits. Kinds:
     concentrations, positive when it exceeds the cutoff.
 ``poisson``
     a count of events in a window (spontaneous bowel movements per week) from a latent rate.
+
+A ``continuous``, ``scale`` or ``poisson`` read-out may recall a ``window`` (``1 week``): its value
+at a visit t is the mean of the latent over [t − window, t] (a poisson read-out counts the events
+of that window: the mean rate times the window), as the Bowel Function Index recalls the past 7
+days (Rentz et al., J Med Econ 2009;12:371) and an SBM diary counts the week before the visit.
+The mean is exact when the model keeps the latent's running integral (a candidate's
+``integral``, e.g. the gut module's ``sbm_expected_count``: the difference over the window)
+and a trapezoid over nodes ``WINDOW_STEP_H`` apart otherwise (:func:`window_sampling`). A window
+that reaches before the start of the simulation is clipped to it (the mean of what exists); at
+the start itself the value is the latent at that instant.
 ``counts``
     stool 16S-like read counts: relative abundances of the latent taxa, sequencing depth,
     Dirichlet-multinomial sampling.
@@ -60,14 +70,19 @@ DIVERSITY_METRICS = ("shannon", "simpson", "observed")
 
 COMMON_KEYS = {"description", "kind", "variable", "components", "unit", "unit_label", "noise", "source"}
 KIND_KEYS = {
-    "continuous": {"lloq", "uloq", "mw", "reference"},
-    "scale": {"bounds", "resolution"},
+    "continuous": {"lloq", "uloq", "mw", "reference", "window"},
+    "scale": {"bounds", "resolution", "window"},
     "binary": {"cutoff"},
     "poisson": {"window"},
     "counts": {"taxa", "depth", "overdispersion"},
     "diversity": {"from", "metric"},
 }
-TERM_KEYS = {"variable", "factor", "reference"}
+TERM_KEYS = {"variable", "factor", "reference", "integral"}
+WINDOW_KINDS = ("continuous", "scale", "poisson")
+# Trapezoid node spacing of a window mean without an exact integral (hours). Assumed: 1 h resolves
+# the shortest dose-to-dose swing of the latents read over a window (heroin q8h moves transit with
+# tau_m = 1 h); docs/precision-recovery.md, tenth session, measures the error of 1, 2 and 4 h.
+WINDOW_STEP_H = 1.0
 NOISE_KEYS = {"model", "cv", "sd", "source"}
 
 
@@ -80,6 +95,7 @@ class Candidate:
     factor: float = 1.0
     reference: tuple[float, str] | None = None
     factor_unit: str | None = None  # a factor with a unit maps the latent's unit onto the read-out's
+    integral: str | None = None  # a model variable that is the running integral of this latent over time
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +136,7 @@ class Readout:
     resolution: float | None = None
     cutoff: float | None = None
     cutoff_source: str = ""
-    window: float | None = None  # in the reciprocal of the rate unit's time (e.g. 1 week)
+    window: float | None = None  # hours: the value is the latent's mean over [t - window, t] (poisson: its count)
     taxa: str | None = None  # regex with one group (taxon name) over variable names
     depth: tuple[float, float] = (30000.0, 0.5)  # median reads, CV
     overdispersion: float = 0.0
@@ -188,12 +204,12 @@ def _quantity(ctx, node, key, fld, target_unit, *, mw=None, need_source=True):
     return v, src
 
 
-def _candidate(ctx, node, fld, factor=1.0, ref=None, funit=None) -> list[Candidate]:
+def _candidate(ctx, node, fld, factor=1.0, ref=None, funit=None, integral=None) -> list[Candidate]:
     if isinstance(node, str) and node.strip():
-        return [Candidate(name=node, factor=factor, reference=ref, factor_unit=funit)]
+        return [Candidate(name=node, factor=factor, reference=ref, factor_unit=funit, integral=integral)]
     if isinstance(node, list) and node:
         return [c for j, item in enumerate(node)
-                for c in _candidate(ctx, item, f"{fld}[{j}]", factor, ref, funit)]
+                for c in _candidate(ctx, item, f"{fld}[{j}]", factor, ref, funit, integral)]
     if isinstance(node, dict):
         check_keys(node, TERM_KEYS, ctx.file, fld)
         if "variable" not in node:
@@ -217,7 +233,14 @@ def _candidate(ctx, node, fld, factor=1.0, ref=None, funit=None) -> list[Candida
                     raise ctx.err(f"missing {k!r}", r, None, f"{fld}.reference.{k}")
             ref = (_num(ctx, r, "value", f"{fld}.reference.value", positive=True),
                    _unit(ctx, r["unit"], r, "unit", f"{fld}.reference.unit"))
-        return _candidate(ctx, node["variable"], f"{fld}.variable", f, ref, funit)
+        if "integral" in node:
+            integral = node["integral"]
+            if not isinstance(integral, str) or not re.fullmatch(r"[A-Za-z_]\w*", integral) \
+                    or not isinstance(node["variable"], str):
+                raise ctx.err(f"integral {integral!r} must be the name of the model variable that integrates "
+                              "this one latent over time (e.g. 'sbm_expected_count')", node, "integral",
+                              f"{fld}.integral")
+        return _candidate(ctx, node["variable"], f"{fld}.variable", f, ref, funit, integral)
     raise OpiaxisInputError("expected a variable name, a list of candidate names, or "
                             "{variable, factor, reference}", file=ctx.file,
                             line=getattr(node, "line", None), field=fld)
@@ -322,16 +345,24 @@ def _binary_fields(ctx, node, r: Readout, where: str) -> None:
         raise ctx.err("cutoff must be positive", node, "cutoff", f"{where}.cutoff")
 
 
+def _window(ctx, node, r: Readout, where: str) -> None:
+    """``window``: a positive duration (hours in :attr:`Readout.window`)."""
+    text = node["window"]
+    try:
+        if isinstance(text, bool) or not isinstance(text, str):
+            raise ValueError
+        w = float(ureg.Quantity(text).to("h").magnitude)
+    except Exception:
+        raise ctx.err(f"{text!r} is not a duration such as '1 week' or '7 d'", node, "window",
+                      f"{where}.window") from None
+    if not (w > 0 and math.isfinite(w)):
+        raise ctx.err(f"window {text!r} must be a positive duration", node, "window", f"{where}.window")
+    r.window = w
+
+
 def _poisson_fields(ctx, node, r: Readout, where: str) -> None:
     if "window" not in node:
         raise ctx.err("a poisson read-out needs 'window' (e.g. '1 week')", node, None, f"{where}.window")
-    try:
-        w = ureg.Quantity(str(node["window"]))
-        r.window = float(w.to("h").magnitude)
-    except Exception:
-        raise ctx.err(f"{node['window']!r} is not a duration such as '1 week'", node, "window", f"{where}.window") from None
-    if r.window <= 0:
-        raise ctx.err("window must be positive", node, "window", f"{where}.window")
 
 
 _KIND_FIELDS = {"continuous": _continuous_fields, "scale": _scale_fields, "binary": _binary_fields,
@@ -345,6 +376,9 @@ def parse_readout(name: str, node, file: str) -> Readout:
     kind = node.get("kind", "continuous") if isinstance(node, dict) else None
     if kind not in KINDS:
         raise ctx.err(f"unknown kind {kind!r}; expected one of {list(KINDS)}", node, "kind", f"{where}.kind")
+    if isinstance(node, dict) and "window" in node and kind not in WINDOW_KINDS:
+        raise ctx.err(f"a {kind} read-out cannot recall a window (only {', '.join(WINDOW_KINDS)} read-outs: "
+                      "the mean of a latent over [t - window, t])", node, "window", f"{where}.window")
     check_keys(node, COMMON_KEYS | KIND_KEYS[kind], ctx.file, where)
     r = Readout(name=name, kind=kind, unit="", file=file, description=str(node.get("description", "")),
                 source=str(node.get("source", "")), unit_label=str(node.get("unit_label", "")))
@@ -357,8 +391,12 @@ def parse_readout(name: str, node, file: str) -> Readout:
         return r
     _latent_terms(ctx, node, r, where)
     r.noise = _noise(ctx, node, where)
+    if "window" in node:
+        _window(ctx, node, r, where)
     if kind in _KIND_FIELDS:
         _KIND_FIELDS[kind](ctx, node, r, where)
+    if r.window is None and any(c.integral for t in r.terms for c in t.options):
+        raise ctx.err("'integral' is only used by a read-out with a 'window'", node, None, f"{where}.window")
     return r
 
 
@@ -495,6 +533,16 @@ def term_factor(r: Readout, term: Candidate, model_unit: str) -> float:
         v, u = term.reference
         return term.factor * v * conversion_factor(u, r.unit, r.mw) * conversion_factor(model_unit, "dimensionless")
     return term.factor * conversion_factor(model_unit, r.unit, r.mw)
+
+
+def integral_factor(r: Readout, term: Candidate, integral_unit: str, model_unit: str) -> float:
+    """Factor from a running integral's change per hour (its unit / h) to the latent's unit."""
+    try:
+        return conversion_factor(f"({integral_unit or 'dimensionless'})/h", model_unit or "dimensionless")
+    except ValueError:
+        raise OpiaxisInputError(f"integral {term.integral!r} (unit {integral_unit!r}) is not the running integral "
+                                f"of {term.name!r} (unit {model_unit!r}): its change per hour is not in "
+                                f"{model_unit!r}", file=r.file, field=f"readouts.{r.name}.variable.integral") from None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -160,10 +160,14 @@ def _endpoints(study: StudySpec, out: Path, results, failed: np.ndarray, note):
 def _measurements(study: StudySpec, model: Model, out: Path, results):
     if not study.visits:
         return None
-    from ..observe import observe, to_petab_measurements, visit_schedule, write_measurements
+    from ..observe import load_readouts, observe, to_petab_measurements, write_measurements
+    # a read-out that recalls a window (BFI, SBM/week) needs the rows inside it, not only the visits'
+    defs = load_readouts()
+    wmax = max([defs[n].window or 0.0 for n in (study.readouts or defs) if n in defs], default=0.0)
+    times = [float(t) for t in study.times if any(v - wmax - 1e-9 <= t <= v + 1e-9 for v in study.visits)]
     table = results if results is not None else pd.read_parquet(
-        out / "results.parquet", filters=[("time", "in", [float(v) for v in study.visits])])
-    measurements = observe(visit_schedule(table, study.visits), study.readouts, seed=study.seed, model=model)
+        out / "results.parquet", filters=[("time", "in", times)])
+    measurements = observe(table, study.readouts, seed=study.seed, model=model, visits=study.visits)
     write_measurements(measurements, out / "measurements.parquet")
     write_measurements(to_petab_measurements(measurements), out / "measurements_petab.tsv")
     return measurements
