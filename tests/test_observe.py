@@ -129,11 +129,28 @@ def test_urine_screen_is_positive_above_cutoff():
     assert obs["value"].iloc[:500].sum() == 0 and obs["value"].iloc[500:].all()
 
 
-def test_poisson_weekly_counts_have_the_latent_mean():
-    obs = observe(table("sbm_rate", np.full(5000, 3.0), "1/week"), ["sbm_week"], seed=9)
+def test_weekly_counts_have_the_latent_mean_and_the_diarys_week_to_week_scatter():
+    # negative binomial: Poisson around the expected count times the gut trials' week-to-week gamma
+    # frailty (shape SBM_DISPERSION), so variance = mean + mean²/shape
+    from opiaxis.physiology.gut import SBM_DISPERSION
+    assert load_readouts()["sbm_week"].noise.cv == pytest.approx(SBM_DISPERSION ** -0.5, rel=1e-4)
+    obs = observe(table("sbm_rate", np.full(20000, 3.0), "1/week"), ["sbm_week"], seed=9)
     v = obs["value"].to_numpy()
-    assert np.all(v == np.round(v)) and v.mean() == pytest.approx(3.0, rel=0.03)
-    assert v.var() == pytest.approx(3.0, rel=0.08)
+    assert np.all(v == np.round(v)) and v.mean() == pytest.approx(3.0, rel=0.02)
+    assert v.var() == pytest.approx(3.0 + 9.0 / SBM_DISPERSION, rel=0.05)
+
+
+def test_the_fit_scores_a_weekly_count_by_its_negative_binomial_likelihood():
+    from scipy.stats import nbinom
+    from opiaxis.calibrate.fit import residuals_for
+    r = load_readouts()["sbm_week"]
+    k = r.noise.cv ** -2
+    for y in (0.0, 2.0, 7.0):
+        for mu in (0.5, 3.0, 8.0):
+            res = residuals_for(r, np.array([mu]), np.array([y]), np.array([""]), np.array([np.nan]))[0]
+            nll = -nbinom.logpmf(y, k, k / (k + mu)) + nbinom.logpmf(y, k, k / (k + max(y, 1e-9)))
+            assert res * res / 2 == pytest.approx(nll, rel=1e-6, abs=1e-9)
+            assert np.sign(res) == np.sign(mu - y)
 
 
 def test_16s_counts_and_diversity_agree():

@@ -314,6 +314,9 @@ def _g(kind: str, r: Readout, x: np.ndarray) -> np.ndarray:
         s = math.sqrt(math.log1p(max(r.noise.cv, 0.05) ** 2))
         return np.log(np.maximum(x, 1e-12)) / s * 0.5
     if kind == "poisson":
+        if r.noise.model == "gamma":   # negative binomial, shape k: its variance-stabilising transform
+            k = 1.0 / r.noise.cv ** 2
+            return 2 * math.sqrt(k) * np.arcsinh(np.sqrt(np.maximum(x, 1e-9) / k))
         return 2 * np.sqrt(np.maximum(x, 1e-9))
     if kind == "diversity":
         return x / DIVERSITY_SD
@@ -345,10 +348,14 @@ def residuals_for(r: Readout, x: np.ndarray, y: np.ndarray, cens: np.ndarray, li
     with np.errstate(all="ignore"):
         if kind == "diversity":
             return (x - y) / DIVERSITY_SD
-        if kind == "poisson":
+        if kind == "poisson":   # half the unit deviance: Poisson, or negative binomial under a gamma frailty
             lam = np.maximum(x, 1e-9)
             k = np.broadcast_to(y, lam.shape)
             dev = lam - k + np.where(k > 0, k * np.log(np.where(k > 0, k, 1) / lam), 0.0)
+            if r.noise.model == "gamma":
+                a = 1.0 / r.noise.cv ** 2
+                dev = np.where(k > 0, k * np.log(np.where(k > 0, k, 1) / lam), 0.0) \
+                    - (k + a) * np.log((k + a) / (lam + a))
             return np.sign(lam - k) * _sqrt2(dev)
         if kind == "binary":
             s = math.sqrt(math.log1p(max(r.noise.cv, 0.05) ** 2))

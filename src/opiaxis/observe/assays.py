@@ -37,6 +37,10 @@ Noise models (``noise.model``):
   proportional error with coefficient of variation ``cv``, plus an additive SD;
 * ``normal``: ``y = x + sqrt((cv·x)² + sd²)·z`` — the combined proportional + additive error
   of NONMEM practice;
+* ``gamma`` (``poisson`` read-outs only): the expected count times a gamma frailty of mean 1 and
+  coefficient of variation ``cv`` (shape 1/cv²), drawn anew for each measurement — the count is then
+  negative binomial, the week-to-week and period-to-period scatter of a patient's bowel diary
+  around what the model expects (the gut trials' diary, ``physiology.gut.weekly_sbm_counts``);
 * ``none``.
 
 Concentrations are never negative (``y`` is clipped at 0 before censoring).
@@ -65,7 +69,7 @@ except Exception:  # already defined by another import
     pass
 
 KINDS = ("continuous", "scale", "binary", "poisson", "counts", "diversity")
-NOISE_MODELS = ("lognormal", "normal", "none")
+NOISE_MODELS = ("lognormal", "normal", "gamma", "none")
 DIVERSITY_METRICS = ("shannon", "simpson", "observed")
 
 COMMON_KEYS = {"description", "kind", "variable", "components", "unit", "unit_label", "noise", "source"}
@@ -312,6 +316,9 @@ def _noise(ctx, node, where: str) -> Noise:
     sd = _num(ctx, nz, "sd", f"{where}.noise.sd", minimum=0) if "sd" in nz else 0.0
     if model != "none" and not str(nz.get("source", "")).strip():
         raise ctx.err("missing 'source' (a citation or 'assumed: <why>')", nz, None, f"{where}.noise.source")
+    if model == "gamma" and (node.get("kind") != "poisson" or cv <= 0 or sd > 0):
+        raise ctx.err("a gamma noise model is a frailty on a poisson read-out's expected count: kind poisson, "
+                      "cv > 0 (its coefficient of variation) and no sd", nz, "model", f"{where}.noise.model")
     return Noise(model=model, cv=cv, sd=sd, source=str(nz.get("source", "")))
 
 
@@ -552,6 +559,9 @@ def apply_noise(x: np.ndarray, noise: Noise, rng: np.random.Generator) -> np.nda
     z = rng.standard_normal((len(x), 2))
     if noise.model == "none":
         return x.copy()
+    if noise.model == "gamma":   # mean-1 frailty of shape 1/cv² (negative binomial counts)
+        k = 1.0 / noise.cv ** 2
+        return x * rng.gamma(k, 1.0 / k, np.shape(x))
     if noise.model == "lognormal":
         s2 = math.log1p(noise.cv ** 2)
         return x * np.exp(math.sqrt(s2) * z[:, 0] - s2 / 2) + noise.sd * z[:, 1]
