@@ -44,7 +44,7 @@ _P = [
            "craving 0.5 in the community without blockade (~1/day); a dependent user in withdrawal (craving ~0.8, "
            "withdrawal 1) reaches ~0.5/h and uses within hours", 0.6,
            "λ0: use hazard at reference craving"),
-    BParam("cncp_extra_dose_rate", 0.0008, "1/h",
+    BParam("cncp_extra_dose_rate", 0.0007, "1/h",
            "calibrated to pain.cncp.oud's misuse rate (Vowles et al., Pain 2015: 21–29%) by opiaxis calibrate "
            "behaviour.cncp (history: data/calibration.yaml): hazard of taking an extra, "
            "non-prescribed oxycodone dose at craving 0.5 for a chronic-pain patient on prescribed opioids "

@@ -742,8 +742,10 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
         targets=(TargetUse(quantity="cncp_misuse", target="pain.cncp.oud", reference="Vowles et al., Pain 2015",
                            published=0.25, low=0.21, high=0.29),),
         simulate=_cncp, optimiser="grid", model=_behaviour_model, cross_validated=False,
-        grid={"cncp_extra_dose_rate": (0.0008, 0.0011, 0.0015, 0.002)},
-        cost="~40 s per grid point on a free core (n = 150, one year, daily steps): ~3 min", notes=_BEHAVIOUR_NOTE),
+        # 2026-11-30: extended below 0.0008 (the old floor) after drug priming (reward equation 7) raised misuse at
+        # 0.0008 from 26.0% to 29.3%; 0.0015 and 0.002 dropped (misuse 43–49% there, far from the target)
+        grid={"cncp_extra_dose_rate": (0.0005, 0.0006, 0.0007, 0.0008, 0.0011)},
+        cost="~40 s per grid point on a free core (n = 150, one year, daily steps): ~3.5 min", notes=_BEHAVIOUR_NOTE),
     Procedure(
         name="behaviour.mortality",
         summary="the overdose hazard's scale and the non-overdose death hazards (background, extra on a day of "

@@ -39,6 +39,26 @@ Equations (time in hours; all quantities dimensionless unless stated)
    craving = q/(q + c50). ``oxytocin_tone`` (oxytocin module; 1 when absent) dampens cue and
    stress reactivity (seed 002: Houghton, Heroin Addict Relat Clin Probl 2022;24(5):27).
    ``cue_exposure`` is set by the behaviour layer (or a cue-reactivity session) per interval.
+7. **Drug priming** (added 2026-11-30). A dose of the drug itself reinstates wanting: non-contingent
+   priming injections of heroin or morphine reinstate extinguished heroin seeking in rats (de Wit &
+   Stewart, Psychopharmacology 1983;79:29), for 1–4 h after morphine, while naltrexone suppresses it
+   (Stewart & Wise, Psychopharmacology 1992;108:79); acute (naltrexone-precipitated) withdrawal does not
+   reinstate it, an opioid-like (agonist) effect does, through mesolimbic dopamine overflow (Shaham &
+   Stewart, Psychopharmacology 1995;119:334). In humans an extra 33% of the daily methadone dose raised
+   heroin craving against placebo (Curran et al., Addiction 1999;94:665), and in methadone patients
+   craving rises again a few hours after the morning dose (de Vos et al., 'Patterns of craving and
+   pharmacokinetics in long-term opiate addicts in methadone maintenance therapy', Jellinek Clinic,
+   n = 20; journal details not read).
+   In incentive-sensitization terms the drug's rising effect is itself a conditioned (interoceptive)
+   cue that triggers wanting (Robinson & Berridge, Brain Res Rev 1993;18:247). The priming drive is
+   w_c·e_p·V·(a − B)⁺: the net hedonic rise a − B (positive only while the a-process rises ahead of
+   its opponent, i.e. for the hours after a dose; zero at steady state and in withdrawal) acting as a
+   cue on the learnt association V (no priming in a person who never learnt drug–cue associations),
+   scaled like an explicit cue. It depends on the dependence state through a: hedonic tolerance shrinks
+   the rise a maintained patient gets from an extra dose. Satiety acts on the level of agonism and does
+   not divide the priming drive, which the agonist's own rising effect produces: so an extra dose on
+   top of a maintenance dose raises craving for a few hours (priming wins on the rise) and lowers it
+   once the rise is over (satiety wins on the level).
 """
 
 from __future__ import annotations
@@ -181,6 +201,13 @@ def _craving_parameters(m: Module) -> dict:
     v_dep = m.parameter("craving_vulnerability_depression", 0.3, "dimensionless",
                         "assumed: depression history raises craving reactivity by 30% (low mood the most reported "
                         "contributor to lapse, Ducray et al., Ir J Psychol Med 2014)")
+    e_p = m.parameter("craving_priming_cue_equivalence", 1.0, "dimensionless",
+                      "assumed: a net hedonic rise a − B of 1 (a-process at its maximum over a resting opponent: "
+                      "accumbal dopamine doubled) primes wanting as strongly as an explicit cue session (cue_exposure "
+                      "1). Non-contingent heroin priming and heroin-paired cues reinstate heroin seeking to comparable "
+                      "extents in rats (de Wit & Stewart 1983; Shaham & Stewart 1995: footshock mimicked a 50 µg/kg "
+                      "heroin prime; review Shalev, Grimm & Shaham, Pharmacol Rev 2002;54:1); no human number relates "
+                      "the two, so the equivalence is not fitted")
     a_sat = m.parameter("craving_satiety_agonism", 0.6, "dimensionless",
                         "calibrated to mmt.retention's heroin-use RR 0.66 (0.56–0.78; Mattick et al., Cochrane "
                         "2009), in the trial's expectation (n = 600), jointly with dropout_medication_factor by "
@@ -191,12 +218,12 @@ def _craving_parameters(m: Module) -> dict:
     c50 = m.parameter("craving_half_drive", 1.0, "dimensionless",
                       "assumed: drive giving craving 0.5 (VAS 50)", variability=lognormal(0.3))
     dlt = m.parameter("reward_smoothing", 0.02, "dimensionless", "assumed: numerical smoothing of positive parts")
-    return dict(w_w=w_w, w_d=w_d, w_c=w_c, c_bg=c_bg, cue=cue, w_s=w_s, w_p=w_p, w_i=w_i, il6_ref=il6_ref, e_cue=e_cue, e_s=e_s, v_ela=v_ela, v_dep=v_dep, a_sat=a_sat, c50=c50, dlt=dlt, w_m=w_m)
+    return dict(w_w=w_w, w_d=w_d, w_c=w_c, c_bg=c_bg, cue=cue, w_s=w_s, w_p=w_p, w_i=w_i, il6_ref=il6_ref, e_cue=e_cue, e_s=e_s, v_ela=v_ela, v_dep=v_dep, a_sat=a_sat, c50=c50, dlt=dlt, w_m=w_m, e_p=e_p)
 
 
 def _hedonic_states(m: Module, i, q):
     """Equations 1–5: a- and b-process, set point, dopamine tone, cue learning and incubation.
-    Returns the a-process and the dopamine tone."""
+    Returns the cue association, incubation, dopamine tone and the net hedonic state a − B."""
     B = m.state("hedonic_b_process", "dimensionless", 0.0, "opponent (b) process")
     R = m.state("reward_setpoint_state", "dimensionless", 1.0, "allostatic reward set point (1 healthy)")
     V = m.state("cue_association", "dimensionless", 0.0, "associative strength of drug cues (0…1)")
@@ -214,19 +241,21 @@ def _hedonic_states(m: Module, i, q):
     D = m.assign("dopamine_tone", R * (1 + a) / (1 + B + q.g_wd * i.W), "dimensionless",
                  "mesolimbic dopamine tone relative to healthy rest", interface=True)
     m.assign("reward_setpoint", R, "dimensionless", "allostatic reward set point (1 healthy)", interface=True)
-    m.assign("hedonic_state", a - B, "dimensionless", "net hedonic perception a − b")
-    return V, I, D
+    net = m.assign("hedonic_state", a - B, "dimensionless", "net hedonic perception a − b")
+    return V, I, D, net
 
 
-def _craving(m: Module, i, q, V, I, D) -> None:
-    """Equation 6: cue reactivity, the craving drives, trait scaling, μ satiety and saturation."""
+def _craving(m: Module, i, q, V, I, D, net) -> None:
+    """Equations 6–7: cue reactivity, the craving drives, μ satiety, drug priming, trait scaling and saturation."""
     otp = _pos(i.ot, q.dlt)
     cue_r = m.assign("cue_reactivity", V * (1 + q.g_inc * I) * otp ** (-q.e_cue), "dimensionless",
                      "craving response to an explicit drug cue (incubated, oxytocin-dampened)", interface=True)
     drive = (q.w_w * i.W + q.w_d * _pos(1 - D, q.dlt) + q.w_c * cue_r * (q.c_bg + q.cue)
              + q.w_s * _pos(i.cort - 1, q.dlt) * otp ** (-q.e_s) + q.w_p * i.pain / 10
              + q.w_i * _pos(i.il6 / q.il6_ref - 1, q.dlt) + q.w_m * positive_part(i.mood, q.dlt))
-    c = m.assign("craving_drive", drive * (1 + q.v_ela * i.ela + q.v_dep * i.dep) / (1 + (i.A / q.a_sat) ** 2),
+    prime = m.assign("craving_priming", q.w_c * q.e_p * V * positive_part(net, q.dlt), "dimensionless",
+                     "drug-primed wanting: the rising net hedonic effect of a dose as an interoceptive cue (equation 7)")
+    c = m.assign("craving_drive", (drive / (1 + (i.A / q.a_sat) ** 2) + prime) * (1 + q.v_ela * i.ela + q.v_dep * i.dep),
                  "dimensionless", "craving drive before saturation")
     m.assign("craving", c / (c + q.c50), "dimensionless", "craving 0…1 (VAS/100)", interface=True)
 
@@ -235,6 +264,6 @@ def build(drugs=None) -> Module:
     m = Module("reward", __doc__)
     i = SimpleNamespace(**_inputs(m))
     q = SimpleNamespace(**_hedonic_parameters(m), **_craving_parameters(m))
-    V, I, D = _hedonic_states(m, i, q)
-    _craving(m, i, q, V, I, D)
+    V, I, D, net = _hedonic_states(m, i, q)
+    _craving(m, i, q, V, I, D, net)
     return m
