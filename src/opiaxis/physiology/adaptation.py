@@ -29,7 +29,11 @@ Equations (time in hours; every quantity dimensionless unless stated)
    (tolerance is incomplete) and production is raised by M^(−p) (dependence). When agonism
    falls faster than M can follow, R overshoots baseline (rebound): spontaneously on stopping,
    abruptly when an antagonist (naloxone, naltrexone) or a high-affinity partial agonist
-   (buprenorphine) displaces the full agonist. Separate effect and tolerance compartments with a
+   (buprenorphine) displaces the full agonist. A competitive antagonist acts through its Gaddum shift
+   of the agonist's load (receptors module), so naloxone-precipitated withdrawal lasts while that
+   shift is large, not while naloxone merely occupies receptors: after 0.4 mg IV in a methadone
+   80 mg patient it peaks within ~15 min and halves by ~45 min (clinically 30–60 min;
+   pred.wd.naloxone_duration). Separate effect and tolerance compartments with a
    tolerance equilibration half-life of about a day: Ekblom, Hammarlund-Udenaes & Paalzow, JPET
    1993;266:244 (rat morphine, tolerance t½ 26 ± 6 h); Ouellet & Pollack, J Pharmacokinet
    Biopharm 1995;23:531.

@@ -51,13 +51,20 @@ reserve of methadone: Melichar et al., JPET 2005;312:309; Hume et al., JPET 2007
   occupy receptors. A partial agonist's
   signal is bounded by its τ at full occupancy (buprenorphine's ceiling). Respiration reads σ.
 * ``mor_agonism_central`` A (0…1), the occupancy-equivalent signalling read by adaptation, reward,
-  pain, mood, HPA and endogenous modules: A = (ρ_free + ρ_F)·S/(ρ_free + S) + Σ_partial efficacy_i·ρ_i
-  with S = Σ_full τ_i·ρ_i: the receptors not held by partial agonists or antagonists, shared
-  between the full agonists and the free pool by the τ-weighted odds (bounded: A ≤ 1 in any
-  mixture). With τ = 1 for every full agonist this is exactly the
-  efficacy-weighted occupancy Σ efficacy_i·ρ_i; a full agonist with τ gives the occupancy its
-  potency constant K^app alone would give, so lowering methadone's binding occupancy moves no
-  signalling calibration for methadone alone (it moves its competition with other ligands).
+  pain, mood, HPA and endogenous modules: A = (ρ_free + ρ_F + ρ_B)·S/(ρ_free + ρ_B + S)
+  + Σ_partial efficacy_i·ρ_i with S = Σ_full τ_i·ρ_i and ρ_B the summed occupancy of the
+  competitive antagonists (efficacy 0): the occupancy that a τ = 1 agonist of the same potency
+  would have among the receptors not held by partial agonists (bounded: A ≤ 1 in any mixture).
+  With τ = 1 for every full agonist this is exactly the efficacy-weighted occupancy
+  Σ efficacy_i·ρ_i; a full agonist with τ gives the occupancy its potency constant K^app alone
+  would give, so lowering methadone's binding occupancy moves no signalling calibration for
+  methadone alone (it moves its competition with other ligands). Against a competitive antagonist
+  the agonist's odds S/(ρ_free + ρ_B) = σ are divided by 1 + x_B, the same Gaddum shift as σ, so a
+  high-reserve agonist (methadone, τ 100) keeps the response its potency gives (A = σ/(1 + σ)
+  without partial agonists). Until 2026-11-30 the antagonist's receptors were taken out of the
+  pool, A ≤ 1 − ρ_B (insurmountable, as a noncompetitive antagonist is): naloxone 0.4 mg IV at
+  87% occupancy then cut a methadone 80 mg patient's load 250-fold while σ fell 11-fold, and
+  precipitated withdrawal lasted ~5 h instead of 30–60 min (pred.wd.naloxone_duration).
 
 Hill exponents other than 1 are evaluated as C/K·(C/K + ε)^(n−1) with ε = 1e-6 — identical to
 (C/K)^n to better than 1e-6 relative for C > 1e-3·K, but Lipschitz at C = 0 so that a stiff
@@ -109,6 +116,8 @@ def _mu_signal(m: Module, agonists, drugs, taus: dict, free) -> None:
     A partial agonist without a τ in the library signals its efficacy's odds, τ = e/(1 − e)."""
     full = [(n, occ) for n, occ, eff in agonists if float(drugs[n].receptors["mu"].efficacy.value) == 1.0]
     partial = [(n, occ, eff) for n, occ, eff in agonists if 0.0 < float(drugs[n].receptors["mu"].efficacy.value) < 1.0]
+    antagonists = [occ for n, occ, eff in agonists if float(drugs[n].receptors["mu"].efficacy.value) == 0.0]
+    rho_antag = sp.Add(*antagonists) if antagonists else sp.Integer(0)
     rho_full = sp.Add(*[occ for _, occ in full]) if full else sp.Integer(0)
     s_tau = sp.Add(*[taus.get(n, 1) * occ for n, occ in full]) if full else sp.Integer(0)
     # 1 − ρ_F > 0 whenever any receptor is free; the floor only guards round-off at saturation
@@ -119,9 +128,10 @@ def _mu_signal(m: Module, agonists, drugs, taus: dict, free) -> None:
         part.append((taus.get(n, sp.Float(e / (1 - e))) * occ, eff * occ))
     m.assign("mor_signal_central", sigma_full + sp.Add(*[t for t, _ in part]), "dimensionless",
              "central μ signal σ (operational model; linear in full-agonist concentration: C/K^app)", interface=True)
-    # occupancy-equivalent: the full agonists' share of the receptors not held by other ligands (free + ρ_F), split
-    # by the τ-weighted odds S/free (= ρ_F exactly when every τ is 1); bounded, so A ≤ 1 with a partial agonist too
-    a_full = (free + rho_full) * s_tau / (free + s_tau) if full else sp.Integer(0)
+    # occupancy-equivalent: the occupancy a τ = 1 agonist of the same potency would have, within the receptors not held
+    # by partial agonists (free + ρ_F + ρ_B): odds S/(free + ρ_B) against the competitive antagonists, i.e. the same
+    # Gaddum shift as σ (= ρ_F exactly when every τ is 1); bounded, so A ≤ 1 with a partial agonist too
+    a_full = (free + rho_full + rho_antag) * s_tau / (free + rho_antag + s_tau) if full else sp.Integer(0)
     m.assign("mor_agonism_central", a_full + sp.Add(*[a for _, a in part]), "dimensionless",
              "central μ agonist signal, occupancy-equivalent (efficacy-weighted occupancy when every τ is 1)",
              interface=True)
