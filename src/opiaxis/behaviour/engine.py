@@ -30,10 +30,11 @@ Loop (one decision interval of ``dt`` hours, all living patients in one batch):
    next exposure or the interval's end, P = 1 − exp(−∫h dt) (:func:`od_probability`), on the
    respiration module's PaO2 (μ depression of the central drive with CO2 and hypoxic chemoreflexes, an
    O2 store that falls within minutes of a bolus, and a breathing tolerance of its own, lost in
-   abstinence), lowered for a sedative co-user (a patient
+   abstinence), deeper for a sedative co-user (a patient
    trait: benzodiazepines, alcohol, gabapentinoids) on the days they have sedatives on board
    (:func:`sedative_on_board`, a fraction ``sedative_day_fraction`` of days: the odds of the
-   opioid's depression times s, :func:`sedated_nadir`, :func:`sedated_pao2`); rescue by bystander naloxone
+   opioid's depression of the central drive times s, set in the simulation through the respiration
+   module's ``sedative_odds_shift``, so the chemoreflexes answer it); rescue by bystander naloxone
    (re-simulated with naloxone 4 mg intranasal) or emergency services; death otherwise with a
    probability. The expected number of deaths given the path (Rao–Blackwell) is accumulated too;
 6. daily: treatment dropout (hazard in craving and recent use), re-entry, other-cause death.
@@ -215,29 +216,6 @@ def sedative_on_board(ids, seed: int, k_day: int, couser, day_fraction) -> np.nd
     from ..streams import Purpose, Streams
     z = Streams(seed).named_normals(ids, Purpose.BEHAVIOUR_EVENTS, [f"sedative_day:{int(k_day)}"])[:, 0]
     return np.asarray(couser, float) * (ndtr(z) < np.asarray(day_fraction, float))
-
-
-def sedated_nadir(vmin, couser, shift):
-    """The ventilation nadir of an opioid exposure with the patient's sedatives on board: for a
-    co-user the odds of the opioid's depression are multiplied by s (``sedative_potency_shift``),
-    V' = V/(V + s·(1 − V)) — a left shift of the opioid's concentration–depression curve: no
-    depression without opioid, the same V' for the same V (a ceiling on the opioid's own
-    depression, buprenorphine's, stays a ceiling); V otherwise."""
-    v = np.clip(np.asarray(vmin, float), 1e-6, 1.0)
-    s = 1.0 + np.asarray(couser, float) * (np.asarray(shift, float) - 1.0)
-    return v / (v + s * (1.0 - v))
-
-
-def sedated_pao2(pao2, o2_deficit, vent, couser, shift, floor: float = 1.0):
-    """PaO2 (mmHg) with the patient's sedatives on board: ventilation V' = :func:`sedated_nadir` (V)
-    and, at the same O2 uptake (alveolar ventilation equation for O2), an alveolar O2 deficit
-    (inspired minus alveolar PO2, the respiration module's ``alveolar_o2_deficit``) larger by V/V', so
-    PaO2 falls by deficit·(V/V' − 1). Exact in a steady state; during a fast fall of ventilation it
-    scales the O2 store's transient deficit alike. Unchanged for a non-user and without opioid
-    depression (V ≥ 1)."""
-    v = np.clip(np.asarray(vent, float), 1e-6, 1.0)
-    extra = np.asarray(o2_deficit, float) * (v / sedated_nadir(v, couser, shift) - 1.0)
-    return np.maximum(np.asarray(pao2, float) - extra, floor)
 
 
 def effect_titration(perceived, habit_tolerance, floor, ceiling: float = 0.99):
@@ -481,6 +459,7 @@ class CohortSim:
                                  for m, f in zip(rx, fent)], dtype=object)
         self.extra_dose = np.array([m.dose if m else np.nan for m in rx])
         self.cue_col = self.idx.get("cue_exposure")
+        self.sed_col = self.idx.get("sedative_odds_shift")
         # adjunct medication (e.g. intranasal oxytocin): dose rows with TIME in hours from the start of
         # the simulation, given while the patient is in treatment (always for treatment 'none')
         self.t_start = float(c.t)
@@ -539,8 +518,8 @@ class CohortSim:
         Columns: patient (id), day (0-based), time_h (hours from the start of follow-up; events
         decided at the end of a decision interval or day — discharge, dropout, other-cause death,
         re-entry — carry that end, so day·24 ≤ time_h ≤ (day + 1)·24), event,
-        detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use; a sedative
-        co-user's deepened nadir, see :func:`sedated_nadir`),
+        detail, amount_mg, ventilation_nadir (relative to baseline, within 1 h of a use; with the
+        patient's sedatives on board, if any),
         tolerance (tolerance_level at the use's interval start), p_overdose (P(clinical overdose)
         of the use: its hypoxaemia hazard integrated to the next exposure), in_treatment (at the event). Events: ``treatment_start`` (detail: the
         treatment); ``dose`` (a medication dose: detail the compartment, e.g. methadone.oral, and
@@ -586,6 +565,12 @@ class CohortSim:
         cue = (U[:, 0] < c.B["cue_event_probability"][act]).astype(float)
         if self.cue_col is not None:
             P[:, self.cue_col] = cue
+        # sedatives on board today (co-users, a fraction of days): the respiration module deepens the opioid's
+        # depression of the drive by the patient's odds shift, and the chemoreflexes answer it
+        self._sedated = sedative_on_board(c.ids[act], c.seed, k_day, c.B["sedative_couser"][act],
+                                          c.B["sedative_day_fraction"][act])
+        if self.sed_col is not None:
+            P[:, self.sed_col] = 1.0 + self._sedated * (c.B["sedative_potency_shift"][act] - 1.0)
         tx = self.tx[act]
         self._release(act, t0, k_day)
         rows, use_t, use_amt = self._decide_uses(act, U, s, cue, tx, t0)
@@ -606,10 +591,8 @@ class CohortSim:
         self._solver_failures(act, r, X, Y, nuse, use_t, t0, k_day)
         self._challenge_readouts(act, tx, grid, Y, P, t0, k_day)
         if nuse.any() or self._med_dose_t:
-            self._sedated = sedative_on_board(c.ids[act], c.seed, k_day, c.B["sedative_couser"][act],
-                                              c.B["sedative_day_fraction"][act])
             vent = self.ev("ventilation_rel", Y, P)
-            self._hypoxaemia(act, Y, P, vent, use_t, t0)
+            self._hypoxaemia(act, Y, P, use_t, t0)
             for a in np.nonzero(nuse)[0]:
                 self._uses_outcomes(a, act[a], s, use_t, use_amt, vent, grid, P, X, doses, t0, k_day)
             self._medication_exposures(act, use_t, vent, s["tolerance"], grid, P, X, doses, t0, k_day)
@@ -751,13 +734,10 @@ class CohortSim:
                 self.ntx_next[i] = self.challenge_due[i] + 4.0
                 self.inp_until[i] = min(self.inp_until[i], self.ntx_next[i] + 24.0)
 
-    def _hypoxaemia(self, act, Y, P, vent, use_t, t0):
-        """The interval's PaO2 of each patient with their sedatives on board (:func:`sedated_pao2`),
-        and each patient's exposure times (uses and agonist maintenance doses), for
-        :meth:`_exposure_risk`."""
-        B = self.c.B
-        self._pao2 = sedated_pao2(self.ev("pao2", Y, P), self.ev("alveolar_o2_deficit", Y, P), vent,
-                                  self._sedated[:, None], B["sedative_potency_shift"][act][:, None])
+    def _hypoxaemia(self, act, Y, P, use_t, t0):
+        """The interval's PaO2 of each patient (with their sedatives on board, if any: simulated), and
+        each patient's exposure times (uses and agonist maintenance doses), for :meth:`_exposure_risk`."""
+        self._pao2 = self.ev("pao2", Y, P)
         self._exposure_t = [np.unique(np.concatenate([use_t[a][np.isfinite(use_t[a])],
                                                       np.asarray(self._med_dose_t.get(i, ()), float)]))
                             for a, i in enumerate(act)]
@@ -792,7 +772,7 @@ class CohortSim:
             reinf = 1.0 - min(max(float(s["blocking"][a]), 0.0), 1.0)
             self.expectancy[i] += B["use_extinction_rate"][i] * (reinf - self.expectancy[i])
             w = (grid > use_t[a, k]) & (grid <= use_t[a, k] + 1.0)
-            vmin = float(sedated_nadir(np.min(vent[a, w]), self._sedated[a], B["sedative_potency_shift"][i]))
+            vmin = float(np.min(vent[a, w]))
             pod = self._exposure_risk(a, i, use_t[a, k], grid)
             self.use_log.append((i, k_day, vmin, tol, pod, bool(self.in_tx[i])))
             self._event(i, use_t[a, k], k_day, "use", self.use_cmt[i], use_amt[a, k], vmin, tol, pod)
@@ -825,17 +805,16 @@ class CohortSim:
         """The overdose risk of the interval's agonist maintenance doses themselves (methadone,
         buprenorphine-naloxone), scored like a use: hypoxaemia from the dose to the next exposure or
         the interval's end (:meth:`_exposure_risk`; a use after the dose carries what follows it). The
-        logged nadir is ventilation_rel's within 6 h, deepened by the patient's sedatives. Its uniforms
+        logged nadir is ventilation_rel's within 6 h (with the patient's sedatives, if any). Its uniforms
         are keyed draws (patient, 'medication_exposure', time), so no draw of the patient's event
         stream moves."""
         from ..streams import Purpose, Streams
-        B = self.c.B
         for a, i in enumerate(act):
             for t_dose in self._med_dose_t.get(i, ()):
                 w = (grid > t_dose) & (grid <= t_dose + 6.0)
                 if not w.any() or not (self.alive[i] and self.active[i]):
                     continue
-                vmin = float(sedated_nadir(np.min(vent[a, w]), self._sedated[a], B["sedative_potency_shift"][i]))
+                vmin = float(np.min(vent[a, w]))
                 pod = self._exposure_risk(a, i, t_dose, grid)
                 self.med_log.append((i, k_day, vmin, float(tol[a]), pod, bool(self.in_tx[i])))
                 key = [f"medication_exposure:{t_dose - self.t_start:.4f}:{j}" for j in range(3)]

@@ -91,7 +91,7 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_hazard_ref", 0.27145, "1/h",
+    BParam("od_hazard_ref", 1.0575, "1/h",
            "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) by opiaxis "
            "calibrate behaviour.mortality, jointly with the non-overdose hazards (data/calibration.yaml). Hazard of a clinical overdose at PaO2 0 mmHg; below the FDA 'dangerous' "
            "PaO2 (od_pao2_threshold) the hazard is h0·((30 − PaO2)/30)^m (design memo "
@@ -121,7 +121,7 @@ _P = [
            "lower bound, the general population's mortality at OST patients' age and sex (Cornish et al., BMJ "
            "2010: 7/1000 PY on OST at SMR 5.3 → 1.32/1000 PY): the rates leave no room for a background above it. "
            "Non-overdose death hazard on a day without illicit use"),
-    BParam("other_death_use_rate", 3.1796e-6, "1/h",
+    BParam("other_death_use_rate", 3.1795e-6, "1/h",
            "calibrated by opiaxis calibrate behaviour.mortality jointly with other_death_rate to Sordo et al., BMJ "
            "2017's non-overdose deaths on/off methadone (8.7/23.4 per 1000 PY; data/calibration.yaml): extra "
            "non-overdose hazard on a day with illicit use (injection-related infection, violence)"),
@@ -228,17 +228,22 @@ _P.append(BParam(
     "(85% of the benzodiazepine users used heroin), 40% had used benzodiazepines in the past 30 days (Stein et al., "
     "J Subst Abuse Treat 2016, jsatjournal S0740-5472(16)30071-X; abstract read)"))
 _P.append(BParam(
-    "sedative_potency_shift", 1.84, "dimensionless",
+    "sedative_potency_shift", 3.47, "dimensionless",
     "van der Schrier et al., Anesthesiology 2017;126:534: oxycodone 20 mg reduced resting ventilation by 28% "
     "(V = 0.72) and ethanol 1 g/l a further 19% (V = 0.72·0.81 = 0.583), ethanol alone without respiratory "
-    "effect. Pharmacodynamic interaction on ventilation, as a potency shift: the sedative multiplies the odds "
-    "of the opioid's depression, (1 − V')/V' = s·(1 − V)/V — the opioid's concentration–depression curve "
-    "moved left by s, so no depression without opioid and none beyond complete apnoea; s = (0.72/0.28)/"
-    "(0.583/0.417) = 1.84 (isohypercapnic VE55, 33.4 → 18.6 → 15.7 l/min, gives 1.42). Benzodiazepines blunt "
+    "effect. Pharmacodynamic interaction as a potency shift: the sedative multiplies the odds of the opioid's "
+    "depression of the central drive E by s (respiration's sedative_odds_shift, set by the behaviour layer on a "
+    "co-user's sedative days), a left shift of the opioid's concentration–depression curve: no depression without "
+    "opioid, none beyond an abolished drive. Tenth session: the shift acts inside the simulation, so the CO2 and "
+    "hypoxic chemoreflexes answer it, and s is the shift on E that reproduces the published resting ventilation "
+    "through the model's own loop: the model gives 0.720 for oxycodone 20 mg PO alone (the paper's 0.72) and "
+    "0.583 with s = 3.47 (1.84 → 0.652, 2.5 → 0.618, 3.5 → 0.582; derived once, not fitted to any target). Before, "
+    "s = (0.72/0.28)/(0.583/0.417) = 1.84 multiplied the odds of ventilation after the simulation, which is "
+    "the same resting datum without the loop's answer. (Isohypercapnic VE55, 33.4 → 18.6 → 15.7 l/min, gives 1.42 "
+    "on the drive directly; the model's clamped oxycodone depression, 0.42, does not match VE55's 0.56, so the "
+    "resting datum, which the model reproduces, is used.) Benzodiazepines blunt "
     "the hypercapnic response and act synergistically with opioids (midazolam + fentanyl: hypoxaemia 92% vs "
-    "50%, apnoea 50% vs 0%, Bailey et al., Anesthesiology 1990;73:826). Not fitted; the per-exposure overdose "
-    "risk ratio it implies (~3 at a nadir of 0.68, ~5 at 0.34) is of the order of the 3.9-fold overdose-death "
-    "hazard with benzodiazepine co-prescription (Park et al., BMJ 2015;350:h2698)"))
+    "50%, apnoea 50% vs 0%, Bailey et al., Anesthesiology 1990;73:826). Not fitted"))
 
 # --- sedative co-use as episodic (eighth session; appended last: earlier draws unchanged) --------------
 _P.append(BParam(

@@ -94,6 +94,18 @@ Equations (time in hours)
    resting ventilation of 7 L/min. Teichtahl found it doubled (2.14) in methadone patients; that
    adaptation is not modelled (one H for everyone). Isohypercapnic studies also hold end-tidal O2
    (dynamic end-tidal forcing, Algera 2021), so under ``co2_clamp`` the hypoxic term is off.
+
+7. **Sedatives on board** (benzodiazepines, alcohol, gabapentinoids; tenth session). A sedative adds
+   no depression of its own at these doses (ethanol 1 g/L alone: none, van der Schrier et al.,
+   Anesthesiology 2017;126:534) but deepens the opioid's: the odds of the central drive's depression
+   are multiplied by s (``sedative_odds_shift``, 1 without a sedative; the behaviour layer sets it to
+   the patient's ``sedative_potency_shift`` on their sedative days), E = s·u/(1 + s·u), a left shift
+   of the opioid's concentration–depression curve. It acts on the drive, inside the loop, so the CO2
+   and hypoxic chemoreflexes answer the deeper depression as they answer the opioid's own (before, the
+   behaviour layer deepened ventilation and PaO2 after the simulation, at a steady state of the
+   alveolar gas equation without that answer). Breathing tolerance is driven by the opioid's own
+   depression u/(1 + u): a sedative does not signal through μ receptors (ethanol reverses, not
+   builds, opioid respiratory tolerance in mice: Hill et al., Neuropsychopharmacology 2016;41:762).
 """
 
 from __future__ import annotations
@@ -226,6 +238,11 @@ def _drive_parameters(m: Module, drugs) -> dict:
                                "taken for breathing (assumed: no respiratory or human time course was found)",
                                variability=lognormal(0.2), description="rate of losing the slow phase of breathing "
                                                                        "tolerance")
+    p["sed"] = m.parameter("sedative_odds_shift", 1.0, "dimensionless",
+                           "behaviour/experiment input (1 = no sedative on board): the odds of the opioid's depression "
+                           "of the central drive are multiplied by it; the behaviour layer sets it per decision "
+                           "interval to a sedative co-user's sedative_potency_shift on their sedative days "
+                           "(docstring, 7)", lower=1.0, description="sedative's odds shift of the drive depression")
     return p
 
 
@@ -244,10 +261,12 @@ def build(drugs=None) -> Module:
     m.assign("resp_tolerance_level", 1 - 1 / B, "dimensionless",
              "fraction of the naïve respiratory potency of μ agonism lost to tolerance (0 naïve)", interface=True)
     u = (sig / (B * d["S50"])) ** d["gam"]
-    E = m.assign("resp_drive_depression", u / (1 + u), "dimensionless",
-                 "opioid depression E of the central respiratory drive (0 none, 1 abolished)", interface=True)
-    for X, k_off in ((Bf, d["k_off"]), (Bs, d["k_off_s"])):
-        m.ode(X, k_off / d["r"] * E * X - k_off * (X - 1))
+    su = d["sed"] * u
+    E = m.assign("resp_drive_depression", su / (1 + su), "dimensionless",
+                 "depression E of the central respiratory drive by the opioid, deepened by a sedative on board "
+                 "(0 none, 1 abolished)", interface=True)
+    for X, k_off in ((Bf, d["k_off"]), (Bs, d["k_off_s"])):   # driven by the opioid's own depression (docstring, 7)
+        m.ode(X, k_off / d["r"] * u / (1 + u) * X - k_off * (X - 1))
     P0 = g["P0"]
     o = _o2_store_parameters(m)
     PA, PA0 = _o2_state(m, g, P0)

@@ -128,7 +128,7 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
                     "other three are fitted. The hazard reads PaO2 below the FDA 'dangerous' 30 mmHg (Mann "
                     "2022) over each exposure's window, to the next exposure (design memo "
                     "docs/design/breathing-tolerance.md, C); od_hypoxaemia_exponent (2), the sedative trait's "
-                    "prevalence (0.45) and potency shift (1.84) are sourced or assumed, not fitted; "
+                    "prevalence (0.45) and potency shift (3.47, tenth session) are sourced or assumed, not fitted; "
                     "od_fatal_unrescued set for a 20–30:1 non-fatal:fatal ratio (Darke 2003). Since the structural "
                     "fix (linear μ signal, methadone's τ, effect-driven breathing tolerance) heroin adds its own "
                     "signal to methadone's and the methadone dose's own hypoxaemia is scored over its interval "
@@ -168,7 +168,12 @@ def _mmt(model=None, n: int = 120, seed: int = SEED):
                     "(Cornish 2010: 1.32/1000 PY), and misses each rate by ~5% (9.2 on, 22.3 off); h0 0.271 → "
                     "0.27145, other_death_rate 9.9e-7 → 1.51e-7, other_death_use_rate 3.0e-6 → 3.18e-6. All-cause RR "
                     "2.34 → 3.27 (in band; 3.24 in expectation, n = 200), overdose RR 8.36 → 8.35 (missed; 9.3 in "
-                    "expectation): the target stays missed on the overdose RR, a prediction")
+                    "expectation): the target stays missed on the overdose RR, a prediction. Tenth session: "
+                    "sedatives act inside the breathing loop (respiration sedative_odds_shift: the chemoreflexes "
+                    "answer them; sedative_potency_shift re-derived 1.84 → 3.47 from the same resting ventilation "
+                    "through the model); h0 re-fitted by the procedure 0.27145 → 1.0575: overdose RR 8.35 → 10.95 "
+                    "(missed, further), on-OST overdoses 1.52 → 1.15/1000 PY (Sordo 2.6), all-cause RR 3.27 → "
+                    "3.38; off-OST first 4 weeks 8.9 vs later 13.9 (Cornish: the opposite; unchanged)")
 def _mort(model=None, n: int = 100, seed: int = SEED):
     from ..behaviour.trials import mortality_ost
     r = mortality_ost(n=n, seed=seed)
@@ -225,7 +230,13 @@ def _cncp(model=None, n: int = 150, seed: int = SEED):
 # per use 3.8e-3 vs 1.1e-3). The FDA collapse level as the hazard's threshold (15 mmHg, a counterfactual, not built)
 # gives 2.9 with the exponent 2 and 2.4 as a near-indicator: no criterion on the same exposures reaches 10
 # Ninth session: users dose to effect (engine.effect_titration) and h0 re-fitted (0.271): 2.54 → 2.68 (P(overdose) per
-# use 2.9e-3 vs 8.2e-4); the first uses after release are dosed from the remembered tolerance's potency fold
+# use 2.9e-3 vs 8.2e-4); the first uses after release are dosed from the remembered tolerance's potency fold.
+# Tenth session (memo heroin-potency.md, "Tenth session"): per use, the first after release took 0.28× the habit
+# (established users 0.31×) at Φ_b 1.05 (weeks 5–12: 2.85), P(overdose) 9.4e-3 (11×), but Φ_b regrows within a
+# week; sedated uses scored 58× unsedated ones (sedatives applied after the simulation, no chemoreflex answer).
+# Sedatives now act inside the breathing loop (respiration sedative_odds_shift; sedative_potency_shift re-derived
+# 1.84 → 3.47; h0 re-fitted 0.271 → 1.06): 2.68 → 4.00 (P(overdose) per use 4.4e-3 vs 8.5e-4); still missed: the
+# first doses equal established users' and established users are lighter than the pre-prison habit
 def _post_release(model=None, n: int = 200, seed: int = SEED):
     from ..behaviour.trials import post_release
     r = post_release(n=n, seed=seed)
