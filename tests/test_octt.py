@@ -1,0 +1,116 @@
+"""Oro-caecal transit time by lactulose hydrogen breath test (read-out ``octt``, issue 15): the gut
+module's small-intestinal transit (the colon's enteric μ brake and counter-adaptation), the read-out's
+definition and its bad inputs in a patient file, and the decision study's design that measures it."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opiaxis import dosing
+from opiaxis.calibrate import read_patients
+from opiaxis.dosing import drug_routes, iu_factors
+from opiaxis.engine import simulate
+from opiaxis.errors import OpiaxisInputError
+from opiaxis.observe import load_readouts
+from opiaxis.validate import targets_gut as T
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+
+@pytest.fixture(scope="module")
+def gm():
+    return T.gut_model()
+
+
+def octt(model, regimens, times, overrides=None):
+    P = model.default_parameters()
+    for k, v in (overrides or {}).items():
+        P[model.param_index[k]] = v
+    doses = None
+    if regimens:
+        rows = pd.concat([dosing.parse_regimen(t, drugs=drug_routes(model), unit_factors=iu_factors(model))
+                          for t in regimens], ignore_index=True).assign(ID=1)
+        doses = dosing.expand_doses(rows[list(dosing.EVENT_COLUMNS)])
+    r = simulate(model, P[None, :], np.asarray(times, float), doses, ids=[1])
+    return r.get("oro_caecal_transit_time")[0]
+
+
+def test_drug_free_transit_is_the_patients_own_octt0(gm):
+    """Without opioid the breath test reads the drug-free OCTT (Yuan et al. 1996 placebo arm, 104.6
+    min), at any time, and a patient with a slower small bowel reads proportionally longer."""
+    t = [0.0, 24.0, 24 * 14.0]
+    np.testing.assert_allclose(octt(gm, [], t), 105.0, rtol=1e-9)
+    np.testing.assert_allclose(octt(gm, [], t, {"oro_caecal_transit_time_drug_free": 150.0}), 150.0, rtol=1e-9)
+
+
+def test_an_opioid_prolongs_it_and_a_pamora_shortens_it_on_an_agonist(gm):
+    """Morphine prolongs the OCTT within the hours of a breath test (Yuan et al., Clin Pharmacol Ther
+    1996;59:469: 0.05 mg/kg IV, 105 → 163 min), more at a higher dose; on maintenance methadone the
+    OCTT is long (Yuan et al., J Clin Pharmacol 1998;38:931) and methylnaltrexone shortens it within
+    the next hours (Yuan et al., JAMA 2000;283:367: −78 min), with the effect gone a day later."""
+    t = np.arange(0.0, 3.01, 0.5)
+    low = octt(gm, ["morphine 3.5 mg iv once at 0 h"], t)
+    high = octt(gm, ["morphine 7 mg iv once at 0 h"], t)
+    assert low[0] == pytest.approx(105.0) and low[2:].min() > 1.1 * 105.0
+    assert np.all(high[2:] > low[2:])
+    tm = [24 * 27.0, 24 * 27 + 1.5, 24 * 28.0]
+    meth = "methadone 60 mg oral q24h for 28 d"
+    on = octt(gm, [meth], tm)
+    pam = octt(gm, [meth, "methylnaltrexone 25 mg sc once at 648 h"], tm)
+    assert on[0] > 1.4 * 105.0
+    assert pam[1] < 0.75 * on[1]
+    assert pam[2] == pytest.approx(on[2], rel=0.05)
+
+
+def test_the_readout_is_defined_with_the_tests_noise_and_its_end():
+    r = load_readouts()["octt"]
+    assert r.kind == "continuous" and r.unit == "min" and r.variables == ["oro_caecal_transit_time"]
+    assert r.noise.model == "lognormal" and 0.1 <= r.noise.cv <= 0.3 and "La Brooy" in r.noise.source
+    assert r.uloq == pytest.approx(300.0) and r.lloq is None
+
+
+def _patient(tmp_path, value, unit):
+    p = tmp_path / "t.csv"
+    p.write_text("patient,kind,time,name,value,unit\nA,regimen,0,methadone 30 mg oral q24h for 3 d,,\n"
+                 f"A,measurement,50,octt,{value},{unit}\n")
+    return p
+
+
+def test_a_patient_file_reads_it_converts_hours_and_censors_a_test_without_a_rise(model, tmp_path):
+    m = read_patients(_patient(tmp_path, 2.5, "h"), model)["A"].measurements
+    assert m["measurement"].iloc[0] == "octt" and m["value"].iloc[0] == pytest.approx(150.0)
+    m = read_patients(_patient(tmp_path, ">ULOQ", "min"), model)["A"].measurements
+    assert m["censored"].iloc[0] == ">" and m["limit"].iloc[0] == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize("value, unit, words", [
+    (120, "ng/mL", ["t.csv:3", "unit", "'ng/mL'", "min"]),
+    (120, "", ["t.csv:3", "unit", "missing unit"]),
+    (-5, "min", ["t.csv:3", "value", "negative"]),
+    ("slow", "min", ["t.csv:3", "value"]),
+])
+def test_a_bad_octt_row_names_the_line_and_the_field(model, tmp_path, value, unit, words):
+    with pytest.raises(OpiaxisInputError) as exc:
+        read_patients(_patient(tmp_path, value, unit), model)
+    for w in words:
+        assert w in str(exc.value), str(exc.value)
+
+
+def test_the_transit_design_is_informative_plus_three_breath_tests(model):
+    import decision_study as ds
+    from opiaxis.calibrate.fit import synthetic_table
+    regimens, visits = ds.DESIGNS["informative-transit"]
+    base_reg, base_vis = ds.DESIGNS["informative"]
+    assert regimens == base_reg and {k: v for k, v in visits.items() if k != "octt"} == base_vis
+    # on the intake day after an observed heroin dose (q8h from 0), at a buprenorphine trough, 1 h after
+    # a lactulose given 2 h after the methadone test dose
+    heroin_doses = np.arange(0, 168, 8)
+    (t_dose, _), = ds.TEST_DOSE
+    assert visits["octt"] == [161, 335, 460] and 160 in heroin_doses and t_dose + 3 == 460
+    P = ds.true_parameters(model, {}, {}, 3, "typical-1")
+    df = synthetic_table(model, P, ds.REGIMENS + regimens, {**ds.VISITS, **visits}, patient="typical-1", seed=3)
+    got = df[df["name"] == "octt"]
+    assert len(got) == 3 and (got["unit"] == "min").all()
