@@ -111,7 +111,7 @@ CRAVING_VISITS = {"craving_vas": LABS}  # --craving: the clinic also records cra
 TEST_DOSE = [(457.0, "methadone 10 mg oral once")]
 INFORMATIVE_VISITS = {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167]}
 CHALLENGE_CRAVING = sorted(set(LABS) | {455, 459, 463})
-OCTT_VISITS = [161, 335, 460]  # lactulose breath tests, dated at the middle of the transit (informative-transit)
+OCTT_VISITS = [162, 335, 460]  # lactulose breath tests, dated at the middle of the transit (informative-transit)
 DESIGNS = {
     "standard": ([], {}),
     "informative": (TEST_DOSE, INFORMATIVE_VISITS),
@@ -140,8 +140,9 @@ DESIGNS = {
     # informative + an acute transit measurement a research clinic can do: oro-caecal transit by lactulose
     # (10 g) hydrogen breath test (read-out ``octt``; Yuan et al., JAMA 2000;283:367 measured it in
     # methadone-maintained patients), dated about 1 h after the lactulose (the middle of the transit,
-    # data/readouts.yaml): lactulose with the observed heroin dose of the intake day (160 h: reading 161 h,
-    # full agonism, with the PtcCO2), at the day-14 buprenorphine visit (335 h: near the patient's own
+    # data/readouts.yaml): lactulose 1 h after the observed heroin dose of the intake day (dose 160 h, lactulose
+    # 161 h with the PtcCO2, reading 162 h: the transit is slowest 1-3 h after an IV dose, τ_m = 1 h; a reading
+    # at 161 h saw ~30% less of the μ brake in a scan of the gut model), at the day-14 buprenorphine visit (335 h: near the patient's own
     # drug-free transit when buprenorphine reaches the gut little, the contrast that separates the
     # drug-free OCTT from the μ brake) and 2 h after the day-19 methadone test dose (lactulose at 459 h,
     # methadone's oral tmax 2-4 h: reading 460 h). A clinically valid stand-in for the BFI schedule of

@@ -105,12 +105,32 @@ def test_the_transit_design_is_informative_plus_three_breath_tests(model):
     regimens, visits = ds.DESIGNS["informative-transit"]
     base_reg, base_vis = ds.DESIGNS["informative"]
     assert regimens == base_reg and {k: v for k, v in visits.items() if k != "octt"} == base_vis
-    # on the intake day after an observed heroin dose (q8h from 0), at a buprenorphine trough, 1 h after
-    # a lactulose given 2 h after the methadone test dose
+    # dated 1 h after the lactulose: lactulose 1 h after an observed heroin dose (q8h from 0) on the intake
+    # day, at a buprenorphine trough (daily from 168 h), 2 h after the methadone test dose
     heroin_doses = np.arange(0, 168, 8)
     (t_dose, _), = ds.TEST_DOSE
-    assert visits["octt"] == [161, 335, 460] and 160 in heroin_doses and t_dose + 3 == 460
+    assert visits["octt"] == [162, 335, 460] and 160 in heroin_doses and (335 - 168) % 24 == 23
+    assert t_dose + 3 == 460
     P = ds.true_parameters(model, {}, {}, 3, "typical-1")
     df = synthetic_table(model, P, ds.REGIMENS + regimens, {**ds.VISITS, **visits}, patient="typical-1", seed=3)
     got = df[df["name"] == "octt"]
     assert len(got) == 3 and (got["unit"] == "min").all()
+
+
+def test_the_breath_tests_inform_the_guts_mu_sensitivity_and_voi_can_propose_them(model):
+    """low_bup_exposure-1 of the decision study (gut_mor_imax at −1.5 prior SD): on the informative
+    design the record leaves the gut's μ sensitivity at its prior (SD ratio 0.96, docs/precision-recovery.md,
+    ninth session); the three breath tests narrow it and move it towards the truth. The value-of-information
+    catalogue (every read-out the model predicts) includes the breath test."""
+    import decision_study as ds
+    from opiaxis.calibrate.fit import fit_patient, synthetic_table
+    from opiaxis.calibrate.voi import _readout_terms, record_information
+    cov, shifts = ds.PHENOTYPES["low_bup_exposure"]
+    P = ds.true_parameters(model, cov, shifts, 3, "low_bup_exposure-1")
+    regimens, visits = ds.DESIGNS["informative-transit"]
+    df = synthetic_table(model, P, ds.REGIMENS + regimens, {**ds.VISITS, **visits}, patient="low_bup_exposure-1",
+                         seed=3, covariates=cov)
+    fit = fit_patient(read_patients(df, model)["low_bup_exposure-1"], model)
+    info = record_information(fit, ["gut_mor_imax"]).loc["gut_mor_imax"]
+    assert info["sd_ratio"] < 0.8 and info["z_posterior"] < -0.4, info
+    assert "octt" in {name for name, _ in _readout_terms(fit)}
