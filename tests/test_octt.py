@@ -1,6 +1,6 @@
-"""Oro-caecal transit time by lactulose hydrogen breath test (read-out ``octt``, issue 15): the gut
-module's small-intestinal transit (the colon's enteric μ brake and counter-adaptation), the read-out's
-definition and its bad inputs in a patient file, and the decision study's design that measures it."""
+"""Oro-caecal transit time by lactulose hydrogen breath test (read-out ``octt``, issue 15): the read-out's
+definition and its bad inputs in a patient file, and the decision study's design that measures it (the
+gut module's prediction of it is tested in tests/test_gut.py)."""
 
 import sys
 from pathlib import Path
@@ -9,60 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opiaxis import dosing
 from opiaxis.calibrate import read_patients
-from opiaxis.dosing import drug_routes, iu_factors
-from opiaxis.engine import simulate
 from opiaxis.errors import OpiaxisInputError
 from opiaxis.observe import load_readouts
-from opiaxis.validate import targets_gut as T
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
-
-@pytest.fixture(scope="module")
-def gm():
-    return T.gut_model()
-
-
-def octt(model, regimens, times, overrides=None):
-    P = model.default_parameters()
-    for k, v in (overrides or {}).items():
-        P[model.param_index[k]] = v
-    doses = None
-    if regimens:
-        rows = pd.concat([dosing.parse_regimen(t, drugs=drug_routes(model), unit_factors=iu_factors(model))
-                          for t in regimens], ignore_index=True).assign(ID=1)
-        doses = dosing.expand_doses(rows[list(dosing.EVENT_COLUMNS)])
-    r = simulate(model, P[None, :], np.asarray(times, float), doses, ids=[1])
-    return r.get("oro_caecal_transit_time")[0]
-
-
-def test_drug_free_transit_is_the_patients_own_octt0(gm):
-    """Without opioid the breath test reads the drug-free OCTT (Yuan et al. 1996 placebo arm, 104.6
-    min), at any time, and a patient with a slower small bowel reads proportionally longer."""
-    t = [0.0, 24.0, 24 * 14.0]
-    np.testing.assert_allclose(octt(gm, [], t), 105.0, rtol=1e-9)
-    np.testing.assert_allclose(octt(gm, [], t, {"oro_caecal_transit_time_drug_free": 150.0}), 150.0, rtol=1e-9)
-
-
-def test_an_opioid_prolongs_it_and_a_pamora_shortens_it_on_an_agonist(gm):
-    """Morphine prolongs the OCTT within the hours of a breath test (Yuan et al., Clin Pharmacol Ther
-    1996;59:469: 0.05 mg/kg IV, 105 → 163 min), more at a higher dose; on maintenance methadone the
-    OCTT is long (Yuan et al., J Clin Pharmacol 1998;38:931) and methylnaltrexone shortens it within
-    the next hours (Yuan et al., JAMA 2000;283:367: −78 min), with the effect gone a day later."""
-    t = np.arange(0.0, 3.01, 0.5)
-    low = octt(gm, ["morphine 3.5 mg iv once at 0 h"], t)
-    high = octt(gm, ["morphine 7 mg iv once at 0 h"], t)
-    assert low[0] == pytest.approx(105.0) and low[2:].min() > 1.1 * 105.0
-    assert np.all(high[2:] > low[2:])
-    tm = [24 * 27.0, 24 * 27 + 1.5, 24 * 28.0]
-    meth = "methadone 60 mg oral q24h for 28 d"
-    on = octt(gm, [meth], tm)
-    pam = octt(gm, [meth, "methylnaltrexone 25 mg sc once at 648 h"], tm)
-    assert on[0] > 1.4 * 105.0
-    assert pam[1] < 0.75 * on[1]
-    assert pam[2] == pytest.approx(on[2], rel=0.05)
 
 
 def test_the_readout_is_defined_with_the_tests_noise_and_its_end():

@@ -46,7 +46,13 @@ the OCTT at the propulsive rate of its instant, so a reading is to be dated at t
 transit (about an hour after the lactulose), and transit_rel already follows agonism with τ_m = 1 h.
 Two simplifications: the laxative terms of transit_target act on the OCTT too (bisacodyl and PEG act
 mostly on the colon), and the lactulose itself, which accelerates small-bowel transit (Miller et al.,
-Dig Dis Sci 1997;42:10), is in OCTT0 rather than modelled.
+Dig Dis Sci 1997;42:10), is in OCTT0 rather than modelled. Checked against the breath-test studies,
+not fitted to them (typical patient; docs/precision-recovery.md, "Issue 15, tenth session"): the
+direction of every effect is right, the sizes are not — morphine 0.05 mg/kg IV 105 → ~120 min
+(observed 105 → 163, Yuan 1996: the acute small-bowel slowing is under-predicted), methadone
+maintenance 60–100 mg/day ~290–320 min (observed 127–159 min, Yuan 1998/2000: the colon's calibrated
+chronic slowing over-predicts the small bowel's), methylnaltrexone on it −39% within 1–2 h
+(observed −59%, 132 → 55 min, Yuan 2000).
 
 Colonic content (faecal loading, issue 14). The colon holds c (dry faecal mass relative to
 drug-free), filled at the drug-free rate and moved on at the propulsive rate::
