@@ -65,6 +65,10 @@ visits. ``--design informative-challenge-transit`` adds the BFI 1 h after two ob
 seeing the gut's μ sensitivity is worth (docs/precision-recovery.md, "Issue 15, ninth session: a record
 that informs the decision"). Since the tenth session the BFI recalls its 7 days (``data/readouts.yaml``),
 so these extra BFIs are week means like the others and the design no longer stands in for transit.
+``--design informative-transit`` is the clinically valid measurement: ``informative`` plus three
+lactulose breath tests of oro-caecal transit (read-out ``octt``) on the intake day after an observed
+heroin dose, at the day-14 buprenorphine visit and 2 h after the test dose (docs/precision-recovery.md,
+"Issue 15, tenth session").
 """
 
 from __future__ import annotations
@@ -109,6 +113,7 @@ CRAVING_VISITS = {"craving_vas": LABS}  # --craving: the clinic also records cra
 TEST_DOSE = [(457.0, "methadone 10 mg oral once")]
 INFORMATIVE_VISITS = {"methadone_conc": [459, 463, 481, 503], "ptcco2": [145, 161, 167]}
 CHALLENGE_CRAVING = sorted(set(LABS) | {455, 459, 463})
+OCTT_VISITS = [162, 335, 460]  # lactulose breath tests, dated at the middle of the transit (informative-transit)
 DESIGNS = {
     "standard": ([], {}),
     "informative": (TEST_DOSE, INFORMATIVE_VISITS),
@@ -134,6 +139,17 @@ DESIGNS = {
     # catalogue does not have. An upper bound: what the decision gains if the gut's μ sensitivity is seen.
     "informative-challenge-transit": (TEST_DOSE, {**INFORMATIVE_VISITS, "craving_vas": CHALLENGE_CRAVING,
                                                   "bfi": sorted(set(LABS) | {145, 161, 459, 463})}),
+    # informative + an acute transit measurement a research clinic can do: oro-caecal transit by lactulose
+    # (10 g) hydrogen breath test (read-out ``octt``; Yuan et al., JAMA 2000;283:367 measured it in
+    # methadone-maintained patients), dated about 1 h after the lactulose (the middle of the transit,
+    # data/readouts.yaml): lactulose 1 h after the observed heroin dose of the intake day (dose 160 h, lactulose
+    # 161 h with the PtcCO2, reading 162 h: the transit is slowest 1-3 h after an IV dose, τ_m = 1 h; a reading
+    # at 161 h saw ~30% less of the μ brake in a scan of the gut model), at the day-14 buprenorphine visit (335 h: near the patient's own
+    # drug-free transit when buprenorphine reaches the gut little, the contrast that separates the
+    # drug-free OCTT from the μ brake) and 2 h after the day-19 methadone test dose (lactulose at 459 h,
+    # methadone's oral tmax 2-4 h: reading 460 h). A clinically valid stand-in for the BFI schedule of
+    # informative-challenge-transit; no craving challenge.
+    "informative-transit": (TEST_DOSE, {**INFORMATIVE_VISITS, "octt": OCTT_VISITS}),
     # ablation: the same history (test dose given), nothing more measured than in the standard design
     "test-dose-unmeasured": (TEST_DOSE, {}),
 }
@@ -351,7 +367,8 @@ def main(argv=None):
                     help="standard; informative: + a methadone PK test dose and transcutaneous PCO2 on heroin; informative-bowel: "
                          "+ the pre-opioid stool frequency; informative-challenge: + craving VAS around the test dose "
                          "and craving VAS and BFI at the visits; informative-challenge-transit: + the BFI at the "
-                         "heroin and test-dose peaks, a stand-in for an acute transit test (DESIGNS)")
+                         "heroin and test-dose peaks, a stand-in for an acute transit test; informative-transit: + lactulose "
+                         "breath-test oro-caecal transit on heroin, on buprenorphine and after the test dose (DESIGNS)")
     ap.add_argument("--no-condition", action="store_true",
                     help="decision draws take the unfitted parameters from the population (not conditioned on the data)")
     ap.add_argument("--no-consistent", action="store_true",
