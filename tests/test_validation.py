@@ -73,11 +73,12 @@ def test_held_out_predictions_registered_and_independent():
     assert {"respiration", "hpa", "mood"} <= set(TOPIC_REQUIRES["targets_predictions"])
 
 
-@pytest.mark.parametrize("tid", ["pred.nlx.renarcotization", "pred.wd.bup_timing"])
+@pytest.mark.parametrize("tid", ["pred.nlx.renarcotization", "pred.wd.bup_timing", "pred.hpa.morphine_acute"])
 def test_held_out_reproduced(tid):
-    """Two held-out findings the model reproduces without any fit: naloxone's action ends before
-    methadone's (renarcotization), and buprenorphine precipitates withdrawal soon after heroin but
-    relieves it once withdrawal has begun."""
+    """Held-out findings the model reproduces without any fit: naloxone's action ends before
+    methadone's (renarcotization), buprenorphine precipitates withdrawal soon after heroin but
+    relieves it once withdrawal has begun, and acute morphine stops cortisol secretion in opioid-naive
+    people (the naive HPA sensitivity, tenth session)."""
     from opiaxis.validate.registry import _load_all
     _load_all()
     value, ok, detail = REGISTRY[tid].run()
