@@ -353,9 +353,8 @@ def _motility_and_content(m: Module, A, osm, stim):
             "('partial') was set before gut_mor_imax was re-calibrated to the OIC prevalences; 0.3 and 1.0 were "
             "tried as a sensitivity check (COMPOSE-4 drug arm ~59% and ~63%) and the value was not moved",
             lower=0.0, description="gain of the enteric counter-adaptation on propulsion")
-    E = m.state("enteric_counteradaptation", "dimensionless", 0.0,
-                "counter-adaptation (dependence) of the myenteric plexus to enteric μ agonism, 0 at rest")
-    m.ode(E, k_e * (A - E))
+    E = _following_state(m, "enteric_counteradaptation", k_e, A,
+                         "counter-adaptation (dependence) of the myenteric plexus to enteric μ agonism, 0 at rest")
     tr_target = (1 - imax * A) * (1 + g_e * E) * (1 + s_stim * stim) * (1 + s_osm_tr * osm)
     d_tr = (tr_target - tr) / tau_m
     m.ode(tr, d_tr)
@@ -375,6 +374,13 @@ def _motility_and_content(m: Module, A, osm, stim):
                         "faecal mass delivered to the rectum per unit time, relative to drug-free", interface=True)
     # relative rate of change of the delivery and of the propulsive rate (1/h), for the defecation threshold
     return tr, content, delivery, {"ln_tr": d_tr / tr, "ln_delivery": d_tr / tr + d_content / content}
+
+
+def _following_state(m: Module, name: str, rate, A, description: str):
+    """A dimensionless state that follows the enteric agonism A at ``rate`` (dX/dt = rate·(A − X)), 0 at rest."""
+    x = m.state(name, "dimensionless", 0.0, description)
+    m.ode(x, rate * (A - x))
+    return x
 
 
 def _small_bowel(m: Module, A, imax) -> None:
@@ -412,9 +418,8 @@ def _small_bowel(m: Module, A, imax) -> None:
              "its propulsion at full enteric agonism (tolerance in the small bowel, not the colon: Ross 2008). "
              "History: data/calibration.yaml",
              lower=0.0, description="gain of small-bowel tolerance on propulsion")
-    E_si = m.state("small_bowel_counteradaptation", "dimensionless", 0.0,
-                   "tolerance (counter-adaptation) of small-intestinal propulsion to enteric μ agonism, 0 at rest")
-    m.ode(E_si, k_esi * (A - E_si))
+    E_si = _following_state(m, "small_bowel_counteradaptation", k_esi, A,
+                            "tolerance (counter-adaptation) of small-intestinal propulsion to enteric μ agonism, 0 at rest")
     si = m.state("si_transit_rel", "dimensionless", 1.0, "small-intestinal propulsive rate relative to drug-free")
     odds_a = imax / (1 - imax) * A
     m.ode(si, ((1 - odds_a / (odds_a + k_si)) * (1 + g_si * E_si) - si) / tau_si)
