@@ -400,7 +400,8 @@ def _small_bowel(m: Module, A, imax) -> None:
              "enteric μ sensitivity (gut_mor_imax's between-patient deviate) carries over through the odds — "
              "assumed: one person's enteric μ receptor expression and coupling serve the small and the large "
              "bowel alike (myenteric μ receptors along the whole gut, Holzer, Regul Pept 2009;155:11); no "
-             "within-person comparison of the two was found. History: data/calibration.yaml",
+             "within-person comparison of the two was found. Procedure: opiaxis calibrate gut.small_bowel (history: "
+             "data/calibration.yaml)",
              lower=1e-6, description="small-bowel half-effect enteric μ agonism (in colonic odds units)")
     tau_si = P("small_bowel_motility_time_constant", 0.5, "h",
                "assumed: IV morphine disrupts duodeno-jejunal migrating motor complexes within minutes and delays "
@@ -416,7 +417,7 @@ def _small_bowel(m: Module, A, imax) -> None:
     g_si = P("small_bowel_tolerance_gain", 1.87, "dimensionless",
              "calibrated (small-bowel tolerance): gain of the small bowel's counter-adapted excitatory drive on "
              "its propulsion at full enteric agonism (tolerance in the small bowel, not the colon: Ross 2008). "
-             "History: data/calibration.yaml",
+             "Procedure: opiaxis calibrate gut.small_bowel (history: data/calibration.yaml)",
              lower=0.0, description="gain of small-bowel tolerance on propulsion")
     E_si = _following_state(m, "small_bowel_counteradaptation", k_esi, A,
                             "tolerance (counter-adaptation) of small-intestinal propulsion to enteric μ agonism, 0 at rest")
