@@ -504,3 +504,21 @@ def test_a_candidate_draw_whose_solver_fails_is_rerun_at_a_tighter_tolerance(fit
             for j in range(3):
                 want = (ref if (name, j) in failed else loose)[name][k][j]
                 np.testing.assert_allclose(v[j], want, rtol=1e-12, atol=1e-12, err_msg=f"{name} draw {j}: {k}")
+
+
+def test_unfitted_decision_draws_are_drawn_by_parameter_name(fitted):
+    """Each unfitted parameter's deviate in a decision draw is a function of (seed, row, name) alone, so
+    a parameter added to the model does not re-draw the others (it did when they were one matrix)."""
+    from opiaxis.streams import Purpose, Streams
+    prob = fitted.problem
+    P = fitted.draw_parameters(4, seed=3, condition_unfitted=False)
+    bad, checked = [], 0
+    for idx, p in prob.var_idx:
+        if (p.name in fitted.names or p.lower is not None or p.upper is not None or p.variability.spread == 0
+                or prob.base[idx] == 0):   # a lognormal parameter at 0 (no pain condition) stays 0
+            continue
+        z = Streams(3).named_normals([f"unfitted prior:{i}" for i in range(4)], Purpose.FIT, [p.name])[:, 0]
+        if not np.allclose(p.variability.z_of(prob.base[idx], P[:, idx]), z, rtol=1e-6, atol=1e-9):
+            bad.append((p.name, prob.base[idx], P[:, idx]))
+        checked += 1
+    assert checked > 50 and not bad, bad[:3]

@@ -1222,7 +1222,11 @@ class FitResult:
         Zf = self.draw_z(m, seed)
         Zall = None
         if prior_for_unfitted:
-            Zall = Streams(seed).shared(Purpose.FIT, "unfitted prior").standard_normal((m, len(self.problem.var_idx)))
+            # by parameter name (one draw per (seed, row, name)): a parameter added to the model does not
+            # re-draw the others (drawn as one matrix in parameter order, a new gut parameter moved four
+            # near-tie rank 1s of the decision study)
+            Zall = Streams(seed).named_normals([f"unfitted prior:{i}" for i in range(m)], Purpose.FIT,
+                                               [p.name for _, p in self.problem.var_idx])
             if self.unfitted is not None and condition_unfitted:
                 self.unfitted.condition(Zall, Zf - self.z, [p.name for _, p in self.problem.var_idx])
         P = self.problem.params(Zf, Zall)

