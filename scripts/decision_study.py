@@ -143,12 +143,15 @@ DESIGNS = {
     # (10 g) hydrogen breath test (read-out ``octt``; Yuan et al., JAMA 2000;283:367 measured it in
     # methadone-maintained patients), dated about 1 h after the lactulose (the middle of the transit,
     # data/readouts.yaml): lactulose 1 h after the observed heroin dose of the intake day (dose 160 h, lactulose
-    # 161 h with the PtcCO2, reading 162 h: the transit is slowest 1-3 h after an IV dose, τ_m = 1 h; a reading
-    # at 161 h saw ~30% less of the μ brake in a scan of the gut model), at the day-14 buprenorphine visit (335 h: near the patient's own
-    # drug-free transit when buprenorphine reaches the gut little, the contrast that separates the
-    # drug-free OCTT from the μ brake) and 2 h after the day-19 methadone test dose (lactulose at 459 h,
-    # methadone's oral tmax 2-4 h: reading 460 h). A clinically valid stand-in for the BFI schedule of
-    # informative-challenge-transit; no craving challenge.
+    # 161 h with the PtcCO2, reading 162 h: the transit is slowest 1-3 h after an IV dose, τ_m = 1 h then, τ_si 0.5 h now; a reading
+    # at 161 h saw ~30% less of the μ brake in a scan of the gut model), at the day-14 buprenorphine visit (335 h,
+    # trough) and 2 h after the day-19 methadone test dose (lactulose at 459 h, methadone's oral tmax 2-4 h:
+    # reading 460 h). A clinically valid stand-in for the BFI schedule of informative-challenge-transit; no
+    # craving challenge. With the small bowel's own brake and tolerance (gut module, octt2) the times were kept:
+    # a reading's log-information on the patient's μ sensitivity is the small bowel's inhibition fraction,
+    # largest at peak agonism, and the tolerance factor does not depend on the patient; the buprenorphine
+    # trough is no longer near the drug-free OCTT (the heroin week's tolerance overshoots there), so it
+    # informs OCTT0 less (docs/precision-recovery.md, "the small bowel's own brake").
     "informative-transit": (TEST_DOSE, {**INFORMATIVE_VISITS, "octt": OCTT_VISITS}),
     # ablation: the same history (test dose given), nothing more measured than in the standard design
     "test-dose-unmeasured": (TEST_DOSE, {}),

@@ -30,29 +30,39 @@ When agonism falls faster than E follows (t½ ~1 d), propulsion transiently exce
 level (rebound). E is 0 without opioid, so a drug-free person stays at rest. The motor response
 follows agonism within about an hour (τ_m = 1 h).
     colonic_transit_time = CTT0 / transit_rel
-    oro_caecal_transit_time = OCTT0 / transit_rel                   (lactulose breath test, minutes)
 
-Small-intestinal transit has no state of its own: the oro-caecal transit time (OCTT) read by the
-lactulose hydrogen breath test scales with the same propulsive rate. Assumed: μ-mediated inhibition
-of propulsive motility acts along the whole gut with the same fractional sensitivity (enteric μ
-receptors on myenteric neurons of the small and large bowel; Kurz & Sessler, Drugs 2003;63:649;
-Holzer, Regul Pept 2009;155:11), the counter-adaptation included — tolerance does not extend to
-small-bowel transit either (methadone-maintained patients: OCTT 159 ± 49 min against ~105 min in
-healthy volunteers, Yuan et al., J Clin Pharmacol 1998;38:931). OCTT0 = 105 min (Yuan et al., Clin
-Pharmacol Ther 1996;59:469, placebo arm: 104.6 ± 31.1 min), between-patient CV 25%
-(a single test's between-subject CV of 30–38%, Yuan 1996 and Jorge et al., Eur J Surg 1994;160:409, less
-the test's own within-subject noise, ``data/readouts.yaml``). The test takes 1–3 h; the read-out is
-the OCTT at the propulsive rate of its instant, so a reading is to be dated at the middle of the
-transit (about an hour after the lactulose), and transit_rel already follows agonism with τ_m = 1 h.
-Two simplifications: the laxative terms of transit_target act on the OCTT too (bisacodyl and PEG act
-mostly on the colon), and the lactulose itself, which accelerates small-bowel transit (Miller et al.,
-Dig Dis Sci 1997;42:10), is in OCTT0 rather than modelled. Checked against the breath-test studies,
-not fitted to them (typical patient; docs/precision-recovery.md, "Issue 15, tenth session"): the
-direction of every effect is right, the sizes are not — morphine 0.05 mg/kg IV 105 → ~120 min
-(observed 105 → 163, Yuan 1996: the acute small-bowel slowing is under-predicted), methadone
-maintenance 60–100 mg/day ~290–320 min (observed 127–159 min, Yuan 1998/2000: the colon's calibrated
-chronic slowing over-predicts the small bowel's), methylnaltrexone on it −39% within 1–2 h
-(observed −59%, 132 → 55 min, Yuan 2000).
+Small-intestinal propulsion (issue 15, octt2): its own opioid brake and its own tolerance, read by
+the lactulose hydrogen breath test as the oro-caecal transit time (OCTT, minutes)::
+
+    x = Imax/(1 − Imax)·A_ent                                       (the patient's colonic odds × agonism)
+    d E_si/dt = k_si·(A_ent − E_si)                                 (small-bowel tolerance, t½ 2 d)
+    si_target = (1 − x/(x + K_si))·(1 + g_si·E_si)
+    d si_transit_rel/dt = (si_target − si_transit_rel)/τ_si         (τ_si = 0.5 h)
+    oro_caecal_transit_time = OCTT0 / si_transit_rel
+
+Why a state of its own: with the colon's brake the breath-test sizes missed in opposite directions
+(morphine 0.05 mg/kg IV ×1.15 against ×1.56 observed, Yuan et al., Clin Pharmacol Ther 1996;59:469;
+methadone maintenance ~290–320 min against 159 ± 49, Yuan et al., J Clin Pharmacol 1998;38:931). A
+strong acute and a weaker chronic effect is tolerance, and in animals it develops in the ileum but
+not in the colon (β-arrestin-2 dependent: Ross et al., J Pharmacol Exp Ther 2008;327:561; Kang et al.,
+J Pharmacol Exp Ther 2012;340:567; Akbarali et al., Neurogastroenterol Motil 2014;26:1361) — why
+constipation persists on maintenance while other gut effects wane. The small bowel's brake is an Emax
+in the agonism (a small dose already slows it: receptor reserve), the counter-adaptation has the
+colon's form with its own gain and time course. K_si is calibrated on Yuan 1996, g_si on Yuan 1998
+(``data/calibration.yaml``); methylnaltrexone on methadone (Yuan et al., JAMA 2000;283:367: −59%) is
+held out and missed (25 mg SC −17% at its peak: the library's SC methylnaltrexone lowers methadone's
+enteric agonism only from 0.98 to 0.76; the trial gave up to 0.365 mg/kg IV). Assumed: the patient's
+between-patient deviate of ``gut_mor_imax`` (the colon's μ sensitivity) carries over to the small
+bowel through the odds x, since one person's enteric μ receptor expression and coupling serve both
+(no within-person comparison was found); K_si is then the small bowel's half-effect in units of that
+odds. Not in OCTT: the laxatives (they act on the colon: bisacodyl, PEG), lactulose's own acceleration
+of small-bowel transit (Miller et al., Dig Dis Sci 1997;42:10; in OCTT0), and opioid-delayed gastric
+emptying (Murphy et al., Anesthesiology 1997;87:765; folded into the brake by the calibration).
+OCTT0 = 105 min (Yuan 1996, placebo arm: 104.6 ± 31.1 min), between-patient CV 25% (a single test's
+between-subject CV of 30–38%, Yuan 1996 and Jorge et al., Eur J Surg 1994;160:409, less the test's own
+within-subject noise, ``data/readouts.yaml``). The test takes 1–3 h; the read-out is the OCTT at the
+propulsive rate of its instant, to be dated at the middle of the transit (about an hour after the
+lactulose).
 
 Colonic content (faecal loading, issue 14). The colon holds c (dry faecal mass relative to
 drug-free), filled at the drug-free rate and moved on at the propulsive rate::
@@ -343,24 +353,13 @@ def _motility_and_content(m: Module, A, osm, stim):
             "('partial') was set before gut_mor_imax was re-calibrated to the OIC prevalences; 0.3 and 1.0 were "
             "tried as a sensitivity check (COMPOSE-4 drug arm ~59% and ~63%) and the value was not moved",
             lower=0.0, description="gain of the enteric counter-adaptation on propulsion")
-    E = m.state("enteric_counteradaptation", "dimensionless", 0.0,
-                "counter-adaptation (dependence) of the myenteric plexus to enteric μ agonism, 0 at rest")
-    m.ode(E, k_e * (A - E))
+    E = _following_state(m, "enteric_counteradaptation", k_e, A,
+                         "counter-adaptation (dependence) of the myenteric plexus to enteric μ agonism, 0 at rest")
     tr_target = (1 - imax * A) * (1 + g_e * E) * (1 + s_stim * stim) * (1 + s_osm_tr * osm)
     d_tr = (tr_target - tr) / tau_m
     m.ode(tr, d_tr)
     m.assign("colonic_transit_time", ctt0 / tr, "h", "colonic transit time")
-    # small-intestinal (oro-caecal) transit, the lactulose hydrogen breath test's quantity: the same
-    # enteric μ brake and counter-adaptation as the colon (see the module docstring), no own state
-    octt0 = P("oro_caecal_transit_time_drug_free", 105.0, "min",
-              "Yuan et al., Clin Pharmacol Ther 1996;59:469: lactulose (10 g) hydrogen breath test in 12 healthy "
-              "volunteers after IV placebo, 104.6 ± 31.1 min (the protocol of the same group's methadone studies, "
-              "Yuan et al., J Clin Pharmacol 1998;38:931 and JAMA 2000;283:367); healthy ranges 60–120 min "
-              "(Jorge et al., Eur J Surg 1994;160:409: 60 ± 27 min in women, 89 ± 24 in men)",
-              variability=lognormal(0.25),
-              description="oro-caecal transit time without opioids (lactulose breath test)")
-    m.assign("oro_caecal_transit_time", octt0 / tr, "min",
-             "oro-caecal (mouth-to-caecum) transit time at the present propulsive rate", interface=True)
+    _small_bowel(m, A, imax)
 
     # ---- colonic content (faecal loading) --------------------------------------------------------
     # dry faecal mass in the colon relative to drug-free: filled at the drug-free (ileal) rate,
@@ -375,6 +374,58 @@ def _motility_and_content(m: Module, A, osm, stim):
                         "faecal mass delivered to the rectum per unit time, relative to drug-free", interface=True)
     # relative rate of change of the delivery and of the propulsive rate (1/h), for the defecation threshold
     return tr, content, delivery, {"ln_tr": d_tr / tr, "ln_delivery": d_tr / tr + d_content / content}
+
+
+def _following_state(m: Module, name: str, rate, A, description: str):
+    """A dimensionless state that follows the enteric agonism A at ``rate`` (dX/dt = rate·(A − X)), 0 at rest."""
+    x = m.state(name, "dimensionless", 0.0, description)
+    m.ode(x, rate * (A - x))
+    return x
+
+
+def _small_bowel(m: Module, A, imax) -> None:
+    """Small-intestinal propulsion with its own opioid brake and its own tolerance, read by the
+    lactulose hydrogen breath test as the oro-caecal transit time (see the module docstring)."""
+    P = m.parameter
+    octt0 = P("oro_caecal_transit_time_drug_free", 105.0, "min",
+              "Yuan et al., Clin Pharmacol Ther 1996;59:469: lactulose (10 g) hydrogen breath test in 12 healthy "
+              "volunteers after IV placebo, 104.6 ± 31.1 min (the protocol of the same group's methadone studies, "
+              "Yuan et al., J Clin Pharmacol 1998;38:931 and JAMA 2000;283:367); healthy ranges 60–120 min "
+              "(Jorge et al., Eur J Surg 1994;160:409: 60 ± 27 min in women, 89 ± 24 in men)",
+              variability=lognormal(0.25),
+              description="oro-caecal transit time without opioids (lactulose breath test)")
+    k_si = P("small_bowel_mor_half_agonism", 1.12, "dimensionless",
+             "calibrated (small-bowel brake): the enteric μ agonism, in units of the patient's colonic odds "
+             "Imax/(1 − Imax), that halves small-bowel propulsion, inhibition = odds·A/(odds·A + K). The patient's "
+             "enteric μ sensitivity (gut_mor_imax's between-patient deviate) carries over through the odds — "
+             "assumed: one person's enteric μ receptor expression and coupling serve the small and the large "
+             "bowel alike (myenteric μ receptors along the whole gut, Holzer, Regul Pept 2009;155:11); no "
+             "within-person comparison of the two was found. Procedure: opiaxis calibrate gut.small_bowel (history: "
+             "data/calibration.yaml)",
+             lower=1e-6, description="small-bowel half-effect enteric μ agonism (in colonic odds units)")
+    tau_si = P("small_bowel_motility_time_constant", 0.5, "h",
+               "assumed: IV morphine disrupts duodeno-jejunal migrating motor complexes within minutes and delays "
+               "gastric emptying within the first half hour (Murphy et al., Anesthesiology 1997;87:765: gastric "
+               "t0.5 5.5 → 21 min after 0.09 mg/kg IV); the lactulose head reaches the caecum in ~1.5–3 h, so "
+               "the motor response must follow agonism faster than that")
+    k_esi = P("small_bowel_tolerance_rate", 0.6931 / 48.0, "1/h",
+              "assumed: t½ 2 d. Tolerance of the ileum to morphine (β-arrestin-2 dependent; none in the colon) is "
+              "complete after 3–7 days of continuous morphine in mice (Ross et al., J Pharmacol Exp Ther "
+              "2008;327:561; Kang et al., J Pharmacol Exp Ther 2012;340:567; Akbarali et al., Neurogastroenterol "
+              "Motil 2014;26:1361); no human time course was found",
+              description="rate of small-bowel tolerance (counter-adaptation)")
+    g_si = P("small_bowel_tolerance_gain", 1.87, "dimensionless",
+             "calibrated (small-bowel tolerance): gain of the small bowel's counter-adapted excitatory drive on "
+             "its propulsion at full enteric agonism (tolerance in the small bowel, not the colon: Ross 2008). "
+             "Procedure: opiaxis calibrate gut.small_bowel (history: data/calibration.yaml)",
+             lower=0.0, description="gain of small-bowel tolerance on propulsion")
+    E_si = _following_state(m, "small_bowel_counteradaptation", k_esi, A,
+                            "tolerance (counter-adaptation) of small-intestinal propulsion to enteric μ agonism, 0 at rest")
+    si = m.state("si_transit_rel", "dimensionless", 1.0, "small-intestinal propulsive rate relative to drug-free")
+    odds_a = imax / (1 - imax) * A
+    m.ode(si, ((1 - odds_a / (odds_a + k_si)) * (1 + g_si * E_si) - si) / tau_si)
+    m.assign("oro_caecal_transit_time", octt0 / si, "min",
+             "oro-caecal (mouth-to-caecum) transit time at the present small-bowel propulsive rate", interface=True)
 
 
 def _stool_and_bowel_movements(m: Module, tr, content, delivery, rates: dict, osm) -> None:
