@@ -86,12 +86,17 @@ def test_methadone_beats_buprenorphine_for_the_low_exposure_patient_only(class_m
     """The decision study's methadone phenotype (low buprenorphine exposure, craving satiated by μ
     agonism, a gut little slowed by it) does better on methadone than on any buprenorphine combination
     by more than the minimal important difference, in the truth; the typical patient does worse on it
-    by more than the MID (docs/precision-recovery.md, 'Issue 15, ninth session')."""
+    by more than the MID (docs/precision-recovery.md, 'Issue 15, ninth session'). Since the tenth
+    session's mechanisms (drug priming of craving, the sedative inside the breathing loop, the naive
+    HPA sensitivity) the typical patient's methadone penalty is 0.061 loss units, less than the MID: it
+    is still worse on methadone, no longer by a margin that matters (a property of the model's truth
+    that the decision study reports, not a published finding)."""
     mid = 0.1
     low, typ = class_margins["low_bup_exposure"], class_margins["typical"]
     assert low["class"].iloc[0] == "methadone", low[["class", "combination", "loss"]]
     assert low["methadone_minus_buprenorphine"].iloc[0] < -mid, low[["class", "loss"]]
-    assert typ["methadone_minus_buprenorphine"].iloc[0] > mid, typ[["class", "loss"]]
+    assert typ["class"].iloc[0] == "buprenorphine", typ[["class", "loss"]]
+    assert typ["methadone_minus_buprenorphine"].iloc[0] > 0.0, typ[["class", "loss"]]
     # what decides it: methadone's craving relief against its constipation, not its breathing
     m, b = (low.set_index("class").loc[c] for c in ("methadone", "buprenorphine"))
     assert m["craving"] < b["craving"] - mid and m["overdose"] == 0.0, (m, b)
