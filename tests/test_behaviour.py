@@ -108,7 +108,7 @@ def test_behaviour_target_reproduced(tid):
 
 @pytest.mark.parametrize("tid", [pytest.param("taper.bup.duration", marks=pytest.mark.xfail(
     strict=True, reason="tenth session: on the default draw the 1-month follow-up is 9.9% (51 of 516; band 10-26), "
-    "one patient short of the band; see docs/validation.md (re-draws)"))])
+    "one patient short of the band; reproduced in 3 of 3 re-draws (docs/validation.md)"))])
 def test_behaviour_target_predicted(tid):
     from opiaxis.validate.registry import REGISTRY, _load_all
     _load_all()
