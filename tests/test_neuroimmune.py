@@ -114,6 +114,23 @@ def test_glial_modulator_dampens(nmodel):
     assert (r.get("fa_frontal")[:, k] > d.get("fa_frontal")[:, k]).all()
 
 
+def test_myelin_injury_accrues_over_years_and_heals_over_months(nmodel):
+    """White matter's second state (eleventh session): myelin injury accrues over years of heroin
+    because activated glia slow remyelination, and heals over months once they settle. The
+    reversible (oedema) state alone is at steady state within weeks and healed within days, so FA
+    would be flat from month 6 to year 2 of use and from month 1 to month 6 of abstinence."""
+    H, stop = 24.0, 730 * 24.0
+    times = np.array([180, 730, 760, 910]) * H
+    ids = np.arange(1, 4)
+    from opiaxis.population import sample_parameters
+    P = sample_parameters(nmodel, ids, 2024)
+    r = simulate(nmodel, P, times, regimen_doses(nmodel, ids, ["heroin 25 mg IV q6h for 730 d"]), ids=ids)
+    fa, m = r.get("fa_frontal"), r.get("wm_myelin_injury")
+    assert (fa[:, 1] < fa[:, 0] - 0.002).all()          # year 2 of use below month 6
+    assert (fa[:, 3] > fa[:, 2] + 0.001).all()          # 6 months abstinent above 1 month abstinent
+    assert (m[:, 1] > m[:, 0]).all() and (m[:, 3] < 0.8 * m[:, 1]).all()
+
+
 @pytest.mark.parametrize("fn", ["hpa_withdrawal", "cyt_withdrawal", "cyt_abstinence12w", "dti_recovery"])
 def test_target_reproduced(nmodel, fn):
     value, ok, detail = getattr(T, fn)(nmodel, n=24)
