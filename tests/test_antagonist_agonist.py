@@ -51,3 +51,35 @@ def test_naloxone_precipitated_withdrawal_ends_while_naloxone_still_holds_recept
     assert cows[0] < 1 and cows[1:4].max() > 10  # precipitated within minutes
     assert occ[-1] > 0.3 and cows[-1] < 2
 
+
+
+# Hemi-equilibrium (eleventh session): a kinetic antagonist is displaced by an agonist bolus only as fast as it
+# dissociates. Naloxone 2 mg IV, heroin 25 mg IV 1 h later; the override slows naloxone's koff 2850-fold
+# (142.56 → 0.05/h) and keeps its dissociation constant K (a separate parameter), so only the kinetics change.
+HEMI_T = 1.0 + np.array([-0.01, 2, 5, 10, 15, 20, 30]) / 60
+
+
+def _naloxone_then_heroin(model, koff=None):
+    over = {"naloxone_mor_central_koff": koff} if koff is not None else None
+    r = typical_patient(["naloxone 2 mg IV once", "heroin 25 mg IV once at 1 h"], HEMI_T, over, model=model)
+    return r.get("mor_agonism_central")[0], r.get("mor_occupancy_naloxone")[0]
+
+
+def test_a_fast_dissociating_antagonist_is_surmountable_by_an_agonist_bolus(model):
+    """Naloxone's koff 143/h (t½ 0.3 min, Mann 2022): heroin displaces it within minutes and reaches far more
+    receptors than naloxone left free before the bolus (competitive, Gaddum)."""
+    a, rl = _naloxone_then_heroin(model)
+    assert rl[0] > 0.8
+    assert rl[2] < 0.5 * rl[0]  # displaced within 5 min
+    assert a[1:].max() > 5 * (1 - rl[0])
+
+
+def test_a_slowly_dissociating_antagonist_caps_an_agonist_bolus_at_the_free_receptors(model):
+    """The same antagonist with koff 0.05/h (t½ 14 h) holds its receptors through heroin's peak, so heroin binds
+    only those left free (hemi-equilibrium, insurmountable on the bolus's time-scale; reviewed by Charlton &
+    Vauquelin, Br J Pharmacol 2010) — the mechanism naltrexone would need to block a challenge at the occupancies PET measures; naltrexone
+    itself is bound at equilibrium (its koff was not found; a kon like naloxone's makes it faster still)."""
+    a, rl = _naloxone_then_heroin(model, koff=0.05)
+    assert rl[0] > 0.3
+    assert np.abs(rl - rl[0]).max() < 0.03  # not displaced in 30 min
+    assert a[1:].max() <= 1 - rl[0] + 0.01

@@ -255,7 +255,12 @@ NTX_DURATION_NOTE = (
     "1981;9:369); "
     "slow naltrexone dissociation makes the ≤8-h blockade exponential in dose, 1 − e^(−a·dose), so Rabiner's 27% at "
     "2 mg puts 15 mg at 91% (band 51–71%); no in-vivo koff of naltrexone or human naltrexol brain-exchange rate was "
-    "found")
+    "found. Eleventh session: with its constant re-fitted, kinetic naltrexone keeps Rabiner's four doses in band down "
+    "to koff ≈ 0.2/h, where this target's levels barely move (50 mg: 81% at 1 h, 45/39% at 48/72 h; docs/validation.md, "
+    "'Naltrexone's blockade, eleventh session'). The only other per-time human PET found (interim "
+    "abstract, Clin Pharmacol Ther 2005;77:P26: [11C]carfentanil 3, 24, 72, 144 h after 12.5, 50 or 100 mg) found "
+    "blockade at 72 h only after 50/100 mg and at 144 h only in one region; the model gives 13% (12.5 mg) and 38/55% "
+    "(50/100 mg) at 72 h, 24/38% at 144 h, so it does not ask for higher levels either")
 
 
 KIM_TIMES = (5 / 60, 2.0, 4.0, 8.0)  # h: Kim 1997 dual-detector scans after naloxone (24 h scan: no blockade left)
