@@ -73,6 +73,24 @@ def test_held_out_predictions_registered_and_independent():
     assert {"respiration", "hpa", "mood"} <= set(TOPIC_REQUIRES["targets_predictions"])
 
 
+SEED_HELD_OUT = ["pred.wd.bup_discontinuation", "pred.gut.fentanyl_td_constipation", "pred.gut.no_constipation_tolerance",
+                 "pred.hpa.naloxone_mmt", "pred.ot.withdrawal", "pred.mood.mmt_interdose", "pred.resp.mmt_hcvr"]
+
+
+def test_seed_held_out_predictions_registered_and_independent():
+    """The eleventh session's held-out predictions from the seed reviews (targets_predictions_seeds.py):
+    registered, none calibrated to, each naming its study with a year/volume; the registry runs them
+    with the modules they read (gut, oxytocin, respiration, hpa, mood among them)."""
+    from opiaxis.validate.registry import TOPIC_REQUIRES, _load_all
+    _load_all()
+    for tid in SEED_HELD_OUT:
+        assert tid in REGISTRY, tid
+        assert REGISTRY[tid].calibration == "", tid
+        assert any(ch.isdigit() for ch in REGISTRY[tid].source), tid
+        assert REGISTRY[tid].run.__module__.endswith("targets_predictions_seeds"), tid
+    assert {"gut", "oxytocin", "respiration", "hpa", "mood"} <= set(TOPIC_REQUIRES["targets_predictions_seeds"])
+
+
 @pytest.mark.parametrize("tid", ["pred.nlx.renarcotization", "pred.wd.bup_timing", "pred.wd.naloxone_duration",
                                  "pred.hpa.morphine_acute", "pred.dti.duration"])
 def test_held_out_reproduced(tid):
