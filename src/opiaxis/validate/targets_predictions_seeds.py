@@ -58,7 +58,8 @@ def _bup_discontinuation():
           and b["peak COWS"] <= 12 and b["peak COWS"] < h["peak COWS"])
     value = dict(b, **{"heroin peak h": h["peak h"], "heroin peak COWS": h["peak COWS"]})
     return value, ok, (f"buprenorphine 2/4/8 mg SL to day 36 after 12 w of heroin, then stop: peak COWS "
-                       f"{b['peak COWS']:.1f} at {b['peak h']:.0f} h (band 48–144 h, ≤ 12, ≥ {b['max COWS before stopping']:.1f} + 1); "
+                       f"{b['peak COWS']:.1f} at {b['peak h']:.0f} h (band 48–144 h, ≤ 12, "
+                       f"≥ {b['max COWS before stopping']:.1f} + 1); "
                        f"heroin peak {h['peak COWS']:.1f} at {h['peak h']:.0f} h")
 
 
@@ -198,7 +199,7 @@ def _mmt_interdose():
     value = {"MADRS peak (3 h)": peak, "MADRS trough (24 h)": trough, "MADRS drug-free control": ctrl}
     for name in ("cows_score", "craving", "methadone_plasma"):   # not scored: what else moves over the interval
         value[f"{name} peak"], value[f"{name} trough"] = float(r.get(name)[0][-2]), float(r.get(name)[0][-1])
-    return value, ok, f"methadone 60 mg/day, week 12: " + "; ".join(f"{k} {v:.3g}" for k, v in value.items())
+    return value, ok, "methadone 60 mg/day, week 12: " + "; ".join(f"{k} {v:.3g}" for k, v in value.items())
 
 
 # ----------------------------------------------------------------------------------------------
