@@ -89,18 +89,14 @@ def test_seed_held_out_predictions_registered_and_independent():
         assert any(ch.isdigit() for ch in REGISTRY[tid].source), tid
         assert REGISTRY[tid].run.__module__.endswith("targets_predictions_seeds"), tid
     assert {"gut", "oxytocin", "respiration", "hpa", "mood"} <= set(TOPIC_REQUIRES["targets_predictions_seeds"])
-    # Teichtahl 2005 is resp_tolerance_residual's calibration target: that target says so and is not held out
-    assert "resp_tolerance_residual" in REGISTRY["pred.resp.mmt_hcvr"].calibration
 
 
-@pytest.mark.parametrize("tid", ["pred.wd.bup_discontinuation", "pred.mood.mmt_interdose", "pred.resp.mmt_hcvr"])
+@pytest.mark.parametrize("tid", ["pred.wd.bup_discontinuation"])
 def test_seed_held_out_reproduced(tid):
     """Seed held-out findings the model reproduced when first simulated (eleventh session, bands committed
     before the runs): buprenorphine withdrawal is mild and peaks on days 3–5 (COWS 2.0 at 108 h vs
-    heroin's 29.7 at 25 h); methadone patients' depression read-out is worst at the trough (a margin of
-    0.006 MADRS points: direction only); the hypercapnic response of a methadone patient is 0.71 of a
-    control's (Teichtahl 2005: 0.77, band 0.59–0.96; calibrated, not held out: resp_tolerance_residual
-    was set to this study's ratio)."""
+    heroin's 29.7 at 25 h). pred.mood.mmt_interdose also passes, by 0.006 MADRS points (direction
+    only, no mechanism behind it), so it is not pinned by a test."""
     from opiaxis.validate.registry import _load_all
     _load_all()
     value, ok, detail = REGISTRY[tid].run()

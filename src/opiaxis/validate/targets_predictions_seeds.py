@@ -200,34 +200,3 @@ def _mmt_interdose():
     for name in ("cows_score", "craving", "methadone_plasma"):   # not scored: what else moves over the interval
         value[f"{name} peak"], value[f"{name} trough"] = float(r.get(name)[0][-2]), float(r.get(name)[0][-1])
     return value, ok, "methadone 60 mg/day, week 12: " + "; ".join(f"{k} {v:.3g}" for k, v in value.items())
-
-
-# ----------------------------------------------------------------------------------------------
-# Breathing: stable methadone patients have a blunted hypercapnic ventilatory response (Teichtahl et al.,
-# Chest 2005;128:1339: HCVR 1.27 ± 0.61 vs 1.64 ± 0.57 L/min/mmHg, 50 MMT patients vs 20 matched controls;
-# ratio 0.77, 95% CI of the difference 0.07–0.67 L/min/mmHg, i.e. a ratio of 0.59–0.96). Assumed: 12 weeks
-# of heroin, then methadone 80 mg/day for 26 weeks; HCVR measured 4 h after the daily dose, as the slope of
-# ventilation between end-tidal PCO2 clamps at 45 and 55 mmHg.
-@target("pred.resp.mmt_hcvr",
-        finding="patients on long-term stable methadone have a lower hypercapnic ventilatory response than matched "
-                "controls (1.27 vs 1.64 L/min/mmHg)",
-        band="HCVR ratio methadone / drug-free control 0.59–0.96",
-        source="Teichtahl et al., Chest 2005;128:1339",
-        calibration="resp_tolerance_residual (0.237) was set by hand so that methadone 80 mg/day gives this study's "
-                    "0.77 (daily-mean chemoreflex drive on day 59; data/calibration.yaml); found after the first run")
-def _mmt_hcvr():
-    last = ENTRY + (26 * 7 - 1) * 24.0
-    t = np.concatenate([np.arange(0.0, last, 12.0), [last, last + 4.0]])
-    regs = [HEROIN_HISTORY, f"methadone 80 mg oral daily for 26 w at {ENTRY:g} h"]
-    slope = {}
-    for who in ("methadone", "control"):
-        v = {}
-        for pc in (45.0, 55.0):
-            over = {"co2_clamp": 1.0, "paco2_clamp_level": pc}
-            r = typical_patient(regs, t, over) if who == "methadone" else _drug_free(t, None, over)
-            v[pc] = float(r.get("ventilation_rel")[0][-1])
-        slope[who] = (v[55.0] - v[45.0]) / 10.0
-    ratio = slope["methadone"] / slope["control"]
-    return ({"HCVR methadone (rel/mmHg)": slope["methadone"], "HCVR control (rel/mmHg)": slope["control"],
-             "ratio": ratio}, inside(ratio, 0.59, 0.96),
-            f"methadone 80 mg/day week 26, 4 h after the dose: HCVR ratio {ratio:.2f} (band 0.59–0.96)")
