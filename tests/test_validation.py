@@ -73,6 +73,36 @@ def test_held_out_predictions_registered_and_independent():
     assert {"respiration", "hpa", "mood"} <= set(TOPIC_REQUIRES["targets_predictions"])
 
 
+SEED_HELD_OUT = ["pred.wd.bup_discontinuation", "pred.gut.fentanyl_td_constipation", "pred.gut.no_constipation_tolerance",
+                 "pred.hpa.naloxone_mmt", "pred.ot.withdrawal", "pred.mood.mmt_interdose"]
+
+
+def test_seed_held_out_predictions_registered_and_independent():
+    """The eleventh session's held-out predictions from the seed reviews (targets_predictions_seeds.py):
+    registered, none calibrated to, each naming its study with a year/volume; the registry runs them
+    with the modules they read (gut, oxytocin, respiration, hpa, mood among them)."""
+    from opiaxis.validate.registry import TOPIC_REQUIRES, _load_all
+    _load_all()
+    for tid in SEED_HELD_OUT:
+        assert tid in REGISTRY, tid
+        assert REGISTRY[tid].calibration == "", tid
+        assert any(ch.isdigit() for ch in REGISTRY[tid].source), tid
+        assert REGISTRY[tid].run.__module__.endswith("targets_predictions_seeds"), tid
+    assert {"gut", "oxytocin", "respiration", "hpa", "mood"} <= set(TOPIC_REQUIRES["targets_predictions_seeds"])
+
+
+@pytest.mark.parametrize("tid", ["pred.wd.bup_discontinuation"])
+def test_seed_held_out_reproduced(tid):
+    """Seed held-out findings the model reproduced when first simulated (eleventh session, bands committed
+    before the runs): buprenorphine withdrawal is mild and peaks on days 3–5 (COWS 2.0 at 108 h vs
+    heroin's 29.7 at 25 h). pred.mood.mmt_interdose also passes, by 0.006 MADRS points (direction
+    only, no mechanism behind it), so it is not pinned by a test."""
+    from opiaxis.validate.registry import _load_all
+    _load_all()
+    value, ok, detail = REGISTRY[tid].run()
+    assert ok, detail
+
+
 @pytest.mark.parametrize("tid", ["pred.nlx.renarcotization", "pred.wd.bup_timing", "pred.wd.naloxone_duration",
                                  "pred.hpa.morphine_acute", "pred.dti.duration"])
 def test_held_out_reproduced(tid):

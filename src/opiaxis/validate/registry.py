@@ -129,6 +129,8 @@ TOPIC_REQUIRES = {
     "targets_mood": ("endogenous", "mood"),
     "targets_behaviour": ("reward", "oxytocin"),
     "targets_predictions": ("pk", "receptors", "respiration", "adaptation", "hpa", "pain", "reward", "mood"),
+    "targets_predictions_seeds": ("pk", "receptors", "respiration", "adaptation", "hpa", "pain", "reward", "mood",
+                                  "gut", "oxytocin"),
 }
 SKIPPED: list[tuple[str, str]] = []
 
