@@ -133,6 +133,9 @@ def test_target_bupsam_trial_reproducible_and_in_band():
     assert -5 <= v["difference"] <= -1
     assert 0.1 <= v["hedges g"] <= 0.4
     assert v["change placebo"] < -3   # placebo response present in both arms
+    # the scored read-out: the model's expected effect (paired arms), precise to a fraction of a point
+    assert -5 <= v["expected difference"] <= -1 and 0.1 <= v["expected g"] <= 0.4
+    assert v["expected difference SE"] < 0.5 and v["paired n"] == v["randomised"]
 
 
 def test_per_patient_randomness_reproducible():
