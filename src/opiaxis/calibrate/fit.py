@@ -121,6 +121,7 @@ class Simulator:
         from ..engine.codegen import compile_model
         self.model = model
         self.mod = compile_model(model)
+        self._weights: dict = {}   # outputs -> (error weights, unread states): error_weights
 
     @classmethod
     def of(cls, model: Model) -> "Simulator":
@@ -133,10 +134,18 @@ class Simulator:
         return self.model.initial_state(np.atleast_2d(P))
 
     def run(self, P, times, doses: pd.DataFrame | None, *, t0: float = 0.0, x0=None,
-            rtol: float = 1e-4, atol: float = 1e-8, per_row: bool = False):
+            rtol: float = 1e-4, atol: float = 1e-8, per_row: bool = False, outputs=None):
         """States (n, len(times), n_states) and solver stats for the rows of ``P``; ``doses`` are
         expanded dose rows for ONE patient (any ID), given to every row, or with ``per_row`` rows
-        whose ID is the 1-based row of ``P`` they belong to (many regimens in one batch)."""
+        whose ID is the 1-based row of ``P`` they belong to (many regimens in one batch).
+
+        Step control: states declared ``step_control=False`` (observers: a running count, a
+        switch's memory) are integrated along without letting their local error set the step
+        (:meth:`error_weights`). ``outputs``: the states and assignments the caller will read
+        (default: all); the states not upstream of them (:meth:`Model.states_upstream`) do not
+        control the step either and are returned as NaN, so that no caller reads a value the solver
+        did not keep to ``rtol``. The outputs' exact solution does not depend on those states: their
+        numerical one changes only through the step sequence (a tolerance-level change)."""
         from ..engine.simulate import event_arrays
         P = np.ascontiguousarray(np.atleast_2d(P), dtype=float)
         n = P.shape[0]
@@ -156,9 +165,31 @@ class Simulator:
         t_out = np.ascontiguousarray(np.asarray(times, float))
         Y = np.empty((n, len(t_out), len(self.model.states)))
         stats = np.zeros((n, 3), np.int64)
+        err_w, unread = self.error_weights(outputs)
         self.mod.simulate_batch(P, np.ascontiguousarray(X0), *ev, t_out, float(t0), float(rtol), float(atol),
-                                float(np.inf), 5_000_000, Y, stats)
+                                err_w, float(np.inf), 5_000_000, Y, stats)
+        if unread.any():
+            Y[:, :, unread] = np.nan
         return Y, stats
+
+    def error_weights(self, outputs=None) -> tuple[np.ndarray, np.ndarray]:
+        """Per state, 1.0 if its local error controls the step size for ``outputs`` (:meth:`run`),
+        else 0.0; and which states are not upstream of ``outputs`` (their values go unread)."""
+        key = None if outputs is None else frozenset(outputs)
+        hit = self._weights.get(key)
+        if hit is None:
+            m = self.model
+            unknown = sorted(v for v in key or () if not self.has(v))
+            if unknown:
+                raise OpiaxisInputError(f"outputs {unknown} are not states, assignments or parameters of the model",
+                                        field="outputs")
+            up = m.states_upstream(key) if key else frozenset(m.state_names)
+            unread = np.array([s.name not in up for s in m.states])
+            w = np.array([1.0 if s.step_control and s.name in up else 0.0 for s in m.states])
+            if not w.any():   # nothing to control (only parameters or observers asked for)
+                w, unread = np.ones(len(m.states)), np.zeros(len(m.states), bool)
+            hit = self._weights[key] = (w, unread)
+        return hit
 
     def has(self, name: str) -> bool:
         m = self.model

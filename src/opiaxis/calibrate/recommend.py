@@ -277,6 +277,15 @@ def _doses(model, texts, start, H, where=None):
     return d[d["TIME"] < start + H]
 
 
+# the model variables :func:`outcomes` reads (those the model has): the candidate simulations' outputs
+OUTCOME_VARIABLES = ("cows_score", "ventilation_rel", "pain_nrs", "madrs", "sbm_rate", "bowel_function_index",
+                     "craving", "il6_plasma")
+
+
+def outcome_variables(sim: Simulator) -> list[str]:
+    return [v for v in OUTCOME_VARIABLES if sim.has(v)]
+
+
 def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray,
              trajectories: dict | None = None) -> dict[str, np.ndarray]:
     """Per-draw outcomes over the simulated window (columns of the ranking table); ``trajectories``:
@@ -284,9 +293,7 @@ def outcomes(sim: Simulator, X: np.ndarray, P: np.ndarray, times: np.ndarray,
     out = {}
     T = times - times[0]
     span = max(T[-1], 1e-9)
-    names = [v for v in ("cows_score", "ventilation_rel", "pain_nrs", "madrs", "sbm_rate", "bowel_function_index",
-                         "craving", "il6_plasma") if sim.has(v)]
-    V = sim.values(names, X, P)
+    V = sim.values(outcome_variables(sim), X, P)
 
     def mean(v):
         return np.trapezoid(v, T, axis=1) / span
@@ -710,7 +717,8 @@ def _simulate(sim, model, items, P, x0, times, t_dec, H, rtol, notes, dose_cache
             frames.append(pd.DataFrame({"ID": np.repeat(np.arange(n) * C + c + 1, len(d)), **cols}))
     Pall, X0 = np.stack(Ps, axis=1).reshape(n * C, P.shape[1]), np.repeat(x0, C, axis=0)
     doses = pd.concat(frames, ignore_index=True) if frames else None
-    X, stats = sim.run(Pall, times, doses, t0=t_dec, x0=X0, rtol=rtol, atol=1e-9, per_row=True)
+    X, stats = sim.run(Pall, times, doses, t0=t_dec, x0=X0, rtol=rtol, atol=1e-9, per_row=True,
+                       outputs=outcome_variables(sim))
     _retry_failed(sim, Pall, X0, doses, times, t_dec, rtol, X, stats)
     for c, (name, specs, kind) in enumerate(items):
         rows = slice(c, None, C)
@@ -735,7 +743,8 @@ def _retry_failed(sim, P, X0, doses, times, t0, rtol, X, stats) -> None:
         if doses is not None:   # per-row dose IDs are 1-based rows: renumber the failed rows 1..k
             sub = doses[doses["ID"].isin(bad + 1)]
             sub = sub.assign(ID=sub["ID"].map(dict(zip(bad + 1, np.arange(1, len(bad) + 1)))))
-        X[bad], stats[bad] = sim.run(P[bad], times, sub, t0=t0, x0=X0[bad], rtol=tight, atol=1e-9, per_row=True)
+        X[bad], stats[bad] = sim.run(P[bad], times, sub, t0=t0, x0=X0[bad], rtol=tight, atol=1e-9, per_row=True,
+                                     outputs=outcome_variables(sim))
 
 
 def _overlap(x, y) -> bool:

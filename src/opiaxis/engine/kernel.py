@@ -84,9 +84,12 @@ def _lu_solve(a, b, y):
 
 # structure: long function — one Numba solver loop; its steps share locals, and helpers would cost inlining and speed
 @nb.njit(cache=True, error_model='numpy')
-def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, h_max,
+def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, err_w, h_max,
                    max_steps, y, stats):
     n = x0.shape[0]
+    n_ctrl = 0.0   # the states in the error norm (err_w 1; a state with err_w 0 is integrated, not controlled)
+    for i in range(n):
+        n_ctrl += err_w[i]
     n_out = t_out.shape[0]
     n_ev = ev_time.shape[0]
     x = x0.copy()
@@ -148,10 +151,10 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             d1 = 0.0
             for i in range(n):
                 sc = atol + rtol * abs(x[i])
-                d0 += (x[i] / sc) ** 2
-                d1 += (f0[i] / sc) ** 2
-            d0 = math.sqrt(d0 / n)
-            d1 = math.sqrt(d1 / n)
+                d0 += err_w[i] * (x[i] / sc) ** 2
+                d1 += err_w[i] * (f0[i] / sc) ** 2
+            d0 = math.sqrt(d0 / n_ctrl)
+            d1 = math.sqrt(d1 / n_ctrl)
             h = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
             h = min(h, 0.1 * (t_end - t))
             # after a dose the heuristic above can fall to its floor (a bolus into an empty
@@ -216,8 +219,8 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             for i in range(n):
                 sc = atol + rtol * max(abs(x[i]), abs(xn[i]))
                 e = K[5, i] / sc
-                err += e * e
-            err = math.sqrt(err / n)
+                err += err_w[i] * e * e
+            err = math.sqrt(err / n_ctrl)
             steps += 1
             if not (err <= 1.0):  # also catches NaN
                 rejects += 1
@@ -269,10 +272,10 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
 
 @nb.njit(cache=True, parallel=True, error_model='numpy')
 def simulate_batch(P, X0, ev_ptr, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol,
-                   h_max, max_steps, Y, stats):
+                   err_w, h_max, max_steps, Y, stats):
     n_pat = P.shape[0]
     for k in nb.prange(n_pat):
         a = ev_ptr[k]
         b = ev_ptr[k + 1]
         _solve_patient(P[k], X0[k], ev_time[a:b], ev_kind[a:b], ev_cmt[a:b], ev_val[a:b],
-                       t_out, t0, rtol, atol, h_max, max_steps, Y[k], stats[k])
+                       t_out, t0, rtol, atol, err_w, h_max, max_steps, Y[k], stats[k])

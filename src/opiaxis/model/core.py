@@ -127,6 +127,11 @@ class State:
     description: str = ""
     module: str = ""
     nonnegative: bool = True
+    # False: an observer (a running count, a switch's memory) that no step-controlled state reads;
+    # the fit's and recommend's solver integrates it along without letting its local error set the
+    # step (engine/kernel.py's err_w; calibrate.fit.Simulator.error_weights), compose() checks the
+    # "no controlled state reads it" part
+    step_control: bool = True
 
     @property
     def symbol(self) -> sp.Symbol:
@@ -216,11 +221,11 @@ class Module:
         return p.symbol
 
     def state(self, name: str, unit: str, initial: float | sp.Expr = 0.0, description: str = "",
-              *, nonnegative: bool = True) -> sp.Symbol:
+              *, nonnegative: bool = True, step_control: bool = True) -> sp.Symbol:
         self._new(name, "state")
         _parse(unit, self.name, f"state {name!r}")
         s = State(name=name, unit=unit, initial=initial, description=description, module=self.name,
-                  nonnegative=nonnegative)
+                  nonnegative=nonnegative, step_control=step_control)
         self.states[name] = s
         return s.symbol
 
@@ -360,6 +365,17 @@ class Model:
         not appear in any equation that feeds ``names``, so the exact solution of ``names`` does not
         depend on it (a numerical solution does only through the step-size control, which sees
         every state)."""
+        return self._upstream(names) & set(self.param_index)
+
+    def states_upstream(self, names) -> frozenset[str]:
+        """The states whose values can change the states or assignments ``names`` over a simulation
+        (``names``' own states included): the same closure as :meth:`parameters_upstream`. A state
+        outside it feeds no equation of ``names``, so the solver may integrate it without letting it
+        control the step (``Simulator.run``'s ``outputs``)."""
+        return self._upstream(names) & set(self.state_index)
+
+    def _upstream(self, names) -> frozenset[str]:
+        """Every symbol that ``names`` use, transitively (see :meth:`parameters_upstream`)."""
         graph = self.__dict__.get("_uses")
         if graph is None:
             graph = {s.name: {str(v) for v in self.odes[s.name].free_symbols} for s in self.states}
@@ -378,7 +394,7 @@ class Model:
             if v not in seen:
                 seen.add(v)
                 todo += graph.get(v, ())
-        return frozenset(seen & set(self.param_index))
+        return frozenset(seen)
 
     def interface_variables(self) -> list[Assignment]:
         return [a for a in self.assignments if a.interface]
@@ -439,9 +455,32 @@ def compose(modules: list[Module], name: str = "opiaxis") -> Model:
     order = _assignment_order(assignments)
     dose_targets = _dose_targets(modules)
     odes = {n: e for m in modules for n, e in m.odes.items()}
-    return Model(name=name, modules=list(modules), states=states, parameters=parameters,
-                 assignments=[assignments[n] for n in order], odes=odes, dose_targets=dose_targets,
-                 couplings=couplings)
+    model = Model(name=name, modules=list(modules), states=states, parameters=parameters,
+                  assignments=[assignments[n] for n in order], odes=odes, dose_targets=dose_targets,
+                  couplings=couplings)
+    _check_observers(model)
+    return model
+
+
+def _check_observers(model: "Model") -> None:
+    """A state declared ``step_control=False`` is read by no step-controlled state's equation
+    (through assignments too): otherwise its uncontrolled error would reach states the solver
+    keeps to tolerance."""
+    free = {s.name for s in model.states if not s.step_control}
+    if not free:
+        return
+    controlled = [s.name for s in model.states if s.step_control]
+    if not model.states_upstream(controlled) & free:   # one traversal; the culprit only on failure
+        return
+    for s in model.states:
+        if s.step_control:
+            used = model.states_upstream([s.name]) & free
+            if used:
+                v = sorted(used)[0]
+                raise ModelDefinitionError(
+                    f"state {v!r} ({model.states[model.state_index[v]].module}) is declared step_control=False, "
+                    f"but the step-controlled state {s.name!r} ({s.module}) depends on it; declare it "
+                    f"step-controlled or make {s.name!r} an observer too")
 
 
 def _owners(modules: list[Module]) -> dict[str, tuple[str, str]]:

@@ -513,13 +513,19 @@ def _defecation_events(m: Module, sbm, sbm0, d_ln_threshold, how) -> None:
                 "patients it overtakes, a rising one defers them); 0 is the earlier reading as a Poisson rate "
                 "(counterfactual for tests and sensitivity analyses)", lower=0.0, upper=1.0)
     net = sbm - release * how * d_ln_threshold
+    # the deficit and the count are observers (no other state reads them): they do not control the
+    # fit's and recommend's step size (State.step_control). The switch's kink at D = 0, where D rests,
+    # made 13-18% of those solver steps rejected ones; the weekly counts stay within the solver's
+    # tolerance of a reference solve (tests/test_fit_speed.py, docs/precision-recovery.md, eleventh session)
     deficit = m.state("sbm_phase_deficit", "dimensionless", 0.0,
-                      "bowel movements the defecation threshold's rise has pushed back (0 at rest)")
+                      "bowel movements the defecation threshold's rise has pushed back (0 at rest)",
+                      step_control=False)
     events = m.assign("sbm_event_rate", sbm0 * sp.Max(net / sbm0, 0) * sp.exp(-sp.Max(deficit, 0) / d0), "1/week",
                       "expected bowel movements per week, including those a falling threshold releases",
                       interface=True)
     m.ode(deficit, (events - net) / how)
-    cnt = m.state("sbm_expected_count", "dimensionless", 0.0, "cumulative expected SBM count")
+    cnt = m.state("sbm_expected_count", "dimensionless", 0.0, "cumulative expected SBM count",
+                  step_control=False)
     m.ode(cnt, events / how)
 
 
