@@ -1370,9 +1370,9 @@ class UnfittedPosterior:
         Zall[:, cols] = np.clip(self.mean[None, :] + dZf @ self.gain.T + E @ self.chol.T, -4.0, 4.0)
 
 
-UNFITTED_ITERATIONS = 4   # Gauss–Newton steps of the unfitted parameters' conditioning (0: one linear step at the median)
-UNFITTED_RELINEARISE = 8  # of the most informed unfitted parameters, sensitivities re-computed at each step
-UNFITTED_STEP_TOL = 0.05  # stop when no conditional mean moves by more than this (prior SDs)
+UNFITTED_ITERATIONS = 3   # Gauss–Newton steps of the unfitted parameters' conditioning (0: one linear step at the median)
+UNFITTED_RELINEARISE = 4  # of the most informed unfitted parameters, sensitivities re-computed at each step
+UNFITTED_STEP_TOL = 0.1   # stop when no conditional mean moves by more than this (prior SDs)
 
 
 def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: np.ndarray,
