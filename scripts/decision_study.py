@@ -68,7 +68,8 @@ so these extra BFIs are week means like the others and the design no longer stan
 ``--design informative-transit`` is the clinically valid measurement: ``informative`` plus three
 lactulose breath tests of oro-caecal transit (read-out ``octt``) on the intake day after an observed
 heroin dose, at the day-14 buprenorphine visit and 2 h after the test dose (docs/precision-recovery.md,
-"Issue 15, tenth session").
+"Issue 15, tenth session"). ``--design informative-transit-challenge`` is both clinically valid records
+together: the breath tests and the challenge design's craving VAS and BFI ("Issue 15, eleventh session").
 """
 
 from __future__ import annotations
@@ -153,6 +154,13 @@ DESIGNS = {
     # trough is no longer near the drug-free OCTT (the heroin week's tolerance overshoots there), so it
     # informs OCTT0 less (docs/precision-recovery.md, "the small bowel's own brake").
     "informative-transit": (TEST_DOSE, {**INFORMATIVE_VISITS, "octt": OCTT_VISITS}),
+    # informative-transit + informative-challenge's craving VAS (the agonist challenge around the test dose
+    # and the four visits) and BFI at the four visits: both clinically valid records together. The
+    # breath tests inform the gut's μ slowing only jointly with the drug-free OCTT; the BFI adds the colon's
+    # week on heroin and buprenorphine, and the VAS the craving terms that carry part of the methadone
+    # decision (docs/precision-recovery.md, "Issue 15, eleventh session").
+    "informative-transit-challenge": (TEST_DOSE, {**INFORMATIVE_VISITS, "craving_vas": CHALLENGE_CRAVING, "bfi": LABS,
+                                                  "octt": OCTT_VISITS}),
     # ablation: the same history (test dose given), nothing more measured than in the standard design
     "test-dose-unmeasured": (TEST_DOSE, {}),
 }
@@ -243,7 +251,7 @@ def diagnose(top: str, post: dict, truth: pd.Series, mid: float, classes: dict |
 
 
 def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = False, condition: bool = True,
-                design: str = "standard", consistent: bool = True):
+                design: str = "standard", consistent: bool = True, condition_iterations: int | None = None):
     from opiaxis.calibrate.fit import fit_patient, read_patients, synthetic_table
     from opiaxis.calibrate.recommend import load_options, recommend
     cov, shifts = PHENOTYPES[name]
@@ -255,7 +263,8 @@ def one_patient(model, name, rep, noise, seed, draws, horizon, craving: bool = F
                          seed=seed, covariates=cov, within_cv=NOISE[noise])
     data = read_patients(df, model)[pid]
     t, c = time.perf_counter(), time.process_time()
-    fit = fit_patient(data, model)
+    fit = fit_patient(data, model) if condition_iterations is None else \
+        fit_patient(data, model, condition_iterations=condition_iterations)
     t_fit, c_fit = time.perf_counter() - t, time.process_time() - c
     t, c = time.perf_counter(), time.process_time()
     rec = recommend(fit, horizon_days=horizon, draws=draws, seed=seed, condition_unfitted=condition,
@@ -374,6 +383,9 @@ def main(argv=None):
                          "breath-test oro-caecal transit on heroin, on buprenorphine and after the test dose (DESIGNS)")
     ap.add_argument("--no-condition", action="store_true",
                     help="decision draws take the unfitted parameters from the population (not conditioned on the data)")
+    ap.add_argument("--linear-conditioning", action="store_true",
+                    help="ablation: condition the unfitted parameters by one linear step at the prior median "
+                         "(before the eleventh session), without the Gauss-Newton steps (fit_patient(condition_iterations=0))")
     ap.add_argument("--no-consistent", action="store_true",
                     help="decision draws without the check against the data (FitResult.consistent_rows)")
     ap.add_argument("--replicates", type=int, default=1,
@@ -419,7 +431,7 @@ def run_all(a) -> pd.DataFrame:
         for noise in a.noise.split(","):
             for name in a.patients.split(","):
                 r = one_patient(model, name, rep, noise, a.seed, a.draws, a.horizon, a.craving, not a.no_condition,
-                                a.design, not a.no_consistent)
+                                a.design, not a.no_consistent, 0 if a.linear_conditioning else None)
                 rows.append(r)
                 print(f"{noise:8s} {r['patient']:17s} true {r['true_best']!r} | rec {r['recommended']!r} | "
                       f"regret {r['regret']:.3f} | {r['cause']} | cover {r['covered']}/{r['n_params']} | "
