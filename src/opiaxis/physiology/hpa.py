@@ -109,12 +109,13 @@ early-abstinence cortisol, and its recovery over weeks makes cortisol rise while
   only where the task stimulated the axis robustly (Hedges g −0.43, 95% CI −0.84 to −0.03; overall
   −0.15, n.s.: Cardoso, Kingdon & Ellenbogen, Psychoneuroendocrinology 2014;49:161); oxytocin also
   blunted the ACTH and cortisol rise after endotoxin in men (Clodi et al., Am J Physiol Endocrinol
-  Metab 2008;295:E686; abstract read, ECE 2008 OC1.9). Acting on the stress terms only, it leaves the circadian (basal) drive alone —
-  the meta-analytic effect is confined to stimulated axes — so a drug-free person at rest, whatever
-  their tone, does not move. Left out: the direct inhibition of corticotrophs by plasma oxytocin at
-  ~10× normal levels (IV infusion lowered basal ACTH and cortisol in men: Legros et al., Acta
-  Endocrinol 1987;114:345), which the pharmacological IV doses of the studies reach and intranasal
-  doses do not.
+  Metab 2008;295:E686; abstract read, ECE 2008 OC1.9). Acting on the stress terms only, it leaves the
+  circadian (basal) drive alone — the meta-analytic effect is confined to stimulated axes — so a
+  drug-free person at rest, whatever their tone, does not move. Left out: the inhibition of
+  corticotrophs by plasma oxytocin, which IV infusions reaching ~10× normal plasma levels show as a
+  fall of basal ACTH and cortisol in men (Legros et al., Acta Endocrinol 1987;114:345; the dose–
+  response of plasma oxytocin vs ACTH and cortisol during infusion in normal men, Legros et al., J
+  Clin Endocrinol Metab, abstract read) and intranasal doses do not reach.
 
 Read-outs: ``crh_rel``, ``acth_rel``, ``cortisol_rel`` (relative to a healthy person's at the same
 clock hour: 1 at rest) and absolute ``cortisol_plasma`` (nmol/L) and ``acth_plasma`` (pg/mL) at the
