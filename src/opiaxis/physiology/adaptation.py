@@ -50,6 +50,18 @@ Equations (time in hours; every quantity dimensionless unless stated)
      Cooper et al., Neuropsychopharmacology 2016;41:2419 — glial modulators such as ibudilast
      reduce withdrawal), and clonidine/lofexidine-type α2 agonists lower the expressed score by
      the fraction ``alpha2_agonist_effect`` (Gowing et al., Cochrane 2016 CD002024).
+     Central oxytocin damps the expression (added 2026-11-30, eleventh session):
+     W_e = W·(1 + g_glia·glial_activation)·OT^(−e_ot), with OT the oxytocin module's
+     ``oxytocin_tone`` (1 healthy; endogenous + intranasal). Oxytocin dose-dependently attenuated
+     the signs of naloxone-precipitated morphine withdrawal (stereotyped jumping, hypothermia,
+     weight loss) and delayed its onset in mice, and an oxytocin-receptor antagonist prevented its
+     effects (Kovács & Telegdy, Brain Res Bull 1988;20:893; Kovács et al., Neuropharmacology
+     1985;24:413; abstracts read); hippocampal oxytocin is lowered in morphine-dependent mice (Kovács et al.,
+     Brain Res 1985;328:158), so the opioid-suppressed endogenous tone of a dependent person
+     (oxytocin module) expresses its withdrawal more fully. The size e_ot is assumed (no
+     dose–response in tone units was found). It acts on the expressed score, not on the signalling
+     rebound W: the HPA axis and craving read W (oxytocin reaches them by their own couplings).
+     The drug-free baseline cannot move (W = 0 there).
    * ``cows_score`` (Clinical Opiate Withdrawal Scale, 0–48; Wesson & Ling, J Psychoactive Drugs
      2003;35:253) = 48 · W_e/(W_e + w_half) · (1 − alpha2_agonist_effect). The mapping is a
      saturating hyperbola chosen so that withdrawal_signal 1 ("severe") reads COWS 30 (inside the
@@ -92,6 +104,8 @@ def build(drugs=None) -> Module:
                 "efficacy-weighted central μ occupancy")
     G = m.input("glial_activation", "dimensionless", 0.0,
                 "glia module (0 at rest when absent)", "microglia/astrocyte activation, 0 rest … 1 maximal")
+    ot = m.input("oxytocin_tone", "dimensionless", 1.0, "oxytocin module (healthy tone 1 when absent)",
+                 "central oxytocin tone, endogenous + intranasal (relative, 1 healthy)")
 
     eps = m.parameter("adapt_load_eps", LOAD_EPS, "dimensionless",
                       "assumed: numerical bound on the agonist load x = A/(1−A+ε) (x ≤ 101 at full "
@@ -134,6 +148,18 @@ def build(drugs=None) -> Module:
                          "glial modulators attenuate withdrawal: Hutchinson et al. 2007; Cooper et al. "
                          "2016) — no human dose–response to calibrate against",
                          variability=lognormal(0.5), description="amplification of withdrawal by glial activation")
+    e_ot = m.parameter("wd_oxytocin_exponent", 0.5, "dimensionless",
+                       "assumed: expressed withdrawal ∝ oxytocin_tone^(−0.5). Direction from mice: oxytocin "
+                       "dose-dependently attenuated the signs of precipitated morphine withdrawal (jumping, "
+                       "hypothermia, weight loss), blocked by an oxytocin-receptor antagonist (Kovács & Telegdy, "
+                       "Brain Res Bull 1988;20:893; Kovács et al., Neuropharmacology 1985;24:413); no dose–response "
+                       "translatable to a relative central tone exists. Half the reward module's cue/stress exponent "
+                       "(0.8): the somatic signs are mostly a spinal and brainstem (locus coeruleus) rebound that "
+                       "oxytocin reaches less than the limbic circuits of craving. With it the tone suppressed by "
+                       "dependence (~0.65, oxytocin module) expresses ~24% more withdrawal, and 40 IU intranasal "
+                       "(tone +~0.1) lowers the expression by ~4%. Not fitted (pred.ot.withdrawal, Moeini et al. "
+                       "2019, is held out)", variability=lognormal(0.5),
+                       description="damping of expressed withdrawal by central oxytocin")
     w_half = m.parameter("cows_half_signal", 0.6, "dimensionless",
                          "assumed mapping: withdrawal_signal at half the COWS maximum (24); gives COWS 30 "
                          "at withdrawal_signal 1 (moderately severe, Wesson & Ling 2003)",
@@ -166,8 +192,8 @@ def build(drugs=None) -> Module:
     pos = (d + sp.sqrt(d ** 2 + delta ** 2)) / 2 * d ** 2 / (d ** 2 + delta ** 2)
     W = m.assign("withdrawal_signal", pos / r_sev, "dimensionless",
                  "withdrawal: rebound of the signalling tone above baseline, ~1 severe", interface=True)
-    We = m.assign("withdrawal_expressed", W * (1 + g_glia * G), "dimensionless",
-                  "withdrawal signal amplified by glial activation")
+    We = m.assign("withdrawal_expressed", W * (1 + g_glia * G) * ot ** (-e_ot), "dimensionless",
+                  "withdrawal signal amplified by glial activation and damped by central oxytocin")
     m.assign("cows_score", cows_max * We / (We + w_half) * (1 - a2), "dimensionless",
              "Clinical Opiate Withdrawal Scale, 0–48", interface=True)
     return m

@@ -22,7 +22,7 @@ weeks, and what lets methadone-stabilised patients have low cortisol with normal
 
 Drive (the opioid- and inflammation-specific part; assumptions, see parameter sources)::
 
-    u = (u_c(h) + g_wd·W_eff + g_cyt·max(cytokine excess, 0)) · (1 − s(F)·ago·(1 − f_tol·T))
+    u = (u_c(h) + (g_wd·W_eff + g_cyt·max(cytokine excess, 0))·OT^(−e_ot)) · (1 − s(F)·ago·(1 − f_tol·T))
         · (1 + g_endo·(δ − f_ad·D_ad)) · (1 + g_dep·M⁺),   δ = max(1 − (μ_endo + ago)/μ_endo,rest, 0)
     u_c(h) = 1 + a_c·cos(2π(h − 06:30)/24)      circadian (SCN) drive, daily mean 1
     W_eff = max(W − f_hab·Hb, 0),  dHb/dt = k_hab·(W − Hb)   habituation to sustained withdrawal
@@ -98,6 +98,24 @@ early-abstinence cortisol, and its recovery over weeks makes cortisol rise while
   Abuse 2009;35:267, hpa.abstinence30) — since negative affect and craving share their drivers.
 * circulating IL-6 and TNF-α activate CRH release (Bangsgaard et al. 2017 ITIS model;
   Windoloski et al. 2022 LPS–HPA model: cytokine → CRH stimulation).
+* central oxytocin buffers the stress drives (added 2026-11-30, eleventh session): the withdrawal and
+  cytokine terms — the stressors' part of the drive — are scaled by OT^(−e_ot), with OT the oxytocin
+  module's ``oxytocin_tone`` (1 healthy; endogenous + intranasal). Oxytocin released in the PVN
+  inhibits stress activation of CRH neurons through local GABA neurons (Smith et al.,
+  Psychoneuroendocrinology 2016;63:50, prairie vole: intra-PVN oxytocin before a stressor blocked the
+  CRH-neuron activation and corticosterone rise); in men intranasal oxytocin with social support gave
+  the lowest cortisol response to the Trier Social Stress Test (Heinrichs et al., Biol Psychiatry
+  2003;54:1389), and across 18 placebo-controlled trials (N 675) it lowered the cortisol response
+  only where the task stimulated the axis robustly (Hedges g −0.43, 95% CI −0.84 to −0.03; overall
+  −0.15, n.s.: Cardoso, Kingdon & Ellenbogen, Psychoneuroendocrinology 2014;49:161); oxytocin also
+  blunted the ACTH and cortisol rise after endotoxin in men (Clodi et al., Am J Physiol Endocrinol
+  Metab 2008;295:E686; abstract read, ECE 2008 OC1.9). Acting on the stress terms only, it leaves the
+  circadian (basal) drive alone — the meta-analytic effect is confined to stimulated axes — so a
+  drug-free person at rest, whatever their tone, does not move. Left out: the inhibition of
+  corticotrophs by plasma oxytocin, which IV infusions reaching ~10× normal plasma levels show as a
+  fall of basal ACTH and cortisol in men (Legros et al., Acta Endocrinol 1987;114:345; the dose–
+  response of plasma oxytocin vs ACTH and cortisol during infusion in normal men, Legros et al., J
+  Clin Endocrinol Metab, abstract read) and intranasal doses do not reach.
 
 Read-outs: ``crh_rel``, ``acth_rel``, ``cortisol_rel`` (relative to a healthy person's at the same
 clock hour: 1 at rest) and absolute ``cortisol_plasma`` (nmol/L) and ``acth_plasma`` (pg/mL) at the
@@ -333,6 +351,7 @@ def build(drugs=None) -> Module:
     tnf = m.input("tnf_plasma", "pg/mL", resting_levels()["tnf"], "immune module (default: its resting TNF-α)")
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (default: its resting IL-6)")
     mood = m.input("mood_state", "dimensionless", 0.0, "mood module latent depressive state (0 euthymic when absent)")
+    ot = m.input("oxytocin_tone", "dimensionless", 1.0, "oxytocin module (healthy tone 1 when absent)")
     a1, a2, a3, aP, aA, kgr, eps = _gland_parameters(m)
     imax, ktol, ftol, gwd, gcyt, g_endo, endo_rest, k_ad, f_ad, g_dep = _drive_parameters(m)
     tnf_ref, il6_ref, cort0, acth0 = _references(m)
@@ -354,7 +373,9 @@ def build(drugs=None) -> Module:
                        "fraction of the resting endogenous μ signal that is missing (antagonist blockade)")
     wd_eff = _habituated_withdrawal(m, wd)
     s_mu = _naive_suppression(m, ago, imax)
-    u = m.assign("hpa_drive", (circ + gwd * wd_eff + gcyt * excess) * (1 - s_mu * ago * (1 - ftol * T))
+    stress = m.assign("hpa_stress_drive", (gwd * wd_eff + gcyt * excess) * _oxytocin_buffering(m, ot),
+                      "dimensionless", "stressors' (withdrawal, cytokine) drive of CRH release, oxytocin-buffered")
+    u = m.assign("hpa_drive", (circ + stress) * (1 - s_mu * ago * (1 - ftol * T))
                  * (1 + g_endo * (deficit - f_ad * Dad)) * (1 + g_dep * positive_part(mood, 0.02)),
                  "dimensionless", "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
     gr = (1 + kgr ** -3) / (1 + (x3 / kgr) ** 3)
@@ -423,6 +444,24 @@ def _circadian_clock(m: Module):
     circ = m.assign("hpa_circadian_drive", 1 + amp * sp.cos(theta),
                     "dimensionless", "circadian (SCN) drive of CRH release, daily mean 1")
     return sp.cos(theta), sp.sin(theta), theta0, circ
+
+
+def _oxytocin_buffering(m: Module, ot):
+    """Factor OT^(−e_ot) by which central oxytocin scales the stressors' drive of CRH release (1 at a healthy tone)."""
+    e_ot = m.parameter("hpa_oxytocin_exponent", 0.8, "dimensionless",
+                       "assumed: the stressors' drive of CRH release ∝ oxytocin_tone^(−0.8), the exponent the reward "
+                       "module gives oxytocin's damping of stress reactivity (oxytocin_stress_exponent; Heinrichs et "
+                       "al., Biol Psychiatry 2003;54:1389), so one stress-buffering strength serves both. Check against "
+                       "Cardoso et al., Psychoneuroendocrinology 2014;49:161 (18 RCTs, N 675): intranasal 24–40 IU "
+                       "lowered the cortisol response with Hedges g −0.15 overall (n.s.) and −0.43 for robust "
+                       "stressors; here 40 IU (central tone +~0.1, oxytocin_nose_to_brain_gain) lowers the stress "
+                       "drive by ~7%, a smaller effect than either estimate unless the response's between-person SD is "
+                       "below half its mean — the conservative end of that evidence. Direction: oxytocin in the PVN blocks stress "
+                       "activation of CRH neurons (Smith et al., Psychoneuroendocrinology 2016;63:50). Not fitted "
+                       "(pred.ot.withdrawal, Moeini et al. 2019, is held out)", variability=lognormal(0.5),
+                       description="oxytocin buffering of the stress-driven CRH release")
+    return m.assign("hpa_oxytocin_buffering", ot ** (-e_ot), "dimensionless",
+                    "factor by which central oxytocin scales the stressors' drive of CRH release (1 at tone 1)")
 
 
 def _habituated_withdrawal(m: Module, wd):

@@ -24,7 +24,9 @@ Equations (time in hours)
    Striepens et al., Sci Rep 2013;3:3440; salivary/CSF elevations last ~2–4 h). IV oxytocin
    (which hardly crosses the blood–brain barrier) gives no central effect here.
 3. **Read-outs.** ``oxytocin_tone`` = O + E (central, relative; consumed by reward to dampen
-   cue and stress reactivity). ``oxytocin_endogenous_plasma`` = P_0·O^ε (pg/mL). Plasma
+   cue and stress reactivity, by adaptation to damp the expression of withdrawal, and by hpa to
+   buffer the stressors' drive of CRH release — the last two added 2026-11-30, eleventh session;
+   each coupling's source is in the receiving module). ``oxytocin_endogenous_plasma`` = P_0·O^ε (pg/mL). Plasma
    oxytocin is neurohypophysial release by the magnocellular neurons of the supraoptic and
    paraventricular nuclei, which also release oxytocin into the brain from their dendrites
    (Ludwig & Leng, Nat Rev Neurosci 2006;7:126; dendritic release is regulated partly apart from
