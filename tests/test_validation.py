@@ -74,14 +74,16 @@ def test_held_out_predictions_registered_and_independent():
 
 
 @pytest.mark.parametrize("tid", ["pred.nlx.renarcotization", "pred.wd.bup_timing", "pred.wd.naloxone_duration",
-                                 "pred.hpa.morphine_acute"])
+                                 "pred.hpa.morphine_acute", "pred.resp.bup_ceiling"])
 def test_held_out_reproduced(tid):
     """Held-out findings the model reproduces without any fit: naloxone's action ends before
     methadone's (renarcotization); buprenorphine precipitates withdrawal soon after heroin but
     relieves it once withdrawal has begun; naloxone-precipitated withdrawal in a methadone patient
     is over within the hour (since the tenth session, 2026-11-30: the antagonist's Gaddum shift of
     the occupancy-equivalent agonism, receptors.py); acute morphine stops cortisol secretion in
-    opioid-naive people (the naive HPA sensitivity, tenth session)."""
+    opioid-naive people (the naive HPA sensitivity, tenth session); buprenorphine's breathing
+    depression levels off while fentanyl's goes to apnoea (eleventh session: its own binding kinetics
+    at the respiratory μ site, Yassen 2007 — constants fitted by their authors on related data)."""
     from opiaxis.validate.registry import _load_all
     _load_all()
     value, ok, detail = REGISTRY[tid].run()
