@@ -104,7 +104,7 @@ def test_seed_held_out_reproduced(tid):
 
 
 @pytest.mark.parametrize("tid", ["pred.nlx.renarcotization", "pred.wd.bup_timing", "pred.wd.naloxone_duration",
-                                 "pred.hpa.morphine_acute", "pred.dti.duration"])
+                                 "pred.hpa.morphine_acute", "pred.dti.duration", "pred.resp.bup_ceiling"])
 def test_held_out_reproduced(tid):
     """Held-out findings the model reproduces without any fit: naloxone's action ends before
     methadone's (renarcotization); buprenorphine precipitates withdrawal soon after heroin but
@@ -112,7 +112,9 @@ def test_held_out_reproduced(tid):
     is over within the hour (since the tenth session, 2026-11-30: the antagonist's Gaddum shift of
     the occupancy-equivalent agonism, receptors.py); acute morphine stops cortisol secretion in
     opioid-naive people (the naive HPA sensitivity, tenth session); frontal FA keeps falling over
-    years of heroin (myelin injury whose repair activated glia slow, eleventh session)."""
+    years of heroin (myelin injury whose repair activated glia slow, eleventh session); buprenorphine's
+    breathing depression levels off while fentanyl's goes to apnoea (eleventh session: its own binding
+    kinetics at the respiratory μ site, Yassen 2007 — constants fitted by their authors on related data)."""
     from opiaxis.validate.registry import _load_all
     _load_all()
     value, ok, detail = REGISTRY[tid].run()

@@ -58,6 +58,8 @@ class Binding:
     antagonism_source: str = ""
     tau: Quantity | None = None       # operational-model transducer ratio (Black & Leff 1983); None: 1
     enteric_affinity: Quantity | None = None  # ng/mL: functional constant at the enteric site; None: the site's own
+    respiratory_kon: Quantity | None = None   # 1/h/(ng/mL)^hill: in-vivo kinetics at the respiratory μ site; None: central
+    respiratory_koff: Quantity | None = None  # 1/h
 
     def dissociation_constant(self) -> float:
         """Concentration (ng/mL) at 50% occupancy alone at equilibrium."""
@@ -70,6 +72,14 @@ class Binding:
         gives the functional enteric potency of an agonist (a binding Ki from an agonist radioligand
         overstates it), otherwise the site's own constant."""
         return self.enteric_affinity.value if self.enteric_affinity is not None else self.dissociation_constant()
+
+    def respiratory_dissociation_constant(self) -> float | None:
+        """Constant (ng/mL, against the effect-site concentration) at the respiratory μ site where the
+        library gives in-vivo binding kinetics fitted to ventilation (``respiratory``); None: the
+        central constant applies."""
+        if self.respiratory_kon is None:
+            return None
+        return (self.respiratory_koff.value / self.respiratory_kon.value) ** (1.0 / self.hill.value)
 
 
 @dataclass
@@ -151,6 +161,20 @@ def _tau(q, b: dict, path: str, bind: Binding, file: str) -> Quantity | None:
     return tau
 
 
+def _respiratory(r, path: str, site: str, bind: Binding, file: str) -> None:
+    """The optional in-vivo binding kinetics at the respiratory μ site (brainstem respiratory network),
+    where ventilation data give a ligand's kon and koff apart from the central (PET or analgesia)
+    constants: a kinetic μ binding only, with both rates > 0."""
+    if site != "mu" or bind.kind != "kinetic" or not isinstance(r, dict) or set(r) != {"kon", "koff"}:
+        raise OpiaxisInputError("respiratory binding takes exactly kon and koff, on a kinetic mu binding",
+                                file=file, field=path)
+    bind.respiratory_kon = _q(r["kon"], f"{path}.kon", _kon_unit(bind.hill.value), file)
+    bind.respiratory_koff = _q(r["koff"], f"{path}.koff", "1/h", file)
+    for key, qq in (("kon", bind.respiratory_kon), ("koff", bind.respiratory_koff)):
+        if not qq.value > 0:
+            raise OpiaxisInputError(f"{key} must be > 0, got {qq.value}", file=file, field=f"{path}.{key}")
+
+
 def _parse_drug(name: str, d: dict, file: str) -> Drug:
     def q(key, node=None, path=None, canon="auto"):
         node = d.get(key) if node is None else node
@@ -225,6 +249,8 @@ def _parse_drug(name: str, d: dict, file: str) -> Drug:
             if not bind.enteric_affinity.value > 0:
                 raise OpiaxisInputError(f"enteric_affinity must be > 0 ng/mL, got {bind.enteric_affinity.value}",
                                         file=file, field=f"{path}.enteric_affinity")
+        if b.get("respiratory") is not None:
+            _respiratory(b["respiratory"], f"{path}.respiratory", site, bind, file)
         drug.receptors[site] = bind
     if d.get("iu_per_mg") is not None:
         drug.iu_per_mg = q("iu_per_mg")

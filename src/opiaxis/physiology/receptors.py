@@ -49,7 +49,8 @@ reserve of methadone: Melichar et al., JPET 2005;312:309; Hume et al., JPET 2007
   occupancy odds x_B divides it by 1 + x_B (Gaddum/Schild), a kinetic blocker's bound fraction RL
   turns it into x·(1 − RL)/(1 + x·RL) (x = C/K^app at τ = 1), so both reverse the signal as they
   occupy receptors. A partial agonist's
-  signal is bounded by its τ at full occupancy (buprenorphine's ceiling). Respiration reads σ.
+  signal is bounded by its τ at full occupancy (buprenorphine's ceiling). Respiration reads σ of the
+  respiratory site (below).
 * ``mor_agonism_central`` A (0…1), the occupancy-equivalent signalling read by adaptation, reward,
   pain, mood, HPA and endogenous modules: A = (ρ_free + ρ_F + ρ_B)·S/(ρ_free + ρ_B + S)
   + Σ_partial efficacy_i·ρ_i with S = Σ_full τ_i·ρ_i and ρ_B the summed occupancy of the
@@ -65,6 +66,21 @@ reserve of methadone: Melichar et al., JPET 2005;312:309; Hume et al., JPET 2007
   pool, A ≤ 1 − ρ_B (insurmountable, as a noncompetitive antagonist is): naloxone 0.4 mg IV at
   87% occupancy then cut a methadone 80 mg patient's load 250-fold while σ fell 11-fold, and
   precipitated withdrawal lasted ~5 h instead of 30–60 min (pred.wd.naloxone_duration).
+
+The **respiratory μ site** (``mor_respiratory``; 2026-11-30): the μ receptors of the brainstem respiratory
+network (preBötzinger complex, Kölliker-Fuse/parabrachial nuclei), which whole-brain PET barely samples. Every
+central μ ligand binds there with its central constants (the same parameters), with bound-fraction states and
+a free fraction of the site's own, and the site gives the σ that respiration reads (``mor_signal_respiratory``).
+A ligand whose library entry gives in-vivo kinetics fitted to ventilation (``respiratory``) binds there with
+them: buprenorphine, kon 0.203 mL/ng/min, koff 0.0172/min (KD 0.085 ng/mL, dissociation t½ 40 min; Yassen et
+al., Clin Pharmacokinet 2007;46:965), against the central 0.67 ng/mL of PET (Nasser 2014) and the analgesic
+1.24 ng/mL, t½ 9 min (Yassen 2006). Buprenorphine then holds most respiratory receptors at doses that hold a
+fifth of the brain's, so its partial agonism (σ ≤ τ) shows as a plateau of ventilation at analgesic doses
+(Dahan et al., Br J Anaesth 2005;94:825), and naloxone, which binds only receptors buprenorphine has released,
+reverses it slowly (van Dorp et al., Anesthesiology 2006;105:51). Why the constants differ (regional receptor
+populations, OUD patients' PET against volunteers' ventilation, the agonist high-affinity state) is not
+resolved; the site takes the ventilation-derived constants as a property of the respiratory network
+(assumed). Without such a ligand the respiratory σ equals the central one.
 
 Hill exponents other than 1 are evaluated as C/K·(C/K + ε)^(n−1) with ε = 1e-6 — identical to
 (C/K)^n to better than 1e-6 relative for C > 1e-3·K, but Lipschitz at C = 0 so that a stiff
@@ -110,10 +126,11 @@ def _tau_parameter(m: Module, name: str, site_name: str, b) -> sp.Symbol | None:
                        description=f"operational-model transducer ratio τ of {name} at {site_name}")
 
 
-def _mu_signal(m: Module, agonists, drugs, taus: dict, free) -> None:
-    """The central μ signal σ (linear, for respiration) and the occupancy-equivalent agonism A (for
-    the signalling modules) from the occupancies, efficacies and transducer ratios (module docstring).
-    A partial agonist without a τ in the library signals its efficacy's odds, τ = e/(1 − e)."""
+def _mu_signal(m: Module, agonists, drugs, taus: dict, free, site: str = "central") -> None:
+    """The μ signal σ (linear) and, at the central site, the occupancy-equivalent agonism A (for the
+    signalling modules) from the occupancies, efficacies and transducer ratios (module docstring).
+    A partial agonist without a τ in the library signals its efficacy's odds, τ = e/(1 − e). The
+    respiratory site gives σ only (``mor_signal_respiratory``, read by respiration)."""
     full = [(n, occ) for n, occ, eff in agonists if float(drugs[n].receptors["mu"].efficacy.value) == 1.0]
     partial = [(n, occ, eff) for n, occ, eff in agonists if 0.0 < float(drugs[n].receptors["mu"].efficacy.value) < 1.0]
     antagonists = [occ for n, occ, eff in agonists if float(drugs[n].receptors["mu"].efficacy.value) == 0.0]
@@ -126,8 +143,10 @@ def _mu_signal(m: Module, agonists, drugs, taus: dict, free) -> None:
     for n, occ, eff in partial:
         e = float(drugs[n].receptors["mu"].efficacy.value)
         part.append((taus.get(n, sp.Float(e / (1 - e))) * occ, eff * occ))
-    m.assign("mor_signal_central", sigma_full + sp.Add(*[t for t, _ in part]), "dimensionless",
-             "central μ signal σ (operational model; linear in full-agonist concentration: C/K^app)", interface=True)
+    m.assign(f"mor_signal_{site}", sigma_full + sp.Add(*[t for t, _ in part]), "dimensionless",
+             f"{site} μ signal σ (operational model; linear in full-agonist concentration: C/K^app)", interface=True)
+    if site != "central":
+        return
     # occupancy-equivalent: the occupancy a τ = 1 agonist of the same potency would have, within the receptors not held
     # by partial agonists (free + ρ_F + ρ_B): odds S/(free + ρ_B) against the competitive antagonists, i.e. the same
     # Gaddum shift as σ (= ρ_F exactly when every τ is 1); bounded, so A ≤ 1 with a partial agonist too
@@ -165,11 +184,32 @@ def _site_outputs(m: Module, site_name: str, prefix: str, kinetic, equilibrium, 
         occ_terms.append(occ)
     m.assign(f"{prefix}_occupancy" if prefix != "mor" else "mor_occupancy_central", sp.Add(*occ_terms),
              "dimensionless", f"total {site_name} occupancy", interface=True)
-    if site_name == "mor_central":
-        _mu_signal(m, agonists, drugs, taus, free)
+    if site_name in ("mor_central", "mor_respiratory"):
+        _mu_signal(m, agonists, drugs, taus, free, site_name.split("_", 1)[1])
     else:
         m.assign(f"{prefix}_agonism", sp.Add(*ago_terms),
                  "dimensionless", f"{site_name} agonist signal (efficacy-weighted occupancy)", interface=True)
+
+
+def _respiratory_kinetic(m: Module, kinetic, drugs) -> list:
+    """The kinetic ligands of the respiratory μ site: a bound-fraction state of their own, with the central
+    site's constants (the same parameters) unless the library gives in-vivo kinetics fitted to ventilation
+    (``respiratory``: buprenorphine, Yassen 2007). Equilibrium and noncompetitive ligands bind there with
+    their central expressions, against the site's own free fraction."""
+    out = []
+    for name, _, kd, koff, c, hill, eff in kinetic:
+        b = drugs[name].receptors["mu"]
+        if b.respiratory_kon is not None:
+            kd = m.parameter(f"{name}_mor_respiratory_K", b.respiratory_dissociation_constant(), "ng/mL",
+                             f"(koff/kon)^(1/n) from kon = {b.respiratory_kon.value:.4g} {b.respiratory_kon.unit}: "
+                             f"{b.respiratory_kon.source}. In vivo, against the effect-site concentration: used as it is",
+                             description=f"{name} apparent dissociation constant at the respiratory μ site")
+            koff = m.parameter(f"{name}_mor_respiratory_koff", b.respiratory_koff.value, b.respiratory_koff.unit,
+                               b.respiratory_koff.source, description=f"{name} dissociation rate at the respiratory μ site")
+        rl = m.state(f"{name}_mor_respiratory_bound", "dimensionless", 0.0,
+                     f"fraction of respiratory μ receptors bound by {name}")
+        out.append((name, rl, kd, koff, c, hill, eff))
+    return out
 
 
 def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) -> Module:
@@ -239,6 +279,9 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
         if not kinetic and not equilibrium and not noncomp:
             continue
         _site_outputs(m, site_name, prefix, kinetic, equilibrium, noncomp, drugs, taus)
+        if site_name == "mor_central":
+            _site_outputs(m, "mor_respiratory", "mor_resp", _respiratory_kinetic(m, kinetic, drugs), equilibrium,
+                          noncomp, drugs, taus)
     ceiling = sp.Symbol("buprenorphine_pet_max_displacement", real=True)
     occ_bup = sp.Symbol("mor_occupancy_buprenorphine", real=True) if "buprenorphine" in names else sp.Integer(0)
     m.assign("mor_availability_pet",

@@ -29,8 +29,10 @@ Equations (time in hours)
    the feedback, so the two give different C50s (clamped lower).
 
 3. **Opioid depression of the drive.** E = u/(1 + u), u = (σ/(Φ_b·σ50))^γ, with σ the linear
-   central μ signal of the receptors module (``mor_signal_central``, operational model: C/K^app
-   for a full agonist, τ·ρ for a partial one) and Φ_b the breathing-tolerance fold. σ50 is the
+   μ signal of the receptors module at its respiratory site (``mor_signal_respiratory``, operational
+   model: C/K^app for a full agonist, τ·ρ for a partial one; the same as the central σ for every
+   ligand but buprenorphine, which binds the respiratory receptors with its own in-vivo kinetics,
+   Yassen 2007) and Φ_b the breathing-tolerance fold. σ50 is the
    signal of fentanyl at its naïve C50 for 50% depression of isohypercapnic ventilation
    (0.42 ng/mL, Algera 2021): (0.42/0.118)^0.844 = 2.92; γ = 1.25/0.844 = 1.48 turns Bouillon's
    Hill coefficient on concentration (1.25) into one on σ ∝ C^0.844. Φ_b divides the signal, i.e.
@@ -248,8 +250,8 @@ def _drive_parameters(m: Module, drugs) -> dict:
 
 def build(drugs=None) -> Module:
     m = Module("respiration", __doc__)
-    sig = m.input("mor_signal_central", "dimensionless", 0.0, "receptors module (0 when absent)",
-                  "central μ signal σ (operational model, linear in full-agonist concentration)")
+    sig = m.input("mor_signal_respiratory", "dimensionless", 0.0, "receptors module (0 when absent)",
+                  "μ signal σ at the respiratory μ site (operational model, linear in full-agonist concentration)")
     g, d = _gas_parameters(m), _drive_parameters(m, drugs)
     P = m.state("paco2", "mmHg", g["P0"], "arterial CO2 partial pressure")
     Bf = m.state("resp_tolerance_fast", "dimensionless", 1.0,

@@ -171,7 +171,7 @@ def _fentanyl_c50(model=None):
              "chronic C50 at 90 mg/day ng/mL": chronic_min,
              "naïve C50, spontaneous breathing ng/mL": naive_spont,
              "chronic: central μ occupancy before fentanyl": float(bg.get("mor_occupancy_central")[0, 1]),
-             "chronic: μ signal before fentanyl / σ50": float(bg.get("mor_signal_central")[0, 1]
+             "chronic: μ signal before fentanyl / σ50": float(bg.get("mor_signal_respiratory")[0, 1]
                                                              / _vent_s50(model)),
              "chronic: breathing tolerance fold": float(bg.get("resp_tolerance_fold")[0, 1])}, ok,
             f"isohypercapnic (PaCO2 clamped) 60-min IV fentanyl ramp read at equilibrium (naïve 150 µg, inside "
