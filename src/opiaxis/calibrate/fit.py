@@ -1439,8 +1439,7 @@ def _unfitted_posterior(prob: Problem, scr: pd.DataFrame, names: list[str], z: n
     Su = np.nan_to_num(S[[order.index(n) for n in unf]])
     Sf = np.nan_to_num(S[[order.index(n) for n in names]])
     w = ok * _t_weights(Su, d, s2, ok, prob.residual_dof) / s2
-    C = np.linalg.inv(np.eye(len(unf)) + (Su * w) @ Su.T)
-    C = 0.5 * (C + C.T)
+    C = _inv_precision(Su, w)
     mean = -C @ (Su * w) @ d
     if iterations:
         mean, Su, w, C = _gauss_newton_unfitted(prob, z, unf, mean, Su, d, ok, s2, iterations)
@@ -1499,8 +1498,7 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
         m_old, f_old, Su, accepted = m, f, S, True
         r = d - Su.T @ m                          # the linear model d(u) ≈ r + S_uᵀ u around m
         w = ok * _t_weights(Su, r, s2, ok, prob.residual_dof) / s2
-        C = np.linalg.inv(np.eye(len(unf)) + (Su * w) @ Su.T)
-        m = np.clip(-0.5 * (C + C.T) @ (Su * w) @ r, -4.0, 4.0)
+        m = np.clip(-_inv_precision(Su, w) @ (Su * w) @ r, -4.0, 4.0)
         if np.max(np.abs(m - m_old)) < UNFITTED_STEP_TOL:
             done = True
             break
