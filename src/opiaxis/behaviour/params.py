@@ -91,7 +91,7 @@ _P = [
     BParam("fentanyl_potency_sd", 0.8, "dimensionless",
            "assumed: log-scale SD of fentanyl content per use (uneven mixing; 'hot spots')"),
     # --- overdose, rescue, death ----------------------------------------------------------------
-    BParam("od_hazard_ref", 1.0575, "1/h",
+    BParam("od_hazard_ref", 0.51763, "1/h",
            "calibrated to mortality.ost's overdose rate off OST (Sordo et al., BMJ 2017: 12.7/1000 PY) by opiaxis "
            "calibrate behaviour.mortality, jointly with the non-overdose hazards (data/calibration.yaml). Hazard of a clinical overdose at PaO2 0 mmHg; below the FDA 'dangerous' "
            "PaO2 (od_pao2_threshold) the hazard is h0·((30 − PaO2)/30)^m (design memo "
@@ -121,7 +121,7 @@ _P = [
            "lower bound, the general population's mortality at OST patients' age and sex (Cornish et al., BMJ "
            "2010: 7/1000 PY on OST at SMR 5.3 → 1.32/1000 PY): the rates leave no room for a background above it. "
            "Non-overdose death hazard on a day without illicit use"),
-    BParam("other_death_use_rate", 3.1795e-6, "1/h",
+    BParam("other_death_use_rate", 3.1811e-6, "1/h",
            "calibrated by opiaxis calibrate behaviour.mortality jointly with other_death_rate to Sordo et al., BMJ "
            "2017's non-overdose deaths on/off methadone (8.7/23.4 per 1000 PY; data/calibration.yaml): extra "
            "non-overdose hazard on a day with illicit use (injection-related infection, violence)"),
