@@ -80,6 +80,25 @@ def test_naloxone_takes_only_the_receptors_buprenorphine_releases(model):
     assert cent[2] / cent[1] < 0.5
 
 
+def test_a_long_naloxone_infusion_nearly_blocks_buprenorphines_rebinding(model):
+    """Naloxone 4 mg over 30 min at the buprenorphine peak (van Dorp et al., Anesthesiology 2006;105:51):
+    buprenorphine's respiratory occupancy falls no faster than exp(−koff·t) for the whole hour, and naloxone
+    (Mann 2022 constants) holds enough free receptors to keep it within 25% of that bound at 60 min. With
+    the 10-fold weaker in-vivo naloxone constant of Yassen et al. (Clin Pharmacokinet 2007;46:965, KD
+    1.87 ng/mL) it ends 1.6-fold above the bound, and naloxone 0.4 mg no longer reverses methadone
+    (pred.nlx.renarcotization; docs/validation.md, "Naloxone against buprenorphine")."""
+    t0 = 3.0
+    t = np.concatenate([np.arange(0, t0, 0.25), t0 + np.arange(0, 1.0 + 1e-9, 1 / 60)])
+    reg = ["buprenorphine 0.2 mg IV once over 1.5 min at 0.5 h", f"naloxone 4 mg IV once over 30 min at {t0:g} h"]
+    r = typical_patient(reg, t, CLAMP, model=model)
+    koff = _params(model)["buprenorphine_mor_respiratory_koff"]  # 1/h
+    after = t >= t0
+    resp = r.get("mor_resp_occupancy_buprenorphine")[0][after]
+    bound = resp[0] * np.exp(-koff * (t[after] - t0))
+    assert (resp >= bound - 1e-6).all()
+    assert resp[-1] <= 1.25 * bound[-1]
+
+
 PROBE = """
 probe:
   mw: {value: 300, unit: g/mol, source: test}
