@@ -74,7 +74,8 @@ def test_held_out_predictions_registered_and_independent():
 
 
 SEED_HELD_OUT = ["pred.wd.bup_discontinuation", "pred.gut.fentanyl_td_constipation", "pred.gut.no_constipation_tolerance",
-                 "pred.hpa.naloxone_mmt", "pred.ot.withdrawal", "pred.mood.mmt_interdose"]
+                 "pred.hpa.naloxone_mmt", "pred.ot.withdrawal", "pred.mood.mmt_interdose",
+                 "pred.gut.oxycodone_naloxone_pr"]   # twelfth session (oral naloxone's gut-wall exposure)
 
 
 def test_seed_held_out_predictions_registered_and_independent():

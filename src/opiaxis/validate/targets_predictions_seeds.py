@@ -12,6 +12,8 @@ protocol: 26 weeks, 4 h after the dose, two clamps). Each protocol mirrors its s
 patient (no between-patient variability); protocol details the papers' abstracts do not give are named
 as assumed where they are set. Results, passes and misses, and the diagnosis of each miss are in
 docs/validation.md, "Held-out predictions from the seeds (eleventh session, 2026-11-30)".
+``pred.gut.oxycodone_naloxone_pr`` was added in the twelfth session (2026-11-30) with the gut-wall exposure of
+swallowed drugs, its band committed on its own before its first run.
 """
 
 from __future__ import annotations
@@ -93,6 +95,42 @@ def _fentanyl_td_constipation():
             # not scored (is the pair equianalgesic in the model?): mean analgesic relief in week 4
             value[f"{name}: analgesia fraction, week 4"] = _window_mean(r, "analgesia_fraction", t, 21 * 24.0, 28 * 24.0)
         ok &= sbm[fentanyl] > sbm[morphine]
+    return value, ok, "; ".join(f"{k} {v:.2f}" for k, v in value.items())
+
+
+# ----------------------------------------------------------------------------------------------
+# Gut: prolonged-release oxycodone/naloxone (2:1) against prolonged-release oxycodone alone (twelfth session,
+# 2026-11-30; band written from the abstract before the first run, in its own commit). Löwenstein et al., Expert
+# Opin Pharmacother 2009;10:531: 265 patients with opioid-induced constipation on a stable OXY PR dose of 60–80
+# mg/day, randomised double-blind to OXN PR or OXY PR for 4 weeks: Bowel Function Index better on OXN PR by
+# 14.9 points (95% CI 11.9–17.9), median 3.0 vs 1.0 complete SBMs per week, pain intensity comparable (also
+# Simpson et al., Curr Med Res Opin 2008;24:3503; Meissner et al., Eur J Pain 2009;13:56). Assumed: the typical
+# patient on oxycodone 40 mg oral ER bid (80 mg/day) with or without naloxone 20 mg oral ER bid (the 2:1
+# ratio), week 4 (days 22–28: the BFI recalls 7 days); "comparable" pain read as week-4 analgesic relief on
+# OXN PR at least 90% of that on OXY PR (an assumed non-inferiority margin; the abstract gives no margin).
+OXN_WEEK4 = (21 * 24.0, 28 * 24.0)
+
+
+@target("pred.gut.oxycodone_naloxone_pr",
+        finding="prolonged-release oxycodone/naloxone 2:1 improves bowel function against prolonged-release oxycodone "
+                "alone (BFI −14.9 points after 4 weeks) without loss of analgesia",
+        band="week-4 mean BFI on OXN PR minus OXY PR between −17.9 and −11.9 points (the trial's 95% CI); week-4 "
+             "analgesic relief on OXN PR ≥ 90% of OXY PR's",
+        source="Löwenstein et al., Expert Opin Pharmacother 2009;10:531; Simpson et al., Curr Med Res Opin "
+               "2008;24:3503; Meissner et al., Eur J Pain 2009;13:56")
+def _oxycodone_naloxone_pr():
+    t = np.arange(0.0, 28 * 24.0 + 1e-9, 1.0)
+    oxy = typical_patient(["oxycodone 40 mg oral ER bid for 28 d"], t)
+    oxn = typical_patient(["oxycodone 40 mg oral ER bid for 28 d", "naloxone 20 mg oral ER bid for 28 d"], t)
+    value = {}
+    for arm, r in (("OXY PR", oxy), ("OXN PR", oxn)):
+        for name, key in (("BFI", "bowel_function_index"), ("SBM/week", "sbm_rate"),
+                          ("analgesia fraction", "analgesia_fraction")):
+            value[f"{arm}: {name}, week 4"] = _window_mean(r, key, t, *OXN_WEEK4)
+    diff = value["OXN PR: BFI, week 4"] - value["OXY PR: BFI, week 4"]
+    value["BFI difference (OXN − OXY)"] = diff
+    ok = inside(diff, -17.9, -11.9) and \
+        value["OXN PR: analgesia fraction, week 4"] >= 0.9 * value["OXY PR: analgesia fraction, week 4"]
     return value, ok, "; ".join(f"{k} {v:.2f}" for k, v in value.items())
 
 
