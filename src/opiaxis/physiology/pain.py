@@ -5,9 +5,9 @@ Equations (time in hours)
 1. **μ stimulus and analgesia.** From ``mor_agonism_central`` A the module forms the same
    compressed agonist load as the adaptation module, S = (A/(1 − A + ε))^h (occupancy odds,
    Mann et al. Clin Pharmacol Ther 2022;112:1020). Tolerance shifts potency: the effective
-   stimulus is S_a = S·(1 − T_a), T_a the fraction of acute analgesic potency
-   lost (below, from the adaptation module's tolerance_level T; Ekblom et al., JPET 1993;266:244 model tolerance as a potency shift
-   of the effect compartment). Relief is an Emax function, relief = Emax·S_a/(S_a + S50).
+   stimulus is S_a = S·(1 − T_a), T_a the fraction of acute analgesic potency lost (below, from the
+   adaptation module's tolerance_level T; Ekblom et al., JPET 1993;266:244 model tolerance as a
+   potency shift of the effect compartment). Relief is an Emax function, relief = Emax·S_a/(S_a + S50).
    *Analgesic tolerance in two phases (added 2026-11-30, twelfth session).* The tolerance that
    shifts analgesic potency is not the adaptation module's T itself but T_a, made of a fast and a
    slow phase (Φ = 1/(1 − T) is the potency fold):
@@ -151,23 +151,8 @@ def build(drugs=None) -> Module:
                        "Physiol Heart Circ Physiol 2022), where the model's S_a/(S_a + S50) is 0.60; half the clinical "
                        "analgesia_emax (equation 5)", lower=0.0, upper=1.0)
 
-    k_s = m.parameter("analgesic_tolerance_slow_rate", round(0.693 / (13.2 * 24.0), 6), "1/h",
-                      "Cox, Ginsburg, Willis & Davies, Br J Pharmacol 1975 (doi:10.1111/j.1476-5381.1975.tb07374.x; "
-                      "abstract read): the slow phase of the offset of opioid analgesic tolerance (after morphine, "
-                      "methadone or diamorphine, any regimen) had a half-time of 13.2 ± 0.53 d in rats (17.4 d in "
-                      "mice); taken for its onset too (assumed)", variability=lognormal(0.2),
-                      description="rate k_s of the slow phase of analgesic tolerance")
-    w_s = m.parameter("analgesic_tolerance_slow_share", 0.5, "dimensionless",
-                      "assumed: half of the log potency fold in the slow phase — Cox et al. 1975 give the phases' "
-                      "rates, not their amplitudes; the same split as the breathing tolerance's two phases "
-                      "(respiration module, equation 4)", lower=0.0, upper=1.0,
-                      description="share w of analgesic tolerance (log potency fold) in the slow phase")
     H = m.state("oih_level", "dimensionless", 0.0, "opioid-induced hyperalgesia (0 none … 1 full)")
-    Ts = m.state("analgesic_tolerance_slow", "dimensionless", 0.0,
-                 "slow phase of analgesic tolerance: tolerance_level followed with t½ ~2 weeks (Cox 1975); 0 naive")
-    m.ode(Ts, k_s * (T - Ts))
-    Ta = m.assign("analgesic_tolerance_level", 1 - (1 - T) ** (1 - w_s) * (1 - Ts) ** w_s, "dimensionless",
-                  "fraction of acute analgesic μ potency lost, fast and slow phases (0 naive; equation 1)")
+    Ta = _analgesic_tolerance(m, T)
     x = A / (1 - A + eps)
     S = x ** h
     Sa = S * (1 - Ta)
@@ -191,3 +176,25 @@ def build(drugs=None) -> Module:
     m.assign("cold_pressor_tolerance", t_cap * (1 + (t_cap / t_raw) ** k_cap) ** (-1 / k_cap), "s",
              "cold-pressor tolerance (s), capped at the 180 s test ceiling", interface=True)
     return m
+
+
+def _analgesic_tolerance(m: Module, T):
+    """T_a of equation 1: the adaptation module's tolerance_level T as the fast phase, its slowly
+    equilibrating copy T_s as the slow phase (Cox et al. 1975), half of the log potency fold each."""
+    k_s = m.parameter("analgesic_tolerance_slow_rate", round(0.693 / (13.2 * 24.0), 6), "1/h",
+                      "Cox, Ginsburg, Willis & Davies, Br J Pharmacol 1975 (doi:10.1111/j.1476-5381.1975.tb07374.x; "
+                      "abstract read): the slow phase of the offset of opioid analgesic tolerance (after morphine, "
+                      "methadone or diamorphine, any regimen) had a half-time of 13.2 ± 0.53 d in rats (17.4 d in "
+                      "mice); taken for its onset too (assumed). No between-patient variability: no human spread "
+                      "is known (Cox's ± is a standard error)",
+                      description="rate k_s of the slow phase of analgesic tolerance")
+    w_s = m.parameter("analgesic_tolerance_slow_share", 0.5, "dimensionless",
+                      "assumed: half of the log potency fold in the slow phase — Cox et al. 1975 give the phases' "
+                      "rates, not their amplitudes; the same split as the breathing tolerance's two phases "
+                      "(respiration module, equation 4)", lower=0.0, upper=1.0,
+                      description="share w of analgesic tolerance (log potency fold) in the slow phase")
+    Ts = m.state("analgesic_tolerance_slow", "dimensionless", 0.0,
+                 "slow phase of analgesic tolerance: tolerance_level followed with t½ ~2 weeks (Cox 1975); 0 naive")
+    m.ode(Ts, k_s * (T - Ts))
+    return m.assign("analgesic_tolerance_level", 1 - (1 - T) ** (1 - w_s) * (1 - Ts) ** w_s, "dimensionless",
+                    "fraction of acute analgesic μ potency lost, fast and slow phases (0 naive; equation 1)")
