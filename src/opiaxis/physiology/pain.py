@@ -5,9 +5,30 @@ Equations (time in hours)
 1. **μ stimulus and analgesia.** From ``mor_agonism_central`` A the module forms the same
    compressed agonist load as the adaptation module, S = (A/(1 − A + ε))^h (occupancy odds,
    Mann et al. Clin Pharmacol Ther 2022;112:1020). Tolerance shifts potency: the effective
-   stimulus is S_a = S·(1 − tolerance_level), tolerance_level being the fraction of acute potency
-   lost (adaptation module; Ekblom et al., JPET 1993;266:244 model tolerance as a potency shift
-   of the effect compartment). Relief is an Emax function, relief = Emax·S_a/(S_a + S50).
+   stimulus is S_a = S·(1 − T_a), T_a the fraction of acute analgesic potency lost (below, from the
+   adaptation module's tolerance_level T; Ekblom et al., JPET 1993;266:244 model tolerance as a
+   potency shift of the effect compartment). Relief is an Emax function, relief = Emax·S_a/(S_a + S50).
+   *Analgesic tolerance in two phases (added 2026-11-30, twelfth session).* The tolerance that
+   shifts analgesic potency is not the adaptation module's T itself but T_a, made of a fast and a
+   slow phase (Φ = 1/(1 − T) is the potency fold):
+
+       1 − T_a = (1 − T)^(1−w) · (1 − T_s)^w,      dT_s/dt = k_s·(T − T_s),   T_s(0) = 0,
+
+   i.e. ln Φ_a = (1 − w)·ln Φ_T + w·ln Φ_s. The fast phase is the counter-adaptation that also
+   sets withdrawal (days: Ekblom et al. 1993, t½ 26 h in rats); the slow phase T_s follows it with
+   the half-time of the slow phase of opioid (analgesic) tolerance, 13.2 ± 0.5 d in rats (17.4 in
+   mice) after morphine, methadone or diamorphine, any regimen (Cox, Ginsburg, Willis & Davies, Br J
+   Pharmacol 1975, doi:10.1111/j.1476-5381.1975.tb07374.x; abstract read); a rapid and a slowly
+   developing tolerance were also separated by the spacing of doses (Mushlin, Grell & Cochin, JPET
+   1976;196:280). The same source and the same half-and-half split (w = ½, assumed: Cox gives the
+   phases' rates, not their amplitudes) make the breathing tolerance's two phases (respiration
+   module, equation 4). At a steady exposure T_a = T (nothing changes for a maintained patient);
+   on starting an opioid analgesic tolerance keeps growing for weeks after the withdrawal-setting
+   moderator has settled, and after stopping it is lost over weeks. Unscored check: after one month of
+   SR morphine (~78 mg/day) patients had lost 42% of remifentanil's analgesic potency (Chu et al.,
+   Pain 2012;153:1583; abstract read); morphine 40 mg bid gives T_a 0.66 on day 30 (T alone 0.73),
+   still more tolerance than Chu's. T_a reaches only the analgesic read-outs (equations 1 and
+   5); OIH (equation 2), withdrawal, euphoria and the behaviour layer keep reading T.
 2. **Opioid-induced hyperalgesia (OIH).** A slow pronociceptive state H accumulates while the
    counter-adaptation persists and reverses slowly once it is gone:
    dH/dt = k_oih·T⁺·(1 − H) − k_off·H, T⁺ the positive part of tolerance_level. OIH and
@@ -131,9 +152,10 @@ def build(drugs=None) -> Module:
                        "analgesia_emax (equation 5)", lower=0.0, upper=1.0)
 
     H = m.state("oih_level", "dimensionless", 0.0, "opioid-induced hyperalgesia (0 none … 1 full)")
+    Ta = _analgesic_tolerance(m, T)
     x = A / (1 - A + eps)
     S = x ** h
-    Sa = S * (1 - T)
+    Sa = S * (1 - Ta)
     relief = m.assign("analgesia_fraction", emax * Sa / (Sa + s50), "dimensionless",
                       "fraction of pain intensity relieved by μ agonism")
     d = 0.01
@@ -154,3 +176,25 @@ def build(drugs=None) -> Module:
     m.assign("cold_pressor_tolerance", t_cap * (1 + (t_cap / t_raw) ** k_cap) ** (-1 / k_cap), "s",
              "cold-pressor tolerance (s), capped at the 180 s test ceiling", interface=True)
     return m
+
+
+def _analgesic_tolerance(m: Module, T):
+    """T_a of equation 1: the adaptation module's tolerance_level T as the fast phase, its slowly
+    equilibrating copy T_s as the slow phase (Cox et al. 1975), half of the log potency fold each."""
+    k_s = m.parameter("analgesic_tolerance_slow_rate", round(0.693 / (13.2 * 24.0), 6), "1/h",
+                      "Cox, Ginsburg, Willis & Davies, Br J Pharmacol 1975 (doi:10.1111/j.1476-5381.1975.tb07374.x; "
+                      "abstract read): the slow phase of the offset of opioid analgesic tolerance (after morphine, "
+                      "methadone or diamorphine, any regimen) had a half-time of 13.2 ± 0.53 d in rats (17.4 d in "
+                      "mice); taken for its onset too (assumed). No between-patient variability: no human spread "
+                      "is known (Cox's ± is a standard error)",
+                      description="rate k_s of the slow phase of analgesic tolerance")
+    w_s = m.parameter("analgesic_tolerance_slow_share", 0.5, "dimensionless",
+                      "assumed: half of the log potency fold in the slow phase — Cox et al. 1975 give the phases' "
+                      "rates, not their amplitudes; the same split as the breathing tolerance's two phases "
+                      "(respiration module, equation 4)", lower=0.0, upper=1.0,
+                      description="share w of analgesic tolerance (log potency fold) in the slow phase")
+    Ts = m.state("analgesic_tolerance_slow", "dimensionless", 0.0,
+                 "slow phase of analgesic tolerance: tolerance_level followed with t½ ~2 weeks (Cox 1975); 0 naive")
+    m.ode(Ts, k_s * (T - Ts))
+    return m.assign("analgesic_tolerance_level", 1 - (1 - T) ** (1 - w_s) * (1 - Ts) ** w_s, "dimensionless",
+                    "fraction of acute analgesic μ potency lost, fast and slow phases (0 naive; equation 1)")
