@@ -1483,19 +1483,25 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
         return d, S
 
     w0 = w                                        # the objective's weights (fixed: steps are compared on it)
+    ends = np.cumsum([len(g[2]) for g in prob.groups])[:-1]
 
     def objective(d, m):
         return 0.5 * float(np.sum(w0 * d * d)) + 0.5 * float(m @ m)
 
     m_old, f_old, done, accepted, S0 = np.zeros(len(unf)), objective(d0, np.zeros(len(unf))), False, False, Su
+    d_old, held = d0, False
     m = mean
     for _ in range(iterations):
         d, S = evaluate(m)
         f = objective(d, m)
-        if f > f_old:                             # the last step overshot: halve it
-            m = 0.5 * (m_old + m)
+        if f > f_old:                             # the last step overshot
+            keep = None if held else _overshooting(Su, w0, d, d_old, m - m_old, ends, f - f_old)
+            held = True
+            # hold the parameters that move the read-outs whose misfit rose at their last accepted value
+            # (the others keep their step) once; a step that still overshoots is halved
+            m = np.where(keep, m_old, m) if keep is not None else 0.5 * (m_old + m)
             continue
-        m_old, f_old, Su, accepted = m, f, S, True
+        m_old, f_old, Su, accepted, d_old, held = m, f, S, True, d, False
         r = d - Su.T @ m                          # the linear model d(u) ≈ r + S_uᵀ u around m
         w = ok * _t_weights(Su, r, s2, ok, prob.residual_dof) / s2
         m = np.clip(-_inv_precision(Su, w) @ (Su * w) @ r, -4.0, 4.0)
@@ -1507,6 +1513,26 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
     if not done:                                  # the last step was not checked: keep the last point that was
         m = m_old
     return m, Su, w, _inv_precision(Su, w)
+
+
+def _overshooting(Su: np.ndarray, w: np.ndarray, d: np.ndarray, d_old: np.ndarray, step: np.ndarray,
+                  ends: np.ndarray, rise: float, share: float = 0.1) -> np.ndarray | None:
+    """Which unfitted parameters a Gauss–Newton step that raised the objective by ``rise`` should hold
+    back: the read-out groups (split at ``ends``) whose weighted misfit rose by at least ``share`` of
+    ``rise``, and the parameters whose step moves those rows, in the linear model, by at least ``share``
+    of the largest such move (Σ_rows w·(step_i·S_i)²). A read-out that switches (MADRS, when the mood
+    trait crosses the point where an episode ends: the decision study's misspecified hpa_depressed-1,
+    where the step to −0.46 prior SDs dropped the predicted MADRS from ~30 to ~1) then vetoes only the
+    parameters that move it, and not the rest of the step (the gut's, informed by other read-outs),
+    which halving all of it would cost. None when no group or parameter stands out (halve instead)."""
+    rose = [(0.5 * np.sum(wg * dg * dg) - 0.5 * np.sum(wg * og * og)) >= share * rise
+            for wg, dg, og in zip(np.split(w, ends), np.split(d, ends), np.split(d_old, ends))]
+    rows = np.concatenate([np.full(len(wg), r) for wg, r in zip(np.split(w, ends), rose)])
+    if not rows.any():
+        return None
+    move = ((step[:, None] * Su[:, rows]) ** 2 * w[None, rows]).sum(axis=1)
+    keep = move >= share * move.max() if move.max() > 0 else None
+    return None if keep is None or keep.all() else keep
 
 
 def _inv_precision(Su: np.ndarray, w: np.ndarray) -> np.ndarray:
