@@ -1467,6 +1467,7 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
     the objective is halved. Returns (mean, S_u, w, C) at the last point, C = (I + S_u W S_uᵀ)⁻¹."""
     var_names = [p.name for _, p in prob.var_idx]
     cols = np.array([var_names.index(n) for n in unf])
+    lo, hi = _z_bounds(prob, unf, h)
     w = ok * _t_weights(Su, d0, s2, ok, prob.residual_dof) / s2
     pick = np.argsort(-((Su ** 2) * w[None, :]).sum(axis=1))[:UNFITTED_RELINEARISE]
 
@@ -1490,7 +1491,7 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
 
     m_old, f_old, done, accepted, S0 = np.zeros(len(unf)), objective(d0, np.zeros(len(unf))), False, False, Su
     d_old, held = d0, False
-    m = mean
+    m = np.clip(mean, lo, hi)
     for _ in range(iterations):
         d, S = evaluate(m)
         f = objective(d, m)
@@ -1504,7 +1505,7 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
         m_old, f_old, Su, accepted, d_old, held = m, f, S, True, d, False
         r = d - Su.T @ m                          # the linear model d(u) ≈ r + S_uᵀ u around m
         w = ok * _t_weights(Su, r, s2, ok, prob.residual_dof) / s2
-        m = np.clip(-_inv_precision(Su, w) @ (Su * w) @ r, -4.0, 4.0)
+        m = np.clip(-_inv_precision(Su, w) @ (Su * w) @ r, lo, hi)
         if np.max(np.abs(m - m_old)) < UNFITTED_STEP_TOL:
             done = True
             break
@@ -1513,6 +1514,25 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
     if not done:                                  # the last step was not checked: keep the last point that was
         m = m_old
     return m, Su, w, _inv_precision(Su, w)
+
+
+def _z_bounds(prob: Problem, names: list[str], h: float) -> tuple[np.ndarray, np.ndarray]:
+    """The prior-z interval in which the Gauss–Newton steps keep each unfitted parameter: ±4, and ``h``
+    inside the deviate where the parameter reaches a bound (``Parameter.at_z`` clips there). Beyond it
+    every z is the same value, the forward difference is 0 and the parameter would leave the
+    conditioning with its prior SD although the data inform it (the decision study's hpa_depressed-1:
+    ``hpa_opioid_suppression_max``, 0.6·e^(0.3z) capped at 0.95, i.e. z ≤ 1.53, stepped to 1.70 and
+    came back ± 1.00 instead of ± 0.22)."""
+    par = {p.name: (j, p) for j, p in prob.var_idx}
+    lo, hi = np.full(len(names), -4.0), np.full(len(names), 4.0)
+    for k, n in enumerate(names):
+        j, p = par[n]
+        with np.errstate(all="ignore"):
+            for b, arr, sign in ((p.lower, lo, 1.0), (p.upper, hi, -1.0)):
+                zb = float(p.variability.z_of(prob.base[j], b)) if b is not None else np.nan
+                if np.isfinite(zb) and abs(zb) < 4.0:
+                    arr[k] = zb + sign * h
+    return lo, np.maximum(hi, lo)
 
 
 def _overshooting(Su: np.ndarray, w: np.ndarray, d: np.ndarray, d_old: np.ndarray, step: np.ndarray,
