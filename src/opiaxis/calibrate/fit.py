@@ -1528,7 +1528,7 @@ def _z_bounds(prob: Problem, names: list[str], h: float) -> tuple[np.ndarray, np
     for k, n in enumerate(names):
         j, p = par[n]
         with np.errstate(all="ignore"):
-            for b, arr, sign in ((p.lower, lo, 1.0), (p.upper, hi, -1.0)):
+            for b, arr, sign in ((getattr(p, "lower", None), lo, 1.0), (getattr(p, "upper", None), hi, -1.0)):
                 zb = float(p.variability.z_of(prob.base[j], b)) if b is not None else np.nan
                 if np.isfinite(zb) and abs(zb) < 4.0:
                     arr[k] = zb + sign * h
