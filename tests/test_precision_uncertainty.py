@@ -210,7 +210,8 @@ def test_unfitted_conditioning_holds_back_only_what_a_switching_readout_vetoes(m
     ro = F.readout_set()["octt"]                                                # lognormal, CV 20%
     sd = np.sqrt(np.log1p(ro.noise.cv ** 2))
     fa = lambda P: 100.0 * np.exp(0.4 * P[:, :1] + 0.4 * P[:, 1:2]) * np.ones((1, 3))  # noqa: E731
-    fb = lambda P: 30.0 * np.where(P[:, 1:2] < -0.3, 1 / 30, 1.0) * np.exp(0.02 * P[:, 1:2]) * np.ones((1, 3))  # noqa: E731
+    fb = lambda P: (30.0 * np.where(P[:, 1:2] < -0.3, 1 / 30, 1.0)                # collapses below −0.3  # noqa: E731
+                    * np.exp(0.02 * P[:, 1:2]) * np.ones((1, 3)))
     ya = 100.0 * np.exp(0.4 * -1.3) * np.exp(np.array([0.05, -0.1, 0.02]))
     yb = 30.0 * np.exp(np.array([0.03, -0.02, 0.01]))
     term = SimpleNamespace(readout=ro)

@@ -1464,7 +1464,9 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
     ½ Σ w (d(m))² + ½ |m|², the fitted ones at the MAP ``z``, started from the linear step ``mean``:
     at each step one simulation at m and one per relinearised parameter (forward differences of
     ``h`` prior SDs; the others keep the screen's sensitivities at the median). A step that raises
-    the objective is halved. Returns (mean, S_u, w, C) at the last point, C = (I + S_u W S_uᵀ)⁻¹."""
+    the objective first holds back the parameters that move the read-outs whose misfit rose
+    (:func:`_overshooting`), then, if it still does, is halved; the steps stay inside the parameters'
+    bounds (:func:`_z_bounds`). Returns (mean, S_u, w, C) at the last point, C = (I + S_u W S_uᵀ)⁻¹."""
     var_names = [p.name for _, p in prob.var_idx]
     cols = np.array([var_names.index(n) for n in unf])
     lo, hi = _z_bounds(prob, unf, h)
