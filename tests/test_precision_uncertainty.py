@@ -193,3 +193,68 @@ def test_unfitted_conditioning_reaches_the_mode_of_a_nonlinear_readout():
     gn = _unfitted_posterior(prob, screened(prob, lin), [], np.zeros(0), None)
     assert abs(gn.mean[0] - one.mean[0]) < 0.02 and abs(gn.mean[0] - grid_mode(lin, y)) < 0.02
     assert abs(gn.chol[0, 0] - one.chol[0, 0]) < 0.01
+
+
+def test_unfitted_conditioning_holds_back_only_what_a_switching_readout_vetoes(monkeypatch):
+    """A read-out that switches (MADRS when the mood trait crosses the end of an episode) must veto
+    only the step of the parameters that move it, not the rest of the Gauss–Newton step (the decision
+    study's misspecified hpa_depressed-1: halving the whole step left the gut's parameters at half
+    their linear step, 0.43 and −0.83 prior SDs against a grid mode near +1.0 and −1.5). Here u1 and
+    u2 explain a log-linear read-out together and a second read-out collapses when u2 < −0.3; the
+    data say u2 ≥ −0.3, so u1 must carry the first read-out (grid mode ≈ (−0.95, −0.3), on the switch's
+    edge, which the steps cannot see). Holding u2 back keeps u1's linear step (−0.65); halving the whole
+    step (``_overshooting`` answering None) leaves u1 at −0.16."""
+    from types import SimpleNamespace
+
+    import opiaxis.calibrate.fit as F
+    ro = F.readout_set()["octt"]                                                # lognormal, CV 20%
+    sd = np.sqrt(np.log1p(ro.noise.cv ** 2))
+    fa = lambda P: 100.0 * np.exp(0.4 * P[:, :1] + 0.4 * P[:, 1:2]) * np.ones((1, 3))  # noqa: E731
+    fb = lambda P: (30.0 * np.where(P[:, 1:2] < -0.3, 1 / 30, 1.0)                # collapses below −0.3  # noqa: E731
+                    * np.exp(0.02 * P[:, 1:2]) * np.ones((1, 3)))
+    ya = 100.0 * np.exp(0.4 * -1.3) * np.exp(np.array([0.05, -0.1, 0.02]))
+    yb = 30.0 * np.exp(np.array([0.03, -0.02, 0.01]))
+    term = SimpleNamespace(readout=ro)
+    groups = [(n, term, np.arange(3), np.arange(3) + 3 * k, y, np.array([""] * 3), np.full(3, np.nan))
+              for k, (n, y) in enumerate((("a", ya), ("b", yb)))]
+    prob = SimpleNamespace(groups=groups, var_idx=[(0, SimpleNamespace(name="u1")), (1, SimpleNamespace(name="u2"))],
+                           residual_dof=None, n_obs=6,
+                           params=lambda Z, Zall=None: np.zeros((len(Z), 2)) if Zall is None else Zall[:, :2],
+                           predictions=lambda P, rtol=None: [fa(P), fb(P)])
+    g = lambda P: np.concatenate([F._g("continuous", ro, f(P)) for f in (fa, fb)], axis=1)[0]  # noqa: E731
+    scr = pd.DataFrame({"parameter": ["u1", "u2"]})
+    scr.attrs["S"] = np.array([(g(np.array([[0.05, 0.0]])) - g(np.array([[-0.05, 0.0]]))) / 0.1,
+                               (g(np.array([[0.0, 0.05]])) - g(np.array([[0.0, -0.05]]))) / 0.1])
+    u = np.linspace(-3, 1, 401)
+    U1, U2 = np.meshgrid(u, u, indexing="ij")
+    P = np.column_stack([U1.ravel(), U2.ravel()])
+    r = (np.log(np.hstack([fa(P), fb(P)])) - np.log(np.r_[ya, yb])[None, :]) / sd
+    mode = P[np.argmax(-0.5 * (r ** 2).sum(axis=1) - 0.5 * (P ** 2).sum(axis=1))]
+    one = F._unfitted_posterior(prob, scr, [], np.zeros(0), None, iterations=0)
+    held = F._unfitted_posterior(prob, scr, [], np.zeros(0), None)
+    monkeypatch.setattr(F, "_overshooting", lambda *a, **k: None)
+    halved = F._unfitted_posterior(prob, scr, [], np.zeros(0), None)
+    assert one.mean[1] < -0.3, one.mean                    # the linear step crosses the switch
+    assert held.mean[1] >= -0.3 and halved.mean[1] >= -0.3, (held.mean, halved.mean)
+    assert abs(held.mean[0] - one.mean[0]) < 0.05, (held.mean, one.mean)          # u1 keeps its step
+    assert abs(held.mean[0] - mode[0]) + 0.3 < abs(halved.mean[0] - mode[0]), (held.mean, halved.mean, mode)
+
+
+def test_unfitted_conditioning_stays_inside_a_parameters_bounds():
+    """Beyond the deviate where a parameter reaches its bound every z is the same value and the
+    forward difference is 0: a Gauss–Newton step there would give the parameter back its prior SD
+    (hpa_depressed-1's HPA suppression, capped at 0.95 = 0.6·e^(0.3·1.53)). ``_z_bounds`` keeps the
+    steps ``h`` inside that deviate, and ±4 where there is no bound."""
+    from types import SimpleNamespace
+
+    from opiaxis.calibrate.fit import _z_bounds
+    from opiaxis.models import default_model
+    model = default_model()
+    names = ["hpa_opioid_suppression_max", "gut_mor_imax"]
+    var_idx = [(k, model.parameter(n)) for k, n in enumerate(names)]
+    prob = SimpleNamespace(var_idx=var_idx, base=np.array([p.value for _, p in var_idx]))
+    lo, hi = _z_bounds(prob, names, 0.1)
+    p = model.parameter("hpa_opioid_suppression_max")
+    z_cap = float(p.variability.z_of(p.value, p.upper))
+    assert 1.4 < z_cap < 1.7 and abs(hi[0] - (z_cap - 0.1)) < 1e-9 and lo[0] == -4.0
+    assert p.at_z(p.value, hi[0] + 0.1) == pytest.approx(p.upper) and p.at_z(p.value, hi[0]) < p.upper

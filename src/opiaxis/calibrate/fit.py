@@ -1464,9 +1464,12 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
     ½ Σ w (d(m))² + ½ |m|², the fitted ones at the MAP ``z``, started from the linear step ``mean``:
     at each step one simulation at m and one per relinearised parameter (forward differences of
     ``h`` prior SDs; the others keep the screen's sensitivities at the median). A step that raises
-    the objective is halved. Returns (mean, S_u, w, C) at the last point, C = (I + S_u W S_uᵀ)⁻¹."""
+    the objective first holds back the parameters that move the read-outs whose misfit rose
+    (:func:`_overshooting`), then, if it still does, is halved; the steps stay inside the parameters'
+    bounds (:func:`_z_bounds`). Returns (mean, S_u, w, C) at the last point, C = (I + S_u W S_uᵀ)⁻¹."""
     var_names = [p.name for _, p in prob.var_idx]
     cols = np.array([var_names.index(n) for n in unf])
+    lo, hi = _z_bounds(prob, unf, h)
     w = ok * _t_weights(Su, d0, s2, ok, prob.residual_dof) / s2
     pick = np.argsort(-((Su ** 2) * w[None, :]).sum(axis=1))[:UNFITTED_RELINEARISE]
 
@@ -1483,22 +1486,28 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
         return d, S
 
     w0 = w                                        # the objective's weights (fixed: steps are compared on it)
+    ends = np.cumsum([len(g[2]) for g in prob.groups])[:-1]
 
     def objective(d, m):
         return 0.5 * float(np.sum(w0 * d * d)) + 0.5 * float(m @ m)
 
     m_old, f_old, done, accepted, S0 = np.zeros(len(unf)), objective(d0, np.zeros(len(unf))), False, False, Su
-    m = mean
+    d_old, held = d0, False
+    m = np.clip(mean, lo, hi)
     for _ in range(iterations):
         d, S = evaluate(m)
         f = objective(d, m)
-        if f > f_old:                             # the last step overshot: halve it
-            m = 0.5 * (m_old + m)
+        if f > f_old:                             # the last step overshot
+            keep = None if held else _overshooting(Su, w0, d, d_old, m - m_old, ends, f - f_old)
+            held = True
+            # hold the parameters that move the read-outs whose misfit rose at their last accepted value
+            # (the others keep their step) once; a step that still overshoots is halved
+            m = np.where(keep, m_old, m) if keep is not None else 0.5 * (m_old + m)
             continue
-        m_old, f_old, Su, accepted = m, f, S, True
+        m_old, f_old, Su, accepted, d_old, held = m, f, S, True, d, False
         r = d - Su.T @ m                          # the linear model d(u) ≈ r + S_uᵀ u around m
         w = ok * _t_weights(Su, r, s2, ok, prob.residual_dof) / s2
-        m = np.clip(-_inv_precision(Su, w) @ (Su * w) @ r, -4.0, 4.0)
+        m = np.clip(-_inv_precision(Su, w) @ (Su * w) @ r, lo, hi)
         if np.max(np.abs(m - m_old)) < UNFITTED_STEP_TOL:
             done = True
             break
@@ -1507,6 +1516,45 @@ def _gauss_newton_unfitted(prob: Problem, z: np.ndarray, unf: list[str], mean: n
     if not done:                                  # the last step was not checked: keep the last point that was
         m = m_old
     return m, Su, w, _inv_precision(Su, w)
+
+
+def _z_bounds(prob: Problem, names: list[str], h: float) -> tuple[np.ndarray, np.ndarray]:
+    """The prior-z interval in which the Gauss–Newton steps keep each unfitted parameter: ±4, and ``h``
+    inside the deviate where the parameter reaches a bound (``Parameter.at_z`` clips there). Beyond it
+    every z is the same value, the forward difference is 0 and the parameter would leave the
+    conditioning with its prior SD although the data inform it (the decision study's hpa_depressed-1:
+    ``hpa_opioid_suppression_max``, 0.6·e^(0.3z) capped at 0.95, i.e. z ≤ 1.53, stepped to 1.70 and
+    came back ± 1.00 instead of ± 0.22)."""
+    par = {p.name: (j, p) for j, p in prob.var_idx}
+    lo, hi = np.full(len(names), -4.0), np.full(len(names), 4.0)
+    for k, n in enumerate(names):
+        j, p = par[n]
+        with np.errstate(all="ignore"):
+            for b, arr, sign in ((getattr(p, "lower", None), lo, 1.0), (getattr(p, "upper", None), hi, -1.0)):
+                zb = float(p.variability.z_of(prob.base[j], b)) if b is not None else np.nan
+                if np.isfinite(zb) and abs(zb) < 4.0:
+                    arr[k] = zb + sign * h
+    return lo, np.maximum(hi, lo)
+
+
+def _overshooting(Su: np.ndarray, w: np.ndarray, d: np.ndarray, d_old: np.ndarray, step: np.ndarray,
+                  ends: np.ndarray, rise: float, share: float = 0.1) -> np.ndarray | None:
+    """Which unfitted parameters a Gauss–Newton step that raised the objective by ``rise`` should hold
+    back: the read-out groups (split at ``ends``) whose weighted misfit rose by at least ``share`` of
+    ``rise``, and the parameters whose step moves those rows, in the linear model, by at least ``share``
+    of the largest such move (Σ_rows w·(step_i·S_i)²). A read-out that switches (MADRS, when the mood
+    trait crosses the point where an episode ends: the decision study's misspecified hpa_depressed-1,
+    where the step to −0.46 prior SDs dropped the predicted MADRS from ~30 to ~1) then vetoes only the
+    parameters that move it, and not the rest of the step (the gut's, informed by other read-outs),
+    which halving all of it would cost. None when no group or parameter stands out (halve instead)."""
+    rose = [(0.5 * np.sum(wg * dg * dg) - 0.5 * np.sum(wg * og * og)) >= share * rise
+            for wg, dg, og in zip(np.split(w, ends), np.split(d, ends), np.split(d_old, ends))]
+    rows = np.concatenate([np.full(len(wg), r) for wg, r in zip(np.split(w, ends), rose)])
+    if not rows.any():
+        return None
+    move = ((step[:, None] * Su[:, rows]) ** 2 * w[None, rows]).sum(axis=1)
+    keep = move >= share * move.max() if move.max() > 0 else None
+    return None if keep is None or keep.all() else keep
 
 
 def _inv_precision(Su: np.ndarray, w: np.ndarray) -> np.ndarray:
