@@ -169,7 +169,7 @@ def _drive_parameters(m: Module) -> SimpleNamespace:
     u = m.parameter("mood_trait_offset", 0.0, "dimensionless",
                     "calibrated: between-person SD of the resting drive fitted to a general-population "
                     "12-month MDD prevalence of 6.6% (Kessler et al., JAMA 2003;289:3095, NCS-R) — see "
-                    "validate/targets_mood.py and data/calibration.yaml", variability=Variability("normal", 0.0425),
+                    "validate/targets_mood.py and data/calibration.yaml", variability=Variability("normal", 0.0375),
                     description="between-person vulnerability not explained by the covariates")
     w_hist = m.parameter("mood_weight_history", 0.05, "dimensionless",
                          "assumed: a past episode is the strongest predictor of the next (recurrence risk "
