@@ -56,10 +56,41 @@ def test_samidorphan_blocks_mu_agonism_not_kappa_antagonism(small):
     assert bs.get("mood_drive").mean() < 0 < bs.get("mood_drive").mean() + 1
 
 
-def test_kappa_antagonist_and_low_dose_buprenorphine_antidepressant(small):
+def test_low_dose_buprenorphine_antidepressant(small):
     t = np.arange(24 * 6, 24 * 7 + 0.1, 2.0)
-    for reg in (["aticaprant 10 mg oral daily for 7 d"], ["buprenorphine 0.4 mg SL daily for 7 d"]):
-        assert run(small, reg, t).get("mood_drive").mean() < -0.02
+    assert run(small, ["buprenorphine 0.4 mg SL daily for 7 d"], t).get("mood_drive").mean() < -0.01
+
+
+# ---- twelfth session: opioid tones measured against the set point of the receptors drugs leave free ---------
+def test_silent_blockade_of_resting_tone_is_mood_neutral(small):
+    """A κ antagonist or naltrexone in a healthy person whose peptides are at rest removes the tonic
+    tone and its set point together: no drive (Malcolm et al. 1987: naltrexone 50 mg/day leaves healthy
+    mood unchanged). Before the set point aticaprant 10 mg gave −0.10 and naltrexone −0.03 to −0.06."""
+    t = np.arange(24 * 6, 24 * 7 + 0.1, 2.0)
+    for reg in ("aticaprant 10 mg oral daily for 7 d", "naltrexone 50 mg oral daily for 7 d"):
+        r = run(small, [reg], t)
+        assert r.get("kor_occupancy").mean() > 0.5 or r.get("mor_occupancy_central").mean() > 0.5
+        assert abs(r.get("mood_drive")).max() < 0.003, reg
+        assert abs(r.get("kappa_mood_signal")).max() < 0.003, reg
+
+
+def test_depression_recruits_dynorphin_that_a_kappa_antagonist_blocks(small):
+    """A depressive state raises dynorphin (dynorphin_depression_gain; Shirayama et al. 2004) and that
+    κ signal above the set point is depressogenic; aticaprant removes it, so it lowers the drive of a
+    depressed person and not of a healthy one."""
+    t = np.arange(24 * 13, 24 * 14 + 0.1, 2.0)
+    dep = {"depression_history": 1.0, "mood_trait_offset": 0.1}     # past the tipping point: stays in an episode
+    rest, ati = run(small, [], t, dep), run(small, ["aticaprant 10 mg oral daily for 14 d"], t, dep)
+    M = rest.get("mood_state").mean()
+    assert M > 0.8
+    g = small.default_parameters()[small.param_index["dynorphin_depression_gain"]]
+    assert rest.get("dynorphin_tone").mean() == pytest.approx(1 + g * M, rel=0.05)
+    assert rest.get("kappa_mood_signal").mean() > 0.03              # 0.25·D/(1 + 0.25·D) − 0.2 at D ≈ 1.45
+    assert ati.get("kappa_mood_signal").mean() < 0.1 * rest.get("kappa_mood_signal").mean()
+    # the drive falls by the blocked excess (w_κ 0.7 × ~0.05), more than the healthy person's 0
+    assert ati.get("mood_drive").mean() < rest.get("mood_drive").mean() - 0.02
+    healthy = run(small, [], t)
+    assert healthy.get("dynorphin_tone").mean() == pytest.approx(1.0, abs=1e-9)
 
 
 def test_opioid_and_naltrexone_pet(small):
@@ -202,10 +233,11 @@ def test_subclinical_symptoms_rank_people_by_their_drive(small):
 
 def test_central_cytokines_raise_the_depressive_drive(small):
     """Dantzer et al. 2008: brain IL-1β/TNF-α induce depressed mood. Doubling central cytokines adds
-    mood_weight_central_cytokines·ln 2 to the drive; with the weight 0 the link is gone."""
+    mood_weight_central_cytokines·ln 2 to the drive; with the weight 0 the link is gone. (The dynorphin
+    that the rising latent state recruits is held off, so the cytokine term is read alone.)"""
     t = [0.0, 24.0]
     base = run(small, [], t)
-    up = run(small, [], t, {"central_cytokines_rel": 2.0})
+    up = run(small, [], t, {"central_cytokines_rel": 2.0, "dynorphin_depression_gain": 0.0})
     w = small.parameter("mood_weight_central_cytokines").value
     assert up.get("mood_drive")[0, -1] - base.get("mood_drive")[0, -1] == pytest.approx(w * np.log(2.0))
     cut = run(small, [], t, {"central_cytokines_rel": 2.0, "mood_weight_central_cytokines": 0.0})

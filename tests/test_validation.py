@@ -107,7 +107,8 @@ def test_seed_held_out_reproduced(tid):
 
 
 @pytest.mark.parametrize("tid", ["pred.nlx.renarcotization", "pred.wd.bup_timing", "pred.wd.naloxone_duration",
-                                 "pred.hpa.morphine_acute", "pred.dti.duration", "pred.resp.bup_ceiling"])
+                                 "pred.hpa.morphine_acute", "pred.dti.duration", "pred.resp.bup_ceiling",
+                                 "pred.mood.aticaprant"])
 def test_held_out_reproduced(tid):
     """Held-out findings the model reproduces without any fit: naloxone's action ends before
     methadone's (renarcotization); buprenorphine precipitates withdrawal soon after heroin but
@@ -117,7 +118,10 @@ def test_held_out_reproduced(tid):
     opioid-naive people (the naive HPA sensitivity, tenth session); frontal FA keeps falling over
     years of heroin (myelin injury whose repair activated glia slow, eleventh session); buprenorphine's
     breathing depression levels off while fentanyl's goes to apnoea (eleventh session: its own binding
-    kinetics at the respiratory μ site, Yassen 2007 — constants fitted by their authors on related data)."""
+    kinetics at the respiratory μ site, Yassen 2007 — constants fitted by their authors on related data);
+    adjunctive aticaprant's antidepressant effect is small (twelfth session: the mood drive counts only κ
+    signal above the set point of the receptors drugs do not hold silently, and a depressive state
+    recruits dynorphin; on main it was −10.6 MADRS, this test fails there)."""
     from opiaxis.validate.registry import _load_all
     _load_all()
     value, ok, detail = REGISTRY[tid].run()

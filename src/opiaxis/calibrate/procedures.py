@@ -713,7 +713,7 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
                            reference="Kessler et al., JAMA 2003;289:3095 (NCS-R), 12-month MDD 6.6% (95% CI 5.9–7.3)",
                            published=6.6, low=5.9, high=7.3),),
         simulate=_mood_general, optimiser="grid",
-        grid={"mood_trait_offset": (0.02, 0.03, 0.035, 0.04, 0.045, 0.05)},
+        grid={"mood_trait_offset": (0.02, 0.03, 0.035, 0.0375, 0.04, 0.0425, 0.045, 0.05)},
         cost="~1 s per grid point (600 drug-free adults, 4 weeks): seconds",
         notes="Monte-Carlo objective (n = 600, seed 20240505 for every grid point: common random numbers)"),
     Procedure(

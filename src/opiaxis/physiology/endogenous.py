@@ -7,9 +7,14 @@ Peptides (each a tone relative to the resting healthy level, 1 = basal):
   (chronic opioid users have low β-endorphin; e.g. Ho et al., Life Sci 1980;27:1211 — recalled),
   first-order turnover  dB/dt = k_B·(release_B − B).
 * **dynorphins** (prodynorphin; κ): released by stress (CRF→dynorphin/κ coupling, Land et al.,
-  J Neurosci 2008;28:407; Bruchas, Land & Chavkin, Brain Res 2010;1314:44) and up-regulated by
-  chronic opioid exposure and withdrawal (Koob's "dark side", Koob, Neuron 2008;59:11):
-  dD/dt = k_D·(1 + g·stress + g_wd·withdrawal + g_tol·tolerance − D).
+  J Neurosci 2008;28:407; Bruchas, Land & Chavkin, Brain Res 2010;1314:44), up-regulated by
+  chronic opioid exposure and withdrawal (Koob's "dark side", Koob, Neuron 2008;59:11) and by a
+  sustained depressive state (chronic stress induces CREB-driven prodynorphin in the nucleus
+  accumbens, Knoll & Carlezon, Brain Res 2010;1314:56; learned helplessness, the rat model of
+  depression, raises dynorphin A and B in nucleus accumbens and hippocampus, where κ blockade is
+  antidepressant-like, Shirayama et al., J Neurochem 2004;90:1258):
+  dD/dt = k_D·(1 + g·stress + g_wd·withdrawal + g_tol·tolerance + g_M·M⁺ − D), M⁺ the positive
+  part of the mood module's latent depressive state (0 in a euthymic person, so rest is unchanged).
 * **nociceptin/orphanin FQ** (NOP): stress-released (Witkin et al., Pharmacol Ther
   2014;141:283), dN/dt = k_N·(1 + g·stress − N).
 
@@ -57,6 +62,7 @@ import pandas as pd
 import sympy as sp
 
 from ..model.core import Module, lognormal
+from .reward import positive_part
 
 REGIONS = {
     # name: (resting BPND, weight of rejection-induced release, weight of acceptance-induced release)
@@ -107,8 +113,9 @@ def _mu_delta_peptides(m: Module, ago, stress):
     return B, E
 
 
-def _dynorphin_nociceptin(m: Module, tol, wd, stress):
-    """Dynorphin (κ) and nociceptin (NOP) tone, driven by stress, withdrawal and tolerance."""
+def _dynorphin_nociceptin(m: Module, tol, wd, stress, mood):
+    """Dynorphin (κ) and nociceptin (NOP) tone, driven by stress, withdrawal, tolerance and (dynorphin)
+    a depressive state."""
     k_d = m.parameter("dynorphin_rate", 0.5, "1/h", "assumed: dynorphin release/turnover t½ ~1.4 h")
     g_d = m.parameter("dynorphin_stress_gain", 0.5, "dimensionless",
                       "assumed: stress raises dynorphin release by half per unit stress drive (CRF→dynorphin, "
@@ -119,8 +126,17 @@ def _dynorphin_nociceptin(m: Module, tol, wd, stress):
                          "assumed: chronic opioid exposure up-regulates prodynorphin (Koob 2008; striatal "
                          "prodynorphin up-regulation in heroin users, Hurd lab post-mortem work, recalled) — "
                          "+25% at full tolerance")
+    g_dm = m.parameter("dynorphin_depression_gain", 0.5, "dimensionless",
+                       "assumed: a major depressive episode (latent state 1) recruits dynorphin as much as full "
+                       "withdrawal does (dynorphin_withdrawal_gain 0.5): both are the sustained-stress state in which "
+                       "dynorphin/κ signalling is up-regulated (Knoll & Carlezon, Brain Res 2010;1314:56; Chavkin & "
+                       "Koob, Neuropsychopharmacology 2016;41:373); direction from chronic-stress models (learned "
+                       "helplessness raises NAc and hippocampal dynorphin A/B, Shirayama et al., J Neurochem "
+                       "2004;90:1258), no human magnitude (KOR availability does not differ in MDD, Miller et al. 2018, "
+                       "but availability does not measure release); not fitted",
+                       description="dynorphin release added per unit of depressive state")
     Dy = m.state("dynorphin_tone", "dimensionless", 1.0, "central dynorphins relative to rest")
-    m.ode(Dy, k_d * (1 + g_d * stress + g_dwd * wd + g_dtol * tol - Dy))
+    m.ode(Dy, k_d * (1 + g_d * stress + g_dwd * wd + g_dtol * tol + g_dm * positive_part(mood, 0.02) - Dy))
     k_n = m.parameter("nociceptin_rate", 1.0, "1/h", "assumed: peptide turnover of the order of an hour")
     g_n = m.parameter("nociceptin_stress_gain", 0.3, "dimensionless",
                       "assumed: stress-evoked N/OFQ release (Witkin 2014, direction only)")
@@ -225,6 +241,7 @@ def build(drugs=None) -> Module:
     dep = m.input("depression_history", "dimensionless", 0.0,
                   "covariate (population/covariates.py; 1 = history of major depression); 0 for a healthy "
                   "adult. Declared as an input so every module can share the covariate")
+    mood = m.input("mood_state", "dimensionless", 0.0, "mood module latent depressive state (0 euthymic when absent)")
 
     # --- social events --------------------------------------------------------------------
     k_soc = m.parameter("social_signal_rate", 3.0, "1/h",
@@ -241,7 +258,7 @@ def build(drugs=None) -> Module:
                   description="social acceptance event; AMT = intensity (bolus) or RATE = intensity·k_social")
     stress = _stress_drive(m, cort, rej)
     B, E = _mu_delta_peptides(m, ago, stress)
-    Dy, N = _dynorphin_nociceptin(m, tol, wd, stress)
+    Dy, N = _dynorphin_nociceptin(m, tol, wd, stress, mood)
     x_mu0, a_rej, a_acc, eff_cap, mu_tone, density = _binding(m, dep, B, E, rej, acc, Dy, mor_occ, kor_occ,
                                                               dor_occ, N, nop_occ)
     _regional_pet(m, x_mu0, mu_tone, eff_cap, pet, rej, acc, density, a_rej, a_acc)

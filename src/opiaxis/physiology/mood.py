@@ -18,9 +18,26 @@ Drive (each term 0 for a healthy adult at rest, so the resting state is M = 0 wi
 
     D = u_trait + w_hist·depression_history + w_ela·early_life_adversity + w_ss·(0.5 − social_support)
         + w_il6·ln(IL-6/IL-6_ref) + w_cc·ln(central_cytokines_rel) + w_cort·(cortisol_rel − 1)
-        − w_μ·(μ_endo − μ_endo,rest + μ_drug·(1 − tolerance))
-        + w_κ·(κ_endo − κ_endo,rest + f_κ·κ_drug) − w_δ·(δ_endo − δ_rest) + w_nop·(nop_endo − nop_rest)
-        + w_wd·withdrawal + w_A·A − R
+        − w_μ·(μ_endo − μ_rest·(1 − s_μ) + μ_drug·(1 − tolerance))
+        + w_κ·(κ_endo − κ_rest·(1 − s_κ) + f_κ·κ_drug) − w_δ·(δ_endo − δ_rest·(1 − occ_δ))
+        + w_nop·(nop_endo − nop_rest·(1 − occ_nop)) + w_wd·withdrawal + w_A·A − R
+
+Set points of the opioid tones (twelfth session): each endogenous term is measured against the
+resting tone of the receptors a drug does not hold *silently*, x_rest·(1 − s), with s = occupancy −
+drug agonism (occupancy-equivalent; floored at 0) the drug-held receptors that do not signal —
+all of an antagonist's occupancy, the unconverted part of a partial agonist's. A silent blocker
+therefore takes the tonic tone and its set point away together (mood-neutral), and only departures
+of the signal from the resting tone of the free receptors move mood: stress-, depression-,
+withdrawal- and tolerance-recruited dynorphin (endogenous module) is depressogenic, and blocking it
+antidepressant, while blocking the resting dynorphin tone of a person whose dynorphin is not raised
+does nothing. Why: κ antagonists are antidepressant/anti-anhedonic where dynorphin is raised by
+stress (Bruchas, Land & Chavkin, Brain Res 2010;1314:44; Knoll & Carlezon 2010; Carr & Lucki,
+Psychopharmacology 2010;210:295) and have small clinical effects (Krystal et al., Nat Med
+2020;26:760); naltrexone 50 mg/day for 8 weeks leaves healthy adults' mood unchanged (Malcolm et
+al., Biol Psychiatry 1987;22:710). Receptors an agonist holds keep their set point (the agonist's
+signal replaces the tone), so a tolerant heroin user's μ signal still falls below it (the OUD
+deficit), and a drug's κ agonism stays depressogenic. Before, the whole resting κ tone counted:
+any near-complete κ antagonist lowered the drive by w_κ·κ_rest·occupancy ≈ 0.14 in everyone.
 
 * μ/κ balance: μ agonism (endogenous — scaled by the person's μ-receptor density, so lower μ
   availability goes with more depressive symptoms, Nummenmaa et al., Neuropsychopharmacology
@@ -130,6 +147,15 @@ def through_anchors(x, anchors, tail_slope):
     return y
 
 
+def tone_above_set_point(signal, rest, occupancy, agonism=0):
+    """An endogenous receptor signal less the resting tone of the receptors a drug does not hold
+    silently: ``signal − rest·(1 − max(occupancy − agonism, 0))`` (module docstring, "Set points").
+    0 at rest and under a pure antagonist in a person whose peptide tone is at rest; positive when
+    the peptide is raised, negative when it falls or when an agonist holds receptors without
+    replacing their tone."""
+    return signal - rest * (1 - sp.Max(occupancy - agonism, 0))
+
+
 def _drive_parameters(m: Module) -> SimpleNamespace:
     """Parameters of the latent mood dynamics and of each depressogenic drive."""
     """Dynamics."""
@@ -143,7 +169,7 @@ def _drive_parameters(m: Module) -> SimpleNamespace:
     u = m.parameter("mood_trait_offset", 0.0, "dimensionless",
                     "calibrated: between-person SD of the resting drive fitted to a general-population "
                     "12-month MDD prevalence of 6.6% (Kessler et al., JAMA 2003;289:3095, NCS-R) — see "
-                    "validate/targets_mood.py and data/calibration.yaml", variability=Variability("normal", 0.0425),
+                    "validate/targets_mood.py and data/calibration.yaml", variability=Variability("normal", 0.0375),
                     description="between-person vulnerability not explained by the covariates")
     w_hist = m.parameter("mood_weight_history", 0.05, "dimensionless",
                          "assumed: a past episode is the strongest predictor of the next (recurrence risk "
@@ -228,6 +254,10 @@ def build(drugs=None) -> Module:
     m = Module("mood", __doc__)
     ago = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
     kago = m.input("kor_agonism", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    mocc = m.input("mor_occupancy_central", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    kocc = m.input("kor_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    docc = m.input("dor_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
+    nocc = m.input("nop_occupancy", "dimensionless", 0.0, "receptors module (0 without drugs)")
     tol = m.input("tolerance_level", "dimensionless", 0.0, "adaptation module (0 when absent)")
     il6 = m.input("il6_plasma", "pg/mL", resting_levels()["il6"], "immune module (its resting IL-6 when absent)")
     cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
@@ -263,16 +293,21 @@ def build(drugs=None) -> Module:
     m.ode(A, g_a * rej / (1 + b_a * rel) - k_a * A * (1 + b_a * rel) / (1 + r_m * Mp))
 
     mu_drug = ago * (1 - tol)
+    mu_net = tone_above_set_point(mu_e, q.mu_rest, mocc, ago) + mu_drug
+    kappa_net = m.assign("kappa_mood_signal", tone_above_set_point(k_e, q.k_rest, kocc, kago) + q.f_k * kago,
+                         "dimensionless", "κ signalling that enters mood: dynorphin signal above the resting tone of "
+                         "the receptors drugs do not hold silently, plus the drug's expressed κ agonism",
+                         interface=True)
     drive = m.assign(
         "mood_drive",
         trait + q.w_il6 * sp.log(il6 / q.il6_ref)
-        + q.w_cc * sp.log(ccy) + q.w_cort * (cort - 1) - q.w_mu * (mu_e - q.mu_rest + mu_drug)
-        + q.w_k * (k_e - q.k_rest + q.f_k * kago)
-        - q.w_d * (d_e - q.d_rest) + q.w_n * (n_e - q.n_rest) + q.w_wd * wd + q.w_a * A - R,
+        + q.w_cc * sp.log(ccy) + q.w_cort * (cort - 1) - q.w_mu * mu_net + q.w_k * kappa_net
+        - q.w_d * tone_above_set_point(d_e, q.d_rest, docc) + q.w_n * tone_above_set_point(n_e, q.n_rest, nocc)
+        + q.w_wd * wd + q.w_a * A - R,
         "dimensionless", "net depressogenic drive D")
     m.ode(M, q.k_m * (-q.c * M * (M - q.th) * (M - 1) + drive))
-    m.assign("mu_kappa_balance", mu_e + mu_drug - (k_e + q.f_k * kago), "dimensionless",
-             "μ minus κ signalling as it enters mood", interface=True)
+    m.assign("mu_kappa_balance", mu_net - kappa_net, "dimensionless",
+             "μ minus κ signalling as it enters mood (each net of its set point)", interface=True)
 
     _scales(m, M)
     m.assign("mood_depressed", sp.Piecewise((1.0, M > q.th), (0.0, True)), "dimensionless",
