@@ -6,13 +6,28 @@ of weeks.* Mol Syst Biol 2020;16:e9510 (also used by Milo T et al., Mol Syst Bio
 written in hours and normalised so that the healthy, unstressed steady state is 1 for every
 variable (production constants equal removal constants, b_i = a_i):
 
-    dx1/dt = a1·( u·MR(x3)·GR(x3) − x1 )                      CRH (hypothalamus)
-    dx2/dt = a2·( P·x1·GR(x3) − x2 )                          ACTH (pituitary)
+    dx1/dt = a1·( u·MR(x_f)·GR(x_f) − x1 )                    CRH (hypothalamus)
+    dx2/dt = a2·( P·x1·GR(x_f) − x2 )                         ACTH (pituitary)
     dx3/dt = a3·( A·x2 − x3 )                                 cortisol (adrenal)
+    dx_f/dt = k_f·( x3 − x_f )                                cortisol as the feedback sites see it
     dP/dt  = aP·P·(x1 − 1)                                    corticotroph functional mass
     dA/dt  = aA·A·(x2 − 1)                                    adrenal-cortex functional mass
     MR(x3) = (1+ε)/(x3+ε)  (Karin: 1/x3; ε regularises x3→0)
     GR(x3) = (1 + K_GR^−3)/(1 + (x3/K_GR)^3)                  normalised to 1 at x3 = 1
+
+Karin's feedback reads plasma cortisol instantaneously. Here it reads x_f, cortisol through a first-order
+lag (t½ 30 min; added 2026-11-30, twelfth session): glucocorticoid feedback on ACTH secretion is delayed —
+in adrenalectomised dogs, step infusions of cortisol had no effect on ACTH secretion for about 20 min and
+their full effect within 1 h, with no fast rate-sensitive component (dog step-infusion study, abstract read;
+the time domains of fast, delayed and slow feedback: Keller-Wood ME & Dallman MF, Endocr Rev 1984;5:1), and
+in normal men a steady physiological cortisol level did not hold ACTH down once its rise had stopped
+("Negative, rate-sensitive feedback effects on adrenocorticotrophin secretion by cortisol in normal
+subjects", cortisol infusions; abstract read, journal not recorded). On the weeks
+scale x_f ≈ x3 and Karin's dynamics are unchanged; on the hours scale a cortisol excess that outlives its
+drive (naloxone-precipitated withdrawal, pred.hpa.naloxone_mmt) no longer pushes ACTH below its course at
+once. Left out: the brief rate-sensitive fast feedback (minutes; Carroll BJ et al., "Fast feedback inhibition of ACTH
+secretion by endogenous cortisol in humans", Karger 2019, record read: onset ~4 min after cortisol
+secretion starts, duration ~7.5 min).
 
 Because the glands grow when their input hormone is above its set point and shrink below it,
 the axis shows dynamical compensation: under a sustained drive u, CRH and ACTH return to their
@@ -141,7 +156,7 @@ DAY_H = 24.0
 # Rest-orbit constants shared by the module's parameters and the periodic rest state computed below
 # (one source for each number; the parameters cite them).
 REST = {"a1": 0.17 * 60, "a2": 0.035 * 60, "a3": 0.0086 * 60, "aP": 0.6931 / (20 * 24), "aA": 0.6931 / (30 * 24),
-        "kgr": 4.0, "eps": 0.05, "amp": 0.9}
+        "kgr": 4.0, "eps": 0.05, "amp": 0.9, "kfb": 0.6931 / 0.5}
 # Clock hour of the circadian CRH drive's peak (06:30: assumed so that cortisol, with its 80-min half-life
 # and feedback, peaks near 08:00 as in healthy day curves, Debono et al., J Clin Endocrinol Metab
 # 2009;94:1548, recalled). The drive's angle is measured from this peak (clock_elapsed_time +
@@ -154,17 +169,17 @@ N_HARMONICS = 24
 
 def _rest_rhs(t, y, q):
     """Drug-free HPA right-hand side with the circadian drive at clock hour t (the module's ODEs at rest)."""
-    x1, x2, x3, P, A = y
+    x1, x2, x3, P, A, xf = y
     u = 1 + q["amp"] * np.cos(2 * np.pi * t / DAY_H)   # t: hours since the drive's daily peak
-    gr = (1 + q["kgr"] ** -3) / (1 + (x3 / q["kgr"]) ** 3)
-    mr = (1 + q["eps"]) / (x3 + q["eps"])
+    gr = (1 + q["kgr"] ** -3) / (1 + (xf / q["kgr"]) ** 3)
+    mr = (1 + q["eps"]) / (xf + q["eps"])
     return [q["a1"] * (u * mr * gr - x1), q["a2"] * (P * x1 * gr - x2), q["a3"] * (A * x2 - x3),
-            q["aP"] * P * (x1 - 1), q["aA"] * A * (x2 - 1)]
+            q["aP"] * P * (x1 - 1), q["aA"] * A * (x2 - 1), q["kfb"] * (x3 - xf)]
 
 
 @lru_cache(maxsize=4)
 def rest_orbit(items: tuple = tuple(sorted(REST.items()))) -> np.ndarray:
-    """Fourier coefficients (5 states × (1 + 2K)) of the drug-free periodic rest state over the
+    """Fourier coefficients (6 states × (1 + 2K)) of the drug-free periodic rest state over the
     clock angle since the drive's peak (hours since DRIVE_PEAK_H).
 
     The gland masses settle where the daily means of CRH and ACTH are exactly their set points
@@ -174,7 +189,7 @@ def rest_orbit(items: tuple = tuple(sorted(REST.items()))) -> np.ndarray:
     from scipy.optimize import fsolve
     q = dict(items)
     fast = dict(q, aP=0.05, aA=0.05)   # accelerated glands: a good first guess in 60 simulated days
-    y = solve_ivp(_rest_rhs, (0, 60 * DAY_H), [1, 1, 1, 1, 1], args=(fast,), method="LSODA",
+    y = solve_ivp(_rest_rhs, (0, 60 * DAY_H), [1, 1, 1, 1, 1, 1], args=(fast,), method="LSODA",
                   rtol=1e-10, atol=1e-12).y[:, -1]
 
     def shoot(y0):
@@ -358,7 +373,7 @@ def build(drugs=None) -> Module:
 
     ccos, csin, theta0, circ = _circadian_clock(m)
     coef = rest_orbit()
-    init = [rest_value(coef[i], sp.cos(theta0), sp.sin(theta0)) for i in range(5)]
+    init = [rest_value(coef[i], sp.cos(theta0), sp.sin(theta0)) for i in range(6)]
     x1 = m.state("crh", "dimensionless", init[0], "hypothalamic CRH relative to the healthy daily-mean set point")
     x2 = m.state("acth", "dimensionless", init[1], "plasma ACTH relative to the healthy daily-mean set point")
     x3 = m.state("cortisol", "dimensionless", init[2], "plasma cortisol relative to the healthy CRH/ACTH set points")
@@ -378,8 +393,18 @@ def build(drugs=None) -> Module:
     u = m.assign("hpa_drive", (circ + stress) * (1 - s_mu * ago * (1 - ftol * T))
                  * (1 + g_endo * (deficit - f_ad * Dad)) * (1 + g_dep * positive_part(mood, 0.02)),
                  "dimensionless", "hypothalamic drive u(t) of Karin 2020 (healthy, unstressed = 1)")
-    gr = (1 + kgr ** -3) / (1 + (x3 / kgr) ** 3)
-    mr = (1 + eps) / (x3 + eps)
+    kfb = m.parameter("hpa_feedback_lag_rate", REST["kfb"], "1/h",
+                      "assumed: t½ 30 min, the delay of glucocorticoid feedback on ACTH secretion — no effect for "
+                      "~20 min and the full effect within 1 h of a cortisol step in adrenalectomised dogs (abstract "
+                      "read; Keller-Wood & Dallman, Endocr Rev 1984;5:1, delayed feedback); a first-order lag with "
+                      "t½ 30 min reaches 75% at 1 h. Not fitted; pred.hpa.naloxone_mmt's ACTH at 120 min is above its "
+                      "course for t½ ≳ 20 min and below it for shorter lags (docs/validation.md, twelfth session)",
+                      description="rate at which the hypothalamic-pituitary feedback sites follow plasma cortisol")
+    xf = m.state("cortisol_feedback", "dimensionless", init[5],
+                 "plasma cortisol as the hypothalamic and pituitary feedback sites see it (delayed feedback)")
+    m.ode(xf, kfb * (x3 - xf))
+    gr = (1 + kgr ** -3) / (1 + (xf / kgr) ** 3)
+    mr = (1 + eps) / (xf + eps)
     m.ode(x1, a1 * (u * mr * gr - x1))
     m.ode(x2, a2 * (P * x1 * gr - x2))
     m.ode(x3, a3 * (A * x2 - x3))
