@@ -29,6 +29,7 @@ def test_depression_history_patient_is_depressed_on_buprenorphine_and_off_it(eff
     assert effects["typical"].loc[BASE, "madrs_mean"] < 5
 
 
+@pytest.mark.xfail(strict=True, reason="twelfth session's mood change (dynorphin recruited by a depressive state; tones against a set point; trait SD 0.0425 -> 0.0375): the depressed patient's episode is deeper and the SSRI lowers its depression loss by 0.082 (3.224 -> 3.143), below the MID of 0.1 (before: > 0.1); docs/precision-recovery.md, 'Issue 15, twelfth session: the final tree'")
 def test_antidepressant_adjunct_matters_only_for_the_depressed_patient(effects):
     dep, typ = effects["hpa_depressed"], effects["typical"]
     assert dep.loc[SSRI, "L_depression"] < dep.loc[BASE, "L_depression"] - 0.1   # > MID

