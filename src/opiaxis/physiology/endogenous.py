@@ -133,7 +133,8 @@ def _dynorphin_nociceptin(m: Module, tol, wd, stress, mood):
                        "Koob, Neuropsychopharmacology 2016;41:373); direction from chronic-stress models (learned "
                        "helplessness raises NAc and hippocampal dynorphin A/B, Shirayama et al., J Neurochem "
                        "2004;90:1258), no human magnitude (KOR availability does not differ in MDD, Miller et al. 2018, "
-                       "but availability does not measure release); not fitted",
+                       "but availability does not measure release); not fitted; no between-patient variability (no human magnitude to "
+                       "spread)",
                        description="dynorphin release added per unit of depressive state")
     Dy = m.state("dynorphin_tone", "dimensionless", 1.0, "central dynorphins relative to rest")
     m.ode(Dy, k_d * (1 + g_d * stress + g_dwd * wd + g_dtol * tol + g_dm * positive_part(mood, 0.02) - Dy))

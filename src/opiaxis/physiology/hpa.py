@@ -398,7 +398,8 @@ def build(drugs=None) -> Module:
                       "~20 min and the full effect within 1 h of a cortisol step in adrenalectomised dogs (abstract "
                       "read; Keller-Wood & Dallman, Endocr Rev 1984;5:1, delayed feedback); a first-order lag with "
                       "t½ 30 min reaches 75% at 1 h. Not fitted; pred.hpa.naloxone_mmt's ACTH at 120 min is above its "
-                      "course for t½ ≳ 20 min and below it for shorter lags (docs/validation.md, twelfth session)",
+                      "course for t½ ≳ 20 min and below it for shorter lags (docs/validation.md, twelfth session). No between-patient "
+                      "variability: no human spread of the feedback delay is known",
                       description="rate at which the hypothalamic-pituitary feedback sites follow plasma cortisol")
     xf = m.state("cortisol_feedback", "dimensionless", init[5],
                  "plasma cortisol as the hypothalamic and pituitary feedback sites see it (delayed feedback)")

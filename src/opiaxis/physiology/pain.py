@@ -191,7 +191,8 @@ def _analgesic_tolerance(m: Module, T):
     w_s = m.parameter("analgesic_tolerance_slow_share", 0.5, "dimensionless",
                       "assumed: half of the log potency fold in the slow phase — Cox et al. 1975 give the phases' "
                       "rates, not their amplitudes; the same split as the breathing tolerance's two phases "
-                      "(respiration module, equation 4)", lower=0.0, upper=1.0,
+                      "(respiration module, equation 4); no between-patient variability (the split itself is unknown)",
+                      lower=0.0, upper=1.0,
                       description="share w of analgesic tolerance (log potency fold) in the slow phase")
     Ts = m.state("analgesic_tolerance_slow", "dimensionless", 0.0,
                  "slow phase of analgesic tolerance: tolerance_level followed with t½ ~2 weeks (Cox 1975); 0 naive")
