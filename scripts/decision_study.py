@@ -350,11 +350,12 @@ def _md(df: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
-def write_doc(path: Path, R: pd.DataFrame, S: pd.DataFrame, argv_text: str, wall: float, load: str):
+def write_doc(path: Path, R: pd.DataFrame, S: pd.DataFrame, argv_text: str, wall: float, load: str, note: str = ""):
     text = path.read_text() if path.exists() else ""
     start, end = "<!-- decision study -->", "<!-- /decision study -->"
     took = f" — {wall / 60:.1f} min wall time" if wall else ""
-    block = [start, "", f"Run: `python scripts/decision_study.py {argv_text}`".rstrip() + f"{took} on the shared 2-core "
+    note = f" ({note})" if note else ""
+    block = [start, "", f"Run: `python scripts/decision_study.py {argv_text}`".rstrip() + f"{note}{took} on the shared 2-core "
              f"development machine (load average {load}); CPU seconds per patient.", "", _md(S), "", "Per patient:", "",
              _md(R[["noise", "patient", "true_best", "recommended", "hit", "regret", "true_margin", "cause",
                     "covered", "n_params", "missed", "fit_cpu_s", "recommend_cpu_s"]]), "", end]
@@ -394,6 +395,8 @@ def main(argv=None):
     ap.add_argument("--rows", default=None, help="append each patient's result to this JSON-lines file")
     ap.add_argument("--from-rows", default=None, help="summarise a JSON-lines file of an earlier run (no simulation)")
     ap.add_argument("--load", default=None, help="with --from-rows: the load average during that run")
+    ap.add_argument("--note", default="", help="how and on which tree the rows were made (e.g. 'as two processes, "
+                                              "--noise assumed and --noise misspec'), written after the Run line's command")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     if a.from_rows:
@@ -417,7 +420,7 @@ def main(argv=None):
             if "design" in R and R["design"].iloc[0] != "standard":
                 argv_text = f"--design {R['design'].iloc[0]} " + argv_text
             load = a.load or load
-        write_doc(Path(a.doc), R, S, argv_text, None if a.from_rows else time.perf_counter() - t0, load)
+        write_doc(Path(a.doc), R, S, argv_text, None if a.from_rows else time.perf_counter() - t0, load, a.note)
         print(f"wrote {a.doc}")
     return R, S
 
