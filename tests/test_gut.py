@@ -111,11 +111,7 @@ def test_bad_inputs(gm):
 
 
 @pytest.mark.scorecard
-@pytest.mark.parametrize("tid", ["gut.oic.cncp", pytest.param("gut.naloxegol.kodiac", marks=pytest.mark.xfail(
-    strict=True, reason="twelfth session (s12-route): with the gut-wall exposure of swallowed drugs naloxegol 25 mg "
-    "acts on the wall it crosses, drug arm 44.8 → 51.0% (band 35–50%; 46.4% with naloxegol's own wall term removed); "
-    "thirteenth session, segregated-flow enterocyte region (f_Q 0.1, gut_mor_imax 0.67): 50.6%")),
-    "gut.diversity"])
+@pytest.mark.parametrize("tid", ["gut.oic.cncp", "gut.naloxegol.kodiac", "gut.diversity"])
 def test_targets_reproduced(tid):
     value, ok, detail = REGISTRY[tid].run()
     assert ok, (tid, value, detail)
@@ -165,9 +161,6 @@ def test_methylnaltrexone_sc_exposure_is_the_label_one(gm):
     assert 180 - 37 <= np.trapezoid(c, times) <= 180 + 37
 
 
-@pytest.mark.xfail(strict=True, reason="twelfth session (s12-route): oral morphine's enteric site now sees the gut "
-                   "wall during absorption (~250 ng/mL on 60 mg ER bid against K 37.8), so SC methylnaltrexone removes "
-                   "0.28 of the enteric agonism 1 h after a dose (> 0.35 asserted; naldemedine 0.56, naloxegol 0.87)")
 def test_pamora_enteric_block_at_clinical_exposure(gm):
     """At the verified clinical exposures and affinities (gut5) and morphine's and M6G's functional
     enteric potency (gutonset: guinea-pig myenteric IC50 86 nM, Johnson et al. 1987, instead of the
@@ -305,9 +298,6 @@ def test_the_small_bowel_becomes_tolerant_on_methadone_while_the_colon_stays_slo
     assert sbm[1] < 0.6 * 7.0
 
 
-@pytest.mark.xfail(strict=True, reason="twelfth session (s12-route): oral methadone's gut-wall exposure (~570 vs "
-                   "338 ng/mL plasma, week 4 of 80 mg) leaves SC methylnaltrexone 25 mg −6% of the OCTT (161 → 152 min; "
-                   "< −10% asserted, Yuan 2000 −59%)")
 def test_a_pamora_shortens_the_octt_on_methadone(gm):
     """Methylnaltrexone on methadone maintenance shortens the OCTT within the next hours and the effect
     is gone a day later (Yuan et al., JAMA 2000;283:367: 132 → 55 min, −59%, IV up to 0.365 mg/kg — the

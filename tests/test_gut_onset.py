@@ -69,8 +69,6 @@ def test_pamora_releases_a_loaded_rectum_within_hours(gm):
     assert drug[h4] - plac[h4] > 0.6 * (drug[HORIZONS.index(24.0)] - plac[HORIZONS.index(24.0)])
 
 
-@pytest.mark.xfail(strict=True, reason="twelfth session (s12-route): with oral morphine's gut-wall exposure SC "
-                   "methylnaltrexone displaces less, P(first SBM ≤ 4 h) 0.16 (> 0.3 asserted; Thomas 2008: 48% vs 15%)")
 def test_methylnaltrexone_releases_on_oral_morphine(gm):
     """SC methylnaltrexone (tmax 0.5 h, competitive) on oral morphine: laxation within 4 h in about half
     of the patients against ~15% on placebo (Thomas et al., NEJM 2008;358:2332: 48 vs 15%), as fast as

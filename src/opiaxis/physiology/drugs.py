@@ -18,8 +18,6 @@ import yaml
 from ..errors import OpiaxisInputError
 from ..model.units import ureg
 
-# swallowed routes: absorbed across the intestinal wall into the portal blood (pk's gut-wall exposure)
-ENTERAL_ROUTES = ("oral", "oral_er")
 ROUTES = ("iv", "im", "sc", "oral", "oral_er", "sl", "intranasal", "smoked", "transdermal", "xr_im")
 SITES = ("mu", "kappa", "delta", "nop")
 
@@ -45,12 +43,6 @@ class Route:
     @property
     def absorbed(self) -> bool:
         return self.ka is not None
-
-    @property
-    def enteral(self) -> bool:
-        """Swallowed (``oral``, ``oral_er``): absorbed across the intestinal wall into the portal blood,
-        so the gut wall sees the absorbing flux before the circulation does (pk's ``<drug>_gut_wall``)."""
-        return self.absorbed and self.name in ENTERAL_ROUTES
 
 
 @dataclass
@@ -105,11 +97,6 @@ class Drug:
     receptors: dict[str, Binding] = field(default_factory=dict)
     iu_per_mg: Quantity | None = None
     brain_penetration: Quantity = field(default_factory=lambda: DEFAULT_KP_UU)
-
-    @property
-    def enteral_routes(self) -> dict[str, Route]:
-        """The routes swallowed and absorbed through the gut wall (``Route.enteral``)."""
-        return {n: r for n, r in self.routes.items() if r.enteral}
 
     def central_dissociation_constant(self, site: str) -> float:
         """Dissociation constant against the effect-site (plasma-equivalent) concentration: the site's

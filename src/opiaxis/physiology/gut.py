@@ -315,12 +315,11 @@ def _motility_and_content(m: Module, A, osm, stim):
     """Colonic propulsion (enteric μ agonism, counter-adaptation, laxatives) and the colonic content it moves."""
     P = m.parameter
     # ---- motility and transit --------------------------------------------------------------
-    imax = P("gut_mor_imax", 0.67, "dimensionless",
+    imax = P("gut_mor_imax", 0.79, "dimensionless",
              "calibrated: maximal fractional (acute) slowing of colonic propulsion by full enteric μ agonism "
              "(k_tr = k_tr0·(1 − Imax·A), model-anchors §5.3), before the enteric counter-adaptation offsets "
              "part of it — fitted to the OIC prevalence targets (gut.oic.cncp, gut.oic.cancer) with morphine's and "
-             "M6G's functional enteric potency (drug library enteric_affinity) and the gut-wall exposure of "
-             "swallowed opioids (pk <drug>_gut_wall); opioids slow "
+             "M6G's functional enteric potency (drug library enteric_affinity); opioids slow "
              "colonic transit 2–3 fold (Kurz & Sessler, Drugs 2003;63:649). "
              "Fitted by opiaxis calibrate gut.mor_imax (history: data/calibration.yaml)",
              variability=Variability("logitnormal", 0.8), lower=0.0, upper=0.999,
@@ -395,7 +394,7 @@ def _small_bowel(m: Module, A, imax) -> None:
               "(Jorge et al., Eur J Surg 1994;160:409: 60 ± 27 min in women, 89 ± 24 in men)",
               variability=lognormal(0.25),
               description="oro-caecal transit time without opioids (lactulose breath test)")
-    k_si = P("small_bowel_mor_half_agonism", 0.694, "dimensionless",
+    k_si = P("small_bowel_mor_half_agonism", 1.12, "dimensionless",
              "calibrated (small-bowel brake): the enteric μ agonism, in units of the patient's colonic odds "
              "Imax/(1 − Imax), that halves small-bowel propulsion, inhibition = odds·A/(odds·A + K). The patient's "
              "enteric μ sensitivity (gut_mor_imax's between-patient deviate) carries over through the odds — "

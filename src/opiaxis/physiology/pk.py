@@ -11,29 +11,8 @@ enter the brain — an
 effect-site concentration with first-order equilibration ke0 (Sheiner et al., Clin Pharmacol
 Ther 1979;25:358). Parameter values and their sources are in the drug library.
 
-Gut-wall exposure of swallowed drugs (twelfth session, 2026-11-30). A swallowed drug reaches the
-enteric μ receptors from the absorbing side, before the liver: oral naloxone (systemic F ~2%, Smith et
-al., Int J Clin Pharmacol Ther 2012) relieves opioid-induced constipation without reversing analgesia
-(Meissner et al., Pain 2000;84:105: 3–12 mg tid, laxation days 2.1 → 3.5 per 6 days, pain unchanged;
-Culpepper-Morgan et al., Clin Pharmacol Ther 1992;52:90; at higher doses it reaches the brain: Liu &
-Wittbrodt, J Pain Symptom Manage 2002;23:48), the basis of prolonged-release oxycodone/naloxone, and
-loperamide acts on the gut alone. A transdermal or parenteral drug reaches the gut wall only from the
-circulation. Mass balance over the intestinal wall, perfused by the mesenteric blood flow Q and
-taken as well stirred (the "traditional" intestinal model of Pang's comparison, Drug Metab Dispos
-2012;40:1869, in which the whole intestinal flow perfuses the whole wall; assumed, it averages the
-absorbing segment with the rest of the wall)::
-
-    C_wall = C_plasma + J_wall/Q ;  J_wall = ka·depot (depot holding the whole dose: first-pass routes
-             and those with an apparent F of 1), ka·depot/F (depot holding the systemic fraction F)
-
-J_wall is the parent crossing the wall: the swallowed dose is taken as completely absorbed and F as
-lost to first pass after the wall (high-permeability drugs; naloxone: Fishman et al., J Pharm Sci
-1973;62:1416), so ∫ J_wall dt is the whole dose. Gut-wall metabolism is not subtracted (an upper bound
-for morphine, glucuronidated partly in the enterocytes). ``<drug>_gut_wall`` exists for drugs with a
-swallowed route (``Route.enteral``); the receptors module's enteric site reads it in place of plasma.
-
-Interface variables: ``<drug>_plasma`` (ng/mL), ``<drug>_effect`` (ng/mL, brain-penetrant
-drugs only) and ``<drug>_gut_wall`` (ng/mL, swallowed drugs only), consumed by the receptor module.
+Interface variables: ``<drug>_plasma`` (ng/mL) and ``<drug>_effect`` (ng/mL, brain-penetrant
+drugs only), consumed by the receptor module.
 """
 
 from __future__ import annotations
@@ -52,47 +31,12 @@ def _par(m: Module, name: str, q: Quantity, description: str = "", *, vary: bool
     return m.parameter(name, q.value, q.unit, q.source, variability=var, description=description, **kw)
 
 
-def _wall_flux(name: str, rname: str, r, depot_flux: sp.Expr) -> sp.Expr:
-    """The parent drug (mg/h) crossing the intestinal wall while a swallowed dose is absorbed. Complete
-    absorption of the swallowed dose is assumed (the opioids and their antagonists are high-permeability
-    compounds whose oral F is limited by first-pass metabolism, not by absorption), so everything the route
-    does not deliver to the circulation was lost after crossing the wall: a depot holding the whole dose
-    (``first_pass`` routes) passes its whole flux, one that holds only the bioavailable fraction F (the
-    engine scales the dose) passes flux/F. A dose-dependent F (``dose_exponent``) is not supported here."""
-    if r.first_pass or r.bioavailability is None:
-        return depot_flux
-    if r.dose_exponent is not None:
-        raise ValueError(f"{name}.{rname}: an enteral route with a dose-dependent bioavailability has no gut-wall flux")
-    return depot_flux / sp.Symbol(f"{name}_{rname}_F", real=True)
-
-
 def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) -> Module:
     drugs = drugs or load_drugs()
     names = names or list(drugs)
     m = Module("pk", __doc__)
     conv = m.parameter("conc_per_amount_per_volume", 1000.0, "ng/mL/(mg/L)",
                        "unit identity: 1 mg/L = 1000 ng/mL", description="unit conversion")
-    q_mes = None
-    if any(r.enteral for n in names for r in drugs[n].routes.values()):
-        q_mes = m.parameter("mesenteric_blood_flow", 22.7, "L/h",
-                            "superior mesenteric artery flow at rest, fasting, 6.3 ± 2.6 mL/s by duplex ultrasound in 20 "
-                            "healthy adults (rising to 20.3 mL/s 45 min after a 1000 kcal meal): 'Measurement of mesenteric "
-                            "blood flow by duplex scanning' (abstract read via discovery.researcher.life; authors, journal and "
-                            "year not read). The fasting value (the smaller flow, the "
-                            "larger gut-wall excess; a meal would cut it ~3-fold) for the whole intestinal wall (the "
-                            "inferior mesenteric territory of the distal colon not added: assumed small)",
-                            description="blood flow draining the absorbing intestinal wall into the portal vein")
-        f_q = m.parameter("enterocyte_flow_fraction", 0.1, "dimensionless",
-                          "segregated-flow intestinal model (SFM; thirteenth session, measured variant): only a fraction "
-                          "f_Q of the intestinal blood flow perfuses the enterocyte region that receives the absorbed "
-                          "drug, the rest perfusing the serosal region (submucosa, muscularis, serosa) with arterial "
-                          "blood. f_Q = 0.1 as assigned by Cong, Doherty & Pang (Drug Metab Dispos 2000;28:224, table 1: "
-                          "Q_en = 0.1·Q_I); 0.05–0.3 stipulated and 0.024–0.2 found under varying conditions (Pang & "
-                          "Chow, Drug Metab Dispos 2012;40:1869, abstract); < 20% (Pang, Pharmaceutics 2020;12:312). "
-                          "f_Q = 1 is the well-stirred ('traditional') wall of the twelfth session",
-                          lower=0.0, upper=1.0,
-                          description="share of the intestinal blood flow perfusing the absorbing enterocyte region")
-        q_mes = q_mes * f_q
     central: dict[str, tuple[sp.Symbol, sp.Symbol, sp.Symbol]] = {}
     first_pass_flux: list[tuple[str, sp.Expr, str]] = []  # (metabolite, flux of parent mg/h, parent)
     for name in names:
@@ -106,7 +50,6 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
         central[name] = (a1, v1, cl)
         cp = m.assign(f"{name}_plasma", conv * a1 / v1, "ng/mL", f"{name} plasma concentration", interface=True)
         flux = -cl / v1 * a1
-        wall_flux: list[sp.Expr] = []  # mg/h of parent crossing the intestinal wall (enteral routes)
         for k, (vq, qq) in enumerate(d.peripherals, start=1):
             ap = m.state(f"{name}_periph{k}", "mg", 0.0, f"{name} amount in peripheral compartment {k}")
             vp = _par(m, f"{name}_V{k + 1}", vq, f"{name} peripheral volume {k}")
@@ -122,8 +65,6 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
             ka = _par(m, f"{name}_{rname}_ka", r.ka, f"{name} {rname} absorption rate")
             m.ode(dep, -ka * dep)
             kw = {}
-            if r.enteral:
-                wall_flux.append(_wall_flux(name, rname, r, ka * dep))
             if r.first_pass:
                 F = _par(m, f"{name}_{rname}_F", r.bioavailability, f"{name} {rname} bioavailability (parent)",
                          lower=0.0, upper=1.0)
@@ -149,10 +90,6 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
                 kw["reference_dose"] = f"{name}_{rname}_F_reference_dose"
             m.dose_target(target, dep, description=f"{name} {rname} depot", **kw)
         central[name] = (a1, v1, cl, flux)
-        if wall_flux:
-            m.assign(f"{name}_gut_wall", cp + conv * sp.Add(*wall_flux) / q_mes, "ng/mL",
-                     f"{name} concentration in the absorbing enterocyte region (plasma + the absorbing flux over "
-                     "the enterocyte-region blood flow f_Q·Q)", interface=True)
         if d.brain_entry and d.ke0 is not None:
             ce = m.state(f"{name}_effect", "ng/mL", 0.0, f"{name} effect-site (biophase) concentration")
             ke0 = _par(m, f"{name}_ke0", d.ke0, f"{name} effect-site equilibration rate")

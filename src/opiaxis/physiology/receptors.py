@@ -19,10 +19,8 @@ All ligands compete for the same receptor pool (fractional occupancies add to at
   between morphine 1 and 3 mg/kg, naloxegol's did).
 
 Central sites see the effect-site (biophase) concentration, so peripherally restricted drugs
-(PAMORAs) never reach them; the enteric μ site sees plasma concentration — for a drug that can
-be swallowed the intestinal-wall concentration (pk ``<drug>_gut_wall``: plasma plus the absorbing flux
-over the mesenteric blood flow, equal to plasma when the drug is not being absorbed from the gut) —
-and binds every μ ligand at equilibrium. Each site has its own dissociation constant: the library gives the
+(PAMORAs) never reach them; the enteric μ site sees plasma concentration and binds every μ
+ligand at equilibrium. Each site has its own dissociation constant: the library gives the
 receptor's constant (in vitro Ki over the plasma unbound fraction, or a kinetic kon/koff set),
 which the enteric site uses as it is, and the drug's unbound brain-to-plasma ratio Kp,uu
 (``brain_penetration``: below 1 for P-gp substrates such as morphine and 6β-naltrexol; 1 where
@@ -226,12 +224,10 @@ def build(drugs: dict[str, Drug] | None = None, names: list[str] | None = None) 
     conc_inputs: dict[str, sp.Symbol] = {}
 
     def conc(drug: str, central: bool) -> sp.Symbol:
-        # the enteric site of a drug that can be swallowed sees the intestinal wall (plasma + the absorbing flux)
-        where = "effect" if central else ("gut_wall" if drugs[drug].enteral_routes else "plasma")
-        key = f"{drug}_{where}"
+        key = f"{drug}_effect" if central else f"{drug}_plasma"
         if key not in conc_inputs:
             conc_inputs[key] = m.input(key, "ng/mL", 0.0, "pk module (0 when the drug is absent)",
-                                       f"{drug} {where.replace('_', '-')} concentration")
+                                       f"{drug} {'effect-site' if central else 'plasma'} concentration")
         return conc_inputs[key]
 
     taus: dict[str, sp.Symbol] = {}
