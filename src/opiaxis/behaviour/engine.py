@@ -761,8 +761,7 @@ class CohortSim:
             if not np.isfinite(use_t[a, k]):
                 continue
             self.last_use[i] = use_t[a, k]
-            # the remembered tolerance is a habit learnt over uses (tolerance_memory_rate; 1 = the last use's)
-            self.tol_mem[i] += B["tolerance_memory_rate"][i] * (min(max(tol, 0.0), 1.0) - self.tol_mem[i])
+            self.tol_mem[i] = min(max(tol, 0.0), 1.0)
             if self.commitment[i] > 0:   # abstinence violation: the first use ends the commitment
                 self.commitment[i] = 0.0
                 self.violation[i] = B["abstinence_violation_gain"][i]

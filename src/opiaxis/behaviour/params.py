@@ -317,21 +317,6 @@ _P.append(BParam(
     "immediate exit. No between-patient CV (one pooled proportion)"))
 
 
-# --- the remembered tolerance as a habit (thirteenth session; appended last: earlier draws unchanged) --
-_P.append(BParam(
-    "tolerance_memory_rate", 0.2, "dimensionless",
-    "assumed (no published rate; chosen before any target was run with it): the tolerance a user remembers "
-    "(tolerance_insight's memory term) is a habit learnt over uses, not the tolerance of the last use alone: "
-    "after each use it moves a fraction a towards the tolerance of that use, M <- M + a*(T - M) (Rescorla-"
-    "Wagner form, as the use expectancy and the escalation state). a = 0.2 is misuse_escalation_learning's "
-    "assumed habit-learning rate: about ten uses take the memory most of the way (1 - 0.8^10 = 0.89). After "
-    "forced abstinence users return to 'their usual doses' (Binswanger et al., NEJM 2007;356:157), an "
-    "established habit that one reduced dose does not reset (Strang et al., BMJ 2003;326:959: loss of "
-    "tolerance and erroneous judgement of dose). a = 1 is the previous build (the memory is the last use's "
-    "tolerance). In steady use M follows T; it departs from T only when tolerance changes faster than uses "
-    "come (abstinence, leaving or entering agonist treatment)"))
-
-
 #: the declarations by name (what this file says; a simulation reads its model's values)
 PARAMS: dict[str, BParam] = {p.name: p for p in _P}
 
