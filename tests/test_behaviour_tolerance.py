@@ -169,3 +169,23 @@ def test_reentry_into_buprenorphine_after_taper():
             back += dosed
         out[reentry] = back
     assert out[False] == 0 and out[True] > 0, out
+
+
+def test_post_release_reports_merralls_contrasts():
+    """post_release reports, besides the scored weeks 1–2 / 5–12 ratio, Merrall et al. 2010's two other
+    pooled contrasts (weeks 1–2 / 3–12 and weeks 3–4 / 5–12), each the ratio of expected overdose deaths
+    per person-day at risk over its own days after release (checked against the record)."""
+    d0 = 20
+    # a high overdose hazard (typical h0 ×40) and sedatives every day, so that a few patients give expected
+    # overdose deaths in every period
+    r = post_release(n=6, abstinent_days=d0, follow_days=84, seed=5, behaviour={
+        "od_hazard_ref": 20.0, "sedative_couse_prevalence": 1.0, "sedative_day_fraction": 1.0})
+    rec = r["record"]
+    at_risk = np.concatenate([np.ones((6, 1)), rec.surv[:, :-1]], axis=1)
+
+    def rate(a, b):
+        return rec.exp_od_death[:, d0 + a:d0 + b].sum() / at_risk[:, d0 + a:d0 + b].sum()
+    assert r["ratio"] == pytest.approx(rate(0, 14) / rate(28, 84))
+    assert r["ratio_w1_2_vs_3_12"] == pytest.approx(rate(0, 14) / rate(14, 84))
+    assert r["ratio_w3_4_vs_5_12"] == pytest.approx(rate(14, 28) / rate(28, 84))
+    assert r["ratio_w1_2_vs_3_12"] != pytest.approx(r["ratio"])   # different denominators

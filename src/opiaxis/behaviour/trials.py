@@ -319,10 +319,15 @@ def post_release(n: int = 200, abstinent_days: int = 60, follow_days: int = 84, 
         return rec.exp_od_death[:, d0 + a:d0 + b].sum() / den if den > 0 else np.nan
 
     r12, r512 = rate(0, 14), rate(28, 84)
+    # the shape Merrall et al. 2010 pooled besides the scored ratio: weeks 1-2 vs 3-12 (3.1-8.4 by country)
+    # and weeks 3-4 vs 5-12 (1.7, 1.3-2.2: the excess lasts into the fourth week)
+    r34, r312 = rate(14, 28), rate(14, 84)
     ev = sim.event_table()
     uses = ev[ev.event == "use"]
     wk = (uses["day"] - d0) // 7
     return {"n": n, "rate_w1_2": r12, "rate_w5_12": r512, "ratio": r12 / r512 if r512 > 0 else np.inf,
+            "ratio_w1_2_vs_3_12": r12 / r312 if r312 > 0 else np.inf,
+            "ratio_w3_4_vs_5_12": r34 / r512 if r512 > 0 else np.inf,
             "p_od_w1_2": float(uses.loc[wk < 2, "p_overdose"].mean()),
             "p_od_w5_12": float(uses.loc[(wk >= 4) & (wk < 12), "p_overdose"].mean()),
             "uses_w1_2": float((wk < 2).sum() / n), "uses_w5_12": float(((wk >= 4) & (wk < 12)).sum() / n),

@@ -240,7 +240,10 @@ def _cncp(model=None, n: int = 150, seed: int = SEED):
 def _post_release(model=None, n: int = 200, seed: int = SEED):
     from ..behaviour.trials import post_release
     r = post_release(n=n, seed=seed)
-    return ({"rate ratio weeks 1–2 / 5–12": r["ratio"]}, r["ratio"] >= 10,
+    return ({"rate ratio weeks 1–2 / 5–12": r["ratio"],
+             "weeks 1–2 / 3–12 (Merrall 2010: 3.1–8.4 by country; not scored)": r["ratio_w1_2_vs_3_12"],
+             "weeks 3–4 / 5–12 (Merrall 2010: 1.7, 1.3–2.2; not scored)": r["ratio_w3_4_vs_5_12"]},
+            r["ratio"] >= 10,
             f"n={r['n']} dependent heroin users, 60 days of forced abstinence, released without treatment; "
             f"expected overdose deaths per 1000 person-days {1000 * r['rate_w1_2']:.3f} (weeks 1–2) vs "
             f"{1000 * r['rate_w5_12']:.3f} (weeks 5–12); uses per person {r['uses_w1_2']:.1f} vs "
