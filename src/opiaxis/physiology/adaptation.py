@@ -62,6 +62,15 @@ Equations (time in hours; every quantity dimensionless unless stated)
      dose–response in tone units was found). It acts on the expressed score, not on the signalling
      rebound W: the HPA axis and craving read W (oxytocin reaches them by their own couplings).
      The drug-free baseline cannot move (W = 0 there).
+   * ``unopposed_counteradaptation`` = smooth positive part of (R − M), divided by ``wd_rebound_severe``
+     (added 2026-11-30, thirteenth session): the same rebound measured from the level the signalling
+     tone has adapted to (M, the moderator; R = M at any steady exposure) instead of from the drug-free
+     baseline 1. R − M is the feedback's own error signal (dM/dt = k_tol·(R − M)). It equals
+     ``withdrawal_signal`` in a naive person (M = 1) and exceeds it by at most (1 − M)/r_sev in
+     withdrawal; between the doses of a maintained patient, when agonism falls below its daily mean,
+     R rises above M while staying below 1 (no withdrawal_signal). Read by the pain module's
+     withdrawal hyperalgesia only (pain equation 3); COWS, HPA, craving and the rest keep
+     ``withdrawal_signal``.
    * ``cows_score`` (Clinical Opiate Withdrawal Scale, 0–48; Wesson & Ling, J Psychoactive Drugs
      2003;35:253) = 48 · W_e/(W_e + w_half) · (1 − alpha2_agonist_effect). The mapping is a
      saturating hyperbola chosen so that withdrawal_signal 1 ("severe") reads COWS 30 (inside the
@@ -96,6 +105,11 @@ def compressed_load(A, eps, h, x0):
     (:data:`LOAD_FLOOR`); 0 at zero load, as x^h is."""
     x = A / (1 - A + eps)
     return (x + x0) ** h - x0 ** h
+
+
+def _positive_part(d, delta):
+    """Smooth positive part of d (width ``wd_smoothing``): exactly 0 at d = 0, ≈ d for d ≫ δ."""
+    return (d + sp.sqrt(d ** 2 + delta ** 2)) / 2 * d ** 2 / (d ** 2 + delta ** 2)
 
 
 def build(drugs=None) -> Module:
@@ -188,10 +202,12 @@ def build(drugs=None) -> Module:
 
     m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
                    "fraction of acute μ potency lost to counter-adaptation (0 naïve)", interface=True)
-    d = R - 1
-    pos = (d + sp.sqrt(d ** 2 + delta ** 2)) / 2 * d ** 2 / (d ** 2 + delta ** 2)
-    W = m.assign("withdrawal_signal", pos / r_sev, "dimensionless",
+    W = m.assign("withdrawal_signal", _positive_part(R - 1, delta) / r_sev, "dimensionless",
                  "withdrawal: rebound of the signalling tone above baseline, ~1 severe", interface=True)
+    m.assign("unopposed_counteradaptation", _positive_part(R - M, delta) / r_sev, "dimensionless",
+             "excess of the signalling tone over its adapted level M (the feedback's own error R − M), in "
+             "units of the severe rebound: > 0 whenever agonism is below the level the counter-adaptation has "
+             "adapted to (between doses, in withdrawal), 0 naive (equation 3)", interface=True)
     We = m.assign("withdrawal_expressed", W * (1 + g_glia * G) * ot ** (-e_ot), "dimensionless",
                   "withdrawal signal amplified by glial activation and damped by central oxytocin")
     m.assign("cows_score", cows_max * We / (We + w_half) * (1 - a2), "dimensionless",

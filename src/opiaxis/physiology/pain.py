@@ -50,13 +50,31 @@ Equations (time in hours)
    once: each input takes a fraction of the capacity still left (occlusion, assumed),
    C = 1 − (1 − H)·(1 − w_z·Z)·(1 − w_g·G), 0 ≤ C ≤ 1 (w_z = ``spinal_sensitization_gain``,
    w_g = ``glial_pain_gain``, each ≤ 1), and
-   G_s = (1 + s_periph)·(1 + a_oih·C + a_wd·withdrawal_signal): peripheral sensitisation multiplies,
+   G_s = (1 + s_periph)·(1 + a_oih·C + a_wd·U): peripheral sensitisation multiplies,
    central sensitisation and withdrawal hyperalgesia add (seed 004: Su et al., J Pain Res 2022;
-   withdrawal hyperalgesia: Compton et al., Drug Alcohol Depend 2003;70:S27 — recalled,
-   UNCONFIRMED). For one input alone this is the earlier additive gain; with OIH established,
-   the resolution of heroin-era neuro-immune sensitisation on buprenorphine (no TLR4 agonism at
-   clinical concentrations) frees only the (1 − H) share that OIH had not already taken, so it no
-   longer cancels the OIH that keeps growing on the maintained agonist (issue 14, pain.oih).
+   withdrawal hyperalgesia: Compton, Athanasos & Elashoff, J Pain 2003;4:511, cold-pressor tolerance
+   ~70% of baseline in precipitated withdrawal; abstract read). For one input alone this is the
+   earlier additive gain; with OIH established, the resolution of heroin-era neuro-immune
+   sensitisation on buprenorphine (no TLR4 agonism at clinical concentrations) frees only the
+   (1 − H) share that OIH had not already taken, so it no longer cancels the OIH that keeps growing
+   on the maintained agonist (issue 14, pain.oih).
+   *Withdrawal hyperalgesia from the adapted level (added 2026-11-30, thirteenth session).* U is the
+   adaptation module's ``unopposed_counteradaptation``, (R − M)⁺/r_sev: the rebound of the
+   μ-inhibitable tone R over the level M it has adapted to, not over the drug-free baseline
+   (``withdrawal_signal``, (R − 1)⁺/r_sev, which U equals while M = 1). Hyperalgesia is the
+   pronociceptive counter-adaptation unmasked whenever agonism falls below the level it has adapted
+   to (opponent process; opioid-activated NMDA pronociceptive systems that mask analgesia and are
+   revealed as the opioid wanes: Célèrier et al., Brain Res 1999;847:18 and J Neurosci
+   2001;21:4074, titles read). A maintained patient is then more hyperalgesic at trough than at
+   peak without overt withdrawal, as observed: pain threshold follows plasma methadone within the
+   dosing interval (Dyer et al., Clin Pharmacol Ther 1999;65:685, slope factor N 2.8), cold-pressor
+   tolerance rises 23% from trough (Athanasos et al., Pain 2006;120:267), trough hyperalgesia grows on
+   stabilisation (Compton et al., J Pain 2012;13:401) and delaying the dose 4 h lowers cold-pressor
+   threshold (VA Connecticut, Br J Clin Pharmacol 2024;90:2977; abstracts read). No new constant: a_wd
+   and r_sev are the existing ones. Methadone 60 mg/day at 26 weeks: U 0.053 at 24 h, ≤ 0.001 from 1 to
+   13 h after the dose (withdrawal_signal < 0.0003 throughout), pain sensitivity 1.994 at trough vs
+   1.941 at 3 h.
+
 4. **Read-outs.** Clinical pain: q = D·G_s·(1 − relief), pain NRS = 10·q/(1 + q), with D the
    ``nociceptive_drive`` of the pain condition (0 none). Cold-pressor tolerance: the raw latency
    T_raw = T_ctrl/(G_s·(1 − relief_cp)) is capped smoothly at the test ceiling T_cap = 180 s,
@@ -89,7 +107,8 @@ def build(drugs=None) -> Module:
     A = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module")
     T = m.input("tolerance_level", "dimensionless", 0.0,
                 "adaptation module (0: no tolerance when absent)")
-    W = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
+    W = m.input("unopposed_counteradaptation", "dimensionless", 0.0,
+                "adaptation module (0 when absent): rebound of the μ-inhibitable tone over its adapted level")
     G = m.input("glial_activation", "dimensionless", 0.0, "glia module (0 at rest when absent)")
     Z = m.input("spinal_sensitization", "dimensionless", 0.0, "glia module (0 when absent)")
 
@@ -128,8 +147,12 @@ def build(drugs=None) -> Module:
                         "half as long as controls (Compton et al. 2000, 2001; Doverty et al., Pain 2001;90:91)",
                         variability=lognormal(0.5), description="gain of central sensitisation on pain sensitivity")
     a_wd = m.parameter("withdrawal_hyperalgesia_gain", 1.0, "dimensionless",
-                       "assumed: severe withdrawal doubles pain sensitivity (hyperalgesia is part of "
-                       "withdrawal; Compton 2003, recalled)", description="gain of withdrawal on pain sensitivity")
+                       "assumed: a severe rebound (unopposed counter-adaptation 1) doubles pain sensitivity. "
+                       "Hyperalgesia is part of withdrawal: naloxone-precipitated withdrawal after a single opioid "
+                       "dose lowered cold-pressor threshold and tolerance to ~70% of baseline in healthy men (Compton, "
+                       "Athanasos & Elashoff, J Pain 2003;4:511; abstract read; n = 4) — the size, not the rebound "
+                       "that produced it, so the gain stays assumed",
+                       description="gain of withdrawal (unopposed counter-adaptation) on pain sensitivity")
     a_sp = m.parameter("spinal_sensitization_gain", 1.0, "dimensionless",
                        "assumed: maximal spinal/DRG neuro-immune sensitisation takes the whole shared dorsal-horn "
                        "pathway (microglial BDNF → KCC2, Coull et al. 2005; Ferrini et al. 2013)",
