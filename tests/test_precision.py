@@ -508,7 +508,10 @@ def test_a_candidate_draw_whose_solver_fails_is_rerun_at_a_tighter_tolerance(fit
 
 def test_unfitted_decision_draws_are_drawn_by_parameter_name(fitted):
     """Each unfitted parameter's deviate in a decision draw is a function of (seed, row, name) alone, so
-    a parameter added to the model does not re-draw the others (it did when they were one matrix)."""
+    a parameter added to the model does not re-draw the others (it did when they were one matrix). Since
+    the thirteenth session the draws come in antithetic pairs (``fit.ANTITHETIC_DRAWS``): each odd row is the
+    mirror of the named deviate of the row before it, still a function of (seed, row, name) alone."""
+    from opiaxis.calibrate.fit import ANTITHETIC_DRAWS, _antithetic
     from opiaxis.streams import Purpose, Streams
     prob = fitted.problem
     P = fitted.draw_parameters(4, seed=3, condition_unfitted=False)
@@ -518,6 +521,7 @@ def test_unfitted_decision_draws_are_drawn_by_parameter_name(fitted):
                 or prob.base[idx] == 0):   # a lognormal parameter at 0 (no pain condition) stays 0
             continue
         z = Streams(3).named_normals([f"unfitted prior:{i}" for i in range(4)], Purpose.FIT, [p.name])[:, 0]
+        z = _antithetic(z) if ANTITHETIC_DRAWS else z
         if not np.allclose(p.variability.z_of(prob.base[idx], P[:, idx]), z, rtol=1e-6, atol=1e-9):
             bad.append((p.name, prob.base[idx], P[:, idx]))
         checked += 1

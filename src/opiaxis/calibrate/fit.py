@@ -1241,16 +1241,22 @@ class FitResult:
         return self.z + E
 
     def draw_parameters(self, n: int, seed: int = 0, *, prior_for_unfitted: bool = True,
-                        condition_unfitted: bool = True, consistent: bool = False, end_states: bool = False):
+                        condition_unfitted: bool = True, consistent: bool = False, end_states: bool = False,
+                        antithetic: bool | None = None):
         """(n, n_params): fitted parameters from the posterior; the other parameters with
         variability from their population distribution (or at the median), those the screen
         found informed by the data conditioned on it (``condition_unfitted``; :class:`UnfittedPosterior`).
         ``consistent``: only draws that the data do not contradict (:meth:`consistent_rows`), from
         ``CONSISTENCY_PROPOSALS`` × n proposals (the decision draws of ``recommend``).
         ``end_states``: return ``(P, X_end)``, X_end (n, n_states) the rows' states at the last
-        measurement time from the data check's simulation (``None`` without the check)."""
+        measurement time from the data check's simulation (``None`` without the check).
+        ``antithetic``: rows in mirrored pairs (:func:`_antithetic`), so that a mean over the draws of
+        anything linear in the deviates is exact (default :data:`ANTITHETIC_DRAWS`)."""
+        antithetic = ANTITHETIC_DRAWS if antithetic is None else antithetic
         m = n * CONSISTENCY_PROPOSALS if consistent and prior_for_unfitted else n
         Zf = self.draw_z(m, seed)
+        if antithetic and self.samples is None:  # Laplace / Student-t draws: mirrored about the MAP
+            Zf = self.z + _antithetic(Zf - self.z)
         Zall = None
         if prior_for_unfitted:
             # by parameter name (one draw per (seed, row, name)): a parameter added to the model does not
@@ -1258,6 +1264,8 @@ class FitResult:
             # near-tie rank 1s of the decision study)
             Zall = Streams(seed).named_normals([f"unfitted prior:{i}" for i in range(m)], Purpose.FIT,
                                                [p.name for _, p in self.problem.var_idx])
+            if antithetic:
+                Zall = _antithetic(Zall)
             if self.unfitted is not None and condition_unfitted:
                 self.unfitted.condition(Zall, Zf - self.z, [p.name for _, p in self.problem.var_idx])
         P = self.problem.params(Zf, Zall)
@@ -1380,6 +1388,22 @@ class FitResult:
 # Proposals per decision draw for FitResult.draw_parameters(consistent=True): draws that the data
 # contradict are replaced by the next proposals (assumed: 3 leaves room for one in two rejected).
 CONSISTENCY_PROPOSALS = 3
+# Decision draws in antithetic pairs (FitResult.draw_parameters): each odd row mirrors the row before it
+# about the posterior centre, in every deviate (the fitted ones about the MAP, the unfitted ones' prior
+# deviates about 0, which the conditioning maps affinely onto mirror images about the conditional mean).
+# A mean over the draws of any loss is then exact for the part of it linear in the parameters, and only
+# the even part is left to Monte-Carlo error (Hammersley & Morton, Proc Camb Phil Soc 1956;52:449;
+# Owen, "Monte Carlo theory, methods and examples" 2013, ch. 8.2). Measured on the decision study's
+# low_bup_exposure-1: docs/precision-recovery.md, "Issue 15, thirteenth session".
+ANTITHETIC_DRAWS = True
+
+
+def _antithetic(E: np.ndarray) -> np.ndarray:
+    """Deviates from their centre (rows) with every odd row replaced by the negative of the row before it."""
+    E = np.array(E, dtype=float, copy=True)
+    k = len(E) // 2
+    E[1:2 * k:2] = -E[0:2 * k:2]
+    return E
 
 
 @dataclass(frozen=True, kw_only=True)
