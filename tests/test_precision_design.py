@@ -96,7 +96,6 @@ def test_informative_design_weighs_methadone_against_buprenorphine_as_the_truth_
     assert 0.5 < diff["draws"] / diff["truth"] < 2.0, diff
 
 
-@pytest.mark.xfail(strict=True, reason="twelfth session's mood change: typical-1's true best is now buprenorphine 32 mg + SSRI + PEG, ahead of + PEG + naloxegol by 0.016 loss units (a tie inside the MID); rank 1 is + PEG + naloxegol, regret 0.016")
 def test_informative_design_ranks_the_true_best_combination_first(typical_informative):
     """A strict xfail in the sixth pass (rank 1 methadone + PEG + naloxegol; the SSRI's gain depends on
     how close a euthymic patient's mood is to its tipping point, which four MADRS scores cannot tell:
@@ -105,7 +104,10 @@ def test_informative_design_ranks_the_true_best_combination_first(typical_inform
     change can move it back (docs/precision-recovery.md, 'Issue 15, sixth pass'). A strict xfail for part
     of the tenth session (typical-1 ranked methadone first with Poisson weekly counts); a hit again since
     the counts are negative binomial (the diary's week-to-week frailty) and the unfitted decision draws
-    are drawn by parameter name."""
+    are drawn by parameter name. A strict xfail in the twelfth session (its mood change made + SSRI + PEG
+    typical-1's true best by 0.016, a tie, with the SSRI's effect size set on the old mood dynamics); a hit
+    again since the thirteenth session re-anchored the SSRI to the trials' drug–placebo difference
+    (antidepressant_effect 0.12 → 0.045, opiaxis calibrate mood.antidepressant)."""
     r = typical_informative
     assert r["hit"], (r["recommended"], r["true_best"], r["regret"])
 
