@@ -261,3 +261,25 @@ def test_behaviour_trials_take_injected_parameters():
     again = trials.oud_cohort(4, 11)
     assert np.array_equal(again.P, plain.P) and np.array_equal(again.X, plain.X)
     assert PARAMS["xrntx_attendance"].value == 0.79
+
+
+def test_an_intervention_parameter_is_calibrated_as_its_candidates_setting():
+    """antidepressant_effect is 0 (no drug) in the model: the procedure reads and reports the SSRI
+    candidate's setting in data/candidates.yaml, and says to edit it there."""
+    proc = cp.get_procedure("mood.antidepressant")
+    m = default_model()
+    (fp,) = proc.free
+    assert m.parameter("antidepressant_effect").value == 0.0
+    v = cp.current_value(m, fp)
+    assert v == cp.candidate_setting(cp.SSRI_CANDIDATE, "antidepressant_effect") and v > 0
+    fit = cp.Fit(procedure=proc.name, old={fp.name: v}, new={fp.name: 0.05}, objective=0.0,
+                 used=("ssri_placebo_madrs_difference",), simulated={"ssri_placebo_madrs_difference": 3.0},
+                 evaluations=1)
+    assert "data/candidates.yaml" in cp.edit_needed(proc, fit, m)[0]
+    (entry,) = cp.record_entries(proc, fit, "2026-11-30")
+    assert entry["candidate"] == cp.SSRI_CANDIDATE
+    assert "candidate" not in proc.describe()["free"][0] or proc.describe()["free"][0]["candidate"]
+    assert all("candidate" not in f for p in cp.procedures().values() if p.name != proc.name
+               for f in p.describe()["free"])   # other procedures' descriptions (cross-validation keys) unchanged
+    with pytest.raises(OpiaxisInputError):
+        cp.candidate_setting("no such candidate", "antidepressant_effect")

@@ -18,6 +18,9 @@ def entries():
 
 
 def current(m, e):
+    if e.get("candidate"):   # an intervention parameter: its calibrated value is a candidate's setting
+        from opiaxis.calibrate.procedures import candidate_setting
+        return candidate_setting(e["candidate"], e["parameter"])
     p = m.parameter(e["parameter"])   # a behaviour parameter too: they are model parameters (module behaviour)
     if e["what"] == "spread":
         return p.variability.spread if p.variability is not None else 0.0

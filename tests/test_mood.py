@@ -171,6 +171,20 @@ def test_target_bupsam_trial_reproducible_and_in_band():
     assert v["expected difference SE"] < 0.5 and v["paired n"] == v["randomised"]
 
 
+def test_ssri_trial_reproduces_the_drug_placebo_difference_it_was_calibrated_to():
+    """The SSRI candidate's antidepressant_effect (calibrated: opiaxis calibrate mood.antidepressant)
+    gives an 8-week SSRI vs placebo difference inside the MADRS trials' 95% CI on Cipriani 2018's data
+    (Hengartner et al. 2020: 2.99, 2.24–3.74); with no drug effect the paired arms are identical
+    (control: the difference is the drug's, not the design's)."""
+    from opiaxis.calibrate.procedures import SSRI_CANDIDATE, candidate_setting
+    point, low, high = T.SSRI_MADRS_DIFFERENCE
+    v = T.ssri_trial(effect=candidate_setting(SSRI_CANDIDATE, "antidepressant_effect"))
+    assert low <= -v["expected difference"] <= high, v
+    assert v["randomised"] > 250 and v["baseline MADRS"] > 25 and v["change placebo"] < -3, v
+    control = T.ssri_trial(effect=0.0, n=40, weeks=2)
+    assert control["expected difference"] == 0.0 and control["randomised"] > 0
+
+
 def test_per_patient_randomness_reproducible():
     assert T.bupsam_trial(n=40, weeks_leadin=1, weeks=1) == T.bupsam_trial(n=40, weeks_leadin=1, weeks=1)
     a = T.bupsam_trial(n=40, weeks_leadin=1, weeks=1)

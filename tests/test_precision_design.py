@@ -96,7 +96,6 @@ def test_informative_design_weighs_methadone_against_buprenorphine_as_the_truth_
     assert 0.5 < diff["draws"] / diff["truth"] < 2.0, diff
 
 
-@pytest.mark.xfail(strict=True, reason="twelfth session's mood change: typical-1's true best is now buprenorphine 32 mg + SSRI + PEG, ahead of + PEG + naloxegol by 0.016 loss units (a tie inside the MID); rank 1 is + PEG + naloxegol, regret 0.016")
 def test_informative_design_ranks_the_true_best_combination_first(typical_informative):
     """A strict xfail in the sixth pass (rank 1 methadone + PEG + naloxegol; the SSRI's gain depends on
     how close a euthymic patient's mood is to its tipping point, which four MADRS scores cannot tell:
@@ -105,7 +104,10 @@ def test_informative_design_ranks_the_true_best_combination_first(typical_inform
     change can move it back (docs/precision-recovery.md, 'Issue 15, sixth pass'). A strict xfail for part
     of the tenth session (typical-1 ranked methadone first with Poisson weekly counts); a hit again since
     the counts are negative binomial (the diary's week-to-week frailty) and the unfitted decision draws
-    are drawn by parameter name."""
+    are drawn by parameter name. A strict xfail in the twelfth session (its mood change made + SSRI + PEG
+    typical-1's true best by 0.016, a tie, with the SSRI's effect size set on the old mood dynamics); a hit
+    again since the thirteenth session re-anchored the SSRI to the trials' drug–placebo difference
+    (antidepressant_effect 0.12 → 0.045, opiaxis calibrate mood.antidepressant)."""
     r = typical_informative
     assert r["hit"], (r["recommended"], r["true_best"], r["regret"])
 
@@ -124,7 +126,7 @@ def depressed_fit(model):
     return P, fit_patient(read_patients(df, model)["low_bup_F_pain-1"], model)
 
 
-@pytest.mark.xfail(strict=True, reason="twelfth session's mood change: low_bup_F_pain-1 (trait +2.35 SD of the re-fitted SD 0.0375) is euthymic on this model (MADRS 2, 7, 7, 7 at the visits; was 32-35), so the record shows no switch and the screen rightly leaves the trait unfitted; the test needs a patient in an episode whose switch the local screen cannot see")
+@pytest.mark.xfail(strict=True, reason="twelfth session's mood change: low_bup_F_pain-1 (trait +2.35 SD of the re-fitted SD 0.0375) is euthymic on this model (MADRS 2, 7, 7, 7 at the visits; was 32-35), so the record shows no switch and the screen rightly leaves the trait unfitted. Thirteenth session: no decision-study patient can replace it. true_parameters clips the trait at +2.5 SD = 0.094, below the drive that tips an episode (0.096), so no patient without a depression history is in one (the five highest-trait patients, replicates 1-20 of seed 3: MADRS <= 7 at all visits); the hpa_depressed patients are in an episode already at their covariates' population median (local information 0.218, nothing for the nonlinear screen to promote: no hidden switch); low_bup_F_pain-1 with a recorded depression history (MADRS 33-37) has local information 0.367 > 0.3. The test needs a patient the study cannot draw; docs/precision-recovery.md, 'Issue 15, thirteenth session'")
 def test_a_switch_the_local_screen_cannot_see_is_fitted_when_the_data_show_it(model, depressed_fit):
     """The mood module is bistable: at the median trait the patient is euthymic and MADRS hardly
     moves with the trait (local information < 0.3), past the tipping point (+2.35 SD here) MADRS is
@@ -142,7 +144,9 @@ def test_a_switch_the_local_screen_cannot_see_is_fitted_when_the_data_show_it(mo
 
 @pytest.mark.xfail(strict=True, reason="on 200 decision draws the posterior prefers + PEG + naloxegol to + SSRI + PEG "
                    "by ~0.06 loss units (the truth the reverse by 0.155): the record's four MADRS cannot tell how far "
-                   "past its tipping point the patient's mood sits (docs/precision-recovery.md, 'Issue 15, sixth pass')")
+                   "past its tipping point the patient's mood sits (docs/precision-recovery.md, 'Issue 15, sixth pass'). "
+                   "Since the twelfth session the fixture's patient is euthymic (the test above), so its premise is gone; "
+                   "thirteenth session (SSRI 0.045): the draws prefer naloxegol by 0.150 (6.989 vs 7.139 loss units)")
 def test_an_ssri_is_preferred_for_a_patient_in_an_episode(model, depressed_fit):
     """With the trait offset fitted, the posterior prefers buprenorphine 32 mg + SSRI + PEG to
     + PEG + naloxegol, as the truth does (by 0.155 loss units); before the nonlinear screen the

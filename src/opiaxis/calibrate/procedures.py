@@ -54,6 +54,9 @@ class FreeParameter:
     log: bool = False             # search on the log scale
     prior: float | None = None    # the value before any calibration (used when a fold has no data left)
     prior_source: str = ""
+    # an intervention parameter (0 = off in the model) whose calibrated value is this candidate's or
+    # adjunct's setting in data/candidates.yaml; "" for a model constant
+    candidate: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +126,7 @@ class Procedure:
     def describe(self) -> dict:
         """Everything that defines the procedure, as plain data (keys the cross-validation files)."""
         out = {"name": self.name, "optimiser": self.optimiser, "grid": {k: list(v) for k, v in self.grid.items()},
-               "free": [dataclasses.asdict(f) for f in self.free],
+               "free": [{k: v for k, v in dataclasses.asdict(f).items() if k != "candidate" or v} for f in self.free],
                "targets": [dataclasses.asdict(t) for t in self.targets]}
         if self.optimiser == "linear":   # only then do they define the fit (other procedures' keys unchanged)
             out.update(step=self.step, checks=self.checks)
@@ -156,10 +159,23 @@ def behaviour_parameters(model: Model) -> dict:
 def current_value(model: Model, fp: FreeParameter) -> float:
     """The value (or spread) the model uses today for a free parameter (a behaviour parameter's
     too: they are model parameters, with no between-patient spread read as 0)."""
+    if fp.candidate:
+        return candidate_setting(fp.candidate, fp.name)
     p = model.parameter(fp.name)
     if fp.what == "spread":
         return float(p.variability.spread) if p.variability is not None or fp.layer != "behaviour" else 0.0
     return float(p.value)
+
+
+def candidate_setting(candidate: str, name: str) -> float:
+    """The value a candidate or adjunct of data/candidates.yaml sets ``name`` to."""
+    from .recommend import load_options
+    opts = load_options()
+    spec = {**opts.candidates, **opts.adjuncts}.get(candidate)
+    if spec is None or name not in spec.get("parameters", {}):
+        raise OpiaxisInputError(f"no candidate or adjunct {candidate!r} setting {name!r} in data/candidates.yaml",
+                                field="candidate")
+    return float(spec["parameters"][name])
 
 
 def with_parameters(model: Model, values: dict | None = None, spreads: dict | None = None) -> Model:
@@ -473,7 +489,8 @@ def record_entries(proc: Procedure, fit: Fit, date: str) -> list[dict]:
     sim = ", ".join(f"{q} {v:.4g}" for q, v in fit.simulated.items())
     held = "; with " + ", ".join(f"{k} = {v:g}" for k, v in fit.fixed.items()) if fit.fixed else ""
     used = [t for t in proc.targets if t.quantity in fit.used]
-    return [{"parameter": f.name, "what": f.what, "old": float(fit.old[f.name]), "new": rounded(fit.new[f.name]),
+    return [{"parameter": f.name, "what": f.what, **({"candidate": f.candidate} if f.candidate else {}),
+             "old": float(fit.old[f.name]), "new": rounded(fit.new[f.name]),
              "targets": [t.describe() for t in used],
              "objective": f"J = {fit.objective:.4g} (Σ squared residuals in units of the published band); "
                           f"simulated {sim}; {fit.evaluations} evaluations{held}",
@@ -494,7 +511,9 @@ def edit_needed(proc: Procedure, fit: Fit, model: Model) -> list[str]:
     value in the code is read and reviewed, and the record test holds the two together)."""
     lines = []
     for f in proc.free:
-        if f.layer == "behaviour":
+        if f.candidate:
+            where = f"data/candidates.yaml ({f.candidate!r})"
+        elif f.layer == "behaviour":
             where = "src/opiaxis/behaviour/params.py"
         else:
             mod = model.parameter(f.name).module
@@ -507,6 +526,7 @@ def edit_needed(proc: Procedure, fit: Fit, model: Model) -> list[str]:
 # The procedures. Simulations import their targets' own code, so a procedure fits to exactly the
 # cohort, seed and read-out the scorecard scores.
 # ----------------------------------------------------------------------------------------------
+SSRI_CANDIDATE = "SSRI antidepressant (e.g. sertraline 100 mg/day)"
 BUP_DOSES = (2, 16, 32)
 # Greenwald et al., Neuropsychopharmacology 2003;28:2000: steady-state peak plasma BUP 0.5–1, 5–6,
 # 13–14 ng/mL at 2, 16, 32 mg/day SL; point = the range's midpoint; band = the range ±25%, as
@@ -549,6 +569,12 @@ def _ntx_blockade(inp: Inputs, quantities: frozenset) -> dict:
 def _mood_general(inp: Inputs, quantities: frozenset) -> dict:
     from ..validate.targets_mood import prevalence
     return {"mdd_prevalence_general": prevalence(inp.model, n=600, population="general")["prevalence %"]}
+
+
+def _ssri_trial(inp: Inputs, quantities: frozenset) -> dict:
+    from ..validate.targets_mood import ssri_trial
+    v = ssri_trial(inp.model, effect=inp.values["antidepressant_effect"])
+    return {"ssri_placebo_madrs_difference": -v["expected difference"]}
 
 
 def _oic(inp: Inputs, quantities: frozenset) -> dict:
@@ -716,6 +742,25 @@ PROCEDURES: dict[str, Procedure] = {p.name: p for p in (
         grid={"mood_trait_offset": (0.02, 0.03, 0.035, 0.0375, 0.04, 0.0425, 0.045, 0.05)},
         cost="~1 s per grid point (600 drug-free adults, 4 weeks): seconds",
         notes="Monte-Carlo objective (n = 600, seed 20240505 for every grid point: common random numbers)"),
+    Procedure(
+        name="mood.antidepressant",
+        summary="the mood-drive reduction of a conventional antidepressant (the SSRI candidate's "
+                "antidepressant_effect), to its drug–placebo MADRS difference in 8-week trials",
+        free=(FreeParameter(name="antidepressant_effect", lower=0.0, upper=0.3, candidate=SSRI_CANDIDATE, prior=0.12,
+                            prior_source="assumed before the twelfth session's mood change to give a 2–3 MADRS point "
+                                         "drug–placebo difference (Cipriani 2018), not simulated"),),
+        targets=(TargetUse(quantity="ssri_placebo_madrs_difference", target="",
+                           reference="Hengartner et al., PLoS ONE 2020;15:e0229381: the MADRS trials of Cipriani et "
+                                     "al.'s dataset (Lancet 2018;391:1357), drug − placebo 2.99 (95% CI 2.24–3.74) "
+                                     "MADRS points, SMD 0.30",
+                           published=2.99, low=2.24, high=3.74),),
+        simulate=_ssri_trial, optimiser="grid",
+        grid={"antidepressant_effect": (0.03, 0.035, 0.04, 0.045, 0.05, 0.06)},
+        cost="~2 min per grid point (300 screened adults in an episode, 9 weeks, both arms) on a shared core: ~15 min",
+        cross_validated=False,
+        notes="Monte-Carlo objective on paired arms (n = 300, seed 20240505 for every grid point: common random "
+              "numbers); an intervention parameter (0 = none in the model), so the fitted value is the SSRI "
+              "candidate's setting in data/candidates.yaml. One number, one unknown: nothing to leave out"),
     Procedure(
         name="gut.mor_imax",
         summary="maximal enteric μ slowing of colonic propulsion, to OIC prevalences in CNCP and cancer pain",

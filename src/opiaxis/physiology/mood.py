@@ -87,8 +87,10 @@ and Hawley et al., Int J Methods Psychiatr Res 2013 — individual translation i
 
 Interventions: drugs through the receptors module (buprenorphine, buprenorphine-samidorphan,
 aticaprant, opioids); a conventional (monoaminergic) antidepressant as the parameter
-``antidepressant_effect`` (drive reduction at full effect; assumed 0.12 for an SSRI gives a
-drug–placebo difference of ~2–3 MADRS points, Cipriani et al., Lancet 2018;391:1357 SMD ~0.3);
+``antidepressant_effect`` (drive reduction at full effect; 0.045 for an SSRI, calibrated so an
+8-week SSRI vs placebo trial in depressed adults gives the MADRS drug–placebo difference on Cipriani
+et al.'s dataset, Lancet 2018;391:1357: 2.99 points, Hengartner et al., PLoS ONE 2020;15:e0229381 —
+opiaxis calibrate mood.antidepressant; the value lives in data/candidates.yaml);
 trial participation (placebo/expectancy) as ``placebo_response``.
 """
 
@@ -221,8 +223,9 @@ def _treatment_response(m: Module):
     """Antidepressant and placebo response, built up over weeks; returns its state."""
     ad = m.parameter("antidepressant_effect", 0.0, "dimensionless",
                      "intervention parameter: drive reduction of a conventional antidepressant at full effect "
-                     "(0 = none; 0.12 suggested for an SSRI/SNRI, assumed to give a drug–placebo difference of "
-                     "~2–3 MADRS points, Cipriani et al., Lancet 2018;391:1357)")
+                     "(0 = none; an SSRI/SNRI: calibrated 0.045, the SSRI candidate's setting in data/candidates.yaml, "
+                     "to an 8-week drug–placebo difference of 2.99 MADRS points on Cipriani et al.'s dataset, Lancet "
+                     "2018;391:1357 — Hengartner et al., PLoS ONE 2020;15:e0229381; data/calibration.yaml)")
     pla = m.parameter("placebo_response", 0.0, "dimensionless",
                       "intervention parameter: drive reduction from trial participation/expectancy (0 outside "
                       "trials); targets_mood.py draws it per patient")

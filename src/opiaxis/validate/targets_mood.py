@@ -214,8 +214,9 @@ def _rejection(n: int = 40, seed: int = SEED):  # n per group
 
 # ----------------------------------------------------------------------------------------------
 def adjunct_trial(model=None, n: int = 300, seed: int = SEED, weeks_leadin: int = 8, weeks: int = 6,
-                  active: str = "buprenorphine-samidorphan 2/2 mg SL daily", antidepressant: float = 0.06,
-                  placebo_mean: float = 0.15, placebo_sd: float = 0.12, rater_sd: float = 3.0):
+                  active: str | None = "buprenorphine-samidorphan 2/2 mg SL daily", antidepressant: float = 0.06,
+                  placebo_mean: float = 0.15, placebo_sd: float = 0.12, rater_sd: float = 3.0,
+                  active_parameters: dict | None = None, covariates: dict | None = None):
     """Adjunctive ``active`` vs placebo in MDD with inadequate antidepressant response (the design
     of Fava 2016; FORWARD-4/-5, Fava 2020): adults in a current episode (depression history 1,
     latent state 1.1) on a background antidepressant for ``weeks_leadin`` weeks; those still at
@@ -227,11 +228,16 @@ def adjunct_trial(model=None, n: int = 300, seed: int = SEED, weeks_leadin: int 
     simulated under both arms with the same physiology, placebo response and rater noise. Returns
     the MADRS change from randomisation to the end of treatment of every randomised patient under
     each arm (:class:`opiaxis.trials.PairedOutcomes`, arms "placebo" and "active") and their
-    MADRS at randomisation."""
+    MADRS at randomisation.
+
+    The active arm is ``active`` (a regimen, or None) and/or ``active_parameters`` (parameter
+    settings from randomisation on, e.g. a conventional antidepressant's ``antidepressant_effect``:
+    :func:`ssri_trial`); ``covariates`` overrides the cohort's (default: the OUD defaults with a
+    depression history in everyone, the adjunctive trials' cohort)."""
     from ..trials import PairedOutcomes, randomise
     model = model or default_model()
     ids = np.arange(1, n + 1)
-    P, cov = cohort(model, ids, seed, {"depression_history": {"p": 1.0}},
+    P, cov = cohort(model, ids, seed, covariates or {"depression_history": {"p": 1.0}},
                     {"mood_initial": 1.1, "antidepressant_effect": antidepressant})
     t_lead = weeks_leadin * 168.0
     r0 = simulate(model, P, np.array([0.0, t_lead]), None, ids=ids)
@@ -242,10 +248,14 @@ def adjunct_trial(model=None, n: int = 300, seed: int = SEED, weeks_leadin: int 
     P2[:, model.param_index["placebo_response"]] = placebo_mean + placebo_sd * patient_normal(seed, e_ids, 12)
     times = np.array([t_lead, t_lead + weeks * 168.0])
     end_noise = rater_sd * patient_normal(seed, e_ids, 13)
+    P_active = P2.copy()
+    for name, v in (active_parameters or {}).items():
+        P_active[:, model.param_index[name]] = v
+    active_doses = EventTable.from_regimens(model, f"{active} for {weeks * 7} d", start=t_lead).for_ids(
+        e_ids).expanded() if active else None
     change = {}
-    for name, doses in (("placebo", None), ("active", EventTable.from_regimens(
-            model, f"{active} for {weeks * 7} d", start=t_lead).for_ids(e_ids).expanded())):
-        r = simulate(model, P2, times, doses, ids=e_ids, t0=t_lead, x0=x0)
+    for name, P_arm, doses in (("placebo", P2, None), ("active", P_active, active_doses)):
+        r = simulate(model, P_arm, times, doses, ids=e_ids, t0=t_lead, x0=x0)
         change[name] = np.where(r.failed, np.nan, r.get("madrs")[:, -1] + end_noise - madrs0[elig])
     return (PairedOutcomes(ids=e_ids, arm=randomise(e_ids, seed, (1, 1)), names=("placebo", "active"), outcomes=change),
             madrs0[elig])
@@ -257,6 +267,12 @@ def bupsam_trial(model=None, n: int = 300, seed: int = SEED, **design) -> dict:
     as the trial did; the model's expected effect (``expected difference`` with its SE, ``expected
     g``) is the mean within-patient difference over all randomised patients."""
     trial, madrs0 = adjunct_trial(model, n, seed, **design)
+    return trial_summary(trial, madrs0, n)
+
+
+def trial_summary(trial, madrs0: np.ndarray, n: int) -> dict:
+    """A paired-arm mood trial (:func:`adjunct_trial`) summarised: the randomised arms' MADRS change
+    (the trial-sized statistic) and the model's expected effect over all randomised patients."""
     a, p = trial.randomised("active"), trial.randomised("placebo")
     expected = trial.expected("active", "placebo")
     return {"randomised": len(trial.ids), "screened": n, "baseline MADRS": float(madrs0.mean()),
@@ -265,6 +281,32 @@ def bupsam_trial(model=None, n: int = 300, seed: int = SEED, **design) -> dict:
             "n active": len(a), "n placebo": len(p),
             "expected difference": expected.mean, "expected difference SE": expected.se,
             "expected g": -expected.standardised, "paired n": expected.n}
+
+
+# The drug–placebo difference of a conventional antidepressant on the MADRS, on Cipriani et al.'s
+# dataset (Lancet 2018;391:1357; 522 trials): the 28 placebo-controlled trials (n = 11,705) that
+# rated the MADRS give 2.99 (95% CI 2.24–3.74) points, SMD 0.30 (0.22–0.38) (Hengartner et al., PLoS
+# ONE 2020;15:e0229381; the HAM-D-17 trials: 2.07 points, SMD 0.27). The same order follows from
+# Cipriani's SMD ~0.3 and a MADRS change SD of 8–10 (2.4–3.0 points). antidepressant_effect of an
+# SSRI is calibrated to it (opiaxis calibrate mood.antidepressant; data/calibration.yaml).
+SSRI_MADRS_DIFFERENCE = (2.99, 2.24, 3.74)   # point, 95% CI (MADRS points, drug better than placebo)
+
+
+def ssri_trial(model=None, effect: float = 0.12, n: int = 300, seed: int = SEED, weeks: int = 8,
+               **design) -> dict:
+    """A conventional antidepressant (``antidepressant_effect`` = ``effect``) vs placebo for ``weeks``
+    weeks in adults in a major depressive episode, the design of the trials Cipriani 2018 pooled:
+    general-population covariates with a depression history in everyone (latent state 1.1, a current
+    episode), a drug-free screening week, MADRS >= 20 randomised 1:1, a per-patient placebo
+    (trial-participation) response in both arms and per-visit rater noise — :func:`adjunct_trial`
+    with no background antidepressant and the active arm a parameter setting (``design``: its other
+    keyword arguments). Returns :func:`bupsam_trial`'s summary; ``expected difference`` (active −
+    placebo, MADRS change; negative = drug better) is the model's expected effect over all
+    randomised patients, each simulated on both arms."""
+    trial, madrs0 = adjunct_trial(model, n, seed, weeks_leadin=1, weeks=weeks, active=None, antidepressant=0.0,
+                                  active_parameters={"antidepressant_effect": effect},
+                                  covariates={**GENERAL_POPULATION, "depression_history": {"p": 1.0}}, **design)
+    return trial_summary(trial, madrs0, n)
 
 
 @target("mood.bupsam",
