@@ -197,14 +197,15 @@ def build(drugs=None) -> Module:
                      description="regularisation of the stimulus power law at zero load")
     S = m.assign("mor_stimulus", compressed_load(A, eps, h, x0), "dimensionless",
                  "μ stimulus: compressed agonist load (occupancy odds)^h", interface=True)
-    m.ode(R, k_r * (M ** (-p) - (1 + S) * R))
+    Ma = _fast_counteradaptation(m, R, M)
+    m.ode(R, k_r * (Ma ** (-p) - (1 + S) * R))
     m.ode(M, k_tol * (R - M))
 
-    m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
+    m.assign("tolerance_level", 1 - Ma ** (p + 1), "dimensionless",
                    "fraction of acute μ potency lost to counter-adaptation (0 naïve)", interface=True)
     W = m.assign("withdrawal_signal", _positive_part(R - 1, delta) / r_sev, "dimensionless",
                  "withdrawal: rebound of the signalling tone above baseline, ~1 severe", interface=True)
-    m.assign("unopposed_counteradaptation", _positive_part(R - M, delta) / r_sev, "dimensionless",
+    m.assign("unopposed_counteradaptation", _positive_part(R - Ma, delta) / r_sev, "dimensionless",
              "excess of the signalling tone over its adapted level M (the feedback's own error R − M), in "
              "units of the severe rebound: > 0 whenever agonism is below the level the counter-adaptation has "
              "adapted to (between doses, in withdrawal), 0 naive (equation 3)", interface=True)
@@ -213,3 +214,27 @@ def build(drugs=None) -> Module:
     m.assign("cows_score", cows_max * We / (We + w_half) * (1 - a2), "dimensionless",
              "Clinical Opiate Withdrawal Scale, 0–48", interface=True)
     return m
+
+
+def _fast_counteradaptation(m: Module, R, M):
+    """The adapted level M_a of equation 2b: the slow moderator M and a fast moderator M_f, which follows
+    the signalling tone with a half-time of about a day, each carrying a share of the log level."""
+    k_f = m.parameter("adapt_tolerance_fast_rate", round(0.693 / 26.0, 5), "1/h",
+                      "Ekblom, Hammarlund-Udenaes & Paalzow, JPET 1993;266:244: morphine tolerance equilibrated "
+                      "with a half-life of 26 ± 6 h in rats (effect and tolerance compartments); taken as the fast "
+                      "phase of the counter-adaptation (assumed: the slow moderator's rate was calibrated to the "
+                      "withdrawal time courses and is 9-fold slower). Bounded by the human acute-dependence studies: "
+                      "present 45 min after one morphine dose and still 24 h after it (Heishman et al., JPET "
+                      "1989;250:485; Pharmacol Biochem Behav 1990;36:393)",
+                      description="rate k_f of the fast moderator M_f")
+    w_f = m.parameter("adapt_tolerance_fast_share", 0.5, "dimensionless",
+                      "assumed: half of the log adapted level in the fast phase, the split of the analgesic and "
+                      "breathing tolerances' two phases (pain equation 1, respiration equation 4); no human study "
+                      "gives the amplitudes of a fast and a slow counter-adaptation",
+                      lower=0.0, upper=1.0, description="share w_f of the log adapted level in the fast phase")
+    Mf = m.state("mor_counteradaptation_fast", "dimensionless", 1.0,
+                 "fast moderator of the feedback tolerance model (acute dependence), 1 at baseline")
+    m.ode(Mf, k_f * (R - Mf))
+    return m.assign("mor_counteradaptation_level", M ** (1 - w_f) * Mf ** w_f, "dimensionless",
+                    "adapted level M_a = M^(1−w_f)·M_f^(w_f) of the signalling tone (equation 2b), 1 at baseline")
+
