@@ -64,11 +64,11 @@ def test_naive_and_drug_free_read_outs_agree():
 
 
 def test_in_withdrawal_the_adapted_reference_adds_at_most_the_tolerance_share():
-    """After stopping heroin the moderator M is below 1, so (R − M)⁺ ≥ (R − 1)⁺, by at most (1 − M)/r_sev."""
+    """After stopping heroin the adapted level M_a is below 1, so (R − M_a)⁺ ≥ (R − 1)⁺, by at most (1 − M_a)/r_sev."""
     t = np.arange(0.0, 28 * 24.0 + 72.0, 3.0)
     r = typical_patient(["heroin 25 mg IV q6h for 28 d"], t, model=default_model())
     after = t > 28 * 24.0
     u, w = r.get("unopposed_counteradaptation")[0][after], r.get("withdrawal_signal")[0][after]
-    m = r.get("mor_counteradaptation")[0][after]
+    m = r.get("mor_counteradaptation_level")[0][after]   # the adapted level M_a (slow and fast phases)
     assert np.all(u >= w - 1e-6)
     assert np.all(u - w <= (1 - m) / 2.0 + 0.01)        # r_sev = 2 (wd_rebound_severe)
