@@ -51,7 +51,10 @@ def test_peak_vs_trough_rise_exceeds_what_analgesia_alone_gives(mmt, mmt_no_gain
     g = mmt_no_gain["pain_sensitivity"]
     assert abs(g[0] - g[1]) < 1e-3                     # control: without the gain sensitivity does not swing
     assert rise_analgesia_only < 0.045                 # the twelfth session's bound (E_cp 0.4): ~+4%
-    assert rise > rise_analgesia_only + 0.02           # this mechanism adds the trough hyperalgesia
+    # this mechanism adds the trough hyperalgesia. Premise moved by the fast counter-adaptation (adaptation
+    # equation 2b, thirteenth session): the fast phase adapts within the dosing interval and takes back about
+    # a point of the swing (+6.7% → +5.7% against +3.9% from analgesia alone), so the margin is 0.01 (was 0.02)
+    assert rise > rise_analgesia_only + 0.01
 
 
 def test_naive_and_drug_free_read_outs_agree():
