@@ -38,35 +38,6 @@ Equations (time in hours; every quantity dimensionless unless stated)
    1993;266:244 (rat morphine, tolerance t½ 26 ± 6 h); Ouellet & Pollack, J Pharmacokinet
    Biopharm 1995;23:531.
 
-2b. **A fast phase: acute physical dependence (added 2026-11-30, thirteenth session).** With M alone
-   (half-time of days) one dose of morphine left no dependence, yet naloxone precipitates withdrawal and
-   hyperalgesia after a single dose in non-dependent people: from 45 min after morphine 18 mg IM, not at
-   0 or 15 min, its onset paralleling the agonist's (Heishman, Stitzer, Bigelow & Liebson, JPET
-   1989;250:485); still 24 h later, attenuated by an earlier challenge (Pharmacol Biochem Behav
-   1990;36:393); graded with the morphine dose, 1–17 mg (Bickel et al., JPET 1988;244:126); larger after
-   a second dose 24 h later (Azorlosa, Stitzer & Greenwald, Psychopharmacology 1994;114:71); the same
-   after 10 mg IV with naloxone at 2 or 6 h (Compton, Miotto & Elashoff, Pharmacol Biochem Behav
-   2004;77:263), cold-pressor tolerance ~70% of baseline (Compton, Athanasos & Elashoff, J Pain
-   2003;4:511; abstracts read). The tone therefore adapts in a fast phase too:
-
-       M_a = M · M_f^(w_f),      dM_f/dt = k_f · ( min(R/M, 1) − M_f ),      M_f(0) = 1,
-
-   and M_a replaces M in the production term (dR/dt = k_r·(M_a^(−p) − (1+S)·R)) and in
-   unopposed_counteradaptation; the slow moderator keeps following R. ``tolerance_level`` keeps
-   reading M (at any steady exposure M_a = M): a potency shift within hours of the first dose is left
-   out (assumed; with M_a it read 0.60 two hours after the first oral morphine 30 mg, a 2.5-fold acute
-   potency loss that no study read here supports), so the analgesia, OIH, euphoria and behaviour
-   read-outs see the fast phase only through the signalling tone R. The fast
-   moderator answers the tone's fall below the level it has slowly adapted to (R/M < 1, the error the
-   slow loop integrates) within about an hour and returns to 1 at any steady exposure (R = M), so a
-   maintained patient's steady state is exactly the one-moderator model's. It only ever adds production
-   (M_f ≤ 1: the compensatory superactivation that develops while the agonist acts, Sharma, Klee &
-   Nirenberg 1975), and it does not adapt to a rebound: a symmetric fast moderator (following R itself,
-   t½ 26 h) was measured and rejected — it followed the rebound after stopping heroin and pulled the
-   withdrawal peak to 20 h and methadone's onset out of the 30–72 h band (docs/validation.md, thirteenth
-   session). Rate k_f and weight w_f are assumed (parameters' sources); the withdrawal constants calibrated
-   with M alone (k_tol, p, h, r_sev) were not re-fitted.
-
 3. **Read-outs.**
    * ``tolerance_level`` = 1 − M^(p+1): the fraction of the acute potency lost
      (potency fold shift Φ = 1/(1 − tolerance_level) = M^(−(p+1)) = 1 + S̄ at steady state);
@@ -91,13 +62,13 @@ Equations (time in hours; every quantity dimensionless unless stated)
      dose–response in tone units was found). It acts on the expressed score, not on the signalling
      rebound W: the HPA axis and craving read W (oxytocin reaches them by their own couplings).
      The drug-free baseline cannot move (W = 0 there).
-   * ``unopposed_counteradaptation`` = smooth positive part of (R − M_a), divided by ``wd_rebound_severe``
+   * ``unopposed_counteradaptation`` = smooth positive part of (R − M), divided by ``wd_rebound_severe``
      (added 2026-11-30, thirteenth session): the same rebound measured from the level the signalling
-     tone has adapted to (M_a of equation 2b; R = M_a at any steady exposure) instead of from the drug-free
+     tone has adapted to (M, the moderator; R = M at any steady exposure) instead of from the drug-free
      baseline 1. R − M is the feedback's own error signal (dM/dt = k_tol·(R − M)). It equals
-     ``withdrawal_signal`` while M_a = 1 (naive) and exceeds it by at most (1 − M_a)/r_sev in
+     ``withdrawal_signal`` in a naive person (M = 1) and exceeds it by at most (1 − M)/r_sev in
      withdrawal; between the doses of a maintained patient, when agonism falls below its daily mean,
-     R rises above M_a while staying below 1 (no withdrawal_signal). Read by the pain module's
+     R rises above M while staying below 1 (no withdrawal_signal). Read by the pain module's
      withdrawal hyperalgesia only (pain equation 3); COWS, HPA, craving and the rest keep
      ``withdrawal_signal``.
    * ``cows_score`` (Clinical Opiate Withdrawal Scale, 0–48; Wesson & Ling, J Psychoactive Drugs
@@ -226,15 +197,14 @@ def build(drugs=None) -> Module:
                      description="regularisation of the stimulus power law at zero load")
     S = m.assign("mor_stimulus", compressed_load(A, eps, h, x0), "dimensionless",
                  "μ stimulus: compressed agonist load (occupancy odds)^h", interface=True)
-    Ma = _fast_counteradaptation(m, R, M)
-    m.ode(R, k_r * (Ma ** (-p) - (1 + S) * R))
+    m.ode(R, k_r * (M ** (-p) - (1 + S) * R))
     m.ode(M, k_tol * (R - M))
 
     m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
                    "fraction of acute μ potency lost to counter-adaptation (0 naïve)", interface=True)
     W = m.assign("withdrawal_signal", _positive_part(R - 1, delta) / r_sev, "dimensionless",
                  "withdrawal: rebound of the signalling tone above baseline, ~1 severe", interface=True)
-    m.assign("unopposed_counteradaptation", _positive_part(R - Ma, delta) / r_sev, "dimensionless",
+    m.assign("unopposed_counteradaptation", _positive_part(R - M, delta) / r_sev, "dimensionless",
              "excess of the signalling tone over its adapted level M (the feedback's own error R − M), in "
              "units of the severe rebound: > 0 whenever agonism is below the level the counter-adaptation has "
              "adapted to (between doses, in withdrawal), 0 naive (equation 3)", interface=True)
@@ -243,27 +213,3 @@ def build(drugs=None) -> Module:
     m.assign("cows_score", cows_max * We / (We + w_half) * (1 - a2), "dimensionless",
              "Clinical Opiate Withdrawal Scale, 0–48", interface=True)
     return m
-
-
-def _fast_counteradaptation(m: Module, R, M):
-    """The adapted level M_a = M·M_f^(w_f) of equation 2b: the fast moderator M_f follows the signalling
-    tone's fall below the slowly adapted level M (R/M, capped at 1) within hours."""
-    k_f = m.parameter("adapt_fast_rate", round(0.693 / 1.0, 4), "1/h",
-                      "assumed: t½ 1 h. Acute dependence begins within minutes of one dose: naloxone-precipitated "
-                      "withdrawal first at 45 min after morphine 18 mg IM, its onset paralleling the agonist's "
-                      "(Heishman, Stitzer, Bigelow & Liebson, JPET 1989;250:485), naloxone hyperalgesia 15 min after "
-                      "IV morphine in rats (Brain Res 1990, doi:10.1016/0006-8993(90)90894-h); abstracts read, no "
-                      "rate published",
-                      description="rate k_f of the fast moderator M_f")
-    w_f = m.parameter("adapt_fast_weight", 0.5, "dimensionless",
-                      "assumed: the fast phase carries half the weight of the slow one in the log adapted level "
-                      "(ln M_a = ln M + w_f·ln M_f), the half-and-half convention of the analgesic and breathing "
-                      "tolerances' two phases (pain equation 1, respiration equation 4); no human study gives the "
-                      "amplitude of a fast counter-adaptation",
-                      lower=0.0, upper=1.0, description="weight w_f of the fast moderator in the log adapted level")
-    Mf = m.state("mor_counteradaptation_fast", "dimensionless", 1.0,
-                 "fast moderator (acute dependence), 1 at baseline and at any steady exposure, < 1 while the "
-                 "signalling tone is below its slowly adapted level")
-    m.ode(Mf, k_f * (sp.Min(R / M, 1) - Mf))
-    return m.assign("mor_counteradaptation_level", M * Mf ** w_f, "dimensionless",
-                    "adapted level M_a = M·M_f^(w_f) of the signalling tone (equation 2b), 1 at baseline")
