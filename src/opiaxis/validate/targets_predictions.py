@@ -451,7 +451,8 @@ def _acute_dependence():
         reg = [_morphine_im(15, 1.0 + 24.0 * i) for i in range(n)]
         v[f"15 mg IM ×{n}, naloxone 30 mg at 4.33 h: excess COWS"] = float(
             _apd_excess(reg, [nlx.format(mg=30, route="IM", t=t_n)], t_n)[0].max())
-    ok &= v["15 mg IM ×2, naloxone 30 mg at 4.33 h: excess COWS"] > v["15 mg IM ×1, naloxone 30 mg at 4.33 h: excess COWS"]
+    azorlosa = "15 mg IM ×{}, naloxone 30 mg at 4.33 h: excess COWS"
+    ok &= v[azorlosa.format(2)] > v[azorlosa.format(1)]
     for lag in (2.0, 6.0):                      # Compton 2004: morphine 10 mg IV, naloxone 10 mg IV at 2 or 6 h
         x, _ = _apd_excess(["morphine 10 mg IV once at 1 h"], [nlx.format(mg=10, route="IV", t=1.0 + lag)], 1.0 + lag)
         v[f"10 mg IV, naloxone IV at {lag:g} h: excess COWS"] = float(x.max())
