@@ -45,17 +45,12 @@ def test_true_best_is_rank_one_or_a_flagged_tie_and_regret_is_small(study):
         assert r["regret"] < 0.5, (name, r["recommended"], r["true_best"], r["regret"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "thirteenth session, antithetic decision draws (FitResult.draw_parameters): constipated-3 on this standard "
-    "design with 12 draws moves from buprenorphine 8 mg + naloxegol + PEG (its true best) to 16 mg + naloxegol + "
-    "PEG, 0.011 loss units worse under the truth (MID 0.1) and 0.005 apart in the posterior — a Monte-Carlo coin "
-    "toss between two doses inside the MID; typical-1 stays a tie miss (0.016) and fast_bup_CL-2 a hit, so 1 of 3 "
-    "(before: 2 of 3, the same two-dose tie falling the other way). On the 20-draw informative-transit study "
-    "constipated-3 stays a hit in both noise models (docs/precision-recovery.md, 'Issue 15, thirteenth session')"))
 def test_rank_one_is_the_true_best_for_most_patients(study):
     """A strict xfail from the third pass; passing on the seventh session's merged model (the gut merge
     made buprenorphine 32 mg + PEG + naloxegol the true best of more patients, which the standard design
-    ranks first)."""
+    ranks first). Thirteenth session: with the antithetic decision draws alone constipated-3 fell to a
+    two-dose tie (8 vs 16 mg, 0.011 apart under the truth) and this failed (1 of 3); with the SSRI
+    re-anchored (antidepressant_effect 0.12 -> 0.045) merged beside them it passes again."""
     assert sum(r["hit"] for r in study.values()) >= 2
 
 
