@@ -84,6 +84,8 @@ Equations (time in hours; every quantity dimensionless unless stated)
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import sympy as sp
 
 from ..model.core import Module, lognormal
@@ -110,6 +112,51 @@ def compressed_load(A, eps, h, x0):
 def _positive_part(d, delta):
     """Smooth positive part of d (width ``wd_smoothing``): exactly 0 at d = 0, ≈ d for d ≫ δ."""
     return (d + sp.sqrt(d ** 2 + delta ** 2)) / 2 * d ** 2 / (d ** 2 + delta ** 2)
+
+
+def _withdrawal_parameters(m: Module) -> SimpleNamespace:
+    """The withdrawal read-out's parameters (rebound scale, smoothing, glial and oxytocin modulation, the
+    COWS mapping, an α2 agonist), declared in the module's order."""
+    r_sev = m.parameter("wd_rebound_severe", 2.0, "dimensionless",
+                        "calibrated to wd.short.timecourse: rebound of the signalling tone (R − 1) read "
+                        "as severe withdrawal (withdrawal_signal = 1), so that abrupt cessation of "
+                        "heroin 4×/day peaks in the moderate-to-moderately-severe COWS range",
+                        variability=lognormal(0.3), description="rebound R−1 that counts as severe withdrawal")
+    delta = m.parameter("wd_smoothing", 0.02, "dimensionless",
+                        "assumed: width of the smooth positive part of R−1 (numerical smoothing)")
+    g_glia = m.parameter("wd_glial_gain", 1.0, "dimensionless",
+                         "assumed: expressed withdrawal doubles at maximal glial activation (seed 000; "
+                         "glial modulators attenuate withdrawal: Hutchinson et al. 2007; Cooper et al. "
+                         "2016) — no human dose–response to calibrate against",
+                         variability=lognormal(0.5), description="amplification of withdrawal by glial activation")
+    e_ot = m.parameter("wd_oxytocin_exponent", 0.5, "dimensionless",
+                       "assumed: expressed withdrawal ∝ oxytocin_tone^(−0.5). Direction from mice: oxytocin "
+                       "dose-dependently attenuated the signs of precipitated morphine withdrawal (jumping, "
+                       "hypothermia, weight loss), blocked by an oxytocin-receptor antagonist (Kovács & Telegdy, "
+                       "Brain Res Bull 1988;20:893; Kovács et al., Neuropharmacology 1985;24:413); no dose–response "
+                       "translatable to a relative central tone exists. Half the reward module's cue/stress exponent "
+                       "(0.8): the somatic signs are mostly a spinal and brainstem (locus coeruleus) rebound that "
+                       "oxytocin reaches less than the limbic circuits of craving. With it the tone suppressed by "
+                       "dependence (~0.65, oxytocin module) expresses ~24% more withdrawal, and 40 IU intranasal "
+                       "(tone +~0.1) lowers the expression by ~4%. Not fitted (pred.ot.withdrawal, Moeini et al. "
+                       "2019, is held out)", variability=lognormal(0.5),
+                       description="damping of expressed withdrawal by central oxytocin")
+    w_half = m.parameter("cows_half_signal", 0.6, "dimensionless",
+                         "assumed mapping: withdrawal_signal at half the COWS maximum (24); gives COWS 30 "
+                         "at withdrawal_signal 1 (moderately severe, Wesson & Ling 2003)",
+                         description="half-saturation of the COWS mapping")
+    cows_max = m.parameter("cows_max", 48.0, "dimensionless",
+                           "Wesson & Ling, J Psychoactive Drugs 2003;35:253: COWS sums 11 items to 0–48",
+                           description="COWS scale maximum")
+    a2 = m.parameter("alpha2_agonist_effect", 0.0, "dimensionless",
+                     "intervention parameter (0 = none). Clonidine/lofexidine-type symptomatic detox "
+                     "lowers expressed withdrawal signs; Gowing et al., Cochrane 2016 CD002024: α2 "
+                     "agonists more effective than placebo; a value ~0.3–0.4 represents lofexidine "
+                     "2.16–2.88 mg/d (assumed from the SOWS-Gossop differences of Gorodetzky et al., "
+                     "Drug Alcohol Depend 2017;176:79; UNCONFIRMED)",
+                     description="fraction of the COWS score suppressed by an α2 agonist", lower=0.0, upper=1.0)
+    return SimpleNamespace(r_sev=r_sev, delta=delta, g_glia=g_glia, e_ot=e_ot, w_half=w_half,
+                           cows_max=cows_max, a2=a2)
 
 
 def build(drugs=None) -> Module:
@@ -150,44 +197,8 @@ def build(drugs=None) -> Module:
                     "at steady state R = (1+S)^(−1/(p+1)), so p = 6 gives near-complete tolerance and "
                     "strong dependence",
                     variability=lognormal(0.2), description="feedback exponent p")
-    r_sev = m.parameter("wd_rebound_severe", 2.0, "dimensionless",
-                        "calibrated to wd.short.timecourse: rebound of the signalling tone (R − 1) read "
-                        "as severe withdrawal (withdrawal_signal = 1), so that abrupt cessation of "
-                        "heroin 4×/day peaks in the moderate-to-moderately-severe COWS range",
-                        variability=lognormal(0.3), description="rebound R−1 that counts as severe withdrawal")
-    delta = m.parameter("wd_smoothing", 0.02, "dimensionless",
-                        "assumed: width of the smooth positive part of R−1 (numerical smoothing)")
-    g_glia = m.parameter("wd_glial_gain", 1.0, "dimensionless",
-                         "assumed: expressed withdrawal doubles at maximal glial activation (seed 000; "
-                         "glial modulators attenuate withdrawal: Hutchinson et al. 2007; Cooper et al. "
-                         "2016) — no human dose–response to calibrate against",
-                         variability=lognormal(0.5), description="amplification of withdrawal by glial activation")
-    e_ot = m.parameter("wd_oxytocin_exponent", 0.5, "dimensionless",
-                       "assumed: expressed withdrawal ∝ oxytocin_tone^(−0.5). Direction from mice: oxytocin "
-                       "dose-dependently attenuated the signs of precipitated morphine withdrawal (jumping, "
-                       "hypothermia, weight loss), blocked by an oxytocin-receptor antagonist (Kovács & Telegdy, "
-                       "Brain Res Bull 1988;20:893; Kovács et al., Neuropharmacology 1985;24:413); no dose–response "
-                       "translatable to a relative central tone exists. Half the reward module's cue/stress exponent "
-                       "(0.8): the somatic signs are mostly a spinal and brainstem (locus coeruleus) rebound that "
-                       "oxytocin reaches less than the limbic circuits of craving. With it the tone suppressed by "
-                       "dependence (~0.65, oxytocin module) expresses ~24% more withdrawal, and 40 IU intranasal "
-                       "(tone +~0.1) lowers the expression by ~4%. Not fitted (pred.ot.withdrawal, Moeini et al. "
-                       "2019, is held out)", variability=lognormal(0.5),
-                       description="damping of expressed withdrawal by central oxytocin")
-    w_half = m.parameter("cows_half_signal", 0.6, "dimensionless",
-                         "assumed mapping: withdrawal_signal at half the COWS maximum (24); gives COWS 30 "
-                         "at withdrawal_signal 1 (moderately severe, Wesson & Ling 2003)",
-                         description="half-saturation of the COWS mapping")
-    cows_max = m.parameter("cows_max", 48.0, "dimensionless",
-                           "Wesson & Ling, J Psychoactive Drugs 2003;35:253: COWS sums 11 items to 0–48",
-                           description="COWS scale maximum")
-    a2 = m.parameter("alpha2_agonist_effect", 0.0, "dimensionless",
-                     "intervention parameter (0 = none). Clonidine/lofexidine-type symptomatic detox "
-                     "lowers expressed withdrawal signs; Gowing et al., Cochrane 2016 CD002024: α2 "
-                     "agonists more effective than placebo; a value ~0.3–0.4 represents lofexidine "
-                     "2.16–2.88 mg/d (assumed from the SOWS-Gossop differences of Gorodetzky et al., "
-                     "Drug Alcohol Depend 2017;176:79; UNCONFIRMED)",
-                     description="fraction of the COWS score suppressed by an α2 agonist", lower=0.0, upper=1.0)
+    wd = _withdrawal_parameters(m)
+    r_sev, delta = wd.r_sev, wd.delta
     R = m.state("mor_signal_tone", "dimensionless", 1.0,
                 "μ-inhibitable signalling tone (cAMP-like), 1 at drug-free baseline")
     M = m.state("mor_counteradaptation", "dimensionless", 1.0,
@@ -208,8 +219,8 @@ def build(drugs=None) -> Module:
              "excess of the signalling tone over its adapted level M (the feedback's own error R − M), in "
              "units of the severe rebound: > 0 whenever agonism is below the level the counter-adaptation has "
              "adapted to (between doses, in withdrawal), 0 naive (equation 3)", interface=True)
-    We = m.assign("withdrawal_expressed", W * (1 + g_glia * G) * ot ** (-e_ot), "dimensionless",
+    We = m.assign("withdrawal_expressed", W * (1 + wd.g_glia * G) * ot ** (-wd.e_ot), "dimensionless",
                   "withdrawal signal amplified by glial activation and damped by central oxytocin")
-    m.assign("cows_score", cows_max * We / (We + w_half) * (1 - a2), "dimensionless",
+    m.assign("cows_score", wd.cows_max * We / (We + wd.w_half) * (1 - wd.a2), "dimensionless",
              "Clinical Opiate Withdrawal Scale, 0–48", interface=True)
     return m
