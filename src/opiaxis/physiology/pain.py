@@ -107,7 +107,7 @@ def build(drugs=None) -> Module:
     A = m.input("mor_agonism_central", "dimensionless", 0.0, "receptors module")
     T = m.input("tolerance_level", "dimensionless", 0.0,
                 "adaptation module (0: no tolerance when absent)")
-    W = m.input("unopposed_counteradaptation", "dimensionless", 0.0,
+    U = m.input("unopposed_counteradaptation", "dimensionless", 0.0,
                 "adaptation module (0 when absent): rebound of the μ-inhibitable tone over its adapted level")
     G = m.input("glial_activation", "dimensionless", 0.0, "glia module (0 at rest when absent)")
     Z = m.input("spinal_sensitization", "dimensionless", 0.0, "glia module (0 when absent)")
@@ -187,7 +187,7 @@ def build(drugs=None) -> Module:
     central = m.assign("central_sensitization", 1 - (1 - H) * (1 - a_sp * Z) * (1 - a_gl * G), "dimensionless",
                        "share of the dorsal-horn pathway taken by OIH and glial sensitisation (0 none … 1 full)",
                        interface=True)
-    gs = m.assign("pain_sensitivity", (1 + s_per) * (1 + a_oih * central + a_wd * W),
+    gs = m.assign("pain_sensitivity", (1 + s_per) * (1 + a_oih * central + a_wd * U),
                   "dimensionless", "pain sensitisation gain (1 = healthy, drug-free)")
     q = D * gs * (1 - relief)
     m.assign("pain_nrs", 10 * q / (1 + q), "dimensionless", "pain intensity, numeric rating scale 0–10",
