@@ -114,11 +114,9 @@ def build(drugs=None) -> Module:
 
     eps = m.parameter("pain_load_eps", 0.01, "dimensionless",
                       "assumed: same numerical bound on the occupancy odds as the adaptation module")
-    h = m.parameter("pain_load_exponent", 2.4, "dimensionless",
-                    "EXPERIMENT (fourteenth session, not kept): Dahan et al., Anesthesiology 2004;101:1201: "
-                    "morphine's analgesia (electrical pain tolerance) has gamma 2.4 +/- 0.7 on the effect-site "
-                    "concentration; for morphine the occupancy odds are linear in it. Was 0.75, the compression "
-                    "of adapt_load_exponent")
+    h = m.parameter("pain_load_exponent", 0.75, "dimensionless",
+                    "same compression of the agonist load as adapt_load_exponent (calibrated there to "
+                    "the withdrawal time courses)")
     D = m.parameter("nociceptive_drive", 0.0, "dimensionless",
                     "pain condition (0 = none). Documented values: chronic non-cancer pain 1.5 (untreated "
                     "NRS 6), cancer pain 2.3 (untreated NRS 7) — assumed from the usual baseline NRS 6–7 of "
@@ -131,10 +129,8 @@ def build(drugs=None) -> Module:
     emax = m.parameter("analgesia_emax", 0.8, "dimensionless",
                        "assumed: opioids relieve at most ~80% of pain intensity (cold-pressor and clinical "
                        "pain are rarely abolished at tolerable doses)", lower=0.0, upper=1.0)
-    s50 = m.parameter("analgesia_s50", 13.1, "dimensionless",
-                      "EXPERIMENT (fourteenth session, not kept): Dahan 2004's C50 for analgesia equals its "
-                      "ventilatory C50 (32 nM), where the model's occupancy odds are 2.92: 2.92^2.4 = 13.1. "
-                      "Was 1, assumed (half-maximal relief at half-maximal μ activation); "
+    s50 = m.parameter("analgesia_s50", 1.0, "dimensionless",
+                      "assumed: half-maximal relief at half-maximal μ activation (stimulus 1 = load 1); "
                       "between-patient variability reflects OPRM1 and other differences",
                       variability=lognormal(0.4), description="μ stimulus for half-maximal analgesia")
     k_oih = m.parameter("oih_rate", 6.9e-4, "1/h",
