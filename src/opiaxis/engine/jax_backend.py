@@ -59,7 +59,9 @@ from ..model.core import Model
 from .codegen import _guard_powers
 from .simulate import EV_BOLUS, EV_RATE, EV_RESET, H_MIN_ULPS, Results, SolverOptions, event_arrays
 
-__all__ = ["simulate_jax", "last_timing"]
+__all__ = ["simulate_jax", "last_timing", "LINEAR_SOLVERS"]
+
+LINEAR_SOLVERS = ("sparse", "sparse-loop", "dense")
 
 
 # RODAS4 (Hairer & Wanner 1996, Section IV.7), in the W-transformed form above: the numbers of
@@ -162,7 +164,9 @@ def generate_jax_source(model: Model) -> str:
         lines = [f"def {name}({args}):"]
         lines += [f"    x_{i} = x[{i}]" for i in range(n) if sp.Symbol(f"x_{i}", real=True) in used]
         lines += [f"    p_{k} = p[{k}]" for k in range(len(ps)) if sp.Symbol(f"p_{k}", real=True) in used]
-        repl, red = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), optimizations="basic")
+        # plain CSE, as codegen.py: the "basic" optimisations cost most of the generation time
+        # (the full model: minutes of sympy) for a few percent of run time
+        repl, red = sp.cse(exprs, symbols=sp.numbered_symbols("_c"))
         lines += [f"    {s} = {pr.doprint(e)}" for s, e in repl]
         # constants are broadcast to the dtype of x so that stack sees arrays only
         lines += ["    _z = jnp.zeros_like(x[0])"]
@@ -200,11 +204,30 @@ class ModelFunctions(NamedTuple):
     cols: tuple
 
 
+def _cached_source(model: Model, key: str) -> str:
+    """The generated source, kept in the opiaxis cache directory (keyed by the model's
+    fingerprint and this file's text, as ``codegen.compile_model`` keys its own): generating it
+    for the full model is tens of CPU-seconds of SymPy."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    from .codegen import cache_dir
+    path = cache_dir() / f"jax_{key}_{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]}.py"
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    src = generate_jax_source(model)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(src, encoding="utf-8")
+    os.replace(tmp, path)  # atomic: concurrent processes never read half a file
+    return src
+
+
 def model_functions(model: Model) -> ModelFunctions:
     """The generated functions of ``model`` (generated once per model structure)."""
     key = model.fingerprint()
     if key not in _functions:
-        src = generate_jax_source(model)
+        src = _cached_source(model, key)
         import functools
         ns = {"jax": jax, "jnp": jnp, "functools": functools, "_spow": _spow}
         exec(compile(src, f"<opiaxis-jax {model.name} {key}>", "exec"), ns)  # noqa: S102 - generated from the model
@@ -290,50 +313,67 @@ def level_schedule(n: int, rows, cols) -> LevelSchedule:
     return LevelSchedule(n, plan.nnz, plan.diag, plan.jpos, plan.perm, np.argsort(plan.perm), div, upd, fw, bw, bw_rows)
 
 
-def _run_levels(body, n_levels: int, init):
-    """``body(l, carry)`` for l = 0 .. n_levels - 1 as one traced loop body."""
-    return lax.fori_loop(0, n_levels, body, init)
+def _run_levels(body, tables, pad, init, unroll: bool):
+    """``body(idx, carry)`` for each level: ``idx`` the level's rows of ``tables`` (each
+    (columns, levels, width)). Either one traced ``lax.fori_loop`` over the padded levels (the
+    traced graph does not grow with the number of levels), or unrolled: one gather–scatter per level
+    with its indices as constants and the padding (entries equal to ``pad``) dropped."""
+    n_levels = tables[0].shape[1]
+    if not unroll:
+        jt = [jnp.asarray(t) for t in tables]
+        return lax.fori_loop(0, n_levels, lambda l, c: body([t[:, l] for t in jt], c), init)
+    c = init
+    for l in range(n_levels):
+        idx = []
+        for t, pd_ in zip(tables, pad):
+            keep = t[0, l] != pd_
+            idx.append(t[:, l][:, keep] if keep.any() else None)
+        c = body(idx, c)
+    return c
 
 
-def sparse_lu_functions(sched: LevelSchedule):
+def sparse_lu_functions(sched: LevelSchedule, unroll: bool = False):
     """(factor, solve) over a batch: ``factor(jv, ihg) -> (a, ok)`` with ``jv`` the Jacobian's
     values (patients, n_jac) and ``ihg`` = 1/(h·γ) (patients,); ``solve(a, b) -> x`` with b and x
     (patients, n) in the original state order. ``ok`` is False for a patient whose pivot is 0 or
-    not finite (the step is then retried with h/2, as after the kernel's failed ``_decompose``)."""
-    div, upd, fw, bw, bw_rows = (jnp.asarray(v) for v in (sched.div, sched.upd, sched.fw, sched.bw, sched.bw_rows))
+    not finite (the step is then retried with h/2, as after the kernel's failed ``_decompose``).
+    ``unroll``: see :func:`_run_levels`."""
     diag, jpos, perm, iperm = (jnp.asarray(v, jnp.int32) for v in (sched.diag, sched.jpos, sched.perm, sched.iperm))
-    ONE = sched.nnz + 1
+    S, ONE, n = sched.nnz, sched.nnz + 1, sched.n
 
     def factor(jv, ihg):
         a = jnp.zeros((jv.shape[0], sched.nnz + 2), jv.dtype)
         a = a.at[:, diag].set(ihg[:, None]).at[:, ONE].set(1.0).at[:, jpos].add(-jv)
 
-        def level(l, a):
-            dt, du = div[0, l], div[1, l]
-            ut, uu, uv = upd[0, l], upd[1, l], upd[2, l]
-            a_div = a[:, dt] / a[:, du]
-            dlt = a[:, uu] * a[:, uv]
-            return a.at[:, dt].set(a_div).at[:, ut].add(-dlt)
+        def level(idx, a):
+            (dt, du), upd = (idx[0] if idx[0] is not None else (None, None)), idx[1]
+            a_new = a
+            if dt is not None:
+                a_new = a_new.at[:, dt].set(a[:, dt] / a[:, du])
+            if upd is not None:
+                a_new = a_new.at[:, upd[0]].add(-(a[:, upd[1]] * a[:, upd[2]]))
+            return a_new
 
-        a = _run_levels(level, div.shape[1], a)
+        a = _run_levels(level, (sched.div, sched.upd), (S, S), a, unroll)
         piv = a[:, diag]
         return a, jnp.all((piv != 0.0) & jnp.isfinite(piv), axis=1)
 
     def solve(a, b):
         y = jnp.concatenate([b[:, perm], jnp.zeros_like(b[:, :1])], axis=1)   # column n: scratch
 
-        def forward(l, y):
-            r, p, c = fw[0, l], fw[1, l], fw[2, l]
+        def forward(idx, y):
+            if idx[0] is None:
+                return y
+            r, p, c = idx[0]
             return y.at[:, r].add(-(a[:, p] * y[:, c]))
 
-        def backward(l, y):
-            r, p, c = bw[0, l], bw[1, l], bw[2, l]
-            y = y.at[:, r].add(-(a[:, p] * y[:, c]))
-            rr, dp = bw_rows[0, l], bw_rows[1, l]
+        def backward(idx, y):
+            y = forward(idx, y)
+            rr, dp = idx[1]
             return y.at[:, rr].set(y[:, rr] / a[:, dp])
 
-        y = _run_levels(forward, fw.shape[1], y)
-        y = _run_levels(backward, bw.shape[1], y)
+        y = _run_levels(forward, (sched.fw,), (n,), y, unroll)
+        y = _run_levels(backward, (sched.bw, sched.bw_rows), (n, n), y, unroll)
         return y[:, iperm]
 
     return factor, solve
@@ -377,7 +417,9 @@ class _Batch(NamedTuple):
 def _linear_solver(fns: ModelFunctions, jacobian: str, linear_solver: str, n: int):
     """(factor, solve) of W = I/(h·γ) − J over a batch: ``"dense"``, LU with partial pivoting
     (``jax.scipy.linalg.lu_factor``) of the dense W; ``"sparse"``, the Numba kernel's planned
-    sparse LU without pivoting, run level by level (:func:`sparse_lu_functions`)."""
+    sparse LU without pivoting, run level by level, the levels unrolled (constant indices, no
+    padding); ``"sparse-loop"``, the same levels padded and run by ``lax.fori_loop``
+    (:func:`sparse_lu_functions`)."""
     rhs = fns.rhs
     jac_one = fns.jac if jacobian == "sympy" else jax.jacfwd(lambda x, p: rhs(x, p, jnp.zeros_like(x)))
     if linear_solver == "dense":
@@ -391,7 +433,8 @@ def _linear_solver(fns: ModelFunctions, jacobian: str, linear_solver: str, n: in
             return (lu, piv), jnp.all((diag != 0.0) & jnp.isfinite(diag), axis=1)
 
         return factor, lambda f, b: solve_b(f[0], f[1], b)
-    sp_factor, sp_solve = sparse_lu_functions(level_schedule(n, fns.rows, fns.cols))
+    sp_factor, sp_solve = sparse_lu_functions(level_schedule(n, fns.rows, fns.cols),
+                                              unroll=linear_solver == "sparse")
     rows, cols = np.asarray(fns.rows, np.int32), np.asarray(fns.cols, np.int32)
     jv_b = jax.vmap(fns.jac_values) if jacobian == "sympy" else (
         lambda x, P: jax.vmap(jac_one)(x, P)[:, rows, cols])
@@ -628,7 +671,8 @@ def simulate_jax(model: Model, params: np.ndarray, times, doses=None, *, ids=Non
     jacobian: ``"sympy"`` (analytic sparse entries, the default) or ``"jacfwd"`` (forward-mode
         automatic differentiation of the generated right-hand side).
     linear_solver: ``"sparse"`` (the default: the Numba kernel's planned sparse LU of
-        W = I/(h·γ) − J, no pivoting, run as a level schedule; see :func:`level_schedule`) or
+        W = I/(h·γ) − J, no pivoting, run as a level schedule, levels unrolled; see
+        :func:`level_schedule`), ``"sparse-loop"`` (the same, levels in a ``lax.fori_loop``) or
         ``"dense"`` (batched dense LU with partial pivoting, ``jax.scipy.linalg.lu_factor``).
         A zero or non-finite pivot fails the step attempt, which is retried with h/2, in both.
     device: a ``jax.Device`` to run on (default: JAX's default device, a GPU when one is
@@ -640,8 +684,8 @@ def simulate_jax(model: Model, params: np.ndarray, times, doses=None, *, ids=Non
     """
     if jacobian not in ("sympy", "jacfwd"):
         raise ValueError(f"jacobian must be 'sympy' or 'jacfwd', not {jacobian!r}")
-    if linear_solver not in ("sparse", "dense"):
-        raise ValueError(f"linear_solver must be 'sparse' or 'dense', not {linear_solver!r}")
+    if linear_solver not in LINEAR_SOLVERS:
+        raise ValueError(f"linear_solver must be one of {', '.join(LINEAR_SOLVERS)}, not {linear_solver!r}")
     from .. import checks
     checks.simulate_arguments(model, params, times, ids=ids, t0=t0, x0=x0, options=options, doses=doses)
     options = options or SolverOptions()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Dry run of benchmarks/gpu_jax.sh on this machine's CPU, tiny sizes, before spending device time: the
+# same steps, arguments, wheel install (into a scratch directory) and outputs, 20 patients x 1 day.
+#     bash benchmarks/gpu_dryrun.sh          # writes under /tmp/gpu_dryrun (or $OUT)
+set -u
+cd "$(dirname "$0")/.."
+export OUT=${OUT:-/tmp/gpu_dryrun} SITE=${SITE:-/tmp/gpu_dryrun_site}
+rm -rf "$OUT" "$SITE"
+if [ -z "${PY:-}" ]; then
+    for p in .venv/bin/python /work/main/.venv/bin/python python3; do
+        if [ -x "$p" ] || command -v "$p" >/dev/null; then PY=$p; break; fi
+    done
+fi
+export PY
+export JAX_PLATFORMS=${JAX_PLATFORMS:-cpu}
+# fills .gpu-cache (generated model code) for the device run to carry
+export OPIAXIS_CACHE=${OPIAXIS_CACHE:-$PWD/.gpu-cache}
+SIZES=${SIZES:-20}
+SIZES1=$SIZES SIZES2="$SIZES $((2 * SIZES))" SIZES3=$SIZES NUMBA_MAX2=$SIZES DAYS1=${DAYS:-1} DAYS2=${DAYS:-1} \
+    BUDGET=${BUDGET:-900} nice bash benchmarks/gpu_jax.sh
+echo "dry run outputs in $OUT:"; ls -l "$OUT"
