@@ -9,8 +9,8 @@ simulated time (default 30 days: 120 doses per patient), rtol 1e-6 / atol 1e-9, 
 compile of the first call for each batch shape is reported separately). CPU seconds (all threads
 of this process) are printed beside wall seconds because on a shared machine the wall clock
 measures the neighbours too. Agreement: max relative difference over all states, times and
-patients, with a floor of 1e-6 of each state's peak; states Numba keeps exactly 0 must stay
-within atol of 0.
+patients, with a floor of 1e-6 of each state's peak, over the states Numba moves beyond atol;
+the others must stay within atol of 0.
 
 On a GPU: ``pip install "jax[cuda12]"`` (NVIDIA, CUDA 12), then run this script; the first line
 says which device JAX uses.
@@ -28,12 +28,14 @@ import numpy as np
 
 
 def max_relative_difference(a: np.ndarray, b: np.ndarray, atol: float) -> float:
-    """Over the states the Numba run moves at all (peak > 0); NaN if any output is NaN or a state
-    Numba keeps exactly 0 leaves 0 by more than atol in the JAX run."""
+    """Over the states the Numba run moves beyond atol (as tests/test_jax_backend.py: a state at
+    rest whose round-off, e.g. -7e-18, one LU keeps and the other rounds to exactly 0 is not a
+    relative difference of 1); NaN if any output is NaN or a state Numba keeps within atol of 0
+    leaves 0 by more than atol in the JAX run."""
     if np.isnan(a).any() or np.isnan(b).any():
         return float("nan")
     peak = np.abs(a).max(axis=(0, 1))
-    moved = peak > 0
+    moved = peak > atol
     if np.abs(b[:, :, ~moved]).max(initial=0.0) > atol:
         return float("nan")
     a, b, peak = a[:, :, moved], b[:, :, moved], peak[moved]

@@ -16,6 +16,6 @@ export JAX_PLATFORMS=${JAX_PLATFORMS:-cpu}
 # fills .gpu-cache (generated model code) for the device run to carry
 export OPIAXIS_CACHE=${OPIAXIS_CACHE:-$PWD/.gpu-cache}
 SIZES=${SIZES:-20}
-SIZES1=$SIZES SIZES2="$SIZES $((2 * SIZES))" SIZES3=$SIZES NUMBA_MAX2=$SIZES DAYS1=${DAYS:-1} DAYS2=${DAYS:-1} \
+SIZES1=$SIZES SIZES2="$SIZES" SIZES3=$SIZES NUMBA_MAX2=$SIZES DAYS1=${DAYS:-1} DAYS2=${DAYS:-1} \
     BUDGET=${BUDGET:-900} nice bash benchmarks/gpu_jax.sh
 echo "dry run outputs in $OUT:"; ls -l "$OUT"

@@ -206,14 +206,15 @@ class ModelFunctions(NamedTuple):
 
 def _cached_source(model: Model, key: str) -> str:
     """The generated source, kept in the opiaxis cache directory (keyed by the model's
-    fingerprint and this file's text, as ``codegen.compile_model`` keys its own): generating it
-    for the full model is tens of CPU-seconds of SymPy."""
+    fingerprint and the generator's text: :func:`generate_jax_source`, the printer and the
+    guarded power): generating it for the full model is tens of CPU-seconds of SymPy."""
     import hashlib
+    import inspect
     import os
-    from pathlib import Path
 
     from .codegen import cache_dir
-    path = cache_dir() / f"jax_{key}_{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]}.py"
+    gen = "".join(inspect.getsource(f) for f in (generate_jax_source, _Printer, _spow, _guard_powers))
+    path = cache_dir() / f"jax_{key}_{hashlib.sha256(gen.encode()).hexdigest()[:8]}.py"
     if path.exists():
         return path.read_text(encoding="utf-8")
     src = generate_jax_source(model)
