@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Dry run of benchmarks/gpu_jax.sh on this machine's CPU, tiny sizes, before spending device time: the
-# same steps, arguments, wheel install (into a scratch directory) and outputs, 20 patients x 1 day.
-#     bash benchmarks/gpu_dryrun.sh          # writes under /tmp/gpu_dryrun (or $OUT)
+# same steps, arguments, wheel install (into a scratch directory) and outputs, 20 patients x 1 day; steps 2
+# and 3 on pk+receptors unless FULL=1 (the full model's XLA compiles are minutes on a shared 2-core machine).
+#     bash benchmarks/gpu_dryrun.sh          # writes under /tmp/gpu_dryrun (or $OUT); ~1-2 min
+#     FULL=1 bash benchmarks/gpu_dryrun.sh   # the full model in steps 2 and 3, as on the device
 set -u
 cd "$(dirname "$0")/.."
 export OUT=${OUT:-/tmp/gpu_dryrun} SITE=${SITE:-/tmp/gpu_dryrun_site}
@@ -16,6 +18,7 @@ export JAX_PLATFORMS=${JAX_PLATFORMS:-cpu}
 # fills .gpu-cache (generated model code) for the device run to carry
 export OPIAXIS_CACHE=${OPIAXIS_CACHE:-$PWD/.gpu-cache}
 SIZES=${SIZES:-20}
+[ "${FULL:-0}" = 1 ] || export MODEL2=${MODEL2:-pk,receptors}
 SIZES1=$SIZES SIZES2="$SIZES" SIZES3=$SIZES NUMBA_MAX2=$SIZES DAYS1=${DAYS:-1} DAYS2=${DAYS:-1} \
     BUDGET=${BUDGET:-900} nice bash benchmarks/gpu_jax.sh
 echo "dry run outputs in $OUT:"; ls -l "$OUT"
