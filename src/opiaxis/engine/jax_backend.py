@@ -24,8 +24,11 @@ step attempt for every patient still running, each with its own step size, event
 output pointer; patients that are finished or waiting are masked. (``vmap`` of a per-patient
 while loop would do the same but select over the whole output buffer at every iteration.) The
 right-hand side and the analytic sparse Jacobian are generated from the model's SymPy equations,
-``vmap``-ed over patients; the iteration matrix is factorised densely with partial pivoting
-(``jax.scipy.linalg.lu_factor``), which for ~120 states is cheap on a GPU.
+``vmap``-ed over patients; the iteration matrix is factorised, by default, with the Numba
+kernel's own sparse LU plan (``sparse.plan_lu``: ordering, fill, no pivoting) regrouped into
+levels of independent operations, each level one gather–multiply–scatter over the batch
+(:func:`level_schedule`); ``linear_solver="dense"`` factorises the dense matrix with partial
+pivoting (``jax.scipy.linalg.lu_factor``).
 
 Arithmetic is float64 (``jax.enable_x64`` around tracing and running only, so the rest of a
 user's JAX session keeps its own setting). Non-integer powers keep the engine's guarded
@@ -449,7 +452,7 @@ def _build_solver(fns: ModelFunctions, jacobian: str, linear_solver: str, n: int
     ops = _Ops(rhs=jax.vmap(fns.rhs), factor=factor, solve=solve)
 
     def solve(P, X0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, h_max, max_steps):
-        B, n = X0.shape
+        B = X0.shape[0]
         n_out = t_out.shape[0] - 1           # t_out carries a +inf sentinel
         pid = jnp.arange(B)
         A_j = jnp.asarray(np.pad(A, ((0, 0), (0, 1))), X0.dtype)
