@@ -46,12 +46,13 @@ step() {
     echo "[$SECONDS s] end $name (exit ${PIPESTATUS[0]})" | tee -a "$OUT/steps.txt"
 }
 
-# 1) pk+receptors, 1e4 patients x 1 day: Numba (all cores) vs JAX sparse vs JAX dense
-step pkrec_1d ${T1:-150} --models pk,receptors --sizes ${SIZES1:-10000} --days ${DAYS1:-1} --linear-solver sparse,sparse-loop,dense
+# 1) pk+receptors, 1e4 patients x 1 day: Numba (all cores) vs JAX sparse vs JAX dense (then sparse-loop, the
+#    padded fori_loop variant of the sparse LU, last: the first to lose if the step runs out of time)
+step pkrec_1d ${T1:-150} --models pk,receptors --sizes ${SIZES1:-10000} --days ${DAYS1:-1} --linear-solver sparse,dense,sparse-loop
 # 2) full model, 3 days: 1e3 patients Numba vs JAX sparse, then 1e4 JAX sparse alone (one process: one model build)
 step full_3d_sparse ${T2:-330} --models ${MODEL2:-all} --sizes ${SIZES2:-1000 10000} --days ${DAYS2:-3} \
     --skip-numba-above ${NUMBA_MAX2:-1000} --linear-solver sparse
-# 3) if time remains: full model, 1e3 x 3 days, JAX dense (Numba's agreement again, for the same cohort)
+# 3) if time remains: full model, 1e3 x 3 days, JAX dense (same cohort as step 2; Numba not rerun)
 step full_3d_dense ${T3:-200} --models ${MODEL2:-all} --sizes ${SIZES3:-1000} --days ${DAYS2:-3} \
     --skip-numba-above 0 --linear-solver dense
 echo "[$SECONDS s] done" | tee -a "$OUT/steps.txt"
