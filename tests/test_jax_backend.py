@@ -71,10 +71,24 @@ def test_rodas4_coefficients_are_the_kernels(pk_receptors):
     np.testing.assert_array_equal(jb.M, mod._M)
 
 
-def test_agrees_with_numba_on_bolus_oral_infusion_and_reset(pk_receptors, cohort):
+SOLVERS = ["sparse", "sparse-loop", "dense"]
+FULL_SOLVERS = ["sparse", "dense"]   # sparse-loop: the same arithmetic as sparse, checked on pk_runs
+
+
+@pytest.fixture(scope="module")
+def pk_runs(pk_receptors, cohort):
+    """The cohort with Numba and with each JAX linear solver (each compiled once)."""
     P, ids, doses, times = cohort
-    ref = simulate(pk_receptors, P, times, doses, ids=ids, options=TIGHT)
-    res = simulate_jax(pk_receptors, P, times, doses, ids=ids, options=TIGHT)
+    out = {"numba": simulate(pk_receptors, P, times, doses, ids=ids, options=TIGHT)}
+    for ls in SOLVERS:
+        out[ls] = simulate_jax(pk_receptors, P, times, doses, ids=ids, options=TIGHT, linear_solver=ls)
+    return out
+
+
+@pytest.mark.parametrize("linear_solver", SOLVERS)
+def test_agrees_with_numba_on_bolus_oral_infusion_and_reset(pk_receptors, cohort, pk_runs, linear_solver):
+    P, ids, doses, times = cohort
+    ref, res = pk_runs["numba"], pk_runs[linear_solver]
     assert (res.stats[:, 2] == 0).all()
     assert res.states.shape == ref.states.shape and (res.ids == ref.ids).all()
     assert max_relative_difference(ref.states, res.states, TIGHT.atol) <= 1e-5
@@ -89,27 +103,75 @@ def test_agrees_with_numba_on_bolus_oral_infusion_and_reset(pk_receptors, cohort
     np.testing.assert_allclose(res.stats[:, 0], ref.stats[:, 0], rtol=0.05, atol=5)
 
 
-def test_failure_status_and_nan_outputs_match_numba(pk_receptors, cohort):
+@pytest.mark.parametrize("linear_solver", SOLVERS)
+def test_failure_status_and_nan_outputs_match_numba(pk_receptors, cohort, linear_solver):
     P, ids, doses, times = cohort
     few = SolverOptions(rtol=TIGHT.rtol, atol=TIGHT.atol, max_steps=500)
     ref = simulate(pk_receptors, P, times, doses, ids=ids, options=few)
-    res = simulate_jax(pk_receptors, P, times, doses, ids=ids, options=few)
+    res = simulate_jax(pk_receptors, P, times, doses, ids=ids, options=few, linear_solver=linear_solver)
     assert ref.failed.any()
     np.testing.assert_array_equal(res.stats[:, 2], ref.stats[:, 2])
     np.testing.assert_array_equal(np.isnan(res.states), np.isnan(ref.states))
 
 
-def test_agrees_with_numba_on_the_full_model(model):
+def test_sparse_and_dense_agree(pk_runs):
+    """Same steps; the two factorisations differ only in round-off; the unrolled and the looped
+    level schedules do the same arithmetic in the same order."""
+    sparse, dense = pk_runs["sparse"], pk_runs["dense"]
+    np.testing.assert_array_equal(sparse.stats, dense.stats)
+    assert max_relative_difference(dense.states, sparse.states, TIGHT.atol) <= 1e-6
+    np.testing.assert_array_equal(pk_runs["sparse-loop"].states, sparse.states)
+
+
+@pytest.fixture(scope="module")
+def full_runs(model):
+    """Two patients of the full model, 3 days: heroin IV q6h and buprenorphine SL daily, with Numba
+    and each JAX linear solver (the full model's compile, ~40 CPU-s each, is this file's cost)."""
     ids = np.array([1, 2])
     P = sample_parameters(model, ids, seed=11)
     doses = pd.concat([regimen_doses(model, [1], ["heroin 25 mg IV q6h for 3 d"]),
                        regimen_doses(model, [2], ["buprenorphine 16 mg SL q24h for 3 d"])], ignore_index=True)
     times = np.linspace(0.0, 72.0, 73)
-    ref = simulate(model, P, times, doses, ids=ids, options=TIGHT)
-    res = simulate_jax(model, P, times, doses, ids=ids, options=TIGHT)
+    out = {"numba": simulate(model, P, times, doses, ids=ids, options=TIGHT)}
+    for ls in FULL_SOLVERS:
+        out[ls] = simulate_jax(model, P, times, doses, ids=ids, options=TIGHT, linear_solver=ls)
+    return out
+
+
+@pytest.mark.parametrize("linear_solver", FULL_SOLVERS)
+def test_agrees_with_numba_on_the_full_model(full_runs, linear_solver):
+    ref, res = full_runs["numba"], full_runs[linear_solver]
     assert (res.stats[:, 2] == 0).all()
     assert max_relative_difference(ref.states, res.states, TIGHT.atol) <= 1e-5
     np.testing.assert_allclose(res.get("mor_occupancy_central"), ref.get("mor_occupancy_central"), rtol=1e-5, atol=1e-9)
+
+
+def test_sparse_and_dense_agree_on_the_full_model(full_runs):
+    assert max_relative_difference(full_runs["dense"].states, full_runs["sparse"].states, TIGHT.atol) <= 1e-6
+
+
+@pytest.mark.parametrize("unroll", [False, True])
+def test_level_schedule_solves_and_flags_a_zero_pivot(unroll):
+    """The level-scheduled sparse LU against numpy on a random sparse W, and a zero or NaN pivot
+    reported as a failed factorisation (the step is then retried with h/2)."""
+    from opiaxis.engine.jax_backend import level_schedule, sparse_lu_functions
+    rng = np.random.default_rng(5)
+    n = 12
+    pattern = sorted({(i, i) for i in range(n)} | {tuple(rng.integers(0, n, 2)) for _ in range(30)})
+    rows, cols = [i for i, _ in pattern], [j for _, j in pattern]
+    factor, solve = sparse_lu_functions(level_schedule(n, rows, cols), unroll=unroll)
+    with jax.enable_x64(True):
+        jv = rng.normal(size=(3, len(pattern)))
+        ihg = np.array([20.0, 20.0, 20.0])
+        jv[1] = [20.0 if i == j == 4 else 0.0 for i, j in pattern]   # patient 1: W diagonal, W[4, 4] = 0
+        jv[2, 0] = np.nan                      # patient 2: a NaN in J
+        a, ok = factor(jv, ihg)
+        b = rng.normal(size=(3, n))
+        x = np.asarray(solve(a, b))
+    W = np.eye(n) * 20.0
+    W[rows, cols] -= jv[0]
+    np.testing.assert_allclose(x[0], np.linalg.solve(W, b[0]), rtol=1e-10, atol=1e-12)
+    assert np.asarray(ok).tolist() == [True, False, False]
 
 
 def _same_error(call_a, call_b, kind):
@@ -148,6 +210,8 @@ def test_unknown_jacobian_option_is_refused(pk_receptors, cohort):
     P, ids, doses, times = cohort
     with pytest.raises(ValueError, match="jacobian"):
         simulate_jax(pk_receptors, P, times, doses, ids=ids, jacobian="finite differences")
+    with pytest.raises(ValueError, match="linear_solver"):
+        simulate_jax(pk_receptors, P, times, doses, ids=ids, linear_solver="cholesky")
 
 
 def test_simulate_dispatches_to_jax(pk_receptors, cohort):
