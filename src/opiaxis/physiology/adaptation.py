@@ -210,12 +210,14 @@ def build(drugs=None) -> Module:
                  "μ stimulus: compressed agonist load (occupancy odds)^h", interface=True)
     m.ode(R, k_r * (M ** (-p) - (1 + S) * R))
     m.ode(M, k_tol * (R - M))
+    Rx = R + _fast_superactivation(m, R, M, S, k_r, p, delta)   # equation 2b: read-outs only, the slow loop never sees it
 
     m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
                    "fraction of acute μ potency lost to counter-adaptation (0 naïve)", interface=True)
-    W = m.assign("withdrawal_signal", _positive_part(R - 1, delta) / r_sev, "dimensionless",
-                 "withdrawal: rebound of the signalling tone above baseline, ~1 severe", interface=True)
-    m.assign("unopposed_counteradaptation", _positive_part(R - M, delta) / r_sev, "dimensionless",
+    W = m.assign("withdrawal_signal", _positive_part(Rx - 1, delta) / r_sev, "dimensionless",
+                 "withdrawal: rebound of the signalling tone (with the fast superactivation) above baseline, "
+                 "~1 severe", interface=True)
+    m.assign("unopposed_counteradaptation", _positive_part(Rx - M, delta) / r_sev, "dimensionless",
              "excess of the signalling tone over its adapted level M (the feedback's own error R − M), in "
              "units of the severe rebound: > 0 whenever agonism is below the level the counter-adaptation has "
              "adapted to (between doses, in withdrawal), 0 naive (equation 3)", interface=True)
@@ -224,3 +226,34 @@ def build(drugs=None) -> Module:
     m.assign("cows_score", wd.cows_max * We / (We + wd.w_half) * (1 - wd.a2), "dimensionless",
              "Clinical Opiate Withdrawal Scale, 0–48", interface=True)
     return m
+
+
+def _fast_superactivation(m: Module, R, M, S, k_r, p, delta):
+    """The fast phase of equation 2b, read-outs only: a production excess F that builds towards p·w_f times
+    the tone's relative fall below its slowly adapted level, (1 − R/M)⁺, and decays with its own half-time,
+    and the tone D it adds, which the agonist inhibits as it inhibits basal production."""
+    k_f = m.parameter("adapt_fast_rate", round(0.693 / 1.0, 4), "1/h",
+                      "assumed: t½ 1 h, for both build-up and decay. Acute dependence begins within the hour of one "
+                      "dose: naloxone-precipitated withdrawal first at 45 min after morphine 18 mg IM, not at 15 min, "
+                      "its onset paralleling the agonist's (Heishman, Stitzer, Bigelow & Liebson, JPET 1989;250:485); "
+                      "naloxone hyperalgesia 15 min after IV morphine in rats (Brain Res 1990, "
+                      "doi:10.1016/0006-8993(90)90894-h); abstracts read, no rate published. The thirteenth "
+                      "session's variant 2 used the same t½ (chosen there after a t½ of 26 h gave no onset within "
+                      "2 h), so the 45/90-min clauses of pred.wd.acute_dependence are not blind to it",
+                      description="rate k_f of the fast superactivation F")
+    w_f = m.parameter("adapt_fast_weight", 0.5, "dimensionless",
+                      "assumed: the thirteenth session's variant-2 weight (production × M_f^(−p·w_f)), here in its "
+                      "linear form about the naive state (gain p·w_f = 3 per unit relative fall of the tone); the "
+                      "half-and-half convention of the analgesic and breathing tolerances' two phases (pain "
+                      "equation 1, respiration equation 4); no human study gives the amplitude of a fast "
+                      "counter-adaptation. Not fitted to pred.wd.acute_dependence (held out)",
+                      lower=0.0, upper=1.0, description="weight w_f of the fast superactivation")
+    F = m.state("mor_superactivation_fast", "dimensionless", 0.0,
+                "fast production excess of the signalling tone (acute dependence; units of naive basal "
+                "production), 0 drug-free and at any steady exposure; read-outs only (equation 2b)")
+    D = m.state("mor_signal_tone_fast", "dimensionless", 0.0,
+                "signalling tone added by the fast production excess F, inhibited by the agonist like basal "
+                "production; read-outs only (equation 2b)")
+    m.ode(F, k_f * (p * w_f * _positive_part(1 - R / M, delta) - F))
+    m.ode(D, k_r * (F - (1 + S) * D))
+    return D
