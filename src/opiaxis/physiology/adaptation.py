@@ -38,11 +38,40 @@ Equations (time in hours; every quantity dimensionless unless stated)
    1993;266:244 (rat morphine, tolerance t½ 26 ± 6 h); Ouellet & Pollack, J Pharmacokinet
    Biopharm 1995;23:531.
 
+2b. **A fast phase: acute physical dependence, read-outs only (added 2026-11-30, fourteenth session).**
+   With M alone (half-time of days) one dose of morphine leaves no dependence, yet naloxone precipitates
+   withdrawal and hyperalgesia after a single dose in non-dependent people: from 45 min after morphine
+   18 mg IM, not at 0 or 15 min, its onset paralleling the agonist's (Heishman, Stitzer, Bigelow & Liebson,
+   JPET 1989;250:485); graded with the morphine dose, 1–17 mg (Bickel et al., JPET 1988;244:126); after
+   10 mg IV with naloxone at 2 or 6 h (Compton, Miotto & Elashoff, Pharmacol Biochem Behav 2004;77:263),
+   cold-pressor tolerance ~70% of baseline (Compton, Athanasos & Elashoff, J Pain 2003;4:511; abstracts
+   read). A fast superactivation of the signalling pathway (production excess F, units of naive basal
+   production) builds while the agonist holds the tone below its slowly adapted level and decays with its
+   own half-time; the agonist inhibits the tone D it adds as it inhibits basal production:
+
+       dF/dt = k_f · ( p·w_f·(1 − R/M)⁺ − F ),      dD/dt = k_r · ( F − (1 + S)·D ),      F(0) = D(0) = 0,
+
+   and the read-outs take R + D where they took R (``withdrawal_signal`` = (R + D − 1)⁺/r_sev,
+   ``unopposed_counteradaptation`` = (R + D − M)⁺/r_sev). Neither R nor M reads F or D, so the slow loop
+   (and ``tolerance_level``) is exactly the one-moderator model's in any fixed regimen. Why this form (the
+   data and the thirteenth session's measurements, docs/validation.md): (i) the fast phase must be unmasked
+   only when the agonist is removed faster than F decays (precipitated, not spontaneous, withdrawal after one
+   dose), which the agonist's inhibition (1 + S) of D gives; (ii) it must not raise the tone the slow
+   moderator follows — variant 2 (F in the production of R itself) raised production between heroin
+   injections, the slow moderator settled higher (M 0.742 → 0.756) and mood.oud.prevalence was lost; (iii) it
+   is driven by the slow loop's own relative error (1 − R/M)⁺, so it is 0 at any steady exposure (a maintained
+   patient's chronic dependence stays in M, with which the withdrawal constants were calibrated) and it does
+   not adapt to a rebound (R > M), which broke a symmetric fast moderator (variant 1). The gain p·w_f is
+   variant 2's production boost M_f^(−p·w_f) linearised about the naive state (M_f ≈ R/M); it is not
+   scaled by the slow loop's raised production M^(−p) (assumed: the fast phase is the same size in
+   dependent and naive people). Rate k_f and weight w_f are assumed (parameters' sources); k_r is the
+   tone's turnover; the withdrawal constants calibrated with M alone were not re-fitted.
+
 3. **Read-outs.**
    * ``tolerance_level`` = 1 − M^(p+1): the fraction of the acute potency lost
      (potency fold shift Φ = 1/(1 − tolerance_level) = M^(−(p+1)) = 1 + S̄ at steady state);
      0 in a naïve person, negative (supersensitivity) after an overshoot in abstinence.
-   * ``withdrawal_signal`` = smooth positive part of (R − 1), divided by the rebound
+   * ``withdrawal_signal`` = smooth positive part of (R + D − 1) (D of equation 2b), divided by the rebound
      ``wd_rebound_severe`` that is read as severe withdrawal (≈1 severe, 0 none); exactly 0 at
      baseline, so no withdrawal appears without prior exposure.
      Expressed withdrawal is amplified by glial activation, W_e = W·(1 + g_glia·glial_activation)
@@ -62,7 +91,8 @@ Equations (time in hours; every quantity dimensionless unless stated)
      dose–response in tone units was found). It acts on the expressed score, not on the signalling
      rebound W: the HPA axis and craving read W (oxytocin reaches them by their own couplings).
      The drug-free baseline cannot move (W = 0 there).
-   * ``unopposed_counteradaptation`` = smooth positive part of (R − M), divided by ``wd_rebound_severe``
+   * ``unopposed_counteradaptation`` = smooth positive part of (R + D − M) (D of equation 2b; R − M below,
+     the fast tone D added as in ``withdrawal_signal``), divided by ``wd_rebound_severe``
      (added 2026-11-30, thirteenth session): the same rebound measured from the level the signalling
      tone has adapted to (M, the moderator; R = M at any steady exposure) instead of from the drug-free
      baseline 1. R − M is the feedback's own error signal (dM/dt = k_tol·(R − M)). It equals
