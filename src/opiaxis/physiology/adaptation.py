@@ -284,6 +284,6 @@ def _fast_superactivation(m: Module, R, M, S, k_r, p, delta):
     D = m.state("mor_signal_tone_fast", "dimensionless", 0.0,
                 "signalling tone added by the fast production excess F, inhibited by the agonist like basal "
                 "production; read-outs only (equation 2b)")
-    m.ode(F, k_f * (p * w_f * _positive_part(1 - R / M, delta) - F))
+    m.ode(F, k_f * (p * w_f * _positive_part(1 - (R + D) / M, delta) - F))
     m.ode(D, k_r * (F - (1 + S) * D))
     return D
