@@ -49,7 +49,7 @@ Equations (time in hours; every quantity dimensionless unless stated)
    production) builds while the agonist holds the tone below its slowly adapted level and decays with its
    own half-time; the agonist inhibits the tone D it adds as it inhibits basal production:
 
-       dF/dt = k_f · ( p·w_f·(1 − R/M)⁺ − F ),      dD/dt = k_r · ( F − (1 + S)·D ),      F(0) = D(0) = 0,
+       dF/dt = k_f · ( p·w_f·(1 − (R + D)/M)⁺ − F ),    dD/dt = k_r · ( F − (1 + S)·D ),    F(0) = D(0) = 0,
 
    and the read-outs take R + D where they took R (``withdrawal_signal`` = (R + D − 1)⁺/r_sev,
    ``unopposed_counteradaptation`` = (R + D − M)⁺/r_sev). Neither R nor M reads F or D, so the slow loop
@@ -59,9 +59,14 @@ Equations (time in hours; every quantity dimensionless unless stated)
    dose), which the agonist's inhibition (1 + S) of D gives; (ii) it must not raise the tone the slow
    moderator follows — variant 2 (F in the production of R itself) raised production between heroin
    injections, the slow moderator settled higher (M 0.742 → 0.756) and mood.oud.prevalence was lost; (iii) it
-   is driven by the slow loop's own relative error (1 − R/M)⁺, so it is 0 at any steady exposure (a maintained
-   patient's chronic dependence stays in M, with which the withdrawal constants were calibrated) and it does
-   not adapt to a rebound (R > M), which broke a symmetric fast moderator (variant 1). The gain p·w_f is
+   is driven by the relative error of the tone it adds to, (1 − (R + D)/M)⁺, so it is 0 at any steady
+   exposure (a maintained patient's chronic dependence stays in M, with which the withdrawal constants were
+   calibrated) and it does not adapt to a rebound (R + D > M), which broke a symmetric fast moderator
+   (variant 1); (iv) the fast loop must close on R + D, not on R: driven by R alone F overcompensates
+   (quasi-steady R + D − 1 = S(2 − S)/(1 + S)² > 0 for S < 2 in a naive person) and one dose of morphine
+   10 mg IV read spontaneous COWS 11 at 15 h (2.8 without the fast phase; measured, fourteenth session);
+   closed, R + D = (1 + p·w_f)/(1 + p·w_f + S) < 1 under any quasi-steady agonism, and the same dose reads
+   2.9. The gain p·w_f is
    variant 2's production boost M_f^(−p·w_f) linearised about the naive state (M_f ≈ R/M); it is not
    scaled by the slow loop's raised production M^(−p) (assumed: the fast phase is the same size in
    dependent and naive people). Rate k_f and weight w_f are assumed (parameters' sources); k_r is the
@@ -260,8 +265,8 @@ def build(drugs=None) -> Module:
 
 def _fast_superactivation(m: Module, R, M, S, k_r, p, delta):
     """The fast phase of equation 2b, read-outs only: a production excess F that builds towards p·w_f times
-    the tone's relative fall below its slowly adapted level, (1 − R/M)⁺, and decays with its own half-time,
-    and the tone D it adds, which the agonist inhibits as it inhibits basal production."""
+    the relative fall of the read-out tone R + D below the slowly adapted level, (1 − (R + D)/M)⁺, and decays
+    with its own half-time, and the tone D it adds, which the agonist inhibits as it inhibits basal production."""
     k_f = m.parameter("adapt_fast_rate", round(0.693 / 1.0, 4), "1/h",
                       "assumed: t½ 1 h, for both build-up and decay. Acute dependence begins within the hour of one "
                       "dose: naloxone-precipitated withdrawal first at 45 min after morphine 18 mg IM, not at 15 min, "
