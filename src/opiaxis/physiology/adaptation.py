@@ -49,7 +49,7 @@ Equations (time in hours; every quantity dimensionless unless stated)
    production) builds while the agonist holds the tone below its slowly adapted level and decays with its
    own half-time; the agonist inhibits the tone D it adds as it inhibits basal production:
 
-       dF/dt = k_f · ( p·w_f·(1 − (R + D)/M)⁺ − F ),    dD/dt = k_r · ( F − (1 + S)·D ),    F(0) = D(0) = 0,
+       dF/dt = k_f·( p·w_f·(1 − (R + D)/M)⁺ − F ),    dD/dt = k_r·( F − (1 + S)·D ),    F(0) = D(0) = 0,
 
    and the read-outs take R + D where they took R (``withdrawal_signal`` = (R + D − 1)⁺/r_sev,
    ``unopposed_counteradaptation`` = (R + D − M)⁺/r_sev). Neither R nor M reads F or D, so the slow loop
@@ -245,7 +245,8 @@ def build(drugs=None) -> Module:
                  "μ stimulus: compressed agonist load (occupancy odds)^h", interface=True)
     m.ode(R, k_r * (M ** (-p) - (1 + S) * R))
     m.ode(M, k_tol * (R - M))
-    Rx = R + _fast_superactivation(m, R, M, S, k_r, p, delta)   # equation 2b: read-outs only, the slow loop never sees it
+    # equation 2b: the fast superactivation's tone D, read-outs only (the slow loop never sees it)
+    Rx = R + _fast_superactivation(m, R, M, S, k_r, p, delta)
 
     m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
                    "fraction of acute μ potency lost to counter-adaptation (0 naïve)", interface=True)
@@ -253,7 +254,8 @@ def build(drugs=None) -> Module:
                  "withdrawal: rebound of the signalling tone (with the fast superactivation) above baseline, "
                  "~1 severe", interface=True)
     m.assign("unopposed_counteradaptation", _positive_part(Rx - M, delta) / r_sev, "dimensionless",
-             "excess of the signalling tone over its adapted level M (the feedback's own error R − M), in "
+             "excess of the signalling tone (with the fast superactivation D) over its adapted level M (the "
+             "feedback's own error R − M, plus D), in "
              "units of the severe rebound: > 0 whenever agonism is below the level the counter-adaptation has "
              "adapted to (between doses, in withdrawal), 0 naive (equation 3)", interface=True)
     We = m.assign("withdrawal_expressed", W * (1 + wd.g_glia * G) * ot ** (-wd.e_ot), "dimensionless",
