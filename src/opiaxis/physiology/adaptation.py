@@ -38,11 +38,45 @@ Equations (time in hours; every quantity dimensionless unless stated)
    1993;266:244 (rat morphine, tolerance t½ 26 ± 6 h); Ouellet & Pollack, J Pharmacokinet
    Biopharm 1995;23:531.
 
+2b. **A fast phase: acute physical dependence, read-outs only (added 2026-11-30, fourteenth session).**
+   With M alone (half-time of days) one dose of morphine leaves no dependence, yet naloxone precipitates
+   withdrawal and hyperalgesia after a single dose in non-dependent people: from 45 min after morphine
+   18 mg IM, not at 0 or 15 min, its onset paralleling the agonist's (Heishman, Stitzer, Bigelow & Liebson,
+   JPET 1989;250:485); graded with the morphine dose, 1–17 mg (Bickel et al., JPET 1988;244:126); after
+   10 mg IV with naloxone at 2 or 6 h (Compton, Miotto & Elashoff, Pharmacol Biochem Behav 2004;77:263),
+   cold-pressor tolerance ~70% of baseline (Compton, Athanasos & Elashoff, J Pain 2003;4:511; abstracts
+   read). A fast superactivation of the signalling pathway (production excess F, units of naive basal
+   production) builds while the agonist holds the tone below its slowly adapted level and decays with its
+   own half-time; the agonist inhibits the tone D it adds as it inhibits basal production:
+
+       dF/dt = k_f·( p·w_f·(1 − (R + D)/M)⁺ − F ),    dD/dt = k_r·( F − (1 + S)·D ),    F(0) = D(0) = 0,
+
+   and the read-outs take R + D where they took R (``withdrawal_signal`` = (R + D − 1)⁺/r_sev,
+   ``unopposed_counteradaptation`` = (R + D − M)⁺/r_sev). Neither R nor M reads F or D, so the slow loop
+   (and ``tolerance_level``) is exactly the one-moderator model's in any fixed regimen. Why this form (the
+   data and the thirteenth session's measurements, docs/validation.md): (i) the fast phase must be unmasked
+   only when the agonist is removed faster than F decays (precipitated, not spontaneous, withdrawal after one
+   dose), which the agonist's inhibition (1 + S) of D gives; (ii) it must not raise the tone the slow
+   moderator follows — variant 2 (F in the production of R itself) raised production between heroin
+   injections, the slow moderator settled higher (M 0.742 → 0.756) and mood.oud.prevalence was lost; (iii) it
+   is driven by the relative error of the tone it adds to, (1 − (R + D)/M)⁺, so it is 0 at any steady
+   exposure (a maintained patient's chronic dependence stays in M, with which the withdrawal constants were
+   calibrated) and it does not adapt to a rebound (R + D > M), which broke a symmetric fast moderator
+   (variant 1); (iv) the fast loop must close on R + D, not on R: driven by R alone F overcompensates
+   (quasi-steady R + D − 1 = S(2 − S)/(1 + S)² > 0 for S < 2 in a naive person) and one dose of morphine
+   10 mg IV read spontaneous COWS 11 at 15 h (2.8 without the fast phase; measured, fourteenth session);
+   closed, R + D = (1 + p·w_f)/(1 + p·w_f + S) < 1 under any quasi-steady agonism, and the same dose reads
+   2.9. The gain p·w_f is
+   variant 2's production boost M_f^(−p·w_f) linearised about the naive state (M_f ≈ R/M); it is not
+   scaled by the slow loop's raised production M^(−p) (assumed: the fast phase is the same size in
+   dependent and naive people). Rate k_f and weight w_f are assumed (parameters' sources); k_r is the
+   tone's turnover; the withdrawal constants calibrated with M alone were not re-fitted.
+
 3. **Read-outs.**
    * ``tolerance_level`` = 1 − M^(p+1): the fraction of the acute potency lost
      (potency fold shift Φ = 1/(1 − tolerance_level) = M^(−(p+1)) = 1 + S̄ at steady state);
      0 in a naïve person, negative (supersensitivity) after an overshoot in abstinence.
-   * ``withdrawal_signal`` = smooth positive part of (R − 1), divided by the rebound
+   * ``withdrawal_signal`` = smooth positive part of (R + D − 1) (D of equation 2b), divided by the rebound
      ``wd_rebound_severe`` that is read as severe withdrawal (≈1 severe, 0 none); exactly 0 at
      baseline, so no withdrawal appears without prior exposure.
      Expressed withdrawal is amplified by glial activation, W_e = W·(1 + g_glia·glial_activation)
@@ -62,7 +96,8 @@ Equations (time in hours; every quantity dimensionless unless stated)
      dose–response in tone units was found). It acts on the expressed score, not on the signalling
      rebound W: the HPA axis and craving read W (oxytocin reaches them by their own couplings).
      The drug-free baseline cannot move (W = 0 there).
-   * ``unopposed_counteradaptation`` = smooth positive part of (R − M), divided by ``wd_rebound_severe``
+   * ``unopposed_counteradaptation`` = smooth positive part of (R + D − M) (D of equation 2b; R − M below,
+     the fast tone D added as in ``withdrawal_signal``), divided by ``wd_rebound_severe``
      (added 2026-11-30, thirteenth session): the same rebound measured from the level the signalling
      tone has adapted to (M, the moderator; R = M at any steady exposure) instead of from the drug-free
      baseline 1. R − M is the feedback's own error signal (dM/dt = k_tol·(R − M)). It equals
@@ -210,13 +245,17 @@ def build(drugs=None) -> Module:
                  "μ stimulus: compressed agonist load (occupancy odds)^h", interface=True)
     m.ode(R, k_r * (M ** (-p) - (1 + S) * R))
     m.ode(M, k_tol * (R - M))
+    # equation 2b: the fast superactivation's tone D, read-outs only (the slow loop never sees it)
+    Rx = R + _fast_superactivation(m, R, M, S, k_r, p, delta)
 
     m.assign("tolerance_level", 1 - M ** (p + 1), "dimensionless",
                    "fraction of acute μ potency lost to counter-adaptation (0 naïve)", interface=True)
-    W = m.assign("withdrawal_signal", _positive_part(R - 1, delta) / r_sev, "dimensionless",
-                 "withdrawal: rebound of the signalling tone above baseline, ~1 severe", interface=True)
-    m.assign("unopposed_counteradaptation", _positive_part(R - M, delta) / r_sev, "dimensionless",
-             "excess of the signalling tone over its adapted level M (the feedback's own error R − M), in "
+    W = m.assign("withdrawal_signal", _positive_part(Rx - 1, delta) / r_sev, "dimensionless",
+                 "withdrawal: rebound of the signalling tone (with the fast superactivation) above baseline, "
+                 "~1 severe", interface=True)
+    m.assign("unopposed_counteradaptation", _positive_part(Rx - M, delta) / r_sev, "dimensionless",
+             "excess of the signalling tone (with the fast superactivation D) over its adapted level M (the "
+             "feedback's own error R − M, plus D), in "
              "units of the severe rebound: > 0 whenever agonism is below the level the counter-adaptation has "
              "adapted to (between doses, in withdrawal), 0 naive (equation 3)", interface=True)
     We = m.assign("withdrawal_expressed", W * (1 + wd.g_glia * G) * ot ** (-wd.e_ot), "dimensionless",
@@ -224,3 +263,34 @@ def build(drugs=None) -> Module:
     m.assign("cows_score", wd.cows_max * We / (We + wd.w_half) * (1 - wd.a2), "dimensionless",
              "Clinical Opiate Withdrawal Scale, 0–48", interface=True)
     return m
+
+
+def _fast_superactivation(m: Module, R, M, S, k_r, p, delta):
+    """The fast phase of equation 2b, read-outs only: a production excess F that builds towards p·w_f times
+    the relative fall of the read-out tone R + D below the slowly adapted level, (1 − (R + D)/M)⁺, and decays
+    with its own half-time, and the tone D it adds, which the agonist inhibits as it inhibits basal production."""
+    k_f = m.parameter("adapt_fast_rate", round(0.693 / 1.0, 4), "1/h",
+                      "assumed: t½ 1 h, for both build-up and decay. Acute dependence begins within the hour of one "
+                      "dose: naloxone-precipitated withdrawal first at 45 min after morphine 18 mg IM, not at 15 min, "
+                      "its onset paralleling the agonist's (Heishman, Stitzer, Bigelow & Liebson, JPET 1989;250:485); "
+                      "naloxone hyperalgesia 15 min after IV morphine in rats (Brain Res 1990, "
+                      "doi:10.1016/0006-8993(90)90894-h); abstracts read, no rate published. The thirteenth "
+                      "session's variant 2 used the same t½ (chosen there after a t½ of 26 h gave no onset within "
+                      "2 h), so the 45/90-min clauses of pred.wd.acute_dependence are not blind to it",
+                      description="rate k_f of the fast superactivation F")
+    w_f = m.parameter("adapt_fast_weight", 0.5, "dimensionless",
+                      "assumed: the thirteenth session's variant-2 weight (production × M_f^(−p·w_f)), here in its "
+                      "linear form about the naive state (gain p·w_f = 3 per unit relative fall of the tone); the "
+                      "half-and-half convention of the analgesic and breathing tolerances' two phases (pain "
+                      "equation 1, respiration equation 4); no human study gives the amplitude of a fast "
+                      "counter-adaptation. Not fitted to pred.wd.acute_dependence (held out)",
+                      lower=0.0, upper=1.0, description="weight w_f of the fast superactivation")
+    F = m.state("mor_superactivation_fast", "dimensionless", 0.0,
+                "fast production excess of the signalling tone (acute dependence; units of naive basal "
+                "production), 0 drug-free and at any steady exposure; read-outs only (equation 2b)")
+    D = m.state("mor_signal_tone_fast", "dimensionless", 0.0,
+                "signalling tone added by the fast production excess F, inhibited by the agonist like basal "
+                "production; read-outs only (equation 2b)")
+    m.ode(F, k_f * (p * w_f * _positive_part(1 - (R + D) / M, delta) - F))
+    m.ode(D, k_r * (F - (1 + S) * D))
+    return D
