@@ -27,21 +27,6 @@ import time
 import numpy as np
 
 
-def max_relative_difference(a: np.ndarray, b: np.ndarray, atol: float) -> float:
-    """Over the states the Numba run moves beyond atol (as tests/test_jax_backend.py: a state at
-    rest whose round-off, e.g. -7e-18, one LU keeps and the other rounds to exactly 0 is not a
-    relative difference of 1); NaN if any output is NaN or a state Numba keeps within atol of 0
-    leaves 0 by more than atol in the JAX run."""
-    if np.isnan(a).any() or np.isnan(b).any():
-        return float("nan")
-    peak = np.abs(a).max(axis=(0, 1))
-    moved = peak > atol
-    if np.abs(b[:, :, ~moved]).max(initial=0.0) > atol:
-        return float("nan")
-    a, b, peak = a[:, :, moved], b[:, :, moved], peak[moved]
-    return float((np.abs(a - b) / np.maximum(np.abs(a), 1e-6 * peak)).max())
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
@@ -63,14 +48,15 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     solvers = [x for x in a.linear_solver.split(",") if x]
-    if not solvers or set(solvers) - {"sparse", "sparse-loop", "dense"}:
+    from opiaxis.engine.jax_backend import LINEAR_SOLVERS
+    if not solvers or set(solvers) - set(LINEAR_SOLVERS):
         ap.error(f"--linear-solver: sparse, sparse-loop and/or dense, not {a.linear_solver!r}")
 
     import jax
     import numba
 
     from opiaxis.engine.codegen import cache_dir
-    from opiaxis.engine.jax_backend import last_timing, simulate_jax
+    from opiaxis.engine.jax_backend import last_timing, max_relative_difference, simulate_jax
     from opiaxis.engine.simulate import SolverOptions, simulate
     from opiaxis.models import build_model, default_model
     from opiaxis.population import sample_parameters

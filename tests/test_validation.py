@@ -58,8 +58,10 @@ def test_mechanism_targets_registered_and_not_calibrated():
 HELD_OUT = ["pred.resp.bup_ceiling", "pred.nlx.bup_reversal", "pred.ntx.heroin_blockade", "pred.nlx.renarcotization",
             "pred.wd.naloxone_duration", "pred.wd.bup_in_methadone", "pred.wd.bup_timing", "pred.hpa.morphine_acute",
             "pred.pain.mmt_crosstolerance", "pred.craving.methadone_priming", "pred.mood.aticaprant",
-            "pred.dti.duration", "pred.wd.acute_dependence",
+            "pred.dti.duration",
             "pred.mor.effect_duration"]   # fourteenth session
+# pred.wd.acute_dependence left this list in the fourteenth session: its fast phase was developed against it
+# (its `calibration` says how), so it is no longer independent.
 
 
 def test_held_out_predictions_registered_and_independent():

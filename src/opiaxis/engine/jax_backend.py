@@ -60,9 +60,10 @@ from sympy.printing.numpy import JaxPrinter
 from ..errors import OpiaxisInputError
 from ..model.core import Model
 from .codegen import _guard_powers
+from .sparse import LevelSchedule, level_schedule  # noqa: F401 - level_schedule re-exported for callers
 from .simulate import EV_BOLUS, EV_RATE, EV_RESET, H_MIN_ULPS, Results, SolverOptions, event_arrays
 
-__all__ = ["simulate_jax", "last_timing", "LINEAR_SOLVERS"]
+__all__ = ["simulate_jax", "last_timing", "LINEAR_SOLVERS", "max_relative_difference"]
 
 LINEAR_SOLVERS = ("sparse", "sparse-loop", "dense")
 
@@ -242,81 +243,6 @@ def model_functions(model: Model) -> ModelFunctions:
 
 # --------------------------------------------------------------------------- the sparse LU, by levels
 
-class LevelSchedule(NamedTuple):
-    """The Numba kernel's sparse LU plan (``sparse.plan_lu``: minimum-degree ordering, fill, no
-    pivoting) regrouped into *levels* of mutually independent operations, padded to rectangles
-    (levels × widest level) so that a ``lax.fori_loop`` runs one level per iteration as one
-    gather–multiply–scatter over the whole batch. The factors' nonzeros live in a (patients,
-    nnz + 2) array; position ``nnz`` is a scratch entry that stays 0 and ``nnz + 1`` holds 1, and
-    padding operations read and write only those two (0/1 = 0, 0 − 1·0 = 0)."""
-
-    n: int
-    nnz: int
-    diag: np.ndarray      # (n,) position of each permuted diagonal entry
-    jpos: np.ndarray      # (n_jac,) position of each Jacobian entry
-    perm: np.ndarray      # (n,) permuted position k -> state index
-    iperm: np.ndarray     # (n,) state index -> permuted position
-    div: np.ndarray       # (2, L, .) a[t] /= a[u]: t, u
-    upd: np.ndarray       # (3, L, .) a[t] -= a[u]·a[v]: t, u, v (a target may repeat: scatter-add)
-    fw: np.ndarray        # (3, Lf, .) y[row] -= a[pos]·y[col]
-    bw: np.ndarray        # (3, Lb, .) y[row] -= a[pos]·y[col], then ...
-    bw_rows: np.ndarray   # (2, Lb, .) ... y[row] /= a[pos] for the rows finished at that level
-
-
-def _pad_levels(level: np.ndarray, cols: list[np.ndarray], fill: list[int], n_levels: int) -> np.ndarray:
-    """(len(cols), n_levels, widest) int32: column c of the operations of level l (1-based) in
-    row l - 1, in their original order, padded with ``fill[c]``."""
-    counts = np.bincount(level, minlength=n_levels + 1)[1:]
-    width = max(int(counts.max(initial=0)), 1)
-    out = np.empty((len(cols), n_levels, width), np.int32)
-    for c, f in enumerate(fill):
-        out[c] = f
-    for lv in range(1, n_levels + 1):
-        sel = level == lv
-        for c, col in enumerate(cols):
-            out[c, lv - 1, :sel.sum()] = col[sel]
-    return out
-
-
-def level_schedule(n: int, rows, cols) -> LevelSchedule:
-    """The level schedule of ``plan_lu(n, zip(rows, cols))``.
-
-    Factorisation (the plan's IKJ operation list, in order): a division a[t] /= a[u] may run once
-    a[t] and the pivot a[u] are final; an update a[t] -= a[u]·a[v] once a[u] (divided) and a[v]
-    (a finished row of U) are final; a[t] is final after its last update or its division. Updates
-    of one entry are a sum, so those in one level are scatter-added (their order, and so the
-    round-off, may differ from the sequential kernel's). Forward solve: row i at 1 + the deepest
-    row it reads (rows that read none are b itself); backward: likewise from the bottom, each row
-    divided by its pivot in the level it is finished."""
-    from .sparse import plan_lu
-    plan = plan_lu(n, list(zip(rows, cols)))
-    S, ONE = plan.nnz, plan.nnz + 1
-    avail = np.zeros(plan.nnz + 2, np.int64)
-    lev = np.empty(len(plan.op_kind), np.int64)
-    for q, (kind, t, u, v) in enumerate(zip(plan.op_kind, plan.op_t, plan.op_u, plan.op_v)):
-        if kind == 0:
-            lev[q] = avail[t] = 1 + max(avail[t], avail[u])
-        else:
-            lev[q] = 1 + max(avail[u], avail[v])
-            avail[t] = max(avail[t], lev[q])
-    L = int(lev.max(initial=0)) or 1
-    d, up = plan.op_kind == 0, plan.op_kind == 1
-    div = _pad_levels(np.where(d, lev, 0), [plan.op_t, plan.op_u], [S, ONE], L)
-    upd = _pad_levels(np.where(up, lev, 0), [plan.op_t, plan.op_u, plan.op_v], [S, ONE, S], L)
-    fl = np.zeros(n, np.int64)
-    for r, c in zip(plan.fw_row, plan.fw_col):     # rows in increasing order, columns < row
-        fl[r] = max(fl[r], 1 + fl[c])
-    bl = np.ones(n, np.int64)
-    for i in range(n - 1, -1, -1):
-        for q in range(plan.bw_ptr[i], plan.bw_ptr[i + 1]):
-            bl[i] = max(bl[i], 1 + bl[plan.bw_col[q]])
-    fw = _pad_levels(fl[plan.fw_row], [plan.fw_row, plan.fw_pos, plan.fw_col], [n, S, n], int(fl.max(initial=0)) or 1)
-    Lb = int(bl.max(initial=1))
-    bw = _pad_levels(bl[plan.bw_row], [plan.bw_row, plan.bw_pos, plan.bw_col], [n, S, n], Lb)
-    bw_rows = _pad_levels(bl, [np.arange(n), plan.diag], [n, ONE], Lb)
-    return LevelSchedule(n, plan.nnz, plan.diag, plan.jpos, plan.perm, np.argsort(plan.perm), div, upd, fw, bw, bw_rows)
-
-
 def _run_levels(body, tables, pad, init, unroll: bool):
     """``body(idx, carry)`` for each level: ``idx`` the level's rows of ``tables`` (each
     (columns, levels, width)). Either one traced ``lax.fori_loop`` over the padded levels (the
@@ -350,9 +276,10 @@ def sparse_lu_functions(sched: LevelSchedule, unroll: bool = False):
         a = a.at[:, diag].set(ihg[:, None]).at[:, ONE].set(1.0).at[:, jpos].add(-jv)
 
         def level(idx, a):
-            (dt, du), upd = (idx[0] if idx[0] is not None else (None, None)), idx[1]
+            div, upd = idx
             a_new = a
-            if dt is not None:
+            if div is not None:
+                dt, du = div
                 a_new = a_new.at[:, dt].set(a[:, dt] / a[:, du])
             if upd is not None:
                 a_new = a_new.at[:, upd[0]].add(-(a[:, upd[1]] * a[:, upd[2]]))
@@ -360,6 +287,8 @@ def sparse_lu_functions(sched: LevelSchedule, unroll: bool = False):
 
         a = _run_levels(level, (sched.div, sched.upd), (S, S), a, unroll)
         piv = a[:, diag]
+        # the Numba kernel rejects 0 and NaN pivots; an infinite one there gives a non-finite step that its
+        # error norm rejects, so flagging it here ends in the same retry with h/2
         return a, jnp.all((piv != 0.0) & jnp.isfinite(piv), axis=1)
 
     def solve(a, b):
@@ -741,3 +670,20 @@ def last_timing() -> dict:
     near 0 when the program was already compiled) and solving (``solve_seconds``), the process
     CPU seconds of each (``*_cpu_seconds``, all threads) and the ``device``."""
     return dict(_last_timing)
+
+
+def max_relative_difference(a: np.ndarray, b: np.ndarray, atol: float) -> float:
+    """Agreement of two runs' states (patients, times, states), ``a`` the reference (Numba):
+    max |a − b| / max(|a|, 1e-6 of the state's peak over the cohort), over the states ``a`` moves
+    beyond ``atol``. A state ``a`` keeps within atol of 0 (a drug nobody takes; round-off such as
+    −7e-18 in a state at rest, which one LU keeps and another rounds to exactly 0) must stay within
+    atol of 0 in ``b`` too. NaN if either run has a NaN or that condition fails (so ``<= bound`` is
+    False). Used by tests/test_jax_backend.py and benchmarks/bench_jax.py."""
+    if np.isnan(a).any() or np.isnan(b).any():
+        return float("nan")
+    peak = np.abs(a).max(axis=(0, 1))
+    moved = peak > atol
+    if np.abs(b[:, :, ~moved]).max(initial=0.0) > atol:
+        return float("nan")
+    a, b, peak = a[:, :, moved], b[:, :, moved], peak[moved]
+    return float((np.abs(a - b) / np.maximum(np.abs(a), 1e-6 * peak)).max())

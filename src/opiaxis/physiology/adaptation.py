@@ -64,7 +64,8 @@ Equations (time in hours; every quantity dimensionless unless stated)
    calibrated) and it does not adapt to a rebound (R + D > M), which broke a symmetric fast moderator
    (variant 1); (iv) the fast loop must close on R + D, not on R: driven by R alone F overcompensates
    (quasi-steady R + D − 1 = S(2 − S)/(1 + S)² > 0 for S < 2 in a naive person) and one dose of morphine
-   10 mg IV read spontaneous COWS 11 at 15 h (2.8 without the fast phase; measured, fourteenth session);
+   10 mg IV read spontaneous COWS 11 at 15 h (without the fast phase the peak is 2.8, at 29.5 h; measured,
+   fourteenth session);
    closed, R + D = (1 + p·w_f)/(1 + p·w_f + S) < 1 under any quasi-steady agonism, and the same dose reads
    2.9. The gain p·w_f is
    variant 2's production boost M_f^(−p·w_f) linearised about the naive state (M_f ≈ R/M); it is not
@@ -158,7 +159,8 @@ def _withdrawal_parameters(m: Module) -> SimpleNamespace:
                         "heroin 4×/day peaks in the moderate-to-moderately-severe COWS range",
                         variability=lognormal(0.3), description="rebound R−1 that counts as severe withdrawal")
     delta = m.parameter("wd_smoothing", 0.02, "dimensionless",
-                        "assumed: width of the smooth positive part of R−1 (numerical smoothing)")
+                        "assumed: width of the smooth positive parts of R−1, R+D−M and the fast phase's "
+                        "relative error 1−(R+D)/M (numerical smoothing)")
     g_glia = m.parameter("wd_glial_gain", 1.0, "dimensionless",
                          "assumed: expressed withdrawal doubles at maximal glial activation (seed 000; "
                          "glial modulators attenuate withdrawal: Hutchinson et al. 2007; Cooper et al. "

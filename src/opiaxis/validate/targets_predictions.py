@@ -430,7 +430,11 @@ def _apd_excess(morphine: list[str], naloxone: list[str], t_n: float, read: str 
              "6-h one; cold-pressor tolerance ≤ 85% of drug-free after 10 mg IV + naloxone 10 mg IV at 2 h",
         source="Heishman et al., JPET 1989;250:485 and Pharmacol Biochem Behav 1990;36:393; Bickel et al., JPET "
                "1988;244:126; Azorlosa et al., Psychopharmacology 1994;114:71; Compton et al., Pharmacol Biochem "
-               "Behav 2004;77:263 and J Pain 2003;4:511")
+               "Behav 2004;77:263 and J Pain 2003;4:511",
+        calibration="not blind since the thirteenth/fourteenth sessions: four forms of a fast counter-adaptation were "
+                    "measured against this target (variants 1 and 2, the open and the closed form of adaptation 2b), "
+                    "and adapt_fast_rate (t½ 1 h, assumed) was chosen after a t½ of 26 h gave no onset within 2 h; "
+                    "nothing was fitted numerically")
 def _acute_dependence():
     v, ok = {}, True
     nlx = "naloxone {mg:g} mg {route} once at {t:g} h"
@@ -480,7 +484,9 @@ def _acute_dependence():
 # Parenteral morphine 10 mg: analgesia 3–5 h (clinical references, secondary: peak within 20 min IV, "usually
 # lasts 3–5 hours"). Band: the central effect falls below half its peak 2–6 h after the dose (the 3–5 h
 # analgesic duration ± 1 h; the upper end is Knaggs' return toward baseline within the 6-h study) and is
-# ≤ 25% of its peak at 12 h (twice Knaggs' 6 h). Read on the two read-outs the model has of these effects:
+# ≤ 25% of its peak at 12 h (twice Knaggs' 6 h). The ± 1 h, the 25% and the reading of a clinical dosing
+# duration as a fall below half the peak are assumed (constructed from these sources, not published numbers);
+# the ventilation clause generalises them against Dahan 2004's slower clamped-ventilation equilibration. Read on the two read-outs the model has of these effects:
 # isohypercapnic ventilation (the model's clamp 50 mmHg; Camporesi's VE54 is ventilation at PETCO2 54 torr)
 # and cold-pressor analgesia; the model has no pupil. The time of the peak is reported, not scored (Camporesi's
 # 0.5-h maximum with rebreathing and venous sampling; Dahan 2004's clamped ventilation gave t1/2ke0 4.4 h).
