@@ -250,7 +250,8 @@ def _analgesia_potency_and_slope(m: Module):
                         "0.71 ± 0.18 (Romberg et al., Anesthesiology 2004;100:120; a metabolite, 7 h); morphine "
                         "electrical pain tolerance described without a Hill slope (Sarton et al., "
                         "Anesthesiology 2000;93:1245: potency AC50 doubling the tolerated current; Skarke et al., Clin "
-                        "Pharmacol Ther 2003;73:107: a linear concentration-effect slope): no other "
-                        "morphine gamma was found; Dahan's is taken (equation 1)",
+                        "Pharmacol Ther 2003;73:107: a linear concentration-effect slope); methadone: pain threshold "
+                        "follows plasma methadone with sigmoid-Emax slope N 2.8 (Dyer et al., Clin Pharmacol Ther "
+                        "1999;65:685; abstract read, thirteenth session). Dahan's morphine gamma is taken (equation 1)",
                         description="Hill slope γ of μ analgesia on the occupancy odds")
     return s50, gamma
