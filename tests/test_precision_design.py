@@ -148,9 +148,7 @@ def test_a_switch_the_local_screen_cannot_see_is_fitted_when_the_data_show_it(mo
                    "by ~0.06 loss units (the truth the reverse by 0.155): the record's four MADRS cannot tell how far "
                    "past its tipping point the patient's mood sits (docs/precision-recovery.md, 'Issue 15, sixth pass'). "
                    "Since the twelfth session the fixture's patient is euthymic (the test above), so its premise is gone; "
-                   "thirteenth session (SSRI 0.045): the draws prefer naloxegol by 0.150 (6.989 vs 7.139 loss units); "
-                   "fourteenth session, pain's Hill slope 2.4 (s14-painslope): by 0.153 (7.293 vs 7.446; main 186fa37 "
-                   "6.965 vs 7.118)")
+                   "thirteenth session (SSRI 0.045): the draws prefer naloxegol by 0.150 (6.989 vs 7.139 loss units)")
 def test_an_ssri_is_preferred_for_a_patient_in_an_episode(model, depressed_fit):
     """With the trait offset fitted, the posterior prefers buprenorphine 32 mg + SSRI + PEG to
     + PEG + naloxegol, as the truth does (by 0.155 loss units); before the nonlinear screen the

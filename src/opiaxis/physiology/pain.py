@@ -7,15 +7,7 @@ Equations (time in hours)
    Mann et al. Clin Pharmacol Ther 2022;112:1020). Tolerance shifts potency: the effective
    stimulus is S_a = S·(1 − T_a), T_a the fraction of acute analgesic potency lost (below, from the
    adaptation module's tolerance_level T; Ekblom et al., JPET 1993;266:244 model tolerance as a
-   potency shift of the effect compartment). Relief is a sigmoid Emax function of the tolerated
-   load, relief = Emax·S_a^n/(S_a^n + S50^n), n = γ/h, i.e. Emax·x_a^γ/(x_a^γ + x50^γ) on the
-   tolerated occupancy odds x_a = x·(1 − T_a)^(1/h) with x50 = S50^(1/h). *Slope from human PK/PD
-   (added 2026-11-30, fourteenth session).* γ = ``analgesia_hill`` 2.4 is Dahan et al.'s measured
-   shape parameter of morphine analgesia (Anesthesiology 2004;101:1201: 2.4 ± 0.7 for electrical
-   pain tolerance, 1 for breathing; abstract read); until then the relief had the load's slope
-   h = 0.75. The potency S50 (odds 1, assumed) and the tolerance shift (T_a on the load, h the
-   adaptation module's compression) are unchanged; the cold pressor's efficacy E_cp was re-derived
-   from Watso's point with the new slope (equation 5).
+   potency shift of the effect compartment). Relief is an Emax function, relief = Emax·S_a/(S_a + S50).
    *Analgesic tolerance in two phases (added 2026-11-30, twelfth session).* The tolerance that
    shifts analgesic potency is not the adaptation module's T itself but T_a, made of a fast and a
    slow phase (Φ = 1/(1 − T) is the potency fold):
@@ -95,7 +87,7 @@ Equations (time in hours)
    Physiol 2022, n = 29, crossover), and oral morphine up to 0.43 mg/kg lengthened tolerance time
    significantly only at the top dose without lowering pain ratings (Cleeland et al.,
    Neuropsychopharmacology 1996;15:252). The read-out therefore uses its own maximal relief,
-   relief_cp = E_cp·S_a^n/(S_a^n + S50^n) (same stimulus, S50 and slope as equation 1), with E_cp derived from
+   relief_cp = E_cp·S_a/(S_a + S50) (same stimulus S_a and S50 as equation 1), with E_cp derived from
    Watso's −25% at the model's S_a 35 min after 5 mg IV (data/calibration.yaml). Tolerance time stays
    inversely proportional to the remaining pain intensity (a subject withdraws when pain, rising at a
    rate ∝ intensity, reaches their tolerance level — assumed), so the 10th-session diagnosis of the
@@ -137,7 +129,10 @@ def build(drugs=None) -> Module:
     emax = m.parameter("analgesia_emax", 0.8, "dimensionless",
                        "assumed: opioids relieve at most ~80% of pain intensity (cold-pressor and clinical "
                        "pain are rarely abolished at tolerable doses)", lower=0.0, upper=1.0)
-    s50, gamma = _analgesia_potency_and_slope(m)
+    s50 = m.parameter("analgesia_s50", 1.0, "dimensionless",
+                      "assumed: half-maximal relief at half-maximal μ activation (stimulus 1 = load 1); "
+                      "between-patient variability reflects OPRM1 and other differences",
+                      variability=lognormal(0.4), description="μ stimulus for half-maximal analgesia")
     k_oih = m.parameter("oih_rate", 6.9e-4, "1/h",
                         "calibrated to pain.oih (hyperalgesia still growing between 4–8 and 12–18 weeks "
                         "of maintenance, Compton et al., J Pain 2012;13:401): t½ 1000 h (~6 weeks)",
@@ -173,22 +168,18 @@ def build(drugs=None) -> Module:
                         "test ceiling: 180 s chosen among the usual 180–300 s cut-offs")
     k_cap = m.parameter("cold_pressor_cap_sharpness", 4.0, "dimensionless",
                         "assumed: smoothness of the ceiling (numerical)")
-    e_cp = m.parameter("cold_pressor_analgesia_emax", 0.31, "dimensionless",
-                       "calibrated (data/calibration.yaml; re-derived by hand 2026-11-30, fourteenth session, with the "
-                       "Hill slope analgesia_hill): maximal μ relief of cold-pressor pain, derived from one point — "
-                       "morphine 5 mg IV lowers cold-pressor pain ratings 25% (0.246) at 35 min (Watso et al., Am J "
-                       "Physiol Heart Circ Physiol 2022), where the model's S_a^n/(S_a^n + S50^n) is 0.797 (odds 1.77): "
-                       "0.246/0.797 = 0.309, rounded to 0.31; 0.39 of the clinical analgesia_emax (equation 5)",
-                       lower=0.0, upper=1.0)
+    e_cp = m.parameter("cold_pressor_analgesia_emax", 0.4, "dimensionless",
+                       "calibrated (data/calibration.yaml): maximal μ relief of cold-pressor pain, derived from one "
+                       "point — morphine 5 mg IV lowers cold-pressor pain ratings 25% at 35 min (Watso et al., Am J "
+                       "Physiol Heart Circ Physiol 2022), where the model's S_a/(S_a + S50) is 0.60; half the clinical "
+                       "analgesia_emax (equation 5)", lower=0.0, upper=1.0)
 
     H = m.state("oih_level", "dimensionless", 0.0, "opioid-induced hyperalgesia (0 none … 1 full)")
     Ta = _analgesic_tolerance(m, T)
     x = A / (1 - A + eps)
     S = x ** h
     Sa = S * (1 - Ta)
-    n = gamma / h                       # Hill exponent on the load S_a = (odds·(1 − T_a)^(1/h))^h
-    occ = Sa ** n / (Sa ** n + s50 ** n)
-    relief = m.assign("analgesia_fraction", emax * occ, "dimensionless",
+    relief = m.assign("analgesia_fraction", emax * Sa / (Sa + s50), "dimensionless",
                       "fraction of pain intensity relieved by μ agonism")
     d = 0.01
     t_pos = (T + sp.sqrt(T ** 2 + d ** 2)) / 2 * T ** 2 / (T ** 2 + d ** 2)
@@ -201,7 +192,7 @@ def build(drugs=None) -> Module:
     q = D * gs * (1 - relief)
     m.assign("pain_nrs", 10 * q / (1 + q), "dimensionless", "pain intensity, numeric rating scale 0–10",
              interface=True)
-    relief_cp = m.assign("cold_pressor_analgesia", e_cp * occ, "dimensionless",
+    relief_cp = m.assign("cold_pressor_analgesia", e_cp * Sa / (Sa + s50), "dimensionless",
                          "fraction of cold-pressor pain intensity relieved by μ agonism (equation 5)")
     t_raw = m.assign("cold_pressor_raw", t_ctrl / (gs * (1 - relief_cp)), "s",
                      "cold-pressor tolerance before the test ceiling")
@@ -231,27 +222,3 @@ def _analgesic_tolerance(m: Module, T):
     m.ode(Ts, k_s * (T - Ts))
     return m.assign("analgesic_tolerance_level", 1 - (1 - T) ** (1 - w_s) * (1 - Ts) ** w_s, "dimensionless",
                     "fraction of acute analgesic μ potency lost, fast and slow phases (0 naive; equation 1)")
-
-
-def _analgesia_potency_and_slope(m: Module):
-    """S50 and γ of equation 1: the potency (assumed) and the Hill slope of μ analgesia on the
-    occupancy odds (human PK/PD)."""
-    s50 = m.parameter("analgesia_s50", 1.0, "dimensionless",
-                      "assumed: half-maximal relief at half-maximal μ activation (stimulus 1 = load 1 = occupancy "
-                      "odds 1); not derived from Watso 2022 — that one cold-pressor point sets the efficacy "
-                      "cold_pressor_analgesia_emax at this potency (equation 5), and one point cannot set both; "
-                      "between-patient variability reflects OPRM1 and other differences",
-                      variability=lognormal(0.4), description="μ stimulus for half-maximal analgesia")
-    gamma = m.parameter("analgesia_hill", 2.4, "dimensionless",
-                        "Dahan et al., Anesthesiology 2004;101:1201 (abstract read): sigmoid-Emax PK/PD of morphine "
-                        "(90-s IV infusion, 8 volunteers, 24 h, transcutaneous electrical pain tolerance) — shape "
-                        "parameter gamma 2.4 ± 0.7 for analgesia vs 1 for breathing, on the effect-site concentration, "
-                        "hence on the occupancy odds (morphine τ 1). Other human data read: M6G analgesia gamma "
-                        "0.71 ± 0.18 (Romberg et al., Anesthesiology 2004;100:120; a metabolite, 7 h); morphine "
-                        "electrical pain tolerance described without a Hill slope (Sarton et al., "
-                        "Anesthesiology 2000;93:1245: potency AC50 doubling the tolerated current; Skarke et al., Clin "
-                        "Pharmacol Ther 2003;73:107: a linear concentration-effect slope); methadone: pain threshold "
-                        "follows plasma methadone with sigmoid-Emax slope N 2.8 (Dyer et al., Clin Pharmacol Ther "
-                        "1999;65:685; abstract read, thirteenth session). Dahan's morphine gamma is taken (equation 1)",
-                        description="Hill slope γ of μ analgesia on the occupancy odds")
-    return s50, gamma
