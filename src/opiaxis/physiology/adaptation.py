@@ -279,14 +279,14 @@ def _fast_superactivation(m: Module, R, M, S, k_r, p, delta):
                       "doi:10.1016/0006-8993(90)90894-h); abstracts read, no rate published. The thirteenth "
                       "session's variant 2 used the same t½ (chosen there after a t½ of 26 h gave no onset within "
                       "2 h), so the 45/90-min clauses of pred.wd.acute_dependence are not blind to it",
-                      description="rate k_f of the fast superactivation F")
+                      description="rate k_f of the fast superactivation F (no between-patient variability: none published)")
     w_f = m.parameter("adapt_fast_weight", 0.5, "dimensionless",
                       "assumed: the thirteenth session's variant-2 weight (production × M_f^(−p·w_f)), here in its "
                       "linear form about the naive state (gain p·w_f = 3 per unit relative fall of the tone); the "
                       "half-and-half convention of the analgesic and breathing tolerances' two phases (pain "
                       "equation 1, respiration equation 4); no human study gives the amplitude of a fast "
                       "counter-adaptation. Not fitted to pred.wd.acute_dependence (held out)",
-                      lower=0.0, upper=1.0, description="weight w_f of the fast superactivation")
+                      lower=0.0, upper=1.0, description="weight w_f of the fast superactivation (no between-patient variability: none published)")
     F = m.state("mor_superactivation_fast", "dimensionless", 0.0,
                 "fast production excess of the signalling tone (acute dependence; units of naive basal "
                 "production), 0 drug-free and at any steady exposure; read-outs only (equation 2b)")

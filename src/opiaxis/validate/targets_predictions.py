@@ -160,6 +160,14 @@ def _renarcotization():
 METHADONE_80 = "methadone 80 mg oral daily for 60 d"
 
 
+def _fall_time(t: np.ndarray, x: np.ndarray, frac: float, t0: float = 0.0) -> float:
+    """Time after ``t0`` at which ``x`` (an effect ≥ 0, on increasing times ``t``) first falls below ``frac`` of
+    its peak, after the peak; NaN if it never does."""
+    k = int(np.argmax(x))
+    below = np.nonzero((np.arange(len(x)) > k) & (x < frac * x[k]))[0]
+    return float(t[below[0]] - t0) if len(below) else float("nan")
+
+
 @target("pred.wd.naloxone_duration",
         finding="naloxone-precipitated withdrawal begins within minutes of an IV dose and lasts 30–60 minutes",
         band="excess COWS (over the course without naloxone) peaks within 30 min and falls below half its peak "
@@ -174,8 +182,7 @@ def _nlx_duration():
     after = t >= t_n
     ta, x = (t[after] - t_n) * 60, (c1 - c0)[after]
     k = int(np.argmax(x))
-    half = np.nonzero((ta > ta[k]) & (x < x[k] / 2))[0]
-    t_half = float(ta[half[0]]) if len(half) else float("nan")
+    t_half = _fall_time(ta, x, 0.5)
     ok = x[k] > 0 and ta[k] <= 30 and inside(t_half, 20, 120)
     return ({"peak excess COWS": float(x[k]), "peak at min": float(ta[k]), "below half at min": t_half}, ok,
             f"methadone 80 mg/day, naloxone 0.4 mg IV 3 h after the dose: excess COWS peaks {x[k]:.1f} at "
@@ -494,13 +501,6 @@ MOR_T0 = 1.0
 MOR_READ_H = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0)
 
 
-def _fall_time(t: np.ndarray, x: np.ndarray, frac: float) -> float:
-    """Hours after the dose at which ``x`` (an effect ≥ 0) first falls below ``frac`` of its peak, after it."""
-    k = int(np.argmax(x))
-    below = np.nonzero((np.arange(len(x)) > k) & (x < frac * x[k]))[0]
-    return float(t[below[0]] - MOR_T0) if len(below) else float("nan")
-
-
 @target("pred.mor.effect_duration",
         finding="after a single parenteral dose of morphine (~10 mg) in opioid-naïve people the central effects (pupil, "
                 "ventilatory CO2 response, analgesia) peak within the first hours and return toward baseline within "
@@ -519,7 +519,7 @@ def _morphine_effect_duration():
     for name, x in (("ventilation depression", depression), ("cold-pressor rise", cp)):
         x = np.maximum(x, 0.0)
         k = int(np.argmax(x))
-        half = _fall_time(t, x, 0.5)
+        half = _fall_time(t, x, 0.5, MOR_T0)
         at12 = float(x[np.argmin(abs(t - MOR_T0 - 12.0))] / x[k])
         v.update({f"{name}: peak": float(x[k]), f"{name}: peak at h": float(t[k] - MOR_T0),
                   f"{name}: below half at h": half, f"{name}: 12 h / peak": at12})
