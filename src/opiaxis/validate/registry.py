@@ -131,6 +131,8 @@ TOPIC_REQUIRES = {
     "targets_predictions": ("pk", "receptors", "respiration", "adaptation", "hpa", "pain", "reward", "mood"),
     "targets_predictions_seeds": ("pk", "receptors", "respiration", "adaptation", "hpa", "pain", "reward", "mood",
                                   "gut", "oxytocin"),
+    "targets_predictions_seeds2": ("pk", "receptors", "adaptation", "hpa", "immune", "glia", "pain", "reward", "mood",
+                                   "gut", "oxytocin", "endogenous"),
 }
 SKIPPED: list[tuple[str, str]] = []
 
