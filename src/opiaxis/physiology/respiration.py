@@ -218,7 +218,7 @@ def _drive_parameters(m: Module, drugs) -> dict:
                            "Bouillon et al. 2003: Hill coefficient 1.25 on concentration; the signal σ ∝ C^n "
                            "(fentanyl n 0.844, Mann 2022), so γ = 1.25/0.844 on σ",
                            description="Hill exponent of drive depression in the μ signal")
-    p["r"] = m.parameter("resp_tolerance_residual", 0.294953, "dimensionless",
+    p["r"] = m.parameter("resp_tolerance_residual", 0.26792, "dimensionless",
                          "calibrated by opiaxis calibrate respiration.tolerance to Teichtahl 2005 (history: "
                          "data/calibration.yaml): the fraction "
                          "of the drive depression left at steady tolerance, r = k_off/k_on",
@@ -240,11 +240,6 @@ def _drive_parameters(m: Module, drugs) -> dict:
                                "taken for breathing (assumed: no respiratory or human time course was found)",
                                variability=lognormal(0.2), description="rate of losing the slow phase of breathing "
                                                                        "tolerance")
-    p["form"] = m.parameter("resp_tolerance_offset_form", 1.0, "dimensionless",
-                            "candidate switch (fifteenth session): 0 = tolerance divides the μ signal by Φ_b (a potency "
-                            "fold, the built form); 1 = tolerance subtracts a tolerated signal (Φ_b − 1)·σ50 (an offset "
-                            "that scales with the maintained signal, so a superimposed dose acts at naïve sensitivity)",
-                            lower=0.0, upper=1.0, description="form of breathing tolerance (0 fold, 1 offset)")
     p["sed"] = m.parameter("sedative_odds_shift", 1.0, "dimensionless",
                            "behaviour/experiment input (1 = no sedative on board): the odds of the opioid's depression "
                            "of the central drive are multiplied by it; the behaviour layer sets it per decision "
@@ -267,11 +262,7 @@ def build(drugs=None) -> Module:
                  "potency fold Φ_b of μ agonism on the respiratory drive lost to breathing tolerance (1 naïve)")
     m.assign("resp_tolerance_level", 1 - 1 / B, "dimensionless",
              "fraction of the naïve respiratory potency of μ agonism lost to tolerance (0 naïve)", interface=True)
-    # candidate (fifteenth session, not kept unless measured so): w = 0 divides the signal by Φ_b (potency fold);
-    # w = 1 subtracts the tolerated signal (Φ_b − 1)·σ50 from it (the offset form, docstring 4b)
-    w = d["form"]
-    x = (1 - w) * sig / (B * d["S50"]) + w * sp.Max(sig / d["S50"] - (B - 1), 0)
-    u = x ** d["gam"]
+    u = (sig / (B * d["S50"])) ** d["gam"]
     su = d["sed"] * u
     E = m.assign("resp_drive_depression", su / (1 + su), "dimensionless",
                  "depression E of the central respiratory drive by the opioid, deepened by a sedative on board "
