@@ -88,6 +88,34 @@ def test_breathing_tolerance_less_with_intermittent_dosing(m):
     assert cont > 2.0 and inter - 1 < 0.5 * (cont - 1)
 
 
+def test_methadone_patients_tolerate_their_own_peak_and_a_superimposed_morphine_infusion(m):
+    """Two human constraints on the *form* of breathing tolerance (fifteenth session; docs/validation.md,
+    "The form of breathing tolerance"): (1) methadone-maintained patients showed no change in ventilatory
+    responses or respiratory drive after taking their daily dose (Santiago, Goldblatt, Winters, Pugliese &
+    Edelman, Am Rev Respir Dis 1980, "Respiratory consequences of methadone: the response to added
+    resistance to breathing"; abstract read): over day 59 of methadone 80 mg the spontaneous ventilation
+    swings by < 10%; (2) at the trough (~20 h after the dose), a morphine infusion to plasma 106–305 ng/mL
+    lowered the respiration rate by only 12 ± 3% (range −29% to +8%; Athanasos et al., Pain 2006;120:267;
+    abstract read): with morphine at that protocol (pred.pain.mmt_crosstolerance's assumed history and
+    infusion), spontaneous ventilation stays ≥ 0.71 of its course without morphine (the worst patient),
+    while in a naïve person the same infusion depresses the drive by more than half. A tolerance that
+    subtracts a tolerated signal instead of dividing the signal (an offset; fifteenth session's candidate)
+    fails both (swing 0.68–1.00; ventilation ratio 0.63)."""
+    from opiaxis.validate.targets_predictions import MMT_HISTORY, MMT_LAST, _morphine_infusion
+    t = np.concatenate([[0.0], np.arange(58 * 24.0, 59 * 24.0 + 1e-9, 0.25)])
+    v = typical_patient(["methadone 80 mg oral daily for 60 d"], t, model=m).get("ventilation_rel")[0][1:]
+    assert v.max() - v.min() < 0.1 * v.max()
+    t_s = MMT_LAST + 20.0
+    t = np.concatenate([np.arange(0.0, t_s, 6.0), t_s + np.arange(0.0, 3.0 + 1e-9, 1 / 12)])
+    sess = t >= t_s
+    with_m = typical_patient(MMT_HISTORY + _morphine_infusion(t_s), t, model=m)
+    without = typical_patient(MMT_HISTORY, t, model=m)
+    ratio = with_m.get("ventilation_rel")[0][sess] / without.get("ventilation_rel")[0][sess]
+    assert ratio.min() >= 0.71
+    naive = typical_patient(_morphine_infusion(t_s), t, model=m).get("resp_drive_depression")[0][sess]
+    assert naive.max() > 0.5
+
+
 def test_methadone_central_availability_in_the_pet_range():
     """Methadone 18–90 mg/day (Melichar et al., JPET 2005: minimal μ occupancy by [11C]diprenorphine
     PET; high receptor reserve, Hume et al. 2007): with τ the binding constant is τ·K^app, so the
