@@ -122,6 +122,7 @@ class Simulator:
         self.model = model
         self.mod = compile_model(model)
         self._weights: dict = {}   # outputs -> (error weights, unread states): error_weights
+        self._floors = model.error_floors()   # the states' error floors (State.error_floor)
 
     @classmethod
     def of(cls, model: Model) -> "Simulator":
@@ -167,7 +168,7 @@ class Simulator:
         stats = np.zeros((n, 3), np.int64)
         err_w, unread = self.error_weights(outputs)
         self.mod.simulate_batch(P, np.ascontiguousarray(X0), *ev, t_out, float(t0), float(rtol), float(atol),
-                                err_w, float(np.inf), 5_000_000, Y, stats)
+                                err_w, self._floors, float(np.inf), 5_000_000, Y, stats)
         if unread.any():
             Y[:, :, unread] = np.nan
         return Y, stats

@@ -340,6 +340,7 @@ class _Batch(NamedTuple):
     t_last: jax.Array
     rtol: jax.Array
     atol: jax.Array
+    floor: jax.Array     # (n,) the states' error floors (State.error_floor), as the Numba kernel
     h_max: jax.Array
     max_steps: jax.Array
     A: jax.Array         # (6, 6), zero above the diagonal
@@ -380,7 +381,7 @@ def _build_solver(fns: ModelFunctions, jacobian: str, linear_solver: str, n: int
     factor, solve = _linear_solver(fns, jacobian, linear_solver, n)
     ops = _Ops(rhs=jax.vmap(fns.rhs), factor=factor, solve=solve)
 
-    def solve(P, X0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, h_max, max_steps):
+    def solve(P, X0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, floor, h_max, max_steps):
         B = X0.shape[0]
         n_out = t_out.shape[0] - 1           # t_out carries a +inf sentinel
         pid = jnp.arange(B)
@@ -389,7 +390,7 @@ def _build_solver(fns: ModelFunctions, jacobian: str, linear_solver: str, n: int
         M_j = jnp.asarray(M, X0.dtype)
         b = _Batch(ops=ops, P=P, X0=X0, ev_time=ev_time, ev_kind=ev_kind, ev_cmt=ev_cmt, ev_val=ev_val,
                    t_out=t_out, n_out=n_out, pid=pid, t_last=t_out[n_out - 1], rtol=rtol, atol=atol,
-                   h_max=h_max, max_steps=max_steps, A=A_j, C=C_j, M=M_j)
+                   floor=floor, h_max=h_max, max_steps=max_steps, A=A_j, C=C_j, M=M_j)
         init = {"t": jnp.full(B, t0), "x": X0, "r": jnp.zeros_like(X0), "f0": jnp.zeros_like(X0),
                 "h": jnp.zeros(B, X0.dtype), "h_prev": jnp.zeros(B, X0.dtype),
                 "h_start": jnp.full(B, 1e-10, X0.dtype), "fresh": jnp.zeros(B, bool), "k_ev": jnp.zeros(B, jnp.int32),
@@ -492,7 +493,7 @@ def _start_segment(b: _Batch, c: dict, active: jax.Array,
 
     def start(f0, h):
         f_new = b.ops.rhs(x, b.P, r)
-        sc = b.atol + b.rtol * jnp.abs(x)
+        sc = b.atol + b.rtol * jnp.maximum(jnp.abs(x), b.floor)
         d0 = jnp.sqrt(jnp.mean((x / sc) ** 2, axis=1))
         d1 = jnp.sqrt(jnp.mean((f_new / sc) ** 2, axis=1))
         h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.where(d1 > 0, d1, 1.0))
@@ -523,7 +524,7 @@ def _rodas4(b: _Batch, x: jax.Array, r: jax.Array, f0: jax.Array,
     Ks = lax.fori_loop(1, 6, stage, Ks)
     xn = x + jnp.tensordot(b.M, Ks, axes=1)
     K5 = Ks[5]
-    sc = b.atol + b.rtol * jnp.maximum(jnp.abs(x), jnp.abs(xn))
+    sc = b.atol + b.rtol * jnp.maximum(jnp.maximum(jnp.abs(x), jnp.abs(xn)), b.floor)
     err = jnp.sqrt(jnp.mean((K5 / sc) ** 2, axis=1))
     return xn, err, lu_ok
 
@@ -635,7 +636,7 @@ def simulate_jax(model: Model, params: np.ndarray, times, doses=None, *, ids=Non
     ptr, *ev = event_arrays(model, P, ids, doses)
     T, K, S, V = _pad_events(ptr, *ev, P.shape[0])
     args = (P, X0, T, K, S, V, np.append(t_out, np.inf), float(t0), float(options.rtol),
-            float(options.atol), float(options.h_max), int(min(options.max_steps, 2**62)))
+            float(options.atol), model.error_floors(), float(options.h_max), int(min(options.max_steps, 2**62)))
     with jax.enable_x64(True):
         if device is not None:
             args = jax.device_put(args, device)

@@ -7,6 +7,10 @@
 # the form  (I/(h*gamma) - J) K_i = f(y + sum_j A_ij K_j) + sum_j C_ij/h K_j,
 # y_new = y + sum_i M_i K_i, error estimate K_6).
 # Output between steps uses the cubic Hermite interpolant through (y, f(y)) at both ends.
+# Error norm: RMS over the controlled states (err_w 1) of K_6 / (atol + rtol*max(|y|, |y_new|, floor)),
+# floor a state's declared error floor (State.error_floor, 0 for most): a state that spends its time
+# near 0 is then kept to rtol of its own scale rather than of its momentary value (SUNDIALS' vector
+# absolute tolerance, here proportional to rtol so that the error still vanishes with rtol).
 #
 # This file is NOT imported as a module. Its text is appended to the code generated for a
 # model (see codegen.py), which defines before it:
@@ -84,7 +88,7 @@ def _lu_solve(a, b, y):
 
 # structure: long function — one Numba solver loop; its steps share locals, and helpers would cost inlining and speed
 @nb.njit(cache=True, error_model='numpy')
-def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, err_w, h_max,
+def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol, err_w, err_floor, h_max,
                    max_steps, y, stats):
     n = x0.shape[0]
     n_ctrl = 0.0   # the states in the error norm (err_w 1; a state with err_w 0 is integrated, not controlled)
@@ -150,7 +154,7 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
             d0 = 0.0
             d1 = 0.0
             for i in range(n):
-                sc = atol + rtol * abs(x[i])
+                sc = atol + rtol * max(abs(x[i]), err_floor[i])
                 d0 += err_w[i] * (x[i] / sc) ** 2
                 d1 += err_w[i] * (f0[i] / sc) ** 2
             d0 = math.sqrt(d0 / n_ctrl)
@@ -217,7 +221,7 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
                 for i in range(n):
                     xn[i] += m_j * K[j, i]
             for i in range(n):
-                sc = atol + rtol * max(abs(x[i]), abs(xn[i]))
+                sc = atol + rtol * max(abs(x[i]), abs(xn[i]), err_floor[i])
                 e = K[5, i] / sc
                 err += err_w[i] * e * e
             err = math.sqrt(err / n_ctrl)
@@ -272,10 +276,10 @@ def _solve_patient(p, x0, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, ato
 
 @nb.njit(cache=True, parallel=True, error_model='numpy')
 def simulate_batch(P, X0, ev_ptr, ev_time, ev_kind, ev_cmt, ev_val, t_out, t0, rtol, atol,
-                   err_w, h_max, max_steps, Y, stats):
+                   err_w, err_floor, h_max, max_steps, Y, stats):
     n_pat = P.shape[0]
     for k in nb.prange(n_pat):
         a = ev_ptr[k]
         b = ev_ptr[k + 1]
         _solve_patient(P[k], X0[k], ev_time[a:b], ev_kind[a:b], ev_cmt[a:b], ev_val[a:b],
-                       t_out, t0, rtol, atol, err_w, h_max, max_steps, Y[k], stats[k])
+                       t_out, t0, rtol, atol, err_w, err_floor, h_max, max_steps, Y[k], stats[k])

@@ -291,6 +291,7 @@ def simulate(model: Model, params: np.ndarray, times, doses: pd.DataFrame | None
     stats = np.zeros((P.shape[0], 3), np.int64)
     start = _time.perf_counter()
     mod.simulate_batch(P, np.ascontiguousarray(X0), *ev, t_out, float(t0), options.rtol, options.atol,
-                       np.ones(len(model.states)), float(options.h_max), int(options.max_steps), Y, stats)
+                       np.ones(len(model.states)), model.error_floors(), float(options.h_max),
+                       int(options.max_steps), Y, stats)
     wall = _time.perf_counter() - start
     return Results(model, ids, t_out, Y, P, stats, wall)

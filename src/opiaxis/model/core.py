@@ -132,6 +132,11 @@ class State:
     # step (engine/kernel.py's err_w; calibrate.fit.Simulator.error_weights), compose() checks the
     # "no controlled state reads it" part
     step_control: bool = True
+    # the state's scale in the solver's error norm (engine/kernel.py): its local error is measured
+    # against rtol·max(|x|, error_floor) + atol, so that a state whose value hovers near 0 but whose
+    # effect on the read-outs is set by a larger scale is not kept to rtol of its momentary value;
+    # 0 (the default): rtol·|x| + atol. Each non-zero floor says why in the module that declares it.
+    error_floor: float = 0.0
 
     @property
     def symbol(self) -> sp.Symbol:
@@ -221,11 +226,14 @@ class Module:
         return p.symbol
 
     def state(self, name: str, unit: str, initial: float | sp.Expr = 0.0, description: str = "",
-              *, nonnegative: bool = True, step_control: bool = True) -> sp.Symbol:
+              *, nonnegative: bool = True, step_control: bool = True, error_floor: float = 0.0) -> sp.Symbol:
         self._new(name, "state")
         _parse(unit, self.name, f"state {name!r}")
+        if not (np.isfinite(error_floor) and error_floor >= 0.0):
+            raise ModelDefinitionError(f"state {name!r} ({self.name}): error_floor must be finite and >= 0, "
+                                       f"not {error_floor!r}")
         s = State(name=name, unit=unit, initial=initial, description=description, module=self.name,
-                  nonnegative=nonnegative, step_control=step_control)
+                  nonnegative=nonnegative, step_control=step_control, error_floor=float(error_floor))
         self.states[name] = s
         return s.symbol
 
@@ -300,6 +308,10 @@ class Model:
     @property
     def state_names(self) -> list[str]:
         return [s.name for s in self.states]
+
+    def error_floors(self) -> np.ndarray:
+        """Each state's :attr:`State.error_floor`, in state order (the solver's error norm)."""
+        return np.array([s.error_floor for s in self.states], dtype=float)
 
     @property
     def parameter_names(self) -> list[str]:

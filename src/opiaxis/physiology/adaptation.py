@@ -287,12 +287,17 @@ def _fast_superactivation(m: Module, R, M, S, k_r, p, delta):
                       "equation 1, respiration equation 4); no human study gives the amplitude of a fast "
                       "counter-adaptation. Not fitted to pred.wd.acute_dependence (held out)",
                       lower=0.0, upper=1.0, description="weight w_f of the fast superactivation (no between-patient variability: none published)")
+    # error floor 0.1 (solver only, engine/kernel.py): F and D hover near 0 between doses on maintenance, and a
+    # relative error of their momentary values made F the step-limiting state of recommend's candidates (157 of
+    # 289 rejected steps, fifteenth session). They reach the read-outs only through D in W = (R + D − 1)⁺/r_sev
+    # (r_sev 2) and COWS = 48·W/(W + 0.6): an error of rtol·0.1 in D moves COWS by at most ~4·rtol points
+    # (0.04 at recommend's rtol 1e-2, 4e-6 at the default 1e-6), and the bound still vanishes with rtol
     F = m.state("mor_superactivation_fast", "dimensionless", 0.0,
                 "fast production excess of the signalling tone (acute dependence; units of naive basal "
-                "production), 0 drug-free and at any steady exposure; read-outs only (equation 2b)")
+                "production), 0 drug-free and at any steady exposure; read-outs only (equation 2b)", error_floor=0.1)
     D = m.state("mor_signal_tone_fast", "dimensionless", 0.0,
                 "signalling tone added by the fast production excess F, inhibited by the agonist like basal "
-                "production; read-outs only (equation 2b)")
+                "production; read-outs only (equation 2b)", error_floor=0.1)
     m.ode(F, k_f * (p * w_f * _positive_part(1 - (R + D) / M, delta) - F))
     m.ode(D, k_r * (F - (1 + S) * D))
     return D
