@@ -42,7 +42,8 @@ def initial_h(x, f0, rtol, atol, span):
 
 def replica(mod, p, x, t, t_end, rtol, atol, *, controller="i", h0=None, ignore=(), floor=None):
     """Integrate x from t to t_end like the kernel; returns a list of step records. ``ignore``:
-    state indices left out of the error norm (a what-if: the steps those states cost)."""
+    state indices left out of the error norm (a what-if: the steps those states cost); ``floor``: the
+    states' error floors (the kernel's: ``model.error_floors()``; None: none)."""
     n = len(x)
     r = np.zeros(n)
     f0 = np.empty(n)
@@ -153,12 +154,13 @@ def main():
             if v == "carry":  # keep the step size the solver had reached just before the dose
                 xs = simulate(model, P, [t_dose - span], doses[doses.TIME < t_dose - span + 1e-9],
                               ids=[a.patient], options=opts).states[0, 0]
-                _, _, h_before = replica(mod, P[0], xs, t_dose - span, t_dose, a.rtol, a.rtol * a.atol_ratio)
+                _, _, h_before = replica(mod, P[0], xs, t_dose - span, t_dose, a.rtol, a.rtol * a.atol_ratio,
+                                         floor=model.error_floors())
                 recs, _, _ = replica(mod, P[0], x, t_dose, t_dose + span, a.rtol, a.rtol * a.atol_ratio,
-                                     h0=min(h_before, 0.1 * span))
+                                     h0=min(h_before, 0.1 * span), floor=model.error_floors())
             else:
                 recs, _, _ = replica(mod, P[0], x, t_dose, t_dose + span, a.rtol, a.rtol * a.atol_ratio,
-                                     controller=v)
+                                     controller=v, floor=model.error_floors())
             summarise(recs, names, f"{label} [{v}]", int(kern.stats[0, 0]))
 
 
