@@ -31,9 +31,10 @@ from scipy.linalg import lu_factor, lu_solve
 from opiaxis.engine.jax_backend import GAMMA, A, C, M  # noqa: E402
 
 
-def initial_h(x, f0, rtol, atol, span):
-    """The kernel's initial-step heuristic after an event (Hairer's d0/d1 estimate, capped)."""
-    sc = atol + rtol * np.abs(x)
+def initial_h(x, f0, rtol, atol, span, floor=None):
+    """The kernel's initial-step heuristic after an event (Hairer's d0/d1 estimate, capped), with the
+    states' error floors (``floor``) as in the kernel's norm."""
+    sc = atol + rtol * np.maximum(np.abs(x), 0.0 if floor is None else floor)
     d0 = math.sqrt(np.mean((x / sc) ** 2))
     d1 = math.sqrt(np.mean((f0 / sc) ** 2))
     h = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
@@ -48,7 +49,7 @@ def replica(mod, p, x, t, t_end, rtol, atol, *, controller="i", h0=None, ignore=
     r = np.zeros(n)
     f0 = np.empty(n)
     mod.rhs(x, p, r, f0)
-    h = initial_h(x, f0, rtol, atol, t_end - t) if h0 is None else h0
+    h = initial_h(x, f0, rtol, atol, t_end - t, floor) if h0 is None else h0
     jv = np.empty(len(mod.JAC_ROW))
     K = np.empty((6, n))
     k1 = np.empty(n)

@@ -85,7 +85,8 @@ def fold_key(proc: Procedure, left_out: str, model) -> str:
     spreads = [p.variability.spread if p.variability else None for p in model.parameters]
     content = {"version": CV_VERSION, "procedure": proc.describe(), "left_out": left_out,
                "code": inspect.getsource(proc.simulate), "model": model.fingerprint(),
-               "values": model.default_parameters().tolist(), "spreads": spreads}
+               "values": model.default_parameters().tolist(), "spreads": spreads,
+               "error_floors": model.error_floors().tolist()}   # the solver's per-state error scales
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 

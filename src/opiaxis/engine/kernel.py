@@ -9,8 +9,8 @@
 # Output between steps uses the cubic Hermite interpolant through (y, f(y)) at both ends.
 # Error norm: RMS over the controlled states (err_w 1) of K_6 / (atol + rtol*max(|y|, |y_new|, floor)),
 # floor a state's declared error floor (State.error_floor, 0 for most): a state that spends its time
-# near 0 is then kept to rtol of its own scale rather than of its momentary value (SUNDIALS' vector
-# absolute tolerance, here proportional to rtol so that the error still vanishes with rtol).
+# near 0 is then kept to rtol of its own scale rather than of its momentary value (MATLAB ode45's
+# per-component threshold AbsTol/RelTol; proportional to rtol, so the error still vanishes with rtol).
 #
 # This file is NOT imported as a module. Its text is appended to the code generated for a
 # model (see codegen.py), which defines before it:

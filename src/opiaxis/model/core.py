@@ -229,7 +229,11 @@ class Module:
               *, nonnegative: bool = True, step_control: bool = True, error_floor: float = 0.0) -> sp.Symbol:
         self._new(name, "state")
         _parse(unit, self.name, f"state {name!r}")
-        if not (np.isfinite(error_floor) and error_floor >= 0.0):
+        try:
+            ok = bool(np.isfinite(float(error_floor)) and float(error_floor) >= 0.0)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
             raise ModelDefinitionError(f"state {name!r} ({self.name}): error_floor must be finite and >= 0, "
                                        f"not {error_floor!r}")
         s = State(name=name, unit=unit, initial=initial, description=description, module=self.name,

@@ -289,9 +289,12 @@ def _fast_superactivation(m: Module, R, M, S, k_r, p, delta):
                       lower=0.0, upper=1.0, description="weight w_f of the fast superactivation (no between-patient variability: none published)")
     # error floor 0.1 (solver only, engine/kernel.py): F and D hover near 0 between doses on maintenance, and a
     # relative error of their momentary values made F the step-limiting state of recommend's candidates (157 of
-    # 289 rejected steps, fifteenth session). They reach the read-outs only through D in W = (R + D − 1)⁺/r_sev
-    # (r_sev 2) and COWS = 48·W/(W + 0.6): an error of rtol·0.1 in D moves COWS by at most ~4·rtol points
-    # (0.04 at recommend's rtol 1e-2, 4e-6 at the default 1e-6), and the bound still vanishes with rtol
+    # 289 rejected steps, fifteenth session). F acts only through D, and D only through R + D in the withdrawal
+    # signal W = (R + D − 1)⁺/r_sev and U = (R + D − M)⁺/r_sev (r_sev 2; read by COWS, pain sensitivity and the
+    # modules W feeds: glia, hpa, immune, mood, reward, endogenous). A local error of rtol·0.1 in D moves W and U
+    # by ~0.05·rtol, of order 4·rtol COWS points (COWS = 48·We/(We + 0.6), more where glia or low oxytocin amplify
+    # We; per unit of the RMS-scaled local error, which one state alone can exceed by up to √n): 0.04 points at
+    # recommend's rtol 1e-2, 4e-6 at the default 1e-6, vanishing with rtol (tests/test_error_floor.py)
     F = m.state("mor_superactivation_fast", "dimensionless", 0.0,
                 "fast production excess of the signalling tone (acute dependence; units of naive basal "
                 "production), 0 drug-free and at any steady exposure; read-outs only (equation 2b)", error_floor=0.1)
