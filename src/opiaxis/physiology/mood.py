@@ -20,20 +20,7 @@ Drive (each term 0 for a healthy adult at rest, so the resting state is M = 0 wi
         + w_il6·ln(IL-6/IL-6_ref) + w_cc·ln(central_cytokines_rel) + w_cort·(cortisol_rel − 1)
         − w_μ·(μ_endo − μ_rest·(1 − s_μ) + μ_drug·(1 − tolerance))
         + w_κ·(κ_endo − κ_rest·(1 − s_κ) + f_κ·κ_drug) − w_δ·(δ_endo − δ_rest·(1 − occ_δ))
-        + w_nop·(nop_endo − nop_rest·(1 − occ_nop)) + w_wd·U + w_A·A − R
-
-Withdrawal dysphoria reads the adaptation module's ``unopposed_counteradaptation`` U = (R + D − M)⁺/r_sev
-(fifteenth session), the rebound of the signalling tone over the level it has adapted to, not
-``withdrawal_signal`` (the rebound over the drug-free baseline 1). The two are equal in a naive person
-and in overt withdrawal U exceeds W by (1 − M)/r_sev; between the doses of a dependent user, when
-agonism falls below the level the counter-adaptation holds, U > 0 while W is still 0. Why: the
-negative affect of dependence is an opponent process of the drug's effect (Solomon & Corbit, Psychol
-Rev 1974;81:119), a within-system counter-adaptation that emerges whenever the drug's action wanes
-and grows with repeated cycles of intoxication and withdrawal (Koob & Le Moal, Neuropsychopharmacology
-2001;24:97; Koob, Pharmacol Rev 2021;73:163, "hyperkatifeia": negative emotional signs during withdrawal
-that exceed the somatic ones), i.e. it is measured from the adapted state. The pain module's
-withdrawal hyperalgesia reads the same U (pain equation 3). The weight w_wd is unchanged (assumed: U
-and W are on the same scale, units of the severe rebound r_sev).
+        + w_nop·(nop_endo − nop_rest·(1 − occ_nop)) + w_wd·withdrawal + w_A·A − R
 
 Set points of the opioid tones (twelfth session): each endogenous term is measured against the
 resting tone of the receptors a drug does not hold *silently*, x_rest·(1 − s), with s = occupancy −
@@ -221,9 +208,7 @@ def _drive_parameters(m: Module) -> SimpleNamespace:
     w_n = m.parameter("mood_weight_nop", 0.3, "dimensionless",
                       "assumed: NOP agonism depressogenic, NOP antagonists antidepressant-like (seed 001)")
     w_wd = m.parameter("mood_weight_withdrawal", 0.3, "dimensionless",
-                       "assumed: withdrawal dysphoria (Koob 2008); full withdrawal (signal 1) tips an episode. "
-                       "Multiplies the unopposed counter-adaptation U (module docstring; same r_sev scale as "
-                       "withdrawal_signal, so the weight was not changed when U replaced it)")
+                       "assumed: withdrawal dysphoria (Koob 2008); full withdrawal (signal 1) tips an episode")
     w_a = m.parameter("mood_weight_affect", 0.05, "dimensionless",
                       "assumed: a single rejection episode moves the latent state little")
     mu_rest = m.parameter("mood_mu_rest", 0.1 / 1.1, "dimensionless",
@@ -281,11 +266,7 @@ def build(drugs=None) -> Module:
     cort = m.input("cortisol_rel", "dimensionless", 1.0, "hpa module (healthy baseline 1 when absent)")
     ccy = m.input("central_cytokines_rel", "dimensionless", 1.0,
                   "glia module: central IL-1β/TNF-α relative to rest (1 at rest and when absent)")
-    wd = m.input("unopposed_counteradaptation", "dimensionless", 0.0,
-                 "adaptation module: the signalling tone's excess over its adapted level, (R + D − M)⁺/r_sev — "
-                 "withdrawal_signal measured from the adapted level instead of the drug-free baseline, so > 0 "
-                 "between doses when agonism falls below its daily mean (0 when absent; equals withdrawal_signal "
-                 "in a naive person)")
+    wd = m.input("withdrawal_signal", "dimensionless", 0.0, "adaptation module (0 when absent)")
     mu_e = m.input("mor_endogenous_signal", "dimensionless", 0.1 / 1.1,
                    "endogenous module: receptor density × endogenous μ occupancy (resting value x0/(1+x0) for a "
                    "person of typical density when absent)")
