@@ -43,6 +43,12 @@ def _terms(r, P, pi) -> dict:
         "IL-6": par("mood_weight_il6") * np.log(g("il6_plasma") / par("mood_il6_reference")),
         "central cytokines": par("mood_weight_central_cytokines") * np.log(g("central_cytokines_rel")),
         "cortisol": par("mood_weight_cortisol") * (g("cortisol_rel") - 1),
+        # not model terms: the cortisol term's two alternative forms on the same trajectories (first order, no
+        # feedback; docs/validation.md, "Mood's cortisol term: only cortisol above normal?"): excess only (the
+        # smooth positive part of adaptation.py's _positive_part, width 0.05 fixed beforehand) and any departure from
+        # normal (|cortisol_rel - 1|)
+        "alt: cortisol excess only": par("mood_weight_cortisol") * _pos(g("cortisol_rel") - 1, 0.05),
+        "alt: cortisol |departure|": par("mood_weight_cortisol") * np.abs(g("cortisol_rel") - 1),
         "mu endogenous": -par("mood_weight_mu") * (g("mor_endogenous_signal")
                                                    - par("mood_mu_rest") * (1 - np.maximum(mocc - ago, 0))),
         "mu drug": -par("mood_weight_mu") * ago * (1 - tol),
@@ -59,6 +65,11 @@ def _terms(r, P, pi) -> dict:
     }
     q.update({k: g(k) for k in SHOWN})
     return q
+
+
+def _pos(d, delta):
+    """adaptation._positive_part in numpy: exactly 0 at d = 0, >= 0, ~d for d >> delta."""
+    return (d + np.sqrt(d ** 2 + delta ** 2)) / 2 * d ** 2 / (d ** 2 + delta ** 2)
 
 
 def _window(t_read: float) -> np.ndarray:
