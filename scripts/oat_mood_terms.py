@@ -18,9 +18,8 @@ import numpy as np
 from opiaxis.dosing import EventTable
 from opiaxis.engine import simulate
 from opiaxis.models import default_model
-from opiaxis.trials import choose
 from opiaxis.validate.targets_adaptation import ENTRY
-from opiaxis.validate.targets_mood import OUD_HEROIN_DOSES_MG, OUD_HEROIN_INTERVAL, SEED, cohort
+from opiaxis.validate.targets_predictions_seeds2 import oat_cohort
 
 ARMS = (("methadone", "methadone 80 mg oral daily"), ("buprenorphine", "buprenorphine 16 mg SL daily"))
 SHOWN = ("mor_agonism_central", "tolerance_level", "withdrawal_signal", "unopposed_counteradaptation",
@@ -79,11 +78,7 @@ def _window(t_read: float) -> np.ndarray:
 def main(n: int = 24) -> None:
     model = default_model()
     pi = model.param_index
-    ids = np.arange(1, n + 1)
-    P, _ = cohort(model, ids, SEED, {})
-    by = np.array(choose(ids, SEED, list(OUD_HEROIN_DOSES_MG)))
-    heroin = sum((EventTable.from_regimens(model, f"heroin {d} mg IV {OUD_HEROIN_INTERVAL} for 84 d")
-                  .for_ids(ids[by == d]) for d in OUD_HEROIN_DOSES_MG), EventTable())
+    ids, P, heroin, by = oat_cohort(model, n)
     t_in = ENTRY - 1.0
     w0 = _window(t_in)
     r0 = simulate(model, P, np.concatenate([[0.0], w0]), heroin.expanded(), ids=ids)

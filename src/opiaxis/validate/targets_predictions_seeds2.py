@@ -172,6 +172,20 @@ def _morphine_month_no_oih():
 OAT_N = 24
 
 
+def oat_cohort(model, n: int):
+    """pred.mood.oat_depression_course's cohort: ids 1..n, their parameters (targets_mood's OUD cohort), their
+    12-week heroin history (targets_mood's doses and interval) and each one's heroin dose (mg); also read by
+    scripts/oat_mood_terms.py."""
+    from ..trials import choose
+    from .targets_mood import OUD_HEROIN_DOSES_MG, OUD_HEROIN_INTERVAL, SEED, cohort
+    ids = np.arange(1, n + 1)
+    P, _ = cohort(model, ids, SEED, {})
+    by = np.array(choose(ids, SEED, list(OUD_HEROIN_DOSES_MG)))
+    heroin = sum((EventTable.from_regimens(model, f"heroin {d} mg IV {OUD_HEROIN_INTERVAL} for 84 d")
+                  .for_ids(ids[by == d]) for d in OUD_HEROIN_DOSES_MG), EventTable())
+    return ids, P, heroin, by
+
+
 @target("pred.mood.oat_depression_course",
         finding="depressive symptoms fall on opioid agonist treatment, by week 12 and further by week 24, alike on "
                 "buprenorphine/naloxone and methadone (BDI −3.2 at week 12, −7.3 at week 24)",
@@ -179,14 +193,8 @@ OAT_N = 24
              "differ by less than half the mean week-24 fall",
         source="Bastien et al., Can J Psychiatry 2023;68:572; Stein et al., J Subst Abuse Treat 2010;39:157")
 def _oat_depression_course():
-    from ..trials import choose
-    from .targets_mood import OUD_HEROIN_DOSES_MG, OUD_HEROIN_INTERVAL, SEED, cohort
     model = default_model()
-    ids = np.arange(1, OAT_N + 1)
-    P, _ = cohort(model, ids, SEED, {})
-    by = np.array(choose(ids, SEED, list(OUD_HEROIN_DOSES_MG)))
-    heroin = sum((EventTable.from_regimens(model, f"heroin {d} mg IV {OUD_HEROIN_INTERVAL} for 84 d")
-                  .for_ids(ids[by == d]) for d in OUD_HEROIN_DOSES_MG), EventTable())
+    ids, P, heroin, _ = oat_cohort(model, OAT_N)
     t_in = ENTRY - 1.0
     r0 = simulate(model, P, np.array([0.0, t_in]), heroin.expanded(), ids=ids)
     times = np.array([t_in, ENTRY + 12 * 168.0 - 1.0, ENTRY + 24 * 168.0 - 1.0])
